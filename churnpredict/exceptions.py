@@ -1,0 +1,34 @@
+"""Exceptions and warning categories raised by churnpredict."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChurnDataError",
+    "ChurnModelError",
+    "BundleError",
+    "DataQualityWarning",
+    "LeakageWarning",
+]
+
+
+class ChurnDataError(ValueError):
+    """Input tables do not meet the input contract.
+
+    The message names the table, the column, a few offending values and the fix.
+    """
+
+
+class ChurnModelError(ValueError):
+    """A model or pipeline was used in a way it cannot support (e.g. unseen features)."""
+
+
+class BundleError(ValueError):
+    """A saved model bundle is missing, tampered with or incompatible."""
+
+
+class DataQualityWarning(UserWarning):
+    """Input data had a problem that churnpredict repaired (e.g. events of unknown customers)."""
+
+
+class LeakageWarning(UserWarning):
+    """A feature may carry information from after the cutoff (e.g. a snapshot column)."""

@@ -1,0 +1,150 @@
+"""Point-in-time feature builders, one module per driver group.
+
+Every builder sees only events strictly before each cutoff; windows are
+``[cutoff - window, cutoff)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..data import EventData
+from ._base import (
+    DRIVER_GROUPS,
+    FeatureBuilder,
+    FeatureInfo,
+    FeatureRows,
+    as_rows,
+    parse_window,
+)
+from ._index import EventIndex
+from .engagement import EngagementFeatures
+from .monetary import MonetaryFeatures
+from .payments import PaymentFeatures
+from .profile import ProfileFeatures
+from .support import SupportFeatures
+from .tenure import TenureFeatures
+
+__all__ = [
+    "DRIVER_GROUPS",
+    "EngagementFeatures",
+    "EventIndex",
+    "FeatureBuilder",
+    "FeatureInfo",
+    "FeatureRows",
+    "MonetaryFeatures",
+    "PaymentFeatures",
+    "ProfileFeatures",
+    "SupportFeatures",
+    "TenureFeatures",
+    "build_features",
+    "default_builders",
+    "describe_features",
+    "parse_window",
+]
+
+logger = logging.getLogger("churnpredict")
+
+
+def default_builders() -> list[FeatureBuilder]:
+    """The default families: engagement, support, payments, monetary, tenure, profile."""
+    return [
+        EngagementFeatures(),
+        SupportFeatures(),
+        PaymentFeatures(),
+        MonetaryFeatures(),
+        TenureFeatures(),
+        ProfileFeatures(),
+    ]
+
+
+def build_features(
+    data: EventData,
+    rows: Any,
+    builders: Sequence[FeatureBuilder] | None = None,
+    *,
+    fit: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Build every applicable family's features for (customer_id, cutoff) rows.
+
+    Parameters
+    ----------
+    data : EventData
+    rows : cutoffs, pandas.MultiIndex or FeatureRows
+        Cutoffs (the population at each is computed with :func:`churnpredict.population`),
+        or explicit (customer_id, cutoff) rows such as a labels frame's index.
+    builders : sequence of FeatureBuilder, optional
+        Defaults to :func:`default_builders`. Families whose tables are absent are skipped
+        with a logged note.
+    fit : bool, default True
+        Fit each builder on ``data`` first (learns event types, categories). Pass False to
+        reuse builders fitted earlier (scoring), so columns match training.
+    progress : callable, optional
+        ``progress(builder_name, step, total)`` called after each family.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (customer_id, cutoff), one column per feature.
+
+    Examples
+    --------
+    >>> import churnpredict as cp
+    >>> data = cp.load_sample()
+    >>> X = cp.build_features(data, ["2024-06-01"])
+    >>> X.index.names
+    FrozenList(['customer_id', 'cutoff'])
+    """
+    builders = default_builders() if builders is None else list(builders)
+    feature_rows = as_rows(data, rows)
+    parts = []
+    active = [b for b in builders if b.applies_to(data)]
+    for b in builders:
+        if b not in active:
+            logger.info("%s skipped: needs tables %s", type(b).__name__, b.tables)
+    for step, builder in enumerate(active, start=1):
+        if fit:
+            builder.fit(data, feature_rows)
+        part = builder.build(data, feature_rows)
+        parts.append(part)
+        if progress is not None:
+            progress(type(builder).__name__, step, len(active))
+    if not parts:
+        return pd.DataFrame(index=feature_rows.index)
+    out = pd.concat(parts, axis=1)
+    dup = out.columns[out.columns.duplicated()].tolist()
+    if dup:
+        raise ValueError(f"two builders produce the same feature names {dup}; rename one")
+    return out
+
+
+def describe_features(builders: Sequence[FeatureBuilder], data: EventData | None = None
+                      ) -> pd.DataFrame:
+    """Metadata of the builders' features: name, group, description (one row each).
+
+    Parameters
+    ----------
+    builders : sequence of FeatureBuilder
+        Fitted builders.
+    data : EventData, optional
+        If given, only builders that apply to it are listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by feature name, columns ``group`` and ``description``.
+    """
+    infos: list[FeatureInfo] = []
+    for b in builders:
+        if data is not None and not b.applies_to(data):
+            continue
+        infos.extend(b.feature_info())
+    return pd.DataFrame(
+        {"group": [i.group for i in infos], "description": [i.description for i in infos]},
+        index=pd.Index([i.name for i in infos], name="feature"),
+    )

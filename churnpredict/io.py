@@ -1,0 +1,146 @@
+"""Reading tables from disk and writing outputs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import ChurnDataError
+
+__all__ = ["read_table", "find_table", "atomic_write", "write_frame", "TABLE_SUFFIXES"]
+
+TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
+
+
+def find_table(directory: str | os.PathLike, name: str) -> Path | None:
+    """Return the file holding table ``name`` in ``directory`` (any supported suffix), or None.
+
+    Parameters
+    ----------
+    directory : path-like
+        Folder holding ``customers.csv``, ``activity.parquet`` and so on.
+    name : str
+        Table name without suffix.
+    """
+    directory = Path(directory)
+    found = [directory / f"{name}{suffix}" for suffix in TABLE_SUFFIXES]
+    found = [p for p in found if p.is_file()]
+    if len(found) > 1:
+        raise ChurnDataError(
+            f"{name}: found {len(found)} files ({', '.join(p.name for p in found)}) in "
+            f"{directory}; keep exactly one file per table"
+        )
+    return found[0] if found else None
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSON Lines file into a DataFrame.
+
+    Parameters
+    ----------
+    path : path-like
+        File ending in ``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``/``.pq`` or ``.jsonl``.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if not path.is_file():
+        raise ChurnDataError(f"{path}: no such file; check the path")
+    if name.endswith((".parquet", ".pq")):
+        return pd.read_parquet(path)
+    if name.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(path)
+    if name.endswith(".tsv"):
+        return pd.read_csv(path, sep="\t")
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return pd.read_json(path, lines=True)
+    raise ChurnDataError(
+        f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
+    )
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it over ``path`` only on success.
+
+    Readers never see half a file: on any error the temporary file is removed and
+    ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination.
+    mode : str
+        Unused; kept for symmetry with :func:`open`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_write(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_frame(
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    writer: Callable[[pd.DataFrame, Path], None] | None = None,
+) -> Path:
+    """Write ``frame`` to CSV, Parquet or Excel (by suffix), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : path-like
+        Destination ending in ``.csv``, ``.parquet`` or ``.xlsx``.
+    writer : callable, optional
+        Custom ``writer(frame, tmp_path)``; overrides the suffix rule.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if writer is None:
+        if suffix == ".csv":
+            def writer(f, p):
+                f.to_csv(p, index=False)
+        elif suffix in (".parquet", ".pq"):
+            def writer(f, p):
+                f.to_parquet(p, index=False)
+        elif suffix == ".xlsx":
+            def writer(f, p):
+                f.to_excel(p, index=False, engine="openpyxl")
+        else:
+            raise ChurnDataError(
+                f"{path}: unsupported output type {suffix!r}; use .csv, .parquet or .xlsx"
+            )
+    with atomic_write(path) as tmp:
+        writer(frame, tmp)
+    return path

@@ -1,0 +1,270 @@
+"""Cutoffs, the population at each cutoff, and point-in-time churn labels.
+
+This is the only module that reads data at or after a cutoff: a label for (customer, cutoff)
+looks at ``(cutoff, cutoff + horizon]`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .data import EventData
+from .exceptions import ChurnDataError
+from .features._base import parse_window
+from .features._index import EventIndex
+
+__all__ = ["make_cutoffs", "training_cutoffs", "population", "label_churn", "label_kind"]
+
+LabelKind = Literal["cancellation", "inactivity", "auto"]
+
+
+def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeIndex:
+    """Cutoffs every ``freq`` going back from ``end`` (``end`` included), oldest first.
+
+    Parameters
+    ----------
+    end : timestamp-like
+        The latest cutoff.
+    periods : int, default 12
+        How many cutoffs.
+    freq : duration, default "14D"
+        Spacing (days as int, or a string such as "14D", "7D").
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+
+    Examples
+    --------
+    >>> make_cutoffs("2024-03-01", periods=3, freq="14D").strftime("%Y-%m-%d").tolist()
+    ['2024-02-02', '2024-02-16', '2024-03-01']
+    """
+    if periods < 1:
+        raise ValueError(f"periods={periods}; need at least one cutoff")
+    step = parse_window(freq)
+    end = pd.Timestamp(end)
+    if end.tzinfo is not None:
+        end = end.tz_convert("UTC").tz_localize(None)
+    stamps = [end - step * k for k in range(periods - 1, -1, -1)]
+    return pd.DatetimeIndex(stamps, name="cutoff").astype("datetime64[ns]")
+
+
+def training_cutoffs(
+    data: EventData, as_of: Any = None, horizon: Any = "28D", periods: int = 12,
+    freq: Any = "14D",
+) -> pd.DatetimeIndex:
+    """Cutoffs whose label horizon has fully passed by ``as_of`` and that have customers.
+
+    The latest cutoff is ``as_of - horizon``; cutoffs before the first signup are dropped.
+
+    Parameters
+    ----------
+    data : EventData
+    as_of : timestamp-like, optional
+        What is known; defaults to the latest time in the data.
+    horizon : duration, default "28D"
+    periods, freq
+        See :func:`make_cutoffs`.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+    """
+    as_of = _as_of(data, as_of)
+    horizon = parse_window(horizon)
+    cutoffs = make_cutoffs(as_of - horizon, periods, freq)
+    first = data.customers["signup_at"].min()
+    cutoffs = cutoffs[cutoffs > first]
+    if len(cutoffs) == 0:
+        raise ChurnDataError(
+            f"no cutoff between the first signup ({first}) and as_of - horizon "
+            f"({as_of - horizon}); use a later as_of or a shorter horizon"
+        )
+    return cutoffs
+
+
+def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:
+    if as_of is None:
+        return data.time_range[1]
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
+    if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
+        cutoffs = [cutoffs]
+    idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs)))
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)
+    if idx.hasnans:
+        raise ValueError("cutoffs contain NaT")
+    return pd.DatetimeIndex(idx.unique().sort_values(), name="cutoff").astype("datetime64[ns]")
+
+
+def label_kind(data: EventData, kind: LabelKind = "auto") -> str:
+    """Resolve ``"auto"``: cancellation when customers have ``churned_at``, else inactivity."""
+    if kind not in ("auto", "cancellation", "inactivity"):
+        raise ValueError(f"label kind {kind!r}; expected 'cancellation', 'inactivity' or 'auto'")
+    if data.is_snapshot:
+        return "snapshot"
+    if kind == "auto":
+        return "cancellation" if "churned_at" in data.customers else "inactivity"
+    if kind == "cancellation" and "churned_at" not in data.customers:
+        raise ChurnDataError(
+            "customers has no churned_at column, needed for cancellation labels; add it "
+            "(cancellation time, empty while active) or use label='inactivity'"
+        )
+    return kind
+
+
+def _activity_index(data: EventData) -> tuple[str, EventIndex]:
+    """Events that count as "active" for inactivity churn: activity, else succeeded payments."""
+    if data.activity is not None:
+        from .features._base import FeatureBuilder
+
+        return "activity", FeatureBuilder.event_index(data, "activity")
+    if data.payments is not None:
+        from .features._base import FeatureBuilder
+
+        mask = (data.payments["status"] == "succeeded").to_numpy()
+        return "payments", FeatureBuilder.event_index(data, "payments", mask=mask,
+                                                      key="succeeded")
+    raise ChurnDataError(
+        "inactivity labels need an activity or payments table; add one, or add "
+        "customers.churned_at and use label='cancellation'"
+    )
+
+
+def population(
+    data: EventData, cutoffs: Any, *, kind: LabelKind = "auto", lookback: Any = "90D"
+) -> pd.DataFrame:
+    """Customers at risk at each cutoff, as an empty DataFrame indexed by (customer_id, cutoff).
+
+    A customer is in the population at a cutoff if they signed up before it and had not churned
+    at it (``churned_at`` empty or after the cutoff). For inactivity churn they must also have
+    been active in ``[cutoff - lookback, cutoff)``. A snapshot table has one cutoff,
+    ``data.snapshot_at``, and every customer.
+
+    Parameters
+    ----------
+    data : EventData
+    cutoffs : timestamp-like or sequence of them
+    kind : {"auto", "cancellation", "inactivity"}
+    lookback : duration, default "90D"
+        Inactivity churn only: how recently a customer must have been active to count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        No columns; index levels ``customer_id``, ``cutoff``, sorted by cutoff then customer.
+    """
+    kind = label_kind(data, kind)
+    customers = data.customers
+    if kind == "snapshot":
+        index = pd.MultiIndex.from_arrays(
+            [customers["customer_id"], pd.DatetimeIndex([data.snapshot_at] * len(customers))],
+            names=["customer_id", "cutoff"],
+        )
+        return pd.DataFrame(index=index)
+    cuts = _cutoff_index(cutoffs)
+    signup = customers["signup_at"].to_numpy(dtype="datetime64[ns]")
+    churned = (customers["churned_at"].to_numpy(dtype="datetime64[ns]")
+               if "churned_at" in customers else None)
+    code_parts, cut_parts = [], []
+    for cut in cuts.to_numpy():  # loop over cutoffs (a dozen), vectorised over customers
+        alive = signup < cut
+        if churned is not None:
+            alive &= np.isnat(churned) | (churned > cut)
+        codes = np.flatnonzero(alive)
+        code_parts.append(codes)
+        cut_parts.append(np.full(len(codes), cut, dtype="datetime64[ns]"))
+    codes = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int64)
+    cut_arr = np.concatenate(cut_parts) if cut_parts else np.empty(0, dtype="datetime64[ns]")
+    if kind == "inactivity" and len(codes):
+        _, index = _activity_index(data)
+        start = cut_arr - np.timedelta64(parse_window(lookback).value, "ns")
+        active = index.count_between(codes, start, cut_arr) > 0
+        codes, cut_arr = codes[active], cut_arr[active]
+    index = pd.MultiIndex.from_arrays(
+        [customers["customer_id"].to_numpy()[codes], pd.DatetimeIndex(cut_arr)],
+        names=["customer_id", "cutoff"],
+    )
+    return pd.DataFrame(index=index)
+
+
+def label_churn(
+    data: EventData,
+    cutoffs: Any,
+    horizon: Any = "28D",
+    *,
+    kind: LabelKind = "auto",
+    as_of: Any = None,
+    lookback: Any = "90D",
+) -> pd.DataFrame:
+    """Point-in-time churn labels for the population at each cutoff.
+
+    * cancellation: churned if ``churned_at`` is in ``(cutoff, cutoff + horizon]``;
+      ``churn_type`` keeps voluntary/involuntary when customers have it.
+    * inactivity: churned if a customer active in ``[cutoff - lookback, cutoff)`` has no activity
+      (or, without an activity table, no successful payment) in ``(cutoff, cutoff + horizon]``.
+    * snapshot tables: the label column, at ``data.snapshot_at``.
+
+    Cutoffs whose horizon is not over by ``as_of`` are dropped: their labels would be censored.
+
+    Parameters
+    ----------
+    data : EventData
+    cutoffs : timestamp-like or sequence of them
+    horizon : duration, default "28D"
+    kind : {"auto", "cancellation", "inactivity"}
+        "auto" picks cancellation when customers have ``churned_at``.
+    as_of : timestamp-like, optional
+        What is known; defaults to the latest time in the data.
+    lookback : duration, default "90D"
+        Inactivity churn only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (customer_id, cutoff) with ``churned`` (int8, 0/1) and, for cancellation
+        labels, ``churn_type`` (``voluntary``/``involuntary``/None) and ``churned_at``.
+    """
+    kind = label_kind(data, kind)
+    if kind == "snapshot":
+        pop = population(data, cutoffs, kind="auto")
+        return pd.DataFrame({"churned": data.customers[data.label_column].to_numpy(np.int8)},
+                            index=pop.index)
+    horizon = parse_window(horizon)
+    as_of = _as_of(data, as_of)
+    cuts = _cutoff_index(cutoffs)
+    complete = cuts[cuts + horizon <= as_of]
+    if len(complete) == 0:
+        raise ChurnDataError(
+            f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
+            f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
+        )
+    pop = population(data, complete, kind=kind, lookback=lookback)
+    codes = data.customer_codes(pop.index.get_level_values("customer_id"))
+    cut = np.asarray(pop.index.get_level_values("cutoff"), dtype="datetime64[ns]")
+    end = cut + np.timedelta64(horizon.value, "ns")
+    out = pd.DataFrame(index=pop.index)
+    if kind == "cancellation":
+        churned_at = data.customers["churned_at"].to_numpy(dtype="datetime64[ns]")[codes]
+        hit = ~np.isnat(churned_at) & (churned_at > cut) & (churned_at <= end)
+        out["churned"] = hit.astype(np.int8)
+        if "churn_type" in data.customers:
+            types = data.customers["churn_type"].to_numpy(dtype=object)[codes]
+            out["churn_type"] = np.where(hit, types, None)
+        out["churned_at"] = np.where(hit, churned_at, np.datetime64("NaT"))
+    else:
+        _, index = _activity_index(data)
+        # events in (cut, end]: count before end+1ns minus count before cut+1ns
+        one = np.timedelta64(1, "ns")
+        seen = index.count_between(codes, cut + one, end + one) > 0
+        out["churned"] = (~seen).astype(np.int8)
+    return out
