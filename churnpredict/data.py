@@ -627,7 +627,7 @@ class EventData:
                 frame.loc[late, "resolved_at"] = pd.NaT
                 if "csat" in frame:
                     frame.loc[late, "csat"] = np.nan
-            tables[name] = frame if len(frame) else None
+            tables[name] = frame  # may be empty: the family still applies, with no events
         out = EventData.__new__(EventData)
         out.notes = list(self.notes)
         out.label_column = self.label_column

@@ -13,7 +13,15 @@ from sklearn.base import BaseEstimator
 from ..data import EventData
 from ._index import EventIndex
 
-__all__ = ["FeatureInfo", "FeatureRows", "FeatureBuilder", "DRIVER_GROUPS", "parse_window"]
+__all__ = [
+    "DRIVER_GROUPS",
+    "FeatureBuilder",
+    "FeatureInfo",
+    "FeatureRows",
+    "as_rows",
+    "parse_window",
+    "window_label",
+]
 
 DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "profile")
 
@@ -64,13 +72,14 @@ def parse_window(window: Any) -> pd.Timedelta:
     Timedelta('14 days 00:00:00')
     """
     if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-        return pd.Timedelta(days=int(window))
-    try:
-        out = pd.Timedelta(window)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"window {window!r} is not a duration; use days (30) or a string such as '30D'"
-        ) from None
+        out = pd.Timedelta(days=int(window))
+    else:
+        try:
+            out = pd.Timedelta(window)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"window {window!r} is not a duration; use days (30) or a string such as '30D'"
+            ) from None
     if out <= pd.Timedelta(0):
         raise ValueError(f"window {window!r} must be positive")
     return out
@@ -117,7 +126,7 @@ class FeatureRows:
         return cls(index, codes.astype(np.int64), cutoffs)
 
     def shifted(self, delta: pd.Timedelta) -> np.ndarray:
-        """Cutoffs moved by ``delta`` (e.g. ``-window`` for a window's start)."""
+        """Cutoffs moved back by ``delta``: ``shifted(window)`` is each window's start."""
         return self.cutoffs - np.timedelta64(int(delta.value), "ns")
 
 

@@ -1,15 +1,247 @@
-"""PLACEHOLDER being replaced: monetary features."""
+"""Monetary features: what a customer pays, its point-in-time MRR, price changes and refunds.
+
+Every window is ``[cutoff - window, cutoff)``: a payment exactly at the cutoff is not seen, one
+exactly at ``cutoff - window`` is.
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ..exceptions import ChurnDataError
+from ._base import FeatureBuilder, FeatureInfo, as_rows, parse_window, window_label
+
+__all__ = ["MonetaryFeatures"]
+
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _window_text(window: pd.Timedelta) -> str:
+    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n, unit = window.days, "day"
+    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        n, unit = int(window.total_seconds() // 3600), "hour"
+    else:
+        n, unit = int(window.total_seconds()), "second"
+    return unit if n == 1 else f"{n} {unit}s"
+
+
+def _parse_windows(windows: Any, param: str) -> tuple[pd.Timedelta, ...]:
+    """Windows as sorted, distinct Timedeltas; raise on an empty or invalid list."""
+    if isinstance(windows, (str, int, pd.Timedelta)):
+        windows = (windows,)
+    parsed = sorted({_positive_window(w, param) for w in windows})
+    if not parsed:
+        raise ValueError(f"{param}={windows!r} is empty; give at least one window, e.g. (30, 90)")
+    return tuple(parsed)
+
+
+def _positive_window(window: Any, param: str) -> pd.Timedelta:
+    """:func:`parse_window`, also refusing zero and negative day counts."""
+    out = parse_window(window)
+    if out <= pd.Timedelta(0):
+        raise ValueError(f"{param}: window {window!r} must be positive, e.g. 30 (days) or '30D'")
+    return out
+
+
+def _minus(cutoffs: np.ndarray, window: pd.Timedelta) -> np.ndarray:
+    """``cutoffs - window`` as datetime64[ns] (a window's first instant)."""
+    return cutoffs - np.timedelta64(int(window.value), "ns")
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    """``out[i]`` = sum of the first ``i`` values (length n + 1)."""
+    out = np.zeros(len(values) + 1, dtype=np.float64)
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 class MonetaryFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Spend, point-in-time MRR, price changes and refunds from the payments table.
 
-    tables = ("__missing__",)
+    All windows are ``[cutoff - window, cutoff)``: only payments strictly before the cutoff
+    count, and a payment exactly at ``cutoff - window`` is inside the window.
+
+    Parameters
+    ----------
+    windows : sequence of durations, default (30, 90, 180)
+        Windows for paid and refunded amounts, in days (int) or as strings such as ``"30D"``.
+    price_change_lookback : duration, default 90
+        How far back the price is compared: the latest successful payment before the cutoff
+        against the latest successful payment before ``cutoff - price_change_lookback``.
+
+    Attributes
+    ----------
+    windows_ : tuple of pandas.Timedelta
+        Validated windows, shortest first.
+    lookback_ : pandas.Timedelta
+        Validated ``price_change_lookback``.
+
+    Notes
+    -----
+    Columns (``W`` = each window label such as ``30d``, ``L`` = the longest window, ``P`` =
+    the price lookback):
+
+    * ``paid_W``: amount of successful payments in the window;
+    * ``payments_L``: number of successful payments in the longest window;
+    * ``avg_payment_L``: their average amount (NaN when there are none);
+    * ``mrr``: amount of the latest successful payment before the cutoff (the point-in-time
+      MRR used for revenue at risk; NaN when the customer never paid);
+    * ``price_change_pct_P``: ``mrr`` divided by the latest successful amount before
+      ``cutoff - P``, minus 1 (NaN without such a payment or when it was 0);
+    * ``price_change_P``: the same comparison as a difference of amounts;
+    * ``refunded_W`` and ``refunds_W``: refunded amount and number of refunds in the window.
+    """
+
+    tables = ("payments",)
     group = "monetary"
 
-    def feature_info(self):
-        return []
+    def __init__(self, windows: Sequence[Any] = (30, 90, 180),
+                 price_change_lookback: Any = 90) -> None:
+        self.windows = windows
+        self.price_change_lookback = price_change_lookback
+
+    def fit(self, data: EventData, rows: Any = None) -> MonetaryFeatures:
+        """Validate the parameters and check that ``data`` has a payments table.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.windows_ = _parse_windows(self.windows, "windows")
+        self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
+        _require_payments(data, type(self).__name__)
+        self.fitted_ = True
+        return self
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "windows_")
+        g = self.group
+        infos = [FeatureInfo(f"paid_{window_label(w)}", g,
+                             f"{{value:,.2f}} paid in the last {_window_text(w)}")
+                 for w in self.windows_]
+        longest = self.windows_[-1]
+        lab, text = window_label(longest), _window_text(longest)
+        plab, ptext = window_label(self.lookback_), _window_text(self.lookback_)
+        infos += [
+            FeatureInfo(f"payments_{lab}", g,
+                        f"{{value:.0f}} successful payments in the last {text}"),
+            FeatureInfo(f"avg_payment_{lab}", g,
+                        f"average payment {{value:,.2f}} over the last {text}"),
+            FeatureInfo("mrr", g, "latest payment {value:,.2f} (current MRR)"),
+            FeatureInfo(f"price_change_pct_{plab}", g,
+                        f"price changed {{value:+.0%}} vs {ptext} ago"),
+            FeatureInfo(f"price_change_{plab}", g,
+                        f"price changed by {{value:+,.2f}} vs {ptext} ago"),
+        ]
+        infos += [FeatureInfo(f"refunded_{window_label(w)}", g,
+                              f"{{value:,.2f}} refunded in the last {_window_text(w)}")
+                  for w in self.windows_]
+        infos += [FeatureInfo(f"refunds_{window_label(w)}", g,
+                              f"{{value:.0f}} refunds in the last {_window_text(w)}")
+                  for w in self.windows_]
+        return infos
+
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Monetary features for (customer_id, cutoff) rows.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : FeatureRows, MultiIndex or cutoffs
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
+        """
+        check_is_fitted(self, "windows_")
+        _require_payments(data, type(self).__name__)
+        rows = as_rows(data, rows)
+        codes, cutoffs = rows.codes, rows.cutoffs
+        status = data.payments["status"]
+        amount = data.payments["amount"].to_numpy(dtype=np.float64)
+        out: dict[str, np.ndarray] = {}
+
+        # Successful payments: one binary search per distinct window edge.
+        ok = (status == "succeeded").to_numpy(dtype=bool)
+        index = self.event_index(data, "payments", mask=ok, key="succeeded")
+        paid = index.sorted_values(amount[ok])
+        cum = _prefix(paid)
+        end = index.position(codes, cutoffs)
+        start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
+        for w in self.windows_:
+            out[f"paid_{window_label(w)}"] = cum[end] - cum[start[w]]
+        longest = self.windows_[-1]
+        lab = window_label(longest)
+        n_paid = (end - start[longest]).astype(np.float64)
+        out[f"payments_{lab}"] = n_paid
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"avg_payment_{lab}"] = np.where(
+                n_paid > 0, out[f"paid_{lab}"] / n_paid, np.nan)
+        first = index.starts[codes]
+        mrr = _amount_before(paid, end, first)
+        out["mrr"] = mrr
+        before = (start[self.lookback_] if self.lookback_ in start
+                  else index.position(codes, _minus(cutoffs, self.lookback_)))
+        earlier = _amount_before(paid, before, first)
+        plab = window_label(self.lookback_)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"price_change_pct_{plab}"] = np.where(
+                earlier > 0, mrr / earlier - 1.0, np.nan)
+        out[f"price_change_{plab}"] = mrr - earlier
+
+        # Refunds.
+        refunded = (status == "refunded").to_numpy(dtype=bool)
+        r_index = self.event_index(data, "payments", mask=refunded, key="refunded")
+        r_cum = _prefix(r_index.sorted_values(amount[refunded]))
+        r_end = r_index.position(codes, cutoffs)
+        r_start = {w: r_index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
+        for w in self.windows_:
+            out[f"refunded_{window_label(w)}"] = r_cum[r_end] - r_cum[r_start[w]]
+        for w in self.windows_:
+            out[f"refunds_{window_label(w)}"] = (r_end - r_start[w]).astype(np.float64)
+
+        names = [info.name for info in self.feature_info()]
+        return _to_frame(out, names, rows.index)
+
+
+def _to_frame(columns: dict[str, np.ndarray], names: list[str], index: pd.Index
+              ) -> pd.DataFrame:
+    """One float64 block holding ``columns[name]`` for each name, in order, as a DataFrame."""
+    block = np.empty((len(names), len(index)), dtype=np.float64)
+    for i, name in enumerate(names):
+        block[i] = columns[name]
+    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
+
+
+def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Amount of the event just before global position ``pos``; NaN when the customer has none.
+
+    ``first`` is the customer's first position, so ``pos > first`` means an earlier event exists.
+    """
+    has = pos > first
+    out = np.full(len(pos), np.nan)
+    out[has] = amounts[pos[has] - 1]
+    return out
+
+
+def _require_payments(data: EventData, builder: str) -> None:
+    if getattr(data, "payments", None) is None:
+        raise ChurnDataError(
+            f"{builder} needs the payments table (customer_id, timestamp, amount, status) but "
+            f"the data has none; add payments, or leave {builder} out of the builders"
+        )

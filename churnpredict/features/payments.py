@@ -1,15 +1,183 @@
-"""PLACEHOLDER being replaced: payments features."""
+"""Payment features: failed payments and dunning, the signs of involuntary churn.
+
+Every window is ``[cutoff - window, cutoff)``: a payment attempt exactly at the cutoff is not
+seen, one exactly at ``cutoff - window`` is. Payment attempts are the ``succeeded`` and
+``failed`` rows; refunds are not attempts (they are monetary features).
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
+from .monetary import (
+    _NS_PER_DAY,
+    _minus,
+    _parse_windows,
+    _prefix,
+    _require_payments,
+    _to_frame,
+    _window_text,
+)
+
+__all__ = ["PaymentFeatures"]
 
 
 class PaymentFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Failed payments, dunning and recoveries from the payments table (involuntary-churn risk).
 
-    tables = ("__missing__",)
+    All windows are ``[cutoff - window, cutoff)``: only attempts strictly before the cutoff
+    count, and an attempt exactly at ``cutoff - window`` is inside the window.
+
+    Parameters
+    ----------
+    windows : sequence of durations, default (30, 90)
+        Windows in days (int) or as strings such as ``"30D"``.
+
+    Attributes
+    ----------
+    windows_ : tuple of pandas.Timedelta
+        Validated windows, shortest first.
+
+    Notes
+    -----
+    Columns (``W`` = each window label such as ``30d``, ``L`` = the longest window):
+
+    * ``failed_payments_W``: failed payment attempts in the window;
+    * ``failure_ratio_W``: failed / all attempts (succeeded + failed) in the window, NaN
+      without attempts;
+    * ``days_since_failed_payment``: days from the latest failed attempt to the cutoff, NaN if
+      the customer never had one;
+    * ``in_dunning``: 1 when the latest attempt before the cutoff failed (a retry is
+      pending), else 0;
+    * ``consecutive_failed_payments``: failed attempts since the latest successful one (all
+      failed attempts if none succeeded);
+    * ``recovered_failed_payments_L``: failed attempts in the longest window that a later
+      successful payment before the cutoff recovered.
+
+    Attempts sharing a timestamp keep the order of the payments table.
+    """
+
+    tables = ("payments",)
     group = "payments"
 
-    def feature_info(self):
-        return []
+    def __init__(self, windows: Sequence[Any] = (30, 90)) -> None:
+        self.windows = windows
+
+    def fit(self, data: EventData, rows: Any = None) -> PaymentFeatures:
+        """Validate the parameters and check that ``data`` has a payments table.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.windows_ = _parse_windows(self.windows, "windows")
+        _require_payments(data, type(self).__name__)
+        self.fitted_ = True
+        return self
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "windows_")
+        g = self.group
+        infos = [FeatureInfo(f"failed_payments_{window_label(w)}", g,
+                             f"{{value:.0f}} failed payments in the last {_window_text(w)}")
+                 for w in self.windows_]
+        infos += [FeatureInfo(f"failure_ratio_{window_label(w)}", g,
+                              f"{{value:.0%}} of payment attempts failed in the last "
+                              f"{_window_text(w)}")
+                  for w in self.windows_]
+        longest = self.windows_[-1]
+        infos += [
+            FeatureInfo("days_since_failed_payment", g,
+                        "last failed payment {value:.0f} days ago"),
+            FeatureInfo("in_dunning", g,
+                        "latest payment attempt failed, in dunning (1 = yes, 0 = no): "
+                        "{value:.0f}"),
+            FeatureInfo("consecutive_failed_payments", g,
+                        "{value:.0f} failed payment attempts in a row since the last "
+                        "successful payment"),
+            FeatureInfo(f"recovered_failed_payments_{window_label(longest)}", g,
+                        f"{{value:.0f}} failed payments recovered by a later payment in the "
+                        f"last {_window_text(longest)}"),
+        ]
+        return infos
+
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Payment features for (customer_id, cutoff) rows.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : FeatureRows, MultiIndex or cutoffs
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
+        """
+        check_is_fitted(self, "windows_")
+        _require_payments(data, type(self).__name__)
+        rows = as_rows(data, rows)
+        codes, cutoffs = rows.codes, rows.cutoffs
+        status = data.payments["status"]
+        failed = (status == "failed").to_numpy(dtype=bool)
+        attempt = failed | (status == "succeeded").to_numpy(dtype=bool)
+        index = self.event_index(data, "payments", mask=attempt, key="attempts")
+
+        # Per sorted attempt: running failure count, and the position of the latest failed /
+        # successful attempt so far (-1 before any); entry i describes the first i attempts.
+        is_failed = index.sorted_values(failed[attempt])
+        position = np.arange(len(is_failed), dtype=np.int64)
+        cum_failed = _prefix(is_failed.astype(np.float64))
+        last_failed = _running_last(np.where(is_failed, position, -1))
+        last_ok = _running_last(np.where(is_failed, -1, position))
+
+        end = index.position(codes, cutoffs)
+        first = index.starts[codes]
+        start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
+        out: dict[str, np.ndarray] = {}
+        n_failed = {w: cum_failed[end] - cum_failed[start[w]] for w in self.windows_}
+        for w in self.windows_:
+            out[f"failed_payments_{window_label(w)}"] = n_failed[w]
+        for w in self.windows_:
+            attempts = (end - start[w]).astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"failure_ratio_{window_label(w)}"] = np.where(
+                    attempts > 0, n_failed[w] / attempts, np.nan)
+
+        lf = last_failed[end]
+        has_failed = lf >= first
+        days = np.full(len(end), np.nan)
+        cut_ns = cutoffs.astype("datetime64[ns]").view(np.int64)
+        days[has_failed] = (cut_ns[has_failed] - index.times[lf[has_failed]]) / _NS_PER_DAY
+        out["days_since_failed_payment"] = days
+        consecutive = end - np.maximum(last_ok[end] + 1, first)
+        out["in_dunning"] = (consecutive > 0).astype(np.float64)
+        out["consecutive_failed_payments"] = consecutive.astype(np.float64)
+        longest = self.windows_[-1]
+        in_window = n_failed[longest]
+        out[f"recovered_failed_payments_{window_label(longest)}"] = (
+            in_window - np.minimum(consecutive, in_window))
+
+        names = [info.name for info in self.feature_info()]
+        return _to_frame(out, names, rows.index)
+
+
+def _running_last(marked: np.ndarray) -> np.ndarray:
+    """``out[i]`` = the largest of ``marked[:i]`` (-1 for none); ``len(marked) + 1`` entries."""
+    out = np.full(len(marked) + 1, -1, dtype=np.int64)
+    if len(marked):
+        np.maximum.accumulate(marked, out=out[1:])
+    return out

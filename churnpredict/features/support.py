@@ -1,15 +1,269 @@
-"""PLACEHOLDER being replaced: support features."""
+"""Support features: ticket volume, open and overdue tickets, resolution time, satisfaction.
+
+Every window is ``[cutoff - window, cutoff)``: a ticket created exactly at the cutoff is not
+seen, one created exactly at ``cutoff - window`` is. What is known at the cutoff is all that is
+used: a ticket resolved at or after the cutoff is still open at it, and its resolution time and
+satisfaction score (known only once it is resolved) are not used.
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ..exceptions import ChurnDataError
+from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
+from ._index import EventIndex
+from .monetary import (
+    _NS_PER_DAY,
+    _minus,
+    _parse_windows,
+    _positive_window,
+    _prefix,
+    _to_frame,
+    _window_text,
+)
+
+__all__ = ["SupportFeatures"]
+
+_DAYS_PER_MONTH = 30.0
 
 
 class SupportFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Support-ticket features from the tickets table.
 
-    tables = ("__missing__",)
+    All windows are ``[cutoff - window, cutoff)``: only tickets created (or resolved, for
+    resolution time and satisfaction) strictly before the cutoff count, and one exactly at
+    ``cutoff - window`` is inside the window.
+
+    Parameters
+    ----------
+    windows : sequence of durations, default (30, 90)
+        Windows in days (int) or as strings such as ``"30D"``.
+    overdue_days : duration, default 7
+        A ticket open at the cutoff for longer than this is overdue.
+    low_csat : float, default 2
+        Satisfaction scores (1-5) at or below this are low.
+    high_priority : sequence of str, default ("high", "urgent", "critical")
+        Text priorities (case-insensitive) that count as high priority.
+    high_priority_min : float, default 3
+        Numeric priorities at or above this count as high priority (for scales where a larger
+        number is more urgent; map P1-style scales, where 1 is most urgent, before loading).
+
+    Attributes
+    ----------
+    windows_ : tuple of pandas.Timedelta
+        Validated windows, shortest first.
+    overdue_ : pandas.Timedelta
+        Validated ``overdue_days``.
+    has_resolved_, has_csat_, has_priority_ : bool
+        Whether the fitted tickets table had ``resolved_at``, ``csat`` (with ``resolved_at``)
+        and ``priority``; the features that need a missing column are left out.
+
+    Notes
+    -----
+    Columns (``W`` = each window label such as ``30d``, ``L`` = the longest window, ``N`` =
+    ``overdue_days``):
+
+    * ``tickets_W``: tickets created in the window;
+    * ``tickets_per_month_L``: tickets created in the longest window per 30 days of the part of
+      it after signup (tenure-scaled, so new customers are not compared with a full window);
+    * ``high_priority_tickets_W`` (needs ``priority``): high-priority tickets created in the
+      window;
+    * ``open_tickets`` (needs ``resolved_at``): tickets created before the cutoff and not
+      resolved before it (``resolved_at`` empty or at/after the cutoff);
+    * ``overdue_tickets_N`` (needs ``resolved_at``): of those, the ones created more than ``N``
+      before the cutoff;
+    * ``resolution_days_L`` (needs ``resolved_at``): mean days from creation to resolution of
+      tickets resolved in the longest window, NaN if none;
+    * ``low_csat_tickets_L`` (needs ``resolved_at`` and ``csat``): tickets resolved in the
+      longest window with a score at or below ``low_csat``.
+    """
+
+    tables = ("tickets",)
     group = "support"
 
-    def feature_info(self):
-        return []
+    def __init__(self, windows: Sequence[Any] = (30, 90), overdue_days: Any = 7,
+                 low_csat: float = 2, high_priority: Sequence[str] = ("high", "urgent",
+                                                                       "critical"),
+                 high_priority_min: float = 3) -> None:
+        self.windows = windows
+        self.overdue_days = overdue_days
+        self.low_csat = low_csat
+        self.high_priority = high_priority
+        self.high_priority_min = high_priority_min
+
+    def fit(self, data: EventData, rows: Any = None) -> SupportFeatures:
+        """Validate the parameters and decide which columns the tickets table supports.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.windows_ = _parse_windows(self.windows, "windows")
+        self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
+        if isinstance(self.low_csat, bool) or not isinstance(self.low_csat, (int, float)) \
+                or not 1 <= self.low_csat <= 5:
+            raise ValueError(
+                f"low_csat={self.low_csat!r}; expected a score between 1 and 5 (scores at or "
+                f"below it are low), e.g. low_csat=2"
+            )
+        if isinstance(self.high_priority, str):
+            raise ValueError(
+                f"high_priority={self.high_priority!r} is a single string; pass a sequence "
+                f"such as ('high', 'urgent')"
+            )
+        tickets = _require_tickets(data, type(self).__name__)
+        self.has_resolved_ = "resolved_at" in tickets.columns
+        self.has_csat_ = self.has_resolved_ and "csat" in tickets.columns
+        self.has_priority_ = "priority" in tickets.columns
+        self.fitted_ = True
+        return self
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "windows_")
+        g = self.group
+        longest = self.windows_[-1]
+        lab, text = window_label(longest), _window_text(longest)
+        infos = [FeatureInfo(f"tickets_{window_label(w)}", g,
+                             f"{{value:.0f}} support tickets opened in the last {_window_text(w)}")
+                 for w in self.windows_]
+        infos.append(FeatureInfo(f"tickets_per_month_{lab}", g,
+                                 f"{{value:.1f}} support tickets a month over the last {text}"))
+        if self.has_priority_:
+            infos += [FeatureInfo(f"high_priority_tickets_{window_label(w)}", g,
+                                  f"{{value:.0f}} high-priority support tickets in the last "
+                                  f"{_window_text(w)}")
+                      for w in self.windows_]
+        if self.has_resolved_:
+            infos += [
+                FeatureInfo("open_tickets", g, "{value:.0f} support tickets open"),
+                FeatureInfo(f"overdue_tickets_{window_label(self.overdue_)}", g,
+                            f"{{value:.0f}} support tickets open longer than "
+                            f"{_window_text(self.overdue_)}"),
+                FeatureInfo(f"resolution_days_{lab}", g,
+                            f"support tickets took {{value:.1f}} days to resolve on average "
+                            f"(last {text})"),
+            ]
+        if self.has_csat_:
+            infos.append(FeatureInfo(f"low_csat_tickets_{lab}", g,
+                                     f"{{value:.0f}} support tickets rated {self.low_csat:g} "
+                                     f"or lower out of 5 in the last {text}"))
+        return infos
+
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Support features for (customer_id, cutoff) rows.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : FeatureRows, MultiIndex or cutoffs
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
+        """
+        check_is_fitted(self, "windows_")
+        tickets = _require_tickets(data, type(self).__name__)
+        needed = (["resolved_at"] if self.has_resolved_ else []) + (
+            ["csat"] if self.has_csat_ else []) + (["priority"] if self.has_priority_ else [])
+        missing = [c for c in needed if c not in tickets.columns]
+        if missing:
+            raise ChurnDataError(
+                f"tickets is missing column(s) {missing} that {type(self).__name__} was fitted "
+                f"with; add them, or refit on data without them"
+            )
+        rows = as_rows(data, rows)
+        codes, cutoffs = rows.codes, rows.cutoffs
+        longest = self.windows_[-1]
+        lab = window_label(longest)
+        out: dict[str, np.ndarray] = {}
+
+        # Tickets by creation time.
+        created = self.event_index(data, "tickets")
+        end = created.position(codes, cutoffs)
+        start = {w: created.position(codes, _minus(cutoffs, w)) for w in self.windows_}
+        for w in self.windows_:
+            out[f"tickets_{window_label(w)}"] = (end - start[w]).astype(np.float64)
+        signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
+        observed = np.minimum(cutoffs - signup, np.timedelta64(longest.value, "ns"))
+        observed_days = observed.astype(np.int64) / _NS_PER_DAY
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"tickets_per_month_{lab}"] = np.where(
+                observed_days > 0,
+                out[f"tickets_{lab}"] / observed_days * _DAYS_PER_MONTH, np.nan)
+        if self.has_priority_:
+            high = created.sorted_values(self._is_high_priority(tickets["priority"]))
+            cum_high = _prefix(high.astype(np.float64))
+            for w in self.windows_:
+                out[f"high_priority_tickets_{window_label(w)}"] = (
+                    cum_high[end] - cum_high[start[w]])
+
+        if self.has_resolved_:
+            created_ns = tickets["created_at"].to_numpy(dtype="datetime64[ns]")
+            resolved_ns = tickets["resolved_at"].to_numpy(dtype="datetime64[ns]")
+            # Open at the cutoff = created before it - resolved before it (resolved >= created).
+            resolved = self.event_index(data, "tickets", time_column="resolved_at")
+            r_end = resolved.position(codes, cutoffs)
+            r_first = resolved.starts[codes]
+            out["open_tickets"] = (end - created.starts[codes] - (r_end - r_first)).astype(
+                np.float64)
+            # Open longer than N at T: created + N < T, minus those also resolved before T,
+            # i.e. max(created + N, resolved) < T (never for open tickets, whose max is NaT).
+            n_ns = np.timedelta64(self.overdue_.value, "ns")
+            due = created.position(codes, _minus(cutoffs, self.overdue_)) - created.starts[codes]
+            late = np.where(np.isnat(resolved_ns), resolved_ns,
+                            np.maximum(created_ns + n_ns, resolved_ns))
+            closed_late = EventIndex(data.event_codes("tickets"), late, len(data.customers))
+            out[f"overdue_tickets_{window_label(self.overdue_)}"] = (
+                due - closed_late.count_before(codes, cutoffs)).astype(np.float64)
+            # Resolved in [cutoff - L, cutoff): resolution time and satisfaction are known.
+            r_start = resolved.position(codes, _minus(cutoffs, longest))
+            n_resolved = (r_end - r_start).astype(np.float64)
+            took = (resolved_ns - created_ns).astype(np.int64) / _NS_PER_DAY
+            cum_took = _prefix(resolved.sorted_values(took))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"resolution_days_{lab}"] = np.where(
+                    n_resolved > 0, (cum_took[r_end] - cum_took[r_start]) / n_resolved, np.nan)
+            if self.has_csat_:
+                csat = tickets["csat"].to_numpy(dtype=np.float64)
+                low = (csat <= self.low_csat).astype(np.float64)  # NaN scores are not low
+                cum_low = _prefix(resolved.sorted_values(low))
+                out[f"low_csat_tickets_{lab}"] = cum_low[r_end] - cum_low[r_start]
+
+        names = [info.name for info in self.feature_info()]
+        return _to_frame(out, names, rows.index)
+
+    def _is_high_priority(self, priority: pd.Series) -> np.ndarray:
+        """True where a priority is one of ``high_priority`` or a number >= the minimum."""
+        words = {str(p).strip().lower() for p in self.high_priority}
+        codes, uniques = pd.factorize(priority)  # decide once per distinct priority
+        text = pd.Series(uniques).astype("string").str.strip().str.lower()
+        by_word = text.isin(words).fillna(False).to_numpy(dtype=bool)
+        number = pd.to_numeric(text, errors="coerce")
+        by_number = (number >= self.high_priority_min).fillna(False).to_numpy(dtype=bool)
+        high = np.append(by_word | by_number, False)  # code -1 (missing) -> not high
+        return high[codes]
+
+
+def _require_tickets(data: EventData, builder: str) -> pd.DataFrame:
+    tickets = getattr(data, "tickets", None)
+    if tickets is None:
+        raise ChurnDataError(
+            f"{builder} needs the tickets table (customer_id, created_at; optional resolved_at, "
+            f"priority, csat) but the data has none; add tickets, or leave {builder} out of "
+            f"the builders"
+        )
+    return tickets
