@@ -39,11 +39,24 @@ class FeatureInfo:
     description : str
         Plain-language template formatted with the customer's value, e.g.
         ``"{value:.0f} support tickets open longer than 7 days"``. Placeholders: ``{value}``.
+    description_if_zero : str, optional
+        Text used instead when the value is 0: lets a 0/1 flag read naturally, e.g.
+        ``"latest payment attempt failed (in dunning)"`` / ``"latest payment attempt succeeded"``.
+
+    Examples
+    --------
+    >>> info = FeatureInfo("in_dunning", "payments", "latest payment attempt failed (in dunning)",
+    ...                    "latest payment attempt succeeded")
+    >>> info.describe(1.0), info.describe(0.0)
+    ('latest payment attempt failed (in dunning)', 'latest payment attempt succeeded')
+    >>> FeatureInfo("tickets_30d", "support", "{value:.0f} tickets in 30 days").describe(3.0)
+    '3 tickets in 30 days'
     """
 
     name: str
     group: str
     description: str
+    description_if_zero: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in DRIVER_GROUPS:
@@ -56,6 +69,8 @@ class FeatureInfo:
         try:
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 return f"{self.name}: no data"
+            if self.description_if_zero is not None and value == 0:
+                return self.description_if_zero.format(value=value)
             return self.description.format(value=value)
         except (ValueError, TypeError, KeyError, IndexError):
             return f"{self.name} = {value}"

@@ -102,9 +102,8 @@ class PaymentFeatures(FeatureBuilder):
         infos += [
             FeatureInfo("days_since_failed_payment", g,
                         "last failed payment {value:.0f} days ago"),
-            FeatureInfo("in_dunning", g,
-                        "latest payment attempt failed, in dunning (1 = yes, 0 = no): "
-                        "{value:.0f}"),
+            FeatureInfo("in_dunning", g, "latest payment attempt failed (in dunning)",
+                        "latest payment attempt succeeded"),
             FeatureInfo("consecutive_failed_payments", g,
                         "{value:.0f} failed payment attempts in a row since the last "
                         "successful payment"),
