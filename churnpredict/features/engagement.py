@@ -1,15 +1,513 @@
-"""PLACEHOLDER being replaced: engagement features."""
+"""Engagement features: recency, frequency and usage trend from the activity table.
+
+Every window is ``[cutoff - window, cutoff)``: an event exactly at the cutoff is not seen, one
+exactly at ``cutoff - window`` is. All rows are answered at once by binary search over the
+activity events sorted by (customer, time), so the cost hardly grows with cutoffs or windows.
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ..exceptions import ChurnDataError
+from ._base import FeatureBuilder, FeatureInfo, as_rows, parse_window, window_label
+from ._index import EventIndex
+
+__all__ = ["EngagementFeatures"]
+
+_DAY_NS = 86_400 * 10**9
+_WEEK = pd.Timedelta(days=7)
+
+
+def _window_text(window: pd.Timedelta) -> str:
+    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n, unit = window.days, "day"
+    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        n, unit = int(window.total_seconds() // 3600), "hour"
+    else:
+        n, unit = int(window.total_seconds()), "second"
+    return unit if n == 1 else f"{n} {unit}s"
+
+
+def _positive_window(window: Any, param: str) -> pd.Timedelta:
+    out = parse_window(window)
+    if out <= pd.Timedelta(0):
+        raise ValueError(f"{param}: window {window!r} must be positive")
+    return out
+
+
+def _escape(text: str) -> str:
+    """Make ``text`` safe inside a ``str.format`` template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _slugs(types: Sequence[str]) -> list[str]:
+    """Column-safe names for event types: 'Page View' -> 'page_view', unique."""
+    out: list[str] = []
+    for i, t in enumerate(types):
+        base = re.sub(r"[^0-9a-z]+", "_", str(t).lower()).strip("_") or f"type{i}"
+        name, k = base, 2
+        while name in out:
+            name, k = f"{base}_{k}", k + 1
+        out.append(name)
+    return out
+
+
+def _observed_days(start: np.ndarray, end: np.ndarray, signup: np.ndarray,
+                   length: pd.Timedelta) -> np.ndarray:
+    """Days of ``[start, end)`` after signup; at least ``min(1 day, length)``; NaN if none.
+
+    ``start``, ``end`` and ``signup`` are int64 nanoseconds.
+    """
+    observed = (end - np.maximum(start, signup)).astype(np.float64)
+    floor = float(min(length.value, _DAY_NS))
+    out = np.where(observed > 0, np.maximum(observed, floor), np.nan)
+    return out / _DAY_NS
 
 
 class EngagementFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Recency, frequency and usage trend of each customer's activity before the cutoff.
 
-    tables = ("__missing__",)
+    Every window is ``[cutoff - window, cutoff)``: only events strictly before the cutoff
+    count, and an event exactly at ``cutoff - window`` is inside the window.
+
+    Parameters
+    ----------
+    windows : sequence of durations, default (7, 30, 90)
+        Frequency windows, in days (int) or as strings such as ``"30D"`` or ``"12h"``.
+    trend_window : duration or None, default 30
+        The usage trend compares ``[cutoff - trend_window, cutoff)`` with the
+        ``trend_window`` before it. None leaves the trend out.
+    trend_weeks : int or None, default 8
+        Weeks of weekly counts behind the least-squares slope. None or 0 leaves it out.
+    event_types : "auto", sequence of str or None, default "auto"
+        Event types (``activity.event``) counted separately. ``"auto"`` learns the most
+        frequent ones in :meth:`fit`; None counts all events together only.
+    max_event_types : int, default 8
+        How many types ``"auto"`` keeps.
+
+    Attributes
+    ----------
+    windows_ : tuple of pandas.Timedelta
+        Validated windows, shortest first.
+    trend_window_ : pandas.Timedelta or None
+    trend_weeks_ : int
+    event_types_ : list of str
+        Event types with their own columns, most frequent first.
+    has_value_ : bool
+        Whether the activity table has a ``value`` column (its sums are features).
+
+    Notes
+    -----
+    Columns (``W`` = each window label such as ``30d``, ``T`` = each learned event type,
+    ``TW`` = the trend window label, ``K`` = ``trend_weeks``):
+
+    * ``days_since_last_activity``: days from the last event before the cutoff to the cutoff;
+      NaN when the customer has no event before it (the gradient-boosted model learns where
+      missing values go, which is better than an arbitrary large number);
+    * ``days_since_last_T``: the same for each event type (e.g. the last login);
+    * ``events_W``: number of events in the window;
+    * ``active_days_W``: distinct UTC calendar days with an event in the window (exact even
+      when the window edges are not at midnight);
+    * ``events_per_day_W``: events per *observed* day, the part of the window after signup
+      (``min(window, time since signup)``, at least one day so that a signup minutes before
+      the cutoff does not read as a burst), so a new customer's few events are not read as
+      disengagement; NaN when the window ends before signup;
+    * ``value_sum_W``: sum of ``activity.value`` in the window (only with a ``value`` column);
+    * ``events_T_W``: events of each type in the window;
+    * ``activity_trend_ratio_TW``: the event rate in the last trend window divided by the rate
+      in the trend window before it, each rate over the observed (after-signup) part of its
+      window; for customers older than twice the trend window this is simply
+      ``last / previous``. NaN when the previous window has no event;
+    * ``activity_trend_diff_TW``: events in the last trend window minus events in the one
+      before (plain counts);
+    * ``weekly_events_slope_Kw``: least-squares slope of weekly event counts (events per week,
+      per week) over the last ``K`` weeks ``[cutoff - 7k days, cutoff - 7(k-1) days)``, using
+      only weeks that start on or after signup (a partly observed first week would read as
+      growth); NaN with fewer than two such weeks.
+    """
+
+    tables = ("activity",)
     group = "engagement"
 
-    def feature_info(self):
-        return []
+    def __init__(
+        self,
+        windows: Sequence[Any] = (7, 30, 90),
+        trend_window: Any = 30,
+        trend_weeks: int | None = 8,
+        event_types: str | Sequence[str] | None = "auto",
+        max_event_types: int = 8,
+    ) -> None:
+        self.windows = windows
+        self.trend_window = trend_window
+        self.trend_weeks = trend_weeks
+        self.event_types = event_types
+        self.max_event_types = max_event_types
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: EventData, rows: Any = None) -> EngagementFeatures:
+        """Validate the parameters and learn the most frequent event types.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows, optional
+            When given, event types are learned only from events before the latest cutoff,
+            so the learned columns never depend on later data.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        _require_activity(data, type(self).__name__)
+        activity = data.activity
+        self.has_value_ = "value" in activity.columns
+        if self.event_types is None or "event" not in activity.columns:
+            self.event_types_: list[str] = (
+                [] if self.event_types in (None, "auto") else list(self.event_types))
+        elif isinstance(self.event_types, str):  # "auto"
+            codes, uniques = _event_codes(data)
+            if rows is not None:
+                feature_rows = as_rows(data, rows)
+                if len(feature_rows):
+                    latest = feature_rows.cutoffs.max()
+                    before = activity["timestamp"].to_numpy(dtype="datetime64[ns]") < latest
+                    codes = codes[before]
+                else:
+                    codes = codes[:0]
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            names = np.asarray(uniques, dtype=object)
+            # most frequent first, ties by name; types never seen are left out
+            order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], str(names[k])))
+            self.event_types_ = [str(names[k]) for k in order[: self.max_event_types]]
+        else:
+            self.event_types_ = list(self.event_types)
+        self.fitted_ = True
+        return self
+
+    def _validate_params(self) -> None:
+        windows = self.windows
+        if isinstance(windows, (str, int, pd.Timedelta)):
+            windows = (windows,)
+        parsed = sorted({_positive_window(w, "windows") for w in windows})
+        if not parsed:
+            raise ValueError(
+                f"windows={self.windows!r} is empty; give at least one window, e.g. (7, 30, 90)")
+        self.windows_ = tuple(parsed)
+        self.trend_window_ = (None if self.trend_window is None
+                              else _positive_window(self.trend_window, "trend_window"))
+        weeks = 0 if self.trend_weeks is None else self.trend_weeks
+        if not isinstance(weeks, (int, np.integer)) or isinstance(weeks, bool) or weeks < 0 \
+                or weeks == 1:
+            raise ValueError(
+                f"trend_weeks={self.trend_weeks!r}; a slope needs an integer of at least 2 "
+                f"weeks (or None to leave it out)")
+        self.trend_weeks_ = int(weeks)
+        m = self.max_event_types
+        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
+            raise ValueError(f"max_event_types={m!r}; expected an integer >= 0")
+        et = self.event_types
+        if isinstance(et, str) and et != "auto":
+            raise ValueError(
+                f"event_types={et!r}; expected 'auto', None or a list of event types such as "
+                f"['login', 'export']")
+        if et is not None and not isinstance(et, str):
+            bad = [t for t in et if not isinstance(t, str)]
+            if bad:
+                raise ValueError(f"event_types must be strings; got {bad[:5]}")
+            if len(set(et)) != len(list(et)):
+                raise ValueError(f"event_types={list(et)!r} names a type twice")
+
+    # ------------------------------------------------------------------ metadata
+    def _type_slugs(self) -> list[str]:
+        return _slugs(self.event_types_)
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "event_types_")
+        g = self.group
+        types = list(zip(self.event_types_, self._type_slugs(), strict=True))
+        infos = [FeatureInfo("days_since_last_activity", g, "{value:.0f} days since last activity")]
+        infos += [FeatureInfo(f"days_since_last_{slug}", g,
+                              f"{{value:.0f}} days since the last '{_escape(t)}' event")
+                  for t, slug in types]
+        for w in self.windows_:
+            lab, text = window_label(w), _window_text(w)
+            infos += [
+                FeatureInfo(f"events_{lab}", g,
+                            f"{{value:.0f}} activity events in the last {text}"),
+                FeatureInfo(f"active_days_{lab}", g,
+                            f"active on {{value:.0f}} distinct days in the last {text}"),
+                FeatureInfo(f"events_per_day_{lab}", g,
+                            f"{{value:.2f}} activity events per day over the last {text} "
+                            f"(counting only days since signup)"),
+            ]
+            if self.has_value_:
+                infos.append(FeatureInfo(f"value_sum_{lab}", g,
+                                         f"total activity value {{value:,.1f}} in the last {text}"))
+            infos += [FeatureInfo(f"events_{slug}_{lab}", g,
+                                  f"{{value:.0f}} '{_escape(t)}' events in the last {text}")
+                      for t, slug in types]
+        if self.trend_window_ is not None:
+            lab, text = window_label(self.trend_window_), _window_text(self.trend_window_)
+            infos += [
+                FeatureInfo(f"activity_trend_ratio_{lab}", g,
+                            f"activity in the last {text} is {{value:.0%}} of the {text} before"),
+                FeatureInfo(f"activity_trend_diff_{lab}", g,
+                            f"{{value:+.0f}} activity events in the last {text} vs the {text} "
+                            f"before"),
+            ]
+        if self.trend_weeks_:
+            k = self.trend_weeks_
+            infos.append(FeatureInfo(
+                f"weekly_events_slope_{k}w", g,
+                f"weekly activity changing by {{value:+.1f}} events per week over the last "
+                f"{k} weeks"))
+        return infos
+
+    # ------------------------------------------------------------------ build
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Engagement features for every (customer_id, cutoff) row.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
+        """
+        check_is_fitted(self, "event_types_")
+        _require_activity(data, type(self).__name__)
+        rows = as_rows(data, rows)
+        names = [info.name for info in self.feature_info()]
+        if len(rows) == 0:
+            return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
+        codes = rows.codes
+        cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
+        signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
+        signup = signup.view(np.int64)
+        out: dict[str, np.ndarray] = {}
+
+        index = self.event_index(data, "activity")
+        at = _Positions(index, codes, cut)
+        first_flag, first_prefix = _first_of_day(data, index)
+        values = _value_prefix(data, index) if self.has_value_ else None
+
+        type_slugs = self._type_slugs()
+        types = _type_positions(data, index, self.event_types_)
+
+        out["days_since_last_activity"] = _recency(index, at, codes, cut)
+        type_at_cut = [] if types is None else [types.rank(k, at(0))
+                                                for k in range(len(type_slugs))]
+        for k, slug in enumerate(type_slugs):
+            out[f"days_since_last_{slug}"] = (
+                np.full(len(codes), np.nan) if types is None
+                else types.recency(k, type_at_cut[k], codes, cut))
+
+        for w in self.windows_:
+            lab = window_label(w)
+            p, q = at(w.value), at(0)
+            count = (q - p).astype(np.float64)
+            out[f"events_{lab}"] = count
+            # distinct days: days whose first event falls in [p, q), plus the day of the
+            # window's first event when that day started before the window
+            partial = (q > p) & ~first_flag[p]
+            out[f"active_days_{lab}"] = (first_prefix[q] - first_prefix[p] + partial).astype(
+                np.float64)
+            observed = _observed_days(cut - w.value, cut, signup, w)
+            out[f"events_per_day_{lab}"] = count / observed
+            if self.has_value_:
+                out[f"value_sum_{lab}"] = (np.full(len(codes), np.nan) if values is None
+                                           else values[q] - values[p])
+            for k, slug in enumerate(type_slugs):
+                out[f"events_{slug}_{lab}"] = (
+                    np.full(len(codes), np.nan) if types is None
+                    else (type_at_cut[k] - types.rank(k, p)).astype(np.float64))
+
+        if self.trend_window_ is not None:
+            tw = self.trend_window_
+            lab = window_label(tw)
+            last = (at(0) - at(tw.value)).astype(np.float64)
+            prev = (at(tw.value) - at(2 * tw.value)).astype(np.float64)
+            obs_last = _observed_days(cut - tw.value, cut, signup, tw)
+            obs_prev = _observed_days(cut - 2 * tw.value, cut - tw.value, signup, tw)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = (last / obs_last) / (prev / obs_prev)
+            ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
+            out[f"activity_trend_ratio_{lab}"] = ratio
+            out[f"activity_trend_diff_{lab}"] = last - prev
+
+        if self.trend_weeks_:
+            k = self.trend_weeks_
+            out[f"weekly_events_slope_{k}w"] = _weekly_slope(at, cut, signup, k)
+
+        return pd.DataFrame({n: np.asarray(out[n], dtype=np.float64) for n in names},
+                            index=rows.index)
+
+
+class _Positions:
+    """Positions of ``cutoff - offset`` in an index, computed once per offset."""
+
+    def __init__(self, index: EventIndex, codes: np.ndarray, cut: np.ndarray) -> None:
+        self.index, self.codes, self.cut = index, codes, cut
+        self._done: dict[int, np.ndarray] = {}
+
+    def __call__(self, offset_ns: int) -> np.ndarray:
+        pos = self._done.get(offset_ns)
+        if pos is None:
+            pos = self.index.position(self.codes, self.cut - offset_ns)
+            self._done[offset_ns] = pos
+        return pos
+
+
+class _TypePositions:
+    """Where each learned event type sits among the sorted events, for per-type questions.
+
+    ``positions[k]`` holds the ascending positions, in the index's sorted order, of the events
+    of type ``k``. The number of type-``k`` events among sorted positions ``[p, q)`` is then
+    two binary searches that reuse the base index's window edges.
+    """
+
+    def __init__(self, index: EventIndex, type_of_event: np.ndarray, n_types: int) -> None:
+        self.index = index
+        order = np.argsort(type_of_event, kind="stable")  # radix sort of small integers
+        bounds = np.searchsorted(type_of_event[order], np.arange(n_types + 1), side="left")
+        self.positions = [order[bounds[k]:bounds[k + 1]] for k in range(n_types)]
+
+    def rank(self, k: int, pos: np.ndarray) -> np.ndarray:
+        """Number of type-``k`` events before each sorted position ``pos``."""
+        return np.searchsorted(self.positions[k], pos, side="left")
+
+    def recency(self, k: int, rank_at_cut: np.ndarray, codes: np.ndarray, cut: np.ndarray
+                ) -> np.ndarray:
+        """Days from the last type-``k`` event before the cutoff to the cutoff (NaN if none)."""
+        out = np.full(len(codes), np.nan)
+        if len(self.positions[k]) == 0:
+            return out
+        last = self.positions[k][np.maximum(rank_at_cut - 1, 0)]
+        has = (rank_at_cut > 0) & (last >= self.index.starts[codes])
+        out[has] = (cut[has] - self.index.times[last[has]]) / _DAY_NS
+        return out
+
+
+def _type_positions(data: EventData, index: EventIndex, types: list[str]
+                    ) -> _TypePositions | None:
+    """Cached :class:`_TypePositions` for ``types`` (None without an ``event`` column)."""
+    if not types:
+        return _TypePositions(index, np.empty(0, dtype=np.int16), 0)
+    if "event" not in data.activity.columns:
+        return None
+    key = ("engagement", "type_positions", id(index), tuple(types))
+    cached = data._cache.get(key)
+    if cached is None:
+        codes, uniques = _event_codes(data)
+        lookup = {str(u): k for k, u in enumerate(uniques)}
+        dtype = np.int16 if len(types) < 2**15 - 1 else np.int64
+        remap = np.full(len(uniques) + 1, len(types), dtype=dtype)  # last slot: other/missing
+        for k, t in enumerate(types):
+            if t in lookup:
+                remap[lookup[t]] = k
+        type_of_event = remap[index.sorted_values(codes)]  # -1 (missing) picks the last slot
+        cached = _TypePositions(index, type_of_event, len(types))
+        data._cache[key] = cached
+    return cached
+
+
+def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarray
+             ) -> np.ndarray:
+    """Days from each customer's last event before the cutoff to the cutoff (NaN if none)."""
+    pos = at(0)
+    has = pos > index.starts[codes]
+    out = np.full(len(codes), np.nan)
+    last = index.times[pos[has] - 1]
+    out[has] = (cut[has] - last) / _DAY_NS
+    return out
+
+
+def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: int
+                  ) -> np.ndarray:
+    """Least-squares slope of weekly counts over fully observed weeks (NaN if < 2 weeks)."""
+    week = _WEEK.value
+    edges = np.stack([at(m * week) for m in range(weeks, -1, -1)], axis=1)  # oldest edge first
+    counts = np.diff(edges, axis=1).astype(np.float64)  # (rows, weeks), oldest week first
+    starts = cut[:, None] - week * np.arange(weeks, 0, -1)[None, :]
+    weight = (starts >= signup[:, None]).astype(np.float64)
+    x = np.arange(weeks, dtype=np.float64)[None, :]
+    n = weight.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xbar = (weight * x).sum(axis=1) / n
+        ybar = (weight * counts).sum(axis=1) / n
+        dx = x - xbar[:, None]
+        num = (weight * dx * (counts - ybar[:, None])).sum(axis=1)
+        den = (weight * dx * dx).sum(axis=1)
+        slope = num / den
+    return np.where(n >= 2, slope, np.nan)
+
+
+def _require_activity(data: EventData, who: str) -> None:
+    if data.activity is None:
+        raise ChurnDataError(
+            f"{who} needs the activity table (customer_id, timestamp), but the data has none; "
+            f"add activity or leave {who} out of the builders")
+
+
+def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code of each activity event's type (-1 when missing), cached per data."""
+    key = ("engagement", "event_codes")
+    cached = data._cache.get(key)
+    if cached is None:
+        codes, uniques = pd.factorize(data.activity["event"], use_na_sentinel=True)
+        small = np.int16 if len(uniques) < 2**15 else np.int64  # 2 bytes an event, not 8
+        cached = (np.asarray(codes, dtype=small), np.asarray(uniques, dtype=object))
+        data._cache[key] = cached
+    return cached
+
+
+def _first_of_day(data: EventData, index: EventIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Flag of each sorted event that is its customer's first on its UTC day, and prefix sums.
+
+    The flag array has one extra ``True`` at the end so that a window starting after the last
+    event can be looked up.
+    """
+    key = ("engagement", "first_of_day", id(index))
+    cached = data._cache.get(key)
+    if cached is not None:
+        return cached
+    n = len(index.times)
+    flag = np.ones(n + 1, dtype=bool)
+    if n > 1:
+        day = index.times // _DAY_NS
+        np.not_equal(day[1:], day[:-1], out=flag[1:n])
+        flag[1:n] |= index.codes[1:] != index.codes[:-1]
+        del day
+    prefix = np.zeros(n + 1, dtype=np.int64 if n >= 2**31 else np.int32)
+    np.cumsum(flag[:n], out=prefix[1:])
+    data._cache[key] = (flag, prefix)
+    return flag, prefix
+
+
+def _value_prefix(data: EventData, index: EventIndex) -> np.ndarray | None:
+    """Prefix sums of ``activity.value`` in the index's order (missing values count 0)."""
+    if "value" not in data.activity.columns:
+        return None
+    key = ("engagement", "value_prefix", id(index))
+    cached = data._cache.get(key)
+    if cached is None:
+        v = index.sorted_values(data.activity["value"].to_numpy(dtype=np.float64,
+                                                                   na_value=np.nan))
+        cached = np.zeros(len(v) + 1, dtype=np.float64)
+        np.cumsum(np.nan_to_num(v, nan=0.0), out=cached[1:])
+        data._cache[key] = cached
+    return cached

@@ -1,15 +1,318 @@
-"""PLACEHOLDER being replaced: profile features."""
+"""Profile features: static customer attributes such as plan, region or company size.
+
+They are read from the ``customers`` table as it is, so they carry no window; a column that
+changes over time (such as ``mrr``) is a snapshot taken when the table was exported and is
+handled separately (see :class:`ProfileFeatures`).
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ..exceptions import ChurnDataError, LeakageWarning
+from ._base import FeatureBuilder, FeatureInfo, as_rows
+
+__all__ = ["ProfileFeatures"]
+
+logger = logging.getLogger(__name__)
+
+#: customers columns that are never profile features under ``columns="auto"``
+_NOT_PROFILE = ("customer_id", "signup_at", "churned_at", "churn_type")
+#: a text column whose values are all distinct over at least this many customers is an id
+_MIN_ID_ROWS = 20
+OTHER = "other"
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as stripped strings (pandas ``string`` dtype); empty strings become missing."""
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _as_float(values: pd.Series, kind: str) -> np.ndarray:
+    """Values as float64 (NaN for missing or, for text, unparsable values)."""
+    if kind == "numeric_text" or not (pd.api.types.is_numeric_dtype(values.dtype)
+                                      or pd.api.types.is_bool_dtype(values.dtype)):
+        values = pd.to_numeric(_as_text(values), errors="coerce")
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 class ProfileFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Static customer attributes as features (plan, region, company size...).
 
-    tables = ("__missing__",)
+    Profile columns have no window: they are the customer's attributes as stored in
+    ``customers``. Event windows elsewhere are ``[cutoff - window, cutoff)``; a column that
+    changes over time cannot honour that rule and is treated as described under
+    ``time_varying``.
+
+    Parameters
+    ----------
+    columns : "auto" or sequence of str, default "auto"
+        Customer columns to use. ``"auto"`` takes every column except ``customer_id``,
+        ``signup_at``, ``churned_at``, ``churn_type`` and a snapshot table's label column.
+    exclude : sequence of str, default ()
+        Columns never to use.
+    time_varying : sequence of str, default ("mrr",)
+        Columns whose stored value is a snapshot from export time. With a payments table the
+        monetary family gives their point-in-time value, so they are dropped here; without
+        one they are kept and :class:`~churnpredict.LeakageWarning` says so once per fit.
+        Snapshot tables (``EventData(label_column=...)``) keep them without a warning: every
+        column of such a table is a snapshot.
+    max_categories : int, default 50
+        Text columns keep their ``max_categories - 1`` most frequent values; rarer ones become
+        ``"other"``.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        Output columns, in order.
+    kinds_ : dict of str -> str
+        ``"numeric"``, ``"numeric_text"`` (text holding numbers, e.g. ``" 29.85"``),
+        ``"bool"`` or ``"categorical"`` for each output column.
+    categories_ : dict of str -> list of str
+        Categories of each categorical column (``"other"`` last when rare values were merged).
+    other_values_ : dict of str -> list of str
+        Values seen in fit that were merged into ``"other"``.
+    dropped_ : dict of str -> str
+        Columns left out, with the reason (also logged).
+    leaky_columns_ : list of str
+        Time-varying snapshot columns kept because nothing gives their point-in-time value.
+
+    Notes
+    -----
+    Numeric and boolean columns become float64; text columns become pandas ``category``
+    columns whose categories are learned in :meth:`fit` (a value not seen in fit is NaN at
+    build). Columns that are entirely missing or constant in fit are dropped, and so are text
+    columns whose values are all distinct (identifiers such as e-mail addresses, over at least
+    20 customers); timestamps are dropped too (the tenure family covers signup).
+    """
+
+    tables = ("customers",)
     group = "profile"
 
-    def feature_info(self):
-        return []
+    def __init__(
+        self,
+        columns: str | Sequence[str] = "auto",
+        exclude: Sequence[str] = (),
+        time_varying: Sequence[str] | None = ("mrr",),
+        max_categories: int = 50,
+    ) -> None:
+        self.columns = columns
+        self.exclude = exclude
+        self.time_varying = time_varying
+        self.max_categories = max_categories
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: EventData, rows: Any = None) -> ProfileFeatures:
+        """Choose the columns and learn the categories of text columns.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows, optional
+            When given, columns and categories are learned from the customers in these rows
+            only.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        customers = data.customers
+        sample = customers
+        if rows is not None:
+            sample = customers.iloc[np.unique(as_rows(data, rows).codes)]
+        candidates = self._candidates(data)
+        self.dropped_: dict[str, str] = {}
+        self.leaky_columns_: list[str] = []
+        time_varying = set(self.time_varying or ())
+        self.columns_: list[str] = []
+        self.kinds_: dict[str, str] = {}
+        self.categories_: dict[str, list[str]] = {}
+        self.other_values_: dict[str, list[str]] = {}
+        for col in candidates:
+            if col in time_varying and not data.is_snapshot:
+                if data.payments is not None:
+                    self._drop(col, "changes over time and the table holds its value at export; "
+                                    "the monetary family gives its point-in-time value from "
+                                    "payments")
+                    continue
+                self.leaky_columns_.append(col)
+            self._learn(col, sample[col])
+        self.leaky_columns_ = [c for c in self.leaky_columns_ if c in self.columns_]
+        if self.leaky_columns_:
+            names = ", ".join(f"customers.{c}" for c in self.leaky_columns_)
+            warnings.warn(
+                f"{names} changes over time but the table holds one value, read when it was "
+                f"exported, not the value at each cutoff: it can carry information from after the "
+                f"cutoff (e.g. an MRR of 0 for customers who have already left). It is used as a "
+                f"feature because there is no payments table to give its point-in-time value; add "
+                f"payments, or pass ProfileFeatures(exclude={self.leaky_columns_!r})",
+                LeakageWarning, stacklevel=2)
+        self.fitted_ = True
+        return self
+
+    def _validate_params(self) -> None:
+        m = self.max_categories
+        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
+            raise ValueError(f"max_categories={m!r}; expected an integer >= 2")
+        for name in ("exclude", "time_varying"):
+            value = getattr(self, name)
+            if value is None and name == "time_varying":
+                continue
+            if isinstance(value, str) or any(not isinstance(c, str) for c in value):
+                raise ValueError(f"{name}={value!r}; expected a list of column names")
+        if isinstance(self.columns, str):
+            if self.columns != "auto":
+                raise ValueError(
+                    f"columns={self.columns!r}; expected 'auto' or a list of column names "
+                    f"such as ['plan', 'region']")
+        elif any(not isinstance(c, str) for c in self.columns):
+            raise ValueError(f"columns={self.columns!r}; expected a list of column names")
+
+    def _candidates(self, data: EventData) -> list[str]:
+        customers = data.customers
+        reserved = {"customer_id"}
+        if data.label_column is not None:
+            reserved.add(data.label_column)
+        exclude = set(self.exclude)
+        if isinstance(self.columns, str):  # "auto"
+            skip = reserved | set(_NOT_PROFILE) | exclude
+            return [c for c in customers.columns if c not in skip]
+        missing = [c for c in self.columns if c not in customers.columns]
+        if missing:
+            raise ChurnDataError(
+                f"ProfileFeatures(columns=...) names {missing} but customers has no such "
+                f"column; its columns are {list(customers.columns)[:20]}")
+        bad = [c for c in self.columns if c in reserved]
+        if bad:
+            raise ChurnDataError(
+                f"ProfileFeatures(columns=...) names {bad}: the customer id and the label "
+                f"cannot be features; remove them")
+        return [c for c in dict.fromkeys(self.columns) if c not in exclude]
+
+    def _drop(self, col: str, reason: str) -> None:
+        self.dropped_[col] = reason
+        logger.info("profile column customers.%s not used: %s", col, reason)
+
+    def _learn(self, col: str, values: pd.Series) -> None:
+        dtype = values.dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+                dtype):
+            self._drop(col, "timestamps are not profile features (tenure covers signup)")
+            return
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "bool"
+        elif pd.api.types.is_numeric_dtype(dtype):
+            kind = "numeric"
+        else:
+            text = _as_text(values)
+            n_text = int(text.notna().sum())
+            numbers = pd.to_numeric(text, errors="coerce")
+            kind = ("numeric_text" if n_text and int(numbers.notna().sum()) == n_text
+                    else "categorical")
+        if kind != "categorical":
+            numbers = _as_float(values, kind)
+            present = numbers[~np.isnan(numbers)]
+            if len(present) == 0:
+                self._drop(col, "entirely missing")
+                return
+            if len(present) == len(numbers) and np.all(present == present[0]):
+                self._drop(col, f"constant ({present[0]:g})")
+                return
+            self.columns_.append(col)
+            self.kinds_[col] = kind
+            return
+        counts = text.value_counts(dropna=True)
+        n_present = int(counts.sum())
+        if n_present == 0:
+            self._drop(col, "entirely missing")
+            return
+        if len(counts) == 1 and n_present == len(text):
+            self._drop(col, f"constant ({counts.index[0]!r})")
+            return
+        if n_present >= _MIN_ID_ROWS and len(counts) == n_present:
+            self._drop(col, f"looks like an identifier ({n_present} distinct text values); "
+                            f"pass it as customer_id or leave it out")
+            return
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        if len(ranked) > self.max_categories:
+            keep = [str(v) for v, _ in ranked[: self.max_categories - 1]]
+            other = [str(v) for v, _ in ranked[self.max_categories - 1:] if str(v) != OTHER]
+            cats = sorted(set(keep) - {OTHER}) + [OTHER]
+        else:
+            cats, other = sorted(str(v) for v, _ in ranked), []
+        self.columns_.append(col)
+        self.kinds_[col] = "categorical"
+        self.categories_[col] = cats
+        self.other_values_[col] = other
+
+    # ------------------------------------------------------------------ metadata
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "columns_")
+        infos = []
+        for col in self.columns_:
+            label = _escape(str(col).replace("_", " "))
+            kind = self.kinds_[col]
+            if_zero = None
+            if kind == "categorical":
+                text = f"{label} is {{value}}"
+            elif kind == "bool":
+                text, if_zero = f"{label}: yes", f"{label}: no"
+            else:
+                text = f"{label} is {{value:,.6g}}"
+            infos.append(FeatureInfo(col, self.group, text, if_zero))
+        return infos
+
+    # ------------------------------------------------------------------ build
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Profile features for every (customer_id, cutoff) row.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``rows.index``; float64 columns, ``category`` for text columns.
+        """
+        check_is_fitted(self, "columns_")
+        rows = as_rows(data, rows)
+        customers = data.customers
+        missing = [c for c in self.columns_ if c not in customers.columns]
+        if missing:
+            raise ChurnDataError(
+                f"customers is missing column(s) {missing} that ProfileFeatures was fitted "
+                f"with; add them (missing values are fine) or refit without them")
+        codes = rows.codes
+        out: dict[str, Any] = {}
+        for col in self.columns_:
+            kind = self.kinds_[col]
+            if kind != "categorical":
+                out[col] = _as_float(customers[col], kind)[codes]
+                continue
+            cats = self.categories_[col]
+            other = self.other_values_[col]
+            lookup = pd.Index(cats + other)
+            position = lookup.get_indexer(
+                _as_text(customers[col]).to_numpy(dtype=object, na_value=None))
+            if other:
+                position = np.where(position >= len(cats), len(cats) - 1, position)
+            out[col] = pd.Categorical.from_codes(
+                position[codes], dtype=pd.CategoricalDtype(cats))
+        return pd.DataFrame(out, index=rows.index, columns=self.columns_)

@@ -1,15 +1,147 @@
-"""PLACEHOLDER being replaced: tenure features."""
+"""Tenure features: the age of the relationship at each cutoff and the onboarding period.
+
+They read only ``customers.signup_at``, known from signup on, so no window reaches past the
+cutoff; the tenure is measured over ``[signup_at, cutoff)``.
+"""
 
 from __future__ import annotations
 
-from ._base import FeatureBuilder
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import EventData
+from ..exceptions import ChurnDataError, DataQualityWarning
+from ._base import FeatureBuilder, FeatureInfo, as_rows
+
+__all__ = ["TenureFeatures"]
+
+_DAY_NS = 86_400 * 10**9
 
 
 class TenureFeatures(FeatureBuilder):
-    """Placeholder."""
+    """Days since signup at the cutoff, and whether the customer is still onboarding.
 
-    tables = ("__missing__",)
+    Tenure is the length of ``[signup_at, cutoff)``; nothing at or after the cutoff is read.
+    The family applies whenever ``customers`` has a ``signup_at`` column, snapshot tables
+    included (their cutoff is ``EventData(snapshot_at=...)``).
+
+    Parameters
+    ----------
+    onboarding_days : float, default 30
+        Customers with a tenure below this many days are new (``is_new`` = 1).
+
+    Attributes
+    ----------
+    onboarding_days_ : float
+        Validated ``onboarding_days``.
+
+    Notes
+    -----
+    Columns:
+
+    * ``tenure_days``: ``(cutoff - signup_at)`` in days (fractional); NaN when the customer
+      signed up after the cutoff or has no signup time;
+    * ``is_new``: 1.0 when ``tenure_days < onboarding_days``, else 0.0 (NaN with the tenure).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnpredict import EventData
+    >>> customers = pd.DataFrame({"customer_id": [1, 2],
+    ...                           "signup_at": ["2024-01-01", "2024-03-20"],
+    ...                           "churned_at": [None, None]})
+    >>> data = EventData(customers)
+    >>> TenureFeatures().fit(data).build(data, ["2024-04-01"])["tenure_days"].tolist()
+    [91.0, 12.0]
+    """
+
+    tables = ("customers",)
     group = "tenure"
 
-    def feature_info(self):
-        return []
+    def __init__(self, onboarding_days: float = 30) -> None:
+        self.onboarding_days = onboarding_days
+
+    def applies_to(self, data: EventData) -> bool:
+        """True when ``customers`` has a ``signup_at`` column."""
+        return data.customers is not None and "signup_at" in data.customers.columns
+
+    def fit(self, data: EventData, rows: Any = None) -> TenureFeatures:
+        """Validate ``onboarding_days`` and check that signup times exist.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : ignored
+            Accepted for the common builder interface.
+
+        Returns
+        -------
+        self
+        """
+        days = self.onboarding_days
+        if isinstance(days, bool) or not isinstance(days, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(days) or days <= 0:
+            raise ValueError(f"onboarding_days={days!r}; expected a positive number of days")
+        self.onboarding_days_ = float(days)
+        _require_signup(data, type(self).__name__)
+        if data.is_snapshot:
+            signup = data.customers["signup_at"]
+            late = int((signup >= data.snapshot_at).sum())
+            if late:
+                warnings.warn(
+                    f"customers.signup_at is on or after the snapshot date "
+                    f"{data.snapshot_at.date()} for {late} of {len(signup)} customers, so their "
+                    f"tenure is unknown (NaN); pass EventData(..., snapshot_at='YYYY-MM-DD') "
+                    f"with the date the table was exported",
+                    DataQualityWarning, stacklevel=2)
+        self.fitted_ = True
+        return self
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Name, group and plain-language description of every column, in column order."""
+        check_is_fitted(self, "onboarding_days_")
+        onboarding = f"{self.onboarding_days_:g}"
+        return [
+            FeatureInfo("tenure_days", self.group, "customer for {value:.0f} days"),
+            FeatureInfo("is_new", self.group,
+                        f"new customer, in the first {onboarding} days after signup",
+                        f"past the first {onboarding} days after signup"),
+        ]
+
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Tenure features for every (customer_id, cutoff) row.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``rows.index``; float64 columns ``tenure_days`` and ``is_new``.
+        """
+        check_is_fitted(self, "onboarding_days_")
+        _require_signup(data, type(self).__name__)
+        rows = as_rows(data, rows)
+        signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[rows.codes]
+        known = ~np.isnat(signup)
+        delta = (rows.cutoffs.astype("datetime64[ns]").view(np.int64)
+                 - signup.view(np.int64)).astype(np.float64) / _DAY_NS
+        tenure = np.where(known & (delta >= 0), delta, np.nan)
+        with np.errstate(invalid="ignore"):
+            is_new = np.where(np.isnan(tenure), np.nan,
+                              (tenure < self.onboarding_days_).astype(np.float64))
+        return pd.DataFrame({"tenure_days": tenure, "is_new": is_new}, index=rows.index)
+
+
+def _require_signup(data: EventData, who: str) -> None:
+    if "signup_at" not in data.customers.columns:
+        raise ChurnDataError(
+            f"{who} needs customers.signup_at, but customers has columns "
+            f"{list(data.customers.columns)[:20]}; add the signup time or leave {who} out of "
+            f"the builders")
