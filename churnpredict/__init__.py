@@ -1,7 +1,24 @@
-"""churnpredict: predict which customers are about to churn, explain why, rank who to call."""
+"""churnpredict: predict which customers are about to churn, explain why, rank who to call.
+
+The data flow, one module per step::
+
+    EventData (data) -> labels -> features -> ChurnModel (model) -> explain -> export
+
+``ChurnPipeline`` ties the steps together; ``metrics`` gives business churn figures.
+"""
 
 from ._version import __version__
 from .data import EventData, load_config
+from .datasets import SAMPLE_AS_OF, load_sample, make_subscription_data, sample_path
+from .evaluate import (
+    Evaluation,
+    classification_metrics,
+    lift_table,
+    optimal_list_size,
+    profit_curve,
+    recency_rule,
+    time_ordered_evaluation,
+)
 from .exceptions import (
     BundleError,
     ChurnDataError,
@@ -9,6 +26,8 @@ from .exceptions import (
     DataQualityWarning,
     LeakageWarning,
 )
+from .explain import global_importance, shap_values, to_shap_explanation
+from .export import DEFAULT_ACTIONS, at_risk_list, write_at_risk
 from .features import (
     EngagementFeatures,
     FeatureBuilder,
@@ -23,29 +42,56 @@ from .features import (
     describe_features,
 )
 from .labels import label_churn, make_cutoffs, population, training_cutoffs
+from .metrics import churn_metrics, cohort_retention
+from .model import ChurnModel, LogisticBaseline
+from .pipeline import ChurnPipeline
+from .report import write_report
 
 __all__ = [
+    "DEFAULT_ACTIONS",
+    "SAMPLE_AS_OF",
     "BundleError",
     "ChurnDataError",
+    "ChurnModel",
     "ChurnModelError",
+    "ChurnPipeline",
     "DataQualityWarning",
     "EngagementFeatures",
+    "Evaluation",
     "EventData",
     "FeatureBuilder",
     "FeatureInfo",
     "LeakageWarning",
+    "LogisticBaseline",
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
     "SupportFeatures",
     "TenureFeatures",
     "__version__",
+    "at_risk_list",
     "build_features",
+    "churn_metrics",
+    "classification_metrics",
+    "cohort_retention",
     "default_builders",
     "describe_features",
+    "global_importance",
     "label_churn",
+    "lift_table",
     "load_config",
+    "load_sample",
     "make_cutoffs",
+    "make_subscription_data",
+    "optimal_list_size",
     "population",
+    "profit_curve",
+    "recency_rule",
+    "sample_path",
+    "shap_values",
+    "time_ordered_evaluation",
+    "to_shap_explanation",
     "training_cutoffs",
+    "write_at_risk",
+    "write_report",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -168,7 +169,10 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     -------
     dict
     """
-    import tomllib  # Python >= 3.11
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     path = Path(path)
     try:
@@ -405,7 +409,7 @@ class EventData:
         schema = SCHEMA[table]
         frame = self._rename(table, frame, columns.get(table, {}))
         self._check_required(table, frame, schema.required)
-        frame = frame.copy()
+        frame = frame.copy(deep=False)  # only whole columns are replaced below
         for col in schema.timestamps:
             if col in frame:
                 frame[col] = _normalise_timestamps(table, col, frame[col])
@@ -438,8 +442,9 @@ class EventData:
         if table == "activity":
             if "value" in frame:
                 frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
-            if "event" in frame:
-                frame["event"] = frame["event"].astype("string").astype(object)
+            if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
+                # categorical: compact for millions of events and cheap to group by type
+                frame["event"] = frame["event"].astype("string").astype("category")
         if table == "tickets":
             if "csat" in frame:
                 csat = pd.to_numeric(frame["csat"], errors="coerce")
@@ -476,8 +481,11 @@ class EventData:
             )
             frame = frame.loc[~unknown]
             codes = codes[~unknown]
-        order = np.lexsort((frame[tcol].to_numpy(), codes))
-        frame = frame.iloc[order].reset_index(drop=True)
+        times = frame[tcol].to_numpy()
+        same = codes[1:] == codes[:-1]
+        if not ((codes[1:] > codes[:-1]) | (same & (times[1:] >= times[:-1]))).all():
+            frame = frame.iloc[np.lexsort((times, codes))]
+        frame = frame.reset_index(drop=True)
         if len(frame) == 0:
             raise ChurnDataError(
                 f"{table} has no events of known customers; check that {table}.customer_id uses "
@@ -609,7 +617,7 @@ class EventData:
         at = pd.Timestamp(at)
         c = self.customers.loc[self.customers["signup_at"] < at].copy()
         if "churned_at" in c:
-            late = c["churned_at"] >= at
+            late = c["churned_at"] > at  # churned exactly at `at` is known at `at`
             c.loc[late, "churned_at"] = pd.NaT
             if "churn_type" in c:
                 c.loc[late, "churn_type"] = None

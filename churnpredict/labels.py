@@ -98,7 +98,7 @@ def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:
 def _cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
     if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
         cutoffs = [cutoffs]
-    idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs)))
+    idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs), format="mixed"))
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
     if idx.hasnans:

@@ -106,7 +106,8 @@ def build_features(
     active = [b for b in builders if b.applies_to(data)]
     for b in builders:
         if b not in active:
-            logger.info("%s skipped: needs tables %s", type(b).__name__, b.tables)
+            logger.info("%s skipped: it does not apply to this data (needs %s)",
+                        type(b).__name__, ", ".join(b.tables) or "columns it lacks")
     for step, builder in enumerate(active, start=1):
         if fit:
             builder.fit(data, feature_rows)

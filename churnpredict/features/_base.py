@@ -42,6 +42,9 @@ class FeatureInfo:
     description_if_zero : str, optional
         Text used instead when the value is 0: lets a 0/1 flag read naturally, e.g.
         ``"latest payment attempt failed (in dunning)"`` / ``"latest payment attempt succeeded"``.
+    description_if_missing : str, optional
+        Text used when the value is missing (NaN), e.g. ``"no activity recorded yet"`` for a
+        recency feature; defaults to ``"<name>: no data"``.
 
     Examples
     --------
@@ -57,6 +60,7 @@ class FeatureInfo:
     group: str
     description: str
     description_if_zero: str | None = None
+    description_if_missing: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in DRIVER_GROUPS:
@@ -67,8 +71,8 @@ class FeatureInfo:
     def describe(self, value: Any) -> str:
         """Fill the description template with ``value`` (NaN reads as "no data")."""
         try:
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                return f"{self.name}: no data"
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                return self.description_if_missing or f"{self.name}: no data"
             if self.description_if_zero is not None and value == 0:
                 return self.description_if_zero.format(value=value)
             return self.description.format(value=value)

@@ -236,9 +236,11 @@ class EngagementFeatures(FeatureBuilder):
         check_is_fitted(self, "event_types_")
         g = self.group
         types = list(zip(self.event_types_, self._type_slugs(), strict=True))
-        infos = [FeatureInfo("days_since_last_activity", g, "{value:.0f} days since last activity")]
+        infos = [FeatureInfo("days_since_last_activity", g, "{value:.0f} days since last activity",
+                             description_if_missing="no activity recorded yet")]
         infos += [FeatureInfo(f"days_since_last_{slug}", g,
-                              f"{{value:.0f}} days since the last '{_escape(t)}' event")
+                              f"{{value:.0f}} days since the last '{_escape(t)}' event",
+                              description_if_missing=f"no '{_escape(t)}' event yet")
                   for t, slug in types]
         for w in self.windows_:
             lab, text = window_label(w), _window_text(w)

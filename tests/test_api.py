@@ -1,0 +1,34 @@
+"""The public surface is pinned: adding or removing a name is a deliberate change."""
+
+import churnpredict as cp
+
+PUBLIC = {
+    "DEFAULT_ACTIONS", "SAMPLE_AS_OF", "BundleError", "ChurnDataError", "ChurnModel",
+    "ChurnModelError", "ChurnPipeline", "DataQualityWarning", "EngagementFeatures", "Evaluation",
+    "EventData", "FeatureBuilder", "FeatureInfo", "LeakageWarning", "LogisticBaseline",
+    "MonetaryFeatures", "PaymentFeatures", "ProfileFeatures", "SupportFeatures", "TenureFeatures",
+    "__version__", "at_risk_list", "build_features", "churn_metrics", "classification_metrics",
+    "cohort_retention", "default_builders", "describe_features", "global_importance",
+    "label_churn", "lift_table", "load_config", "load_sample", "make_cutoffs",
+    "make_subscription_data", "optimal_list_size", "population", "profit_curve", "recency_rule",
+    "sample_path", "shap_values", "time_ordered_evaluation", "to_shap_explanation",
+    "training_cutoffs", "write_at_risk", "write_report",
+}
+
+
+def test_public_names_are_pinned():
+    assert set(cp.__all__) == PUBLIC
+    for name in cp.__all__:
+        assert getattr(cp, name) is not None
+
+
+def test_import_is_light():
+    """Importing the library neither starts matplotlib's pyplot nor imports dask."""
+    import subprocess
+    import sys
+
+    code = ("import sys, churnpredict; "
+            "print(sorted(m for m in ('matplotlib.pyplot', 'dask', 'distributed') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

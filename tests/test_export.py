@@ -1,0 +1,209 @@
+"""Ranked at-risk lists and their atomic, spreadsheet-safe files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnpredict.exceptions import ChurnDataError
+from churnpredict.export import (
+    AT_RISK_COLUMNS,
+    DEFAULT_ACTIONS,
+    at_risk_list,
+    write_at_risk,
+)
+
+MONTHS_28D = 28 / (365.25 / 12)
+
+
+@pytest.fixture
+def scores():
+    """Ten scored customers, as ChurnPipeline.score returns them.
+
+    * ``a`` is the likeliest to churn (0.9) and pays 100 a month; support drives it;
+    * ``b`` (0.6) pays the most (500), so it leads when ranking by revenue; payments drive it;
+    * ``c`` and ``d`` tie at 0.5; ``d`` pays more, so it ranks first among the two;
+    * ``e`` has unknown MRR (no revenue at risk) and a reason written like a formula;
+    * ``f``..``j`` are low risk and have no reason raising their risk.
+    """
+    ids = list("abcdefghij")
+    frame = pd.DataFrame({
+        "churn_probability": [0.9, 0.6, 0.5, 0.5, 0.4, 0.1, 0.08, 0.05, 0.03, 0.01],
+        "mrr": [100.0, 500.0, 10.0, 20.0, np.nan, 50.0, 50.0, 50.0, 50.0, 50.0],
+        "reason_1": ["3 open tickets", "2 failed payments", "logins down 70%",
+                     "logins down 50%", "=HYPERLINK(\"http://x\")", "", "", "", "", ""],
+        "reason_2": ["on the basic plan", "", "", "", "-5 days", "", "", "", "", ""],
+        "reason_3": [""] * 10,
+        "reason_group_1": ["support", "payments", "engagement", "engagement", "monetary",
+                           "", "", "", "", ""],
+        "reason_group_2": ["profile", "", "", "", "tenure", "", "", "", "", ""],
+        "reason_group_3": [""] * 10,
+        "reason_weight_1": [0.3, 0.2, 0.1, 0.1, 0.05] + [np.nan] * 5,
+    }, index=pd.Index(ids, name="customer_id"))
+    return frame
+
+
+def test_columns_order_and_probability_ranking(scores):
+    out = at_risk_list(scores)
+    assert list(out.columns) == list(AT_RISK_COLUMNS)
+    assert out["rank"].tolist() == list(range(1, 11))
+    assert out["customer_id"].tolist() == list("abdcefghij")
+    first = out.iloc[0]
+    assert first["revenue_at_risk"] == pytest.approx(0.9 * 100 * MONTHS_28D)
+    assert first["suggested_action"] == DEFAULT_ACTIONS["support"]
+    assert out.loc[out["customer_id"] == "b", "suggested_action"].item() == \
+        "card update and dunning follow-up"
+    assert np.isnan(out.loc[out["customer_id"] == "e", "revenue_at_risk"].item())
+    assert out.loc[out["customer_id"] == "j", "suggested_action"].item() == ""
+
+
+def test_rank_by_revenue_puts_unknown_last(scores):
+    out = at_risk_list(scores, rank_by="revenue", horizon="30D")
+    assert out["customer_id"].iloc[0] == "b"
+    assert out["customer_id"].iloc[-1] == "e"
+    assert out["revenue_at_risk"].iloc[0] == pytest.approx(0.6 * 500 * 30 / (365.25 / 12))
+
+
+def test_top_and_min_probability(scores):
+    assert at_risk_list(scores, top=3)["customer_id"].tolist() == ["a", "b", "d"]
+    kept = at_risk_list(scores, min_probability=0.5)
+    assert kept["customer_id"].tolist() == ["a", "b", "d", "c"]
+    assert kept["rank"].tolist() == [1, 2, 3, 4]
+    assert len(at_risk_list(scores, top=0)) == 0
+
+
+def test_default_tiers_are_population_shares(scores):
+    """Ten customers (d lowered to 0.45 to break its tie with c): top 10% (1) high, next 20%
+    (2) medium, the rest low; a top-2 list keeps the tiers computed on all ten."""
+    scores.loc["d", "churn_probability"] = 0.45
+    out = at_risk_list(scores)
+    assert out["customer_id"].tolist()[:4] == ["a", "b", "c", "d"]
+    assert out["risk_tier"].tolist() == ["high", "medium", "medium"] + ["low"] * 7
+    assert at_risk_list(scores, top=2)["risk_tier"].tolist() == ["high", "medium"]
+
+
+def test_default_tiers_ties_take_the_higher_tier(scores):
+    """c and d tie at 0.5 across the medium/low boundary (ranks 3 and 4): both are medium."""
+    out = at_risk_list(scores).set_index("customer_id")
+    assert out.loc[["a", "b", "d", "c", "e"], "risk_tier"].tolist() == \
+        ["high", "medium", "medium", "medium", "low"]
+
+
+def test_threshold_tiers(scores):
+    out = at_risk_list(scores, tiers={"urgent": 0.8, "watch": 0.45})
+    assert out["risk_tier"].tolist() == ["urgent", "watch", "watch", "watch"] + ["low"] * 6
+    out = at_risk_list(scores, tiers={"high": 0.5, "rest": 0.0})
+    assert out["risk_tier"].tolist() == ["high"] * 4 + ["rest"] * 6
+    with pytest.raises(ValueError, match="'low' is taken"):
+        at_risk_list(scores, tiers={"low": 0.3})
+    with pytest.raises(ValueError, match=r"tiers\['high'\]=1.5"):
+        at_risk_list(scores, tiers={"high": 1.5})
+
+
+def test_custom_actions_and_extra_columns(scores):
+    customers = pd.DataFrame({"customer_id": list("abcdefghij"),
+                              "account_manager": ["Ann", "Bo"] * 5})
+    out = at_risk_list(scores, actions={"support": "call within 24h"}, customers=customers,
+                       extra_columns=["account_manager", "reason_weight_1"])
+    assert list(out.columns) == [*AT_RISK_COLUMNS, "account_manager", "reason_weight_1"]
+    assert out.set_index("customer_id").loc[["a", "b", "d"], "account_manager"].tolist() == \
+        ["Ann", "Bo", "Bo"]
+    assert out["suggested_action"].iloc[0] == "call within 24h"
+    assert out["suggested_action"].iloc[1] == DEFAULT_ACTIONS["payments"]
+    with pytest.raises(ChurnDataError, match="extra column 'region' is in neither scores or"):
+        at_risk_list(scores, customers=customers, extra_columns=["region"])
+
+
+def test_scores_without_reasons(scores):
+    bare = scores[["churn_probability", "mrr"]]
+    out = at_risk_list(bare)
+    assert list(out.columns) == list(AT_RISK_COLUMNS)
+    assert (out["reason_1"] == "").all() and (out["suggested_action"] == "").all()
+
+
+@pytest.mark.parametrize("drop, message", [
+    ("churn_probability", r"lacks column\(s\) \['churn_probability'\]"),
+    ("mrr", r"lacks column\(s\) \['mrr'\]"),
+    ("reason_group_2", "has reason_2 but lacks reason_group_2"),
+])
+def test_missing_score_columns(scores, drop, message):
+    with pytest.raises(ChurnDataError, match=message):
+        at_risk_list(scores.drop(columns=drop))
+
+
+@pytest.mark.parametrize("value", [1.2, -0.1, np.nan])
+def test_bad_probabilities(scores, value):
+    bad = scores.assign(churn_probability=scores["churn_probability"].where(
+        scores.index != "c", value))
+    with pytest.raises(ChurnDataError,
+                       match=r"outside \[0, 1\] or missing, e.g. customers \['c'\]"):
+        at_risk_list(bad)
+
+
+def test_repeated_customers(scores):
+    twice = pd.concat([scores, scores.iloc[[0]]])
+    with pytest.raises(ChurnDataError, match=r"repeats 1 customer\(s\), e.g. \['a'\]"):
+        at_risk_list(twice)
+
+
+def test_csv_neutralises_formulas(scores, tmp_path):
+    path = write_at_risk(at_risk_list(scores), tmp_path / "at_risk.csv")
+    back = pd.read_csv(path, keep_default_na=False)
+    row = back.set_index("customer_id").loc["e"]
+    assert row["reason_1"] == "'=HYPERLINK(\"http://x\")"
+    assert row["reason_2"] == "'-5 days"
+    assert back["churn_probability"].iloc[0] == pytest.approx(0.9)
+    assert back["reason_1"].iloc[0] == "3 open tickets"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv"]
+
+
+def test_excel_has_list_and_legend(scores, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    path = write_at_risk(at_risk_list(scores, actions={"support": "call within 24h"}),
+                         tmp_path / "at_risk.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["at_risk", "legend"]
+    sheet = pd.read_excel(path, sheet_name="at_risk")
+    assert list(sheet.columns) == list(AT_RISK_COLUMNS)
+    assert sheet.set_index("customer_id").loc["e", "reason_1"] == "'=HYPERLINK(\"http://x\")"
+    legend = pd.read_excel(path, sheet_name="legend").set_index("driver_group")
+    assert list(legend.columns) == ["meaning", "suggested_action"]
+    assert legend.loc["support", "suggested_action"] == "call within 24h"
+    assert legend.loc["payments", "suggested_action"] == DEFAULT_ACTIONS["payments"]
+    no_legend = write_at_risk(at_risk_list(scores), tmp_path / "plain.xlsx", legend=False)
+    assert openpyxl.load_workbook(no_legend).sheetnames == ["at_risk"]
+
+
+def test_parquet_round_trip_keeps_values(scores, tmp_path):
+    frame = at_risk_list(scores)
+    back = pd.read_parquet(write_at_risk(frame, tmp_path / "at_risk.parquet"))
+    assert back["reason_1"].tolist() == frame["reason_1"].tolist()
+    np.testing.assert_allclose(back["revenue_at_risk"], frame["revenue_at_risk"])
+
+
+def test_bad_suffix_and_columns_write_nothing(scores, tmp_path):
+    with pytest.raises(ChurnDataError, match=r"unsupported output type '.json'"):
+        write_at_risk(at_risk_list(scores), tmp_path / "at_risk.json")
+    with pytest.raises(ChurnDataError, match=r"lacks column\(s\) \['rank'"):
+        write_at_risk(scores, tmp_path / "at_risk.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_leaves_no_file(scores, tmp_path, monkeypatch):
+    """The writer dies half-way: no new file, an existing list stays as it was, no temp file."""
+    target = tmp_path / "at_risk.csv"
+    target.write_text("yesterday's list\n")
+
+    def half_then_fail(self, path, **kwargs):
+        with open(path, "w") as fh:
+            fh.write("rank,customer_id\n1,")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_at_risk(at_risk_list(scores), target)
+    with pytest.raises(OSError, match="disk full"):
+        write_at_risk(at_risk_list(scores), tmp_path / "new.csv")
+    assert target.read_text() == "yesterday's list\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv"]
