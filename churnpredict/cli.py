@@ -1,0 +1,877 @@
+"""The ``churnpredict`` command: demo, train, score, evaluate and metrics.
+
+Exit codes: 0 success; 2 bad input or configuration (one line on stderr naming the problem,
+nothing written); 1 unexpected error. ``--debug`` adds the traceback, ``--quiet`` keeps stdout
+and stderr silent on success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .exceptions import BundleError, ChurnDataError, ChurnModelError
+
+__all__ = ["app", "main", "load_settings", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT"]
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
+
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
+PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+
+# Keys a TOML config may hold, by what reads them.
+_DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
+              "unknown_customers")
+_PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback")
+_OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
+CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
+_SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns")
+_REPORT_KEYS = ("contact_cost", "save_rate", "top")
+
+
+class BadInput(ValueError):
+    """A command-line value (date, duration, path, option) that cannot be used."""
+
+
+app = typer.Typer(
+    name="churnpredict",
+    help="Predict which customers are about to churn, explain why, and rank who to call.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# ---------------------------------------------------------------------------- session / output
+@dataclass
+class _Session:
+    """Per-invocation output settings and collected notes."""
+
+    quiet: bool = False
+    debug: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from rich.console import Console
+
+        self.out = Console(quiet=self.quiet, highlight=False)
+        if not self.out.is_terminal:  # logs of batch jobs: do not squeeze tables to 80 columns
+            self.out = Console(quiet=self.quiet, highlight=False, width=160)
+        self.err = Console(stderr=True, quiet=self.quiet, highlight=False)
+
+    def say(self, *objects: Any) -> None:
+        """Print to stdout unless --quiet."""
+        self.out.print(*objects)
+
+    @contextlib.contextmanager
+    def step(self, text: str) -> Iterator[Callable[[str, int, int], None]]:
+        """Show a transient progress bar on stderr while a long step runs.
+
+        Yields a ``progress(name, step, total)`` callback that advances the bar.
+        """
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+            # progress bars are for people watching; batch-job logs get no control codes
+            disable=self.quiet or not self.err.is_terminal,
+        )
+        task = progress.add_task(text, total=None, detail="")
+
+        def update(name: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, detail=str(name))
+
+        start = time.perf_counter()
+        with progress:
+            yield update
+        if self.debug:
+            self.err.print(f"[dim]{text}: {time.perf_counter() - start:.1f}s[/dim]")
+
+    def flush_notes(self) -> None:
+        """Print collected data-quality notes (stderr), once the command has succeeded."""
+        for note in dict.fromkeys(self.notes):
+            self.err.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def _guard(session: _Session) -> Iterator[None]:
+    """Turn exceptions into exit codes: 2 for bad input, 1 for anything unexpected."""
+    with warnings.catch_warnings(record=True) as caught:
+        # data-quality and leakage warnings become notes; other filters stay as they are
+        warnings.simplefilter("always", UserWarning)
+        try:
+            yield
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except (ChurnDataError, BundleError, ChurnModelError, BadInput) as exc:
+            _fail(session, exc, EXIT_BAD_INPUT, prefix="error")
+        except (FileNotFoundError, PermissionError, IsADirectoryError,
+                NotADirectoryError) as exc:  # a path given on the command line
+            _fail(session, exc, EXIT_BAD_INPUT, prefix="error")
+        except Exception as exc:  # noqa: BLE001 - the command line reports every failure
+            _fail(session, exc, EXIT_UNEXPECTED,
+                  prefix=f"unexpected error ({type(exc).__name__})")
+    session.notes.extend(_one_line(str(w.message)) for w in caught
+                         if issubclass(w.category, UserWarning))
+    session.flush_notes()
+
+
+def _fail(session: _Session, exc: BaseException, code: int, *, prefix: str) -> None:
+    if session.debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    hint = "" if session.debug or code == EXIT_BAD_INPUT else "; rerun with --debug for details"
+    # Plain write (no rich wrapping): exactly one line, even on a narrow terminal.
+    sys.stderr.write(f"churnpredict: {prefix}: {_one_line(str(exc))}{hint}\n")
+    sys.stderr.flush()
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------------- parsing helpers
+def _parse_date(value: str | None, option: str = "--as-of") -> Any:
+    """Parse a date/time option to a naive UTC Timestamp, or raise BadInput."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise BadInput(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-12-31")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _parse_duration(value: Any, option: str) -> Any:
+    from .features._base import parse_window
+
+    try:
+        window = parse_window(value)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{option} {value!r} is not a usable duration ({exc}); use e.g. 28D"
+                       ) from None
+    if window <= window * 0:
+        raise BadInput(f"{option} {value!r} must be positive, e.g. 28D")
+    return window
+
+
+def _parse_period(value: str) -> str:
+    from pandas.tseries.frequencies import to_offset
+
+    freq = PERIOD_ALIASES.get(value.strip().lower(), value.strip())
+    try:
+        to_offset(freq)
+    except (ValueError, TypeError):
+        raise BadInput(
+            f"--period {value!r} is not a period; use day, week, month, quarter, year or a "
+            f"pandas frequency such as MS or W-MON"
+        ) from None
+    return freq
+
+
+def _check_output(path: Path, option: str = "--out") -> Path:
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise BadInput(
+            f"{option} {str(path)!r}: unsupported file type {path.suffix or '(none)'!r}; "
+            f"use .csv, .parquet or .xlsx"
+        )
+    if path.exists() and path.is_dir():
+        raise BadInput(f"{option} {str(path)!r} is a directory; give a file name such as "
+                       f"at_risk.csv")
+    if path.suffix.lower() == ".xlsx":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise BadInput("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
+                           "or write .csv / .parquet") from None
+    return path
+
+
+def _check_model_dir(path: Path) -> Path:
+    if not path.exists():
+        raise BundleError(
+            f"--model {str(path)!r}: no such directory; train one first with "
+            f"'churnpredict train DATA --model {path}'"
+        )
+    if not path.is_dir():
+        raise BundleError(f"--model {str(path)!r} is a file, not a model directory written by "
+                          f"'churnpredict train'")
+    return path
+
+
+def load_settings(config: Path | None) -> dict[str, Any]:
+    """Read and check a TOML config; unknown keys are an error (they are usually typos).
+
+    Parameters
+    ----------
+    config : path or None
+
+    Returns
+    -------
+    dict
+        The settings (empty without a file).
+    """
+    if config is None:
+        return {}
+    from .data import load_config
+
+    settings = load_config(config)
+    unknown = sorted(set(settings) - set(CONFIG_KEYS))
+    if unknown:
+        raise ChurnDataError(
+            f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
+        )
+    for table, allowed in (("score", _SCORE_KEYS), ("report", _REPORT_KEYS)):
+        section = settings.get(table, {})
+        if not isinstance(section, Mapping):
+            raise ChurnDataError(f"config {config}: [{table}] must be a table")
+        bad = sorted(set(section) - set(allowed))
+        if bad:
+            raise ChurnDataError(
+                f"config {config}: unknown key(s) {bad} in [{table}]; allowed: {list(allowed)}"
+            )
+    report = settings.get("report", {})
+    checks = {"contact_cost": lambda v: v >= 0, "save_rate": lambda v: 0 <= v <= 1,
+              "top": lambda v: isinstance(v, int) and v >= 1}
+    for key, ok in checks.items():
+        value = report.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not ok(value)):
+            raise ChurnDataError(
+                f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
+                f"save_rate a share between 0 and 1, top a whole number >= 1"
+            )
+    for table in ("model", "actions", "tiers", "columns", "status_map"):
+        if table in settings and not isinstance(settings[table], Mapping):
+            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
+    return settings
+
+
+def _load_data(session: _Session, data_dir: Path, settings: Mapping[str, Any]) -> Any:
+    from .data import EventData
+
+    if not data_dir.exists():
+        raise BadInput(f"DATA {str(data_dir)!r}: no such directory")
+    with session.step(f"Loading {data_dir}"):
+        data = EventData.from_directory(
+            data_dir, config={k: settings[k] for k in _DATA_KEYS if k in settings})
+    session.notes.extend(data.notes)
+    return data
+
+
+def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None
+                    ) -> Any:
+    """A ChurnPipeline from config settings, command-line flags overriding them."""
+    from .features import default_builders
+    from .model import ChurnModel
+    from .pipeline import ChurnPipeline
+
+    params = {k: settings[k] for k in _PIPELINE_KEYS if k in settings}
+    if horizon is not None:
+        params["horizon"] = horizon
+    if label is not None:
+        params["label"] = label
+    if "horizon" in params:
+        _parse_duration(params["horizon"], "--horizon")
+    for key in ("cutoff_freq", "lookback"):
+        if key in params:
+            _parse_duration(params[key], key)
+    if params.get("label", "auto") not in ("auto", "cancellation", "inactivity"):
+        raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
+    try:
+        model = ChurnModel(**dict(settings.get("model", {})))
+    except TypeError as exc:
+        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
+    builders = None
+    if "windows" in settings:
+        windows = settings["windows"]
+        if isinstance(windows, (str, int)) or not windows:
+            raise ChurnDataError(f"config windows = {windows!r}; give a list such as "
+                                 f"[7, 30, 90] or [\"7D\", \"30D\"]")
+        for window in windows:
+            _parse_duration(window, "windows")
+        builders = default_builders()
+        for builder in builders:
+            if "windows" in builder.get_params():
+                builder.set_params(windows=tuple(settings["windows"]))
+    return ChurnPipeline(builders=builders, model=model, **params)
+
+
+# ---------------------------------------------------------------------------- global options
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and step timings.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML file: column mappings, horizon, windows, "
+                 "\\[model], \\[actions], \\[score], \\[report]. Flags override it."),
+]
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (bundle).")]
+DataArg = Annotated[
+    Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
+                         "tickets tables.", show_default=False)
+]
+
+
+def _session(ctx: typer.Context, quiet: bool, debug: bool) -> _Session:
+    root = ctx.find_root().obj or {}
+    return _Session(quiet=quiet or root.get("quiet", False),
+                    debug=debug or root.get("debug", False))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"churnpredict {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Show the version and exit.", is_eager=True,
+        callback=_show_version)] = False,
+) -> None:
+    """Predict which customers are about to churn, explain why, and rank who to call."""
+    ctx.obj = {"quiet": quiet, "debug": debug}
+
+
+# ---------------------------------------------------------------------------- summaries
+def _fmt_money(value: float) -> str:
+    import math
+
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f"{value:,.0f}"
+
+
+def _at_risk_table(frame: Any, n: int = 10) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"Top {min(n, len(frame))} at risk", show_lines=True)
+    for name, justify in (("rank", "right"), ("customer", "left"), ("probability", "right"),
+                          ("tier", "left"), ("revenue at risk", "right"), ("why", "left"),
+                          ("suggested action", "left")):
+        table.add_column(name, justify=justify)
+    for row in frame.head(n).to_dict("records"):
+        reasons = [row.get(f"reason_{i}") for i in (1, 2, 3)]
+        reasons = "\n".join(str(r) for r in reasons if isinstance(r, str) and r)
+        table.add_row(str(row["rank"]), str(row["customer_id"]),
+                      f"{row['churn_probability']:.1%}", str(row.get("risk_tier", "")),
+                      _fmt_money(row["revenue_at_risk"]), reasons or "-",
+                      str(row.get("suggested_action") or "-"))
+    return table
+
+
+# Evaluation.metrics key -> (label, format)
+_EVAL_ROWS = {
+    "n": ("customers", "{:,.0f}"),
+    "n_churned": ("churned in the horizon", "{:,.0f}"),
+    "base_rate": ("churn rate", "{:.1%}"),
+    "auc": ("AUC", "{:.3f}"),
+    "average_precision": ("average precision", "{:.3f}"),
+    "top_decile_lift": ("top-decile lift", "{:.1f}x"),
+    "brier": ("Brier score", "{:.4f}"),
+    "log_loss": ("log loss", "{:.4f}"),
+}
+
+
+def _metrics_table(evaluation: Any) -> Any:
+    """Headline metrics of an Evaluation (plus per churn type when known)."""
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, (label, fmt) in _EVAL_ROWS.items():
+        value = evaluation.metrics.get(key)
+        if value is not None:
+            table.add_row(label, "n/a" if value != value else fmt.format(value))
+    for key, value in evaluation.by_churn_type.items():
+        if not isinstance(value, (int, float)) or value != value:
+            continue
+        kind = key.rsplit("_", 1)[-1]
+        if key.startswith("auc_"):
+            table.add_row(f"AUC, {kind} churn", f"{value:.3f}")
+        elif key.startswith("top_decile_recall_"):
+            table.add_row(f"{kind} churners in the top 10%", f"{value:.0%}")
+    return table
+
+
+# churn_metrics column -> (header, format); rates as percentages
+_METRIC_COLUMNS = {
+    "customers_start": ("customers", "{:,.0f}"),
+    "new": ("new", "{:,.0f}"),
+    "churned": ("churned", "{:,.0f}"),
+    "churned_voluntary": ("voluntary", "{:,.0f}"),
+    "churned_involuntary": ("involuntary", "{:,.0f}"),
+    "churn_rate": ("churn", "{:.1%}"),
+    "retention_rate": ("retention", "{:.1%}"),
+    "mrr_start": ("MRR", "{:,.0f}"),
+    "mrr_churned": ("MRR lost", "{:,.0f}"),
+    "gross_revenue_churn": ("revenue churn", "{:.1%}"),
+    "net_revenue_churn": ("net revenue churn", "{:.1%}"),
+}
+
+
+def _metrics_frame_table(frame: Any, title: str) -> Any:
+    """The main churn_metrics columns as a rich table (the --out file keeps all columns)."""
+    import pandas as pd
+    from rich.table import Table
+
+    table = Table(title=title)
+    flat = frame.reset_index()
+    keys = [c for c in frame.index.names if c is not None]
+    for key in keys:
+        table.add_column(str(key))
+    shown = [c for c in _METRIC_COLUMNS if c in flat.columns and flat[c].notna().any()]
+    for col in shown:
+        table.add_column(_METRIC_COLUMNS[col][0], justify="right")
+    for row in flat.to_dict("records"):
+        cells = []
+        for key in keys:
+            value = row[key]
+            cells.append(value.strftime("%Y-%m-%d") if isinstance(value, pd.Timestamp)
+                         else str(value))
+        for col in shown:
+            value = row[col]
+            cells.append("" if pd.isna(value) else _METRIC_COLUMNS[col][1].format(value))
+        table.add_row(*cells)
+    return table
+
+
+# ---------------------------------------------------------------------------- commands
+def _list_options(settings: Mapping[str, Any], *, top: int | None = None,
+                  min_probability: float | None = None, rank_by: str | None = None
+                  ) -> dict[str, Any]:
+    """The at-risk list options: flags over the config's [score] table, checked."""
+    options = dict(settings.get("score", {}))
+    top = top if top is not None else options.get("top")
+    min_probability = (min_probability if min_probability is not None
+                       else options.get("min_probability"))
+    rank_by = rank_by or options.get("rank_by", "probability")
+    if rank_by not in ("probability", "revenue"):
+        raise BadInput(f"--rank-by {rank_by!r}; use probability or revenue")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise BadInput(f"--top {top!r}; must be a whole number of at least 1")
+    if min_probability is not None and (
+            isinstance(min_probability, bool) or not isinstance(min_probability, (int, float))
+            or not 0.0 <= float(min_probability) <= 1.0):
+        raise BadInput(f"--min-probability {min_probability!r}; must be between 0 and 1")
+    extra = options.get("extra_columns", ())
+    if isinstance(extra, str):
+        extra = (extra,)
+    return {"top": top, "min_probability": min_probability, "rank_by": rank_by,
+            "extra_columns": tuple(extra)}
+
+
+def _score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any],
+                options: Mapping[str, Any], *, session: _Session) -> tuple[Any, Any]:
+    """Score the population at ``as_of`` and turn it into the ranked at-risk list."""
+    from .export import at_risk_list
+
+    with session.step(f"Scoring as of {as_of:%Y-%m-%d}"):
+        scores = pipeline.score(data, as_of, explain=True)
+    frame = at_risk_list(
+        scores, horizon=pipeline.horizon_, tiers=settings.get("tiers"),
+        actions=settings.get("actions"), customers=data.customers, **options,
+    )
+    return scores, frame
+
+
+_TRAIN_EPILOG = """\
+[bold]Example[/bold]
+
+  churnpredict train data/ --model models/churn \\
+      --as-of 2024-12-01 --horizon 28D --config churn.toml
+
+Stacks up to 12 cutoffs whose labels are complete by --as-of,
+fits the model with time-ordered validation, saves it to --model.
+"""
+
+
+@app.command(epilog=_TRAIN_EPILOG)
+def train(
+    ctx: typer.Context,
+    data: DataArg,
+    model: ModelOpt,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="What is known (YYYY-MM-DD); only labels whose horizon has ended by "
+        "then are used. Default: the end of the data.")] = None,
+    horizon: Annotated[str | None, typer.Option(
+        help="How far ahead churn is predicted, e.g. 28D. Default 28D (or the config).")] = None,
+    label: Annotated[str | None, typer.Option(
+        help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
+        "Default: cancellation when churned_at exists.")] = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Train a churn model on DATA and save it to --model."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        as_of_ts = _parse_date(as_of)
+        if label is not None and label not in ("cancellation", "inactivity"):
+            raise BadInput(f"--label {label!r}; use cancellation or inactivity")
+        if horizon is not None:
+            _parse_duration(horizon, "--horizon")
+        if model.exists() and not model.is_dir():
+            raise BadInput(f"--model {str(model)!r} is a file; give a directory")
+        settings = load_settings(config)
+        pipeline = _build_pipeline(settings, horizon=horizon, label=label)
+        dataset = _load_data(session, data, settings)
+        with session.step("Training") as progress:
+            pipeline.fit(dataset, as_of=as_of_ts, progress=progress)
+        with session.step(f"Saving to {model}"):
+            pipeline.save(model)
+        _print_training_summary(session, pipeline, model)
+
+
+def _print_training_summary(session: _Session, pipeline: Any, path: Path) -> None:
+    t = pipeline.training_summary_
+    cutoffs = pipeline.cutoffs_
+    session.say(f"Model saved to [bold]{path}[/bold]")
+    session.say(
+        f"  trained on {t['n_rows']:,} rows ({t['n_customers']:,} customers at "
+        f"{t['n_cutoffs']} cutoffs, {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}); "
+        f"{pipeline.label_kind_} churn within {_horizon_text(pipeline.horizon_)}; "
+        f"churn rate {t['positive_rate']:.1%}; {t['n_features']} features"
+    )
+    v = pipeline.validation_scores_
+    shown = [(name, v.get(key)) for name, key in (("AUC", "auc"),
+             ("average precision", "average_precision"), ("Brier", "brier"))]
+    shown = [f"{name} {value:.3f}" for name, value in shown
+             if isinstance(value, float) and value == value]
+    if shown:
+        session.say(f"  validation on the latest cutoffs: {', '.join(shown)}")
+
+
+_SCORE_EPILOG = """\
+[bold]Example[/bold] (nightly)
+
+  churnpredict score data/ --model models/churn \\
+      --as-of 2024-12-31 --out at_risk.csv --top 500
+
+Columns: rank, customer_id, churn_probability, risk_tier, mrr,
+revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action.
+The file is written atomically; on bad input nothing is written
+and the exit code is 2.
+"""
+
+
+@app.command(epilog=_SCORE_EPILOG)
+def score(
+    ctx: typer.Context,
+    data: DataArg,
+    model: ModelOpt,
+    as_of: Annotated[str, typer.Option("--as-of", help="Score the customers active at this "
+                                       "date (YYYY-MM-DD).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .parquet or "
+                                      ".xlsx.", show_default=False)],
+    top: Annotated[int | None, typer.Option(help="Keep the first N of the ranked list.")] = None,
+    min_probability: Annotated[float | None, typer.Option(
+        "--min-probability", help="Keep customers with at least this churn probability.")] = None,
+    rank_by: Annotated[str | None, typer.Option(
+        "--rank-by", help="probability (default) or revenue (revenue at risk).")] = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the ranked, explained at-risk list of the customers active at --as-of."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        as_of_ts = _parse_date(as_of)
+        _check_output(out)
+        _check_model_dir(model)
+        settings = load_settings(config)
+        options = _list_options(settings, top=top, min_probability=min_probability,
+                                rank_by=rank_by)
+        pipeline = _load_pipeline(session, model)
+        dataset = _load_data(session, data, settings)
+        scores, frame = _score_list(pipeline, dataset, as_of_ts, settings, options,
+                                    session=session)
+        from .export import write_at_risk
+
+        write_at_risk(frame, out, actions=settings.get("actions"))
+        _print_list_summary(session, scores, frame, out, pipeline.horizon_)
+
+
+def _load_pipeline(session: _Session, path: Path) -> Any:
+    from .pipeline import ChurnPipeline
+
+    _check_model_dir(path)
+    with session.step(f"Loading model {path}"):
+        return ChurnPipeline.load(path)
+
+
+def _print_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
+                        horizon: Any) -> None:
+    total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) else float("nan")
+    expected = float(scores["churn_probability"].sum())
+    session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
+                f"[bold]{out}[/bold]")
+    session.say(f"Expected to churn within {_horizon_text(horizon)}: {expected:,.0f} customers; "
+                f"revenue at risk in the list: {_fmt_money(total)}")
+    if len(frame):
+        session.say(_at_risk_table(frame, 10))
+
+
+_EVALUATE_EPILOG = """\
+[bold]Example[/bold]
+
+  churnpredict evaluate data/ --model models/churn \\
+      --as-of 2024-11-01 --report report/
+
+Scores the customers active at --as-of and compares with what
+happened in the next horizon (the data must reach that far).
+Prints AUC, average precision, top-decile lift and Brier score;
+--report writes report/report.html with its plots.
+"""
+
+
+@app.command(epilog=_EVALUATE_EPILOG)
+def evaluate(
+    ctx: typer.Context,
+    data: DataArg,
+    model: ModelOpt,
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff to evaluate (YYYY-MM-DD); the "
+                                       "data must cover one horizon after it.",
+                                       show_default=False)],
+    report: Annotated[Path | None, typer.Option(
+        "--report", "-r", help="Also write an HTML report with plots to this directory.")] = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Measure how well a saved model ranks the churners after --as-of."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        as_of_ts = _parse_date(as_of)
+        if report is not None and report.exists() and not report.is_dir():
+            raise BadInput(f"--report {str(report)!r} is a file; give a directory")
+        _check_model_dir(model)
+        settings = load_settings(config)
+        pipeline = _load_pipeline(session, model)
+        dataset = _load_data(session, data, settings)
+        with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
+            evaluation = _evaluate(pipeline, dataset, as_of_ts, explain=report is not None)
+        session.say(f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
+                    f"{_horizon_text(pipeline.horizon_)}:")
+        session.say(_metrics_table(evaluation))
+        if report is not None:
+            from .report import write_report
+
+            options = dict(settings.get("report", {}))
+            with session.step("Writing report"):
+                page = write_report(pipeline, dataset, as_of_ts, report,
+                                    scores=evaluation.scores, evaluation=evaluation,
+                                    actions=settings.get("actions"),
+                                    tiers=settings.get("tiers"), **options)
+            session.say(f"Report: [bold]{page}[/bold]")
+
+
+def _horizon_text(horizon: Any) -> str:
+    import pandas as pd
+
+    h = pd.Timedelta(horizon)
+    return f"{h.days} days" if h == pd.Timedelta(days=h.days) else str(h)
+
+
+def _evaluate(pipeline: Any, data: Any, as_of: Any, *, explain: bool = False) -> Any:
+    from .report import evaluate_at
+
+    return evaluate_at(pipeline, data, as_of, explain=explain)
+
+
+_METRICS_EPILOG = """\
+[bold]Example[/bold]
+
+  churnpredict metrics data/ --period month --segment plan
+
+Churn rate, retention, MRR churn and net revenue churn per
+period, split into voluntary / involuntary churn when known.
+"""
+
+
+@app.command(epilog=_METRICS_EPILOG)
+def metrics(
+    ctx: typer.Context,
+    data: DataArg,
+    period: Annotated[str, typer.Option(
+        help="day, week, month, quarter, year, or a pandas frequency (MS, W-MON...).")] = "month",
+    segment: Annotated[str | None, typer.Option(
+        help="Split by this customers column, e.g. plan.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write the table to .csv, .parquet or .xlsx.")] = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Print business churn metrics per period: churn rate, retention, revenue churn."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        freq = _parse_period(period)
+        if out is not None:
+            _check_output(out)
+        settings = load_settings(config)
+        dataset = _load_data(session, data, settings)
+        if segment is not None and segment not in dataset.customers.columns:
+            raise BadInput(
+                f"--segment {segment!r}: customers has no such column; it has "
+                f"{list(dataset.customers.columns)[:20]}"
+            )
+        from .metrics import churn_metrics
+
+        with session.step("Computing metrics"):
+            table = churn_metrics(dataset, period=freq, segment=segment)
+        if out is not None:
+            from .io import write_frame
+
+            write_frame(table.reset_index(), out)
+        session.say(_metrics_frame_table(table, f"Churn metrics per {period}"))
+        if out is not None:
+            session.say(f"Wrote [bold]{out}[/bold]")
+
+
+_DEMO_EPILOG = """\
+[bold]Example[/bold]
+
+  churnpredict demo --out churnpredict-demo
+
+Trains on the bundled sample, checks the model on the last
+complete horizon, scores every active customer at the end of
+the sample, and writes at_risk.csv, report/report.html and
+model/ under --out.
+"""
+
+
+@app.command(epilog=_DEMO_EPILOG)
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the list, report and "
+                                      "model.")] = Path("churnpredict-demo"),
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run the whole flow on the bundled sample data: train, evaluate, score, report."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        if out.exists() and not out.is_dir():
+            raise BadInput(f"--out {str(out)!r} is a file; give a directory")
+        run_demo(out, session=session)
+
+
+def run_demo(out: str | os.PathLike, *, session: _Session | None = None,
+             pipeline: Any = None) -> dict[str, Path]:
+    """Train, evaluate, score and report on the bundled sample; return the written paths.
+
+    Parameters
+    ----------
+    out : path-like
+        Folder for ``at_risk.csv``, ``report/`` and ``model/``.
+    session : optional
+        Output settings (the command line passes its own).
+    pipeline : ChurnPipeline, optional
+        Unfitted pipeline to use instead of the default one.
+
+    Returns
+    -------
+    dict
+        ``{"at_risk": ..., "report": ..., "model": ...}``.
+    """
+    import pandas as pd
+
+    from .datasets import SAMPLE_AS_OF, load_sample
+    from .export import write_at_risk
+    from .pipeline import ChurnPipeline
+    from .report import write_report
+
+    session = session or _Session(quiet=True)
+    out = Path(out)
+    with session.step("Loading the sample"):
+        data = load_sample()
+    session.notes.extend(data.notes)
+    if pipeline is None:
+        from .model import ChurnModel
+
+        # One thread: a few seconds on the sample, and no slowdown on a busy machine, where
+        # XGBoost's threads would otherwise wait on each other.
+        pipeline = ChurnPipeline(model=ChurnModel(n_jobs=1))
+    horizon = _parse_duration(pipeline.horizon, "horizon")
+    end = pd.Timestamp(SAMPLE_AS_OF)
+    # The last complete horizon: outcomes must be known, i.e. inside the data.
+    train_as_of = (min(end, data.time_range[1]) - horizon).floor("D")
+    with session.step(f"Training (labels known by {train_as_of:%Y-%m-%d})") as progress:
+        pipeline.fit(data, as_of=train_as_of, progress=progress)
+    with session.step(f"Evaluating at {train_as_of:%Y-%m-%d}"):
+        evaluation = _evaluate(pipeline, data, train_as_of)
+    scores, frame = _score_list(pipeline, data, end, {}, _list_options({}), session=session)
+    paths = {"at_risk": out / "at_risk.csv", "report": out / "report", "model": out / "model"}
+    write_at_risk(frame, paths["at_risk"])
+    with session.step("Writing report"):
+        paths["report"] = write_report(pipeline, data, end, paths["report"], scores=scores,
+                                       evaluation=evaluation)
+    with session.step("Saving model"):
+        pipeline.save(paths["model"])
+    first, last = data.time_range
+    session.say(f"[bold]churnpredict demo[/bold]: a sample subscription business, "
+                f"{len(data.customers):,} customers, {first:%Y-%m-%d} to {end:%Y-%m-%d}")
+    session.say(f"Check on the last complete horizon: customers active on "
+                f"{train_as_of:%Y-%m-%d}, churn within {_horizon_text(horizon)}:")
+    session.say(_metrics_table(evaluation))
+    _print_list_summary(session, scores, frame, paths["at_risk"], horizon)
+    session.say(f"Report: [bold]{paths['report']}[/bold]")
+    session.say(f"Model:  [bold]{paths['model']}[/bold]")
+    try:
+        from .datasets import sample_path
+
+        folder = sample_path()
+    except FileNotFoundError:
+        folder = None
+    if folder is not None:
+        session.say(f"Score it yourself: churnpredict score {folder} --model {paths['model']} "
+                    f"--as-of {end:%Y-%m-%d} --out at_risk.xlsx")
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``churnpredict`` console script."""
+    logging.getLogger("churnpredict").addHandler(logging.NullHandler())
+    app(args=argv, prog_name="churnpredict")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

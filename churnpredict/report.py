@@ -1,0 +1,492 @@
+"""A one-page HTML evaluation report a retention lead can open, plus its plots as PNG files.
+
+:func:`write_report` writes ``report.html`` (self-contained: plots embedded as base64 data URIs,
+inline CSS, no external assets) and each plot as a PNG next to it, every file atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ChurnDataError
+
+__all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
+
+#: Plots written by :func:`write_report`: file stem -> caption.
+REPORT_PLOTS: dict[str, str] = {
+    "gains": "Cumulative gains: share of the churners found when calling the top x% of the list",
+    "lift": "Lift: how many times more churners the top of the list holds than a random pick",
+    "precision_recall": "Precision and recall against list size",
+    "calibration": "Calibration: predicted probability against observed churn rate",
+    "score_distribution": "Distribution of churn probabilities",
+    "importance_groups": "What drives the predictions, by driver group (mean |SHAP|)",
+    "importance_features": "What drives the predictions, by feature (mean |SHAP|)",
+    "driver_mix": "Main churn driver along the at-risk list",
+    "profit": "Expected campaign profit against list size",
+}
+
+_MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
+_DPI = 110
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;
+background:#f6f8fa;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px;font-size:1.7em}h2{margin-top:36px;border-bottom:1px solid #d0d7de;
+padding-bottom:4px}
+.sub{color:#59636e;margin:0 0 20px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 16px;
+min-width:150px;flex:1}
+.card .v{font-size:1.7em;font-weight:600}.card .k{color:#59636e;font-size:.85em}
+.card .h{font-size:.8em;color:#59636e;margin-top:4px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
+figure{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0;padding:8px}
+figure img{width:100%;height:auto}figcaption{font-size:.85em;color:#59636e;padding:4px}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:.88em}
+th,td{border:1px solid #d0d7de;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#eef1f4}td.n{text-align:right;white-space:nowrap}
+.note{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px}
+.tag{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:.8em}
+footer{color:#59636e;font-size:.8em;margin-top:40px}
+"""
+
+
+@dataclass
+class _Plot:
+    stem: str
+    caption: str
+    png: bytes
+
+
+def _horizon(pipeline: Any) -> pd.Timedelta:
+    from .features._base import parse_window
+
+    value = getattr(pipeline, "horizon_", None)
+    return parse_window(value if value is not None else pipeline.horizon)
+
+
+def evaluate_at(pipeline: Any, data: Any, as_of: Any, *, explain: bool = False) -> Any:
+    """Evaluate a fitted pipeline at ``as_of``, naming the fix when the data is too short.
+
+    Parameters
+    ----------
+    pipeline : ChurnPipeline
+        Fitted.
+    data : EventData
+        Must reach ``as_of + horizon``: outcomes come from the following horizon.
+    as_of : timestamp-like
+    explain : bool, default False
+        Keep the reason columns in the evaluation's ``scores``.
+
+    Returns
+    -------
+    churnpredict.evaluate.Evaluation
+        From :meth:`ChurnPipeline.evaluate`.
+    """
+    as_of = pd.Timestamp(as_of)
+    horizon = _horizon(pipeline)
+    end = data.time_range[1]
+    if not data.is_snapshot and as_of + horizon > end:
+        raise ChurnDataError(
+            f"evaluating at {as_of:%Y-%m-%d} needs the {horizon.days}-day horizon after it, but "
+            f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of date on or before "
+            f"{end - horizon:%Y-%m-%d}"
+        )
+    return pipeline.evaluate(data, as_of, explain=explain)
+
+
+@dataclass
+class _Contributions:
+    """SHAP contributions of the scored population and each feature's driver group."""
+
+    values: pd.DataFrame  # one column per feature (log-odds)
+    groups: pd.Series  # feature -> driver group
+
+    def group_share(self) -> pd.Series:
+        """Share of the total mean |group contribution| per driver group, largest first."""
+        totals = self.values.T.groupby(self.groups.reindex(self.values.columns).to_numpy()).sum().T
+        importance = totals.abs().mean()
+        total = importance.sum()
+        share = importance / total if total > 0 else importance * 0.0
+        return share.sort_values(ascending=False, kind="stable")
+
+
+def _contributions(pipeline: Any, data: Any, as_of: pd.Timestamp) -> _Contributions | None:
+    """One SHAP pass over the population at ``as_of`` (None for models without trees)."""
+    from .explain import shap_values
+
+    if not hasattr(pipeline.model_, "booster_"):
+        return None
+    X = pipeline.features(data, as_of)
+    if len(X) == 0:
+        return None
+    phi = shap_values(pipeline.model_, X)[:, :-1]
+    groups = pipeline.feature_info_["group"].reindex(X.columns).fillna("profile").astype(str)
+    return _Contributions(pd.DataFrame(phi, columns=X.columns, index=X.index), groups)
+
+
+# ---------------------------------------------------------------------------- figures
+def _render(draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)) -> bytes:
+    """Draw on a fresh Agg figure (no pyplot state) and return PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def _make_plots(evaluation: Any, shap: _Contributions | None,
+                at_risk: pd.DataFrame, curve: pd.DataFrame | None, top: int) -> list[_Plot]:
+    from . import plots as pe
+
+    plots: list[_Plot] = []
+
+    def add(stem: str, draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)
+            ) -> None:
+        plots.append(_Plot(stem, REPORT_PLOTS[stem], _render(draw, size)))
+
+    if evaluation is not None:
+        scored = evaluation.scores
+        add("gains", lambda ax: pe.plot_gains(scored, ax))
+        add("lift", lambda ax: pe.plot_lift(scored, ax))
+        add("precision_recall", lambda ax: pe.plot_precision_recall_at_k(scored, ax))
+        add("calibration", lambda ax: pe.plot_calibration(scored, ax))
+        add("score_distribution", lambda ax: pe.plot_score_distribution(scored, ax, log=True))
+    else:
+        add("score_distribution", lambda ax: pe.plot_score_distribution(at_risk, ax, label=None,
+                                                                        log=True))
+    if shap is not None:
+        add("importance_groups", lambda ax: pe.plot_shap_importance(
+            shap.values, ax, groups=shap.groups, by="group"))
+        n = min(15, shap.values.shape[1])
+        add("importance_features", lambda ax: pe.plot_shap_importance(
+            shap.values, ax, groups=shap.groups, max_features=n), size=(6.4, 0.28 * n + 1.6))
+    if "reason_group_1" in at_risk.columns and len(at_risk):
+        add("driver_mix", lambda ax: pe.plot_driver_mix(at_risk, ax, top=top * 10))
+    if curve is not None:
+        # Zoom on the sizes worth discussing: up to a few times the best size.
+        best = int(curve.attrs.get("optimal_list_size", 0))
+        shown = curve.iloc[: min(len(curve), max(4 * best, len(curve) // 10, 20) + 1)]
+        add("profit", lambda ax: pe.plot_profit_curve(shown.reset_index(), ax,
+                                                      x="list_size", y="expected_profit"))
+    return plots
+
+
+# ---------------------------------------------------------------------------- html pieces
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: Any, fmt: str = "{:,.0f}") -> str:
+    try:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        return fmt.format(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+
+
+def _cards(metrics: Mapping[str, Any]) -> str:
+    base = _num(metrics.get("base_rate"), "{:.3f}")
+    rows = [
+        ("AUC", _num(metrics.get("auc"), "{:.3f}"),
+         "chance a churner is ranked above a customer who stays (0.5 = random)"),
+        ("Average precision", _num(metrics.get("average_precision"), "{:.3f}"),
+         f"precision over the whole list; random would be {base}"),
+        ("Top-decile lift", _num(metrics.get("top_decile_lift"), "{:.1f}x"),
+         "churn rate in the top 10% of the list over the overall churn rate"),
+        ("Brier score", _num(metrics.get("brier"), "{:.3f}"),
+         "mean squared error of the probabilities (lower is better)"),
+        ("Churn rate", _num(metrics.get("base_rate"), "{:.1%}"),
+         f"{_num(metrics.get('n_churned'))} of {_num(metrics.get('n'))} customers churned"),
+    ]
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{v}</div>'
+        f'<div class="h">{_esc(h)}</div></div>' for k, v, h in rows) + "</div>"
+
+
+def _figure(plot: _Plot) -> str:
+    data = base64.b64encode(plot.png).decode("ascii")
+    return (f'<figure id="fig-{plot.stem}"><img src="data:image/png;base64,{data}" '
+            f'alt="{_esc(plot.caption)}"><figcaption>{_esc(plot.caption)} '
+            f'(<a href="{_esc(plot.stem)}.png">{_esc(plot.stem)}.png</a>)</figcaption></figure>')
+
+
+def _group_tag(group: Any) -> str:
+    from .plots import GROUP_COLORS
+
+    if not isinstance(group, str) or not group:
+        return ""
+    color = GROUP_COLORS.get(group, GROUP_COLORS["other"])
+    return f'<span class="tag" style="background:{color}">{_esc(group)}</span>'
+
+
+def _top_table(at_risk: pd.DataFrame, top: int) -> str:
+    head = ("<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
+            "<th>MRR</th><th>revenue at risk</th><th>why (top reasons)</th>"
+            "<th>suggested action</th></tr>")
+    body = []
+    for row in at_risk.head(top).to_dict("records"):
+        reasons = []
+        for i in (1, 2, 3):
+            text = row.get(f"reason_{i}")
+            if isinstance(text, str) and text:
+                reasons.append(f"<li>{_group_tag(row.get(f'reason_group_{i}'))} {_esc(text)}</li>")
+        body.append(
+            f"<tr><td class=n>{_esc(row.get('rank'))}</td><td>{_esc(row.get('customer_id'))}</td>"
+            f"<td class=n>{_num(row.get('churn_probability'), '{:.1%}')}</td>"
+            f"<td>{_esc(row.get('risk_tier', ''))}</td>"
+            f"<td class=n>{_num(row.get('mrr'), '{:,.2f}')}</td>"
+            f"<td class=n>{_num(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
+            f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
+            f"<td>{_esc(row.get('suggested_action', ''))}</td></tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
+                  at_risk: pd.DataFrame, top: int) -> str:
+    from .export import GROUP_MEANINGS
+
+    share = pd.Series(dtype=float)
+    if "reason_group_1" in at_risk.columns and len(at_risk):
+        head = at_risk.head(top * 10)["reason_group_1"]
+        share = head[head.astype(str) != ""].value_counts(normalize=True)
+    rows = []
+    n_top = min(top * 10, len(at_risk))
+    order = list(importance.index) if importance is not None else []
+    order += [g for g in GROUP_MEANINGS if g not in order]
+    for group in order:
+        weight = importance.get(group) if importance is not None else None
+        rows.append(
+            f"<tr><td>{_group_tag(group)}</td><td>{_esc(GROUP_MEANINGS.get(group, ''))}</td>"
+            f"<td class=n>{_num(weight, '{:.0%}')}</td>"
+            f"<td class=n>{_num(share.get(group, 0.0), '{:.0%}')}</td>"
+            f"<td>{_esc(actions.get(group, ''))}</td></tr>")
+    return ("<table><tr><th>driver group</th><th>what it means</th><th>share of model "
+            f"importance</th><th>main reason in the top {n_top:,}</th><th>suggested action</th>"
+            f"</tr>{''.join(rows)}</table>")
+
+
+def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: float,
+                 save_rate: float, months: float, value_note: str) -> str:
+    if curve is None:
+        return f'<p class="note">The profit view needs customer revenue (MRR); {value_note}</p>'
+    best = int(curve.attrs.get("optimal_list_size", curve["expected_profit"].idxmax()))
+    assumptions = (
+        f"Assuming a contact costs <b>{_num(contact_cost, '{:,.2f}')}</b>, keeps "
+        f"<b>{save_rate:.0%}</b> of the customers who would have churned, and a kept customer "
+        f"is worth their MRR x {months:.1f} months (the horizon)"
+    )
+    how = ("Set your own figures with <code>contact_cost</code> and <code>save_rate</code> "
+           "in the <code>[report]</code> table of the config file.")
+    if best == 0:
+        gain = curve["expected_saved_revenue"].diff().max()
+        return (f"<p>{assumptions}, no contact pays for itself: the largest expected saving "
+                f"from one customer is {_num(gain, '{:,.2f}')}, below the contact cost. "
+                f"{value_note} {how}</p>")
+    row = curve.loc[best]
+    everyone = curve.iloc[-1]
+    floor = row["min_probability"]
+    text = f"<p>{assumptions}, the expected profit is highest when you contact the top " \
+           f"<b>{best:,}</b> of {n_customers:,} customers"
+    if not pd.isna(floor):
+        text += f" (churn probability {floor:.1%} and above)"
+    text += (f": expected profit <b>{_num(row['expected_profit'], '{:,.0f}')}</b> "
+             f"({_num(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
+             f"{_num(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
+             f"{_num(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>")
+    return text
+
+
+# ---------------------------------------------------------------------------- writing
+def _write_bytes(path: Path, payload: bytes) -> None:
+    from .io import atomic_write
+
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(payload)
+
+
+def write_report(
+    pipeline: Any,
+    data: Any,
+    as_of: Any,
+    out_dir: str | os.PathLike,
+    *,
+    scores: pd.DataFrame | None = None,
+    evaluation: Any = None,
+    contact_cost: float = 10.0,
+    save_rate: float = 0.2,
+    top: int = 20,
+    actions: Mapping[str, str] | None = None,
+    tiers: Mapping[str, float] | None = None,
+    title: str = "Churn risk report",
+) -> Path:
+    """Write ``report.html`` and its PNG plots to ``out_dir``.
+
+    Parameters
+    ----------
+    pipeline : ChurnPipeline
+        Fitted.
+    data : EventData
+    as_of : timestamp-like
+        Date of the at-risk list (customers active then are scored).
+    out_dir : path-like
+        Created if needed; ``report.html`` and one PNG per plot are written there atomically.
+    scores : pandas.DataFrame, optional
+        ``pipeline.score(data, as_of, explain=True)`` if already computed.
+    evaluation : churnpredict.evaluate.Evaluation, optional
+        Scores and outcomes at an earlier cutoff (see :func:`evaluate_at`). When None and the
+        data covers one horizon after ``as_of``, the pipeline is evaluated at ``as_of``;
+        otherwise the report has no accuracy section.
+    contact_cost : float, default 10.0
+        Cost of contacting one customer (call, offer), in the currency of MRR.
+    save_rate : float, default 0.2
+        Share of would-be churners a contact keeps.
+    top : int, default 20
+        Rows of the at-risk list shown.
+    actions : mapping, optional
+        Driver group -> suggested action, overriding the defaults.
+    tiers : mapping, optional
+        Risk tiers of the list, as in :func:`churnpredict.export.at_risk_list`.
+    title : str
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+
+    Notes
+    -----
+    The profit view follows the expected-maximum-profit idea: contacting customer ``i`` costs
+    ``contact_cost`` and keeps them with probability ``churn_probability x save_rate``, worth
+    ``mrr x`` the horizon in months; the list size with the highest expected profit is shown.
+    Plot files of an earlier report in ``out_dir`` that this one does not draw are removed.
+    """
+    from .evaluate import profit_curve
+    from .export import DEFAULT_ACTIONS, at_risk_list
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ChurnDataError(f"{out}: is a file; the report needs a directory")
+    if not 0 <= save_rate <= 1:
+        raise ValueError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
+    if contact_cost < 0:
+        raise ValueError(f"contact_cost={contact_cost!r}; expected a cost >= 0")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top={top!r}; expected a whole number >= 1")
+    as_of = pd.Timestamp(as_of)
+    horizon = _horizon(pipeline)
+    months = horizon / pd.Timedelta(days=_MONTH_DAYS)
+    if scores is None:
+        scores = pipeline.score(data, as_of, explain=True)
+    if evaluation is None and as_of + horizon <= data.time_range[1]:
+        evaluation = evaluate_at(pipeline, data, as_of)
+    action_map = dict(DEFAULT_ACTIONS)
+    action_map.update(actions or {})
+    at_risk = at_risk_list(scores, horizon=horizon, actions=action_map, tiers=tiers)
+
+    shap = _contributions(pipeline, data, as_of)
+
+    mrr = pd.to_numeric(scores.get("mrr", pd.Series(np.nan, index=scores.index)),
+                        errors="coerce")
+    curve = None
+    value_note = ""
+    if mrr.notna().any():
+        curve = profit_curve(scores["churn_probability"].to_numpy(), mrr.to_numpy(),
+                             horizon_months=months, contact_cost=contact_cost,
+                             save_rate=save_rate)
+        if mrr.isna().any():
+            value_note = (f"{int(mrr.isna().sum()):,} customers without known MRR count as "
+                          f"worth 0.")
+    else:
+        value_note = "no MRR is known for these customers, so the profit view is left out."
+
+    plots = _make_plots(evaluation, shap, at_risk, curve, top)
+    page = _page(
+        title=title, as_of=as_of, horizon=horizon, pipeline=pipeline, scores=scores,
+        at_risk=at_risk, evaluation=evaluation, plots=plots, curve=curve,
+        importance=None if shap is None else shap.group_share(), actions=action_map,
+        top=top, contact_cost=contact_cost, save_rate=save_rate, months=months,
+        value_note=value_note,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for plot in plots:
+        _write_bytes(out / f"{plot.stem}.png", plot.png)
+    drawn = {plot.stem for plot in plots}
+    for stem in set(REPORT_PLOTS) - drawn:  # left over from an earlier report
+        (out / f"{stem}.png").unlink(missing_ok=True)
+    target = out / "report.html"
+    _write_bytes(target, page.encode("utf-8"))
+    return target
+
+
+def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: Any,
+          scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[_Plot],
+          curve: pd.DataFrame | None, importance: pd.Series | None,
+          actions: Mapping[str, str], top: int, contact_cost: float, save_rate: float,
+          months: float, value_note: str) -> str:
+    from ._version import __version__
+
+    figs = {p.stem: p for p in plots}
+
+    def figures(*stems: str) -> str:
+        shown = [_figure(figs[s]) for s in stems if s in figs]
+        return f'<div class="grid">{"".join(shown)}</div>' if shown else ""
+
+    total_risk = float(at_risk["revenue_at_risk"].sum(min_count=1)) if len(at_risk) else math.nan
+    parts = [
+        f"<header><h1>{_esc(title)}</h1><p class=sub>Customers active on "
+        f"<b>{as_of:%Y-%m-%d}</b>, churn within the next <b>{horizon.days} days</b>. "
+        f"{len(scores):,} customers scored; expected churners "
+        f"{_num(float(scores['churn_probability'].sum()), '{:,.0f}')}; revenue at risk "
+        f"{_num(total_risk, '{:,.0f}')}.</p></header>",
+    ]
+    if evaluation is not None:
+        parts += [
+            f"<section id=accuracy><h2>How well the model ranks churners</h2>"
+            f"<p>Checked on the customers active on <b>{evaluation.as_of:%Y-%m-%d}</b> against "
+            f"what happened in the following {horizon.days} days (the model did not see those "
+            f"outcomes).</p>{_cards(evaluation.metrics)}"
+            f"{figures('gains', 'lift', 'precision_recall', 'calibration')}</section>"
+        ]
+    else:
+        parts.append('<p class="note">The outcomes after this date are not known yet, so the '
+                     "accuracy section is left out; run <code>churnpredict evaluate</code> on "
+                     "an earlier date to check the model.</p>")
+    parts += [
+        f"<section id=list><h2>Who to contact first: top {min(top, len(at_risk))} of "
+        f"{len(at_risk):,}</h2>{_top_table(at_risk, top)}</section>",
+        f"<section id=profit><h2>How many to contact</h2>"
+        f"{_profit_text(curve, len(scores), contact_cost, save_rate, months, value_note)}"
+        f"{figures('profit', 'score_distribution')}</section>",
+        f"<section id=drivers><h2>Why customers churn</h2>"
+        f"{figures('importance_groups', 'driver_mix', 'importance_features')}"
+        f"<h3>Driver groups and what to do</h3>{_groups_table(actions, importance, at_risk, top)}"
+        f"</section>",
+        f"<footer>churnpredict {_esc(__version__)}; horizon {horizon.days} days; "
+        f"label {_esc(getattr(pipeline, 'label_kind_', ''))}. Probabilities are calibrated on "
+        f"the latest training cutoffs. Plots are also saved as PNG files next to this page."
+        f"</footer>",
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_esc(title)} {as_of:%Y-%m-%d}</title><style>{_CSS}</style></head>"
+            f"<body><main>{''.join(parts)}</main></body></html>\n")
