@@ -191,3 +191,24 @@ def test_comparison_by_churn_type(comparison):
     # failed payments announce involuntary churn; idleness alone does not
     assert row["auc_involuntary"] > comparison.loc["recency rule", "auc_involuntary"]
     assert math.isnan(comparison.loc["recency rule", "brier"])
+
+
+def test_bundled_sample_time_ordered_evaluation():
+    """On the bundled sample: train as of 2024-11-30, test on the next 28 days.
+
+    The model must beat chance clearly and beat both the logistic baseline and the
+    recency rule on AUC and average precision.
+    """
+    from churnpredict.datasets import load_sample
+
+    table = time_ordered_evaluation(load_sample(), "2024-11-30", "28D",
+                                    pipeline=ChurnPipeline(model=ChurnModel(n_jobs=1)))
+    print(table[["auc", "average_precision", "top_decile_lift", "brier"]].round(3))
+    model, logistic, recency = (table.loc[name] for name in
+                                ("ChurnModel", "LogisticBaseline", "recency rule"))
+    assert model["auc"] > 0.8 and model["top_decile_lift"] > 3
+    assert model["auc"] > logistic["auc"] and model["auc"] > recency["auc"]
+    assert model["average_precision"] > max(logistic["average_precision"],
+                                            recency["average_precision"])
+    base_rate = model["n_churned"] / model["n"]
+    assert model["brier"] < base_rate * (1 - base_rate)  # better than predicting the base rate
