@@ -463,7 +463,7 @@ def plot_profit_curve(
     ax: Any = None,
     *,
     x: str = "list_size",
-    y: str = "profit",
+    y: str = "expected_profit",
     **kwargs: Any,
 ) -> Any:
     """Expected campaign profit against list size, with the profit-optimal size marked.
@@ -471,8 +471,8 @@ def plot_profit_curve(
     Parameters
     ----------
     curve : pandas.DataFrame
-        One row per list size, with columns ``x`` (customers contacted) and ``y`` (expected
-        profit of contacting that many).
+        The output of :func:`churnpredict.profit_curve` (list size as the index), or any
+        frame with columns ``x`` (customers contacted) and ``y`` (expected profit).
     ax : matplotlib.axes.Axes, optional
     x, y : str
         Column names.
@@ -483,6 +483,8 @@ def plot_profit_curve(
     -------
     matplotlib.axes.Axes
     """
+    if x not in curve.columns and curve.index.name == x:
+        curve = curve.reset_index()
     for col in (x, y):
         if col not in curve.columns:
             raise ChurnDataError(

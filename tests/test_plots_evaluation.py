@@ -134,3 +134,15 @@ def test_new_figure_when_no_axes(scored):
 def test_driver_mix_needs_reasons():
     with pytest.raises(ChurnDataError, match="explain=True"):
         plot_driver_mix(pd.DataFrame({"rank": [1]}), _ax())
+
+
+def test_profit_curve_takes_profit_curve_output():
+    import numpy as np
+
+    from churnpredict.evaluate import profit_curve
+
+    curve = profit_curve(np.array([0.9, 0.5, 0.1]), np.array([100.0, 100.0, 100.0]),
+                         horizon_months=1, contact_cost=20, save_rate=0.5)
+    ax = plot_profit_curve(curve, _ax())
+    (best,) = ax.collections[0].get_offsets()
+    assert tuple(best) == (2.0, curve["expected_profit"].max())

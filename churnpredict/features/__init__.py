@@ -41,6 +41,7 @@ __all__ = [
     "ProfileFeatures",
     "SupportFeatures",
     "TenureFeatures",
+    "as_rows",
     "build_features",
     "default_builders",
     "describe_features",
