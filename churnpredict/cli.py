@@ -341,6 +341,16 @@ DataArg = Annotated[
     Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
                          "tickets tables.", show_default=False)
 ]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
+    "LocalCluster on this machine. Needs pip install 'churnpredict[dask]'.")]
+PartitionsOpt = Annotated[int | None, typer.Option(
+    "--npartitions", help="With --scheduler: customer partitions (default: from data size).")]
+
+
+def _quiet_dask_logs(debug: bool) -> None:
+    if not debug:
+        logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
 
 
 def _session(ctx: typer.Context, quiet: bool, debug: bool) -> _Session:
@@ -537,6 +547,8 @@ def train(
         help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
         "Default: cancellation when churned_at exists.")] = None,
     config: ConfigOpt = None,
+    scheduler: SchedulerOpt = None,
+    npartitions: PartitionsOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -552,6 +564,15 @@ def train(
             raise BadInput(f"--model {str(model)!r} is a file; give a directory")
         settings = load_settings(config)
         pipeline = _build_pipeline(settings, horizon=horizon, label=label)
+        if scheduler is not None:
+            from .dask import train_dask
+
+            _quiet_dask_logs(debug)
+            with session.step("Training on Dask") as progress:
+                train_dask(pipeline, data, model, as_of=as_of_ts, scheduler=scheduler,
+                           config=settings, npartitions=npartitions, progress=progress)
+            _print_training_summary(session, pipeline, model)
+            return
         dataset = _load_data(session, data, settings)
         with session.step("Training") as progress:
             pipeline.fit(dataset, as_of=as_of_ts, progress=progress)
@@ -607,6 +628,11 @@ def score(
     rank_by: Annotated[str | None, typer.Option(
         "--rank-by", help="probability (default) or revenue (revenue at risk).")] = None,
     config: ConfigOpt = None,
+    scheduler: SchedulerOpt = None,
+    npartitions: PartitionsOpt = None,
+    ranked_out: Annotated[Path | None, typer.Option(
+        "--ranked-out", help="With --scheduler: also write the whole ranked list as "
+        "partitioned Parquet to this directory.")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -620,6 +646,22 @@ def score(
         options = _list_options(settings, top=top, min_probability=min_probability,
                                 rank_by=rank_by)
         pipeline = _load_pipeline(session, model)
+        if scheduler is not None:
+            from .dask import score_dask
+
+            _quiet_dask_logs(debug)
+            with session.step("Scoring on Dask"):
+                frame, n_scored = score_dask(
+                    pipeline, data, as_of_ts, out, scheduler=scheduler,
+                    top=options.get("top"), min_probability=options.get("min_probability"),
+                    rank_by=options.get("rank_by") or "probability",
+                    tiers=settings.get("tiers"), actions=settings.get("actions"),
+                    extra_columns=tuple(options.get("extra_columns", ())), config=settings,
+                    ranked_out=ranked_out, npartitions=npartitions)
+            session.say(f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to {out}")
+            return
+        if ranked_out is not None:
+            raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
         dataset = _load_data(session, data, settings)
         scores, frame = _score_list(pipeline, dataset, as_of_ts, settings, options,
                                     session=session)

@@ -8,6 +8,7 @@ is kept small (50 trees) through a config file.
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -351,3 +352,27 @@ def test_demo_on_a_small_sample(monkeypatch, tmp_path, sample):
     assert paths["report"].is_file()
     assert paths["model"].is_dir()
     assert Path(paths["at_risk"]).parent == tmp_path / "demo"
+
+
+def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
+    """`score --scheduler local` writes the same list as the single-machine path."""
+    pytest.importorskip("dask.distributed")
+    local, dask_out = tmp_path / "local.csv", tmp_path / "dask.csv"
+    assert invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", local,
+                  "--config", config).exit_code == 0
+    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out",
+                    dask_out, "--config", config, "--scheduler", "local",
+                    "--npartitions", 3)
+    assert result.exit_code == 0, result.stderr
+    a, b = pd.read_csv(local), pd.read_csv(dask_out)
+    assert a["customer_id"].tolist() == b["customer_id"].tolist()
+    np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], atol=1e-9)
+    assert a["reason_1"].tolist() == b["reason_1"].tolist()
+
+
+def test_ranked_out_needs_a_scheduler(tmp_path, data_dir, model_dir, config):
+    out = tmp_path / "x.csv"
+    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
+                    "--ranked-out", tmp_path / "ranked")
+    one_line_error(result, "--ranked-out needs --scheduler")
+    assert not out.exists()

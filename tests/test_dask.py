@@ -1,0 +1,317 @@
+"""The Dask path gives the single-machine results: features, labels, scores, SHAP, lists.
+
+Everything runs on one in-process LocalCluster (2 workers, threads) shared by the module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+import churnpredict as cp  # noqa: E402
+from churnpredict import dask as cpd  # noqa: E402
+from churnpredict.datasets import make_subscription_data  # noqa: E402
+from churnpredict.exceptions import ChurnDataError, ChurnModelError  # noqa: E402
+from churnpredict.explain import shap_values  # noqa: E402
+from churnpredict.export import at_risk_list  # noqa: E402
+from churnpredict.features import EngagementFeatures  # noqa: E402
+from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
+from churnpredict.pipeline import ChurnPipeline  # noqa: E402
+
+AS_OF = "2024-12-31"
+# Dask's Parquet reader still passes inplace=True to pandas (deprecated in pandas 3.1).
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning:dask")
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_subscription_data(n_customers=300, random_state=7)
+
+
+@pytest.fixture(scope="module")
+def parts(data, client):
+    return cpd.partition_by_customer(data.customers, data.activity, data.payments,
+                                     data.tickets, npartitions=3).persist()
+
+
+@pytest.fixture(scope="module")
+def pipeline(data):
+    """A pipeline trained on pandas: scoring on Dask must reproduce its scores."""
+    return ChurnPipeline(model=ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6).fit(
+        data, as_of=AS_OF)
+
+
+def _keyed(frame, keys=("customer_id", "cutoff")):
+    return frame.set_index(list(keys))
+
+
+def _assert_same(expected: pd.DataFrame, got: pd.DataFrame, atol: float = 1e-6) -> None:
+    """Same rows and columns; numbers equal to ``atol`` (NaN where NaN), others equal."""
+    assert sorted(got.index) == sorted(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    got = got.loc[expected.index]
+    for col in expected.columns:
+        a, b = expected[col], got[col]
+        if pd.api.types.is_numeric_dtype(a.dtype) and not isinstance(
+                a.dtype, pd.CategoricalDtype):
+            np.testing.assert_allclose(b.to_numpy(np.float64), a.to_numpy(np.float64),
+                                       atol=atol, rtol=0, err_msg=col)
+        else:
+            assert a.astype(object).fillna("<NA>").tolist() == \
+                b.astype(object).fillna("<NA>").tolist(), col
+
+
+def test_import_does_not_need_dask():
+    code = "import sys, churnpredict.dask; sys.exit('dask' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1])
+    assert done.returncode == 0
+
+
+def test_partitions_hold_each_customer_with_its_events(parts):
+    import dask
+
+    pieces = dask.compute(parts.customers.to_delayed(), parts.activity.to_delayed())
+    customers, activity = ([set(p["customer_id"]) for p in table] for table in pieces)
+    assert parts.npartitions == 3
+    assert sum(len(c) for c in customers) == 300
+    for cust, act in zip(customers, activity, strict=True):
+        assert act <= cust
+
+
+def test_features_equal_single_machine(data, parts):
+    cutoffs = cp.make_cutoffs("2024-11-01", periods=3, freq="30D")
+    builders = cp.default_builders()
+    got = _keyed(cpd.build_features_dask(parts, cutoffs=cutoffs, builders=builders).compute())
+    reference = cp.default_builders()
+    expected = cp.build_features(data, cutoffs, reference)
+    _assert_same(expected, got)
+    assert builders[0].event_types_ == reference[0].event_types_
+    assert builders[-1].categories_ == reference[-1].categories_
+    assert isinstance(got["plan"].dtype, pd.CategoricalDtype)
+
+
+def test_event_types_learned_from_all_partitions_before_the_latest_cutoff():
+    """Four customers. Before the cutoff: 'a' x4, 'b' x2, 'c' x2; after it 'c' x3 more.
+
+    Two types are kept: 'a', then 'b' (tied with 'c', first by name). Counting the later
+    events, or one partition alone, would pick 'c'.
+    """
+    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "signup_at": ["2024-01-01"] * 4})
+    before = [(1, "a"), (1, "a"), (1, "a"), (2, "b"), (2, "b"), (3, "c"), (3, "c"), (4, "a")]
+    activity = pd.DataFrame({
+        "customer_id": [c for c, _ in before] + [3, 3, 3],
+        "timestamp": ["2024-02-10"] * len(before) + ["2024-03-05"] * 3,
+        "event": [e for _, e in before] + ["c", "c", "c"],
+    })
+    builder = EngagementFeatures(max_event_types=2)
+    X = cpd.build_features_dask(customers, activity, cutoffs=["2024-03-01"], builders=[builder],
+                                npartitions=3).compute()
+    assert builder.event_types_ == ["a", "b"]
+    expected = cp.build_features(cp.EventData(customers, activity), ["2024-03-01"],
+                                 [EngagementFeatures(max_event_types=2)])
+    _assert_same(expected, _keyed(X))
+
+
+def test_partitions_without_events_of_a_table(data, pipeline, client):
+    """Tickets of three customers only: some partitions have customers but no tickets."""
+    few = data.tickets[data.tickets["customer_id"].isin(data.customers["customer_id"][:3])]
+    parts = cpd.partition_by_customer(data.customers, data.activity, data.payments, few,
+                                      npartitions=5)
+    sizes = parts.tickets.map_partitions(len).compute().tolist()
+    assert 0 in sizes
+    got = cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=pipeline.builders_,
+                                  fit=False).compute()
+    small = cp.EventData(data.customers, data.activity, data.payments, few)
+    expected = cp.build_features(small, [AS_OF], pipeline.builders_, fit=False)
+    _assert_same(expected, _keyed(got))
+
+
+def test_labels_equal_single_machine(data, parts):
+    cutoffs = cp.make_cutoffs("2024-10-01", periods=4, freq="21D")
+    got = cpd.label_churn_dask(parts, cutoffs, "28D").compute()
+    expected = cp.label_churn(data, cutoffs, "28D")
+    _assert_same(expected, _keyed(got))
+
+
+def test_latest_time_is_the_data_time_range(data, parts):
+    assert cpd.latest_time(parts) == data.time_range[1]
+
+
+def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client, tmp_path):
+    fitted = ChurnPipeline(model=ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6)
+    assert cpd.train_dask(fitted, parts, tmp_path / "model", as_of=AS_OF,
+                          scheduler=client) is fitted
+    assert fitted.training_summary_ == pipeline.training_summary_
+    assert fitted.feature_names_ == pipeline.feature_names_
+    assert fitted.cutoffs_.equals(pipeline.cutoffs_)
+    for attr in ("train_cutoffs_", "valid_cutoffs_", "purged_cutoffs_"):
+        assert getattr(fitted.model_, attr).equals(getattr(pipeline.model_, attr)), attr
+    for attr in ("n_train_rows_", "n_valid_rows_", "n_refit_rows_", "categories_"):
+        assert getattr(fitted.model_, attr) == getattr(pipeline.model_, attr), attr
+    for key in ("n_rows", "n_churned", "base_rate"):
+        assert fitted.validation_scores_[key] == pipeline.validation_scores_[key], key
+    # distributed histograms and row order differ from a local fit: a close model, not the
+    # same trees (300 customers leave about 10 churners to validate on, hence the margins)
+    assert abs(fitted.validation_scores_["auc"] - pipeline.validation_scores_["auc"]) < 0.15
+    ours = fitted.score(data, AS_OF, explain=False)
+    theirs = pipeline.score(data, AS_OF, explain=False)["churn_probability"]
+    spearman = ours["churn_probability"].corr(theirs.loc[ours.index], method="spearman")
+    assert spearman > 0.8
+    # an ordinary bundle: it loads and scores on pandas like the object in memory
+    loaded = ChurnPipeline.load(tmp_path / "model")
+    _assert_same(ours, loaded.score(data, AS_OF, explain=False), atol=0)
+
+
+def test_score_customers_equals_pipeline_score(data, parts, pipeline):
+    got = cpd.score_customers_dask(pipeline, parts, AS_OF).compute().set_index("customer_id")
+    expected = pipeline.score(data, AS_OF)
+    _assert_same(expected, got)
+
+
+def test_predictions_and_shap_with_xgboost_dask(data, parts, pipeline, client):
+    X = pipeline.features(data, AS_OF)
+    Xd = cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=pipeline.builders_,
+                                 fit=False).persist()
+    keys = pd.MultiIndex.from_frame(Xd[["customer_id", "cutoff"]].compute())
+    position = pd.Series(np.arange(len(keys)), index=keys).loc[X.index].to_numpy()
+    proba = cpd.predict_dask(pipeline.model_, Xd, client=client).compute().to_numpy()
+    np.testing.assert_allclose(proba[position], pipeline.model_.predict_proba(X)[:, 1],
+                               atol=1e-6, rtol=0)
+    contribs = np.asarray(cpd.shap_values_dask(pipeline.model_, Xd, client=client).compute())
+    np.testing.assert_allclose(contribs[position], shap_values(pipeline.model_, X), atol=1e-4,
+                               rtol=0)
+
+
+def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, client,
+                                                               tmp_path):
+    """Tables on disk with text ids and a renamed activity table, as a nightly job reads them."""
+    import dask.dataframe as dd
+
+    def text_ids(frame):
+        return frame.assign(customer_id="c" + frame["customer_id"].astype(str))
+
+    source = tmp_path / "data"
+    source.mkdir()
+    text_ids(data.customers).to_csv(source / "customers.csv", index=False)
+    activity = text_ids(data.activity).rename(columns={"customer_id": "user",
+                                                        "timestamp": "ts"})
+    dd.from_pandas(activity, npartitions=3).to_parquet(source / "activity", write_index=False)
+    text_ids(data.payments).to_parquet(source / "payments.parquet")
+    text_ids(data.tickets).to_csv(source / "tickets.csv", index=False)
+    columns = {"activity": {"user": "customer_id", "ts": "timestamp"}}
+    tables = cp.EventData(pd.read_csv(source / "customers.csv"),
+                          activity=pd.read_parquet(source / "activity"),
+                          payments=pd.read_parquet(source / "payments.parquet"),
+                          tickets=pd.read_csv(source / "tickets.csv"), columns=columns)
+    trained = ChurnPipeline(model=ChurnModel(n_estimators=30, n_jobs=1), n_cutoffs=6).fit(
+        tables, as_of=AS_OF)
+    trained.save(tmp_path / "model")
+    scores = trained.score(tables, AS_OF)
+
+    out, ranked = tmp_path / "at_risk.csv", tmp_path / "ranked"
+    frame, n = cpd.score_dask(tmp_path / "model", source, AS_OF, out, scheduler=client, top=20,
+                              ranked_out=ranked, config={"columns": columns}, npartitions=4,
+                              extra_columns=("plan",))
+    assert n == len(scores)
+    expected = at_risk_list(scores, horizon=trained.horizon, top=20,
+                            customers=tables.customers, extra_columns=("plan",))
+    written = pd.read_csv(out)
+    assert written["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert written["risk_tier"].tolist() == expected["risk_tier"].tolist()
+    np.testing.assert_allclose(written["churn_probability"], expected["churn_probability"],
+                               atol=1e-6)
+    full = at_risk_list(scores, horizon=trained.horizon, customers=tables.customers,
+                        extra_columns=("plan",))
+    parts = sorted(p.name for p in ranked.iterdir())
+    assert parts[0] == "part.00000.parquet"
+    listed = pd.read_parquet(ranked)
+    assert listed["rank"].tolist() == list(range(1, len(full) + 1))
+    assert listed["customer_id"].tolist() == full["customer_id"].tolist()
+    assert listed["risk_tier"].tolist() == full["risk_tier"].tolist()
+    assert listed["suggested_action"].tolist() == full["suggested_action"].tolist()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "data", "model",
+                                                          "ranked"]
+
+
+def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, tmp_path):
+    target = tmp_path / "ranked"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    scores = cpd.score_customers_dask(pipeline, parts, AS_OF, explain=False)
+    with pytest.raises(ChurnDataError, match="holds files other than Parquet parts"):
+        cpd.write_at_risk_dask(scores, ranked_out=target, horizon=pipeline.horizon)
+    assert (target / "notes.txt").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["ranked"]
+
+
+def test_events_of_unknown_customers(data, client):
+    """Two activity rows name customer 999999, who is not in customers."""
+    stray = pd.DataFrame({"customer_id": [999999, 999999],
+                          "timestamp": pd.to_datetime(["2024-05-01", "2024-05-02"]),
+                          "event": ["login", "login"], "value": [1.0, 2.0]})
+    activity = pd.concat([data.activity, stray], ignore_index=True)
+    parts = cpd.partition_by_customer(data.customers, activity, npartitions=2)
+    with pytest.raises(ChurnDataError, match=r"activity.customer_id: 2 of \d+ events belong to "
+                                             r"customers not in customers"):
+        cpd.label_churn_dask(parts, ["2024-06-01"], as_of=AS_OF).compute()
+    dropped = cpd.partition_by_customer(data.customers, activity, npartitions=2,
+                                        unknown_customers="drop")
+    got = cpd.label_churn_dask(dropped, ["2024-06-01"], as_of=AS_OF).compute()
+    expected = cp.label_churn(cp.EventData(data.customers, data.activity), ["2024-06-01"],
+                              as_of=AS_OF)
+    _assert_same(expected, _keyed(got))
+
+
+def test_events_in_a_partition_without_customers(client):
+    """Two customers, many partitions: customer 999's events land where no customer is."""
+    customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01"] * 2})
+    activity = pd.DataFrame({"customer_id": [1, 2, 999],
+                             "timestamp": ["2024-02-01", "2024-02-02", "2024-02-03"]})
+    parts = cpd.partition_by_customer(customers, activity, npartitions=16)
+    sizes = pd.DataFrame({"customers": parts.customers.map_partitions(len).compute().tolist(),
+                          "activity": parts.activity.map_partitions(len).compute().tolist()})
+    assert ((sizes["customers"] == 0) & (sizes["activity"] > 0)).any()
+    with pytest.raises(ChurnDataError, match=r"activity.customer_id: 1 of 1 events in a "
+                                             r"partition belong to customers not in customers "
+                                             r"\{999\}"):
+        cpd.label_churn_dask(parts, ["2024-03-01"], as_of="2024-06-01").compute()
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"unknown_customers": "warn"}, ValueError, "expected 'error' or 'drop'"),
+    ({"npartitions": 0}, ValueError, "npartitions=0; expected a positive integer"),
+    ({"columns": {"activity": {"user": "customer_id"}}}, ChurnDataError,
+     "activity has no customer id column 'user'"),
+    ({"columns": {"activity": {"timestamp": "time"}}}, ChurnDataError,
+     r"activity is missing required column\(s\) \['timestamp'\]"),
+])
+def test_partition_errors(data, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        cpd.partition_by_customer(data.customers, data.activity, **kwargs)
+
+
+@pytest.mark.parametrize("model, message", [
+    (LogisticBaseline(), "Dask training supports ChurnModel only"),
+    (ChurnModel(validation_cutoffs=6), "6 training cutoff.* validation_cutoffs=6"),
+])
+def test_fit_dask_errors(parts, client, model, message):
+    with pytest.raises(ChurnModelError, match=message):
+        cpd.fit_dask(ChurnPipeline(model=model, n_cutoffs=6), parts, as_of=AS_OF,
+                     client=client)
