@@ -339,7 +339,21 @@ def _html(est: BaseEstimator, summary: pd.DataFrame | None) -> str:
 
 
 # --------------------------------------------------------------------------- ChurnModel
-class ChurnModel(_FrameInput, ClassifierMixin, BaseEstimator):
+class SummaryReprMixin:
+    """Notebook display: the estimator's ``summary`` table as HTML (parameters when unfitted)."""
+
+    def _repr_html_(self) -> str:
+        try:
+            summary = self.summary  # type: ignore[attr-defined]
+        except Exception:  # not fitted
+            summary = None
+        return _html(self, summary)  # type: ignore[arg-type]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+
+class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
     """Gradient-boosted churn classifier with time-ordered validation and calibration.
 
     Parameters
@@ -749,15 +763,6 @@ class ChurnModel(_FrameInput, ClassifierMixin, BaseEstimator):
             rows.append(("validation", key, self.validation_scores_[key]))
         return _summary_frame(rows)
 
-    def _repr_html_(self) -> str:
-        try:
-            summary = self.summary
-        except Exception:  # not fitted
-            summary = None
-        return _html(self, summary)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> dict[str, Any]:
@@ -822,7 +827,7 @@ class ChurnModel(_FrameInput, ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------- baseline
-class LogisticBaseline(_FrameInput, ClassifierMixin, BaseEstimator):
+class LogisticBaseline(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
     """Regularised logistic regression on the same features: a yardstick for ChurnModel.
 
     Numeric columns are median-imputed (with missing-value indicators) and standardised;
@@ -951,12 +956,3 @@ class LogisticBaseline(_FrameInput, ClassifierMixin, BaseEstimator):
             ("fit", "base_rate", self.base_rate_),
         ])
 
-    def _repr_html_(self) -> str:
-        try:
-            summary = self.summary
-        except Exception:  # not fitted
-            summary = None
-        return _html(self, summary)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}

@@ -39,7 +39,7 @@ from .exceptions import BundleError, ChurnDataError, ChurnModelError, LeakageWar
 from .features import build_features, default_builders, describe_features
 from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
 from .labels import label_churn, label_kind, population, training_cutoffs
-from .model import ChurnModel
+from .model import ChurnModel, SummaryReprMixin
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT"]
 
@@ -118,7 +118,7 @@ def _model_params(model: BaseEstimator) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- pipeline
-class ChurnPipeline(BaseEstimator):
+class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     """Feature builders and a churn model, trained on many cutoffs and scored at one.
 
     Parameters
@@ -518,17 +518,6 @@ class ChurnPipeline(BaseEstimator):
 
         return _summary_frame(rows)
 
-    def _repr_html_(self) -> str:
-        from .model import _html
-
-        try:
-            summary = self.summary
-        except Exception:  # not fitted
-            summary = None
-        return _html(self, summary)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     # ------------------------------------------------------------------ bundle
     def _bundle_meta(self) -> dict[str, Any]:
