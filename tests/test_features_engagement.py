@@ -284,3 +284,21 @@ def test_scoring_data_without_event_or_value_columns_keeps_the_fitted_columns(st
     assert list(out.columns) == list(builder.get_feature_names_out())
     assert np.isnan(out["events_login_30d"].iloc[0]) and np.isnan(out["value_sum_30d"].iloc[0])
     assert out["events_30d"].iloc[0] == 4.0
+
+
+def test_event_column_as_text_or_categorical_gives_the_same_features(story, features):
+    """The event types may arrive as a categorical column (EventData's form) or as plain
+    text, and a category that never occurs is not learned: same columns, same values."""
+    assert isinstance(story.activity["event"].dtype, pd.CategoricalDtype)
+    rows = rows_at(story, ["ann", "bob", "cat"])
+    as_text = EventData(story.customers, activity=story.activity)
+    as_text.activity = story.activity.assign(event=story.activity["event"].astype(object))
+    text_features = EngagementFeatures().fit(as_text, rows).build(as_text, rows)
+    pd.testing.assert_frame_equal(text_features, features)
+    unused = EventData(story.customers, activity=story.activity)
+    unused.activity = story.activity.assign(event=story.activity["event"].cat.add_categories(
+        ["never"]))
+    builder = EngagementFeatures().fit(unused)
+    assert builder.event_types_ == ["login", "export", "upgrade"]
+    pd.testing.assert_frame_equal(builder.build(unused, rows)[features.columns[:1]],
+                                  features[features.columns[:1]])

@@ -1,24 +1,36 @@
 """Sorted event index: answers "how many events of customer c before time T" by binary search.
 
 Events are sorted once by (customer, time) and packed into one int64 key per event,
-``customer * span + time``. Every (customer, cutoff, window-edge) question is then one
-``np.searchsorted`` over the keys, and window sums are differences of prefix sums, so the cost
-of many cutoffs and windows is about one sort of the events.
+``customer * span + (time - t0) // unit``. Every (customer, cutoff, window-edge) question is
+then one ``np.searchsorted`` over the keys, and window sums are differences of prefix sums, so
+the cost of many cutoffs and windows is about one sort of the events.
 
-The key is exact: times are expressed in the coarsest unit that divides every event time
-(a day, a second, a millisecond...) and query times are rounded *up* to that unit, which keeps
-``event < T`` exact. When customers x span would overflow int64, times are replaced by their
-rank among the distinct event times, which is also exact.
+The key is exact whatever the resolution of the times. ``unit`` is the coarsest of a day, an
+hour, a minute, a second, a millisecond, a microsecond or a nanosecond that divides a sample of
+the event times and keeps ``customers x span`` within int64 (nanosecond times over years for
+many customers do not fit: then a coarser unit is used). A query time ``T`` that is a whole
+number of units after ``t0`` (cutoffs at midnight, windows of whole days) is exact from the key
+alone: every event of an earlier slot is before ``T``, every event of the same or a later slot is
+not. For any other ``T`` the events of ``T``'s own slot, usually none or a handful, are compared
+with ``T`` directly by a short vectorised binary search.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["EventIndex"]
+__all__ = ["BitRank", "EventIndex"]
 
 _UNITS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+_UNIT_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute",
+               10**9: "second", 10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
 _MAX_KEY = 2**62
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
+_SAMPLE = 1 << 16  # event times checked when choosing the unit
+_CHUNK = 1 << 20  # events processed at a time: temporaries of a few MB, reused by malloc
+_SLICE = 1024  # ascending queries located together (see _searchsorted_ascending)
 
 
 class EventIndex:
@@ -34,6 +46,22 @@ class EventIndex:
         Number of customers (codes are below it).
     values : dict of str -> ndarray, optional
         Per-event numbers whose window sums are wanted (:meth:`window_sum`).
+
+    Attributes
+    ----------
+    codes : ndarray of int
+        Customer code of every indexed event, sorted by (code, time).
+    times : ndarray of int64
+        Time (nanoseconds) of every indexed event, in the same order.
+        When the input was already sorted and had no ``NaT``, these are the input arrays
+        themselves (no copy).
+    starts : ndarray of int64
+        ``starts[c]`` is the position of customer ``c``'s first event (``n_customers + 1``
+        entries; ``starts[c + 1] - starts[c]`` events).
+    order : ndarray of int64 or None
+        The permutation that sorted the (valid) input events, None when already sorted.
+    unit : int
+        Nanoseconds per key slot.
 
     Notes
     -----
@@ -58,68 +86,48 @@ class EventIndex:
         n_customers: int,
         values: dict[str, np.ndarray] | None = None,
     ) -> None:
-        codes = np.asarray(codes, dtype=np.int64)
+        codes = np.asarray(codes)
+        if codes.dtype.kind != "i":  # int32 codes are kept as they are (half the memory)
+            codes = codes.astype(np.int64)
         t = np.asarray(times)
+        valid = None
         if np.issubdtype(t.dtype, np.datetime64):
-            valid = ~np.isnat(t)
-            t = t.astype("datetime64[ns]").view(np.int64)
-        else:
+            t = t.astype("datetime64[ns]", copy=False).view(np.int64)
+            if any(np.any(t[lo:lo + _CHUNK] == _NAT) for lo in range(0, len(t), _CHUNK)):
+                valid = t != _NAT
+        elif t.dtype != np.int64:
             t = t.astype(np.int64)
-            valid = np.ones(len(t), dtype=bool)
+        if len(codes) != len(t):
+            raise ValueError(f"codes ({len(codes)}) and times ({len(t)}) differ in length")
         self.n_customers = int(n_customers)
-        self.valid = valid
-        codes, t = codes[valid], t[valid]
-        values = {k: np.asarray(v, dtype=np.float64)[valid] for k, v in (values or {}).items()}
+        self.valid = valid  # None: every event is indexed
+        if valid is not None:
+            codes, t = codes[valid], t[valid]
+        vals = {k: self._select(v, np.float64) for k, v in (values or {}).items()}
+        self.t0, self.unit, self.span = _choose_key(t, self.n_customers)
+        keys = _make_keys(codes, t, self.t0, self.unit, self.span)
         # Events are usually sorted by (customer, time) already (EventData sorts them); check.
-        if len(t) > 1 and not _is_sorted(codes, t):
+        self.order: np.ndarray | None = None
+        if not _keys_sorted(keys, t):
             order = np.lexsort((t, codes))
-            codes, t = codes[order], t[order]
-            values = {k: v[order] for k, v in values.items()}
+            codes, t, keys = codes[order], t[order], keys[order]
+            vals = {k: v[order] for k, v in vals.items()}
             self.order = order
-        else:
-            self.order = None
         self.codes = codes
         self.times = t
-        self._build_keys()
-        self._prefix = {k: _prefix(v) for k, v in values.items()}
+        self.keys = keys
+        self._prefix = {k: _prefix(v) for k, v in vals.items()}
         self.starts = np.searchsorted(codes, np.arange(self.n_customers + 1), side="left")
 
-    def _build_keys(self) -> None:
-        t = self.times
-        self.rank_times: np.ndarray | None = None
-        if len(t) == 0:
-            self.t0, self.unit, self.span = 0, 1, 1
-            self.keys = np.empty(0, dtype=np.int64)
-            return
-        t0 = int(t.min())
-        rel = t - t0
-        unit = 1
-        for candidate in _UNITS_NS:
-            if not np.any(rel % candidate):
-                unit = candidate
-                break
-        span = int(rel.max()) // unit + 2
-        if span * (self.n_customers + 1) < _MAX_KEY:
-            self.t0, self.unit, self.span = t0, unit, span
-            self.keys = self.codes * span + rel // unit
-        else:  # pragma: no cover - needs > 2**62 customer-time slots
-            uniq = np.unique(t)
-            self.rank_times = uniq
-            self.t0, self.unit, self.span = 0, 1, len(uniq) + 1
-            self.keys = self.codes * self.span + np.searchsorted(uniq, t)
+    def describe_key(self) -> str:
+        """How times are keyed, e.g. ``'key unit second'``."""
+        name = _UNIT_NAMES.get(self.unit, f"{self.unit} ns")
+        return f"key unit {name}"
 
-    def _query_keys(self, codes: np.ndarray, times: np.ndarray) -> np.ndarray:
-        t = np.asarray(times)
-        if np.issubdtype(t.dtype, np.datetime64):
-            t = t.astype("datetime64[ns]").view(np.int64)
-        t = t.astype(np.int64)
-        if self.rank_times is not None:  # pragma: no cover
-            slot = np.searchsorted(self.rank_times, t, side="left")
-        else:
-            rel = t - self.t0
-            slot = -(-rel // self.unit)  # ceil division keeps "event < T" exact
-            np.clip(slot, 0, self.span - 1, out=slot)
-        return np.asarray(codes, dtype=np.int64) * self.span + slot
+    def _select(self, values: np.ndarray, dtype: type | None = None) -> np.ndarray:
+        """Per-event ``values`` (input order) restricted to the indexed events."""
+        v = np.asarray(values) if dtype is None else np.asarray(values, dtype=dtype)
+        return v if self.valid is None else v[self.valid]
 
     def position(self, codes: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Global position of the first event of ``codes`` at or after ``times``.
@@ -127,7 +135,24 @@ class EventIndex:
         Equivalently ``starts[code]`` plus the number of that customer's events before
         ``times``.
         """
-        return np.searchsorted(self.keys, self._query_keys(codes, times), side="left")
+        codes = np.asarray(codes, dtype=np.int64)
+        t = np.asarray(times)
+        if np.issubdtype(t.dtype, np.datetime64):
+            t = t.astype("datetime64[ns]", copy=False).view(np.int64)
+        t = np.asarray(t, dtype=np.int64)
+        rel = t - self.t0
+        slot = rel // self.unit
+        off_grid = (rel != slot * self.unit) & (slot >= 0) & (slot < self.span - 1)
+        np.clip(slot, 0, self.span - 1, out=slot)
+        query = codes * self.span + slot
+        pos = _searchsorted(self.keys, query)
+        if off_grid.any():
+            # T falls inside a slot: count that slot's events before T directly.
+            which = np.flatnonzero(off_grid)
+            lo = pos[which]
+            hi = _searchsorted(self.keys, query[which] + 1)  # side="right"
+            pos[which] = _bisect(self.times, lo, hi, t[which])
+        return pos
 
     def count_before(self, codes: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Number of events of each customer strictly before each time."""
@@ -146,7 +171,7 @@ class EventIndex:
         return prefix[self.position(codes, end)] - prefix[self.position(codes, start)]
 
     def last_before(self, codes: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Index (into the sorted arrays) of each customer's last event before ``times``; -1 if none."""
+        """Sorted position of each customer's last event before ``times``; -1 if none."""
         codes = np.asarray(codes, dtype=np.int64)
         pos = self.position(codes, times)
         return np.where(pos > self.starts[codes], pos - 1, -1)
@@ -161,27 +186,256 @@ class EventIndex:
 
     def add_values(self, name: str, values: np.ndarray) -> None:
         """Register per-event ``values`` (in the original row order) for :meth:`window_sum`."""
-        v = np.asarray(values, dtype=np.float64)[self.valid]
-        if self.order is not None:
-            v = v[self.order]
-        self._prefix[name] = _prefix(v)
+        self._prefix[name] = _prefix(self.sorted_values(np.asarray(values, dtype=np.float64)))
 
     def sorted_values(self, values: np.ndarray) -> np.ndarray:
-        """Reorder per-event ``values`` (original row order) into the index's sorted order."""
-        v = np.asarray(values)[self.valid]
+        """Reorder per-event ``values`` (original row order) into the index's sorted order.
+
+        Without ``NaT`` times and with events already sorted, this is ``values`` itself.
+        """
+        v = self._select(values)
         return v if self.order is None else v[self.order]
 
 
-def _prefix(values: np.ndarray) -> np.ndarray:
-    out = np.empty(len(values) + 1, dtype=np.float64)
-    out[0] = 0.0
-    np.cumsum(np.nan_to_num(values, nan=0.0), out=out[1:])
+def _choose_key(t: np.ndarray, n_customers: int) -> tuple[int, int, int]:
+    """``(t0, unit, span)`` of the key ``code * span + (t - t0) // unit``.
+
+    ``unit`` is the coarsest candidate dividing a sample of the times whose key range fits
+    int64; when none does, the finest candidate that fits. ``t0`` is the earliest time
+    rounded down to a whole unit (since the epoch), so midnight cutoffs and whole-day windows
+    fall on slot edges. Any choice is exact (see :meth:`EventIndex.position`); a unit that
+    divides the times keeps queries inside a slot rare.
+    """
+    if len(t) == 0:
+        return 0, 1, 1
+    t_min, t_max = int(t.min()), int(t.max())
+    slots = n_customers + 1
+
+    def key(unit: int) -> tuple[int, int, int] | None:
+        t0 = t_min - t_min % unit
+        span = (t_max - t0) // unit + 2
+        return (t0, unit, span) if span * slots < _MAX_KEY else None
+
+    step = max(1, len(t) // _SAMPLE)
+    sample = np.concatenate([t[:_SAMPLE], t[::step][:_SAMPLE]])
+    for unit in _UNITS_NS:
+        found = key(unit)
+        if found is not None and not np.any(sample % unit):
+            return found
+    for unit in reversed(_UNITS_NS):
+        found = key(unit)
+        if found is not None:
+            return found
+    # Only with ~10**13 customers: a whole number of days per slot.
+    day = _UNITS_NS[0]  # pragma: no cover
+    unit = day * (-(-((t_max - t_min + day) * slots) // (_MAX_KEY // 4)) // day + 1)
+    return key(unit)  # pragma: no cover
+
+
+def _make_keys(codes: np.ndarray, t: np.ndarray, t0: int, unit: int, span: int) -> np.ndarray:
+    """``codes * span + (t - t0) // unit``, built in chunks to keep temporaries small."""
+    keys = np.empty(len(t), dtype=np.int64)
+    scratch = np.empty(min(len(t), _CHUNK), dtype=np.int64)
+    for lo in range(0, len(t), _CHUNK):
+        hi = min(lo + _CHUNK, len(t))
+        part, tmp = keys[lo:hi], scratch[: hi - lo]
+        np.subtract(t[lo:hi], t0, out=part)
+        if unit != 1:
+            np.floor_divide(part, unit, out=part)
+        np.multiply(codes[lo:hi], np.int64(span), out=tmp)
+        part += tmp
+    return keys
+
+
+def _keys_sorted(keys: np.ndarray, t: np.ndarray) -> bool:
+    """True when events are sorted by (code, time): keys ascend, and times within a slot."""
+    for lo in range(0, max(len(keys) - 1, 0), _CHUNK):
+        hi = min(lo + _CHUNK, len(keys) - 1)
+        a, b = keys[lo:hi], keys[lo + 1:hi + 1]
+        if np.any(b < a):
+            return False
+        same = b == a
+        if same.any() and np.any(t[lo + 1:hi + 1][same] < t[lo:hi][same]):
+            return False
+    return True
+
+
+def _searchsorted(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(keys, query, "left")``, fast for millions of keys and queries.
+
+    Queries are sorted first when they are not (a dozen ascending runs, one per cutoff, are
+    merged cheaply by a stable sort), then located with :func:`_searchsorted_ascending`.
+    """
+    n = len(query)
+    if n < 4096 or len(keys) < 1 << 16:
+        return np.searchsorted(keys, query, side="left")
+    if not np.any(query[1:] < query[:-1]):
+        return _searchsorted_ascending(keys, query)
+    order = np.argsort(query, kind="stable")
+    out = np.empty(n, dtype=np.intp)
+    out[order] = _searchsorted_ascending(keys, query[order])
     return out
 
 
-def _is_sorted(codes: np.ndarray, times: np.ndarray) -> bool:
-    dc = np.diff(codes)
-    if np.any(dc < 0):
-        return False
-    same = dc == 0
-    return not np.any(np.diff(times)[same] < 0)
+def _searchsorted_ascending(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(keys, query)`` for ascending ``query``, in slices.
+
+    Every ``_SLICE``-th query is located over all keys; the queries between two of them are
+    then located among the keys between their answers, a short range that stays in cache.
+    (numpy's binary search restarts from the end of the array for every query.)
+    """
+    n = len(query)
+    bounds = np.searchsorted(keys, query[::_SLICE], side="left")
+    bounds = np.append(bounds, np.searchsorted(keys, query[-1:], side="left"))
+    out = np.empty(n, dtype=np.intp)
+    for b in range(len(bounds) - 1):
+        lo, hi = int(bounds[b]), int(bounds[b + 1])
+        rows = slice(b * _SLICE, min((b + 1) * _SLICE, n))
+        found = out[rows]
+        found[:] = np.searchsorted(keys[lo:hi + 1], query[rows], side="left")
+        found += lo
+    return out
+
+
+def _bisect(times: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """First position in ``[lo, hi)`` whose time is ``>= t`` (``times`` ascending there)."""
+    lo, hi = lo.copy(), hi.copy()
+    active = np.flatnonzero(lo < hi)
+    while len(active):
+        a_lo, a_hi = lo[active], hi[active]
+        mid = (a_lo + a_hi) // 2
+        before = times[mid] < t[active]
+        lo[active] = np.where(before, mid + 1, a_lo)
+        hi[active] = np.where(before, a_hi, mid)
+        active = active[lo[active] < hi[active]]
+    return lo
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    """``out[i]`` = sum of the first ``i`` values, missing values counting 0."""
+    out = np.empty(len(values) + 1, dtype=np.float64)
+    out[0] = 0.0
+    np.cumsum(values, out=out[1:])
+    if len(values) and not np.isfinite(out[-1]):  # NaN or inf somewhere: redo as nan_to_num
+        np.cumsum(np.nan_to_num(values, nan=0.0), out=out[1:])
+    return out
+
+
+if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+
+    def _popcount(words: np.ndarray) -> np.ndarray:
+        return np.bitwise_count(words).astype(np.int64)
+
+else:  # pragma: no cover - numpy 1.x
+    _BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+    def _popcount(words: np.ndarray) -> np.ndarray:
+        as_bytes = np.ascontiguousarray(words, dtype="<u8").view(np.uint8)
+        return _BYTE_BITS[as_bytes].reshape(-1, 8).sum(axis=1)
+
+
+class BitRank:
+    """One bit per event: how many flagged events lie before a position, and where the k-th is.
+
+    A compact alternative to a prefix-count array (an eighth of a byte per event instead of
+    four or eight): the flags are packed into 64-bit words with the number of flags before
+    each word, so :meth:`rank` is two look-ups and a popcount.
+
+    Parameters
+    ----------
+    flags : ndarray of bool
+        One flag per event, in the index's sorted order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bits = BitRank(np.array([True, False, True, True, False]))
+    >>> bits.rank(np.array([0, 1, 3, 5])).tolist()  # flags before each position
+    [0, 1, 2, 3]
+    >>> bits.select(np.array([0, 1, 2])).tolist()  # positions of the 1st, 2nd, 3rd flag
+    [0, 2, 3]
+    >>> bits.get(np.array([1, 2, 5])).tolist()
+    [False, True, False]
+    >>> bits.last_before(np.array([0, 1, 3, 5])).tolist()  # last flag before each position
+    [-1, 0, 2, 3]
+    """
+
+    def __init__(self, flags: np.ndarray) -> None:
+        flags = np.asarray(flags, dtype=bool)
+        self._pack(len(flags), lambda lo, hi: flags[lo:hi])
+
+    @classmethod
+    def from_chunks(cls, n: int, flags: Callable[[int, int], np.ndarray]) -> BitRank:
+        """Build from ``flags(lo, hi)``, the flags of positions ``[lo, hi)``, a chunk at a time
+        (no array of ``n`` flags is ever held)."""
+        out = cls.__new__(cls)
+        out._pack(n, flags)
+        return out
+
+    def _pack(self, n: int, flags: Callable[[int, int], np.ndarray]) -> None:
+        self.n = n
+        words = np.zeros(n // 64 + 1, dtype="<u8")  # a spare word: position n is valid
+        as_bytes = words.view(np.uint8)
+        for lo in range(0, n, _CHUNK):  # _CHUNK is a multiple of 8: chunks fill whole bytes
+            hi = min(lo + _CHUNK, n)
+            packed = np.packbits(flags(lo, hi), bitorder="little")
+            as_bytes[lo // 8: lo // 8 + len(packed)] = packed
+        self.words = words
+        self.before = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(_popcount(words), out=self.before[1:])
+
+    @property
+    def total(self) -> int:
+        """Number of flagged events."""
+        return int(self.before[-1])
+
+    def rank(self, pos: np.ndarray) -> np.ndarray:
+        """Number of flagged events before each position ``pos`` (0 .. n)."""
+        pos = np.asarray(pos, dtype=np.int64)
+        word = pos >> 6
+        below = (np.uint64(1) << (pos & 63).astype(np.uint64)) - np.uint64(1)
+        return self.before[word] + _popcount(self.words[word] & below)
+
+    def get(self, pos: np.ndarray) -> np.ndarray:
+        """The flag at each position (False at position n)."""
+        pos = np.asarray(pos, dtype=np.int64)
+        bit = (pos & 63).astype(np.uint64)
+        return ((self.words[pos >> 6] >> bit) & np.uint64(1)).astype(bool)
+
+    def select(self, k: np.ndarray) -> np.ndarray:
+        """Position of the ``k``-th flagged event (0-based); needs ``0 <= k < total``."""
+        k = np.asarray(k, dtype=np.int64)
+        word = _searchsorted(self.before, k + 1) - 1  # last word with before <= k
+        bits = self.words[word]
+        wanted = k - self.before[word]
+        # the largest bit i whose lower bits hold at most `wanted` flags is the flag itself
+        at = np.zeros(len(k), dtype=np.uint64)
+        one = np.uint64(1)
+        for step in (32, 16, 8, 4, 2, 1):
+            lower = _popcount(bits & ((one << (at + np.uint64(step))) - one))
+            at += np.uint64(step) * (lower <= wanted)
+        return word * 64 + at.astype(np.int64)
+
+    def last_before(self, pos: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+        """Position of the last flagged event before each ``pos``; -1 when there is none.
+
+        ``rank`` (``self.rank(pos)``) may be passed when already known.
+        """
+        pos = np.asarray(pos, dtype=np.int64)
+        rank = self.rank(pos) if rank is None else np.asarray(rank, dtype=np.int64)
+        out = np.full(len(pos), -1, dtype=np.int64)
+        word = pos >> 6
+        below = self.words[word] & ((np.uint64(1) << (pos & 63).astype(np.uint64))
+                                    - np.uint64(1))
+        near = below != 0  # a flag in pos's own word: its highest bit below pos
+        out[near] = word[near] * 64 + _highest_bit(below[near])
+        far = np.flatnonzero(~near & (rank > 0))
+        out[far] = self.select(rank[far] - 1)
+        return out
+
+
+def _highest_bit(words: np.ndarray) -> np.ndarray:
+    """Index of the highest set bit of each non-zero uint64 (exact: 32-bit halves as floats)."""
+    high = (words >> np.uint64(32)).astype(np.float64)
+    low = (words & np.uint64(0xFFFFFFFF)).astype(np.float64)
+    return np.where(high > 0, np.frexp(high)[1] + 31, np.frexp(low)[1] - 1).astype(np.int64)

@@ -18,7 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import EventData
 from ..exceptions import ChurnDataError
 from ._base import FeatureBuilder, FeatureInfo, as_rows, parse_window, window_label
-from ._index import EventIndex
+from ._index import BitRank, EventIndex, _prefix
+from .monetary import _Columns
 
 __all__ = ["EngagementFeatures"]
 
@@ -176,15 +177,13 @@ class EngagementFeatures(FeatureBuilder):
                 [] if self.event_types in (None, "auto") else list(self.event_types))
         elif isinstance(self.event_types, str):  # "auto"
             codes, uniques = _event_codes(data)
+            latest = None
             if rows is not None:
                 feature_rows = as_rows(data, rows)
-                if len(feature_rows):
-                    latest = feature_rows.cutoffs.max()
-                    before = activity["timestamp"].to_numpy(dtype="datetime64[ns]") < latest
-                    codes = codes[before]
-                else:
+                latest = feature_rows.cutoffs.max() if len(feature_rows) else None
+                if latest is None:
                     codes = codes[:0]
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            counts = _count_types(codes, len(uniques), activity["timestamp"], latest)
             names = np.asarray(uniques, dtype=object)
             # most frequent first, ties by name; types never seen are left out
             order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], str(names[k])))
@@ -300,15 +299,15 @@ class EngagementFeatures(FeatureBuilder):
         cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
         signup = signup.view(np.int64)
-        out: dict[str, np.ndarray] = {}
+        out = _Columns(names, len(codes))
 
         index = self.event_index(data, "activity")
         at = _Positions(index, codes, cut)
-        first_flag, first_prefix = _first_of_day(data, index)
+        first_of_day = _first_of_day(data, index)
         values = _value_prefix(data, index) if self.has_value_ else None
 
         type_slugs = self._type_slugs()
-        types = _type_positions(data, index, self.event_types_)
+        types = _type_flags(data, index, self.event_types_)
 
         out["days_since_last_activity"] = _recency(index, at, codes, cut)
         type_at_cut = [] if types is None else [types.rank(k, at(0))
@@ -316,7 +315,7 @@ class EngagementFeatures(FeatureBuilder):
         for k, slug in enumerate(type_slugs):
             out[f"days_since_last_{slug}"] = (
                 np.full(len(codes), np.nan) if types is None
-                else types.recency(k, type_at_cut[k], codes, cut))
+                else types.recency(k, at(0), type_at_cut[k], codes, cut))
 
         for w in self.windows_:
             lab = window_label(w)
@@ -325,9 +324,9 @@ class EngagementFeatures(FeatureBuilder):
             out[f"events_{lab}"] = count
             # distinct days: days whose first event falls in [p, q), plus the day of the
             # window's first event when that day started before the window
-            partial = (q > p) & ~first_flag[p]
-            out[f"active_days_{lab}"] = (first_prefix[q] - first_prefix[p] + partial).astype(
-                np.float64)
+            partial = (q > p) & ~first_of_day.get(p)
+            out[f"active_days_{lab}"] = (first_of_day.rank(q) - first_of_day.rank(p)
+                                         + partial).astype(np.float64)
             observed = _observed_days(cut - w.value, cut, signup, w)
             out[f"events_per_day_{lab}"] = count / observed
             if self.has_value_:
@@ -355,8 +354,7 @@ class EngagementFeatures(FeatureBuilder):
             k = self.trend_weeks_
             out[f"weekly_events_slope_{k}w"] = _weekly_slope(at, cut, signup, k)
 
-        return pd.DataFrame({n: np.asarray(out[n], dtype=np.float64) for n in names},
-                            index=rows.index)
+        return out.frame(rows.index)
 
 
 class _Positions:
@@ -374,55 +372,49 @@ class _Positions:
         return pos
 
 
-class _TypePositions:
-    """Where each learned event type sits among the sorted events, for per-type questions.
+class _TypeFlags:
+    """Which sorted events are of each learned type, one :class:`BitRank` per type.
 
-    ``positions[k]`` holds the ascending positions, in the index's sorted order, of the events
-    of type ``k``. The number of type-``k`` events among sorted positions ``[p, q)`` is then
-    two binary searches that reuse the base index's window edges.
+    The number of type-``k`` events among sorted positions ``[p, q)`` is then
+    ``rank(k, q) - rank(k, p)``, reusing the base index's window edges, and the last
+    type-``k`` event before a position is a ``select``.
     """
 
-    def __init__(self, index: EventIndex, type_of_event: np.ndarray, n_types: int) -> None:
+    def __init__(self, index: EventIndex, flags: list[BitRank]) -> None:
         self.index = index
-        order = np.argsort(type_of_event, kind="stable")  # radix sort of small integers
-        bounds = np.searchsorted(type_of_event[order], np.arange(n_types + 1), side="left")
-        self.positions = [order[bounds[k]:bounds[k + 1]] for k in range(n_types)]
+        self.flags = flags
 
     def rank(self, k: int, pos: np.ndarray) -> np.ndarray:
         """Number of type-``k`` events before each sorted position ``pos``."""
-        return np.searchsorted(self.positions[k], pos, side="left")
+        return self.flags[k].rank(pos)
 
-    def recency(self, k: int, rank_at_cut: np.ndarray, codes: np.ndarray, cut: np.ndarray
-                ) -> np.ndarray:
+    def recency(self, k: int, pos_at_cut: np.ndarray, rank_at_cut: np.ndarray,
+                codes: np.ndarray, cut: np.ndarray) -> np.ndarray:
         """Days from the last type-``k`` event before the cutoff to the cutoff (NaN if none)."""
         out = np.full(len(codes), np.nan)
-        if len(self.positions[k]) == 0:
-            return out
-        last = self.positions[k][np.maximum(rank_at_cut - 1, 0)]
-        has = (rank_at_cut > 0) & (last >= self.index.starts[codes])
-        out[has] = (cut[has] - self.index.times[last[has]]) / _DAY_NS
+        last = self.flags[k].last_before(pos_at_cut, rank_at_cut)
+        rows = np.flatnonzero(last >= self.index.starts[codes])  # this customer's event
+        out[rows] = (cut[rows] - self.index.times[last[rows]]) / _DAY_NS
         return out
 
 
-def _type_positions(data: EventData, index: EventIndex, types: list[str]
-                    ) -> _TypePositions | None:
-    """Cached :class:`_TypePositions` for ``types`` (None without an ``event`` column)."""
+def _type_flags(data: EventData, index: EventIndex, types: list[str]) -> _TypeFlags | None:
+    """Cached :class:`_TypeFlags` for ``types`` (None without an ``event`` column)."""
     if not types:
-        return _TypePositions(index, np.empty(0, dtype=np.int16), 0)
+        return _TypeFlags(index, [])
     if "event" not in data.activity.columns:
         return None
-    key = ("engagement", "type_positions", id(index), tuple(types))
+    key = ("engagement", "type_flags", id(index), tuple(types))
     cached = data._cache.get(key)
     if cached is None:
         codes, uniques = _event_codes(data)
         lookup = {str(u): k for k, u in enumerate(uniques)}
-        dtype = np.int16 if len(types) < 2**15 - 1 else np.int64
-        remap = np.full(len(uniques) + 1, len(types), dtype=dtype)  # last slot: other/missing
-        for k, t in enumerate(types):
-            if t in lookup:
-                remap[lookup[t]] = k
-        type_of_event = remap[index.sorted_values(codes)]  # -1 (missing) picks the last slot
-        cached = _TypePositions(index, type_of_event, len(types))
+        sorted_codes = index.sorted_values(codes)
+        n = len(sorted_codes)
+        wanted = [lookup.get(t, -2) for t in types]  # -2 matches nothing: an absent type
+        flags = [BitRank.from_chunks(n, lambda lo, hi, c=c: sorted_codes[lo:hi] == c)
+                 for c in wanted]
+        cached = _TypeFlags(index, flags)
         data._cache[key] = cached
     return cached
 
@@ -440,20 +432,30 @@ def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarr
 
 def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: int
                   ) -> np.ndarray:
-    """Least-squares slope of weekly counts over fully observed weeks (NaN if < 2 weeks)."""
+    """Least-squares slope of weekly counts over fully observed weeks (NaN if < 2 weeks).
+
+    Week ``j`` (0 = oldest) is ``[cutoff - 7 (weeks - j) days, cutoff - 7 (weeks - j - 1) days)``;
+    it is used when it starts on or after signup. One pass per week over 1-D arrays.
+    """
     week = _WEEK.value
-    edges = np.stack([at(m * week) for m in range(weeks, -1, -1)], axis=1)  # oldest edge first
-    counts = np.diff(edges, axis=1).astype(np.float64)  # (rows, weeks), oldest week first
-    starts = cut[:, None] - week * np.arange(weeks, 0, -1)[None, :]
-    weight = (starts >= signup[:, None]).astype(np.float64)
-    x = np.arange(weeks, dtype=np.float64)[None, :]
-    n = weight.sum(axis=1)
+    edges = [at(m * week) for m in range(weeks, -1, -1)]  # oldest edge first
+    used = [(cut - week * (weeks - j)) >= signup for j in range(weeks)]
+    n = np.zeros(len(cut))
+    sum_x = np.zeros(len(cut))
+    sum_y = np.zeros(len(cut))
+    for j in range(weeks):
+        n += used[j]
+        sum_x += used[j] * float(j)
+        sum_y += np.where(used[j], edges[j + 1] - edges[j], 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        xbar = (weight * x).sum(axis=1) / n
-        ybar = (weight * counts).sum(axis=1) / n
-        dx = x - xbar[:, None]
-        num = (weight * dx * (counts - ybar[:, None])).sum(axis=1)
-        den = (weight * dx * dx).sum(axis=1)
+        xbar = sum_x / n
+        ybar = sum_y / n
+        num = np.zeros(len(cut))
+        den = np.zeros(len(cut))
+        for j in range(weeks):
+            dx = np.where(used[j], j - xbar, 0.0)
+            num += dx * ((edges[j + 1] - edges[j]) - ybar)
+            den += dx * dx
         slope = num / den
     return np.where(n >= 2, slope, np.nan)
 
@@ -470,34 +472,59 @@ def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:
     key = ("engagement", "event_codes")
     cached = data._cache.get(key)
     if cached is None:
-        codes, uniques = pd.factorize(data.activity["event"], use_na_sentinel=True)
-        small = np.int16 if len(uniques) < 2**15 else np.int64  # 2 bytes an event, not 8
-        cached = (np.asarray(codes, dtype=small), np.asarray(uniques, dtype=object))
+        event = data.activity["event"]
+        if isinstance(event.dtype, pd.CategoricalDtype):  # the codes are there already
+            codes = event.cat.codes.to_numpy()
+            uniques = np.asarray(event.cat.categories, dtype=object)
+        else:
+            codes, uniques = pd.factorize(event, use_na_sentinel=True)
+            small = np.int16 if len(uniques) < 2**15 else np.int64  # 2 bytes an event, not 8
+            codes, uniques = np.asarray(codes, dtype=small), np.asarray(uniques, dtype=object)
+        cached = (codes, uniques)
         data._cache[key] = cached
     return cached
 
 
-def _first_of_day(data: EventData, index: EventIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Flag of each sorted event that is its customer's first on its UTC day, and prefix sums.
+def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any
+                 ) -> np.ndarray:
+    """Events of each type code (``-1``, missing, not counted), only those before ``before``
+    when it is given; a chunk at a time, so tens of millions of events need no large copy."""
+    stamps = times.to_numpy()[: len(codes)]  # datetime64[ns], as EventData keeps it
+    limit = None if before is None else np.datetime64(before, "ns")
+    counts = np.zeros(n_types + 1, dtype=np.int64)
+    step = 1 << 20
+    for lo in range(0, len(codes), step):
+        part = codes[lo:lo + step]
+        if limit is not None:
+            part = part[stamps[lo:lo + step] < limit]
+        counts += np.bincount(part.astype(np.intp) + 1, minlength=n_types + 1)
+    return counts[1:]
 
-    The flag array has one extra ``True`` at the end so that a window starting after the last
-    event can be looked up.
-    """
+
+def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
+    """Which sorted events are their customer's first on their UTC day, as a :class:`BitRank`."""
     key = ("engagement", "first_of_day", id(index))
     cached = data._cache.get(key)
     if cached is not None:
         return cached
-    n = len(index.times)
-    flag = np.ones(n + 1, dtype=bool)
-    if n > 1:
-        day = index.times // _DAY_NS
-        np.not_equal(day[1:], day[:-1], out=flag[1:n])
-        flag[1:n] |= index.codes[1:] != index.codes[:-1]
-        del day
-    prefix = np.zeros(n + 1, dtype=np.int64 if n >= 2**31 else np.int32)
-    np.cumsum(flag[:n], out=prefix[1:])
-    data._cache[key] = (flag, prefix)
-    return flag, prefix
+    times, starts = index.times, index.starts
+
+    def first(lo: int, hi: int) -> np.ndarray:
+        day = times[max(lo - 1, 0):hi] // _DAY_NS
+        flag = np.empty(hi - lo, dtype=bool)
+        if lo == 0:
+            flag[0] = True
+            np.not_equal(day[1:], day[:-1], out=flag[1:])
+        else:
+            np.not_equal(day[1:], day[:-1], out=flag)
+        # each customer's first event
+        new = starts[np.searchsorted(starts, lo):np.searchsorted(starts, hi)]
+        flag[new - lo] = True
+        return flag
+
+    cached = BitRank.from_chunks(len(times), first)
+    data._cache[key] = cached
+    return cached
 
 
 def _value_prefix(data: EventData, index: EventIndex) -> np.ndarray | None:
@@ -507,9 +534,7 @@ def _value_prefix(data: EventData, index: EventIndex) -> np.ndarray | None:
     key = ("engagement", "value_prefix", id(index))
     cached = data._cache.get(key)
     if cached is None:
-        v = index.sorted_values(data.activity["value"].to_numpy(dtype=np.float64,
-                                                                   na_value=np.nan))
-        cached = np.zeros(len(v) + 1, dtype=np.float64)
-        np.cumsum(np.nan_to_num(v, nan=0.0), out=cached[1:])
+        cached = _prefix(index.sorted_values(
+            data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)))
         data._cache[key] = cached
     return cached

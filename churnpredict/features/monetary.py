@@ -174,7 +174,7 @@ class MonetaryFeatures(FeatureBuilder):
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         amount = data.payments["amount"].to_numpy(dtype=np.float64)
-        out: dict[str, np.ndarray] = {}
+        out = _Columns([info.name for info in self.feature_info()], len(rows))
 
         # Successful payments: one binary search per distinct window edge.
         ok = (status == "succeeded").to_numpy(dtype=bool)
@@ -215,17 +215,35 @@ class MonetaryFeatures(FeatureBuilder):
         for w in self.windows_:
             out[f"refunds_{window_label(w)}"] = (r_end - r_start[w]).astype(np.float64)
 
-        names = [info.name for info in self.feature_info()]
-        return _to_frame(out, names, rows.index)
+        return out.frame(rows.index)
 
 
-def _to_frame(columns: dict[str, np.ndarray], names: list[str], index: pd.Index
-              ) -> pd.DataFrame:
-    """One float64 block holding ``columns[name]`` for each name, in order, as a DataFrame."""
-    block = np.empty((len(names), len(index)), dtype=np.float64)
-    for i, name in enumerate(names):
-        block[i] = columns[name]
-    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
+class _Columns:
+    """Feature columns written straight into one float64 block, the returned frame's memory.
+
+    ``cols[name] = values`` fills a column (cast to float64); ``cols[name]`` reads it back;
+    :meth:`frame` wraps the block in a DataFrame without copying it.
+    """
+
+    def __init__(self, names: list[str], n_rows: int) -> None:
+        self.names = list(names)
+        self._row = {name: i for i, name in enumerate(self.names)}
+        self._filled: set[str] = set()
+        self.block = np.empty((len(self.names), n_rows), dtype=np.float64)
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self.block[self._row[name]] = values
+        self._filled.add(name)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.block[self._row[name]]
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        """The columns as a DataFrame indexed by ``index`` (every column must be filled)."""
+        missing = [name for name in self.names if name not in self._filled]
+        if missing:  # pragma: no cover - a builder bug, not a data problem
+            raise RuntimeError(f"feature columns {missing} were never computed")
+        return pd.DataFrame(self.block.T, index=index, columns=self.names, copy=False)
 
 
 def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -18,11 +18,11 @@ from ..data import EventData
 from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
 from .monetary import (
     _NS_PER_DAY,
+    _Columns,
     _minus,
     _parse_windows,
     _prefix,
     _require_payments,
-    _to_frame,
     _window_text,
 )
 
@@ -146,7 +146,7 @@ class PaymentFeatures(FeatureBuilder):
         end = index.position(codes, cutoffs)
         first = index.starts[codes]
         start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
-        out: dict[str, np.ndarray] = {}
+        out = _Columns([info.name for info in self.feature_info()], len(rows))
         n_failed = {w: cum_failed[end] - cum_failed[start[w]] for w in self.windows_}
         for w in self.windows_:
             out[f"failed_payments_{window_label(w)}"] = n_failed[w]
@@ -170,8 +170,7 @@ class PaymentFeatures(FeatureBuilder):
         out[f"recovered_failed_payments_{window_label(longest)}"] = (
             in_window - np.minimum(consecutive, in_window))
 
-        names = [info.name for info in self.feature_info()]
-        return _to_frame(out, names, rows.index)
+        return out.frame(rows.index)
 
 
 def _running_last(marked: np.ndarray) -> np.ndarray:

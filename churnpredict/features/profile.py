@@ -36,7 +36,15 @@ def _escape(text: str) -> str:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """Values as stripped strings (pandas ``string`` dtype); empty strings become missing."""
+    """Values as stripped strings (pandas ``string`` dtype); empty strings become missing.
+
+    A categorical column is converted once per category, not once per customer.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = _as_text(pd.Series(values.cat.categories))
+        codes = values.cat.codes.to_numpy()
+        return pd.Series(categories.array.take(codes, allow_fill=True), index=values.index,
+                         name=values.name)
     text = values.astype("string").str.strip()
     return text.mask(text == "")
 
@@ -133,7 +141,8 @@ class ProfileFeatures(FeatureBuilder):
         customers = data.customers
         sample = customers
         if rows is not None:
-            sample = customers.iloc[np.unique(as_rows(data, rows).codes)]
+            seen = np.bincount(as_rows(data, rows).codes, minlength=len(customers))
+            sample = customers.iloc[np.flatnonzero(seen)]  # each customer in rows, once
         candidates = self._candidates(data)
         self.dropped_: dict[str, str] = {}
         self.leaky_columns_: list[str] = []
@@ -219,9 +228,9 @@ class ProfileFeatures(FeatureBuilder):
             kind = "numeric"
         else:
             text = _as_text(values)
-            n_text = int(text.notna().sum())
-            numbers = pd.to_numeric(text, errors="coerce")
-            kind = ("numeric_text" if n_text and int(numbers.notna().sum()) == n_text
+            distinct = pd.Series(text.dropna().unique())  # parse each distinct text once
+            numbers = pd.to_numeric(distinct, errors="coerce")
+            kind = ("numeric_text" if len(distinct) and bool(numbers.notna().all())
                     else "categorical")
         if kind != "categorical":
             numbers = _as_float(values, kind)

@@ -21,11 +21,11 @@ from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
 from ._index import EventIndex
 from .monetary import (
     _NS_PER_DAY,
+    _Columns,
     _minus,
     _parse_windows,
     _positive_window,
     _prefix,
-    _to_frame,
     _window_text,
 )
 
@@ -189,7 +189,7 @@ class SupportFeatures(FeatureBuilder):
         codes, cutoffs = rows.codes, rows.cutoffs
         longest = self.windows_[-1]
         lab = window_label(longest)
-        out: dict[str, np.ndarray] = {}
+        out = _Columns([info.name for info in self.feature_info()], len(rows))
 
         # Tickets by creation time.
         created = self.event_index(data, "tickets")
@@ -243,8 +243,7 @@ class SupportFeatures(FeatureBuilder):
                 cum_low = _prefix(resolved.sorted_values(low))
                 out[f"low_csat_tickets_{lab}"] = cum_low[r_end] - cum_low[r_start]
 
-        names = [info.name for info in self.feature_info()]
-        return _to_frame(out, names, rows.index)
+        return out.frame(rows.index)
 
     def _is_high_priority(self, priority: pd.Series) -> np.ndarray:
         """True where a priority is one of ``high_priority`` or a number >= the minimum."""
