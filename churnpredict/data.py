@@ -230,7 +230,8 @@ class EventData:
     >>> activity = pd.DataFrame({"id": [1, 1, 2], "timestamp": ["2024-03-01", "2024-03-05",
     ...                                                           "2024-03-02"]})
     >>> data = EventData(customers, activity=activity,
-    ...                  columns={"customers": {"id": "customer_id"}, "activity": {"id": "customer_id"}})
+    ...                  columns={"customers": {"id": "customer_id"},
+    ...                           "activity": {"id": "customer_id"}})
     >>> data
     EventData(customers=2, activity=3)
     """
@@ -276,13 +277,16 @@ class EventData:
         self.customers = self._validate_customers(customers, columns.get("customers", {}),
                                                   label_column, positive_label)
         ids = pd.Index(self.customers["customer_id"])
+        self._validated_codes: dict[str, np.ndarray] = {}
         self.activity = self._validate_events("activity", activity, columns, ids)
         self.payments = self._validate_events("payments", payments, columns, ids,
                                               status_map=status_map)
         self.tickets = self._validate_events("tickets", tickets, columns, ids)
         self._unknown_customers = unknown_customers
         self._flush_unknown(unknown_customers)
-        self._cache: dict[Any, Any] = {}
+        # customer positions of every event, worked out while validating (the index reuses them)
+        self._cache: dict[Any, Any] = {("codes", t): c for t, c in self._validated_codes.items()}
+        del self._validated_codes
         if label_column is None and all(
             t is None for t in (self.activity, self.payments, self.tickets)
         ) and "churned_at" not in self.customers:
@@ -382,7 +386,8 @@ class EventData:
         bad = out.isna() & values.notna()
         if bad.any():
             raise ChurnDataError(
-                f"{table}.{column} has {int(bad.sum())} non-numeric values {_examples(values[bad])};"
+                f"{table}.{column} has {int(bad.sum())} non-numeric values "
+                f"{_examples(values[bad])};"
                 f" convert them to numbers"
             )
         if not allow_missing and out.isna().any():
@@ -484,8 +489,12 @@ class EventData:
         times = frame[tcol].to_numpy()
         same = codes[1:] == codes[:-1]
         if not ((codes[1:] > codes[:-1]) | (same & (times[1:] >= times[:-1]))).all():
-            frame = frame.iloc[np.lexsort((times, codes))]
+            order = np.lexsort((times, codes))
+            frame = frame.iloc[order]
+            codes = codes[order]
         frame = frame.reset_index(drop=True)
+        self._validated_codes[table] = codes.astype(
+            np.int32 if len(ids) < 2**31 else np.int64, copy=False)
         if len(frame) == 0:
             raise ChurnDataError(
                 f"{table} has no events of known customers; check that {table}.customer_id uses "
@@ -579,11 +588,10 @@ class EventData:
         return self._cache[key].get_indexer(customer_ids)
 
     def event_codes(self, table: str) -> np.ndarray:
-        """Customer position (int64) of every row of an event table, in the table's order."""
+        """Customer position (int32 or int64) of every row of an event table, in its order."""
         key = ("codes", table)
         if key not in self._cache:
-            self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"]).astype(
-                np.int64)
+            self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"])
         return self._cache[key]
 
     @property

@@ -119,13 +119,14 @@ def test_event_index_matches_brute_force():
     q_times = base + rng.integers(-10, 10**6 + 10, 200).astype("timedelta64[s]")
     q_times[:20] = times[:20]  # queries exactly at event times
     q_start = q_times - np.timedelta64(3, "D")
-    brute = [np.sum((codes == c) & (times < t)) for c, t in zip(q_codes, q_times)]
+    brute = [np.sum((codes == c) & (times < t)) for c, t in zip(q_codes, q_times, strict=True)]
     assert index.count_before(q_codes, q_times).tolist() == brute
     brute_w = [np.sum((codes == c) & (times >= s) & (times < t))
-               for c, s, t in zip(q_codes, q_start, q_times)]
+               for c, s, t in zip(q_codes, q_start, q_times, strict=True)]
     assert index.count_between(q_codes, q_start, q_times).tolist() == brute_w
     assert index.window_sum("v", q_codes, q_start, q_times).tolist() == brute_w
     # sub-second query on second-resolution events stays exact
     half = np.timedelta64(500, "ms")
-    brute_h = [np.sum((codes == c) & (times < t + half)) for c, t in zip(q_codes, q_times)]
+    brute_h = [np.sum((codes == c) & (times < t + half))
+               for c, t in zip(q_codes, q_times, strict=True)]
     assert index.count_before(q_codes, q_times + half).tolist() == brute_h

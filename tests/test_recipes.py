@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnpredict import ChurnDataError, label_churn
-from churnpredict import recipes
+from churnpredict import ChurnDataError, label_churn, recipes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
