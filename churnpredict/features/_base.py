@@ -235,3 +235,67 @@ class FeatureBuilder(BaseEstimator):
         index = EventIndex(codes, times, len(data.customers), vals)
         data._cache[cache_key] = index
         return index
+
+
+# Helpers shared by the families ------------------------------------------------------
+
+def _window_text(window: pd.Timedelta) -> str:
+    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n, unit = window.days, "day"
+    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        n, unit = int(window.total_seconds() // 3600), "hour"
+    else:
+        n, unit = int(window.total_seconds()), "second"
+    return unit if n == 1 else f"{n} {unit}s"
+
+
+def _parse_windows(windows: Any, param: str) -> tuple[pd.Timedelta, ...]:
+    """Windows as sorted, distinct Timedeltas; raise on an empty or invalid list."""
+    if isinstance(windows, (str, int, pd.Timedelta)):
+        windows = (windows,)
+    parsed = sorted({_positive_window(w, param) for w in windows})
+    if not parsed:
+        raise ValueError(f"{param}={windows!r} is empty; give at least one window, e.g. (30, 90)")
+    return tuple(parsed)
+
+
+def _positive_window(window: Any, param: str) -> pd.Timedelta:
+    """:func:`parse_window`, also refusing zero and negative day counts."""
+    out = parse_window(window)
+    if out <= pd.Timedelta(0):
+        raise ValueError(f"{param}: window {window!r} must be positive, e.g. 30 (days) or '30D'")
+    return out
+
+
+def _minus(cutoffs: np.ndarray, window: pd.Timedelta) -> np.ndarray:
+    """``cutoffs - window`` as datetime64[ns] (a window's first instant)."""
+    return cutoffs - np.timedelta64(int(window.value), "ns")
+
+
+class _Columns:
+    """Feature columns written straight into one float64 block, the returned frame's memory.
+
+    ``cols[name] = values`` fills a column (cast to float64); ``cols[name]`` reads it back;
+    :meth:`frame` wraps the block in a DataFrame without copying it.
+    """
+
+    def __init__(self, names: list[str], n_rows: int) -> None:
+        self.names = list(names)
+        self._row = {name: i for i, name in enumerate(self.names)}
+        self._filled: set[str] = set()
+        self.block = np.empty((len(self.names), n_rows), dtype=np.float64)
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self.block[self._row[name]] = values
+        self._filled.add(name)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.block[self._row[name]]
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        """The columns as a DataFrame indexed by ``index`` (every column must be filled)."""
+        missing = [name for name in self.names if name not in self._filled]
+        if missing:  # pragma: no cover - a builder bug, not a data problem
+            raise RuntimeError(f"feature columns {missing} were never computed")
+        return pd.DataFrame(self.block.T, index=index, columns=self.names, copy=False)

@@ -17,32 +17,21 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError
-from ._base import FeatureBuilder, FeatureInfo, as_rows, parse_window, window_label
+from ._base import (
+    FeatureBuilder,
+    FeatureInfo,
+    _Columns,
+    _positive_window,
+    _window_text,
+    as_rows,
+    window_label,
+)
 from ._index import BitRank, EventIndex, _prefix
-from .monetary import _Columns
 
 __all__ = ["EngagementFeatures"]
 
 _DAY_NS = 86_400 * 10**9
 _WEEK = pd.Timedelta(days=7)
-
-
-def _window_text(window: pd.Timedelta) -> str:
-    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        n, unit = window.days, "day"
-    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        n, unit = int(window.total_seconds() // 3600), "hour"
-    else:
-        n, unit = int(window.total_seconds()), "second"
-    return unit if n == 1 else f"{n} {unit}s"
-
-
-def _positive_window(window: Any, param: str) -> pd.Timedelta:
-    out = parse_window(window)
-    if out <= pd.Timedelta(0):
-        raise ValueError(f"{param}: window {window!r} must be positive")
-    return out
 
 
 def _escape(text: str) -> str:

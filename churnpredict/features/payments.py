@@ -15,16 +15,18 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
-from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
-from .monetary import (
-    _NS_PER_DAY,
+from ._base import (
+    FeatureBuilder,
+    FeatureInfo,
     _Columns,
     _minus,
     _parse_windows,
-    _prefix,
-    _require_payments,
     _window_text,
+    as_rows,
+    window_label,
 )
+from ._index import _prefix
+from .monetary import _NS_PER_DAY, _require_payments
 
 __all__ = ["PaymentFeatures"]
 

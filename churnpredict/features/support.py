@@ -17,17 +17,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError
-from ._base import FeatureBuilder, FeatureInfo, as_rows, window_label
-from ._index import EventIndex
-from .monetary import (
-    _NS_PER_DAY,
+from ._base import (
+    FeatureBuilder,
+    FeatureInfo,
     _Columns,
     _minus,
     _parse_windows,
     _positive_window,
-    _prefix,
     _window_text,
+    as_rows,
+    window_label,
 )
+from ._index import EventIndex, _prefix
+from .monetary import _NS_PER_DAY
 
 __all__ = ["SupportFeatures"]
 
