@@ -23,7 +23,6 @@ import contextlib
 import logging
 import math
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,7 @@ from .exceptions import ChurnDataError, ChurnModelError
 from .features import build_features, default_builders
 from .features._base import FeatureBuilder, parse_window
 from .features.engagement import EngagementFeatures
+from .io import atomic_directory
 from .labels import label_churn, label_kind, population, training_cutoffs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1417,20 +1417,8 @@ def _atomic_directory(path: Path) -> Iterator[Path]:
                              if not (p.name.endswith(".parquet") or p.name.startswith("_"))):
         raise ChurnDataError(f"{path} holds files other than Parquet parts; refusing to "
                              f"replace it. Choose a new directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_directory(path) as tmp:
         yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_at_risk_dask(

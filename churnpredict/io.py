@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +14,14 @@ import pandas as pd
 
 from .exceptions import ChurnDataError
 
-__all__ = ["read_table", "find_table", "atomic_write", "write_frame", "TABLE_SUFFIXES"]
+__all__ = [
+    "TABLE_SUFFIXES",
+    "atomic_directory",
+    "atomic_write",
+    "find_table",
+    "read_table",
+    "write_frame",
+]
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
 
@@ -104,6 +113,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new temporary directory next to ``path``; it replaces ``path`` only on success.
+
+    An existing ``path`` is swapped out and removed after the new directory is in place, so
+    readers see either the old or the new folder, never a half-written one.
+
+    Parameters
+    ----------
+    path : path-like
+        Final directory.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

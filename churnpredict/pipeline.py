@@ -19,9 +19,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
-import tempfile
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +35,7 @@ from .evaluate import Evaluation
 from .exceptions import BundleError, ChurnDataError, ChurnModelError, LeakageWarning
 from .features import build_features, default_builders, describe_features
 from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
+from .io import atomic_directory
 from .labels import label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 
@@ -579,9 +577,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"{path} exists and is not a churnpredict bundle; refusing to overwrite it. "
                 f"Choose a new path or remove it"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        try:
+        with atomic_directory(path) as tmp:
             meta = self._bundle_meta()
             if isinstance(self.model_, ChurnModel):
                 self.model_.booster_.save_model(str(tmp / _BOOSTER_JSON))
@@ -592,17 +588,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                                             encoding="utf-8")
             sums = "".join(f"{_sha256(f)}  {f.name}\n" for f in sorted(tmp.iterdir()))
             (tmp / _CHECKSUMS).write_text(sums, encoding="utf-8")
-            os.chmod(tmp, 0o755)
-            if path.exists():
-                old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-                os.replace(path, old)
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod
