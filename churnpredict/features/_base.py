@@ -180,6 +180,19 @@ class FeatureBuilder(BaseEstimator):
         """True when every table the family needs is present."""
         return all(getattr(data, t, None) is not None for t in self.tables)
 
+    def require_tables(self, data: EventData) -> None:
+        """Raise :class:`ChurnDataError` naming the first table in ``tables`` that is absent."""
+        from ..data import SCHEMA
+        from ..exceptions import ChurnDataError
+
+        name = type(self).__name__
+        for table in self.tables:
+            if getattr(data, table, None) is None:
+                raise ChurnDataError(
+                    f"{name} needs the {table} table ({', '.join(SCHEMA[table].required)}) but "
+                    f"the data has none; add {table}, or leave {name} out of the builders"
+                )
+
     def fit(self, data: EventData, rows: Any = None) -> FeatureBuilder:
         """Learn what the builder needs from ``data`` (nothing by default)."""
         self.fitted_ = True

@@ -16,7 +16,6 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
-from ..exceptions import ChurnDataError
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -158,7 +157,7 @@ class EngagementFeatures(FeatureBuilder):
         self
         """
         self._validate_params()
-        _require_activity(data, type(self).__name__)
+        self.require_tables(data)
         activity = data.activity
         self.has_value_ = "value" in activity.columns
         if self.event_types is None or "event" not in activity.columns:
@@ -279,7 +278,7 @@ class EngagementFeatures(FeatureBuilder):
             Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
         check_is_fitted(self, "event_types_")
-        _require_activity(data, type(self).__name__)
+        self.require_tables(data)
         rows = as_rows(data, rows)
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
@@ -447,13 +446,6 @@ def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: in
             den += dx * dx
         slope = num / den
     return np.where(n >= 2, slope, np.nan)
-
-
-def _require_activity(data: EventData, who: str) -> None:
-    if data.activity is None:
-        raise ChurnDataError(
-            f"{who} needs the activity table (customer_id, timestamp), but the data has none; "
-            f"add activity or leave {who} out of the builders")
 
 
 def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:

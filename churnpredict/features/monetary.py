@@ -14,7 +14,6 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
-from ..exceptions import ChurnDataError
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -92,7 +91,7 @@ class MonetaryFeatures(FeatureBuilder):
         """
         self.windows_ = _parse_windows(self.windows, "windows")
         self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
-        _require_payments(data, type(self).__name__)
+        self.require_tables(data)
         self.fitted_ = True
         return self
 
@@ -139,7 +138,7 @@ class MonetaryFeatures(FeatureBuilder):
             Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
         check_is_fitted(self, "windows_")
-        _require_payments(data, type(self).__name__)
+        self.require_tables(data)
         rows = as_rows(data, rows)
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
@@ -197,11 +196,3 @@ def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> n
     out = np.full(len(pos), np.nan)
     out[has] = amounts[pos[has] - 1]
     return out
-
-
-def _require_payments(data: EventData, builder: str) -> None:
-    if getattr(data, "payments", None) is None:
-        raise ChurnDataError(
-            f"{builder} needs the payments table (customer_id, timestamp, amount, status) but "
-            f"the data has none; add payments, or leave {builder} out of the builders"
-        )

@@ -26,7 +26,7 @@ from ._base import (
     window_label,
 )
 from ._index import _prefix
-from .monetary import _NS_PER_DAY, _require_payments
+from .monetary import _NS_PER_DAY
 
 __all__ = ["PaymentFeatures"]
 
@@ -85,7 +85,7 @@ class PaymentFeatures(FeatureBuilder):
         self
         """
         self.windows_ = _parse_windows(self.windows, "windows")
-        _require_payments(data, type(self).__name__)
+        self.require_tables(data)
         self.fitted_ = True
         return self
 
@@ -129,7 +129,7 @@ class PaymentFeatures(FeatureBuilder):
             Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
         check_is_fitted(self, "windows_")
-        _require_payments(data, type(self).__name__)
+        self.require_tables(data)
         rows = as_rows(data, rows)
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]

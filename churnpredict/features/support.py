@@ -125,7 +125,8 @@ class SupportFeatures(FeatureBuilder):
                 f"high_priority={self.high_priority!r} is a single string; pass a sequence "
                 f"such as ('high', 'urgent')"
             )
-        tickets = _require_tickets(data, type(self).__name__)
+        self.require_tables(data)
+        tickets = data.tickets
         self.has_resolved_ = "resolved_at" in tickets.columns
         self.has_csat_ = self.has_resolved_ and "csat" in tickets.columns
         self.has_priority_ = "priority" in tickets.columns
@@ -178,7 +179,8 @@ class SupportFeatures(FeatureBuilder):
             Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
         check_is_fitted(self, "windows_")
-        tickets = _require_tickets(data, type(self).__name__)
+        self.require_tables(data)
+        tickets = data.tickets
         needed = (["resolved_at"] if self.has_resolved_ else []) + (
             ["csat"] if self.has_csat_ else []) + (["priority"] if self.has_priority_ else [])
         missing = [c for c in needed if c not in tickets.columns]
@@ -257,14 +259,3 @@ class SupportFeatures(FeatureBuilder):
         by_number = (number >= self.high_priority_min).fillna(False).to_numpy(dtype=bool)
         high = np.append(by_word | by_number, False)  # code -1 (missing) -> not high
         return high[codes]
-
-
-def _require_tickets(data: EventData, builder: str) -> pd.DataFrame:
-    tickets = getattr(data, "tickets", None)
-    if tickets is None:
-        raise ChurnDataError(
-            f"{builder} needs the tickets table (customer_id, created_at; optional resolved_at, "
-            f"priority, csat) but the data has none; add tickets, or leave {builder} out of "
-            f"the builders"
-        )
-    return tickets
