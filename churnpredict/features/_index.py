@@ -242,7 +242,7 @@ def _make_keys(codes: np.ndarray, t: np.ndarray, t0: int, unit: int, span: int) 
         np.subtract(t[lo:hi], t0, out=part)
         if unit != 1:
             np.floor_divide(part, unit, out=part)
-        np.multiply(codes[lo:hi], np.int64(span), out=tmp)
+        np.multiply(codes[lo:hi], span, out=tmp, dtype=np.int64)  # int64 on numpy 1.x too
         part += tmp
     return keys
 
