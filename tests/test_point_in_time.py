@@ -239,8 +239,9 @@ def _rows(data: EventData, cutoffs) -> pd.MultiIndex:
 
 
 def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """Same index, columns and dtypes; same values (floats to 1e-9: window sums are
-    differences of running sums, whose rounding depends on other customers' events)."""
+    """Same index, columns and dtypes; the same values bit for bit (NaN equal to NaN): each
+    window sum adds up its own events only, so events at or after the cutoff cannot change a
+    single bit of it."""
     pd.testing.assert_index_equal(left.index, right.index)
     pd.testing.assert_index_equal(left.columns, right.columns)
     pd.testing.assert_series_equal(left.dtypes, right.dtypes)
@@ -248,9 +249,9 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     for col in left.columns[is_cat]:
         pd.testing.assert_series_equal(left[col], right[col])
     numeric = left.columns[~np.asarray(is_cat, dtype=bool)]
-    np.testing.assert_allclose(left[numeric].to_numpy(np.float64),
-                               right[numeric].to_numpy(np.float64), rtol=1e-9, atol=1e-9,
-                               err_msg=f"columns {list(numeric)}")
+    np.testing.assert_array_equal(left[numeric].to_numpy(np.float64),
+                                  right[numeric].to_numpy(np.float64),
+                                  err_msg=f"columns {list(numeric)}", strict=True)
 
 
 # ------------------------------------------------------------------------------ features

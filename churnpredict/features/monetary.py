@@ -168,7 +168,7 @@ class MonetaryFeatures(FeatureBuilder):
                   else index.position(codes, _minus(cutoffs, self.lookback_)))
         earlier = _amount_before(paid, before, first)
         plab = window_label(self.lookback_)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             out[f"price_change_pct_{plab}"] = np.where(
                 earlier > 0, mrr / earlier - 1.0, np.nan)
         out[f"price_change_{plab}"] = mrr - earlier
