@@ -130,3 +130,36 @@ def test_event_index_matches_brute_force():
     brute_h = [np.sum((codes == c) & (times < t + half))
                for c, t in zip(q_codes, q_times, strict=True)]
     assert index.count_before(q_codes, q_times + half).tolist() == brute_h
+
+
+def _edge_data() -> EventData:
+    """Customer "x" is active only exactly at T inside its horizon; "y" cancels exactly at T."""
+    customers = pd.DataFrame({
+        "customer_id": ["x", "y", "z"],
+        "signup_at": pd.to_datetime(["2024-01-01"] * 3),
+        "churned_at": pd.to_datetime([None, "2024-03-29", None]),
+    })
+    activity = pd.DataFrame({
+        "customer_id": ["x", "y", "z", "x", "z", "x"],
+        "timestamp": pd.to_datetime(["2024-02-25", "2024-02-25", "2024-02-25", "2024-03-29",
+                                     "2024-03-20", "2024-04-02"]),
+    })
+    return EventData(customers, activity=activity)
+
+
+def test_labels_know_at_as_of_what_data_cut_keeps():
+    """Horizon (2024-03-01, 2024-03-29] ends at as_of T = 2024-03-29: x's activity exactly at T
+    is not known yet (x counts as churned for inactivity), y's cancellation exactly at T is
+    (churned for cancellation); the labels equal those of data.cut(T)."""
+    data = _edge_data()
+    as_of = pd.Timestamp("2024-03-29")
+    cutoff = pd.Timestamp("2024-03-01")
+    for kind, expected in [("inactivity", {"x": 1, "y": 1, "z": 0}),
+                           ("cancellation", {"x": 0, "y": 1, "z": 0})]:
+        full = label_churn(data, [cutoff], "28D", kind=kind, as_of=as_of)
+        cut = label_churn(data.cut(as_of), [cutoff], "28D", kind=kind, as_of=as_of)
+        pd.testing.assert_frame_equal(full, cut)
+        assert full["churned"].droplevel("cutoff").to_dict() == expected, kind
+    # a day later the activity at 2024-03-29 is known: x is active in its horizon
+    later = label_churn(data, [cutoff], "28D", kind="inactivity", as_of="2024-03-30")
+    assert later["churned"].droplevel("cutoff").to_dict() == {"x": 0, "y": 1, "z": 0}
