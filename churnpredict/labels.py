@@ -14,9 +14,6 @@ data as of ``T`` and labelling ``data.cut(T)`` give the same labels:
 * a cancellation is known at ``T`` if ``churned_at <= T``: a customer who churned exactly at
   ``T`` is known to have churned (cancellation labels whose horizon ends at ``T`` count it);
 * only cutoffs whose horizon is over by ``as_of`` (``cutoff + horizon <= as_of``) are labelled.
-
-Without an ``as_of`` the data is taken as complete: ``as_of`` is its latest time and every
-event in it is known, those at that latest time included.
 """
 
 from __future__ import annotations
@@ -241,8 +238,7 @@ def label_churn(
     kind : {"auto", "cancellation", "inactivity"}
         "auto" picks cancellation when customers have ``churned_at``.
     as_of : timestamp-like, optional
-        What is known: events strictly before it, cancellations at or before it. Defaults to
-        the latest time in the data, every event in the data being known.
+        What is known; defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
 
@@ -258,7 +254,6 @@ def label_churn(
         return pd.DataFrame({"churned": data.customers[data.label_column].to_numpy(np.int8)},
                             index=pop.index)
     horizon = parse_window(horizon)
-    everything_known = as_of is None  # the data's own latest events are known
     as_of = _as_of(data, as_of)
     cuts = _cutoff_index(cutoffs)
     complete = cuts[cuts + horizon <= as_of]
@@ -285,8 +280,7 @@ def label_churn(
         # events in (cut, end] known at as_of (strictly before it): count before
         # min(end + 1ns, as_of) minus count before cut + 1ns
         one = np.timedelta64(1, "ns")
-        known = end + one if everything_known else np.minimum(
-            end + one, np.datetime64(as_of.value, "ns"))
+        known = np.minimum(end + one, np.datetime64(as_of.value, "ns"))
         seen = index.count_between(codes, cut + one, known) > 0
         out["churned"] = (~seen).astype(np.int8)
     return out

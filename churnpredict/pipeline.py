@@ -304,10 +304,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ----------
         data : EventData
         as_of : timestamp-like, optional
-            What is known at training time: features and labels use only events strictly
-            before it (and cancellations at or before it), exactly what ``data.cut(as_of)``
-            keeps, so fitting on ``data`` and on ``data.cut(as_of)`` gives the same model.
-            Defaults to the latest time in the data, every event in the data being known.
+            What is known at training time; defaults to the latest time in the data.
         progress : callable, optional
             ``progress(stage, step, total)`` after labelling, after each feature family and
             after fitting the model.
@@ -339,14 +336,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             cutoffs = pd.DatetimeIndex([data.snapshot_at], name="cutoff")
             labels = label_churn(data, cutoffs)
         else:
-            given = as_of
             as_of = data.time_range[1] if as_of is None else _timestamp(as_of)
             cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs),
                                        self.cutoff_freq)
-            # as_of=None: the data is complete (its latest events are known); an explicit
-            # as_of knows only events strictly before it, as data.cut(as_of) does
-            labels = label_churn(data, cutoffs, horizon, kind=kind,
-                                 as_of=None if given is None else as_of,
+            labels = label_churn(data, cutoffs, horizon, kind=kind, as_of=as_of,
                                  lookback=self.lookback)
         if len(labels) == 0:
             raise ChurnDataError(
