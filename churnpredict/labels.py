@@ -14,6 +14,9 @@ data as of ``T`` and labelling ``data.cut(T)`` give the same labels:
 * a cancellation is known at ``T`` if ``churned_at <= T``: a customer who churned exactly at
   ``T`` is known to have churned (cancellation labels whose horizon ends at ``T`` count it);
 * only cutoffs whose horizon is over by ``as_of`` (``cutoff + horizon <= as_of``) are labelled.
+
+``as_of`` defaults to the latest time in the data, and the same rule applies to it: events at
+exactly that time are not known yet. (On the command line and on a Dask cluster alike.)
 """
 
 from __future__ import annotations
@@ -238,7 +241,8 @@ def label_churn(
     kind : {"auto", "cancellation", "inactivity"}
         "auto" picks cancellation when customers have ``churned_at``.
     as_of : timestamp-like, optional
-        What is known; defaults to the latest time in the data.
+        What is known: events strictly before it, cancellations at or before it (see the
+        module notes). Defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
 

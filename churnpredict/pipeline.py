@@ -304,7 +304,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ----------
         data : EventData
         as_of : timestamp-like, optional
-            What is known at training time; defaults to the latest time in the data.
+            What is known at training time: features and labels use only events strictly
+            before it (and cancellations at or before it), exactly what ``data.cut(as_of)``
+            keeps, so fitting on ``data`` and on ``data.cut(as_of)`` gives the same model.
+            Defaults to the latest time in the data.
         progress : callable, optional
             ``progress(stage, step, total)`` after labelling, after each feature family and
             after fitting the model.

@@ -171,6 +171,9 @@ def test_sums_between_edge_cases():
     assert sums_between(np.ones(3), np.empty(0, dtype=np.int64), [np.empty(0)])[0].size == 0
     (whole,) = sums_between(np.array([1.0, 2.0, 4.0]), np.array([3]), [np.array([0])])
     assert whole.tolist() == [7.0]
+    (holes,) = sums_between(np.array([1.0, np.nan, 4.0]), np.array([3, 2]),
+                            [np.array([0, 1])])
+    assert holes.tolist() == [5.0, 0.0]  # missing values count 0
 
 
 def test_window_sum_counts_missing_values_as_zero_and_stays_per_customer():

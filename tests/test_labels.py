@@ -68,10 +68,16 @@ def test_censored_cutoffs_are_never_labelled(subscriptions):
 
 
 def test_inactivity_labels(subscriptions):
-    """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back."""
+    """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back, on
+    2024-04-30, which is known once that moment has passed."""
     labels = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
-                         lookback="30D")
+                         lookback="30D", as_of="2024-05-01")
     assert labels["churned"].droplevel("cutoff").to_dict() == {1: 0, 2: 1}
+    # as of 2024-04-30 (the default: the latest time in the data) the return at exactly that
+    # time is not known yet, as data.cut("2024-04-30") does not hold it
+    at_end = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
+                         lookback="30D")
+    assert at_end["churned"].droplevel("cutoff").to_dict() == {1: 1, 2: 1}
 
 
 def test_inactivity_event_exactly_at_horizon_end_counts():

@@ -368,8 +368,8 @@ def sums_between(values: np.ndarray, end: np.ndarray,
     (bit for bit ``np.add.reduceat(values[start:end], [0])``, wherever the window lies in
     memory): the result depends on the values inside the window and on nothing else, not on
     other customers and not on the same customer's events before the window or after the
-    cutoff. (A difference of running totals
-    would carry the rounding of every earlier event, and one huge value would swamp it.)
+    cutoff. (A difference of running totals would carry the rounding of every earlier event,
+    and one huge value would swamp it.)
 
     The windows are laid out as ``[start_1, end, start_2, end, ...]`` per row with rows in
     descending ``end``, so the pieces ``reduceat`` forms between one window's end and the next
@@ -391,6 +391,7 @@ def sums_between(values: np.ndarray, end: np.ndarray,
     padded = np.empty(len(values) + 1, dtype=np.float64)  # end == len(values) is a valid index
     padded[:-1] = values
     padded[-1] = 0.0
+    padded[np.isnan(padded)] = 0.0  # missing values count 0
     order = np.argsort(end, kind="stable")[::-1]  # rows by descending end
     for lo in range(0, n_rows, _SUM_ROWS):
         rows = order[lo:lo + _SUM_ROWS]
