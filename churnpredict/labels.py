@@ -2,6 +2,21 @@
 
 This is the only module that reads data at or after a cutoff: a label for (customer, cutoff)
 looks at ``(cutoff, cutoff + horizon]`` and nothing else.
+
+What is known at ``as_of``
+--------------------------
+Labels follow the same rule as :meth:`churnpredict.EventData.cut`, so that labelling the full
+data as of ``T`` and labelling ``data.cut(T)`` give the same labels:
+
+* an event (activity, payment) is known at ``T`` only if it happened strictly before ``T``.
+  An event exactly at ``T`` is not: inactivity labels whose horizon ends at ``T`` do not see
+  it (a customer whose only activity in the horizon is at ``T`` counts as churned);
+* a cancellation is known at ``T`` if ``churned_at <= T``: a customer who churned exactly at
+  ``T`` is known to have churned (cancellation labels whose horizon ends at ``T`` count it);
+* only cutoffs whose horizon is over by ``as_of`` (``cutoff + horizon <= as_of``) are labelled.
+
+``as_of`` defaults to the latest time in the data, and the same rule applies to it: events at
+exactly that time are not known yet. (On the command line and on a Dask cluster alike.)
 """
 
 from __future__ import annotations
@@ -211,10 +226,12 @@ def label_churn(
     * cancellation: churned if ``churned_at`` is in ``(cutoff, cutoff + horizon]``;
       ``churn_type`` keeps voluntary/involuntary when customers have it.
     * inactivity: churned if a customer active in ``[cutoff - lookback, cutoff)`` has no activity
-      (or, without an activity table, no successful payment) in ``(cutoff, cutoff + horizon]``.
+      (or, without an activity table, no successful payment) in ``(cutoff, cutoff + horizon]``
+      before ``as_of``: an event exactly at ``as_of`` is not known yet (see the module notes).
     * snapshot tables: the label column, at ``data.snapshot_at``.
 
     Cutoffs whose horizon is not over by ``as_of`` are dropped: their labels would be censored.
+    The labels are the same for ``data`` and for ``data.cut(as_of)``.
 
     Parameters
     ----------
@@ -224,7 +241,8 @@ def label_churn(
     kind : {"auto", "cancellation", "inactivity"}
         "auto" picks cancellation when customers have ``churned_at``.
     as_of : timestamp-like, optional
-        What is known; defaults to the latest time in the data.
+        What is known: events strictly before it, cancellations at or before it (see the
+        module notes). Defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
 
@@ -263,8 +281,10 @@ def label_churn(
         out["churned_at"] = np.where(hit, churned_at, np.datetime64("NaT"))
     else:
         _, index = _activity_index(data)
-        # events in (cut, end]: count before end+1ns minus count before cut+1ns
+        # events in (cut, end] known at as_of (strictly before it): count before
+        # min(end + 1ns, as_of) minus count before cut + 1ns
         one = np.timedelta64(1, "ns")
-        seen = index.count_between(codes, cut + one, end + one) > 0
+        known = np.minimum(end + one, np.datetime64(as_of.value, "ns"))
+        seen = index.count_between(codes, cut + one, known) > 0
         out["churned"] = (~seen).astype(np.int8)
     return out

@@ -115,6 +115,76 @@ def _model_params(model: BaseEstimator) -> dict[str, Any]:
     return {k: _jsonable(v) for k, v in model.get_params(deep=False).items()}
 
 
+def _horizon_text(horizon: pd.Timedelta) -> str:
+    """A horizon as short text that :func:`pandas.Timedelta` reads back: '28D', '12h', '90s'."""
+    if horizon % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{horizon.days}D"
+    if horizon % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        return f"{int(horizon.total_seconds() // 3600)}h"
+    if horizon % pd.Timedelta(seconds=1) == pd.Timedelta(0):
+        return f"{int(horizon.total_seconds())}s"
+    return f"{horizon.value}ns"
+
+
+def _model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
+    """A short, stable id of a fitted model: sha256 of what decides its predictions.
+
+    For a model with an XGBoost booster: the booster in XGBoost's JSON format, the model's
+    fitted state (calibration, categories) and the feature names. Otherwise: the model's
+    class, parameters and feature names. The first 16 hex digits.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{type(model).__module__}.{type(model).__qualname__}\n".encode())
+    digest.update(json.dumps([str(n) for n in feature_names]).encode())
+    booster = getattr(model, "booster_", None)
+    if booster is not None:
+        digest.update(bytes(booster.save_raw("json")))
+        get_state = getattr(model, "_get_state", None)
+        if get_state is not None:
+            digest.update(json.dumps(_jsonable(get_state()), sort_keys=True).encode())
+    else:
+        digest.update(json.dumps(_model_params(model), sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def _required_inputs(builders: Sequence[FeatureBuilder],
+                     data: EventData | None = None) -> dict[str, list[str]]:
+    """Tables and columns the fitted builders read (with ``data``: as found in it).
+
+    Keys are table names, values the columns beyond each table's required ones (sorted): the
+    optional columns a family was fitted with (``activity.value``, ``activity.event`` when the
+    event types were learned from it, ``tickets.resolved_at`` / ``csat`` / ``priority``) and
+    the customer attributes the profile family uses. Scoring data lacking one would give NaN
+    features where training had values.
+    """
+    from .data import SCHEMA
+    from .features import EngagementFeatures, ProfileFeatures, SupportFeatures
+
+    needed: dict[str, set[str]] = {}
+    for builder in builders:
+        for table in builder.tables:
+            needed.setdefault(table, set())
+        cols: dict[str, list[str]] = {}
+        if isinstance(builder, EngagementFeatures):
+            learned = builder.event_types == "auto" or data is not None
+            cols["activity"] = (["value"] if getattr(builder, "has_value_", False) else []) + (
+                ["event"] if learned and getattr(builder, "event_types_", None) else [])
+        elif isinstance(builder, SupportFeatures):
+            cols["tickets"] = [c for c, flag in (("resolved_at", "has_resolved_"),
+                                                 ("csat", "has_csat_"),
+                                                 ("priority", "has_priority_"))
+                               if getattr(builder, flag, False)]
+        elif isinstance(builder, ProfileFeatures):
+            cols["customers"] = list(getattr(builder, "columns_", []))
+        for table, columns in cols.items():
+            frame = None if data is None else getattr(data, table, None)
+            present = set(columns) if data is None else (
+                set() if frame is None else set(frame.columns))
+            needed.setdefault(table, set()).update(
+                c for c in columns if c in present and c not in SCHEMA[table].required)
+    return {table: sorted(columns) for table, columns in sorted(needed.items())}
+
+
 # --------------------------------------------------------------------------- pipeline
 class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     """Feature builders and a churn model, trained on many cutoffs and scored at one.
@@ -160,6 +230,13 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         Rows, customers, positive rate and churn-type counts of the training rows.
     validation_scores_ : dict
         The model's validation scores (latest cutoffs, before the refit).
+    required_inputs_ : dict of str -> list of str
+        Tables the fitted families read, each with the columns beyond its required ones that
+        they were fitted with (e.g. ``{"activity": ["event", "value"], "tickets": ["csat"]}``).
+        Scoring data lacking one is refused with :class:`~churnpredict.ChurnDataError`.
+    model_id_ : str
+        A short, stable id of the fitted model (sha256 of the booster, its fitted state and
+        the feature names); scores carry it in ``attrs["model_id"]``.
 
     Examples
     --------
@@ -227,7 +304,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ----------
         data : EventData
         as_of : timestamp-like, optional
-            What is known at training time; defaults to the latest time in the data.
+            What is known at training time: features and labels use only events strictly
+            before it (and cancellations at or before it), exactly what ``data.cut(as_of)``
+            keeps, so fitting on ``data`` and on ``data.cut(as_of)`` gives the same model.
+            Defaults to the latest time in the data.
         progress : callable, optional
             ``progress(stage, step, total)`` after labelling, after each feature family and
             after fitting the model.
@@ -319,6 +399,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             "n_features": len(self.feature_names_),
         }
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
+        self.required_inputs_ = _required_inputs(active, data)
+        self.model_id_ = _model_id(model, self.feature_names_)
         return X, labels
 
     @staticmethod
@@ -383,6 +465,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"{', '.join(absent)} were trained but the data lacks table(s) {tables}; add "
                 f"them, or retrain without those families"
             )
+        self._check_inputs(data)
         if data.is_snapshot:
             pop = population(data, [data.snapshot_at])
         else:
@@ -397,6 +480,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if self.is_snapshot_ and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         return self._align(X)
+
+    def _check_inputs(self, data: EventData) -> None:
+        """Refuse data lacking a table or column the fitted pipeline was trained with."""
+        required = getattr(self, "required_inputs_", None)
+        if required is None:  # not stored with the pipeline: what the fitted builders read
+            required = _required_inputs(self.builders_)
+        for table, columns in required.items():
+            frame = getattr(data, table, None)
+            if frame is None:
+                raise ChurnDataError(
+                    f"the pipeline was trained with the {table} table but the data has none; "
+                    f"add {table}, or retrain without it"
+                )
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                names = ", ".join(f"{table}.{c}" for c in missing)
+                raise ChurnDataError(
+                    f"{table} is missing column(s) {missing} that the pipeline was trained "
+                    f"with ({names}): without them those features would be empty; add them "
+                    f"(missing values are fine), or retrain on data without them"
+                )
 
     def score(self, data: EventData, as_of: Any = None, explain: bool = True) -> pd.DataFrame:
         """Churn probability (and reasons) for every customer at risk at ``as_of``.
@@ -418,7 +522,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         pandas.DataFrame
             Indexed by ``customer_id``, highest probability first: ``churn_probability``,
             ``mrr`` (point-in-time MRR from the monetary features, else ``customers.mrr``,
-            else NaN) and the reason columns.
+            else NaN) and the reason columns. ``attrs`` records what the scores are:
+            ``horizon`` (e.g. ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and
+            ``model_id`` (:attr:`model_id_`).
+
+        Raises
+        ------
+        ChurnDataError
+            When the data lacks a table or column the pipeline was trained with
+            (:attr:`required_inputs_`), or nobody is in the population at ``as_of``.
         """
         X = self.features(data, as_of)
         proba = self.model_.predict_proba(X)[:, 1]
@@ -444,7 +556,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")
-        return out.iloc[order]
+        out = out.iloc[order]
+        cutoff = pd.Timestamp(X.index.get_level_values("cutoff")[0]) if len(X) else (
+            _timestamp(as_of) if as_of is not None else data.time_range[1])
+        model_id = getattr(self, "model_id_", None) or _model_id(self.model_,
+                                                                 self.feature_names_)
+        out.attrs.update({"horizon": _horizon_text(self.horizon_),
+                          "as_of": cutoff.isoformat(), "model_id": model_id})
+        return out
 
     def evaluate(self, data: EventData, as_of: Any, explain: bool = False) -> Evaluation:
         """Score the population at ``as_of`` and compare with what happened next.

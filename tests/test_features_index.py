@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from churnpredict.features._index import BitRank, EventIndex
+from churnpredict.features._index import BitRank, EventIndex, count_prefix, sums_between
 
 BASE = np.datetime64("2024-01-01T00:00:00", "ns")
 
@@ -120,3 +120,75 @@ def test_int32_codes_are_kept_and_give_the_same_answers():
     q_times = BASE + rng.integers(0, 10**6, 300).astype("timedelta64[s]")
     assert np.array_equal(narrow.count_before(q_codes, q_times),
                           wide.count_before(q_codes, q_times))
+
+
+# ------------------------------------------------------------------ exact window sums
+def test_sums_between_sums_each_window_from_its_own_values():
+    """Every window's sum is bit for bit the sum of its values alone, wherever it lies, so
+    values outside it (huge ones included) change nothing; empty windows are 0."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    values = rng.normal(size=n) * 10.0 ** rng.integers(-8, 18, n)
+    end = rng.integers(0, n + 1, 3000)
+    short = np.maximum(end - rng.integers(0, 40, 3000), 0)
+    long = np.maximum(short - rng.integers(0, 400, 3000), 0)
+    end[:50] = short[:50]  # empty windows
+    got_short, got_long = sums_between(values, end, [short, long])
+    def alone(lo: int, hi: int) -> float:
+        return np.add.reduceat(values[lo:hi].copy(), [0])[0] if hi > lo else 0.0
+
+    for i in range(0, 3000, 7):
+        assert got_short[i] == alone(short[i], end[i])
+        assert got_long[i] == alone(long[i], end[i])
+    assert np.all(got_short[:50] == 0.0)
+    # the same windows with the rest of the array replaced by huge numbers: same bits
+    inside = np.zeros(n, dtype=bool)
+    for s, e in zip(long, end, strict=True):
+        inside[s:e] = True
+    noisy = np.where(inside, values, 1e300)
+    again_short, again_long = sums_between(noisy, end, [short, long])
+    assert np.array_equal(again_short, got_short) and np.array_equal(again_long, got_long)
+
+
+def test_sums_between_does_not_depend_on_row_order_or_chunking(monkeypatch):
+    rng = np.random.default_rng(8)
+    values = rng.random(5000) * 1e3
+    end = rng.integers(0, 5001, 2000)
+    start = np.maximum(end - rng.integers(0, 90, 2000), 0)
+    (whole,) = sums_between(values, end, [start])
+    perm = rng.permutation(2000)
+    (shuffled,) = sums_between(values, end[perm], [start[perm]])
+    assert np.array_equal(shuffled, whole[perm])
+    import churnpredict.features._index as index_module
+
+    monkeypatch.setattr(index_module, "_SUM_ROWS", 37)
+    (chunked,) = sums_between(values, end, [start])
+    assert np.array_equal(chunked, whole)
+
+
+def test_sums_between_edge_cases():
+    assert sums_between(np.empty(0), np.array([0, 0]), [np.array([0, 0])])[0].tolist() == [0, 0]
+    assert sums_between(np.ones(3), np.empty(0, dtype=np.int64), [np.empty(0)])[0].size == 0
+    (whole,) = sums_between(np.array([1.0, 2.0, 4.0]), np.array([3]), [np.array([0])])
+    assert whole.tolist() == [7.0]
+    (holes,) = sums_between(np.array([1.0, np.nan, 4.0]), np.array([3, 2]),
+                            [np.array([0, 1])])
+    assert holes.tolist() == [5.0, 0.0]  # missing values count 0
+
+
+def test_window_sum_counts_missing_values_as_zero_and_stays_per_customer():
+    codes = np.array([0, 0, 0, 1, 1])
+    times = BASE + np.array([0, 1, 2, 0, 1]).astype("timedelta64[D]")
+    values = np.array([1e17, np.nan, 0.1, 0.2, 0.3])
+    index = EventIndex(codes, times, 2, values={"v": values})
+    end = np.array([BASE + np.timedelta64(3, "D")] * 2)
+    start = np.array([BASE + np.timedelta64(1, "D")] * 2)
+    assert index.window_sum("v", np.array([0, 1]), start, end).tolist() == [0.1, 0.3]
+    assert index.window_sum("v", np.array([1]), np.array([BASE]), end[:1]).tolist() == [
+        0.2 + 0.3]
+
+
+def test_count_prefix_is_exact_integer_running_count():
+    flags = np.array([True, False, True, True])
+    out = count_prefix(flags)
+    assert out.dtype == np.int64 and out.tolist() == [0, 1, 1, 2, 3]

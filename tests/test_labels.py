@@ -68,10 +68,16 @@ def test_censored_cutoffs_are_never_labelled(subscriptions):
 
 
 def test_inactivity_labels(subscriptions):
-    """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back."""
+    """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back, on
+    2024-04-30, which is known once that moment has passed."""
     labels = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
-                         lookback="30D")
+                         lookback="30D", as_of="2024-05-01")
     assert labels["churned"].droplevel("cutoff").to_dict() == {1: 0, 2: 1}
+    # as of 2024-04-30 (the default: the latest time in the data) the return at exactly that
+    # time is not known yet, as data.cut("2024-04-30") does not hold it
+    at_end = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
+                         lookback="30D")
+    assert at_end["churned"].droplevel("cutoff").to_dict() == {1: 1, 2: 1}
 
 
 def test_inactivity_event_exactly_at_horizon_end_counts():
@@ -130,3 +136,36 @@ def test_event_index_matches_brute_force():
     brute_h = [np.sum((codes == c) & (times < t + half))
                for c, t in zip(q_codes, q_times, strict=True)]
     assert index.count_before(q_codes, q_times + half).tolist() == brute_h
+
+
+def _edge_data() -> EventData:
+    """Customer "x" is active only exactly at T inside its horizon; "y" cancels exactly at T."""
+    customers = pd.DataFrame({
+        "customer_id": ["x", "y", "z"],
+        "signup_at": pd.to_datetime(["2024-01-01"] * 3),
+        "churned_at": pd.to_datetime([None, "2024-03-29", None]),
+    })
+    activity = pd.DataFrame({
+        "customer_id": ["x", "y", "z", "x", "z", "x"],
+        "timestamp": pd.to_datetime(["2024-02-25", "2024-02-25", "2024-02-25", "2024-03-29",
+                                     "2024-03-20", "2024-04-02"]),
+    })
+    return EventData(customers, activity=activity)
+
+
+def test_labels_know_at_as_of_what_data_cut_keeps():
+    """Horizon (2024-03-01, 2024-03-29] ends at as_of T = 2024-03-29: x's activity exactly at T
+    is not known yet (x counts as churned for inactivity), y's cancellation exactly at T is
+    (churned for cancellation); the labels equal those of data.cut(T)."""
+    data = _edge_data()
+    as_of = pd.Timestamp("2024-03-29")
+    cutoff = pd.Timestamp("2024-03-01")
+    for kind, expected in [("inactivity", {"x": 1, "y": 1, "z": 0}),
+                           ("cancellation", {"x": 0, "y": 1, "z": 0})]:
+        full = label_churn(data, [cutoff], "28D", kind=kind, as_of=as_of)
+        cut = label_churn(data.cut(as_of), [cutoff], "28D", kind=kind, as_of=as_of)
+        pd.testing.assert_frame_equal(full, cut)
+        assert full["churned"].droplevel("cutoff").to_dict() == expected, kind
+    # a day later the activity at 2024-03-29 is known: x is active in its horizon
+    later = label_churn(data, [cutoff], "28D", kind="inactivity", as_of="2024-03-30")
+    assert later["churned"].droplevel("cutoff").to_dict() == {"x": 0, "y": 1, "z": 0}

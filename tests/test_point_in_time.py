@@ -239,8 +239,9 @@ def _rows(data: EventData, cutoffs) -> pd.MultiIndex:
 
 
 def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """Same index, columns and dtypes; same values (floats to 1e-9: window sums are
-    differences of running sums, whose rounding depends on other customers' events)."""
+    """Same index, columns and dtypes; the same values bit for bit (NaN equal to NaN): each
+    window sum adds up its own events only, so events at or after the cutoff cannot change a
+    single bit of it."""
     pd.testing.assert_index_equal(left.index, right.index)
     pd.testing.assert_index_equal(left.columns, right.columns)
     pd.testing.assert_series_equal(left.dtypes, right.dtypes)
@@ -248,9 +249,9 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     for col in left.columns[is_cat]:
         pd.testing.assert_series_equal(left[col], right[col])
     numeric = left.columns[~np.asarray(is_cat, dtype=bool)]
-    np.testing.assert_allclose(left[numeric].to_numpy(np.float64),
-                               right[numeric].to_numpy(np.float64), rtol=1e-9, atol=1e-9,
-                               err_msg=f"columns {list(numeric)}")
+    np.testing.assert_array_equal(left[numeric].to_numpy(np.float64),
+                                  right[numeric].to_numpy(np.float64),
+                                  err_msg=f"columns {list(numeric)}", strict=True)
 
 
 # ------------------------------------------------------------------------------ features
@@ -421,3 +422,78 @@ def test_cancellation_labels_read_only_the_horizon(hyp, horizon_days):
     for (cid, cut), row in labels.iterrows():
         when = churned_at[cid]
         assert row["churned"] == int(pd.notna(when) and cut < when <= cut + horizon)
+
+
+# ------------------------------------------------------------------------------ training
+def _with_events_at(data: EventData, at: pd.Timestamp, horizon: pd.Timedelta,
+                    rng: np.random.Generator) -> EventData:
+    """``data`` with activity and payments of some customers exactly at ``at`` (among them
+    customers otherwise quiet since ``at - horizon``), and some cancelling exactly at ``at``."""
+    customers = data.customers.copy()
+    alive = np.flatnonzero(((customers["signup_at"] < at - 40 * DAY)
+                            & (customers["churned_at"].isna()
+                               | (customers["churned_at"] > at))).to_numpy())
+    quitters = rng.choice(alive, min(3, len(alive)), replace=False)
+    customers.loc[quitters, "churned_at"] = at
+    customers.loc[quitters, "churn_type"] = "voluntary"
+    who = customers["customer_id"].to_numpy()[rng.choice(alive, min(8, len(alive)),
+                                                         replace=False)]
+    act = data.activity.loc[data.activity["timestamp"] < at]
+    last = act.groupby("customer_id")["timestamp"].max()
+    quiet = last.index[(last < at - horizon) & (last >= at - horizon - 60 * DAY)].to_numpy()
+    who = np.concatenate([quiet[:6], who])
+    activity = pd.concat([data.activity, pd.DataFrame({
+        "customer_id": who, "timestamp": at, "event": "login", "value": 1.0})],
+        ignore_index=True)
+    payments = pd.concat([data.payments, pd.DataFrame({
+        "customer_id": who[:4], "timestamp": at, "amount": 49.0, "status": "succeeded"})],
+        ignore_index=True)
+    return EventData(customers, activity=activity, payments=payments, tickets=data.tickets)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 1000), day=st.integers(0, 150),
+       kind=st.sampled_from(["cancellation", "inactivity"]),
+       horizon_days=st.sampled_from([28, 42]))
+def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kind,
+                                                                  horizon_days):
+    """``fit(data, as_of=T)`` reads nothing at or after T, labels included: its training rows,
+    features, labels and model are those of ``fit(data.cut(T), as_of=T)``, with events and
+    cancellations placed exactly at T."""
+    from churnpredict.datasets import make_subscription_data
+    from churnpredict.model import ChurnModel
+    from churnpredict.pipeline import ChurnPipeline
+
+    data = make_subscription_data(250, start="2023-06-01", end="2024-12-31", churn_scale=3.0,
+                                  random_state=seed)
+    rng = np.random.default_rng(seed)
+    # T is an existing activity time (events exactly at T), or a midnight
+    act = data.activity["timestamp"]
+    lo, hi = pd.Timestamp("2024-05-01") + day * DAY, pd.Timestamp("2024-10-01") + day * DAY
+    inside = act[(act > lo) & (act < hi)]
+    as_of = inside.iloc[int(rng.integers(len(inside)))] if day % 2 else lo.normalize()
+    data = _with_events_at(data, as_of, horizon_days * DAY, rng)
+    cut = data.cut(as_of)
+
+    def fitted(d: EventData) -> tuple[ChurnPipeline, pd.DataFrame, pd.DataFrame]:
+        pipe = ChurnPipeline(model=ChurnModel(n_estimators=15, n_jobs=1, random_state=0),
+                             horizon=f"{horizon_days}D", label=kind, n_cutoffs=8,
+                             cutoff_freq="14D")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            X, labels = pipe._fit_training(d, as_of, None)
+        return pipe, X, labels
+
+    full_pipe, full_X, full_labels = fitted(data)
+    cut_pipe, cut_X, cut_labels = fitted(cut)
+    pd.testing.assert_frame_equal(full_labels, cut_labels, check_exact=True)
+    pd.testing.assert_frame_equal(full_X, cut_X, check_exact=True)
+    assert full_pipe.feature_names_ == cut_pipe.feature_names_
+    # events exactly at T were in the data
+    assert (data.activity["timestamp"] == as_of).sum() >= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        full_scores = full_pipe.score(cut, as_of=as_of, explain=False)
+        cut_scores = cut_pipe.score(cut, as_of=as_of, explain=False)
+    pd.testing.assert_frame_equal(full_scores, cut_scores, check_exact=True)

@@ -2,8 +2,15 @@
 
 Events are sorted once by (customer, time) and packed into one int64 key per event,
 ``customer * span + (time - t0) // unit``. Every (customer, cutoff, window-edge) question is
-then one ``np.searchsorted`` over the keys, and window sums are differences of prefix sums, so
-the cost of many cutoffs and windows is about one sort of the events.
+then one ``np.searchsorted`` over the keys, so the cost of many cutoffs and windows is about one
+sort of the events. Counts are differences of positions.
+
+Sums of per-event numbers are exact per customer: each window's values are added up on their
+own (:func:`sums_between`, one ``np.add.reduceat`` over the windows), never as differences of
+running totals over all events, so one customer's values (however large, and whether before or
+after a cutoff) cannot change another customer's sums by a single bit. The cost grows with the
+number of events inside the windows rather than with the number of events, which at C speed
+stays small next to the sort.
 
 The key is exact whatever the resolution of the times. ``unit`` is the coarsest of a day, an
 hour, a minute, a second, a millisecond, a microsecond or a nanosecond that divides a sample of
@@ -17,11 +24,11 @@ with ``T`` directly by a short vectorised binary search.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["BitRank", "EventIndex"]
+__all__ = ["BitRank", "EventIndex", "count_prefix", "sums_between"]
 
 _UNITS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 _UNIT_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute",
@@ -31,6 +38,7 @@ _NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 _SAMPLE = 1 << 16  # event times checked when choosing the unit
 _CHUNK = 1 << 20  # events processed at a time: temporaries of a few MB, reused by malloc
 _SLICE = 1024  # ascending queries located together (see _searchsorted_ascending)
+_SUM_ROWS = 1 << 18  # rows summed at a time by sums_between (bounds its temporaries)
 
 
 class EventIndex:
@@ -103,7 +111,8 @@ class EventIndex:
         self.valid = valid  # None: every event is indexed
         if valid is not None:
             codes, t = codes[valid], t[valid]
-        vals = {k: self._select(v, np.float64) for k, v in (values or {}).items()}
+        vals = {k: _missing_as_zero(self._select(v, np.float64))
+                for k, v in (values or {}).items()}
         self.t0, self.unit, self.span = _choose_key(t, self.n_customers)
         keys = _make_keys(codes, t, self.t0, self.unit, self.span)
         # Events are usually sorted by (customer, time) already (EventData sorts them); check.
@@ -116,7 +125,7 @@ class EventIndex:
         self.codes = codes
         self.times = t
         self.keys = keys
-        self._prefix = {k: _prefix(v) for k, v in vals.items()}
+        self._values = vals
         self.starts = np.searchsorted(codes, np.arange(self.n_customers + 1), side="left")
 
     def describe_key(self) -> str:
@@ -166,9 +175,13 @@ class EventIndex:
     def window_sum(
         self, name: str, codes: np.ndarray, start: np.ndarray, end: np.ndarray
     ) -> np.ndarray:
-        """Sum of per-event ``values[name]`` over ``[start, end)`` for each customer."""
-        prefix = self._prefix[name]
-        return prefix[self.position(codes, end)] - prefix[self.position(codes, start)]
+        """Sum of per-event ``values[name]`` over ``[start, end)`` for each customer.
+
+        Missing values count 0. Each sum adds up that customer's values in the window and
+        nothing else (see :func:`sums_between`).
+        """
+        end_pos = self.position(codes, end)
+        return sums_between(self._values[name], end_pos, [self.position(codes, start)])[0]
 
     def last_before(self, codes: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Sorted position of each customer's last event before ``times``; -1 if none."""
@@ -186,7 +199,8 @@ class EventIndex:
 
     def add_values(self, name: str, values: np.ndarray) -> None:
         """Register per-event ``values`` (in the original row order) for :meth:`window_sum`."""
-        self._prefix[name] = _prefix(self.sorted_values(np.asarray(values, dtype=np.float64)))
+        self._values[name] = _missing_as_zero(
+            self.sorted_values(np.asarray(values, dtype=np.float64)))
 
     def sorted_values(self, values: np.ndarray) -> np.ndarray:
         """Reorder per-event ``values`` (original row order) into the index's sorted order.
@@ -311,14 +325,88 @@ def _bisect(times: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray) ->
     return lo
 
 
-def _prefix(values: np.ndarray) -> np.ndarray:
-    """``out[i]`` = sum of the first ``i`` values, missing values counting 0."""
-    out = np.empty(len(values) + 1, dtype=np.float64)
-    out[0] = 0.0
-    np.cumsum(values, out=out[1:])
-    if len(values) and not np.isfinite(out[-1]):  # NaN or inf somewhere: redo as nan_to_num
-        np.cumsum(np.nan_to_num(values, nan=0.0), out=out[1:])
+def count_prefix(flags: np.ndarray) -> np.ndarray:
+    """``out[i]`` = number of true ``flags`` among the first ``i`` (int64, exact).
+
+    Differences of these running counts are exact whatever the other customers hold, so
+    flag counts over a window (``out[end] - out[start]``) need no per-window summation.
+    """
+    out = np.zeros(len(flags) + 1, dtype=np.int64)
+    np.cumsum(np.asarray(flags, dtype=bool), out=out[1:])
     return out
+
+
+def _missing_as_zero(values: np.ndarray) -> np.ndarray:
+    """float64 ``values`` with NaN replaced by 0 (a copy only when there is a NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    return np.where(missing, 0.0, values) if missing.any() else values
+
+
+def sums_between(values: np.ndarray, end: np.ndarray,
+                 starts: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Sum of ``values[start:end]`` for every row and every array of ``starts``.
+
+    Parameters
+    ----------
+    values : ndarray of float64
+        Per-event numbers in the index's sorted order (see :meth:`EventIndex.sorted_values`);
+        missing values count 0.
+    end : ndarray of int
+        Each row's end position (excluded), e.g. :meth:`EventIndex.position` at the cutoff.
+    starts : sequence of ndarray of int
+        One array of start positions (included) per window, each ``<= end`` row by row.
+
+    Returns
+    -------
+    list of ndarray of float64
+        One array per entry of ``starts``: 0 for an empty window.
+
+    Notes
+    -----
+    Every window is summed from its own values only, in event order, by ``np.add.reduceat``
+    (bit for bit ``np.add.reduceat(values[start:end], [0])``, wherever the window lies in
+    memory): the result depends on the values inside the window and on nothing else, not on
+    other customers and not on the same customer's events before the window or after the
+    cutoff. (A difference of running totals would carry the rounding of every earlier event,
+    and one huge value would swamp it.)
+
+    The windows are laid out as ``[start_1, end, start_2, end, ...]`` per row with rows in
+    descending ``end``, so the pieces ``reduceat`` forms between one window's end and the next
+    window's start run backwards and cost one element each: the work is the number of events
+    inside the windows plus a sort of the rows and about one pass over the events.
+
+    Examples
+    --------
+    >>> values = np.array([1.0, 2.0, 1e17, 4.0, 8.0])
+    >>> [s.tolist() for s in sums_between(values, np.array([2, 5]), [np.array([0, 3])])]
+    [[3.0, 12.0]]
+    """
+    end = np.asarray(end, dtype=np.intp)
+    starts = [np.asarray(s, dtype=np.intp) for s in starts]
+    n_rows, k = len(end), len(starts)
+    outs = [np.zeros(n_rows, dtype=np.float64) for _ in starts]
+    if n_rows == 0 or k == 0 or len(values) == 0:
+        return outs
+    padded = np.empty(len(values) + 1, dtype=np.float64)  # end == len(values) is a valid index
+    padded[:-1] = values
+    padded[-1] = 0.0
+    padded[np.isnan(padded)] = 0.0  # missing values count 0
+    order = np.argsort(end, kind="stable")[::-1]  # rows by descending end
+    for lo in range(0, n_rows, _SUM_ROWS):
+        rows = order[lo:lo + _SUM_ROWS]
+        e = end[rows]
+        idx = np.empty((len(rows), k, 2), dtype=np.intp)
+        idx[:, :, 1] = e[:, None]
+        for w, s in enumerate(starts):
+            idx[:, w, 0] = s[rows]
+        # reduceat's last piece runs to the end of the array: end it at this chunk's largest
+        # end, so the chunks' last pieces together cover the events about once.
+        view = padded[: int(e[0]) + 1]
+        sums = np.add.reduceat(view, idx.reshape(-1))[0::2].reshape(len(rows), k)
+        for w in range(k):
+            outs[w][rows] = np.where(idx[:, w, 0] < e, sums[:, w], 0.0)
+    return outs
 
 
 if hasattr(np, "bitwise_count"):  # numpy >= 2.0

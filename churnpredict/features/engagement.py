@@ -25,7 +25,7 @@ from ._base import (
     as_rows,
     window_label,
 )
-from ._index import BitRank, EventIndex, _prefix
+from ._index import BitRank, EventIndex, _missing_as_zero, sums_between
 
 __all__ = ["EngagementFeatures"]
 
@@ -292,7 +292,11 @@ class EngagementFeatures(FeatureBuilder):
         index = self.event_index(data, "activity")
         at = _Positions(index, codes, cut)
         first_of_day = _first_of_day(data, index)
-        values = _value_prefix(data, index) if self.has_value_ else None
+        values = _sorted_values(data, index) if self.has_value_ else None
+        # each window's values summed on their own: exact per customer (see sums_between)
+        value_sums = ({} if values is None else dict(zip(
+            self.windows_, sums_between(values, at(0), [at(w.value) for w in self.windows_]),
+            strict=True)))
 
         type_slugs = self._type_slugs()
         types = _type_flags(data, index, self.event_types_)
@@ -319,7 +323,7 @@ class EngagementFeatures(FeatureBuilder):
             out[f"events_per_day_{lab}"] = count / observed
             if self.has_value_:
                 out[f"value_sum_{lab}"] = (np.full(len(codes), np.nan) if values is None
-                                           else values[q] - values[p])
+                                           else value_sums[w])
             for k, slug in enumerate(type_slugs):
                 out[f"events_{slug}_{lab}"] = (
                     np.full(len(codes), np.nan) if types is None
@@ -508,14 +512,14 @@ def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
     return cached
 
 
-def _value_prefix(data: EventData, index: EventIndex) -> np.ndarray | None:
-    """Prefix sums of ``activity.value`` in the index's order (missing values count 0)."""
+def _sorted_values(data: EventData, index: EventIndex) -> np.ndarray | None:
+    """``activity.value`` in the index's order, missing values as 0 (None without values)."""
     if "value" not in data.activity.columns:
         return None
-    key = ("engagement", "value_prefix", id(index))
+    key = ("engagement", "sorted_values", id(index))
     cached = data._cache.get(key)
     if cached is None:
-        cached = _prefix(index.sorted_values(
+        cached = _missing_as_zero(index.sorted_values(
             data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)))
         data._cache[key] = cached
     return cached

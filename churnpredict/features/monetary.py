@@ -25,7 +25,7 @@ from ._base import (
     as_rows,
     window_label,
 )
-from ._index import _prefix
+from ._index import sums_between
 
 __all__ = ["MonetaryFeatures"]
 
@@ -149,11 +149,11 @@ class MonetaryFeatures(FeatureBuilder):
         ok = (status == "succeeded").to_numpy(dtype=bool)
         index = self.event_index(data, "payments", mask=ok, key="succeeded")
         paid = index.sorted_values(amount[ok])
-        cum = _prefix(paid)
         end = index.position(codes, cutoffs)
         start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
-        for w in self.windows_:
-            out[f"paid_{window_label(w)}"] = cum[end] - cum[start[w]]
+        sums = sums_between(paid, end, [start[w] for w in self.windows_])
+        for w, total in zip(self.windows_, sums, strict=True):
+            out[f"paid_{window_label(w)}"] = total
         longest = self.windows_[-1]
         lab = window_label(longest)
         n_paid = (end - start[longest]).astype(np.float64)
@@ -168,7 +168,7 @@ class MonetaryFeatures(FeatureBuilder):
                   else index.position(codes, _minus(cutoffs, self.lookback_)))
         earlier = _amount_before(paid, before, first)
         plab = window_label(self.lookback_)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             out[f"price_change_pct_{plab}"] = np.where(
                 earlier > 0, mrr / earlier - 1.0, np.nan)
         out[f"price_change_{plab}"] = mrr - earlier
@@ -176,11 +176,12 @@ class MonetaryFeatures(FeatureBuilder):
         # Refunds.
         refunded = (status == "refunded").to_numpy(dtype=bool)
         r_index = self.event_index(data, "payments", mask=refunded, key="refunded")
-        r_cum = _prefix(r_index.sorted_values(amount[refunded]))
+        r_amount = r_index.sorted_values(amount[refunded])
         r_end = r_index.position(codes, cutoffs)
         r_start = {w: r_index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
-        for w in self.windows_:
-            out[f"refunded_{window_label(w)}"] = r_cum[r_end] - r_cum[r_start[w]]
+        r_sums = sums_between(r_amount, r_end, [r_start[w] for w in self.windows_])
+        for w, total in zip(self.windows_, r_sums, strict=True):
+            out[f"refunded_{window_label(w)}"] = total
         for w in self.windows_:
             out[f"refunds_{window_label(w)}"] = (r_end - r_start[w]).astype(np.float64)
 

@@ -25,7 +25,7 @@ from ._base import (
     as_rows,
     window_label,
 )
-from ._index import _prefix
+from ._index import count_prefix
 from .monetary import _NS_PER_DAY
 
 __all__ = ["PaymentFeatures"]
@@ -141,7 +141,7 @@ class PaymentFeatures(FeatureBuilder):
         # successful attempt so far (-1 before any); entry i describes the first i attempts.
         is_failed = index.sorted_values(failed[attempt])
         position = np.arange(len(is_failed), dtype=np.int64)
-        cum_failed = _prefix(is_failed.astype(np.float64))
+        cum_failed = count_prefix(is_failed)
         last_failed = _running_last(np.where(is_failed, position, -1))
         last_ok = _running_last(np.where(is_failed, -1, position))
 
@@ -149,7 +149,8 @@ class PaymentFeatures(FeatureBuilder):
         first = index.starts[codes]
         start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
         out = _Columns([info.name for info in self.feature_info()], len(rows))
-        n_failed = {w: cum_failed[end] - cum_failed[start[w]] for w in self.windows_}
+        n_failed = {w: (cum_failed[end] - cum_failed[start[w]]).astype(np.float64)
+                    for w in self.windows_}
         for w in self.windows_:
             out[f"failed_payments_{window_label(w)}"] = n_failed[w]
         for w in self.windows_:

@@ -28,7 +28,7 @@ from ._base import (
     as_rows,
     window_label,
 )
-from ._index import EventIndex, _prefix
+from ._index import EventIndex, count_prefix, sums_between
 from .monetary import _NS_PER_DAY
 
 __all__ = ["SupportFeatures"]
@@ -210,10 +210,10 @@ class SupportFeatures(FeatureBuilder):
                 out[f"tickets_{lab}"] / observed_days * _DAYS_PER_MONTH, np.nan)
         if self.has_priority_:
             high = created.sorted_values(self._is_high_priority(tickets["priority"]))
-            cum_high = _prefix(high.astype(np.float64))
+            cum_high = count_prefix(high)
             for w in self.windows_:
                 out[f"high_priority_tickets_{window_label(w)}"] = (
-                    cum_high[end] - cum_high[start[w]])
+                    cum_high[end] - cum_high[start[w]]).astype(np.float64)
 
         if self.has_resolved_:
             created_ns = tickets["created_at"].to_numpy(dtype="datetime64[ns]")
@@ -237,15 +237,16 @@ class SupportFeatures(FeatureBuilder):
             r_start = resolved.position(codes, _minus(cutoffs, longest))
             n_resolved = (r_end - r_start).astype(np.float64)
             took = (resolved_ns - created_ns).astype(np.int64) / _NS_PER_DAY
-            cum_took = _prefix(resolved.sorted_values(took))
+            (took_sum,) = sums_between(resolved.sorted_values(took), r_end, [r_start])
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"resolution_days_{lab}"] = np.where(
-                    n_resolved > 0, (cum_took[r_end] - cum_took[r_start]) / n_resolved, np.nan)
+                    n_resolved > 0, took_sum / n_resolved, np.nan)
             if self.has_csat_:
                 csat = tickets["csat"].to_numpy(dtype=np.float64)
-                low = (csat <= self.low_csat).astype(np.float64)  # NaN scores are not low
-                cum_low = _prefix(resolved.sorted_values(low))
-                out[f"low_csat_tickets_{lab}"] = cum_low[r_end] - cum_low[r_start]
+                low = csat <= self.low_csat  # NaN scores are not low
+                cum_low = count_prefix(resolved.sorted_values(low))
+                out[f"low_csat_tickets_{lab}"] = (cum_low[r_end] - cum_low[r_start]).astype(
+                    np.float64)
 
         return out.frame(rows.index)
 
