@@ -84,7 +84,7 @@ _READ_ATTEMPTS = 20
 _VERSION_NAME = re.compile(r"^v-\d{8}T\d{12}Z-[0-9a-f]{32}$")
 _TEMP_NAME = re.compile(r"^\.tmp-[0-9a-f]{32}$")
 _POINTER_TEMP = re.compile(r"^\.CURRENT-[0-9a-f]{32}\.tmp$")
-_OLD_FILES = ("builders.joblib", "model.joblib", "SHA256SUMS")
+_OLD_FILES = ("builders.joblib", "model.joblib")
 _VERSIONED = ("churnpredict", "xgboost", "scikit-learn", "pandas", "numpy")
 
 
@@ -225,13 +225,12 @@ def bundle_status(path: str | os.PathLike) -> str:
         return "empty"
     if POINTER in names:
         try:
-            _read_pointer(path)
-            return "bundle"
-        except BundleError as exc:
-            if "retrain" in str(exc):
-                return "old"
-        except OSError:
-            pass
+            with open(path / POINTER, "rb") as fh:
+                pointer = json.loads(fh.read(_MAX_POINTER_BYTES).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            pointer = None
+        if isinstance(pointer, dict) and pointer.get("format") == MARKER:
+            return "bundle" if pointer.get("format_version") == BUNDLE_FORMAT else "old"
     if _is_old_bundle(path):
         return "old"
     return "foreign"
