@@ -584,7 +584,7 @@ def test_concurrent_saves_and_loads_in_processes(saved, tmp_path):
 
     procs = [start("reader", 8), start("writer", 15), start("writer", 15)]
     results = [p.communicate(timeout=300) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
     assert int(results[0][0]) > 0
     names = entries(target)
