@@ -47,7 +47,7 @@ import pandas as pd
 
 from ._version import __version__
 from .exceptions import BundleError
-from .features._base import FeatureBuilder
+from .features import FeatureBuilder
 from .io import sync_directory
 from .jsonstate import JSONStateMixin, class_path, from_json, resolve_class, to_json
 from .model import ChurnModel
@@ -238,16 +238,15 @@ def bundle_status(path: str | os.PathLike) -> str:
 
 def _refuse(path: Path, status: str) -> None:
     if status == "file":
-        raise BundleError(f"--model {str(path)!r} is a file; give a directory for the model "
-                          f"bundle")
+        raise BundleError(f"{path} is a file; give a directory for the model bundle")
     if status == "old":
         raise BundleError(
-            f"--model {str(path)!r} holds a bundle written by an older churnpredict; it is "
-            f"not replaced. Train into a new directory, or delete the old bundle first")
+            f"{path} holds a bundle written by an older churnpredict; it is not replaced. "
+            f"Train into a new directory, or delete the old bundle first")
     if status == "foreign":
         raise BundleError(
-            f"--model {str(path)!r} is a non-empty directory that is not a churnpredict "
-            f"bundle; refusing to write into it. Give a new or empty directory")
+            f"{path} is a non-empty directory that is not a churnpredict bundle; refusing "
+            f"to write into it. Give a new or empty directory")
 
 
 def check_destination(path: str | os.PathLike) -> Path:
@@ -268,8 +267,8 @@ def check_destination(path: str | os.PathLike) -> Path:
     existing = path if status != "missing" else next(
         (p for p in path.absolute().parents if p.exists()), None)
     if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK)):
-        raise BundleError(f"--model {str(path)!r}: {existing} is not a writable directory; "
-                          f"choose another location")
+        raise BundleError(f"{path}: {existing} is not a writable directory; choose another "
+                          f"location")
     return path
 
 
@@ -371,12 +370,14 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
     manifest = manifest_path.read_bytes()
     if key is not None:
         sig_path = folder / SIGNATURE
-        if not sig_path.is_file():
+        try:
+            raw_sig = sig_path.read_bytes()
+        except FileNotFoundError:
             raise BundleError(
                 f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
                 f"it. Save it again with the key set, or unset the key to load unsigned "
-                f"bundles")
-        sig = _loads(sig_path.read_bytes(), str(sig_path))
+                f"bundles") from None
+        sig = _loads(raw_sig, str(sig_path))
         value = sig.get("value") if isinstance(sig, dict) else None
         if not isinstance(value, str) or not hmac.compare_digest(
                 value.encode(), _signature(key, manifest).encode()):
@@ -458,15 +459,18 @@ def read_bundle(path: str | os.PathLike, *, key: str | bytes | None = None
         version = _read_pointer(path)
         try:
             return path / version, _read_version(path / version, version, secret)
-        except FileNotFoundError as exc:
+        except (OSError, BundleError) as exc:
             try:
                 moved = _read_pointer(path) != version
             except (OSError, BundleError):
                 moved = False
-            if not moved:  # not a concurrent save: the bundle is incomplete
+            if moved:  # a concurrent save replaced (and maybe pruned) this version: again
+                continue
+            if isinstance(exc, FileNotFoundError):
                 raise BundleError(f"{path / version}: {Path(exc.filename or '').name or exc} "
                                   f"is missing; the bundle is incomplete, copy the whole "
                                   f"directory or save it again") from None
+            raise
     raise BundleError(f"{path}: the bundle kept changing while being read; try again")
 
 

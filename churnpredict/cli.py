@@ -222,7 +222,10 @@ def _check_bundle_destination(path: Path) -> Path:
     """``train --model``: refuse, before any work, a destination that is not a bundle."""
     from .bundle import check_destination
 
-    return check_destination(path)
+    try:
+        return check_destination(path)
+    except BundleError as exc:
+        raise BundleError(f"--model {exc}") from None
 
 
 def _check_model_dir(path: Path) -> Path:

@@ -516,7 +516,11 @@ def test_a_failed_first_save_leaves_nothing(pipe, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- concurrency (issue case 4)
-def test_concurrent_saves_and_loads_in_threads(pipe, saved):
+@pytest.mark.parametrize("signed", [False, True])
+def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, signed):
+    if signed:
+        monkeypatch.setenv(KEY_ENV, KEY)
+    saved = pipe.save(tmp_path / "model")
     errors: list[BaseException] = []
     loads = {"n": 0}
     stop = threading.Event()
