@@ -559,23 +559,30 @@ def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, sign
 
 _PROCESS_SCRIPT = """
 import sys, time
+from pathlib import Path
 from churnpredict.pipeline import ChurnPipeline
-role, source, target, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+role, source, target, n = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+started, stop = target.parent / "reading", target.parent / "stop"
 if role == "writer":
     pipe = ChurnPipeline.load(source)
+    deadline = time.time() + 120
+    while not started.exists() and time.time() < deadline:
+        time.sleep(0.01)
     for _ in range(n):
         pipe.save(target)
 else:
     done = 0
-    deadline = time.time() + n
-    while time.time() < deadline:
+    deadline = time.time() + 120
+    while not stop.exists() and time.time() < deadline:
         ChurnPipeline.load(target)
         done += 1
+        started.touch()
     print(done)
 """
 
 
 def test_concurrent_saves_and_loads_in_processes(saved, tmp_path):
+    """Two processes replace the bundle 10 times each while a third loads it in a loop."""
     target = tmp_path / "shared"
     shutil.copytree(saved, target)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -586,11 +593,15 @@ def test_concurrent_saves_and_loads_in_processes(saved, tmp_path):
                                  str(target), str(n)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
-    procs = [start("reader", 8), start("writer", 15), start("writer", 15)]
-    results = [p.communicate(timeout=300) for p in procs]
-    for proc, (_out, err) in zip(procs, results, strict=True):
-        assert proc.returncode == 0, err
-    assert int(results[0][0]) > 0
+    reader = start("reader", 0)
+    writers = [start("writer", 10), start("writer", 10)]
+    results = [w.communicate(timeout=300) for w in writers]
+    (tmp_path / "stop").touch()
+    out, err = reader.communicate(timeout=300)
+    for proc, (_out, werr) in zip(writers, results, strict=True):
+        assert proc.returncode == 0, werr
+    assert reader.returncode == 0, err
+    assert int(out) > 0
     names = entries(target)
     assert names[0] == "CURRENT" and len(names) == 3
     assert not [n for n in names if n.startswith(".")]
