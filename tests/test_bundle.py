@@ -515,6 +515,41 @@ def test_a_failed_first_save_leaves_nothing(pipe, tmp_path, monkeypatch):
     assert entries(tmp_path / "new") == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name fds")
+def test_files_and_folders_are_fsynced_before_each_rename(pipe, saved, monkeypatch):
+    events = []
+    real_fsync, real_rename, real_replace = os.fsync, os.rename, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def rename(src, dst):
+        events.append(("rename", str(src), str(dst)))
+        return real_rename(src, dst)
+
+    def replace(src, dst):
+        events.append(("rename", str(src), str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", replace)
+    pipe.save(saved)
+    monkeypatch.undo()
+    renames = [i for i, e in enumerate(events) if e[0] == "rename"]
+    assert len(renames) == 2  # the version folder, then the pointer
+    version_at, pointer_at = renames
+    _, tmp, final = events[version_at]
+    synced_before = {e[1] for e in events[:version_at] if e[0] == "fsync"}
+    written = {str(Path(final) / n) for n in os.listdir(final)}
+    assert {str(Path(tmp) / Path(w).name) for w in written} | {tmp} <= synced_before
+    _, pointer_tmp, pointer = events[pointer_at]
+    between = {e[1] for e in events[version_at:pointer_at] if e[0] == "fsync"}
+    assert {str(saved), pointer_tmp} <= between  # the rename is durable, the pointer written
+    assert ("fsync", str(saved)) in events[pointer_at:]  # and the switch itself
+
+
 # ---------------------------------------------------------------- concurrency (issue case 4)
 @pytest.mark.parametrize("signed", [False, True])
 def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, signed):
