@@ -241,8 +241,8 @@ def _refuse(path: Path, status: str) -> None:
         raise BundleError(f"{path} is a file; give a directory for the model bundle")
     if status == "old":
         raise BundleError(
-            f"{path} holds a bundle written by an older churnpredict; it is not replaced. "
-            f"Train into a new directory, or delete the old bundle first")
+            f"{path} holds a bundle of another format, written by an older churnpredict; "
+            f"it is not replaced. Train into a new directory, or delete the old bundle first")
     if status == "foreign":
         raise BundleError(
             f"{path} is a non-empty directory that is not a churnpredict bundle; refusing "
@@ -351,6 +351,8 @@ def write_bundle(path: str | os.PathLike, files: dict[str, bytes], *,
             os.replace(pointer_tmp, path / POINTER)
             switched = True
             sync_directory(path)
+            if created:
+                sync_directory(path.parent)
             _prune(path, {version} | ({previous} if previous else set()))
     except BaseException:
         if not switched:
