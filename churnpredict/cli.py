@@ -218,6 +218,16 @@ def _check_output(path: Path, option: str = "--out") -> Path:
     return path
 
 
+def _check_bundle_destination(path: Path) -> Path:
+    """``train --model``: refuse, before any work, a destination that is not a bundle."""
+    from .bundle import check_destination
+
+    try:
+        return check_destination(path)
+    except BundleError as exc:
+        raise BundleError(f"--model {exc}") from None
+
+
 def _check_model_dir(path: Path) -> Path:
     if not path.exists():
         raise BundleError(
@@ -560,8 +570,7 @@ def train(
             raise BadInput(f"--label {label!r}; use cancellation or inactivity")
         if horizon is not None:
             _parse_duration(horizon, "--horizon")
-        if model.exists() and not model.is_dir():
-            raise BadInput(f"--model {str(model)!r} is a file; give a directory")
+        _check_bundle_destination(model)
         settings = load_settings(config)
         pipeline = _build_pipeline(settings, horizon=horizon, label=label)
         if scheduler is not None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .bundle import check_destination
 from .data import EVENT_TABLES, SCHEMA, EventData, _examples, _normalise_timestamps
 from .exceptions import ChurnDataError, ChurnModelError
 from .features import build_features, default_builders
@@ -1637,6 +1638,7 @@ def train_dask(pipeline: ChurnPipeline, data: Any, model_dir: str | os.PathLike,
         Fitted.
     """
     _require_dask()
+    check_destination(model_dir)  # before any work: a wrong destination fails fast
     settings = _settings(config)
     with dask_client(scheduler) as client:
         parts = _open_data(data, settings, npartitions)

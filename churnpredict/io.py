@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ __all__ = [
     "atomic_write",
     "find_table",
     "read_table",
+    "sync_directory",
+    "sync_tree",
     "write_frame",
 ]
 
@@ -116,12 +119,45 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
         raise
 
 
+def sync_directory(path: str | os.PathLike) -> None:
+    """fsync a directory, so the names created or renamed in it survive a crash.
+
+    A no-op where directories cannot be opened (Windows).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (PermissionError, IsADirectoryError):  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def sync_tree(path: str | os.PathLike) -> None:
+    """fsync every file and folder under ``path`` (itself included)."""
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        sync_directory(root)
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a new temporary directory next to ``path``; it replaces ``path`` only on success.
 
-    An existing ``path`` is swapped out and removed after the new directory is in place, so
-    readers see either the old or the new folder, never a half-written one.
+    When the block succeeds, every file and folder written is fsynced, then an existing
+    ``path`` is moved aside, the new directory renamed into place and the old one removed.
+    A reader may find no ``path`` during that swap of two renames (use a versioned layout
+    with a pointer, as model bundles do, when readers must never see a gap); concurrent
+    writers retry the swap, so each one succeeds and the last one's directory stays. On any
+    error the temporary directory is removed and ``path`` is left as it was.
 
     Parameters
     ----------
@@ -134,16 +170,39 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        sync_tree(tmp)
+        _swap_in(tmp, path)
+        sync_directory(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_in(tmp: Path, path: Path, attempts: int = 50) -> None:
+    """Rename ``tmp`` to ``path``, moving an existing ``path`` aside and removing it."""
+    for _ in range(attempts):
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex}")
+            try:
+                os.replace(path, old)
+            except FileNotFoundError:  # another writer moved it first
+                continue
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another writer's landed
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+                continue
+            if old is not None:  # put the previous directory back
+                with contextlib.suppress(OSError):
+                    os.replace(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise OSError(errno.EBUSY, f"{path} kept being replaced by other writers; try again")
 
 
 def _umask() -> int:

@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
 from .evaluate import classification_metrics
 from .exceptions import ChurnModelError
 from .features._base import parse_window
+from .jsonstate import JSONStateMixin
 
 __all__ = ["ChurnModel", "LogisticBaseline", "Calibrator"]
 
@@ -827,7 +828,8 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------- baseline
-class LogisticBaseline(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
+class LogisticBaseline(JSONStateMixin, SummaryReprMixin, _FrameInput, ClassifierMixin,
+                       BaseEstimator):
     """Regularised logistic regression on the same features: a yardstick for ChurnModel.
 
     Numeric columns are median-imputed (with missing-value indicators) and standardised;
@@ -846,11 +848,20 @@ class LogisticBaseline(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstim
     Attributes
     ----------
     pipeline_ : sklearn.pipeline.Pipeline
+        The fitted preparation and regression (not kept in a bundle: ``linear_`` is the
+        same model).
+    linear_ : dict
+        The same model as one linear function of the raw features, which predictions use
+        and bundles store as JSON: ``intercept``, per numeric column its ``fill`` value
+        (median), ``weight`` and ``missing_weight``, per categorical column one weight per
+        category in ``categories_`` order and a ``missing`` weight.
     n_iter_ : ndarray
         Solver iterations.
     classes_, feature_names_in_, n_features_in_, categories_
         As in :class:`ChurnModel`.
     """
+
+    _state_skip = ("pipeline_",)
 
     def __init__(self, C: float = 1.0, class_weight: str | None = None,
                  max_iter: int = 1000) -> None:
@@ -910,7 +921,46 @@ class LogisticBaseline(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstim
         self.n_iter_ = self.pipeline_.named_steps["logistic"].n_iter_.copy()
         self.n_rows_ = len(target)
         self.base_rate_ = float(target.mean())
+        self.linear_ = self._linear_form(numeric, categorical)
         return self
+
+    def _linear_form(self, numeric: list[str], categorical: list[str]) -> dict[str, Any]:
+        """Fold imputation, scaling and one-hot encoding into one linear function."""
+        prepare = self.pipeline_.named_steps["prepare"]
+        logistic = self.pipeline_.named_steps["logistic"]
+        coef = logistic.coef_[0].astype(np.float64)
+        intercept = float(logistic.intercept_[0])
+        numeric_form: dict[str, dict[str, float]] = {}
+        if numeric:
+            imputer, scaler = prepare.named_transformers_["numeric"].steps[0][1], (
+                prepare.named_transformers_["numeric"].steps[1][1])
+            part = coef[prepare.output_indices_["numeric"]]
+            scaled = part / scaler.scale_
+            intercept -= float(np.sum(part * scaler.mean_ / scaler.scale_))
+            indicators = (imputer.indicator_.features_.tolist()
+                          if imputer.indicator_ is not None else [])
+            missing = dict(zip(indicators, scaled[len(numeric):].tolist(), strict=True))
+            for j, col in enumerate(numeric):
+                numeric_form[col] = {"fill": float(imputer.statistics_[j]),
+                                     "weight": float(scaled[j]),
+                                     "missing_weight": float(missing.get(j, 0.0))}
+        categorical_form: dict[str, dict[str, Any]] = {}
+        if categorical:
+            encoder = prepare.named_transformers_["categorical"]
+            part = coef[prepare.output_indices_["categorical"]]
+            start = 0
+            for col, seen in zip(categorical, encoder.categories_, strict=True):
+                weights = part[start:start + len(seen)]
+                start += len(seen)
+                position = {v: i for i, v in enumerate(seen) if not pd.isna(v)}
+                nan_at = [i for i, v in enumerate(seen) if pd.isna(v)]
+                categorical_form[col] = {
+                    "weights": [float(weights[position[c]]) if c in position else 0.0
+                                for c in self.categories_[col]],
+                    "missing": float(weights[nan_at[0]]) if nan_at else 0.0,
+                }
+        return {"intercept": intercept, "numeric": numeric_form,
+                "categorical": categorical_form}
 
     def _encoded(self, frame: pd.DataFrame) -> pd.DataFrame:
         # OneHotEncoder wants plain objects (NaN = its own "missing" category).
@@ -924,7 +974,19 @@ class LogisticBaseline(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstim
         """Log-odds of churn for each row."""
         check_is_fitted(self)
         frame, _ = self._validated_frame(X, reset=False)
-        return self.pipeline_.decision_function(self._encoded(frame))
+        form = self.linear_
+        out = np.full(len(frame), form["intercept"], dtype=np.float64)
+        for col, term in form["numeric"].items():
+            values = frame[col].to_numpy(dtype=np.float64)
+            missing = np.isnan(values)
+            out += term["weight"] * np.where(missing, term["fill"], values)
+            out += term["missing_weight"] * missing
+        for col, term in form["categorical"].items():
+            codes = np.asarray(frame[col].cat.codes)
+            weights = np.asarray(term["weights"], dtype=np.float64)
+            out += np.where(codes >= 0, weights[np.maximum(codes, 0)] if len(weights) else 0.0,
+                            term["missing"])
+        return out
 
     def calibrate_margin(self, margin: Any) -> np.ndarray:
         """Probability from log-odds (the logistic function)."""

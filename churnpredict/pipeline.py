@@ -1,16 +1,8 @@
 """ChurnPipeline: feature builders + churn model, trained on stacked cutoffs, saved as a bundle.
 
-A bundle is a directory::
-
-    bundle.json     settings, feature metadata, calibrator, training window, metrics, versions
-    model.json      the XGBoost booster in XGBoost's own JSON format (ChurnModel)
-                    (other models: model.joblib)
-    builders.joblib the fitted feature builders
-    SHA256SUMS      sha256 of every other file, in ``sha256sum`` format
-
-:meth:`ChurnPipeline.load` checks every checksum and the major versions of the libraries
-before it unpickles anything. The checksums catch corrupted or edited files; they are not a
-signature, so only load bundles from a source you trust.
+:meth:`ChurnPipeline.save` and :meth:`ChurnPipeline.load` write and read a model bundle
+(JSON state, the booster in XGBoost's own format, checksums, an optional HMAC signature);
+see :mod:`churnpredict.bundle` and ``docs/trust.md``.
 """
 
 from __future__ import annotations
@@ -29,26 +21,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._version import __version__
+from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .evaluate import Evaluation
-from .exceptions import BundleError, ChurnDataError, ChurnModelError, LeakageWarning
+from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import build_features, default_builders, describe_features
 from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
-from .io import atomic_directory
 from .labels import label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT"]
-
-#: Version of the bundle layout written by :meth:`ChurnPipeline.save`.
-BUNDLE_FORMAT = 1
-_BUNDLE_JSON = "bundle.json"
-_BOOSTER_JSON = "model.json"
-_MODEL_JOBLIB = "model.joblib"
-_BUILDERS = "builders.joblib"
-_CHECKSUMS = "SHA256SUMS"
-_VERSIONED = ("churnpredict", "xgboost", "scikit-learn", "pandas", "numpy")
 
 Progress = Callable[[str, int, int], None]
 
@@ -83,32 +65,10 @@ def _jsonable(value: Any) -> Any:
     return None
 
 
-def _versions() -> dict[str, str]:
-    import sklearn
-    import xgboost
-
-    return {"churnpredict": __version__, "xgboost": xgboost.__version__,
-            "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
-            "numpy": np.__version__}
 
 
-def _compat(version: str) -> tuple[int, ...]:
-    """The part of a version that must match: major (major.minor while major is 0)."""
-    parts = []
-    for piece in str(version).split(".")[:2]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 2:
-        parts.append(0)
-    return (parts[0], parts[1]) if parts[0] == 0 else (parts[0],)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _model_params(model: BaseEstimator) -> dict[str, Any]:
@@ -637,199 +597,55 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
 
     # ------------------------------------------------------------------ bundle
-    def _bundle_meta(self) -> dict[str, Any]:
-        settings = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()
-                    if k not in ("builders", "model")}
-        model_meta: dict[str, Any] = {
-            "class": f"{type(self.model_).__module__}.{type(self.model_).__qualname__}",
-        }
-        if isinstance(self.model_, ChurnModel):
-            model_meta.update(format="xgboost-json", file=_BOOSTER_JSON,
-                              params=_model_params(self.model_),
-                              state=_jsonable(self.model_._get_state()))
-        else:
-            model_meta.update(format="joblib", file=_MODEL_JOBLIB)
-        return {
-            "format": "churnpredict-bundle",
-            "format_version": BUNDLE_FORMAT,
-            "settings": settings,
-            "model": model_meta,
-            "features": {
-                "names": self.feature_names_,
-                "group": self.feature_info_["group"].tolist(),
-                "description": self.feature_info_["description"].tolist(),
-            },
-            "training": _jsonable({
-                "as_of": self.as_of_,
-                "cutoffs": list(self.cutoffs_),
-                "horizon": self.horizon_,
-                "label_kind": self.label_kind_,
-                "is_snapshot": self.is_snapshot_,
-                **self.training_summary_,
-            }),
-            "metrics": {"validation": _jsonable(self.validation_scores_)},
-            "versions": _versions(),
-        }
-
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, *, key: str | bytes | None = None) -> Path:
         """Write the fitted pipeline to a bundle directory, atomically.
 
-        Everything is written to a temporary directory next to ``path`` and renamed into place
-        only when complete; an existing bundle at ``path`` is replaced.
+        The bundle holds JSON and the booster in XGBoost's own format, never a pickle. A new
+        version folder is written and fsynced, then the ``CURRENT`` pointer is replaced, so
+        readers see the old or the new bundle; the previous version is kept for readers
+        still on it. See :mod:`churnpredict.bundle` and ``docs/trust.md``.
 
         Parameters
         ----------
         path : path-like
-            Directory to create (or an existing bundle / empty directory to replace).
+            A new path, an empty directory or an existing bundle (replaced).
+        key : str or bytes, optional
+            Sign the manifest with this key (HMAC-SHA256); default
+            ``$CHURNPREDICT_BUNDLE_KEY``, unsigned when that is unset.
 
         Returns
         -------
         pathlib.Path
-        """
-        import joblib
-
-        check_is_fitted(self, "model_")
-        path = Path(path)
-        if path.exists() and not (path.is_dir() and (
-                not any(path.iterdir()) or (path / _CHECKSUMS).is_file())):
-            raise BundleError(
-                f"{path} exists and is not a churnpredict bundle; refusing to overwrite it. "
-                f"Choose a new path or remove it"
-            )
-        with atomic_directory(path) as tmp:
-            meta = self._bundle_meta()
-            if isinstance(self.model_, ChurnModel):
-                self.model_.booster_.save_model(str(tmp / _BOOSTER_JSON))
-            else:
-                joblib.dump(self.model_, tmp / _MODEL_JOBLIB)
-            joblib.dump(self.builders_, tmp / _BUILDERS)
-            (tmp / _BUNDLE_JSON).write_text(json.dumps(meta, indent=2, allow_nan=False),
-                                            encoding="utf-8")
-            sums = "".join(f"{_sha256(f)}  {f.name}\n" for f in sorted(tmp.iterdir()))
-            (tmp / _CHECKSUMS).write_text(sums, encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> ChurnPipeline:
-        """Read a bundle written by :meth:`save`, after checking it.
 
         Raises
         ------
         BundleError
-            When the bundle is missing or incomplete, a file's checksum does not match (changed
-            or corrupted), or it was written by incompatible major versions of churnpredict,
+            When ``path`` is a file or a non-empty directory that is not a bundle (nothing
+            there is changed), or the model or a builder holds state that is not plain data.
+        """
+        check_is_fitted(self, "model_")
+        return save_pipeline(self, path, key=key)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, key: str | bytes | None = None
+             ) -> ChurnPipeline:
+        """Read a bundle written by :meth:`save`, after checking it. Nothing is unpickled.
+
+        Parameters
+        ----------
+        path : path-like
+        key : str or bytes, optional
+            Verify the bundle's signature with this key; default
+            ``$CHURNPREDICT_BUNDLE_KEY``. With a key, unsigned or wrongly signed bundles
+            are refused; without one, only the checksums are checked (they catch
+            corruption, not tampering).
+
+        Raises
+        ------
+        BundleError
+            When the bundle is missing, incomplete, of an older format ("retrain"), a file's
+            checksum or the signature does not match, ``bundle.json`` lacks a key or holds
+            a wrong type, or it was written by incompatible major versions of churnpredict,
             xgboost, scikit-learn, pandas or numpy.
         """
-        path = Path(path)
-        if not path.is_dir():
-            raise BundleError(
-                f"{path}: no model bundle there (not a directory); train one with "
-                f"`churnpredict train DATA --model {path}` or ChurnPipeline(...).fit(data)"
-                f".save(path)"
-            )
-        listed = cls._verify(path)
-        try:
-            meta = json.loads((path / _BUNDLE_JSON).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"{path / _BUNDLE_JSON}: unreadable ({exc}); re-save the "
-                              f"bundle") from None
-        if meta.get("format") != "churnpredict-bundle":
-            raise BundleError(f"{path}: not a churnpredict bundle (format "
-                              f"{meta.get('format')!r})")
-        if meta.get("format_version") != BUNDLE_FORMAT:
-            raise BundleError(
-                f"{path}: bundle format {meta.get('format_version')!r}, this churnpredict reads "
-                f"format {BUNDLE_FORMAT}; retrain with this version"
-            )
-        cls._check_versions(path, meta.get("versions", {}))
-        model_meta = meta["model"]
-        if model_meta["file"] not in listed:
-            raise BundleError(f"{path}: SHA256SUMS does not list {model_meta['file']}; the "
-                              f"bundle is incomplete")
-
-        import joblib
-        import xgboost as xgb
-
-        builders = joblib.load(path / _BUILDERS)  # checksum verified above
-        if model_meta["format"] == "xgboost-json":
-            booster = xgb.Booster()
-            booster.load_model(str(path / _BOOSTER_JSON))
-            model = ChurnModel._from_state(model_meta["params"], model_meta["state"], booster)
-        else:
-            model = joblib.load(path / _MODEL_JOBLIB)
-
-        settings = dict(meta["settings"])
-        pipe = cls(builders=[clone(b) for b in builders], model=clone(model), **settings)
-        training = meta["training"]
-        pipe.builders_ = list(builders)
-        pipe.model_ = model
-        names = list(meta["features"]["names"])
-        pipe.feature_names_ = names
-        pipe.feature_info_ = pd.DataFrame(
-            {"group": meta["features"]["group"], "description": meta["features"]["description"]},
-            index=pd.Index(names, name="feature"),
-        )
-        pipe.as_of_ = pd.Timestamp(training["as_of"])
-        pipe.cutoffs_ = pd.DatetimeIndex(pd.to_datetime(training["cutoffs"]),
-                                         name="cutoff").astype("datetime64[ns]")
-        pipe.horizon_ = pd.Timedelta(training["horizon"])
-        pipe.label_kind_ = training["label_kind"]
-        pipe.is_snapshot_ = bool(training["is_snapshot"])
-        pipe.training_summary_ = {k: training[k] for k in (
-            "n_rows", "n_customers", "n_cutoffs", "n_churned", "positive_rate", "churn_types",
-            "n_features")}
-        pipe.validation_scores_ = {k: (np.nan if v is None else v)
-                                   for k, v in meta["metrics"]["validation"].items()}
-        return pipe
-
-    @staticmethod
-    def _verify(path: Path) -> set[str]:
-        sums_file = path / _CHECKSUMS
-        if not sums_file.is_file():
-            raise BundleError(
-                f"{path}: no {_CHECKSUMS} file, so this is not a complete churnpredict bundle; "
-                f"copy the whole bundle directory or save it again"
-            )
-        expected: dict[str, str] = {}
-        for line in sums_file.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            digest, _, name = line.partition("  ")
-            if not name or "/" in name or name.startswith("."):
-                raise BundleError(f"{sums_file}: malformed line {line!r}; the bundle is "
-                                  f"damaged, save it again")
-            expected[name] = digest.strip()
-        required = (_BUNDLE_JSON, _BUILDERS)
-        absent = [n for n in required if n not in expected]
-        if absent:
-            raise BundleError(f"{path}: {_CHECKSUMS} does not list {absent}; the bundle is "
-                              f"incomplete, save it again")
-        for name, digest in expected.items():
-            file = path / name
-            if not file.is_file():
-                raise BundleError(f"{path}: {name} is missing; the bundle is incomplete, copy "
-                                  f"the whole directory or save it again")
-            actual = _sha256(file)
-            if actual != digest:
-                raise BundleError(
-                    f"{file}: checksum mismatch (sha256 {actual[:12]}..., expected "
-                    f"{digest[:12]}...): the file changed after the bundle was saved "
-                    f"(corrupted or tampered with); refusing to load it. Re-save or retrain"
-                )
-        return set(expected)
-
-    @staticmethod
-    def _check_versions(path: Path, saved: dict[str, str]) -> None:
-        current = _versions()
-        clashes = []
-        for name in _VERSIONED:
-            if name not in saved:
-                clashes.append(f"{name} (version not recorded)")
-            elif _compat(saved[name]) != _compat(current[name]):
-                clashes.append(f"{name} {saved[name]} (installed: {current[name]})")
-        if clashes:
-            raise BundleError(
-                f"{path}: bundle written with incompatible versions: {'; '.join(clashes)}. "
-                f"Retrain with the installed versions, or install matching ones"
-            )
-
+        return load_pipeline(cls, path, key=key)

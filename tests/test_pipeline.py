@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -17,7 +18,7 @@ from churnpredict.exceptions import BundleError, ChurnDataError, ChurnModelError
 from churnpredict.features import ProfileFeatures
 from churnpredict.labels import label_churn
 from churnpredict.model import ChurnModel, LogisticBaseline
-from churnpredict.pipeline import ChurnPipeline, _sha256
+from churnpredict.pipeline import ChurnPipeline
 
 AS_OF = pd.Timestamp("2024-11-30")
 
@@ -173,36 +174,62 @@ def test_evaluate_needs_the_horizon_after_as_of(pipe, data):
 
 
 # ---------------------------------------------------------------- bundle
+# (layout, signing, atomicity and concurrency in detail: tests/test_bundle.py)
 @pytest.fixture(scope="module")
 def bundle(pipe, tmp_path_factory):
     return pipe.save(tmp_path_factory.mktemp("bundles") / "model")
 
 
+def _version(folder):
+    return folder / json.loads((folder / "CURRENT").read_text())["version"]
+
+
+def _reseal(folder, name, data):
+    """Replace one file of the current version and recompute its manifest checksum."""
+    version = _version(folder)
+    (version / name).write_bytes(data)
+    manifest = json.loads((version / "MANIFEST.json").read_text())
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    (version / "MANIFEST.json").write_text(json.dumps(manifest))
+
+
 def test_save_load_scores_identically(bundle, scores, pipe, data):
-    assert sorted(os.listdir(bundle)) == ["SHA256SUMS", "builders.joblib", "bundle.json",
-                                          "model.json"]
+    names = sorted(os.listdir(bundle))
+    assert names[0] == "CURRENT" and len(names) == 2 and names[1].startswith("v-")
+    assert sorted(os.listdir(_version(bundle))) == [
+        "MANIFEST.json", "booster.json", "builders.json", "bundle.json", "model.json"]
     loaded = ChurnPipeline.load(bundle)
     pd.testing.assert_frame_equal(loaded.score(data, AS_OF), scores)
     pd.testing.assert_frame_equal(loaded.summary, pipe.summary)
     pd.testing.assert_frame_equal(loaded.feature_info_, pipe.feature_info_)
     assert loaded.get_params()["horizon"] == "28D"
     assert loaded.model_.best_iteration_ == pipe.model_.best_iteration_
+    assert [b.get_params() for b in loaded.builders_] == [b.get_params()
+                                                          for b in pipe.builders_]
+    assert loaded.training_summary_ == pipe.training_summary_
 
 
 def test_bundle_contents(bundle, pipe):
-    meta = json.loads((bundle / "bundle.json").read_text())
-    assert meta["format_version"] == 1
+    version = _version(bundle)
+    meta = json.loads((version / "bundle.json").read_text())
+    assert meta["format"] == "churnpredict-bundle" and meta["format_version"] == 2
     assert set(meta["versions"]) == {"churnpredict", "xgboost", "scikit-learn", "pandas",
                                      "numpy"}
     assert meta["training"]["horizon"] == "28 days 00:00:00"
-    assert meta["model"]["state"]["calibrator"]["method"] == "isotonic"
+    assert meta["model"] == {"class": "churnpredict.model:ChurnModel", "file": "model.json",
+                             "booster": "booster.json"}
+    model = json.loads((version / "model.json").read_text())
+    assert model["fitted"]["calibrator"]["method"] == "isotonic"
     assert meta["metrics"]["validation"]["auc"] == pytest.approx(pipe.validation_scores_["auc"])
-    sums = dict(line.split("  ")[::-1] for line in (bundle / "SHA256SUMS").read_text().split(
-        "\n") if line)
-    assert sums == {name: _sha256(bundle / name) for name in ("builders.joblib", "bundle.json",
-                                                               "model.json")}
-    assert json.loads((bundle / "model.json").read_text())["learner"]["objective"]["name"] == (
-        "binary:logistic")
+    manifest = json.loads((version / "MANIFEST.json").read_text())
+    assert manifest["files"] == {
+        name: hashlib.sha256((version / name).read_bytes()).hexdigest()
+        for name in ("booster.json", "builders.json", "bundle.json", "model.json")}
+    builders = json.loads((version / "builders.json").read_text())["builders"]
+    assert [b["class"].rsplit(":", 1)[1] for b in builders] == [
+        type(b).__name__ for b in pipe.builders_]
+    assert json.loads((version / "booster.json").read_text())["learner"]["objective"][
+        "name"] == "binary:logistic"
 
 
 @pytest.fixture
@@ -212,11 +239,13 @@ def copy(bundle, tmp_path):
     return shutil.copytree(bundle, tmp_path / "copy")
 
 
-@pytest.mark.parametrize("name", ["model.json", "builders.joblib", "bundle.json"])
+@pytest.mark.parametrize("name", ["booster.json", "builders.json", "bundle.json",
+                                  "model.json"])
 def test_one_changed_byte_is_refused(copy, name):
-    raw = bytearray((copy / name).read_bytes())
+    path = _version(copy) / name
+    raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0x01
-    (copy / name).write_bytes(bytes(raw))
+    path.write_bytes(bytes(raw))
     with pytest.raises(BundleError, match=f"{name}: checksum mismatch.*tampered with"):
         ChurnPipeline.load(copy)
 
@@ -224,21 +253,18 @@ def test_one_changed_byte_is_refused(copy, name):
 def test_missing_files_and_bundles(copy, tmp_path):
     with pytest.raises(BundleError, match="no model bundle there"):
         ChurnPipeline.load(tmp_path / "nowhere")
-    (copy / "model.json").unlink()
-    with pytest.raises(BundleError, match="model.json is missing"):
+    (_version(copy) / "booster.json").unlink()
+    with pytest.raises(BundleError, match="booster.json is missing"):
         ChurnPipeline.load(copy)
-    (copy / "SHA256SUMS").unlink()
-    with pytest.raises(BundleError, match="no SHA256SUMS file"):
+    (copy / "CURRENT").unlink()
+    with pytest.raises(BundleError, match="no CURRENT file, so this is not a churnpredict"):
         ChurnPipeline.load(copy)
 
 
 def _rewrite_meta(folder, change):
-    meta = json.loads((folder / "bundle.json").read_text())
+    meta = json.loads((_version(folder) / "bundle.json").read_text())
     change(meta)
-    (folder / "bundle.json").write_text(json.dumps(meta))
-    lines = [f"{_sha256(folder / n)}  {n}" for n in sorted(os.listdir(folder))
-             if n != "SHA256SUMS"]
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    _reseal(folder, "bundle.json", json.dumps(meta).encode())
 
 
 @pytest.mark.parametrize(("change", "match"), [
@@ -246,7 +272,7 @@ def _rewrite_meta(folder, change):
      r"incompatible versions: xgboost 1.7.6 \(installed: .*pandas 1.5.3"),
     (lambda m: m["versions"].update(churnpredict="0.9.0"),
      r"incompatible versions: churnpredict 0.9.0"),
-    (lambda m: m.update(format_version=2), "bundle format 2"),
+    (lambda m: m.update(format_version=1), "bundle format .* 1; .*retrain"),
 ])
 def test_incompatible_bundles_are_refused(copy, change, match):
     _rewrite_meta(copy, change)
@@ -256,23 +282,25 @@ def test_incompatible_bundles_are_refused(copy, change, match):
 
 def test_save_is_atomic(pipe, tmp_path, monkeypatch):
     target = pipe.save(tmp_path / "m")
-    before = {n: (target / n).read_bytes() for n in os.listdir(target)}
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("joblib.dump", broken)
+    monkeypatch.setattr("churnpredict.bundle._write_synced", broken)
     with pytest.raises(OSError, match="disk full"):
         pipe.save(target)
-    assert {n: (target / n).read_bytes() for n in os.listdir(target)} == before
+    assert {p.relative_to(target): p.read_bytes()
+            for p in target.rglob("*") if p.is_file()} == before
     assert sorted(os.listdir(tmp_path)) == ["m"]  # no temporary directory left behind
     monkeypatch.undo()
     pipe.save(target)  # replacing an existing bundle works
     assert sorted(os.listdir(tmp_path)) == ["m"]
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("keep me")
-    with pytest.raises(BundleError, match="exists and is not a churnpredict bundle"):
+    with pytest.raises(BundleError, match="non-empty directory that is not a churnpredict"):
         pipe.save(tmp_path / "notes")
+    assert os.listdir(tmp_path / "notes") == ["todo.txt"]
 
 
 # ---------------------------------------------------------------- snapshot tables

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..data import EventData
+from ..jsonstate import JSONStateMixin
 from ._index import EventIndex
 
 __all__ = [
@@ -162,13 +163,20 @@ def as_rows(data: EventData, rows: Any) -> FeatureRows:
     return FeatureRows.from_index(data, population(data, rows).index)
 
 
-class FeatureBuilder(BaseEstimator):
+class FeatureBuilder(JSONStateMixin, BaseEstimator):
     """Base of every feature family: parameters in ``__init__``, ``fit``, ``build``.
 
     Subclasses set ``tables`` (the tables they need; the family is skipped when one is absent)
     and implement :meth:`build`, returning a DataFrame indexed like ``rows.index`` whose columns
     are :meth:`get_feature_names_out`, and :meth:`feature_info`. Builders may learn from the
     data in :meth:`fit` (e.g. which event types exist); learned attributes end in ``_``.
+
+    Model bundles store a builder as JSON with :meth:`get_state` (its ``"module:Class"``
+    path, ``get_params()`` and every attribute ending in ``_``) and rebuild it with
+    ``FeatureBuilder.from_state(state)``, which imports the class's module and checks that
+    the class is a ``FeatureBuilder``. A builder whose fitted state is plain data (numbers,
+    text, lists, dicts, numpy arrays, pandas indexes and categoricals, timestamps, durations)
+    needs no code for this; one holding other objects overrides both methods.
 
     Every window is ``[cutoff - window, cutoff)``: events exactly at the cutoff are excluded.
     """
