@@ -536,6 +536,10 @@ def save_pipeline(pipeline: Any, path: str | os.PathLike, *,
             "label_kind": pipeline.label_kind_,
             "is_snapshot": bool(pipeline.is_snapshot_),
             "summary": to_json(pipeline.training_summary_, "training_summary_"),
+            # further fitted attributes the pipeline class lists (inputs it needs, model id...)
+            "extra": {name: to_json(getattr(pipeline, name), name)
+                      for name in getattr(type(pipeline), "bundle_attributes", ())
+                      if hasattr(pipeline, name)},
         },
         "metrics": {"validation": to_json(dict(pipeline.validation_scores_),
                                           "validation_scores_")},
@@ -679,6 +683,12 @@ def load_pipeline(cls: type, path: str | os.PathLike, *,
         pipe.label_kind_ = training["label_kind"]
         pipe.is_snapshot_ = training["is_snapshot"]
         pipe.training_summary_ = from_json(training["summary"])
+        extra = training.get("extra", {})
+        if not isinstance(extra, dict):
+            raise TypeError("training.extra is not an object")
+        for name in getattr(cls, "bundle_attributes", ()):
+            if name in extra:  # only the names the class lists are ever set
+                setattr(pipe, name, from_json(extra[name]))
         pipe.validation_scores_ = from_json(meta["metrics"]["validation"])
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{where}: unusable value ({exc}); the bundle is damaged or was "

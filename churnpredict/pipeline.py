@@ -209,6 +209,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     ['churn_probability', 'mrr']
     """
 
+    #: fitted attributes, besides the builders and the model, that a bundle keeps
+    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_")
+
+
     def __init__(
         self,
         builders: Sequence[FeatureBuilder] | None = None,
