@@ -136,8 +136,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        if isinstance(exc, OSError) and exc.errno is not None and \
-                exc.filename != str(path):
+        if isinstance(exc, OSError) and exc.errno is not None and (
+                exc.filename is None or (tmp is not None and exc.filename == str(tmp))):
             # name the destination, not the temporary file; errno keeps the subclass
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
