@@ -289,13 +289,18 @@ _FORMULA = r"(?:[\t\r]|\s*[=+\-@])"
 _ILLEGAL_XLSX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
+def _may_hold_text(dtype: Any) -> bool:
+    """False for dtypes that cannot hold str cells (numbers, booleans, dates, durations)."""
+    types = pd.api.types
+    return not (types.is_numeric_dtype(dtype) or types.is_bool_dtype(dtype)
+                or types.is_datetime64_any_dtype(dtype) or types.is_timedelta64_dtype(dtype)
+                or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+
+
 def _text_values(col: pd.Series) -> pd.Series | None:
     """The str cells of ``col`` as a string Series (NA elsewhere), or None when it has none."""
     dtype = col.dtype
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) or \
-            pd.api.types.is_datetime64_any_dtype(dtype) or \
-            pd.api.types.is_timedelta64_dtype(dtype) or isinstance(dtype, pd.PeriodDtype) or \
-            isinstance(dtype, pd.IntervalDtype):
+    if not _may_hold_text(dtype):
         return None
     if isinstance(dtype, pd.CategoricalDtype):
         col = col.astype(object)
@@ -316,6 +321,38 @@ def _safe_text(text: str, target: str) -> str:
     if target == "xlsx":
         text = re.sub(_ILLEGAL_XLSX, "", text)
     return "'" + text if re.match(_FORMULA, text) else text
+
+
+def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct values of ``col`` (-1 for missing): text rules run once per value."""
+    try:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts): every cell on its own
+        return np.arange(len(col)), pd.Series(col.to_numpy(dtype=object))
+    return codes, pd.Series(np.asarray(uniques, dtype=object))
+
+
+def _safe_column(col: pd.Series, target: str) -> np.ndarray | None:
+    """The cells of ``col`` made safe (object array), or None when none changes."""
+    if not _may_hold_text(col.dtype):
+        return None
+    codes, uniques = _distinct(col)
+    text = _text_values(uniques)
+    if text is None:
+        return None
+    new = text
+    if target == "xlsx":
+        new = new.str.replace(_ILLEGAL_XLSX, "", regex=True)
+    risky = new.str.match(_FORMULA).fillna(False).to_numpy(dtype=bool)
+    if risky.any():
+        new = new.where(~risky, "'" + new)
+    changed_unique = (new != text).fillna(False).to_numpy(dtype=bool)
+    if not changed_unique.any():
+        return None
+    changed = (codes >= 0) & changed_unique[np.maximum(codes, 0)]
+    values = col.astype(object).to_numpy(dtype=object, copy=True)
+    values[changed] = new.to_numpy(dtype=object)[codes[changed]]
+    return values
 
 
 def spreadsheet_safe(frame: pd.DataFrame, target: str = "csv") -> pd.DataFrame:
@@ -347,23 +384,9 @@ def spreadsheet_safe(frame: pd.DataFrame, target: str = "csv") -> pd.DataFrame:
     if target not in ("csv", "xlsx"):
         raise ValueError(f"target={target!r}; expected 'csv' or 'xlsx'")
     out = frame.copy()
-    formula = re.compile(_FORMULA)
-    illegal = re.compile(_ILLEGAL_XLSX)
     for position in range(out.shape[1]):
-        col = out.iloc[:, position]
-        text = _text_values(col)
-        if text is None:
-            continue
-        new = text
-        if target == "xlsx":
-            new = new.str.replace(illegal, "", regex=True)
-        risky = new.str.match(formula).fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            new = new.where(~risky, "'" + new)
-        changed = (new != text).fillna(False).to_numpy(dtype=bool)
-        if changed.any():
-            values = col.astype(object).to_numpy(dtype=object, copy=True)
-            values[changed] = new[changed].to_numpy(dtype=object)
+        values = _safe_column(out.iloc[:, position], target)
+        if values is not None:
             out.isetitem(position, values)
     out.columns = [_safe_text(name, target) if isinstance(name, str) else name
                    for name in out.columns]
@@ -402,10 +425,13 @@ def check_cells(frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool =
                 f"{path}: a column name is {len(name):,} characters long, over Excel's "
                 f"{EXCEL_CELL_LIMIT:,}-character cell limit; rename it or write .csv or .parquet"
             )
-        text = _text_values(frame.iloc[:, position])
+        codes, uniques = _distinct(frame.iloc[:, position])
+        text = _text_values(uniques)
         if text is None:
             continue
-        lengths = text.str.len().fillna(0).to_numpy(dtype=np.int64)
+        long = text.str.len().fillna(0).to_numpy(dtype=np.int64)
+        lengths = np.where(codes >= 0, long[np.maximum(codes, 0)], 0) if long.size else \
+            np.zeros(len(codes), dtype=np.int64)
         over = np.flatnonzero(lengths > EXCEL_CELL_LIMIT)
         if over.size:
             where = f"{what}." if what else ""
