@@ -434,13 +434,15 @@ def check_cells(frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool =
             np.zeros(len(codes), dtype=np.int64)
         over = np.flatnonzero(lengths > EXCEL_CELL_LIMIT)
         if over.size:
-            where = f"{what}." if what else ""
-            rows = (over[:5] + 2).tolist()  # spreadsheet rows: 1-based, after the header
+            first = str(frame.iloc[over[0], position])
+            # spreadsheet rows are 1-based and follow the header; input rows are not rows of
+            # the output, so they are named by their value
+            where = (f"{what}.{name}", f"e.g. {first[:20]!r}...") if what else \
+                (str(name), f"e.g. at spreadsheet rows {(over[:5] + 2).tolist()}")
             raise ChurnDataError(
-                f"{path}: column {where}{name} holds {over.size:,} value(s) longer than "
-                f"Excel's {EXCEL_CELL_LIMIT:,}-character cell limit (longest "
-                f"{int(lengths.max()):,}), e.g. at spreadsheet rows {rows}; shorten them or "
-                f"write .csv or .parquet instead"
+                f"{path}: column {where[0]} holds {over.size:,} value(s) longer than Excel's "
+                f"{EXCEL_CELL_LIMIT:,}-character cell limit (longest {int(lengths.max()):,}), "
+                f"{where[1]}; shorten them or write .csv or .parquet instead"
             )
 
 

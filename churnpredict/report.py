@@ -389,7 +389,6 @@ def write_report(
     """
     from .evaluate import profit_curve
     from .export import DEFAULT_ACTIONS, at_risk_list
-
     from .io import check_writable
 
     out = Path(out_dir)

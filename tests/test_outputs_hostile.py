@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnpredict import cli
@@ -530,3 +532,50 @@ def test_8_write_failing_after_the_work_is_exit_2(code, fix, tmp_path, hostile_d
     line = one_line_error(result, f"{out}: {os.strerror(code)}", fix)
     assert ".tmp" not in line
     assert sorted(out_dir.iterdir()) == []
+
+
+# ------------------------------------------------------------------------ 1: any text at all
+_ANY_TEXT = st.text(alphabet=st.one_of(st.sampled_from("=+-@\t\r\n \",;'[]/\\\x00\x1b\x0b\u00a0"),
+                                       st.characters(codec="utf-8")), max_size=12)
+
+
+def _expected(text: str, *, xlsx: bool = False) -> str:
+    import re
+
+    if xlsx:
+        text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
+    return "'" + text if re.match(r"[\t\r]|\s*[=+\-@]", text) else text
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(_ANY_TEXT, min_size=1, max_size=6, unique=True),
+       reason=_ANY_TEXT)
+def test_1_any_text_round_trips_through_csv_one_row_per_customer(tmp_path, ids, reason):
+    """Whatever the ids and reasons hold, csv.reader finds one row per customer, and each cell
+    is the value itself, or it with a leading apostrophe when a spreadsheet would run it."""
+    n = len(ids)
+    scores = pd.DataFrame({"churn_probability": np.linspace(0.9, 0.1, n), "mrr": 1.0,
+                           "reason_1": reason, "reason_group_1": "support"},
+                          index=pd.Index(ids, name="customer_id", dtype=object))
+    path = write_at_risk(at_risk_list(scores), tmp_path / "at_risk.csv")
+    rows = read_rows(path)
+    assert len(rows) == n + 1 and all(len(r) == len(AT_RISK_COLUMNS) for r in rows)
+    assert [r[1] for r in rows[1:]] == [_expected(i) for i in ids]
+    assert {r[6] for r in rows[1:]} == {_expected(reason)}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(_ANY_TEXT, min_size=1, max_size=4, unique=True))
+def test_1_any_text_writes_to_excel_as_text(tmp_path, ids):
+    openpyxl = pytest.importorskip("openpyxl")
+    scores = pd.DataFrame({"churn_probability": np.linspace(0.9, 0.1, len(ids)), "mrr": 1.0},
+                          index=pd.Index(ids, name="customer_id", dtype=object))
+    path = write_at_risk(at_risk_list(scores), tmp_path / "at_risk.xlsx")
+    sheet = openpyxl.load_workbook(path)["at_risk"]
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    got = [row[1].value or "" for row in sheet.iter_rows(min_row=2)]
+    # XML gives CR back as LF, and openpyxl reads an all-space cell as it is
+    assert got == [_expected(i, xlsx=True).replace("\r\n", "\n").replace("\r", "\n")
+                   for i in ids]
