@@ -116,9 +116,10 @@ class _Session:
 
     def flush_notes(self) -> None:
         """Print collected data-quality notes (stderr), once the command has succeeded."""
-        for note in dict.fromkeys(self.notes):
-            self.err.print(f"[yellow]note:[/yellow] {_markup(note)}", markup=True,
-                           highlight=False)
+        with self.shown():
+            for note in dict.fromkeys(self.notes):
+                self.err.print(f"[yellow]note:[/yellow] {_markup(note)}", markup=True,
+                               highlight=False)
 
     @contextlib.contextmanager
     def shown(self) -> Iterator[None]:

@@ -579,3 +579,23 @@ def test_1_any_text_writes_to_excel_as_text(tmp_path, ids):
     # XML gives CR back as LF, and openpyxl reads an all-space cell as it is
     assert got == [_expected(i, xlsx=True).replace("\r\n", "\n").replace("\r", "\n")
                    for i in ids]
+
+
+def test_11_notes_print_data_as_it_is(tmp_path, hostile_dir, model_dir, config):
+    """A data-quality note quoting an id made of markup and terminal codes is printed as
+    text, after the list was written, and the run still succeeds."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for path in hostile_dir.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    activity = pd.read_parquet(folder / "activity.parquet")
+    ghost = activity.iloc[[0]].assign(customer_id="[/x]ghost\x1b[31m")
+    pd.concat([activity, ghost]).to_parquet(folder / "activity.parquet", index=False)
+    out = tmp_path / "at_risk.csv"
+    result = invoke("score", folder, "--model", model_dir, "--as-of", END, "--out", out,
+                    "--config", config, "--top", 3)
+    assert result.exit_code == 0, result.stderr
+    assert out.is_file()
+    note = " ".join(result.stderr.split())
+    assert "note:" in note and "[/x]ghost\\x1b[31m" in note
+    assert "\x1b" not in result.stderr
