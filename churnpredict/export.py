@@ -16,7 +16,6 @@ from .io import OUTPUT_SUFFIXES, write_frame
 
 __all__ = [
     "at_risk_list",
-    "horizon_label",
     "write_at_risk",
     "DEFAULT_ACTIONS",
     "DEFAULT_TIER_SHARES",
@@ -291,18 +290,18 @@ def at_risk_list(
         order = order[: int(top)]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
-    out.attrs = {"horizon": horizon_label(window),
+    out.attrs = {"horizon": _horizon_label(window),
                  **{key: str(scores.attrs[key]) for key in ("as_of", "model_id")
                     if scores.attrs.get(key) is not None}}
     return out
 
 
-def horizon_label(window: Any) -> str:
+def _horizon_label(window: Any) -> str:
     """A horizon as a short string that :func:`pandas.Timedelta` reads back.
 
     Examples
     --------
-    >>> horizon_label("4W"), horizon_label("36h")
+    >>> _horizon_label("4W"), _horizon_label("36h")
     ('28D', '36h')
     """
     window = parse_window(window)
@@ -330,7 +329,7 @@ def _list_horizon(scores: pd.DataFrame, horizon: Any) -> pd.Timedelta:
     if known is not None and window != known:
         raise ChurnDataError(
             f"horizon={horizon!r} contradicts the scores, which were made for a "
-            f"{horizon_label(known)} horizon (scores.attrs['horizon']); leave horizon out "
+            f"{_horizon_label(known)} horizon (scores.attrs['horizon']); leave horizon out "
             f"or score with a model of that horizon"
         )
     return window

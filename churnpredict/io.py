@@ -451,7 +451,8 @@ def check_writable(path: str | os.PathLike, option: str = "--out", *,
     """Check before any work that ``path`` can be written: folders exist or can be made.
 
     A probe file is created and removed in the nearest existing folder, which catches
-    read-only file systems, missing permissions and full disks the way a real write would.
+    read-only file systems and missing permissions the way a real write would (a disk that
+    fills up during the work is reported by the write itself, naming the file).
 
     Parameters
     ----------
