@@ -507,8 +507,10 @@ def write_fix(exc: OSError) -> str:
     """The usual fix for an OSError met when writing an output, as advice for a message."""
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         return "free some space or write to another disk"
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "choose a writable location or fix the folder's permissions"
+    if exc.errno == errno.EROFS:
+        return "choose a writable location"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "fix the permissions or choose another location"
     return "check the location and choose another if needed"
 
 

@@ -512,6 +512,7 @@ def test_8_output_parent_that_is_a_file(tmp_path, hostile_dir, model_dir, no_wor
 
 
 @pytest.mark.parametrize("code, fix", [(errno.EROFS, "choose a writable location"),
+                                       (errno.EACCES, "fix the permissions"),
                                        (errno.ENOSPC, "free some space")])
 def test_8_write_failing_after_the_work_is_exit_2(code, fix, tmp_path, hostile_dir, model_dir,
                                                   config, monkeypatch):
