@@ -8,8 +8,10 @@ and stderr silent on success.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -101,25 +103,69 @@ class _Session:
             # progress bars are for people watching; batch-job logs get no control codes
             disable=self.quiet or not self.err.is_terminal,
         )
-        task = progress.add_task(text, total=None, detail="")
+        task = progress.add_task(_markup(text), total=None, detail="")
 
         def update(name: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, detail=str(name))
+            progress.update(task, completed=done, total=total, detail=_printable(str(name)))
 
         start = time.perf_counter()
         with progress:
             yield update
         if self.debug:
-            self.err.print(f"[dim]{text}: {time.perf_counter() - start:.1f}s[/dim]")
+            self.err.print(f"[dim]{_markup(text)}: {time.perf_counter() - start:.1f}s[/dim]")
 
     def flush_notes(self) -> None:
         """Print collected data-quality notes (stderr), once the command has succeeded."""
-        for note in dict.fromkeys(self.notes):
-            self.err.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+        with self.shown():
+            for note in dict.fromkeys(self.notes):
+                self.err.print(f"[yellow]note:[/yellow] {_markup(note)}", markup=True,
+                               highlight=False)
+
+    @contextlib.contextmanager
+    def shown(self) -> Iterator[None]:
+        """Print a summary of outputs already written: a display problem (a closed pipe, a
+        console error) becomes a warning on stderr and never changes the exit code."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - the work is done; only the display failed
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"churnpredict: warning: could not print the summary "
+                                 f"({type(exc).__name__}: {_one_line(str(exc))}); the "
+                                 f"output was written\n")
+                sys.stderr.flush()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """Control characters (which could move the cursor or recolour a terminal) as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _markup(value: Any) -> str:
+    """Data or a path, safe to put inside rich markup: printed as it is, never interpreted."""
+    from rich.markup import escape
+
+    return escape(_printable(str(value)))
+
+
+def _cell(value: Any) -> Any:
+    """A table cell holding data (ids, reasons, segments): plain text, no markup."""
+    from rich.text import Text
+
+    return Text(_printable(str(value)))
+
+
+def _lines(text: str) -> Any:
+    """A table cell of lines already made printable."""
+    from rich.text import Text
+
+    return Text(text)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return _printable(" ".join(str(text).split()))
 
 
 @contextlib.contextmanager
@@ -134,15 +180,26 @@ def _guard(session: _Session) -> Iterator[None]:
             raise
         except (ChurnDataError, BundleError, ChurnModelError, BadInput) as exc:
             _fail(session, exc, EXIT_BAD_INPUT, prefix="error")
-        except (FileNotFoundError, PermissionError, IsADirectoryError,
-                NotADirectoryError) as exc:  # a path given on the command line
-            _fail(session, exc, EXIT_BAD_INPUT, prefix="error")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            _fail(session, exc, EXIT_BAD_INPUT, prefix="error")  # a path on the command line
+        except OSError as exc:  # read-only location, permissions, disk full: not a bug
+            _fail(session, _os_problem(exc), EXIT_BAD_INPUT, prefix="error")
         except Exception as exc:  # noqa: BLE001 - the command line reports every failure
             _fail(session, exc, EXIT_UNEXPECTED,
                   prefix=f"unexpected error ({type(exc).__name__})")
     session.notes.extend(_one_line(str(w.message)) for w in caught
                          if issubclass(w.category, UserWarning))
     session.flush_notes()
+
+
+def _os_problem(exc: OSError) -> BaseException:
+    """An OSError met reading or writing a file, as one line naming the file and the fix."""
+    from .io import write_fix
+
+    if exc.filename is None or exc.errno is None:
+        return exc
+    problem = exc.strerror or errno.errorcode.get(exc.errno, str(exc.errno))
+    return BadInput(f"{exc.filename}: {problem}; {write_fix(exc)}")
 
 
 def _fail(session: _Session, exc: BaseException, code: int, *, prefix: str) -> None:
@@ -201,6 +258,9 @@ def _parse_period(value: str) -> str:
 
 
 def _check_output(path: Path, option: str = "--out") -> Path:
+    """Check an output file before any work: supported suffix, writable location."""
+    from .io import check_writable
+
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise BadInput(
             f"{option} {str(path)!r}: unsupported file type {path.suffix or '(none)'!r}; "
@@ -215,7 +275,21 @@ def _check_output(path: Path, option: str = "--out") -> Path:
         except ImportError:
             raise BadInput("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
                            "or write .csv / .parquet") from None
-    return path
+    return check_writable(path, option)
+
+
+def _check_output_dir(path: Path, option: str) -> Path:
+    """Check an output folder before any work: not a file, can be made, writable."""
+    from .io import check_writable
+
+    return check_writable(path, option, directory=True)
+
+
+def _check_cells(out: Path, frame: Any, what: str) -> None:
+    """Refuse, before scoring, input text an .xlsx output could not hold."""
+    from .io import check_cells
+
+    check_cells(frame, out, what=what)
 
 
 def _check_bundle_destination(path: Path) -> Path:
@@ -408,11 +482,11 @@ def _at_risk_table(frame: Any, n: int = 10) -> Any:
         table.add_column(name, justify=justify)
     for row in frame.head(n).to_dict("records"):
         reasons = [row.get(f"reason_{i}") for i in (1, 2, 3)]
-        reasons = "\n".join(str(r) for r in reasons if isinstance(r, str) and r)
-        table.add_row(str(row["rank"]), str(row["customer_id"]),
-                      f"{row['churn_probability']:.1%}", str(row.get("risk_tier", "")),
-                      _fmt_money(row["revenue_at_risk"]), reasons or "-",
-                      str(row.get("suggested_action") or "-"))
+        reasons = "\n".join(_printable(r) for r in reasons if isinstance(r, str) and r)
+        table.add_row(str(row["rank"]), _cell(row["customer_id"]),
+                      f"{row['churn_probability']:.1%}", _cell(row.get("risk_tier", "")),
+                      _fmt_money(row["revenue_at_risk"]), _lines(reasons or "-"),
+                      _cell(row.get("suggested_action") or "-"))
     return table
 
 
@@ -472,11 +546,11 @@ def _metrics_frame_table(frame: Any, title: str) -> Any:
     import pandas as pd
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=_markup(title))
     flat = frame.reset_index()
     keys = [c for c in frame.index.names if c is not None]
     for key in keys:
-        table.add_column(str(key))
+        table.add_column(_cell(key))
     shown = [c for c in _METRIC_COLUMNS if c in flat.columns and flat[c].notna().any()]
     for col in shown:
         table.add_column(_METRIC_COLUMNS[col][0], justify="right")
@@ -485,7 +559,7 @@ def _metrics_frame_table(frame: Any, title: str) -> Any:
         for key in keys:
             value = row[key]
             cells.append(value.strftime("%Y-%m-%d") if isinstance(value, pd.Timestamp)
-                         else str(value))
+                         else _cell(value))
         for col in shown:
             value = row[col]
             cells.append("" if pd.isna(value) else _METRIC_COLUMNS[col][1].format(value))
@@ -591,9 +665,14 @@ def train(
 
 
 def _print_training_summary(session: _Session, pipeline: Any, path: Path) -> None:
+    with session.shown():
+        _say_training_summary(session, pipeline, path)
+
+
+def _say_training_summary(session: _Session, pipeline: Any, path: Path) -> None:
     t = pipeline.training_summary_
     cutoffs = pipeline.cutoffs_
-    session.say(f"Model saved to [bold]{path}[/bold]")
+    session.say(f"Model saved to [bold]{_markup(path)}[/bold]")
     session.say(
         f"  trained on {t['n_rows']:,} rows ({t['n_customers']:,} customers at "
         f"{t['n_cutoffs']} cutoffs, {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}); "
@@ -648,8 +727,12 @@ def score(
     """Write the ranked, explained at-risk list of the customers active at --as-of."""
     session = _session(ctx, quiet, debug)
     with _guard(session):
+        _check_output(out)  # every destination first: nothing is worked out for nothing
+        if ranked_out is not None:
+            if scheduler is None:
+                raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
+            _check_output_dir(ranked_out, "--ranked-out")
         as_of_ts = _parse_date(as_of)
-        _check_output(out)
         _check_model_dir(model)
         settings = load_settings(config)
         options = _list_options(settings, top=top, min_probability=min_probability,
@@ -667,11 +750,13 @@ def score(
                     tiers=settings.get("tiers"), actions=settings.get("actions"),
                     extra_columns=tuple(options.get("extra_columns", ())), config=settings,
                     ranked_out=ranked_out, npartitions=npartitions)
-            session.say(f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to {out}")
+            with session.shown():
+                session.say(f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to "
+                            f"[bold]{_markup(out)}[/bold]")
             return
-        if ranked_out is not None:
-            raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
         dataset = _load_data(session, data, settings)
+        extra = [c for c in options.get("extra_columns", ()) if c in dataset.customers.columns]
+        _check_cells(out, dataset.customers[["customer_id", *extra]], "customers")
         scores, frame = _score_list(pipeline, dataset, as_of_ts, settings, options,
                                     session=session)
         from .export import write_at_risk
@@ -690,10 +775,16 @@ def _load_pipeline(session: _Session, path: Path) -> Any:
 
 def _print_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
                         horizon: Any) -> None:
+    with session.shown():
+        _say_list_summary(session, scores, frame, out, horizon)
+
+
+def _say_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
+                      horizon: Any) -> None:
     total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) else float("nan")
     expected = float(scores["churn_probability"].sum())
     session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
-                f"[bold]{out}[/bold]")
+                f"[bold]{_markup(out)}[/bold]")
     session.say(f"Expected to churn within {_horizon_text(horizon)}: {expected:,.0f} customers; "
                 f"revenue at risk in the list: {_fmt_money(total)}")
     if len(frame):
@@ -730,18 +821,19 @@ def evaluate(
     """Measure how well a saved model ranks the churners after --as-of."""
     session = _session(ctx, quiet, debug)
     with _guard(session):
+        if report is not None:
+            _check_output_dir(report, "--report")
         as_of_ts = _parse_date(as_of)
-        if report is not None and report.exists() and not report.is_dir():
-            raise BadInput(f"--report {str(report)!r} is a file; give a directory")
         _check_model_dir(model)
         settings = load_settings(config)
         pipeline = _load_pipeline(session, model)
         dataset = _load_data(session, data, settings)
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
             evaluation = _evaluate(pipeline, dataset, as_of_ts, explain=report is not None)
-        session.say(f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
-                    f"{_horizon_text(pipeline.horizon_)}:")
-        session.say(_metrics_table(evaluation))
+        with session.shown():
+            session.say(f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
+                        f"{_horizon_text(pipeline.horizon_)}:")
+            session.say(_metrics_table(evaluation))
         if report is not None:
             from .report import write_report
 
@@ -751,7 +843,8 @@ def evaluate(
                                     scores=evaluation.scores, evaluation=evaluation,
                                     actions=settings.get("actions"),
                                     tiers=settings.get("tiers"), **options)
-            session.say(f"Report: [bold]{page}[/bold]")
+            with session.shown():
+                session.say(f"Report: [bold]{_markup(page)}[/bold]")
 
 
 def _horizon_text(horizon: Any) -> str:
@@ -804,6 +897,8 @@ def metrics(
                 f"--segment {segment!r}: customers has no such column; it has "
                 f"{list(dataset.customers.columns)[:20]}"
             )
+        if out is not None and segment is not None:
+            _check_cells(out, dataset.customers[[segment]], "customers")
         from .metrics import churn_metrics
 
         with session.step("Computing metrics"):
@@ -812,9 +907,10 @@ def metrics(
             from .io import write_frame
 
             write_frame(table.reset_index(), out)
-        session.say(_metrics_frame_table(table, f"Churn metrics per {period}"))
-        if out is not None:
-            session.say(f"Wrote [bold]{out}[/bold]")
+        with session.shown():
+            session.say(_metrics_frame_table(table, f"Churn metrics per {period}"))
+            if out is not None:
+                session.say(f"Wrote [bold]{_markup(out)}[/bold]")
 
 
 _DEMO_EPILOG = """\
@@ -840,8 +936,7 @@ def demo(
     """Run the whole flow on the bundled sample data: train, evaluate, score, report."""
     session = _session(ctx, quiet, debug)
     with _guard(session):
-        if out.exists() and not out.is_dir():
-            raise BadInput(f"--out {str(out)!r} is a file; give a directory")
+        _check_output_dir(out, "--out")
         run_demo(out, session=session)
 
 
@@ -871,7 +966,7 @@ def run_demo(out: str | os.PathLike, *, session: _Session | None = None,
     from .report import write_report
 
     session = session or _Session(quiet=True)
-    out = Path(out)
+    out = _check_output_dir(Path(out), "out")
     with session.step("Loading the sample"):
         data = load_sample()
     session.notes.extend(data.notes)
@@ -897,15 +992,24 @@ def run_demo(out: str | os.PathLike, *, session: _Session | None = None,
                                        evaluation=evaluation)
     with session.step("Saving model"):
         pipeline.save(paths["model"])
+    with session.shown():
+        _say_demo_summary(session, data, end, train_as_of, horizon, evaluation, scores, frame,
+                          paths)
+    return paths
+
+
+def _say_demo_summary(session: _Session, data: Any, end: Any, train_as_of: Any, horizon: Any,
+                      evaluation: Any, scores: Any, frame: Any, paths: Mapping[str, Path]
+                      ) -> None:
     first, last = data.time_range
     session.say(f"[bold]churnpredict demo[/bold]: a sample subscription business, "
                 f"{len(data.customers):,} customers, {first:%Y-%m-%d} to {end:%Y-%m-%d}")
     session.say(f"Check on the last complete horizon: customers active on "
                 f"{train_as_of:%Y-%m-%d}, churn within {_horizon_text(horizon)}:")
     session.say(_metrics_table(evaluation))
-    _print_list_summary(session, scores, frame, paths["at_risk"], horizon)
-    session.say(f"Report: [bold]{paths['report']}[/bold]")
-    session.say(f"Model:  [bold]{paths['model']}[/bold]")
+    _say_list_summary(session, scores, frame, paths["at_risk"], horizon)
+    session.say(f"Report: [bold]{_markup(paths['report'])}[/bold]")
+    session.say(f"Model:  [bold]{_markup(paths['model'])}[/bold]")
     try:
         from .datasets import sample_path
 
@@ -913,9 +1017,8 @@ def run_demo(out: str | os.PathLike, *, session: _Session | None = None,
     except FileNotFoundError:
         folder = None
     if folder is not None:
-        session.say(f"Score it yourself: churnpredict score {folder} --model {paths['model']} "
-                    f"--as-of {end:%Y-%m-%d} --out at_risk.xlsx")
-    return paths
+        session.say(f"Score it yourself: churnpredict score {_markup(folder)} --model "
+                    f"{_markup(paths['model'])} --as-of {end:%Y-%m-%d} --out at_risk.xlsx")
 
 
 def main(argv: list[str] | None = None) -> None:

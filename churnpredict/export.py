@@ -12,7 +12,7 @@ import pandas as pd
 
 from .exceptions import ChurnDataError
 from .features._base import DRIVER_GROUPS, parse_window
-from .io import write_frame
+from .io import OUTPUT_SUFFIXES, write_frame
 
 __all__ = [
     "at_risk_list",
@@ -54,8 +54,6 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
     "suggested_action",
 )
 _DAYS_PER_MONTH = 365.25 / 12
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 
 
 def _customer_ids(scores: pd.DataFrame) -> pd.Series:
@@ -130,7 +128,7 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
 def at_risk_list(
     scores: pd.DataFrame,
     *,
-    horizon: Any = "28D",
+    horizon: Any = None,
     rank_by: str = "probability",
     top: int | None = None,
     min_probability: float | None = None,
@@ -147,9 +145,12 @@ def at_risk_list(
         One row per customer, indexed by ``customer_id`` (or with that column), holding
         ``churn_probability`` and ``mrr`` (NaN when unknown) and optionally ``reason_1..3`` and
         ``reason_group_1..3``: the output of ``ChurnPipeline.score``.
-    horizon : duration, default "28D"
+    horizon : duration, optional
         The prediction horizon; ``revenue_at_risk = churn_probability * mrr * months`` with
-        ``months = horizon days / (365.25 / 12)``.
+        ``months = horizon days / (365.25 / 12)``. By default the horizon the scores were
+        made for (``scores.attrs["horizon"]``, set by ``ChurnPipeline.score``), else 28 days.
+        A horizon that contradicts ``scores.attrs["horizon"]`` is an error: the
+        probabilities are for the model's horizon only.
     rank_by : {"probability", "revenue"}, default "probability"
         Order by churn probability (ties: higher revenue at risk first) or by revenue at risk
         (unknown revenue last; ties: higher probability first). Remaining ties go by
@@ -180,13 +181,16 @@ def at_risk_list(
         Columns :data:`AT_RISK_COLUMNS` (``rank, customer_id, churn_probability, risk_tier,
         mrr, revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action``) then the
         extra columns; ``rank`` starts at 1. ``suggested_action`` comes from the top reason's
-        group (empty when a customer has no reason).
+        group (empty when a customer has no reason). ``attrs`` hold the ``horizon`` used
+        (e.g. ``"28D"``) and, when ``scores.attrs`` has them, ``as_of`` and ``model_id``;
+        :func:`write_at_risk` keeps them in the file.
 
     Raises
     ------
     ChurnDataError
         When ``scores`` lacks a needed column, repeats customers or holds probabilities
-        outside [0, 1], or an extra column is found nowhere.
+        outside [0, 1], an extra column is found nowhere, or ``horizon`` contradicts
+        ``scores.attrs["horizon"]``.
 
     Examples
     --------
@@ -224,7 +228,8 @@ def at_risk_list(
     if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer))
                             or top < 0):
         raise ValueError(f"top={top!r}; expected a non-negative integer or None")
-    days = parse_window(horizon) / pd.Timedelta(days=1)
+    window = _list_horizon(scores, horizon)
+    days = window / pd.Timedelta(days=1)
 
     prob = pd.to_numeric(scores["churn_probability"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan)
@@ -285,7 +290,49 @@ def at_risk_list(
         order = order[: int(top)]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
+    out.attrs = {"horizon": _horizon_label(window),
+                 **{key: str(scores.attrs[key]) for key in ("as_of", "model_id")
+                    if scores.attrs.get(key) is not None}}
     return out
+
+
+def _horizon_label(window: Any) -> str:
+    """A horizon as a short string that :func:`pandas.Timedelta` reads back.
+
+    Examples
+    --------
+    >>> _horizon_label("4W"), _horizon_label("36h")
+    ('28D', '36h')
+    """
+    window = parse_window(window)
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{window.days}D"
+    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        return f"{int(window / pd.Timedelta(hours=1))}h"
+    return window.isoformat()
+
+
+def _list_horizon(scores: pd.DataFrame, horizon: Any) -> pd.Timedelta:
+    """The horizon of the list: the given one, checked against the scores' own, or theirs."""
+    known = scores.attrs.get("horizon")
+    if known is not None:
+        try:
+            known = parse_window(known)
+        except ValueError:
+            raise ChurnDataError(
+                f"scores.attrs['horizon'] = {known!r} is not a duration; set it to the "
+                f"model's horizon (e.g. '28D') or clear it"
+            ) from None
+    if horizon is None:
+        return known if known is not None else pd.Timedelta(days=28)
+    window = parse_window(horizon)
+    if known is not None and window != known:
+        raise ChurnDataError(
+            f"horizon={horizon!r} contradicts the scores, which were made for a "
+            f"{_horizon_label(known)} horizon (scores.attrs['horizon']); leave horizon out "
+            f"or score with a model of that horizon"
+        )
+    return window
 
 
 def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame | None,
@@ -324,26 +371,6 @@ def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame
                 f"extra column {name!r} is in neither {where}; pass customers=... holding it "
                 f"or drop it from extra_columns"
             )
-    return out
-
-
-def _neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells (and headers) that a spreadsheet would run as a formula with ``'``."""
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype) \
-                or pd.api.types.is_datetime64_any_dtype(col.dtype) \
-                or pd.api.types.is_timedelta64_dtype(col.dtype):
-            continue
-        text = col.astype("string")
-        risky = text.str.match(r"[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            values = col.astype(object).to_numpy(dtype=object, copy=True)
-            values[risky] = ("'" + text[risky]).to_numpy(dtype=object)
-            out[name] = values
-    out.columns = [("'" + c) if isinstance(c, str) and c.startswith(_FORMULA_START) else c
-                   for c in out.columns]
     return out
 
 
@@ -392,13 +419,19 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     Notes
     -----
     The file appears only when complete (temporary file, then rename); on any error an
-    existing file is left untouched. In CSV and Excel output, text cells starting with ``=``,
-    ``+``, ``-``, ``@``, tab or carriage return get a leading apostrophe so spreadsheets show
-    them as text instead of running them as formulas.
+    existing file is left untouched. It goes through :func:`churnpredict.io.write_frame`:
+    in CSV and Excel, text cells that a spreadsheet would run as a formula (starting with
+    ``=``, ``+``, ``-``, ``@``, tab or carriage return, also after leading spaces) get a
+    leading apostrophe, CSV fields holding a comma, quote, CR or LF are quoted, and Excel
+    cells lose the control characters the format cannot hold; an Excel cell over 32,767
+    characters is refused before anything is written. The list's ``attrs`` (``as_of``,
+    ``horizon``, ``model_id``), its row count, the churnpredict version and the creation
+    time are kept with the file: Parquet key-value metadata, Excel document properties, or
+    for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.io.manifest_path`).
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
+    if suffix not in OUTPUT_SUFFIXES:
         raise ChurnDataError(
             f"{path}: unsupported output type {suffix or '(none)'!r}; use .csv, .parquet or .xlsx"
         )
@@ -410,23 +443,7 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
         raise ChurnDataError(
             f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
         )
-    if suffix in (".parquet", ".pq"):
-        return write_frame(frame, path, writer=lambda f, p: f.to_parquet(p, index=False))
-    safe = _neutralise(frame)
-    if suffix == ".csv":
-        return write_frame(safe, path, writer=lambda f, p: f.to_csv(p, index=False))
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        raise ImportError("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]'"
-                          ) from None
-    sheets = {"at_risk": safe}
-    if legend:
-        sheets["legend"] = _neutralise(_legend(frame, actions))
-
-    def excel(_: pd.DataFrame, tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, sheet in sheets.items():
-                sheet.to_excel(writer, sheet_name=name, index=False)
-
-    return write_frame(safe, path, writer=excel)
+    metadata = {"title": "churnpredict at-risk list",
+                **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")}}
+    sheets = {"legend": _legend(frame, actions)} if legend and suffix == ".xlsx" else None
+    return write_frame(frame, path, sheet_name="at_risk", sheets=sheets, metadata=metadata)

@@ -11,6 +11,7 @@ import html
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,8 +192,14 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
 
 
 # ---------------------------------------------------------------------------- html pieces
+_NOT_HTML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Every text from data goes into the page through here: HTML-escaped (quotes too, so
+    it is safe in attributes) and without the control characters HTML cannot hold."""
+    text = "" if value is None else str(value)
+    return html.escape(_NOT_HTML.sub("\ufffd", text), quote=True)
 
 
 def _num(value: Any, fmt: str = "{:,.0f}") -> str:
@@ -382,10 +389,12 @@ def write_report(
     """
     from .evaluate import profit_curve
     from .export import DEFAULT_ACTIONS, at_risk_list
+    from .io import check_writable
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ChurnDataError(f"{out}: is a file; the report needs a directory")
+    check_writable(out, "out_dir", directory=True)  # before any work
     if not 0 <= save_rate <= 1:
         raise ValueError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
     if contact_cost < 0:

@@ -246,8 +246,8 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
     assert listed["customer_id"].tolist() == full["customer_id"].tolist()
     assert listed["risk_tier"].tolist() == full["risk_tier"].tolist()
     assert listed["suggested_action"].tolist() == full["suggested_action"].tolist()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "data", "model",
-                                                          "ranked"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "at_risk.manifest.json",
+                                                          "data", "model", "ranked"]
 
 
 def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, tmp_path):

@@ -155,7 +155,8 @@ def test_csv_neutralises_formulas(scores, tmp_path):
     assert row["reason_2"] == "'-5 days"
     assert back["churn_probability"].iloc[0] == pytest.approx(0.9)
     assert back["reason_1"].iloc[0] == "3 open tickets"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv"]
+    # the list and its manifest, no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "at_risk.manifest.json"]
 
 
 def test_excel_has_list_and_legend(scores, tmp_path):
