@@ -22,6 +22,7 @@ __all__ = [
     "PURCHASE_ACTIONS",
     "DEFAULT_TIER_SHARES",
     "GROUP_MEANINGS",
+    "PURCHASE_GROUP_MEANINGS",
     "AT_RISK_COLUMNS",
     "PURCHASE_AT_RISK_COLUMNS",
     "STATUSES",
@@ -56,7 +57,8 @@ GROUP_MEANINGS: dict[str, str] = {
     "profile": "static attributes such as plan or region",
 }
 
-_PURCHASE_MEANINGS: dict[str, str] = {
+#: What each driver group covers in purchase data (no MRR, no price).
+PURCHASE_GROUP_MEANINGS: dict[str, str] = {
     **GROUP_MEANINGS,
     "engagement": "activity and purchases: recency, frequency and trend",
     "monetary": "spend per period, order value and spend trend",
@@ -457,7 +459,7 @@ def _neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFrame:
     purchases = _is_purchases(frame)
-    meanings = _PURCHASE_MEANINGS if purchases else GROUP_MEANINGS
+    meanings = PURCHASE_GROUP_MEANINGS if purchases else GROUP_MEANINGS
     mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
     if {"reason_group_1", "suggested_action"} <= set(frame.columns):
         seen = frame.loc[frame["reason_group_1"].astype(str) != "",

@@ -263,8 +263,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     business_reason_ : str
         Why (the detection rule that decided, or "set").
     training_summary_ : dict
-        Rows, customers, positive rate, churn-type counts and status counts (``statuses``)
-        of the training rows.
+        Rows, customers, positive rate and churn-type counts of the training rows.
+    training_statuses_ : dict
+        Training rows per status (``active``, ``lapsed``, ``new``; see
+        :func:`~churnpredict.labels.customer_status`): with inactivity churn the lapsed
+        customers are trained on, not extrapolated to.
     validation_scores_ : dict
         The model's validation scores (latest cutoffs, before the refit).
 
@@ -435,8 +438,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             "positive_rate": float(y.mean()),
             "churn_types": types,
             "n_features": len(self.feature_names_),
-            "statuses": {str(k): int(v) for k, v in status.value_counts().sort_index().items()},
         }
+        self.training_statuses_ = {str(k): int(v)
+                                   for k, v in status.value_counts().sort_index().items()}
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
         return X, labels
 
@@ -653,7 +657,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             ("training", "n_features", t["n_features"]),
         ]
         rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
-        rows += [("status", k, v) for k, v in t.get("statuses", {}).items()]
+        rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
         rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
         from .model import _summary_frame
 
@@ -691,6 +695,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 "is_snapshot": self.is_snapshot_,
                 "business": getattr(self, "business_", "subscription"),
                 "business_reason": getattr(self, "business_reason_", ""),
+                "statuses": getattr(self, "training_statuses_", {}),
                 **self.training_summary_,
             }),
             "metrics": {"validation": _jsonable(self.validation_scores_)},
@@ -806,7 +811,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         pipe.training_summary_ = {k: training[k] for k in (
             "n_rows", "n_customers", "n_cutoffs", "n_churned", "positive_rate", "churn_types",
             "n_features")}
-        pipe.training_summary_["statuses"] = dict(training.get("statuses", {}))
+        pipe.training_statuses_ = dict(training.get("statuses", {}))
         pipe.validation_scores_ = {k: (np.nan if v is None else v)
                                    for k, v in meta["metrics"]["validation"].items()}
         return pipe
