@@ -349,7 +349,7 @@ class SpendFeatures(FeatureBuilder):
         edges = set(self.windows_) | {self.trend_window_, 2 * self.trend_window_}
         start = {w: index.position(codes, _minus(cutoffs, w)) for w in edges}
         for w in self.windows_:
-            out[f"spent_{window_label(w)}"] = cum[end] - cum[start[w]]
+            out[f"spent_{window_label(w)}"] = _window_amount(cum, start[w], end)
         longest = self.windows_[-1]
         lab = window_label(longest)
         spent = out[f"spent_{lab}"]
@@ -361,14 +361,23 @@ class SpendFeatures(FeatureBuilder):
         days = _observed_days(cutoffs, signup, pd.Timedelta(days=30), longest)
         out[f"spend_per_month_{lab}"] = spent / days * _DAYS_PER_MONTH
         t = self.trend_window_
-        recent = cum[end] - cum[start[t]]
-        before = cum[start[t]] - cum[start[2 * t]]
+        recent = _window_amount(cum, start[t], end)
+        before = _window_amount(cum, start[2 * t], start[t])
         tlab = window_label(t)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"spend_trend_pct_{tlab}"] = np.where(before > 0, recent / before - 1.0, np.nan)
         out[f"spend_trend_{tlab}"] = recent - before
         _refund_columns(self, data, codes, cutoffs, out)
         return out.frame(rows.index)
+
+
+def _window_amount(cum: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Sum of the amounts between two positions; exactly 0 when no event is in between.
+
+    (A difference of prefix sums leaves rounding dust such as 1e-13 where nothing was spent,
+    which would read as "spent 0.00" instead of "no order".)
+    """
+    return np.where(end > start, cum[end] - cum[start], 0.0)
 
 
 def _observed_days(cutoffs: np.ndarray, signup: np.ndarray, least: pd.Timedelta,
@@ -430,7 +439,7 @@ def expected_spend(data: EventData, rows: Any, horizon: Any, *, window: Any = "3
     codes, cutoffs = rows.codes, rows.cutoffs
     index, cum = _succeeded(data)
     end = index.position(codes, cutoffs)
-    spent = cum[end] - cum[index.position(codes, _minus(cutoffs, window))]
+    spent = _window_amount(cum, index.position(codes, _minus(cutoffs, window)), end)
     first = index.starts[codes]
     has = end > first
     first_time = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
