@@ -9,6 +9,8 @@ with its value, a customer's first order is their ``signup_at``, and there is no
 from __future__ import annotations
 
 import re
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,7 @@ from churnpredict.features import (
 from churnpredict.labels import customer_status, label_churn, population
 from churnpredict.model import ChurnModel
 from churnpredict.pipeline import ChurnPipeline, business_kind
+from churnpredict.recipes import ONLINE_RETAIL_SETTINGS
 
 END = pd.Timestamp("2024-12-31")
 HORIZON = pd.Timedelta("60D")
@@ -393,3 +396,56 @@ def test_subscription_mode_is_unchanged(subscribers, tmp_path):
 def test_business_parameter_is_checked(subscribers):
     with pytest.raises(ChurnModelError, match="business='shop'"):
         ChurnPipeline(business="shop").fit(subscribers)
+
+
+# ------------------------------------------------------------------------------ README, recipe
+ROOT = Path(__file__).resolve().parents[1]
+RETAIL = ROOT.parent / "shared" / "data" / "online-retail-uci-invoices" / \
+    "online_retail_invoices.csv.gz"
+
+
+def _readme_section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Purchase data (shops, marketplaces)")
+    return text[start:text.index("\n## ", start + 10)]
+
+
+def test_recipe_settings_set_purchase_mode():
+    pipe = ChurnPipeline(**ONLINE_RETAIL_SETTINGS)
+    assert pipe.get_params()["business"] == "purchases"
+    assert pipe.get_params()["label"] == "inactivity"
+
+
+def test_readme_purchase_commands_run(tmp_path, shop_tables, monkeypatch):
+    """The section's two commands, on the simulated shop instead of the invoices."""
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for name, frame in shop_tables.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    (tmp_path / "small.toml").write_text("n_cutoffs = 6\ncutoff_freq = \"30D\"\n"
+                                         "[model]\nn_estimators = 30\n"
+                                         "n_jobs = 1\nvalidation_cutoffs = 1\n")
+    monkeypatch.chdir(tmp_path)
+    block = re.findall(r"```bash\n(.*?)```", _readme_section(), flags=re.S)[0]
+    commands = [line for line in block.splitlines() if line.startswith("churnpredict")]
+    assert [c.split()[1] for c in commands] == ["train", "score"]
+    runner = CliRunner()
+    for command in commands:
+        args = shlex.split(command.replace("2011-12-09", "2024-12-31"))[1:]
+        result = runner.invoke(cli.app, [*args, "--config", "small.toml"])
+        assert result.exit_code == 0, (command, result.output)
+    frame = pd.read_csv(tmp_path / "winback.csv")
+    assert len(frame) > 0 and (frame["status"] == "lapsed").all()
+
+
+@pytest.mark.skipif(not RETAIL.is_file(), reason="Online Retail invoices not beside the project")
+def test_readme_purchase_example_runs_on_online_retail(tmp_path, monkeypatch):
+    monkeypatch.chdir(RETAIL.parent)
+    code = re.findall(r"```python\n(.*?)```", _readme_section(), flags=re.S)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    pipe, scores = namespace["pipe"], namespace["scores"]
+    assert pipe.business_ == "purchases"
+    assert set(scores["status"]) == {"active", "lapsed", "new"}
+    assert (namespace["winback"]["status"] == "lapsed").all()
+    assert len(namespace["retention"]) == 100
