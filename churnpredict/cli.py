@@ -642,7 +642,9 @@ _SCORE_EPILOG = """\
       --as-of 2024-12-31 --out at_risk.csv --top 500
 
 Columns: rank, customer_id, churn_probability, risk_tier, mrr,
-revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action.
+revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action,
+status (active / lapsed / new); purchase data has expected_spend
+in place of mrr. --status lapsed writes the win-back list only.
 The file is written atomically; on bad input nothing is written
 and the exit code is 2.
 """
