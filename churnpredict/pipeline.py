@@ -125,12 +125,10 @@ _REGULAR_CV = 0.25
 
 def _recurring_share(data: EventData) -> tuple[float, int]:
     """Share of the customers with 3+ successful payments whose payment gaps are regular."""
-    payments = data.payments
-    ok = (payments["status"] == "succeeded").to_numpy(dtype=bool)
-    codes = data.event_codes("payments")[ok].astype(np.int64)
-    times = payments["timestamp"].to_numpy(dtype="datetime64[ns]")[ok].astype(np.int64)
-    order = np.lexsort((times, codes))  # already sorted by EventData; cheap to make sure
-    codes, times = codes[order], times[order]
+    ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
+    # the cached index the spend features use: events sorted by (customer, time)
+    index = FeatureBuilder.event_index(data, "payments", mask=ok, key="succeeded")
+    codes, times = index.codes.astype(np.int64), index.times
     same = codes[1:] == codes[:-1]
     gaps = (np.diff(times)[same] / 86_400e9).astype(np.float64)
     who = codes[1:][same]
