@@ -13,6 +13,7 @@ import pandas as pd
 from .exceptions import ChurnDataError
 from .features._base import DRIVER_GROUPS, parse_window
 from .io import write_frame
+from .labels import STATUSES
 
 __all__ = [
     "at_risk_list",
@@ -63,9 +64,6 @@ PURCHASE_GROUP_MEANINGS: dict[str, str] = {
     "engagement": "activity and purchases: recency, frequency and trend",
     "monetary": "spend per period, order value and spend trend",
 }
-
-#: Statuses a scored customer can have (see :func:`churnpredict.labels.customer_status`).
-STATUSES: tuple[str, ...] = ("active", "lapsed", "new")
 
 #: Default tiers: share of the scored customers (highest probability first) in each tier.
 DEFAULT_TIER_SHARES: dict[str, float] = {"high": 0.10, "medium": 0.20, "low": 0.70}
