@@ -73,7 +73,7 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
     "rank", "customer_id", "churn_probability", "risk_tier", "mrr", "revenue_at_risk",
     *(f"reason_{k}" for k in range(1, _N_REASONS + 1)),
     *(f"reason_group_{k}" for k in range(1, _N_REASONS + 1)),
-    "suggested_action",
+    "suggested_action", "status",
 )
 #: The list of purchase data: ``expected_spend`` in place of ``mrr``.
 PURCHASE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
@@ -270,11 +270,11 @@ def at_risk_list(
     -------
     pandas.DataFrame
         Columns :data:`AT_RISK_COLUMNS` (``rank, customer_id, churn_probability, risk_tier,
-        mrr, revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action``; purchase
-        data: :data:`PURCHASE_AT_RISK_COLUMNS`, ``expected_spend`` for ``mrr``), then
-        ``status`` when the scores have it, then the extra columns; ``rank`` starts at 1.
-        ``suggested_action`` comes from the top reason's group (empty when a customer has no
-        reason).
+        mrr, revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action, status``;
+        purchase data: :data:`PURCHASE_AT_RISK_COLUMNS`, ``expected_spend`` for ``mrr``),
+        then the extra columns; ``rank`` starts at 1. ``suggested_action`` comes from the top
+        reason's group (empty when a customer has no reason); ``status`` is empty when the
+        scores have none.
 
     Raises
     ------
@@ -366,8 +366,8 @@ def at_risk_list(
     mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
     columns["suggested_action"] = pd.Series(columns["reason_group_1"], dtype=object).map(
         mapping).fillna("").to_numpy(dtype=object)
-    if "status" in scores.columns:
-        columns["status"] = scores["status"].astype(object).to_numpy(dtype=object)
+    columns["status"] = (text("status") if "status" in scores.columns
+                         else np.full(len(scores), "", dtype=object))
 
     extras = _extra_columns(scores, ids, customers, extra_columns)
     frame = pd.DataFrame(columns)
@@ -401,7 +401,7 @@ def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame
         extra_columns = [extra_columns]
     out: dict[str, Any] = {}
     clash = [c for c in extra_columns
-             if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS or c == "status"]
+             if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
     if clash:
         raise ChurnDataError(f"extra_columns {clash} clash with the list's own columns; "
                              f"rename them")
