@@ -35,10 +35,12 @@ PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "
 # Keys a TOML config may hold, by what reads them.
 _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
               "unknown_customers")
-_PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback")
+_PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
 CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
-_SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns")
+_SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
+_BUSINESS = ("auto", "subscription", "purchases")
+_STATUS = ("all", "active", "lapsed", "new")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
 
 
@@ -374,8 +376,8 @@ def _load_data(session: _Session, data_dir: Path, settings: Mapping[str, Any]) -
     return data
 
 
-def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None
-                    ) -> Any:
+def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None,
+                    business: str | None = None) -> Any:
     """A ChurnPipeline from config settings, command-line flags overriding them."""
     from .features import default_builders
     from .model import ChurnModel
@@ -386,6 +388,10 @@ def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: 
         params["horizon"] = horizon
     if label is not None:
         params["label"] = label
+    if business is not None:
+        params["business"] = business
+    if params.get("business", "auto") not in _BUSINESS:
+        raise BadInput(f"business {params['business']!r}; use auto, subscription or purchases")
     if "horizon" in params:
         _parse_duration(params["horizon"], "--horizon")
     for key in ("cutoff_freq", "lookback"):
@@ -405,7 +411,7 @@ def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: 
                                  f"[7, 30, 90] or [\"7D\", \"30D\"]")
         for window in windows:
             _parse_duration(window, "windows")
-        builders = default_builders()
+        builders = default_builders(params.get("business", "auto"))
         for builder in builders:
             if "windows" in builder.get_params():
                 builder.set_params(windows=tuple(settings["windows"]))
@@ -421,6 +427,9 @@ ConfigOpt = Annotated[
                  "\\[model], \\[actions], \\[score], \\[report]. Flags override it."),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (bundle).")]
+BusinessOpt = Annotated[str | None, typer.Option(
+    "--business", help="subscription (MRR, cancellations), purchases (shops: orders, no MRR) "
+    "or auto (detected from the data and printed). Default: auto (or the config).")]
 DataArg = Annotated[
     Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
                          "tickets tables.", show_default=False)
@@ -569,8 +578,8 @@ def _metrics_frame_table(frame: Any, title: str) -> Any:
 
 # ---------------------------------------------------------------------------- commands
 def _list_options(settings: Mapping[str, Any], *, top: int | None = None,
-                  min_probability: float | None = None, rank_by: str | None = None
-                  ) -> dict[str, Any]:
+                  min_probability: float | None = None, rank_by: str | None = None,
+                  status: str | None = None) -> dict[str, Any]:
     """The at-risk list options: flags over the config's [score] table, checked."""
     options = dict(settings.get("score", {}))
     top = top if top is not None else options.get("top")
@@ -588,8 +597,25 @@ def _list_options(settings: Mapping[str, Any], *, top: int | None = None,
     extra = options.get("extra_columns", ())
     if isinstance(extra, str):
         extra = (extra,)
+    status = status or options.get("status", "all")
+    if status not in _STATUS:
+        raise BadInput(f"--status {status!r}; use active, lapsed, new or all")
     return {"top": top, "min_probability": min_probability, "rank_by": rank_by,
-            "extra_columns": tuple(extra)}
+            "extra_columns": tuple(extra), "status": status}
+
+
+def _check_business(pipeline: Any, business: str | None) -> None:
+    """--business on a saved model: it must be the kind the model was trained for."""
+    if business is None or business == "auto":
+        return
+    if business not in _BUSINESS:
+        raise BadInput(f"--business {business!r}; use auto, subscription or purchases")
+    trained = getattr(pipeline, "business_", "subscription")
+    if trained != business:
+        raise BadInput(
+            f"--business {business}: the model was trained for {trained} data; retrain with "
+            f"'churnpredict train ... --business {business}' or drop --business"
+        )
 
 
 def _score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any],
@@ -630,6 +656,7 @@ def train(
     label: Annotated[str | None, typer.Option(
         help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
         "Default: cancellation when churned_at exists.")] = None,
+    business: BusinessOpt = None,
     config: ConfigOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
@@ -646,7 +673,7 @@ def train(
             _parse_duration(horizon, "--horizon")
         _check_bundle_destination(model)
         settings = load_settings(config)
-        pipeline = _build_pipeline(settings, horizon=horizon, label=label)
+        pipeline = _build_pipeline(settings, horizon=horizon, label=label, business=business)
         if scheduler is not None:
             from .dask import train_dask
 
@@ -664,6 +691,13 @@ def train(
         _print_training_summary(session, pipeline, model)
 
 
+def _print_business(session: _Session, pipeline: Any) -> None:
+    kind = getattr(pipeline, "business_", None)
+    if kind is not None:
+        why = getattr(pipeline, "business_reason_", "")
+        session.say(f"  business: {kind}" + (f" ({why})" if why else ""))
+
+
 def _print_training_summary(session: _Session, pipeline: Any, path: Path) -> None:
     with session.shown():
         _say_training_summary(session, pipeline, path)
@@ -679,6 +713,7 @@ def _say_training_summary(session: _Session, pipeline: Any, path: Path) -> None:
         f"{pipeline.label_kind_} churn within {_horizon_text(pipeline.horizon_)}; "
         f"churn rate {t['positive_rate']:.1%}; {t['n_features']} features"
     )
+    _print_business(session, pipeline)
     v = pipeline.validation_scores_
     shown = [(name, v.get(key)) for name, key in (("AUC", "auc"),
              ("average precision", "average_precision"), ("Brier", "brier"))]
@@ -695,7 +730,9 @@ _SCORE_EPILOG = """\
       --as-of 2024-12-31 --out at_risk.csv --top 500
 
 Columns: rank, customer_id, churn_probability, risk_tier, mrr,
-revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action.
+revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action,
+status (active / lapsed / new); purchase data has expected_spend
+in place of mrr. --status lapsed writes the win-back list only.
 The file is written atomically; on bad input nothing is written
 and the exit code is 2.
 """
@@ -715,6 +752,10 @@ def score(
         "--min-probability", help="Keep customers with at least this churn probability.")] = None,
     rank_by: Annotated[str | None, typer.Option(
         "--rank-by", help="probability (default) or revenue (revenue at risk).")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="Keep customers of this status: active (the retention list), lapsed "
+        "(no activity in the lookback: the win-back list), new, or all (default).")] = None,
+    business: BusinessOpt = None,
     config: ConfigOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
@@ -736,9 +777,13 @@ def score(
         _check_model_dir(model)
         settings = load_settings(config)
         options = _list_options(settings, top=top, min_probability=min_probability,
-                                rank_by=rank_by)
+                                rank_by=rank_by, status=status)
         pipeline = _load_pipeline(session, model)
+        _check_business(pipeline, business)
         if scheduler is not None:
+            if options["status"] != "all":
+                raise BadInput("--status needs in-memory scoring; drop --scheduler, or filter "
+                               "the written list by its status column")
             from .dask import score_dask
 
             _quiet_dask_logs(debug)
@@ -773,6 +818,14 @@ def _load_pipeline(session: _Session, path: Path) -> Any:
         return ChurnPipeline.load(path)
 
 
+def _status_counts(frame: Any) -> str:
+    """'700 active, 200 lapsed, 100 new' (statuses in a fixed order, zeros included)."""
+    from .export import STATUSES
+
+    counts = frame["status"].value_counts()
+    return ", ".join(f"{int(counts.get(s, 0)):,} {s}" for s in STATUSES)
+
+
 def _print_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
                         horizon: Any) -> None:
     with session.shown():
@@ -783,8 +836,13 @@ def _say_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
                       horizon: Any) -> None:
     total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) else float("nan")
     expected = float(scores["churn_probability"].sum())
-    session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
-                f"[bold]{_markup(out)}[/bold]")
+    if "status" in scores.columns and "status" in frame.columns:
+        session.say(f"Scored {len(scores):,} customers ({_status_counts(scores)}); wrote "
+                    f"{len(frame):,} rows to [bold]{_markup(out)}[/bold] "
+                    f"({_status_counts(frame)})")
+    else:
+        session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
+                    f"[bold]{_markup(out)}[/bold]")
     session.say(f"Expected to churn within {_horizon_text(horizon)}: {expected:,.0f} customers; "
                 f"revenue at risk in the list: {_fmt_money(total)}")
     if len(frame):
@@ -814,6 +872,7 @@ def evaluate(
                                        show_default=False)],
     report: Annotated[Path | None, typer.Option(
         "--report", "-r", help="Also write an HTML report with plots to this directory.")] = None,
+    business: BusinessOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -827,6 +886,7 @@ def evaluate(
         _check_model_dir(model)
         settings = load_settings(config)
         pipeline = _load_pipeline(session, model)
+        _check_business(pipeline, business)
         dataset = _load_data(session, data, settings)
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
             evaluation = _evaluate(pipeline, dataset, as_of_ts, explain=report is not None)
@@ -993,17 +1053,18 @@ def run_demo(out: str | os.PathLike, *, session: _Session | None = None,
     with session.step("Saving model"):
         pipeline.save(paths["model"])
     with session.shown():
-        _say_demo_summary(session, data, end, train_as_of, horizon, evaluation, scores, frame,
-                          paths)
+        _say_demo_summary(session, pipeline, data, end, train_as_of, horizon, evaluation,
+                          scores, frame, paths)
     return paths
 
 
-def _say_demo_summary(session: _Session, data: Any, end: Any, train_as_of: Any, horizon: Any,
-                      evaluation: Any, scores: Any, frame: Any, paths: Mapping[str, Path]
-                      ) -> None:
+def _say_demo_summary(session: _Session, pipeline: Any, data: Any, end: Any, train_as_of: Any,
+                      horizon: Any, evaluation: Any, scores: Any, frame: Any,
+                      paths: Mapping[str, Path]) -> None:
     first, last = data.time_range
     session.say(f"[bold]churnpredict demo[/bold]: a sample subscription business, "
                 f"{len(data.customers):,} customers, {first:%Y-%m-%d} to {end:%Y-%m-%d}")
+    _print_business(session, pipeline)
     session.say(f"Check on the last complete horizon: customers active on "
                 f"{train_as_of:%Y-%m-%d}, churn within {_horizon_text(horizon)}:")
     session.say(_metrics_table(evaluation))

@@ -584,13 +584,15 @@ class _RowsSpec:
     lookback: Any
     horizon: pd.Timedelta | None = None  # labels when set
     as_of: pd.Timestamp | None = None
+    lapsed: bool = False
 
 
 def _rows(data: EventData, rows: _RowsSpec) -> pd.DataFrame:
     if rows.horizon is not None:
         return label_churn(data, rows.cutoffs, rows.horizon, kind=rows.kind, as_of=rows.as_of,
-                           lookback=rows.lookback)
-    return population(data, rows.cutoffs, kind=rows.kind, lookback=rows.lookback)
+                           lookback=rows.lookback, lapsed=rows.lapsed)
+    return population(data, rows.cutoffs, kind=rows.kind, lookback=rows.lookback,
+                      lapsed=rows.lapsed)
 
 
 def _labels_partition(spec: _Spec, shared: tuple[_RowsSpec, pd.DataFrame], customers, activity,
@@ -1129,9 +1131,13 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     pipeline._check_params()
     horizon = parse_window(pipeline.horizon)
     whole = EventData(parts.customers_frame)
-    kind = label_kind(whole, pipeline.label)
+    # the business kind is detected from the payments on a single machine only; on Dask it is
+    # what the pipeline says ("auto" keeps the subscription default)
+    business = "purchases" if pipeline.business == "purchases" else "subscription"
+    kind = label_kind(whole, "inactivity" if pipeline.label == "auto" and
+                      business == "purchases" else pipeline.label)
     builders = ([clone(b) for b in pipeline.builders] if pipeline.builders is not None
-                else default_builders())
+                else default_builders(business))
     model = ChurnModel() if pipeline.model is None else clone(pipeline.model)
     if not isinstance(model, ChurnModel):
         raise ChurnModelError(
@@ -1145,7 +1151,8 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     as_of = latest_time(parts) if as_of is None else _stamp(as_of)
     cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs),
                                pipeline.cutoff_freq)
-    rows = _RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of)
+    rows = _RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of,
+                     lapsed=kind == "inactivity")
     if persist:
         parts = parts.persist()
     summary = _summarise(parts, rows, want_types=True)
@@ -1179,6 +1186,9 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     pipeline.horizon_ = horizon
     pipeline.label_kind_ = kind
     pipeline.is_snapshot_ = False
+    pipeline.business_ = business
+    pipeline.business_reason_ = ("set: business='purchases'" if business == "purchases" else
+                                 "Dask training: subscription unless business='purchases'")
     n_churned = int(summary.counts[summary.counts.index.get_level_values("churned") == 1].sum())
     pipeline.training_summary_ = {
         "n_rows": summary.n_rows,
@@ -1280,7 +1290,9 @@ def _scores_meta(pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bo
     cols: dict[str, Any] = {
         "customer_id": pd.Series([], dtype=parts.spec.id_dtype),
         "churn_probability": pd.Series([], dtype=np.float64),
-        "mrr": pd.Series([], dtype=np.float64),
+        ("expected_spend" if getattr(pipeline, "business_", "subscription") == "purchases"
+         else "mrr"): pd.Series([], dtype=np.float64),
+        "status": pd.Series([], dtype=TEXT),
     }
     if explain:
         for stem, dtype in (("reason", TEXT), ("reason_group", TEXT),
@@ -1311,7 +1323,7 @@ def _score_partition(spec: _Spec, shared: tuple, customers, activity, payments, 
     data = _partition_data(spec, customers, activity, payments, tickets)
     if data is None:
         return meta
-    pop = population(data, [stamp], kind=pipeline.label_kind_, lookback=pipeline.lookback)
+    pop = population(data, [stamp], **pipeline._population_rule())
     if len(pop) == 0:
         return meta
     scores = pipeline.score(data, stamp, explain=explain).reset_index()
@@ -1464,7 +1476,13 @@ def write_at_risk_dask(
         The at-risk list (first ``top`` rows, or all when ``top`` is None).
     """
     _require_dask()
-    from .export import _DAYS_PER_MONTH, AT_RISK_COLUMNS, at_risk_list, write_at_risk
+    from .export import (
+        AT_RISK_COLUMNS,
+        PURCHASE_AT_RISK_COLUMNS,
+        at_risk_list,
+        value_if_retained,
+        write_at_risk,
+    )
 
     if rank_by not in ("probability", "revenue"):
         raise ValueError(f"rank_by={rank_by!r}; expected 'probability' or 'revenue'")
@@ -1476,7 +1494,6 @@ def write_at_risk_dask(
         scores["churn_probability"], n)
     options = {"horizon": horizon, "rank_by": rank_by, "min_probability": min_probability,
                "tiers": thresholds, "actions": actions, "extra_columns": tuple(extra_columns)}
-    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
 
     candidates = scores
     if min_probability is not None:
@@ -1484,7 +1501,7 @@ def write_at_risk_dask(
     if top is not None and int(top) > 0:
         # every row of the top `top` has a ranking key at least the top-th largest key
         key = (candidates["churn_probability"] if rank_by == "probability"
-               else candidates["churn_probability"] * candidates["mrr"] * months)
+               else candidates["churn_probability"] * value_if_retained(candidates, horizon))
         key = key.fillna(-np.inf)
         kth = float(key.nlargest(int(top)).min().compute())
         if np.isfinite(kth):  # -inf: unknown revenue reaches the top, keep every row
@@ -1514,7 +1531,8 @@ def write_at_risk_dask(
         with _atomic_directory(Path(ranked_out)) as tmp:
             with_rank.to_parquet(str(tmp), write_index=False,
                                  name_function=lambda i: f"part.{i:05d}.parquet")
-    missing = [c for c in AT_RISK_COLUMNS if c not in frame.columns]
+    required = AT_RISK_COLUMNS if "mrr" in frame.columns else PURCHASE_AT_RISK_COLUMNS
+    missing = [c for c in required if c not in frame.columns]
     if missing:  # pragma: no cover - at_risk_list always adds them
         raise ChurnDataError(f"at-risk list lacks {missing}")
     return frame

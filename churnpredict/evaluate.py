@@ -25,6 +25,7 @@ __all__ = [
     "churn_type_metrics",
     "time_ordered_evaluation",
     "profit_curve",
+    "profit_curve_from_scores",
     "optimal_list_size",
     "RECENCY_COLUMNS",
 ]
@@ -365,8 +366,7 @@ def time_ordered_evaluation(
         pipe.set_params(horizon=horizon)
     as_of = pd.Timestamp(as_of)
     X_train, labels = pipe._fit_training(data, as_of, progress)
-    test = label_churn(data, [as_of], pipe.horizon_, kind=pipe.label_kind_,
-                       lookback=pipe.lookback)
+    test = label_churn(data, [as_of], pipe.horizon_, **pipe._population_rule())
     if len(test) == 0:
         raise ChurnDataError(f"no customer in the population at {as_of}; pick another as_of")
     X_test = build_features(data, test.index, pipe.builders_, fit=False)
@@ -482,6 +482,53 @@ def profit_curve(
         "expected_profit": saved - cost,
     }, index=pd.Index(k, name="list_size"))
     curve.attrs["optimal_list_size"] = optimal_list_size(curve)
+    return curve
+
+
+def profit_curve_from_scores(
+    scores: pd.DataFrame,
+    horizon: Any,
+    contact_cost: float,
+    save_rate: float,
+    *,
+    rank_by: str = "probability",
+) -> pd.DataFrame:
+    """:func:`profit_curve` of ``ChurnPipeline.score`` output, subscriptions or purchases.
+
+    A save is worth :func:`churnpredict.export.value_if_retained`: ``mrr x`` the horizon in
+    months for subscriptions, ``expected_spend`` (the spend expected over the horizon if the
+    customer stays) for purchase data. Unknown values count as 0.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        With ``churn_probability`` and ``mrr`` or ``expected_spend``.
+    horizon : duration
+    contact_cost, save_rate, rank_by
+        As in :func:`profit_curve`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`profit_curve`; ``attrs["value"]`` names what a save is worth
+        (``"mrr"`` or ``"expected_spend"``).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"churn_probability": [0.9, 0.5, 0.1],
+    ...                        "expected_spend": [100.0, 100.0, 100.0]})
+    >>> curve = profit_curve_from_scores(scores, "90D", contact_cost=20, save_rate=0.5)
+    >>> curve["expected_profit"].round(2).tolist(), curve.attrs["optimal_list_size"]
+    ([0.0, 25.0, 30.0, 15.0], 2)
+    """
+    from .export import value_if_retained
+
+    value = value_if_retained(scores, horizon).to_numpy(dtype=np.float64, na_value=np.nan)
+    # the value already covers the whole horizon: one "month" of it
+    curve = profit_curve(scores["churn_probability"].to_numpy(dtype=np.float64), value,
+                         horizon_months=1.0, contact_cost=contact_cost, save_rate=save_rate,
+                         rank_by=rank_by)
+    curve.attrs["value"] = "mrr" if "mrr" in scores.columns else "expected_spend"
     return curve
 
 

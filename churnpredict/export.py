@@ -13,14 +13,20 @@ import pandas as pd
 from .exceptions import ChurnDataError
 from .features._base import DRIVER_GROUPS, parse_window
 from .io import OUTPUT_SUFFIXES, write_frame
+from .labels import STATUSES
 
 __all__ = [
     "at_risk_list",
     "write_at_risk",
+    "value_if_retained",
     "DEFAULT_ACTIONS",
+    "PURCHASE_ACTIONS",
     "DEFAULT_TIER_SHARES",
     "GROUP_MEANINGS",
+    "PURCHASE_GROUP_MEANINGS",
     "AT_RISK_COLUMNS",
+    "PURCHASE_AT_RISK_COLUMNS",
+    "STATUSES",
 ]
 
 #: Suggested action per driver group (the top reason's group picks the action).
@@ -33,6 +39,15 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "profile": "account review",
 }
 
+#: Suggested actions of purchase data (scores with ``expected_spend``): no price review, and
+#: shopper wording for the groups where it differs from :data:`DEFAULT_ACTIONS`.
+PURCHASE_ACTIONS: dict[str, str] = {
+    **DEFAULT_ACTIONS,
+    "engagement": "win-back offer / re-engagement email",
+    "monetary": "loyalty offer / voucher for the next order",
+    "tenure": "second-order incentive for new buyers",
+}
+
 #: What each driver group covers, for the legend sheet.
 GROUP_MEANINGS: dict[str, str] = {
     "engagement": "usage: recency, frequency and trend of activity",
@@ -43,6 +58,13 @@ GROUP_MEANINGS: dict[str, str] = {
     "profile": "static attributes such as plan or region",
 }
 
+#: What each driver group covers in purchase data (no MRR, no price).
+PURCHASE_GROUP_MEANINGS: dict[str, str] = {
+    **GROUP_MEANINGS,
+    "engagement": "activity and purchases: recency, frequency and trend",
+    "monetary": "spend per period, order value and spend trend",
+}
+
 #: Default tiers: share of the scored customers (highest probability first) in each tier.
 DEFAULT_TIER_SHARES: dict[str, float] = {"high": 0.10, "medium": 0.20, "low": 0.70}
 
@@ -51,8 +73,11 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
     "rank", "customer_id", "churn_probability", "risk_tier", "mrr", "revenue_at_risk",
     *(f"reason_{k}" for k in range(1, _N_REASONS + 1)),
     *(f"reason_group_{k}" for k in range(1, _N_REASONS + 1)),
-    "suggested_action",
+    "suggested_action", "status",
 )
+#: The list of purchase data: ``expected_spend`` in place of ``mrr``.
+PURCHASE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
+    "expected_spend" if c == "mrr" else c for c in AT_RISK_COLUMNS)
 _DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -125,6 +150,64 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
     return out
 
 
+def _is_purchases(frame: Any) -> bool:
+    """Scores (or a list) of purchase data: ``expected_spend`` and no ``mrr``."""
+    return "expected_spend" in frame.columns and "mrr" not in frame.columns
+
+
+def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
+    """What each scored customer is worth over the horizon if they stay.
+
+    * subscriptions (scores with ``mrr``): ``mrr x months``, ``months = horizon days /
+      (365.25 / 12)``;
+    * purchases (scores with ``expected_spend`` and no ``mrr``): ``expected_spend``, the spend
+      expected over the horizon (see :func:`churnpredict.features.expected_spend`).
+
+    ``revenue_at_risk = churn_probability x value_if_retained``, and a save in the profit view
+    (:func:`churnpredict.evaluate.profit_curve_from_scores`) is worth it.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame (or a dask DataFrame)
+        ``ChurnPipeline.score`` output.
+    horizon : duration, default "28D"
+
+    Returns
+    -------
+    pandas.Series
+        Float, NaN where unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> value_if_retained(pd.DataFrame({"mrr": [30.0]}), "30D").round(2).tolist()
+    [29.57]
+    >>> value_if_retained(pd.DataFrame({"expected_spend": [120.0]}), "90D").tolist()
+    [120.0]
+    """
+    if _is_purchases(scores):
+        return scores["expected_spend"].astype(np.float64)
+    if "mrr" not in scores.columns:
+        raise ChurnDataError(
+            "scores lacks column(s) ['mrr']; pass the ChurnPipeline.score output (mrr may be "
+            "NaN when unknown; purchase data has expected_spend instead)"
+        )
+    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    return scores["mrr"].astype(np.float64) * months
+
+
+def _status_filter(status: Any) -> set[str] | None:
+    """The statuses to keep (None: all), checked."""
+    if status is None or (isinstance(status, str) and status == "all"):
+        return None
+    wanted = [status] if isinstance(status, str) else list(status)
+    bad = [s for s in wanted if s not in STATUSES]
+    if bad or not wanted:
+        raise ValueError(f"status={status!r}; expected 'all', one of {list(STATUSES)} or a "
+                         f"list of them")
+    return set(wanted)
+
+
 def at_risk_list(
     scores: pd.DataFrame,
     *,
@@ -136,6 +219,7 @@ def at_risk_list(
     actions: Mapping[str, str] | None = None,
     customers: pd.DataFrame | None = None,
     extra_columns: Sequence[str] = (),
+    status: str | Sequence[str] | None = "all",
 ) -> pd.DataFrame:
     """Ranked list of the customers most likely to churn, with revenue at risk and actions.
 
@@ -143,13 +227,16 @@ def at_risk_list(
     ----------
     scores : pandas.DataFrame
         One row per customer, indexed by ``customer_id`` (or with that column), holding
-        ``churn_probability`` and ``mrr`` (NaN when unknown) and optionally ``reason_1..3`` and
-        ``reason_group_1..3``: the output of ``ChurnPipeline.score``.
+        ``churn_probability`` and ``mrr`` (NaN when unknown), or for purchase data
+        ``expected_spend`` instead of ``mrr``, and optionally ``status``, ``reason_1..3``
+        and ``reason_group_1..3``: the output of ``ChurnPipeline.score``.
     horizon : duration, optional
         The prediction horizon; ``revenue_at_risk = churn_probability * mrr * months`` with
-        ``months = horizon days / (365.25 / 12)``. By default the horizon the scores were
-        made for (``scores.attrs["horizon"]``, set by ``ChurnPipeline.score``), else 28 days.
-        A horizon that contradicts ``scores.attrs["horizon"]`` is an error: the
+        ``months = horizon days / (365.25 / 12)``, or for purchase data
+        ``churn_probability * expected_spend`` (the spend expected over the horizon if the
+        customer stays); see :func:`value_if_retained`. By default the horizon the scores
+        were made for (``scores.attrs["horizon"]``, set by ``ChurnPipeline.score``), else 28
+        days. A horizon that contradicts ``scores.attrs["horizon"]`` is an error: the
         probabilities are for the model's horizon only.
     rank_by : {"probability", "revenue"}, default "probability"
         Order by churn probability (ties: higher revenue at risk first) or by revenue at risk
@@ -167,23 +254,30 @@ def at_risk_list(
         boundary get the higher tier). Tiers are assigned before ``top`` and
         ``min_probability`` filter the list.
     actions : dict of str -> str, optional
-        Driver group -> suggested action, overriding :data:`DEFAULT_ACTIONS` per group.
+        Driver group -> suggested action, overriding :data:`DEFAULT_ACTIONS` (purchase data:
+        :data:`PURCHASE_ACTIONS`) per group.
     customers : pandas.DataFrame, optional
         Customer attributes indexed by ``customer_id`` (or with that column), the source of
         ``extra_columns`` not found in ``scores``.
     extra_columns : sequence of str, default ()
         Columns to carry into the list (e.g. ``"plan"``, ``"account_manager"``), appended
         after the standard columns.
+    status : {"all", "active", "lapsed", "new"} or list of them, default "all"
+        Keep only customers with these statuses (needs a ``status`` column in ``scores``):
+        "active" is the retention list, "lapsed" the win-back list. Like ``top``, applied
+        after the tiers are assigned.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`AT_RISK_COLUMNS` (``rank, customer_id, churn_probability, risk_tier,
-        mrr, revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action``) then the
-        extra columns; ``rank`` starts at 1. ``suggested_action`` comes from the top reason's
-        group (empty when a customer has no reason). ``attrs`` hold the ``horizon`` used
-        (e.g. ``"28D"``) and, when ``scores.attrs`` has them, ``as_of`` and ``model_id``;
-        :func:`write_at_risk` keeps them in the file.
+        mrr, revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action, status``;
+        purchase data: :data:`PURCHASE_AT_RISK_COLUMNS`, ``expected_spend`` for ``mrr``),
+        then the extra columns; ``rank`` starts at 1. ``suggested_action`` comes from the top
+        reason's group (empty when a customer has no reason); ``status`` is empty when the
+        scores have none. ``attrs`` hold the ``horizon`` used (e.g. ``"28D"``) and, when
+        ``scores.attrs`` has them, ``as_of`` and ``model_id``; :func:`write_at_risk` keeps
+        them in the file.
 
     Raises
     ------
@@ -208,11 +302,19 @@ def at_risk_list(
     if not isinstance(scores, pd.DataFrame):
         raise ChurnDataError(f"scores must be a DataFrame (ChurnPipeline.score output), "
                              f"got {type(scores).__name__}")
-    missing = [c for c in ("churn_probability", "mrr") if c not in scores.columns]
+    purchases = _is_purchases(scores)
+    value_column = "expected_spend" if purchases else "mrr"
+    missing = [c for c in ("churn_probability", value_column) if c not in scores.columns]
     if missing:
         raise ChurnDataError(
             f"scores lacks column(s) {missing}; pass the ChurnPipeline.score output (mrr may "
             f"be NaN when unknown)"
+        )
+    keep_status = _status_filter(status)
+    if keep_status is not None and "status" not in scores.columns:
+        raise ChurnDataError(
+            f"scores has no status column, so status={status!r} cannot filter it; score with "
+            f"ChurnPipeline.score, or pass status='all'"
         )
     for k in range(1, _N_REASONS + 1):
         pair = [f"reason_{k}", f"reason_group_{k}"]
@@ -242,10 +344,11 @@ def at_risk_list(
             f"{scores['churn_probability'][bad].head(5).tolist()}; pass calibrated "
             f"probabilities"
         )
-    mrr = pd.to_numeric(scores["mrr"], errors="coerce").to_numpy(dtype=np.float64,
-                                                                  na_value=np.nan)
+    value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
     ids = _customer_ids(scores)
-    revenue = prob * mrr * (days / _DAYS_PER_MONTH)
+    # value_if_retained, on the coerced numbers
+    revenue = prob * value if purchases else prob * value * (days / _DAYS_PER_MONTH)
     tier = _tiers(prob, tiers)
 
     def text(column: str) -> np.ndarray:
@@ -258,16 +361,18 @@ def at_risk_list(
         "customer_id": ids,
         "churn_probability": prob,
         "risk_tier": tier,
-        "mrr": mrr,
+        value_column: value,
         "revenue_at_risk": revenue,
     }
     for k in range(1, _N_REASONS + 1):
         columns[f"reason_{k}"] = text(f"reason_{k}")
     for k in range(1, _N_REASONS + 1):
         columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
-    mapping = {**DEFAULT_ACTIONS, **dict(actions or {})}
+    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
     columns["suggested_action"] = pd.Series(columns["reason_group_1"], dtype=object).map(
         mapping).fillna("").to_numpy(dtype=object)
+    columns["status"] = (text("status") if "status" in scores.columns
+                         else np.full(len(scores), "", dtype=object))
 
     extras = _extra_columns(scores, ids, customers, extra_columns)
     frame = pd.DataFrame(columns)
@@ -277,6 +382,8 @@ def at_risk_list(
     keep = np.ones(len(frame), dtype=bool)
     if min_probability is not None:
         keep &= prob >= float(min_probability)
+    if keep_status is not None:
+        keep &= np.isin(columns["status"], list(keep_status))
     # order: primary key descending, secondary descending, then customer id ascending
     primary, secondary = (prob, revenue) if rank_by == "probability" else (revenue, prob)
     try:
@@ -340,7 +447,8 @@ def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame
     if isinstance(extra_columns, str):
         extra_columns = [extra_columns]
     out: dict[str, Any] = {}
-    clash = [c for c in extra_columns if c in AT_RISK_COLUMNS]
+    clash = [c for c in extra_columns
+             if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
     if clash:
         raise ChurnDataError(f"extra_columns {clash} clash with the list's own columns; "
                              f"rename them")
@@ -375,7 +483,9 @@ def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame
 
 
 def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFrame:
-    mapping = {**DEFAULT_ACTIONS, **dict(actions or {})}
+    purchases = _is_purchases(frame)
+    meanings = PURCHASE_GROUP_MEANINGS if purchases else GROUP_MEANINGS
+    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
     if {"reason_group_1", "suggested_action"} <= set(frame.columns):
         seen = frame.loc[frame["reason_group_1"].astype(str) != "",
                          ["reason_group_1", "suggested_action"]].drop_duplicates("reason_group_1")
@@ -384,7 +494,7 @@ def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFr
     groups = list(DRIVER_GROUPS) + sorted(set(mapping) - set(DRIVER_GROUPS))
     return pd.DataFrame({
         "driver_group": groups,
-        "meaning": [GROUP_MEANINGS.get(g, "") for g in groups],
+        "meaning": [meanings.get(g, "") for g in groups],
         "suggested_action": [mapping.get(g, "") for g in groups],
     })
 
@@ -438,7 +548,8 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     if not isinstance(frame, pd.DataFrame):
         raise ChurnDataError(f"frame must be a DataFrame from at_risk_list, got "
                              f"{type(frame).__name__}")
-    missing = [c for c in AT_RISK_COLUMNS if c not in frame.columns]
+    required = PURCHASE_AT_RISK_COLUMNS if _is_purchases(frame) else AT_RISK_COLUMNS
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ChurnDataError(
             f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"

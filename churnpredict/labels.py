@@ -31,7 +31,12 @@ from .exceptions import ChurnDataError
 from .features._base import parse_window
 from .features._index import EventIndex
 
-__all__ = ["make_cutoffs", "training_cutoffs", "population", "label_churn", "label_kind"]
+__all__ = ["make_cutoffs", "training_cutoffs", "population", "customer_status", "label_churn",
+           "label_kind", "STATUSES"]
+
+#: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
+#: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
+STATUSES = ("active", "lapsed", "new")
 
 LabelKind = Literal["cancellation", "inactivity", "auto"]
 
@@ -156,13 +161,16 @@ def _activity_index(data: EventData) -> tuple[str, EventIndex]:
 
 
 def population(
-    data: EventData, cutoffs: Any, *, kind: LabelKind = "auto", lookback: Any = "90D"
+    data: EventData, cutoffs: Any, *, kind: LabelKind = "auto", lookback: Any = "90D",
+    lapsed: bool = False,
 ) -> pd.DataFrame:
     """Customers at risk at each cutoff, as an empty DataFrame indexed by (customer_id, cutoff).
 
     A customer is in the population at a cutoff if they signed up before it and had not churned
     at it (``churned_at`` empty or after the cutoff). For inactivity churn they must also have
-    been active in ``[cutoff - lookback, cutoff)``. A snapshot table has one cutoff,
+    been active in ``[cutoff - lookback, cutoff)``, unless ``lapsed=True``: then every such
+    customer is in, those without activity in the lookback included (their status is
+    ``lapsed``, see :func:`customer_status`). A snapshot table has one cutoff,
     ``data.snapshot_at``, and every customer.
 
     Parameters
@@ -172,6 +180,9 @@ def population(
     kind : {"auto", "cancellation", "inactivity"}
     lookback : duration, default "90D"
         Inactivity churn only: how recently a customer must have been active to count.
+    lapsed : bool, default False
+        Inactivity churn only: keep the customers with no activity in the lookback too, so
+        that everyone who has signed up and not cancelled is scored (the win-back list).
 
     Returns
     -------
@@ -200,7 +211,7 @@ def population(
         cut_parts.append(np.full(len(codes), cut, dtype="datetime64[ns]"))
     codes = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int64)
     cut_arr = np.concatenate(cut_parts) if cut_parts else np.empty(0, dtype="datetime64[ns]")
-    if kind == "inactivity" and len(codes):
+    if kind == "inactivity" and len(codes) and not lapsed:
         _, index = _activity_index(data)
         start = cut_arr - np.timedelta64(parse_window(lookback).value, "ns")
         active = index.count_between(codes, start, cut_arr) > 0
@@ -220,6 +231,7 @@ def label_churn(
     kind: LabelKind = "auto",
     as_of: Any = None,
     lookback: Any = "90D",
+    lapsed: bool = False,
 ) -> pd.DataFrame:
     """Point-in-time churn labels for the population at each cutoff.
 
@@ -228,6 +240,9 @@ def label_churn(
     * inactivity: churned if a customer active in ``[cutoff - lookback, cutoff)`` has no activity
       (or, without an activity table, no successful payment) in ``(cutoff, cutoff + horizon]``
       before ``as_of``: an event exactly at ``as_of`` is not known yet (see the module notes).
+      With ``lapsed=True`` the population also holds the customers with no activity in the
+      lookback, under the same rule: a lapsed customer who comes back (buys again) within
+      the horizon is a 0, one who does not is a 1.
     * snapshot tables: the label column, at ``data.snapshot_at``.
 
     Cutoffs whose horizon is not over by ``as_of`` are dropped: their labels would be censored.
@@ -245,6 +260,8 @@ def label_churn(
         module notes). Defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
+    lapsed : bool, default False
+        Inactivity churn only: label the lapsed customers too (see :func:`population`).
 
     Returns
     -------
@@ -266,7 +283,7 @@ def label_churn(
             f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
             f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
         )
-    pop = population(data, complete, kind=kind, lookback=lookback)
+    pop = population(data, complete, kind=kind, lookback=lookback, lapsed=lapsed)
     codes = data.customer_codes(pop.index.get_level_values("customer_id"))
     cut = np.asarray(pop.index.get_level_values("cutoff"), dtype="datetime64[ns]")
     end = cut + np.timedelta64(horizon.value, "ns")
@@ -288,3 +305,60 @@ def label_churn(
         seen = index.count_between(codes, cut + one, known) > 0
         out["churned"] = (~seen).astype(np.int8)
     return out
+
+
+def customer_status(
+    data: EventData, rows: Any, horizon: Any = "28D", *, kind: LabelKind = "auto",
+    lookback: Any = "90D",
+) -> pd.Series:
+    """Status of each (customer_id, cutoff) row: ``new``, ``active`` or ``lapsed``.
+
+    Only what is known before the cutoff is used:
+
+    * ``new``: signed up within one horizon before the cutoff
+      (``signup_at >= cutoff - horizon``);
+    * ``lapsed`` (inactivity churn only): not new, and no activity (or, without an activity
+      table, no successful payment) in ``[cutoff - lookback, cutoff)``;
+    * ``active``: everyone else. Cancellation churn has no lapsed customers (a subscriber who
+      has not cancelled is a customer however quiet), and a snapshot table has only ``active``.
+
+    Parameters
+    ----------
+    data : EventData
+    rows : pandas.MultiIndex or DataFrame
+        (customer_id, cutoff) rows, e.g. a :func:`population` index.
+    horizon : duration, default "28D"
+    kind : {"auto", "cancellation", "inactivity"}
+    lookback : duration, default "90D"
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``rows``, named ``status``, object dtype.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"customer_id": [1, 2, 3],
+    ...                           "signup_at": ["2024-01-01", "2024-01-01", "2024-05-20"]})
+    >>> activity = pd.DataFrame({"customer_id": [1, 2, 3],
+    ...                          "timestamp": ["2024-05-01", "2024-01-02", "2024-05-21"]})
+    >>> data = EventData(customers, activity=activity)
+    >>> pop = population(data, ["2024-06-01"], kind="inactivity", lapsed=True)
+    >>> customer_status(data, pop, "28D", kind="inactivity", lookback="90D").tolist()
+    ['active', 'lapsed', 'new']
+    """
+    index = rows.index if isinstance(rows, pd.DataFrame) else rows
+    out = np.full(len(index), "active", dtype=object)
+    if data.is_snapshot or kind == "snapshot" or len(index) == 0:
+        return pd.Series(out, index=index, name="status")
+    codes = data.customer_codes(index.get_level_values("customer_id"))
+    cut = np.asarray(index.get_level_values("cutoff"), dtype="datetime64[ns]")
+    kind = label_kind(data, kind)
+    signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
+    new = signup >= cut - np.timedelta64(parse_window(horizon).value, "ns")
+    if kind == "inactivity":
+        _, events = _activity_index(data)
+        start = cut - np.timedelta64(parse_window(lookback).value, "ns")
+        out[events.count_between(codes, start, cut) == 0] = "lapsed"
+    out[new] = "new"
+    return pd.Series(out, index=index, name="status")

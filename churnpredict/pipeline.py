@@ -25,12 +25,12 @@ from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .evaluate import Evaluation
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
-from .features import build_features, default_builders, describe_features
+from .features import build_features, default_builders, describe_features, expected_spend
 from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
-from .labels import label_churn, label_kind, population, training_cutoffs
+from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 
-__all__ = ["ChurnPipeline", "BUNDLE_FORMAT"]
+__all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -143,6 +143,94 @@ def _required_inputs(builders: Sequence[FeatureBuilder],
             needed.setdefault(table, set()).update(
                 c for c in columns if c in present and c not in SCHEMA[table].required)
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
+# --------------------------------------------------------------------------- business kind
+#: A customer with at least this many successful payments shows whether they recur.
+_MIN_PAYMENTS = 3
+#: Gaps between successful payments whose coefficient of variation is at most this are
+#: regular (monthly billing with a retry or two stays well below; orders do not).
+_REGULAR_CV = 0.25
+
+
+def _recurring_share(data: EventData) -> tuple[float, int]:
+    """Share of the customers with 3+ successful payments whose payment gaps are regular."""
+    ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
+    # the cached index the spend features use: events sorted by (customer, time)
+    index = FeatureBuilder.event_index(data, "payments", mask=ok, key="succeeded")
+    codes, times = index.codes.astype(np.int64), index.times
+    same = codes[1:] == codes[:-1]
+    gaps = (np.diff(times)[same] / 86_400e9).astype(np.float64)
+    who = codes[1:][same]
+    n = len(data.customers)
+    count = np.bincount(who, minlength=n).astype(np.float64)
+    total = np.bincount(who, weights=gaps, minlength=n)
+    squares = np.bincount(who, weights=gaps * gaps, minlength=n)
+    enough = count >= _MIN_PAYMENTS - 1
+    if not enough.any():
+        return 0.0, 0
+    mean = total[enough] / count[enough]
+    var = np.maximum(squares[enough] / count[enough] - mean * mean, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.where(mean > 0, np.sqrt(var) / mean, np.inf)
+    return float((cv <= _REGULAR_CV).mean()), int(enough.sum())
+
+
+def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
+    """Resolve the business kind of ``data``: ``"subscription"`` or ``"purchases"``, and why.
+
+    With ``business="auto"`` the first rule that applies decides:
+
+    1. a snapshot table is ``subscription`` (no events to tell; profile features only);
+    2. customers with a ``churned_at`` column: ``subscription`` (cancellations are recorded);
+    3. customers with an ``mrr`` column: ``subscription``;
+    4. a payments table where at least half of the customers with 3 or more successful
+       payments pay at regular intervals (coefficient of variation of the gaps between
+       payments at most 0.25): ``subscription`` (recurring billing);
+    5. otherwise ``purchases``: no cancellation is recorded and payments, when there are
+       any, look like one-off orders, so churn can only mean no purchase (no activity) for a
+       while.
+
+    Parameters
+    ----------
+    data : EventData
+    business : {"auto", "subscription", "purchases"}, default "auto"
+        A value other than "auto" is returned as it is.
+
+    Returns
+    -------
+    (str, str)
+        The kind and a one-line reason.
+
+    Examples
+    --------
+    >>> import churnpredict as cp
+    >>> business_kind(cp.load_sample())
+    ('subscription', 'customers have churned_at: cancellations are recorded')
+    """
+    if business not in ("auto", "subscription", "purchases"):
+        raise ChurnModelError(
+            f"business={business!r}; expected 'auto', 'subscription' or 'purchases'")
+    if business != "auto":
+        return business, f"set: business={business!r}"
+    customers = data.customers
+    if data.is_snapshot:
+        return "subscription", "a snapshot table: no event history to tell a shop from"
+    if "churned_at" in customers:
+        return "subscription", "customers have churned_at: cancellations are recorded"
+    if "mrr" in customers:
+        return "subscription", "customers have an mrr column"
+    if data.payments is not None:
+        share, n = _recurring_share(data)
+        if n and share >= 0.5:
+            return "subscription", (
+                f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
+                f"{_MIN_PAYMENTS}+ payments pay at regular intervals")
+        if n:
+            return "purchases", (
+                f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
+                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals")
+        return "purchases", (f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments "
+                             f"(no recurring billing)")
+    return "purchases", "no churned_at and no payments: churn is inactivity"
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -160,13 +248,23 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     horizon : duration, default "28D"
         Churn is looked for in ``(cutoff, cutoff + horizon]``.
     label : {"auto", "cancellation", "inactivity"}, default "auto"
-        "auto": cancellation when customers have ``churned_at``, else inactivity.
+        "auto": cancellation when customers have ``churned_at`` (and the business is not
+        ``purchases``), else inactivity.
     n_cutoffs : int, default 12
         Training cutoffs (the latest is ``as_of - horizon``).
     cutoff_freq : duration, default "14D"
         Spacing of the training cutoffs.
     lookback : duration, default "90D"
-        Inactivity labels only: a customer must have been active this recently to count.
+        Inactivity labels only: customers active this recently are ``active``; the others
+        (no activity in the lookback) are ``lapsed``. Both are trained on and scored, so one
+        scored list holds the retention list and the win-back list.
+    business : {"auto", "subscription", "purchases"}, default "auto"
+        What the customers buy. ``subscription``: MRR, price changes, revenue at risk from
+        MRR. ``purchases`` (shops, marketplaces): no MRR and no price feature
+        (:class:`~churnpredict.features.SpendFeatures` instead of ``MonetaryFeatures``),
+        ``label="auto"`` means inactivity, and scores carry ``expected_spend`` (see
+        :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. "auto" detects
+        the kind from the data (:func:`business_kind`).
 
     Attributes
     ----------
@@ -186,8 +284,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     label_kind_ : str
         "cancellation", "inactivity" or "snapshot".
     is_snapshot_ : bool
+    business_ : str
+        "subscription" or "purchases".
+    business_reason_ : str
+        Why (the detection rule that decided, or "set").
     training_summary_ : dict
         Rows, customers, positive rate and churn-type counts of the training rows.
+    training_statuses_ : dict
+        Training rows per status (``active``, ``lapsed``, ``new``; see
+        :func:`~churnpredict.labels.customer_status`): with inactivity churn the lapsed
+        customers are trained on, not extrapolated to.
     validation_scores_ : dict
         The model's validation scores (latest cutoffs, before the refit).
     required_inputs_ : dict of str -> list of str
@@ -206,11 +312,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     >>> pipe = ChurnPipeline(model=ChurnModel(n_estimators=50, n_jobs=1)).fit(data)
     >>> at_risk = pipe.score(data, as_of="2024-12-31", explain=False)
     >>> list(at_risk.columns)
-    ['churn_probability', 'mrr']
+    ['churn_probability', 'mrr', 'status']
     """
 
     #: fitted attributes, besides the builders and the model, that a bundle keeps
-    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_")
+    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_", "business_",
+                                          "business_reason_", "training_statuses_")
 
 
     def __init__(
@@ -222,6 +329,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n_cutoffs: int = 12,
         cutoff_freq: Any = "14D",
         lookback: Any = "90D",
+        business: str = "auto",
     ) -> None:
         self.builders = builders
         self.model = model
@@ -230,6 +338,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.n_cutoffs = n_cutoffs
         self.cutoff_freq = cutoff_freq
         self.lookback = lookback
+        self.business = business
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -251,6 +360,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if self.label not in ("auto", "cancellation", "inactivity"):
             raise ChurnModelError(
                 f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'")
+        if self.business not in ("auto", "subscription", "purchases"):
+            raise ChurnModelError(f"business={self.business!r}; expected 'auto', "
+                                  f"'subscription' or 'purchases'")
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
@@ -289,9 +401,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         data = self._check_data(data)
         self._check_params()
         horizon = parse_window(self.horizon)
-        kind = label_kind(data, self.label)
+        business, business_reason = business_kind(data, self.business)
+        # a shop has no cancellations to wait for: its churn is inactivity
+        kind = label_kind(data, "inactivity" if self.label == "auto" and business == "purchases"
+                          and not data.is_snapshot else self.label)
         builders = ([clone(b) for b in self.builders] if self.builders is not None
-                    else default_builders())
+                    else default_builders(business))
         if data.is_snapshot:
             builders = [b for b in builders if b.group == "profile"]
             if not builders:
@@ -307,7 +422,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs),
                                        self.cutoff_freq)
             labels = label_churn(data, cutoffs, horizon, kind=kind, as_of=as_of,
-                                 lookback=self.lookback)
+                                 lookback=self.lookback, lapsed=kind == "inactivity")
         if len(labels) == 0:
             raise ChurnDataError(
                 f"no customer is in the population at the training cutoffs "
@@ -349,6 +464,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.horizon_ = horizon
         self.label_kind_ = kind
         self.is_snapshot_ = bool(data.is_snapshot)
+        self.business_ = business
+        self.business_reason_ = business_reason
+        status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
         types: dict[str, int] = {}
         if "churn_type" in labels:
             counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
@@ -362,6 +480,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             "churn_types": types,
             "n_features": len(self.feature_names_),
         }
+        self.training_statuses_ = {str(k): int(v)
+                                   for k, v in status.value_counts().sort_index().items()}
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
         self.required_inputs_ = _required_inputs(active, data)
         self.model_id_ = _model_id(model, self.feature_names_)
@@ -434,7 +554,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             pop = population(data, [data.snapshot_at])
         else:
             stamp = data.time_range[1] if as_of is None else _timestamp(as_of)
-            pop = population(data, [stamp], kind=self.label_kind_, lookback=self.lookback)
+            pop = population(data, [stamp], **self._population_rule())
         if len(pop) == 0:
             raise ChurnDataError(
                 f"no customer is in the population at as_of={as_of}: nobody had signed up and "
@@ -465,12 +585,22 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"with ({names}): without them those features would be empty; add them "
                     f"(missing values are fine), or retrain on data without them"
                 )
+    def _population_rule(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`population` / :func:`label_churn` for this pipeline.
+
+        Inactivity churn keeps the lapsed customers: everyone who signed up and has not
+        cancelled is trained on and scored.
+        """
+        kind = self.label_kind_
+        return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
 
     def score(self, data: EventData, as_of: Any = None, explain: bool = True) -> pd.DataFrame:
         """Churn probability (and reasons) for every customer at risk at ``as_of``.
 
         The population, features and reasons use only what was known before ``as_of``:
-        scoring data that also holds later events gives the same result.
+        scoring data that also holds later events gives the same result. With inactivity
+        churn every customer who signed up before ``as_of`` and has not cancelled is scored,
+        the lapsed ones included.
 
         Parameters
         ----------
@@ -484,11 +614,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``customer_id``, highest probability first: ``churn_probability``,
-            ``mrr`` (point-in-time MRR from the monetary features, else ``customers.mrr``,
-            else NaN) and the reason columns. ``attrs`` records what the scores are:
-            ``horizon`` (e.g. ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and
-            ``model_id`` (:attr:`model_id_`).
+            Indexed by ``customer_id``, highest probability first: ``churn_probability``;
+            for subscriptions ``mrr`` (point-in-time MRR from the monetary features, else
+            ``customers.mrr``, else NaN), for purchases ``expected_spend`` (the spend
+            expected over the horizon if the customer stays, see
+            :func:`~churnpredict.features.expected_spend`); ``status`` (``active``,
+            ``lapsed`` or ``new``, see :func:`~churnpredict.labels.customer_status`); and
+            the reason columns. ``attrs`` records what the scores are: ``horizon`` (e.g.
+            ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and ``model_id``
+            (:attr:`model_id_`).
 
         Raises
         ------
@@ -499,15 +633,22 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         X = self.features(data, as_of)
         proba = self.model_.predict_proba(X)[:, 1]
         customer_ids = X.index.get_level_values("customer_id")
-        mrr = (X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan) if "mrr" in X.columns
-               else np.full(len(X), np.nan))
-        if "mrr" in data.customers.columns:
-            static = data.customers.set_index("customer_id")["mrr"]
-            known = pd.to_numeric(static, errors="coerce").reindex(customer_ids).to_numpy(
-                dtype=np.float64, na_value=np.nan)
-            mrr = np.where(np.isnan(mrr), known, mrr)
-        out = pd.DataFrame({"churn_probability": proba, "mrr": mrr},
-                           index=pd.Index(customer_ids, name="customer_id"))
+        index = pd.Index(customer_ids, name="customer_id")
+        if getattr(self, "business_", "subscription") == "purchases":
+            spend = expected_spend(data, X.index, self.horizon_).to_numpy()
+            out = pd.DataFrame({"churn_probability": proba, "expected_spend": spend},
+                               index=index)
+        else:
+            mrr = (X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan) if "mrr" in X.columns
+                   else np.full(len(X), np.nan))
+            if "mrr" in data.customers.columns:
+                static = data.customers.set_index("customer_id")["mrr"]
+                known = pd.to_numeric(static, errors="coerce").reindex(customer_ids).to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+                mrr = np.where(np.isnan(mrr), known, mrr)
+            out = pd.DataFrame({"churn_probability": proba, "mrr": mrr}, index=index)
+        out["status"] = customer_status(data, X.index, self.horizon_, kind=self.label_kind_,
+                                        lookback=self.lookback).to_numpy()
         if explain:
             if not hasattr(self.model_, "booster_"):
                 raise ChurnModelError(
@@ -563,8 +704,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"optimistic; evaluate at as_of >= {self.as_of_}",
                     LeakageWarning, stacklevel=2,
                 )
-            labels = label_churn(data, [stamp], self.horizon_, kind=self.label_kind_,
-                                 lookback=self.lookback)
+            labels = label_churn(data, [stamp], self.horizon_, **self._population_rule())
         scores = self.score(data, stamp, explain=explain)
         outcome = labels.droplevel("cutoff")
         scores = scores.join(outcome[[c for c in ("churned", "churn_type") if c in outcome]],
@@ -583,6 +723,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         t = self.training_summary_
         rows: list[tuple[str, str, Any]] = [
             ("training", "as_of", self.as_of_),
+            ("training", "business", getattr(self, "business_", "subscription")),
+            ("training", "business_reason", getattr(self, "business_reason_", "")),
             ("training", "label", self.label_kind_),
             ("training", "horizon", self.horizon_),
             ("training", "first_cutoff", self.cutoffs_.min()),
@@ -594,6 +736,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             ("training", "n_features", t["n_features"]),
         ]
         rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
+        rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
         rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
         from .model import _summary_frame
 

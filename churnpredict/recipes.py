@@ -5,7 +5,8 @@ Each ``load_*`` function takes the path of the file as published and returns an
 tables: rename columns, derive ``signup_at`` when it is missing, choose the label.
 
 * :func:`load_online_retail`: UCI Online Retail invoices (real, non-contractual purchases):
-  invoices become successful payments and "purchase" activity; churn is inactivity.
+  invoices become successful payments and "purchase" activity; churn is inactivity, and the
+  pipeline settings to use are :data:`ONLINE_RETAIL_SETTINGS` (``business="purchases"``).
 * :func:`load_sparkify`: Sparkify event logs (simulated music streaming): page events become
   activity, Help and Error pages become support tickets; churn is inactivity.
 * :func:`load_telco`, :func:`load_bank_churners`, :func:`load_bank_churn`: one-row-per-customer
@@ -24,12 +25,27 @@ from .data import EventData
 from .exceptions import ChurnDataError
 
 __all__ = [
+    "ONLINE_RETAIL_SETTINGS",
     "load_online_retail",
     "load_sparkify",
     "load_telco",
     "load_bank_churners",
     "load_bank_churn",
 ]
+
+
+#: ChurnPipeline settings for :func:`load_online_retail`: a shop, so purchase mode (spend
+#: features, expected spend and status, everyone who ever bought scored); churn is no purchase
+#: in the next 90 days; monthly training cutoffs; customers without a purchase in the last 90
+#: days are ``lapsed``. Use as ``ChurnPipeline(**ONLINE_RETAIL_SETTINGS)``.
+ONLINE_RETAIL_SETTINGS: dict[str, object] = {
+    "business": "purchases",
+    "label": "inactivity",
+    "horizon": "90D",
+    "cutoff_freq": "30D",
+    "n_cutoffs": 12,
+    "lookback": "90D",
+}
 
 
 def _read_csv(path: str | os.PathLike, expected: list[str]) -> pd.DataFrame:
@@ -52,7 +68,9 @@ def load_online_retail(path: str | os.PathLike) -> EventData:
     Every invoice is a succeeded payment of ``TotalPrice`` and a ``purchase`` activity event
     whose ``value`` is the invoice total. ``signup_at`` is the customer's first invoice, which
     is an event the features may see (it is before or at every later cutoff). There is no
-    cancellation, so labels are inactivity: no purchase in the horizon.
+    cancellation, so labels are inactivity: no purchase in the horizon. It is a shop: train
+    with ``ChurnPipeline(**ONLINE_RETAIL_SETTINGS)`` (``business="purchases"``, which
+    :func:`churnpredict.pipeline.business_kind` also detects from the irregular invoices).
 
     Parameters
     ----------

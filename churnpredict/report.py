@@ -247,8 +247,10 @@ def _group_tag(group: Any) -> str:
 
 
 def _top_table(at_risk: pd.DataFrame, top: int) -> str:
+    value, label = (("mrr", "MRR") if "expected_spend" not in at_risk.columns
+                    else ("expected_spend", "expected spend"))
     head = ("<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
-            "<th>MRR</th><th>revenue at risk</th><th>why (top reasons)</th>"
+            f"<th>{label}</th><th>revenue at risk</th><th>why (top reasons)</th>"
             "<th>suggested action</th></tr>")
     body = []
     for row in at_risk.head(top).to_dict("records"):
@@ -261,7 +263,7 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
             f"<tr><td class=n>{_esc(row.get('rank'))}</td><td>{_esc(row.get('customer_id'))}</td>"
             f"<td class=n>{_num(row.get('churn_probability'), '{:.1%}')}</td>"
             f"<td>{_esc(row.get('risk_tier', ''))}</td>"
-            f"<td class=n>{_num(row.get('mrr'), '{:,.2f}')}</td>"
+            f"<td class=n>{_num(row.get(value), '{:,.2f}')}</td>"
             f"<td class=n>{_num(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
             f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
             f"<td>{_esc(row.get('suggested_action', ''))}</td></tr>")
@@ -270,8 +272,10 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
 
 def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
                   at_risk: pd.DataFrame, top: int) -> str:
-    from .export import GROUP_MEANINGS
+    from .export import GROUP_MEANINGS, PURCHASE_GROUP_MEANINGS
 
+    meanings = (PURCHASE_GROUP_MEANINGS if "expected_spend" in at_risk.columns
+                else GROUP_MEANINGS)
     share = pd.Series(dtype=float)
     if "reason_group_1" in at_risk.columns and len(at_risk):
         head = at_risk.head(top * 10)["reason_group_1"]
@@ -279,11 +283,11 @@ def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
     rows = []
     n_top = min(top * 10, len(at_risk))
     order = list(importance.index) if importance is not None else []
-    order += [g for g in GROUP_MEANINGS if g not in order]
+    order += [g for g in meanings if g not in order]
     for group in order:
         weight = importance.get(group) if importance is not None else None
         rows.append(
-            f"<tr><td>{_group_tag(group)}</td><td>{_esc(GROUP_MEANINGS.get(group, ''))}</td>"
+            f"<tr><td>{_group_tag(group)}</td><td>{_esc(meanings.get(group, ''))}</td>"
             f"<td class=n>{_num(weight, '{:.0%}')}</td>"
             f"<td class=n>{_num(share.get(group, 0.0), '{:.0%}')}</td>"
             f"<td>{_esc(actions.get(group, ''))}</td></tr>")
@@ -300,7 +304,9 @@ def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: flo
     assumptions = (
         f"Assuming a contact costs <b>{_num(contact_cost, '{:,.2f}')}</b>, keeps "
         f"<b>{save_rate:.0%}</b> of the customers who would have churned, and a kept customer "
-        f"is worth their MRR x {months:.1f} months (the horizon)"
+        + (f"is worth their MRR x {months:.1f} months (the horizon)"
+           if curve.attrs.get("value", "mrr") == "mrr" else
+           "is worth the spend expected from them over the horizon")
     )
     how = ("Set your own figures with <code>contact_cost</code> and <code>save_rate</code> "
            "in the <code>[report]</code> table of the config file.")
@@ -387,8 +393,8 @@ def write_report(
     ``mrr x`` the horizon in months; the list size with the highest expected profit is shown.
     Plot files of an earlier report in ``out_dir`` that this one does not draw are removed.
     """
-    from .evaluate import profit_curve
-    from .export import DEFAULT_ACTIONS, at_risk_list
+    from .evaluate import profit_curve_from_scores
+    from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, at_risk_list
     from .io import check_writable
 
     out = Path(out_dir)
@@ -408,25 +414,26 @@ def write_report(
         scores = pipeline.score(data, as_of, explain=True)
     if evaluation is None and as_of + horizon <= data.time_range[1]:
         evaluation = evaluate_at(pipeline, data, as_of)
-    action_map = dict(DEFAULT_ACTIONS)
+    purchases = "expected_spend" in scores.columns and "mrr" not in scores.columns
+    action_map = dict(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS)
     action_map.update(actions or {})
     at_risk = at_risk_list(scores, horizon=horizon, actions=action_map, tiers=tiers)
 
     shap = _contributions(pipeline, data, as_of)
 
-    mrr = pd.to_numeric(scores.get("mrr", pd.Series(np.nan, index=scores.index)),
-                        errors="coerce")
+    what = "expected spend" if purchases else "MRR"
+    mrr = pd.to_numeric(scores.get("expected_spend" if purchases else "mrr",
+                                   pd.Series(np.nan, index=scores.index)), errors="coerce")
     curve = None
     value_note = ""
     if mrr.notna().any():
-        curve = profit_curve(scores["churn_probability"].to_numpy(), mrr.to_numpy(),
-                             horizon_months=months, contact_cost=contact_cost,
-                             save_rate=save_rate)
+        curve = profit_curve_from_scores(scores, horizon, contact_cost=contact_cost,
+                                         save_rate=save_rate)
         if mrr.isna().any():
-            value_note = (f"{int(mrr.isna().sum()):,} customers without known MRR count as "
+            value_note = (f"{int(mrr.isna().sum()):,} customers without known {what} count as "
                           f"worth 0.")
     else:
-        value_note = "no MRR is known for these customers, so the profit view is left out."
+        value_note = f"no {what} is known for these customers, so the profit view is left out."
 
     plots = _make_plots(evaluation, shap, at_risk, curve, top)
     page = _page(

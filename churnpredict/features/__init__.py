@@ -23,7 +23,7 @@ from ._base import (
 )
 from ._index import EventIndex
 from .engagement import EngagementFeatures
-from .monetary import MonetaryFeatures
+from .monetary import MonetaryFeatures, SpendFeatures, expected_spend
 from .payments import PaymentFeatures
 from .profile import ProfileFeatures
 from .support import SupportFeatures
@@ -39,25 +39,51 @@ __all__ = [
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "SpendFeatures",
     "SupportFeatures",
     "TenureFeatures",
     "as_rows",
     "build_features",
     "default_builders",
     "describe_features",
+    "expected_spend",
     "parse_window",
 ]
+
+#: Business kinds: what the customers buy, which picks the monetary features and the value
+#: behind revenue at risk.
+BUSINESS_KINDS = ("subscription", "purchases")
 
 logger = logging.getLogger("churnpredict")
 
 
-def default_builders() -> list[FeatureBuilder]:
-    """The default families: engagement, support, payments, monetary, tenure, profile."""
+def default_builders(business: str = "subscription") -> list[FeatureBuilder]:
+    """The default feature families of a business kind.
+
+    Parameters
+    ----------
+    business : {"subscription", "purchases"}, default "subscription"
+        * subscription: engagement, support, payments, monetary (:class:`MonetaryFeatures`:
+          paid amounts, point-in-time MRR, price changes, refunds), tenure, profile;
+        * purchases: the same with :class:`SpendFeatures` as the monetary family (spend per
+          period, orders, average order value, spend trend, refunds; no MRR, no price).
+
+    Returns
+    -------
+    list of FeatureBuilder
+        Unfitted builders, in column order.
+    """
+    if business == "subscription":
+        monetary: FeatureBuilder = MonetaryFeatures()
+    elif business == "purchases":
+        monetary = SpendFeatures()
+    else:
+        raise ValueError(f"business={business!r}; expected one of {BUSINESS_KINDS}")
     return [
         EngagementFeatures(),
         SupportFeatures(),
         PaymentFeatures(),
-        MonetaryFeatures(),
+        monetary,
         TenureFeatures(),
         ProfileFeatures(),
     ]
