@@ -215,6 +215,21 @@ def _refund_columns(builder: FeatureBuilder, data: EventData, codes: np.ndarray,
         out[f"refunds_{window_label(w)}"] = (r_end - r_start[w]).astype(np.float64)
 
 
+def _spend_events(data: EventData) -> tuple[Any, np.ndarray] | None:
+    """Index and amounts of what customers spent: successful payments, else activity values.
+
+    Purchase data often comes as one activity event per order with its value (and no
+    payments table); then those values are the spend. None when neither is there.
+    """
+    if data.payments is not None:
+        return _succeeded(data)
+    if data.activity is not None and "value" in data.activity:
+        index = FeatureBuilder.event_index(data, "activity")
+        values = data.activity["value"].to_numpy(dtype=np.float64)
+        return index, index.sorted_values(np.nan_to_num(values, nan=0.0))
+    return None
+
+
 def _succeeded(data: EventData) -> tuple[Any, np.ndarray]:
     """Index of the successful payments and their amounts (in the index's sorted order)."""
     ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
@@ -400,7 +415,8 @@ def expected_spend(data: EventData, rows: Any, horizon: Any, *, window: Any = "3
     Parameters
     ----------
     data : EventData
-        Needs a payments table; without one the result is NaN (unknown).
+        Needs a payments table, or activity with a ``value`` column (one event per order,
+        its value the spend); without either the result is NaN (unknown).
     rows : pandas.MultiIndex, DataFrame or FeatureRows
         (customer_id, cutoff) rows.
     horizon : duration
@@ -428,10 +444,11 @@ def expected_spend(data: EventData, rows: Any, horizon: Any, *, window: Any = "3
     rows = as_rows(data, rows)
     horizon = _positive_window(horizon, "horizon")
     window = _positive_window(window, "window")
-    if data.payments is None:
+    spend = _spend_events(data)
+    if spend is None:
         return pd.Series(np.full(len(rows), np.nan), index=rows.index, name="expected_spend")
     codes, cutoffs = rows.codes, rows.cutoffs
-    index, paid = _succeeded(data)
+    index, paid = spend
     end = index.position(codes, cutoffs)
     (spent,) = sums_between(paid, end, [index.position(codes, _minus(cutoffs, window))])
     first = index.starts[codes]
