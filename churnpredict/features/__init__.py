@@ -26,6 +26,7 @@ from .engagement import EngagementFeatures
 from .monetary import MonetaryFeatures
 from .payments import PaymentFeatures
 from .profile import ProfileFeatures
+from .purchases import PurchaseHistoryFeatures
 from .support import SupportFeatures
 from .tenure import TenureFeatures
 
@@ -39,6 +40,7 @@ __all__ = [
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "PurchaseHistoryFeatures",
     "SupportFeatures",
     "TenureFeatures",
     "as_rows",
