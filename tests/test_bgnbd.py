@@ -237,3 +237,32 @@ def test_baseline_errors_name_the_fix():
         BGNBDBaseline().fit(X)
     with pytest.raises(ChurnModelError, match="horizon"):
         BGNBDBaseline(horizon="soon").fit(X)
+
+
+def test_bgnbd_joins_the_time_ordered_comparison_with_inactivity_labels():
+    """A random shop: BGNBDBaseline is scored on the test rows, fitted on the history
+    before as_of; with cancellation labels (the subscription tests) it is not listed."""
+    from test_features_purchases import random_shop
+
+    from churnpredict.evaluate import classification_metrics, time_ordered_evaluation
+    from churnpredict.features import PurchaseHistoryFeatures, build_features
+    from churnpredict.labels import label_churn
+    from churnpredict.model import ChurnModel
+    from churnpredict.pipeline import ChurnPipeline
+
+    data = random_shop(n=300, seed=1)
+    pipe = ChurnPipeline(model=ChurnModel(n_jobs=1, validation_cutoffs=1), horizon="60D",
+                         label="inactivity", n_cutoffs=6, cutoff_freq="30D", lookback="3650D")
+    table = time_ordered_evaluation(data, "2023-11-01", pipeline=pipe)
+    assert table.index.tolist() == ["ChurnModel", "LogisticBaseline", "BGNBDBaseline",
+                                    "recency rule"]
+    test = label_churn(data, ["2023-11-01"], "60D", kind="inactivity", lookback="3650D")
+    S = build_features(data, test.index, [PurchaseHistoryFeatures(bgnbd=False)])
+    x = S["orders_to_date"].to_numpy() - 1
+    T = S["days_since_first_order"].to_numpy()
+    t_x = T - S["days_since_last_order"].to_numpy()
+    fit = fit_bgnbd(x, t_x, T)
+    expected = classification_metrics(test["churned"], p_no_purchase(fit.as_tuple(), 60.0,
+                                                                     x, t_x, T))
+    assert table.loc["BGNBDBaseline", "auc"] == pytest.approx(expected["auc"], rel=1e-12)
+    assert table.loc["BGNBDBaseline", "auc"] > 0.6
