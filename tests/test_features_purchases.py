@@ -72,6 +72,9 @@ EXPECTED = pd.DataFrame({
     "spend_30d": [70.0, 40, 0, 40],
     "spend_per_order_30d": [70.0, 40, NAN, 10],
     "spend_per_order_trend_30d": [70 / 90, NAN, NAN, NAN],
+    # among a, b and d (c has no order yet), ties counting one half
+    "recency_rank": [5 / 6, 1 / 6, NAN, 3 / 6],
+    "age_rank": [5 / 6, 1 / 6, NAN, 3 / 6],
 }, index=rows(["a", "b", "c", "d"]))
 
 

@@ -143,6 +143,9 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         Recent window for spend per order and its trend.
     horizon : duration, default 90
         Days ahead for the BG/NBD features.
+    ranks : bool, default True
+        Add where the customer's recency and age rank among all the shop's customers at the
+        cutoff.
     bgnbd : bool, default True
         Fit BG/NBD at every cutoff (on all customers' purchases before it) and add P(alive),
         expected orders and P(no order) in the horizon.
@@ -181,6 +184,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
       ``spend_W`` for the longest trend window, ``spend_per_order_S`` (recent), and
       ``spend_per_order_trend_S``: recent spend per order over spend per order before the
       window (NaN without orders in either part, or a non-positive earlier value);
+    * with ``ranks``: ``recency_rank``, the share of the shop's customers (those with an order
+      before the cutoff) whose last order is more recent (ties count one half): 1 for the
+      longest-lapsed customer; and ``age_rank`` (tenure group), the same share for the first
+      order. Trees cannot extrapolate: a shop's data a year long shows training cutoffs no
+      customer silent for 250 days, while the test cutoff, months later, has many. Ranks put
+      the longest-lapsed customers of every cutoff in the same place, so what the model learns
+      about them at training cutoffs carries over;
     * with ``bgnbd``: ``bgnbd_p_alive``, ``bgnbd_expected_orders_H`` and ``bgnbd_p_no_order_H``
       from a BG/NBD model (:mod:`churnpredict.bgnbd`) fitted at each cutoff on every customer's
       orders before it (``x`` = orders - 1, ``t_x`` = last minus first order day, ``T`` =
@@ -191,7 +201,10 @@ class PurchaseHistoryFeatures(FeatureBuilder):
       missing. NaN too for customers with no order yet.
 
     Windows count orders by the time of their day's first purchase, and spend by each
-    purchase's own time.
+    purchase's own time. The ranks and the BG/NBD columns compare a customer with the others at
+    the same cutoff (all customers with an order before it, whichever rows are built), so
+    unlike the other columns they move when other customers' earlier purchases change; they
+    never depend on anything at or after the cutoff.
     """
 
     tables = ()
@@ -199,12 +212,14 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     def __init__(self, source: str = "auto", event: str | None = None,
                  trend_windows: Sequence[Any] = (180, 365), spend_window: Any = 180,
-                 horizon: Any = 90, bgnbd: bool = True, min_customers: int = 20) -> None:
+                 horizon: Any = 90, ranks: bool = True, bgnbd: bool = True,
+                 min_customers: int = 20) -> None:
         self.source = source
         self.event = event
         self.trend_windows = trend_windows
         self.spend_window = spend_window
         self.horizon = horizon
+        self.ranks = ranks
         self.bgnbd = bgnbd
         self.min_customers = min_customers
 
@@ -323,6 +338,15 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                             f"orders in the last {stext} carried no spend",
                             f"no spend per order to compare over the last {stext}"),
             ]
+        if self.ranks:
+            infos += [
+                FeatureInfo("recency_rank", g,
+                            "longer without an order than {value:.0%} of customers",
+                            "the most recent order of all customers", "no order yet"),
+                FeatureInfo("age_rank", "tenure",
+                            "first ordered before {value:.0%} of customers",
+                            "the newest customer", "no order yet"),
+            ]
         if self.bgnbd:
             hlab, htext = window_label(self.horizon_), _window_text(self.horizon_)
             infos += [
@@ -440,8 +464,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
         if self.has_value_:
             self._spend(o, codes, cutoffs, n, counts, out)
-        if self.bgnbd:
-            self._bgnbd(data, o, rows, codes, cut, n, age, recency, out)
+        if self.ranks or self.bgnbd:
+            self._shop(data, o, codes, cut, n, age, recency, out)
         return out.frame(rows.index)
 
     def _spend(self, o: _Orders, codes: np.ndarray, cutoffs: np.ndarray, n: np.ndarray,
@@ -469,19 +493,22 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             out[f"spend_per_order_trend_{slab}"] = np.where(
                 per_earlier > 0, per_recent / per_earlier, np.nan)
 
-    def _bgnbd(self, data: EventData, o: _Orders, rows: Any, codes: np.ndarray,
-               cut: np.ndarray, n: np.ndarray, age: np.ndarray, recency: np.ndarray,
-               out: _Columns) -> None:
+    def _shop(self, data: EventData, o: _Orders, codes: np.ndarray, cut: np.ndarray,
+              n: np.ndarray, age: np.ndarray, recency: np.ndarray, out: _Columns) -> None:
+        """Features that compare a customer with the whole shop at each cutoff.
+
+        One pass per cutoff, vectorised over every customer with an order before it (not
+        only the rows asked for, so a row's value does not depend on which rows are built).
+        """
         from ..bgnbd import expected_purchases, fit_bgnbd, p_alive, p_no_purchase
 
         hlab = window_label(self.horizon_)
         t = self.horizon_ / pd.Timedelta(days=1)
-        alive = np.full(len(codes), np.nan)
-        expected = np.full(len(codes), np.nan)
-        quiet = np.full(len(codes), np.nan)
+        cols = {name: np.full(len(codes), np.nan) for name in
+                ("recency_rank", "age_rank", "alive", "expected", "quiet")}
         everyone = np.arange(len(data.customers), dtype=np.int64)
         first_all = o.orders.starts[:-1]
-        for value in np.unique(cut):  # one fit per cutoff, vectorised over customers
+        for value in np.unique(cut):  # one pass (and one BG/NBD fit) per cutoff
             stamp = np.full(len(everyone), value, dtype=np.int64).view("datetime64[ns]")
             pos = o.orders.position(everyone, stamp)
             k = pos - first_all
@@ -494,8 +521,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             x = (k[some] - 1).astype(np.float64)
             T = (value - f_day) / _DAY
             t_x = (l_day - f_day) / _DAY
-            fit = fit_bgnbd(x, t_x, T, min_customers=int(self.min_customers))
             mine = (cut == value) & (n > 0)
+            if self.ranks and len(T):
+                cols["recency_rank"][mine] = _mid_rank(T - t_x, recency[mine])
+                cols["age_rank"][mine] = _mid_rank(T, age[mine])
+            if not self.bgnbd:
+                continue
+            fit = fit_bgnbd(x, t_x, T, min_customers=int(self.min_customers))
             if not fit.converged:
                 when = pd.Timestamp(value)
                 warnings.warn(
@@ -507,9 +539,21 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             rx = n[mine] - 1.0
             rT = age[mine]
             rtx = np.clip(rT - recency[mine], 0.0, None)
-            alive[mine] = p_alive(theta, rx, rtx, rT)
-            expected[mine] = expected_purchases(theta, t, rx, rtx, rT)
-            quiet[mine] = p_no_purchase(theta, t, rx, rtx, rT)
-        out["bgnbd_p_alive"] = alive
-        out[f"bgnbd_expected_orders_{hlab}"] = expected
-        out[f"bgnbd_p_no_order_{hlab}"] = quiet
+            cols["alive"][mine] = p_alive(theta, rx, rtx, rT)
+            cols["expected"][mine] = expected_purchases(theta, t, rx, rtx, rT)
+            cols["quiet"][mine] = p_no_purchase(theta, t, rx, rtx, rT)
+        if self.ranks:
+            out["recency_rank"] = cols["recency_rank"]
+            out["age_rank"] = cols["age_rank"]
+        if self.bgnbd:
+            out["bgnbd_p_alive"] = cols["alive"]
+            out[f"bgnbd_expected_orders_{hlab}"] = cols["expected"]
+            out[f"bgnbd_p_no_order_{hlab}"] = cols["quiet"]
+
+
+def _mid_rank(population: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Share of ``population`` below each value, ties counting one half."""
+    ordered = np.sort(population)
+    below = np.searchsorted(ordered, values, side="left")
+    upto = np.searchsorted(ordered, values, side="right")
+    return (below + upto) / (2.0 * len(ordered))
