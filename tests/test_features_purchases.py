@@ -87,6 +87,9 @@ def test_hand_computed_values(source):
     assert builder.source_ == ("payments" if source == "payments" else "activity")
     pd.testing.assert_frame_equal(X, EXPECTED, check_exact=False, rtol=1e-12)
     assert list(builder.get_feature_names_out()) == list(EXPECTED.columns)
+    # ranks compare with every shopper at the cutoff, whichever rows are built
+    alone = builder.build(data, rows(["a"]))
+    pd.testing.assert_frame_equal(alone, EXPECTED.iloc[:1], check_exact=False, rtol=1e-12)
 
 
 def test_an_event_type_filter_and_a_cutoff_within_a_day():
@@ -136,7 +139,8 @@ def test_bgnbd_that_cannot_be_fitted_leaves_its_columns_empty():
                                                 "only 3 customers"):
         X = builder.build(data, EXPECTED.index)
     bg = [c for c in X.columns if c.startswith("bgnbd_")]
-    assert bg == ["bgnbd_p_alive", "bgnbd_expected_orders_90d", "bgnbd_p_no_order_90d"]
+    assert bg == ["bgnbd_p_alive", "bgnbd_expected_orders_90d", "bgnbd_p_no_order_90d",
+                  "bgnbd_p_no_order_rank_90d"]
     assert X[bg].isna().all().all()
     assert X["orders_to_date"].notna().all()
 
@@ -183,8 +187,11 @@ def test_bgnbd_features_are_the_model_fitted_on_the_history_before_each_cutoff()
         np.testing.assert_allclose(mine["orders_to_date"], g["nunique"])
         np.testing.assert_allclose(mine["bgnbd_p_alive"], p_alive(theta, x, t_x, T),
                                    rtol=1e-12)
-        np.testing.assert_allclose(mine["bgnbd_p_no_order_90d"],
-                                   p_no_purchase(theta, 90.0, x, t_x, T), rtol=1e-12)
+        quiet = p_no_purchase(theta, 90.0, x, t_x, T)
+        np.testing.assert_allclose(mine["bgnbd_p_no_order_90d"], quiet, rtol=1e-12)
+        # every shopper before the cutoff is a row here, so the rank is pandas' mid-rank
+        rank = (pd.Series(quiet).rank(method="average") - 0.5) / len(quiet)
+        np.testing.assert_allclose(mine["bgnbd_p_no_order_rank_90d"], rank, rtol=1e-12)
         # and the medians against pandas
         gaps = days.drop_duplicates(["customer_id", "day"]).sort_values(["customer_id", "day"])
         gap = gaps.groupby("customer_id")["day"].diff() / pd.Timedelta(days=1)

@@ -363,6 +363,12 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                             f"sure to order in the next {htext} (BG/NBD)",
                             "no purchase pattern to judge yet"),
             ]
+            if self.ranks:
+                infos.append(FeatureInfo(
+                    f"bgnbd_p_no_order_rank_{hlab}", g,
+                    f"less likely to order in the next {htext} than {{value:.0%}} of customers "
+                    f"(BG/NBD)", f"the likeliest of all customers to order in the next {htext}",
+                    "no purchase pattern to judge yet"))
         return infos
 
     # ------------------------------------------------------------------ build
@@ -465,7 +471,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         if self.has_value_:
             self._spend(o, codes, cutoffs, n, counts, out)
         if self.ranks or self.bgnbd:
-            self._shop(data, o, codes, cut, n, age, recency, out)
+            self._shop(data, o, codes, cut, n, out)
         return out.frame(rows.index)
 
     def _spend(self, o: _Orders, codes: np.ndarray, cutoffs: np.ndarray, n: np.ndarray,
@@ -494,7 +500,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 per_earlier > 0, per_recent / per_earlier, np.nan)
 
     def _shop(self, data: EventData, o: _Orders, codes: np.ndarray, cut: np.ndarray,
-              n: np.ndarray, age: np.ndarray, recency: np.ndarray, out: _Columns) -> None:
+              n: np.ndarray, out: _Columns) -> None:
         """Features that compare a customer with the whole shop at each cutoff.
 
         One pass per cutoff, vectorised over every customer with an order before it (not
@@ -505,7 +511,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         hlab = window_label(self.horizon_)
         t = self.horizon_ / pd.Timedelta(days=1)
         cols = {name: np.full(len(codes), np.nan) for name in
-                ("recency_rank", "age_rank", "alive", "expected", "quiet")}
+                ("recency_rank", "age_rank", "alive", "expected", "quiet", "quiet_rank")}
         everyone = np.arange(len(data.customers), dtype=np.int64)
         first_all = o.orders.starts[:-1]
         for value in np.unique(cut):  # one pass (and one BG/NBD fit) per cutoff
@@ -521,10 +527,14 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             x = (k[some] - 1).astype(np.float64)
             T = (value - f_day) / _DAY
             t_x = (l_day - f_day) / _DAY
-            mine = (cut == value) & (n > 0)
+            silent = (value - l_day) / _DAY
+            mine = np.flatnonzero((cut == value) & (n > 0))
+            # each row's place among the shop's customers with an order (same numbers)
+            at = np.cumsum(some) - 1
+            at = at[codes[mine]]
             if self.ranks and len(T):
-                cols["recency_rank"][mine] = _mid_rank(T - t_x, recency[mine])
-                cols["age_rank"][mine] = _mid_rank(T, age[mine])
+                cols["recency_rank"][mine] = _mid_rank(silent, silent[at])
+                cols["age_rank"][mine] = _mid_rank(T, T[at])
             if not self.bgnbd:
                 continue
             fit = fit_bgnbd(x, t_x, T, min_customers=int(self.min_customers))
@@ -536,12 +546,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     ConvergenceWarning, stacklevel=4)
                 continue
             theta = fit.as_tuple()
-            rx = n[mine] - 1.0
-            rT = age[mine]
-            rtx = np.clip(rT - recency[mine], 0.0, None)
+            rx, rtx, rT = x[at], t_x[at], T[at]
             cols["alive"][mine] = p_alive(theta, rx, rtx, rT)
             cols["expected"][mine] = expected_purchases(theta, t, rx, rtx, rT)
-            cols["quiet"][mine] = p_no_purchase(theta, t, rx, rtx, rT)
+            quiet = p_no_purchase(theta, t, x, t_x, T)
+            cols["quiet"][mine] = quiet[at]
+            if self.ranks:
+                cols["quiet_rank"][mine] = _mid_rank(quiet, quiet[at])
         if self.ranks:
             out["recency_rank"] = cols["recency_rank"]
             out["age_rank"] = cols["age_rank"]
@@ -549,6 +560,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             out["bgnbd_p_alive"] = cols["alive"]
             out[f"bgnbd_expected_orders_{hlab}"] = cols["expected"]
             out[f"bgnbd_p_no_order_{hlab}"] = cols["quiet"]
+            if self.ranks:
+                out[f"bgnbd_p_no_order_rank_{hlab}"] = cols["quiet_rank"]
 
 
 def _mid_rank(population: np.ndarray, values: np.ndarray) -> np.ndarray:
