@@ -262,9 +262,10 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float
     optimising (``alpha`` is scaled back), and the log-parameters start at 0.1, as lifetimes
     does; L-BFGS-B uses the analytic gradient. The fit counts as converged when the optimiser
     says so or its projected gradient is below 1e-4 (a flat likelihood, e.g. with ``a`` and
-    ``b`` large, stops the line search before the tolerance). When the likelihood is highest at a limit (e.g. ``a, b -> 0``), the parameters stop
-    on the edge of a wide box and are listed in ``at_bound``; the fit still counts as
-    converged, since the probabilities it gives are those of the limit.
+    ``b`` large, stops the line search before the tolerance). When the likelihood is highest
+    at a limit (e.g. ``a, b -> 0``), the parameters stop on the edge of a wide box and are
+    listed in ``at_bound``; the fit still counts as converged, since the probabilities it
+    gives are those of the limit.
     """
     x, t_x, T = (np.ravel(v) for v in _arrays(x, t_x, T))
     w = np.ones(len(x)) if weights is None else np.ravel(np.asarray(weights, dtype=np.float64))
