@@ -204,7 +204,9 @@ class PurchaseHistoryFeatures(FeatureBuilder):
     purchase's own time. The ranks and the BG/NBD columns compare a customer with the others at
     the same cutoff (all customers with an order before it, whichever rows are built), so
     unlike the other columns they move when other customers' earlier purchases change; they
-    never depend on anything at or after the cutoff.
+    never depend on anything at or after the cutoff. Built per customer partition (as
+    :mod:`churnpredict.dask` does), they compare a customer with their partition only; use
+    ``ranks=False, bgnbd=False`` where the partitioned result must equal the single-machine one.
     """
 
     tables = ()
