@@ -379,7 +379,6 @@ def _load_data(session: _Session, data_dir: Path, settings: Mapping[str, Any]) -
 def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None,
                     business: str | None = None) -> Any:
     """A ChurnPipeline from config settings, command-line flags overriding them."""
-    from .features import default_builders
     from .model import ChurnModel
     from .pipeline import ChurnPipeline
 
@@ -411,10 +410,7 @@ def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: 
                                  f"[7, 30, 90] or [\"7D\", \"30D\"]")
         for window in windows:
             _parse_duration(window, "windows")
-        builders = default_builders(params.get("business", "auto"))
-        for builder in builders:
-            if "windows" in builder.get_params():
-                builder.set_params(windows=tuple(settings["windows"]))
+        params["windows"] = tuple(windows)
     return ChurnPipeline(builders=builders, model=model, **params)
 
 

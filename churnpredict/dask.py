@@ -1137,7 +1137,7 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     kind = label_kind(whole, "inactivity" if pipeline.label == "auto" and
                       business == "purchases" else pipeline.label)
     builders = ([clone(b) for b in pipeline.builders] if pipeline.builders is not None
-                else default_builders(business))
+                else default_builders(business, horizon=horizon, windows=pipeline.windows))
     model = ChurnModel() if pipeline.model is None else clone(pipeline.model)
     if not isinstance(model, ChurnModel):
         raise ChurnModelError(

@@ -328,8 +328,10 @@ def time_ordered_evaluation(
     so every training label is over by ``as_of``. The test rows are the population at cutoff
     ``as_of``, labelled over ``(as_of, as_of + horizon]`` (the data must reach that far).
     :class:`~churnpredict.model.ChurnModel` (the pipeline's model),
-    :class:`~churnpredict.model.LogisticBaseline` (same features, same training rows) and
-    the recency rule (days since last activity) are scored on the same test rows.
+    :class:`~churnpredict.model.LogisticBaseline` (same features, same training rows),
+    with inactivity labels :class:`~churnpredict.bgnbd.BGNBDBaseline` (BG/NBD's probability of
+    no purchase in the horizon, fitted on the purchase history before ``as_of``) and the
+    recency rule (days since last activity) are scored on the same test rows.
 
     Parameters
     ----------
@@ -380,6 +382,10 @@ def time_ordered_evaluation(
         (type(pipe.model_).__name__, pipe.model_.predict_proba(X_test)[:, 1], True),
         (type(base).__name__, base.predict_proba(X_test)[:, 1], True),
     ]
+    if pipe.label_kind_ == "inactivity":
+        bgnbd = _bgnbd_scores(data, X_test, pipe.horizon_)
+        if bgnbd is not None:
+            candidates.append(("BGNBDBaseline", bgnbd, True))
     try:
         candidates.append(("recency rule", recency_rule(X_test, recency_column).to_numpy(),
                            False))
@@ -401,6 +407,38 @@ def time_ordered_evaluation(
         "n_train_rows": len(X_train),
     })
     return out
+
+
+def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta
+                  ) -> np.ndarray | None:
+    """BG/NBD's P(no purchase in the horizon) for the test rows; None when it cannot be fitted.
+
+    The purchase summaries come from the test features when they hold them (the pipeline has
+    :class:`~churnpredict.features.PurchaseHistoryFeatures`), else from a
+    ``PurchaseHistoryFeatures(bgnbd=False)`` built for the test rows. A fit that fails is
+    reported with a :class:`~sklearn.exceptions.ConvergenceWarning`, never an error.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .bgnbd import SUMMARY_COLUMNS, BGNBDBaseline
+    from .features import PurchaseHistoryFeatures, build_features
+
+    summaries = X_test
+    if not all(c in X_test.columns for c in SUMMARY_COLUMNS):
+        builder = PurchaseHistoryFeatures(bgnbd=False)
+        if not builder.applies_to(data):
+            return None
+        summaries = build_features(data, X_test.index, [builder], fit=True)
+    baseline = BGNBDBaseline(horizon=horizon)
+    try:
+        baseline.fit(summaries)
+    except ChurnModelError as exc:
+        warnings.warn(f"BGNBDBaseline left out of the comparison: {exc}", ConvergenceWarning,
+                      stacklevel=3)
+        return None
+    return baseline.predict_proba(summaries)[:, 1]
 
 
 def profit_curve(

@@ -265,6 +265,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ``label="auto"`` means inactivity, and scores carry ``expected_spend`` (see
         :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. "auto" detects
         the kind from the data (:func:`business_kind`).
+    windows : sequence of durations, optional
+        Feature windows (e.g. ``(7, 30, 90)`` days) of the default builders' families that
+        have windows; default each family's own. Builders given in ``builders`` keep theirs.
 
     Attributes
     ----------
@@ -330,6 +333,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         cutoff_freq: Any = "14D",
         lookback: Any = "90D",
         business: str = "auto",
+        windows: Sequence[Any] | None = None,
     ) -> None:
         self.builders = builders
         self.model = model
@@ -339,6 +343,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.cutoff_freq = cutoff_freq
         self.lookback = lookback
         self.business = business
+        self.windows = windows
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -406,7 +411,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         kind = label_kind(data, "inactivity" if self.label == "auto" and business == "purchases"
                           and not data.is_snapshot else self.label)
         builders = ([clone(b) for b in self.builders] if self.builders is not None
-                    else default_builders(business))
+                    else default_builders(business, horizon=horizon, windows=self.windows))
         if data.is_snapshot:
             builders = [b for b in builders if b.group == "profile"]
             if not builders:

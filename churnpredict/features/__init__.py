@@ -26,6 +26,7 @@ from .engagement import EngagementFeatures
 from .monetary import MonetaryFeatures, SpendFeatures, expected_spend
 from .payments import PaymentFeatures
 from .profile import ProfileFeatures
+from .purchases import PurchaseHistoryFeatures
 from .support import SupportFeatures
 from .tenure import TenureFeatures
 
@@ -39,6 +40,7 @@ __all__ = [
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "PurchaseHistoryFeatures",
     "SpendFeatures",
     "SupportFeatures",
     "TenureFeatures",
@@ -57,7 +59,8 @@ BUSINESS_KINDS = ("subscription", "purchases")
 logger = logging.getLogger("churnpredict")
 
 
-def default_builders(business: str = "subscription") -> list[FeatureBuilder]:
+def default_builders(business: str = "subscription", *, horizon: Any = None,
+                     windows: Sequence[Any] | None = None) -> list[FeatureBuilder]:
     """The default feature families of a business kind.
 
     Parameters
@@ -66,7 +69,14 @@ def default_builders(business: str = "subscription") -> list[FeatureBuilder]:
         * subscription: engagement, support, payments, monetary (:class:`MonetaryFeatures`:
           paid amounts, point-in-time MRR, price changes, refunds), tenure, profile;
         * purchases: the same with :class:`SpendFeatures` as the monetary family (spend per
-          period, orders, average order value, spend trend, refunds; no MRR, no price).
+          period, orders, average order value, spend trend, refunds; no MRR, no price),
+          plus :class:`PurchaseHistoryFeatures` (order gaps, overdue-ness, order-rate
+          trends, spend per order, BG/NBD probabilities).
+    horizon : duration, optional
+        The prediction horizon, for the families that look ahead (BG/NBD's expected orders
+        and P(no order) in the horizon); default 90 days.
+    windows : sequence of durations, optional
+        Windows of every family that has a ``windows`` parameter; default each family's own.
 
     Returns
     -------
@@ -79,7 +89,7 @@ def default_builders(business: str = "subscription") -> list[FeatureBuilder]:
         monetary = SpendFeatures()
     else:
         raise ValueError(f"business={business!r}; expected one of {BUSINESS_KINDS}")
-    return [
+    builders = [
         EngagementFeatures(),
         SupportFeatures(),
         PaymentFeatures(),
@@ -87,6 +97,13 @@ def default_builders(business: str = "subscription") -> list[FeatureBuilder]:
         TenureFeatures(),
         ProfileFeatures(),
     ]
+    if business == "purchases":
+        builders.append(PurchaseHistoryFeatures(horizon=90 if horizon is None else horizon))
+    if windows is not None:
+        for builder in builders:
+            if "windows" in builder.get_params():
+                builder.set_params(windows=tuple(windows))
+    return builders
 
 
 def build_features(
