@@ -32,7 +32,7 @@ PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "
 
 # Keys a TOML config may hold, by what reads them.
 _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
-              "unknown_customers")
+              "unknown_customers", "date_format", "dayfirst")
 _PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
 CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
@@ -156,20 +156,35 @@ def _fail(session: _Session, exc: BaseException, code: int, *, prefix: str) -> N
 
 
 # ---------------------------------------------------------------------------- parsing helpers
+_ISO_DATE = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+             r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
 def _parse_date(value: str | None, option: str = "--as-of") -> Any:
-    """Parse a date/time option to a naive UTC Timestamp, or raise BadInput."""
+    """Parse an ISO date/time option (YYYY-MM-DD[THH:MM[:SS]]) to a naive UTC Timestamp.
+
+    Anything else (``09/09/2011`` could be either of two days) and times outside the range
+    pandas can hold raise BadInput.
+    """
+    import re
+
     import pandas as pd
 
     if value is None:
         return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        stamp = pd.NaT
+    text = value.strip()
+    stamp = pd.NaT
+    if re.fullmatch(_ISO_DATE, text):
+        try:
+            stamp = pd.Timestamp(text)
+            if stamp.tzinfo is not None:
+                stamp = stamp.tz_convert("UTC").tz_localize(None)
+            stamp = stamp.as_unit("ns")
+        except (ValueError, TypeError, OverflowError):  # out of range or no such day
+            stamp = pd.NaT
     if pd.isna(stamp):
-        raise BadInput(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-12-31")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1677-09-22 and "
+                       f"2262-04-11; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
     return stamp
 
 
@@ -230,18 +245,37 @@ def _check_model_dir(path: Path) -> Path:
     return path
 
 
-def load_settings(config: Path | None) -> dict[str, Any]:
+def load_settings(config: Path | None, *, date_format: str | None = None,
+                  dayfirst: bool | None = None) -> dict[str, Any]:
     """Read and check a TOML config; unknown keys are an error (they are usually typos).
 
     Parameters
     ----------
     config : path or None
+    date_format, dayfirst : optional
+        ``--date-format`` / ``--dayfirst`` flags; they override the config's keys.
 
     Returns
     -------
     dict
-        The settings (empty without a file).
+        The settings (empty without a file or flags).
     """
+    settings = _read_settings(config)
+    if date_format is not None:
+        settings["date_format"] = date_format
+    if dayfirst is not None:
+        settings["dayfirst"] = dayfirst
+    where = f"config {config}" if config is not None else "options"
+    if "date_format" in settings and (not isinstance(settings["date_format"], str)
+                                      or "%" not in settings["date_format"]):
+        raise ChurnDataError(f"{where}: date_format = {settings['date_format']!r}; give a "
+                             f"strptime format such as \"%d/%m/%Y %H:%M\"")
+    if "dayfirst" in settings and not isinstance(settings["dayfirst"], bool):
+        raise ChurnDataError(f"{where}: dayfirst = {settings['dayfirst']!r}; use true or false")
+    return settings
+
+
+def _read_settings(config: Path | None) -> dict[str, Any]:
     if config is None:
         return {}
     from .data import load_config
@@ -337,6 +371,12 @@ ConfigOpt = Annotated[
                  "\\[model], \\[actions], \\[score], \\[report]. Flags override it."),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (bundle).")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of non-ISO dates in DATA, e.g. '%d/%m/%Y %H:%M'. "
+    "ISO 8601 is always understood.")]
+DayfirstOpt = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="Read dates such as 09/10/2011 day-first or month-first. "
+    "Default: settled from the data; refused when it cannot be.", show_default=False)]
 DataArg = Annotated[
     Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
                          "tickets tables.", show_default=False)
@@ -547,6 +587,8 @@ def train(
         help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
         "Default: cancellation when churned_at exists.")] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     quiet: QuietOpt = False,
@@ -562,7 +604,7 @@ def train(
             _parse_duration(horizon, "--horizon")
         if model.exists() and not model.is_dir():
             raise BadInput(f"--model {str(model)!r} is a file; give a directory")
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         pipeline = _build_pipeline(settings, horizon=horizon, label=label)
         if scheduler is not None:
             from .dask import train_dask
@@ -628,6 +670,8 @@ def score(
     rank_by: Annotated[str | None, typer.Option(
         "--rank-by", help="probability (default) or revenue (revenue at risk).")] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     ranked_out: Annotated[Path | None, typer.Option(
@@ -642,7 +686,7 @@ def score(
         as_of_ts = _parse_date(as_of)
         _check_output(out)
         _check_model_dir(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         options = _list_options(settings, top=top, min_probability=min_probability,
                                 rank_by=rank_by)
         pipeline = _load_pipeline(session, model)
@@ -715,6 +759,8 @@ def evaluate(
     report: Annotated[Path | None, typer.Option(
         "--report", "-r", help="Also write an HTML report with plots to this directory.")] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -725,7 +771,7 @@ def evaluate(
         if report is not None and report.exists() and not report.is_dir():
             raise BadInput(f"--report {str(report)!r} is a file; give a directory")
         _check_model_dir(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         pipeline = _load_pipeline(session, model)
         dataset = _load_data(session, data, settings)
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
@@ -779,6 +825,8 @@ def metrics(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Also write the table to .csv, .parquet or .xlsx.")] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -788,7 +836,7 @@ def metrics(
         freq = _parse_period(period)
         if out is not None:
             _check_output(out)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         dataset = _load_data(session, data, settings)
         if segment is not None and segment not in dataset.customers.columns:
             raise BadInput(
