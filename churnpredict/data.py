@@ -95,15 +95,13 @@ def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         dtype = values.dtype
         if isinstance(dtype, pd.CategoricalDtype):
-            cats = dtype.categories
-            if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
-                text = pd.Series(cats, dtype=object)
-                blank = [c for c, b in zip(cats, text.map(
-                    lambda v: isinstance(v, str) and not v.strip())) if b]
-                if blank:
-                    out[col] = values.cat.remove_categories(blank)
+            cats = pd.Series(dtype.categories, dtype=object)
+            is_blank = cats.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            if is_blank.any():
+                out[col] = values.cat.remove_categories(list(cats[is_blank]))
             continue
-        if not (dtype == object or pd.api.types.is_string_dtype(dtype)):
+        textual = dtype is np.dtype(object) or pd.api.types.is_string_dtype(dtype)
+        if not textual:
             continue
         try:
             blank = values.str.strip().eq("")
@@ -111,7 +109,7 @@ def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         blank = blank.fillna(False).astype(bool)
         if blank.any():
-            out[col] = values.where(~blank, None if dtype == object else pd.NA)
+            out[col] = values.where(~blank, None if dtype is np.dtype(object) else pd.NA)
     if not out:
         return frame
     frame = frame.copy(deep=False)
@@ -215,10 +213,11 @@ def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
            "true) or date_format= such as '%d/%m/%Y %H:%M'")
     if dayfirst is None:
         if only_day.any() and only_month.any():
+            days = _examples(text[only_day.index[only_day]], 2)
+            months = _examples(text[only_month.index[only_month]], 2)
             raise ChurnDataError(
-                f"{where} mixes day-first dates (e.g. {_examples(text[only_day.index[only_day]], 2)})"
-                f" and month-first dates (e.g. {_examples(text[only_month.index[only_month]], 2)});"
-                f" export one format, or {fix}"
+                f"{where} mixes day-first dates (e.g. {days}) and month-first dates (e.g. "
+                f"{months}); export one format, or {fix}"
             )
         if only_day.any():
             dayfirst = True
@@ -449,6 +448,34 @@ class EventData:
     snapshot_at : timestamp-like, optional
         Date of the snapshot; used as the single cutoff of a snapshot table. Defaults to
         1970-01-01, which stands for "the snapshot".
+    date_format : str, optional
+        strptime format of text timestamps that are not ISO 8601, e.g. ``"%d/%m/%Y %H:%M"``.
+        ISO 8601 text is always understood.
+    dayfirst : bool, optional
+        Order of numeric dates such as ``09/10/2011``: True for day-first, False for
+        month-first. By default the data settles it: a value whose first field is over 12
+        proves day-first, one whose second field is over 12 proves month-first (the other
+        timestamp columns are consulted when a column cannot tell); when nothing settles it,
+        or the values contradict each other, :class:`ChurnDataError` asks for ``dayfirst`` or
+        ``date_format``. Dates are never guessed.
+
+    Notes
+    -----
+    Input rules:
+
+    * Ids are compared as they are: ``345`` and ``"345"`` never meet. An id column mixing
+      numbers and text, or an event table whose ids are of another kind than
+      ``customers.customer_id``, is a :class:`ChurnDataError` (convert with
+      ``.astype(str)``). :meth:`from_directory` reads ids from CSV and JSON as text.
+    * Empty or whitespace-only strings are missing values in every column; an optional
+      timestamp column that is empty for everyone is all ``NaT``.
+    * Timestamps must fall between 1677-09-22 and 2262-04-11; amounts, ``mrr`` and activity
+      values must be finite.
+    * Events before their customer's ``signup_at`` are kept (history the features may use from
+      the first cutoff after signup; ``signup_at`` is not moved). Events after the customer's
+      ``churned_at`` are dropped: no cutoff at which the customer is scored can see them, and
+      inactivity labels must not count them as activity. Both are counted per table in one
+      :class:`DataQualityWarning` (and in :attr:`notes`).
 
     Attributes
     ----------

@@ -74,7 +74,7 @@ def read_table(
     --------
     >>> import tempfile, pathlib
     >>> file = pathlib.Path(tempfile.mkdtemp()) / "customers.csv"
-    >>> _ = file.write_text("customer_id,signup_at\n00345,2024-01-01\n7,2024-01-02\n")
+    >>> _ = file.write_text("customer_id,signup_at\\n00345,2024-01-01\\n7,2024-01-02\\n")
     >>> read_table(file)["customer_id"].tolist()
     ['00345', '7']
     """
@@ -148,7 +148,8 @@ def ids_as_text(values: pd.Series) -> pd.Series:
     >>> ids_as_text(pd.Series([345, 7.0, "007", None], dtype=object)).tolist()
     ['345', '7', '007', None]
     """
-    return values.astype(object).map(_id_text).astype(object)
+    out = values.astype(object).map(_id_text).astype(object)
+    return out.where(out.notna(), None)
 
 
 def _id_text(value: object) -> object:
