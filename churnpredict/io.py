@@ -24,6 +24,8 @@ __all__ = [
     "write_frame",
 ]
 
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
 
 
@@ -92,7 +94,10 @@ def read_table(
         reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
     elif name.endswith((".jsonl", ".jsonl.gz")):
         kind, fix = "JSON Lines", "write one JSON object per line"
-        reader = lambda: _json_ids(pd.read_json(path, lines=True, dtype=False),  # noqa: E731
+        # no type guessing: ids stay as written, text dates are parsed by EventData
+        options = {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False,
+                                                               "convert_dates": False}
+        reader = lambda: _json_ids(pd.read_json(path, lines=True, **options),  # noqa: E731
                                    id_columns)
     else:
         raise ChurnDataError(
