@@ -775,6 +775,12 @@ class EventData:
             )
             frame = frame.loc[~unknown]
             codes = codes[~unknown]
+        if len(frame) == 0:
+            raise ChurnDataError(
+                f"{table} has no events of known customers; check that {table}.customer_id uses "
+                f"the same ids as customers.customer_id"
+            )
+        # may leave the table empty: the family then applies with no events, as after cut()
         frame, codes = self._outside_lifetime(table, frame, codes)
         times = frame[tcol].to_numpy()
         same = codes[1:] == codes[:-1]
@@ -785,11 +791,6 @@ class EventData:
         frame = frame.reset_index(drop=True)
         self._validated_codes[table] = codes.astype(
             np.int32 if len(ids) < 2**31 else np.int64, copy=False)
-        if len(frame) == 0:
-            raise ChurnDataError(
-                f"{table} has no events of known customers; check that {table}.customer_id uses "
-                f"the same ids as customers.customer_id"
-            )
         return frame
 
     def _timestamps(self, table: str, column: str, values: pd.Series) -> pd.Series:

@@ -304,3 +304,13 @@ def test_events_inside_the_lifetime_raise_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(EventData(customers, activity=activity).activity) == 2
+
+
+def test_a_table_whose_every_event_is_after_churn_is_kept_empty():
+    customers = pd.DataFrame({"customer_id": ["c0"], "signup_at": ["2024-01-01"],
+                              "churned_at": ["2024-01-01"]})
+    tickets = pd.DataFrame({"customer_id": ["c0"], "created_at": ["2024-01-01 01:00"]})
+    with pytest.warns(DataQualityWarning, match=r"tickets: 0 before signup_at \(kept\), 1 after"):
+        data = EventData(customers, tickets=tickets)
+    assert data.tickets is not None and len(data.tickets) == 0
+    assert len(data.event_codes("tickets")) == 0
