@@ -174,6 +174,8 @@ def _parse_date(value: str | None, option: str = "--as-of") -> Any:
         return None
     text = value.strip()
     stamp = pd.NaT
+    from .data import TIME_RANGE
+
     if re.fullmatch(_ISO_DATE, text):
         try:
             stamp = pd.Timestamp(text)
@@ -182,9 +184,9 @@ def _parse_date(value: str | None, option: str = "--as-of") -> Any:
             stamp = stamp.as_unit("ns")
         except (ValueError, TypeError, OverflowError):  # out of range or no such day
             stamp = pd.NaT
-    if pd.isna(stamp):
-        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1677-09-22 and "
-                       f"2262-04-11; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
+    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
+                       f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
     return stamp
 
 

@@ -23,7 +23,8 @@ import pandas as pd
 from .exceptions import ChurnDataError, DataQualityWarning
 from .io import find_table, ids_as_text, read_table
 
-__all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "load_config"]
+__all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
+           "load_config"]
 
 PAYMENT_STATUSES = ("succeeded", "failed", "refunded")
 CHURN_TYPES = ("voluntary", "involuntary")
@@ -72,8 +73,11 @@ SCHEMA: dict[str, TableSchema] = {
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
 # d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
 _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
-_NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("s"), pd.Timestamp.max.floor("s")
-_RANGE_TEXT = "1677-09-22 .. 2262-04-11"
+#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
+#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
+TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
+_NS_MIN, _NS_MAX = TIME_RANGE
+_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
 _POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
 _NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
 
@@ -469,7 +473,8 @@ class EventData:
       ``.astype(str)``). :meth:`from_directory` reads ids from CSV and JSON as text.
     * Empty or whitespace-only strings are missing values in every column; an optional
       timestamp column that is empty for everyone is all ``NaT``.
-    * Timestamps must fall between 1677-09-22 and 2262-04-11; amounts, ``mrr`` and activity
+    * Timestamps must fall between 1700-01-01 and 2199-12-31 (:data:`TIME_RANGE`); amounts,
+      ``mrr`` and activity
       values must be finite.
     * Events before their customer's ``signup_at`` are kept (history the features may use from
       the first cutoff after signup; ``signup_at`` is not moved). Events after the customer's

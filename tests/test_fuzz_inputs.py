@@ -1,7 +1,7 @@
 """Fuzzing the input side: malformed tables give a valid EventData or a ChurnDataError.
 
 Random tables mix wrong types, NaN, empty and whitespace strings, unicode, control characters
-(``\\r``, ``\\n``, ``\\x00``), extremes (1e308, inf, -1, dates far outside 1677-2262), mixed
+(``\\r``, ``\\n``, ``\\x00``), extremes (1e308, inf, -1, dates outside 1700-2199), mixed
 id types, duplicated ids and missing columns. Through :class:`EventData` the only allowed
 exception is :class:`ChurnDataError`; through the command line (files written to a temporary
 folder) the only allowed exit codes are 0 and 2.
@@ -37,6 +37,7 @@ DATES = st.one_of(
     st.sampled_from(["2024-01-01", "2024-01-31T12:00:00Z", "2024-02-01 00:00+02:00",
                      "09/10/2011 14:00", "13/10/2011", "10/13/2011", "31/31/2024", "0/0/00",
                      "2024-02-30", "3000-01-01", "1500-01-01", "2262-04-12", "1677-09-21",
+                     "1677-09-22 00:00:01", "2262-04-10", "1700-01-01", "2199-12-31 23:59:59",
                      "12.11.2010", "1.2.3", "24:00", "yesterday"]),
     st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
                  max_value=pd.Timestamp("2200-01-01").to_pydatetime()),
