@@ -34,7 +34,7 @@ PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "
 
 # Keys a TOML config may hold, by what reads them.
 _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
-              "unknown_customers")
+              "unknown_customers", "date_format", "dayfirst")
 _PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
 CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
@@ -215,20 +215,37 @@ def _fail(session: _Session, exc: BaseException, code: int, *, prefix: str) -> N
 
 
 # ---------------------------------------------------------------------------- parsing helpers
+_ISO_DATE = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+             r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
 def _parse_date(value: str | None, option: str = "--as-of") -> Any:
-    """Parse a date/time option to a naive UTC Timestamp, or raise BadInput."""
+    """Parse an ISO date/time option (YYYY-MM-DD[THH:MM[:SS]]) to a naive UTC Timestamp.
+
+    Anything else (``09/09/2011`` could be either of two days) and times outside the range
+    pandas can hold raise BadInput.
+    """
+    import re
+
     import pandas as pd
 
     if value is None:
         return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise BadInput(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-12-31")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    text = value.strip()
+    stamp = pd.NaT
+    from .data import TIME_RANGE
+
+    if re.fullmatch(_ISO_DATE, text):
+        try:
+            stamp = pd.Timestamp(text)
+            if stamp.tzinfo is not None:
+                stamp = stamp.tz_convert("UTC").tz_localize(None)
+            stamp = stamp.as_unit("ns")
+        except (ValueError, TypeError, OverflowError):  # out of range or no such day
+            stamp = pd.NaT
+    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
+                       f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
     return stamp
 
 
@@ -316,18 +333,37 @@ def _check_model_dir(path: Path) -> Path:
     return path
 
 
-def load_settings(config: Path | None) -> dict[str, Any]:
+def load_settings(config: Path | None, *, date_format: str | None = None,
+                  dayfirst: bool | None = None) -> dict[str, Any]:
     """Read and check a TOML config; unknown keys are an error (they are usually typos).
 
     Parameters
     ----------
     config : path or None
+    date_format, dayfirst : optional
+        ``--date-format`` / ``--dayfirst`` flags; they override the config's keys.
 
     Returns
     -------
     dict
-        The settings (empty without a file).
+        The settings (empty without a file or flags).
     """
+    settings = _read_settings(config)
+    if date_format is not None:
+        settings["date_format"] = date_format
+    if dayfirst is not None:
+        settings["dayfirst"] = dayfirst
+    where = f"config {config}" if config is not None else "options"
+    if "date_format" in settings and (not isinstance(settings["date_format"], str)
+                                      or "%" not in settings["date_format"]):
+        raise ChurnDataError(f"{where}: date_format = {settings['date_format']!r}; give a "
+                             f"strptime format such as \"%d/%m/%Y %H:%M\"")
+    if "dayfirst" in settings and not isinstance(settings["dayfirst"], bool):
+        raise ChurnDataError(f"{where}: dayfirst = {settings['dayfirst']!r}; use true or false")
+    return settings
+
+
+def _read_settings(config: Path | None) -> dict[str, Any]:
     if config is None:
         return {}
     from .data import load_config
@@ -426,6 +462,12 @@ ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (
 BusinessOpt = Annotated[str | None, typer.Option(
     "--business", help="subscription (MRR, cancellations), purchases (shops: orders, no MRR) "
     "or auto (detected from the data and printed). Default: auto (or the config).")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of non-ISO dates in DATA, e.g. '%d/%m/%Y %H:%M'. "
+    "ISO 8601 is always understood.")]
+DayfirstOpt = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="Read dates such as 09/10/2011 day-first or month-first. "
+    "Default: settled from the data; refused when it cannot be.", show_default=False)]
 DataArg = Annotated[
     Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
                          "tickets tables.", show_default=False)
@@ -654,6 +696,8 @@ def train(
         "Default: cancellation when churned_at exists.")] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     quiet: QuietOpt = False,
@@ -668,7 +712,7 @@ def train(
         if horizon is not None:
             _parse_duration(horizon, "--horizon")
         _check_bundle_destination(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         pipeline = _build_pipeline(settings, horizon=horizon, label=label, business=business)
         if scheduler is not None:
             from .dask import train_dask
@@ -753,6 +797,8 @@ def score(
         "(no activity in the lookback: the win-back list), new, or all (default).")] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     ranked_out: Annotated[Path | None, typer.Option(
@@ -771,7 +817,7 @@ def score(
             _check_output_dir(ranked_out, "--ranked-out")
         as_of_ts = _parse_date(as_of)
         _check_model_dir(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         options = _list_options(settings, top=top, min_probability=min_probability,
                                 rank_by=rank_by, status=status)
         pipeline = _load_pipeline(session, model)
@@ -870,6 +916,8 @@ def evaluate(
         "--report", "-r", help="Also write an HTML report with plots to this directory.")] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -880,7 +928,7 @@ def evaluate(
             _check_output_dir(report, "--report")
         as_of_ts = _parse_date(as_of)
         _check_model_dir(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         pipeline = _load_pipeline(session, model)
         _check_business(pipeline, business)
         dataset = _load_data(session, data, settings)
@@ -937,6 +985,8 @@ def metrics(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Also write the table to .csv, .parquet or .xlsx.")] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -946,7 +996,7 @@ def metrics(
         freq = _parse_period(period)
         if out is not None:
             _check_output(out)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         dataset = _load_data(session, data, settings)
         if segment is not None and segment not in dataset.customers.columns:
             raise BadInput(

@@ -111,8 +111,11 @@ def _find_source(directory: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_lazy(path: str | os.PathLike) -> dd.DataFrame:
-    """Open an event table lazily: Parquet file or dataset directory, CSV, TSV or JSON Lines."""
+def _read_lazy(path: str | os.PathLike, id_column: str = "customer_id") -> dd.DataFrame:
+    """Open an event table lazily: Parquet file or dataset directory, CSV, TSV or JSON Lines.
+
+    The id column of a CSV/TSV file is read as text, as :func:`churnpredict.io.read_table` does.
+    """
     import dask.dataframe as dd
 
     path = Path(path)
@@ -121,28 +124,30 @@ def _read_lazy(path: str | os.PathLike) -> dd.DataFrame:
         raise ChurnDataError(f"{path}: no such file or directory; check the path")
     if path.is_dir() or name.endswith((".parquet", ".pq")):
         return dd.read_parquet(str(path))
+    ids = {id_column: str}
     if name.endswith(".csv.gz"):
-        return dd.read_csv(str(path), blocksize=None, compression="gzip")
+        return dd.read_csv(str(path), blocksize=None, compression="gzip", dtype=ids)
     if name.endswith(".csv"):
-        return dd.read_csv(str(path))
+        return dd.read_csv(str(path), dtype=ids)
     if name.endswith(".tsv"):
-        return dd.read_csv(str(path), sep="\t")
+        return dd.read_csv(str(path), sep="\t", dtype=ids)
     if name.endswith((".jsonl", ".jsonl.gz")):
         return dd.read_json(str(path), lines=True, blocksize=None if name.endswith(".gz")
                             else 2**26)
     raise ChurnDataError(f"{path}: unsupported file type; use Parquet, CSV or JSON Lines")
 
 
-def _read_customers(path: str | os.PathLike) -> pd.DataFrame:
+def _read_customers(path: str | os.PathLike, id_column: str = "customer_id") -> pd.DataFrame:
     from .io import read_table
 
     path = Path(path)
     if path.is_dir():
         return pd.read_parquet(path)
-    return read_table(path)
+    return read_table(path, id_columns=[id_column])
 
 
-def read_tables(path: str | os.PathLike) -> dict[str, Any]:
+def read_tables(path: str | os.PathLike, *,
+                columns: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """Open a data directory: customers in pandas, event tables lazily with Dask.
 
     The directory holds ``customers.csv`` (or ``.parquet``, or a Parquet directory
@@ -172,10 +177,21 @@ def read_tables(path: str | os.PathLike) -> dict[str, Any]:
             f"customers table not found in {path}; add customers.csv or customers.parquet "
             f"(one row per customer_id with signup_at)"
         )
-    out: dict[str, Any] = {"customers": _read_customers(source)}
+    columns = columns or {}
+    id_of = {name: next((src for src, dst in (columns.get(name) or {}).items()
+                         if dst == "customer_id"), "customer_id")
+             for name in ("customers",) + EVENT_TABLES}
+    out: dict[str, Any] = {"customers": _read_customers(source, id_of["customers"])}
     for name in EVENT_TABLES:
         found = _find_source(path, name)
-        out[name] = None if found is None else _read_lazy(found)
+        out[name] = None if found is None else _read_lazy(found, id_of[name])
+    # numeric Parquet ids next to text ids read from CSV: use their exact text
+    if not _numeric_ids(out["customers"][id_of["customers"]].dtype):
+        for name in EVENT_TABLES:
+            frame = out[name]
+            if frame is not None and id_of[name] in frame.columns and pd.api.types.\
+                    is_integer_dtype(frame[id_of[name]].dtype):
+                out[name] = frame.assign(**{id_of[name]: frame[id_of[name]].astype(str)})
     return out
 
 
@@ -1544,7 +1560,7 @@ def _open_data(data: Any, settings: Mapping[str, Any], npartitions: int | None
     if isinstance(data, CustomerPartitions):
         return data
     if isinstance(data, (str, os.PathLike)):
-        tables = read_tables(data)
+        tables = read_tables(data, columns=settings.get("columns"))
     elif isinstance(data, Mapping):
         tables = dict(data)
     else:

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, DataQualityWarning
-from .io import find_table, read_table
+from .io import find_table, ids_as_text, read_table
 
-__all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "load_config"]
+__all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
+           "load_config"]
 
 PAYMENT_STATUSES = ("succeeded", "failed", "refunded")
 CHURN_TYPES = ("voluntary", "involuntary")
@@ -70,6 +71,13 @@ SCHEMA: dict[str, TableSchema] = {
 }
 
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
+# d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
+_NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
+#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
+#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
+TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
+_NS_MIN, _NS_MAX = TIME_RANGE
+_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
 _POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
 _NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
 
@@ -82,28 +90,215 @@ def _examples(values: Any, k: int = 5) -> str:
     return f"{{{shown}{more}}}"
 
 
-def _normalise_timestamps(table: str, column: str, values: pd.Series) -> pd.Series:
-    """Parse ``values`` to timezone-naive UTC ``datetime64[ns]``; raise on bad input."""
+def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty or whitespace-only text cells become missing values, in every column."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if isinstance(values, pd.DataFrame):  # duplicated column names: reported later
+            continue
+        dtype = values.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = pd.Series(dtype.categories, dtype=object)
+            is_blank = cats.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            if is_blank.any():
+                out[col] = values.cat.remove_categories(list(cats[is_blank]))
+            continue
+        textual = dtype is np.dtype(object) or pd.api.types.is_string_dtype(dtype)
+        if not textual:
+            continue
+        try:
+            blank = values.str.strip().eq("")
+        except AttributeError:  # object column without any text
+            continue
+        blank = blank.fillna(False).astype(bool)
+        if blank.any():
+            out[col] = values.where(~blank, None if dtype is np.dtype(object) else pd.NA)
+    if not out:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, values in out.items():
+        frame[col] = values
+    return frame
+
+
+def _id_kind(values: pd.Series) -> str | None:
+    """'number', 'text', 'mixed' or the inferred kind of an id column (None when all missing)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Series(values.cat.categories)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "integer-na"):
+        return "number"
+    if kind == "string":
+        return "text"
+    if kind in ("mixed", "mixed-integer"):
+        return "mixed"
+    if kind == "empty":
+        return None
+    return kind
+
+
+def _check_id_kind(table: str, values: pd.Series, expected: str | None = None) -> str | None:
+    """Raise when an id column mixes numbers and text, or differs in kind from customers."""
+    kind = _id_kind(values)
+    if kind == "mixed":
+        present = values.dropna().astype(object)
+        is_text = present.map(lambda v: isinstance(v, str)).astype(bool)
+        raise ChurnDataError(
+            f"{table}.customer_id mixes numbers and text (e.g. "
+            f"{_examples(present[~is_text], 2)} and {_examples(present[is_text], 2)}), so 345 "
+            f"and '345' would be two customers; give every id one type, e.g. "
+            f"{table}['customer_id'].astype(str) (files are read with text ids)"
+        )
+    if expected is not None and kind is not None and kind != expected:
+        raise ChurnDataError(
+            f"{table}.customer_id holds {kind} ids but customers.customer_id holds {expected} "
+            f"ids, so 345 and '345' would not match; convert both to text with "
+            f".astype(str) (CSV and JSON files are read with text ids already)"
+        )
+    return kind
+
+
+def _to_naive_ns(where: str, parsed: pd.Series) -> pd.Series:
+    """Timezone-naive UTC ``datetime64[ns]``; out-of-range times are a ChurnDataError."""
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    present = parsed.dropna()
+    if len(present):
+        out = (present < _NS_MIN) | (present > _NS_MAX)
+        if out.any():
+            raise ChurnDataError(
+                f"{where} has {int(out.sum())} times outside {_RANGE_TEXT} "
+                f"{_examples(present[out].astype(str))}; fix them (a mistyped year?) or leave "
+                f"them empty"
+            )
+    return parsed.astype("datetime64[ns]")
+
+
+def _empty_times(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+
+
+def _numeric_date_parts(text: pd.Series) -> pd.DataFrame:
+    """Split d/m/y or m/d/y strings into ``a, b, year, rest`` (NaN where the form differs)."""
+    parts = text.astype(object).str.extract(_NUMERIC_DATE)
+    parts.columns = ["a", "sep1", "b", "sep2", "year", "rest"]
+    parts = parts.loc[parts["a"].notna() & (parts["sep1"] == parts["sep2"])]
+    a = parts["a"].astype(int)
+    b = parts["b"].astype(int)
+    month_first = a.between(1, 12) & b.between(1, 31)
+    day_first = b.between(1, 12) & a.between(1, 31)
+    return parts.assign(a=a, b=b, month_first=month_first, day_first=day_first)
+
+
+def _date_order_evidence(text: pd.Series) -> tuple[bool, bool]:
+    """Whether some values can only be day-first, and whether some can only be month-first."""
+    parts = _numeric_date_parts(text)
+    return (bool((parts["day_first"] & ~parts["month_first"]).any()),
+            bool((parts["month_first"] & ~parts["day_first"]).any()))
+
+
+def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
+                          hint: Any) -> pd.Series:
+    """Rewrite d/m/y or m/d/y strings as ISO ``y-m-d``, never guessing the order.
+
+    The order is ``dayfirst`` when given; otherwise the column's values settle it (a first
+    field over 12 proves day-first, a second field over 12 proves month-first); a column
+    whose values fit both orders takes the order the rest of the data proves (``hint()``),
+    else it is refused.
+    """
+    parts = _numeric_date_parts(text)
+    if len(parts) == 0:
+        return text
+    only_day = parts["day_first"] & ~parts["month_first"]
+    only_month = parts["month_first"] & ~parts["day_first"]
+    either = parts["day_first"] & parts["month_first"] & (parts["a"] != parts["b"])
+    fix = ("pass dayfirst=True or False (CLI --dayfirst / --monthfirst, config dayfirst = "
+           "true) or date_format= such as '%d/%m/%Y %H:%M'")
+    if dayfirst is None:
+        if only_day.any() and only_month.any():
+            days = _examples(text[only_day.index[only_day]], 2)
+            months = _examples(text[only_month.index[only_month]], 2)
+            raise ChurnDataError(
+                f"{where} mixes day-first dates (e.g. {days}) and month-first dates (e.g. "
+                f"{months}); export one format, or {fix}"
+            )
+        if only_day.any():
+            dayfirst = True
+        elif only_month.any():
+            dayfirst = False
+        elif either.any():
+            dayfirst = hint() if hint is not None else None
+            if dayfirst is None:
+                raise ChurnDataError(
+                    f"{where} has dates such as {_examples(text[either.index[either]], 2)} that "
+                    f"read as day-first or month-first and no value settles which; {fix}"
+                )
+        else:
+            dayfirst = False  # every value reads the same either way
+    fits = parts["day_first"] if dayfirst else parts["month_first"]
+    if not fits.all():
+        bad = text[fits.index[~fits]]
+        order = "day-first" if dayfirst else "month-first"
+        raise ChurnDataError(
+            f"{where} has {len(bad)} values that are not {order} dates {_examples(bad, 3)}; "
+            f"fix them, or {fix}"
+        )
+    day = np.where(dayfirst, parts["a"], parts["b"])
+    month = np.where(dayfirst, parts["b"], parts["a"])
+    year = parts["year"].astype(int)
+    year = year.where(parts["year"].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))
+    iso = (year.astype(str).str.zfill(4) + "-" + pd.Series(month, index=parts.index).astype(str)
+           .str.zfill(2) + "-" + pd.Series(day, index=parts.index).astype(str).str.zfill(2)
+           + parts["rest"].fillna("").astype(str))
+    out = text.astype(object).copy()
+    out[parts.index] = iso.astype(object)
+    return out
+
+
+def _normalise_timestamps(
+    table: str,
+    column: str,
+    values: pd.Series,
+    *,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    hint: Any = None,
+) -> pd.Series:
+    """Parse ``values`` to timezone-naive UTC ``datetime64[ns]``; raise on bad input.
+
+    ISO 8601 text is always understood. Other text is read with ``date_format`` when given;
+    otherwise numeric dates such as ``09/10/2011`` are read in the order ``dayfirst`` gives or
+    the data proves (see :func:`_settle_numeric_dates`), never guessed.
+    """
     where = f"{table}.{column}"
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        out = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        return out.astype("datetime64[ns]")
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        return values.astype("datetime64[ns]")
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
+            values.dtype):
+        return _to_naive_ns(where, values)
+    if values.isna().all():  # an optional column empty for everyone (CSV reads it as float64)
+        return _empty_times(values.index)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         raise ChurnDataError(
             f"{where} holds numbers ({values.dtype}), not timestamps; convert them first, e.g. "
             f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
         )
-    present = values.dropna()
+    present = values.dropna().astype(object)
+    is_str = present.map(lambda v: isinstance(v, str)).astype(bool)
+    numbers = present[~is_str].map(
+        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    ).astype(bool)
+    if numbers.any():
+        raise ChurnDataError(
+            f"{where} has {int(numbers.sum())} numbers among its timestamps "
+            f"{_examples(present[~is_str][numbers], 3)}; convert them to times first, e.g. "
+            f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
+        )
+    text = present[is_str].astype(str).str.strip()
     # Mixed time zones: some values carry an offset or are aware, others are naive.
-    as_obj = present.astype(object)
-    is_str = as_obj.map(lambda v: isinstance(v, str))
     aware = pd.Series(False, index=present.index)
-    if is_str.any():
-        stripped = as_obj[is_str].astype(str).str.strip()
-        aware[is_str] = stripped.str.contains(_TZ_SUFFIX)
-    not_str = as_obj[~is_str]
+    if len(text):
+        aware[is_str] = text.str.contains(_TZ_SUFFIX).astype(bool)
+    not_str = present[~is_str]
     if len(not_str):
         aware[~is_str] = not_str.map(lambda v: getattr(v, "tzinfo", None) is not None)
     if aware.any() and not aware.all():
@@ -114,20 +309,63 @@ def _normalise_timestamps(table: str, column: str, values: pd.Series) -> pd.Seri
             f"(e.g. {aware_examples}) and {int((~aware).sum())} do not (e.g. {naive_examples}); "
             f"give every value an offset, or none (naive values are read as UTC)"
         )
-    try:
-        parsed = pd.to_datetime(values, errors="coerce", utc=bool(aware.any()), format="mixed")
-    except (TypeError, ValueError) as exc:  # pragma: no cover - pandas raises only on odd objects
-        raise ChurnDataError(f"{where} could not be parsed as timestamps: {exc}") from exc
+    utc = bool(aware.any())
+
+    def parse(items: pd.Series, **kwargs: Any) -> pd.Series:
+        if len(items) == 0:
+            return _empty_times(items.index)
+        try:
+            out = pd.to_datetime(items, errors="coerce", utc=utc, **kwargs)
+        except (TypeError, ValueError, OverflowError):  # odd objects: report them below
+            return _empty_times(items.index)
+        return _to_naive_ns(where, out)
+
+    parsed = _empty_times(values.index)
+    if len(not_str):
+        parsed[not_str.index] = parse(not_str.astype(object), format="mixed")
+    if len(text):
+        iso = parse(text, format="ISO8601")
+        rest = text[iso.isna()]
+        if len(rest):
+            if date_format is not None:
+                iso[rest.index] = parse(rest, format=date_format)
+            else:
+                rest = _settle_numeric_dates(where, rest, dayfirst, hint)
+                iso[rest.index] = parse(rest, format="mixed", dayfirst=False)
+        parsed[text.index] = iso
     bad = parsed.isna() & values.notna()
     if bad.any():
+        how = (f"in date_format={date_format!r} or ISO 8601" if date_format is not None
+               else "ISO 8601 such as '2024-01-31 12:00:00' is always understood")
         raise ChurnDataError(
             f"{where} has {int(bad.sum())} values that are not timestamps: "
-            f"{_examples(values[bad])}; fix or remove them (ISO 8601 such as "
-            f"'2024-01-31 12:00:00' is always understood)"
+            f"{_examples(values[bad])}; fix or remove them ({how}; times must fall in "
+            f"{_RANGE_TEXT})"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return parsed
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+def _snapshot_time(value: Any) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp("1970-01-01")
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp) or not (_NS_MIN <= stamp.tz_localize(None) <= _NS_MAX):
+        raise ChurnDataError(
+            f"snapshot_at={value!r} is not a date in {_RANGE_TEXT}; use YYYY-MM-DD"
+        )
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.as_unit("ns")
 
 
 def _normalise_label(table: str, column: str, values: pd.Series, positive: Any) -> pd.Series:
@@ -214,6 +452,35 @@ class EventData:
     snapshot_at : timestamp-like, optional
         Date of the snapshot; used as the single cutoff of a snapshot table. Defaults to
         1970-01-01, which stands for "the snapshot".
+    date_format : str, optional
+        strptime format of text timestamps that are not ISO 8601, e.g. ``"%d/%m/%Y %H:%M"``.
+        ISO 8601 text is always understood.
+    dayfirst : bool, optional
+        Order of numeric dates such as ``09/10/2011``: True for day-first, False for
+        month-first. By default the data settles it: a value whose first field is over 12
+        proves day-first, one whose second field is over 12 proves month-first (the other
+        timestamp columns are consulted when a column cannot tell); when nothing settles it,
+        or the values contradict each other, :class:`ChurnDataError` asks for ``dayfirst`` or
+        ``date_format``. Dates are never guessed.
+
+    Notes
+    -----
+    Input rules:
+
+    * Ids are compared as they are: ``345`` and ``"345"`` never meet. An id column mixing
+      numbers and text, or an event table whose ids are of another kind than
+      ``customers.customer_id``, is a :class:`ChurnDataError` (convert with
+      ``.astype(str)``). :meth:`from_directory` reads ids from CSV and JSON as text.
+    * Empty or whitespace-only strings are missing values in every column; an optional
+      timestamp column that is empty for everyone is all ``NaT``.
+    * Timestamps must fall between 1700-01-01 and 2199-12-31 (:data:`TIME_RANGE`); amounts,
+      ``mrr`` and activity
+      values must be finite.
+    * Events before their customer's ``signup_at`` are kept (history the features may use from
+      the first cutoff after signup; ``signup_at`` is not moved). Events after the customer's
+      ``churned_at`` are dropped: no cutoff at which the customer is scored can see them, and
+      inactivity labels must not count them as activity. Both are counted per table in one
+      :class:`DataQualityWarning` (and in :attr:`notes`).
 
     Attributes
     ----------
@@ -249,6 +516,8 @@ class EventData:
         label_column: str | None = None,
         positive_label: Any = None,
         snapshot_at: Any = None,
+        date_format: str | None = None,
+        dayfirst: bool | None = None,
     ) -> None:
         if unknown_customers not in ("warn", "drop", "error"):
             raise ValueError(
@@ -261,9 +530,17 @@ class EventData:
                 f"columns= names unknown tables {sorted(unknown_tables)}; expected keys among "
                 f"{list(TABLES)}, each mapping your column names to canonical ones"
             )
+        if date_format is not None and not isinstance(date_format, str):
+            raise ChurnDataError(
+                f"date_format={date_format!r}; give a strptime format such as '%d/%m/%Y %H:%M'"
+            )
+        if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
+            raise ChurnDataError(f"dayfirst={dayfirst!r}; give True, False or None")
         self.notes: list[str] = []
         self.label_column = label_column
-        self.snapshot_at = pd.Timestamp(snapshot_at if snapshot_at is not None else "1970-01-01")
+        self.snapshot_at = _snapshot_time(snapshot_at)
+        self._dates = {"date_format": date_format,
+                       "dayfirst": None if dayfirst is None else bool(dayfirst)}
         raw = {"customers": customers, "activity": activity, "payments": payments,
                "tickets": tickets}
         for name, frame in raw.items():
@@ -274,16 +551,24 @@ class EventData:
                 )
         if customers is None:
             raise ChurnDataError("customers table is required (one row per customer_id)")
-        self.customers = self._validate_customers(customers, columns.get("customers", {}),
-                                                  label_column, positive_label)
+        # names mapped once, empty text made missing once, before any check reads a column
+        renamed = {name: _blank_to_missing(self._rename(name, frame, columns.get(name, {})))
+                   for name, frame in raw.items() if frame is not None}
+        self._renamed = renamed
+        self.customers = self._validate_customers(renamed["customers"], {}, label_column,
+                                                  positive_label)
         ids = pd.Index(self.customers["customer_id"])
+        self._id_kind = _check_id_kind("customers", self.customers["customer_id"])
         self._validated_codes: dict[str, np.ndarray] = {}
-        self.activity = self._validate_events("activity", activity, columns, ids)
-        self.payments = self._validate_events("payments", payments, columns, ids,
+        self._outside: list[tuple[str, int, int]] = []
+        self.activity = self._validate_events("activity", renamed.get("activity"), {}, ids)
+        self.payments = self._validate_events("payments", renamed.get("payments"), {}, ids,
                                               status_map=status_map)
-        self.tickets = self._validate_events("tickets", tickets, columns, ids)
+        self.tickets = self._validate_events("tickets", renamed.get("tickets"), {}, ids)
+        del self._renamed
         self._unknown_customers = unknown_customers
         self._flush_unknown(unknown_customers)
+        self._flush_outside()
         # customer positions of every event, worked out while validating (the index reuses them)
         self._cache: dict[Any, Any] = {("codes", t): c for t, c in self._validated_codes.items()}
         del self._validated_codes
@@ -349,12 +634,12 @@ class EventData:
             frame[label_column] = _normalise_label("customers", label_column, frame[label_column],
                                                    positive_label)
             if "signup_at" in frame:
-                frame["signup_at"] = _normalise_timestamps("customers", "signup_at",
-                                                           frame["signup_at"])
+                frame["signup_at"] = self._timestamps("customers", "signup_at",
+                                                      frame["signup_at"])
             return frame
         for col in SCHEMA["customers"].timestamps:
             if col in frame:
-                frame[col] = _normalise_timestamps("customers", col, frame[col])
+                frame[col] = self._timestamps("customers", col, frame[col])
         if frame["signup_at"].isna().any():
             raise ChurnDataError(
                 f"customers.signup_at has {int(frame['signup_at'].isna().sum())} missing values; "
@@ -381,8 +666,16 @@ class EventData:
         return frame
 
     @staticmethod
-    def _numeric(table: str, column: str, values: pd.Series, allow_missing: bool) -> pd.Series:
-        out = pd.to_numeric(values, errors="coerce").astype("float64")
+    def _numeric(table: str, column: str, values: pd.Series, allow_missing: bool,
+                 allow_negative: bool = False) -> pd.Series:
+        if pd.api.types.is_bool_dtype(values.dtype):
+            raise ChurnDataError(
+                f"{table}.{column} holds True/False, not numbers; convert them to numbers"
+            )
+        try:
+            out = pd.to_numeric(values, errors="coerce").astype("float64")
+        except (TypeError, ValueError, OverflowError):  # odd objects (lists, huge ints...)
+            out = pd.to_numeric(values.astype(object).map(_to_float), errors="coerce")
         bad = out.isna() & values.notna()
         if bad.any():
             raise ChurnDataError(
@@ -394,7 +687,14 @@ class EventData:
             raise ChurnDataError(
                 f"{table}.{column} has {int(out.isna().sum())} missing values; fill or drop them"
             )
-        if (out < 0).any():
+        infinite = np.isinf(out.to_numpy())
+        if infinite.any():
+            raise ChurnDataError(
+                f"{table}.{column} has {int(infinite.sum())} infinite values "
+                f"{_examples(values[infinite])}; every value must be a finite number (fix the "
+                f"export, or drop those rows)"
+            )
+        if not allow_negative and (out < 0).any():
             neg = values[out < 0]
             raise ChurnDataError(
                 f"{table}.{column} has {len(neg)} negative values {_examples(neg)}; amounts must "
@@ -414,10 +714,10 @@ class EventData:
         schema = SCHEMA[table]
         frame = self._rename(table, frame, columns.get(table, {}))
         self._check_required(table, frame, schema.required)
-        frame = frame.copy(deep=False)  # only whole columns are replaced below
+        frame = frame.reset_index(drop=True)  # only whole columns are replaced below
         for col in schema.timestamps:
             if col in frame:
-                frame[col] = _normalise_timestamps(table, col, frame[col])
+                frame[col] = self._timestamps(table, col, frame[col])
         tcol = schema.time_column
         if frame[tcol].isna().any():
             raise ChurnDataError(
@@ -446,7 +746,8 @@ class EventData:
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
             if "value" in frame:
-                frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+                frame["value"] = self._numeric("activity", "value", frame["value"],
+                                               allow_missing=True, allow_negative=True)
             if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
                 # categorical: compact for millions of events and cheap to group by type
                 frame["event"] = frame["event"].astype("string").astype("category")
@@ -467,16 +768,9 @@ class EventData:
                         f"tickets.resolved_at is before created_at in {int(before.sum())} rows; "
                         f"fix those times or leave resolved_at empty for open tickets"
                     )
-        # Match customers; keep ids' dtype aligned with customers.customer_id.
+        # Match customers: ids are compared as they are, never cast (345 is not '345').
+        _check_id_kind(table, frame["customer_id"], self._id_kind)
         codes = ids.get_indexer(frame["customer_id"])
-        if (codes < 0).all() and frame["customer_id"].dtype != ids.dtype:
-            try:
-                cast = frame["customer_id"].astype(ids.dtype)
-            except (TypeError, ValueError):
-                cast = None
-            if cast is not None:
-                frame["customer_id"] = cast
-                codes = ids.get_indexer(cast)
         unknown = codes < 0
         if unknown.any():
             self._pending_unknown = getattr(self, "_pending_unknown", [])
@@ -486,6 +780,13 @@ class EventData:
             )
             frame = frame.loc[~unknown]
             codes = codes[~unknown]
+        if len(frame) == 0:
+            raise ChurnDataError(
+                f"{table} has no events of known customers; check that {table}.customer_id uses "
+                f"the same ids as customers.customer_id"
+            )
+        # may leave the table empty: the family then applies with no events, as after cut()
+        frame, codes = self._outside_lifetime(table, frame, codes)
         times = frame[tcol].to_numpy()
         same = codes[1:] == codes[:-1]
         if not ((codes[1:] > codes[:-1]) | (same & (times[1:] >= times[:-1]))).all():
@@ -495,12 +796,58 @@ class EventData:
         frame = frame.reset_index(drop=True)
         self._validated_codes[table] = codes.astype(
             np.int32 if len(ids) < 2**31 else np.int64, copy=False)
-        if len(frame) == 0:
-            raise ChurnDataError(
-                f"{table} has no events of known customers; check that {table}.customer_id uses "
-                f"the same ids as customers.customer_id"
-            )
         return frame
+
+    def _timestamps(self, table: str, column: str, values: pd.Series) -> pd.Series:
+        return _normalise_timestamps(table, column, values, **self._dates,
+                                     hint=lambda: self._date_hint(table, column))
+
+    def _date_hint(self, table: str, column: str) -> bool | None:
+        """The date order the other timestamp columns prove (True: day-first), or None."""
+        day = month = False
+        for name, frame in self._renamed.items():
+            for col in SCHEMA[name].timestamps:
+                if (name, col) == (table, column) or col not in frame:
+                    continue
+                values = frame[col]
+                if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+                    continue
+                text = values.dropna().astype(object)
+                text = text[text.map(lambda v: isinstance(v, str)).astype(bool)].str.strip()
+                d, m = _date_order_evidence(text)
+                day, month = day or d, month or m
+        return True if day and not month else False if month and not day else None
+
+    def _outside_lifetime(self, table: str, frame: pd.DataFrame, codes: np.ndarray
+                          ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Count events before signup (kept) and drop events after churned_at."""
+        if len(frame) == 0:
+            return frame, codes
+        times = frame[SCHEMA[table].time_column].to_numpy(dtype="datetime64[ns]")
+        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
+        before = int((times < signup).sum())
+        after_mask = np.zeros(len(frame), dtype=bool)
+        if "churned_at" in self.customers:
+            churned = self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")[codes]
+            after_mask = ~np.isnat(churned) & (times > churned)
+        after = int(after_mask.sum())
+        if before or after:
+            self._outside.append((table, before, after))
+        if after:
+            frame = frame.loc[~after_mask]
+            codes = codes[~after_mask]
+        return frame, codes
+
+    def _flush_outside(self) -> None:
+        if not self._outside:
+            return
+        counts = "; ".join(f"{table}: {before} before signup_at (kept), {after} after "
+                           f"churned_at (dropped)" for table, before, after in self._outside)
+        msg = (f"events outside their customer's lifetime: {counts}. Events before signup count "
+               f"as history from the first cutoff after signup; events after a cancellation "
+               f"belong to no scored period and are dropped. Check the dates if unexpected")
+        self.notes.append(msg)
+        warnings.warn(msg, DataQualityWarning, stacklevel=3)
 
     def _flush_unknown(self, policy: str) -> None:
         pending = getattr(self, "_pending_unknown", [])
@@ -534,7 +881,8 @@ class EventData:
             Folder holding one file per table (CSV, Parquet or JSON Lines).
         config : path-like or mapping, optional
             TOML file or dict with ``columns``, ``status_map``, ``label_column``,
-            ``positive_label`` keys (others are ignored here).
+            ``positive_label``, ``snapshot_at``, ``unknown_customers``, ``date_format``,
+            ``dayfirst`` keys (others are ignored here).
         **kwargs
             Passed to :class:`EventData` (override the config).
 
@@ -551,7 +899,7 @@ class EventData:
         settings = load_config(config) if isinstance(config, (str, os.PathLike)) else dict(
             config or {})
         for key in ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
-                    "unknown_customers"):
+                    "unknown_customers", "date_format", "dayfirst"):
             if key in settings and key not in kwargs:
                 kwargs[key] = settings[key]
         customers_file = find_table(path, "customers")
@@ -560,9 +908,32 @@ class EventData:
                 f"customers table not found in {path}; add customers.csv or customers.parquet "
                 f"(one row per customer_id with signup_at)"
             )
-        tables = {name: (read_table(f) if (f := find_table(path, name)) else None)
+        columns = kwargs.get("columns") or {}
+        if not isinstance(columns, Mapping):
+            raise ChurnDataError(f"columns={columns!r}; give a mapping of table to renames")
+
+        def read(name: str, file: Path) -> pd.DataFrame:
+            # ids are text in CSV and JSON files: "007" keeps its zeros and is not "7"
+            renames = columns.get(name) or {}
+            id_columns = [src for src, dst in renames.items() if dst == "customer_id"]
+            return read_table(file, id_columns=id_columns or ["customer_id"])
+
+        tables = {name: (read(name, f) if (f := find_table(path, name)) else None)
                   for name in EVENT_TABLES}
-        return cls(read_table(customers_file), **tables, **kwargs)
+        tables["customers"] = read("customers", customers_file)
+        # A Parquet file keeps numeric ids; next to text ids read from CSV/JSON, use their text.
+        sources = {name: next((src for src, dst in (columns.get(name) or {}).items()
+                               if dst == "customer_id"), "customer_id")
+                   for name in tables}
+        kinds = {name: _id_kind(frame[sources[name]]) for name, frame in tables.items()
+                 if frame is not None and sources[name] in frame.columns}
+        if "text" in kinds.values() and "number" in kinds.values():
+            for name, kind in kinds.items():
+                if kind == "number":
+                    frame = tables[name].copy(deep=False)
+                    frame[sources[name]] = ids_as_text(frame[sources[name]])
+                    tables[name] = frame
+        return cls(tables.pop("customers"), **tables, **kwargs)
 
     # ------------------------------------------------------------------ helpers
     @property

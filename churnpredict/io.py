@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_writable",
     "find_table",
     "manifest_path",
+    "ids_as_text",
     "read_table",
     "sync_directory",
     "sync_tree",
@@ -37,6 +38,8 @@ __all__ = [
     "write_fix",
     "write_frame",
 ]
+
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
 
@@ -62,33 +65,126 @@ def find_table(directory: str | os.PathLike, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike, *, id_columns: Sequence[str] = ("customer_id",)
+) -> pd.DataFrame:
     """Read a CSV, Parquet or JSON Lines file into a DataFrame.
+
+    Ids are text: in CSV and JSON Lines files the ``id_columns`` are read as strings, so
+    ``"00345"`` keeps its leading zeros and ``"007"`` and ``"7"`` stay two customers (Parquet
+    files keep the type they were written with). Other columns are typed by the reader; empty
+    cells are missing values. A file that cannot be read, or holds no rows, is a
+    :class:`~churnpredict.exceptions.ChurnDataError` naming it.
 
     Parameters
     ----------
     path : path-like
         File ending in ``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``/``.pq`` or ``.jsonl``.
+    id_columns : sequence of str, default ("customer_id",)
+        Columns to read as text (those absent from the file are ignored).
 
     Returns
     -------
     pandas.DataFrame
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "customers.csv"
+    >>> _ = file.write_text("customer_id,signup_at\\n00345,2024-01-01\\n7,2024-01-02\\n")
+    >>> read_table(file)["customer_id"].tolist()
+    ['00345', '7']
     """
     path = Path(path)
     name = path.name.lower()
     if not path.is_file():
         raise ChurnDataError(f"{path}: no such file; check the path")
+    ids = {col: str for col in id_columns}
     if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
-    if name.endswith(".tsv"):
-        return pd.read_csv(path, sep="\t")
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        return pd.read_json(path, lines=True)
-    raise ChurnDataError(
-        f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
-    )
+        kind, fix = "Parquet", "write it again (e.g. DataFrame.to_parquet)"
+        reader: Callable[[], pd.DataFrame] = lambda: pd.read_parquet(path)  # noqa: E731
+    elif name.endswith((".csv", ".csv.gz", ".tsv")):
+        kind, fix = "CSV", "export it again as UTF-8 CSV with a header row"
+        sep = "\t" if name.endswith(".tsv") else ","
+        reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
+    elif name.endswith((".jsonl", ".jsonl.gz")):
+        kind, fix = "JSON Lines", "write one JSON object per line"
+        # no type guessing: ids stay as written, text dates are parsed by EventData
+        options = {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False,
+                                                               "convert_dates": False}
+        reader = lambda: _json_ids(pd.read_json(path, lines=True, **options),  # noqa: E731
+                                   id_columns)
+    else:
+        raise ChurnDataError(
+            f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
+        )
+    try:
+        frame = reader()
+    except pd.errors.EmptyDataError:
+        raise ChurnDataError(
+            f"{path} is empty (no header, no rows); {fix}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ChurnDataError(
+            f"{path} is not UTF-8 text; re-save it as UTF-8 {kind}"
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ChurnDataError(f"{path} cannot be read as {kind} ({reason}); {fix}") from None
+    if not isinstance(frame, pd.DataFrame) or len(frame.columns) == 0:
+        raise ChurnDataError(f"{path} holds no table columns; {fix}")
+    if len(frame) == 0:
+        raise ChurnDataError(
+            f"{path} has column names but no rows; export the rows too (an event table you "
+            f"do not use can be removed)"
+        )
+    return frame
+
+
+def _json_ids(frame: pd.DataFrame, id_columns: Sequence[str]) -> pd.DataFrame:
+    for col in id_columns:
+        if col in frame.columns:
+            frame[col] = ids_as_text(frame[col])
+    return frame
+
+
+def ids_as_text(values: pd.Series) -> pd.Series:
+    """Ids as text: numbers become their exact text (345 and 345.0 -> "345"); text is kept.
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    pandas.Series
+        ``object`` dtype; missing values stay missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ids_as_text(pd.Series([345, 7.0, "007", None], dtype=object)).tolist()
+    ['345', '7', '007', None]
+    """
+    out = values.astype(object).map(_id_text).astype(object)
+    return out.where(out.notna(), None)
+
+
+def _id_text(value: object) -> object:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
 
 
 @contextlib.contextmanager

@@ -379,8 +379,9 @@ def _boundaries(off: pd.DateOffset, first: pd.Timestamp, *, end: int | None = No
     origin = _floor(pd.Timestamp(first), off)
     if end is not None:
         if origin.value >= end:
-            raise ValueError(
-                f"start {origin} is not before end {pd.Timestamp(end)}; no period to report"
+            raise ChurnDataError(
+                f"start {origin} is not before end {pd.Timestamp(end)}; no period to report "
+                f"(the data must span some time after the first signup, or pass a later end)"
             )
         stamps = pd.date_range(origin, pd.Timestamp(end), freq=off)
     else:

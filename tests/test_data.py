@@ -99,10 +99,15 @@ def test_column_and_status_mapping():
         "succeeded", "failed", "succeeded", "succeeded"]
 
 
-def test_string_ids_in_events_match_integer_customer_ids():
+def test_string_ids_in_events_do_not_silently_match_integer_customer_ids():
+    """345 and '345' are different values: the mismatch is an error naming the fix."""
     a = activity().assign(customer_id=lambda f: f["customer_id"].astype(str))
-    data = EventData(customers(), activity=a)
-    assert len(data.activity) == 4
+    with pytest.raises(ChurnDataError, match=r"activity\.customer_id holds text ids but "
+                                             r"customers\.customer_id holds number ids.*"
+                                             r"\.astype\(str\)"):
+        EventData(customers(), activity=a)
+    c = customers().assign(customer_id=lambda f: f["customer_id"].astype(str))
+    assert len(EventData(c, activity=a).activity) == 4
 
 
 BAD_INPUTS = [
@@ -199,7 +204,7 @@ def test_config_file_maps_columns(tmp_path):
     config = tmp_path / "churn.toml"
     config.write_text('[columns.customers]\nuser = "customer_id"\n')
     data = EventData.from_directory(tmp_path, config=config)
-    assert data.customers["customer_id"].tolist() == [1, 2, 3]
+    assert data.customers["customer_id"].tolist() == ["1", "2", "3"]  # ids are read as text
 
 
 def test_snapshot_table_labels():
