@@ -39,7 +39,7 @@ from ._base import (
     as_rows,
     window_label,
 )
-from ._index import EventIndex, _prefix, sums_between
+from ._index import EventIndex, sums_between
 
 __all__ = ["PurchaseHistoryFeatures"]
 
@@ -85,8 +85,6 @@ class _Orders:
             same = o_codes[1:] == o_codes[:-1]
             gap[1:] = np.where(same, (self.day[1:] - self.day[:-1]) / _DAY, 0.0)
         self.gap_days = gap
-        self.gap_sum = _prefix(gap)
-        self.gap_sq_sum = _prefix(gap * gap)
 
 
 def _segment_medians(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray
@@ -447,7 +445,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             span = (last_day - first_day) / _DAY
             mean_gap = np.where(multi, span / np.maximum(gaps, 1.0), np.nan)
             g_lo = np.minimum(start + 1, pos)
-            sq = o.gap_sq_sum[pos] - o.gap_sq_sum[g_lo]
+            (sq,) = sums_between(o.gap_days * o.gap_days, pos, [g_lo])
             var = np.maximum(sq / np.maximum(gaps, 1.0) - mean_gap ** 2, 0.0)
             cv = np.where(gaps >= 2, np.sqrt(var) / mean_gap, np.nan)
         median_gap = _segment_medians(o.gap_days, g_lo, np.maximum(gaps, 0).astype(np.int64))
