@@ -265,8 +265,8 @@ class SpendFeatures(FeatureBuilder):
     the trend window):
 
     * ``spent_W``: amount of successful payments (orders) in the window;
-    * ``orders_L``: number of orders in the longest window;
-    * ``avg_order_value_L``: ``spent_L / orders_L`` (NaN without orders);
+    * ``paid_orders_L``: number of paid orders (successful payments) in the longest window;
+    * ``avg_order_value_L``: ``spent_L / paid_orders_L`` (NaN without orders);
     * ``spend_per_month_L``: ``spent_L`` per month of the part of the window the customer was
       a customer, ``spent_L / clip(cutoff - signup_at, 30 days, L) x 30.44`` (a first order
       just before the cutoff is not extrapolated to a month);
@@ -285,7 +285,8 @@ class SpendFeatures(FeatureBuilder):
     ...                          "status": "succeeded"})
     >>> data = EventData(customers, payments=payments)
     >>> X = SpendFeatures().fit(data).build(data, ["2024-06-01"])
-    >>> X[["spent_90d", "orders_180d", "avg_order_value_180d", "spend_trend_90d"]].iloc[0].tolist()
+    >>> X[["spent_90d", "paid_orders_180d", "avg_order_value_180d", "spend_trend_90d"]
+    ...   ].iloc[0].tolist()
     [40.0, 3.0, 26.666666666666668, 0.0]
     """
 
@@ -326,7 +327,7 @@ class SpendFeatures(FeatureBuilder):
         lab, text = window_label(longest), _window_text(longest)
         tlab, ttext = window_label(self.trend_window_), _window_text(self.trend_window_)
         infos += [
-            FeatureInfo(f"orders_{lab}", g, f"{{value:.0f}} orders in the last {text}",
+            FeatureInfo(f"paid_orders_{lab}", g, f"{{value:.0f}} paid orders in the last {text}",
                         f"no order in the last {text}"),
             FeatureInfo(f"avg_order_value_{lab}", g,
                         f"average order {{value:,.2f}} over the last {text}",
@@ -372,7 +373,7 @@ class SpendFeatures(FeatureBuilder):
         lab = window_label(longest)
         spent = out[f"spent_{lab}"]
         n_orders = (end - start[longest]).astype(np.float64)
-        out[f"orders_{lab}"] = n_orders
+        out[f"paid_orders_{lab}"] = n_orders
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"avg_order_value_{lab}"] = np.where(n_orders > 0, spent / n_orders, np.nan)
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
