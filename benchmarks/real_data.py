@@ -12,8 +12,9 @@ Reports ROC AUC, average precision and top-decile lift of ``ChurnModel`` next to
     model of the ``lifetimes`` package, fitted on each cutoff's purchase history, scored as
     ``1 - P(alive)`` and as ``P(no purchase in the horizon)``.
   - UCI Online Retail, **everyone who bought before the cutoff** (``--only purchases``):
-    the population includes lapsed customers (``lookback="3650D"``), the builders are the
-    defaults plus ``PurchaseHistoryFeatures``; ``ChurnModel`` against ``BGNBDBaseline``
+    ``ChurnPipeline(business="purchases")``, whose population includes the lapsed customers
+    and whose builders are the purchase defaults (``SpendFeatures``,
+    ``PurchaseHistoryFeatures``); ``ChurnModel`` against ``BGNBDBaseline``
     (churnpredict's own BG/NBD fit), lifetimes' BG/NBD and two RFM-only XGBoost models on the
     same rows, with the paired bootstrap interval of each AUC difference.
   - Sparkify (simulated page logs, 97 users, one month): 7-day horizon, daily cutoffs. It
@@ -52,9 +53,7 @@ from churnpredict.bgnbd import BGNBDBaseline  # noqa: E402
 from churnpredict.data import EventData  # noqa: E402
 from churnpredict.evaluate import classification_metrics, time_ordered_evaluation  # noqa: E402
 from churnpredict.features import (  # noqa: E402
-    PurchaseHistoryFeatures,
     build_features,
-    default_builders,
 )
 from churnpredict.labels import label_churn  # noqa: E402
 from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
@@ -353,11 +352,12 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
                        ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every customer who bought before each cutoff scored; ChurnModel vs BG/NBD vs RFM.
 
-    The pipeline's population is everyone with a purchase in the ten years before the cutoff
-    (``lookback="3650D"``: here, everyone who ever bought), at every training cutoff too, so
-    lapsed customers are learned, not extrapolated. Its builders are the default families plus
-    :class:`PurchaseHistoryFeatures`. On the same test rows: ``BGNBDBaseline`` (maximum
-    likelihood on the purchase history before the cutoff), lifetimes' penalised BG/NBD
+    The pipeline is ``ChurnPipeline(business="purchases")``: its population is everyone who
+    bought before the cutoff, lapsed customers included, at every training cutoff too, so
+    lapsed customers are learned, not extrapolated; its builders are the purchase defaults
+    (:func:`~churnpredict.features.default_builders`). On the same test rows:
+    ``BGNBDBaseline`` (maximum likelihood on the purchase history before the cutoff),
+    lifetimes' penalised BG/NBD
     when installed, and two RFM-only XGBoost models trained on the pipeline's training rows
     and labels: ``ChurnModel`` (same training procedure) on the five RFM columns, and a plain
     ``xgboost.XGBClassifier`` with its default settings.
@@ -366,9 +366,8 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
     from xgboost import XGBClassifier
 
     pipeline = ChurnPipeline(
-        builders=default_builders() + [PurchaseHistoryFeatures()],
-        model=ChurnModel(validation_cutoffs=1, n_jobs=n_jobs), horizon="90D",
-        label="inactivity", n_cutoffs=12, cutoff_freq="30D", lookback="3650D")
+        business="purchases", model=ChurnModel(validation_cutoffs=1, n_jobs=n_jobs),
+        horizon="90D", n_cutoffs=12, cutoff_freq="30D")
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for cut in test_cutoffs:
@@ -377,8 +376,7 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             X_train, labels = pipe._fit_training(data, cut, None)
-        test = label_churn(data, [cut], pipe.horizon_, kind="inactivity",
-                           lookback=pipe.lookback)
+        test = label_churn(data, [cut], pipe.horizon_, **pipe._population_rule())
         X_test = pipe._align(build_features(data, test.index, pipe.builders_, fit=False))
         y = test["churned"].to_numpy()
         y_train = labels["churned"].to_numpy()
