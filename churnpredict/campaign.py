@@ -468,7 +468,8 @@ def readout_frame(readout: Mapping[str, Any]) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``segment`` (``"all"``, then the tiers).
     """
-    keys = ["n_treatment", "n_control", "churn_rate_treatment", "churn_rate_control",
+    keys = ["n_treatment", "n_control", "churned_treatment", "churned_control",
+            "churn_rate_treatment", "churn_rate_control",
             "retention_lift", "ci_low", "ci_high", "customers_saved", "revenue_saved"]
     rows = {"all": {k: readout.get(k) for k in keys}}
     for name, tier in readout.get("tiers", {}).items():
@@ -486,10 +487,11 @@ def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
                                  (width / 2, "treatment", "#0969da")):
         rates = frame[f"churn_rate_{group}"].to_numpy(dtype=float)
         ns = frame[f"n_{group}"].to_numpy(dtype=float)
+        churned = frame[f"churned_{group}"].to_numpy(dtype=float)
         low, high = [], []
-        for rate, n in zip(rates, ns, strict=True):
+        for rate, x, n in zip(rates, churned, ns, strict=True):  # a few segments
             if n and rate == rate:
-                lo, hi = wilson_interval(int(round(rate * n)), int(n), level)
+                lo, hi = wilson_interval(int(x), int(n), level)
                 low.append(rate - lo)
                 high.append(hi - rate)
             else:
