@@ -7,9 +7,10 @@ bundle). At scoring time the scored population is compared with it, feature by f
 Binning
 -------
 * **Numeric features and the score**: the training values' deciles (``np.quantile`` at
-  0, 0.1, ..., 1, without the two ends and without repeated edges, so a feature with few
-  distinct values gets fewer bins). Bin ``k`` holds the values in ``[edge[k-1], edge[k])``;
-  the first and last bins are open-ended, so every value falls in one.
+  0.1, ..., 0.9 with ``method="higher"``, so every edge is a training value, and without
+  repeated edges, so a feature with few distinct values gets fewer bins and each frequent
+  value starts its own). Bin ``k`` holds the values in ``[edge[k-1], edge[k])``; the first
+  and last bins are open-ended, so every value falls in one.
 * **Categorical features** (pandas ``category``, text, booleans): one bin per category seen in
   training; values never seen in training share one extra "unseen" bin (expected share 0).
 * **Missing values** are one more bin in both cases, so a feature that suddenly goes missing
@@ -107,7 +108,8 @@ def _numeric_reference(values: Any, bins: int) -> dict[str, Any]:
     known = x[~missing]
     n = x.size
     if known.size:
-        edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1])
+        edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1),
+                                      method="higher")[1:-1])
         edges = edges[np.isfinite(edges)]
     else:
         edges = np.empty(0)
@@ -192,7 +194,7 @@ def _compare(ref: Mapping[str, Any], values: Any) -> dict[str, Any]:
         text = _text(pd.Series(values).reset_index(drop=True))
         n = len(text)
         cats = list(ref["categories"])
-        codes = pd.Categorical(text, categories=cats).codes
+        codes = pd.Index(cats, dtype=object).get_indexer(text.to_numpy(dtype=object))
         missing = text.isna().to_numpy()
         new = (codes < 0) & ~missing
         counts = np.bincount(codes[codes >= 0], minlength=len(cats))
