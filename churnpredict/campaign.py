@@ -489,9 +489,9 @@ def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
         ns = frame[f"n_{group}"].to_numpy(dtype=float)
         churned = frame[f"churned_{group}"].to_numpy(dtype=float)
         low, high = [], []
-        for rate, x, n in zip(rates, churned, ns, strict=True):  # a few segments
+        for rate, count, n in zip(rates, churned, ns, strict=True):  # a few segments
             if n and rate == rate:
-                lo, hi = wilson_interval(int(x), int(n), level)
+                lo, hi = wilson_interval(int(count), int(n), level)
                 low.append(rate - lo)
                 high.append(hi - rate)
             else:
