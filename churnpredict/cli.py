@@ -631,21 +631,28 @@ def _check_holdout(holdout: float | None, seed: int | None) -> None:
         raise BadInput(f"--seed {seed!r}; must be a whole number >= 0")
 
 
-def _write_drift(session: _Session, scores: Any, out: Path) -> None:
-    """drift.json next to the list, and a short warning when features drifted."""
-    from .drift import drift_messages, write_drift
+def _write_drift(session: _Session, scores: Any, out: Path) -> Path | None:
+    """Write drift.json next to the list (None when the model keeps no reference)."""
+    from .drift import write_drift
 
     summary = scores.attrs.get("drift")
     if summary is None:
         session.notes.append("the model keeps no training reference (saved by an older "
                              "version), so drift was not measured; retrain to measure it")
-        return
-    path = write_drift(summary, out.parent / "drift.json", as_of=scores.attrs.get("as_of"),
+        return None
+    return write_drift(summary, out.parent / "drift.json", as_of=scores.attrs.get("as_of"),
                        model_id=scores.attrs.get("model_id"))
-    with session.shown():
-        for line in drift_messages(summary):
-            session.err.print(f"[yellow]drift:[/yellow] {_markup(line)}", highlight=False)
-        session.say(f"Drift against training: [bold]{_markup(path)}[/bold]")
+
+
+def _say_drift(session: _Session, scores: Any, path: Path | None) -> None:
+    """A short warning naming the features (and score) past the drift thresholds."""
+    from .drift import drift_messages
+
+    if path is None:
+        return
+    for line in drift_messages(scores.attrs["drift"]):
+        session.say(f"[yellow]drift:[/yellow] {_markup(line)}")
+    session.say(f"Drift against training: [bold]{_markup(path)}[/bold]")
 
 
 _TRAIN_EPILOG = """\
@@ -813,8 +820,10 @@ def score(
         from .export import write_at_risk
 
         write_at_risk(frame, out, actions=settings.get("actions"))
-        _print_list_summary(session, scores, frame, out, pipeline.horizon_)
-        _write_drift(session, scores, out)
+        drift_path = _write_drift(session, scores, out)
+        with session.shown():
+            _say_list_summary(session, scores, frame, out, pipeline.horizon_)
+            _say_drift(session, scores, drift_path)
 
 
 def _load_pipeline(session: _Session, path: Path) -> Any:
@@ -823,12 +832,6 @@ def _load_pipeline(session: _Session, path: Path) -> Any:
     _check_model_dir(path)
     with session.step(f"Loading model {path}"):
         return ChurnPipeline.load(path)
-
-
-def _print_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
-                        horizon: Any) -> None:
-    with session.shown():
-        _say_list_summary(session, scores, frame, out, horizon)
 
 
 def _say_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
