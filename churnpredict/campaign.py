@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from .exceptions import ChurnDataError
 from .features._base import parse_window
@@ -76,6 +75,8 @@ _METHOD = ("Newcombe hybrid score interval (Newcombe 1998, method 10) from Wilso
 def _z(level: float) -> float:
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level={level!r}; expected a confidence level between 0 and 1")
+    from scipy.stats import norm
+
     return float(norm.ppf(0.5 + level / 2.0))
 
 
