@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import ChurnDataError
+from .exceptions import ChurnDataError, DataQualityWarning
 from .features._base import parse_window
 
 __all__ = [
@@ -111,7 +112,10 @@ def wilson_interval(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at x = 0 (x = n) the lower (upper) limit is exactly 0 (1); rounding would leave a hair
+    low = 0.0 if x == 0 else max(0.0, centre - half)
+    high = 1.0 if x == n else min(1.0, centre + half)
+    return low, high
 
 
 def newcombe_interval(x1: int, n1: int, x2: int, n2: int, level: float = 0.95
@@ -331,8 +335,13 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
     ------
     ChurnDataError
         When the list has no ``group`` column or a group is empty, its as-of or horizon is
-        unknown, ``as_of`` is before the horizon has ended, ``data`` stops before it, or no
-        listed customer is found in ``data``.
+        unknown, ``as_of`` is before the horizon has ended, or no listed customer is found in
+        ``data``.
+
+    Warns
+    -----
+    DataQualityWarning
+        When the data's latest event is more than a day before the horizon ends.
 
     Examples
     --------
@@ -377,10 +386,12 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
             f"yet; read out on or after {end:%Y-%m-%d}"
         )
     last = data.time_range[1]
-    if last < end:
-        raise ChurnDataError(
-            f"the data ends at {last:%Y-%m-%d %H:%M}, before the list's horizon ends on "
-            f"{end:%Y-%m-%d %H:%M}; load data reaching that far"
+    if last < end - pd.Timedelta(days=1):
+        warnings.warn(
+            f"the data's latest event is at {last:%Y-%m-%d %H:%M}, more than a day before the "
+            f"list's horizon ends on {end:%Y-%m-%d %H:%M}: churn after it is not seen (or, for "
+            f"inactivity churn, everyone looks inactive); load data reaching that far",
+            DataQualityWarning, stacklevel=2,
         )
     kind = label or attrs.get("label") or "auto"
     if kind == "snapshot":
@@ -493,8 +504,8 @@ def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
         for rate, count, n in zip(rates, churned, ns, strict=True):  # a few segments
             if n and rate == rate:
                 lo, hi = wilson_interval(int(count), int(n), level)
-                low.append(rate - lo)
-                high.append(hi - rate)
+                low.append(max(0.0, rate - lo))  # rounding can put a limit a hair inside
+                high.append(max(0.0, hi - rate))
             else:
                 low.append(0.0)
                 high.append(0.0)
@@ -512,7 +523,8 @@ def _plot_lift(frame: pd.DataFrame, ax: Any) -> None:
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     ok = ~np.isnan(lift)
-    ax.errorbar(lift[ok], y[ok], xerr=[(lift - low)[ok], (high - lift)[ok]], fmt="o",
+    ax.errorbar(lift[ok], y[ok], xerr=[np.maximum(lift - low, 0.0)[ok],
+                                       np.maximum(high - lift, 0.0)[ok]], fmt="o",
                 color="#0969da", capsize=4)
     ax.axvline(0.0, color="#cf222e", lw=1, ls="--")
     ax.set_yticks(y, [str(s) for s in frame.index])

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import churnpredict as cp
@@ -43,6 +45,23 @@ def test_newcombe_interval_matches_the_papers_worked_examples(x1, n1, x2, n2, lo
 ])
 def test_wilson_interval_matches_the_papers_worked_examples(x, n, low, high):
     assert wilson_interval(x, n) == pytest.approx((low, high), abs=5e-5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+       st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_intervals_hold_their_estimates(first, second):
+    (x1, n1), (x2, n2) = first, second
+    low, high = wilson_interval(x1, n1)
+    assert 0.0 <= low <= x1 / n1 <= high <= 1.0
+    assert (low == 0.0) == (x1 == 0) and (high == 1.0) == (x1 == n1)
+    d_low, d_high = newcombe_interval(x1, n1, x2, n2)
+    assert -1.0 <= d_low <= x1 / n1 - x2 / n2 <= d_high <= 1.0
+    # swapping the groups mirrors the interval
+    assert newcombe_interval(x2, n2, x1, n1) == pytest.approx((-d_high, -d_low), abs=1e-12)
+    # a wider level gives a wider interval
+    w_low, w_high = newcombe_interval(x1, n1, x2, n2, level=0.99)
+    assert w_low <= d_low + 1e-12 and w_high >= d_high - 1e-12
 
 
 def test_intervals_refuse_impossible_counts():
