@@ -276,3 +276,35 @@ def test_campaign_page_escapes_text(tmp_path):
     page = write_campaign(readout, tmp_path).read_text(encoding="utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<b>vip</b>" not in page and "&lt;b&gt;vip&lt;/b&gt;" in page
+
+
+# ------------------------------------------------------------------------------ README
+def test_readme_weekly_loop_runs(tmp_path, monkeypatch):
+    """The weekly-loop commands of README.md, on the bundled sample (a small model)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from churnpredict.datasets import load_sample, sample_path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The weekly loop", 1)[1]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0]
+    commands = [line for line in block.splitlines() if line.startswith("churnpredict")]
+    assert [c.split()[1] for c in commands] == ["score", "campaign", "recalibrate"]
+    monkeypatch.chdir(tmp_path)
+    pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=4)
+    pipe.fit(load_sample(), as_of="2024-12-01").save(tmp_path / "models" / "churn")
+    runner = CliRunner()
+    for command in commands:
+        args = [str(sample_path()) if a == "data/sample" else a
+                for a in shlex.split(command)[1:]]
+        result = runner.invoke(cli.app, args)
+        assert result.exit_code == 0, (command, result.output)
+    listed = read_list(tmp_path / "lists" / "2024-12-02.csv")
+    assert listed.attrs["holdout_seed"] == 11 and listed.attrs["holdout_share"] == 0.2
+    assert (tmp_path / "lists" / "drift.json").is_file()
+    readout = json.loads((tmp_path / "readouts" / "2024-12-02" / "campaign.json").read_text(
+        encoding="utf-8"))
+    assert readout["n_treatment"] + readout["n_control"] == len(listed)
+    assert cp.ChurnPipeline.load(tmp_path / "models" / "churn").model_id_ != pipe.model_id_
