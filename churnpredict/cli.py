@@ -744,9 +744,12 @@ _SCORE_EPILOG = """\
       --as-of 2024-12-31 --out at_risk.csv --top 500
 
 Columns: rank, customer_id, churn_probability, risk_tier, mrr,
-revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action.
-The file is written atomically; on bad input nothing is written
-and the exit code is 2.
+revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action
+(+ group with --holdout 0.2 --seed 11: treatment / control, drawn
+within each risk tier). drift.json next to the list compares the
+population with training; a short warning names the features past
+the PSI thresholds (exit code stays 0). The file is written
+atomically; on bad input nothing is written and the exit code is 2.
 """
 
 

@@ -344,13 +344,30 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
         f"{rows}</table>{figures}</section>")
 
 
-def _base_rate_text(evaluation: Any) -> str:
+def _base_rate_check(pipeline: Any, data: Any, evaluation: Any
+                     ) -> tuple[dict[str, Any], pd.Timestamp] | None:
+    """Mean predicted probability against the observed churn rate, on the evaluation's
+    cutoff, else on the latest complete cutoff when it is past the training window."""
     from .evaluate import base_rate_check
 
-    check = base_rate_check(evaluation.scores["churned"],
-                            evaluation.scores["churn_probability"])
+    if evaluation is None:
+        if data.is_snapshot or getattr(pipeline, "as_of_", None) is None:
+            return None
+        cutoff = (data.time_range[1] - _horizon(pipeline)).floor("D")
+        if cutoff < pipeline.as_of_:  # inside the training window: no fair check
+            return None
+        evaluation = evaluate_at(pipeline, data, cutoff)
+    scores = evaluation.scores
+    return base_rate_check(scores["churned"], scores["churn_probability"]), evaluation.as_of
+
+
+def _base_rate_text(base_rate: tuple[dict[str, Any], pd.Timestamp] | None) -> str:
+    if base_rate is None:
+        return ""
+    check, cutoff = base_rate
     css = "" if check["ok"] else ' class="note"'
-    return f"<p id=base-rate{css}><b>Base rate:</b> {_esc(check['message'])}.</p>"
+    return (f"<p id=base-rate{css}><b>Base rate</b> on the customers active on "
+            f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {_esc(check['message'])}.</p>")
 
 
 def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: float,
@@ -452,6 +469,12 @@ def write_report(
     ``contact_cost`` and keeps them with probability ``churn_probability x save_rate``, worth
     ``mrr x`` the horizon in months; the list size with the highest expected profit is shown.
     Plot files of an earlier report in ``out_dir`` that this one does not draw are removed.
+
+    The page also compares the mean predicted probability with the observed churn rate (on
+    the evaluation's cutoff, else on the latest complete cutoff when it lies past the
+    training window; :func:`churnpredict.evaluate.base_rate_check`) and shows the drift of
+    the scored population against training (:mod:`churnpredict.drift`): a table of the
+    score and the most shifted features, and a PSI plot.
     """
     from .evaluate import profit_curve
     from .export import DEFAULT_ACTIONS, at_risk_list
@@ -506,6 +529,7 @@ def write_report(
         importance=None if shap is None else shap.group_share(), actions=action_map,
         top=top, contact_cost=contact_cost, save_rate=save_rate, months=months,
         value_note=value_note, drift=drift,
+        base_rate=_base_rate_check(pipeline, data, evaluation),
     )
     out.mkdir(parents=True, exist_ok=True)
     for plot in plots:
@@ -522,7 +546,8 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
           scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[_Plot],
           curve: pd.DataFrame | None, importance: pd.Series | None,
           actions: Mapping[str, str], top: int, contact_cost: float, save_rate: float,
-          months: float, value_note: str, drift: Mapping[str, Any] | None = None) -> str:
+          months: float, value_note: str, drift: Mapping[str, Any] | None = None,
+          base_rate: tuple[dict[str, Any], pd.Timestamp] | None = None) -> str:
     from ._version import __version__
 
     figs = {p.stem: p for p in plots}
@@ -544,13 +569,14 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
             f"<section id=accuracy><h2>How well the model ranks churners</h2>"
             f"<p>Checked on the customers active on <b>{evaluation.as_of:%Y-%m-%d}</b> against "
             f"what happened in the following {horizon.days} days (the model did not see those "
-            f"outcomes).</p>{_cards(evaluation.metrics)}{_base_rate_text(evaluation)}"
+            f"outcomes).</p>{_cards(evaluation.metrics)}{_base_rate_text(base_rate)}"
             f"{figures('gains', 'lift', 'precision_recall', 'calibration')}</section>"
         ]
     else:
         parts.append('<p class="note">The outcomes after this date are not known yet, so the '
                      "accuracy section is left out; run <code>churnpredict evaluate</code> on "
                      "an earlier date to check the model.</p>")
+        parts.append(_base_rate_text(base_rate))
     parts += [
         f"<section id=list><h2>Who to contact first: top {min(top, len(at_risk))} of "
         f"{len(at_risk):,}</h2>{_top_table(at_risk, top)}</section>",

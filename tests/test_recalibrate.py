@@ -140,3 +140,16 @@ def test_recalibrate_and_evaluate_commands(shifted, tmp_path):
     bad = runner.invoke(cli.app, ["recalibrate", str(folder), "--model", str(model),
                                   "--as-of", "2023-01-10"])
     assert bad.exit_code == 2
+
+
+def test_report_states_the_base_rate_on_the_latest_complete_cutoff(shifted, tmp_path):
+    fitted, new = shifted
+    pipe = copy.deepcopy(fitted)
+    end = new.time_range[1]
+    page = cp.write_report(pipe, new, end, tmp_path / "report").read_text(encoding="utf-8")
+    cutoff = (end - pipe.horizon_).floor("D")
+    assert f"on the customers active on {cutoff:%Y-%m-%d}" in page
+    assert "id=base-rate class=\"note\"" in page and "recalibrate" in page
+    pipe.recalibrate(new, end)
+    page = cp.write_report(pipe, new, end, tmp_path / "after").read_text(encoding="utf-8")
+    assert "<p id=base-rate><b>Base rate</b>" in page
