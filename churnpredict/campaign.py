@@ -550,7 +550,7 @@ def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
         The path of ``campaign.html``.
     """
     from .io import check_writable
-    from .report import _CSS, _Plot, _esc, _figure, _num, _render, _write_bytes
+    from .report import _CSS, _esc, _figure, _num, _Plot, _render, _write_bytes
 
     out = check_writable(Path(out_dir), "out_dir", directory=True)
     frame = readout_frame(readout)

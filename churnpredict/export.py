@@ -485,8 +485,9 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     cells lose the control characters the format cannot hold; an Excel cell over 32,767
     characters is refused before anything is written. The list's ``attrs`` (``as_of``,
     ``horizon``, ``model_id``; with a holdout ``holdout_share`` and ``holdout_seed``; the
-    churn ``label`` and ``lookback`` when known), its row count, the churnpredict version and the creation
-    time are kept with the file: Parquet key-value metadata, Excel document properties, or
+    churn ``label`` and ``lookback`` when known), its row count, the churnpredict version and
+    the creation time are kept with the file: Parquet key-value metadata, Excel document
+    properties, or
     for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.io.manifest_path`).
     """
     path = Path(path)

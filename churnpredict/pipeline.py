@@ -23,11 +23,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
+from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .evaluate import Evaluation
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import build_features, default_builders, describe_features
 from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
-from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .labels import label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 
