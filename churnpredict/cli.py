@@ -637,8 +637,9 @@ def _write_drift(session: _Session, scores: Any, out: Path) -> Path | None:
 
     summary = scores.attrs.get("drift")
     if summary is None:
-        session.notes.append("the model keeps no training reference (saved by an older "
-                             "version), so drift was not measured; retrain to measure it")
+        session.notes.append("the model keeps no training reference (trained on Dask or by "
+                             "an older version), so drift was not measured; retrain on one "
+                             "machine to measure it")
         return None
     return write_drift(summary, out.parent / "drift.json", as_of=scores.attrs.get("as_of"),
                        model_id=scores.attrs.get("model_id"))
