@@ -200,3 +200,28 @@ def test_report_shows_a_drift_table_and_plot(fitted, tmp_path):
     assert "id=drift" in text and 'id="fig-drift"' in text
     assert (tmp_path / "report" / "drift.png").stat().st_size > 0
     assert "Population stability index" in text
+
+
+def test_a_model_without_reference_still_scores(fitted, tmp_path):
+    import copy
+
+    data, pipe = fitted
+    old = copy.deepcopy(pipe)
+    del old.reference_
+    assert old.score(data, AS_OF, explain=False, drift=True).attrs["drift"] is None
+    with pytest.raises(cp.ChurnModelError, match="no training reference"):
+        old.drift(data, AS_OF)
+    model = old.save(tmp_path / "model")
+    assert not hasattr(cp.ChurnPipeline.load(model), "reference_")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, frame in data.tables.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    out = tmp_path / "at_risk.csv"
+    result = CliRunner().invoke(cli.app, ["score", str(folder), "--model", str(model),
+                                          "--as-of", str(AS_OF.date()), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and not (tmp_path / "drift.json").exists()
+    assert "drift was not measured" in " ".join(result.output.split())
+    page = cp.write_report(old, data, AS_OF, tmp_path / "report").read_text(encoding="utf-8")
+    assert "drift is not measured" in page
