@@ -8,10 +8,13 @@ The data flow, one module per step::
 """
 
 from ._version import __version__
+from .campaign import campaign_readout, newcombe_interval, read_list, wilson_interval
 from .data import EventData, load_config
 from .datasets import SAMPLE_AS_OF, load_sample, make_subscription_data, sample_path
+from .drift import population_drift, reference_distribution
 from .evaluate import (
     Evaluation,
+    base_rate_check,
     classification_metrics,
     lift_table,
     optimal_list_size,
@@ -70,7 +73,9 @@ __all__ = [
     "TenureFeatures",
     "__version__",
     "at_risk_list",
+    "base_rate_check",
     "build_features",
+    "campaign_readout",
     "churn_metrics",
     "classification_metrics",
     "cohort_retention",
@@ -83,15 +88,20 @@ __all__ = [
     "load_sample",
     "make_cutoffs",
     "make_subscription_data",
+    "newcombe_interval",
     "optimal_list_size",
     "population",
+    "population_drift",
     "profit_curve",
+    "read_list",
     "recency_rule",
+    "reference_distribution",
     "sample_path",
     "shap_values",
     "time_ordered_evaluation",
     "to_shap_explanation",
     "training_cutoffs",
+    "wilson_interval",
     "write_at_risk",
     "write_report",
 ]

@@ -1,4 +1,4 @@
-"""The ``churnpredict`` command: demo, train, score, evaluate and metrics.
+"""The ``churnpredict`` command: demo, train, score, evaluate, metrics, campaign, recalibrate.
 
 Exit codes: 0 success; 2 bad input or configuration (one line on stderr naming the problem,
 nothing written); 1 unexpected error. ``--debug`` adds the traceback, ``--quiet`` keeps stdout
@@ -36,12 +36,13 @@ PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "
 _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
               "unknown_customers", "date_format", "dayfirst")
 _PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
-_OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
+_OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
 CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
 _BUSINESS = ("auto", "subscription", "purchases")
 _STATUS = ("all", "active", "lapsed", "new")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
+_DRIFT_KEYS = ("notice", "warn")
 
 
 class BadInput(ValueError):
@@ -374,7 +375,8 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
         raise ChurnDataError(
             f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
         )
-    for table, allowed in (("score", _SCORE_KEYS), ("report", _REPORT_KEYS)):
+    for table, allowed in (("score", _SCORE_KEYS), ("report", _REPORT_KEYS),
+                           ("drift", _DRIFT_KEYS)):
         section = settings.get(table, {})
         if not isinstance(section, Mapping):
             raise ChurnDataError(f"config {config}: [{table}] must be a table")
@@ -394,6 +396,15 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
                 f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
                 f"save_rate a share between 0 and 1, top a whole number >= 1"
             )
+    drift = settings.get("drift", {})
+    for key in _DRIFT_KEYS:
+        value = drift.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or value < 0):
+            raise ChurnDataError(f"config {config}: [drift] {key} = {value!r}; a PSI "
+                                 f"threshold >= 0 (defaults: notice 0.1, warn 0.25)")
+    if drift.get("notice", 0.1) > drift.get("warn", 0.25):
+        raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
     for table in ("model", "actions", "tiers", "columns", "status_map"):
         if table in settings and not isinstance(settings[table], Mapping):
             raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
@@ -456,7 +467,8 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and ste
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="TOML file: column mappings, horizon, windows, "
-                 "\\[model], \\[actions], \\[score], \\[report]. Flags override it."),
+                 "\\[model], \\[actions], \\[score], \\[report], \\[drift]. Flags "
+                 "override it."),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (bundle).")]
 BusinessOpt = Annotated[str | None, typer.Option(
@@ -657,17 +669,55 @@ def _check_business(pipeline: Any, business: str | None) -> None:
 
 
 def _score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any],
-                options: Mapping[str, Any], *, session: _Session) -> tuple[Any, Any]:
+                options: Mapping[str, Any], *, session: _Session, holdout: float | None = None,
+                seed: int | None = None, drift: bool = False) -> tuple[Any, Any]:
     """Score the population at ``as_of`` and turn it into the ranked at-risk list."""
     from .export import at_risk_list
 
     with session.step(f"Scoring as of {as_of:%Y-%m-%d}"):
-        scores = pipeline.score(data, as_of, explain=True)
+        scores = pipeline.score(data, as_of, explain=True,
+                                drift=dict(settings.get("drift", {})) if drift else False)
     frame = at_risk_list(
         scores, horizon=pipeline.horizon_, tiers=settings.get("tiers"),
-        actions=settings.get("actions"), customers=data.customers, **options,
+        actions=settings.get("actions"), customers=data.customers, holdout=holdout,
+        random_state=seed, **options,
     )
     return scores, frame
+
+
+def _check_holdout(holdout: float | None, seed: int | None) -> None:
+    if holdout is not None and not 0.0 < holdout < 1.0:
+        raise BadInput(f"--holdout {holdout!r}; give the control share, between 0 and 1 "
+                       f"(e.g. 0.2)")
+    if seed is not None and holdout is None:
+        raise BadInput("--seed is the seed of the holdout draw; give --holdout too")
+    if seed is not None and seed < 0:
+        raise BadInput(f"--seed {seed!r}; must be a whole number >= 0")
+
+
+def _write_drift(session: _Session, scores: Any, out: Path) -> Path | None:
+    """Write drift.json next to the list (None when the model keeps no reference)."""
+    from .drift import write_drift
+
+    summary = scores.attrs.get("drift")
+    if summary is None:
+        session.notes.append("the model keeps no training reference (trained on Dask or by "
+                             "an older version), so drift was not measured; retrain on one "
+                             "machine to measure it")
+        return None
+    return write_drift(summary, out.parent / "drift.json", as_of=scores.attrs.get("as_of"),
+                       model_id=scores.attrs.get("model_id"))
+
+
+def _say_drift(session: _Session, scores: Any, path: Path | None) -> None:
+    """A short warning naming the features (and score) past the drift thresholds."""
+    from .drift import drift_messages
+
+    if path is None:
+        return
+    for line in drift_messages(scores.attrs["drift"]):
+        session.say(f"[yellow]drift:[/yellow] {_markup(line)}")
+    session.say(f"Drift against training: [bold]{_markup(path)}[/bold]")
 
 
 _TRAIN_EPILOG = """\
@@ -771,10 +821,13 @@ _SCORE_EPILOG = """\
 
 Columns: rank, customer_id, churn_probability, risk_tier, mrr,
 revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action,
-status (active / lapsed / new); purchase data has expected_spend
-in place of mrr. --status lapsed writes the win-back list only.
-The file is written atomically; on bad input nothing is written
-and the exit code is 2.
+status (active / lapsed / new; purchase data has expected_spend in
+place of mrr; --status lapsed writes the win-back list only)
+(+ group with --holdout 0.2 --seed 11: treatment / control, drawn
+within each risk tier). drift.json next to the list compares the
+population with training; a short warning names the features past
+the PSI thresholds (exit code stays 0). The file is written
+atomically; on bad input nothing is written and the exit code is 2.
 """
 
 
@@ -804,6 +857,11 @@ def score(
     ranked_out: Annotated[Path | None, typer.Option(
         "--ranked-out", help="With --scheduler: also write the whole ranked list as "
         "partitioned Parquet to this directory.")] = None,
+    holdout: Annotated[float | None, typer.Option(
+        "--holdout", help="Keep this share of every risk tier out of the campaign as a "
+        "control group (column group: treatment / control), e.g. 0.2.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the holdout draw (recorded with the list).")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -811,6 +869,10 @@ def score(
     session = _session(ctx, quiet, debug)
     with _guard(session):
         _check_output(out)  # every destination first: nothing is worked out for nothing
+        _check_holdout(holdout, seed)
+        if scheduler is not None and holdout is not None:
+            raise BadInput("--holdout is not available with --scheduler; score without "
+                           "--scheduler to draw a control group")
         if ranked_out is not None:
             if scheduler is None:
                 raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
@@ -845,11 +907,14 @@ def score(
         extra = [c for c in options.get("extra_columns", ()) if c in dataset.customers.columns]
         _check_cells(out, dataset.customers[["customer_id", *extra]], "customers")
         scores, frame = _score_list(pipeline, dataset, as_of_ts, settings, options,
-                                    session=session)
+                                    session=session, holdout=holdout, seed=seed, drift=True)
         from .export import write_at_risk
 
         write_at_risk(frame, out, actions=settings.get("actions"))
-        _print_list_summary(session, scores, frame, out, pipeline.horizon_)
+        drift_path = _write_drift(session, scores, out)
+        with session.shown():
+            _say_list_summary(session, scores, frame, out, pipeline.horizon_)
+            _say_drift(session, scores, drift_path)
 
 
 def _load_pipeline(session: _Session, path: Path) -> Any:
@@ -885,6 +950,11 @@ def _say_list_summary(session: _Session, scores: Any, frame: Any, out: Path,
     else:
         session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
                     f"[bold]{_markup(out)}[/bold]")
+    if "group" in frame.columns:
+        n_control = int((frame["group"] == "control").sum())
+        session.say(f"Holdout: {n_control:,} control and {len(frame) - n_control:,} treated "
+                    f"customers (share {frame.attrs.get('holdout_share', 0):.0%} per risk "
+                    f"tier, seed {frame.attrs.get('holdout_seed')}); contact the treated only")
     session.say(f"Expected to churn within {_horizon_text(horizon)}: {expected:,.0f} customers; "
                 f"revenue at risk in the list: {_fmt_money(total)}")
     if len(frame):
@@ -934,10 +1004,15 @@ def evaluate(
         dataset = _load_data(session, data, settings)
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
             evaluation = _evaluate(pipeline, dataset, as_of_ts, explain=report is not None)
+        from .evaluate import base_rate_check
+
+        check = base_rate_check(evaluation.scores["churned"],
+                                evaluation.scores["churn_probability"])
         with session.shown():
             session.say(f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
                         f"{_horizon_text(pipeline.horizon_)}:")
             session.say(_metrics_table(evaluation))
+            session.say(f"Base rate: {_markup(check['message'])}")
         if report is not None:
             from .report import write_report
 
@@ -1017,6 +1092,146 @@ def metrics(
             session.say(_metrics_frame_table(table, f"Churn metrics per {period}"))
             if out is not None:
                 session.say(f"Wrote [bold]{_markup(out)}[/bold]")
+
+
+_CAMPAIGN_EPILOG = """\
+[bold]Example[/bold] (four weeks after a list scored with a holdout)
+
+  churnpredict score data/ --model models/churn --as-of 2024-11-30 \\
+      --out lists/2024-11-30.csv --holdout 0.2 --seed 11
+  churnpredict campaign lists/2024-11-30.csv data/ --as-of 2024-12-31 \\
+      --out readouts/2024-11-30
+
+Compares churn of the treated and control customers within the
+list's horizon: writes campaign.json and campaign.html (plots next
+to it). An --as-of before the horizon has ended is exit 2.
+"""
+
+
+@app.command(epilog=_CAMPAIGN_EPILOG)
+def campaign(
+    ctx: typer.Context,
+    list_path: Annotated[Path, typer.Argument(
+        metavar="LIST", help="An at-risk list scored with --holdout (.csv with its "
+        ".manifest.json, .parquet or .xlsx).", show_default=False)],
+    data: DataArg,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the readout (YYYY-MM-DD), on "
+                                       "or after the end of the list's horizon.",
+                                       show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for campaign.json, "
+                                      "campaign.html and its plots.", show_default=False)],
+    horizon: Annotated[str | None, typer.Option(
+        help="The list's horizon, for a list that does not record it, e.g. 28D.")] = None,
+    list_as_of: Annotated[str | None, typer.Option(
+        "--list-as-of", help="The list's as-of date, for a list that does not record it.")
+    ] = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Read out a campaign: churn of treated vs control customers of a past list."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        _check_output_dir(out, "--out")
+        as_of_ts = _parse_date(as_of)
+        start = _parse_date(list_as_of, "--list-as-of")
+        if horizon is not None:
+            _parse_duration(horizon, "--horizon")
+        settings = load_settings(config)
+        from .campaign import campaign_readout, read_list, write_campaign
+
+        frame = read_list(list_path)
+        dataset = _load_data(session, data, settings)
+        with session.step("Reading out the campaign"):
+            readout = campaign_readout(frame, dataset, as_of_ts, horizon=horizon,
+                                       list_as_of=start)
+            page = write_campaign(readout, out)
+        with session.shown():
+            _say_campaign(session, readout, page)
+
+
+def _say_campaign(session: _Session, readout: Mapping[str, Any], page: Path) -> None:
+    from rich.table import Table
+
+    def pct(value: Any, signed: bool = False) -> str:
+        return "n/a" if value is None else (f"{value:+.1%}" if signed else f"{value:.1%}")
+
+    session.say(f"Campaign on the list of {_markup(readout['list_as_of'][:10])}, churn within "
+                f"{_markup(readout['horizon'])}: retention lift "
+                f"[bold]{pct(readout['retention_lift'], True)}[/bold] "
+                f"({readout['level']:.0%} interval {pct(readout['ci_low'], True)} to "
+                f"{pct(readout['ci_high'], True)}); customers saved "
+                f"{readout['customers_saved']:,.1f}; revenue saved "
+                f"{_fmt_money(readout['revenue_saved'])}")
+    table = Table()
+    for name in ("segment", "treated", "control", "churn treated", "churn control", "lift",
+                 "interval"):
+        table.add_column(name, justify="left" if name == "segment" else "right")
+    rows = [("all", readout)] + list(readout.get("tiers", {}).items())
+    for name, r in rows:
+        table.add_row(_cell(name), f"{r['n_treatment']:,}", f"{r['n_control']:,}",
+                      pct(r["churn_rate_treatment"]), pct(r["churn_rate_control"]),
+                      pct(r["retention_lift"], True),
+                      f"{pct(r['ci_low'], True)} to {pct(r['ci_high'], True)}")
+    session.say(table)
+    if readout.get("n_unmatched"):
+        session.notes.append(f"{readout['n_unmatched']:,} listed customers are not in the "
+                             f"data's population at the list's as-of; left out")
+    session.say(f"Readout: [bold]{_markup(page)}[/bold] and "
+                f"[bold]{_markup(page.with_name('campaign.json'))}[/bold]")
+
+
+_RECALIBRATE_EPILOG = """\
+[bold]Example[/bold] (churn ran lower this season than the model expects)
+
+  churnpredict recalibrate data/ --model models/churn --as-of 2024-12-31
+
+Refits only the map from the model's score to a probability on the
+latest cutoffs whose horizon has ended by --as-of; the trees, hence
+the ranking, are unchanged. Saved as a new version of the bundle
+with a new model id.
+"""
+
+
+@app.command(epilog=_RECALIBRATE_EPILOG)
+def recalibrate(
+    ctx: typer.Context,
+    data: DataArg,
+    model: ModelOpt,
+    as_of: Annotated[str, typer.Option("--as-of", help="What is known (YYYY-MM-DD); the "
+                                       "latest complete cutoff is one horizon before.",
+                                       show_default=False)],
+    cutoffs: Annotated[int, typer.Option(
+        "--cutoffs", help="How many of the latest complete cutoffs to fit on.")] = 3,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Refit the calibration map of a saved model on recent outcomes (trees unchanged)."""
+    session = _session(ctx, quiet, debug)
+    with _guard(session):
+        as_of_ts = _parse_date(as_of)
+        if cutoffs < 1:
+            raise BadInput(f"--cutoffs {cutoffs!r}; must be a whole number of at least 1")
+        _check_model_dir(model)
+        _check_bundle_destination(model)
+        settings = load_settings(config)
+        pipeline = _load_pipeline(session, model)
+        dataset = _load_data(session, data, settings)
+        old_id = pipeline.model_id_
+        with session.step(f"Recalibrating on cutoffs up to {as_of_ts:%Y-%m-%d}"):
+            pipeline.recalibrate(dataset, as_of_ts, n_cutoffs=cutoffs)
+        with session.step(f"Saving to {model}"):
+            pipeline.save(model)
+        info = pipeline.recalibration_
+        with session.shown():
+            session.say(f"Recalibrated on {info['n_rows']:,} rows at {len(info['cutoffs'])} "
+                        f"cutoff(s) up to {info['cutoffs'][-1][:10]}: observed churn "
+                        f"{info['observed_rate']:.1%}; mean probability "
+                        f"{info['mean_probability_before']:.1%} before, "
+                        f"{info['mean_probability_after']:.1%} after")
+            session.say(f"Model {_markup(old_id)} -> {_markup(pipeline.model_id_)} saved to "
+                        f"[bold]{_markup(model)}[/bold] (ranking unchanged)")
 
 
 _DEMO_EPILOG = """\

@@ -19,6 +19,7 @@ from .exceptions import ChurnDataError, ChurnModelError
 
 __all__ = [
     "Evaluation",
+    "base_rate_check",
     "classification_metrics",
     "lift_table",
     "recency_rule",
@@ -119,6 +120,60 @@ def classification_metrics(y_true: Any, proba: Any, *, probability: bool = True
         top = _top_order(p)[:k]
         out["top_decile_lift"] = float(y[top].mean() / (n_pos / n))
     return out
+
+
+def base_rate_check(y_true: Any, proba: Any, *, tolerance: float = 0.1) -> dict[str, Any]:
+    """Compare the mean predicted churn probability with the observed churn rate.
+
+    A model whose probabilities were right when it was trained can run high or low later
+    (seasons, a price change, a new acquisition channel) while still ranking customers well;
+    this is the check that says so. Run it on the latest cutoff whose horizon is complete.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Outcomes (1 = churned within the horizon).
+    proba : array-like of float
+        Predicted churn probabilities of the same customers.
+    tolerance : float, default 0.1
+        Largest relative gap, ``|mean predicted / observed - 1|``, still counted as fine.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean_predicted``, ``observed_rate``, ``ratio`` (mean predicted over
+        observed; NaN when nobody churned), ``relative_gap`` (``ratio - 1``), ``tolerance``,
+        ``ok`` (bool) and ``message`` (one line; it suggests ``churnpredict recalibrate``
+        when the gap is larger than the tolerance).
+
+    Examples
+    --------
+    >>> check = base_rate_check([0, 0, 0, 1, 0, 0, 0, 0, 0, 1], [0.4] * 10)
+    >>> round(check["ratio"], 2), check["ok"]
+    (2.0, False)
+    """
+    y = _binary(y_true)
+    p = _scores(proba, len(y))
+    if tolerance < 0:
+        raise ValueError(f"tolerance={tolerance!r}; expected a share >= 0")
+    n = len(y)
+    observed = float(y.mean()) if n else math.nan
+    mean = float(p.mean()) if n else math.nan
+    ratio = mean / observed if n and observed > 0 else math.nan
+    gap = ratio - 1.0
+    ok = bool(abs(gap) <= tolerance) if ratio == ratio else bool(n and mean <= tolerance)
+    if ratio != ratio:
+        message = (f"mean predicted churn probability {mean:.1%}; nobody churned"
+                   if n else "no customer to compare")
+    else:
+        direction = "above" if gap > 0 else "below"
+        message = (f"mean predicted churn probability {mean:.1%} against {observed:.1%} "
+                   f"observed ({abs(gap):.0%} {direction})")
+        if not ok:
+            message += ("; the probabilities no longer match the churn rate: recalibrate on "
+                        "the latest complete cutoffs (churnpredict recalibrate) or retrain")
+    return {"n": n, "mean_predicted": mean, "observed_rate": observed, "ratio": ratio,
+            "relative_gap": gap, "tolerance": float(tolerance), "ok": ok, "message": message}
 
 
 def lift_table(y: Any, proba: Any, bins: int = 10) -> pd.DataFrame:

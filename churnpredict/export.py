@@ -220,6 +220,8 @@ def at_risk_list(
     customers: pd.DataFrame | None = None,
     extra_columns: Sequence[str] = (),
     status: str | Sequence[str] | None = "all",
+    holdout: float | None = None,
+    random_state: int | None = None,
 ) -> pd.DataFrame:
     """Ranked list of the customers most likely to churn, with revenue at risk and actions.
 
@@ -266,6 +268,18 @@ def at_risk_list(
         Keep only customers with these statuses (needs a ``status`` column in ``scores``):
         "active" is the retention list, "lapsed" the win-back list. Like ``top``, applied
         after the tiers are assigned.
+    holdout : float, optional
+        Share of the list to keep out of the campaign as a control group, in ``(0, 1)``:
+        adds a column ``group`` (``"treatment"`` / ``"control"``, after
+        ``suggested_action``). Customers are drawn at random within each risk tier
+        (stratified): each tier of ``n`` listed customers gets ``round(holdout * n)``
+        controls, so the control share is the same in every tier (within one customer) and
+        a campaign readout (:func:`churnpredict.campaign.campaign_readout`) compares like
+        with like.
+    random_state : int, optional
+        Seed of the holdout draw: the same scores, options and seed give the same groups.
+        Without one a seed is drawn; either way it is kept in ``attrs["holdout_seed"]``
+        (and in the written file) so the draw can be repeated.
 
     Returns
     -------
@@ -277,7 +291,7 @@ def at_risk_list(
         reason's group (empty when a customer has no reason); ``status`` is empty when the
         scores have none. ``attrs`` hold the ``horizon`` used (e.g. ``"28D"``) and, when
         ``scores.attrs`` has them, ``as_of`` and ``model_id``; :func:`write_at_risk` keeps
-        them in the file.
+        them in the file. With a holdout, also ``holdout_share`` and ``holdout_seed``.
 
     Raises
     ------
@@ -330,6 +344,11 @@ def at_risk_list(
     if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer))
                             or top < 0):
         raise ValueError(f"top={top!r}; expected a non-negative integer or None")
+    seed = _holdout_seed(holdout, random_state)
+    if seed is not None and "group" in ([extra_columns] if isinstance(extra_columns, str)
+                                        else list(extra_columns)):
+        raise ChurnDataError("extra column 'group' clashes with the holdout's group column; "
+                             "rename it or leave holdout out")
     window = _list_horizon(scores, horizon)
     days = window / pd.Timedelta(days=1)
 
@@ -398,9 +417,48 @@ def at_risk_list(
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
     out.attrs = {"horizon": _horizon_label(window),
-                 **{key: str(scores.attrs[key]) for key in ("as_of", "model_id")
+                 **{key: str(scores.attrs[key]) for key in ("as_of", "model_id", "label",
+                                                            "lookback")
                     if scores.attrs.get(key) is not None}}
+    if seed is not None:
+        out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object),
+                                       float(holdout), seed)
+        out.attrs.update({"holdout_share": float(holdout), "holdout_seed": seed})
     return out
+
+
+def _holdout_seed(holdout: Any, random_state: Any) -> int | None:
+    """Check the holdout options; the seed to draw with (None without a holdout)."""
+    if holdout is None:
+        if random_state is not None:
+            raise ValueError("random_state is the seed of the holdout draw; give holdout too")
+        return None
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.number)) or \
+            not 0.0 < float(holdout) < 1.0:
+        raise ValueError(f"holdout={holdout!r}; expected the control share, strictly "
+                         f"between 0 and 1 (e.g. 0.2)")
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**32))
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or \
+            random_state < 0:
+        raise ValueError(f"random_state={random_state!r}; expected a non-negative integer seed")
+    return int(random_state)
+
+
+def _holdout_groups(tier: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """``treatment`` / ``control`` per row: ``round(share * n)`` random controls per tier."""
+    rng = np.random.default_rng(seed)
+    key = rng.random(tier.size)
+    codes, _ = pd.factorize(pd.Series(tier, dtype=object).fillna(""))
+    # position of each row within its tier, in random order: controls are the first ones
+    order = np.lexsort((key, codes))
+    sizes = np.bincount(codes, minlength=codes.max() + 1 if codes.size else 0)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]] if sizes.size else sizes
+    position = np.empty(tier.size, dtype=np.int64)
+    position[order] = np.arange(tier.size) - np.repeat(starts, sizes)
+    n_control = np.floor(share * sizes + 0.5).astype(np.int64)
+    control = position < n_control[codes] if codes.size else np.zeros(0, dtype=bool)
+    return np.where(control, "control", "treatment").astype(object)
 
 
 def _horizon_label(window: Any) -> str:
@@ -535,8 +593,10 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     leading apostrophe, CSV fields holding a comma, quote, CR or LF are quoted, and Excel
     cells lose the control characters the format cannot hold; an Excel cell over 32,767
     characters is refused before anything is written. The list's ``attrs`` (``as_of``,
-    ``horizon``, ``model_id``), its row count, the churnpredict version and the creation
-    time are kept with the file: Parquet key-value metadata, Excel document properties, or
+    ``horizon``, ``model_id``; with a holdout ``holdout_share`` and ``holdout_seed``; the
+    churn ``label`` and ``lookback`` when known), its row count, the churnpredict version and
+    the creation time are kept with the file: Parquet key-value metadata, Excel document
+    properties, or
     for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.io.manifest_path`).
     """
     path = Path(path)
@@ -555,6 +615,9 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
             f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
         )
     metadata = {"title": "churnpredict at-risk list",
-                **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")}}
+                **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
+                **{key: frame.attrs[key] for key in ("label", "lookback", "holdout_share",
+                                                     "holdout_seed")
+                   if frame.attrs.get(key) is not None}}
     sheets = {"legend": _legend(frame, actions)} if legend and suffix == ".xlsx" else None
     return write_frame(frame, path, sheet_name="at_risk", sheets=sheets, metadata=metadata)

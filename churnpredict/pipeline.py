@@ -12,7 +12,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
+from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .evaluate import Evaluation
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import build_features, default_builders, describe_features, expected_spend
@@ -305,7 +306,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         Scoring data lacking one is refused with :class:`~churnpredict.ChurnDataError`.
     model_id_ : str
         A short, stable id of the fitted model (sha256 of the booster, its fitted state and
-        the feature names); scores carry it in ``attrs["model_id"]``.
+        the feature names); scores carry it in ``attrs["model_id"]``. It changes when
+        :meth:`recalibrate` replaces the calibration map.
+    reference_ : dict
+        Distributions of every feature and of the churn probability over the training rows
+        (plain JSON, kept in the bundle): what :meth:`drift` compares a scored population
+        with (see :mod:`churnpredict.drift`).
+    recalibration_ : dict
+        Only after :meth:`recalibrate`: when and on which cutoffs the calibration map was
+        refitted, the observed churn rate there and the mean probability before and after.
 
     Examples
     --------
@@ -320,7 +329,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     #: fitted attributes, besides the builders and the model, that a bundle keeps
     bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_", "business_",
-                                          "business_reason_", "training_statuses_")
+                                          "business_reason_", "training_statuses_",
+                                          "reference_", "recalibration_")
 
 
     def __init__(
@@ -490,6 +500,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
         self.required_inputs_ = _required_inputs(active, data)
         self.model_id_ = _model_id(model, self.feature_names_)
+        self.reference_ = reference_distribution(X, model.predict_proba(X)[:, 1])
         return X, labels
 
     @staticmethod
@@ -599,7 +610,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         kind = self.label_kind_
         return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
 
-    def score(self, data: EventData, as_of: Any = None, explain: bool = True) -> pd.DataFrame:
+    def score(self, data: EventData, as_of: Any = None, explain: bool = True,
+              drift: bool | Mapping[str, float] = False) -> pd.DataFrame:
         """Churn probability (and reasons) for every customer at risk at ``as_of``.
 
         The population, features and reasons use only what was known before ``as_of``:
@@ -615,6 +627,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         explain : bool, default True
             Add ``reason_1..3``, ``reason_group_1..3``, ``reason_weight_1..3`` and the
             ``shap_<group>`` columns (needs a tree model such as ChurnModel).
+        drift : bool or dict, default False
+            Also compare the scored population with the training reference
+            (:attr:`reference_`) and put the summary of :func:`churnpredict.drift.
+            population_drift` in ``attrs["drift"]``. A dict sets the PSI thresholds
+            (``{"notice": 0.1, "warn": 0.25}``). Drift never raises: it is information.
 
         Returns
         -------
@@ -627,7 +644,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             ``lapsed`` or ``new``, see :func:`~churnpredict.labels.customer_status`); and
             the reason columns. ``attrs`` records what the scores are: ``horizon`` (e.g.
             ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and ``model_id``
-            (:attr:`model_id_`).
+            (:attr:`model_id_`), and ``label`` (the churn definition: ``cancellation``,
+            ``inactivity`` or ``snapshot``) with its ``lookback``.
 
         Raises
         ------
@@ -672,8 +690,155 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         model_id = getattr(self, "model_id_", None) or _model_id(self.model_,
                                                                  self.feature_names_)
         out.attrs.update({"horizon": _horizon_text(self.horizon_),
-                          "as_of": cutoff.isoformat(), "model_id": model_id})
+                          "as_of": cutoff.isoformat(), "model_id": model_id,
+                          "label": self.label_kind_, "lookback": str(self.lookback)})
+        if drift is not False and drift is not None:
+            out.attrs["drift"] = self._drift_summary(
+                X, proba, {} if drift is True else dict(drift))
         return out
+
+    def _drift_summary(self, X: pd.DataFrame, proba: np.ndarray,
+                       thresholds: Mapping[str, float]) -> dict[str, Any] | None:
+        reference = getattr(self, "reference_", None)
+        if reference is None:  # a pipeline fitted before references were kept
+            return None
+        unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
+        if unknown:
+            raise ValueError(f"drift thresholds {unknown}; expected 'notice' and/or 'warn'")
+        return population_drift(reference, X, proba, **{**DEFAULT_THRESHOLDS, **thresholds})
+
+    def drift(self, data: EventData, as_of: Any = None, *,
+              notice: float = DEFAULT_THRESHOLDS["notice"],
+              warn: float = DEFAULT_THRESHOLDS["warn"]) -> dict[str, Any]:
+        """Compare the population at ``as_of`` with the training population.
+
+        Population stability index (PSI) of every feature and of the churn probability
+        against :attr:`reference_`, shares of missing values, categories not seen in
+        training; the binning and thresholds are described in :mod:`churnpredict.drift`.
+
+        Parameters
+        ----------
+        data : EventData
+        as_of : timestamp-like, optional
+            Defaults to the latest time in the data.
+        notice, warn : float, default 0.1 and 0.25
+            PSI of a moderate and of a major shift.
+
+        Returns
+        -------
+        dict
+            Plain JSON (see :func:`churnpredict.drift.population_drift`); its ``drifted``
+            lists the features (and ``churn_probability``) at ``warn``.
+
+        Raises
+        ------
+        ChurnModelError
+            When the pipeline holds no reference (fitted by an older version: retrain).
+        """
+        check_is_fitted(self, "model_")
+        if getattr(self, "reference_", None) is None:
+            raise ChurnModelError("this pipeline keeps no training reference to measure drift "
+                                  "against (fitted by an older version); retrain it")
+        X = self.features(data, as_of)
+        proba = self.model_.predict_proba(X)[:, 1]
+        return self._drift_summary(X, proba, {"notice": notice, "warn": warn})
+
+    # ------------------------------------------------------------------ recalibration
+    def recalibrate(self, data: EventData, as_of: Any = None, *, n_cutoffs: int = 3,
+                    method: str | None = None) -> ChurnPipeline:
+        """Refit only the calibration map on the latest complete cutoffs (trees unchanged).
+
+        For seasonal shifts of the churn rate: the booster, hence every customer's margin
+        and their ranking, stays as it is; only the monotone map from margin to probability
+        is refitted on what happened after the ``n_cutoffs`` latest cutoffs whose horizon is
+        over by ``as_of`` (the latest is ``as_of - horizon``, spaced ``cutoff_freq``).
+        :attr:`model_id_` changes, so lists say which calibration they came from; save the
+        pipeline to keep it (a new bundle version).
+
+        Parameters
+        ----------
+        data : EventData
+        as_of : timestamp-like, optional
+            What is known (as in :meth:`fit`); defaults to the latest time in the data.
+        n_cutoffs : int, default 3
+            Cutoffs whose outcomes the map is fitted on.
+        method : {"isotonic", "sigmoid"}, optional
+            Default: the model's own ``calibration`` (isotonic when it has none). Isotonic
+            blocks with few rows are shrunk toward a Platt sigmoid fitted on the same rows
+            (:class:`churnpredict.model.Calibrator`), so the mean probability follows the
+            observed rate.
+
+        Returns
+        -------
+        ChurnPipeline
+            ``self``, with a new calibration map, :attr:`model_id_` and
+            :attr:`recalibration_`; the score reference of :attr:`reference_` becomes the
+            recalibrated probabilities of those rows.
+
+        Raises
+        ------
+        ChurnModelError
+            When the model has no calibration map to refit (e.g. ``LogisticBaseline``).
+        ChurnDataError
+            When no cutoff is complete by ``as_of``, or the outcomes hold only one class.
+        """
+        from .features import build_features as _build
+        from .model import Calibrator
+
+        check_is_fitted(self, "model_")
+        data = self._check_data(data)
+        model = self.model_
+        if not hasattr(model, "calibrator_") or not hasattr(model, "decision_function"):
+            raise ChurnModelError(
+                f"{type(model).__name__} has no calibration map to refit; recalibration "
+                f"needs a ChurnModel"
+            )
+        if data.is_snapshot:
+            raise ChurnDataError("a snapshot table has one cutoff and no later outcomes to "
+                                 "recalibrate on; retrain on the new snapshot instead")
+        n = n_cutoffs
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n_cutoffs={n!r}; expected an integer >= 1")
+        method = method or getattr(model, "calibration", None) or "isotonic"
+        self._check_inputs(data)
+        stamp = data.time_range[1] if as_of is None else _timestamp(as_of)
+        cutoffs = training_cutoffs(data, stamp, self.horizon_, int(n), self.cutoff_freq)
+        labels = label_churn(data, cutoffs, self.horizon_, kind=self.label_kind_, as_of=stamp,
+                             lookback=self.lookback)
+        y = labels["churned"].to_numpy(dtype=np.float64)
+        if len(y) == 0 or y.min() == y.max():
+            raise ChurnDataError(
+                f"recalibration needs churners and customers who stayed at the cutoffs "
+                f"{[c.strftime('%Y-%m-%d') for c in cutoffs]}, but found {int(y.sum())} "
+                f"churner(s) in {len(y)} row(s); use more cutoffs (n_cutoffs) or a later as_of"
+            )
+        X = self._align(_build(data, labels.index, self.builders_, fit=False))
+        margin = model.decision_function(X)
+        before = float(model.calibrate_margin(margin).mean())
+        calibrator = Calibrator.fit(method, margin, y, prior="sigmoid")
+        if method == "sigmoid" and calibrator.x[0] <= 0:
+            raise ChurnDataError(
+                "the refitted sigmoid would reverse the ranking (the margin no longer "
+                "separates churners at these cutoffs); retrain instead of recalibrating"
+            )
+        model.calibrator_ = calibrator
+        proba = model.calibrate_margin(margin)
+        self.model_id_ = _model_id(model, self.feature_names_)
+        if getattr(self, "reference_", None) is not None:
+            self.reference_ = {**self.reference_,
+                               "score": reference_distribution(
+                                   X.iloc[:, :0], proba,
+                                   bins=int(self.reference_.get("bins", 10)))["score"]}
+        self.recalibration_ = {
+            "as_of": stamp.isoformat(),
+            "cutoffs": [c.isoformat() for c in cutoffs],
+            "method": method,
+            "n_rows": int(len(y)),
+            "observed_rate": float(y.mean()),
+            "mean_probability_before": before,
+            "mean_probability_after": float(proba.mean()),
+        }
+        return self
 
     def evaluate(self, data: EventData, as_of: Any, explain: bool = False) -> Evaluation:
         """Score the population at ``as_of`` and compare with what happened next.

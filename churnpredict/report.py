@@ -35,6 +35,8 @@ REPORT_PLOTS: dict[str, str] = {
     "importance_features": "What drives the predictions, by feature (mean |SHAP|)",
     "driver_mix": "Main churn driver along the at-risk list",
     "profit": "Expected campaign profit against list size",
+    "drift": "Population stability index (PSI) of the score and the most shifted features, "
+             "scored population against training",
 }
 
 _MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
@@ -124,13 +126,12 @@ class _Contributions:
         return share.sort_values(ascending=False, kind="stable")
 
 
-def _contributions(pipeline: Any, data: Any, as_of: pd.Timestamp) -> _Contributions | None:
-    """One SHAP pass over the population at ``as_of`` (None for models without trees)."""
+def _contributions(pipeline: Any, X: pd.DataFrame) -> _Contributions | None:
+    """One SHAP pass over the population's features ``X`` (None for models without trees)."""
     from .explain import shap_values
 
     if not hasattr(pipeline.model_, "booster_"):
         return None
-    X = pipeline.features(data, as_of)
     if len(X) == 0:
         return None
     phi = shap_values(pipeline.model_, X)[:, :-1]
@@ -154,8 +155,24 @@ def _render(draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)) 
     return buf.getvalue()
 
 
+def _plot_drift(summary: Mapping[str, Any], ax: Any, n: int = 15) -> None:
+    from .drift import drift_frame
+
+    frame = drift_frame(summary).dropna(subset=["psi"]).head(n).iloc[::-1]
+    colors = {"ok": "#8c959f", "notice": "#d4a72c", "warn": "#cf222e"}
+    ax.barh([str(i) for i in frame.index], frame["psi"].to_numpy(dtype=float),
+            color=[colors.get(level, "#8c959f") for level in frame["level"]])
+    limits = summary["thresholds"]
+    for key, style in (("notice", ":"), ("warn", "--")):
+        ax.axvline(limits[key], color=colors[key], ls=style, lw=1,
+                   label=f"{key} ({limits[key]:g})")
+    ax.set_xlabel("population stability index")
+    ax.legend(frameon=False, loc="lower right")
+
+
 def _make_plots(evaluation: Any, shap: _Contributions | None,
-                at_risk: pd.DataFrame, curve: pd.DataFrame | None, top: int) -> list[_Plot]:
+                at_risk: pd.DataFrame, curve: pd.DataFrame | None, top: int,
+                drift: Mapping[str, Any] | None = None) -> list[_Plot]:
     from . import plots as pe
 
     plots: list[_Plot] = []
@@ -188,6 +205,9 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
         shown = curve.iloc[: min(len(curve), max(4 * best, len(curve) // 10, 20) + 1)]
         add("profit", lambda ax: pe.plot_profit_curve(shown.reset_index(), ax,
                                                       x="list_size", y="expected_profit"))
+    if drift is not None and (drift.get("features") or drift.get("score")):
+        n = min(15, len(drift.get("features", [])) + 1)
+        add("drift", lambda ax: _plot_drift(drift, ax, n), size=(6.4, 0.28 * n + 1.6))
     return plots
 
 
@@ -296,6 +316,65 @@ def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
             f"</tr>{''.join(rows)}</table>")
 
 
+def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -> str:
+    """Drift table (score and the most shifted features) with its plot."""
+    from .drift import drift_frame, drift_messages
+
+    if drift is None:
+        return ('<section id=drift><h2>Has the population changed since training?</h2>'
+                '<p class="note">This model keeps no training reference (trained on Dask or '
+                "by an older version), so drift is not measured; retrain on one machine to "
+                "measure it.</p></section>")
+    limits = drift["thresholds"]
+    frame = drift_frame(drift).head(n)
+    rows = "".join(
+        f"<tr><td>{_esc(name)}</td><td>{_esc(r['kind'])}</td>"
+        f"<td class=n>{_num(r['psi'], '{:.3f}')}</td><td>{_esc(r['level'])}</td>"
+        f"<td class=n>{_num(r['missing_share_reference'], '{:.1%}')} &rarr; "
+        f"{_num(r['missing_share'], '{:.1%}')}</td><td>{_esc(r['unseen_categories'])}</td></tr>"
+        for name, r in frame.to_dict("index").items())
+    messages = drift_messages(drift)
+    lead = ("".join(f'<p class="note">{_esc(m)}</p>' for m in messages) if messages else
+            f"<p>No feature and not the score moved past the notice threshold "
+            f"(PSI {limits['notice']:g}).</p>")
+    return (
+        f"<section id=drift><h2>Has the population changed since training?</h2>"
+        f"<p>Population stability index (PSI) of each feature and of the churn probability, "
+        f"scored population against the training rows ({_esc(drift.get('binning', ''))}). "
+        f"Below {limits['notice']:g}: no real change; {limits['notice']:g} to "
+        f"{limits['warn']:g}: a moderate shift worth a look; {limits['warn']:g} and above: a "
+        f"major shift: check the data feed, then recalibrate or retrain.</p>{lead}"
+        f"<table><tr><th>feature</th><th>kind</th><th>PSI</th><th>level</th>"
+        f"<th>missing (training &rarr; now)</th><th>categories not seen in training</th></tr>"
+        f"{rows}</table>{figures}</section>")
+
+
+def _base_rate_check(pipeline: Any, data: Any, evaluation: Any
+                     ) -> tuple[dict[str, Any], pd.Timestamp] | None:
+    """Mean predicted probability against the observed churn rate, on the evaluation's
+    cutoff, else on the latest complete cutoff when it is past the training window."""
+    from .evaluate import base_rate_check
+
+    if evaluation is None:
+        if data.is_snapshot or getattr(pipeline, "as_of_", None) is None:
+            return None
+        cutoff = (data.time_range[1] - _horizon(pipeline)).floor("D")
+        if cutoff < pipeline.as_of_:  # inside the training window: no fair check
+            return None
+        evaluation = evaluate_at(pipeline, data, cutoff)
+    scores = evaluation.scores
+    return base_rate_check(scores["churned"], scores["churn_probability"]), evaluation.as_of
+
+
+def _base_rate_text(base_rate: tuple[dict[str, Any], pd.Timestamp] | None) -> str:
+    if base_rate is None:
+        return ""
+    check, cutoff = base_rate
+    css = "" if check["ok"] else ' class="note"'
+    return (f"<p id=base-rate{css}><b>Base rate</b> on the customers active on "
+            f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {_esc(check['message'])}.</p>")
+
+
 def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: float,
                  save_rate: float, months: float, value_note: str) -> str:
     if curve is None:
@@ -351,6 +430,7 @@ def write_report(
     actions: Mapping[str, str] | None = None,
     tiers: Mapping[str, float] | None = None,
     title: str = "Churn risk report",
+    drift: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``report.html`` and its PNG plots to ``out_dir``.
 
@@ -380,6 +460,10 @@ def write_report(
     tiers : mapping, optional
         Risk tiers of the list, as in :func:`churnpredict.export.at_risk_list`.
     title : str
+    drift : dict, optional
+        Drift summary of the scored population (:meth:`ChurnPipeline.drift`); by default
+        ``scores.attrs["drift"]`` when present, else measured here against the pipeline's
+        training reference.
 
     Returns
     -------
@@ -392,6 +476,12 @@ def write_report(
     ``contact_cost`` and keeps them with probability ``churn_probability x save_rate``, worth
     ``mrr x`` the horizon in months; the list size with the highest expected profit is shown.
     Plot files of an earlier report in ``out_dir`` that this one does not draw are removed.
+
+    The page also compares the mean predicted probability with the observed churn rate (on
+    the evaluation's cutoff, else on the latest complete cutoff when it lies past the
+    training window; :func:`churnpredict.evaluate.base_rate_check`) and shows the drift of
+    the scored population against training (:mod:`churnpredict.drift`): a table of the
+    score and the most shifted features, and a PSI plot.
     """
     from .evaluate import profit_curve_from_scores
     from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, at_risk_list
@@ -419,7 +509,12 @@ def write_report(
     action_map.update(actions or {})
     at_risk = at_risk_list(scores, horizon=horizon, actions=action_map, tiers=tiers)
 
-    shap = _contributions(pipeline, data, as_of)
+    X = pipeline.features(data, as_of)
+    shap = _contributions(pipeline, X)
+    if drift is None:
+        drift = scores.attrs.get("drift")
+    if drift is None and getattr(pipeline, "reference_", None) is not None and len(X):
+        drift = pipeline._drift_summary(X, pipeline.model_.predict_proba(X)[:, 1], {})
 
     what = "expected spend" if purchases else "MRR"
     mrr = pd.to_numeric(scores.get("expected_spend" if purchases else "mrr",
@@ -435,13 +530,14 @@ def write_report(
     else:
         value_note = f"no {what} is known for these customers, so the profit view is left out."
 
-    plots = _make_plots(evaluation, shap, at_risk, curve, top)
+    plots = _make_plots(evaluation, shap, at_risk, curve, top, drift)
     page = _page(
         title=title, as_of=as_of, horizon=horizon, pipeline=pipeline, scores=scores,
         at_risk=at_risk, evaluation=evaluation, plots=plots, curve=curve,
         importance=None if shap is None else shap.group_share(), actions=action_map,
         top=top, contact_cost=contact_cost, save_rate=save_rate, months=months,
-        value_note=value_note,
+        value_note=value_note, drift=drift,
+        base_rate=_base_rate_check(pipeline, data, evaluation),
     )
     out.mkdir(parents=True, exist_ok=True)
     for plot in plots:
@@ -458,7 +554,8 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
           scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[_Plot],
           curve: pd.DataFrame | None, importance: pd.Series | None,
           actions: Mapping[str, str], top: int, contact_cost: float, save_rate: float,
-          months: float, value_note: str) -> str:
+          months: float, value_note: str, drift: Mapping[str, Any] | None = None,
+          base_rate: tuple[dict[str, Any], pd.Timestamp] | None = None) -> str:
     from ._version import __version__
 
     figs = {p.stem: p for p in plots}
@@ -480,13 +577,14 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
             f"<section id=accuracy><h2>How well the model ranks churners</h2>"
             f"<p>Checked on the customers active on <b>{evaluation.as_of:%Y-%m-%d}</b> against "
             f"what happened in the following {horizon.days} days (the model did not see those "
-            f"outcomes).</p>{_cards(evaluation.metrics)}"
+            f"outcomes).</p>{_cards(evaluation.metrics)}{_base_rate_text(base_rate)}"
             f"{figures('gains', 'lift', 'precision_recall', 'calibration')}</section>"
         ]
     else:
         parts.append('<p class="note">The outcomes after this date are not known yet, so the '
                      "accuracy section is left out; run <code>churnpredict evaluate</code> on "
                      "an earlier date to check the model.</p>")
+        parts.append(_base_rate_text(base_rate))
     parts += [
         f"<section id=list><h2>Who to contact first: top {min(top, len(at_risk))} of "
         f"{len(at_risk):,}</h2>{_top_table(at_risk, top)}</section>",
@@ -497,6 +595,7 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
         f"{figures('importance_groups', 'driver_mix', 'importance_features')}"
         f"<h3>Driver groups and what to do</h3>{_groups_table(actions, importance, at_risk, top)}"
         f"</section>",
+        _drift_section(drift, figures("drift")),
         f"<footer>churnpredict {_esc(__version__)}; horizon {horizon.days} days; "
         f"label {_esc(getattr(pipeline, 'label_kind_', ''))}. Probabilities are calibrated on "
         f"the latest training cutoffs. Plots are also saved as PNG files next to this page."

@@ -13,6 +13,9 @@ PUBLIC = {
     "make_subscription_data", "optimal_list_size", "population", "profit_curve", "recency_rule",
     "sample_path", "shap_values", "time_ordered_evaluation", "to_shap_explanation",
     "training_cutoffs", "write_at_risk", "write_report",
+    # the retention loop: holdout readouts, drift, base-rate check
+    "base_rate_check", "campaign_readout", "newcombe_interval", "population_drift", "read_list",
+    "reference_distribution", "wilson_interval",
 }
 
 
