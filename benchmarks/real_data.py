@@ -365,9 +365,8 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
     from sklearn.base import clone
     from xgboost import XGBClassifier
 
-    pipeline = ChurnPipeline(
-        business="purchases", model=ChurnModel(validation_cutoffs=1, n_jobs=n_jobs),
-        horizon="90D", n_cutoffs=12, cutoff_freq="30D")
+    pipeline = ChurnPipeline(business="purchases", model=ChurnModel(n_jobs=n_jobs),
+                             horizon="90D")  # every other setting at its default
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for cut in test_cutoffs:
@@ -398,7 +397,7 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
         except ImportError:
             pass
         R_train, R_test = rfm_features(data, X_train.index), rfm_features(data, test.index)
-        rfm_model = ChurnModel(validation_cutoffs=1, n_jobs=n_jobs, horizon=pipe.horizon_)
+        rfm_model = ChurnModel(n_jobs=n_jobs, horizon=pipe.horizon_)
         scores["RFM-only XGBoost (ChurnModel)"] = (
             rfm_model.fit(R_train, y_train).predict_proba(R_test)[:, 1])
         plain = XGBClassifier(n_jobs=n_jobs, random_state=0).fit(R_train.to_numpy(), y_train)
