@@ -112,7 +112,9 @@ class _Session:
             progress.update(task, completed=done, total=total, detail=_printable(str(name)))
 
         start = time.perf_counter()
-        with progress:
+        # a disabled bar is not started at all: some rich releases print an empty line when
+        # a disabled transient display stops, which would reach batch-job logs
+        with progress if not progress.disable else contextlib.nullcontext():
             yield update
         if self.debug:
             self.err.print(f"[dim]{_markup(text)}: {time.perf_counter() - start:.1f}s[/dim]")

@@ -70,6 +70,10 @@ SCHEMA: dict[str, TableSchema] = {
     ),
 }
 
+#: pandas before 3 hashes object text as C strings, which end at a NUL character: ids that
+#: differ only after a NUL would be one customer in joins and group-bys.
+_NUL_SAFE_IDS = int(pd.__version__.split(".")[0]) >= 3
+
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
 # d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
 _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
@@ -623,6 +627,15 @@ class EventData:
                 f"customers.customer_id has {int(ids.isna().sum())} missing values; every "
                 f"customer needs an id"
             )
+        if not _NUL_SAFE_IDS and not pd.api.types.is_numeric_dtype(ids.dtype):
+            nul = ids.astype("string").str.contains("\x00", regex=False).fillna(False)
+            if nul.any():
+                raise ChurnDataError(
+                    f"customers.customer_id has {int(nul.sum())} ids holding a NUL character "
+                    f"(e.g. {ids[nul].iloc[0]!r}); pandas {pd.__version__} compares such text "
+                    f"only up to the NUL, so they would merge customers: remove the NULs "
+                    f"(ids.str.replace('\\x00', '')) or use pandas 3"
+                )
         dup = ids[ids.duplicated(keep=False)]
         if len(dup):
             raise ChurnDataError(

@@ -315,3 +315,24 @@ def test_a_table_whose_every_event_is_after_churn_is_kept_empty():
         data = EventData(customers, tickets=tickets)
     assert data.tickets is not None and len(data.tickets) == 0
     assert len(data.event_codes("tickets")) == 0
+
+
+PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+NUL_IDS = pd.DataFrame({"customer_id": ["x\x00y1", "x\x00y2"],
+                        "signup_at": ["2024-01-01", "2024-01-02"]})
+
+
+@pytest.mark.skipif(PANDAS_3, reason="pandas 3 compares text with NUL characters whole")
+def test_ids_with_nul_are_refused_before_pandas_3():
+    # pandas 2 hashes object text as C strings: "x\0y1" and "x\0y2" would be one customer
+    with pytest.raises(ChurnDataError, match="NUL character"):
+        EventData(NUL_IDS)
+
+
+@pytest.mark.skipif(not PANDAS_3, reason="pandas before 3 refuses these ids (test above)")
+def test_ids_differing_after_a_nul_stay_two_customers():
+    activity = pd.DataFrame({"customer_id": ["x\x00y1", "x\x00y2", "x\x00y2"],
+                             "timestamp": ["2024-02-01", "2024-02-01", "2024-02-02"]})
+    data = EventData(NUL_IDS, activity=activity)
+    counts = data.activity.groupby("customer_id").size()
+    assert counts.to_dict() == {"x\x00y1": 1, "x\x00y2": 2}
