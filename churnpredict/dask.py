@@ -39,7 +39,14 @@ from .features import build_features, default_builders
 from .features._base import FeatureBuilder, parse_window
 from .features.engagement import EngagementFeatures
 from .io import atomic_directory
-from .labels import label_churn, label_kind, population, training_cutoffs
+from .labels import (
+    complete_cutoffs,
+    cutoff_index,
+    label_churn,
+    label_kind,
+    population,
+    training_cutoffs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -667,13 +674,7 @@ def label_churn_dask(
     kind = label_kind(whole, kind)
     horizon = parse_window(horizon)
     as_of = latest_time(parts) if as_of is None else _stamp(as_of)
-    cuts = _cutoffs(cutoffs)
-    complete = cuts[cuts + horizon <= as_of]
-    if len(complete) == 0:
-        raise ChurnDataError(
-            f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
-            f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
-        )
+    complete = complete_cutoffs(cutoffs, horizon, as_of)
     rows = _RowsSpec(complete, kind, lookback, horizon, as_of)
     meta = _label_meta(parts, rows)
     return _from_delayed(_on_partitions(parts, _labels_partition, (rows, meta)), meta)
@@ -684,12 +685,6 @@ def _stamp(value: Any) -> pd.Timestamp:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp
-
-
-def _cutoffs(cutoffs: Any) -> pd.DatetimeIndex:
-    from .labels import _cutoff_index
-
-    return _cutoff_index(cutoffs)
 
 
 # --------------------------------------------------------------------------- fitting builders
@@ -889,7 +884,7 @@ def build_features_dask(
                            columns=columns, status_map=status_map)
     builders = default_builders() if builders is None else list(builders)
     whole = EventData(parts.customers_frame)
-    rows = _RowsSpec(_cutoffs(cutoffs), label_kind(whole, kind), lookback)
+    rows = _RowsSpec(cutoff_index(cutoffs), label_kind(whole, kind), lookback)
     if fit:
         summary = _summarise(parts, rows, want_types=True)
         if summary.n_rows == 0:
