@@ -1331,28 +1331,6 @@ def score_customers_dask(pipeline: ChurnPipeline, data: Any, as_of: Any = None, 
 
 
 # --------------------------------------------------------------------------- at-risk lists
-def _share_thresholds(prob: Any, n: int) -> dict[str, float]:
-    """The default share tiers as probability thresholds over all ``n`` scored customers.
-
-    Tier ``j`` starts at the probability of the last customer inside the cumulative share
-    (customers tied there share the higher tier), as :func:`churnpredict.export.at_risk_list`
-    does on the whole list. Lower tiers come first so that equal thresholds favour the higher.
-    """
-    from .export import DEFAULT_TIER_SHARES
-
-    names = list(DEFAULT_TIER_SHARES)
-    counts, cum = [], 0.0
-    for name in names[:-1]:
-        cum += DEFAULT_TIER_SHARES[name]
-        counts.append(int(np.ceil(cum * n - 1e-9)))
-    largest = np.sort(prob.nlargest(max(counts + [1])).compute().to_numpy())[::-1]
-    out = {names[-1]: 0.0}
-    for name, count in reversed(list(zip(names[:-1], counts, strict=True))):
-        if 0 < count <= len(largest):
-            out[name] = float(largest[count - 1])
-    return out
-
-
 def _at_risk_partition(scores: pd.DataFrame, options: dict[str, Any], meta: pd.DataFrame
                        ) -> pd.DataFrame:
     from .export import at_risk_list
@@ -1429,6 +1407,8 @@ def write_at_risk_dask(
         AT_RISK_COLUMNS,
         PURCHASE_AT_RISK_COLUMNS,
         at_risk_list,
+        share_tier_rows,
+        share_tier_thresholds,
         value_if_retained,
         write_at_risk,
     )
@@ -1439,8 +1419,11 @@ def write_at_risk_dask(
     n = int(scores.shape[0].compute())
     if n == 0:
         raise ChurnDataError("no customer was scored; check as_of")
-    thresholds = dict(tiers) if tiers is not None else _share_thresholds(
-        scores["churn_probability"], n)
+    if tiers is None:  # the shares of all scored customers, from the highest probabilities
+        highest = scores["churn_probability"].nlargest(share_tier_rows(n)).compute()
+        thresholds = share_tier_thresholds(highest.to_numpy(), n)
+    else:
+        thresholds = dict(tiers)
     options = {"horizon": horizon, "rank_by": rank_by, "min_probability": min_probability,
                "tiers": thresholds, "actions": actions, "extra_columns": tuple(extra_columns)}
 
