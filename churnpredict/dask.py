@@ -39,7 +39,14 @@ from .features import build_features, default_builders
 from .features._base import FeatureBuilder, parse_window
 from .features.engagement import EngagementFeatures
 from .io import atomic_directory
-from .labels import label_churn, label_kind, population, training_cutoffs
+from .labels import (
+    complete_cutoffs,
+    cutoff_index,
+    label_churn,
+    label_kind,
+    population,
+    training_cutoffs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -667,13 +674,7 @@ def label_churn_dask(
     kind = label_kind(whole, kind)
     horizon = parse_window(horizon)
     as_of = latest_time(parts) if as_of is None else _stamp(as_of)
-    cuts = _cutoffs(cutoffs)
-    complete = cuts[cuts + horizon <= as_of]
-    if len(complete) == 0:
-        raise ChurnDataError(
-            f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
-            f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
-        )
+    complete = complete_cutoffs(cutoffs, horizon, as_of)
     rows = _RowsSpec(complete, kind, lookback, horizon, as_of)
     meta = _label_meta(parts, rows)
     return _from_delayed(_on_partitions(parts, _labels_partition, (rows, meta)), meta)
@@ -684,12 +685,6 @@ def _stamp(value: Any) -> pd.Timestamp:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp
-
-
-def _cutoffs(cutoffs: Any) -> pd.DatetimeIndex:
-    from .labels import _cutoff_index
-
-    return _cutoff_index(cutoffs)
 
 
 # --------------------------------------------------------------------------- fitting builders
@@ -889,7 +884,7 @@ def build_features_dask(
                            columns=columns, status_map=status_map)
     builders = default_builders() if builders is None else list(builders)
     whole = EventData(parts.customers_frame)
-    rows = _RowsSpec(_cutoffs(cutoffs), label_kind(whole, kind), lookback)
+    rows = _RowsSpec(cutoff_index(cutoffs), label_kind(whole, kind), lookback)
     if fit:
         summary = _summarise(parts, rows, want_types=True)
         if summary.n_rows == 0:
@@ -970,24 +965,17 @@ def _category_codes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**cols) if cols else frame
 
 
-def _n_validation(model: ChurnModel, n_cutoffs: int) -> int:
-    v = model.validation_cutoffs
-    return int(v) if isinstance(v, (int, np.integer)) else max(1, math.ceil(v * n_cutoffs))
-
-
 def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[str],
                    meta: pd.DataFrame, summary: _Summary) -> ChurnModel:
-    """ChurnModel.fit, distributed: same folds, purge gap, early stopping, calibration, refit."""
+    """ChurnModel.fit, distributed: the model's own plan and recipe, boosters on the cluster.
+
+    :meth:`ChurnModel.plan_fit` plans on one row per (cutoff, class) weighted by its row count
+    (the fold rules look only at cutoffs and classes); :meth:`ChurnModel.finish_fit` trains
+    the candidates, calibrates and refits through ``xgboost.dask``.
+    """
     import xgboost as xgb
     import xgboost.dask  # noqa: F401  (registers xgb.dask)
-    from scipy.special import expit
-    from sklearn.utils import check_random_state
 
-    from .evaluate import classification_metrics
-    from .model import Calibrator, ChurnModel
-
-    model._check_params()
-    model._check_names(names)
     counts = summary.counts
     by_class = counts.groupby(level="churned").sum()
     if len(by_class[by_class > 0]) < 2:
@@ -995,34 +983,20 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
             f"y holds one class only ({sorted(int(c) for c in by_class.index)}): ChurnModel "
             f"needs churned and retained customers; use more cutoffs or a longer horizon"
         )
+    categorical = [c for c in names if isinstance(meta[c].dtype, pd.CategoricalDtype)]
+    model.set_feature_schema(names, {c: list(meta[c].cat.categories) for c in categorical})
     cut_level = pd.DatetimeIndex(counts.index.get_level_values("cutoff"))
-    n_cut = len(cut_level.unique())
-    k = _n_validation(model, n_cut)
-    if n_cut <= k:
-        raise ChurnModelError(
-            f"{n_cut} training cutoff(s) but validation_cutoffs={model.validation_cutoffs!r}: on "
-            f"Dask the validation fold is the latest cutoffs, so more cutoffs are needed; raise "
-            f"n_cutoffs or lower validation_cutoffs"
-        )
-    rng = check_random_state(model.random_state)
-    seed = int(rng.randint(np.iinfo(np.int32).max))
-    # one row per (cutoff, class) present: the fold rules only look at cutoffs and classes
     compact = pd.MultiIndex.from_arrays([np.zeros(len(counts), dtype=np.int64), cut_level],
                                         names=["customer_id", "cutoff"])
-    y_compact = counts.index.get_level_values("churned").to_numpy(dtype=np.int8)
-    model._folds(compact, y_compact, seed)
-    churned = counts.index.get_level_values("churned").to_numpy() == 1
-    n_pos = int(counts[churned].sum())
-    n_all = int(counts.sum())
-    spw = (n_all - n_pos) / n_pos if model.class_weight == "balanced" else 1.0
+    plan = model.plan_fit(compact, counts.index.get_level_values("churned").to_numpy(),
+                          counts=counts.to_numpy())
 
     # Categories as their codes, marked categorical: the category lists are the builders'
     # (the same in every partition), and a worker may then hold no row of a fold.
-    categorical = [c for c in names if isinstance(meta[c].dtype, pd.CategoricalDtype)]
     types = ["c" if c in categorical else "float" for c in names]
     X, y = feats[names], feats["churned"]
-    in_train = feats["cutoff"].isin(list(model.train_cutoffs_))
-    in_valid = feats["cutoff"].isin(list(model.valid_cutoffs_))
+    in_train = feats["cutoff"].isin(list(plan.train_cutoffs))
+    in_valid = feats["cutoff"].isin(list(plan.valid_cutoffs))
     X_valid, y_valid_lazy = X[in_valid], y[in_valid]
 
     def matrix(kind: Any, data: Any, label: Any = None, **kwargs: Any) -> Any:
@@ -1032,70 +1006,29 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
     dtrain = matrix(xgb.dask.DaskQuantileDMatrix, X[in_train], y[in_train])
     dvalid = matrix(xgb.dask.DaskQuantileDMatrix, X_valid, y_valid_lazy, ref=dtrain)
     dvalid_x = matrix(xgb.dask.DaskDMatrix, X_valid)
-    y_valid = None
-    results, best = [], None
-    for candidate in model._candidates(rng):
-        params = model._xgb_params(candidate, spw, seed)
+    y_valid: list[np.ndarray] = []
+
+    def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
         with xgb.config_context(verbosity=0):
-            trained = xgb.dask.train(
+            booster = xgb.dask.train(
                 client, params, dtrain, num_boost_round=int(model.n_estimators),
                 evals=[(dvalid, "validation")],
                 early_stopping_rounds=model.early_stopping_rounds, verbose_eval=False,
-            )
-        booster = trained["booster"]
-        best_it = (booster.num_boosted_rounds() - 1 if model.early_stopping_rounds is None
-                   else int(booster.best_iteration))
+            )["booster"]
+        best_it = model.best_round(booster)
         lazy_margin = xgb.dask.predict(client, booster, dvalid_x, output_margin=True,
                                        iteration_range=(0, best_it + 1))
-        if y_valid is None:  # same partitions, same order as the margins
-            y_valid = y_valid_lazy.compute().to_numpy(dtype=np.int8)
-        margin = np.asarray(lazy_margin.compute(), dtype=np.float64)
-        scores = classification_metrics(y_valid, expit(margin))
-        results.append({**candidate, "rounds": best_it + 1, "log_loss": scores["log_loss"],
-                        "auc": scores["auc"], "average_precision": scores["average_precision"]})
-        if best is None or scores["log_loss"] < best[0]["log_loss"]:
-            best = (scores, params, best_it, margin)
-    scores, params, best_it, margin = best
-    calibrator = (Calibrator.fit(model.calibration, margin, y_valid)
-                  if model.calibration is not None else None)
-    dall = matrix(xgb.dask.DaskQuantileDMatrix, X, y)
-    with xgb.config_context(verbosity=0):
-        booster = xgb.dask.train(client, params, dall, num_boost_round=best_it + 1,
-                                 verbose_eval=False)["booster"]
+        if not y_valid:  # same partitions, same order as the margins
+            y_valid.append(y_valid_lazy.compute().to_numpy(dtype=np.int8))
+        return best_it, np.asarray(lazy_margin.compute(), dtype=np.float64), y_valid[0]
 
-    def iso(index: pd.DatetimeIndex) -> list[str]:
-        return [t.isoformat() for t in index]
+    def refit(params: dict[str, Any], rounds: int) -> Any:
+        dall = matrix(xgb.dask.DaskQuantileDMatrix, X, y)
+        with xgb.config_context(verbosity=0):
+            return xgb.dask.train(client, params, dall, num_boost_round=rounds,
+                                  verbose_eval=False)["booster"]
 
-    def in_cut(cuts: pd.DatetimeIndex) -> int:
-        return int(counts[cut_level.isin(cuts)].sum())
-
-    state = {
-        "classes": [0, 1],
-        "n_features_in": len(names),
-        "feature_names_in": list(names),
-        "categories": {c: list(meta[c].cat.categories) for c in names
-                       if isinstance(meta[c].dtype, pd.CategoricalDtype)},
-        "best_iteration": int(best_it),
-        "best_params": {k: v for k, v in params.items() if k != "verbosity"},
-        "scale_pos_weight": float(spw),
-        "calibrator": None if calibrator is None else calibrator.to_dict(),
-        "validation_scores": {
-            "auc": scores["auc"], "average_precision": scores["average_precision"],
-            "log_loss": scores["log_loss"], "brier": scores["brier"],
-            "top_decile_lift": scores["top_decile_lift"], "base_rate": scores["base_rate"],
-            "n_rows": len(y_valid), "n_churned": int(y_valid.sum()),
-        },
-        "train_cutoffs": iso(model.train_cutoffs_),
-        "valid_cutoffs": iso(model.valid_cutoffs_),
-        "purged_cutoffs": iso(model.purged_cutoffs_),
-        "refit_cutoffs": iso(model.refit_cutoffs_),
-        "n_train_rows": in_cut(model.train_cutoffs_),
-        "n_valid_rows": len(y_valid),
-        "n_refit_rows": n_all,
-    }
-    fitted = ChurnModel._from_state(model.get_params(deep=False), state, booster)
-    fitted.tuning_results_ = pd.DataFrame(results) if model.tune else None
-    return fitted
+    return model.finish_fit(plan, train_candidate, refit)
 
 
 def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: Any = None,
@@ -1162,7 +1095,7 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
         )
     if model.get_params(deep=False)["horizon"] is None:
         model.set_params(horizon=horizon)
-    model._check_params()
+    model.check_params()
     total = 4
     as_of = latest_time(parts) if as_of is None else _stamp(as_of)
     cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs),
@@ -1398,28 +1331,6 @@ def score_customers_dask(pipeline: ChurnPipeline, data: Any, as_of: Any = None, 
 
 
 # --------------------------------------------------------------------------- at-risk lists
-def _share_thresholds(prob: Any, n: int) -> dict[str, float]:
-    """The default share tiers as probability thresholds over all ``n`` scored customers.
-
-    Tier ``j`` starts at the probability of the last customer inside the cumulative share
-    (customers tied there share the higher tier), as :func:`churnpredict.export.at_risk_list`
-    does on the whole list. Lower tiers come first so that equal thresholds favour the higher.
-    """
-    from .export import DEFAULT_TIER_SHARES
-
-    names = list(DEFAULT_TIER_SHARES)
-    counts, cum = [], 0.0
-    for name in names[:-1]:
-        cum += DEFAULT_TIER_SHARES[name]
-        counts.append(int(np.ceil(cum * n - 1e-9)))
-    largest = np.sort(prob.nlargest(max(counts + [1])).compute().to_numpy())[::-1]
-    out = {names[-1]: 0.0}
-    for name, count in reversed(list(zip(names[:-1], counts, strict=True))):
-        if 0 < count <= len(largest):
-            out[name] = float(largest[count - 1])
-    return out
-
-
 def _at_risk_partition(scores: pd.DataFrame, options: dict[str, Any], meta: pd.DataFrame
                        ) -> pd.DataFrame:
     from .export import at_risk_list
@@ -1496,6 +1407,8 @@ def write_at_risk_dask(
         AT_RISK_COLUMNS,
         PURCHASE_AT_RISK_COLUMNS,
         at_risk_list,
+        share_tier_rows,
+        share_tier_thresholds,
         value_if_retained,
         write_at_risk,
     )
@@ -1506,8 +1419,11 @@ def write_at_risk_dask(
     n = int(scores.shape[0].compute())
     if n == 0:
         raise ChurnDataError("no customer was scored; check as_of")
-    thresholds = dict(tiers) if tiers is not None else _share_thresholds(
-        scores["churn_probability"], n)
+    if tiers is None:  # the shares of all scored customers, from the highest probabilities
+        highest = scores["churn_probability"].nlargest(share_tier_rows(n)).compute()
+        thresholds = share_tier_thresholds(highest.to_numpy(), n)
+    else:
+        thresholds = dict(tiers)
     options = {"horizon": horizon, "rank_by": rank_by, "min_probability": min_probability,
                "tiers": thresholds, "actions": actions, "extra_columns": tuple(extra_columns)}
 

@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_ACTIONS",
     "PURCHASE_ACTIONS",
     "DEFAULT_TIER_SHARES",
+    "share_tier_rows",
+    "share_tier_thresholds",
     "GROUP_MEANINGS",
     "PURCHASE_GROUP_MEANINGS",
     "AT_RISK_COLUMNS",
@@ -103,23 +105,70 @@ def _customer_ids(scores: pd.DataFrame) -> pd.Series:
     return ids.reset_index(drop=True)
 
 
+def _share_counts(n: int) -> list[tuple[str, int]]:
+    """Customers inside each cumulative default share but the last, of ``n``, highest first."""
+    names = list(DEFAULT_TIER_SHARES)
+    out, cum = [], 0.0
+    for name in names[:-1]:
+        cum += DEFAULT_TIER_SHARES[name]
+        out.append((name, int(np.ceil(cum * n - 1e-9))))
+    return out
+
+
+def share_tier_rows(n: int) -> int:
+    """How many of the highest probabilities :func:`share_tier_thresholds` needs.
+
+    Parameters
+    ----------
+    n : int
+        Customers scored.
+
+    Returns
+    -------
+    int
+    """
+    return max([count for _, count in _share_counts(n)] + [1])
+
+
+def share_tier_thresholds(highest: Any, n: int) -> dict[str, float]:
+    """The default share tiers (:data:`DEFAULT_TIER_SHARES`) as probability thresholds.
+
+    Tier ``j`` starts at the probability of the last customer inside its cumulative share of
+    all ``n`` scored customers; customers tied there share the higher tier. A tier holding
+    nobody (``n`` too small) has no threshold.
+
+    Parameters
+    ----------
+    highest : array-like of float
+        The highest churn probabilities, in any order: at least :func:`share_tier_rows` of
+        them (all the scores will do).
+    n : int
+        Customers scored.
+
+    Returns
+    -------
+    dict
+        Tier name -> minimum probability, lowest tier (threshold 0.0) first, so that equal
+        thresholds resolve to the higher tier, as ``at_risk_list(tiers=...)`` reads them.
+    """
+    ordered = np.sort(np.asarray(highest, dtype=np.float64))[::-1]
+    if len(ordered) < min(share_tier_rows(n), n):
+        raise ValueError(f"share_tier_thresholds needs the {share_tier_rows(n)} highest of "
+                         f"{n} probabilities, got {len(ordered)}")
+    out = {list(DEFAULT_TIER_SHARES)[-1]: 0.0}
+    for name, count in reversed(_share_counts(n)):
+        if count > 0:
+            out[name] = float(ordered[count - 1])
+    return out
+
+
 def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
     """Tier name per row: quantile shares by default, else probability thresholds."""
     n = prob.size
     out = np.empty(n, dtype=object)
     if tiers is None:
-        # thresholds at the probability of the last customer inside each cumulative share;
-        # ties at a boundary share the higher tier
-        ordered = np.sort(prob)[::-1]
-        names = list(DEFAULT_TIER_SHARES)
-        out[:] = names[-1]
-        cum = 0.0
-        thresholds = []
-        for name in names[:-1]:
-            cum += DEFAULT_TIER_SHARES[name]
-            count = int(np.ceil(cum * n - 1e-9))
-            thresholds.append((name, ordered[count - 1] if count > 0 else np.inf))
-        for name, threshold in reversed(thresholds):
+        out[:] = list(DEFAULT_TIER_SHARES)[-1]
+        for name, threshold in share_tier_thresholds(prob, n).items():
             out[prob >= threshold] = name
         return out
     if not isinstance(tiers, Mapping) or not tiers:

@@ -32,7 +32,7 @@ from .features._base import parse_window
 from .features._index import EventIndex
 
 __all__ = ["make_cutoffs", "training_cutoffs", "population", "customer_status", "label_churn",
-           "label_kind", "STATUSES"]
+           "label_kind", "complete_cutoffs", "cutoff_index", "STATUSES"]
 
 #: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
 #: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
@@ -115,7 +115,19 @@ def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:
     return stamp
 
 
-def _cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
+def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
+    """Cutoffs as a sorted, unique, timezone-naive ``DatetimeIndex`` named ``cutoff``.
+
+    Parameters
+    ----------
+    cutoffs : timestamp-like or sequence of them
+        Aware times are converted to UTC.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        ``datetime64[ns]``.
+    """
     if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
         cutoffs = [cutoffs]
     idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs), format="mixed"))
@@ -124,6 +136,43 @@ def _cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
     if idx.hasnans:
         raise ValueError("cutoffs contain NaT")
     return pd.DatetimeIndex(idx.unique().sort_values(), name="cutoff").astype("datetime64[ns]")
+
+
+_cutoff_index = cutoff_index  # the former private name
+
+
+def complete_cutoffs(cutoffs: Any, horizon: Any, as_of: pd.Timestamp) -> pd.DatetimeIndex:
+    """The cutoffs whose label horizon is over by ``as_of``: the ones that can be labelled.
+
+    A cutoff is kept when ``cutoff + horizon <= as_of``; the labels of later cutoffs would be
+    censored.
+
+    Parameters
+    ----------
+    cutoffs : timestamp-like or sequence of them
+    horizon : duration
+    as_of : pandas.Timestamp
+        Timezone-naive (UTC).
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        As :func:`cutoff_index`, without the censored cutoffs.
+
+    Raises
+    ------
+    ChurnDataError
+        When every cutoff would be censored.
+    """
+    horizon = parse_window(horizon)
+    cuts = cutoff_index(cutoffs)
+    complete = cuts[cuts + horizon <= as_of]
+    if len(complete) == 0:
+        raise ChurnDataError(
+            f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
+            f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
+        )
+    return complete
 
 
 def label_kind(data: EventData, kind: LabelKind = "auto") -> str:
@@ -197,7 +246,7 @@ def population(
             names=["customer_id", "cutoff"],
         )
         return pd.DataFrame(index=index)
-    cuts = _cutoff_index(cutoffs)
+    cuts = cutoff_index(cutoffs)
     signup = customers["signup_at"].to_numpy(dtype="datetime64[ns]")
     churned = (customers["churned_at"].to_numpy(dtype="datetime64[ns]")
                if "churned_at" in customers else None)
@@ -276,13 +325,7 @@ def label_churn(
                             index=pop.index)
     horizon = parse_window(horizon)
     as_of = _as_of(data, as_of)
-    cuts = _cutoff_index(cutoffs)
-    complete = cuts[cuts + horizon <= as_of]
-    if len(complete) == 0:
-        raise ChurnDataError(
-            f"no cutoff has its {horizon.days}-day horizon over by as_of={as_of}: the labels would"
-            f" be censored; use earlier cutoffs (latest {as_of - horizon}) or a shorter horizon"
-        )
+    complete = complete_cutoffs(cutoffs, horizon, as_of)
     pop = population(data, complete, kind=kind, lookback=lookback, lapsed=lapsed)
     codes = data.customer_codes(pop.index.get_level_values("customer_id"))
     cut = np.asarray(pop.index.get_level_values("cutoff"), dtype="datetime64[ns]")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ from .exceptions import ChurnModelError
 from .features._base import parse_window
 from .jsonstate import JSONStateMixin
 
-__all__ = ["ChurnModel", "LogisticBaseline", "Calibrator"]
+__all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan"]
 
 # Weight of the raw sigmoid blended into isotonic output: breaks the ties of the step
 # function so the calibrated probability ranks customers exactly like the margin does.
@@ -339,6 +340,52 @@ def _html(est: BaseEstimator, summary: pd.DataFrame | None) -> str:
     return f"<div>{head}{summary.to_html()}</div>"
 
 
+# --------------------------------------------------------------------------- fit plan
+@dataclass(frozen=True)
+class FitPlan:
+    """What :meth:`ChurnModel.plan_fit` decides before any tree is grown.
+
+    Attributes
+    ----------
+    seed : int
+        XGBoost seed (also the seed of a random holdout).
+    candidates : tuple of dict
+        Parameter overrides to try, the estimator's own first (more when ``tune``).
+    scale_pos_weight : float
+        Negatives / positives with ``class_weight="balanced"``, else 1.0.
+    calibration_prior : {"raw", "sigmoid"}
+        What sparse isotonic blocks are shrunk toward (see :class:`Calibrator`): "sigmoid"
+        when class weights inflate the booster's raw probability.
+    train, valid : ndarray of bool
+        Training and validation masks over the rows given to :meth:`ChurnModel.plan_fit`.
+    train_cutoffs, valid_cutoffs, purged_cutoffs, refit_cutoffs : DatetimeIndex or None
+        Cutoffs of each fold (None for a random holdout).
+    n_train_rows, n_valid_rows, n_rows : int
+        Rows in the training fold, the validation fold and in all (the refit).
+    """
+
+    seed: int
+    candidates: tuple[dict[str, Any], ...]
+    scale_pos_weight: float
+    calibration_prior: str
+    train: np.ndarray
+    valid: np.ndarray
+    train_cutoffs: pd.DatetimeIndex | None
+    valid_cutoffs: pd.DatetimeIndex | None
+    purged_cutoffs: pd.DatetimeIndex | None
+    refit_cutoffs: pd.DatetimeIndex | None
+    n_train_rows: int
+    n_valid_rows: int
+    n_rows: int
+
+
+#: ``train_candidate(params) -> (best_iteration, validation_margins, validation_labels)``:
+#: trains one candidate with early stopping on the validation fold.
+CandidateTrainer = Callable[[dict[str, Any]], tuple[int, np.ndarray, np.ndarray]]
+#: ``refit(params, rounds) -> booster``: trains on every row for ``rounds`` rounds.
+Refitter = Callable[[dict[str, Any], int], xgb.Booster]
+
+
 # --------------------------------------------------------------------------- ChurnModel
 class SummaryReprMixin:
     """Notebook display: the estimator's ``summary`` table as HTML (parameters when unfitted)."""
@@ -469,7 +516,14 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return tags
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
+        """Check the constructor parameters.
+
+        Raises
+        ------
+        ChurnModelError
+            Naming the parameter, its value and what is expected.
+        """
         def bad(name: str, expected: str) -> ChurnModelError:
             return ChurnModelError(f"{name}={getattr(self, name)!r}; expected {expected}")
 
@@ -516,48 +570,105 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         except ValueError as exc:
             raise ChurnModelError(f"horizon={self.horizon!r}: {exc}") from None
 
-    # ------------------------------------------------------------------ folds
-    def _folds(self, index: pd.Index, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean masks of the training and validation rows; records the fold attributes."""
-        n = len(y)
-        self.train_cutoffs_ = self.valid_cutoffs_ = None
-        self.purged_cutoffs_ = self.refit_cutoffs_ = None
+    # ------------------------------------------------------------------ planning
+    def plan_fit(self, index: pd.Index, y: Any, *, counts: Any = None) -> FitPlan:
+        """Folds, purge gap, candidates and class weight of a fit, before any training.
+
+        Parameters
+        ----------
+        index : pandas.Index
+            Index of the rows. With a ``cutoff`` level and more cutoffs than
+            ``validation_cutoffs``, the latest cutoffs validate and earlier cutoffs whose
+            horizon reaches the first validation cutoff are purged; otherwise a stratified
+            random holdout validates.
+        y : array-like of 0/1
+            Encoded labels of the rows.
+        counts : array-like of int, optional
+            How many rows each given row stands for, so that grouped rows (one per cutoff and
+            class) plan a fit on many. Grouped rows need the time-ordered fold.
+
+        Returns
+        -------
+        FitPlan
+
+        Raises
+        ------
+        ChurnModelError
+            For bad parameters, or folds without both classes or without training cutoffs.
+        """
+        self.check_params()
+        y = np.asarray(y, dtype=np.int8)
+        weight = (np.ones(len(y), dtype=np.int64) if counts is None
+                  else np.asarray(counts, dtype=np.int64))
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        folds = self._time_folds(index, y, weight)
+        if folds is None:
+            if counts is not None:
+                names = list(getattr(index, "names", []) or [])
+                n_cut = (len(pd.unique(index.get_level_values("cutoff")))
+                         if "cutoff" in names else 0)
+                raise ChurnModelError(
+                    f"{n_cut} training cutoff(s) but validation_cutoffs="
+                    f"{self.validation_cutoffs!r}: here the validation fold is the latest "
+                    f"cutoffs, so more cutoffs are needed; raise n_cutoffs or lower "
+                    f"validation_cutoffs"
+                )
+            train, valid = self._holdout(y, seed)
+            cutoffs: tuple[pd.DatetimeIndex | None, ...] = (None, None, None, None)
+        else:
+            train, valid, *rest = folds
+            cutoffs = tuple(rest)
+        n_rows = int(weight.sum())
+        n_pos = int(weight[y == 1].sum())
+        balanced = self.class_weight == "balanced"
+        spw = (n_rows - n_pos) / n_pos if balanced else 1.0
+        return FitPlan(
+            seed=seed, candidates=tuple(self._candidates(rng)), scale_pos_weight=float(spw),
+            calibration_prior="sigmoid" if balanced else "raw", train=train, valid=valid,
+            train_cutoffs=cutoffs[0], valid_cutoffs=cutoffs[1], purged_cutoffs=cutoffs[2],
+            refit_cutoffs=cutoffs[3], n_train_rows=int(weight[train].sum()),
+            n_valid_rows=int(weight[valid].sum()), n_rows=n_rows,
+        )
+
+    def _time_folds(self, index: pd.Index, y: np.ndarray, weight: np.ndarray) -> tuple | None:
+        """Masks and cutoffs of the time-ordered folds; None when a holdout must be used."""
         names = list(getattr(index, "names", []) or [])
-        if "cutoff" in names:
-            cut = pd.DatetimeIndex(index.get_level_values("cutoff"))
-            unique = pd.DatetimeIndex(cut.unique()).sort_values()
-            v = self.validation_cutoffs
-            k = int(v) if isinstance(v, numbers.Integral) else max(1, math.ceil(v * len(unique)))
-            if len(unique) > k:
-                valid = unique[-k:]
-                earlier = unique[:-k]
-                horizon = self._horizon()
-                if horizon is not None:
-                    keep = earlier[earlier + horizon <= valid[0]]
-                else:
-                    keep = earlier
-                purged = earlier.difference(keep)
-                if len(keep) == 0:
-                    raise ChurnModelError(
-                        f"no training cutoff left: the {k} latest cutoffs ({valid[0].date()} on)"
-                        f" validate, and the purge gap (horizon {horizon}) removes the earlier "
-                        f"{len(purged)}; use more cutoffs, fewer validation_cutoffs or cutoffs "
-                        f"further apart"
-                    )
-                train = np.asarray(cut.isin(keep))
-                valid_mask = np.asarray(cut.isin(valid))
-                for label, mask in (("training", train), ("validation", valid_mask)):
-                    if len(np.unique(y[mask])) < 2:
-                        raise ChurnModelError(
-                            f"the {label} cutoffs hold one class only "
-                            f"({int(y[mask].sum())} churned of {int(mask.sum())} rows); use more "
-                            f"cutoffs, a longer horizon or a different validation_cutoffs"
-                        )
-                self.train_cutoffs_ = keep
-                self.valid_cutoffs_ = valid
-                self.purged_cutoffs_ = purged
-                self.refit_cutoffs_ = unique
-                return train, valid_mask
+        if "cutoff" not in names:
+            return None
+        cut = pd.DatetimeIndex(index.get_level_values("cutoff"))
+        unique = pd.DatetimeIndex(cut.unique()).sort_values()
+        v = self.validation_cutoffs
+        k = int(v) if isinstance(v, numbers.Integral) else max(1, math.ceil(v * len(unique)))
+        if len(unique) <= k:
+            return None
+        valid = unique[-k:]
+        earlier = unique[:-k]
+        horizon = self._horizon()
+        keep = earlier[earlier + horizon <= valid[0]] if horizon is not None else earlier
+        purged = earlier.difference(keep)
+        if len(keep) == 0:
+            raise ChurnModelError(
+                f"no training cutoff left: the {k} latest cutoffs ({valid[0].date()} on)"
+                f" validate, and the purge gap (horizon {horizon}) removes the earlier "
+                f"{len(purged)}; use more cutoffs, fewer validation_cutoffs or cutoffs "
+                f"further apart"
+            )
+        train = np.asarray(cut.isin(keep))
+        valid_mask = np.asarray(cut.isin(valid))
+        for label, mask in (("training", train), ("validation", valid_mask)):
+            if len(np.unique(y[mask & (weight > 0)])) < 2:
+                churned = int(weight[mask & (y == 1)].sum())
+                raise ChurnModelError(
+                    f"the {label} cutoffs hold one class only "
+                    f"({churned} churned of {int(weight[mask].sum())} rows); use more "
+                    f"cutoffs, a longer horizon or a different validation_cutoffs"
+                )
+        return train, valid_mask, keep, valid, purged, unique
+
+    def _holdout(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of a stratified random holdout (no usable ``cutoff`` level)."""
+        n = len(y)
         counts = np.bincount(y, minlength=2)
         if counts.min() < 2 or n < 5:
             raise ChurnModelError(
@@ -575,9 +686,38 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         train[train_idx] = True
         return train, ~train
 
+    def _candidates(self, rng: np.random.RandomState) -> list[dict[str, Any]]:
+        base = {"max_depth": int(self.max_depth), "min_child_weight": float(self.min_child_weight),
+                "learning_rate": float(self.learning_rate)}
+        if not self.tune:
+            return [base]
+        budget = 8 if self.tune is True else int(self.tune)
+        grid = [
+            {"max_depth": d, "min_child_weight": w,
+             "learning_rate": min(1.0, float(self.learning_rate) * f)}
+            for d in _TUNE_GRID["max_depth"] for w in _TUNE_GRID["min_child_weight"]
+            for f in _TUNE_GRID["learning_rate_factor"]
+        ]
+        grid = [g for g in grid if g != base]
+        order = rng.permutation(len(grid))
+        return [base] + [grid[i] for i in order[: max(0, budget - 1)]]
+
     # ------------------------------------------------------------------ xgboost
-    def _xgb_params(self, overrides: dict[str, Any], scale_pos_weight: float,
-                    seed: int) -> dict[str, Any]:
+    def xgb_params(self, overrides: dict[str, Any], scale_pos_weight: float,
+                   seed: int) -> dict[str, Any]:
+        """XGBoost training parameters of one candidate.
+
+        Parameters
+        ----------
+        overrides : dict
+            A candidate of :attr:`FitPlan.candidates`.
+        scale_pos_weight : float
+        seed : int
+
+        Returns
+        -------
+        dict
+        """
         params = {
             "objective": "binary:logistic",
             "eval_metric": "logloss",
@@ -608,25 +748,13 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
             evals=[(dvalid, "validation")], early_stopping_rounds=self.early_stopping_rounds,
             verbose_eval=False,
         )
-        if self.early_stopping_rounds is None:
-            return booster, booster.num_boosted_rounds() - 1
-        return booster, int(booster.best_iteration)
+        return booster, self.best_round(booster)
 
-    def _candidates(self, rng: np.random.RandomState) -> list[dict[str, Any]]:
-        base = {"max_depth": int(self.max_depth), "min_child_weight": float(self.min_child_weight),
-                "learning_rate": float(self.learning_rate)}
-        if not self.tune:
-            return [base]
-        budget = 8 if self.tune is True else int(self.tune)
-        grid = [
-            {"max_depth": d, "min_child_weight": w,
-             "learning_rate": min(1.0, float(self.learning_rate) * f)}
-            for d in _TUNE_GRID["max_depth"] for w in _TUNE_GRID["min_child_weight"]
-            for f in _TUNE_GRID["learning_rate_factor"]
-        ]
-        grid = [g for g in grid if g != base]
-        order = rng.permutation(len(grid))
-        return [base] + [grid[i] for i in order[: max(0, budget - 1)]]
+    def best_round(self, booster: xgb.Booster) -> int:
+        """Best round (0-based) of a booster trained with this model's early stopping."""
+        if self.early_stopping_rounds is None:
+            return booster.num_boosted_rounds() - 1
+        return int(booster.best_iteration)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> ChurnModel:
@@ -646,52 +774,118 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         ChurnModel
             Fitted estimator.
         """
-        self._check_params()
+        self.check_params()
         frame, y = self._validated_frame(X, y, reset=True)
         target = self._encode_target(frame, y)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        train, valid = self._folds(frame.index, target, seed)
-        n_pos = int(target.sum())
-        spw = (len(target) - n_pos) / n_pos if self.class_weight == "balanced" else 1.0
-        self.scale_pos_weight_ = float(spw)
+        plan = self.plan_fit(frame.index, target)
+        dtrain = self._dmatrix(frame.iloc[np.flatnonzero(plan.train)], target[plan.train])
+        dvalid = self._dmatrix(frame.iloc[np.flatnonzero(plan.valid)], target[plan.valid])
+        y_valid = target[plan.valid]
 
-        dtrain = self._dmatrix(frame.iloc[np.flatnonzero(train)], target[train])
-        dvalid = self._dmatrix(frame.iloc[np.flatnonzero(valid)], target[valid])
-        y_valid = target[valid]
+        def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
+            booster, best_it = self._train(params, dtrain, dvalid)
+            margin = booster.predict(dvalid, output_margin=True,
+                                     iteration_range=(0, best_it + 1))
+            return best_it, margin, y_valid
+
+        def refit(params: dict[str, Any], rounds: int) -> xgb.Booster:
+            return xgb.train(params, self._dmatrix(frame, target), num_boost_round=rounds,
+                             verbose_eval=False)
+
+        return self.finish_fit(plan, train_candidate, refit)
+
+    def finish_fit(self, plan: FitPlan, train_candidate: CandidateTrainer,
+                   refit: Refitter) -> ChurnModel:
+        """Train the plan's candidates, calibrate the best, refit it on every row.
+
+        The rest of :meth:`fit` after :meth:`plan_fit`, with the booster training passed in,
+        so that rows held elsewhere (e.g. on a cluster) follow the same recipe. The input
+        attributes (``classes_``, ``n_features_in_``, ``feature_names_in_``,
+        ``categories_``) are set by :meth:`fit` or :meth:`set_feature_schema`.
+
+        Parameters
+        ----------
+        plan : FitPlan
+            From :meth:`plan_fit` of this model.
+        train_candidate : callable
+            ``train_candidate(params) -> (best_iteration, margins, labels)``: train with
+            ``params`` and early stopping on the validation fold; return the best round
+            (0-based), and the validation rows' raw margins up to it and their 0/1 labels.
+        refit : callable
+            ``refit(params, rounds) -> xgboost.Booster``: train on every row.
+
+        Returns
+        -------
+        ChurnModel
+            Fitted: the best candidate by validation log-loss, calibrated on its validation
+            margins (toward ``plan.calibration_prior``), refit with its number of rounds.
+        """
         results = []
         best = None
-        for candidate in self._candidates(rng):
-            params = self._xgb_params(candidate, spw, seed)
-            booster, best_it = self._train(params, dtrain, dvalid)
-            margin = booster.predict(dvalid, output_margin=True, iteration_range=(0, best_it + 1))
+        for candidate in plan.candidates:
+            params = self.xgb_params(candidate, plan.scale_pos_weight, plan.seed)
+            best_it, margin, y_valid = train_candidate(params)
+            y_valid = np.asarray(y_valid)
             scores = classification_metrics(y_valid, expit(margin))
             results.append({**candidate, "rounds": best_it + 1, "log_loss": scores["log_loss"],
                             "auc": scores["auc"],
                             "average_precision": scores["average_precision"]})
             if best is None or scores["log_loss"] < best[0]["log_loss"]:
-                best = (scores, params, best_it, margin, candidate)
-        scores, params, best_it, margin, chosen = best
+                best = (scores, params, best_it, margin, y_valid)
+        scores, params, best_it, margin, y_valid = best
         self.tuning_results_ = pd.DataFrame(results) if self.tune else None
         self.best_params_ = {k: v for k, v in params.items() if k not in ("verbosity",)}
         self.best_iteration_ = int(best_it)
+        self.scale_pos_weight_ = float(plan.scale_pos_weight)
         self.calibrator_ = (
-            Calibrator.fit(self.calibration, margin, y_valid,
-                           prior="raw" if self.class_weight is None else "sigmoid")
+            Calibrator.fit(self.calibration, margin, y_valid, prior=plan.calibration_prior)
             if self.calibration is not None else None)
         self.validation_scores_ = {
             "auc": scores["auc"], "average_precision": scores["average_precision"],
             "log_loss": scores["log_loss"], "brier": scores["brier"],
             "top_decile_lift": scores["top_decile_lift"], "base_rate": scores["base_rate"],
-            "n_rows": int(valid.sum()), "n_churned": int(y_valid.sum()),
+            "n_rows": len(y_valid), "n_churned": int(y_valid.sum()),
         }
-        self.n_train_rows_ = int(train.sum())
-        self.n_valid_rows_ = int(valid.sum())
+        self.train_cutoffs_ = plan.train_cutoffs
+        self.valid_cutoffs_ = plan.valid_cutoffs
+        self.purged_cutoffs_ = plan.purged_cutoffs
+        self.refit_cutoffs_ = plan.refit_cutoffs
+        self.n_train_rows_ = plan.n_train_rows
+        self.n_valid_rows_ = plan.n_valid_rows
         # Refit on every row (validation cutoffs hold the newest behaviour).
-        dall = self._dmatrix(frame, target)
-        self.booster_ = xgb.train(params, dall, num_boost_round=self.best_iteration_ + 1,
-                                  verbose_eval=False)
-        self.n_refit_rows_ = len(target)
+        self.booster_ = refit(params, self.best_iteration_ + 1)
+        self.n_refit_rows_ = plan.n_rows
+        return self
+
+    def set_feature_schema(self, names: Sequence[str],
+                           categories: dict[str, list[Any]] | None = None) -> ChurnModel:
+        """Declare the input columns when the rows never pass through :meth:`fit`.
+
+        For training elsewhere with :meth:`plan_fit` and :meth:`finish_fit`: labels are 0/1
+        (``classes_ = [0, 1]``), the features are ``names`` in order, and ``categories``
+        gives the categories of the categorical ones (their codes are what the booster sees).
+
+        Parameters
+        ----------
+        names : sequence of str
+        categories : dict, optional
+            ``{column: [category, ...]}``.
+
+        Returns
+        -------
+        ChurnModel
+        """
+        names = [str(n) for n in names]
+        self._check_names(names)
+        categories = {str(k): list(v) for k, v in dict(categories or {}).items()}
+        unknown = sorted(set(categories) - set(names))
+        if unknown:
+            raise ChurnModelError(f"categories of {unknown[:5]}, which are not features; "
+                                  f"give categories of the named features only")
+        self.classes_ = np.asarray([0, 1])
+        self.n_features_in_ = len(names)
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.categories_ = categories
         return self
 
     # ------------------------------------------------------------------ predict
@@ -794,9 +988,22 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         }
 
     @classmethod
-    def _from_state(cls, params: dict[str, Any], state: dict[str, Any],
-                    booster: xgb.Booster) -> ChurnModel:
-        """Rebuild a fitted model from :meth:`_get_state` output and its booster."""
+    def from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any],
+                          booster: xgb.Booster) -> ChurnModel:
+        """Rebuild a fitted model from its parameters, fitted state and booster.
+
+        Parameters
+        ----------
+        params : dict
+            Constructor parameters (``get_params(deep=False)``).
+        state : dict
+            The JSON-ready fitted state a bundle stores (everything but the booster).
+        booster : xgboost.Booster
+
+        Returns
+        -------
+        ChurnModel
+        """
         model = cls(**params)
 
         def cutoffs(value: list[str] | None) -> pd.DatetimeIndex | None:
@@ -825,6 +1032,8 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         model.tuning_results_ = None
         model.booster_ = booster
         return model
+
+    _from_state = from_fitted_state  # the former private name, still used by bundle loading
 
 
 # --------------------------------------------------------------------------- baseline

@@ -179,6 +179,33 @@ def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client,
     _assert_same(ours, loaded.score(data, AS_OF, explain=False), atol=0)
 
 
+def test_balanced_class_weight_scores_like_the_single_machine_fit(data, parts, client):
+    """class_weight="balanced" on Dask: the same plan, calibration prior and scores as pandas.
+
+    Without row and column subsampling the distributed trees are the local ones, so the
+    calibrated scores agree to 1e-6. Calibrating toward the booster's raw probability, whose
+    odds the class weights multiply by about 47 here, would lift the sparse ends of the map.
+    """
+    settings = dict(n_estimators=40, n_jobs=1, class_weight="balanced", subsample=1.0,
+                    colsample_bytree=1.0)
+    local = ChurnPipeline(model=ChurnModel(**settings), n_cutoffs=6).fit(data, as_of=AS_OF)
+    spread = cpd.fit_dask(ChurnPipeline(model=ChurnModel(**settings), n_cutoffs=6), parts,
+                          as_of=AS_OF, client=client)
+    assert spread.model_.scale_pos_weight_ == local.model_.scale_pos_weight_ > 10
+    assert spread.model_.best_iteration_ == local.model_.best_iteration_
+    np.testing.assert_allclose(spread.model_.calibrator_.x, local.model_.calibrator_.x,
+                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(spread.model_.calibrator_.y, local.model_.calibrator_.y,
+                               atol=1e-6, rtol=0)
+    expected = local.score(data, AS_OF, explain=False)
+    got = spread.score(data, AS_OF, explain=False)
+    _assert_same(expected, got)
+    # calibrated: near the validation churn rate, far below the weighted raw probability
+    raw = 1 / (1 + np.exp(-spread.model_.decision_function(spread.features(data, AS_OF))))
+    rate = spread.validation_scores_["base_rate"]
+    assert abs(got["churn_probability"].mean() - rate) < 0.05 < raw.mean() - rate
+
+
 def test_score_customers_equals_pipeline_score(data, parts, pipeline):
     got = cpd.score_customers_dask(pipeline, parts, AS_OF).compute().set_index("customer_id")
     expected = pipeline.score(data, AS_OF)

@@ -11,6 +11,8 @@ from churnpredict.export import (
     AT_RISK_COLUMNS,
     DEFAULT_ACTIONS,
     at_risk_list,
+    share_tier_rows,
+    share_tier_thresholds,
     write_at_risk,
 )
 
@@ -88,6 +90,20 @@ def test_default_tiers_ties_take_the_higher_tier(scores):
     out = at_risk_list(scores).set_index("customer_id")
     assert out.loc[["a", "b", "d", "c", "e"], "risk_tier"].tolist() == \
         ["high", "medium", "medium", "medium", "low"]
+
+
+def test_share_tier_thresholds_from_the_highest_probabilities_only():
+    """1,000 scores: high is the top 100, medium the next 200; the 300 highest suffice."""
+    prob = np.random.default_rng(3).permutation(np.linspace(0.0, 0.999, 1000))
+    assert share_tier_rows(1000) == 300
+    everything = share_tier_thresholds(prob, 1000)
+    assert list(everything) == ["low", "medium", "high"]
+    assert everything == pytest.approx({"low": 0.0, "medium": 0.7, "high": 0.9})
+    assert share_tier_thresholds(np.sort(prob)[-300:], 1000) == everything
+    with pytest.raises(ValueError, match="needs the 300 highest of 1000"):
+        share_tier_thresholds(np.sort(prob)[-299:], 1000)
+    # two customers: 10% and 30% of two are one customer each; ties favour the higher tier
+    assert share_tier_thresholds([0.2, 0.4], 2) == {"low": 0.0, "medium": 0.4, "high": 0.4}
 
 
 def test_threshold_tiers(scores):

@@ -119,6 +119,72 @@ def test_purge_gap_follows_the_horizon(panel, horizon, n_train):
     assert len(model.purged_cutoffs_) == 6 - n_train
 
 
+def test_plan_on_grouped_rows_equals_the_plan_on_every_row(panel):
+    """One row per (cutoff, class) weighted by its count plans the fit of all 2,000 rows."""
+    X, y = panel
+    model = ChurnModel(horizon="28D", class_weight="balanced", tune=3, random_state=5)
+    full = model.plan_fit(X.index, y)
+    groups = pd.DataFrame({"cutoff": X.index.get_level_values("cutoff").to_numpy(),
+                           "churned": np.asarray(y)})
+    counts = groups.value_counts()
+    compact = pd.MultiIndex.from_arrays(
+        [np.zeros(len(counts), dtype=np.int64), counts.index.get_level_values("cutoff")],
+        names=["customer_id", "cutoff"])
+    grouped = model.plan_fit(compact, counts.index.get_level_values("churned"),
+                             counts=counts.to_numpy())
+    n_pos = int(np.sum(y))
+    assert full.scale_pos_weight == grouped.scale_pos_weight == (len(y) - n_pos) / n_pos
+    assert full.calibration_prior == grouped.calibration_prior == "sigmoid"
+    assert (full.seed, full.candidates) == (grouped.seed, grouped.candidates)
+    assert len(full.candidates) == 3
+    for name in ("train_cutoffs", "valid_cutoffs", "purged_cutoffs", "refit_cutoffs"):
+        assert list(getattr(full, name)) == list(getattr(grouped, name)), name
+    assert (full.n_train_rows, full.n_valid_rows, full.n_rows) == (5 * 250, 2 * 250, 2000)
+    assert (grouped.n_train_rows, grouped.n_valid_rows, grouped.n_rows) == (1250, 500, 2000)
+    assert ChurnModel().plan_fit(X.index, y).calibration_prior == "raw"
+    # grouped rows cannot be split at random: they need the latest cutoffs to validate
+    with pytest.raises(ChurnModelError, match="8 training cutoff.* validation_cutoffs=8"):
+        ChurnModel(validation_cutoffs=8).plan_fit(compact, counts.index.get_level_values(
+            "churned"), counts=counts.to_numpy())
+
+
+def test_finish_fit_with_the_booster_trained_elsewhere(panel, fitted):
+    """plan_fit + finish_fit with xgboost called directly is fit, attribute for attribute."""
+    import xgboost as xgb
+
+    X, y = panel
+    model = ChurnModel(horizon="28D", n_jobs=1).set_feature_schema(
+        list(X.columns), {"plan": list(X["plan"].cat.categories)})
+    plan = model.plan_fit(X.index, y)
+
+    def matrix(rows, label):
+        return xgb.DMatrix(rows, label=label, enable_categorical=True, missing=np.nan,
+                           nthread=1)
+
+    dtrain, dvalid = matrix(X[plan.train], y[plan.train]), matrix(X[plan.valid], y[plan.valid])
+
+    def train_candidate(params):
+        booster = xgb.train(params, dtrain, num_boost_round=model.n_estimators,
+                            evals=[(dvalid, "validation")],
+                            early_stopping_rounds=model.early_stopping_rounds,
+                            verbose_eval=False)
+        best = model.best_round(booster)
+        return best, booster.predict(dvalid, output_margin=True,
+                                     iteration_range=(0, best + 1)), y[plan.valid]
+
+    def refit(params, rounds):
+        return xgb.train(params, matrix(X, y), num_boost_round=rounds)
+
+    assert model.finish_fit(plan, train_candidate, refit) is model
+    assert model.best_iteration_ == fitted.best_iteration_
+    assert model.best_params_ == fitted.best_params_
+    assert model.validation_scores_ == fitted.validation_scores_
+    np.testing.assert_array_equal(model.calibrator_.y, fitted.calibrator_.y)
+    np.testing.assert_array_equal(model.predict_proba(X), fitted.predict_proba(X))
+    with pytest.raises(ChurnModelError, match=r"categories of \['plan'\], which are not"):
+        ChurnModel().set_feature_schema(["a"], {"plan": ["x"]})
+
+
 def test_validation_cutoffs_as_a_share(panel):
     X, y = panel
     model = ChurnModel(n_estimators=30, validation_cutoffs=0.3, n_jobs=1).fit(X, y)
