@@ -1,7 +1,10 @@
 """Cutoffs, the population at each cutoff, and point-in-time churn labels.
 
 This is the only module that reads data at or after a cutoff: a label for (customer, cutoff)
-looks at ``(cutoff, cutoff + horizon]`` and nothing else.
+looks at the horizon after the cutoff and nothing else: ``(cutoff, cutoff + horizon]`` for a
+cancellation, ``[cutoff, cutoff + horizon)`` for activity (features see activity strictly
+before the cutoff, so activity at the cutoff itself is an outcome; with day-precision dates
+and cutoffs at midnight, the cutoff day's orders count as coming back).
 
 What is known at ``as_of``
 --------------------------
@@ -9,8 +12,8 @@ Labels follow the same rule as :meth:`churnpredict.EventData.cut`, so that label
 data as of ``T`` and labelling ``data.cut(T)`` give the same labels:
 
 * an event (activity, payment) is known at ``T`` only if it happened strictly before ``T``.
-  An event exactly at ``T`` is not: inactivity labels whose horizon ends at ``T`` do not see
-  it (a customer whose only activity in the horizon is at ``T`` counts as churned);
+  An event exactly at ``T`` is not; inactivity horizons ``[cutoff, cutoff + horizon)`` end
+  before ``T`` anyway when their cutoff is complete (``cutoff + horizon <= T``);
 * a cancellation is known at ``T`` if ``churned_at <= T``: a customer who churned exactly at
   ``T`` is known to have churned (cancellation labels whose horizon ends at ``T`` count it);
 * only cutoffs whose horizon is over by ``as_of`` (``cutoff + horizon <= as_of``) are labelled.
@@ -287,8 +290,8 @@ def label_churn(
     * cancellation: churned if ``churned_at`` is in ``(cutoff, cutoff + horizon]``;
       ``churn_type`` keeps voluntary/involuntary when customers have it.
     * inactivity: churned if a customer active in ``[cutoff - lookback, cutoff)`` has no activity
-      (or, without an activity table, no successful payment) in ``(cutoff, cutoff + horizon]``
-      before ``as_of``: an event exactly at ``as_of`` is not known yet (see the module notes).
+      (or, without an activity table, no successful payment) in ``[cutoff, cutoff + horizon)``
+      (activity at the cutoff itself is an outcome, not a feature; see the module notes).
       With ``lapsed=True`` the population also holds the customers with no activity in the
       lookback, under the same rule: a lapsed customer who comes back (buys again) within
       the horizon is a 0, one who does not is a 1.
@@ -341,11 +344,11 @@ def label_churn(
         out["churned_at"] = np.where(hit, churned_at, np.datetime64("NaT"))
     else:
         _, index = _activity_index(data)
-        # events in (cut, end] known at as_of (strictly before it): count before
-        # min(end + 1ns, as_of) minus count before cut + 1ns
-        one = np.timedelta64(1, "ns")
-        known = np.minimum(end + one, np.datetime64(as_of.value, "ns"))
-        seen = index.count_between(codes, cut + one, known) > 0
+        # events in [cut, end) known at as_of (strictly before it). An event exactly at the
+        # cutoff is not a feature (features see events before the cutoff) so it is part of
+        # the outcome: with day-precision dates, the cutoff day's orders count as coming back.
+        known = np.minimum(end, np.datetime64(as_of.value, "ns"))
+        seen = index.count_between(codes, cut, known) > 0
         out["churned"] = (~seen).astype(np.int8)
     return out
 

@@ -69,26 +69,28 @@ def test_censored_cutoffs_are_never_labelled(subscriptions):
 
 def test_inactivity_labels(subscriptions):
     """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back, on
-    2024-04-30, which is known once that moment has passed."""
-    labels = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
-                         lookback="30D", as_of="2024-05-01")
+    2024-04-30, inside a 61-day horizon [2024-03-01, 2024-05-01)."""
+    labels = label_churn(subscriptions, ["2024-03-01"], "61D", kind="inactivity",
+                         lookback="30D", as_of="2024-05-02")
     assert labels["churned"].droplevel("cutoff").to_dict() == {1: 0, 2: 1}
-    # as of 2024-04-30 (the default: the latest time in the data) the return at exactly that
-    # time is not known yet, as data.cut("2024-04-30") does not hold it
+    # a 60-day horizon ends exactly at the return (2024-04-30), which it does not hold; the
+    # default as_of (the latest time in the data, 2024-04-30) completes it
     at_end = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
                          lookback="30D")
     assert at_end["churned"].droplevel("cutoff").to_dict() == {1: 1, 2: 1}
 
 
-def test_inactivity_event_exactly_at_horizon_end_counts():
+def test_inactivity_horizon_holds_the_cutoff_and_not_its_end():
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01", "2024-01-01"]})
     activity = pd.DataFrame({"customer_id": [1, 2, 1, 2],
                              "timestamp": ["2024-02-01", "2024-02-01", "2024-03-31",
                                            "2024-03-01"]})
     data = EventData(customers, activity=activity)
     labels = label_churn(data, ["2024-03-01"], "30D", kind="inactivity", as_of="2024-04-01")
-    # 1: event at cutoff + 30 days (edge, included) -> active; 2: only at the cutoff -> churned
-    assert labels["churned"].droplevel("cutoff").to_dict() == {1: 0, 2: 1}
+    # the horizon is [cutoff, cutoff + 30 days): 1's only event in it would be at cutoff + 30
+    # days (the end, excluded) -> churned; 2 came back exactly at the cutoff (features see
+    # only what came before it, so this is an outcome) -> active
+    assert labels["churned"].droplevel("cutoff").to_dict() == {1: 1, 2: 0}
 
 
 def test_cancellation_needs_churned_at():
@@ -154,9 +156,10 @@ def _edge_data() -> EventData:
 
 
 def test_labels_know_at_as_of_what_data_cut_keeps():
-    """Horizon (2024-03-01, 2024-03-29] ends at as_of T = 2024-03-29: x's activity exactly at T
-    is not known yet (x counts as churned for inactivity), y's cancellation exactly at T is
-    (churned for cancellation); the labels equal those of data.cut(T)."""
+    """Horizon from 2024-03-01 ending at as_of T = 2024-03-29: x's activity exactly at T is
+    outside the activity horizon [cutoff, T) (x counts as churned for inactivity) and not
+    known at T anyway; y's cancellation exactly at T is inside (cutoff, T] and known (churned
+    for cancellation); the labels equal those of data.cut(T)."""
     data = _edge_data()
     as_of = pd.Timestamp("2024-03-29")
     cutoff = pd.Timestamp("2024-03-01")
@@ -166,6 +169,6 @@ def test_labels_know_at_as_of_what_data_cut_keeps():
         cut = label_churn(data.cut(as_of), [cutoff], "28D", kind=kind, as_of=as_of)
         pd.testing.assert_frame_equal(full, cut)
         assert full["churned"].droplevel("cutoff").to_dict() == expected, kind
-    # a day later the activity at 2024-03-29 is known: x is active in its horizon
+    # a day later the activity at 2024-03-29 is known, but it is the horizon's end: still out
     later = label_churn(data, [cutoff], "28D", kind="inactivity", as_of="2024-03-30")
-    assert later["churned"].droplevel("cutoff").to_dict() == {"x": 0, "y": 1, "z": 0}
+    assert later["churned"].droplevel("cutoff").to_dict() == {"x": 1, "y": 1, "z": 0}

@@ -343,10 +343,13 @@ def test_tenure_is_the_time_since_signup(world):
 # ------------------------------------------------------------------------------ labels
 @st.composite
 def outside_horizon(draw, world: World, lookback_h: int, horizon_h: int) -> pd.DataFrame:
-    """Activity events before ``cutoff - lookback``, exactly at the cutoff or after the horizon."""
+    """Activity events before ``cutoff - lookback``, exactly at the horizon's end or after it.
+
+    (The activity horizon is ``[cutoff, cutoff + horizon)``: an event at the cutoff is an
+    outcome, one at ``cutoff + horizon`` is not.)"""
     cut_h = int((world.cutoff - BASE) / HOUR)
     ids = world.customers["customer_id"].tolist()
-    hours = st.one_of(st.integers(-2000, cut_h - lookback_h - 1), st.just(cut_h),
+    hours = st.one_of(st.integers(-2000, cut_h - lookback_h - 1), st.just(cut_h + horizon_h),
                       st.integers(cut_h + horizon_h + 1, cut_h + horizon_h + 3000),
                       st.just(cut_h + horizon_h + 1))
     k = draw(st.integers(1, 10))
@@ -390,7 +393,7 @@ def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_day
         mine = act.loc[act["customer_id"] == cid, "timestamp"]
         alive = signup[cid] < cut and (pd.isna(churned_at[cid]) or churned_at[cid] > cut)
         if alive and ((mine >= cut - lookback) & (mine < cut)).any():
-            expected[cid] = int(not ((mine > cut) & (mine <= cut + horizon)).any())
+            expected[cid] = int(not ((mine >= cut) & (mine < cut + horizon)).any())
     got = labels["churned"].droplevel("cutoff").to_dict()
     assert got == expected
 
