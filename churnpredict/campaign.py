@@ -36,6 +36,7 @@ of the lift carried through (``*_low``, ``*_high``).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -212,24 +213,35 @@ def read_list(path: str | os.PathLike) -> pd.DataFrame:
         raise ChurnDataError(f"LIST {str(path)!r}: no such file; give the at-risk list "
                              f"written by 'churnpredict score'")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"customer_id": str, "group": str,
-                                         "risk_tier": str})
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    elif suffix == ".xlsx":
-        frame = pd.read_excel(path, sheet_name="at_risk",
-                              dtype={"customer_id": str, "group": str, "risk_tier": str})
-    else:
+    if suffix not in (".csv", ".parquet", ".pq", ".xlsx"):
         raise ChurnDataError(f"LIST {str(path)!r}: unsupported type {suffix or '(none)'!r}; "
                              f"give the .csv, .parquet or .xlsx list")
-    frame.attrs = {k: v for k, v in _list_metadata(path).items()
-                   if k not in ("file", "sha256", "title")}
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype={"customer_id": str, "group": str,
+                                             "risk_tier": str})
+        elif suffix == ".xlsx":
+            frame = pd.read_excel(path, sheet_name="at_risk",
+                                  dtype={"customer_id": str, "group": str, "risk_tier": str})
+        else:
+            frame = pd.read_parquet(path)
+        metadata = _list_metadata(path)
+    except ChurnDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser's complaint: the file is damaged
+        raise ChurnDataError(
+            f"LIST {str(path)!r} cannot be read as a {suffix} at-risk list "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+            f"give the list 'churnpredict score' wrote, unedited"
+        ) from None
+    frame.attrs = {k: v for k, v in metadata.items() if k not in ("file", "sha256", "title")}
     return frame
 
 
 # ---------------------------------------------------------------------------- readout
 def _as_of_text(value: Any) -> pd.Timestamp:
+    if not isinstance(value, (str, datetime.date, np.datetime64)):  # 5 is not 1970-01-01
+        raise ValueError(f"{value!r} is not a date")
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
@@ -240,7 +252,13 @@ def _known(attrs: Mapping[str, Any], key: str, given: Any, parse: Any, what: str
            option: str) -> Any:
     """A list setting: the given one, checked against the list's own, or the list's."""
     stored = attrs.get(key)
-    stored = None if stored in (None, "", "None") else parse(stored)
+    try:
+        stored = None if stored in (None, "", "None") else parse(stored)
+    except (TypeError, ValueError, OverflowError):
+        raise ChurnDataError(
+            f"the list's metadata records {key} = {stored!r}, which is not a usable {what}; "
+            f"repair the list's manifest, or pass {option}"
+        ) from None
     if given is None:
         if stored is None:
             raise ChurnDataError(
@@ -394,11 +412,19 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
             DataQualityWarning, stacklevel=2,
         )
     kind = label or attrs.get("label") or "auto"
+    if kind not in ("auto", "cancellation", "inactivity", "snapshot"):
+        raise ChurnDataError(f"the list's metadata records label = {kind!r}; expected "
+                             f"cancellation or inactivity (repair the manifest, or pass --label)")
     if kind == "snapshot":
         raise ChurnDataError("the list was scored from a snapshot table, which holds no later "
                              "outcomes; a readout needs event data with cancellations or "
                              "activity after the list's as-of")
     window_back = lookback or attrs.get("lookback") or "90D"
+    try:
+        parse_window(window_back)
+    except (TypeError, ValueError):
+        raise ChurnDataError(f"the list's lookback {window_back!r} is not a duration such as "
+                             f"'90D'; repair the manifest, or pass lookback=") from None
     # inactivity lists hold lapsed customers too (everyone who has not cancelled is scored)
     lapsed = label_kind(data, kind) == "inactivity"
     outcome = label_churn(data, [start], window, kind=kind, as_of=stamp,
@@ -432,15 +458,21 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
         raise ChurnDataError(f"the list's {empty} group has no customer found in the data; "
                              f"a readout compares both groups")
     order = list(dict.fromkeys(tier.tolist()))
-    holdout = attrs.get("holdout_share")
-    seed = attrs.get("holdout_seed")
+    holdout, seed = attrs.get("holdout_share"), attrs.get("holdout_seed")
+    try:
+        holdout = None if holdout in (None, "") else float(holdout)
+        seed = None if seed in (None, "") else int(seed)
+    except (TypeError, ValueError):
+        raise ChurnDataError(f"the list's metadata records holdout_share = {holdout!r}, "
+                             f"holdout_seed = {seed!r}; expected a share and an integer seed "
+                             f"(repair the manifest)") from None
     return _clean({
         "list_as_of": start.isoformat(),
         "horizon": _horizon_text(window),
         "as_of": stamp.isoformat(),
         "model_id": attrs.get("model_id"),
-        "holdout_share": None if holdout in (None, "") else float(holdout),
-        "holdout_seed": None if seed in (None, "") else int(seed),
+        "holdout_share": holdout,
+        "holdout_seed": seed,
         "label": kind,
         "level": float(level),
         "interval_method": _METHOD,

@@ -1128,6 +1128,8 @@ def campaign(
         "--list-as-of", help="The list's as-of date, for a list that does not record it.")
     ] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -1139,7 +1141,7 @@ def campaign(
         start = _parse_date(list_as_of, "--list-as-of")
         if horizon is not None:
             _parse_duration(horizon, "--horizon")
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         from .campaign import campaign_readout, read_list, write_campaign
 
         frame = read_list(list_path)
@@ -1206,6 +1208,8 @@ def recalibrate(
     cutoffs: Annotated[int, typer.Option(
         "--cutoffs", help="How many of the latest complete cutoffs to fit on.")] = 3,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -1217,7 +1221,7 @@ def recalibrate(
             raise BadInput(f"--cutoffs {cutoffs!r}; must be a whole number of at least 1")
         _check_model_dir(model)
         _check_bundle_destination(model)
-        settings = load_settings(config)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         pipeline = _load_pipeline(session, model)
         dataset = _load_data(session, data, settings)
         old_id = pipeline.model_id_

@@ -1125,6 +1125,7 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     if progress is not None:
         progress("model", 3, total)
 
+    pipeline._forget_fit()  # no model id, inputs or drift reference of an earlier fit
     pipeline.builders_ = active
     pipeline.model_ = fitted
     pipeline.feature_names_ = names

@@ -119,7 +119,12 @@ def _required_inputs(builders: Sequence[FeatureBuilder],
     features where training had values.
     """
     from .data import SCHEMA
-    from .features import EngagementFeatures, ProfileFeatures, SupportFeatures
+    from .features import (
+        EngagementFeatures,
+        ProfileFeatures,
+        PurchaseHistoryFeatures,
+        SupportFeatures,
+    )
 
     needed: dict[str, set[str]] = {}
     for builder in builders:
@@ -137,6 +142,13 @@ def _required_inputs(builders: Sequence[FeatureBuilder],
                                if getattr(builder, flag, False)]
         elif isinstance(builder, ProfileFeatures):
             cols["customers"] = list(getattr(builder, "columns_", []))
+        elif isinstance(builder, PurchaseHistoryFeatures):
+            source = getattr(builder, "source_", None)  # the table orders were read from
+            if source is not None:
+                needed.setdefault(source, set())
+                if source == "activity":
+                    cols["activity"] = (["value"] if getattr(builder, "has_value_", False)
+                                        else []) + (["event"] if builder.event else [])
         for table, columns in cols.items():
             frame = None if data is None else getattr(data, table, None)
             present = set(columns) if data is None else (
@@ -144,6 +156,8 @@ def _required_inputs(builders: Sequence[FeatureBuilder],
             needed.setdefault(table, set()).update(
                 c for c in columns if c in present and c not in SCHEMA[table].required)
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
+
+
 # --------------------------------------------------------------------------- business kind
 #: A customer with at least this many successful payments shows whether they recur.
 _MIN_PAYMENTS = 3
@@ -410,11 +424,17 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self._fit_training(data, as_of, progress)
         return self
 
+    def _forget_fit(self) -> None:
+        """Drop what an earlier fit (or recalibration) left: a new fit sets it all again."""
+        for name in self.bundle_attributes:
+            self.__dict__.pop(name, None)
+
     def _fit_training(self, data: EventData, as_of: Any,
                       progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features and labels (for evaluation)."""
         data = self._check_data(data)
         self._check_params()
+        self._forget_fit()
         horizon = parse_window(self.horizon)
         business, business_reason = business_kind(data, self.business)
         # a shop has no cancellations to wait for: its churn is inactivity
@@ -801,10 +821,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             raise ValueError(f"n_cutoffs={n!r}; expected an integer >= 1")
         method = method or getattr(model, "calibration", None) or "isotonic"
         self._check_inputs(data)
-        stamp = data.time_range[1] if as_of is None else _timestamp(as_of)
+        end = data.time_range[1]
+        stamp = end if as_of is None else _timestamp(as_of)
+        if stamp > end + pd.Timedelta(days=1):
+            # outcomes after the data's end are unknown, not "no activity": refuse, as evaluate
+            raise ChurnDataError(
+                f"recalibrating as of {stamp:%Y-%m-%d} needs what happened up to then, but "
+                f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of on or before "
+                f"{end:%Y-%m-%d}"
+            )
         cutoffs = training_cutoffs(data, stamp, self.horizon_, int(n), self.cutoff_freq)
-        labels = label_churn(data, cutoffs, self.horizon_, kind=self.label_kind_, as_of=stamp,
-                             lookback=self.lookback)
+        if cutoffs[0] <= self.as_of_ - self.horizon_:
+            warnings.warn(
+                f"recalibration cutoffs from {cutoffs[0]:%Y-%m-%d} overlap the training "
+                f"cutoffs (up to {self.as_of_ - self.horizon_:%Y-%m-%d}): the trees have seen "
+                f"those outcomes, so the map fits optimistic margins; recalibrate on outcomes "
+                f"after the training as-of {self.as_of_:%Y-%m-%d}",
+                LeakageWarning, stacklevel=2,
+            )
+        # the same population as training and scoring (lapsed customers with inactivity churn)
+        labels = label_churn(data, cutoffs, self.horizon_, as_of=stamp,
+                             **self._population_rule())
         y = labels["churned"].to_numpy(dtype=np.float64)
         if len(y) == 0 or y.min() == y.max():
             raise ChurnDataError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -308,3 +309,32 @@ def test_readme_weekly_loop_runs(tmp_path, monkeypatch):
         encoding="utf-8"))
     assert readout["n_treatment"] + readout["n_control"] == len(listed)
     assert cp.ChurnPipeline.load(tmp_path / "models" / "churn").model_id_ != pipe.model_id_
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("as_of", "garbage", "as_of = 'garbage'"),
+    ("as_of", 5, "as_of = 5"),
+    ("horizon", "xyz", "horizon = 'xyz'"),
+    ("label", "weird", "label = 'weird'"),
+    ("lookback", "zzz", "lookback 'zzz'"),
+    ("holdout_seed", "abc", "holdout_seed = 'abc'"),
+    ("holdout_share", "abc", "holdout_share = 'abc'"),
+])
+def test_damaged_list_metadata_is_a_data_error(campaign, key, value, message):
+    _, after, listed, _ = campaign
+    damaged = listed.copy()
+    damaged.attrs = {**listed.attrs, key: value}
+    with pytest.raises(cp.ChurnDataError, match=re.escape(message)):
+        cp.campaign_readout(damaged, after, as_of=END)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("list.csv", b'customer_id,group\n"1,treatment\n'),
+    ("list.parquet", b"PAR1 not parquet"),
+    ("list.xlsx", b"not a zip file"),
+])
+def test_damaged_list_files_are_a_data_error_naming_the_file(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(cp.ChurnDataError, match=re.escape(name)):
+        cp.read_list(path)

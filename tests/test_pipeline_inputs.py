@@ -154,3 +154,21 @@ def test_saved_and_loaded_pipeline_keeps_the_model_id(pipe, data, tmp_path):
     loaded = ChurnPipeline.load(pipe.save(tmp_path / "bundle"))
     scores = loaded.score(data, AS_OF, explain=False)
     assert scores.attrs["model_id"] == pipe.model_id_
+
+
+def test_purchase_history_inputs_are_required_at_scoring(data):
+    from churnpredict.features import PurchaseHistoryFeatures, TenureFeatures
+
+    shop = EventData(data.customers.drop(columns=["churned_at", "churn_type"]),
+                     activity=data.activity)
+    pipe = ChurnPipeline(builders=[PurchaseHistoryFeatures(horizon=28, bgnbd=False),
+                                   TenureFeatures()], label="inactivity", n_cutoffs=6,
+                         model=ChurnModel(n_estimators=10, n_jobs=1))
+    pipe.fit(shop, as_of=AS_OF)
+    assert "value" in pipe.required_inputs_["activity"]
+    no_value = EventData(shop.customers, activity=shop.activity.drop(columns=["value"]))
+    with pytest.raises(ChurnDataError, match=re.escape("activity.value")):
+        pipe.score(no_value, AS_OF)
+    payments_only = EventData(shop.customers, payments=data.payments)
+    with pytest.raises(ChurnDataError, match="activity table"):
+        pipe.score(payments_only, AS_OF)

@@ -153,3 +153,41 @@ def test_report_states_the_base_rate_on_the_latest_complete_cutoff(shifted, tmp_
     pipe.recalibrate(new, end)
     page = cp.write_report(pipe, new, end, tmp_path / "after").read_text(encoding="utf-8")
     assert "<p id=base-rate><b>Base rate</b>" in page
+
+
+def test_recalibration_refuses_outcomes_past_the_data(shifted):
+    pipe = copy.deepcopy(shifted[0])
+    new = shifted[1]
+    end = new.time_range[1]
+    with pytest.raises(cp.ChurnDataError, match="data ends at"):
+        pipe.recalibrate(new, end + pd.Timedelta(days=30))
+
+
+def test_recalibration_on_training_cutoffs_warns(shifted):
+    pipe = copy.deepcopy(shifted[0])
+    train = cp.make_subscription_data(random_state=1, churn_scale=3.0, **GEN)
+    with pytest.warns(cp.LeakageWarning, match="overlap the training cutoffs"):
+        pipe.recalibrate(train, AS_OF)
+
+
+def test_a_new_fit_forgets_an_earlier_recalibration(shifted):
+    pipe = copy.deepcopy(shifted[0])
+    pipe.recalibrate(shifted[1], LATER)
+    assert hasattr(pipe, "recalibration_")
+    pipe.fit(shifted[1], as_of=AS_OF)
+    assert not hasattr(pipe, "recalibration_")
+
+
+def test_recalibration_uses_the_scored_population_with_lapsed_customers():
+    """Inactivity churn scores lapsed customers too: the map is refitted on that population."""
+    data = cp.make_subscription_data(n_customers=800, random_state=3, **{
+        k: v for k, v in GEN.items() if k != "n_customers"})
+    pipe = cp.ChurnPipeline(label="inactivity", horizon="28D", n_cutoffs=4,
+                            model=cp.ChurnModel(n_estimators=20, n_jobs=1))
+    pipe.fit(data, as_of="2024-09-01")
+    pipe.recalibrate(data, "2024-12-01", n_cutoffs=1)
+    cutoff = pd.Timestamp("2024-12-01") - pipe.horizon_
+    scored = cp.labels.population(data, [cutoff], **pipe._population_rule())
+    assert pipe.recalibration_["n_rows"] == len(scored)
+    assert (cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity")
+            == "lapsed").any()
