@@ -167,6 +167,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         Spacing of the training cutoffs.
     lookback : duration, default "90D"
         Inactivity labels only: a customer must have been active this recently to count.
+    reason_threshold : float, default 0.01
+        A reason must raise the churn probability by at least this many probability points
+        (0.01 = one point; see docs/reasons.md).
+    currency : str, default ""
+        Symbol written before amounts in reasons (e.g. "€"; the config key ``currency``).
 
     Attributes
     ----------
@@ -210,7 +215,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     """
 
     #: fitted attributes, besides the builders and the model, that a bundle keeps
-    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_")
+    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_",
+                                          "feature_percentiles_", "reason_facts_")
 
 
     def __init__(
@@ -222,6 +228,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n_cutoffs: int = 12,
         cutoff_freq: Any = "14D",
         lookback: Any = "90D",
+        reason_threshold: float = 0.01,
+        currency: str = "",
     ) -> None:
         self.builders = builders
         self.model = model
@@ -230,6 +238,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.n_cutoffs = n_cutoffs
         self.cutoff_freq = cutoff_freq
         self.lookback = lookback
+        self.reason_threshold = reason_threshold
+        self.currency = currency
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -365,6 +375,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
         self.required_inputs_ = _required_inputs(active, data)
         self.model_id_ = _model_id(model, self.feature_names_)
+        from .explain import reference_percentiles, related_facts
+
+        self.feature_percentiles_ = reference_percentiles(X)
+        self.reason_facts_ = related_facts(X, self.feature_info_)
         return X, labels
 
     @staticmethod
@@ -374,7 +388,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         missing = info["group"].isna()
         if missing.any():  # a builder that does not describe a column: keep it usable
             info.loc[missing, "group"] = "profile"
-            info.loc[missing, "description"] = [f"{n} = {{value}}" for n in info.index[missing]]
+            info.loc[missing, "description"] = [str(n).replace("_", " ") + " is {value}"
+                                                for n in info.index[missing]]
         info["group"] = info["group"].astype(str)
         info["description"] = info["description"].astype(str)
         bad = sorted(set(info["group"]) - set(DRIVER_GROUPS))
@@ -516,7 +531,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 )
             from .explain import explain as explain_rows
 
-            reasons = explain_rows(self.model_, X, self.feature_info_, top=3)
+            info = self._feature_info(self.builders_, self.feature_names_)
+            reasons = explain_rows(
+                self.model_, X, info, top=3, threshold=float(self.reason_threshold),
+                percentiles=getattr(self, "feature_percentiles_", None),
+                facts=getattr(self, "reason_facts_", None), currency=str(self.currency or ""))
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")

@@ -99,28 +99,34 @@ class MonetaryFeatures(FeatureBuilder):
         """Name, group and plain-language description of every column, in column order."""
         check_is_fitted(self, "windows_")
         g = self.group
+        day = pd.Timedelta(days=1)
         infos = [FeatureInfo(f"paid_{window_label(w)}", g,
-                             f"{{value:,.2f}} paid in the last {_window_text(w)}")
+                             f"{{value}} paid in the last {_window_text(w)}", kind="money",
+                             fact="amount paid", window_days=w / day)
                  for w in self.windows_]
         longest = self.windows_[-1]
         lab, text = window_label(longest), _window_text(longest)
         plab, ptext = window_label(self.lookback_), _window_text(self.lookback_)
         infos += [
-            FeatureInfo(f"payments_{lab}", g,
-                        f"{{value:.0f}} successful payments in the last {text}"),
-            FeatureInfo(f"avg_payment_{lab}", g,
-                        f"average payment {{value:,.2f}} over the last {text}"),
-            FeatureInfo("mrr", g, "latest payment {value:,.2f} (current MRR)"),
-            FeatureInfo(f"price_change_pct_{plab}", g,
-                        f"price changed {{value:+.0%}} vs {ptext} ago"),
-            FeatureInfo(f"price_change_{plab}", g,
-                        f"price changed by {{value:+,.2f}} vs {ptext} ago"),
+            FeatureInfo(f"payments_{lab}", g, f"{{value}} in the last {text}", kind="count",
+                        noun="successful payment", fact="amount paid",
+                        window_days=longest / day),
+            FeatureInfo(f"avg_payment_{lab}", g, f"average payment {{value}} over the last {text}",
+                        kind="money", fact="amount paid", window_days=longest / day),
+            FeatureInfo("mrr", g, "latest payment {value} (current monthly revenue)",
+                        kind="money", fact="price"),
+            FeatureInfo(f"price_change_pct_{plab}", g, f"price changed {{value}} vs {ptext} ago",
+                        kind="share_change", fact="price"),
+            FeatureInfo(f"price_change_{plab}", g, f"price changed by {{value}} vs {ptext} ago",
+                        kind="money_change", fact="price"),
         ]
         infos += [FeatureInfo(f"refunded_{window_label(w)}", g,
-                              f"{{value:,.2f}} refunded in the last {_window_text(w)}")
+                              f"{{value}} refunded in the last {_window_text(w)}",
+                              kind="money", fact="refunds", window_days=w / day)
                   for w in self.windows_]
         infos += [FeatureInfo(f"refunds_{window_label(w)}", g,
-                              f"{{value:.0f}} refunds in the last {_window_text(w)}")
+                              f"{{value}} in the last {_window_text(w)}", kind="count",
+                              noun="refund", fact="refunds", window_days=w / day)
                   for w in self.windows_]
         return infos
 
