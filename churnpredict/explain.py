@@ -1139,7 +1139,8 @@ def global_importance(model: Any, X: Any, feature_info: Any = None, *, by: str =
     return out.sort_values("mean_abs_shap", ascending=False, kind="stable")
 
 
-def to_shap_explanation(model: Any, X: Any, *, method: str = "auto") -> Any:
+def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
+                        space: str = "log-odds") -> Any:
     """Contributions as a :class:`shap.Explanation`, so shap's plots work.
 
     Parameters
@@ -1147,24 +1148,36 @@ def to_shap_explanation(model: Any, X: Any, *, method: str = "auto") -> Any:
     model : ChurnModel, xgboost.XGBClassifier or xgboost.Booster
     X : pandas.DataFrame or ndarray
     method : {"auto", "fast", "xgboost"}, default "auto"
+    space : {"log-odds", "probability"}, default "log-odds"
+        "log-odds": the exact TreeSHAP contributions to the uncalibrated margin.
+        "probability": the same contributions carried through the model's calibration
+        (:func:`probability_contributions`): each row's contributions are scaled by
+        ``(p - p0) / (m - m0)``, so ``base_values + values.sum(1)`` is exactly the calibrated
+        churn probability the list shows, and ``base_values`` is the calibrated base value.
 
     Returns
     -------
     shap.Explanation
-        ``values`` (n_rows, n_features) log-odds contributions, ``base_values`` (n_rows,),
-        ``data`` the numeric model inputs (categoricals as training codes), ``display_data``
-        the original values, and ``feature_names``.
+        ``values`` (n_rows, n_features), ``base_values`` (n_rows,), ``data`` the numeric model
+        inputs (categoricals as training codes), ``display_data`` the original values, and
+        ``feature_names``.
     """
     import shap
 
+    if space not in ("log-odds", "probability"):
+        raise ValueError(f"space={space!r}; expected 'log-odds' or 'probability'")
     values, prepared = _contributions(model, X, method)
     p = prepared.matrix.shape[1]
     display = None
     if prepared.frame is not None:
         display = prepared.frame.to_numpy(dtype=object)
+    if space == "probability":
+        contrib, base, _ = probability_contributions(values, _calibration(model))
+    else:
+        contrib, base = values[:, :p], values[:, p]
     return shap.Explanation(
-        values=values[:, :p],
-        base_values=values[:, p],
+        values=contrib,
+        base_values=base,
         data=prepared.matrix.astype(np.float64),
         display_data=display,
         feature_names=list(prepared.names),
