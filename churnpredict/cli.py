@@ -37,7 +37,9 @@ _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapsh
               "unknown_customers")
 _PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report")
-CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
+#: How reasons are written: currency symbol, smallest reason in probability points.
+_REASON_KEYS = ("currency", "reason_threshold")
+CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS + _REASON_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
 
@@ -381,7 +383,7 @@ def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: 
     from .model import ChurnModel
     from .pipeline import ChurnPipeline
 
-    params = {k: settings[k] for k in _PIPELINE_KEYS if k in settings}
+    params = {k: settings[k] for k in _PIPELINE_KEYS + _REASON_KEYS if k in settings}
     if horizon is not None:
         params["horizon"] = horizon
     if label is not None:
@@ -738,6 +740,7 @@ def score(
         options = _list_options(settings, top=top, min_probability=min_probability,
                                 rank_by=rank_by)
         pipeline = _load_pipeline(session, model)
+        _reason_settings(pipeline, settings, config)
         if scheduler is not None:
             from .dask import score_dask
 
@@ -761,8 +764,25 @@ def score(
                                     session=session)
         from .export import write_at_risk
 
-        write_at_risk(frame, out, actions=settings.get("actions"))
+        write_at_risk(frame, out, actions=settings.get("actions"),
+                      currency=str(getattr(pipeline, "currency", "") or ""))
         _print_list_summary(session, scores, frame, out, pipeline.horizon_)
+
+
+def _reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
+    """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
+    if "currency" in settings:
+        if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
+            raise ChurnDataError(f"config {config}: currency = {settings['currency']!r}; give a "
+                                 f"short symbol such as \"€\" or \"$\"")
+        pipeline.currency = settings["currency"]
+    if "reason_threshold" in settings:
+        value = settings["reason_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 <= value < 1:
+            raise ChurnDataError(f"config {config}: reason_threshold = {value!r}; give "
+                                 f"probability points in [0, 1), e.g. 0.01 for one point")
+        pipeline.reason_threshold = float(value)
 
 
 def _load_pipeline(session: _Session, path: Path) -> Any:

@@ -900,7 +900,8 @@ def _slope(margin: np.ndarray, base: np.ndarray, calibrate: Callable) -> np.ndar
     return slope
 
 
-def probability_contributions(values: np.ndarray, calibrate: Callable
+def probability_contributions(values: np.ndarray, calibrate: Callable,
+                              probability: np.ndarray | None = None
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-odds contributions carried through the calibration map into probability points.
 
@@ -915,6 +916,10 @@ def probability_contributions(values: np.ndarray, calibrate: Callable
         Output of :func:`shap_values` (last column: base value).
     calibrate : callable
         Margin -> probability.
+    probability : ndarray of shape (n_rows,), optional
+        The probabilities to end at (e.g. the model's ``predict_proba``, which reads the
+        margin from XGBoost in float32); defaults to ``calibrate`` of the contributions' sum.
+        The contributions then sum to ``probability - p0`` exactly.
 
     Returns
     -------
@@ -928,8 +933,16 @@ def probability_contributions(values: np.ndarray, calibrate: Callable
     margin = values.sum(axis=1)
     base_margin = values[:, p]
     base = np.asarray(calibrate(base_margin), dtype=np.float64)
-    prob = np.asarray(calibrate(margin), dtype=np.float64)
-    slope = _slope(margin, base_margin, calibrate)
+    if probability is None:
+        prob = np.asarray(calibrate(margin), dtype=np.float64)
+        slope = _slope(margin, base_margin, calibrate)
+    else:
+        prob = np.asarray(probability, dtype=np.float64).reshape(-1)
+        delta = margin - base_margin
+        close = np.abs(delta) < 1e-9
+        slope = _slope(margin, base_margin, calibrate)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.where(close, slope, (prob - base) / np.where(close, 1.0, delta))
     contrib = values[:, :p] * slope[:, None]
     return contrib, base, prob
 
@@ -1139,6 +1152,17 @@ def global_importance(model: Any, X: Any, feature_info: Any = None, *, by: str =
     return out.sort_values("mean_abs_shap", ascending=False, kind="stable")
 
 
+def listed_probability(model: Any, X: Any) -> np.ndarray | None:
+    """The churn probability the model reports for ``X`` (``predict_proba``), when it has one."""
+    predict = getattr(model, "predict_proba", None)
+    if not callable(predict):
+        return None
+    try:
+        return np.asarray(predict(X), dtype=np.float64)[:, 1]
+    except Exception:  # a model that cannot predict on these inputs: use the calibration map
+        return None
+
+
 def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
                         space: str = "log-odds") -> Any:
     """Contributions as a :class:`shap.Explanation`, so shap's plots work.
@@ -1172,7 +1196,8 @@ def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
     if prepared.frame is not None:
         display = prepared.frame.to_numpy(dtype=object)
     if space == "probability":
-        contrib, base, _ = probability_contributions(values, _calibration(model))
+        contrib, base, _ = probability_contributions(values, _calibration(model),
+                                                     listed_probability(model, X))
     else:
         contrib, base = values[:, :p], values[:, p]
     return shap.Explanation(
