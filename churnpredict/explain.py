@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, ChurnModelError
-from .features._base import DRIVER_GROUPS, FeatureInfo
+from .features._base import DRIVER_GROUPS, FeatureInfo, format_value
 
 __all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation",
            "probability_contributions", "reference_percentiles", "related_facts",
@@ -736,7 +736,7 @@ def _group_matrix(groups: np.ndarray) -> tuple[list[str], np.ndarray]:
 
 
 _INFO_FIELDS = ("group", "description", "description_if_zero", "description_if_missing",
-                "kind", "noun", "fact", "window_days", "is_tenure")
+                "kind", "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
 #: Default reason threshold in probability points: a reason must raise the churn probability
 #: by at least one point (see docs/reasons.md for how it was chosen).
 REASON_THRESHOLD = 0.01
@@ -765,7 +765,8 @@ def _records(feature_info: Any, names: Sequence[str]) -> list[FeatureInfo]:
             get["description_if_zero"], get["description_if_missing"], kind=str(kind),
             noun=get["noun"], fact=get["fact"],
             window_days=None if get["window_days"] is None else float(get["window_days"]),
-            is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False))
+            is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False,
+            past_change=get["past_change"], past_label=get["past_label"]))
     return out
 
 
@@ -882,6 +883,16 @@ def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
     out[high] = [f", {more} than {p}% of customers" for p in pct_high[high]]
     out[low] = [f", {less} than {p}% of customers" for p in pct_low[low]]
     return out
+
+
+def _past_text(value: float, previous: float, record: FeatureInfo, currency: str) -> str:
+    """", down from 14 the 30 days before" (or nothing when unknown or unchanged)."""
+    if not (np.isfinite(value) and np.isfinite(previous)) or abs(previous - value) < 0.5:
+        return ""
+    word = "down" if previous > value else "up"
+    amount = format_value(previous, "number" if record.kind == "count" else record.kind,
+                          currency=currency)
+    return f", {word} from {amount} {record.past_label or 'before'}"
 
 
 def _slope(margin: np.ndarray, base: np.ndarray, calibrate: Callable) -> np.ndarray:
@@ -1073,13 +1084,28 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
             col = source.iloc[rows, j]
         else:
             col = pd.Series(numeric[rows, j])
+        past = None
+        if record.past_change in names and record.kind in ("count", "money", "number"):
+            change = numeric[rows, names.index(record.past_change)]
+            past = numeric[rows, j] - change
+            col = pd.Series(list(zip(numeric[rows, j], past)), dtype=object)
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        said = [record.describe(_plain(u), currency) for u in uniques]
+        if past is not None:  # (value, previous value) pairs: compare with the own past
+            said = [record.describe(_plain(u[0]), currency) for u in uniques]
+            said = [s + _past_text(u[0], u[1], record, currency) if s else s
+                    for s, u in zip(said, uniques, strict=True)]
+            said = [s if len(s) <= MAX_REASON_CHARS else record.describe(_plain(u[0]), currency)
+                    for s, u in zip(said, uniques, strict=True)]
+            uniques = [u[0] for u in uniques]
+            own = [", down from" in s or ", up from" in s for s in said]
+        else:
+            said = [record.describe(_plain(u), currency) for u in uniques]
+            own = [False] * len(uniques)
         grid = (percentiles or {}).get(record.name)
         if grid is not None and len(uniques) and record.kind not in ("flag", "category"):
             refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
-            said = [s + r if r and len(s) + len(r) <= MAX_REASON_CHARS else s
-                    for s, r in zip(said, refs, strict=True)]
+            said = [s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
+                    for s, r, o in zip(said, refs, own, strict=True)]
         described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
         texts[rows, slots] = described[codes]
     feats = np.where(valid, np.asarray(names, dtype=object)[np.maximum(idx, 0)], "")

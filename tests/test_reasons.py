@@ -244,3 +244,27 @@ def test_excel_list_reads_as_a_list(demo, tmp_path):
             "reason_group_1").itertuples(index=False):
         if group:
             assert actions[group] == action
+
+
+def test_reason_compares_with_the_customers_own_past():
+    import xgboost as xgb
+
+    X = pd.DataFrame({"events_30d": [2.0] * 10 + [20.0] * 10,
+                      "activity_trend_diff_30d": [-12.0] * 10 + [0.0] * 10})
+    y = np.array([1] * 8 + [0] * 2 + [0] * 8 + [1] * 2)
+    params = {"max_depth": 1, "eta": 1.0, "objective": "binary:logistic", "base_score": 0.5,
+              "reg_lambda": 0.0, "min_child_weight": 0.0, "nthread": 1}
+    booster = xgb.train(params, xgb.DMatrix(X, y), 1)
+    info = [FeatureInfo("events_30d", "engagement", "{value} in the last 30 days", kind="count",
+                        noun="activity event", past_change="activity_trend_diff_30d",
+                        past_label="the 30 days before"),
+            FeatureInfo("activity_trend_diff_30d", "engagement",
+                        "{value} in the last 30 days vs the 30 days before", kind="change",
+                        noun="activity event")]
+    out = explain(booster, X, info, top=2, percentiles={"events_30d": list(
+        np.percentile(X["events_30d"], np.arange(101)))})
+    assert out["reason_1"].iloc[0] == (
+        "2 activity events in the last 30 days, down from 14 the 30 days before")
+    assert out["reason_group_1"].iloc[0] == "engagement"
+    # the busy customers have no reason; the zero change is never one
+    assert (out["reason_1"].iloc[10:] == "").all()

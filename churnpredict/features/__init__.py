@@ -149,7 +149,7 @@ def describe_features(builders: Sequence[FeatureBuilder], data: EventData | None
             continue
         infos.extend(b.feature_info())
     fields = ("group", "description", "description_if_zero", "description_if_missing", "kind",
-              "noun", "fact", "window_days", "is_tenure")
+              "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
     return pd.DataFrame(
         {f: pd.Series([getattr(i, f) for i in infos], dtype=object) for f in fields},
     ).set_axis(pd.Index([i.name for i in infos], name="feature"))

@@ -208,6 +208,11 @@ class FeatureInfo:
         :func:`churnpredict.explain.explain`).
     is_tenure : bool, default False
         The feature is the customer's tenure (days since signup).
+    past_change : str, optional
+        Name of a feature holding this value minus the previous period's, so a reason can
+        compare the customer with their own past ("3 activity events in the last 30 days,
+        down from 14"). ``past_label`` names that period ("the 30 days before").
+    past_label : str, optional
 
     Examples
     --------
@@ -230,6 +235,8 @@ class FeatureInfo:
     fact: str | None = None
     window_days: float | None = None
     is_tenure: bool = False
+    past_change: str | None = None
+    past_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in DRIVER_GROUPS:

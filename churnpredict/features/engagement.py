@@ -238,9 +238,13 @@ class EngagementFeatures(FeatureBuilder):
                   for t, slug in types]
         for w in self.windows_:
             lab, text, days = window_label(w), _window_text(w), w / pd.Timedelta(days=1)
+            past = {}
+            if self.trend_window_ is not None and self.trend_window_ == w:
+                past = {"past_change": f"activity_trend_diff_{lab}",
+                        "past_label": f"the {text} before"}
             infos += [
                 FeatureInfo(f"events_{lab}", g, f"{{value}} in the last {text}", kind="count",
-                            noun="activity event", fact="activity", window_days=days),
+                            noun="activity event", fact="activity", window_days=days, **past),
                 FeatureInfo(f"active_days_{lab}", g, f"active on {{value}} in the last {text}",
                             kind="count", noun="day", fact="activity", window_days=days),
                 FeatureInfo(f"events_per_day_{lab}", g,
