@@ -351,7 +351,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.builders_ = active
         self.model_ = model
         self.feature_names_ = [str(c) for c in X.columns]
-        self.feature_info_ = self._feature_info(active, self.feature_names_)
+        info = self._feature_info(active, self.feature_names_)
+        self.feature_info_ = info[["group", "description"]]
         self.as_of_ = _timestamp(as_of)
         self.cutoffs_ = pd.DatetimeIndex(
             labels.index.get_level_values("cutoff").unique().sort_values(),
@@ -378,7 +379,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         from .explain import reference_percentiles, related_facts
 
         self.feature_percentiles_ = reference_percentiles(X)
-        self.reason_facts_ = related_facts(X, self.feature_info_)
+        self.reason_facts_ = related_facts(X, info)
         return X, labels
 
     @staticmethod
@@ -493,8 +494,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         as_of : timestamp-like, optional
             Scoring time; defaults to the latest time in the data.
         explain : bool, default True
-            Add ``reason_1..3``, ``reason_group_1..3``, ``reason_weight_1..3`` and the
-            ``shap_<group>`` columns (needs a tree model such as ChurnModel).
+            Add ``reason_1..3``, ``reason_group_1..3``, ``reason_weight_1..3``,
+            ``reason_feature_1..3`` and the ``shap_<group>`` columns (needs a tree model such
+            as ChurnModel; see :func:`churnpredict.explain.explain` and docs/reasons.md).
 
         Returns
         -------
