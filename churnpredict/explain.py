@@ -855,7 +855,11 @@ def related_facts(X: pd.DataFrame, feature_info: Any,
             rows = np.linspace(0, len(X) - 1, 20_000).astype(np.int64)
         block = np.column_stack([numeric[names[i]][rows] for i in cols])
         ranks = pd.DataFrame(block).rank().to_numpy()
-        ranks = np.where(np.isnan(ranks), np.nanmean(ranks, axis=0), ranks)
+        present = ~np.isnan(ranks)
+        fill = np.where(present.any(axis=0),
+                        np.where(present, ranks, 0.0).sum(axis=0) / np.maximum(
+                            present.sum(axis=0), 1), 0.0)
+        ranks = np.where(present, ranks, fill)
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.corrcoef(ranks, rowvar=False)
         corr = np.nan_to_num(np.atleast_2d(corr))
