@@ -851,8 +851,8 @@ def related_facts(X: pd.DataFrame, feature_info: Any,
     cols = [i for i, n in enumerate(names) if n in numeric]
     if len(cols) > 1 and len(X) > 2:
         rows = np.arange(len(X))
-        if len(rows) > 20_000:  # a fixed, evenly spread sample keeps this fast
-            rows = np.linspace(0, len(X) - 1, 20_000).astype(np.int64)
+        if len(rows) > 10_000:  # a fixed, evenly spread sample keeps this fast
+            rows = np.linspace(0, len(X) - 1, 10_000).astype(np.int64)
         block = np.column_stack([numeric[names[i]][rows] for i in cols])
         ranks = pd.DataFrame(block).rank().to_numpy()
         present = ~np.isnan(ranks)
