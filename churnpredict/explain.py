@@ -889,6 +889,35 @@ def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
+def _say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
+                     moved: np.ndarray, silent: np.ndarray, records: Sequence[FeatureInfo],
+                     source: pd.DataFrame | None, numeric: np.ndarray, currency: str) -> None:
+    """Tenure reasons of new customers also name what their short history shows.
+
+    "customer for 2 weeks" becomes "customer for 2 weeks, no activity recorded yet" (the
+    moved feature that raised the risk most), unless that passes the length limit.
+    """
+    rows, slots = np.nonzero(where)
+    if rows.size == 0:
+        return
+    said = np.where(moved[rows] & ~silent[rows], contrib[rows], -np.inf)
+    best = np.argmax(said, axis=1)
+    ok = np.isfinite(said[np.arange(rows.size), best])
+    extra = np.full(rows.size, "", dtype=object)
+    for j in np.unique(best[ok]):
+        sel = np.flatnonzero(ok & (best == j))
+        col = (source.iloc[rows[sel], j] if source is not None
+               else pd.Series(numeric[rows[sel], j]))
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        described = np.array([records[j].describe(_plain(u), currency) for u in uniques]
+                             + [records[j].describe(np.nan, currency)], dtype=object)
+        extra[sel] = described[codes]
+    base = pd.Series(texts[rows, slots], dtype=object).str.split(", ", n=1).str[0]
+    joined = (base + ", " + pd.Series(extra, dtype=object)).to_numpy(dtype=object)
+    fits = (extra != "") & (pd.Series(joined).str.len().to_numpy() <= MAX_REASON_CHARS)
+    texts[rows[fits], slots[fits]] = joined[fits]
+
+
 def _past_text(value: float, previous: float, record: FeatureInfo, currency: str) -> str:
     """", down from 14 the 30 days before" (or nothing when unknown or unchanged)."""
     if not (np.isfinite(value) and np.isfinite(previous)) or abs(previous - value) < 0.5:
@@ -1008,9 +1037,11 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     the base probability). Features stating one fact (``facts``) are summed into one line,
     worded by the member that raises the risk most; a fact is a reason when its sum is at
     least ``threshold`` and its wording says something (a meaningless missing value or a
-    zero change never does). For a customer younger than a feature's ``window_days``, that
-    feature's contribution counts as tenure (the window reaches before signup, so a low
-    count says "new", not "disengaged"). ``reason_weight_k`` is the fact's summed weight.
+    zero change never does). For a customer younger than a feature's ``window_days``, a
+    positive contribution of a low value of that feature (at most the training median, or
+    missing) counts as tenure: the window reaches before signup, so a low count says "new",
+    not "disengaged"; the tenure line then names it ("customer for 2 weeks, no activity
+    recorded yet"). ``reason_weight_k`` is the fact's summed weight.
     Rows with fewer reasons get empty strings and NaN weights in the remaining slots.
     """
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
@@ -1045,8 +1076,13 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
         age = numeric[:, tenure_cols[0]]
         windows = np.array([np.nan if r.window_days is None or r.group == "tenure"
                             else r.window_days for r in records])
+        # a short history can only make a value look low (few events, little paid, no
+        # activity yet): only low or missing values of young customers are moved
+        medians = np.array([np.inf if (percentiles or {}).get(r.name) is None
+                            else float((percentiles or {})[r.name][50]) for r in records])
         with np.errstate(invalid="ignore"):
-            moved = (age[:, None] < windows[None, :]) & (contrib > 0)
+            low = np.isnan(numeric) | (numeric <= medians[None, :])
+            moved = (age[:, None] < windows[None, :]) & (contrib > 0) & low
     onehot = np.zeros((p, len(fact_names)))
     onehot[np.arange(p), fid] = 1.0
     kept = np.where(moved, 0.0, contrib)
@@ -1112,6 +1148,9 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
                     for s, r, o in zip(said, refs, own, strict=True)]
         described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
         texts[rows, slots] = described[codes]
+    if tenure_fact >= 0:
+        _say_what_is_new(texts, valid & (order == tenure_fact) & moved.any(axis=1)[:, None],
+                         contrib, moved, silent, records, source, numeric, currency)
     feats = np.where(valid, np.asarray(names, dtype=object)[np.maximum(idx, 0)], "")
 
     columns: dict[str, Any] = {}

@@ -46,13 +46,13 @@ def test_customers_with_a_driver_rank_above_the_rest(explained):
 
 
 @pytest.mark.parametrize(("n_customers", "random_state", "expected"),
-                         [(2500, 11, 0.9375), (6000, 7, 0.9314)])
+                         [(2500, 11, 0.9583), (6000, 7, 0.9216)])
 def test_first_reason_names_the_driver_across_the_top_decile(n_customers, random_state,
                                                             expected):
     """The whole top decile of the list, new customers included: every customer with a known
     driver (onboarding -> tenure, engagement, support, payments, price -> monetary).
 
-    Measured: 45 of 48 (93.8%) on 2,500 customers and 95 of 102 (93.1%) on 6,000 (before
+    Measured: 46 of 48 (95.8%) on 2,500 customers and 94 of 102 (92.2%) on 6,000 (before
     tenure-aware reasons: 37 of 48, 77%, every miss an onboarding customer read as
     disengaged). Required: at least 85%.
     """

@@ -228,13 +228,18 @@ class EngagementFeatures(FeatureBuilder):
         check_is_fitted(self, "event_types_")
         g = self.group
         types = list(zip(self.event_types_, self._type_slugs(), strict=True))
+        # a customer younger than a month who is silent (or has never been active) is new,
+        # not disengaged: reasons count recency as tenure below this age
+        month = pd.Timedelta(days=30)
+        young = min((w for w in self.windows_ if w >= month), default=self.windows_[-1])
+        young_days = young / pd.Timedelta(days=1)
         infos = [FeatureInfo("days_since_last_activity", g, "last active {value} ago",
                              description_if_missing="no activity recorded yet", kind="days",
-                             fact="activity recency")]
+                             fact="activity recency", window_days=young_days)]
         infos += [FeatureInfo(f"days_since_last_{slug}", g,
                               f"last '{_said(t)}' event {{value}} ago",
                               description_if_missing=f"no '{_said(t)}' event yet",
-                              kind="days", fact=f"event {slug}")
+                              kind="days", fact="activity recency", window_days=young_days)
                   for t, slug in types]
         for w in self.windows_:
             lab, text, days = window_label(w), _window_text(w), w / pd.Timedelta(days=1)
