@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, ChurnModelError
-from .features._base import DRIVER_GROUPS, FeatureInfo, format_value
+from .features._base import (CHANGE_KINDS, DRIVER_GROUPS, FeatureInfo, format_value,
+                             is_zero_change)
 
 __all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation",
            "probability_contributions", "reference_percentiles", "related_facts",
@@ -755,10 +756,17 @@ def _none(value: Any) -> Any:
 
 def _records(feature_info: Any, names: Sequence[str]) -> list[FeatureInfo]:
     """One FeatureInfo per model feature, from a describe_features frame or FeatureInfo list."""
+    if not isinstance(feature_info, pd.DataFrame):
+        given = {r.name: r for r in feature_info if isinstance(r, FeatureInfo)}
+        if all(n in given for n in names):
+            _feature_frame(feature_info, names)  # the same checks
+            return [given[n] for n in names]
     info = _feature_frame(feature_info, names)
+    fields = {f: info[f].tolist() if f in info.columns else [None] * len(info)
+              for f in _INFO_FIELDS}
     out = []
-    for name, row in info.iterrows():
-        get = {f: _none(row[f]) if f in row.index else None for f in _INFO_FIELDS}
+    for i, name in enumerate(info.index):
+        get = {f: _none(fields[f][i]) for f in _INFO_FIELDS}
         kind = get["kind"] or "number"
         out.append(FeatureInfo(
             str(name), str(get["group"]), str(get["description"]),
@@ -889,6 +897,17 @@ def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
+def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int) -> np.ndarray:
+    """Column ``j`` as given (numbers as float64, categories and text as objects)."""
+    if source is None:
+        return numeric[:, j]
+    col = source.iloc[:, j]
+    if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
+            col.dtype, pd.CategoricalDtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+
+
 def _say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
                      moved: np.ndarray, silent: np.ndarray, records: Sequence[FeatureInfo],
                      source: pd.DataFrame | None, numeric: np.ndarray, currency: str) -> None:
@@ -906,15 +925,14 @@ def _say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
     extra = np.full(rows.size, "", dtype=object)
     for j in np.unique(best[ok]):
         sel = np.flatnonzero(ok & (best == j))
-        col = (source.iloc[rows[sel], j] if source is not None
-               else pd.Series(numeric[rows[sel], j]))
+        col = pd.Series(_values(source, numeric, j)[rows[sel]])
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         described = np.array([records[j].describe(_plain(u), currency) for u in uniques]
                              + [records[j].describe(np.nan, currency)], dtype=object)
         extra[sel] = described[codes]
-    base = pd.Series(texts[rows, slots], dtype=object).str.split(", ", n=1).str[0]
-    joined = (base + ", " + pd.Series(extra, dtype=object)).to_numpy(dtype=object)
-    fits = (extra != "") & (pd.Series(joined).str.len().to_numpy() <= MAX_REASON_CHARS)
+    joined = np.array([str(t).split(", ", 1)[0] + ", " + e if e else ""
+                       for t, e in zip(texts[rows, slots], extra, strict=True)], dtype=object)
+    fits = np.array([0 < len(t) <= MAX_REASON_CHARS for t in joined], dtype=bool)
     texts[rows[fits], slots[fits]] = joined[fits]
 
 
@@ -1064,11 +1082,13 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
     tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
-    silent = np.zeros((n, p), dtype=bool)
+    # values that make no reason: missing where that means nothing, zero changes (as
+    # FeatureInfo.silent, on the model inputs: unseen categories count as missing there too)
+    missing = np.isnan(numeric)
+    silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
     for j, r in enumerate(records):
-        col = (prepared.frame.iloc[:, j] if prepared.frame is not None
-               else pd.Series(numeric[:, j]))
-        silent[:, j] = r.silent(col)
+        if r.kind in CHANGE_KINDS:
+            silent[:, j] |= ~missing[:, j] & is_zero_change(numeric[:, j], r.kind)
     moved = np.zeros((n, p), dtype=bool)
     tenure_fact = -1
     if tenure_cols:
@@ -1120,10 +1140,7 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     for j in np.unique(idx[valid]):
         rows, slots = np.nonzero(valid & (idx == j))
         record = records[j]
-        if source is not None:
-            col = source.iloc[rows, j]
-        else:
-            col = pd.Series(numeric[rows, j])
+        col = pd.Series(_values(source, numeric, j)[rows])
         past = None
         if record.past_change in names and record.kind in ("count", "money", "number"):
             change = numeric[rows, names.index(record.past_change)]
