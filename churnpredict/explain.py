@@ -897,14 +897,13 @@ def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
-def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int) -> np.ndarray:
-    """Column ``j`` as given (numbers as float64, categories and text as objects)."""
-    if source is None:
+def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int,
+            categorical: Any = ()) -> np.ndarray:
+    """Column ``j`` for wording: the model input for numbers (float32 values read the
+    same once rounded for a sentence), the original values for categorical features."""
+    if source is None or j not in categorical:
         return numeric[:, j]
     col = source.iloc[:, j]
-    if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
-            col.dtype, pd.CategoricalDtype):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
     return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
 
 
@@ -925,7 +924,7 @@ def _say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
     extra = np.full(rows.size, "", dtype=object)
     for j in np.unique(best[ok]):
         sel = np.flatnonzero(ok & (best == j))
-        col = pd.Series(_values(source, numeric, j)[rows[sel]])
+        col = pd.Series(_values(source, numeric, j)[rows[sel]])  # numeric windowed features
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         described = np.array([records[j].describe(_plain(u), currency) for u in uniques]
                              + [records[j].describe(np.nan, currency)], dtype=object)
@@ -1140,7 +1139,7 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     for j in np.unique(idx[valid]):
         rows, slots = np.nonzero(valid & (idx == j))
         record = records[j]
-        col = pd.Series(_values(source, numeric, j)[rows])
+        col = pd.Series(_values(source, numeric, j, prepared.categories)[rows])
         past = None
         if record.past_change in names and record.kind in ("count", "money", "number"):
             change = numeric[rows, names.index(record.past_change)]
