@@ -37,7 +37,9 @@ _DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapsh
               "unknown_customers", "date_format", "dayfirst")
 _PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
-CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS
+#: How reasons are written: currency symbol, smallest reason in probability points.
+_REASON_KEYS = ("currency", "reason_threshold")
+CONFIG_KEYS = _DATA_KEYS + _PIPELINE_KEYS + _OTHER_KEYS + _REASON_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
 _BUSINESS = ("auto", "subscription", "purchases")
 _STATUS = ("all", "active", "lapsed", "new")
@@ -431,7 +433,7 @@ def _build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: 
     from .model import ChurnModel
     from .pipeline import ChurnPipeline
 
-    params = {k: settings[k] for k in _PIPELINE_KEYS if k in settings}
+    params = {k: settings[k] for k in _PIPELINE_KEYS + _REASON_KEYS if k in settings}
     if horizon is not None:
         params["horizon"] = horizon
     if label is not None:
@@ -886,6 +888,7 @@ def score(
                                 rank_by=rank_by, status=status)
         pipeline = _load_pipeline(session, model)
         _check_business(pipeline, business)
+        _reason_settings(pipeline, settings, config)
         if scheduler is not None:
             if options["status"] != "all":
                 raise BadInput("--status needs in-memory scoring; drop --scheduler, or filter "
@@ -912,11 +915,28 @@ def score(
                                     session=session, holdout=holdout, seed=seed, drift=True)
         from .export import write_at_risk
 
-        write_at_risk(frame, out, actions=settings.get("actions"))
+        write_at_risk(frame, out, actions=settings.get("actions"),
+                      currency=str(getattr(pipeline, "currency", "") or ""))
         drift_path = _write_drift(session, scores, out)
         with session.shown():
             _say_list_summary(session, scores, frame, out, pipeline.horizon_)
             _say_drift(session, scores, drift_path)
+
+
+def _reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
+    """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
+    if "currency" in settings:
+        if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
+            raise ChurnDataError(f"config {config}: currency = {settings['currency']!r}; give a "
+                                 f"short symbol such as \"€\" or \"$\"")
+        pipeline.currency = settings["currency"]
+    if "reason_threshold" in settings:
+        value = settings["reason_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 <= value < 1:
+            raise ChurnDataError(f"config {config}: reason_threshold = {value!r}; give "
+                                 f"probability points in [0, 1), e.g. 0.01 for one point")
+        pipeline.reason_threshold = float(value)
 
 
 def _load_pipeline(session: _Session, path: Path) -> Any:

@@ -1246,7 +1246,7 @@ def _scores_meta(pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bo
     }
     if explain:
         for stem, dtype in (("reason", TEXT), ("reason_group", TEXT),
-                            ("reason_weight", np.float64)):
+                            ("reason_weight", np.float64), ("reason_feature", TEXT)):
             for k in range(1, 4):
                 cols[f"{stem}_{k}"] = pd.Series([], dtype=dtype)
         groups = set(pipeline.feature_info_.loc[pipeline.feature_names_, "group"].astype(str))

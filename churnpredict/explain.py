@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, ChurnModelError
-from .features._base import DRIVER_GROUPS, FeatureInfo
+from .features._base import CHANGE_KINDS, DRIVER_GROUPS, FeatureInfo, format_value, is_zero_change
 
-__all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation"]
+__all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation",
+           "probability_contributions", "reference_percentiles", "related_facts",
+           "REASON_THRESHOLD"]
 
 #: Largest precomputed subset table (bytes) before falling back to XGBoost's ``pred_contribs``;
 #: the table holds ``2**d * d`` values per leaf with ``d`` distinct features on its path.
@@ -703,9 +705,9 @@ def _feature_frame(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
                 "feature_info must be a DataFrame indexed by feature name with columns 'group' "
                 "and 'description' (see describe_features) or a list of FeatureInfo"
             )
-        info = pd.DataFrame({"group": [r.group for r in records],
-                             "description": [r.description for r in records]},
-                            index=pd.Index([r.name for r in records], name="feature"))
+        info = pd.DataFrame({f: pd.Series([getattr(r, f) for r in records], dtype=object)
+                             for f in _INFO_FIELDS}).set_axis(
+                                 pd.Index([r.name for r in records], name="feature"))
     absent = [c for c in ("group", "description") if c not in info.columns]
     if absent:
         raise ChurnDataError(
@@ -718,7 +720,7 @@ def _feature_frame(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
             f"feature_info has no row for {len(missing)} model feature(s): {missing[:5]}; pass "
             f"describe_features(builders) for the builders the model was trained with"
         )
-    info = info.loc[list(names), ["group", "description"]]
+    info = info.loc[list(names), [c for c in _INFO_FIELDS if c in info.columns]]
     bad = sorted(set(info["group"].astype(str)) - set(DRIVER_GROUPS))
     if bad:
         raise ChurnDataError(
@@ -733,8 +735,282 @@ def _group_matrix(groups: np.ndarray) -> tuple[list[str], np.ndarray]:
     return present, onehot
 
 
+_INFO_FIELDS = ("group", "description", "description_if_zero", "description_if_missing",
+                "kind", "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
+#: Default reason threshold in probability points: a reason must raise the churn probability
+#: by at least one point (see docs/reasons.md for how it was chosen).
+REASON_THRESHOLD = 0.01
+#: Features whose training values correlate at least this much (absolute, rank correlation)
+#: within a driver group state the same fact.
+RELATED_CORRELATION = 0.8
+#: Longest reason sentence (characters) before the peer reference is left out.
+MAX_REASON_CHARS = 90
+
+
+def _none(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return value
+
+
+def _records(feature_info: Any, names: Sequence[str]) -> list[FeatureInfo]:
+    """One FeatureInfo per model feature, from a describe_features frame or FeatureInfo list."""
+    if not isinstance(feature_info, pd.DataFrame):
+        given = {r.name: r for r in feature_info if isinstance(r, FeatureInfo)}
+        if all(n in given for n in names):
+            _feature_frame(feature_info, names)  # the same checks
+            return [given[n] for n in names]
+    info = _feature_frame(feature_info, names)
+    fields = {f: info[f].tolist() if f in info.columns else [None] * len(info)
+              for f in _INFO_FIELDS}
+    out = []
+    for i, name in enumerate(info.index):
+        get = {f: _none(fields[f][i]) for f in _INFO_FIELDS}
+        kind = get["kind"] or "number"
+        out.append(FeatureInfo(
+            str(name), str(get["group"]), str(get["description"]),
+            get["description_if_zero"], get["description_if_missing"], kind=str(kind),
+            noun=get["noun"], fact=get["fact"],
+            window_days=None if get["window_days"] is None else float(get["window_days"]),
+            is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False,
+            past_change=get["past_change"], past_label=get["past_label"]))
+    return out
+
+
+def _numeric(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) or not (
+                pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+            continue
+        out[str(name)] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def reference_percentiles(X: pd.DataFrame) -> dict[str, list[float]]:
+    """Percentiles 0, 1, ..., 100 of every numeric feature over the training rows.
+
+    Stored in a fitted pipeline (``feature_percentiles_``, kept in bundles) so a reason can
+    compare the customer with peers ("lower than 90% of customers").
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Training features.
+
+    Returns
+    -------
+    dict of str -> list of 101 floats
+        Missing values are left out; features with no value or two or fewer distinct values
+        (flags) get no entry.
+    """
+    out = {}
+    for name, values in _numeric(X).items():
+        values = values[~np.isnan(values)]
+        if values.size == 0 or np.unique(values[:10_000]).size <= 2 and \
+                np.unique(values).size <= 2:
+            continue
+        out[name] = [float(v) for v in np.percentile(values, np.arange(101))]
+    return out
+
+
+def related_facts(X: pd.DataFrame, feature_info: Any,
+                  threshold: float = RELATED_CORRELATION) -> dict[str, str]:
+    """Fact key of every feature: declared ``fact`` keys joined with strongly related features.
+
+    Two features of one driver group state the same fact when their declared fact keys
+    match or their training values have an absolute rank correlation of at least
+    ``threshold``; the relation is closed transitively (connected components).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Training features.
+    feature_info : pandas.DataFrame or list of FeatureInfo
+    threshold : float, default 0.8
+
+    Returns
+    -------
+    dict of str -> str
+        Feature name -> fact id (the name of one member feature).
+    """
+    names = [str(c) for c in X.columns]
+    records = _records(feature_info, names)
+    parent = list(range(len(names)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    first: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(records):
+        key = (r.group, r.fact_key)
+        union(i, first.setdefault(key, i))
+    numeric = _numeric(X)
+    cols = [i for i, n in enumerate(names) if n in numeric]
+    if len(cols) > 1 and len(X) > 2:
+        rows = np.arange(len(X))
+        if len(rows) > 10_000:  # a fixed, evenly spread sample keeps this fast
+            rows = np.linspace(0, len(X) - 1, 10_000).astype(np.int64)
+        block = np.column_stack([numeric[names[i]][rows] for i in cols])
+        ranks = pd.DataFrame(block).rank().to_numpy()
+        present = ~np.isnan(ranks)
+        fill = np.where(present.any(axis=0),
+                        np.where(present, ranks, 0.0).sum(axis=0) / np.maximum(
+                            present.sum(axis=0), 1), 0.0)
+        ranks = np.where(present, ranks, fill)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(ranks, rowvar=False)
+        corr = np.nan_to_num(np.atleast_2d(corr))
+        a, b = np.nonzero(np.triu(np.abs(corr) >= threshold, 1))
+        for i, j in zip(a, b, strict=True):
+            if records[cols[i]].group == records[cols[j]].group:
+                union(cols[i], cols[j])
+    return {n: names[find(i)] for i, n in enumerate(names)}
+
+
+def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
+    """", lower than 90% of customers" (or nothing) for each value, from a percentile grid."""
+    values = np.asarray(values, dtype=np.float64)
+    below = np.searchsorted(grid, values, side="left") / (grid.size - 1)
+    above = 1.0 - np.searchsorted(grid, values, side="right") / (grid.size - 1)
+    below = np.clip(below, 0.0, 1.0)
+    above = np.clip(above, 0.0, 1.0)
+    more, less = {"count": ("more", "fewer"), "rate": ("more", "fewer"),
+                  "days": ("longer", "shorter")}.get(kind, ("higher", "lower"))
+    out = np.full(values.shape, "", dtype=object)
+    high = below >= 0.75
+    low = ~high & (above >= 0.75)
+    pct_high = np.minimum(np.floor(below * 100), 99).astype(np.int64)
+    pct_low = np.minimum(np.floor(above * 100), 99).astype(np.int64)
+    out[high] = [f", {more} than {p}% of customers" for p in pct_high[high]]
+    out[low] = [f", {less} than {p}% of customers" for p in pct_low[low]]
+    return out
+
+
+def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int,
+            categorical: Any = ()) -> np.ndarray:
+    """Column ``j`` for wording: the model input for numbers (float32 values read the
+    same once rounded for a sentence), the original values for categorical features."""
+    if source is None or j not in categorical:
+        return numeric[:, j]
+    col = source.iloc[:, j]
+    return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+
+
+def _say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
+                     moved: np.ndarray, silent: np.ndarray, records: Sequence[FeatureInfo],
+                     source: pd.DataFrame | None, numeric: np.ndarray, currency: str) -> None:
+    """Tenure reasons of new customers also name what their short history shows.
+
+    "customer for 2 weeks" becomes "customer for 2 weeks, no activity recorded yet" (the
+    moved feature that raised the risk most), unless that passes the length limit.
+    """
+    rows, slots = np.nonzero(where)
+    if rows.size == 0:
+        return
+    said = np.where(moved[rows] & ~silent[rows], contrib[rows], -np.inf)
+    best = np.argmax(said, axis=1)
+    ok = np.isfinite(said[np.arange(rows.size), best])
+    extra = np.full(rows.size, "", dtype=object)
+    for j in np.unique(best[ok]):
+        sel = np.flatnonzero(ok & (best == j))
+        col = pd.Series(_values(source, numeric, j)[rows[sel]])  # numeric windowed features
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        described = np.array([records[j].describe(_plain(u), currency) for u in uniques]
+                             + [records[j].describe(np.nan, currency)], dtype=object)
+        extra[sel] = described[codes]
+    joined = np.array([str(t).split(", ", 1)[0] + ", " + e if e else ""
+                       for t, e in zip(texts[rows, slots], extra, strict=True)], dtype=object)
+    fits = np.array([0 < len(t) <= MAX_REASON_CHARS for t in joined], dtype=bool)
+    texts[rows[fits], slots[fits]] = joined[fits]
+
+
+def _past_text(value: float, previous: float, record: FeatureInfo, currency: str) -> str:
+    """", down from 14 the 30 days before" (or nothing when unknown or unchanged)."""
+    if not (np.isfinite(value) and np.isfinite(previous)) or abs(previous - value) < 0.5:
+        return ""
+    word = "down" if previous > value else "up"
+    amount = format_value(previous, "number" if record.kind == "count" else record.kind,
+                          currency=currency)
+    return f", {word} from {amount} {record.past_label or 'before'}"
+
+
+def _slope(margin: np.ndarray, base: np.ndarray, calibrate: Callable) -> np.ndarray:
+    """(p(margin) - p(base)) / (margin - base), the derivative where the two meet."""
+    p = np.asarray(calibrate(margin), dtype=np.float64)
+    p0 = np.asarray(calibrate(base), dtype=np.float64)
+    delta = margin - base
+    close = np.abs(delta) < 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (p - p0) / np.where(close, 1.0, delta)
+    if close.any():
+        h = 1e-5
+        up = np.asarray(calibrate(margin[close] + h), dtype=np.float64)
+        down = np.asarray(calibrate(margin[close] - h), dtype=np.float64)
+        slope[close] = (up - down) / (2 * h)
+    return slope
+
+
+def probability_contributions(values: np.ndarray, calibrate: Callable,
+                              probability: np.ndarray | None = None
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-odds contributions carried through the calibration map into probability points.
+
+    Each row's contributions are scaled by one factor, ``(p - p0) / (m - m0)``, where ``m``
+    is the row's margin, ``m0`` the base value (expected margin), ``p = calibrate(m)`` and
+    ``p0 = calibrate(m0)``. The scaled contributions sum to ``p - p0`` exactly, keep their
+    signs (calibration is increasing) and do not depend on any feature order.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_features + 1)
+        Output of :func:`shap_values` (last column: base value).
+    calibrate : callable
+        Margin -> probability.
+    probability : ndarray of shape (n_rows,), optional
+        The probabilities to end at (e.g. the model's ``predict_proba``, which reads the
+        margin from XGBoost in float32); defaults to ``calibrate`` of the contributions' sum.
+        The contributions then sum to ``probability - p0`` exactly.
+
+    Returns
+    -------
+    contributions : ndarray of shape (n_rows, n_features)
+    base : ndarray of shape (n_rows,)
+        ``p0`` per row.
+    probability : ndarray of shape (n_rows,)
+        ``p`` per row; ``base + contributions.sum(axis=1)`` equals it.
+    """
+    p = values.shape[1] - 1
+    margin = values.sum(axis=1)
+    base_margin = values[:, p]
+    base = np.asarray(calibrate(base_margin), dtype=np.float64)
+    if probability is None:
+        prob = np.asarray(calibrate(margin), dtype=np.float64)
+        slope = _slope(margin, base_margin, calibrate)
+    else:
+        prob = np.asarray(probability, dtype=np.float64).reshape(-1)
+        delta = margin - base_margin
+        close = np.abs(delta) < 1e-9
+        slope = _slope(margin, base_margin, calibrate)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.where(close, slope, (prob - base) / np.where(close, 1.0, delta))
+    contrib = values[:, :p] * slope[:, None]
+    return contrib, base, prob
+
+
 def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
-            method: str = "auto") -> pd.DataFrame:
+            method: str = "auto", threshold: float = REASON_THRESHOLD,
+            percentiles: Mapping[str, Sequence[float]] | None = None,
+            facts: Mapping[str, str] | None = None, currency: str = "") -> pd.DataFrame:
     """Driver-group contributions and the top reasons raising each customer's churn risk.
 
     Parameters
@@ -745,87 +1021,165 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     X : pandas.DataFrame
         Feature rows (the output index is ``X.index``).
     feature_info : pandas.DataFrame or list of FeatureInfo
-        Indexed by feature name with columns ``group`` and ``description`` (a template using
-        ``{value}``), as returned by :func:`churnpredict.describe_features`.
+        As returned by :func:`churnpredict.describe_features` (indexed by feature name with
+        columns ``group`` and ``description`` and optionally the other FeatureInfo fields).
     top : int, default 3
         Number of reasons per row.
     method : {"auto", "fast", "xgboost"}, default "auto"
         Passed to :func:`shap_values`.
+    threshold : float, default 0.01
+        A reason must raise the probability by at least this many probability points
+        (0.01 = one point); smaller facts are left out.
+    percentiles : dict of str -> list of float, optional
+        Training percentiles per feature (:func:`reference_percentiles`); a reason then
+        compares the customer with the training population ("fewer than 90% of customers").
+    facts : dict of str -> str, optional
+        Fact id per feature (:func:`related_facts`); defaults to the declared fact keys.
+    currency : str, default ""
+        Symbol written before amounts.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``X`` with columns ``reason_1..top`` (the feature's description filled
-        with the customer's own value), ``reason_group_1..top`` (its driver group),
-        ``reason_weight_1..top`` and one ``shap_<group>`` column per driver group present
-        (sum of the group's log-odds contributions).
+        Indexed like ``X`` with columns ``reason_1..top``, ``reason_group_1..top``,
+        ``reason_weight_1..top``, ``reason_feature_1..top`` (the feature whose sentence is
+        shown) and one ``shap_<group>`` column per driver group present (sum of the group's
+        log-odds contributions).
 
     Notes
     -----
-    Reasons are the features with the largest *positive* contributions, largest first; a row
-    with fewer than ``top`` such features gets empty strings and NaN weights in the remaining
-    slots. ``reason_weight_k`` is in probability points (0.12 = 12 percentage points): how much
-    that feature raises this customer's churn probability, ``p(m) - p(m - phi_k)`` where ``m``
-    is the customer's margin, ``phi_k`` the feature's contribution and ``p`` the model's
-    calibration. Weights of several reasons need not add up (calibration is not linear).
+    Contributions are first carried into probability points with
+    :func:`probability_contributions` (they then add up to the customer's probability minus
+    the base probability). Features stating one fact (``facts``) are summed into one line,
+    worded by the member that raises the risk most; a fact is a reason when its sum is at
+    least ``threshold`` and its wording says something (a meaningless missing value or a
+    zero change never does). For a customer younger than a feature's ``window_days``, a
+    positive contribution of a low value of that feature (at most the training median, or
+    missing) counts as tenure: the window reaches before signup, so a low count says "new",
+    not "disengaged"; the tenure line then names it ("customer for 2 weeks, no activity
+    recorded yet"). ``reason_weight_k`` is the fact's summed weight.
+    Rows with fewer reasons get empty strings and NaN weights in the remaining slots.
     """
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"top={top!r}; expected a positive integer")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or \
+            not 0.0 <= float(threshold) < 1.0:
+        raise ValueError(f"threshold={threshold!r}; expected probability points in [0, 1), "
+                         f"e.g. 0.01 for one point")
     top = int(top)
     values, prepared = _contributions(model, X, method)
     names = prepared.names
-    info = _feature_frame(feature_info, names)
+    records = _records(feature_info, names)
     n, p = prepared.matrix.shape
-    phi = values[:, :p]
-    margin = values.sum(axis=1)
+    contrib, _, _ = probability_contributions(values, _calibration(model))
+    raw = prepared.matrix
+    numeric = raw.astype(np.float64)
 
-    # rank positive contributions without a loop over rows
-    k = min(top, p)
-    masked = np.where(phi > 0, phi, -np.inf)
-    if k < p:
-        cand = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    else:
-        cand = np.broadcast_to(np.arange(p), (n, p)).copy()
-    cand_val = np.take_along_axis(masked, cand, axis=1)
-    order = np.argsort(-cand_val, axis=1, kind="stable")
-    idx = np.take_along_axis(cand, order, axis=1)
-    val = np.take_along_axis(cand_val, order, axis=1)
+    # facts: declared keys (or the given map) and the tenure-aware move
+    fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
+    fact_names = list(dict.fromkeys(fact_of))
+    fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
+    tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
+    # values that make no reason: missing where that means nothing, zero changes (as
+    # FeatureInfo.silent, on the model inputs: unseen categories count as missing there too)
+    missing = np.isnan(numeric)
+    silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
+    for j, r in enumerate(records):
+        if r.kind in CHANGE_KINDS:
+            silent[:, j] |= ~missing[:, j] & is_zero_change(numeric[:, j], r.kind)
+    moved = np.zeros((n, p), dtype=bool)
+    tenure_fact = -1
+    if tenure_cols:
+        tenure_fact = int(fid[tenure_cols[0]])
+        age = numeric[:, tenure_cols[0]]
+        windows = np.array([np.nan if r.window_days is None or r.group == "tenure"
+                            else r.window_days for r in records])
+        # a short history can only make a value look low (few events, little paid, no
+        # activity yet): only low or missing values of young customers are moved
+        medians = np.array([np.inf if (percentiles or {}).get(r.name) is None
+                            else float((percentiles or {})[r.name][50]) for r in records])
+        with np.errstate(invalid="ignore"):
+            low = np.isnan(numeric) | (numeric <= medians[None, :])
+            moved = (age[:, None] < windows[None, :]) & (contrib > 0) & low
+    onehot = np.zeros((p, len(fact_names)))
+    onehot[np.arange(p), fid] = 1.0
+    kept = np.where(moved, 0.0, contrib)
+    totals = kept @ onehot
+    if tenure_fact >= 0:
+        totals[:, tenure_fact] += np.where(moved, contrib, 0.0).sum(axis=1)
+
+    # the member that words each fact: largest positive, speakable, not moved
+    lead = np.full((n, len(fact_names)), -1, dtype=np.int64)
+    speak = np.where(silent | moved, -np.inf, contrib)
+    for f in range(len(fact_names)):
+        members = np.flatnonzero(fid == f)
+        sub = speak[:, members]
+        pick = np.argmax(sub, axis=1)
+        lead[:, f] = np.where(sub[np.arange(n), pick] > 0, members[pick], -1)
+        if f == tenure_fact:  # the tenure sentence words the contributions moved to it
+            t = tenure_cols[0]
+            lead[:, f] = np.where(moved.any(axis=1) & ~silent[:, t], t, lead[:, f])
+
+    score = np.where((lead >= 0) & (totals >= max(float(threshold), 1e-12)), totals, -np.inf)
+    k = min(top, len(fact_names))
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    val = np.take_along_axis(score, order, axis=1)
     valid = np.isfinite(val)
+    idx = np.where(valid, np.take_along_axis(lead, order, axis=1), -1)
+    weights = np.where(valid, val, np.nan)
 
-    calibrate = _calibration(model)
-    shifted = np.where(valid, margin[:, None] - np.where(valid, val, 0.0), margin[:, None])
-    probs = np.asarray(calibrate(np.concatenate([margin, shifted.ravel(order="F")])),
-                       dtype=np.float64)
-    weights = np.where(valid, probs[:n, None] - probs[n:].reshape((n, k), order="F"), np.nan)
-
-    groups = info["group"].astype(str).to_numpy(dtype=object)
+    groups = np.array([r.group for r in records], dtype=object)
+    fact_group = np.empty(len(fact_names), dtype=object)
+    for f in range(len(fact_names)):
+        fact_group[f] = groups[np.flatnonzero(fid == f)[0]]
+    group_text = np.where(valid, fact_group[order], "")
     texts = np.full((n, k), "", dtype=object)
-    group_text = np.where(valid, groups[idx], "")
     source = prepared.frame
     for j in np.unique(idx[valid]):
         rows, slots = np.nonzero(valid & (idx == j))
-        if source is not None:
-            col = source.iloc[rows, j]
-        else:
-            col = pd.Series(prepared.matrix[rows, j].astype(np.float64))
+        record = records[j]
+        col = pd.Series(_values(source, numeric, j, prepared.categories)[rows])
+        past = None
+        if record.past_change in names and record.kind in ("count", "money", "number"):
+            change = numeric[rows, names.index(record.past_change)]
+            past = numeric[rows, j] - change
+            col = pd.Series(list(zip(numeric[rows, j], past, strict=True)), dtype=object)
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        record = FeatureInfo(names[j], groups[j], str(info["description"].iloc[j]))
-        described = np.array([record.describe(_plain(u)) for u in uniques] + [record.describe(
-            np.nan)], dtype=object)
+        if past is not None:  # (value, previous value) pairs: compare with the own past
+            said = [record.describe(_plain(u[0]), currency) for u in uniques]
+            said = [s + _past_text(u[0], u[1], record, currency) if s else s
+                    for s, u in zip(said, uniques, strict=True)]
+            said = [s if len(s) <= MAX_REASON_CHARS else record.describe(_plain(u[0]), currency)
+                    for s, u in zip(said, uniques, strict=True)]
+            uniques = [u[0] for u in uniques]
+            own = [", down from" in s or ", up from" in s for s in said]
+        else:
+            said = [record.describe(_plain(u), currency) for u in uniques]
+            own = [False] * len(uniques)
+        grid = (percentiles or {}).get(record.name)
+        if grid is not None and len(uniques) and record.kind not in ("flag", "category"):
+            refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
+            said = [s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
+                    for s, r, o in zip(said, refs, own, strict=True)]
+        described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
         texts[rows, slots] = described[codes]
+    if tenure_fact >= 0:
+        _say_what_is_new(texts, valid & (order == tenure_fact) & moved.any(axis=1)[:, None],
+                         contrib, moved, silent, records, source, numeric, currency)
+    feats = np.where(valid, np.asarray(names, dtype=object)[np.maximum(idx, 0)], "")
 
     columns: dict[str, Any] = {}
-    for s in range(top):
-        columns[f"reason_{s + 1}"] = texts[:, s] if s < k else np.full(n, "", dtype=object)
-    for s in range(top):
-        columns[f"reason_group_{s + 1}"] = (group_text[:, s] if s < k
-                                            else np.full(n, "", dtype=object))
-    for s in range(top):
-        columns[f"reason_weight_{s + 1}"] = weights[:, s] if s < k else np.full(n, np.nan)
-    present, onehot = _group_matrix(groups)
-    totals = phi @ onehot
+    for name, block, empty in (("reason", texts, ""), ("reason_group", group_text, ""),
+                               ("reason_weight", weights, np.nan),
+                               ("reason_feature", feats, "")):
+        for s in range(top):
+            columns[f"{name}_{s + 1}"] = (block[:, s] if s < k else
+                                          np.full(n, empty, dtype=object if empty == "" else
+                                                  np.float64))
+    present, group_onehot = _group_matrix(groups)
+    totals_g = values[:, :p] @ group_onehot
     for g, name in enumerate(present):
-        columns[f"shap_{name}"] = totals[:, g]
+        columns[f"shap_{name}"] = totals_g[:, g]
     return pd.DataFrame(columns, index=prepared.index)
 
 
@@ -882,7 +1236,19 @@ def global_importance(model: Any, X: Any, feature_info: Any = None, *, by: str =
     return out.sort_values("mean_abs_shap", ascending=False, kind="stable")
 
 
-def to_shap_explanation(model: Any, X: Any, *, method: str = "auto") -> Any:
+def listed_probability(model: Any, X: Any) -> np.ndarray | None:
+    """The churn probability the model reports for ``X`` (``predict_proba``), when it has one."""
+    predict = getattr(model, "predict_proba", None)
+    if not callable(predict):
+        return None
+    try:
+        return np.asarray(predict(X), dtype=np.float64)[:, 1]
+    except Exception:  # a model that cannot predict on these inputs: use the calibration map
+        return None
+
+
+def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
+                        space: str = "log-odds") -> Any:
     """Contributions as a :class:`shap.Explanation`, so shap's plots work.
 
     Parameters
@@ -890,24 +1256,37 @@ def to_shap_explanation(model: Any, X: Any, *, method: str = "auto") -> Any:
     model : ChurnModel, xgboost.XGBClassifier or xgboost.Booster
     X : pandas.DataFrame or ndarray
     method : {"auto", "fast", "xgboost"}, default "auto"
+    space : {"log-odds", "probability"}, default "log-odds"
+        "log-odds": the exact TreeSHAP contributions to the uncalibrated margin.
+        "probability": the same contributions carried through the model's calibration
+        (:func:`probability_contributions`): each row's contributions are scaled by
+        ``(p - p0) / (m - m0)``, so ``base_values + values.sum(1)`` is exactly the calibrated
+        churn probability the list shows, and ``base_values`` is the calibrated base value.
 
     Returns
     -------
     shap.Explanation
-        ``values`` (n_rows, n_features) log-odds contributions, ``base_values`` (n_rows,),
-        ``data`` the numeric model inputs (categoricals as training codes), ``display_data``
-        the original values, and ``feature_names``.
+        ``values`` (n_rows, n_features), ``base_values`` (n_rows,), ``data`` the numeric model
+        inputs (categoricals as training codes), ``display_data`` the original values, and
+        ``feature_names``.
     """
     import shap
 
+    if space not in ("log-odds", "probability"):
+        raise ValueError(f"space={space!r}; expected 'log-odds' or 'probability'")
     values, prepared = _contributions(model, X, method)
     p = prepared.matrix.shape[1]
     display = None
     if prepared.frame is not None:
         display = prepared.frame.to_numpy(dtype=object)
+    if space == "probability":
+        contrib, base, _ = probability_contributions(values, _calibration(model),
+                                                     listed_probability(model, X))
+    else:
+        contrib, base = values[:, :p], values[:, p]
     return shap.Explanation(
-        values=values[:, :p],
-        base_values=values[:, p],
+        values=contrib,
+        base_values=base,
         data=prepared.matrix.astype(np.float64),
         display_data=display,
         feature_names=list(prepared.names),

@@ -606,8 +606,12 @@ def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFr
     })
 
 
+#: Background colour of each risk tier in the Excel list.
+TIER_COLORS: dict[str, str] = {"high": "F4CCCC", "medium": "FCE5CD", "low": "D9EAD3"}
+
+
 def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool = True,
-                  actions: Mapping[str, str] | None = None) -> Path:
+                  actions: Mapping[str, str] | None = None, currency: str = "") -> Path:
     """Write an at-risk list to CSV, Parquet or Excel (by suffix), atomically.
 
     Parameters
@@ -622,6 +626,8 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     actions : dict of str -> str, optional
         Actions for the legend's groups that do not appear in ``frame`` (defaults:
         :data:`DEFAULT_ACTIONS`); groups in ``frame`` show the action used there.
+    currency : str, default ""
+        Excel only: symbol of the ``mrr`` and ``revenue_at_risk`` amount format.
 
     Returns
     -------
@@ -641,11 +647,13 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
     ``=``, ``+``, ``-``, ``@``, tab or carriage return, also after leading spaces) get a
     leading apostrophe, CSV fields holding a comma, quote, CR or LF are quoted, and Excel
     cells lose the control characters the format cannot hold; an Excel cell over 32,767
-    characters is refused before anything is written. The list's ``attrs`` (``as_of``,
-    ``horizon``, ``model_id``; with a holdout ``holdout_share`` and ``holdout_seed``; the
-    churn ``label`` and ``lookback`` when known), its row count, the churnpredict version and
-    the creation time are kept with the file: Parquet key-value metadata, Excel document
-    properties, or
+    characters is refused before anything is written. In Excel the probability shows as a
+    percentage, amounts with thousands separators (and ``currency``), the header is frozen
+    with filters, and rows are coloured by risk tier (:data:`TIER_COLORS`). The list's
+    ``attrs`` (``as_of``, ``horizon``, ``model_id``; with a holdout ``holdout_share`` and
+    ``holdout_seed``; the churn ``label`` and ``lookback`` when known), its row count, the
+    churnpredict version and the creation time are kept with the file: Parquet key-value
+    metadata, Excel document properties, or
     for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.io.manifest_path`).
     """
     path = Path(path)
@@ -669,4 +677,10 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
                                                      "holdout_seed")
                    if frame.attrs.get(key) is not None}}
     sheets = {"legend": _legend(frame, actions)} if legend and suffix == ".xlsx" else None
-    return write_frame(frame, path, sheet_name="at_risk", sheets=sheets, metadata=metadata)
+    symbol = str(currency or "").replace('"', "")
+    amount = f'"{symbol}"#,##0.00' if symbol else "#,##0.00"
+    formats = {"at_risk": {"churn_probability": "0.0%", "mrr": amount, "expected_spend": amount,
+                           "revenue_at_risk": amount}}
+    fills = {"at_risk": {"risk_tier": TIER_COLORS}}
+    return write_frame(frame, path, sheet_name="at_risk", sheets=sheets, metadata=metadata,
+                       excel_formats=formats, excel_fills=fills)

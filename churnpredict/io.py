@@ -359,6 +359,8 @@ def write_frame(
     sheet_name: str = "Sheet1",
     sheets: Mapping[str, pd.DataFrame] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    excel_formats: Mapping[str, Mapping[str, str]] | None = None,
+    excel_fills: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
 ) -> Path:
     """Write ``frame`` to CSV, Parquet or Excel (by suffix), atomically and spreadsheet-safe.
 
@@ -385,6 +387,13 @@ def write_frame(
         :func:`pandas.read_parquet`), in the Excel document properties, and for CSV in a
         sidecar ``<name>.manifest.json`` (with the CSV's SHA-256) written atomically next to
         the file. Without ``metadata`` a CSV gets no sidecar.
+    excel_formats : dict of sheet -> {column: number format}, optional
+        Excel only: number formats per column, e.g. ``{"at_risk": {"churn_probability":
+        "0.0%", "mrr": '"€"#,##0.00'}}``. Every sheet gets a frozen, filterable header and
+        column widths that fit its text.
+    excel_fills : dict of sheet -> {column: {value: RGB hex}}, optional
+        Excel only: background colour of a row's cell by its value (conditional formatting,
+        e.g. risk tiers ``{"at_risk": {"risk_tier": {"high": "F8D7DA"}}}``).
 
     Returns
     -------
@@ -428,7 +437,7 @@ def write_frame(
         safe = {key: spreadsheet_safe(sheet, "xlsx") for key, sheet in book.items()}
         for sheet in safe.values():
             check_cells(sheet, path, cleaned=True)
-        _write_excel(safe, path, meta)
+        _write_excel(safe, path, meta, excel_formats or {}, excel_fills or {})
     return path
 
 
@@ -728,7 +737,44 @@ def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> Non
         pq.write_table(table, tmp)
 
 
-def _write_excel(sheets: Mapping[str, pd.DataFrame], path: Path, meta: dict[str, Any]) -> None:
+def _style_sheet(ws: Any, frame: pd.DataFrame, formats: Mapping[str, str],
+                 fills: Mapping[str, Mapping[str, str]]) -> None:
+    """Frozen header, filters, widths, number formats and value colours of one sheet."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    n_rows, n_cols = frame.shape
+    if n_cols == 0:
+        return
+    ws.freeze_panes = "A2"
+    last = get_column_letter(n_cols)
+    ws.auto_filter.ref = f"A1:{last}{n_rows + 1}"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for j, name in enumerate(frame.columns, start=1):
+        letter = get_column_letter(j)
+        col = frame.iloc[:, j - 1]
+        text = col.astype("string").str.len() if n_rows else pd.Series([0])
+        longest = max(len(str(name)), int(text.max()) if text.notna().any() else 0)
+        ws.column_dimensions[letter].width = float(min(max(longest + 2, 8), 60))
+        number_format = formats.get(str(name))
+        if number_format and n_rows:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
+                cell.number_format = number_format
+        colours = fills.get(str(name))
+        if colours and n_rows:
+            area = f"A2:{last}{n_rows + 1}"
+            for value, rgb in colours.items():
+                literal = str(value).replace('"', '""')
+                ws.conditional_formatting.add(area, FormulaRule(
+                    formula=[f'${letter}2="{literal}"'],
+                    fill=PatternFill(start_color=rgb, end_color=rgb, fill_type="solid")))
+
+
+def _write_excel(sheets: Mapping[str, pd.DataFrame], path: Path, meta: dict[str, Any],
+                 formats: Mapping[str, Mapping[str, str]] | None = None,
+                 fills: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
     try:
         import openpyxl  # noqa: F401
         from openpyxl.packaging.custom import StringProperty
@@ -739,6 +785,8 @@ def _write_excel(sheets: Mapping[str, pd.DataFrame], path: Path, meta: dict[str,
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, sheet in sheets.items():
                 sheet.to_excel(writer, sheet_name=name, index=False)
+                _style_sheet(writer.sheets[name], sheet, (formats or {}).get(name, {}),
+                             (fills or {}).get(name, {}))
             book = writer.book
             props = book.properties
             props.creator = f"churnpredict {meta['churnpredict_version']}"

@@ -283,6 +283,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     windows : sequence of durations, optional
         Feature windows (e.g. ``(7, 30, 90)`` days) of the default builders' families that
         have windows; default each family's own. Builders given in ``builders`` keep theirs.
+    reason_threshold : float, default 0.01
+        A reason must raise the churn probability by at least this many probability points
+        (0.01 = one point; see docs/reasons.md).
+    currency : str, default ""
+        Symbol written before amounts in reasons (e.g. "€"; the config key ``currency``).
 
     Attributes
     ----------
@@ -344,7 +349,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     #: fitted attributes, besides the builders and the model, that a bundle keeps
     bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_", "business_",
                                           "business_reason_", "training_statuses_",
-                                          "reference_", "recalibration_")
+                                          "reference_", "recalibration_",
+                                          "feature_percentiles_", "reason_facts_")
 
 
     def __init__(
@@ -358,6 +364,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         lookback: Any = "90D",
         business: str = "auto",
         windows: Sequence[Any] | None = None,
+        reason_threshold: float = 0.01,
+        currency: str = "",
     ) -> None:
         self.builders = builders
         self.model = model
@@ -368,6 +376,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.lookback = lookback
         self.business = business
         self.windows = windows
+        self.reason_threshold = reason_threshold
+        self.currency = currency
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -491,7 +501,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.builders_ = active
         self.model_ = model
         self.feature_names_ = [str(c) for c in X.columns]
-        self.feature_info_ = self._feature_info(active, self.feature_names_)
+        info = self._feature_info(active, self.feature_names_)
+        self.feature_info_ = info[["group", "description"]]
         self.as_of_ = _timestamp(as_of)
         self.cutoffs_ = pd.DatetimeIndex(
             labels.index.get_level_values("cutoff").unique().sort_values(),
@@ -521,6 +532,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.required_inputs_ = _required_inputs(active, data)
         self.model_id_ = _model_id(model, self.feature_names_)
         self.reference_ = reference_distribution(X, model.predict_proba(X)[:, 1])
+        from .explain import reference_percentiles, related_facts
+
+        self.feature_percentiles_ = reference_percentiles(X)
+        self.reason_facts_ = related_facts(X, info)
         return X, labels
 
     @staticmethod
@@ -530,7 +545,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         missing = info["group"].isna()
         if missing.any():  # a builder that does not describe a column: keep it usable
             info.loc[missing, "group"] = "profile"
-            info.loc[missing, "description"] = [f"{n} = {{value}}" for n in info.index[missing]]
+            info.loc[missing, "description"] = [str(n).replace("_", " ") + " is {value}"
+                                                for n in info.index[missing]]
         info["group"] = info["group"].astype(str)
         info["description"] = info["description"].astype(str)
         bad = sorted(set(info["group"]) - set(DRIVER_GROUPS))
@@ -645,8 +661,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         as_of : timestamp-like, optional
             Scoring time; defaults to the latest time in the data.
         explain : bool, default True
-            Add ``reason_1..3``, ``reason_group_1..3``, ``reason_weight_1..3`` and the
-            ``shap_<group>`` columns (needs a tree model such as ChurnModel).
+            Add ``reason_1..3``, ``reason_group_1..3``, ``reason_weight_1..3``,
+            ``reason_feature_1..3`` and the ``shap_<group>`` columns (needs a tree model such
+            as ChurnModel; see :func:`churnpredict.explain.explain` and docs/reasons.md).
         drift : bool or dict, default False
             Also compare the scored population with the training reference
             (:attr:`reference_`) and put the summary of :func:`churnpredict.drift.
@@ -700,7 +717,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 )
             from .explain import explain as explain_rows
 
-            reasons = explain_rows(self.model_, X, self.feature_info_, top=3)
+            info = self._feature_info(self.builders_, self.feature_names_)
+            reasons = explain_rows(
+                self.model_, X, info, top=3, threshold=float(self.reason_threshold),
+                percentiles=getattr(self, "feature_percentiles_", None),
+                facts=getattr(self, "reason_facts_", None), currency=str(self.currency or ""))
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")

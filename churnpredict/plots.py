@@ -17,7 +17,7 @@ scores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "plot_revenue_churn",
     "plot_score_distribution",
     "plot_shap_importance",
+    "plot_waterfall",
 ]
 
 
@@ -631,4 +632,56 @@ def plot_driver_mix(
     ax.set_ylim(0, 100)
     ax.set_title("Main churn driver along the list")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    return ax
+
+
+def plot_waterfall(
+    contributions: pd.Series,
+    base: float,
+    ax: Any = None,
+    *,
+    max_features: int = 10,
+    labels: Mapping[str, str] | None = None,
+) -> Any:
+    """One customer's prediction as a waterfall, from the base value to their probability.
+
+    Parameters
+    ----------
+    contributions : pandas.Series
+        Feature name -> contribution, in probability points (from
+        :func:`churnpredict.explain.to_shap_explanation` with ``space="probability"`` or
+        :func:`churnpredict.explain.probability_contributions`), so the bars end exactly at
+        the churn probability shown in the at-risk list.
+    base : float
+        The base probability (the calibrated expected margin).
+    ax : matplotlib.axes.Axes, optional
+    max_features : int, default 10
+        Features drawn one by one (largest absolute contributions); the rest form one bar.
+    labels : dict of str -> str, optional
+        Display text per feature (e.g. the customer's reasons).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The last bar ends at ``base + contributions.sum()``, written on the plot.
+    """
+    values = pd.Series(contributions, dtype=np.float64).fillna(0.0)
+    order = values.abs().sort_values(ascending=False, kind="stable").index
+    shown = list(order[:max_features])
+    rest = values.drop(index=shown).sum()
+    steps = [(str((labels or {}).get(f, f)), float(values[f])) for f in shown]
+    if len(order) > len(shown):
+        steps.append((f"{len(order) - len(shown)} other features", float(rest)))
+    ax = _axes(ax, figsize=(7.0, 0.35 * len(steps) + 1.8))
+    start = float(base)
+    for i, (_name, step) in enumerate(steps):
+        ax.barh(i, step, left=start, color="#C44E52" if step > 0 else "#4C72B0")
+        start += step
+    end = float(base) + float(values.sum())
+    ax.axvline(float(base), color="#888888", lw=0.8, ls=":")
+    ax.axvline(end, color="#222222", lw=1.0)
+    ax.set_yticks(np.arange(len(steps)), [name for name, _ in steps])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"churn probability: base {base:.3f} -> {end:.3f}")
+    ax.set_title(f"Why this customer scores {end:.3f}")
     return ax

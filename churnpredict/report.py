@@ -37,6 +37,8 @@ REPORT_PLOTS: dict[str, str] = {
     "profit": "Expected campaign profit against list size",
     "drift": "Population stability index (PSI) of the score and the most shifted features, "
              "scored population against training",
+    "waterfall": "Why the first customer on the list scores as they do: contributions in "
+                 "probability points, from the base rate to the probability in the list",
 }
 
 _MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
@@ -116,6 +118,8 @@ class _Contributions:
 
     values: pd.DataFrame  # one column per feature (log-odds)
     groups: pd.Series  # feature -> driver group
+    probability: pd.DataFrame | None = None  # the same in probability points, by customer
+    base_probability: pd.Series | None = None  # calibrated base value, by customer
 
     def group_share(self) -> pd.Series:
         """Share of the total mean |group contribution| per driver group, largest first."""
@@ -134,9 +138,18 @@ def _contributions(pipeline: Any, X: pd.DataFrame) -> _Contributions | None:
         return None
     if len(X) == 0:
         return None
-    phi = shap_values(pipeline.model_, X)[:, :-1]
+    from .explain import _calibration, listed_probability, probability_contributions
+
+    values = shap_values(pipeline.model_, X)
+    phi = values[:, :-1]
     groups = pipeline.feature_info_["group"].reindex(X.columns).fillna("profile").astype(str)
-    return _Contributions(pd.DataFrame(phi, columns=X.columns, index=X.index), groups)
+    # the waterfall is drawn in probability points so it ends at the listed probability
+    prob, base, _ = probability_contributions(values, _calibration(pipeline.model_),
+                                              listed_probability(pipeline.model_, X))
+    ids = pd.Index(X.index.get_level_values(0), name="customer_id")
+    return _Contributions(pd.DataFrame(phi, columns=X.columns, index=X.index), groups,
+                          pd.DataFrame(prob, columns=X.columns, index=ids),
+                          pd.Series(base, index=ids))
 
 
 # ---------------------------------------------------------------------------- figures
@@ -197,6 +210,14 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
         n = min(15, shap.values.shape[1])
         add("importance_features", lambda ax: pe.plot_shap_importance(
             shap.values, ax, groups=shap.groups, max_features=n), size=(6.4, 0.28 * n + 1.6))
+    if shap is not None and shap.probability is not None and len(at_risk):
+        first = at_risk["customer_id"].iloc[0] if "customer_id" in at_risk.columns else None
+        if first in shap.probability.index:
+            row = shap.probability.loc[first]
+            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+            base = shap.base_probability.loc[first]
+            base = float(base.iloc[0] if isinstance(base, pd.Series) else base)
+            add("waterfall", lambda ax: pe.plot_waterfall(row, base, ax), size=(7.0, 5.4))
     if "reason_group_1" in at_risk.columns and len(at_risk):
         add("driver_mix", lambda ax: pe.plot_driver_mix(at_risk, ax, top=top * 10))
     if curve is not None:
@@ -592,7 +613,7 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
         f"{_profit_text(curve, len(scores), contact_cost, save_rate, months, value_note)}"
         f"{figures('profit', 'score_distribution')}</section>",
         f"<section id=drivers><h2>Why customers churn</h2>"
-        f"{figures('importance_groups', 'driver_mix', 'importance_features')}"
+        f"{figures('importance_groups', 'driver_mix', 'importance_features', 'waterfall')}"
         f"<h3>Driver groups and what to do</h3>{_groups_table(actions, importance, at_risk, top)}"
         f"</section>",
         _drift_section(drift, figures("drift")),

@@ -115,11 +115,12 @@ def test_churn_model_additivity_and_categoricals(churn_model):
 
 def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     model, X, info = churn_model
-    out = explain(model, X, info, top=3)
+    out = explain(model, X, info, top=3, threshold=0.0)
     assert out.index.equals(X.index)
     assert list(out.columns) == [
         "reason_1", "reason_2", "reason_3", "reason_group_1", "reason_group_2",
         "reason_group_3", "reason_weight_1", "reason_weight_2", "reason_weight_3",
+        "reason_feature_1", "reason_feature_2", "reason_feature_3",
         "shap_engagement", "shap_support", "shap_profile"]
     phi = shap_values(model, X)[:, :3]
     names = np.array(["days_idle", "plan", "tickets"])
@@ -139,11 +140,13 @@ def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     np.testing.assert_allclose(out["shap_profile"], phi[:, 1])
     weights = out[["reason_weight_1", "reason_weight_2", "reason_weight_3"]].to_numpy()
     assert np.nanmin(weights) >= 0
-    margin = model.decision_function(X)
+    # weights are the contributions carried into probability points: phi * (p - p0) / (m - m0)
+    values = shap_values(model, X)
+    margin, base = values.sum(axis=1), values[:, -1]
+    slope = (model.calibrate_margin(margin) - model.calibrate_margin(base)) / (margin - base)
     top1 = phi.max(axis=1)
     has = top1 > 0
-    expected = model.calibrate_margin(margin) - model.calibrate_margin(margin - top1)
-    np.testing.assert_allclose(weights[has, 0], expected[has], atol=1e-6)
+    np.testing.assert_allclose(weights[has, 0], (top1 * slope)[has], atol=1e-6)
 
 
 def test_explain_hand_checked_weights(stump):
@@ -178,10 +181,11 @@ def test_explain_uses_model_calibration(stump):
     assert out["reason_weight_1"].iloc[0] == pytest.approx(0.2, abs=1e-6)
 
 
-def test_missing_value_reads_no_data():
+def test_missing_value_is_a_reason_only_when_it_means_something():
     """Like the stump, plus 4 churned customers whose idle days are unknown: the split learns
-    to send missing values to the churn leaf (+2), so a customer with no data gets the reason
-    'days_idle: no data' (contribution 2 - expected margin (3 * 2 + 2 * -2) / 5 = 1.6)."""
+    to send missing values to the churn leaf (+2), contribution 2 - expected margin
+    (3 * 2 + 2 * -2) / 5 = 1.6. Without a text for missing values there is no reason (never
+    "no data"); with one, that text is the reason."""
     X = pd.DataFrame({"days_idle": [10.0] * 8 + [0.0] * 8 + [np.nan] * 4,
                       "tickets": [1.0] * 20})
     y = np.array([1] * 8 + [0] * 8 + [1] * 4)
@@ -189,8 +193,12 @@ def test_missing_value_reads_no_data():
               "reg_lambda": 0.0, "min_child_weight": 0.0, "nthread": 1}
     booster = xgb.train(params, xgb.DMatrix(X, y), 1)
     out = explain(booster, X.iloc[[16]], INFO, top=1)
-    assert out["reason_1"].iloc[0] == "days_idle: no data"
+    assert out["reason_1"].iloc[0] == "" and out["reason_group_1"].iloc[0] == ""
     assert out["shap_engagement"].iloc[0] == pytest.approx(1.6, abs=1e-6)
+    info = INFO.assign(description_if_missing=["no activity recorded yet", None])
+    out = explain(booster, X.iloc[[16]], info, top=1)
+    assert out["reason_1"].iloc[0] == "no activity recorded yet"
+    assert out["reason_group_1"].iloc[0] == "engagement"
 
 
 def test_explain_accepts_feature_info_records(stump):

@@ -169,15 +169,16 @@ def test_descriptions_read_as_sentences(story, features):
     info = {i.name: i for i in builder.feature_info()}
     ann = features.iloc[0]
     assert info["activity_trend_ratio_30d"].describe(ann["activity_trend_ratio_30d"]) == (
-        "activity in the last 30 days is 400% of the 30 days before")
-    assert info["days_since_last_login"].describe(7.0) == "7 days since the last 'login' event"
-    assert info["events_login_7d"].describe(1.0) == "1 'login' events in the last 7 days"
-    assert info["active_days_30d"].describe(3.0) == "active on 3 distinct days in the last 30 days"
+        "activity in the last 30 days at 400% of the 30 days before")
+    assert info["days_since_last_login"].describe(7.0) == "last 'login' event 7 days ago"
+    assert info["events_login_7d"].describe(1.0) == "1 'login' event in the last 7 days"
+    assert info["active_days_30d"].describe(3.0) == "active on 3 days in the last 30 days"
     assert info["weekly_events_slope_8w"].describe(-1.5) == (
-        "weekly activity changing by -1.5 events per week over the last 8 weeks")
+        "weekly activity changing by -1.5 events a week over the last 8 weeks")
     described = describe_features([builder])
     assert described.loc["events_7d", "description"] == (
-        "{value:.0f} activity events in the last 7 days")
+        "{value} in the last 7 days")
+    assert info["events_7d"].describe(1.0) == "1 activity event in the last 7 days"
 
 
 def test_several_cutoffs_at_once_match_one_at_a_time(story):

@@ -108,7 +108,7 @@ def test_descriptions_read_in_plain_words(data):
     assert infos["failed_payments_30d"].describe(3.0) == "3 failed payments in the last 30 days"
     assert infos["failure_ratio_90d"].describe(0.5) == (
         "50% of payment attempts failed in the last 90 days")
-    assert infos["in_dunning"].describe(1.0) == "latest payment attempt failed (in dunning)"
+    assert infos["in_dunning"].describe(1.0) == "latest payment attempt failed"
     assert infos["in_dunning"].describe(0.0) == "latest payment attempt succeeded"
 
 

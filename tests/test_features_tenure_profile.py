@@ -64,7 +64,7 @@ def test_tenure_onboarding_days_and_descriptions(shop):
     out = builder.build(shop, rows_at(["cat"]))
     assert out["is_new"].iloc[0] == 1.0
     info = {i.name: i for i in builder.feature_info()}
-    assert info["tenure_days"].describe(91.0) == "customer for 91 days"
+    assert info["tenure_days"].describe(91.0) == "customer for 3 months"
     assert info["is_new"].describe(1.0) == "new customer, in the first 31 days after signup"
     assert info["is_new"].describe(0.0) == "past the first 31 days after signup"
     assert {i.group for i in info.values()} == {"tenure"}

@@ -182,14 +182,17 @@ def describe_features(builders: Sequence[FeatureBuilder], data: EventData | None
     Returns
     -------
     pandas.DataFrame
-        Indexed by feature name, columns ``group`` and ``description``.
+        Indexed by feature name, columns ``group`` and ``description`` then the other
+        :class:`FeatureInfo` fields (``description_if_zero``, ``description_if_missing``,
+        ``kind``, ``noun``, ``fact``, ``window_days``, ``is_tenure``) that reasons use.
     """
     infos: list[FeatureInfo] = []
     for b in builders:
         if data is not None and not b.applies_to(data):
             continue
         infos.extend(b.feature_info())
+    fields = ("group", "description", "description_if_zero", "description_if_missing", "kind",
+              "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
     return pd.DataFrame(
-        {"group": [i.group for i in infos], "description": [i.description for i in infos]},
-        index=pd.Index([i.name for i in infos], name="feature"),
-    )
+        {f: pd.Series([getattr(i, f) for i in infos], dtype=object) for f in fields},
+    ).set_axis(pd.Index([i.name for i in infos], name="feature"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -18,6 +20,10 @@ __all__ = [
     "DRIVER_GROUPS",
     "FeatureBuilder",
     "FeatureInfo",
+    "VALUE_KINDS",
+    "duration_text",
+    "format_value",
+    "plural",
     "FeatureRows",
     "as_rows",
     "parse_window",
@@ -27,9 +33,148 @@ __all__ = [
 DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "profile")
 
 
+#: How :class:`FeatureInfo` renders ``{value}`` in its templates (see :func:`format_value`).
+VALUE_KINDS = ("number", "count", "rate", "money", "share", "days", "change", "money_change",
+               "share_change", "flag", "category")
+#: Kinds whose value is a change: a change that rounds to zero is never stated as a reason.
+CHANGE_KINDS = ("change", "money_change", "share_change")
+
+
+def plural(noun: str, n: float | None = None) -> str:
+    """``noun`` in the plural unless the count ``n`` is exactly 1.
+
+    ``noun`` may give its plural after a bar (``"person|people"``); otherwise English rules
+    apply to the last word (``ticket -> tickets``, ``reply -> replies``, ``box -> boxes``).
+
+    Examples
+    --------
+    >>> plural("failed payment", 1), plural("failed payment", 2), plural("reply", 0)
+    ('failed payment', 'failed payments', 'replies')
+    """
+    one, _, many = noun.partition("|")
+    if n is not None and n == 1:
+        return one
+    if many:
+        return many
+    if one.endswith(("s", "x", "z", "ch", "sh")):
+        return one + "es"
+    if one.endswith("y") and len(one) > 1 and one[-2] not in "aeiou":
+        return one[:-1] + "ies"
+    return one + "s"
+
+
+def _number(value: float, decimals: int = 1) -> str:
+    """``1234567.8 -> '1,234,568'``, ``2.25 -> '2.3'``, ``2.0 -> '2'``: digits people read."""
+    if abs(value) >= 10_000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    text = f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _count_text(value: float) -> str:
+    return f"{round(value):,d}" if abs(value - round(value)) < 0.05 else _number(value)
+
+
+def duration_text(days: float) -> str:
+    """A duration in days as people say it: '5 days', '3 weeks', '2 months', '3 years'.
+
+    Examples
+    --------
+    >>> duration_text(1), duration_text(21), duration_text(62), duration_text(800)
+    ('1 day', '3 weeks', '2 months', '2 years')
+    """
+    days = float(days)
+    if abs(days) < 1:
+        return "less than a day"
+    for limit, size, unit in ((14, 1, "day"), (60, 7, "week"), (730, 30.44, "month"),
+                              (math.inf, 365.25, "year")):
+        if abs(days) < limit:
+            n = int(round(abs(days) / size))
+            return f"{n:,d} {plural(unit, n)}"
+    raise AssertionError  # pragma: no cover
+
+
+def format_value(value: Any, kind: str = "number", noun: str | None = None,
+                 currency: str = "") -> str:
+    """The text that replaces ``{value}`` in a description, by the feature's ``kind``.
+
+    Parameters
+    ----------
+    value : number or str
+    kind : str, default "number"
+        One of :data:`VALUE_KINDS`: ``count`` ("3 failed payments", pluralised ``noun``),
+        ``rate`` ("0.4 tickets"), ``money`` ("€1,234", "€49.90"), ``share`` ("45%"), ``days``
+        (a duration, "3 weeks"), ``change`` / ``money_change`` / ``share_change`` (signed,
+        "+3 events", "-€20", "+25%"), ``number`` ("1,234.5"), ``flag`` and ``category``
+        (the value as text, underscores read as spaces).
+    noun : str, optional
+        Count noun for ``count``, ``rate`` and ``change`` (singular; see :func:`plural`).
+    currency : str, default ""
+        Symbol put before amounts (``"€"``, ``"$"``).
+
+    Examples
+    --------
+    >>> format_value(1, "count", "support ticket"), format_value(1234567.8, "money", None, "€")
+    ('1 support ticket', '€1,234,568')
+    >>> format_value(0.456, "share"), format_value(-3, "change", "event"), format_value(45, "days")
+    ('46%', '-3 events', '6 weeks')
+    """
+    if kind in ("category", "flag") or isinstance(value, str):
+        return str(value).replace("_", " ")
+    value = float(value)
+    if kind == "count":
+        text = _count_text(value)
+        return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
+    if kind == "rate":
+        text = _number(value, 2 if abs(value) < 1 else 1)
+        return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
+    if kind == "money":
+        text = f"{abs(value):,.0f}" if abs(value) >= 100 or value.is_integer() \
+            else f"{abs(value):,.2f}"
+        return f"{'-' if value < 0 and text.strip('0.,') else ''}{currency}{text}"
+    if kind == "share":
+        return f"{value:.0%}"
+    if kind == "days":
+        return duration_text(value)
+    if kind == "change":
+        text = _count_text(abs(value))
+        sign = "+" if value > 0 else "-"
+        unit = f" {plural(noun, float(text.replace(',', '')))}" if noun else ""
+        return f"{sign}{text}{unit}"
+    if kind == "money_change":
+        return ("+" if value > 0 else "-") + format_value(abs(value), "money", currency=currency)
+    if kind == "share_change":
+        return f"{value:+.0%}"
+    return _number(value)
+
+
+def is_zero_change(value: np.ndarray, kind: str) -> np.ndarray:
+    """True where a change-kind value would print as zero (such a change states no risk)."""
+    value = np.asarray(value, dtype=np.float64)
+    if kind == "share_change":
+        return np.abs(value) < 0.005
+    if kind == "money_change":
+        return np.abs(value) < 0.005
+    if kind == "change":
+        return np.abs(value) < 0.05
+    return np.zeros(value.shape, dtype=bool)
+
+
+class _Template(string.Formatter):
+    """``{value}`` without a spec is rendered by kind; ``{value:.0f}`` etc. format the number."""
+
+    def __init__(self, info: FeatureInfo, currency: str) -> None:
+        self.info, self.currency = info, currency
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec:
+            return format(value, format_spec)
+        return format_value(value, self.info.kind, self.info.noun, self.currency)
+
+
 @dataclass(frozen=True)
 class FeatureInfo:
-    """Metadata of one feature column.
+    """Metadata of one feature column: its driver group and how it reads as a reason.
 
     Parameters
     ----------
@@ -38,14 +183,36 @@ class FeatureInfo:
     group : str
         Driver group, one of :data:`DRIVER_GROUPS`.
     description : str
-        Plain-language template formatted with the customer's value, e.g.
-        ``"{value:.0f} support tickets open longer than 7 days"``. Placeholders: ``{value}``.
+        Plain-language template formatted with the customer's value. ``{value}`` without a
+        format spec is written by ``kind`` (pluralised count nouns, thousands separators,
+        currency, durations in days/weeks/months); ``{value:.0f}`` and other format specs
+        format the raw number.
     description_if_zero : str, optional
         Text used instead when the value is 0: lets a 0/1 flag read naturally, e.g.
-        ``"latest payment attempt failed (in dunning)"`` / ``"latest payment attempt succeeded"``.
+        ``"latest payment attempt failed"`` / ``"latest payment attempt succeeded"``.
     description_if_missing : str, optional
-        Text used when the value is missing (NaN), e.g. ``"no activity recorded yet"`` for a
-        recency feature; defaults to ``"<name>: no data"``.
+        Text used when the value is missing (NaN) and that means something, e.g.
+        ``"no activity recorded yet"``. When None a missing value is never a reason: it
+        describes to ``""``.
+    kind : str, default "number"
+        How ``{value}`` is written; one of :data:`VALUE_KINDS` (see :func:`format_value`).
+        Values of a change kind that round to zero describe to ``""``.
+    noun : str, optional
+        The count noun (singular) for ``count``, ``rate`` and ``change`` kinds.
+    fact : str, optional
+        Features with the same fact key state one fact (e.g. every failed-payment feature):
+        reasons merge them into one line. Defaults to the feature's name.
+    window_days : float, optional
+        How far back the feature looks, in days. A customer younger than this has a window
+        reaching before signup; reasons then count the contribution as tenure (see
+        :func:`churnpredict.explain.explain`).
+    is_tenure : bool, default False
+        The feature is the customer's tenure (days since signup).
+    past_change : str, optional
+        Name of a feature holding this value minus the previous period's, so a reason can
+        compare the customer with their own past ("3 activity events in the last 30 days,
+        down from 14"). ``past_label`` names that period ("the 30 days before").
+    past_label : str, optional
 
     Examples
     --------
@@ -53,8 +220,9 @@ class FeatureInfo:
     ...                    "latest payment attempt succeeded")
     >>> info.describe(1.0), info.describe(0.0)
     ('latest payment attempt failed (in dunning)', 'latest payment attempt succeeded')
-    >>> FeatureInfo("tickets_30d", "support", "{value:.0f} tickets in 30 days").describe(3.0)
-    '3 tickets in 30 days'
+    >>> FeatureInfo("tickets_30d", "support", "{value} in the last 30 days", kind="count",
+    ...             noun="support ticket").describe(1.0)
+    '1 support ticket in the last 30 days'
     """
 
     name: str
@@ -62,23 +230,54 @@ class FeatureInfo:
     description: str
     description_if_zero: str | None = None
     description_if_missing: str | None = None
+    kind: str = "number"
+    noun: str | None = None
+    fact: str | None = None
+    window_days: float | None = None
+    is_tenure: bool = False
+    past_change: str | None = None
+    past_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in DRIVER_GROUPS:
             raise ValueError(
                 f"feature {self.name!r} has group {self.group!r}; expected one of {DRIVER_GROUPS}"
             )
+        if self.kind not in VALUE_KINDS:
+            raise ValueError(f"feature {self.name!r} has kind {self.kind!r}; expected one of "
+                             f"{VALUE_KINDS}")
 
-    def describe(self, value: Any) -> str:
-        """Fill the description template with ``value`` (NaN reads as "no data")."""
+    @property
+    def fact_key(self) -> str:
+        """The fact this feature states (``fact``, else its name)."""
+        return self.fact or self.name
+
+    def silent(self, values: Any) -> np.ndarray:
+        """True where the value makes no reason (meaningless missing value, zero change)."""
+        values = pd.Series(values) if not isinstance(values, pd.Series) else values
+        missing = values.isna().to_numpy()
+        out = missing & (self.description_if_missing is None)
+        if self.kind in CHANGE_KINDS:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan)
+            out |= ~missing & is_zero_change(numbers, self.kind)
+        return out
+
+    def describe(self, value: Any, currency: str = "") -> str:
+        """Fill the description template with ``value``; ``""`` when it makes no reason."""
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return self.description_if_missing or ""
+        if self.kind in CHANGE_KINDS and not isinstance(value, str) and bool(
+                is_zero_change(np.asarray([value], dtype=np.float64), self.kind)[0]):
+            return ""
+        template = self.description
+        if self.description_if_zero is not None and not isinstance(value, str) and value == 0:
+            template = self.description_if_zero
         try:
-            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-                return self.description_if_missing or f"{self.name}: no data"
-            if self.description_if_zero is not None and value == 0:
-                return self.description_if_zero.format(value=value)
-            return self.description.format(value=value)
+            return _Template(self, currency).format(template, value=value)
         except (ValueError, TypeError, KeyError, IndexError):
-            return f"{self.name} = {value}"
+            return self.name.replace("_", " ") + f" is {format_value(value)}" \
+                if not isinstance(value, str) else f"{self.name.replace('_', ' ')} is {value}"
 
 
 def parse_window(window: Any) -> pd.Timedelta:

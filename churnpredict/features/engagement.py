@@ -33,6 +33,11 @@ _DAY_NS = 86_400 * 10**9
 _WEEK = pd.Timedelta(days=7)
 
 
+def _said(text: str) -> str:
+    """An event type as people read it: underscores as spaces, braces kept literal."""
+    return _escape(str(text).replace("_", " "))
+
+
 def _escape(text: str) -> str:
     """Make ``text`` safe inside a ``str.format`` template."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -223,44 +228,60 @@ class EngagementFeatures(FeatureBuilder):
         check_is_fitted(self, "event_types_")
         g = self.group
         types = list(zip(self.event_types_, self._type_slugs(), strict=True))
-        infos = [FeatureInfo("days_since_last_activity", g, "{value:.0f} days since last activity",
-                             description_if_missing="no activity recorded yet")]
+        # a customer younger than a month who is silent (or has never been active) is new,
+        # not disengaged: reasons count recency as tenure below this age
+        month = pd.Timedelta(days=30)
+        young = min((w for w in self.windows_ if w >= month), default=self.windows_[-1])
+        young_days = young / pd.Timedelta(days=1)
+        infos = [FeatureInfo("days_since_last_activity", g, "last active {value} ago",
+                             description_if_missing="no activity recorded yet", kind="days",
+                             fact="activity recency", window_days=young_days)]
         infos += [FeatureInfo(f"days_since_last_{slug}", g,
-                              f"{{value:.0f}} days since the last '{_escape(t)}' event",
-                              description_if_missing=f"no '{_escape(t)}' event yet")
+                              f"last '{_said(t)}' event {{value}} ago",
+                              description_if_missing=f"no '{_said(t)}' event yet",
+                              kind="days", fact="activity recency", window_days=young_days)
                   for t, slug in types]
         for w in self.windows_:
-            lab, text = window_label(w), _window_text(w)
+            lab, text, days = window_label(w), _window_text(w), w / pd.Timedelta(days=1)
+            past = {}
+            if self.trend_window_ is not None and self.trend_window_ == w:
+                past = {"past_change": f"activity_trend_diff_{lab}",
+                        "past_label": f"the {text} before"}
             infos += [
-                FeatureInfo(f"events_{lab}", g,
-                            f"{{value:.0f}} activity events in the last {text}"),
-                FeatureInfo(f"active_days_{lab}", g,
-                            f"active on {{value:.0f}} distinct days in the last {text}"),
+                FeatureInfo(f"events_{lab}", g, f"{{value}} in the last {text}", kind="count",
+                            noun="activity event", fact="activity", window_days=days, **past),
+                FeatureInfo(f"active_days_{lab}", g, f"active on {{value}} in the last {text}",
+                            kind="count", noun="day", fact="activity", window_days=days),
                 FeatureInfo(f"events_per_day_{lab}", g,
-                            f"{{value:.2f}} activity events per day over the last {text} "
-                            f"(counting only days since signup)"),
+                            f"{{value}} a day over the last {text}", kind="rate",
+                            noun="activity event", fact="activity", window_days=days),
             ]
             if self.has_value_:
                 infos.append(FeatureInfo(f"value_sum_{lab}", g,
-                                         f"total activity value {{value:,.1f}} in the last {text}"))
-            infos += [FeatureInfo(f"events_{slug}_{lab}", g,
-                                  f"{{value:.0f}} '{_escape(t)}' events in the last {text}")
+                                         f"total activity value {{value}} in the last {text}",
+                                         fact="activity", window_days=days))
+            infos += [FeatureInfo(f"events_{slug}_{lab}", g, f"{{value}} in the last {text}",
+                                  kind="count", noun=f"'{str(t).replace('_', ' ')}' event",
+                                  fact=f"event {slug}", window_days=days)
                       for t, slug in types]
         if self.trend_window_ is not None:
             lab, text = window_label(self.trend_window_), _window_text(self.trend_window_)
+            days = 2 * (self.trend_window_ / pd.Timedelta(days=1))
             infos += [
                 FeatureInfo(f"activity_trend_ratio_{lab}", g,
-                            f"activity in the last {text} is {{value:.0%}} of the {text} before"),
+                            f"activity in the last {text} at {{value}} of the {text} before",
+                            kind="share", fact="activity trend", window_days=days),
                 FeatureInfo(f"activity_trend_diff_{lab}", g,
-                            f"{{value:+.0f}} activity events in the last {text} vs the {text} "
-                            f"before"),
+                            f"{{value}} in the last {text} vs the {text} before",
+                            kind="change", noun="activity event", fact="activity trend",
+                            window_days=days),
             ]
         if self.trend_weeks_:
             k = self.trend_weeks_
             infos.append(FeatureInfo(
                 f"weekly_events_slope_{k}w", g,
-                f"weekly activity changing by {{value:+.1f}} events per week over the last "
-                f"{k} weeks"))
+                f"weekly activity changing by {{value}} a week over the last {k} weeks",
+                kind="change", noun="event", fact="activity trend", window_days=7.0 * k))
         return infos
 
     # ------------------------------------------------------------------ build

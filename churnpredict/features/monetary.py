@@ -104,22 +104,26 @@ class MonetaryFeatures(FeatureBuilder):
         """Name, group and plain-language description of every column, in column order."""
         check_is_fitted(self, "windows_")
         g = self.group
+        day = pd.Timedelta(days=1)
         infos = [FeatureInfo(f"paid_{window_label(w)}", g,
-                             f"{{value:,.2f}} paid in the last {_window_text(w)}")
+                             f"{{value}} paid in the last {_window_text(w)}", kind="money",
+                             fact="amount paid", window_days=w / day)
                  for w in self.windows_]
         longest = self.windows_[-1]
         lab, text = window_label(longest), _window_text(longest)
         plab, ptext = window_label(self.lookback_), _window_text(self.lookback_)
         infos += [
-            FeatureInfo(f"payments_{lab}", g,
-                        f"{{value:.0f}} successful payments in the last {text}"),
-            FeatureInfo(f"avg_payment_{lab}", g,
-                        f"average payment {{value:,.2f}} over the last {text}"),
-            FeatureInfo("mrr", g, "latest payment {value:,.2f} (current MRR)"),
-            FeatureInfo(f"price_change_pct_{plab}", g,
-                        f"price changed {{value:+.0%}} vs {ptext} ago"),
-            FeatureInfo(f"price_change_{plab}", g,
-                        f"price changed by {{value:+,.2f}} vs {ptext} ago"),
+            FeatureInfo(f"payments_{lab}", g, f"{{value}} in the last {text}", kind="count",
+                        noun="successful payment", fact="amount paid",
+                        window_days=longest / day),
+            FeatureInfo(f"avg_payment_{lab}", g, f"average payment {{value}} over the last {text}",
+                        kind="money", fact="amount paid", window_days=longest / day),
+            FeatureInfo("mrr", g, "latest payment {value} (current monthly revenue)",
+                        kind="money", fact="price"),
+            FeatureInfo(f"price_change_pct_{plab}", g, f"price changed {{value}} vs {ptext} ago",
+                        kind="share_change", fact="price"),
+            FeatureInfo(f"price_change_{plab}", g, f"price changed by {{value}} vs {ptext} ago",
+                        kind="money_change", fact="price"),
         ]
         return infos + _refund_infos(self.windows_, g)
 
@@ -189,11 +193,14 @@ def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> n
 
 
 def _refund_infos(windows: tuple[pd.Timedelta, ...], group: str) -> list[FeatureInfo]:
+    day = pd.Timedelta(days=1)
     infos = [FeatureInfo(f"refunded_{window_label(w)}", group,
-                         f"{{value:,.2f}} refunded in the last {_window_text(w)}")
+                         f"{{value}} refunded in the last {_window_text(w)}",
+                         kind="money", fact="refunds", window_days=w / day)
              for w in windows]
     infos += [FeatureInfo(f"refunds_{window_label(w)}", group,
-                          f"{{value:.0f}} refunds in the last {_window_text(w)}")
+                          f"{{value}} in the last {_window_text(w)}", kind="count",
+                          noun="refund", fact="refunds", window_days=w / day)
               for w in windows]
     return infos
 
@@ -319,28 +326,33 @@ class SpendFeatures(FeatureBuilder):
         """Name, group and plain-language description of every column, in column order."""
         check_is_fitted(self, "windows_")
         g = self.group
+        day = pd.Timedelta(days=1)
         infos = [FeatureInfo(f"spent_{window_label(w)}", g,
-                             f"spent {{value:,.2f}} in the last {_window_text(w)}",
-                             f"no order in the last {_window_text(w)}")
+                             f"spent {{value}} in the last {_window_text(w)}",
+                             f"no order in the last {_window_text(w)}", kind="money",
+                             fact="spend", window_days=w / day)
                  for w in self.windows_]
         longest = self.windows_[-1]
         lab, text = window_label(longest), _window_text(longest)
         tlab, ttext = window_label(self.trend_window_), _window_text(self.trend_window_)
         infos += [
-            FeatureInfo(f"paid_orders_{lab}", g, f"{{value:.0f}} paid orders in the last {text}",
-                        f"no order in the last {text}"),
+            FeatureInfo(f"paid_orders_{lab}", g, f"{{value}} in the last {text}",
+                        f"no order in the last {text}", kind="count", noun="paid order",
+                        fact="spend", window_days=longest / day),
             FeatureInfo(f"avg_order_value_{lab}", g,
-                        f"average order {{value:,.2f}} over the last {text}",
-                        description_if_missing=f"no order in the last {text}"),
+                        f"average order {{value}} over the last {text}", kind="money",
+                        fact="order value", window_days=longest / day),
             FeatureInfo(f"spend_per_month_{lab}", g,
-                        f"spends {{value:,.2f}} a month (last {text})",
-                        f"no spend in the last {text}"),
+                        f"spends {{value}} a month (last {text})",
+                        f"no spend in the last {text}", kind="money", fact="spend",
+                        window_days=longest / day),
             FeatureInfo(f"spend_trend_pct_{tlab}", g,
-                        f"spend {{value:+.0%}} vs the {ttext} before",
-                        description_if_missing=f"no spend in the {ttext} before the last "
-                                               f"{ttext}"),
+                        f"spend {{value}} vs the {ttext} before", kind="share_change",
+                        fact="spend trend", window_days=2 * self.trend_window_ / day),
             FeatureInfo(f"spend_trend_{tlab}", g,
-                        f"spend changed by {{value:+,.2f}} vs the {ttext} before"),
+                        f"spend changed by {{value}} vs the {ttext} before",
+                        kind="money_change", fact="spend trend",
+                        window_days=2 * self.trend_window_ / day),
         ]
         return infos + _refund_infos(self.windows_, g)
 

@@ -31,6 +31,9 @@ from .monetary import _NS_PER_DAY
 __all__ = ["PaymentFeatures"]
 
 
+_DAY = pd.Timedelta(days=1)
+
+
 class PaymentFeatures(FeatureBuilder):
     """Failed payments, dunning and recoveries from the payments table (involuntary-churn risk).
 
@@ -93,25 +96,29 @@ class PaymentFeatures(FeatureBuilder):
         """Name, group and plain-language description of every column, in column order."""
         check_is_fitted(self, "windows_")
         g = self.group
+        fact = "failed payments"
         infos = [FeatureInfo(f"failed_payments_{window_label(w)}", g,
-                             f"{{value:.0f}} failed payments in the last {_window_text(w)}")
+                             f"{{value}} in the last {_window_text(w)}", kind="count",
+                             noun="failed payment", fact=fact, window_days=w / _DAY)
                  for w in self.windows_]
         infos += [FeatureInfo(f"failure_ratio_{window_label(w)}", g,
-                              f"{{value:.0%}} of payment attempts failed in the last "
-                              f"{_window_text(w)}")
+                              f"{{value}} of payment attempts failed in the last "
+                              f"{_window_text(w)}", kind="share", fact=fact,
+                              window_days=w / _DAY)
                   for w in self.windows_]
         longest = self.windows_[-1]
         infos += [
-            FeatureInfo("days_since_failed_payment", g,
-                        "last failed payment {value:.0f} days ago"),
-            FeatureInfo("in_dunning", g, "latest payment attempt failed (in dunning)",
-                        "latest payment attempt succeeded"),
+            FeatureInfo("days_since_failed_payment", g, "last failed payment {value} ago",
+                        kind="days", fact=fact),
+            FeatureInfo("in_dunning", g, "latest payment attempt failed",
+                        "latest payment attempt succeeded", kind="flag", fact=fact),
             FeatureInfo("consecutive_failed_payments", g,
-                        "{value:.0f} failed payment attempts in a row since the last "
-                        "successful payment"),
+                        "{value} in a row since the last successful payment", kind="count",
+                        noun="failed payment attempt", fact=fact),
             FeatureInfo(f"recovered_failed_payments_{window_label(longest)}", g,
-                        f"{{value:.0f}} failed payments recovered by a later payment in the "
-                        f"last {_window_text(longest)}"),
+                        f"{{value}} recovered by a later payment in the last "
+                        f"{_window_text(longest)}", kind="count", noun="failed payment",
+                        fact="recovered payments", window_days=longest / _DAY),
         ]
         return infos
 

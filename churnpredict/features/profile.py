@@ -276,14 +276,14 @@ class ProfileFeatures(FeatureBuilder):
         for col in self.columns_:
             label = _escape(str(col).replace("_", " "))
             kind = self.kinds_[col]
-            if_zero = None
+            if_zero, value_kind = None, "number"
             if kind == "categorical":
-                text = f"{label} is {{value}}"
+                text, value_kind = f"{label} is {{value}}", "category"
             elif kind == "bool":
-                text, if_zero = f"{label}: yes", f"{label}: no"
+                text, if_zero, value_kind = f"{label}: yes", f"{label}: no", "flag"
             else:
-                text = f"{label} is {{value:,.6g}}"
-            infos.append(FeatureInfo(col, self.group, text, if_zero))
+                text = f"{label} is {{value}}"
+            infos.append(FeatureInfo(col, self.group, text, if_zero, kind=value_kind))
         return infos
 
     # ------------------------------------------------------------------ build

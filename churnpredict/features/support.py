@@ -139,30 +139,37 @@ class SupportFeatures(FeatureBuilder):
         g = self.group
         longest = self.windows_[-1]
         lab, text = window_label(longest), _window_text(longest)
+        day = pd.Timedelta(days=1)
+        noun = "support ticket"
         infos = [FeatureInfo(f"tickets_{window_label(w)}", g,
-                             f"{{value:.0f}} support tickets opened in the last {_window_text(w)}")
+                             f"{{value}} opened in the last {_window_text(w)}", kind="count",
+                             noun=noun, fact="tickets", window_days=w / day)
                  for w in self.windows_]
         infos.append(FeatureInfo(f"tickets_per_month_{lab}", g,
-                                 f"{{value:.1f}} support tickets a month over the last {text}"))
+                                 f"{{value}} a month over the last {text}", kind="rate",
+                                 noun=noun, fact="tickets", window_days=longest / day))
         if self.has_priority_:
             infos += [FeatureInfo(f"high_priority_tickets_{window_label(w)}", g,
-                                  f"{{value:.0f}} high-priority support tickets in the last "
-                                  f"{_window_text(w)}")
+                                  f"{{value}} in the last {_window_text(w)}", kind="count",
+                                  noun="high-priority support ticket", fact="urgent tickets",
+                                  window_days=w / day)
                       for w in self.windows_]
         if self.has_resolved_:
             infos += [
-                FeatureInfo("open_tickets", g, "{value:.0f} support tickets open"),
+                FeatureInfo("open_tickets", g, "{value} open", kind="count", noun=noun,
+                            fact="open tickets"),
                 FeatureInfo(f"overdue_tickets_{window_label(self.overdue_)}", g,
-                            f"{{value:.0f}} support tickets open longer than "
-                            f"{_window_text(self.overdue_)}"),
+                            f"{{value}} open longer than {_window_text(self.overdue_)}",
+                            kind="count", noun=noun, fact="open tickets"),
                 FeatureInfo(f"resolution_days_{lab}", g,
-                            f"support tickets took {{value:.1f}} days to resolve on average "
-                            f"(last {text})"),
+                            f"support tickets took {{value}} to resolve on average (last {text})",
+                            kind="days", fact="resolution time", window_days=longest / day),
             ]
         if self.has_csat_:
             infos.append(FeatureInfo(f"low_csat_tickets_{lab}", g,
-                                     f"{{value:.0f}} support tickets rated {self.low_csat:g} "
-                                     f"or lower out of 5 in the last {text}"))
+                                     f"{{value}} rated {self.low_csat:g} or lower out of 5 in "
+                                     f"the last {text}", kind="count", noun=noun,
+                                     fact="unhappy with support", window_days=longest / day))
         return infos
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:

@@ -106,10 +106,12 @@ class TenureFeatures(FeatureBuilder):
         check_is_fitted(self, "onboarding_days_")
         onboarding = f"{self.onboarding_days_:g}"
         return [
-            FeatureInfo("tenure_days", self.group, "customer for {value:.0f} days"),
+            FeatureInfo("tenure_days", self.group, "customer for {value}", kind="days",
+                        fact="tenure", is_tenure=True),
             FeatureInfo("is_new", self.group,
                         f"new customer, in the first {onboarding} days after signup",
-                        f"past the first {onboarding} days after signup"),
+                        f"past the first {onboarding} days after signup", kind="flag",
+                        fact="tenure"),
         ]
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:
