@@ -173,7 +173,10 @@ def test_purchase_mode_has_no_mrr_or_price(shop_pipe, shop_scores, shop, tmp_pat
     # the monetary group's action is a shopper's, not a price review
     monetary = at_risk.loc[at_risk["reason_group_1"] == "monetary", "suggested_action"]
     assert (monetary != DEFAULT_ACTIONS["monetary"]).all()
-    assert (at_risk["reason_1"] != "").mean() > 0.9
+    # every customer at the top has a reason (low-risk ones may have none: a reason must
+    # raise the risk by at least the reason threshold)
+    top = at_risk.head(max(len(at_risk) // 10, 1))
+    assert (top["reason_1"] != "").mean() > 0.9
     # and the written file and its legend say nothing of MRR or price either
     path = write_at_risk(at_risk, tmp_path / "shop.xlsx")
     legend = pd.read_excel(path, sheet_name="legend")

@@ -119,13 +119,17 @@ def test_groups_and_shopper_wording():
     assert infos["days_since_first_order"].group == "tenure"
     assert infos["spend_per_order"].group == "monetary"
     assert infos["overdue_ratio"].group == "engagement"
-    assert infos["days_since_last_order"].describe(88.0) == "no order for 88 days"
-    assert infos["median_days_between_orders"].describe(21.0) == "usually orders every 21 days"
+    # durations as people say them (see churnpredict.features.duration_text)
+    assert infos["days_since_last_order"].describe(88.0) == "no order for 3 months"
+    assert infos["days_since_last_order"].describe(12.0) == "no order for 12 days"
+    assert infos["median_days_between_orders"].describe(21.0) == "usually orders every 3 weeks"
+    assert infos["orders_180d"].describe(1.0) == "1 order in the last 180 days"
+    assert infos["orders_180d"].describe(2.0) == "2 orders in the last 180 days"
     assert infos["order_trend_180d"].describe(0.25) == (
         "orders in the last 180 days at 25% of the 180 days before")
     assert infos["days_since_last_order"].describe(np.nan) == "no order yet"
     assert infos["bgnbd_p_no_order_90d"].describe(0.7) == (
-        "70% chance of no order in the next 90 days (BG/NBD)")
+        "70% chance of no order in the next 90 days")
     words = " ".join(f"{i.description} {i.description_if_zero} {i.description_if_missing}"
                      for i in infos.values()).lower()
     for banned in ("mrr", "price", "subscription", "payment"):

@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 import churnpredict as cp
 from churnpredict.datasets import SAMPLE_AS_OF, load_sample
-from churnpredict.explain import (explain, probability_contributions, shap_values,
-                                  to_shap_explanation)
+from churnpredict.explain import (
+    explain,
+    probability_contributions,
+    to_shap_explanation,
+)
 from churnpredict.export import at_risk_list, write_at_risk
-from churnpredict.features import default_builders
 from churnpredict.features._base import FeatureInfo, duration_text, format_value, plural
 
 HORIZON = pd.Timedelta("28D")
@@ -129,7 +131,7 @@ def test_the_waterfall_ends_at_the_listed_probability(demo):
     # the report draws the first customer of the list from the same numbers
     from churnpredict.report import _contributions
 
-    contrib = _contributions(pipe, data, SAMPLE_AS_OF)
+    contrib = _contributions(pipe, pipe.features(data, SAMPLE_AS_OF))
     first = frame["customer_id"].iloc[0]
     end = contrib.base_probability.loc[first] + contrib.probability.loc[first].sum()
     assert end == pytest.approx(frame["churn_probability"].iloc[0], abs=1e-9)
@@ -269,3 +271,28 @@ def test_reason_compares_with_the_customers_own_past():
     assert out["reason_group_1"].iloc[0] == "engagement"
     # the busy customers have no reason; the zero change is never one
     assert (out["reason_1"].iloc[10:] == "").all()
+
+
+def test_every_reason_in_a_purchase_mode_list_reads_as_plain_words():
+    """The same checks on a shop's list (purchase mode, lapsed customers, BG/NBD features)."""
+    from test_business import make_shop
+
+    shop = cp.EventData(**make_shop(n_customers=500, seed=4))
+    end = pd.Timestamp("2024-12-31")
+    pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=40, n_jobs=1), horizon="60D",
+                            n_cutoffs=8, cutoff_freq="30D").fit(shop, as_of=end)
+    assert pipe.business_ == "purchases"
+    frame = at_risk_list(pipe.score(shop, end))
+    infos = {i.name: i for b in pipe.builders_ for i in b.feature_info()}
+    reasons = _reason_cells(frame)
+    top = frame.head(len(frame) // 10)
+    assert (top["reason_1"] != "").mean() > 0.9
+    bad_plurals = _bad_plurals(infos)
+    for text in reasons:
+        assert not SNAKE.search(text), text
+        assert "no data" not in text and not NAN.search(text), text
+        assert not ZERO_CHANGE.search(text), text
+        assert not re.search(r"mrr|price", text, re.IGNORECASE), text
+        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), \
+            text
+        assert len(text) <= 90, text

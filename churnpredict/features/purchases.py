@@ -283,92 +283,108 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         """Name, group and plain-language description of every column, in column order."""
         check_is_fitted(self, "trend_windows_")
         g = "engagement"
+        day = pd.Timedelta(days=1)
         infos = [
-            FeatureInfo("orders_to_date", g, "{value:.0f} orders so far",
-                        "no order yet", "no order yet"),
-            FeatureInfo("days_since_first_order", "tenure", "first order {value:.0f} days ago",
-                        "first order today", "no order yet"),
-            FeatureInfo("days_since_last_order", g, "no order for {value:.0f} days",
-                        "ordered today", "no order yet"),
-            FeatureInfo("orders_per_30d", g, "{value:.1f} orders a month since the first order",
-                        "no order yet", "no order yet"),
-            FeatureInfo("mean_days_between_orders", g,
-                        "orders every {value:.0f} days on average",
-                        description_if_missing="only one order so far"),
-            FeatureInfo("median_days_between_orders", g, "usually orders every {value:.0f} days",
-                        description_if_missing="only one order so far"),
+            FeatureInfo("orders_to_date", g, "{value} so far", "no order yet", "no order yet",
+                        kind="count", noun="order", fact="orders so far"),
+            FeatureInfo("days_since_first_order", "tenure", "first order {value} ago",
+                        "first order today", "no order yet", kind="days", is_tenure=True),
+            FeatureInfo("days_since_last_order", g, "no order for {value}", "ordered today",
+                        "no order yet", kind="days", fact="time since the last order"),
+            FeatureInfo("orders_per_30d", g, "{value} a month since the first order",
+                        "no order yet", "no order yet", kind="rate", noun="order",
+                        fact="order rate"),
+            FeatureInfo("mean_days_between_orders", g, "orders every {value} on average",
+                        description_if_missing="only one order so far", kind="days",
+                        fact="order rhythm"),
+            FeatureInfo("median_days_between_orders", g, "usually orders every {value}",
+                        description_if_missing="only one order so far", kind="days",
+                        fact="order rhythm"),
             FeatureInfo("order_gap_cv", g,
-                        "gaps between orders vary by {value:.0%} of the average gap",
-                        "orders at a steady rhythm", "too few orders to see a rhythm"),
+                        "gaps between orders vary by {value} of the average gap",
+                        "orders at a steady rhythm", "too few orders to see a rhythm",
+                        kind="share", fact="order rhythm"),
             FeatureInfo("overdue_ratio", g,
-                        "{value:.1f} times their average gap since the last order",
-                        "ordered today", "only one order so far"),
+                        "{value} times their average gap since the last order",
+                        "ordered today", "only one order so far", kind="number",
+                        fact="time since the last order"),
             FeatureInfo("overdue_days", g,
-                        "{value:+.0f} days against their usual gap between orders",
-                        "exactly at their usual gap between orders", "only one order so far"),
+                        "{value} against their usual gap between orders",
+                        "exactly at their usual gap between orders", "only one order so far",
+                        kind="change", noun="day", fact="time since the last order"),
         ]
         for w in self.trend_windows_:
             lab, text = window_label(w), _window_text(w)
             infos += [
-                FeatureInfo(f"orders_{lab}", g, f"{{value:.0f}} orders in the last {text}",
-                            f"no order in the last {text}"),
-                FeatureInfo(f"orders_prev_{lab}", g,
-                            f"{{value:.0f}} orders in the {text} before that",
-                            f"no order in the {text} before that"),
+                FeatureInfo(f"orders_{lab}", g, f"{{value}} in the last {text}",
+                            f"no order in the last {text}", kind="count", noun="order",
+                            fact=f"orders {lab}", window_days=w / day),
+                FeatureInfo(f"orders_prev_{lab}", g, f"{{value}} in the {text} before that",
+                            f"no order in the {text} before that", kind="count",
+                            noun="order", fact=f"orders {lab}", window_days=2 * w / day),
                 FeatureInfo(f"order_trend_{lab}", g,
-                            f"orders in the last {text} at {{value:.0%}} of the {text} before",
+                            f"orders in the last {text} at {{value}} of the {text} before",
                             f"no order in the last {text}, after some the {text} before",
-                            f"no order in the {text} before the last {text}"),
+                            f"no order in the {text} before the last {text}", kind="share",
+                            fact=f"orders {lab}", window_days=2 * w / day),
             ]
         if self.has_value_:
             longest = self.trend_windows_[-1]
             slab, stext = window_label(self.spend_window_), _window_text(self.spend_window_)
             infos += [
-                FeatureInfo("spend_per_order", "monetary", "spends {value:,.2f} per order",
-                            "orders carried no spend", "no order yet"),
+                FeatureInfo("spend_per_order", "monetary", "spends {value} per order",
+                            "orders carried no spend", "no order yet", kind="money",
+                            fact="spend per order"),
                 FeatureInfo(f"spend_{window_label(longest)}", "monetary",
-                            f"spent {{value:,.2f}} in the last {_window_text(longest)}",
-                            f"spent nothing in the last {_window_text(longest)}"),
+                            f"spent {{value}} in the last {_window_text(longest)}",
+                            f"spent nothing in the last {_window_text(longest)}",
+                            kind="money", fact="spend", window_days=longest / day),
                 FeatureInfo(f"spend_per_order_{slab}", "monetary",
-                            f"spent {{value:,.2f}} per order in the last {stext}",
+                            f"spent {{value}} per order in the last {stext}",
                             f"orders in the last {stext} carried no spend",
-                            f"no order in the last {stext}"),
+                            f"no order in the last {stext}", kind="money",
+                            fact="spend per order", window_days=self.spend_window_ / day),
                 FeatureInfo(f"spend_per_order_trend_{slab}", "monetary",
-                            f"spend per order in the last {stext} at {{value:.0%}} of before",
+                            f"spend per order in the last {stext} at {{value}} of before",
                             f"orders in the last {stext} carried no spend",
-                            f"no spend per order to compare over the last {stext}"),
+                            f"no spend per order to compare over the last {stext}",
+                            kind="share", fact="spend per order"),
             ]
         if self.ranks:
             infos += [
                 FeatureInfo("recency_rank", g,
-                            "longer without an order than {value:.0%} of customers",
-                            "the most recent order of all customers", "no order yet"),
-                FeatureInfo("age_rank", "tenure",
-                            "first ordered before {value:.0%} of customers",
-                            "the newest customer", "no order yet"),
+                            "longer without an order than {value} of customers",
+                            "the most recent order of all customers", "no order yet",
+                            kind="share", fact="time since the last order"),
+                FeatureInfo("age_rank", "tenure", "first ordered before {value} of customers",
+                            "the newest customer", "no order yet", kind="share",
+                            is_tenure=True),
             ]
         if self.bgnbd:
             hlab, htext = window_label(self.horizon_), _window_text(self.horizon_)
             infos += [
                 FeatureInfo("bgnbd_p_alive", g,
-                            "{value:.0%} chance they are still a customer (BG/NBD)",
-                            "very likely no longer a customer (BG/NBD)",
-                            "no purchase pattern to judge yet"),
+                            "{value} chance they are still buying, from their order pattern",
+                            "very likely no longer buying, from their order pattern",
+                            "no order pattern to judge yet", kind="share",
+                            fact="order pattern"),
                 FeatureInfo(f"bgnbd_expected_orders_{hlab}", g,
-                            f"expected to order {{value:.1f}} times in the next {htext} "
-                            f"(BG/NBD)", f"no order expected in the next {htext} (BG/NBD)",
-                            "no purchase pattern to judge yet"),
+                            f"{{value}} expected in the next {htext}",
+                            f"no order expected in the next {htext}",
+                            "no order pattern to judge yet", kind="rate", noun="order",
+                            fact="order pattern"),
                 FeatureInfo(f"bgnbd_p_no_order_{hlab}", g,
-                            f"{{value:.0%}} chance of no order in the next {htext} (BG/NBD)",
-                            f"sure to order in the next {htext} (BG/NBD)",
-                            "no purchase pattern to judge yet"),
+                            f"{{value}} chance of no order in the next {htext}",
+                            f"sure to order in the next {htext}",
+                            "no order pattern to judge yet", kind="share",
+                            fact="order pattern"),
             ]
             if self.ranks:
                 infos.append(FeatureInfo(
                     f"bgnbd_p_no_order_rank_{hlab}", g,
-                    f"less likely to order in the next {htext} than {{value:.0%}} of customers "
-                    f"(BG/NBD)", f"the likeliest of all customers to order in the next {htext}",
-                    "no purchase pattern to judge yet"))
+                    f"less likely to order in the next {htext} than {{value}} of customers",
+                    f"the likeliest of all customers to order in the next {htext}",
+                    "no order pattern to judge yet", kind="share", fact="order pattern"))
         return infos
 
     # ------------------------------------------------------------------ build
