@@ -261,7 +261,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         Default ``ChurnModel()``. Its ``horizon`` (purge gap) is set to this pipeline's
         horizon when left at None.
     horizon : duration, default "28D"
-        Churn is looked for in ``(cutoff, cutoff + horizon]``.
+        Churn is looked for in the horizon after each cutoff: a cancellation in
+        ``(cutoff, cutoff + horizon]``, activity in ``[cutoff, cutoff + horizon)``.
     label : {"auto", "cancellation", "inactivity"}, default "auto"
         "auto": cancellation when customers have ``churned_at`` (and the business is not
         ``purchases``), else inactivity.
