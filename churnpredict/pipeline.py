@@ -108,6 +108,14 @@ def _model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _latest_cutoff_rows(X: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the latest cutoff (all rows when ``X`` has no cutoff level)."""
+    if "cutoff" not in (X.index.names or []):
+        return X
+    cut = X.index.get_level_values("cutoff")
+    return X[cut == cut.max()]
+
+
 def _required_inputs(builders: Sequence[FeatureBuilder],
                      data: EventData | None = None) -> dict[str, list[str]]:
     """Tables and columns the fitted builders read (with ``data``: as found in it).
@@ -330,8 +338,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         :meth:`recalibrate` replaces the calibration map.
     reference_ : dict
         Distributions of every feature and of the churn probability over the training rows
-        (plain JSON, kept in the bundle): what :meth:`drift` compares a scored population
-        with (see :mod:`churnpredict.drift`).
+        of the latest training cutoff (plain JSON, kept in the bundle): what :meth:`drift`
+        compares a scored population with (see :mod:`churnpredict.drift`).
     recalibration_ : dict
         Only after :meth:`recalibrate`: when and on which cutoffs the calibration map was
         refitted, the observed churn rate there and the mean probability before and after.
@@ -532,7 +540,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
         self.required_inputs_ = _required_inputs(active, data)
         self.model_id_ = _model_id(model, self.feature_names_)
-        self.reference_ = reference_distribution(X, model.predict_proba(X)[:, 1])
+        # drift compares a scored population with the latest training population: rows pooled
+        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
+        latest = _latest_cutoff_rows(X)
+        self.reference_ = reference_distribution(latest, model.predict_proba(latest)[:, 1])
         from .explain import reference_percentiles, related_facts
 
         self.feature_percentiles_ = reference_percentiles(X)

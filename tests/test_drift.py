@@ -135,12 +135,14 @@ def _at_training_cutoffs(pipe, data):
 
 
 def test_pipeline_keeps_a_reference_in_its_bundle(fitted, tmp_path):
-    _, pipe = fitted
+    data, pipe = fitted
     ref = pipe.reference_
     assert set(ref["features"]) == set(pipe.feature_names_)
     assert ref["features"]["plan"]["kind"] == "categorical"
     assert set(ref["features"]["plan"]["categories"]) == {"basic", "pro", "business"}
-    assert ref["score"]["n"] == pipe.training_summary_["n_rows"]
+    # the reference is the latest training population (pooled cutoffs differ from any one)
+    latest = cp.population(data, pipe.cutoffs_[-1:], kind=pipe.label_kind_)
+    assert ref["score"]["n"] == len(latest) < pipe.training_summary_["n_rows"]
     back = cp.ChurnPipeline.load(pipe.save(tmp_path / "model"))
     assert back.reference_ == ref
 
