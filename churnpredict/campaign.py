@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, DataQualityWarning
-from .features._base import parse_window
+from .features._base import horizon_text, parse_window
 
 __all__ = [
     "campaign_readout",
@@ -399,7 +399,7 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
     end = start + window
     if stamp < end:
         raise ChurnDataError(
-            f"the list's {_horizon_text(window)} horizon after {start:%Y-%m-%d} ends on "
+            f"the list's {horizon_text(window)} horizon after {start:%Y-%m-%d} ends on "
             f"{end:%Y-%m-%d %H:%M}, after as-of {stamp:%Y-%m-%d %H:%M}: churn is not known "
             f"yet; read out on or after {end:%Y-%m-%d}"
         )
@@ -468,7 +468,7 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
                              f"(repair the manifest)") from None
     return _clean({
         "list_as_of": start.isoformat(),
-        "horizon": _horizon_text(window),
+        "horizon": horizon_text(window),
         "as_of": stamp.isoformat(),
         "model_id": attrs.get("model_id"),
         "holdout_share": holdout,
@@ -480,12 +480,6 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
         "n_unmatched": int((~matched).sum()),
         "tiers": {name: figures(tier == name) for name in order if name},
     })
-
-
-def _horizon_text(window: pd.Timedelta) -> str:
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{window.days}D"
-    return window.isoformat()
 
 
 def _clean(value: Any) -> Any:

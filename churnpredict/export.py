@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .features._base import DRIVER_GROUPS, parse_window
+from .features._base import DRIVER_GROUPS, horizon_text, parse_window
 from .io import OUTPUT_SUFFIXES, write_frame
 from .labels import STATUSES
 
@@ -465,7 +465,7 @@ def at_risk_list(
         order = order[: int(top)]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
-    out.attrs = {"horizon": _horizon_label(window),
+    out.attrs = {"horizon": horizon_text(window),
                  **{key: str(scores.attrs[key]) for key in ("as_of", "model_id", "label",
                                                             "lookback")
                     if scores.attrs.get(key) is not None}}
@@ -510,22 +510,6 @@ def _holdout_groups(tier: np.ndarray, share: float, seed: int) -> np.ndarray:
     return np.where(control, "control", "treatment").astype(object)
 
 
-def _horizon_label(window: Any) -> str:
-    """A horizon as a short string that :func:`pandas.Timedelta` reads back.
-
-    Examples
-    --------
-    >>> _horizon_label("4W"), _horizon_label("36h")
-    ('28D', '36h')
-    """
-    window = parse_window(window)
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{window.days}D"
-    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        return f"{int(window / pd.Timedelta(hours=1))}h"
-    return window.isoformat()
-
-
 def _list_horizon(scores: pd.DataFrame, horizon: Any) -> pd.Timedelta:
     """The horizon of the list: the given one, checked against the scores' own, or theirs."""
     known = scores.attrs.get("horizon")
@@ -543,7 +527,7 @@ def _list_horizon(scores: pd.DataFrame, horizon: Any) -> pd.Timedelta:
     if known is not None and window != known:
         raise ChurnDataError(
             f"horizon={horizon!r} contradicts the scores, which were made for a "
-            f"{_horizon_label(known)} horizon (scores.attrs['horizon']); leave horizon out "
+            f"{horizon_text(known)} horizon (scores.attrs['horizon']); leave horizon out "
             f"or score with a model of that horizon"
         )
     return window

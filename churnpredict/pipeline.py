@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +26,7 @@ from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .evaluate import Evaluation
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import build_features, default_builders, describe_features, expected_spend
-from .features._base import DRIVER_GROUPS, FeatureBuilder, parse_window
+from .features._base import DRIVER_GROUPS, FeatureBuilder, horizon_text, parse_window
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 
@@ -44,67 +43,29 @@ def _timestamp(value: Any) -> pd.Timestamp:
     return stamp
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars to Python, timestamps to ISO text, NaN to None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, pd.Index, np.ndarray)):
-        return [_jsonable(v) for v in list(value)]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return str(value)
-    if value is None or isinstance(value, (str, int)):
-        return value
-    return None
-
-
-
-
-
-
-
-
-def _model_params(model: BaseEstimator) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in model.get_params(deep=False).items()}
-
-
-def _horizon_text(horizon: pd.Timedelta) -> str:
-    """A horizon as short text that :func:`pandas.Timedelta` reads back: '28D', '12h', '90s'."""
-    if horizon % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{horizon.days}D"
-    if horizon % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        return f"{int(horizon.total_seconds() // 3600)}h"
-    if horizon % pd.Timedelta(seconds=1) == pd.Timedelta(0):
-        return f"{int(horizon.total_seconds())}s"
-    return f"{horizon.value}ns"
-
-
 def _model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
     """A short, stable id of a fitted model: sha256 of what decides its predictions.
 
     For a model with an XGBoost booster: the booster in XGBoost's JSON format, the model's
-    fitted state (calibration, categories) and the feature names. Otherwise: the model's
-    class, parameters and feature names. The first 16 hex digits.
+    fitted state (calibration, categories) and the feature names; for a model with JSON state
+    (:class:`~churnpredict.jsonstate.JSONStateMixin`, e.g. ``LogisticBaseline``): that state
+    and the feature names; otherwise the model's class, parameters and feature names. The
+    first 16 hex digits.
     """
+    from .jsonstate import JSONStateMixin, to_json
+
     digest = hashlib.sha256()
     digest.update(f"{type(model).__module__}.{type(model).__qualname__}\n".encode())
     digest.update(json.dumps([str(n) for n in feature_names]).encode())
     booster = getattr(model, "booster_", None)
     if booster is not None:
         digest.update(bytes(booster.save_raw("json")))
-        get_state = getattr(model, "_get_state", None)
-        if get_state is not None:
-            digest.update(json.dumps(_jsonable(get_state()), sort_keys=True).encode())
+        state = to_json(model._get_state(), "model state")
+    elif isinstance(model, JSONStateMixin):
+        state = model.get_state()
     else:
-        digest.update(json.dumps(_model_params(model), sort_keys=True, default=str).encode())
+        state = model.get_params(deep=False)
+    digest.update(json.dumps(state, sort_keys=True, default=repr).encode())
     return digest.hexdigest()[:16]
 
 
@@ -742,7 +703,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             _timestamp(as_of) if as_of is not None else data.time_range[1])
         model_id = getattr(self, "model_id_", None) or _model_id(self.model_,
                                                                  self.feature_names_)
-        out.attrs.update({"horizon": _horizon_text(self.horizon_),
+        out.attrs.update({"horizon": horizon_text(self.horizon_),
                           "as_of": cutoff.isoformat(), "model_id": model_id,
                           "label": self.label_kind_, "lookback": str(self.lookback)})
         if drift is not False and drift is not None:

@@ -313,6 +313,26 @@ def window_label(window: pd.Timedelta) -> str:
     return f"{int(window.total_seconds())}s"
 
 
+def horizon_text(window: Any) -> str:
+    """A duration as short text that :func:`parse_window` and pandas read back.
+
+    The form scores, lists and readouts record their horizon in (``attrs["horizon"]``).
+
+    Examples
+    --------
+    >>> horizon_text("4W"), horizon_text("36h"), horizon_text(pd.Timedelta(seconds=90))
+    ('28D', '36h', '90s')
+    """
+    window = parse_window(window)
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{window.days}D"
+    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        return f"{int(window // pd.Timedelta(hours=1))}h"
+    if window % pd.Timedelta(seconds=1) == pd.Timedelta(0):
+        return f"{int(window // pd.Timedelta(seconds=1))}s"
+    return f"{window.value}ns"
+
+
 @dataclass
 class FeatureRows:
     """The (customer_id, cutoff) rows features are built for, with their integer codes.
