@@ -244,18 +244,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
 def sync_directory(path: str | os.PathLike) -> None:
     """fsync a directory, so the names created or renamed in it survive a crash.
 
-    A no-op where directories cannot be opened (Windows).
+    Best effort: a no-op where directories cannot be opened or synced (Windows, some
+    filesystems).
     """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except (PermissionError, IsADirectoryError):  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
+    _fsync(Path(path))
 
 
 def _fsync(path: Path) -> None:
@@ -280,11 +272,7 @@ def sync_tree(path: str | os.PathLike) -> None:
     """fsync every file and folder under ``path`` (itself included)."""
     for root, _dirs, names in os.walk(path):
         for name in names:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(Path(root, name))
         sync_directory(root)
 
 
