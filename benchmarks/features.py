@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from churnpredict.data import EventData  # noqa: E402
 from churnpredict.datasets import make_subscription_data  # noqa: E402
+from churnpredict.eventindex import EventIndex  # noqa: E402
 from churnpredict.features import build_features, default_builders  # noqa: E402
-from churnpredict.features._index import EventIndex  # noqa: E402
 from churnpredict.labels import make_cutoffs  # noqa: E402
 
 DAY_NS = 86_400 * 10**9

@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .exceptions import ChurnDataError, ChurnModelError
+from .windows import parse_window
 
 __all__ = [
     "BGNBDBaseline",
@@ -395,7 +396,6 @@ class BGNBDBaseline(ClassifierMixin, BaseEstimator):
         self.columns = columns
 
     def _horizon_days(self) -> float:
-        from .features._base import parse_window
 
         try:
             return parse_window(self.horizon) / pd.Timedelta(days=1)

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, DataQualityWarning
-from .features._base import horizon_text, parse_window
+from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = [
     "campaign_readout",
@@ -243,8 +243,7 @@ def _as_of_text(value: Any) -> pd.Timestamp:
     if not isinstance(value, (str, datetime.date, np.datetime64)):  # 5 is not 1970-01-01
         raise ValueError(f"{value!r} is not a date")
     stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp
 
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from .exceptions import BundleError, ChurnDataError, ChurnModelError
+from .windows import to_naive_utc
 
 __all__ = ["app", "main", "load_settings", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT"]
 
@@ -243,8 +244,7 @@ def _parse_date(value: str | None, option: str = "--as-of") -> Any:
     if re.fullmatch(_ISO_DATE, text):
         try:
             stamp = pd.Timestamp(text)
-            if stamp.tzinfo is not None:
-                stamp = stamp.tz_convert("UTC").tz_localize(None)
+            stamp = to_naive_utc(stamp)
             stamp = stamp.as_unit("ns")
         except (ValueError, TypeError, OverflowError):  # out of range or no such day
             stamp = pd.NaT
@@ -255,7 +255,7 @@ def _parse_date(value: str | None, option: str = "--as-of") -> Any:
 
 
 def _parse_duration(value: Any, option: str) -> Any:
-    from .features._base import parse_window
+    from .windows import parse_window
 
     try:
         window = parse_window(value)

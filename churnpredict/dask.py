@@ -35,8 +35,7 @@ import pandas as pd
 from .bundle import check_destination
 from .data import EVENT_TABLES, SCHEMA, EventData, _examples, _normalise_timestamps
 from .exceptions import ChurnDataError, ChurnModelError
-from .features import build_features, default_builders
-from .features._base import FeatureBuilder, parse_window
+from .features import FeatureBuilder, build_features, default_builders
 from .features.engagement import EngagementFeatures
 from .io import atomic_directory
 from .labels import (
@@ -47,6 +46,7 @@ from .labels import (
     population,
     training_cutoffs,
 )
+from .windows import parse_window, to_naive_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -682,8 +682,7 @@ def label_churn_dask(
 
 def _stamp(value: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp
 
 
@@ -1235,7 +1234,7 @@ def _text_like(dtype: Any) -> bool:
 
 def _scores_meta(pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bool,
                  extra: Sequence[str]) -> pd.DataFrame:
-    from .features._base import DRIVER_GROUPS
+    from .features import DRIVER_GROUPS
 
     cols: dict[str, Any] = {
         "customer_id": pd.Series([], dtype=parts.spec.id_dtype),

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
 from .io import find_table, ids_as_text, read_table
+from .windows import to_naive_utc
 
 __all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
            "load_config"]
@@ -367,8 +369,7 @@ def _snapshot_time(value: Any) -> pd.Timestamp:
         raise ChurnDataError(
             f"snapshot_at={value!r} is not a date in {_RANGE_TEXT}; use YYYY-MM-DD"
         )
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp.as_unit("ns")
 
 
@@ -977,6 +978,46 @@ class EventData:
         if key not in self._cache:
             self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"])
         return self._cache[key]
+
+    def event_index(self, table: str, time_column: str | None = None,
+                    values: dict[str, np.ndarray] | None = None,
+                    mask: np.ndarray | None = None, key: Any = None) -> EventIndex:
+        """Cached :class:`~churnpredict.eventindex.EventIndex` over one event table.
+
+        Parameters
+        ----------
+        table : str
+            An event table, e.g. ``"activity"``.
+        time_column : str, optional
+            Defaults to the table's sort column.
+        values : dict, optional
+            Per-row numbers (original row order, full table length) for window sums.
+        mask : ndarray of bool, optional
+            Keep only these rows (e.g. failed payments).
+        key : hashable, optional
+            Cache key distinguishing subsets; required with ``mask``.
+
+        Returns
+        -------
+        EventIndex
+            Built once per (table, time column, key, value names) and reused.
+        """
+        time_column = time_column or SCHEMA[table].time_column
+        cache_key = ("index", table, time_column, key, tuple(sorted(values or {})))
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        frame = getattr(self, table)
+        codes = self.event_codes(table)
+        times = frame[time_column].to_numpy(dtype="datetime64[ns]")
+        vals = dict(values or {})
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            codes, times = codes[mask], times[mask]
+            vals = {k: np.asarray(v)[mask] for k, v in vals.items()}
+        index = EventIndex(codes, times, len(self.customers), vals)
+        self._cache[cache_key] = index
+        return index
 
     @property
     def time_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .data import EventData
+from .windows import to_naive_utc
 
 __all__ = [
     "make_subscription_data",
@@ -221,8 +222,7 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}={value!r} is not a timestamp: {exc}") from None
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp
 
 

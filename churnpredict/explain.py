@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, ChurnModelError
-from .features._base import CHANGE_KINDS, DRIVER_GROUPS, FeatureInfo, format_value, is_zero_change
+from .features import CHANGE_KINDS, DRIVER_GROUPS, FeatureInfo, format_value, is_zero_change
 
 __all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation",
            "probability_contributions", "reference_percentiles", "related_facts",

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .features._base import DRIVER_GROUPS, horizon_text, parse_window
+from .features import DRIVER_GROUPS
 from .io import OUTPUT_SUFFIXES, write_frame
 from .labels import STATUSES
+from .windows import horizon_text, parse_window
 
 __all__ = [
     "at_risk_list",

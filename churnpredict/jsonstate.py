@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import BundleError
+from .windows import to_naive_utc
 
 __all__ = ["JSONStateMixin", "class_path", "from_json", "resolve_class", "to_json"]
 
@@ -144,7 +145,7 @@ def to_json(value: Any, where: str = "value") -> Any:
         return {_TAG: "dict", "items": [[to_json(k, where), to_json(v, f"{where}[{k!r}]")]
                                         for k, v in value.items()]}
     if isinstance(value, pd.Timestamp):
-        naive = value.tz_convert("UTC").tz_localize(None) if value.tz is not None else value
+        naive = to_naive_utc(value)
         return {_TAG: "timestamp", "value": naive.isoformat(),
                 "tz": None if value.tz is None else str(value.tz), "unit": value.unit}
     if isinstance(value, pd.Timedelta):

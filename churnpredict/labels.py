@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from .data import EventData
+from .eventindex import EventIndex
 from .exceptions import ChurnDataError
-from .features._base import parse_window
-from .features._index import EventIndex
+from .windows import parse_window, to_naive_utc
 
 __all__ = ["make_cutoffs", "training_cutoffs", "population", "customer_status", "label_churn",
            "label_kind", "complete_cutoffs", "cutoff_index", "STATUSES"]
@@ -69,8 +69,7 @@ def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeI
         raise ValueError(f"periods={periods}; need at least one cutoff")
     step = parse_window(freq)
     end = pd.Timestamp(end)
-    if end.tzinfo is not None:
-        end = end.tz_convert("UTC").tz_localize(None)
+    end = to_naive_utc(end)
     stamps = [end - step * k for k in range(periods - 1, -1, -1)]
     return pd.DatetimeIndex(stamps, name="cutoff").astype("datetime64[ns]")
 
@@ -113,8 +112,7 @@ def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:
     if as_of is None:
         return data.time_range[1]
     stamp = pd.Timestamp(as_of)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp
 
 
@@ -134,8 +132,7 @@ def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
     if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
         cutoffs = [cutoffs]
     idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs), format="mixed"))
-    if idx.tz is not None:
-        idx = idx.tz_convert("UTC").tz_localize(None)
+    idx = to_naive_utc(idx)
     if idx.hasnans:
         raise ValueError("cutoffs contain NaT")
     return pd.DatetimeIndex(idx.unique().sort_values(), name="cutoff").astype("datetime64[ns]")
@@ -194,18 +191,25 @@ def label_kind(data: EventData, kind: LabelKind = "auto") -> str:
     return kind
 
 
-def _activity_index(data: EventData) -> tuple[str, EventIndex]:
-    """Events that count as "active" for inactivity churn: activity, else succeeded payments."""
+def activity_index(data: EventData) -> tuple[str, EventIndex]:
+    """Events that count as "active" for inactivity churn: activity, else succeeded payments.
+
+    Parameters
+    ----------
+    data : EventData
+
+    Returns
+    -------
+    table : str
+        ``"activity"`` or ``"payments"``.
+    index : EventIndex
+        The events, per customer in time order.
+    """
     if data.activity is not None:
-        from .features._base import FeatureBuilder
-
-        return "activity", FeatureBuilder.event_index(data, "activity")
+        return "activity", data.event_index("activity")
     if data.payments is not None:
-        from .features._base import FeatureBuilder
-
         mask = (data.payments["status"] == "succeeded").to_numpy()
-        return "payments", FeatureBuilder.event_index(data, "payments", mask=mask,
-                                                      key="succeeded")
+        return "payments", data.event_index("payments", mask=mask, key="succeeded")
     raise ChurnDataError(
         "inactivity labels need an activity or payments table; add one, or add "
         "customers.churned_at and use label='cancellation'"
@@ -264,7 +268,7 @@ def population(
     codes = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int64)
     cut_arr = np.concatenate(cut_parts) if cut_parts else np.empty(0, dtype="datetime64[ns]")
     if kind == "inactivity" and len(codes) and not lapsed:
-        _, index = _activity_index(data)
+        _, index = activity_index(data)
         start = cut_arr - np.timedelta64(parse_window(lookback).value, "ns")
         active = index.count_between(codes, start, cut_arr) > 0
         codes, cut_arr = codes[active], cut_arr[active]
@@ -343,7 +347,7 @@ def label_churn(
             out["churn_type"] = np.where(hit, types, None)
         out["churned_at"] = np.where(hit, churned_at, np.datetime64("NaT"))
     else:
-        _, index = _activity_index(data)
+        _, index = activity_index(data)
         # events in [cut, end) known at as_of (strictly before it). An event exactly at the
         # cutoff is not a feature (features see events before the cutoff) so it is part of
         # the outcome: with day-precision dates, the cutoff day's orders count as coming back.
@@ -403,7 +407,7 @@ def customer_status(
     signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
     new = signup >= cut - np.timedelta64(parse_window(horizon).value, "ns")
     if kind == "inactivity":
-        _, events = _activity_index(data)
+        _, events = activity_index(data)
         start = cut - np.timedelta64(parse_window(lookback).value, "ns")
         out[events.count_between(codes, start, cut) == 0] = "lapsed"
     out[new] = "new"

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .data import EventData
 from .exceptions import ChurnDataError
-from .features._base import FeatureBuilder, parse_window
-from .labels import LabelKind, _activity_index, label_kind
+from .labels import LabelKind, activity_index, label_kind
+from .windows import parse_window, to_naive_utc
 
 __all__ = ["churn_metrics", "cohort_retention"]
 
@@ -317,7 +317,7 @@ def _lifetimes(data: EventData, end: Any, kind: LabelKind, inactivity: Any) -> _
             churn_type = customers["churn_type"].to_numpy(dtype=object)
     else:
         gap = parse_window(inactivity).value
-        _, index = _activity_index(data)
+        _, index = activity_index(data)
         codes = np.arange(len(customers))
         known = np.full(len(codes), end_ns + 1).view("datetime64[ns]")  # events <= end
         last = index.last_time_before(codes, known)
@@ -332,7 +332,7 @@ def _mrr_at(data: EventData, codes: np.ndarray, times: np.ndarray) -> np.ndarray
     if data.payments is not None:
         mask = (data.payments["status"] == "succeeded").to_numpy()
         # Same cached index as the inactivity labels (succeeded payments).
-        index = FeatureBuilder.event_index(data, "payments", mask=mask, key="succeeded")
+        index = data.event_index("payments", mask=mask, key="succeeded")
         amounts = index.sorted_values(data.payments["amount"].to_numpy(np.float64)[mask])
         if len(amounts) == 0:
             return np.zeros(len(codes))
@@ -360,8 +360,7 @@ def _offset(period: Any) -> pd.DateOffset:
 def _stamp(value: Any) -> pd.Timestamp:
     """``value`` as a naive UTC nanosecond Timestamp."""
     stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp.as_unit("ns")
 
 

@@ -38,10 +38,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .evaluate import classification_metrics
 from .exceptions import ChurnModelError
-from .features._base import parse_window
 from .jsonstate import JSONStateMixin
+from .model_metrics import classification_metrics
+from .windows import parse_window
 
 __all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan"]
 

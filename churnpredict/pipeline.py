@@ -23,12 +23,19 @@ from sklearn.utils.validation import check_is_fitted
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
-from .evaluate import Evaluation
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
-from .features import build_features, default_builders, describe_features, expected_spend
-from .features._base import DRIVER_GROUPS, FeatureBuilder, horizon_text, parse_window
+from .features import (
+    DRIVER_GROUPS,
+    FeatureBuilder,
+    build_features,
+    default_builders,
+    describe_features,
+    expected_spend,
+)
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
+from .model_metrics import Evaluation
+from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
@@ -38,8 +45,7 @@ Progress = Callable[[str, int, int], None]
 # --------------------------------------------------------------------------- helpers
 def _timestamp(value: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    stamp = to_naive_utc(stamp)
     return stamp
 
 

@@ -76,7 +76,7 @@ class _Plot:
 
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
-    from .features._base import parse_window
+    from .windows import parse_window
 
     value = getattr(pipeline, "horizon_", None)
     return parse_window(value if value is not None else pipeline.horizon)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churnpredict import ChurnDataError, EventData, label_churn, make_cutoffs, population
-from churnpredict.features._index import EventIndex
+from churnpredict.eventindex import EventIndex
 from churnpredict.labels import training_cutoffs
 
 

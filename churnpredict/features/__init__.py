@@ -13,15 +13,18 @@ from typing import Any
 import pandas as pd
 
 from ..data import EventData
+from ..eventindex import EventIndex
+from ..windows import parse_window
 from ._base import (
+    CHANGE_KINDS,
     DRIVER_GROUPS,
     FeatureBuilder,
     FeatureInfo,
     FeatureRows,
     as_rows,
-    parse_window,
+    format_value,
+    is_zero_change,
 )
-from ._index import EventIndex
 from .engagement import EngagementFeatures
 from .monetary import MonetaryFeatures, SpendFeatures, expected_spend
 from .payments import PaymentFeatures
@@ -31,6 +34,7 @@ from .support import SupportFeatures
 from .tenure import TenureFeatures
 
 __all__ = [
+    "CHANGE_KINDS",
     "DRIVER_GROUPS",
     "EngagementFeatures",
     "EventIndex",
@@ -49,6 +53,8 @@ __all__ = [
     "default_builders",
     "describe_features",
     "expected_spend",
+    "format_value",
+    "is_zero_change",
     "parse_window",
 ]
 

@@ -13,8 +13,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..data import EventData
+from ..eventindex import EventIndex
 from ..jsonstate import JSONStateMixin
-from ._index import EventIndex
+from ..labels import population
+from ..windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
     "DRIVER_GROUPS",
@@ -28,6 +30,8 @@ __all__ = [
     "as_rows",
     "parse_window",
     "window_label",
+    "window_text",
+    "horizon_text",
 ]
 
 DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "profile")
@@ -280,59 +284,6 @@ class FeatureInfo:
                 if not isinstance(value, str) else f"{self.name.replace('_', ' ')} is {value}"
 
 
-def parse_window(window: Any) -> pd.Timedelta:
-    """Read a window as a Timedelta: ``30`` (days), ``"30D"``, ``"12h"`` or a Timedelta.
-
-    Examples
-    --------
-    >>> parse_window(30)
-    Timedelta('30 days 00:00:00')
-    >>> parse_window("2W")
-    Timedelta('14 days 00:00:00')
-    """
-    if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-        out = pd.Timedelta(days=int(window))
-    else:
-        try:
-            out = pd.Timedelta(window)
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"window {window!r} is not a duration; use days (30) or a string such as '30D'"
-            ) from None
-    if out <= pd.Timedelta(0):
-        raise ValueError(f"window {window!r} must be positive")
-    return out
-
-
-def window_label(window: pd.Timedelta) -> str:
-    """Short label for column names: 30 days -> '30d', 12 hours -> '12h'."""
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{window.days}d"
-    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        return f"{int(window.total_seconds() // 3600)}h"
-    return f"{int(window.total_seconds())}s"
-
-
-def horizon_text(window: Any) -> str:
-    """A duration as short text that :func:`parse_window` and pandas read back.
-
-    The form scores, lists and readouts record their horizon in (``attrs["horizon"]``).
-
-    Examples
-    --------
-    >>> horizon_text("4W"), horizon_text("36h"), horizon_text(pd.Timedelta(seconds=90))
-    ('28D', '36h', '90s')
-    """
-    window = parse_window(window)
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{window.days}D"
-    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        return f"{int(window // pd.Timedelta(hours=1))}h"
-    if window % pd.Timedelta(seconds=1) == pd.Timedelta(0):
-        return f"{int(window // pd.Timedelta(seconds=1))}s"
-    return f"{window.value}ns"
-
-
 @dataclass
 class FeatureRows:
     """The (customer_id, cutoff) rows features are built for, with their integer codes.
@@ -377,8 +328,6 @@ def as_rows(data: EventData, rows: Any) -> FeatureRows:
         rows = rows.index
     if isinstance(rows, pd.MultiIndex):
         return FeatureRows.from_index(data, rows)
-    from ..labels import population
-
     return FeatureRows.from_index(data, population(data, rows).index)
 
 
@@ -442,7 +391,7 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     def event_index(data: EventData, table: str, time_column: str | None = None,
                     values: dict[str, np.ndarray] | None = None,
                     mask: np.ndarray | None = None, key: Any = None) -> EventIndex:
-        """Cached :class:`EventIndex` over ``data.<table>`` (optionally a row subset).
+        """Cached :class:`EventIndex` over ``data.<table>``: :meth:`EventData.event_index`.
 
         Parameters
         ----------
@@ -457,38 +406,10 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         key : hashable, optional
             Cache key distinguishing subsets; required with ``mask``.
         """
-        from ..data import SCHEMA
-
-        time_column = time_column or SCHEMA[table].time_column
-        cache_key = ("index", table, time_column, key, tuple(sorted(values or {})))
-        cached = data._cache.get(cache_key)
-        if cached is not None:
-            return cached
-        frame = getattr(data, table)
-        codes = data.event_codes(table)
-        times = frame[time_column].to_numpy(dtype="datetime64[ns]")
-        vals = dict(values or {})
-        if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            codes, times = codes[mask], times[mask]
-            vals = {k: np.asarray(v)[mask] for k, v in vals.items()}
-        index = EventIndex(codes, times, len(data.customers), vals)
-        data._cache[cache_key] = index
-        return index
+        return data.event_index(table, time_column, values=values, mask=mask, key=key)
 
 
 # Helpers shared by the families ------------------------------------------------------
-
-def _window_text(window: pd.Timedelta) -> str:
-    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        n, unit = window.days, "day"
-    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
-        n, unit = int(window.total_seconds() // 3600), "hour"
-    else:
-        n, unit = int(window.total_seconds()), "second"
-    return unit if n == 1 else f"{n} {unit}s"
-
 
 def _parse_windows(windows: Any, param: str) -> tuple[pd.Timedelta, ...]:
     """Windows as sorted, distinct Timedeltas; raise on an empty or invalid list."""

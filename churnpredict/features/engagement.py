@@ -16,16 +16,16 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
+from ..eventindex import BitRank, EventIndex, missing_as_zero, sums_between
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
     _Columns,
     _positive_window,
-    _window_text,
     as_rows,
     window_label,
+    window_text,
 )
-from ._index import BitRank, EventIndex, _missing_as_zero, sums_between
 
 __all__ = ["EngagementFeatures"]
 
@@ -242,7 +242,7 @@ class EngagementFeatures(FeatureBuilder):
                               kind="days", fact="activity recency", window_days=young_days)
                   for t, slug in types]
         for w in self.windows_:
-            lab, text, days = window_label(w), _window_text(w), w / pd.Timedelta(days=1)
+            lab, text, days = window_label(w), window_text(w), w / pd.Timedelta(days=1)
             past = {}
             if self.trend_window_ is not None and self.trend_window_ == w:
                 past = {"past_change": f"activity_trend_diff_{lab}",
@@ -265,7 +265,7 @@ class EngagementFeatures(FeatureBuilder):
                                   fact=f"event {slug}", window_days=days)
                       for t, slug in types]
         if self.trend_window_ is not None:
-            lab, text = window_label(self.trend_window_), _window_text(self.trend_window_)
+            lab, text = window_label(self.trend_window_), window_text(self.trend_window_)
             days = 2 * (self.trend_window_ / pd.Timedelta(days=1))
             infos += [
                 FeatureInfo(f"activity_trend_ratio_{lab}", g,
@@ -540,7 +540,7 @@ def _sorted_values(data: EventData, index: EventIndex) -> np.ndarray | None:
     key = ("engagement", "sorted_values", id(index))
     cached = data._cache.get(key)
     if cached is None:
-        cached = _missing_as_zero(index.sorted_values(
+        cached = missing_as_zero(index.sorted_values(
             data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)))
         data._cache[key] = cached
     return cached

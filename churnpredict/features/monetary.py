@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
+from ..eventindex import sums_between
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -25,11 +26,10 @@ from ._base import (
     _minus,
     _parse_windows,
     _positive_window,
-    _window_text,
     as_rows,
     window_label,
+    window_text,
 )
-from ._index import sums_between
 
 __all__ = ["MonetaryFeatures", "SpendFeatures", "expected_spend"]
 
@@ -106,12 +106,12 @@ class MonetaryFeatures(FeatureBuilder):
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [FeatureInfo(f"paid_{window_label(w)}", g,
-                             f"{{value}} paid in the last {_window_text(w)}", kind="money",
+                             f"{{value}} paid in the last {window_text(w)}", kind="money",
                              fact="amount paid", window_days=w / day)
                  for w in self.windows_]
         longest = self.windows_[-1]
-        lab, text = window_label(longest), _window_text(longest)
-        plab, ptext = window_label(self.lookback_), _window_text(self.lookback_)
+        lab, text = window_label(longest), window_text(longest)
+        plab, ptext = window_label(self.lookback_), window_text(self.lookback_)
         infos += [
             FeatureInfo(f"payments_{lab}", g, f"{{value}} in the last {text}", kind="count",
                         noun="successful payment", fact="amount paid",
@@ -195,11 +195,11 @@ def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> n
 def _refund_infos(windows: tuple[pd.Timedelta, ...], group: str) -> list[FeatureInfo]:
     day = pd.Timedelta(days=1)
     infos = [FeatureInfo(f"refunded_{window_label(w)}", group,
-                         f"{{value}} refunded in the last {_window_text(w)}",
+                         f"{{value}} refunded in the last {window_text(w)}",
                          kind="money", fact="refunds", window_days=w / day)
              for w in windows]
     infos += [FeatureInfo(f"refunds_{window_label(w)}", group,
-                          f"{{value}} in the last {_window_text(w)}", kind="count",
+                          f"{{value}} in the last {window_text(w)}", kind="count",
                           noun="refund", fact="refunds", window_days=w / day)
               for w in windows]
     return infos
@@ -328,13 +328,13 @@ class SpendFeatures(FeatureBuilder):
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [FeatureInfo(f"spent_{window_label(w)}", g,
-                             f"spent {{value}} in the last {_window_text(w)}",
-                             f"no order in the last {_window_text(w)}", kind="money",
+                             f"spent {{value}} in the last {window_text(w)}",
+                             f"no order in the last {window_text(w)}", kind="money",
                              fact="spend", window_days=w / day)
                  for w in self.windows_]
         longest = self.windows_[-1]
-        lab, text = window_label(longest), _window_text(longest)
-        tlab, ttext = window_label(self.trend_window_), _window_text(self.trend_window_)
+        lab, text = window_label(longest), window_text(longest)
+        tlab, ttext = window_label(self.trend_window_), window_text(self.trend_window_)
         infos += [
             FeatureInfo(f"paid_orders_{lab}", g, f"{{value}} in the last {text}",
                         f"no order in the last {text}", kind="count", noun="paid order",

@@ -15,17 +15,17 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
+from ..eventindex import count_prefix
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
     _Columns,
     _minus,
     _parse_windows,
-    _window_text,
     as_rows,
     window_label,
+    window_text,
 )
-from ._index import count_prefix
 from .monetary import _NS_PER_DAY
 
 __all__ = ["PaymentFeatures"]
@@ -98,12 +98,12 @@ class PaymentFeatures(FeatureBuilder):
         g = self.group
         fact = "failed payments"
         infos = [FeatureInfo(f"failed_payments_{window_label(w)}", g,
-                             f"{{value}} in the last {_window_text(w)}", kind="count",
+                             f"{{value}} in the last {window_text(w)}", kind="count",
                              noun="failed payment", fact=fact, window_days=w / _DAY)
                  for w in self.windows_]
         infos += [FeatureInfo(f"failure_ratio_{window_label(w)}", g,
                               f"{{value}} of payment attempts failed in the last "
-                              f"{_window_text(w)}", kind="share", fact=fact,
+                              f"{window_text(w)}", kind="share", fact=fact,
                               window_days=w / _DAY)
                   for w in self.windows_]
         longest = self.windows_[-1]
@@ -117,7 +117,7 @@ class PaymentFeatures(FeatureBuilder):
                         noun="failed payment attempt", fact=fact),
             FeatureInfo(f"recovered_failed_payments_{window_label(longest)}", g,
                         f"{{value}} recovered by a later payment in the last "
-                        f"{_window_text(longest)}", kind="count", noun="failed payment",
+                        f"{window_text(longest)}", kind="count", noun="failed payment",
                         fact="recovered payments", window_days=longest / _DAY),
         ]
         return infos

@@ -28,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
+from ..eventindex import EventIndex, sums_between
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -35,11 +36,10 @@ from ._base import (
     _minus,
     _parse_windows,
     _positive_window,
-    _window_text,
     as_rows,
     window_label,
+    window_text,
 )
-from ._index import EventIndex, sums_between
 
 __all__ = ["PurchaseHistoryFeatures"]
 
@@ -314,7 +314,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                         kind="change", noun="day", fact="time since the last order"),
         ]
         for w in self.trend_windows_:
-            lab, text = window_label(w), _window_text(w)
+            lab, text = window_label(w), window_text(w)
             infos += [
                 FeatureInfo(f"orders_{lab}", g, f"{{value}} in the last {text}",
                             f"no order in the last {text}", kind="count", noun="order",
@@ -330,14 +330,14 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             ]
         if self.has_value_:
             longest = self.trend_windows_[-1]
-            slab, stext = window_label(self.spend_window_), _window_text(self.spend_window_)
+            slab, stext = window_label(self.spend_window_), window_text(self.spend_window_)
             infos += [
                 FeatureInfo("spend_per_order", "monetary", "spends {value} per order",
                             "orders carried no spend", "no order yet", kind="money",
                             fact="spend per order"),
                 FeatureInfo(f"spend_{window_label(longest)}", "monetary",
-                            f"spent {{value}} in the last {_window_text(longest)}",
-                            f"spent nothing in the last {_window_text(longest)}",
+                            f"spent {{value}} in the last {window_text(longest)}",
+                            f"spent nothing in the last {window_text(longest)}",
                             kind="money", fact="spend", window_days=longest / day),
                 FeatureInfo(f"spend_per_order_{slab}", "monetary",
                             f"spent {{value}} per order in the last {stext}",
@@ -361,7 +361,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                             is_tenure=True),
             ]
         if self.bgnbd:
-            hlab, htext = window_label(self.horizon_), _window_text(self.horizon_)
+            hlab, htext = window_label(self.horizon_), window_text(self.horizon_)
             infos += [
                 FeatureInfo("bgnbd_p_alive", g,
                             "{value} chance they are still buying, from their order pattern",

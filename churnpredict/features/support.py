@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
+from ..eventindex import EventIndex, count_prefix, sums_between
 from ..exceptions import ChurnDataError
 from ._base import (
     FeatureBuilder,
@@ -24,11 +25,10 @@ from ._base import (
     _minus,
     _parse_windows,
     _positive_window,
-    _window_text,
     as_rows,
     window_label,
+    window_text,
 )
-from ._index import EventIndex, count_prefix, sums_between
 from .monetary import _NS_PER_DAY
 
 __all__ = ["SupportFeatures"]
@@ -138,11 +138,11 @@ class SupportFeatures(FeatureBuilder):
         check_is_fitted(self, "windows_")
         g = self.group
         longest = self.windows_[-1]
-        lab, text = window_label(longest), _window_text(longest)
+        lab, text = window_label(longest), window_text(longest)
         day = pd.Timedelta(days=1)
         noun = "support ticket"
         infos = [FeatureInfo(f"tickets_{window_label(w)}", g,
-                             f"{{value}} opened in the last {_window_text(w)}", kind="count",
+                             f"{{value}} opened in the last {window_text(w)}", kind="count",
                              noun=noun, fact="tickets", window_days=w / day)
                  for w in self.windows_]
         infos.append(FeatureInfo(f"tickets_per_month_{lab}", g,
@@ -150,7 +150,7 @@ class SupportFeatures(FeatureBuilder):
                                  noun=noun, fact="tickets", window_days=longest / day))
         if self.has_priority_:
             infos += [FeatureInfo(f"high_priority_tickets_{window_label(w)}", g,
-                                  f"{{value}} in the last {_window_text(w)}", kind="count",
+                                  f"{{value}} in the last {window_text(w)}", kind="count",
                                   noun="high-priority support ticket", fact="urgent tickets",
                                   window_days=w / day)
                       for w in self.windows_]
@@ -159,7 +159,7 @@ class SupportFeatures(FeatureBuilder):
                 FeatureInfo("open_tickets", g, "{value} open", kind="count", noun=noun,
                             fact="open tickets"),
                 FeatureInfo(f"overdue_tickets_{window_label(self.overdue_)}", g,
-                            f"{{value}} open longer than {_window_text(self.overdue_)}",
+                            f"{{value}} open longer than {window_text(self.overdue_)}",
                             kind="count", noun=noun, fact="open tickets"),
                 FeatureInfo(f"resolution_days_{lab}", g,
                             f"support tickets took {{value}} to resolve on average (last {text})",

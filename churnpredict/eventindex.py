@@ -111,7 +111,7 @@ class EventIndex:
         self.valid = valid  # None: every event is indexed
         if valid is not None:
             codes, t = codes[valid], t[valid]
-        vals = {k: _missing_as_zero(self._select(v, np.float64))
+        vals = {k: missing_as_zero(self._select(v, np.float64))
                 for k, v in (values or {}).items()}
         self.t0, self.unit, self.span = _choose_key(t, self.n_customers)
         keys = _make_keys(codes, t, self.t0, self.unit, self.span)
@@ -199,7 +199,7 @@ class EventIndex:
 
     def add_values(self, name: str, values: np.ndarray) -> None:
         """Register per-event ``values`` (in the original row order) for :meth:`window_sum`."""
-        self._values[name] = _missing_as_zero(
+        self._values[name] = missing_as_zero(
             self.sorted_values(np.asarray(values, dtype=np.float64)))
 
     def sorted_values(self, values: np.ndarray) -> np.ndarray:
@@ -336,7 +336,7 @@ def count_prefix(flags: np.ndarray) -> np.ndarray:
     return out
 
 
-def _missing_as_zero(values: np.ndarray) -> np.ndarray:
+def missing_as_zero(values: np.ndarray) -> np.ndarray:
     """float64 ``values`` with NaN replaced by 0 (a copy only when there is a NaN)."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)

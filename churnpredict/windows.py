@@ -1,0 +1,97 @@
+"""Time helpers every layer shares: durations, their labels and naive-UTC timestamps.
+
+A leaf module: it imports nothing from the package, so data reading, labels, features, the
+model and the outputs can all use it without import cycles.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+TimeLike = TypeVar("TimeLike", pd.Timestamp, pd.DatetimeIndex)
+
+__all__ = ["horizon_text", "parse_window", "to_naive_utc", "window_label", "window_text"]
+
+
+def to_naive_utc(stamp: TimeLike) -> TimeLike:
+    """A timestamp (or DatetimeIndex) as naive UTC: aware ones are converted, naive ones kept.
+
+    Every time inside churnpredict is naive UTC, so event times and cutoffs compare directly.
+
+    Examples
+    --------
+    >>> to_naive_utc(pd.Timestamp("2024-03-01 02:00", tz="Europe/Paris"))
+    Timestamp('2024-03-01 01:00:00')
+    >>> to_naive_utc(pd.Timestamp("2024-03-01"))
+    Timestamp('2024-03-01 00:00:00')
+    """
+    if stamp.tz is not None:
+        return stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def parse_window(window: Any) -> pd.Timedelta:
+    """Read a window as a Timedelta: ``30`` (days), ``"30D"``, ``"12h"`` or a Timedelta.
+
+    Examples
+    --------
+    >>> parse_window(30)
+    Timedelta('30 days 00:00:00')
+    >>> parse_window("2W")
+    Timedelta('14 days 00:00:00')
+    """
+    if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
+        out = pd.Timedelta(days=int(window))
+    else:
+        try:
+            out = pd.Timedelta(window)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"window {window!r} is not a duration; use days (30) or a string such as '30D'"
+            ) from None
+    if out <= pd.Timedelta(0):
+        raise ValueError(f"window {window!r} must be positive")
+    return out
+
+
+def window_label(window: pd.Timedelta) -> str:
+    """Short label for column names: 30 days -> '30d', 12 hours -> '12h'."""
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{window.days}d"
+    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        return f"{int(window.total_seconds() // 3600)}h"
+    return f"{int(window.total_seconds())}s"
+
+
+def window_text(window: pd.Timedelta) -> str:
+    """Plain words for a window: 30 days -> '30 days', 1 day -> 'day', 12 hours -> '12 hours'."""
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n, unit = window.days, "day"
+    elif window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        n, unit = int(window.total_seconds() // 3600), "hour"
+    else:
+        n, unit = int(window.total_seconds()), "second"
+    return unit if n == 1 else f"{n} {unit}s"
+
+
+def horizon_text(window: Any) -> str:
+    """A duration as short text that :func:`parse_window` and pandas read back.
+
+    The form scores, lists and readouts record their horizon in (``attrs["horizon"]``).
+
+    Examples
+    --------
+    >>> horizon_text("4W"), horizon_text("36h"), horizon_text(pd.Timedelta(seconds=90))
+    ('28D', '36h', '90s')
+    """
+    window = parse_window(window)
+    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{window.days}D"
+    if window % pd.Timedelta(hours=1) == pd.Timedelta(0):
+        return f"{int(window // pd.Timedelta(hours=1))}h"
+    if window % pd.Timedelta(seconds=1) == pd.Timedelta(0):
+        return f"{int(window // pd.Timedelta(seconds=1))}s"
+    return f"{window.value}ns"
