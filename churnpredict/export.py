@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,8 @@ from .labels import STATUSES
 from .windows import horizon_text, parse_window
 
 __all__ = [
+    "ListOptions",
+    "ListOptionError",
     "at_risk_list",
     "write_at_risk",
     "value_if_retained",
@@ -82,6 +86,193 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
 PURCHASE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
     "expected_spend" if c == "mrr" else c for c in AT_RISK_COLUMNS)
 _DAYS_PER_MONTH = 365.25 / 12
+
+
+class ListOptionError(ValueError):
+    """A bad at-risk list option; :attr:`option` names it (``"top"``, ``"rank_by"``...).
+
+    The command line uses :attr:`option` to name the flag to fix.
+    """
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
+
+
+@dataclasses.dataclass(frozen=True)
+class ListOptions:
+    """How an at-risk list is ranked, cut, tiered and annotated: checked once, then fixed.
+
+    One value object shared by :func:`at_risk_list`, the command line (flags over the
+    config's ``[score]`` table), the report and the Dask list, so every option is validated
+    in one place. The fields are those of :func:`at_risk_list`, which documents them.
+
+    Parameters
+    ----------
+    rank_by : {"probability", "revenue"}, default "probability"
+    top : int, optional
+        A non-negative whole number.
+    min_probability : float, optional
+        In [0, 1].
+    tiers : dict of str -> float, optional
+        Tier name -> minimum churn probability in [0, 1]; ``"low"`` at 0 is added when no
+        threshold is 0. Stored read-only.
+    actions : dict of str -> str, optional
+        Driver group -> suggested action. Stored read-only.
+    extra_columns : sequence of str, default ()
+        Stored as a tuple (one name may be given as a string).
+    status : {"all", "active", "lapsed", "new"} or list of them, default "all"
+        Stored as ``"all"`` or a tuple of statuses.
+    holdout : float, optional
+        Control share, strictly between 0 and 1.
+    random_state : int, optional
+        Seed of the holdout draw; needs ``holdout``.
+
+    Raises
+    ------
+    ListOptionError
+        A ``ValueError`` naming the option, the bad value and what is expected.
+
+    Examples
+    --------
+    >>> options = ListOptions(top=100, rank_by="revenue", extra_columns="plan")
+    >>> options.extra_columns, options.status
+    (('plan',), 'all')
+    >>> options.replace(top=10).top
+    10
+    >>> ListOptions(top=-1)
+    Traceback (most recent call last):
+    ...
+    churnpredict.export.ListOptionError: top=-1; expected a non-negative integer or None
+    """
+
+    rank_by: str = "probability"
+    top: int | None = None
+    min_probability: float | None = None
+    tiers: Mapping[str, float] | None = None
+    actions: Mapping[str, str] | None = None
+    extra_columns: tuple[str, ...] = ()
+    status: str | tuple[str, ...] = "all"
+    holdout: float | None = None
+    random_state: int | None = None
+
+    def __post_init__(self) -> None:
+        def fix(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        if self.rank_by not in ("probability", "revenue"):
+            raise ListOptionError("rank_by", f"rank_by={self.rank_by!r}; expected "
+                                             f"'probability' or 'revenue'")
+        if self.top is not None:
+            if isinstance(self.top, bool) or not isinstance(self.top, (int, np.integer)) \
+                    or self.top < 0:
+                raise ListOptionError("top", f"top={self.top!r}; expected a non-negative "
+                                             f"integer or None")
+            fix("top", int(self.top))
+        if self.min_probability is not None:
+            if not _is_number(self.min_probability) or \
+                    not 0.0 <= float(self.min_probability) <= 1.0:
+                raise ListOptionError("min_probability", f"min_probability="
+                                      f"{self.min_probability!r}; expected a probability "
+                                      f"between 0 and 1, or None")
+            fix("min_probability", float(self.min_probability))
+        if self.tiers is not None:
+            fix("tiers", MappingProxyType(_checked_tiers(self.tiers)))
+        if self.actions is not None:
+            if not isinstance(self.actions, Mapping) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in self.actions.items()):
+                raise ListOptionError("actions", f"actions={self.actions!r}; expected a dict "
+                                                 f"of driver group -> action text")
+            fix("actions", MappingProxyType(dict(self.actions)))
+        extra = self.extra_columns
+        extra = (extra,) if isinstance(extra, str) else tuple(extra)
+        if not all(isinstance(c, str) for c in extra):
+            raise ListOptionError("extra_columns", f"extra_columns={self.extra_columns!r}; "
+                                                   f"expected column names")
+        clash = [c for c in extra if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
+        if clash:
+            raise ListOptionError("extra_columns", f"extra_columns {clash} clash with the "
+                                                   f"list's own columns; rename them")
+        fix("extra_columns", extra)
+        status = self.status
+        if status is None or (isinstance(status, str) and status == "all"):
+            fix("status", "all")
+        else:
+            wanted = (status,) if isinstance(status, str) else tuple(status)
+            if not wanted or any(s not in STATUSES for s in wanted):
+                raise ListOptionError("status", f"status={status!r}; expected 'all', one of "
+                                                f"{list(STATUSES)} or a list of them")
+            fix("status", wanted)
+        if self.holdout is None:
+            if self.random_state is not None:
+                raise ListOptionError("random_state", "random_state is the seed of the "
+                                                      "holdout draw; give holdout too")
+        else:
+            if not _is_number(self.holdout) or not 0.0 < float(self.holdout) < 1.0:
+                raise ListOptionError("holdout", f"holdout={self.holdout!r}; expected the "
+                                                 f"control share, strictly between 0 and 1 "
+                                                 f"(e.g. 0.2)")
+            fix("holdout", float(self.holdout))
+            if "group" in extra:
+                raise ListOptionError("extra_columns", "extra column 'group' clashes with the "
+                                                       "holdout's group column; rename it or "
+                                                       "leave holdout out")
+        if self.random_state is not None:
+            if isinstance(self.random_state, bool) or \
+                    not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+                raise ListOptionError("random_state", f"random_state={self.random_state!r}; "
+                                                      f"expected a non-negative integer seed")
+            fix("random_state", int(self.random_state))
+
+    def replace(self, **changes: Any) -> ListOptions:
+        """A copy with some options changed (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def statuses(self) -> set[str] | None:
+        """The statuses to keep, or None for all."""
+        return None if self.status == "all" else set(self.status)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as keyword arguments of :func:`at_risk_list` (plain dicts)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("tiers", "actions"):
+            if out[name] is not None:
+                out[name] = dict(out[name])
+        return out
+
+
+_DEFAULT_OPTIONS = ListOptions()
+
+
+def _checked_tiers(tiers: Any) -> dict[str, float]:
+    """Tier thresholds as a dict of str -> float, ``"low": 0.0`` added when no tier is 0."""
+    if not isinstance(tiers, Mapping) or not tiers:
+        raise ListOptionError(
+            "tiers",
+            f"tiers={tiers!r}; expected None (quantile tiers) or a dict of tier name -> "
+            f"minimum churn probability, e.g. {{'high': 0.5, 'medium': 0.2, 'low': 0.0}}"
+        )
+    items: dict[str, float] = {}
+    for name, threshold in tiers.items():
+        if not _is_number(threshold) or not 0.0 <= float(threshold) <= 1.0:
+            raise ListOptionError(
+                "tiers", f"tiers[{name!r}]={threshold!r}; thresholds are minimum churn "
+                         f"probabilities in [0, 1]"
+            )
+        items[str(name)] = float(threshold)
+    if min(items.values()) > 0.0:
+        if "low" in items:
+            raise ListOptionError(
+                "tiers", "tiers: every threshold is above 0 and 'low' is taken; add a tier with "
+                         "threshold 0.0 for the customers below all others"
+            )
+        items["low"] = 0.0
+    return items
 
 
 def _customer_ids(scores: pd.DataFrame) -> pd.Series:
@@ -172,28 +363,7 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
         for name, threshold in share_tier_thresholds(prob, n).items():
             out[prob >= threshold] = name
         return out
-    if not isinstance(tiers, Mapping) or not tiers:
-        raise ValueError(
-            f"tiers={tiers!r}; expected None (quantile tiers) or a dict of tier name -> "
-            f"minimum churn probability, e.g. {{'high': 0.5, 'medium': 0.2, 'low': 0.0}}"
-        )
-    items = []
-    for name, threshold in tiers.items():
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or \
-                not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(
-                f"tiers[{name!r}]={threshold!r}; thresholds are minimum churn probabilities "
-                f"in [0, 1]"
-            )
-        items.append((str(name), float(threshold)))
-    if min(t for _, t in items) > 0.0:
-        if "low" in {name for name, _ in items}:
-            raise ValueError(
-                "tiers: every threshold is above 0 and 'low' is taken; add a tier with "
-                "threshold 0.0 for the customers below all others"
-            )
-        items.append(("low", 0.0))
-    items.sort(key=lambda item: item[1])
+    items = sorted(_checked_tiers(tiers).items(), key=lambda item: item[1])
     out[:] = items[0][0]
     for name, threshold in items[1:]:
         out[prob >= threshold] = name
@@ -246,18 +416,6 @@ def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
     return scores["mrr"].astype(np.float64) * months
 
 
-def _status_filter(status: Any) -> set[str] | None:
-    """The statuses to keep (None: all), checked."""
-    if status is None or (isinstance(status, str) and status == "all"):
-        return None
-    wanted = [status] if isinstance(status, str) else list(status)
-    bad = [s for s in wanted if s not in STATUSES]
-    if bad or not wanted:
-        raise ValueError(f"status={status!r}; expected 'all', one of {list(STATUSES)} or a "
-                         f"list of them")
-    return set(wanted)
-
-
 def at_risk_list(
     scores: pd.DataFrame,
     *,
@@ -272,6 +430,7 @@ def at_risk_list(
     status: str | Sequence[str] | None = "all",
     holdout: float | None = None,
     random_state: int | None = None,
+    options: ListOptions | None = None,
 ) -> pd.DataFrame:
     """Ranked list of the customers most likely to churn, with revenue at risk and actions.
 
@@ -330,6 +489,10 @@ def at_risk_list(
         Seed of the holdout draw: the same scores, options and seed give the same groups.
         Without one a seed is drawn; either way it is kept in ``attrs["holdout_seed"]``
         (and in the written file) so the draw can be repeated.
+    options : ListOptions, optional
+        All of ``rank_by``, ``top``, ``min_probability``, ``tiers``, ``actions``,
+        ``extra_columns``, ``status``, ``holdout`` and ``random_state`` as one checked
+        object, instead of the keywords (which must then be left at their defaults).
 
     Returns
     -------
@@ -366,6 +529,18 @@ def at_risk_list(
     if not isinstance(scores, pd.DataFrame):
         raise ChurnDataError(f"scores must be a DataFrame (ChurnPipeline.score output), "
                              f"got {type(scores).__name__}")
+    given = ListOptions(rank_by=rank_by, top=top, min_probability=min_probability, tiers=tiers,
+                        actions=actions, extra_columns=extra_columns, status=status,
+                        holdout=holdout, random_state=random_state)
+    if options is None:
+        opts = given
+    elif given != _DEFAULT_OPTIONS:
+        raise ValueError("pass the list options either as options=ListOptions(...) or as "
+                         "keywords, not both")
+    else:
+        opts = options
+    keep_status = opts.statuses
+    status = opts.status if len(opts.status) != 1 or opts.status == "all" else opts.status[0]
     purchases = _is_purchases(scores)
     value_column = "expected_spend" if purchases else "mrr"
     missing = [c for c in ("churn_probability", value_column) if c not in scores.columns]
@@ -374,7 +549,6 @@ def at_risk_list(
             f"scores lacks column(s) {missing}; pass the ChurnPipeline.score output (mrr may "
             f"be NaN when unknown)"
         )
-    keep_status = _status_filter(status)
     if keep_status is not None and "status" not in scores.columns:
         raise ChurnDataError(
             f"scores has no status column, so status={status!r} cannot filter it; score with "
@@ -389,16 +563,7 @@ def at_risk_list(
                 f"scores has {present[0]} but lacks {absent}; keep reasons and their groups "
                 f"together (score with explain=True)"
             )
-    if rank_by not in ("probability", "revenue"):
-        raise ValueError(f"rank_by={rank_by!r}; expected 'probability' or 'revenue'")
-    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer))
-                            or top < 0):
-        raise ValueError(f"top={top!r}; expected a non-negative integer or None")
-    seed = _holdout_seed(holdout, random_state)
-    if seed is not None and "group" in ([extra_columns] if isinstance(extra_columns, str)
-                                        else list(extra_columns)):
-        raise ChurnDataError("extra column 'group' clashes with the holdout's group column; "
-                             "rename it or leave holdout out")
+    seed = _holdout_seed(opts)
     window = _list_horizon(scores, horizon)
     days = window / pd.Timedelta(days=1)
 
@@ -418,7 +583,7 @@ def at_risk_list(
     ids = _customer_ids(scores)
     # value_if_retained, on the coerced numbers
     revenue = prob * value if purchases else prob * value * (days / _DAYS_PER_MONTH)
-    tier = _tiers(prob, tiers)
+    tier = _tiers(prob, opts.tiers)
 
     def text(column: str) -> np.ndarray:
         if column not in scores.columns:
@@ -437,24 +602,24 @@ def at_risk_list(
         columns[f"reason_{k}"] = text(f"reason_{k}")
     for k in range(1, _N_REASONS + 1):
         columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
-    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
+    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(opts.actions or {})}
     columns["suggested_action"] = pd.Series(columns["reason_group_1"], dtype=object).map(
         mapping).fillna("").to_numpy(dtype=object)
     columns["status"] = (text("status") if "status" in scores.columns
                          else np.full(len(scores), "", dtype=object))
 
-    extras = _extra_columns(scores, ids, customers, extra_columns)
+    extras = _extra_columns(scores, ids, customers, opts.extra_columns)
     frame = pd.DataFrame(columns)
     for name, values in extras.items():
         frame[name] = values
 
     keep = np.ones(len(frame), dtype=bool)
-    if min_probability is not None:
-        keep &= prob >= float(min_probability)
+    if opts.min_probability is not None:
+        keep &= prob >= opts.min_probability
     if keep_status is not None:
         keep &= np.isin(columns["status"], list(keep_status))
     # order: primary key descending, secondary descending, then customer id ascending
-    primary, secondary = (prob, revenue) if rank_by == "probability" else (revenue, prob)
+    primary, secondary = (prob, revenue) if opts.rank_by == "probability" else (revenue, prob)
     try:
         id_order, _ = pd.factorize(ids, sort=True)
     except TypeError:  # ids of mixed types: keep their input order
@@ -462,8 +627,8 @@ def at_risk_list(
     order = np.lexsort((id_order, np.nan_to_num(-secondary, nan=np.inf),
                         np.nan_to_num(-primary, nan=np.inf)))
     order = order[keep[order]]
-    if top is not None:
-        order = order[: int(top)]
+    if opts.top is not None:
+        order = order[: opts.top]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
     out.attrs = {"horizon": horizon_text(window),
@@ -472,27 +637,18 @@ def at_risk_list(
                     if scores.attrs.get(key) is not None}}
     if seed is not None:
         out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object),
-                                       float(holdout), seed)
-        out.attrs.update({"holdout_share": float(holdout), "holdout_seed": seed})
+                                       opts.holdout, seed)
+        out.attrs.update({"holdout_share": opts.holdout, "holdout_seed": seed})
     return out
 
 
-def _holdout_seed(holdout: Any, random_state: Any) -> int | None:
-    """Check the holdout options; the seed to draw with (None without a holdout)."""
-    if holdout is None:
-        if random_state is not None:
-            raise ValueError("random_state is the seed of the holdout draw; give holdout too")
+def _holdout_seed(options: ListOptions) -> int | None:
+    """The seed to draw the holdout with (None without a holdout); drawn when not given."""
+    if options.holdout is None:
         return None
-    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.number)) or \
-            not 0.0 < float(holdout) < 1.0:
-        raise ValueError(f"holdout={holdout!r}; expected the control share, strictly "
-                         f"between 0 and 1 (e.g. 0.2)")
-    if random_state is None:
+    if options.random_state is None:
         return int(np.random.SeedSequence().entropy % (2**32))
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or \
-            random_state < 0:
-        raise ValueError(f"random_state={random_state!r}; expected a non-negative integer seed")
-    return int(random_state)
+    return options.random_state
 
 
 def _holdout_groups(tier: np.ndarray, share: float, seed: int) -> np.ndarray:

@@ -224,3 +224,52 @@ def test_failed_write_leaves_no_file(scores, tmp_path, monkeypatch):
         write_at_risk(at_risk_list(scores), tmp_path / "new.csv")
     assert target.read_text() == "yesterday's list\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv"]
+
+
+# ListOptions: one checked value object for the list options -------------------------------
+
+def test_list_options_are_checked_once_and_frozen():
+    import dataclasses
+
+    from churnpredict.export import ListOptionError, ListOptions
+
+    options = ListOptions(top=3, tiers={"high": 0.5}, status="active", extra_columns="plan")
+    assert options.tiers == {"high": 0.5, "low": 0.0}
+    assert options.status == ("active",) and options.statuses == {"active"}
+    assert options.extra_columns == ("plan",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.top = 5
+    with pytest.raises(TypeError):
+        options.tiers["high"] = 0.1  # read-only mapping
+    bad = [({"rank_by": "mrr"}, "rank_by"), ({"top": -1}, "top"), ({"top": True}, "top"),
+           ({"min_probability": 1.5}, "min_probability"), ({"tiers": {"a": 2}}, "tiers"),
+           ({"tiers": {}}, "tiers"), ({"actions": {"support": 3}}, "actions"),
+           ({"extra_columns": ["rank"]}, "extra_columns"), ({"status": "gone"}, "status"),
+           ({"holdout": 1.0}, "holdout"), ({"random_state": 3}, "random_state"),
+           ({"holdout": 0.2, "random_state": -1}, "random_state"),
+           ({"holdout": 0.2, "extra_columns": ["group"]}, "extra_columns")]
+    for kwargs, option in bad:
+        with pytest.raises(ListOptionError) as err:
+            ListOptions(**kwargs)
+        assert err.value.option == option, kwargs
+        assert option in str(err.value) or "group" in str(err.value), kwargs
+    assert options.replace(top=1).top == 1 and options.top == 3
+    with pytest.raises(ListOptionError):
+        options.replace(top=-2)
+
+
+def test_at_risk_list_takes_list_options_or_keywords_not_both():
+    from churnpredict.export import ListOptions
+
+    scores = pd.DataFrame(
+        {"churn_probability": [0.2, 0.7, 0.05, 0.4, 0.9], "mrr": [50.0, 100.0, 80.0, 10.0, 5.0]},
+        index=pd.Index(list("abcde"), name="customer_id"))
+    options = ListOptions(rank_by="revenue", top=3, tiers={"high": 0.5}, holdout=0.4,
+                          random_state=7)
+    by_object = at_risk_list(scores, options=options)
+    by_keywords = at_risk_list(scores, **options.as_dict())
+    pd.testing.assert_frame_equal(by_object, by_keywords)
+    assert by_object["customer_id"].tolist() == ["b", "a", "e"]  # revenue at risk 70, 10, 4.5
+    assert by_object.attrs["holdout_seed"] == 7
+    with pytest.raises(ValueError, match="not both"):
+        at_risk_list(scores, options=options, top=2)
