@@ -30,7 +30,7 @@ from .exceptions import (
     LeakageWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
-from .export import DEFAULT_ACTIONS, at_risk_list, write_at_risk
+from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
 from .features import (
     EngagementFeatures,
     FeatureBuilder,
@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_ACTIONS",
     "SAMPLE_AS_OF",
     "BundleError",
+    "ListOptions",
     "ChurnDataError",
     "ChurnModel",
     "ChurnModelError",

@@ -668,28 +668,27 @@ def load_pipeline(cls: type, path: str | os.PathLike, *,
         settings = {k: from_json(v) for k, v in meta["settings"].items()}
         pipe = cls(builders=[b.__class__(**b.get_params(deep=False)) for b in builders],
                    model=model.__class__(**model.get_params(deep=False)), **settings)
-        pipe.builders_ = builders
-        pipe.model_ = model
         names = list(meta["features"]["names"])
-        pipe.feature_names_ = names
-        pipe.feature_info_ = pd.DataFrame(
+        info = pd.DataFrame(
             {"group": meta["features"]["group"],
              "description": meta["features"]["description"]},
             index=pd.Index(names, name="feature"))
-        pipe.as_of_ = pd.Timestamp(training["as_of"])
-        pipe.cutoffs_ = pd.DatetimeIndex(pd.to_datetime(training["cutoffs"]),
-                                         name="cutoff").astype("datetime64[ns]")
-        pipe.horizon_ = pd.Timedelta(training["horizon"])
-        pipe.label_kind_ = training["label_kind"]
-        pipe.is_snapshot_ = training["is_snapshot"]
-        pipe.training_summary_ = from_json(training["summary"])
         extra = training.get("extra", {})
         if not isinstance(extra, dict):
             raise TypeError("training.extra is not an object")
-        for name in getattr(cls, "bundle_attributes", ()):
-            if name in extra:  # only the names the class lists are ever set
-                setattr(pipe, name, from_json(extra[name]))
-        pipe.validation_scores_ = from_json(meta["metrics"]["validation"])
+        # only the names the class lists are ever set
+        kept = {name: from_json(extra[name]) for name in getattr(cls, "bundle_attributes", ())
+                if name in extra}
+        business = kept.pop("business_", "subscription")
+        reason = kept.pop("business_reason_", "")
+        pipe.set_fitted(
+            builders=builders, model=model, feature_names=names, feature_info=info,
+            as_of=pd.Timestamp(training["as_of"]),
+            cutoffs=pd.to_datetime(training["cutoffs"]),
+            horizon=pd.Timedelta(training["horizon"]), label_kind=training["label_kind"],
+            is_snapshot=training["is_snapshot"], business=business, business_reason=reason,
+            training_summary=from_json(training["summary"]),
+            validation_scores=from_json(meta["metrics"]["validation"]), **kept)
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{where}: unusable value ({exc}); the bundle is damaged or was "
                           f"edited. Retrain") from None

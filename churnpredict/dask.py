@@ -1067,7 +1067,6 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     so the trees are close to, not identical with, a single-machine fit on the same rows.
     """
     _require_dask()
-    from sklearn.base import clone
 
     from .model import ChurnModel
     from .pipeline import ChurnPipeline
@@ -1076,24 +1075,18 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
         raise ChurnModelError(f"pipeline must be a ChurnPipeline, got {type(pipeline).__name__}")
     client = _get_client(client)
     parts = _as_partitions(data)
-    pipeline._check_params()
-    horizon = parse_window(pipeline.horizon)
     whole = EventData(parts.customers_frame)
     # the business kind is detected from the payments on a single machine only; on Dask it is
     # what the pipeline says ("auto" keeps the subscription default)
-    business = "purchases" if pipeline.business == "purchases" else "subscription"
-    kind = label_kind(whole, "inactivity" if pipeline.label == "auto" and
-                      business == "purchases" else pipeline.label)
-    builders = ([clone(b) for b in pipeline.builders] if pipeline.builders is not None
-                else default_builders(business, horizon=horizon, windows=pipeline.windows))
-    model = ChurnModel() if pipeline.model is None else clone(pipeline.model)
+    business = (("purchases", "set: business='purchases'") if pipeline.business == "purchases"
+                else ("subscription", "Dask training: subscription unless business='purchases'"))
+    plan = pipeline.training_plan(whole, business=business)
+    horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
     if not isinstance(model, ChurnModel):
         raise ChurnModelError(
             f"Dask training supports ChurnModel only, got {type(model).__name__}; fit other "
             f"models with ChurnPipeline.fit on a sample"
         )
-    if model.get_params(deep=False)["horizon"] is None:
-        model.set_params(horizon=horizon)
     model.check_params()
     total = 4
     as_of = latest_time(parts) if as_of is None else _stamp(as_of)
@@ -1124,31 +1117,22 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     if progress is not None:
         progress("model", 3, total)
 
-    pipeline._forget_fit()  # no model id, inputs or drift reference of an earlier fit
-    pipeline.builders_ = active
-    pipeline.model_ = fitted
-    pipeline.feature_names_ = names
-    pipeline.feature_info_ = ChurnPipeline._feature_info(active, names)
-    pipeline.as_of_ = as_of
-    pipeline.cutoffs_ = pd.DatetimeIndex(
-        summary.counts.index.get_level_values("cutoff").unique().sort_values(), name="cutoff")
-    pipeline.horizon_ = horizon
-    pipeline.label_kind_ = kind
-    pipeline.is_snapshot_ = False
-    pipeline.business_ = business
-    pipeline.business_reason_ = ("set: business='purchases'" if business == "purchases" else
-                                 "Dask training: subscription unless business='purchases'")
     n_churned = int(summary.counts[summary.counts.index.get_level_values("churned") == 1].sum())
-    pipeline.training_summary_ = {
-        "n_rows": summary.n_rows,
-        "n_customers": int(len(summary.ids)),
-        "n_cutoffs": len(pipeline.cutoffs_),
-        "n_churned": n_churned,
-        "positive_rate": n_churned / summary.n_rows,
-        "churn_types": summary.churn_types,
-        "n_features": len(names),
-    }
-    pipeline.validation_scores_ = dict(fitted.validation_scores_)
+    pipeline.set_fitted(
+        builders=active, model=fitted, feature_names=names, as_of=as_of,
+        cutoffs=summary.counts.index.get_level_values("cutoff"), horizon=horizon,
+        label_kind=kind, is_snapshot=False, business=plan.business,
+        business_reason=plan.business_reason,
+        training_summary={
+            "n_rows": summary.n_rows,
+            "n_customers": int(len(summary.ids)),
+            "n_cutoffs": int(summary.counts.index.get_level_values("cutoff").nunique()),
+            "n_churned": n_churned,
+            "positive_rate": n_churned / summary.n_rows,
+            "churn_types": summary.churn_types,
+            "n_features": len(names),
+        },
+        validation_scores=dict(fitted.validation_scores_))
     if progress is not None:
         progress("done", total, total)
     return pipeline
@@ -1272,7 +1256,7 @@ def _score_partition(spec: _Spec, shared: tuple, customers, activity, payments, 
     data = _partition_data(spec, customers, activity, payments, tickets)
     if data is None:
         return meta
-    pop = population(data, [stamp], **pipeline._population_rule())
+    pop = population(data, [stamp], **pipeline.population_rule())
     if len(pop) == 0:
         return meta
     scores = pipeline.score(data, stamp, explain=explain).reset_index()

@@ -142,12 +142,12 @@ def time_ordered_evaluation(
     if horizon is not None:
         pipe.set_params(horizon=horizon)
     as_of = pd.Timestamp(as_of)
-    X_train, labels = pipe._fit_training(data, as_of, progress)
-    test = label_churn(data, [as_of], pipe.horizon_, **pipe._population_rule())
+    X_train, labels = pipe.fit_training(data, as_of, progress)
+    test = label_churn(data, [as_of], pipe.horizon_, **pipe.population_rule())
     if len(test) == 0:
         raise ChurnDataError(f"no customer in the population at {as_of}; pick another as_of")
     X_test = build_features(data, test.index, pipe.builders_, fit=False)
-    X_test = pipe._align(X_test)
+    X_test = pipe.align_features(X_test)
     y_test = test["churned"].to_numpy()
     types = test["churn_type"].to_numpy(dtype=object) if "churn_type" in test else None
 

@@ -7,8 +7,6 @@ see :mod:`churnpredict.bundle` and ``docs/trust.md``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -25,16 +23,22 @@ from .data import EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import (
-    DRIVER_GROUPS,
     FeatureBuilder,
     build_features,
     default_builders,
-    describe_features,
     expected_spend,
 )
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
+from .training import (
+    TrainingPlan,
+    business_kind,
+    feature_metadata,
+    latest_cutoff_rows,
+    model_id,
+    required_inputs,
+)
 from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
@@ -47,180 +51,6 @@ def _timestamp(value: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     stamp = to_naive_utc(stamp)
     return stamp
-
-
-def _model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
-    """A short, stable id of a fitted model: sha256 of what decides its predictions.
-
-    For a model with an XGBoost booster: the booster in XGBoost's JSON format, the model's
-    fitted state (calibration, categories) and the feature names; for a model with JSON state
-    (:class:`~churnpredict.jsonstate.JSONStateMixin`, e.g. ``LogisticBaseline``): that state
-    and the feature names; otherwise the model's class, parameters and feature names. The
-    first 16 hex digits.
-    """
-    from .jsonstate import JSONStateMixin, to_json
-
-    digest = hashlib.sha256()
-    digest.update(f"{type(model).__module__}.{type(model).__qualname__}\n".encode())
-    digest.update(json.dumps([str(n) for n in feature_names]).encode())
-    booster = getattr(model, "booster_", None)
-    if booster is not None:
-        digest.update(bytes(booster.save_raw("json")))
-        state = to_json(model._get_state(), "model state")
-    elif isinstance(model, JSONStateMixin):
-        state = model.get_state()
-    else:
-        state = model.get_params(deep=False)
-    digest.update(json.dumps(state, sort_keys=True, default=repr).encode())
-    return digest.hexdigest()[:16]
-
-
-def _latest_cutoff_rows(X: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the latest cutoff (all rows when ``X`` has no cutoff level)."""
-    if "cutoff" not in (X.index.names or []):
-        return X
-    cut = X.index.get_level_values("cutoff")
-    return X[cut == cut.max()]
-
-
-def _required_inputs(builders: Sequence[FeatureBuilder],
-                     data: EventData | None = None) -> dict[str, list[str]]:
-    """Tables and columns the fitted builders read (with ``data``: as found in it).
-
-    Keys are table names, values the columns beyond each table's required ones (sorted): the
-    optional columns a family was fitted with (``activity.value``, ``activity.event`` when the
-    event types were learned from it, ``tickets.resolved_at`` / ``csat`` / ``priority``) and
-    the customer attributes the profile family uses. Scoring data lacking one would give NaN
-    features where training had values.
-    """
-    from .data import SCHEMA
-    from .features import (
-        EngagementFeatures,
-        ProfileFeatures,
-        PurchaseHistoryFeatures,
-        SupportFeatures,
-    )
-
-    needed: dict[str, set[str]] = {}
-    for builder in builders:
-        for table in builder.tables:
-            needed.setdefault(table, set())
-        cols: dict[str, list[str]] = {}
-        if isinstance(builder, EngagementFeatures):
-            learned = builder.event_types == "auto" or data is not None
-            cols["activity"] = (["value"] if getattr(builder, "has_value_", False) else []) + (
-                ["event"] if learned and getattr(builder, "event_types_", None) else [])
-        elif isinstance(builder, SupportFeatures):
-            cols["tickets"] = [c for c, flag in (("resolved_at", "has_resolved_"),
-                                                 ("csat", "has_csat_"),
-                                                 ("priority", "has_priority_"))
-                               if getattr(builder, flag, False)]
-        elif isinstance(builder, ProfileFeatures):
-            cols["customers"] = list(getattr(builder, "columns_", []))
-        elif isinstance(builder, PurchaseHistoryFeatures):
-            source = getattr(builder, "source_", None)  # the table orders were read from
-            if source is not None:
-                needed.setdefault(source, set())
-                if source == "activity":
-                    cols["activity"] = (["value"] if getattr(builder, "has_value_", False)
-                                        else []) + (["event"] if builder.event else [])
-        for table, columns in cols.items():
-            frame = None if data is None else getattr(data, table, None)
-            present = set(columns) if data is None else (
-                set() if frame is None else set(frame.columns))
-            needed.setdefault(table, set()).update(
-                c for c in columns if c in present and c not in SCHEMA[table].required)
-    return {table: sorted(columns) for table, columns in sorted(needed.items())}
-
-
-# --------------------------------------------------------------------------- business kind
-#: A customer with at least this many successful payments shows whether they recur.
-_MIN_PAYMENTS = 3
-#: Gaps between successful payments whose coefficient of variation is at most this are
-#: regular (monthly billing with a retry or two stays well below; orders do not).
-_REGULAR_CV = 0.25
-
-
-def _recurring_share(data: EventData) -> tuple[float, int]:
-    """Share of the customers with 3+ successful payments whose payment gaps are regular."""
-    ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
-    # the cached index the spend features use: events sorted by (customer, time)
-    index = FeatureBuilder.event_index(data, "payments", mask=ok, key="succeeded")
-    codes, times = index.codes.astype(np.int64), index.times
-    same = codes[1:] == codes[:-1]
-    gaps = (np.diff(times)[same] / 86_400e9).astype(np.float64)
-    who = codes[1:][same]
-    n = len(data.customers)
-    count = np.bincount(who, minlength=n).astype(np.float64)
-    total = np.bincount(who, weights=gaps, minlength=n)
-    squares = np.bincount(who, weights=gaps * gaps, minlength=n)
-    enough = count >= _MIN_PAYMENTS - 1
-    if not enough.any():
-        return 0.0, 0
-    mean = total[enough] / count[enough]
-    var = np.maximum(squares[enough] / count[enough] - mean * mean, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv = np.where(mean > 0, np.sqrt(var) / mean, np.inf)
-    return float((cv <= _REGULAR_CV).mean()), int(enough.sum())
-
-
-def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
-    """Resolve the business kind of ``data``: ``"subscription"`` or ``"purchases"``, and why.
-
-    With ``business="auto"`` the first rule that applies decides:
-
-    1. a snapshot table is ``subscription`` (no events to tell; profile features only);
-    2. customers with a ``churned_at`` column: ``subscription`` (cancellations are recorded);
-    3. customers with an ``mrr`` column: ``subscription``;
-    4. a payments table where at least half of the customers with 3 or more successful
-       payments pay at regular intervals (coefficient of variation of the gaps between
-       payments at most 0.25): ``subscription`` (recurring billing);
-    5. otherwise ``purchases``: no cancellation is recorded and payments, when there are
-       any, look like one-off orders, so churn can only mean no purchase (no activity) for a
-       while.
-
-    Parameters
-    ----------
-    data : EventData
-    business : {"auto", "subscription", "purchases"}, default "auto"
-        A value other than "auto" is returned as it is.
-
-    Returns
-    -------
-    (str, str)
-        The kind and a one-line reason.
-
-    Examples
-    --------
-    >>> import churnpredict as cp
-    >>> business_kind(cp.load_sample())
-    ('subscription', 'customers have churned_at: cancellations are recorded')
-    """
-    if business not in ("auto", "subscription", "purchases"):
-        raise ChurnModelError(
-            f"business={business!r}; expected 'auto', 'subscription' or 'purchases'")
-    if business != "auto":
-        return business, f"set: business={business!r}"
-    customers = data.customers
-    if data.is_snapshot:
-        return "subscription", "a snapshot table: no event history to tell a shop from"
-    if "churned_at" in customers:
-        return "subscription", "customers have churned_at: cancellations are recorded"
-    if "mrr" in customers:
-        return "subscription", "customers have an mrr column"
-    if data.payments is not None:
-        share, n = _recurring_share(data)
-        if n and share >= 0.5:
-            return "subscription", (
-                f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
-                f"{_MIN_PAYMENTS}+ payments pay at regular intervals")
-        if n:
-            return "purchases", (
-                f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
-                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals")
-        return "purchases", (f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments "
-                             f"(no recurring billing)")
-    return "purchases", "no churned_at and no payments: churn is inactivity"
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -366,6 +196,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         return data
 
+    def check_params(self) -> None:
+        """Check the settings; raise :class:`ChurnModelError` naming a bad one."""
+        self._check_params()
+
     def _check_params(self) -> None:
         for name in ("horizon", "cutoff_freq", "lookback"):
             try:
@@ -415,19 +249,124 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         for name in self.bundle_attributes:
             self.__dict__.pop(name, None)
 
+    def set_fitted(self, *, builders: Sequence[FeatureBuilder], model: BaseEstimator,
+                   feature_names: Sequence[str], as_of: Any, cutoffs: Any,
+                   horizon: pd.Timedelta, label_kind: str, is_snapshot: bool, business: str,
+                   business_reason: str, training_summary: dict[str, Any],
+                   validation_scores: dict[str, float],
+                   feature_info: pd.DataFrame | None = None, **extra: Any) -> ChurnPipeline:
+        """Install a fitted state: the one place :meth:`fit`, Dask training and loading set it.
+
+        Whatever an earlier fit left is dropped first. ``extra`` sets the optional fitted
+        attributes listed in :attr:`bundle_attributes` (e.g. ``required_inputs_``,
+        ``reference_``); ``model_id_`` is computed when not given.
+
+        Parameters
+        ----------
+        builders : sequence of FeatureBuilder
+            The fitted builders, in column order.
+        model : estimator
+            The fitted model.
+        feature_names : sequence of str
+        as_of, cutoffs, horizon, label_kind, is_snapshot, business, business_reason
+            What the training saw: see the fitted attributes of this class.
+        training_summary, validation_scores : dict
+        feature_info : pandas.DataFrame, optional
+            Driver metadata of the features (:func:`churnpredict.training.feature_info`);
+            computed from the builders when not given.
+        **extra
+            Names from :attr:`bundle_attributes` and their values.
+
+        Returns
+        -------
+        ChurnPipeline
+            ``self``.
+        """
+        unknown = sorted(set(extra) - set(self.bundle_attributes))
+        if unknown:
+            raise TypeError(f"set_fitted got unknown fitted attributes {unknown}; expected "
+                            f"names from bundle_attributes {list(self.bundle_attributes)}")
+        self._forget_fit()
+        names = [str(n) for n in feature_names]
+        info = feature_info if feature_info is not None else feature_metadata(builders, names)
+        self.builders_ = list(builders)
+        self.model_ = model
+        self.feature_names_ = names
+        self.feature_info_ = info[["group", "description"]]
+        self.as_of_ = _timestamp(as_of)
+        self.cutoffs_ = pd.DatetimeIndex(pd.DatetimeIndex(cutoffs).unique().sort_values(),
+                                         name="cutoff").astype("datetime64[ns]")
+        self.horizon_ = pd.Timedelta(horizon)
+        self.label_kind_ = str(label_kind)
+        self.is_snapshot_ = bool(is_snapshot)
+        self.business_ = str(business)
+        self.business_reason_ = str(business_reason)
+        self.training_summary_ = dict(training_summary)
+        self.validation_scores_ = dict(validation_scores)
+        for name, value in extra.items():
+            setattr(self, name, value)
+        if "model_id_" not in extra:
+            self.model_id_ = model_id(model, names)
+        return self
+
+    def training_plan(self, data: EventData, *,
+                      business: tuple[str, str] | None = None) -> TrainingPlan:
+        """What the settings decide for ``data``: horizon, business, label, builders, model.
+
+        Parameters
+        ----------
+        data : EventData
+            The business kind and the label kind are read from it.
+        business : (str, str), optional
+            The business kind and its reason, when the caller settles it (the Dask trainer,
+            which has no single payments table to detect it from).
+
+        Returns
+        -------
+        TrainingPlan
+        """
+        self._check_params()
+        horizon = parse_window(self.horizon)
+        kind_of_business, reason = (business_kind(data, self.business) if business is None
+                                    else business)
+        # a shop has no cancellations to wait for: its churn is inactivity
+        kind = label_kind(data, "inactivity" if self.label == "auto"
+                          and kind_of_business == "purchases" and not data.is_snapshot
+                          else self.label)
+        builders = ([clone(b) for b in self.builders] if self.builders is not None
+                    else default_builders(kind_of_business, horizon=horizon,
+                                          windows=self.windows))
+        model = ChurnModel() if self.model is None else clone(self.model)
+        if not data.is_snapshot and "horizon" in model.get_params(deep=False) and (
+                model.get_params(deep=False)["horizon"] is None):
+            model.set_params(horizon=horizon)
+        return TrainingPlan(horizon, kind_of_business, reason, kind, builders, model)
+
+    def fit_training(self, data: EventData, as_of: Any = None,
+                     progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`fit`, returning the training features and labels it used.
+
+        For evaluation and benchmarks that need the training rows (e.g. to fit a baseline on
+        the same rows).
+
+        Returns
+        -------
+        X : pandas.DataFrame
+            Features indexed by (customer_id, cutoff).
+        labels : pandas.DataFrame
+            :func:`~churnpredict.labels.label_churn` output on the same index.
+        """
+        return self._fit_training(data, as_of, progress)
+
     def _fit_training(self, data: EventData, as_of: Any,
                       progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features and labels (for evaluation)."""
         data = self._check_data(data)
         self._check_params()
         self._forget_fit()
-        horizon = parse_window(self.horizon)
-        business, business_reason = business_kind(data, self.business)
-        # a shop has no cancellations to wait for: its churn is inactivity
-        kind = label_kind(data, "inactivity" if self.label == "auto" and business == "purchases"
-                          and not data.is_snapshot else self.label)
-        builders = ([clone(b) for b in self.builders] if self.builders is not None
-                    else default_builders(business, horizon=horizon, windows=self.windows))
+        plan = self.training_plan(data)
+        horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
+        kind, builders, model = plan.label_kind, plan.builders, plan.model
         if data.is_snapshot:
             builders = [b for b in builders if b.group == "profile"]
             if not builders:
@@ -465,75 +404,59 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        model = ChurnModel() if self.model is None else clone(self.model)
-        if not data.is_snapshot and "horizon" in model.get_params(deep=False) and (
-                model.get_params(deep=False)["horizon"] is None):
-            model.set_params(horizon=horizon)
         y = labels["churned"].to_numpy()
         model.fit(X, y)
         if progress is not None:
             progress("model", total, total)
 
-        self.builders_ = active
-        self.model_ = model
-        self.feature_names_ = [str(c) for c in X.columns]
-        info = self._feature_info(active, self.feature_names_)
-        self.feature_info_ = info[["group", "description"]]
-        self.as_of_ = _timestamp(as_of)
-        self.cutoffs_ = pd.DatetimeIndex(
-            labels.index.get_level_values("cutoff").unique().sort_values(),
-            name="cutoff").astype("datetime64[ns]")
-        self.horizon_ = horizon
-        self.label_kind_ = kind
-        self.is_snapshot_ = bool(data.is_snapshot)
-        self.business_ = business
-        self.business_reason_ = business_reason
+        from .explain import reference_percentiles, related_facts
+
         status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
         types: dict[str, int] = {}
         if "churn_type" in labels:
             counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
             types = {str(k): int(v) for k, v in counts.items()}
-        self.training_summary_ = {
-            "n_rows": len(labels),
-            "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
-            "n_cutoffs": len(self.cutoffs_),
-            "n_churned": int(y.sum()),
-            "positive_rate": float(y.mean()),
-            "churn_types": types,
-            "n_features": len(self.feature_names_),
-        }
-        self.training_statuses_ = {str(k): int(v)
-                                   for k, v in status.value_counts().sort_index().items()}
-        self.validation_scores_ = dict(getattr(model, "validation_scores_", {}) or {})
-        self.required_inputs_ = _required_inputs(active, data)
-        self.model_id_ = _model_id(model, self.feature_names_)
+        names = [str(c) for c in X.columns]
+        info = feature_metadata(active, names)
         # drift compares a scored population with the latest training population: rows pooled
         # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
-        latest = _latest_cutoff_rows(X)
-        self.reference_ = reference_distribution(latest, model.predict_proba(latest)[:, 1])
-        from .explain import reference_percentiles, related_facts
-
-        self.feature_percentiles_ = reference_percentiles(X)
-        self.reason_facts_ = related_facts(X, info)
+        latest = latest_cutoff_rows(X)
+        self.set_fitted(
+            builders=active, model=model, feature_names=names, feature_info=info,
+            as_of=_timestamp(as_of),
+            cutoffs=labels.index.get_level_values("cutoff").unique(),
+            horizon=horizon, label_kind=kind, is_snapshot=bool(data.is_snapshot),
+            business=business, business_reason=business_reason,
+            training_summary={
+                "n_rows": len(labels),
+                "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
+                "n_cutoffs": int(labels.index.get_level_values("cutoff").nunique()),
+                "n_churned": int(y.sum()),
+                "positive_rate": float(y.mean()),
+                "churn_types": types,
+                "n_features": len(names),
+            },
+            validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
+            training_statuses_={str(k): int(v)
+                                for k, v in status.value_counts().sort_index().items()},
+            required_inputs_=required_inputs(active, data),
+            reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
+            feature_percentiles_=reference_percentiles(X),
+            reason_facts_=related_facts(X, info),
+        )
         return X, labels
 
-    @staticmethod
-    def _feature_info(builders: Sequence[FeatureBuilder], names: list[str]) -> pd.DataFrame:
-        info = describe_features(builders)
-        info = info[~info.index.duplicated()].reindex(names)
-        missing = info["group"].isna()
-        if missing.any():  # a builder that does not describe a column: keep it usable
-            info.loc[missing, "group"] = "profile"
-            info.loc[missing, "description"] = [str(n).replace("_", " ") + " is {value}"
-                                                for n in info.index[missing]]
-        info["group"] = info["group"].astype(str)
-        info["description"] = info["description"].astype(str)
-        bad = sorted(set(info["group"]) - set(DRIVER_GROUPS))
-        if bad:
-            raise ChurnModelError(f"feature metadata names unknown driver groups {bad}")
-        return info
-
     # ------------------------------------------------------------------ scoring
+    def align_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Put features built for scoring in training column order; name what differs.
+
+        Raises
+        ------
+        ChurnModelError
+            When a training column is missing or an unexpected one is present.
+        """
+        return self._align(X)
+
     def _align(self, X: pd.DataFrame) -> pd.DataFrame:
         """Put the scoring features in training order; name what is missing or extra."""
         expected = self.feature_names_
@@ -600,7 +523,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         """Refuse data lacking a table or column the fitted pipeline was trained with."""
         required = getattr(self, "required_inputs_", None)
         if required is None:  # not stored with the pipeline: what the fitted builders read
-            required = _required_inputs(self.builders_)
+            required = required_inputs(self.builders_)
         for table, columns in required.items():
             frame = getattr(data, table, None)
             if frame is None:
@@ -616,6 +539,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"with ({names}): without them those features would be empty; add them "
                     f"(missing values are fine), or retrain on data without them"
                 )
+    def population_rule(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~churnpredict.labels.population` and
+        :func:`~churnpredict.labels.label_churn` that pick who this fitted pipeline scores.
+
+        Inactivity churn keeps the lapsed customers: everyone who signed up and has not
+        cancelled is trained on and scored.
+        """
+        return self._population_rule()
+
     def _population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`population` / :func:`label_churn` for this pipeline.
 
@@ -696,7 +628,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 )
             from .explain import explain as explain_rows
 
-            info = self._feature_info(self.builders_, self.feature_names_)
+            info = feature_metadata(self.builders_, self.feature_names_)
             reasons = explain_rows(
                 self.model_, X, info, top=3, threshold=float(self.reason_threshold),
                 percentiles=getattr(self, "feature_percentiles_", None),
@@ -707,10 +639,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         out = out.iloc[order]
         cutoff = pd.Timestamp(X.index.get_level_values("cutoff")[0]) if len(X) else (
             _timestamp(as_of) if as_of is not None else data.time_range[1])
-        model_id = getattr(self, "model_id_", None) or _model_id(self.model_,
-                                                                 self.feature_names_)
+        identity = getattr(self, "model_id_", None) or model_id(self.model_,
+                                                                self.feature_names_)
         out.attrs.update({"horizon": horizon_text(self.horizon_),
-                          "as_of": cutoff.isoformat(), "model_id": model_id,
+                          "as_of": cutoff.isoformat(), "model_id": identity,
                           "label": self.label_kind_, "lookback": str(self.lookback)})
         if drift is not False and drift is not None:
             out.attrs["drift"] = self._drift_summary(
@@ -860,7 +792,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         model.calibrator_ = calibrator
         proba = model.calibrate_margin(margin)
-        self.model_id_ = _model_id(model, self.feature_names_)
+        self.model_id_ = model_id(model, self.feature_names_)
         if getattr(self, "reference_", None) is not None:
             self.reference_ = {**self.reference_,
                                "score": reference_distribution(

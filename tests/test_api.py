@@ -16,6 +16,8 @@ PUBLIC = {
     # the retention loop: holdout readouts, drift, base-rate check
     "base_rate_check", "campaign_readout", "newcombe_interval", "population_drift", "read_list",
     "reference_distribution", "wilson_interval",
+    # list options as one checked object
+    "ListOptions",
 }
 
 

@@ -485,7 +485,7 @@ def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kin
                              cutoff_freq="14D")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            X, labels = pipe._fit_training(d, as_of, None)
+            X, labels = pipe.fit_training(d, as_of, None)
         return pipe, X, labels
 
     full_pipe, full_X, full_labels = fitted(data)

@@ -187,7 +187,7 @@ def test_recalibration_uses_the_scored_population_with_lapsed_customers():
     pipe.fit(data, as_of="2024-09-01")
     pipe.recalibrate(data, "2024-12-01", n_cutoffs=1)
     cutoff = pd.Timestamp("2024-12-01") - pipe.horizon_
-    scored = cp.labels.population(data, [cutoff], **pipe._population_rule())
+    scored = cp.labels.population(data, [cutoff], **pipe.population_rule())
     assert pipe.recalibration_["n_rows"] == len(scored)
     assert (cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity")
             == "lapsed").any()
