@@ -6,7 +6,6 @@ Everything here takes plain arrays or Series of outcomes (1 = churned) and score
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from .model_metrics import (
     top_order,
 )
 from .pipeline import ChurnPipeline
+from .progress import ProgressArg
 
 __all__ = [
     "Evaluation",
@@ -99,7 +99,7 @@ def time_ordered_evaluation(
     pipeline: Any = None,
     baseline: Any = None,
     recency_column: str | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> pd.DataFrame:
     """Train on what was known at ``as_of``, test on the next horizon; compare with baselines.
 
@@ -125,8 +125,8 @@ def time_ordered_evaluation(
         Defaults to ``LogisticBaseline()``.
     recency_column : str, optional
         See :func:`recency_rule`; the rule is left out when no recency feature exists.
-    progress : callable, optional
-        ``progress(stage, step, total)``.
+    progress : bool or callable, optional
+        Of the training: see :meth:`ChurnPipeline.fit <churnpredict.pipeline.ChurnPipeline.fit>`.
 
     Returns
     -------
@@ -146,7 +146,7 @@ def time_ordered_evaluation(
     test = label_churn(data, [as_of], pipe.horizon_, **pipe.population_rule())
     if len(test) == 0:
         raise ChurnDataError(f"no customer in the population at {as_of}; pick another as_of")
-    X_test = build_features(data, test.index, pipe.builders_, fit=False)
+    X_test = build_features(data, test.index, pipe.builders_, fit=False, progress=False)
     X_test = pipe.align_features(X_test)
     y_test = test["churned"].to_numpy()
     types = test["churn_type"].to_numpy(dtype=object) if "churn_type" in test else None
@@ -203,7 +203,7 @@ def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta
         builder = PurchaseHistoryFeatures(bgnbd=False)
         if not builder.applies_to(data):
             return None
-        summaries = build_features(data, X_test.index, [builder], fit=True)
+        summaries = build_features(data, X_test.index, [builder], fit=True, progress=False)
     baseline = BGNBDBaseline(horizon=horizon)
     try:
         baseline.fit(summaries)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from .features import (
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
+from .progress import Progress, ProgressArg, reporter
 from .training import (
     TrainingPlan,
     business_kind,
@@ -43,7 +44,6 @@ from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
-Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -218,7 +218,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: EventData, as_of: Any = None,
-            progress: Progress | None = None) -> ChurnPipeline:
+            progress: ProgressArg = None) -> ChurnPipeline:
         """Label the training cutoffs, build their features and fit the model.
 
         Only cutoffs whose horizon has passed by ``as_of`` are used (``as_of - horizon`` is
@@ -233,15 +233,17 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             before it (and cancellations at or before it), exactly what ``data.cut(as_of)``
             keeps, so fitting on ``data`` and on ``data.cut(as_of)`` gives the same model.
             Defaults to the latest time in the data.
-        progress : callable, optional
-            ``progress(stage, step, total)`` after labelling, after each feature family and
-            after fitting the model.
+        progress : bool or callable, optional
+            Default: a bar when fitting takes more than a second or two and the output is a
+            notebook or terminal; False: silent; a callable: ``progress(stage, step, total)``
+            after labelling, after each feature family and after fitting the model (see
+            :mod:`churnpredict.progress`).
 
         Returns
         -------
         ChurnPipeline
         """
-        self._fit_training(data, as_of, progress)
+        self.fit_training(data, as_of, progress)
         return self
 
     def _forget_fit(self) -> None:
@@ -343,7 +345,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return TrainingPlan(horizon, kind_of_business, reason, kind, builders, model)
 
     def fit_training(self, data: EventData, as_of: Any = None,
-                     progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     progress: ProgressArg = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """:meth:`fit`, returning the training features and labels it used.
 
         For evaluation and benchmarks that need the training rows (e.g. to fit a baseline on
@@ -356,7 +358,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         labels : pandas.DataFrame
             :func:`~churnpredict.labels.label_churn` output on the same index.
         """
-        return self._fit_training(data, as_of, progress)
+        with reporter(progress, "fit") as report:
+            return self._fit_training(data, as_of, report)
 
     def _fit_training(self, data: EventData, as_of: Any,
                       progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -394,7 +397,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             progress("labels", 1, total)
         X = build_features(
             data, labels.index, active, fit=True,
-            progress=(None if progress is None
+            progress=(False if progress is None
                       else lambda name, step, _n: progress(name, step + 1, total)),
         )
         if X.shape[1] == 0:
@@ -473,7 +476,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         return X[expected]
 
-    def features(self, data: EventData, as_of: Any = None) -> pd.DataFrame:
+    def features(self, data: EventData, as_of: Any = None,
+                 progress: ProgressArg = None) -> pd.DataFrame:
         """Features of the population at ``as_of`` with the fitted builders, training order.
 
         Parameters
@@ -481,12 +485,17 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         data : EventData
         as_of : timestamp-like, optional
             Defaults to the latest time in the data (snapshot: the snapshot).
+        progress : bool or callable, optional
+            As in :func:`~churnpredict.features.build_features`.
 
         Returns
         -------
         pandas.DataFrame
             Indexed by (customer_id, cutoff).
         """
+        return self._features(data, as_of, progress)
+
+    def _features(self, data: EventData, as_of: Any, progress: ProgressArg) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         data = self._check_data(data)
         if data.is_snapshot != self.is_snapshot_:
@@ -514,7 +523,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at as_of={as_of}: nobody had signed up and "
                 f"not yet churned by then; check as_of"
             )
-        X = build_features(data, pop.index, self.builders_, fit=False)
+        X = build_features(data, pop.index, self.builders_, fit=False, progress=progress)
         if self.is_snapshot_ and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         return self._align(X)
@@ -558,7 +567,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
 
     def score(self, data: EventData, as_of: Any = None, explain: bool = True,
-              drift: bool | Mapping[str, float] = False) -> pd.DataFrame:
+              drift: bool | Mapping[str, float] = False,
+              progress: ProgressArg = None) -> pd.DataFrame:
         """Churn probability (and reasons) for every customer at risk at ``as_of``.
 
         The population, features and reasons use only what was known before ``as_of``:
@@ -580,6 +590,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             (:attr:`reference_`) and put the summary of :func:`churnpredict.drift.
             population_drift` in ``attrs["drift"]``. A dict sets the PSI thresholds
             (``{"notice": 0.1, "warn": 0.25}``). Drift never raises: it is information.
+        progress : bool or callable, optional
+            Default: a bar when scoring takes more than a second or two and the output is a
+            notebook or terminal; False: silent; a callable: ``progress(stage, step,
+            total)`` after each feature family, the model and the reasons.
 
         Returns
         -------
@@ -601,8 +615,17 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             When the data lacks a table or column the pipeline was trained with
             (:attr:`required_inputs_`), or nobody is in the population at ``as_of``.
         """
-        X = self.features(data, as_of)
+        with reporter(progress, "score") as report:
+            return self._score(data, as_of, explain, drift, report)
+
+    def _score(self, data: EventData, as_of: Any, explain: bool,
+               drift: bool | Mapping[str, float], report: Progress | None) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        total = len(self.builders_) + 2
+        X = self._features(data, as_of, False if report is None else report)
         proba = self.model_.predict_proba(X)[:, 1]
+        if report is not None:
+            report("model", total - 1, total)
         customer_ids = X.index.get_level_values("customer_id")
         index = pd.Index(customer_ids, name="customer_id")
         if getattr(self, "business_", "subscription") == "purchases":
@@ -635,6 +658,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 facts=getattr(self, "reason_facts_", None), currency=str(self.currency or ""))
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
+        if report is not None:
+            report("reasons" if explain else "done", total, total)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")
         out = out.iloc[order]
         cutoff = pd.Timestamp(X.index.get_level_values("cutoff")[0]) if len(X) else (
@@ -809,7 +834,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         }
         return self
 
-    def evaluate(self, data: EventData, as_of: Any, explain: bool = False) -> Evaluation:
+    def evaluate(self, data: EventData, as_of: Any, explain: bool = False,
+                 progress: ProgressArg = None) -> Evaluation:
         """Score the population at ``as_of`` and compare with what happened next.
 
         Outcomes come from ``(as_of, as_of + horizon]``, so the data must reach
@@ -822,6 +848,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         as_of : timestamp-like
         explain : bool, default False
             Keep the reason columns in ``scores``.
+        progress : bool or callable, optional
+            As in :meth:`score`.
 
         Returns
         -------
@@ -844,7 +872,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     LeakageWarning, stacklevel=2,
                 )
             labels = label_churn(data, [stamp], self.horizon_, **self._population_rule())
-        scores = self.score(data, stamp, explain=explain)
+        scores = self.score(data, stamp, explain=explain, progress=progress)
         outcome = labels.droplevel("cutoff")
         scores = scores.join(outcome[[c for c in ("churned", "churn_type") if c in outcome]],
                              how="left")

@@ -7,13 +7,14 @@ Every builder sees only events strictly before each cutoff; windows are
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..data import EventData
 from ..eventindex import EventIndex
+from ..progress import ProgressArg, reporter
 from ..windows import parse_window
 from ._base import (
     CHANGE_KINDS,
@@ -118,7 +119,7 @@ def build_features(
     builders: Sequence[FeatureBuilder] | None = None,
     *,
     fit: bool = True,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> pd.DataFrame:
     """Build every applicable family's features for (customer_id, cutoff) rows.
 
@@ -134,8 +135,10 @@ def build_features(
     fit : bool, default True
         Fit each builder on ``data`` first (learns event types, categories). Pass False to
         reuse builders fitted earlier (scoring), so columns match training.
-    progress : callable, optional
-        ``progress(builder_name, step, total)`` called after each family.
+    progress : bool or callable, optional
+        Default: a bar when the work takes more than a second or two and the output is a
+        notebook or terminal; False: silent; a callable: ``progress(builder_name, step,
+        total)`` after each family (see :mod:`churnpredict.progress`).
 
     Returns
     -------
@@ -158,13 +161,14 @@ def build_features(
         if b not in active:
             logger.info("%s skipped: it does not apply to this data (needs %s)",
                         type(b).__name__, ", ".join(b.tables) or "columns it lacks")
-    for step, builder in enumerate(active, start=1):
-        if fit:
-            builder.fit(data, feature_rows)
-        part = builder.build(data, feature_rows)
-        parts.append(part)
-        if progress is not None:
-            progress(type(builder).__name__, step, len(active))
+    with reporter(progress, "features") as report:
+        for step, builder in enumerate(active, start=1):
+            if fit:
+                builder.fit(data, feature_rows)
+            part = builder.build(data, feature_rows)
+            parts.append(part)
+            if report is not None:
+                report(type(builder).__name__, step, len(active))
     if not parts:
         return pd.DataFrame(index=feature_rows.index)
     out = pd.concat(parts, axis=1)
