@@ -576,75 +576,76 @@ def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
     pathlib.Path
         The path of ``campaign.html``.
     """
+    from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
     from .io import check_writable
-    from .report import _CSS, _esc, _figure, _num, _Plot, _render, _write_bytes
 
     out = check_writable(Path(out_dir), "out_dir", directory=True)
     frame = readout_frame(readout)
     level = float(readout.get("level", 0.95))
     plots = [
-        _Plot("campaign_rates", CAMPAIGN_PLOTS["campaign_rates"],
-              _render(lambda ax: _plot_rates(frame, level, ax))),
-        _Plot("campaign_lift", CAMPAIGN_PLOTS["campaign_lift"],
-              _render(lambda ax: _plot_lift(frame, ax), size=(6.4, 0.5 * len(frame) + 1.6))),
+        Plot("campaign_rates", CAMPAIGN_PLOTS["campaign_rates"],
+              render_plot(lambda ax: _plot_rates(frame, level, ax))),
+        Plot("campaign_lift", CAMPAIGN_PLOTS["campaign_lift"],
+              render_plot(lambda ax: _plot_lift(frame, ax), size=(6.4, 0.5 * len(frame) + 1.6))),
     ]
     pct = "{:.1%}"
     cards = [
-        ("Churn rate, treated", _num(readout.get("churn_rate_treatment"), pct),
-         f"{_num(readout.get('churned_treatment'))} of {_num(readout.get('n_treatment'))}"),
-        ("Churn rate, control", _num(readout.get("churn_rate_control"), pct),
-         f"{_num(readout.get('churned_control'))} of {_num(readout.get('n_control'))}"),
-        ("Retention lift", _num(readout.get("retention_lift"), "{:+.1%}"),
-         f"{level:.0%} interval {_num(readout.get('ci_low'), '{:+.1%}')} to "
-         f"{_num(readout.get('ci_high'), '{:+.1%}')}"),
-        ("Customers saved", _num(readout.get("customers_saved"), "{:,.1f}"),
-         f"{_num(readout.get('customers_saved_low'), '{:,.1f}')} to "
-         f"{_num(readout.get('customers_saved_high'), '{:,.1f}')}"),
-        ("Revenue saved", _num(readout.get("revenue_saved"), "{:,.0f}"),
-         f"{_num(readout.get('revenue_saved_low'), '{:,.0f}')} to "
-         f"{_num(readout.get('revenue_saved_high'), '{:,.0f}')}"),
+        ("Churn rate, treated", number(readout.get("churn_rate_treatment"), pct),
+         f"{number(readout.get('churned_treatment'))} of {number(readout.get('n_treatment'))}"),
+        ("Churn rate, control", number(readout.get("churn_rate_control"), pct),
+         f"{number(readout.get('churned_control'))} of {number(readout.get('n_control'))}"),
+        ("Retention lift", number(readout.get("retention_lift"), "{:+.1%}"),
+         f"{level:.0%} interval {number(readout.get('ci_low'), '{:+.1%}')} to "
+         f"{number(readout.get('ci_high'), '{:+.1%}')}"),
+        ("Customers saved", number(readout.get("customers_saved"), "{:,.1f}"),
+         f"{number(readout.get('customers_saved_low'), '{:,.1f}')} to "
+         f"{number(readout.get('customers_saved_high'), '{:,.1f}')}"),
+        ("Revenue saved", number(readout.get("revenue_saved"), "{:,.0f}"),
+         f"{number(readout.get('revenue_saved_low'), '{:,.0f}')} to "
+         f"{number(readout.get('revenue_saved_high'), '{:,.0f}')}"),
     ]
     card_html = '<div class="cards">' + "".join(
-        f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{v}</div>'
-        f'<div class="h">{_esc(h)}</div></div>' for k, v, h in cards) + "</div>"
+        f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
+        f'<div class="h">{escape(h)}</div></div>' for k, v, h in cards) + "</div>"
     head = ("<tr><th>segment</th><th>treated</th><th>control</th><th>churn rate, treated</th>"
             "<th>churn rate, control</th><th>retention lift</th><th>interval</th>"
             "<th>customers saved</th><th>revenue saved</th></tr>")
     body = "".join(
-        f"<tr><td>{_esc(name)}</td><td class=n>{_num(r['n_treatment'])}</td>"
-        f"<td class=n>{_num(r['n_control'])}</td>"
-        f"<td class=n>{_num(r['churn_rate_treatment'], pct)}</td>"
-        f"<td class=n>{_num(r['churn_rate_control'], pct)}</td>"
-        f"<td class=n>{_num(r['retention_lift'], '{:+.1%}')}</td>"
-        f"<td class=n>{_num(r['ci_low'], '{:+.1%}')} to {_num(r['ci_high'], '{:+.1%}')}</td>"
-        f"<td class=n>{_num(r['customers_saved'], '{:,.1f}')}</td>"
-        f"<td class=n>{_num(r['revenue_saved'], '{:,.0f}')}</td></tr>"
+        f"<tr><td>{escape(name)}</td><td class=n>{number(r['n_treatment'])}</td>"
+        f"<td class=n>{number(r['n_control'])}</td>"
+        f"<td class=n>{number(r['churn_rate_treatment'], pct)}</td>"
+        f"<td class=n>{number(r['churn_rate_control'], pct)}</td>"
+        f"<td class=n>{number(r['retention_lift'], '{:+.1%}')}</td>"
+        f"<td class=n>{number(r['ci_low'], '{:+.1%}')} to {number(r['ci_high'], '{:+.1%}')}</td>"
+        f"<td class=n>{number(r['customers_saved'], '{:,.1f}')}</td>"
+        f"<td class=n>{number(r['revenue_saved'], '{:,.0f}')}</td></tr>"
         for name, r in frame.to_dict("index").items())
     unmatched = int(readout.get("n_unmatched") or 0)
     note = (f'<p class="note">{unmatched:,} listed customers were not in the data\'s population '
             f"at the list's as-of and are left out.</p>" if unmatched else "")
-    figs = "".join(_figure(p) for p in plots)
+    figs = "".join(figure_html(p) for p in plots)
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body><main>"
-        f"<header><h1>{_esc(title)}</h1><p class=sub>List of <b>{_esc(readout.get('list_as_of'))}"
-        f"</b> (model {_esc(readout.get('model_id') or 'unknown')}), churn within "
-        f"<b>{_esc(readout.get('horizon'))}</b> ({_esc(readout.get('label'))}), read out on "
-        f"{_esc(readout.get('as_of'))}; holdout share "
-        f"{_num(readout.get('holdout_share'), '{:.0%}')}, seed "
-        f"{_esc(readout.get('holdout_seed'))}.</p></header>{card_html}{note}"
+        f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head><body><main>"
+        f"<header><h1>{escape(title)}</h1><p class=sub>List of "
+        f"<b>{escape(readout.get('list_as_of'))}"
+        f"</b> (model {escape(readout.get('model_id') or 'unknown')}), churn within "
+        f"<b>{escape(readout.get('horizon'))}</b> ({escape(readout.get('label'))}), read out on "
+        f"{escape(readout.get('as_of'))}; holdout share "
+        f"{number(readout.get('holdout_share'), '{:.0%}')}, seed "
+        f"{escape(readout.get('holdout_seed'))}.</p></header>{card_html}{note}"
         f"<section id=tiers><h2>By risk tier</h2><table>{head}{body}</table></section>"
         f'<section id=plots><h2>Plots</h2><div class="grid">{figs}</div></section>'
         f"<footer>Retention lift = control churn rate minus treated churn rate. Intervals: "
-        f"{_esc(readout.get('interval_method'))}. Revenue saved = the treated customers' "
+        f"{escape(readout.get('interval_method'))}. Revenue saved = the treated customers' "
         f"revenue at risk x lift / control churn rate.</footer></main></body></html>\n")
     out.mkdir(parents=True, exist_ok=True)
     for plot in plots:
-        _write_bytes(out / f"{plot.stem}.png", plot.png)
-    _write_bytes(out / "campaign.json",
+        write_page(out / f"{plot.stem}.png", plot.png)
+    write_page(out / "campaign.json",
                  (json.dumps(_clean(dict(readout)), indent=2, allow_nan=False) + "\n"
                   ).encode("utf-8"))
     target = out / "campaign.html"
-    _write_bytes(target, page.encode("utf-8"))
+    write_page(target, page.encode("utf-8"))
     return target

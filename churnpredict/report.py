@@ -6,12 +6,8 @@ inline CSS, no external assets) and each plot as a PNG next to it, every file at
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
+from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
 
 __all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
 
@@ -42,38 +39,6 @@ REPORT_PLOTS: dict[str, str] = {
 }
 
 _MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
-_DPI = 110
-
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;
-background:#f6f8fa;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{margin:0 0 4px;font-size:1.7em}h2{margin-top:36px;border-bottom:1px solid #d0d7de;
-padding-bottom:4px}
-.sub{color:#59636e;margin:0 0 20px}
-.cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 16px;
-min-width:150px;flex:1}
-.card .v{font-size:1.7em;font-weight:600}.card .k{color:#59636e;font-size:.85em}
-.card .h{font-size:.8em;color:#59636e;margin-top:4px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
-figure{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0;padding:8px}
-figure img{width:100%;height:auto}figcaption{font-size:.85em;color:#59636e;padding:4px}
-table{border-collapse:collapse;background:#fff;width:100%;font-size:.88em}
-th,td{border:1px solid #d0d7de;padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#eef1f4}td.n{text-align:right;white-space:nowrap}
-.note{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px}
-.tag{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:.8em}
-footer{color:#59636e;font-size:.8em;margin-top:40px}
-"""
-
-
-@dataclass
-class _Plot:
-    stem: str
-    caption: str
-    png: bytes
-
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
     from .windows import parse_window
@@ -153,21 +118,6 @@ def _contributions(pipeline: Any, X: pd.DataFrame) -> _Contributions | None:
 
 
 # ---------------------------------------------------------------------------- figures
-def _render(draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)) -> bytes:
-    """Draw on a fresh Agg figure (no pyplot state) and return PNG bytes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, dpi=_DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    draw(ax)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
-    return buf.getvalue()
-
-
 def _plot_drift(summary: Mapping[str, Any], ax: Any, n: int = 15) -> None:
     from .drift import drift_frame
 
@@ -185,14 +135,14 @@ def _plot_drift(summary: Mapping[str, Any], ax: Any, n: int = 15) -> None:
 
 def _make_plots(evaluation: Any, shap: _Contributions | None,
                 at_risk: pd.DataFrame, curve: pd.DataFrame | None, top: int,
-                drift: Mapping[str, Any] | None = None) -> list[_Plot]:
+                drift: Mapping[str, Any] | None = None) -> list[Plot]:
     from . import plots as pe
 
-    plots: list[_Plot] = []
+    plots: list[Plot] = []
 
     def add(stem: str, draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)
             ) -> None:
-        plots.append(_Plot(stem, REPORT_PLOTS[stem], _render(draw, size)))
+        plots.append(Plot(stem, REPORT_PLOTS[stem], render_plot(draw, size)))
 
     if evaluation is not None:
         scored = evaluation.scores
@@ -233,49 +183,23 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
 
 
 # ---------------------------------------------------------------------------- html pieces
-_NOT_HTML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def _esc(value: Any) -> str:
-    """Every text from data goes into the page through here: HTML-escaped (quotes too, so
-    it is safe in attributes) and without the control characters HTML cannot hold."""
-    text = "" if value is None else str(value)
-    return html.escape(_NOT_HTML.sub("\ufffd", text), quote=True)
-
-
-def _num(value: Any, fmt: str = "{:,.0f}") -> str:
-    try:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "n/a"
-        return fmt.format(value)
-    except (TypeError, ValueError):
-        return _esc(value)
-
-
 def _cards(metrics: Mapping[str, Any]) -> str:
-    base = _num(metrics.get("base_rate"), "{:.3f}")
+    base = number(metrics.get("base_rate"), "{:.3f}")
     rows = [
-        ("AUC", _num(metrics.get("auc"), "{:.3f}"),
+        ("AUC", number(metrics.get("auc"), "{:.3f}"),
          "chance a churner is ranked above a customer who stays (0.5 = random)"),
-        ("Average precision", _num(metrics.get("average_precision"), "{:.3f}"),
+        ("Average precision", number(metrics.get("average_precision"), "{:.3f}"),
          f"precision over the whole list; random would be {base}"),
-        ("Top-decile lift", _num(metrics.get("top_decile_lift"), "{:.1f}x"),
+        ("Top-decile lift", number(metrics.get("top_decile_lift"), "{:.1f}x"),
          "churn rate in the top 10% of the list over the overall churn rate"),
-        ("Brier score", _num(metrics.get("brier"), "{:.3f}"),
+        ("Brier score", number(metrics.get("brier"), "{:.3f}"),
          "mean squared error of the probabilities (lower is better)"),
-        ("Churn rate", _num(metrics.get("base_rate"), "{:.1%}"),
-         f"{_num(metrics.get('n_churned'))} of {_num(metrics.get('n'))} customers churned"),
+        ("Churn rate", number(metrics.get("base_rate"), "{:.1%}"),
+         f"{number(metrics.get('n_churned'))} of {number(metrics.get('n'))} customers churned"),
     ]
     return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{v}</div>'
-        f'<div class="h">{_esc(h)}</div></div>' for k, v, h in rows) + "</div>"
-
-
-def _figure(plot: _Plot) -> str:
-    data = base64.b64encode(plot.png).decode("ascii")
-    return (f'<figure id="fig-{plot.stem}"><img src="data:image/png;base64,{data}" '
-            f'alt="{_esc(plot.caption)}"><figcaption>{_esc(plot.caption)} '
-            f'(<a href="{_esc(plot.stem)}.png">{_esc(plot.stem)}.png</a>)</figcaption></figure>')
+        f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
+        f'<div class="h">{escape(h)}</div></div>' for k, v, h in rows) + "</div>"
 
 
 def _group_tag(group: Any) -> str:
@@ -284,7 +208,7 @@ def _group_tag(group: Any) -> str:
     if not isinstance(group, str) or not group:
         return ""
     color = GROUP_COLORS.get(group, GROUP_COLORS["other"])
-    return f'<span class="tag" style="background:{color}">{_esc(group)}</span>'
+    return f'<span class="tag" style="background:{color}">{escape(group)}</span>'
 
 
 def _top_table(at_risk: pd.DataFrame, top: int) -> str:
@@ -299,15 +223,17 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
         for i in (1, 2, 3):
             text = row.get(f"reason_{i}")
             if isinstance(text, str) and text:
-                reasons.append(f"<li>{_group_tag(row.get(f'reason_group_{i}'))} {_esc(text)}</li>")
+                tag = _group_tag(row.get(f"reason_group_{i}"))
+                reasons.append(f"<li>{tag} {escape(text)}</li>")
         body.append(
-            f"<tr><td class=n>{_esc(row.get('rank'))}</td><td>{_esc(row.get('customer_id'))}</td>"
-            f"<td class=n>{_num(row.get('churn_probability'), '{:.1%}')}</td>"
-            f"<td>{_esc(row.get('risk_tier', ''))}</td>"
-            f"<td class=n>{_num(row.get(value), '{:,.2f}')}</td>"
-            f"<td class=n>{_num(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
+            f"<tr><td class=n>{escape(row.get('rank'))}</td>"
+            f"<td>{escape(row.get('customer_id'))}</td>"
+            f"<td class=n>{number(row.get('churn_probability'), '{:.1%}')}</td>"
+            f"<td>{escape(row.get('risk_tier', ''))}</td>"
+            f"<td class=n>{number(row.get(value), '{:,.2f}')}</td>"
+            f"<td class=n>{number(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
             f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
-            f"<td>{_esc(row.get('suggested_action', ''))}</td></tr>")
+            f"<td>{escape(row.get('suggested_action', ''))}</td></tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
 
@@ -328,10 +254,10 @@ def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
     for group in order:
         weight = importance.get(group) if importance is not None else None
         rows.append(
-            f"<tr><td>{_group_tag(group)}</td><td>{_esc(meanings.get(group, ''))}</td>"
-            f"<td class=n>{_num(weight, '{:.0%}')}</td>"
-            f"<td class=n>{_num(share.get(group, 0.0), '{:.0%}')}</td>"
-            f"<td>{_esc(actions.get(group, ''))}</td></tr>")
+            f"<tr><td>{_group_tag(group)}</td><td>{escape(meanings.get(group, ''))}</td>"
+            f"<td class=n>{number(weight, '{:.0%}')}</td>"
+            f"<td class=n>{number(share.get(group, 0.0), '{:.0%}')}</td>"
+            f"<td>{escape(actions.get(group, ''))}</td></tr>")
     return ("<table><tr><th>driver group</th><th>what it means</th><th>share of model "
             f"importance</th><th>main reason in the top {n_top:,}</th><th>suggested action</th>"
             f"</tr>{''.join(rows)}</table>")
@@ -349,19 +275,19 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
     limits = drift["thresholds"]
     frame = drift_frame(drift).head(n)
     rows = "".join(
-        f"<tr><td>{_esc(name)}</td><td>{_esc(r['kind'])}</td>"
-        f"<td class=n>{_num(r['psi'], '{:.3f}')}</td><td>{_esc(r['level'])}</td>"
-        f"<td class=n>{_num(r['missing_share_reference'], '{:.1%}')} &rarr; "
-        f"{_num(r['missing_share'], '{:.1%}')}</td><td>{_esc(r['unseen_categories'])}</td></tr>"
+        f"<tr><td>{escape(name)}</td><td>{escape(r['kind'])}</td>"
+        f"<td class=n>{number(r['psi'], '{:.3f}')}</td><td>{escape(r['level'])}</td>"
+        f"<td class=n>{number(r['missing_share_reference'], '{:.1%}')} &rarr; "
+        f"{number(r['missing_share'], '{:.1%}')}</td><td>{escape(r['unseen_categories'])}</td></tr>"
         for name, r in frame.to_dict("index").items())
     messages = drift_messages(drift)
-    lead = ("".join(f'<p class="note">{_esc(m)}</p>' for m in messages) if messages else
+    lead = ("".join(f'<p class="note">{escape(m)}</p>' for m in messages) if messages else
             f"<p>No feature and not the score moved past the notice threshold "
             f"(PSI {limits['notice']:g}).</p>")
     return (
         f"<section id=drift><h2>Has the population changed since training?</h2>"
         f"<p>Population stability index (PSI) of each feature and of the churn probability, "
-        f"scored population against the training rows ({_esc(drift.get('binning', ''))}). "
+        f"scored population against the training rows ({escape(drift.get('binning', ''))}). "
         f"Below {limits['notice']:g}: no real change; {limits['notice']:g} to "
         f"{limits['warn']:g}: a moderate shift worth a look; {limits['warn']:g} and above: a "
         f"major shift: check the data feed, then recalibrate or retrain.</p>{lead}"
@@ -393,7 +319,7 @@ def _base_rate_text(base_rate: tuple[dict[str, Any], pd.Timestamp] | None) -> st
     check, cutoff = base_rate
     css = "" if check["ok"] else ' class="note"'
     return (f"<p id=base-rate{css}><b>Base rate</b> on the customers active on "
-            f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {_esc(check['message'])}.</p>")
+            f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {escape(check['message'])}.</p>")
 
 
 def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: float,
@@ -402,7 +328,7 @@ def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: flo
         return f'<p class="note">The profit view needs customer revenue (MRR); {value_note}</p>'
     best = int(curve.attrs.get("optimal_list_size", curve["expected_profit"].idxmax()))
     assumptions = (
-        f"Assuming a contact costs <b>{_num(contact_cost, '{:,.2f}')}</b>, keeps "
+        f"Assuming a contact costs <b>{number(contact_cost, '{:,.2f}')}</b>, keeps "
         f"<b>{save_rate:.0%}</b> of the customers who would have churned, and a kept customer "
         + (f"is worth their MRR x {months:.1f} months (the horizon)"
            if curve.attrs.get("value", "mrr") == "mrr" else
@@ -413,7 +339,7 @@ def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: flo
     if best == 0:
         gain = curve["expected_saved_revenue"].diff().max()
         return (f"<p>{assumptions}, no contact pays for itself: the largest expected saving "
-                f"from one customer is {_num(gain, '{:,.2f}')}, below the contact cost. "
+                f"from one customer is {number(gain, '{:,.2f}')}, below the contact cost. "
                 f"{value_note} {how}</p>")
     row = curve.loc[best]
     everyone = curve.iloc[-1]
@@ -422,21 +348,14 @@ def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: flo
            f"<b>{best:,}</b> of {n_customers:,} customers"
     if not pd.isna(floor):
         text += f" (churn probability {floor:.1%} and above)"
-    text += (f": expected profit <b>{_num(row['expected_profit'], '{:,.0f}')}</b> "
-             f"({_num(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
-             f"{_num(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
-             f"{_num(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>")
+    text += (f": expected profit <b>{number(row['expected_profit'], '{:,.0f}')}</b> "
+             f"({number(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
+             f"{number(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
+             f"{number(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>")
     return text
 
 
 # ---------------------------------------------------------------------------- writing
-def _write_bytes(path: Path, payload: bytes) -> None:
-    from .io import atomic_write
-
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(payload)
-
-
 def write_report(
     pipeline: Any,
     data: Any,
@@ -562,17 +481,17 @@ def write_report(
     )
     out.mkdir(parents=True, exist_ok=True)
     for plot in plots:
-        _write_bytes(out / f"{plot.stem}.png", plot.png)
+        write_page(out / f"{plot.stem}.png", plot.png)
     drawn = {plot.stem for plot in plots}
     for stem in set(REPORT_PLOTS) - drawn:  # left over from an earlier report
         (out / f"{stem}.png").unlink(missing_ok=True)
     target = out / "report.html"
-    _write_bytes(target, page.encode("utf-8"))
+    write_page(target, page.encode("utf-8"))
     return target
 
 
 def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: Any,
-          scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[_Plot],
+          scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[Plot],
           curve: pd.DataFrame | None, importance: pd.Series | None,
           actions: Mapping[str, str], top: int, contact_cost: float, save_rate: float,
           months: float, value_note: str, drift: Mapping[str, Any] | None = None,
@@ -582,16 +501,16 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
     figs = {p.stem: p for p in plots}
 
     def figures(*stems: str) -> str:
-        shown = [_figure(figs[s]) for s in stems if s in figs]
+        shown = [figure_html(figs[s]) for s in stems if s in figs]
         return f'<div class="grid">{"".join(shown)}</div>' if shown else ""
 
     total_risk = float(at_risk["revenue_at_risk"].sum(min_count=1)) if len(at_risk) else math.nan
     parts = [
-        f"<header><h1>{_esc(title)}</h1><p class=sub>Customers active on "
+        f"<header><h1>{escape(title)}</h1><p class=sub>Customers active on "
         f"<b>{as_of:%Y-%m-%d}</b>, churn within the next <b>{horizon.days} days</b>. "
         f"{len(scores):,} customers scored; expected churners "
-        f"{_num(float(scores['churn_probability'].sum()), '{:,.0f}')}; revenue at risk "
-        f"{_num(total_risk, '{:,.0f}')}.</p></header>",
+        f"{number(float(scores['churn_probability'].sum()), '{:,.0f}')}; revenue at risk "
+        f"{number(total_risk, '{:,.0f}')}.</p></header>",
     ]
     if evaluation is not None:
         parts += [
@@ -617,12 +536,12 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
         f"<h3>Driver groups and what to do</h3>{_groups_table(actions, importance, at_risk, top)}"
         f"</section>",
         _drift_section(drift, figures("drift")),
-        f"<footer>churnpredict {_esc(__version__)}; horizon {horizon.days} days; "
-        f"label {_esc(getattr(pipeline, 'label_kind_', ''))}. Probabilities are calibrated on "
+        f"<footer>churnpredict {escape(__version__)}; horizon {horizon.days} days; "
+        f"label {escape(getattr(pipeline, 'label_kind_', ''))}. Probabilities are calibrated on "
         f"the latest training cutoffs. Plots are also saved as PNG files next to this page."
         f"</footer>",
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_esc(title)} {as_of:%Y-%m-%d}</title><style>{_CSS}</style></head>"
+            f"<title>{escape(title)} {as_of:%Y-%m-%d}</title><style>{PAGE_CSS}</style></head>"
             f"<body><main>{''.join(parts)}</main></body></html>\n")
