@@ -371,6 +371,7 @@ def write_report(
     tiers: Mapping[str, float] | None = None,
     title: str = "Churn risk report",
     drift: Mapping[str, Any] | None = None,
+    options: Any = None,
 ) -> Path:
     """Write ``report.html`` and its PNG plots to ``out_dir``.
 
@@ -404,6 +405,10 @@ def write_report(
         Drift summary of the scored population (:meth:`ChurnPipeline.drift`); by default
         ``scores.attrs["drift"]`` when present, else measured here against the pipeline's
         training reference.
+    options : churnpredict.export.ListOptions, optional
+        How the report's at-risk list is ranked, tiered and annotated (the same object the
+        command line and :func:`~churnpredict.export.at_risk_list` take), instead of
+        ``actions`` and ``tiers``. ``top`` stays the number of rows shown.
 
     Returns
     -------
@@ -424,10 +429,12 @@ def write_report(
     score and the most shifted features, and a PSI plot.
     """
     from .evaluate import profit_curve_from_scores
-    from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, at_risk_list
+    from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, ListOptions, at_risk_list
     from .io import check_writable
 
     out = Path(out_dir)
+    if options is not None and not isinstance(options, ListOptions):
+        raise TypeError(f"options must be a ListOptions, got {type(options).__name__}")
     if out.exists() and not out.is_dir():
         raise ChurnDataError(f"{out}: is a file; the report needs a directory")
     check_writable(out, "out_dir", directory=True)  # before any work
@@ -445,9 +452,13 @@ def write_report(
     if evaluation is None and as_of + horizon <= data.time_range[1]:
         evaluation = evaluate_at(pipeline, data, as_of)
     purchases = "expected_spend" in scores.columns and "mrr" not in scores.columns
+    if options is None:
+        options = ListOptions(actions=actions, tiers=tiers)
+    elif actions is not None or tiers is not None:
+        raise ValueError("pass actions and tiers inside options=ListOptions(...), not both")
     action_map = dict(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS)
-    action_map.update(actions or {})
-    at_risk = at_risk_list(scores, horizon=horizon, actions=action_map, tiers=tiers)
+    action_map.update(options.actions or {})
+    at_risk = at_risk_list(scores, horizon=horizon, options=options.replace(actions=action_map))
 
     X = pipeline.features(data, as_of)
     shap = _contributions(pipeline, X)

@@ -250,3 +250,20 @@ def test_page_renders_in_a_headless_browser(tmp_path, report):
             return len(image.convert("RGB").getcolors(maxcolors=1 << 22))
 
     assert colours(report) > 1.5 * colours(bare)
+
+
+def test_list_options_rank_the_reports_list(tmp_path, pipeline, data, scores, evaluation):
+    from churnpredict.export import ListOptions, at_risk_list
+
+    options = ListOptions(rank_by="revenue", tiers={"high": 0.3})
+    page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores,
+                        evaluation=evaluation, options=options, top=5)
+    text = page.read_text(encoding="utf-8")
+    section = text[text.index("<section id=list>"):text.index("<section id=profit>")]
+    rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]+)</td>", section)
+    expected = at_risk_list(scores, options=options)["customer_id"].head(5)
+    assert [c for _, c in rows] == [str(c) for c in expected]
+    assert [c for _, c in rows] != [str(c) for c in scores.index[:5]]  # not the probability order
+    with pytest.raises(ValueError, match="not both"):
+        write_report(pipeline, data, LIST_AT, tmp_path, scores=scores, evaluation=evaluation,
+                     options=options, tiers={"high": 0.5})
