@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import ChurnDataError
+from .exceptions import ChurnDataError, DataQualityWarning
 
 __all__ = [
     "EXCEL_CELL_LIMIT",
@@ -425,8 +426,32 @@ def write_frame(
         safe = {key: spreadsheet_safe(sheet, "xlsx") for key, sheet in book.items()}
         for sheet in safe.values():
             check_cells(sheet, path, cleaned=True)
+        _warn_carriage_returns(frame, path)
         _write_excel(safe, path, meta, excel_formats or {}, excel_fills or {})
     return path
+
+
+def _warn_carriage_returns(frame: pd.DataFrame, path: Path) -> None:
+    """Warn that an .xlsx file reads back a carriage return as a line feed (XML line ends)."""
+    hits: dict[str, Any] = {}
+    for name in frame.columns:
+        col = frame[name]
+        if not _may_hold_text(col.dtype):
+            continue
+        text = _text_values(_distinct(col)[1])
+        if text is None:
+            continue
+        found = text[text.str.contains("\r", regex=False).fillna(False).to_numpy(dtype=bool)]
+        if len(found):
+            hits[str(name)] = found.iloc[0]
+    if hits:
+        first = next(iter(hits))
+        warnings.warn(
+            f"{path}: column(s) {list(hits)} hold carriage returns (e.g. {first} "
+            f"{hits[first]!r}), which an .xlsx file gives back as line feeds; ids written so "
+            f"no longer match the data (a campaign readout would miss those customers). "
+            f"Write the list as .csv or .parquet to keep them exact",
+            DataQualityWarning, stacklevel=3)
 
 
 #: Excel's limit on the characters in one cell.

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -600,3 +601,18 @@ def test_11_notes_print_data_as_it_is(tmp_path, hostile_dir, model_dir, config):
     note = " ".join(result.stderr.split())
     assert "note:" in note and "[/x]ghost\\x1b[31m" in note
     assert "\x1b" not in result.stderr
+
+
+def test_excel_warns_that_a_carriage_return_comes_back_as_a_line_feed(tmp_path):
+    from churnpredict.exceptions import DataQualityWarning
+    from churnpredict.io import write_frame
+
+    frame = pd.DataFrame({"customer_id": ["a\rb", "c"], "note": ["x", "y"]})
+    with pytest.warns(DataQualityWarning, match=r"customer_id.*carriage returns.*\.csv or"):
+        write_frame(frame, tmp_path / "list.xlsx")
+    read = pd.read_excel(tmp_path / "list.xlsx", dtype=str)
+    assert read["customer_id"].tolist() == ["a\nb", "c"]  # what the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_frame(frame, tmp_path / "list.csv")  # CSV keeps it: no warning
+        write_frame(frame.iloc[1:], tmp_path / "other.xlsx")
