@@ -945,9 +945,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
         rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
         rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
-        from .model import _summary_frame
+        from .summary import summary_frame
 
-        return _summary_frame(rows)
+        return summary_frame(rows)
 
 
     # ------------------------------------------------------------------ bundle
