@@ -104,7 +104,8 @@ def deprecate_positional_args(func: F | None = None, *,
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         keyword_only = [name for name, p in sig.parameters.items()
                         if p.kind == p.KEYWORD_ONLY]
-        owner = f.__qualname__.rsplit(".", 1)[0] if f.__name__ == "__init__" else f.__qualname__
+        parts = f.__qualname__.split(".")
+        owner = parts[-2] if f.__name__ == "__init__" and len(parts) > 1 else f.__name__
 
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -161,8 +162,8 @@ def _join(parts: list[str]) -> str:
 class Constraint:
     """One rule of a parameter table: what values it accepts and how to say so.
 
-    Subclasses implement :meth:`accepts` and :meth:`alternatives`; ``expected`` (the words
-    of an error message after "expected") joins the alternatives, unless given.
+    Subclasses implement :meth:`accepts` and ``_alternatives``; ``expected`` (the words of
+    an error message after "expected") joins the alternatives, unless given.
     """
 
     def __init__(self, *, expected: str | None = None) -> None:
@@ -174,12 +175,15 @@ class Constraint:
 
     def alternatives(self) -> list[str]:
         """The accepted kinds of value, in words (joined by :attr:`expected`)."""
+        return [self._expected] if self._expected is not None else self._alternatives()
+
+    def _alternatives(self) -> list[str]:
         raise NotImplementedError
 
     @property
     def expected(self) -> str:
         """What the rule accepts, in words: "an integer >= 1", "'a', 'b' or None"."""
-        return self._expected if self._expected is not None else _join(self.alternatives())
+        return _join(self.alternatives())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.expected!r})"
@@ -208,7 +212,7 @@ class _Interval(Constraint):
             return False
         return self.max is None or bool(value <= self.max if right else value < self.max)
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         left = self.closed in ("both", "left")
         right = self.closed in ("both", "right")
         if self.min is not None and self.max is not None:
@@ -261,7 +265,7 @@ class Boolean(Constraint):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, (bool, np.bool_))
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         return ["True", "False"]
 
 
@@ -295,7 +299,7 @@ class Options(Constraint):
                     continue
         return False
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         return [repr(v) for v in self.values]
 
 
@@ -316,12 +320,14 @@ class InstanceOf(Constraint):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, self.types)
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         return [f"an instance of {t.__name__}" for t in self.types]
 
 
 class SequenceOf(Constraint):
-    """A list or tuple (not a string) of items of one type, optionally of a given length.
+    """A sequence (not a string or a mapping) of items of one type, optionally of one length.
+
+    Lists, tuples, arrays and pandas indexes qualify.
 
     Parameters
     ----------
@@ -336,15 +342,16 @@ class SequenceOf(Constraint):
         self.item, self.length = item, length
 
     def accepts(self, value: Any) -> bool:
-        if not isinstance(value, (list, tuple)):
+        if isinstance(value, (str, bytes, Mapping)) or not (
+                hasattr(value, "__len__") and hasattr(value, "__iter__")):
             return False
         if self.length is not None and len(value) != self.length:
             return False
         return all(isinstance(v, self.item) for v in value)
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         size = "" if self.length is None else f"{self.length} "
-        return [f"a list or tuple of {size}{self.item.__name__}"]
+        return [f"a sequence of {size}{self.item.__name__}"]
 
 
 class Satisfies(Constraint):
@@ -368,8 +375,8 @@ class Satisfies(Constraint):
         except (TypeError, ValueError):
             return False
 
-    def alternatives(self) -> list[str]:
-        return [self.expected]
+    def _alternatives(self) -> list[str]:
+        return [str(self._expected)]
 
 
 class AnyOf(Constraint):
@@ -389,7 +396,7 @@ class AnyOf(Constraint):
     def accepts(self, value: Any) -> bool:
         return any(rule.accepts(value) for rule in self.rules)
 
-    def alternatives(self) -> list[str]:
+    def _alternatives(self) -> list[str]:
         return [part for rule in self.rules for part in rule.alternatives()]
 
 

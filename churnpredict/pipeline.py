@@ -35,6 +35,7 @@ from .features import (
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
+from .params import deprecate_positional_args
 from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
@@ -329,8 +330,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                                           "feature_percentiles_", "reason_facts_")
 
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         builders: Sequence[FeatureBuilder] | None = None,
         model: BaseEstimator | None = None,
         horizon: Any = "28D",
