@@ -42,9 +42,9 @@ from .exceptions import ChurnDataError, ChurnModelError
 from .params import (
     Boolean,
     Constraint,
+    Duration,
     ParameterChecksMixin,
     Real,
-    Satisfies,
     SequenceOf,
     deprecate_positional_args,
 )
@@ -362,11 +362,6 @@ def _summaries(X: pd.DataFrame, columns: Sequence[str]
     return x, t_x, T
 
 
-def _is_duration(value: Any) -> bool:
-    parse_window(value)
-    return True
-
-
 class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
     """BG/NBD's probability of no purchase in the horizon, as a churn score.
 
@@ -403,8 +398,7 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "horizon": Satisfies(_is_duration,
-                             expected="a positive duration such as '90D' or 90 (days)"),
+        "horizon": Duration(expected="a positive duration such as '90D' or 90 (days)"),
         "refit": Boolean(),
         "penalizer": Real(min=0),
         "columns": SequenceOf(str, length=3, expected=(

@@ -35,12 +35,12 @@ from .params import (
     AnyOf,
     Boolean,
     Constraint,
+    Duration,
     InstanceOf,
     Integer,
     Options,
     ParameterChecksMixin,
     Real,
-    Satisfies,
     deprecate_positional_args,
 )
 from .summary import SummaryReprMixin, summary_frame
@@ -50,14 +50,6 @@ from .windows import parse_window
 # stay importable from here.
 __all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan", "SummaryReprMixin",
            "CandidateTrainer", "Refitter"]
-
-
-def _is_duration(value: Any) -> bool:
-    parse_window(value)
-    return True
-
-
-_DURATION = Satisfies(_is_duration, expected="a positive duration such as '28D' or 28 (days)")
 
 
 # --------------------------------------------------------------------------- ChurnModel
@@ -147,7 +139,7 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         "validation_cutoffs": AnyOf(
             Integer(min=1), Real(0, 1, closed="neither"),
             expected="an integer >= 1 (latest cutoffs) or a share in (0, 1)"),
-        "horizon": AnyOf(None, _DURATION),
+        "horizon": AnyOf(None, Duration()),
         "calibration": AnyOf(Options("isotonic", "sigmoid"), None),
         "class_weight": Options(None, "balanced"),
         "tune": AnyOf(Boolean(), Integer(min=1),

@@ -7,7 +7,7 @@ pass by keyword. Each estimator declares what its parameters accept as a table,
 :func:`check_parameters` (or :meth:`ParameterChecksMixin.check_params`) checks the values
 against it, naming the parameter, the bad value and what is expected.
 
-A leaf module: it imports nothing from the package but its exceptions.
+A leaf module: it imports nothing from the package but its exceptions and ``windows``.
 
 Examples
 --------
@@ -30,8 +30,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+import pandas as pd
 
 from .exceptions import ChurnModelError
+from .windows import parse_window
 
 __all__ = [
     "deprecate_positional_args",
@@ -43,6 +45,7 @@ __all__ = [
     "InstanceOf",
     "SequenceOf",
     "Satisfies",
+    "Duration",
     "AnyOf",
     "check_parameters",
     "ParameterChecksMixin",
@@ -377,6 +380,27 @@ class Satisfies(Constraint):
 
     def _alternatives(self) -> list[str]:
         return [str(self._expected)]
+
+
+class Duration(Constraint):
+    """A positive duration as :func:`churnpredict.windows.parse_window` reads it.
+
+    Days (``28``), a string such as ``"28D"`` or ``"12h"``, or a Timedelta.
+
+    Parameters
+    ----------
+    expected : str, optional
+    """
+
+    def accepts(self, value: Any) -> bool:
+        try:
+            window = parse_window(value)
+        except (TypeError, ValueError):
+            return False
+        return window is not pd.NaT
+
+    def _alternatives(self) -> list[str]:
+        return ["a positive duration such as '28D' or 28 (days)"]
 
 
 class AnyOf(Constraint):

@@ -27,6 +27,7 @@ from churnpredict.model import ChurnModel, LogisticBaseline
 from churnpredict.params import (
     AnyOf,
     Boolean,
+    Duration,
     InstanceOf,
     Integer,
     Options,
@@ -142,6 +143,8 @@ RULES = [
      "a sequence of 3 str"),
     (Satisfies(lambda v: pd.Timedelta(v) > pd.Timedelta(0), expected="a positive duration"),
      ["28D", pd.Timedelta("1h")], ["soon", "-1D", object()], "a positive duration"),
+    (Duration(), [28, "28D", "12h", pd.Timedelta("2W")], ["soon", 0, -3, "-1D", None, True],
+     "a positive duration such as '28D' or 28 (days)"),
     (AnyOf(Integer(min=1), None), [None, 1, 50], [0, 1.5, "none"], "an integer >= 1 or None"),
     (AnyOf(Options(None, "balanced"), InstanceOf(dict, expected="a dict {label: weight}")),
      [None, "balanced", {0: 1.0}], ["auto", [1, 2]],
