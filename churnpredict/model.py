@@ -185,7 +185,7 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    # ------------------------------------------------------------------ sklearn plumbing
+    # ------------------------------------------------------------------ parameters
     def _horizon(self) -> pd.Timedelta | None:
         if self.horizon is None:
             return None
