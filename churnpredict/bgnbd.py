@@ -27,7 +27,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,15 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .exceptions import ChurnDataError, ChurnModelError
+from .params import (
+    Boolean,
+    Constraint,
+    Duration,
+    ParameterChecksMixin,
+    Real,
+    SequenceOf,
+    deprecate_positional_args,
+)
 from .windows import parse_window
 
 __all__ = [
@@ -353,7 +362,7 @@ def _summaries(X: pd.DataFrame, columns: Sequence[str]
     return x, t_x, T
 
 
-class BGNBDBaseline(ClassifierMixin, BaseEstimator):
+class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
     """BG/NBD's probability of no purchase in the horizon, as a churn score.
 
     The classic model for non-contractual churn, with the interface of
@@ -388,7 +397,16 @@ class BGNBDBaseline(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, horizon: Any = "90D", refit: bool = True, penalizer: float = 0.0,
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "horizon": Duration(expected="a positive duration such as '90D' or 90 (days)"),
+        "refit": Boolean(),
+        "penalizer": Real(min=0),
+        "columns": SequenceOf(str, length=3, expected=(
+            "three column names (orders, days since first order, days since last order)")),
+    }
+
+    @deprecate_positional_args
+    def __init__(self, *, horizon: Any = "90D", refit: bool = True, penalizer: float = 0.0,
                  columns: Sequence[str] = SUMMARY_COLUMNS) -> None:
         self.horizon = horizon
         self.refit = refit
@@ -432,10 +450,7 @@ class BGNBDBaseline(ClassifierMixin, BaseEstimator):
         -------
         BGNBDBaseline
         """
-        if len(tuple(self.columns)) != 3:
-            raise ChurnModelError(f"columns={self.columns!r}; expected three column names "
-                                  f"(orders, days since first order, days since last order)")
-        self._horizon_days()
+        self.check_params()
         X = self._check_frame(X)
         rows = X
         if isinstance(X.index, pd.MultiIndex) and "cutoff" in X.index.names and len(X):

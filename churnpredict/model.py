@@ -10,12 +10,8 @@ regularised logistic regression, as a yardstick.
 
 from __future__ import annotations
 
-import html
-import math
-import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,384 +20,41 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
+from .calibration import Calibrator
 from .exceptions import ChurnModelError
+from .fitplan import CandidateTrainer, FitPlan, Refitter, make_fit_plan
 from .jsonstate import JSONStateMixin
+from .model_input import FrameInputMixin
 from .model_metrics import classification_metrics
+from .params import (
+    AnyOf,
+    Boolean,
+    Constraint,
+    Duration,
+    InstanceOf,
+    Integer,
+    Options,
+    ParameterChecksMixin,
+    Real,
+    deprecate_positional_args,
+)
+from .summary import SummaryReprMixin, summary_frame
 from .windows import parse_window
 
-__all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan"]
-
-# Weight of the raw sigmoid blended into isotonic output: breaks the ties of the step
-# function so the calibrated probability ranks customers exactly like the margin does.
-_TIE_BREAK = 1e-4
-_HOLDOUT_FRACTION = 0.2
-_BAD_NAME_CHARS = ("[", "]", "<")
-_TUNE_GRID = {
-    "max_depth": (3, 4, 6),
-    "min_child_weight": (1.0, 5.0, 20.0),
-    "learning_rate_factor": (1.0, 2.0),
-}
-
-
-# --------------------------------------------------------------------------- calibration
-class Calibrator:
-    """Monotone map from the raw log-odds margin to a calibrated churn probability.
-
-    Parameters
-    ----------
-    method : {"isotonic", "sigmoid"}
-    x, y : array-like of float
-        Isotonic: margins (increasing) and their probabilities, interpolated linearly and
-        flat beyond the ends. Sigmoid: ``x = (slope, intercept)``; ``y`` unused.
-
-    Notes
-    -----
-    The isotonic map is fitted as a *centred* isotonic regression (Oron & Flournoy, 2017):
-    each block of the pool-adjacent-violators solution becomes one point at its mean margin,
-    and the points are joined linearly, instead of a step function. Each block's churn rate is
-    shrunk toward a prior by :data:`PRIOR_ROWS` pseudo-rows and the result made monotone
-    again, so blocks with few rows (the ends, often with no churner at all) do not produce
-    probabilities of exactly 0 or 1. The prior is the booster's own probability, or a Platt
-    sigmoid fitted on the same rows when the booster was trained with class weights.
-    A tiny share (1e-4) of the raw sigmoid is blended in so that calibrated probabilities
-    keep the margin's strict order (no ties, same AUC).
-    """
-
-    #: Strength of the prior of each isotonic block, in rows.
-    PRIOR_ROWS = 50.0
-
-    def __init__(self, method: str, x: Any, y: Any = ()) -> None:
-        if method not in ("isotonic", "sigmoid"):
-            raise ChurnModelError(f"calibration method {method!r}; expected 'isotonic' or "
-                                  f"'sigmoid'")
-        self.method = method
-        self.x = np.asarray(x, dtype=np.float64)
-        self.y = np.asarray(y, dtype=np.float64)
-
-    @staticmethod
-    def _platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        lr = LogisticRegression(C=1e6, max_iter=1000)
-        lr.fit(margin.reshape(-1, 1), y)
-        return float(lr.coef_[0, 0]), float(lr.intercept_[0])
-
-    @classmethod
-    def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, *,
-            prior: str = "raw") -> Calibrator:
-        """Fit on validation margins ``margin`` and 0/1 outcomes ``y``.
-
-        ``prior`` ("raw" or "sigmoid") is what sparse isotonic blocks are shrunk toward.
-        """
-        margin = np.asarray(margin, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        if method == "sigmoid":
-            return cls("sigmoid", cls._platt(margin, y))
-        if method != "isotonic":
-            raise ChurnModelError(f"calibration method {method!r}; expected 'isotonic' or "
-                                  f"'sigmoid'")
-        order = np.argsort(margin, kind="stable")
-        m, t = margin[order], y[order]
-        fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(m, t).predict(m)
-        starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
-        size = np.diff(np.r_[starts, len(m)]).astype(np.float64)
-        if prior == "raw":
-            base = expit(m)
-        else:
-            slope, intercept = cls._platt(m, t)
-            base = expit(slope * m + intercept)
-        k = cls.PRIOR_ROWS
-        value = (np.add.reduceat(t, starts) + k * np.add.reduceat(base, starts) / size) / (
-            size + k)
-        pos = np.arange(len(value), dtype=np.float64)
-        value = IsotonicRegression().fit(pos, value, sample_weight=size + k).predict(pos)
-        centre = np.add.reduceat(m, starts) / size
-        return cls("isotonic", centre, value)
-
-    def predict(self, margin: Any) -> np.ndarray:
-        """Calibrated probability for each raw margin."""
-        m = np.asarray(margin, dtype=np.float64)
-        if self.method == "sigmoid":
-            return expit(self.x[0] * m + self.x[1])
-        step = np.interp(m, self.x, self.y)
-        return (1.0 - _TIE_BREAK) * step + _TIE_BREAK * expit(m)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (exact: floats round-trip through ``repr``)."""
-        return {"method": self.method, "x": self.x.tolist(), "y": self.y.tolist()}
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> Calibrator:
-        """Inverse of :meth:`to_dict`."""
-        return cls(state["method"], state["x"], state.get("y", ()))
-
-    def __repr__(self) -> str:
-        return f"Calibrator(method={self.method!r}, n_points={len(self.x)})"
-
-
-# --------------------------------------------------------------------------- input handling
-def _is_named_frame(X: Any) -> bool:
-    return isinstance(X, pd.DataFrame) and len(X.columns) > 0 and all(
-        isinstance(c, str) for c in X.columns)
-
-
-def _is_categorical_source(values: pd.Series) -> bool:
-    dtype = values.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return True
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        return False
-    if pd.api.types.is_object_dtype(dtype):
-        converted = pd.to_numeric(values, errors="coerce")
-        return bool((converted.isna() & values.notna()).any())
-    return pd.api.types.is_string_dtype(dtype)
-
-
-def _learn_categories(values: pd.Series) -> list[Any]:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.categories.tolist()
-    present = values.dropna().astype(str)
-    return sorted(present.unique().tolist())
-
-
-def _as_category(name: str, values: pd.Series, categories: list[Any]) -> pd.Categorical:
-    """Code ``values`` with the training ``categories``; unseen values become missing."""
-    dtype = pd.CategoricalDtype(categories)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    elif categories and all(isinstance(c, str) for c in categories):
-        values = values.astype("string").astype(object)
-    codes = dtype.categories.get_indexer(values.where(values.notna(), None))
-    return pd.Categorical.from_codes(codes, dtype=dtype)
-
-
-def _as_float(name: str, values: pd.Series) -> np.ndarray:
-    dtype = values.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise ChurnModelError(
-            f"feature {name!r} holds {dtype} values; convert times to numbers first "
-            f"(e.g. days since an event)"
-        )
-    if isinstance(dtype, pd.CategoricalDtype) or (
-        not pd.api.types.is_object_dtype(dtype) and not pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-    ):
-        raise ChurnModelError(
-            f"feature {name!r} was numeric when the model was fitted but is {dtype} now; "
-            f"build the features with the same builders and data types as in training"
-        )
-    if pd.api.types.is_object_dtype(dtype):
-        converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            examples = pd.unique(values[bad].astype(str))[:3].tolist()
-            raise ChurnModelError(
-                f"feature {name!r} is numeric in the model but holds {int(bad.sum())} "
-                f"non-numeric values such as {examples}; fix or blank them"
-            )
-        values = converted
-    return values.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-class _FrameInput:
-    """Shared input handling: named, typed pandas frames in; one frame per call out."""
-
-    def _booster_names(self) -> list[str]:
-        if hasattr(self, "feature_names_in_"):
-            return [str(c) for c in self.feature_names_in_]
-        return [f"x{i}" for i in range(self.n_features_in_)]
-
-    def _validated_frame(self, X: Any, y: Any = None, *, reset: bool) -> tuple[pd.DataFrame, Any]:
-        """Validate ``X`` like sklearn, keep categoricals, return a typed DataFrame."""
-        name = type(self).__name__
-        if _is_named_frame(X):
-            if reset:
-                if y is None:
-                    raise ValueError(f"This {name} estimator requires y to be passed, but the "
-                                     f"target y is None.")
-                validate_data(self, X, reset=True, skip_check_array=True)
-            else:
-                try:
-                    validate_data(self, X, reset=False, skip_check_array=True)
-                except ValueError as exc:
-                    raise ChurnModelError(
-                        f"{exc}\nBuild the features with the builders used in training, and "
-                        f"select them in training order: X[model.feature_names_in_]."
-                    ) from None
-            if len(X) == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                                 f"minimum of 1 is required by {name}.")
-            source = X
-            index = X.index
-        else:
-            if reset:
-                X, y = validate_data(self, X, y, ensure_all_finite="allow-nan",
-                                     dtype=[np.float64, np.float32])
-            else:
-                X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan",
-                                  dtype=[np.float64, np.float32])
-            source = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-            index = pd.RangeIndex(X.shape[0])
-        if reset:
-            self._check_names(list(map(str, source.columns)))
-            self.categories_ = {}
-        names = [str(c) for c in source.columns] if reset else self._booster_names()
-        columns: dict[str, Any] = {}
-        for src, col in zip(source.columns, names, strict=True):
-            values = source[src]
-            if reset and _is_categorical_source(values):
-                self.categories_[col] = _learn_categories(values)
-            if col in self.categories_:
-                columns[col] = _as_category(col, values, self.categories_[col])
-            else:
-                columns[col] = _as_float(col, values)
-        frame = pd.DataFrame(columns, index=index)
-        numeric = [c for c in frame.columns if c not in self.categories_]
-        if numeric:
-            bad = [c for c in numeric if np.isinf(frame[c].to_numpy()).any()]
-            if bad:
-                raise ChurnModelError(
-                    f"features {bad[:5]} hold infinite values; replace them with NaN (missing) "
-                    f"or a finite number"
-                )
-        return frame, y
-
-    @staticmethod
-    def _check_names(names: list[str]) -> None:
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ChurnModelError(f"feature names {dup} appear more than once; make them unique")
-        bad = [n for n in names if any(ch in n for ch in _BAD_NAME_CHARS)]
-        if bad:
-            raise ChurnModelError(
-                f"feature names {bad[:5]} contain '[', ']' or '<', which XGBoost does not "
-                f"accept; rename those columns"
-            )
-
-    def _encode_target(self, X: Any, y: Any) -> np.ndarray:
-        """Check ``y`` (binary), set ``classes_``, return 0/1 with 1 = ``classes_[1]``."""
-        name = type(self).__name__
-        if isinstance(y, pd.Series) and isinstance(X, pd.DataFrame) and not y.index.equals(
-                X.index):
-            raise ChurnModelError(
-                "y's index differs from X's index; align them first (y = y.reindex(X.index))"
-            )
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ChurnModelError(
-                f"y holds one class only ({self.classes_.tolist()}): {name} needs churned and "
-                f"retained customers; use more cutoffs or a longer horizon"
-            )
-        if type_of_target(y, input_name="y") != "binary":
-            raise ChurnModelError(
-                f"Only binary classification is supported. {name} predicts churned or not, "
-                f"but y has {len(self.classes_)} classes {self.classes_.tolist()[:5]}; give "
-                f"0/1 labels"
-            )
-        return encoded.astype(np.int8)
-
-    def _proba_from_margin(self, margin: np.ndarray) -> np.ndarray:
-        p = self.calibrate_margin(margin)
-        return np.column_stack([1.0 - p, p])
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
-        return str(value)
-    return str(value)
-
-
-def _summary_frame(rows: list[tuple[str, str, Any]]) -> pd.DataFrame:
-    index = pd.MultiIndex.from_tuples([(s, n) for s, n, _ in rows], names=["section", "name"])
-    return pd.DataFrame({"value": [_format_value(v) for _, _, v in rows]}, index=index)
-
-
-def _html(est: BaseEstimator, summary: pd.DataFrame | None) -> str:
-    head = f"<pre>{html.escape(repr(est))}</pre>"
-    if summary is None:
-        return f"<div>{head}<p>not fitted</p></div>"
-    return f"<div>{head}{summary.to_html()}</div>"
-
-
-# --------------------------------------------------------------------------- fit plan
-@dataclass(frozen=True)
-class FitPlan:
-    """What :meth:`ChurnModel.plan_fit` decides before any tree is grown.
-
-    Attributes
-    ----------
-    seed : int
-        XGBoost seed (also the seed of a random holdout).
-    candidates : tuple of dict
-        Parameter overrides to try, the estimator's own first (more when ``tune``).
-    scale_pos_weight : float
-        Negatives / positives with ``class_weight="balanced"``, else 1.0.
-    calibration_prior : {"raw", "sigmoid"}
-        What sparse isotonic blocks are shrunk toward (see :class:`Calibrator`): "sigmoid"
-        when class weights inflate the booster's raw probability.
-    train, valid : ndarray of bool
-        Training and validation masks over the rows given to :meth:`ChurnModel.plan_fit`.
-    train_cutoffs, valid_cutoffs, purged_cutoffs, refit_cutoffs : DatetimeIndex or None
-        Cutoffs of each fold (None for a random holdout).
-    n_train_rows, n_valid_rows, n_rows : int
-        Rows in the training fold, the validation fold and in all (the refit).
-    """
-
-    seed: int
-    candidates: tuple[dict[str, Any], ...]
-    scale_pos_weight: float
-    calibration_prior: str
-    train: np.ndarray
-    valid: np.ndarray
-    train_cutoffs: pd.DatetimeIndex | None
-    valid_cutoffs: pd.DatetimeIndex | None
-    purged_cutoffs: pd.DatetimeIndex | None
-    refit_cutoffs: pd.DatetimeIndex | None
-    n_train_rows: int
-    n_valid_rows: int
-    n_rows: int
-
-
-#: ``train_candidate(params) -> (best_iteration, validation_margins, validation_labels)``:
-#: trains one candidate with early stopping on the validation fold.
-CandidateTrainer = Callable[[dict[str, Any]], tuple[int, np.ndarray, np.ndarray]]
-#: ``refit(params, rounds) -> booster``: trains on every row for ``rounds`` rounds.
-Refitter = Callable[[dict[str, Any], int], xgb.Booster]
+# Calibrator, FitPlan and SummaryReprMixin live in calibration, fitplan and summary; they
+# stay importable from here.
+__all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan", "SummaryReprMixin",
+           "CandidateTrainer", "Refitter"]
 
 
 # --------------------------------------------------------------------------- ChurnModel
-class SummaryReprMixin:
-    """Notebook display: the estimator's ``summary`` table as HTML (parameters when unfitted)."""
-
-    def _repr_html_(self) -> str:
-        try:
-            summary = self.summary  # type: ignore[attr-defined]
-        except Exception:  # not fitted
-            summary = None
-        return _html(self, summary)  # type: ignore[arg-type]
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
-
-
-class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
+class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, ClassifierMixin,
+                 BaseEstimator):
     """Gradient-boosted churn classifier with time-ordered validation and calibration.
 
     Parameters
@@ -474,8 +127,32 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
     (400, 2)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "n_estimators": Integer(min=1),
+        "learning_rate": Real(0, 1, closed="right"),
+        "max_depth": Integer(min=1),
+        "min_child_weight": Real(min=0),
+        "subsample": Real(0, 1, closed="right"),
+        "colsample_bytree": Real(0, 1, closed="right"),
+        "reg_lambda": Real(min=0),
+        "early_stopping_rounds": AnyOf(Integer(min=1), None),
+        "validation_cutoffs": AnyOf(
+            Integer(min=1), Real(0, 1, closed="neither"),
+            expected="an integer >= 1 (latest cutoffs) or a share in (0, 1)"),
+        "horizon": AnyOf(None, Duration()),
+        "calibration": AnyOf(Options("isotonic", "sigmoid"), None),
+        "class_weight": Options(None, "balanced"),
+        "tune": AnyOf(Boolean(), Integer(min=1),
+                      expected="True/False or a number of candidates >= 1"),
+        "random_state": AnyOf(None, Integer(min=0, max=2**32 - 1),
+                              InstanceOf(np.random.RandomState)),
+        "n_jobs": AnyOf(Integer(), None),
+    }
+
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
         max_depth: int = 4,
@@ -508,60 +185,7 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    # ------------------------------------------------------------------ sklearn plumbing
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
-    def check_params(self) -> None:
-        """Check the constructor parameters.
-
-        Raises
-        ------
-        ChurnModelError
-            Naming the parameter, its value and what is expected.
-        """
-        def bad(name: str, expected: str) -> ChurnModelError:
-            return ChurnModelError(f"{name}={getattr(self, name)!r}; expected {expected}")
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-        def is_real(v: Any) -> bool:
-            return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-        if not is_int(self.n_estimators) or self.n_estimators < 1:
-            raise bad("n_estimators", "an integer >= 1")
-        if not is_real(self.learning_rate) or not 0 < self.learning_rate <= 1:
-            raise bad("learning_rate", "a number in (0, 1]")
-        if not is_int(self.max_depth) or self.max_depth < 1:
-            raise bad("max_depth", "an integer >= 1")
-        if not is_real(self.min_child_weight) or self.min_child_weight < 0:
-            raise bad("min_child_weight", "a number >= 0")
-        for name in ("subsample", "colsample_bytree"):
-            value = getattr(self, name)
-            if not is_real(value) or not 0 < value <= 1:
-                raise bad(name, "a number in (0, 1]")
-        if not is_real(self.reg_lambda) or self.reg_lambda < 0:
-            raise bad("reg_lambda", "a number >= 0")
-        if self.early_stopping_rounds is not None and (
-                not is_int(self.early_stopping_rounds) or self.early_stopping_rounds < 1):
-            raise bad("early_stopping_rounds", "an integer >= 1 or None")
-        v = self.validation_cutoffs
-        if not ((is_int(v) and v >= 1) or (is_real(v) and not is_int(v) and 0 < v < 1)):
-            raise bad("validation_cutoffs", "an integer >= 1 (latest cutoffs) or a share in (0, 1)")
-        if self.calibration not in ("isotonic", "sigmoid", None):
-            raise bad("calibration", "'isotonic', 'sigmoid' or None")
-        if self.class_weight not in (None, "balanced"):
-            raise bad("class_weight", "None or 'balanced'")
-        if not (isinstance(self.tune, bool) or (is_int(self.tune) and self.tune >= 1)):
-            raise bad("tune", "True/False or a number of candidates >= 1")
-        if self.n_jobs is not None and not is_int(self.n_jobs):
-            raise bad("n_jobs", "an integer or None")
-
+    # ------------------------------------------------------------------ parameters
     def _horizon(self) -> pd.Timedelta | None:
         if self.horizon is None:
             return None
@@ -597,110 +221,12 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
             For bad parameters, or folds without both classes or without training cutoffs.
         """
         self.check_params()
-        y = np.asarray(y, dtype=np.int8)
-        weight = (np.ones(len(y), dtype=np.int64) if counts is None
-                  else np.asarray(counts, dtype=np.int64))
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        folds = self._time_folds(index, y, weight)
-        if folds is None:
-            if counts is not None:
-                names = list(getattr(index, "names", []) or [])
-                n_cut = (len(pd.unique(index.get_level_values("cutoff")))
-                         if "cutoff" in names else 0)
-                raise ChurnModelError(
-                    f"{n_cut} training cutoff(s) but validation_cutoffs="
-                    f"{self.validation_cutoffs!r}: here the validation fold is the latest "
-                    f"cutoffs, so more cutoffs are needed; raise n_cutoffs or lower "
-                    f"validation_cutoffs"
-                )
-            train, valid = self._holdout(y, seed)
-            cutoffs: tuple[pd.DatetimeIndex | None, ...] = (None, None, None, None)
-        else:
-            train, valid, *rest = folds
-            cutoffs = tuple(rest)
-        n_rows = int(weight.sum())
-        n_pos = int(weight[y == 1].sum())
-        balanced = self.class_weight == "balanced"
-        spw = (n_rows - n_pos) / n_pos if balanced else 1.0
-        return FitPlan(
-            seed=seed, candidates=tuple(self._candidates(rng)), scale_pos_weight=float(spw),
-            calibration_prior="sigmoid" if balanced else "raw", train=train, valid=valid,
-            train_cutoffs=cutoffs[0], valid_cutoffs=cutoffs[1], purged_cutoffs=cutoffs[2],
-            refit_cutoffs=cutoffs[3], n_train_rows=int(weight[train].sum()),
-            n_valid_rows=int(weight[valid].sum()), n_rows=n_rows,
-        )
-
-    def _time_folds(self, index: pd.Index, y: np.ndarray, weight: np.ndarray) -> tuple | None:
-        """Masks and cutoffs of the time-ordered folds; None when a holdout must be used."""
-        names = list(getattr(index, "names", []) or [])
-        if "cutoff" not in names:
-            return None
-        cut = pd.DatetimeIndex(index.get_level_values("cutoff"))
-        unique = pd.DatetimeIndex(cut.unique()).sort_values()
-        v = self.validation_cutoffs
-        k = int(v) if isinstance(v, numbers.Integral) else max(1, math.ceil(v * len(unique)))
-        if len(unique) <= k:
-            return None
-        valid = unique[-k:]
-        earlier = unique[:-k]
-        horizon = self._horizon()
-        keep = earlier[earlier + horizon <= valid[0]] if horizon is not None else earlier
-        purged = earlier.difference(keep)
-        if len(keep) == 0:
-            raise ChurnModelError(
-                f"no training cutoff left: the {k} latest cutoffs ({valid[0].date()} on)"
-                f" validate, and the purge gap (horizon {horizon}) removes the earlier "
-                f"{len(purged)}; use more cutoffs, fewer validation_cutoffs or cutoffs "
-                f"further apart"
-            )
-        train = np.asarray(cut.isin(keep))
-        valid_mask = np.asarray(cut.isin(valid))
-        for label, mask in (("training", train), ("validation", valid_mask)):
-            if len(np.unique(y[mask & (weight > 0)])) < 2:
-                churned = int(weight[mask & (y == 1)].sum())
-                raise ChurnModelError(
-                    f"the {label} cutoffs hold one class only "
-                    f"({churned} churned of {int(weight[mask].sum())} rows); use more "
-                    f"cutoffs, a longer horizon or a different validation_cutoffs"
-                )
-        return train, valid_mask, keep, valid, purged, unique
-
-    def _holdout(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of a stratified random holdout (no usable ``cutoff`` level)."""
-        n = len(y)
-        counts = np.bincount(y, minlength=2)
-        if counts.min() < 2 or n < 5:
-            raise ChurnModelError(
-                f"too few rows to hold some out for early stopping and calibration: "
-                f"{n} rows ({counts[1]} churned, {counts[0]} not); {type(self).__name__} needs "
-                f"at least 2 rows of each class and 5 rows in all"
-            )
-        share = self.validation_cutoffs if isinstance(self.validation_cutoffs, float) else (
-            _HOLDOUT_FRACTION)
-        n_valid = min(max(2, round(share * n)), n - 2)
-        rows = np.arange(n)
-        train_idx, valid_idx = train_test_split(rows, test_size=n_valid, stratify=y,
-                                                random_state=seed)
-        train = np.zeros(n, dtype=bool)
-        train[train_idx] = True
-        return train, ~train
-
-    def _candidates(self, rng: np.random.RandomState) -> list[dict[str, Any]]:
-        base = {"max_depth": int(self.max_depth), "min_child_weight": float(self.min_child_weight),
-                "learning_rate": float(self.learning_rate)}
-        if not self.tune:
-            return [base]
-        budget = 8 if self.tune is True else int(self.tune)
-        grid = [
-            {"max_depth": d, "min_child_weight": w,
-             "learning_rate": min(1.0, float(self.learning_rate) * f)}
-            for d in _TUNE_GRID["max_depth"] for w in _TUNE_GRID["min_child_weight"]
-            for f in _TUNE_GRID["learning_rate_factor"]
-        ]
-        grid = [g for g in grid if g != base]
-        order = rng.permutation(len(grid))
-        return [base] + [grid[i] for i in order[: max(0, budget - 1)]]
+        return make_fit_plan(
+            index, y, counts=counts, validation_cutoffs=self.validation_cutoffs,
+            horizon=self._horizon(), class_weight=self.class_weight, tune=self.tune,
+            max_depth=self.max_depth, min_child_weight=self.min_child_weight,
+            learning_rate=self.learning_rate, random_state=self.random_state,
+            name=type(self).__name__)
 
     # ------------------------------------------------------------------ xgboost
     def xgb_params(self, overrides: dict[str, Any], scale_pos_weight: float,
@@ -956,7 +482,7 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
             rows.append(("fit", "validation_cutoffs", len(self.valid_cutoffs_)))
         for key in ("auc", "average_precision", "log_loss", "brier", "base_rate"):
             rows.append(("validation", key, self.validation_scores_[key]))
-        return _summary_frame(rows)
+        return summary_frame(rows)
 
 
     # ------------------------------------------------------------------ persistence
@@ -1037,8 +563,8 @@ class ChurnModel(SummaryReprMixin, _FrameInput, ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------- baseline
-class LogisticBaseline(JSONStateMixin, SummaryReprMixin, _FrameInput, ClassifierMixin,
-                       BaseEstimator):
+class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, FrameInputMixin,
+                       ClassifierMixin, BaseEstimator):
     """Regularised logistic regression on the same features: a yardstick for ChurnModel.
 
     Numeric columns are median-imputed (with missing-value indicators) and standardised;
@@ -1071,19 +597,19 @@ class LogisticBaseline(JSONStateMixin, SummaryReprMixin, _FrameInput, Classifier
     """
 
     _state_skip = ("pipeline_",)
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "C": Real(min=0, closed="neither"),
+        "class_weight": AnyOf(Options(None, "balanced"),
+                              InstanceOf(dict, expected="a dict {label: weight}")),
+        "max_iter": Integer(min=1),
+    }
 
-    def __init__(self, C: float = 1.0, class_weight: str | None = None,
+    @deprecate_positional_args
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = None,
                  max_iter: int = 1000) -> None:
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     def fit(self, X: Any, y: Any) -> LogisticBaseline:
         """Fit the imputation, scaling, encoding and logistic regression.
@@ -1097,11 +623,7 @@ class LogisticBaseline(JSONStateMixin, SummaryReprMixin, _FrameInput, Classifier
         -------
         LogisticBaseline
         """
-        if not isinstance(self.C, numbers.Real) or isinstance(self.C, bool) or self.C <= 0:
-            raise ChurnModelError(f"C={self.C!r}; expected a number > 0")
-        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
-            raise ChurnModelError(f"class_weight={self.class_weight!r}; expected None, "
-                                  f"'balanced' or a dict {{label: weight}}")
+        self.check_params()
         frame, y = self._validated_frame(X, y, reset=True)
         target = self._encode_target(frame, y)
         categorical = [c for c in frame.columns if c in self.categories_]
@@ -1221,7 +743,7 @@ class LogisticBaseline(JSONStateMixin, SummaryReprMixin, _FrameInput, Classifier
     def summary(self) -> pd.DataFrame:
         """Parameters and fit sizes as a one-column DataFrame."""
         check_is_fitted(self)
-        return _summary_frame([
+        return summary_frame([
             ("parameter", "C", self.C), ("parameter", "class_weight", self.class_weight),
             ("fit", "n_features", self.n_features_in_), ("fit", "n_rows", self.n_rows_),
             ("fit", "base_rate", self.base_rate_),

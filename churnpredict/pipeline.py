@@ -31,11 +31,12 @@ from .features import (
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
+from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .training import (
     TrainingPlan,
     business_kind,
-    feature_metadata,
+    describe_feature_columns,
     latest_cutoff_rows,
     model_id,
     required_inputs,
@@ -159,8 +160,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                                           "feature_percentiles_", "reason_facts_")
 
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         builders: Sequence[FeatureBuilder] | None = None,
         model: BaseEstimator | None = None,
         horizon: Any = "28D",
@@ -290,7 +293,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                             f"names from bundle_attributes {list(self.bundle_attributes)}")
         self._forget_fit()
         names = [str(n) for n in feature_names]
-        info = feature_info if feature_info is not None else feature_metadata(builders, names)
+        info = (feature_info if feature_info is not None
+                else describe_feature_columns(builders, names))
         self.builders_ = list(builders)
         self.model_ = model
         self.feature_names_ = names
@@ -420,7 +424,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
             types = {str(k): int(v) for k, v in counts.items()}
         names = [str(c) for c in X.columns]
-        info = feature_metadata(active, names)
+        info = describe_feature_columns(active, names)
         # drift compares a scored population with the latest training population: rows pooled
         # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
         latest = latest_cutoff_rows(X)
@@ -651,7 +655,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 )
             from .explain import explain as explain_rows
 
-            info = feature_metadata(self.builders_, self.feature_names_)
+            info = describe_feature_columns(self.builders_, self.feature_names_)
             reasons = explain_rows(
                 self.model_, X, info, top=3, threshold=float(self.reason_threshold),
                 percentiles=getattr(self, "feature_percentiles_", None),
@@ -905,9 +909,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
         rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
         rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
-        from .model import _summary_frame
+        from .summary import summary_frame
 
-        return _summary_frame(rows)
+        return summary_frame(rows)
 
 
     # ------------------------------------------------------------------ bundle

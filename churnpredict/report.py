@@ -103,13 +103,13 @@ def _contributions(pipeline: Any, X: pd.DataFrame) -> _Contributions | None:
         return None
     if len(X) == 0:
         return None
-    from .explain import _calibration, listed_probability, probability_contributions
+    from .explain import calibration_map, listed_probability, probability_contributions
 
     values = shap_values(pipeline.model_, X)
     phi = values[:, :-1]
     groups = pipeline.feature_info_["group"].reindex(X.columns).fillna("profile").astype(str)
     # the waterfall is drawn in probability points so it ends at the listed probability
-    prob, base, _ = probability_contributions(values, _calibration(pipeline.model_),
+    prob, base, _ = probability_contributions(values, calibration_map(pipeline.model_),
                                               listed_probability(pipeline.model_, X))
     ids = pd.Index(X.index.get_level_values(0), name="customer_id")
     return _Contributions(pd.DataFrame(phi, columns=X.columns, index=X.index), groups,

@@ -30,7 +30,8 @@ from .features import (
 )
 from .jsonstate import JSONStateMixin, to_json
 
-__all__ = ["TrainingPlan", "business_kind", "feature_metadata", "latest_cutoff_rows", "model_id",
+__all__ = ["TrainingPlan", "business_kind", "describe_feature_columns", "latest_cutoff_rows",
+           "model_id",
            "required_inputs"]
 
 
@@ -198,7 +199,8 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     return "purchases", "no churned_at and no payments: churn is inactivity"
 
 
-def feature_metadata(builders: Sequence[FeatureBuilder], names: Sequence[str]) -> pd.DataFrame:
+def describe_feature_columns(builders: Sequence[FeatureBuilder],
+                             names: Sequence[str]) -> pd.DataFrame:
     """Driver group and reason template of each feature column, in ``names`` order.
 
     Columns a builder does not describe are kept usable: group "profile" and a template

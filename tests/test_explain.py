@@ -283,3 +283,31 @@ def test_dart_falls_back_to_xgboost():
                                dart.predict(xgb.DMatrix(X), pred_contribs=True), atol=0)
     with pytest.raises(ChurnModelError, match="does not support this model: booster type 'dart'"):
         shap_values(dart, X, method="fast")
+
+
+def test_split_modules_stay_importable_from_explain():
+    """The TreeSHAP kernel and the reason text live in treeshap and reasons; explain
+    re-exports their public names."""
+    import churnpredict.explain as explain_module
+    import churnpredict.reasons as reasons
+    import churnpredict.treeshap as treeshap
+
+    assert explain_module.shap_values is treeshap.shap_values
+    assert explain_module.MAX_TABLE_BYTES == treeshap.MAX_TABLE_BYTES
+    for name in ("reference_percentiles", "related_facts", "REASON_THRESHOLD",
+                 "RELATED_CORRELATION", "MAX_REASON_CHARS"):
+        assert getattr(explain_module, name) is getattr(reasons, name)
+    for name in explain_module.__all__:
+        assert hasattr(explain_module, name)
+
+
+def test_contributions_return_the_inputs_as_read(churn_model):
+    from churnpredict.treeshap import PreparedInputs, contributions
+
+    model, X, _ = churn_model
+    values, inputs = contributions(model, X)
+    assert isinstance(inputs, PreparedInputs)
+    np.testing.assert_array_equal(values, shap_values(model, X))
+    assert inputs.names == list(model.feature_names_in_)
+    assert inputs.index.equals(X.index)
+    assert inputs.matrix.shape == (len(X), len(inputs.names))

@@ -431,3 +431,44 @@ def test_state_and_pickle_round_trip(fitted, panel):
     expected = fitted.predict_proba(X)
     assert np.array_equal(rebuilt.predict_proba(X), expected)
     assert np.array_equal(pickle.loads(pickle.dumps(fitted)).predict_proba(X), expected)
+
+
+def test_moved_names_stay_importable_from_model():
+    """Calibration, fit planning and summaries live in their own modules; model re-exports
+    them, and the estimator tags are defined once, by the shared input mixin."""
+    import churnpredict.model as model
+    from churnpredict.calibration import Calibrator as calibration_calibrator
+    from churnpredict.fitplan import FitPlan
+    from churnpredict.model_input import FrameInputMixin
+    from churnpredict.summary import SummaryReprMixin
+
+    assert model.Calibrator is calibration_calibrator is Calibrator
+    assert model.FitPlan is FitPlan and model.SummaryReprMixin is SummaryReprMixin
+    for cls in (ChurnModel, LogisticBaseline):
+        assert "__sklearn_tags__" not in vars(cls)
+        assert issubclass(cls, FrameInputMixin)
+        tags = cls().__sklearn_tags__()
+        assert tags.input_tags.allow_nan and tags.input_tags.categorical
+        assert tags.classifier_tags.multi_class is False
+        assert tags.estimator_type == "classifier"
+
+
+def test_positional_parameters_are_deprecated_not_broken(panel):
+    X, y = panel
+    with pytest.warns(FutureWarning, match=r"Pass n_estimators=30, learning_rate=0\.1 as "
+                                           r"keyword argument\(s\) to ChurnModel\(\)"):
+        model = ChurnModel(30, 0.1, n_jobs=1)
+    assert (model.n_estimators, model.learning_rate) == (30, 0.1)
+    keyword = ChurnModel(n_estimators=30, learning_rate=0.1, n_jobs=1).fit(X, y)
+    assert np.array_equal(model.fit(X, y).predict_proba(X), keyword.predict_proba(X))
+    with pytest.warns(FutureWarning, match=r"Pass C=0\.5 .* to LogisticBaseline\(\)"):
+        assert LogisticBaseline(0.5).C == 0.5
+
+
+def test_logistic_baseline_parameter_messages(panel):
+    X, y = panel
+    with pytest.raises(ChurnModelError, match=r"C=-1; expected a number > 0"):
+        LogisticBaseline(C=-1).fit(X, y)
+    with pytest.raises(ChurnModelError,
+                       match=r"class_weight='auto'; expected None, 'balanced' or a dict"):
+        LogisticBaseline(class_weight="auto").fit(X, y)

@@ -157,7 +157,7 @@ def test_probability_attribution_is_exact_and_order_free():
 def test_threshold_is_configurable(demo):
     data, pipe, scores, _ = demo
     X = pipe.features(data, SAMPLE_AS_OF)
-    info = cp.training.feature_metadata(pipe.builders_, pipe.feature_names_)
+    info = cp.training.describe_feature_columns(pipe.builders_, pipe.feature_names_)
     strict = explain(pipe.model_, X, info, threshold=0.05,
                      percentiles=pipe.feature_percentiles_, facts=pipe.reason_facts_)
     weights = strict[[f"reason_weight_{k}" for k in (1, 2, 3)]].to_numpy()

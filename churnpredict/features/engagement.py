@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex, missing_as_zero, sums_between
+from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -132,8 +133,10 @@ class EngagementFeatures(FeatureBuilder):
     tables = ("activity",)
     group = "engagement"
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         windows: Sequence[Any] = (7, 30, 90),
         trend_window: Any = 30,
         trend_weeks: int | None = 8,

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import sums_between
+from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -77,7 +78,8 @@ class MonetaryFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "monetary"
 
-    def __init__(self, windows: Sequence[Any] = (30, 90, 180),
+    @deprecate_positional_args
+    def __init__(self, *, windows: Sequence[Any] = (30, 90, 180),
                  price_change_lookback: Any = 90) -> None:
         self.windows = windows
         self.price_change_lookback = price_change_lookback
@@ -300,7 +302,8 @@ class SpendFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "monetary"
 
-    def __init__(self, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:
+    @deprecate_positional_args
+    def __init__(self, *, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:
         self.windows = windows
         self.trend_window = trend_window
 

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import count_prefix
+from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -72,7 +73,8 @@ class PaymentFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "payments"
 
-    def __init__(self, windows: Sequence[Any] = (30, 90)) -> None:
+    @deprecate_positional_args
+    def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:
         self.windows = windows
 
     def fit(self, data: EventData, rows: Any = None) -> PaymentFeatures:

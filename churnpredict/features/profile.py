@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, LeakageWarning
+from ..params import deprecate_positional_args
 from ._base import FeatureBuilder, FeatureInfo, as_rows
 
 __all__ = ["ProfileFeatures"]
@@ -110,8 +111,10 @@ class ProfileFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "profile"
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         columns: str | Sequence[str] = "auto",
         exclude: Sequence[str] = (),
         time_varying: Sequence[str] | None = ("mrr",),

@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import EventIndex, sums_between
+from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -210,7 +211,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
     tables = ()
     group = "engagement"
 
-    def __init__(self, source: str = "auto", event: str | None = None,
+    @deprecate_positional_args
+    def __init__(self, *, source: str = "auto", event: str | None = None,
                  trend_windows: Sequence[Any] = (180, 365), spend_window: Any = 180,
                  horizon: Any = 90, ranks: bool = True, bgnbd: bool = True,
                  min_customers: int = 20) -> None:

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import EventData
 from ..eventindex import EventIndex, count_prefix, sums_between
 from ..exceptions import ChurnDataError
+from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -90,7 +91,8 @@ class SupportFeatures(FeatureBuilder):
     tables = ("tickets",)
     group = "support"
 
-    def __init__(self, windows: Sequence[Any] = (30, 90), overdue_days: Any = 7,
+    @deprecate_positional_args
+    def __init__(self, *, windows: Sequence[Any] = (30, 90), overdue_days: Any = 7,
                  low_csat: float = 2, high_priority: Sequence[str] = ("high", "urgent",
                                                                        "critical"),
                  high_priority_min: float = 3) -> None:

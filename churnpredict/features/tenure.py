@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, DataQualityWarning
+from ..params import deprecate_positional_args
 from ._base import FeatureBuilder, FeatureInfo, as_rows
 
 __all__ = ["TenureFeatures"]
@@ -62,7 +63,8 @@ class TenureFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "tenure"
 
-    def __init__(self, onboarding_days: float = 30) -> None:
+    @deprecate_positional_args
+    def __init__(self, *, onboarding_days: float = 30) -> None:
         self.onboarding_days = onboarding_days
 
     def applies_to(self, data: EventData) -> bool:
