@@ -9,6 +9,7 @@ normalised once to timezone-naive UTC ``datetime64[ns]`` and event tables are so
 
 from __future__ import annotations
 
+import html
 import os
 import warnings
 from collections.abc import Mapping
@@ -627,3 +628,61 @@ class EventData:
         if self.is_snapshot:
             parts.append(f"label_column={self.label_column!r}")
         return f"EventData({', '.join(parts)})"
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per present table: its size, time span and columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``table``: ``rows``, ``customers`` (distinct customer ids),
+            ``first`` and ``last`` (time range of ``signup_at`` for customers, of the sort
+            column for event tables; NaT when absent), ``optional_columns`` (the canonical
+            optional columns present, comma-separated) and ``other_columns`` (any further
+            columns, e.g. static customer attributes or the snapshot label).
+
+        Examples
+        --------
+        >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_at": ["2024-01-01",
+        ...                           "2024-02-01"], "plan": ["pro", "basic"]})
+        >>> EventData(customers).summary.loc["customers", ["rows", "optional_columns"]].tolist()
+        [2, 'plan']
+        """
+        records = {}
+        for name, frame in self.tables.items():
+            schema = SCHEMA[name]
+            tcol = schema.time_column or "signup_at"
+            times = frame[tcol] if tcol in frame else pd.Series([], dtype="datetime64[ns]")
+            known = set(schema.required) | set(schema.optional)
+            records[name] = {
+                "rows": len(frame),
+                "customers": int(frame["customer_id"].nunique()),
+                "first": times.min(),
+                "last": times.max(),
+                "optional_columns": ", ".join(c for c in schema.optional if c in frame),
+                "other_columns": ", ".join(str(c) for c in frame.columns if c not in known),
+            }
+        out = pd.DataFrame.from_dict(records, orient="index")
+        out.index.name = "table"
+        return out
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the tables with rows, customers, time span and columns.
+
+        Every value is escaped: ids, column names and notes may hold markup.
+        """
+        start, end = self.time_range
+        facts = [f"{len(self.customers):,} customers"]
+        if self.is_snapshot:
+            facts.append(f"snapshot with label column {self.label_column!r}")
+        else:
+            facts.append(f"{start} .. {end}")
+        table = self.summary.to_html(escape=True, na_rep="", border=0,
+                                     formatters={"rows": "{:,}".format,
+                                                 "customers": "{:,}".format})
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        notes = f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul>" \
+            f"</details>" if self.notes else ""
+        return (f"<div><strong>EventData</strong>: {html.escape('; '.join(facts))}"
+                f"{table}{notes}</div>")
