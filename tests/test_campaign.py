@@ -280,6 +280,7 @@ def test_campaign_page_escapes_text(tmp_path):
 
 
 # ------------------------------------------------------------------------------ README
+@pytest.mark.slow
 def test_readme_weekly_loop_runs(tmp_path, monkeypatch):
     """The weekly-loop commands of README.md, on the bundled sample (a small model)."""
     import re
