@@ -646,8 +646,9 @@ class EventData:
         --------
         >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_at": ["2024-01-01",
         ...                           "2024-02-01"], "plan": ["pro", "basic"]})
-        >>> EventData(customers).summary.loc["customers", ["rows", "optional_columns"]].tolist()
-        [2, 'plan']
+        >>> summary = EventData(customers).summary
+        >>> int(summary.loc["customers", "rows"]), summary.loc["customers", "optional_columns"]
+        (2, 'plan')
         """
         records = {}
         for name, frame in self.tables.items():

@@ -553,6 +553,7 @@ def test_files_and_folders_are_fsynced_before_each_rename(pipe, saved, monkeypat
 
 
 # ---------------------------------------------------------------- concurrency (issue case 4)
+@pytest.mark.slow
 @pytest.mark.parametrize("signed", [False, True])
 def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, signed):
     if signed:
