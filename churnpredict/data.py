@@ -1,19 +1,18 @@
 """EventData: the validated, typed container of a company's customer tables.
 
 Column names are mapped once, here; every later step uses the canonical names listed in
-:data:`SCHEMA`. Timestamps are normalised once to timezone-naive UTC ``datetime64[ns]`` and
-event tables are sorted by (customer, time) once, so feature builders can answer windowed
-questions with binary searches.
+:data:`SCHEMA`. The per-column rules (schema, renames, ids, timestamps, numbers, labels) live
+in :mod:`churnpredict.tables` (this module re-exports its public names). Timestamps are
+normalised once to timezone-naive UTC ``datetime64[ns]`` and event tables are sorted by
+(customer, time) once, so feature builders can answer windowed questions with binary searches.
 """
 
 from __future__ import annotations
 
+import html
 import os
-import re
-import sys
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,408 +22,36 @@ import pandas as pd
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
 from .io import find_table, ids_as_text, read_table
-from .windows import to_naive_utc
+from .tables import (
+    CHURN_TYPES,
+    EVENT_TABLES,
+    PAYMENT_STATUSES,
+    SCHEMA,
+    TABLES,
+    TIME_RANGE,
+    TableSchema,
+    blank_to_missing,
+    check_customer_ids,
+    check_id_kind,
+    check_required,
+    date_order_evidence,
+    format_examples,
+    id_kind,
+    load_config,
+    normalise_label,
+    normalise_timestamps,
+    numeric_column,
+    rename_columns,
+    snapshot_time,
+)
 
 __all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
            "load_config"]
 
-PAYMENT_STATUSES = ("succeeded", "failed", "refunded")
-CHURN_TYPES = ("voluntary", "involuntary")
-EVENT_TABLES = ("activity", "payments", "tickets")
-TABLES = ("customers",) + EVENT_TABLES
-
-
-@dataclass(frozen=True)
-class TableSchema:
-    """Canonical columns of one input table."""
-
-    name: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    timestamps: tuple[str, ...]
-    time_column: str | None  # the column events are sorted by
-
-
-SCHEMA: dict[str, TableSchema] = {
-    "customers": TableSchema(
-        "customers",
-        ("customer_id", "signup_at"),
-        ("churned_at", "churn_type", "plan", "mrr"),
-        ("signup_at", "churned_at"),
-        None,
-    ),
-    "activity": TableSchema(
-        "activity", ("customer_id", "timestamp"), ("event", "value"), ("timestamp",), "timestamp"
-    ),
-    "payments": TableSchema(
-        "payments",
-        ("customer_id", "timestamp", "amount", "status"),
-        (),
-        ("timestamp",),
-        "timestamp",
-    ),
-    "tickets": TableSchema(
-        "tickets",
-        ("customer_id", "created_at"),
-        ("resolved_at", "priority", "csat"),
-        ("created_at", "resolved_at"),
-        "created_at",
-    ),
-}
-
-#: pandas before 3 hashes object text as C strings, which end at a NUL character: ids that
-#: differ only after a NUL would be one customer in joins and group-bys.
-_NUL_SAFE_IDS = int(pd.__version__.split(".")[0]) >= 3
-
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
-# d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
-_NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
-#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
-#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
-TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
-_NS_MIN, _NS_MAX = TIME_RANGE
-_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
-_POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
-_NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
-
-
-def _examples(values: Any, k: int = 5) -> str:
-    """Format up to ``k`` distinct offending values and their total count."""
-    uniq = pd.unique(pd.Series(values).astype(object))
-    shown = ", ".join(repr(v) for v in uniq[:k])
-    more = f" and {len(uniq) - k} more" if len(uniq) > k else ""
-    return f"{{{shown}{more}}}"
-
-
-def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Empty or whitespace-only text cells become missing values, in every column."""
-    out = {}
-    for col in frame.columns:
-        values = frame[col]
-        if isinstance(values, pd.DataFrame):  # duplicated column names: reported later
-            continue
-        dtype = values.dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            cats = pd.Series(dtype.categories, dtype=object)
-            is_blank = cats.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-            if is_blank.any():
-                out[col] = values.cat.remove_categories(list(cats[is_blank]))
-            continue
-        textual = dtype is np.dtype(object) or pd.api.types.is_string_dtype(dtype)
-        if not textual:
-            continue
-        try:
-            blank = values.str.strip().eq("")
-        except AttributeError:  # object column without any text
-            continue
-        blank = blank.fillna(False).astype(bool)
-        if blank.any():
-            out[col] = values.where(~blank, None if dtype is np.dtype(object) else pd.NA)
-    if not out:
-        return frame
-    frame = frame.copy(deep=False)
-    for col, values in out.items():
-        frame[col] = values
-    return frame
-
-
-def _id_kind(values: pd.Series) -> str | None:
-    """'number', 'text', 'mixed' or the inferred kind of an id column (None when all missing)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = pd.Series(values.cat.categories)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "integer-na"):
-        return "number"
-    if kind == "string":
-        return "text"
-    if kind in ("mixed", "mixed-integer"):
-        return "mixed"
-    if kind == "empty":
-        return None
-    return kind
-
-
-def _check_id_kind(table: str, values: pd.Series, expected: str | None = None) -> str | None:
-    """Raise when an id column mixes numbers and text, or differs in kind from customers."""
-    kind = _id_kind(values)
-    if kind == "mixed":
-        present = values.dropna().astype(object)
-        is_text = present.map(lambda v: isinstance(v, str)).astype(bool)
-        raise ChurnDataError(
-            f"{table}.customer_id mixes numbers and text (e.g. "
-            f"{_examples(present[~is_text], 2)} and {_examples(present[is_text], 2)}), so 345 "
-            f"and '345' would be two customers; give every id one type, e.g. "
-            f"{table}['customer_id'].astype(str) (files are read with text ids)"
-        )
-    if expected is not None and kind is not None and kind != expected:
-        raise ChurnDataError(
-            f"{table}.customer_id holds {kind} ids but customers.customer_id holds {expected} "
-            f"ids, so 345 and '345' would not match; convert both to text with "
-            f".astype(str) (CSV and JSON files are read with text ids already)"
-        )
-    return kind
-
-
-def _to_naive_ns(where: str, parsed: pd.Series) -> pd.Series:
-    """Timezone-naive UTC ``datetime64[ns]``; out-of-range times are a ChurnDataError."""
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    present = parsed.dropna()
-    if len(present):
-        out = (present < _NS_MIN) | (present > _NS_MAX)
-        if out.any():
-            raise ChurnDataError(
-                f"{where} has {int(out.sum())} times outside {_RANGE_TEXT} "
-                f"{_examples(present[out].astype(str))}; fix them (a mistyped year?) or leave "
-                f"them empty"
-            )
-    return parsed.astype("datetime64[ns]")
-
-
-def _empty_times(index: pd.Index) -> pd.Series:
-    return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
-
-
-def _numeric_date_parts(text: pd.Series) -> pd.DataFrame:
-    """Split d/m/y or m/d/y strings into ``a, b, year, rest`` (NaN where the form differs)."""
-    parts = text.astype(object).str.extract(_NUMERIC_DATE)
-    parts.columns = ["a", "sep1", "b", "sep2", "year", "rest"]
-    parts = parts.loc[parts["a"].notna() & (parts["sep1"] == parts["sep2"])]
-    a = parts["a"].astype(int)
-    b = parts["b"].astype(int)
-    month_first = a.between(1, 12) & b.between(1, 31)
-    day_first = b.between(1, 12) & a.between(1, 31)
-    return parts.assign(a=a, b=b, month_first=month_first, day_first=day_first)
-
-
-def _date_order_evidence(text: pd.Series) -> tuple[bool, bool]:
-    """Whether some values can only be day-first, and whether some can only be month-first."""
-    parts = _numeric_date_parts(text)
-    return (bool((parts["day_first"] & ~parts["month_first"]).any()),
-            bool((parts["month_first"] & ~parts["day_first"]).any()))
-
-
-def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
-                          hint: Any) -> pd.Series:
-    """Rewrite d/m/y or m/d/y strings as ISO ``y-m-d``, never guessing the order.
-
-    The order is ``dayfirst`` when given; otherwise the column's values settle it (a first
-    field over 12 proves day-first, a second field over 12 proves month-first); a column
-    whose values fit both orders takes the order the rest of the data proves (``hint()``),
-    else it is refused.
-    """
-    parts = _numeric_date_parts(text)
-    if len(parts) == 0:
-        return text
-    only_day = parts["day_first"] & ~parts["month_first"]
-    only_month = parts["month_first"] & ~parts["day_first"]
-    either = parts["day_first"] & parts["month_first"] & (parts["a"] != parts["b"])
-    fix = ("pass dayfirst=True or False (CLI --dayfirst / --monthfirst, config dayfirst = "
-           "true) or date_format= such as '%d/%m/%Y %H:%M'")
-    if dayfirst is None:
-        if only_day.any() and only_month.any():
-            days = _examples(text[only_day.index[only_day]], 2)
-            months = _examples(text[only_month.index[only_month]], 2)
-            raise ChurnDataError(
-                f"{where} mixes day-first dates (e.g. {days}) and month-first dates (e.g. "
-                f"{months}); export one format, or {fix}"
-            )
-        if only_day.any():
-            dayfirst = True
-        elif only_month.any():
-            dayfirst = False
-        elif either.any():
-            dayfirst = hint() if hint is not None else None
-            if dayfirst is None:
-                raise ChurnDataError(
-                    f"{where} has dates such as {_examples(text[either.index[either]], 2)} that "
-                    f"read as day-first or month-first and no value settles which; {fix}"
-                )
-        else:
-            dayfirst = False  # every value reads the same either way
-    fits = parts["day_first"] if dayfirst else parts["month_first"]
-    if not fits.all():
-        bad = text[fits.index[~fits]]
-        order = "day-first" if dayfirst else "month-first"
-        raise ChurnDataError(
-            f"{where} has {len(bad)} values that are not {order} dates {_examples(bad, 3)}; "
-            f"fix them, or {fix}"
-        )
-    day = np.where(dayfirst, parts["a"], parts["b"])
-    month = np.where(dayfirst, parts["b"], parts["a"])
-    year = parts["year"].astype(int)
-    year = year.where(parts["year"].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))
-    iso = (year.astype(str).str.zfill(4) + "-" + pd.Series(month, index=parts.index).astype(str)
-           .str.zfill(2) + "-" + pd.Series(day, index=parts.index).astype(str).str.zfill(2)
-           + parts["rest"].fillna("").astype(str))
-    out = text.astype(object).copy()
-    out[parts.index] = iso.astype(object)
-    return out
-
-
-def _normalise_timestamps(
-    table: str,
-    column: str,
-    values: pd.Series,
-    *,
-    date_format: str | None = None,
-    dayfirst: bool | None = None,
-    hint: Any = None,
-) -> pd.Series:
-    """Parse ``values`` to timezone-naive UTC ``datetime64[ns]``; raise on bad input.
-
-    ISO 8601 text is always understood. Other text is read with ``date_format`` when given;
-    otherwise numeric dates such as ``09/10/2011`` are read in the order ``dayfirst`` gives or
-    the data proves (see :func:`_settle_numeric_dates`), never guessed.
-    """
-    where = f"{table}.{column}"
-    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
-            values.dtype):
-        return _to_naive_ns(where, values)
-    if values.isna().all():  # an optional column empty for everyone (CSV reads it as float64)
-        return _empty_times(values.index)
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        raise ChurnDataError(
-            f"{where} holds numbers ({values.dtype}), not timestamps; convert them first, e.g. "
-            f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
-        )
-    present = values.dropna().astype(object)
-    is_str = present.map(lambda v: isinstance(v, str)).astype(bool)
-    numbers = present[~is_str].map(
-        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-    ).astype(bool)
-    if numbers.any():
-        raise ChurnDataError(
-            f"{where} has {int(numbers.sum())} numbers among its timestamps "
-            f"{_examples(present[~is_str][numbers], 3)}; convert them to times first, e.g. "
-            f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
-        )
-    text = present[is_str].astype(str).str.strip()
-    # Mixed time zones: some values carry an offset or are aware, others are naive.
-    aware = pd.Series(False, index=present.index)
-    if len(text):
-        aware[is_str] = text.str.contains(_TZ_SUFFIX).astype(bool)
-    not_str = present[~is_str]
-    if len(not_str):
-        aware[~is_str] = not_str.map(lambda v: getattr(v, "tzinfo", None) is not None)
-    if aware.any() and not aware.all():
-        naive_examples = present[~aware].head(2).tolist()
-        aware_examples = present[aware].head(2).tolist()
-        raise ChurnDataError(
-            f"{where} mixes time zones: {int(aware.sum())} values carry a UTC offset "
-            f"(e.g. {aware_examples}) and {int((~aware).sum())} do not (e.g. {naive_examples}); "
-            f"give every value an offset, or none (naive values are read as UTC)"
-        )
-    utc = bool(aware.any())
-
-    def parse(items: pd.Series, **kwargs: Any) -> pd.Series:
-        if len(items) == 0:
-            return _empty_times(items.index)
-        try:
-            out = pd.to_datetime(items, errors="coerce", utc=utc, **kwargs)
-        except (TypeError, ValueError, OverflowError):  # odd objects: report them below
-            return _empty_times(items.index)
-        return _to_naive_ns(where, out)
-
-    parsed = _empty_times(values.index)
-    if len(not_str):
-        parsed[not_str.index] = parse(not_str.astype(object), format="mixed")
-    if len(text):
-        iso = parse(text, format="ISO8601")
-        rest = text[iso.isna()]
-        if len(rest):
-            if date_format is not None:
-                iso[rest.index] = parse(rest, format=date_format)
-            else:
-                rest = _settle_numeric_dates(where, rest, dayfirst, hint)
-                iso[rest.index] = parse(rest, format="mixed", dayfirst=False)
-        parsed[text.index] = iso
-    bad = parsed.isna() & values.notna()
-    if bad.any():
-        how = (f"in date_format={date_format!r} or ISO 8601" if date_format is not None
-               else "ISO 8601 such as '2024-01-31 12:00:00' is always understood")
-        raise ChurnDataError(
-            f"{where} has {int(bad.sum())} values that are not timestamps: "
-            f"{_examples(values[bad])}; fix or remove them ({how}; times must fall in "
-            f"{_RANGE_TEXT})"
-        )
-    return parsed
-
-
-def _to_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return np.nan
-
-
-def _snapshot_time(value: Any) -> pd.Timestamp:
-    if value is None:
-        return pd.Timestamp("1970-01-01")
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError):
-        stamp = pd.NaT
-    if pd.isna(stamp) or not (_NS_MIN <= stamp.tz_localize(None) <= _NS_MAX):
-        raise ChurnDataError(
-            f"snapshot_at={value!r} is not a date in {_RANGE_TEXT}; use YYYY-MM-DD"
-        )
-    stamp = to_naive_utc(stamp)
-    return stamp.as_unit("ns")
-
-
-def _normalise_label(table: str, column: str, values: pd.Series, positive: Any) -> pd.Series:
-    where = f"{table}.{column}"
-    if values.isna().any():
-        raise ChurnDataError(
-            f"{where} has {int(values.isna().sum())} missing labels; drop those rows or fill them"
-        )
-    if positive is not None:
-        return (values == positive).astype("int8")
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("int8")
-    text = values.astype(str).str.strip().str.lower()
-    uniq = set(text.unique())
-    if uniq <= {"0", "1", "0.0", "1.0"}:
-        return text.isin({"1", "1.0"}).astype("int8")
-    pos = uniq & _POSITIVE_LABELS
-    neg = uniq & _NEGATIVE_LABELS
-    if len(uniq) == 2 and len(pos) == 1 and len(neg) == 1:
-        return (text == next(iter(pos))).astype("int8")
-    raise ChurnDataError(
-        f"{where} has values {_examples(values)}; cannot tell which one means churned; "
-        f"pass positive_label= (e.g. positive_label='Yes')"
-    )
-
-
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML configuration file.
-
-    The file may hold ``[columns.<table>]`` renames (your name = canonical name), a
-    ``[status_map]`` for payment statuses and any pipeline settings (``horizon``,
-    ``windows``, ``actions``...).
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    dict
-    """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ChurnDataError(f"config file {path} not found; check the path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ChurnDataError(f"config file {path} is not valid TOML: {exc}") from None
+# Former private names of churnpredict.tables.format_examples and normalise_timestamps,
+# kept while callers move to the public ones.
+_examples = format_examples
+_normalise_timestamps = normalise_timestamps
 
 
 class EventData:
@@ -543,7 +170,7 @@ class EventData:
             raise ChurnDataError(f"dayfirst={dayfirst!r}; give True, False or None")
         self.notes: list[str] = []
         self.label_column = label_column
-        self.snapshot_at = _snapshot_time(snapshot_at)
+        self.snapshot_at = snapshot_time(snapshot_at)
         self._dates = {"date_format": date_format,
                        "dayfirst": None if dayfirst is None else bool(dayfirst)}
         raw = {"customers": customers, "activity": activity, "payments": payments,
@@ -557,13 +184,13 @@ class EventData:
         if customers is None:
             raise ChurnDataError("customers table is required (one row per customer_id)")
         # names mapped once, empty text made missing once, before any check reads a column
-        renamed = {name: _blank_to_missing(self._rename(name, frame, columns.get(name, {})))
+        renamed = {name: blank_to_missing(rename_columns(name, frame, columns.get(name, {})))
                    for name, frame in raw.items() if frame is not None}
         self._renamed = renamed
         self.customers = self._validate_customers(renamed["customers"], {}, label_column,
                                                   positive_label)
         ids = pd.Index(self.customers["customer_id"])
-        self._id_kind = _check_id_kind("customers", self.customers["customer_id"])
+        self._id_kind = check_id_kind("customers", self.customers["customer_id"])
         self._validated_codes: dict[str, np.ndarray] = {}
         self._outside: list[tuple[str, int, int]] = []
         self.activity = self._validate_events("activity", renamed.get("activity"), {}, ids)
@@ -585,67 +212,17 @@ class EventData:
             )
 
     # ------------------------------------------------------------------ validation
-    def _rename(self, table: str, frame: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
-        missing_src = [c for c in mapping if c not in frame.columns]
-        if missing_src:
-            raise ChurnDataError(
-                f"{table}: columns= maps {missing_src} but the table has no such column; "
-                f"its columns are {list(frame.columns)[:20]}"
-            )
-        frame = frame.rename(columns=dict(mapping))
-        dup = frame.columns[frame.columns.duplicated()].tolist()
-        if dup:
-            raise ChurnDataError(
-                f"{table}: after renaming, columns {dup} appear twice; map only one column "
-                f"to each canonical name"
-            )
-        return frame
-
-    def _check_required(self, table: str, frame: pd.DataFrame, required: tuple[str, ...]) -> None:
-        missing = [c for c in required if c not in frame.columns]
-        if missing:
-            raise ChurnDataError(
-                f"{table} is missing required column(s) {missing}; it has "
-                f"{list(frame.columns)[:20]}. Rename yours with columns={{'{table}': "
-                f"{{'your_name': '{missing[0]}'}}}}"
-            )
-        if len(frame) == 0:
-            raise ChurnDataError(
-                f"{table} is empty (0 rows); pass None instead of an empty table to skip it"
-            )
-
     def _validate_customers(self, frame, mapping, label_column, positive_label) -> pd.DataFrame:
-        frame = self._rename("customers", frame, mapping)
+        frame = rename_columns("customers", frame, mapping)
         if label_column is not None:
             required: tuple[str, ...] = ("customer_id", label_column)
         else:
             required = SCHEMA["customers"].required
-        self._check_required("customers", frame, required)
+        check_required("customers", frame, required)
         frame = frame.reset_index(drop=True)
-        ids = frame["customer_id"]
-        if ids.isna().any():
-            raise ChurnDataError(
-                f"customers.customer_id has {int(ids.isna().sum())} missing values; every "
-                f"customer needs an id"
-            )
-        if not _NUL_SAFE_IDS and not pd.api.types.is_numeric_dtype(ids.dtype):
-            nul = ids.astype("string").str.contains("\x00", regex=False).fillna(False)
-            if nul.any():
-                raise ChurnDataError(
-                    f"customers.customer_id has {int(nul.sum())} ids holding a NUL character "
-                    f"(e.g. {ids[nul].iloc[0]!r}); pandas {pd.__version__} compares such text "
-                    f"only up to the NUL, so they would merge customers: remove the NULs "
-                    f"(ids.str.replace('\\x00', '')) or use pandas 3"
-                )
-        dup = ids[ids.duplicated(keep=False)]
-        if len(dup):
-            raise ChurnDataError(
-                f"customers.customer_id has {dup.nunique()} duplicated ids "
-                f"{_examples(dup)}; keep one row per customer (e.g. drop_duplicates('customer_id', "
-                f"keep='last'))"
-            )
+        check_customer_ids(frame["customer_id"])
         if label_column is not None:
-            frame[label_column] = _normalise_label("customers", label_column, frame[label_column],
+            frame[label_column] = normalise_label("customers", label_column, frame[label_column],
                                                    positive_label)
             if "signup_at" in frame:
                 frame["signup_at"] = self._timestamps("customers", "signup_at",
@@ -664,57 +241,21 @@ class EventData:
             if before.any():
                 raise ChurnDataError(
                     f"customers.churned_at is before signup_at for {int(before.sum())} customers "
-                    f"{_examples(frame.loc[before, 'customer_id'])}; fix those dates"
+                    f"{format_examples(frame.loc[before, 'customer_id'])}; fix those dates"
                 )
         if "churn_type" in frame:
             text = frame["churn_type"].astype("string").str.strip().str.lower()
             bad = text.notna() & ~text.isin(CHURN_TYPES)
             if bad.any():
                 raise ChurnDataError(
-                    f"customers.churn_type has values {_examples(frame.loc[bad, 'churn_type'])}; "
-                    f"expected voluntary/involuntary (or empty); map yours before loading"
+                    f"customers.churn_type has values "
+                    f"{format_examples(frame.loc[bad, 'churn_type'])}; expected "
+                    f"voluntary/involuntary (or empty); map yours before loading"
                 )
             frame["churn_type"] = text.astype(object).where(text.notna(), None)
         if "mrr" in frame:
-            frame["mrr"] = self._numeric("customers", "mrr", frame["mrr"], allow_missing=True)
+            frame["mrr"] = numeric_column("customers", "mrr", frame["mrr"], allow_missing=True)
         return frame
-
-    @staticmethod
-    def _numeric(table: str, column: str, values: pd.Series, allow_missing: bool,
-                 allow_negative: bool = False) -> pd.Series:
-        if pd.api.types.is_bool_dtype(values.dtype):
-            raise ChurnDataError(
-                f"{table}.{column} holds True/False, not numbers; convert them to numbers"
-            )
-        try:
-            out = pd.to_numeric(values, errors="coerce").astype("float64")
-        except (TypeError, ValueError, OverflowError):  # odd objects (lists, huge ints...)
-            out = pd.to_numeric(values.astype(object).map(_to_float), errors="coerce")
-        bad = out.isna() & values.notna()
-        if bad.any():
-            raise ChurnDataError(
-                f"{table}.{column} has {int(bad.sum())} non-numeric values "
-                f"{_examples(values[bad])};"
-                f" convert them to numbers"
-            )
-        if not allow_missing and out.isna().any():
-            raise ChurnDataError(
-                f"{table}.{column} has {int(out.isna().sum())} missing values; fill or drop them"
-            )
-        infinite = np.isinf(out.to_numpy())
-        if infinite.any():
-            raise ChurnDataError(
-                f"{table}.{column} has {int(infinite.sum())} infinite values "
-                f"{_examples(values[infinite])}; every value must be a finite number (fix the "
-                f"export, or drop those rows)"
-            )
-        if not allow_negative and (out < 0).any():
-            neg = values[out < 0]
-            raise ChurnDataError(
-                f"{table}.{column} has {len(neg)} negative values {_examples(neg)}; amounts must "
-                f"be >= 0 (record a refund as status 'refunded' with a positive amount)"
-            )
-        return out
 
     def _validate_events(self, table, frame, columns, ids, status_map=None):
         if frame is None:
@@ -726,8 +267,8 @@ class EventData:
                 f"tables; pass only customers, or drop label_column to use events"
             )
         schema = SCHEMA[table]
-        frame = self._rename(table, frame, columns.get(table, {}))
-        self._check_required(table, frame, schema.required)
+        frame = rename_columns(table, frame, columns.get(table, {}))
+        check_required(table, frame, schema.required)
         frame = frame.reset_index(drop=True)  # only whole columns are replaced below
         for col in schema.timestamps:
             if col in frame:
@@ -744,7 +285,7 @@ class EventData:
                 f" drop events without a customer (e.g. logged-out traffic)"
             )
         if table == "payments":
-            frame["amount"] = self._numeric("payments", "amount", frame["amount"], False)
+            frame["amount"] = numeric_column("payments", "amount", frame["amount"], False)
             status = frame["status"].astype("string").str.strip().str.lower()
             if status_map:
                 lowered = {str(k).strip().lower(): v for k, v in status_map.items()}
@@ -753,14 +294,14 @@ class EventData:
             bad = ~status.isin(PAYMENT_STATUSES) | status.isna()
             if bad.any():
                 raise ChurnDataError(
-                    f"payments.status has values {_examples(frame.loc[bad, 'status'])}; expected "
-                    f"succeeded/failed/refunded; map them with status_map= (e.g. "
+                    f"payments.status has values {format_examples(frame.loc[bad, 'status'])}; "
+                    f"expected succeeded/failed/refunded; map them with status_map= (e.g. "
                     f"status_map={{'paid': 'succeeded', 'declined': 'failed'}})"
                 )
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
             if "value" in frame:
-                frame["value"] = self._numeric("activity", "value", frame["value"],
+                frame["value"] = numeric_column("activity", "value", frame["value"],
                                                allow_missing=True, allow_negative=True)
             if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
                 # categorical: compact for millions of events and cheap to group by type
@@ -771,8 +312,9 @@ class EventData:
                 bad = (csat.notna() & ~csat.between(1, 5)) | (csat.isna() & frame["csat"].notna())
                 if bad.any():
                     raise ChurnDataError(
-                        f"tickets.csat has values {_examples(frame.loc[bad, 'csat'])} outside 1-5;"
-                        f" rescale satisfaction to 1 (worst) .. 5 (best) or leave it empty"
+                        f"tickets.csat has values {format_examples(frame.loc[bad, 'csat'])} "
+                        f"outside 1-5; rescale satisfaction to 1 (worst) .. 5 (best) or leave it "
+                        f"empty"
                     )
                 frame["csat"] = csat.astype("float64")
             if "resolved_at" in frame:
@@ -783,14 +325,14 @@ class EventData:
                         f"fix those times or leave resolved_at empty for open tickets"
                     )
         # Match customers: ids are compared as they are, never cast (345 is not '345').
-        _check_id_kind(table, frame["customer_id"], self._id_kind)
+        check_id_kind(table, frame["customer_id"], self._id_kind)
         codes = ids.get_indexer(frame["customer_id"])
         unknown = codes < 0
         if unknown.any():
             self._pending_unknown = getattr(self, "_pending_unknown", [])
             self._pending_unknown.append(
                 (table, int(unknown.sum()), len(frame),
-                 _examples(frame.loc[unknown, "customer_id"], 3))
+                 format_examples(frame.loc[unknown, "customer_id"], 3))
             )
             frame = frame.loc[~unknown]
             codes = codes[~unknown]
@@ -813,7 +355,7 @@ class EventData:
         return frame
 
     def _timestamps(self, table: str, column: str, values: pd.Series) -> pd.Series:
-        return _normalise_timestamps(table, column, values, **self._dates,
+        return normalise_timestamps(table, column, values, **self._dates,
                                      hint=lambda: self._date_hint(table, column))
 
     def _date_hint(self, table: str, column: str) -> bool | None:
@@ -828,7 +370,7 @@ class EventData:
                     continue
                 text = values.dropna().astype(object)
                 text = text[text.map(lambda v: isinstance(v, str)).astype(bool)].str.strip()
-                d, m = _date_order_evidence(text)
+                d, m = date_order_evidence(text)
                 day, month = day or d, month or m
         return True if day and not month else False if month and not day else None
 
@@ -939,7 +481,7 @@ class EventData:
         sources = {name: next((src for src, dst in (columns.get(name) or {}).items()
                                if dst == "customer_id"), "customer_id")
                    for name in tables}
-        kinds = {name: _id_kind(frame[sources[name]]) for name, frame in tables.items()
+        kinds = {name: id_kind(frame[sources[name]]) for name, frame in tables.items()
                  if frame is not None and sources[name] in frame.columns}
         if "text" in kinds.values() and "number" in kinds.values():
             for name, kind in kinds.items():
@@ -1086,3 +628,62 @@ class EventData:
         if self.is_snapshot:
             parts.append(f"label_column={self.label_column!r}")
         return f"EventData({', '.join(parts)})"
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per present table: its size, time span and columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``table``: ``rows``, ``customers`` (distinct customer ids),
+            ``first`` and ``last`` (time range of ``signup_at`` for customers, of the sort
+            column for event tables; NaT when absent), ``optional_columns`` (the canonical
+            optional columns present, comma-separated) and ``other_columns`` (any further
+            columns, e.g. static customer attributes or the snapshot label).
+
+        Examples
+        --------
+        >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_at": ["2024-01-01",
+        ...                           "2024-02-01"], "plan": ["pro", "basic"]})
+        >>> summary = EventData(customers).summary
+        >>> int(summary.loc["customers", "rows"]), summary.loc["customers", "optional_columns"]
+        (2, 'plan')
+        """
+        records = {}
+        for name, frame in self.tables.items():
+            schema = SCHEMA[name]
+            tcol = schema.time_column or "signup_at"
+            times = frame[tcol] if tcol in frame else pd.Series([], dtype="datetime64[ns]")
+            known = set(schema.required) | set(schema.optional)
+            records[name] = {
+                "rows": len(frame),
+                "customers": int(frame["customer_id"].nunique()),
+                "first": times.min(),
+                "last": times.max(),
+                "optional_columns": ", ".join(c for c in schema.optional if c in frame),
+                "other_columns": ", ".join(str(c) for c in frame.columns if c not in known),
+            }
+        out = pd.DataFrame.from_dict(records, orient="index")
+        out.index.name = "table"
+        return out
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the tables with rows, customers, time span and columns.
+
+        Every value is escaped: ids, column names and notes may hold markup.
+        """
+        start, end = self.time_range
+        facts = [f"{len(self.customers):,} customers"]
+        if self.is_snapshot:
+            facts.append(f"snapshot with label column {self.label_column!r}")
+        else:
+            facts.append(f"{start} .. {end}")
+        table = self.summary.to_html(escape=True, na_rep="", border=0,
+                                     formatters={"rows": "{:,}".format,
+                                                 "customers": "{:,}".format})
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        notes = f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul>" \
+            f"</details>" if self.notes else ""
+        return (f"<div><strong>EventData</strong>: {html.escape('; '.join(facts))}"
+                f"{table}{notes}</div>")

@@ -1,11 +1,12 @@
 """Metrics of a churn ranking against outcomes, and the :class:`Evaluation` that holds them.
 
-A leaf of the package (it imports only exceptions), so the model, the pipeline and the
+A leaf of the package (it imports only exceptions and windows), so the model, the pipeline and the
 evaluation helpers can all use it. :mod:`churnpredict.evaluate` re-exports every name.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from .exceptions import ChurnModelError
+from .windows import horizon_text
 
 __all__ = [
     "Evaluation",
@@ -310,3 +312,27 @@ class Evaluation:
         m = self.metrics
         return (f"Evaluation(as_of={self.as_of.date()}, n={m['n']}, churned={m['n_churned']}, "
                 f"auc={m['auc']:.3f}, average_precision={m['average_precision']:.3f})")
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the metrics table and the lift by decile, every value escaped."""
+        def number(value: Any) -> str:
+            if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                return f"{int(value):,}"
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return str(value)
+            return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+        values = {**self.metrics, **self.by_churn_type}
+        metrics = pd.DataFrame(
+            {"value": [number(v) for v in values.values()]},
+            index=pd.Index([str(k) for k in values], name="metric"),
+        ).to_html(escape=True, border=0)
+        lift = self.lift.to_html(escape=True, border=0, na_rep="n/a",
+                                 float_format="{:.3f}".format)
+        as_of = self.as_of.date() if self.as_of == self.as_of.normalize() else self.as_of
+        horizon = "" if self.horizon is None else f", horizon {horizon_text(self.horizon)}"
+        head = f"as of {as_of}{horizon}"
+        return (f"<div><strong>Evaluation</strong>: {html.escape(head)}"
+                f"<h4>Metrics</h4>{metrics}<h4>Lift by decile</h4>{lift}</div>")

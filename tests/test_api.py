@@ -1,5 +1,7 @@
 """The public surface is pinned: adding or removing a name is a deliberate change."""
 
+import pytest
+
 import churnpredict as cp
 
 PUBLIC = {
@@ -27,6 +29,7 @@ def test_public_names_are_pinned():
         assert getattr(cp, name) is not None
 
 
+@pytest.mark.slow
 def test_import_is_light():
     """Importing the library neither starts matplotlib's pyplot nor imports dask."""
     import subprocess

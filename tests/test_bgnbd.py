@@ -86,6 +86,7 @@ def test_probabilities_by_hand():
     assert p_no_purchase(params, 0.0, 1, 1.0, 3.0) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_p_no_purchase_matches_a_simulation():
     """Customers drawn from the posterior at (x, t_x, T) and run forward."""
     params = {"r": 0.6, "alpha": 20.0, "a": 0.9, "b": 3.0}

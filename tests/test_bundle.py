@@ -254,6 +254,7 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_json_state_round_trips_exactly(value):
@@ -415,6 +416,7 @@ def test_train_refuses_files_and_old_bundles_before_training(tmp_path, data_dir,
     assert entries(old) == ["SHA256SUMS", "builders.joblib", "bundle.json", "model.json"]
 
 
+@pytest.mark.slow
 def test_cli_train_then_score_and_retrain_into_the_same_bundle(tmp_path, data_dir):
     model = tmp_path / "model"
     config = tmp_path / "c.toml"
@@ -551,6 +553,7 @@ def test_files_and_folders_are_fsynced_before_each_rename(pipe, saved, monkeypat
 
 
 # ---------------------------------------------------------------- concurrency (issue case 4)
+@pytest.mark.slow
 @pytest.mark.parametrize("signed", [False, True])
 def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, signed):
     if signed:
@@ -616,6 +619,7 @@ else:
 """
 
 
+@pytest.mark.slow
 def test_concurrent_saves_and_loads_in_processes(saved, tmp_path):
     """Two processes replace the bundle 10 times each while a third loads it in a loop."""
     target = tmp_path / "shared"

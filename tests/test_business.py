@@ -442,6 +442,7 @@ def test_readme_purchase_commands_run(tmp_path, shop_tables, monkeypatch):
     assert len(frame) > 0 and (frame["status"] == "lapsed").all()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not RETAIL.is_file(), reason="Online Retail invoices not beside the project")
 def test_readme_purchase_example_runs_on_online_retail(tmp_path, monkeypatch):
     monkeypatch.chdir(RETAIL.parent)

@@ -48,6 +48,7 @@ def test_wilson_interval_matches_the_papers_worked_examples(x, n, low, high):
     assert wilson_interval(x, n) == pytest.approx((low, high), abs=5e-5)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
        st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
@@ -280,6 +281,7 @@ def test_campaign_page_escapes_text(tmp_path):
 
 
 # ------------------------------------------------------------------------------ README
+@pytest.mark.slow
 def test_readme_weekly_loop_runs(tmp_path, monkeypatch):
     """The weekly-loop commands of README.md, on the bundled sample (a small model)."""
     import re

@@ -141,6 +141,7 @@ def test_score_min_probability_and_rank_by_revenue(tmp_path, data_dir, model_dir
 
 
 # ------------------------------------------------------------------------ evaluate / metrics
+@pytest.mark.slow
 def test_evaluate_prints_metrics_and_writes_the_report(tmp_path, data_dir, model_dir, config):
     report = tmp_path / "report"
     result = invoke("evaluate", data_dir, "--model", model_dir, "--as-of", "2024-12-02",
@@ -336,6 +337,7 @@ def test_version():
     assert result.stdout.strip() == f"churnpredict {__version__}"
 
 
+@pytest.mark.slow
 def test_demo_on_a_small_sample(monkeypatch, tmp_path, sample):
     """The demo flow, with the bundled sample swapped for the small one to stay fast."""
     import churnpredict.datasets
@@ -354,6 +356,7 @@ def test_demo_on_a_small_sample(monkeypatch, tmp_path, sample):
     assert Path(paths["at_risk"]).parent == tmp_path / "demo"
 
 
+@pytest.mark.slow
 def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
     """`score --scheduler local` writes the same list as the single-machine path."""
     pytest.importorskip("dask.distributed")

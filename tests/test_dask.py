@@ -78,6 +78,7 @@ def _assert_same(expected: pd.DataFrame, got: pd.DataFrame, atol: float = 1e-6) 
                 b.astype(object).fillna("<NA>").tolist(), col
 
 
+@pytest.mark.slow
 def test_import_does_not_need_dask():
     code = "import sys, churnpredict.dask; sys.exit('dask' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1])
@@ -129,6 +130,7 @@ def test_event_types_learned_from_all_partitions_before_the_latest_cutoff():
     _assert_same(expected, _keyed(X))
 
 
+@pytest.mark.slow
 def test_partitions_without_events_of_a_table(data, pipeline, client):
     """Tickets of three customers only: some partitions have customers but no tickets."""
     few = data.tickets[data.tickets["customer_id"].isin(data.customers["customer_id"][:3])]
@@ -154,6 +156,7 @@ def test_latest_time_is_the_data_time_range(data, parts):
     assert cpd.latest_time(parts) == data.time_range[1]
 
 
+@pytest.mark.slow
 def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client, tmp_path):
     fitted = ChurnPipeline(model=ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6)
     assert cpd.train_dask(fitted, parts, tmp_path / "model", as_of=AS_OF,
@@ -179,6 +182,7 @@ def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client,
     _assert_same(ours, loaded.score(data, AS_OF, explain=False), atol=0)
 
 
+@pytest.mark.slow
 def test_balanced_class_weight_scores_like_the_single_machine_fit(data, parts, client):
     """class_weight="balanced" on Dask: the same plan, calibration prior and scores as pandas.
 
@@ -206,12 +210,14 @@ def test_balanced_class_weight_scores_like_the_single_machine_fit(data, parts, c
     assert abs(got["churn_probability"].mean() - rate) < 0.05 < raw.mean() - rate
 
 
+@pytest.mark.slow
 def test_score_customers_equals_pipeline_score(data, parts, pipeline):
     got = cpd.score_customers_dask(pipeline, parts, AS_OF).compute().set_index("customer_id")
     expected = pipeline.score(data, AS_OF)
     _assert_same(expected, got)
 
 
+@pytest.mark.slow
 def test_predictions_and_shap_with_xgboost_dask(data, parts, pipeline, client):
     X = pipeline.features(data, AS_OF)
     Xd = cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=pipeline.builders_,
@@ -226,6 +232,7 @@ def test_predictions_and_shap_with_xgboost_dask(data, parts, pipeline, client):
                                rtol=0)
 
 
+@pytest.mark.slow
 def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, client,
                                                                tmp_path):
     """Tables on disk with text ids and a renamed activity table, as a nightly job reads them."""
@@ -277,6 +284,7 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
                                                           "data", "model", "ranked"]
 
 
+@pytest.mark.slow
 def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, tmp_path):
     target = tmp_path / "ranked"
     target.mkdir()
@@ -288,6 +296,7 @@ def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, 
     assert [p.name for p in tmp_path.iterdir()] == ["ranked"]
 
 
+@pytest.mark.slow
 def test_events_of_unknown_customers(data, client):
     """Two activity rows name customer 999999, who is not in customers."""
     stray = pd.DataFrame({"customer_id": [999999, 999999],
@@ -306,6 +315,7 @@ def test_events_of_unknown_customers(data, client):
     _assert_same(expected, _keyed(got))
 
 
+@pytest.mark.slow
 def test_events_in_a_partition_without_customers(client):
     """Two customers, many partitions: customer 999's events land where no customer is."""
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01"] * 2})
@@ -334,6 +344,7 @@ def test_partition_errors(data, kwargs, error, message):
         cpd.partition_by_customer(data.customers, data.activity, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, message", [
     (LogisticBaseline(), "Dask training supports ChurnModel only"),
     (ChurnModel(validation_cutoffs=6), "6 training cutoff.* validation_cutoffs=6"),

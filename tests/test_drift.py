@@ -195,6 +195,7 @@ def test_score_cli_warns_and_writes_drift_json(fitted, tmp_path):
     assert "paid_90d (PSI" in warning
 
 
+@pytest.mark.slow
 def test_report_shows_a_drift_table_and_plot(fitted, tmp_path):
     data, pipe = fitted
     page = cp.write_report(pipe, data, AS_OF, tmp_path / "report")
@@ -204,6 +205,7 @@ def test_report_shows_a_drift_table_and_plot(fitted, tmp_path):
     assert "Population stability index" in text
 
 
+@pytest.mark.slow
 def test_a_model_without_reference_still_scores(fitted, tmp_path):
     import copy
 

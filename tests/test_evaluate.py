@@ -193,6 +193,7 @@ def test_comparison_by_churn_type(comparison):
     assert math.isnan(comparison.loc["recency rule", "brier"])
 
 
+@pytest.mark.slow
 def test_bundled_sample_time_ordered_evaluation():
     """On the bundled sample: train as of 2024-11-30, test on the next 28 days.
 

@@ -146,6 +146,7 @@ def _assert_bitwise_equal(left: pd.DataFrame, right: pd.DataFrame) -> None:
         assert np.array_equal(a64, b64, equal_nan=True), f"{col}: {a64} != {b64}"
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(hyp=st.data())
 def test_one_customers_events_leave_every_other_customer_bit_for_bit_unchanged(hyp):

@@ -239,6 +239,7 @@ def test_to_shap_explanation(churn_model):
     assert exp.data.shape == (20, 3) and exp.data.dtype == np.float64
 
 
+@pytest.mark.slow
 def test_numpy_input_matches_frame():
     booster, X = _random_booster(3, seed=5)
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])

@@ -292,6 +292,7 @@ def _same(left, right):
     np.testing.assert_allclose(left.to_numpy(), right.to_numpy(), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_features_ignore_added_removed_and_altered_late_purchases(hyp):
@@ -310,6 +311,7 @@ def test_features_ignore_added_removed_and_altered_late_purchases(hyp):
         _same(before, build_features(data.cut(cut), index, [builder], fit=False))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(shop_=shops())
 def test_several_cutoffs_at_once_match_one_at_a_time(shop_):

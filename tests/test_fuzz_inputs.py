@@ -142,6 +142,7 @@ def check_valid(data: EventData) -> None:
     assert not data.customers["customer_id"].duplicated().any()
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.data_too_large])
 @given(tables(), st.sampled_from([None, True, False]))
@@ -169,6 +170,7 @@ def write_tables(folder: Path, frames: dict, fmt: str) -> None:
                 folder / f"{name}.jsonl", orient="records", lines=True, default_handler=str)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.data_too_large])
 @given(tables(), st.sampled_from(["csv", "jsonl"]))
@@ -192,6 +194,7 @@ RAW = st.binary(max_size=120) | st.lists(
     max_size=30).map(b"".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(RAW, st.sampled_from(["customers.csv", "customers.jsonl", "customers.parquet"]))
 def test_cli_raw_bytes_exit_0_or_2(content, name):
@@ -222,6 +225,7 @@ def model_dir(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.data_too_large,
     HealthCheck.function_scoped_fixture])

@@ -31,6 +31,7 @@ def explained():
     return joined[started]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("driver", ["payments", "support", "engagement"])
 def test_top_reason_group_matches_the_known_driver(explained, driver):
     at_risk = explained[(explained["driver"] == driver)
@@ -40,11 +41,13 @@ def test_top_reason_group_matches_the_known_driver(explained, driver):
     assert share >= 0.8, at_risk[["churn_probability", "reason_1", "reason_group_1"]]
 
 
+@pytest.mark.slow
 def test_customers_with_a_driver_rank_above_the_rest(explained):
     # the flagged customers' stories should make them riskier than the median customer
     assert explained["churn_probability"].median() > 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n_customers", "random_state", "expected"),
                          [(2500, 11, 0.9583), (6000, 7, 0.9216)])
 def test_first_reason_names_the_driver_across_the_top_decile(n_customers, random_state,

@@ -41,6 +41,7 @@ def run(nb, cwd: Path = NOTEBOOKS):
     return client.execute()
 
 
+@pytest.mark.slow
 def test_kernel_uses_this_interpreter(kernel_env):
     """The python3 kernel runs sys.executable, so it sees the packages under test."""
     nb = nbformat.v4.new_notebook()
@@ -62,6 +63,7 @@ def test_notebook_is_committed_without_outputs(name):
     assert "assert" in code[-1].source  # the last cell checks the key outputs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, kernel_env):
     if name == "04_real_data" and not REAL_DATA.is_dir():

@@ -425,6 +425,7 @@ def test_1_metrics_out_xlsx_with_formula_plans(tmp_path, hostile_dir):
     assert "'=HYPERLINK(\"http://evil.example\",\"basic\")" in plans
 
 
+@pytest.mark.slow
 def test_1_report_html_escapes_everything(tmp_path, hostile_dir, model_dir, config):
     report = tmp_path / "report"
     result = invoke("evaluate", hostile_dir, "--model", model_dir, "--as-of", "2024-12-02",
@@ -549,6 +550,7 @@ def _expected(text: str, *, xlsx: bool = False) -> str:
     return "'" + text if re.match(r"[\t\r]|\s*[=+\-@]", text) else text
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ids=st.lists(_ANY_TEXT, min_size=1, max_size=6, unique=True),
@@ -567,6 +569,7 @@ def test_1_any_text_round_trips_through_csv_one_row_per_customer(tmp_path, ids, 
     assert {r[6] for r in rows[1:]} == {_expected(reason)}
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ids=st.lists(_ANY_TEXT, min_size=1, max_size=4, unique=True))

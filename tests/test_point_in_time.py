@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -255,6 +256,7 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
 
 
 # ------------------------------------------------------------------------------ features
+@pytest.mark.slow
 @SETTINGS
 @given(world=worlds())
 def test_features_do_not_change_when_the_data_is_cut_at_the_cutoff(world):
@@ -268,6 +270,7 @@ def test_features_do_not_change_when_the_data_is_cut_at_the_cutoff(world):
     _assert_same(full, cut)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_features_ignore_added_removed_and_altered_late_events(hyp):
@@ -283,6 +286,7 @@ def test_features_ignore_added_removed_and_altered_late_events(hyp):
     _assert_same(before, _features(changed, rows, default_builders(), fit=True))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(world=worlds())
 def test_several_cutoffs_at_once_match_one_at_a_time(world):
@@ -297,6 +301,7 @@ def test_several_cutoffs_at_once_match_one_at_a_time(world):
 
 
 # ------------------------------------------------------------------------------ window edges
+@pytest.mark.slow
 @SETTINGS
 @given(world=worlds(), windows=st.lists(st.sampled_from([1, 7, 30, "12h", "36h"]),
                                         min_size=1, max_size=3, unique=True))
@@ -328,6 +333,7 @@ def test_engagement_matches_a_direct_count_over_each_window(world, windows):
         assert got["activity_trend_diff_30d"] == last - prev
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(world=worlds())
 def test_tenure_is_the_time_since_signup(world):
@@ -359,6 +365,7 @@ def outside_horizon(draw, world: World, lookback_h: int, horizon_h: int) -> pd.D
     return pd.concat([world.activity, extra], ignore_index=True)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(hyp=st.data(), horizon_days=st.sampled_from([7, 14, 28]),
        lookback_days=st.sampled_from([30, 90]))
@@ -398,6 +405,7 @@ def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_day
     assert got == expected
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(hyp=st.data(), horizon_days=st.sampled_from([7, 28]))
 def test_cancellation_labels_read_only_the_horizon(hyp, horizon_days):
@@ -454,6 +462,7 @@ def _with_events_at(data: EventData, at: pd.Timestamp, horizon: pd.Timedelta,
     return EventData(customers, activity=activity, payments=payments, tickets=data.tickets)
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), day=st.integers(0, 150),

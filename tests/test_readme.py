@@ -34,6 +34,7 @@ def test_first_screen_commands_match_ci():
     assert "\npython -m pytest\n" in ci
 
 
+@pytest.mark.slow
 def test_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = blocks("python")[0]
@@ -44,6 +45,7 @@ def test_python_example_runs(tmp_path, monkeypatch):
     assert (tmp_path / "at_risk.xlsx").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_batch_commands_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()

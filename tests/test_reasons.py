@@ -223,6 +223,7 @@ def test_missing_means_nothing_unless_the_family_says_so():
     assert told.describe(np.nan) == "no login yet" and told.describe(14) == "last login 2 weeks ago"
 
 
+@pytest.mark.slow
 def test_excel_list_reads_as_a_list(demo, tmp_path):
     from openpyxl import load_workbook
 

@@ -113,6 +113,7 @@ def _data_dir(data, folder):
     return folder
 
 
+@pytest.mark.slow
 def test_recalibrate_and_evaluate_commands(shifted, tmp_path):
     fitted, new = shifted
     model = fitted.save(tmp_path / "model")
@@ -142,6 +143,7 @@ def test_recalibrate_and_evaluate_commands(shifted, tmp_path):
     assert bad.exit_code == 2
 
 
+@pytest.mark.slow
 def test_report_states_the_base_rate_on_the_latest_complete_cutoff(shifted, tmp_path):
     fitted, new = shifted
     pipe = copy.deepcopy(fitted)

@@ -166,12 +166,14 @@ def test_profit_optimal_list_size(report, scores, pipeline):
     assert f"{curve.loc[best, 'expected_profit']:,.0f}" in text
 
 
+@pytest.mark.slow
 def test_no_contact_pays_when_contacts_are_dear(tmp_path, pipeline, data, scores, evaluation):
     page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores, evaluation=evaluation,
                         contact_cost=1e6)
     assert "no contact pays for itself" in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_without_known_outcomes_there_is_no_accuracy_section(tmp_path, pipeline, data, scores):
     (tmp_path / "gains.png").write_bytes(b"from an earlier report")
     page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores)
@@ -183,6 +185,7 @@ def test_without_known_outcomes_there_is_no_accuracy_section(tmp_path, pipeline,
     assert parse(page).errors == []
 
 
+@pytest.mark.slow
 def test_evaluates_by_itself_when_outcomes_are_known(tmp_path, pipeline, data, evaluation):
     page = write_report(pipeline, data, CHECK_AT, tmp_path)
     text = page.read_text(encoding="utf-8")
