@@ -16,7 +16,9 @@ Reports ROC AUC, average precision and top-decile lift of ``ChurnModel`` next to
     and whose builders are the purchase defaults (``SpendFeatures``,
     ``PurchaseHistoryFeatures``); ``ChurnModel`` against ``BGNBDBaseline``
     (churnpredict's own BG/NBD fit), lifetimes' BG/NBD and two RFM-only XGBoost models on the
-    same rows, with the paired bootstrap interval of each AUC difference.
+    same rows, with the paired bootstrap interval of each AUC difference; ChurnModel refitted
+    with other seeds (``--purchase-seeds``, the seed spread) and a prototype of the same
+    features boosted from BG/NBD's log-odds (``bgnbd_offset_scores``).
   - Sparkify (simulated page logs, 97 users, one month): 7-day horizon, daily cutoffs. It
     is too small for a quality claim; the bootstrap interval of the AUC says so.
 
