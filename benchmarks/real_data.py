@@ -16,7 +16,9 @@ Reports ROC AUC, average precision and top-decile lift of ``ChurnModel`` next to
     and whose builders are the purchase defaults (``SpendFeatures``,
     ``PurchaseHistoryFeatures``); ``ChurnModel`` against ``BGNBDBaseline``
     (churnpredict's own BG/NBD fit), lifetimes' BG/NBD and two RFM-only XGBoost models on the
-    same rows, with the paired bootstrap interval of each AUC difference.
+    same rows, with the paired bootstrap interval of each AUC difference; ChurnModel refitted
+    with other seeds (``--purchase-seeds``, the seed spread) and a prototype of the same
+    features boosted from BG/NBD's log-odds (``bgnbd_offset_scores``).
   - Sparkify (simulated page logs, 97 users, one month): 7-day horizon, daily cutoffs. It
     is too small for a quality claim; the bootstrap interval of the AUC says so.
 
@@ -55,6 +57,7 @@ from churnpredict.evaluate import classification_metrics, time_ordered_evaluatio
 from churnpredict.features import (  # noqa: E402
     build_features,
 )
+from churnpredict.features._base import window_label  # noqa: E402
 from churnpredict.labels import label_churn  # noqa: E402
 from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
 from churnpredict.pipeline import ChurnPipeline  # noqa: E402
@@ -348,8 +351,54 @@ def rfm_features(data: EventData, index: pd.MultiIndex) -> pd.DataFrame:
     return pd.concat(parts).reindex(index)
 
 
-def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs: int
-                       ) -> tuple[list[dict[str, Any]], list[str]]:
+def bgnbd_offset_scores(model: ChurnModel, X_train: pd.DataFrame, y_train: np.ndarray,
+                        X_test: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
+    """Boost from BG/NBD: XGBoost trees that correct BG/NBD's log-odds of no order.
+
+    A prototype, built on ``model``'s own recipe (:meth:`ChurnModel.plan_fit` folds, purge
+    gap and seed, :meth:`ChurnModel.xgb_params`, early stopping on the validation fold, refit
+    on every row with the best number of rounds), with one difference: every row starts from
+    ``base_margin = logit(P(no order in the horizon))`` read from ``column`` (clipped to
+    [1e-6, 1 - 1e-6]; rows without it start from the training churn rate's log-odds) instead
+    of one global base score, so the trees learn corrections to BG/NBD instead of re-learning
+    it. Returns the test rows' log-odds (the ranking; a monotone calibration would not change
+    AUC or lift) and the best round.
+    """
+    import xgboost as xgb
+    from scipy.special import logit
+
+    y_train = np.asarray(y_train)
+    plan = model.plan_fit(X_train.index, y_train)
+    params = model.xgb_params(plan.candidates[0], plan.scale_pos_weight, plan.seed)
+    prior = float(logit(y_train.mean()))
+
+    def offset(X: pd.DataFrame) -> np.ndarray:
+        p = np.clip(X[column].to_numpy(dtype=np.float64), 1e-6, 1.0 - 1e-6)
+        return np.where(np.isfinite(p), logit(p), prior)
+
+    o_train, o_test = offset(X_train), offset(X_test)
+    nthread = {} if model.n_jobs is None else {"nthread": int(model.n_jobs)}
+
+    def matrix(X: pd.DataFrame, rows: np.ndarray, base: np.ndarray,
+               y: np.ndarray | None) -> xgb.DMatrix:
+        return xgb.DMatrix(X.iloc[rows], label=None if y is None else y[rows],
+                           base_margin=base[rows], missing=np.nan, **nthread)
+
+    train, valid = np.flatnonzero(plan.train), np.flatnonzero(plan.valid)
+    booster = xgb.train(params, matrix(X_train, train, o_train, y_train),
+                        num_boost_round=int(model.n_estimators),
+                        evals=[(matrix(X_train, valid, o_train, y_train), "validation")],
+                        early_stopping_rounds=model.early_stopping_rounds, verbose_eval=False)
+    best = model.best_round(booster)
+    every = np.arange(len(X_train))
+    booster = xgb.train(params, matrix(X_train, every, o_train, y_train),
+                        num_boost_round=best + 1, verbose_eval=False)
+    test = matrix(X_test, np.arange(len(X_test)), o_test, None)
+    return booster.predict(test, output_margin=True), best
+
+
+def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs: int,
+                       seeds: int = 3) -> tuple[list[dict[str, Any]], list[str]]:
     """Every customer who bought before each cutoff scored; ChurnModel vs BG/NBD vs RFM.
 
     The pipeline is ``ChurnPipeline(business="purchases")``: its population is everyone who
@@ -360,7 +409,10 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
     lifetimes' penalised BG/NBD
     when installed, and two RFM-only XGBoost models trained on the pipeline's training rows
     and labels: ``ChurnModel`` (same training procedure) on the five RFM columns, and a plain
-    ``xgboost.XGBClassifier`` with its default settings.
+    ``xgboost.XGBClassifier`` with its default settings. Two more rows measure what is not a
+    baseline: ``ChurnModel`` refitted with ``random_state`` 1 .. ``seeds - 1`` on the same rows
+    (the seed spread), and :func:`bgnbd_offset_scores`, the same features boosted from
+    BG/NBD's log-odds (a prototype).
     """
     from sklearn.base import clone
     from xgboost import XGBClassifier
@@ -381,6 +433,16 @@ def purchase_benchmark(data: EventData, test_cutoffs: list[pd.Timestamp], n_jobs
         y_train = labels["churned"].to_numpy()
         scores: dict[str, np.ndarray] = {
             "ChurnModel": pipe.model_.predict_proba(X_test)[:, 1]}
+        for seed in range(1, seeds):
+            other = clone(pipe.model_).set_params(random_state=seed).fit(X_train, y_train)
+            scores[f"ChurnModel, random_state={seed}"] = other.predict_proba(X_test)[:, 1]
+        column = f"bgnbd_p_no_order_{window_label(pipe.horizon_)}"
+        if column in X_train.columns:
+            margin, best = bgnbd_offset_scores(pipe.model_, X_train, y_train, X_test, column)
+            scores["ChurnModel features boosted from BG/NBD log-odds (prototype)"] = (
+                1.0 / (1.0 + np.exp(-margin)))  # uncalibrated; same ranking
+            notes.append(f"purchases {cut.date()}: boosted from BG/NBD, best round {best}; "
+                         f"ChurnModel best round {pipe.model_.best_iteration_}")
         bg = BGNBDBaseline(horizon=pipe.horizon_).fit(X_test)
         scores["BG/NBD P(no purchase), churnpredict"] = bg.predict_proba(X_test)[:, 1]
         p = bg.fit_.params
@@ -515,6 +577,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                         help="folder holding the dataset folders (default: ../shared/data)")
     parser.add_argument("--only", nargs="+", choices=list(FILES), default=list(FILES))
     parser.add_argument("--seeds", type=int, default=5, help="random splits per snapshot table")
+    parser.add_argument("--purchase-seeds", type=int, default=3,
+                        help="random_state values of ChurnModel in the purchase comparison "
+                             "(0 .. N-1: the seed spread)")
     parser.add_argument("--test-cutoffs", type=int, default=3,
                         help="monthly test cutoffs for Online Retail")
     parser.add_argument("--n-jobs", type=int, default=2, help="XGBoost threads")
@@ -547,7 +612,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if "purchases" in todo:
         data = load_online_retail(args.data / FILES["purchases"])
         cuts = monthly_test_cutoffs(data, pd.Timedelta("90D"), args.test_cutoffs)
-        purchase_rows, n = purchase_benchmark(data, cuts, args.n_jobs)
+        purchase_rows, n = purchase_benchmark(data, cuts, args.n_jobs,
+                                             args.purchase_seeds)
         notes += n
 
     if "sparkify" in todo:
