@@ -483,7 +483,7 @@ def _model_state(model: Any) -> tuple[dict[str, Any], bytes | None]:
         state = {"class": class_path(type(model)),
                  "params": {k: to_json(v, f"{name} parameter {k}")
                             for k, v in model.get_params(deep=False).items()},
-                 "fitted": to_json(model._get_state(), name)}
+                 "fitted": to_json(model.fitted_state(), name)}
         return state, bytes(model.booster_.save_raw("json"))
     if isinstance(model, JSONStateMixin):
         return model.get_state(), None
@@ -638,7 +638,7 @@ def _load_model(folder: Path, meta: dict[str, Any], files: dict[str, bytes]) -> 
                           f"({str(exc).splitlines()[0]}); retrain") from None
     try:
         params = {k: from_json(v) for k, v in state["params"].items()}
-        return klass._from_state(params, from_json(state["fitted"]), booster)
+        return klass.from_fitted_state(params, from_json(state["fitted"]), booster)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"{where}: malformed model state ({type(exc).__name__}: {exc}); "
                           f"retrain") from None

@@ -486,8 +486,19 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
 
 
     # ------------------------------------------------------------------ persistence
+    def fitted_state(self) -> dict[str, Any]:
+        """Everything fitted but the booster, as JSON-ready values.
+
+        With the booster (saved in XGBoost's own format), what
+        :meth:`from_fitted_state` needs to rebuild the model; bundles store it.
+
+        Returns
+        -------
+        dict
+        """
+        return self._get_state()
+
     def _get_state(self) -> dict[str, Any]:
-        """Everything but the booster, JSON-ready (the bundle stores the booster itself)."""
         check_is_fitted(self)
 
         def cutoffs(value: pd.DatetimeIndex | None) -> list[str] | None:
@@ -559,7 +570,7 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         model.booster_ = booster
         return model
 
-    _from_state = from_fitted_state  # the former private name, still used by bundle loading
+    _from_state = from_fitted_state  # the former private name
 
 
 # --------------------------------------------------------------------------- baseline

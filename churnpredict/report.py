@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .drift import population_drift
 from .exceptions import ChurnDataError
 from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
 
@@ -465,7 +466,7 @@ def write_report(
     if drift is None:
         drift = scores.attrs.get("drift")
     if drift is None and getattr(pipeline, "reference_", None) is not None and len(X):
-        drift = pipeline._drift_summary(X, pipeline.model_.predict_proba(X)[:, 1], {})
+        drift = population_drift(pipeline.reference_, X, pipeline.model_.predict_proba(X)[:, 1])
 
     what = "expected spend" if purchases else "MRR"
     mrr = pd.to_numeric(scores.get("expected_spend" if purchases else "mrr",

@@ -50,7 +50,7 @@ def model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
     booster = getattr(model, "booster_", None)
     if booster is not None:
         digest.update(bytes(booster.save_raw("json")))
-        state = to_json(model._get_state(), "model state")
+        state = to_json(model.fitted_state(), "model state")
     elif isinstance(model, JSONStateMixin):
         state = model.get_state()
     else:
