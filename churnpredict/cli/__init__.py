@@ -19,10 +19,10 @@ import logging
 
 from . import demo, evaluate, loop, metrics, score, train
 from .demo import run_demo
-from .inputs import parse_date as _parse_date
+from .inputs import parse_date as _parse_date  # noqa: F401 (kept importable from here)
 from .root import app
 from .session import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, BadInput
-from .session import Session as _Session
+from .session import Session as _Session  # noqa: F401 (kept importable from here)
 from .settings import CONFIG_KEYS, load_settings
 
 __all__ = ["app", "main", "load_settings", "run_demo", "BadInput", "CONFIG_KEYS", "EXIT_OK",
@@ -37,9 +37,6 @@ for _command, _epilog in ((train.train, train.TRAIN_EPILOG),
                           (demo.demo, demo.DEMO_EPILOG)):
     app.command(epilog=_epilog)(_command)
 del _command, _epilog
-
-# Names the command line had as one module, kept for code that imports them from here.
-_private_names = (_parse_date, _Session)
 
 
 def main(argv: list[str] | None = None) -> None:
