@@ -268,6 +268,11 @@ def test_bad_config(tmp_path, data_dir, text, fragment):
     (["--top", "0"], "--top 0"),
     (["--min-probability", "1.5"], "--min-probability 1.5"),
     (["--as-of", "1999-01-01"], "no customer is in the population"),
+    (["--top", "-3"], "--top -3; must be a whole number of at least 1"),
+    (["--status", "gone"], "--status 'gone'; use active, lapsed, new or all"),
+    (["--holdout", "1.5"], "--holdout 1.5; give the control share"),
+    (["--seed", "11"], "--seed 11; the seed of the holdout draw"),
+    (["--holdout", "0.2", "--seed", "-1"], "--seed -1"),
 ])
 def test_bad_score_options(tmp_path, data_dir, model_dir, args, fragment):
     out = tmp_path / "at_risk.csv"
@@ -275,6 +280,52 @@ def test_bad_score_options(tmp_path, data_dir, model_dir, args, fragment):
     result = invoke("score", data_dir, "--model", model_dir, "--out", out, *base, *args)
     one_line_error(result, fragment)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[score]\ntop = "ten"\n', "--top 'ten'; must be a whole number of at least 1"),
+    ("[score]\ntop = 0\n", "--top 0;"),
+    ('[score]\nrank_by = "mood"\n', "--rank-by 'mood'"),
+    ('[score]\nstatus = ["lapsed", "gone"]\n', "--status ['lapsed', 'gone']"),
+    ('[score]\nextra_columns = ["rank"]\n', "extra_columns ['rank'] clash with the list's"),
+    ("[tiers]\nhigh = 2.0\n", "tiers['high']=2.0; thresholds are minimum churn"),
+    ('[actions]\npayments = 3\n', "actions="),
+])
+def test_bad_list_options_in_the_config(monkeypatch, tmp_path, data_dir, model_dir, text,
+                                        fragment):
+    """The config's list options are checked as one ListOptions before the model is loaded;
+    a bad one names its flag, or the config for options only a config sets."""
+    from churnpredict.pipeline import ChurnPipeline
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the options were checked")
+
+    monkeypatch.setattr(ChurnPipeline, "load", no_loading)
+    config = tmp_path / "list.toml"
+    config.write_text(text)
+    out = tmp_path / "at_risk.csv"
+    line = one_line_error(invoke("score", data_dir, "--model", model_dir, "--as-of", END,
+                                 "--out", out, "--config", config), fragment)
+    if not fragment.startswith("--"):
+        assert str(config) in line
+    assert not out.exists()
+
+
+def test_list_options_from_the_config_and_flags(tmp_path, data_dir, model_dir, config):
+    """[score] sets the list (flags override it): the status filter, the extra column and
+    the ranking from the config, --top from the flag."""
+    listed = tmp_path / "list.toml"
+    listed.write_text(CONFIG + '\n[score]\nstatus = "active"\nrank_by = "revenue"\n'
+                               'top = 50\nextra_columns = ["plan"]\n')
+    out = tmp_path / "at_risk.csv"
+    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
+                    "--config", listed, "--top", 12)
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 12
+    assert (frame["status"] == "active").all()
+    assert frame["revenue_at_risk"].is_monotonic_decreasing
+    assert frame.columns[-1] == "plan" and frame["plan"].notna().all()
 
 
 def test_missing_config_file(tmp_path, data_dir):

@@ -119,7 +119,7 @@ def tables(draw, all_events=False):
             frame = frame.drop(columns=col)
         elif kind == "duplicate":
             frame = pd.concat([frame, frame.iloc[:1]], ignore_index=True)
-        elif kind == "text-ids":
+        elif kind == "text-ids" and "customer_id" in frame:
             frame["customer_id"] = frame["customer_id"].astype(str)
         elif kind == "empty":
             frame = frame.iloc[:0]

@@ -468,6 +468,7 @@ def no_work(monkeypatch):
     """Any loading, training, scoring or computing fails the test (exit 1, not 2)."""
     import churnpredict.datasets
     import churnpredict.metrics
+    from churnpredict.data import EventData
     from churnpredict.pipeline import ChurnPipeline
 
     def work(*args, **kwargs):
@@ -475,7 +476,7 @@ def no_work(monkeypatch):
 
     for name in ("load", "fit", "score", "evaluate"):
         monkeypatch.setattr(ChurnPipeline, name, work)
-    monkeypatch.setattr(cli, "_load_data", work)
+    monkeypatch.setattr(EventData, "from_directory", work)
     monkeypatch.setattr(churnpredict.datasets, "load_sample", work)
     monkeypatch.setattr(churnpredict.metrics, "churn_metrics", work)
 

@@ -1,0 +1,163 @@
+"""Command-line values checked before any work: dates, durations, periods, outputs, models.
+
+Every check raises :class:`~churnpredict.cli.session.BadInput` (or ``BundleError``) naming the
+flag and the fix, so a bad value is exit 2 before data is read or anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import BundleError
+from ..windows import to_naive_utc
+from .session import BadInput, Session
+
+__all__ = ["OUTPUT_SUFFIXES", "PERIOD_ALIASES", "BUSINESS_KINDS", "parse_date",
+           "parse_duration", "parse_period", "check_output", "check_output_dir", "check_cells",
+           "check_bundle_destination", "check_model_dir", "check_business", "load_pipeline"]
+
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
+PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+BUSINESS_KINDS = ("auto", "subscription", "purchases")
+
+_ISO_DATE = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+             r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def parse_date(value: str | None, option: str = "--as-of") -> Any:
+    """Parse an ISO date/time option (YYYY-MM-DD[THH:MM[:SS]]) to a naive UTC Timestamp.
+
+    Anything else (``09/09/2011`` could be either of two days) and times outside the range
+    pandas can hold raise BadInput.
+    """
+    import pandas as pd
+
+    from ..data import TIME_RANGE
+
+    if value is None:
+        return None
+    text = value.strip()
+    stamp = pd.NaT
+    if re.fullmatch(_ISO_DATE, text):
+        try:
+            stamp = pd.Timestamp(text)
+            stamp = to_naive_utc(stamp)
+            stamp = stamp.as_unit("ns")
+        except (ValueError, TypeError, OverflowError):  # out of range or no such day
+            stamp = pd.NaT
+    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
+                       f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
+    return stamp
+
+
+def parse_duration(value: Any, option: str) -> Any:
+    """A positive duration (``28D``, ``4W``, a number of days) as a Timedelta."""
+    from ..windows import parse_window
+
+    try:
+        window = parse_window(value)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{option} {value!r} is not a usable duration ({exc}); use e.g. 28D"
+                       ) from None
+    if window <= window * 0:
+        raise BadInput(f"{option} {value!r} must be positive, e.g. 28D")
+    return window
+
+
+def parse_period(value: str) -> str:
+    """``--period``: a name from :data:`PERIOD_ALIASES` or a pandas frequency."""
+    from pandas.tseries.frequencies import to_offset
+
+    freq = PERIOD_ALIASES.get(value.strip().lower(), value.strip())
+    try:
+        to_offset(freq)
+    except (ValueError, TypeError):
+        raise BadInput(
+            f"--period {value!r} is not a period; use day, week, month, quarter, year or a "
+            f"pandas frequency such as MS or W-MON"
+        ) from None
+    return freq
+
+
+def check_output(path: Path, option: str = "--out") -> Path:
+    """Check an output file before any work: supported suffix, writable location."""
+    from ..io import check_writable
+
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise BadInput(
+            f"{option} {str(path)!r}: unsupported file type {path.suffix or '(none)'!r}; "
+            f"use .csv, .parquet or .xlsx"
+        )
+    if path.exists() and path.is_dir():
+        raise BadInput(f"{option} {str(path)!r} is a directory; give a file name such as "
+                       f"at_risk.csv")
+    if path.suffix.lower() == ".xlsx":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise BadInput("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
+                           "or write .csv / .parquet") from None
+    return check_writable(path, option)
+
+
+def check_output_dir(path: Path, option: str) -> Path:
+    """Check an output folder before any work: not a file, can be made, writable."""
+    from ..io import check_writable
+
+    return check_writable(path, option, directory=True)
+
+
+def check_cells(out: Path, frame: Any, what: str) -> None:
+    """Refuse, before scoring, input text an .xlsx output could not hold."""
+    from ..io import check_cells as check_frame_cells
+
+    check_frame_cells(frame, out, what=what)
+
+
+def check_bundle_destination(path: Path) -> Path:
+    """``train --model``: refuse, before any work, a destination that is not a bundle."""
+    from ..bundle import check_destination
+
+    try:
+        return check_destination(path)
+    except BundleError as exc:
+        raise BundleError(f"--model {exc}") from None
+
+
+def check_model_dir(path: Path) -> Path:
+    """``--model`` of a command that reads a model: an existing directory."""
+    if not path.exists():
+        raise BundleError(
+            f"--model {str(path)!r}: no such directory; train one first with "
+            f"'churnpredict train DATA --model {path}'"
+        )
+    if not path.is_dir():
+        raise BundleError(f"--model {str(path)!r} is a file, not a model directory written by "
+                          f"'churnpredict train'")
+    return path
+
+
+def check_business(pipeline: Any, business: str | None) -> None:
+    """--business on a saved model: it must be the kind the model was trained for."""
+    if business is None or business == "auto":
+        return
+    if business not in BUSINESS_KINDS:
+        raise BadInput(f"--business {business!r}; use auto, subscription or purchases")
+    trained = getattr(pipeline, "business_", "subscription")
+    if trained != business:
+        raise BadInput(
+            f"--business {business}: the model was trained for {trained} data; retrain with "
+            f"'churnpredict train ... --business {business}' or drop --business"
+        )
+
+
+def load_pipeline(session: Session, path: Path) -> Any:
+    """The ChurnPipeline saved in the bundle directory ``path``."""
+    from ..pipeline import ChurnPipeline
+
+    check_model_dir(path)
+    with session.step(f"Loading model {path}"):
+        return ChurnPipeline.load(path)

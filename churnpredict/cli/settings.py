@@ -1,0 +1,242 @@
+"""The TOML config and the flags over it: settings, data, pipeline and at-risk list options.
+
+:func:`load_settings` reads and checks a config (unknown keys are errors: they are usually
+typos); the other functions turn the settings plus the command's flags into what the library
+takes: the data (:func:`load_data`), an unfitted ``ChurnPipeline`` (:func:`build_pipeline`)
+and one checked :class:`~churnpredict.export.ListOptions` (:func:`list_options`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ChurnDataError
+from .inputs import BUSINESS_KINDS, parse_duration
+from .session import BadInput, Session
+
+if TYPE_CHECKING:
+    from ..export import ListOptions
+
+__all__ = ["CONFIG_KEYS", "DATA_KEYS", "PIPELINE_KEYS", "REASON_KEYS", "load_settings",
+           "load_data", "build_pipeline", "apply_reason_settings", "list_options",
+           "check_holdout"]
+
+# Keys a TOML config may hold, by what reads them.
+DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
+             "unknown_customers", "date_format", "dayfirst")
+PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
+_OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
+#: How reasons are written: currency symbol, smallest reason in probability points.
+REASON_KEYS = ("currency", "reason_threshold")
+CONFIG_KEYS = DATA_KEYS + PIPELINE_KEYS + _OTHER_KEYS + REASON_KEYS
+_SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
+_REPORT_KEYS = ("contact_cost", "save_rate", "top")
+_DRIFT_KEYS = ("notice", "warn")
+
+# ListOptions field -> the flag that sets it and what the flag takes (the exit-2 line).
+# tiers, actions and extra_columns come from the config only.
+_LIST_FLAGS = {
+    "rank_by": ("--rank-by", "use probability or revenue"),
+    "top": ("--top", "must be a whole number of at least 1"),
+    "min_probability": ("--min-probability", "must be between 0 and 1"),
+    "status": ("--status", "use active, lapsed, new or all"),
+    "holdout": ("--holdout", "give the control share, between 0 and 1 (e.g. 0.2)"),
+    "random_state": ("--seed", "the seed of the holdout draw: a whole number >= 0, given "
+                               "with --holdout"),
+}
+
+
+def load_settings(config: Path | None, *, date_format: str | None = None,
+                  dayfirst: bool | None = None) -> dict[str, Any]:
+    """Read and check a TOML config; unknown keys are an error (they are usually typos).
+
+    Parameters
+    ----------
+    config : path or None
+    date_format, dayfirst : optional
+        ``--date-format`` / ``--dayfirst`` flags; they override the config's keys.
+
+    Returns
+    -------
+    dict
+        The settings (empty without a file or flags).
+    """
+    settings = _read_settings(config)
+    if date_format is not None:
+        settings["date_format"] = date_format
+    if dayfirst is not None:
+        settings["dayfirst"] = dayfirst
+    where = f"config {config}" if config is not None else "options"
+    if "date_format" in settings and (not isinstance(settings["date_format"], str)
+                                      or "%" not in settings["date_format"]):
+        raise ChurnDataError(f"{where}: date_format = {settings['date_format']!r}; give a "
+                             f"strptime format such as \"%d/%m/%Y %H:%M\"")
+    if "dayfirst" in settings and not isinstance(settings["dayfirst"], bool):
+        raise ChurnDataError(f"{where}: dayfirst = {settings['dayfirst']!r}; use true or false")
+    return settings
+
+
+def _read_settings(config: Path | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    from ..data import load_config
+
+    settings = load_config(config)
+    unknown = sorted(set(settings) - set(CONFIG_KEYS))
+    if unknown:
+        raise ChurnDataError(
+            f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
+        )
+    for table, allowed in (("score", _SCORE_KEYS), ("report", _REPORT_KEYS),
+                           ("drift", _DRIFT_KEYS)):
+        section = settings.get(table, {})
+        if not isinstance(section, Mapping):
+            raise ChurnDataError(f"config {config}: [{table}] must be a table")
+        bad = sorted(set(section) - set(allowed))
+        if bad:
+            raise ChurnDataError(
+                f"config {config}: unknown key(s) {bad} in [{table}]; allowed: {list(allowed)}"
+            )
+    report = settings.get("report", {})
+    checks = {"contact_cost": lambda v: v >= 0, "save_rate": lambda v: 0 <= v <= 1,
+              "top": lambda v: isinstance(v, int) and v >= 1}
+    for key, ok in checks.items():
+        value = report.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not ok(value)):
+            raise ChurnDataError(
+                f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
+                f"save_rate a share between 0 and 1, top a whole number >= 1"
+            )
+    drift = settings.get("drift", {})
+    for key in _DRIFT_KEYS:
+        value = drift.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or value < 0):
+            raise ChurnDataError(f"config {config}: [drift] {key} = {value!r}; a PSI "
+                                 f"threshold >= 0 (defaults: notice 0.1, warn 0.25)")
+    if drift.get("notice", 0.1) > drift.get("warn", 0.25):
+        raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
+    for table in ("model", "actions", "tiers", "columns", "status_map"):
+        if table in settings and not isinstance(settings[table], Mapping):
+            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
+    return settings
+
+
+def load_data(session: Session, data_dir: Path, settings: Mapping[str, Any]) -> Any:
+    """Read DATA into an EventData with the data keys of the settings (column mappings...)."""
+    from ..data import EventData
+
+    if not data_dir.exists():
+        raise BadInput(f"DATA {str(data_dir)!r}: no such directory")
+    with session.step(f"Loading {data_dir}"):
+        data = EventData.from_directory(
+            data_dir, config={k: settings[k] for k in DATA_KEYS if k in settings})
+    session.notes.extend(data.notes)
+    return data
+
+
+def build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None,
+                   business: str | None = None) -> Any:
+    """A ChurnPipeline from config settings, command-line flags overriding them."""
+    from ..model import ChurnModel
+    from ..pipeline import ChurnPipeline
+
+    params = {k: settings[k] for k in PIPELINE_KEYS + REASON_KEYS if k in settings}
+    if horizon is not None:
+        params["horizon"] = horizon
+    if label is not None:
+        params["label"] = label
+    if business is not None:
+        params["business"] = business
+    if params.get("business", "auto") not in BUSINESS_KINDS:
+        raise BadInput(f"business {params['business']!r}; use auto, subscription or purchases")
+    if "horizon" in params:
+        parse_duration(params["horizon"], "--horizon")
+    for key in ("cutoff_freq", "lookback"):
+        if key in params:
+            parse_duration(params[key], key)
+    if params.get("label", "auto") not in ("auto", "cancellation", "inactivity"):
+        raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
+    try:
+        model = ChurnModel(**dict(settings.get("model", {})))
+    except TypeError as exc:
+        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
+    if "windows" in settings:
+        windows = settings["windows"]
+        if isinstance(windows, (str, int)) or not windows:
+            raise ChurnDataError(f"config windows = {windows!r}; give a list such as "
+                                 f"[7, 30, 90] or [\"7D\", \"30D\"]")
+        for window in windows:
+            parse_duration(window, "windows")
+        params["windows"] = tuple(windows)
+    pipeline = ChurnPipeline(builders=None, model=model, **params)
+    pipeline.check_params()  # e.g. n_cutoffs: refused before any data is read
+    return pipeline
+
+
+def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any],
+                          config: Path | None) -> None:
+    """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
+    if "currency" in settings:
+        if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
+            raise ChurnDataError(f"config {config}: currency = {settings['currency']!r}; give a "
+                                 f"short symbol such as \"€\" or \"$\"")
+        pipeline.currency = settings["currency"]
+    if "reason_threshold" in settings:
+        value = settings["reason_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 <= value < 1:
+            raise ChurnDataError(f"config {config}: reason_threshold = {value!r}; give "
+                                 f"probability points in [0, 1), e.g. 0.01 for one point")
+        pipeline.reason_threshold = float(value)
+
+
+def list_options(settings: Mapping[str, Any], *, top: int | None = None,
+                 min_probability: float | None = None, rank_by: str | None = None,
+                 status: str | None = None, holdout: float | None = None,
+                 seed: int | None = None, config: Path | None = None) -> ListOptions:
+    """The at-risk list options: flags over the config's ``[score]`` table, ``tiers`` and
+    ``actions``, checked once as a :class:`~churnpredict.export.ListOptions`.
+
+    A bad option is a :class:`BadInput` naming its flag (``--top``, ``--rank-by``...) or, for
+    options only a config sets, the config. The command line also wants ``--top`` of at
+    least 1 (an empty list is no campaign).
+    """
+    score = dict(settings.get("score", {}))
+    given = {
+        "rank_by": rank_by or score.get("rank_by", "probability"),
+        "top": top if top is not None else score.get("top"),
+        "min_probability": (min_probability if min_probability is not None
+                            else score.get("min_probability")),
+        "tiers": settings.get("tiers"),
+        "actions": settings.get("actions"),
+        "extra_columns": score.get("extra_columns", ()),
+        "status": status or score.get("status", "all"),
+        "holdout": holdout,
+        "random_state": seed,
+    }
+    options = _checked_options(given, config)
+    if options.top is not None and options.top < 1:
+        flag, takes = _LIST_FLAGS["top"]
+        raise BadInput(f"{flag} {given['top']!r}; {takes}")
+    return options
+
+
+def check_holdout(holdout: float | None, seed: int | None) -> None:
+    """``--holdout`` / ``--seed`` alone, checked before anything is read."""
+    _checked_options({"holdout": holdout, "random_state": seed}, None)
+
+
+def _checked_options(given: Mapping[str, Any], config: Path | None) -> ListOptions:
+    from ..export import ListOptionError, ListOptions
+
+    try:
+        return ListOptions(**given)
+    except ListOptionError as exc:
+        if exc.option in _LIST_FLAGS:
+            flag, takes = _LIST_FLAGS[exc.option]
+            raise BadInput(f"{flag} {given.get(exc.option)!r}; {takes}") from None
+        raise ChurnDataError(f"config {config}: {exc}") from None
