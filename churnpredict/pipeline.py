@@ -810,7 +810,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"{[c.strftime('%Y-%m-%d') for c in cutoffs]}, but found {int(y.sum())} "
                 f"churner(s) in {len(y)} row(s); use more cutoffs (n_cutoffs) or a later as_of"
             )
-        X = self._align(_build(data, labels.index, self.builders_, fit=False))
+        X = self._align(_build(data, labels.index, self.builders_, fit=False, progress=False))
         margin = model.decision_function(X)
         before = float(model.calibrate_margin(margin).mean())
         calibrator = Calibrator.fit(method, margin, y, prior="sigmoid")

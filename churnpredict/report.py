@@ -75,7 +75,7 @@ def evaluate_at(pipeline: Any, data: Any, as_of: Any, *, explain: bool = False) 
             f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of date on or before "
             f"{end - horizon:%Y-%m-%d}"
         )
-    return pipeline.evaluate(data, as_of, explain=explain)
+    return pipeline.evaluate(data, as_of, explain=explain, progress=False)
 
 
 @dataclass
@@ -449,7 +449,7 @@ def write_report(
     horizon = _horizon(pipeline)
     months = horizon / pd.Timedelta(days=_MONTH_DAYS)
     if scores is None:
-        scores = pipeline.score(data, as_of, explain=True)
+        scores = pipeline.score(data, as_of, explain=True, progress=False)
     if evaluation is None and as_of + horizon <= data.time_range[1]:
         evaluation = evaluate_at(pipeline, data, as_of)
     purchases = "expected_spend" in scores.columns and "mrr" not in scores.columns
@@ -461,7 +461,7 @@ def write_report(
     action_map.update(options.actions or {})
     at_risk = at_risk_list(scores, horizon=horizon, options=options.replace(actions=action_map))
 
-    X = pipeline.features(data, as_of)
+    X = pipeline.features(data, as_of, progress=False)
     shap = _contributions(pipeline, X)
     if drift is None:
         drift = scores.attrs.get("drift")

@@ -165,9 +165,10 @@ def score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any]
     """
     from ..export import at_risk_list
 
-    with session.step(f"Scoring as of {as_of:%Y-%m-%d}"):
+    with session.step(f"Scoring as of {as_of:%Y-%m-%d}") as progress:
         scores = pipeline.score(data, as_of, explain=True,
-                                drift=dict(settings.get("drift", {})) if drift else False)
+                                drift=dict(settings.get("drift", {})) if drift else False,
+                                progress=progress)
     frame = at_risk_list(scores, horizon=pipeline.horizon_, customers=data.customers,
                          options=options)
     return scores, frame
