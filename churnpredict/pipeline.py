@@ -532,6 +532,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             X = X.drop(columns=[data.label_column])
         return self._align(X)
 
+    def check_inputs(self, data: EventData) -> None:
+        """Refuse data lacking a table or column the pipeline was trained with.
+
+        Raises
+        ------
+        ChurnDataError
+            Naming the table or ``table.column`` (see :attr:`required_inputs_`).
+        """
+        self._check_inputs(data)
+
     def _check_inputs(self, data: EventData) -> None:
         """Refuse data lacking a table or column the fitted pipeline was trained with."""
         required = getattr(self, "required_inputs_", None)
@@ -763,80 +773,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ChurnDataError
             When no cutoff is complete by ``as_of``, or the outcomes hold only one class.
         """
-        from .features import build_features as _build
-        from .model import Calibrator
+        from .recalibration import recalibrate
 
         check_is_fitted(self, "model_")
-        data = self._check_data(data)
-        model = self.model_
-        if not hasattr(model, "calibrator_") or not hasattr(model, "decision_function"):
-            raise ChurnModelError(
-                f"{type(model).__name__} has no calibration map to refit; recalibration "
-                f"needs a ChurnModel"
-            )
-        if data.is_snapshot:
-            raise ChurnDataError("a snapshot table has one cutoff and no later outcomes to "
-                                 "recalibrate on; retrain on the new snapshot instead")
-        n = n_cutoffs
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_cutoffs={n!r}; expected an integer >= 1")
-        method = method or getattr(model, "calibration", None) or "isotonic"
-        self._check_inputs(data)
-        end = data.time_range[1]
-        stamp = end if as_of is None else _timestamp(as_of)
-        if stamp > end + pd.Timedelta(days=1):
-            # outcomes after the data's end are unknown, not "no activity": refuse, as evaluate
-            raise ChurnDataError(
-                f"recalibrating as of {stamp:%Y-%m-%d} needs what happened up to then, but "
-                f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of on or before "
-                f"{end:%Y-%m-%d}"
-            )
-        cutoffs = training_cutoffs(data, stamp, self.horizon_, int(n), self.cutoff_freq)
-        if cutoffs[0] <= self.as_of_ - self.horizon_:
-            warnings.warn(
-                f"recalibration cutoffs from {cutoffs[0]:%Y-%m-%d} overlap the training "
-                f"cutoffs (up to {self.as_of_ - self.horizon_:%Y-%m-%d}): the trees have seen "
-                f"those outcomes, so the map fits optimistic margins; recalibrate on outcomes "
-                f"after the training as-of {self.as_of_:%Y-%m-%d}",
-                LeakageWarning, stacklevel=2,
-            )
-        # the same population as training and scoring (lapsed customers with inactivity churn)
-        labels = label_churn(data, cutoffs, self.horizon_, as_of=stamp,
-                             **self._population_rule())
-        y = labels["churned"].to_numpy(dtype=np.float64)
-        if len(y) == 0 or y.min() == y.max():
-            raise ChurnDataError(
-                f"recalibration needs churners and customers who stayed at the cutoffs "
-                f"{[c.strftime('%Y-%m-%d') for c in cutoffs]}, but found {int(y.sum())} "
-                f"churner(s) in {len(y)} row(s); use more cutoffs (n_cutoffs) or a later as_of"
-            )
-        X = self._align(_build(data, labels.index, self.builders_, fit=False, progress=False))
-        margin = model.decision_function(X)
-        before = float(model.calibrate_margin(margin).mean())
-        calibrator = Calibrator.fit(method, margin, y, prior="sigmoid")
-        if method == "sigmoid" and calibrator.x[0] <= 0:
-            raise ChurnDataError(
-                "the refitted sigmoid would reverse the ranking (the margin no longer "
-                "separates churners at these cutoffs); retrain instead of recalibrating"
-            )
-        model.calibrator_ = calibrator
-        proba = model.calibrate_margin(margin)
-        self.model_id_ = model_id(model, self.feature_names_)
-        if getattr(self, "reference_", None) is not None:
-            self.reference_ = {**self.reference_,
-                               "score": reference_distribution(
-                                   X.iloc[:, :0], proba,
-                                   bins=int(self.reference_.get("bins", 10)))["score"]}
-        self.recalibration_ = {
-            "as_of": stamp.isoformat(),
-            "cutoffs": [c.isoformat() for c in cutoffs],
-            "method": method,
-            "n_rows": int(len(y)),
-            "observed_rate": float(y.mean()),
-            "mean_probability_before": before,
-            "mean_probability_after": float(proba.mean()),
-        }
-        return self
+        return recalibrate(self, self._check_data(data), as_of, n_cutoffs=n_cutoffs,
+                           method=method)
 
     def evaluate(self, data: EventData, as_of: Any, explain: bool = False,
                  progress: ProgressArg = None) -> Evaluation:

@@ -168,8 +168,9 @@ def test_recalibration_refuses_outcomes_past_the_data(shifted):
 def test_recalibration_on_training_cutoffs_warns(shifted):
     pipe = copy.deepcopy(shifted[0])
     train = cp.make_subscription_data(random_state=1, churn_scale=3.0, **GEN)
-    with pytest.warns(cp.LeakageWarning, match="overlap the training cutoffs"):
+    with pytest.warns(cp.LeakageWarning, match="overlap the training cutoffs") as caught:
         pipe.recalibrate(train, AS_OF)
+    assert caught[0].filename == __file__  # points at the caller's line
 
 
 def test_a_new_fit_forgets_an_earlier_recalibration(shifted):

@@ -1,0 +1,107 @@
+"""Refit only the calibration map of a fitted pipeline on later outcomes (trees unchanged).
+
+:meth:`ChurnPipeline.recalibrate <churnpredict.pipeline.ChurnPipeline.recalibrate>` documents
+the behaviour; this module holds the work, on the pipeline's public interface.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .calibration import Calibrator
+from .data import EventData
+from .drift import reference_distribution
+from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
+from .features import build_features
+from .labels import label_churn, training_cutoffs
+from .training import model_id
+from .windows import to_naive_utc
+
+__all__ = ["recalibrate"]
+
+
+def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs: int = 3,
+                method: str | None = None) -> Any:
+    """Refit ``pipeline``'s calibration map on the latest complete cutoffs before ``as_of``.
+
+    See :meth:`ChurnPipeline.recalibrate <churnpredict.pipeline.ChurnPipeline.recalibrate>`.
+
+    Returns
+    -------
+    ChurnPipeline
+        ``pipeline``, changed in place.
+    """
+    model = pipeline.model_
+    if not hasattr(model, "calibrator_") or not hasattr(model, "decision_function"):
+        raise ChurnModelError(
+            f"{type(model).__name__} has no calibration map to refit; recalibration "
+            f"needs a ChurnModel"
+        )
+    if data.is_snapshot:
+        raise ChurnDataError("a snapshot table has one cutoff and no later outcomes to "
+                             "recalibrate on; retrain on the new snapshot instead")
+    n = n_cutoffs
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n_cutoffs={n!r}; expected an integer >= 1")
+    method = method or getattr(model, "calibration", None) or "isotonic"
+    pipeline.check_inputs(data)
+    end = data.time_range[1]
+    stamp = end if as_of is None else to_naive_utc(pd.Timestamp(as_of))
+    if stamp > end + pd.Timedelta(days=1):
+        # outcomes after the data's end are unknown, not "no activity": refuse, as evaluate
+        raise ChurnDataError(
+            f"recalibrating as of {stamp:%Y-%m-%d} needs what happened up to then, but "
+            f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of on or before "
+            f"{end:%Y-%m-%d}"
+        )
+    cutoffs = training_cutoffs(data, stamp, pipeline.horizon_, int(n), pipeline.cutoff_freq)
+    if cutoffs[0] <= pipeline.as_of_ - pipeline.horizon_:
+        warnings.warn(
+            f"recalibration cutoffs from {cutoffs[0]:%Y-%m-%d} overlap the training "
+            f"cutoffs (up to {pipeline.as_of_ - pipeline.horizon_:%Y-%m-%d}): the trees have seen "
+            f"those outcomes, so the map fits optimistic margins; recalibrate on outcomes "
+            f"after the training as-of {pipeline.as_of_:%Y-%m-%d}",
+            LeakageWarning, stacklevel=3,  # the caller of ChurnPipeline.recalibrate
+        )
+    # the same population as training and scoring (lapsed customers with inactivity churn)
+    labels = label_churn(data, cutoffs, pipeline.horizon_, as_of=stamp,
+                         **pipeline.population_rule())
+    y = labels["churned"].to_numpy(dtype=np.float64)
+    if len(y) == 0 or y.min() == y.max():
+        raise ChurnDataError(
+            f"recalibration needs churners and customers who stayed at the cutoffs "
+            f"{[c.strftime('%Y-%m-%d') for c in cutoffs]}, but found {int(y.sum())} "
+            f"churner(s) in {len(y)} row(s); use more cutoffs (n_cutoffs) or a later as_of"
+        )
+    X = pipeline.align_features(build_features(data, labels.index, pipeline.builders_, fit=False,
+                                               progress=False))
+    margin = model.decision_function(X)
+    before = float(model.calibrate_margin(margin).mean())
+    calibrator = Calibrator.fit(method, margin, y, prior="sigmoid")
+    if method == "sigmoid" and calibrator.x[0] <= 0:
+        raise ChurnDataError(
+            "the refitted sigmoid would reverse the ranking (the margin no longer "
+            "separates churners at these cutoffs); retrain instead of recalibrating"
+        )
+    model.calibrator_ = calibrator
+    proba = model.calibrate_margin(margin)
+    pipeline.model_id_ = model_id(model, pipeline.feature_names_)
+    if getattr(pipeline, "reference_", None) is not None:
+        pipeline.reference_ = {**pipeline.reference_,
+                           "score": reference_distribution(
+                               X.iloc[:, :0], proba,
+                               bins=int(pipeline.reference_.get("bins", 10)))["score"]}
+    pipeline.recalibration_ = {
+        "as_of": stamp.isoformat(),
+        "cutoffs": [c.isoformat() for c in cutoffs],
+        "method": method,
+        "n_rows": int(len(y)),
+        "observed_rate": float(y.mean()),
+        "mean_probability_before": before,
+        "mean_probability_after": float(proba.mean()),
+    }
+    return pipeline
