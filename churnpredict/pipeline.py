@@ -26,7 +26,6 @@ from .features import (
     FeatureBuilder,
     build_features,
     default_builders,
-    expected_spend,
 )
 from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
 from .model import ChurnModel, SummaryReprMixin
@@ -36,10 +35,12 @@ from .progress import Progress, ProgressArg, reporter
 from .training import (
     TrainingPlan,
     business_kind,
+    customer_value,
     describe_feature_columns,
     latest_cutoff_rows,
     model_id,
     required_inputs,
+    training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
 
@@ -419,10 +420,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         from .explain import reference_percentiles, related_facts
 
         status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
-        types: dict[str, int] = {}
-        if "churn_type" in labels:
-            counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
-            types = {str(k): int(v) for k, v in counts.items()}
         names = [str(c) for c in X.columns]
         info = describe_feature_columns(active, names)
         # drift compares a scored population with the latest training population: rows pooled
@@ -434,15 +431,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             cutoffs=labels.index.get_level_values("cutoff").unique(),
             horizon=horizon, label_kind=kind, is_snapshot=bool(data.is_snapshot),
             business=business, business_reason=business_reason,
-            training_summary={
-                "n_rows": len(labels),
-                "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
-                "n_cutoffs": int(labels.index.get_level_values("cutoff").nunique()),
-                "n_churned": int(y.sum()),
-                "positive_rate": float(y.mean()),
-                "churn_types": types,
-                "n_features": len(names),
-            },
+            training_summary=training_summary(labels, len(names)),
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
             training_statuses_={str(k): int(v)
                                 for k, v in status.value_counts().sort_index().items()},
@@ -640,21 +629,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         proba = self.model_.predict_proba(X)[:, 1]
         if report is not None:
             report("model", total - 1, total)
-        customer_ids = X.index.get_level_values("customer_id")
-        index = pd.Index(customer_ids, name="customer_id")
-        if getattr(self, "business_", "subscription") == "purchases":
-            spend = expected_spend(data, X.index, self.horizon_).to_numpy()
-            out = pd.DataFrame({"churn_probability": proba, "expected_spend": spend},
-                               index=index)
-        else:
-            mrr = (X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan) if "mrr" in X.columns
-                   else np.full(len(X), np.nan))
-            if "mrr" in data.customers.columns:
-                static = data.customers.set_index("customer_id")["mrr"]
-                known = pd.to_numeric(static, errors="coerce").reindex(customer_ids).to_numpy(
-                    dtype=np.float64, na_value=np.nan)
-                mrr = np.where(np.isnan(mrr), known, mrr)
-            out = pd.DataFrame({"churn_probability": proba, "mrr": mrr}, index=index)
+        out = customer_value(data, X, self.horizon_, getattr(self, "business_", "subscription"))
+        out.insert(0, "churn_probability", proba)
         out["status"] = customer_status(data, X.index, self.horizon_, kind=self.label_kind_,
                                         lookback=self.lookback).to_numpy()
         if explain:
@@ -853,7 +829,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         from .summary import summary_frame
 
         return summary_frame(rows)
-
 
     # ------------------------------------------------------------------ bundle
     def save(self, path: str | os.PathLike, *, key: str | bytes | None = None) -> Path:

@@ -27,12 +27,12 @@ from .features import (
     PurchaseHistoryFeatures,
     SupportFeatures,
     describe_features,
+    expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
 
-__all__ = ["TrainingPlan", "business_kind", "describe_feature_columns", "latest_cutoff_rows",
-           "model_id",
-           "required_inputs"]
+__all__ = ["TrainingPlan", "business_kind", "customer_value", "describe_feature_columns",
+           "latest_cutoff_rows", "model_id", "required_inputs", "training_summary"]
 
 
 def model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
@@ -266,3 +266,69 @@ class TrainingPlan:
     label_kind: str
     builders: list[FeatureBuilder]
     model: Any
+
+
+def training_summary(labels: pd.DataFrame, n_features: int) -> dict[str, Any]:
+    """Rows, customers, cutoffs, churners, churn rate and churn types of training labels.
+
+    Parameters
+    ----------
+    labels : pandas.DataFrame
+        :func:`~churnpredict.labels.label_churn` output (``churned``, optional
+        ``churn_type``), indexed by (customer_id, cutoff).
+    n_features : int
+
+    Returns
+    -------
+    dict
+        Plain JSON: what ``ChurnPipeline.training_summary_`` holds.
+    """
+    y = labels["churned"].to_numpy()
+    types: dict[str, int] = {}
+    if "churn_type" in labels:
+        counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
+        types = {str(k): int(v) for k, v in counts.items()}
+    return {
+        "n_rows": len(labels),
+        "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
+        "n_cutoffs": int(labels.index.get_level_values("cutoff").nunique()),
+        "n_churned": int(y.sum()),
+        "positive_rate": float(y.mean()),
+        "churn_types": types,
+        "n_features": int(n_features),
+    }
+
+
+def customer_value(data: EventData, X: pd.DataFrame, horizon: pd.Timedelta,
+                   business: str) -> pd.DataFrame:
+    """What each scored customer is worth: ``mrr`` (subscriptions) or ``expected_spend``.
+
+    Subscriptions: the point-in-time MRR feature, else ``customers.mrr``, else NaN.
+    Purchases: :func:`~churnpredict.features.expected_spend` over ``horizon``.
+
+    Parameters
+    ----------
+    data : EventData
+    X : pandas.DataFrame
+        Features indexed by (customer_id, cutoff).
+    horizon : pandas.Timedelta
+    business : {"subscription", "purchases"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column, indexed by ``customer_id`` in the order of ``X``.
+    """
+    customer_ids = X.index.get_level_values("customer_id")
+    index = pd.Index(customer_ids, name="customer_id")
+    if business == "purchases":
+        spend = expected_spend(data, X.index, horizon).to_numpy()
+        return pd.DataFrame({"expected_spend": spend}, index=index)
+    mrr = (X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan) if "mrr" in X.columns
+           else np.full(len(X), np.nan))
+    if "mrr" in data.customers.columns:
+        static = data.customers.set_index("customer_id")["mrr"]
+        known = pd.to_numeric(static, errors="coerce").reindex(customer_ids).to_numpy(
+            dtype=np.float64, na_value=np.nan)
+        mrr = np.where(np.isnan(mrr), known, mrr)
+    return pd.DataFrame({"mrr": mrr}, index=index)
