@@ -96,6 +96,9 @@ def _examples(values: Any, k: int = 5) -> str:
     return f"{{{shown}{more}}}"
 
 
+format_examples = _examples
+
+
 def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Empty or whitespace-only text cells become missing values, in every column."""
     out = {}
@@ -349,6 +352,9 @@ def _normalise_timestamps(
             f"{_RANGE_TEXT})"
         )
     return parsed
+
+
+normalise_timestamps = _normalise_timestamps
 
 
 def _to_float(value: Any) -> float:

@@ -382,8 +382,10 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     ...     def fit_from_statistics(self, stats):
     ...         self.categories_ = sorted(stats["seen"])
     ...         return self
-    >>> TicketCategories.combine_statistics([{"seen": {"bug"}}, {"seen": {"billing"}}])
-    {'seen': {'billing', 'bug'}}
+    >>> parts = [{"seen": {"bug"}}, {"seen": {"billing", "bug"}}]
+    >>> TicketCategories().fit_from_statistics(TicketCategories.combine_statistics(parts)
+    ...                                        ).categories_
+    ['billing', 'bug']
     """
 
     tables: ClassVar[tuple[str, ...]] = ()
