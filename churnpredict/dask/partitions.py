@@ -146,7 +146,9 @@ class CustomerPartitions:
                   for n in EVENT_TABLES}
         data = partition_data(self.spec, keyed, events["activity"], events["payments"],
                               events["tickets"])
-        assert data is not None  # the customers exist
+        if data is None:
+            raise ChurnDataError(f"customers {list(customer_ids)[:5]} are not in the customers "
+                                 f"table")
         return data
 
     def __repr__(self) -> str:
