@@ -10,6 +10,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import churnpredict as cp
 from churnpredict.features import (
@@ -88,9 +90,14 @@ def rows(data):
     return cp.label_churn(data, cutoffs, "28D").index
 
 
-def _parts(data: cp.EventData, rows: pd.MultiIndex, k: int = 3):
-    """The data split into ``k`` parts of customers, each with its events and rows."""
+def _parts(data: cp.EventData, rows: pd.MultiIndex, k: int = 3, seed: int | None = None):
+    """The data split into ``k`` parts of customers, each with its events and rows.
+
+    Customers go to parts by position, or shuffled with ``seed``.
+    """
     codes = np.arange(len(data.customers))
+    if seed is not None:
+        codes = np.random.default_rng(seed).permutation(codes)
     out = []
     for i in range(k):
         ids = data.customers["customer_id"][codes % k == i]
@@ -103,6 +110,12 @@ def _parts(data: cp.EventData, rows: pd.MultiIndex, k: int = 3):
 
 def _state(builder: FeatureBuilder) -> str:
     return json.dumps(builder.get_state(), sort_keys=True, default=str)
+
+
+def _plain(stats: dict) -> str:
+    """Statistics as comparable text (sets sorted, NaN as text)."""
+    return json.dumps(stats, sort_keys=True,
+                      default=lambda v: sorted(v) if isinstance(v, set) else str(v))
 
 
 BUILDERS = [EngagementFeatures, lambda: EngagementFeatures(max_event_types=2), SupportFeatures,
@@ -118,7 +131,10 @@ def test_fit_by_parts_equals_single_fit(data, rows, make, with_rows):
     builder = make()
     stats = [builder.fit_statistics(part, part_rows if with_rows else None)
              for part, part_rows in _parts(data, rows)]
-    by_parts = builder.fit_from_statistics(type(builder).combine_statistics(stats))
+    combined = type(builder).combine_statistics(stats)
+    # the statistics themselves add up to the whole's (a stricter check than the state)
+    assert _plain(combined) == _plain(make().fit_statistics(data, rows if with_rows else None))
+    by_parts = builder.fit_from_statistics(combined)
     assert _state(by_parts) == _state(single)
 
 
@@ -171,3 +187,20 @@ def test_builders_that_override_only_fit_are_marked():
     assert not FitOnly.fits_by_parts()
     assert TicketCategories.fits_by_parts() and EngagementFeatures.fits_by_parts()
     assert FeatureBuilder.fits_by_parts()
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1),
+       max_types=st.integers(0, 4), max_categories=st.integers(2, 4))
+def test_any_split_of_the_customers_fits_like_the_whole(data, rows, k, seed, max_types,
+                                                       max_categories):
+    """Hundreds of customers per part: every part has rows at the latest cutoff."""
+    parts = _parts(data, rows, k, seed)
+    for make in (lambda: EngagementFeatures(max_event_types=max_types),
+                 lambda: ProfileFeatures(max_categories=max_categories), TicketCategories,
+                 SupportFeatures):
+        builder = make()
+        stats = [builder.fit_statistics(part, part_rows) for part, part_rows in parts]
+        by_parts = builder.fit_from_statistics(type(builder).combine_statistics(stats))
+        assert _state(by_parts) == _state(make().fit(data, rows))
