@@ -257,6 +257,7 @@ def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client,
     assert fitted.reference_["features"] == pipeline.reference_["features"]
     assert fitted.reference_["score"]["n"] == pipeline.reference_["score"]["n"]
     assert fitted.required_inputs_ == pipeline.required_inputs_
+    assert fitted.training_statuses_ == pipeline.training_statuses_
     # percentiles of the latest cutoff's rows (pandas: all training rows), so features
     # constant there (no open ticket at the latest cutoff) have none
     assert set(pipeline.feature_percentiles_) - set(fitted.feature_percentiles_) == {

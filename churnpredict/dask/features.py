@@ -44,7 +44,7 @@ def _fit_pass_partition(spec: PartitionSpec, shared: tuple[RowsSpec, list[Featur
     rows = rows_spec.rows(data)
     stats = [b.fit_statistics(data, rows.index) if b.applies_to(data) else None
              for b in builders]
-    return {"rows": RowsSummary.of_rows(rows), "stats": stats}
+    return {"rows": RowsSummary.of_rows(rows, data, rows_spec), "stats": stats}
 
 
 def check_fits_by_parts(builders: Sequence[FeatureBuilder]) -> None:

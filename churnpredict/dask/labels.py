@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import EventData
-from ..labels import complete_cutoffs, label_churn, label_kind, population
+from ..labels import complete_cutoffs, customer_status, label_churn, label_kind, population
 from ..windows import parse_window
 from .frames import TEXT, conform, from_delayed, require_dask
 from .partitions import (
@@ -116,6 +116,7 @@ class RowsSummary:
     ids: np.ndarray
     counts: pd.Series  # (cutoff, churned) -> rows
     churn_types: dict[str, int]
+    statuses: dict[str, int]  # customer status (labels.customer_status) -> rows
 
     @property
     def n_rows(self) -> int:
@@ -133,28 +134,39 @@ class RowsSummary:
         return int(self.counts[self.counts.index.get_level_values("churned") == 1].sum())
 
     @classmethod
-    def of_rows(cls, rows: pd.DataFrame) -> dict[str, Any]:
-        """One partition's share: its row customers, counts and churn types."""
+    def of_rows(cls, rows: pd.DataFrame, data: EventData | None = None,
+                spec: RowsSpec | None = None) -> dict[str, Any]:
+        """One partition's share: its row customers, counts, churn types and, given the
+        partition's ``data`` and a labels ``spec``, the rows' customer statuses."""
         cut = rows.index.get_level_values("cutoff")
         churned = (rows["churned"].to_numpy() if "churned" in rows
                    else np.zeros(len(rows), dtype=np.int8))
         types = None
         if "churn_type" in rows:
             types = rows.loc[rows["churned"] == 1, "churn_type"].value_counts()
+        statuses = None
+        if data is not None and spec is not None and spec.horizon is not None:
+            statuses = customer_status(data, rows.index, spec.horizon, kind=spec.kind,
+                                       lookback=spec.lookback).value_counts()
         return {"ids": pd.unique(rows.index.get_level_values("customer_id").to_numpy()),
                 "counts": pd.DataFrame({"cutoff": cut, "churned": churned}).value_counts(),
-                "churn_types": types}
+                "churn_types": types, "statuses": statuses}
+
+    @staticmethod
+    def _total(counts: list[pd.Series]) -> dict[str, int]:
+        if not counts:
+            return {}
+        total = pd.concat(counts).groupby(level=0).sum().sort_index()
+        return {str(k): int(v) for k, v in total.items() if v}
 
     @classmethod
     def combine(cls, shares: list[dict[str, Any]]) -> RowsSummary:
         """The summary of all partitions from their shares (:meth:`of_rows`)."""
         ids = [s["ids"] for s in shares if s["ids"] is not None and len(s["ids"])]
         counts = [s["counts"] for s in shares if s["counts"] is not None and len(s["counts"])]
-        ctypes = [s["churn_types"] for s in shares if s["churn_types"] is not None]
         merged = (pd.concat(counts).groupby(level=["cutoff", "churned"]).sum()
                   if counts else pd.Series(dtype=np.int64))
-        churn_types: dict[str, int] = {}
-        if ctypes:
-            total = pd.concat(ctypes).groupby(level=0).sum()
-            churn_types = {str(k): int(v) for k, v in total.items() if v}
-        return cls(np.concatenate(ids) if ids else np.empty(0), merged, churn_types)
+        churn_types = cls._total([s["churn_types"] for s in shares
+                                  if s["churn_types"] is not None])
+        statuses = cls._total([s["statuses"] for s in shares if s["statuses"] is not None])
+        return cls(np.concatenate(ids) if ids else np.empty(0), merged, churn_types, statuses)

@@ -174,7 +174,6 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     The drift reference (``reference_``) and the reason percentiles (``feature_percentiles_``,
     ``reason_facts_``) come from a uniform sample of at most :data:`REFERENCE_ROWS` rows of
     the latest training cutoff (a pandas fit takes the percentiles over every training row).
-    ``training_statuses_`` is not computed.
     """
     require_dask()
 
@@ -243,6 +242,7 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
             "n_features": len(names),
         },
         validation_scores=dict(fitted.validation_scores_),
+        training_statuses_=summary.statuses,
         required_inputs_=required_inputs(active, local), **references)
     if progress is not None:
         progress("done", total, total)
