@@ -48,10 +48,6 @@ from .tables import (
 __all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
            "load_config"]
 
-# Former private names of churnpredict.tables.format_examples and normalise_timestamps,
-# kept while callers move to the public ones.
-_examples = format_examples
-_normalise_timestamps = normalise_timestamps
 
 
 class EventData:

@@ -24,6 +24,9 @@ __all__ = [
     "at_risk_list",
     "write_at_risk",
     "value_if_retained",
+    "revenue_at_risk",
+    "rank_columns",
+    "ranking_key",
     "DEFAULT_ACTIONS",
     "PURCHASE_ACTIONS",
     "DEFAULT_TIER_SHARES",
@@ -416,6 +419,82 @@ def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
     return scores["mrr"].astype(np.float64) * months
 
 
+def revenue_at_risk(scores: Any, horizon: Any = "28D") -> Any:
+    """Revenue at risk of each scored customer: ``churn_probability x value_if_retained``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame (or a dask DataFrame)
+        ``ChurnPipeline.score`` output: ``churn_probability`` and ``mrr`` (or, for purchase
+        data, ``expected_spend``).
+    horizon : duration, default "28D"
+
+    Returns
+    -------
+    pandas.Series
+        Float, NaN where the value is unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"churn_probability": [0.5], "mrr": [30.0]})
+    >>> revenue_at_risk(scores, "30D").round(2).tolist()
+    [14.78]
+    """
+    return scores["churn_probability"].astype(np.float64) * value_if_retained(scores, horizon)
+
+
+def rank_columns(rank_by: str) -> tuple[str, str]:
+    """The at-risk list's sort columns for ``rank_by``: primary, then secondary.
+
+    Both descending (missing values last), then ``customer_id`` ascending.
+
+    Parameters
+    ----------
+    rank_by : {"probability", "revenue"}
+
+    Returns
+    -------
+    (str, str)
+
+    Examples
+    --------
+    >>> rank_columns("revenue")
+    ('revenue_at_risk', 'churn_probability')
+    """
+    if rank_by == "revenue":
+        return "revenue_at_risk", "churn_probability"
+    if rank_by == "probability":
+        return "churn_probability", "revenue_at_risk"
+    raise ListOptionError("rank_by", f"rank_by={rank_by!r}; expected 'probability' or "
+                                     f"'revenue'")
+
+
+def ranking_key(scores: Any, horizon: Any = "28D", rank_by: str = "probability") -> Any:
+    """The primary ranking key of each scored customer, missing as ``-inf`` (ranked last).
+
+    The at-risk list's first rows are those with the largest keys (ties: see
+    :func:`rank_columns`), so the rows whose key reaches the ``top``-th largest are the only
+    candidates for a top-``top`` list.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame (or a dask DataFrame)
+        ``ChurnPipeline.score`` output.
+    horizon : duration, default "28D"
+    rank_by : {"probability", "revenue"}
+
+    Returns
+    -------
+    pandas.Series
+        Float.
+    """
+    primary, _ = rank_columns(rank_by)
+    key = (revenue_at_risk(scores, horizon) if primary == "revenue_at_risk"
+           else scores["churn_probability"].astype(np.float64))
+    return key.fillna(-np.inf)
+
+
 def at_risk_list(
     scores: pd.DataFrame,
     *,
@@ -565,7 +644,6 @@ def at_risk_list(
             )
     seed = _holdout_seed(opts)
     window = _list_horizon(scores, horizon)
-    days = window / pd.Timedelta(days=1)
 
     prob = pd.to_numeric(scores["churn_probability"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan)
@@ -581,8 +659,8 @@ def at_risk_list(
     value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan)
     ids = _customer_ids(scores)
-    # value_if_retained, on the coerced numbers
-    revenue = prob * value if purchases else prob * value * (days / _DAYS_PER_MONTH)
+    revenue = revenue_at_risk(pd.DataFrame({"churn_probability": prob, value_column: value}),
+                              window).to_numpy(dtype=np.float64)
     tier = _tiers(prob, opts.tiers)
 
     def text(column: str) -> np.ndarray:
@@ -619,7 +697,8 @@ def at_risk_list(
     if keep_status is not None:
         keep &= np.isin(columns["status"], list(keep_status))
     # order: primary key descending, secondary descending, then customer id ascending
-    primary, secondary = (prob, revenue) if opts.rank_by == "probability" else (revenue, prob)
+    keys = {"churn_probability": prob, "revenue_at_risk": revenue}
+    primary, secondary = (keys[name] for name in rank_columns(opts.rank_by))
     try:
         id_order, _ = pd.factorize(ids, sort=True)
     except TypeError:  # ids of mixed types: keep their input order

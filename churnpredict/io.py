@@ -45,7 +45,8 @@ _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
 
 
-def find_table(directory: str | os.PathLike, name: str) -> Path | None:
+def find_table(directory: str | os.PathLike, name: str, *,
+               datasets: bool = False) -> Path | None:
     """Return the file holding table ``name`` in ``directory`` (any supported suffix), or None.
 
     Parameters
@@ -54,14 +55,26 @@ def find_table(directory: str | os.PathLike, name: str) -> Path | None:
         Folder holding ``customers.csv``, ``activity.parquet`` and so on.
     name : str
         Table name without suffix.
+    datasets : bool, default False
+        Also accept a directory of Parquet files: ``name.parquet/`` (any suffix) or
+        ``name/`` (what Dask and Spark write).
+
+    Raises
+    ------
+    ChurnDataError
+        When more than one source holds the table.
     """
     directory = Path(directory)
-    found = [directory / f"{name}{suffix}" for suffix in TABLE_SUFFIXES]
-    found = [p for p in found if p.is_file()]
+    candidates = [directory / f"{name}{suffix}" for suffix in TABLE_SUFFIXES]
+    found = [p for p in candidates if p.is_file() or (datasets and p.is_dir())]
+    if datasets and (directory / name).is_dir():
+        found.append(directory / name)
     if len(found) > 1:
+        kind = "file or Parquet directory" if datasets else "file"
         raise ChurnDataError(
-            f"{name}: found {len(found)} files ({', '.join(p.name for p in found)}) in "
-            f"{directory}; keep exactly one file per table"
+            f"{name}: found {len(found)} {'sources' if datasets else 'files'} "
+            f"({', '.join(p.name for p in found)}) in "
+            f"{directory}; keep exactly one {kind} per table"
         )
     return found[0] if found else None
 

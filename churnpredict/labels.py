@@ -24,6 +24,7 @@ exactly that time are not known yet. (On the command line and on a Dask cluster 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +36,7 @@ from .exceptions import ChurnDataError
 from .windows import parse_window, to_naive_utc
 
 __all__ = ["make_cutoffs", "training_cutoffs", "population", "customer_status", "label_churn",
-           "label_kind", "complete_cutoffs", "cutoff_index", "STATUSES"]
+           "label_kind", "complete_cutoffs", "cutoff_index", "known_at", "STATUSES"]
 
 #: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
 #: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
@@ -109,11 +110,31 @@ def training_cutoffs(
 
 
 def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:
+    return known_at(as_of, lambda: data.time_range[1])
+
+
+def known_at(as_of: Any, latest: Callable[[], pd.Timestamp]) -> pd.Timestamp:
+    """The time labels are censored at: ``as_of``, or the latest time in the data.
+
+    What is known at that time follows the module notes (events strictly before it,
+    cancellations at or before it); :func:`complete_cutoffs` keeps the cutoffs whose horizon
+    is over by then. :func:`label_churn` and the Dask labels both resolve ``as_of`` here.
+
+    Parameters
+    ----------
+    as_of : timestamp-like or None
+        Aware times are converted to UTC.
+    latest : callable
+        Returns the latest time in the data; called only when ``as_of`` is None.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Timezone-naive (UTC).
+    """
     if as_of is None:
-        return data.time_range[1]
-    stamp = pd.Timestamp(as_of)
-    stamp = to_naive_utc(stamp)
-    return stamp
+        return pd.Timestamp(latest())
+    return to_naive_utc(pd.Timestamp(as_of))
 
 
 def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:

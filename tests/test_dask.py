@@ -21,8 +21,13 @@ from churnpredict import dask as cpd  # noqa: E402
 from churnpredict.datasets import make_subscription_data  # noqa: E402
 from churnpredict.exceptions import ChurnDataError, ChurnModelError  # noqa: E402
 from churnpredict.explain import shap_values  # noqa: E402
-from churnpredict.export import at_risk_list  # noqa: E402
-from churnpredict.features import EngagementFeatures  # noqa: E402
+from churnpredict.export import ListOptionError, ListOptions, at_risk_list  # noqa: E402
+from churnpredict.features import (  # noqa: E402
+    EngagementFeatures,
+    FeatureBuilder,
+    FeatureInfo,
+    as_rows,
+)
 from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
 from churnpredict.pipeline import ChurnPipeline  # noqa: E402
 
@@ -130,6 +135,77 @@ def test_event_types_learned_from_all_partitions_before_the_latest_cutoff():
     _assert_same(expected, _keyed(X))
 
 
+class TicketCategories(FeatureBuilder):
+    """Tickets per category before the cutoff, for the categories seen in fit.
+
+    Learns from the events by parts: each part gives the categories its tickets hold.
+    """
+
+    tables = ("tickets",)
+    group = "support"
+
+    def fit_statistics(self, data, rows=None):
+        self.require_tables(data)
+        return {"seen": set(data.tickets["category"].dropna().astype(str))}
+
+    @classmethod
+    def combine_statistics(cls, parts):
+        return {"seen": set().union(*(p["seen"] for p in parts))}
+
+    def fit_from_statistics(self, stats):
+        self.categories_ = sorted(stats["seen"])
+        return self
+
+    def feature_info(self):
+        return [FeatureInfo(f"tickets_{c}", "support", "{value} tickets", kind="count",
+                            noun="ticket") for c in self.categories_]
+
+    def build(self, data, rows):
+        rows = as_rows(data, rows)
+        start = rows.shifted(pd.Timedelta(days=36525))  # a century: every earlier ticket
+        category = data.tickets["category"].astype(str).to_numpy()
+        out = {}
+        for c in self.categories_:  # a few categories; vectorised over rows
+            index = data.event_index("tickets", mask=category == c, key=("category", c))
+            out[f"tickets_{c}"] = index.count_between(rows.codes, start, rows.cutoffs)
+        return pd.DataFrame(out, index=rows.index, columns=self.get_feature_names_out(),
+                            dtype=np.float64)
+
+
+def test_a_custom_builder_learning_from_events_fits_on_dask_as_on_pandas(data, client):
+    """One customer's tickets alone hold 'refund': only one partition sees it."""
+    codes = np.arange(len(data.tickets))
+    tickets = data.tickets.assign(category=np.where(codes % 2 == 0, "bug", "billing"))
+    cutoffs = cp.make_cutoffs("2024-11-01", periods=2, freq="30D")
+    in_population = cp.population(data, cutoffs[:1]).index.get_level_values("customer_id")
+    early = tickets[(tickets["created_at"] < cutoffs[0])
+                    & tickets["customer_id"].isin(in_population)]
+    tickets.loc[tickets["customer_id"] == early["customer_id"].iloc[0], "category"] = "refund"
+    parts = cpd.partition_by_customer(data.customers, data.activity, data.payments, tickets,
+                                      npartitions=3)
+    spread = TicketCategories()
+    got = cpd.build_features_dask(parts, cutoffs=cutoffs, builders=[spread]).compute()
+    local = TicketCategories()
+    expected = cp.build_features(cp.EventData(data.customers, data.activity, data.payments,
+                                              tickets), cutoffs, [local])
+    assert spread.get_state() == local.get_state()
+    assert spread.categories_ == ["billing", "bug", "refund"]
+    _assert_same(expected, _keyed(got))
+    assert expected["tickets_refund"].max() > 0
+
+
+def test_builders_that_learn_in_fit_only_are_refused(data, parts):
+    class Learns(FeatureBuilder):
+        tables = ("activity",)
+
+        def fit(self, data, rows=None):
+            self.n_ = len(data.activity)
+            return self
+
+    with pytest.raises(ChurnModelError, match=r"\['Learns'\] override fit\(\) only"):
+        cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=[Learns()])
+
+
 @pytest.mark.slow
 def test_partitions_without_events_of_a_table(data, pipeline, client):
     """Tickets of three customers only: some partitions have customers but no tickets."""
@@ -180,6 +256,19 @@ def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client,
     # an ordinary bundle: it loads and scores on pandas like the object in memory
     loaded = ChurnPipeline.load(tmp_path / "model")
     _assert_same(ours, loaded.score(data, AS_OF, explain=False), atol=0)
+    # drift reference of the latest cutoff's rows (all of them here): the pandas fit's
+    assert fitted.reference_["features"] == pipeline.reference_["features"]
+    assert fitted.reference_["score"]["n"] == pipeline.reference_["score"]["n"]
+    assert fitted.required_inputs_ == pipeline.required_inputs_
+    assert fitted.training_statuses_ == pipeline.training_statuses_
+    # percentiles of the latest cutoff's rows (pandas: all training rows), so features
+    # constant there (no open ticket at the latest cutoff) have none
+    assert set(pipeline.feature_percentiles_) - set(fitted.feature_percentiles_) == {
+        "open_tickets", "refunded_90d"}
+    assert all(np.all(np.diff(np.asarray(v, dtype=float)[~np.isnan(v)]) >= 0)
+               for v in fitted.feature_percentiles_.values())
+    assert loaded.reference_ == fitted.reference_
+    assert loaded.drift(data, AS_OF) is not None
 
 
 @pytest.mark.slow
@@ -294,6 +383,24 @@ def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, 
         cpd.write_at_risk_dask(scores, ranked_out=target, horizon=pipeline.horizon)
     assert (target / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["ranked"]
+
+
+def test_list_options_are_the_export_ones(data, parts, pipeline):
+    """Status filter, revenue ranking and a seeded holdout: the pandas list, row for row."""
+    scores = cpd.score_customers_dask(pipeline, parts, AS_OF)
+    options = ListOptions(top=15, rank_by="revenue", status="active", holdout=0.2,
+                          random_state=3, min_probability=0.01)
+    got = cpd.write_at_risk_dask(scores, horizon=pipeline.horizon, options=options)
+    expected = at_risk_list(pipeline.score(data, AS_OF), horizon=pipeline.horizon,
+                            options=options)
+    assert len(got) == 15
+    for col in ("customer_id", "risk_tier", "status", "group"):
+        assert got[col].tolist() == expected[col].tolist(), col
+    np.testing.assert_allclose(got["revenue_at_risk"], expected["revenue_at_risk"], atol=1e-6)
+    with pytest.raises(ValueError, match="not both"):
+        cpd.write_at_risk_dask(scores, options=options, top=3)
+    with pytest.raises(ListOptionError, match="rank_by='mrr'"):
+        cpd.write_at_risk_dask(scores, rank_by="mrr")
 
 
 @pytest.mark.slow

@@ -8,13 +8,11 @@ import pytest
 from churnpredict import ChurnDataError, data, tables
 
 
-def test_data_reexports_the_table_rules_and_keeps_the_former_private_names():
+def test_data_reexports_the_table_rules():
     for name in ("SCHEMA", "TableSchema", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
                  "EVENT_TABLES", "TABLES", "load_config", "format_examples",
                  "normalise_timestamps"):
         assert getattr(data, name) is getattr(tables, name)
-    assert data._examples is tables.format_examples
-    assert data._normalise_timestamps is tables.normalise_timestamps
     assert set(tables.__all__) <= set(dir(tables))
 
 

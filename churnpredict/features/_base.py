@@ -347,6 +347,45 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     needs no code for this; one holding other objects overrides both methods.
 
     Every window is ``[cutoff - window, cutoff)``: events exactly at the cutoff are excluded.
+
+    **Fitting by parts (map-reduce).** :meth:`fit` is three steps, so that the same fit runs
+    on one machine and on customer partitions (:mod:`churnpredict.dask`):
+
+    1. :meth:`fit_statistics` ``(data, rows) -> dict``: what the builder learns from, computed
+       on one part (the customers of a partition, with their events, and the rows of those
+       customers). It also checks the data (needed tables and columns).
+    2. :meth:`combine_statistics` ``(parts) -> dict`` (a classmethod): the statistics of the
+       whole from those of disjoint parts (sums of counts, unions of sets...).
+    3. :meth:`fit_from_statistics` ``(stats) -> self``: validate the parameters and set the
+       fitted attributes (those ending in ``_``) from the combined statistics.
+
+    ``fit(data, rows)`` is ``fit_from_statistics(fit_statistics(data, rows))``, so a fit on
+    the whole data and a fit on partitions (statistics per partition, combined) give the same
+    fitted state when the statistics add up. A builder that learns nothing needs none of
+    this. A custom builder that learns from the data overrides the three methods instead of
+    :meth:`fit` to be fitted on Dask; one that overrides only :meth:`fit` still works on a
+    single machine, and Dask refuses it with a message saying so. Statistics travel from the
+    workers to the client: keep them small (counts per category, not rows).
+
+    Examples
+    --------
+    A builder that learns which ticket categories exist:
+
+    >>> class TicketCategories(FeatureBuilder):
+    ...     tables = ("tickets",)
+    ...     def fit_statistics(self, data, rows=None):
+    ...         self.require_tables(data)
+    ...         return {"seen": set(data.tickets["category"].dropna().astype(str))}
+    ...     @classmethod
+    ...     def combine_statistics(cls, parts):
+    ...         return {"seen": set().union(*(p["seen"] for p in parts))}
+    ...     def fit_from_statistics(self, stats):
+    ...         self.categories_ = sorted(stats["seen"])
+    ...         return self
+    >>> parts = [{"seen": {"bug"}}, {"seen": {"billing", "bug"}}]
+    >>> TicketCategories().fit_from_statistics(TicketCategories.combine_statistics(parts)
+    ...                                        ).categories_
+    ['billing', 'bug']
     """
 
     tables: ClassVar[tuple[str, ...]] = ()
@@ -370,9 +409,94 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
                 )
 
     def fit(self, data: EventData, rows: Any = None) -> FeatureBuilder:
-        """Learn what the builder needs from ``data`` (nothing by default)."""
+        """Learn what the builder needs from ``data``.
+
+        ``fit_from_statistics(fit_statistics(data, rows))``; see the class notes.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows, optional
+            The rows the builder is fitted for (e.g. the training rows).
+
+        Returns
+        -------
+        self
+        """
+        return self.fit_from_statistics(self.fit_statistics(data, rows))
+
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """What fitting learns from one part of the data (its customers and their rows).
+
+        Parameters
+        ----------
+        data : EventData
+            The whole data, or one part of it (some customers with all their events).
+        rows : cutoffs, MultiIndex or FeatureRows, optional
+            The rows of those customers.
+
+        Returns
+        -------
+        dict
+            Small, picklable statistics; empty by default (nothing is learned).
+        """
+        self.require_tables(data)
+        return {}
+
+    @classmethod
+    def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The statistics of the whole data from those of its parts (disjoint customers).
+
+        The default accepts parts that agree (such as flags of which optional columns a table
+        has, the same in every part) and returns the first; a builder whose statistics add up
+        (counts, sets) overrides it.
+
+        Parameters
+        ----------
+        parts : sequence of dict
+            :meth:`fit_statistics` of each part.
+
+        Returns
+        -------
+        dict
+        """
+        parts = list(parts)
+        if not parts:
+            raise ValueError(f"{cls.__name__}.combine_statistics needs the statistics of at "
+                             f"least one part")
+        first = parts[0]
+        for other in parts[1:]:
+            if other.keys() != first.keys() or any(
+                    not _same_value(first[k], other[k]) for k in first):
+                raise ValueError(
+                    f"{cls.__name__}: the parts' statistics differ ({first!r} vs {other!r}); "
+                    f"override combine_statistics to say how they add up")
+        return dict(first)
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> FeatureBuilder:
+        """Validate the parameters and set the fitted attributes from combined statistics.
+
+        Parameters
+        ----------
+        stats : dict
+            :meth:`combine_statistics` of the parts (or :meth:`fit_statistics` of the whole).
+
+        Returns
+        -------
+        self
+        """
         self.fitted_ = True
         return self
+
+    @classmethod
+    def fits_by_parts(cls) -> bool:
+        """False when the class overrides :meth:`fit` but not :meth:`fit_statistics`.
+
+        Such a builder learns in ``fit`` in a way the partitioned fit cannot repeat.
+        """
+        own_fit = cls.fit is not FeatureBuilder.fit
+        own_stats = cls.fit_statistics is not FeatureBuilder.fit_statistics
+        return own_stats or not own_fit
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:  # pragma: no cover - abstract
         """Return features for ``rows``; see the class docstring."""
@@ -410,6 +534,17 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
 
 # Helpers shared by the families ------------------------------------------------------
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality that also holds for numpy arrays and pandas objects."""
+    if isinstance(a, (np.ndarray, pd.Series, pd.Index)) or isinstance(
+            b, (np.ndarray, pd.Series, pd.Index)):
+        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
 
 def _parse_windows(windows: Any, param: str) -> tuple[pd.Timedelta, ...]:
     """Windows as sorted, distinct Timedeltas; raise on an empty or invalid list."""

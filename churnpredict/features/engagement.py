@@ -150,40 +150,89 @@ class EngagementFeatures(FeatureBuilder):
         self.max_event_types = max_event_types
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: EventData, rows: Any = None) -> EngagementFeatures:
-        """Validate the parameters and learn the most frequent event types.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """The activity columns and the event-type counts before the rows' latest cutoff.
 
         Parameters
         ----------
         data : EventData
         rows : cutoffs, MultiIndex or FeatureRows, optional
-            When given, event types are learned only from events before the latest cutoff,
-            so the learned columns never depend on later data.
+            When given, only events before the latest cutoff of these rows are counted, so
+            the learned columns never depend on later data.
+
+        Returns
+        -------
+        dict
+            ``has_value``, ``has_event`` (the activity columns), ``rows`` (whether rows were
+            given), ``latest`` (their latest cutoff; None without rows) and ``counts``
+            (event type -> events, types seen only).
+        """
+        self._validate_params()
+        self.require_tables(data)
+        activity = data.activity
+        stats: dict[str, Any] = {"has_value": "value" in activity.columns,
+                                 "has_event": "event" in activity.columns,
+                                 "rows": rows is not None, "latest": None, "counts": {}}
+        if not (isinstance(self.event_types, str) and stats["has_event"]):
+            return stats  # types are given (or not wanted): nothing to count
+        codes, uniques = _event_codes(data)
+        latest = None
+        if rows is not None:
+            feature_rows = as_rows(data, rows)
+            if len(feature_rows) == 0:
+                return stats
+            latest = pd.Timestamp(feature_rows.cutoffs.max())
+        counts = _count_types(codes, len(uniques), activity["timestamp"], latest)
+        seen = np.flatnonzero(counts)
+        stats["latest"] = latest
+        stats["counts"] = {str(uniques[k]): int(counts[k]) for k in seen}
+        return stats
+
+    @classmethod
+    def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Event-type counts summed over the parts, at the latest cutoff of all their rows.
+
+        A part whose rows end before that cutoff (or that has no rows) adds no counts: its
+        customers are in no row at the latest cutoff. Parts of the same rows split by customer
+        (customer partitions) all reach it unless none of their customers is in the population
+        there.
+        """
+        parts = list(parts)
+        if not parts:
+            raise ValueError("EngagementFeatures.combine_statistics needs at least one part")
+        latest = max((p["latest"] for p in parts if p["latest"] is not None), default=None)
+        counts: dict[str, int] = {}
+        for p in parts:
+            if p["latest"] == latest:
+                for name, n in p["counts"].items():
+                    counts[name] = counts.get(name, 0) + int(n)
+        return {"has_value": any(p["has_value"] for p in parts),
+                "has_event": any(p["has_event"] for p in parts),
+                "rows": any(p["rows"] for p in parts), "latest": latest, "counts": counts}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> EngagementFeatures:
+        """Validate the parameters and keep the most frequent event types.
+
+        Parameters
+        ----------
+        stats : dict
+            :meth:`fit_statistics` of the whole data, or :meth:`combine_statistics` of parts.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        self.require_tables(data)
-        activity = data.activity
-        self.has_value_ = "value" in activity.columns
-        if self.event_types is None or "event" not in activity.columns:
+        self.has_value_ = bool(stats["has_value"])
+        if self.event_types is None or not stats["has_event"]:
             self.event_types_: list[str] = (
                 [] if self.event_types in (None, "auto") else list(self.event_types))
         elif isinstance(self.event_types, str):  # "auto"
-            codes, uniques = _event_codes(data)
-            latest = None
-            if rows is not None:
-                feature_rows = as_rows(data, rows)
-                latest = feature_rows.cutoffs.max() if len(feature_rows) else None
-                if latest is None:
-                    codes = codes[:0]
-            counts = _count_types(codes, len(uniques), activity["timestamp"], latest)
-            names = np.asarray(uniques, dtype=object)
+            counts = stats["counts"]
             # most frequent first, ties by name; types never seen are left out
-            order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], str(names[k])))
-            self.event_types_ = [str(names[k]) for k in order[: self.max_event_types]]
+            order = sorted((name for name, n in counts.items() if n > 0),
+                           key=lambda name: (-counts[name], name))
+            self.event_types_ = order[: self.max_event_types]
         else:
             self.event_types_ = list(self.event_types)
         self.fitted_ = True

@@ -84,8 +84,8 @@ class MonetaryFeatures(FeatureBuilder):
         self.windows = windows
         self.price_change_lookback = price_change_lookback
 
-    def fit(self, data: EventData, rows: Any = None) -> MonetaryFeatures:
-        """Validate the parameters and check that ``data`` has a payments table.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Check the parameters and that ``data`` has a payments table; nothing to count.
 
         Parameters
         ----------
@@ -94,11 +94,27 @@ class MonetaryFeatures(FeatureBuilder):
 
         Returns
         -------
+        dict
+            Empty: the family learns nothing from the data.
+        """
+        self.fit_from_statistics({})
+        self.require_tables(data)
+        return {}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> MonetaryFeatures:
+        """Validate the parameters (the windows).
+
+        Parameters
+        ----------
+        stats : dict
+            Empty (see :meth:`fit_statistics`).
+
+        Returns
+        -------
         self
         """
         self.windows_ = _parse_windows(self.windows, "windows")
         self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
-        self.require_tables(data)
         self.fitted_ = True
         return self
 
@@ -307,8 +323,8 @@ class SpendFeatures(FeatureBuilder):
         self.windows = windows
         self.trend_window = trend_window
 
-    def fit(self, data: EventData, rows: Any = None) -> SpendFeatures:
-        """Validate the parameters and check that ``data`` has a payments table.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Check the parameters and that ``data`` has a payments table; nothing to count.
 
         Parameters
         ----------
@@ -317,11 +333,27 @@ class SpendFeatures(FeatureBuilder):
 
         Returns
         -------
+        dict
+            Empty: the family learns nothing from the data.
+        """
+        self.fit_from_statistics({})
+        self.require_tables(data)
+        return {}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> SpendFeatures:
+        """Validate the parameters (the windows).
+
+        Parameters
+        ----------
+        stats : dict
+            Empty (see :meth:`fit_statistics`).
+
+        Returns
+        -------
         self
         """
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = _positive_window(self.trend_window, "trend_window")
-        self.require_tables(data)
         self.fitted_ = True
         return self
 

@@ -77,8 +77,8 @@ class PaymentFeatures(FeatureBuilder):
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:
         self.windows = windows
 
-    def fit(self, data: EventData, rows: Any = None) -> PaymentFeatures:
-        """Validate the parameters and check that ``data`` has a payments table.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Check the parameters and that ``data`` has a payments table; nothing to count.
 
         Parameters
         ----------
@@ -87,10 +87,26 @@ class PaymentFeatures(FeatureBuilder):
 
         Returns
         -------
+        dict
+            Empty: the family learns nothing from the data.
+        """
+        self.fit_from_statistics({})
+        self.require_tables(data)
+        return {}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> PaymentFeatures:
+        """Validate the parameters (the windows).
+
+        Parameters
+        ----------
+        stats : dict
+            Empty (see :meth:`fit_statistics`).
+
+        Returns
+        -------
         self
         """
         self.windows_ = _parse_windows(self.windows, "windows")
-        self.require_tables(data)
         self.fitted_ = True
         return self
 

@@ -58,6 +58,43 @@ def _as_float(values: pd.Series, kind: str) -> np.ndarray:
     return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _column_statistics(values: pd.Series) -> dict[str, Any]:
+    """What :meth:`ProfileFeatures.fit_from_statistics` needs to know of one column."""
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return {"kind": "time", "n": len(values)}
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        kind = "bool" if pd.api.types.is_bool_dtype(dtype) else "numeric"
+        numbers = _as_float(values, kind)
+        present = numbers[~np.isnan(numbers)]
+        return {"kind": kind, "n": len(numbers), "present": len(present),
+                "min": float(present.min()) if len(present) else np.nan,
+                "max": float(present.max()) if len(present) else np.nan}
+    counts = _as_text(values).value_counts(dropna=True)
+    return {"kind": "text", "n": len(values),
+            "counts": {str(k): int(v) for k, v in counts.items() if v}}
+
+
+def _combine_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One column's statistics over several parts of the customers."""
+    kinds = {p["kind"] for p in parts}
+    if len(kinds) > 1:
+        raise ValueError(f"a profile column reads as {sorted(kinds)} in different parts of the "
+                         f"customers; give it one dtype")
+    out: dict[str, Any] = {"kind": parts[0]["kind"], "n": sum(p["n"] for p in parts)}
+    if out["kind"] in ("bool", "numeric"):
+        out["present"] = sum(p["present"] for p in parts)
+        out["min"] = float(np.fmin.reduce([p["min"] for p in parts]))
+        out["max"] = float(np.fmax.reduce([p["max"] for p in parts]))
+    elif out["kind"] == "text":
+        counts: dict[str, int] = {}
+        for p in parts:
+            for value, n in p["counts"].items():
+                counts[value] = counts.get(value, 0) + n
+        out["counts"] = counts
+    return out
+
+
 class ProfileFeatures(FeatureBuilder):
     """Static customer attributes as features (plan, region, company size...).
 
@@ -126,19 +163,23 @@ class ProfileFeatures(FeatureBuilder):
         self.max_categories = max_categories
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: EventData, rows: Any = None) -> ProfileFeatures:
-        """Choose the columns and learn the categories of text columns.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """The candidate columns and, per column, what choosing and encoding it needs.
 
         Parameters
         ----------
         data : EventData
         rows : cutoffs, MultiIndex or FeatureRows, optional
-            When given, columns and categories are learned from the customers in these rows
-            only.
+            When given, only the customers in these rows count (each once).
 
         Returns
         -------
-        self
+        dict
+            ``candidates`` (column names), ``snapshot`` and ``payments`` (the data is a
+            snapshot table / has payments) and ``columns``: per column its ``kind``
+            (``time``, ``bool``, ``numeric`` or ``text``), the customers counted ``n`` and,
+            for numbers, ``present``, ``min`` and ``max``; for text the ``counts`` of each
+            value.
         """
         self._validate_params()
         customers = data.customers
@@ -147,6 +188,35 @@ class ProfileFeatures(FeatureBuilder):
             seen = np.bincount(as_rows(data, rows).codes, minlength=len(customers))
             sample = customers.iloc[np.flatnonzero(seen)]  # each customer in rows, once
         candidates = self._candidates(data)
+        return {"candidates": candidates, "snapshot": bool(data.is_snapshot),
+                "payments": data.payments is not None,
+                "columns": {col: _column_statistics(sample[col]) for col in candidates}}
+
+    @classmethod
+    def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Counts, extremes and value counts of each column combined over the parts."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("ProfileFeatures.combine_statistics needs at least one part")
+        first = parts[0]
+        columns = {col: _combine_columns([p["columns"][col] for p in parts])
+                   for col in first["candidates"]}
+        return {"candidates": list(first["candidates"]), "snapshot": first["snapshot"],
+                "payments": any(p["payments"] for p in parts), "columns": columns}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> ProfileFeatures:
+        """Choose the columns and learn the categories of text columns.
+
+        Parameters
+        ----------
+        stats : dict
+            See :meth:`fit_statistics`.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
         self.dropped_: dict[str, str] = {}
         self.leaky_columns_: list[str] = []
         time_varying = set(self.time_varying or ())
@@ -154,15 +224,15 @@ class ProfileFeatures(FeatureBuilder):
         self.kinds_: dict[str, str] = {}
         self.categories_: dict[str, list[str]] = {}
         self.other_values_: dict[str, list[str]] = {}
-        for col in candidates:
-            if col in time_varying and not data.is_snapshot:
-                if data.payments is not None:
+        for col in stats["candidates"]:
+            if col in time_varying and not stats["snapshot"]:
+                if stats["payments"]:
                     self._drop(col, "changes over time and the table holds its value at export; "
                                     "the monetary family gives its point-in-time value from "
                                     "payments")
                     continue
                 self.leaky_columns_.append(col)
-            self._learn(col, sample[col])
+            self._learn(col, stats["columns"][col])
         self.leaky_columns_ = [c for c in self.leaky_columns_ if c in self.columns_]
         if self.leaky_columns_:
             names = ", ".join(f"customers.{c}" for c in self.leaky_columns_)
@@ -172,7 +242,7 @@ class ProfileFeatures(FeatureBuilder):
                 f"cutoff (e.g. an MRR of 0 for customers who have already left). It is used as a "
                 f"feature because there is no payments table to give its point-in-time value; add "
                 f"payments, or pass ProfileFeatures(exclude={self.leaky_columns_!r})",
-                LeakageWarning, stacklevel=2)
+                LeakageWarning, stacklevel=3)
         self.fitted_ = True
         return self
 
@@ -219,41 +289,34 @@ class ProfileFeatures(FeatureBuilder):
         self.dropped_[col] = reason
         logger.info("profile column customers.%s not used: %s", col, reason)
 
-    def _learn(self, col: str, values: pd.Series) -> None:
-        dtype = values.dtype
-        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
-                dtype):
+    def _learn(self, col: str, stats: dict[str, Any]) -> None:
+        kind = stats["kind"]
+        if kind == "time":
             self._drop(col, "timestamps are not profile features (tenure covers signup)")
             return
-        if pd.api.types.is_bool_dtype(dtype):
-            kind = "bool"
-        elif pd.api.types.is_numeric_dtype(dtype):
-            kind = "numeric"
-        else:
-            text = _as_text(values)
-            distinct = pd.Series(text.dropna().unique())  # parse each distinct text once
-            numbers = pd.to_numeric(distinct, errors="coerce")
-            kind = ("numeric_text" if len(distinct) and bool(numbers.notna().all())
-                    else "categorical")
-        if kind != "categorical":
-            numbers = _as_float(values, kind)
-            present = numbers[~np.isnan(numbers)]
-            if len(present) == 0:
+        if kind == "text":
+            counts = stats["counts"]
+            numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
+            if len(counts) and bool(numbers.notna().all()):  # text holding numbers
+                kind = "numeric_text"
+                stats = {"n": stats["n"], "present": sum(counts.values()),
+                         "min": float(numbers.min()), "max": float(numbers.max())}
+        if kind != "text":
+            if stats["present"] == 0:
                 self._drop(col, "entirely missing")
                 return
-            if len(present) == len(numbers) and np.all(present == present[0]):
-                self._drop(col, f"constant ({present[0]:g})")
+            if stats["present"] == stats["n"] and stats["min"] == stats["max"]:
+                self._drop(col, f"constant ({stats['min']:g})")
                 return
             self.columns_.append(col)
             self.kinds_[col] = kind
             return
-        counts = text.value_counts(dropna=True)
-        n_present = int(counts.sum())
+        n_present = int(sum(counts.values()))
         if n_present == 0:
             self._drop(col, "entirely missing")
             return
-        if len(counts) == 1 and n_present == len(text):
-            self._drop(col, f"constant ({counts.index[0]!r})")
+        if len(counts) == 1 and n_present == stats["n"]:
+            self._drop(col, f"constant ({next(iter(counts))!r})")
             return
         if n_present >= _MIN_ID_ROWS and len(counts) == n_present:
             self._drop(col, f"looks like an identifier ({n_present} distinct text values); "

@@ -237,24 +237,46 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     def require_tables(self, data: EventData) -> None:
         """Raise :class:`ChurnDataError` when there is no table to read purchases from."""
+        if self._source(data) is None:
+            raise self._no_source()
+
+    def _no_source(self) -> Exception:
         from ..exceptions import ChurnDataError
 
-        if self._source(data) is None:
-            wanted = {"auto": "an activity or payments table", "activity": "an activity table",
-                      "payments": "a payments table"}[self.source]
-            raise ChurnDataError(
-                f"PurchaseHistoryFeatures(source={self.source!r}) needs {wanted} holding the "
-                f"purchases, but the data has none; add it, or leave PurchaseHistoryFeatures "
-                f"out of the builders")
+        wanted = {"auto": "an activity or payments table", "activity": "an activity table",
+                  "payments": "a payments table"}.get(self.source, "a purchases table")
+        return ChurnDataError(
+            f"PurchaseHistoryFeatures(source={self.source!r}) needs {wanted} holding the "
+            f"purchases, but the data has none; add it, or leave PurchaseHistoryFeatures "
+            f"out of the builders")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: EventData, rows: Any = None) -> PurchaseHistoryFeatures:
-        """Validate the parameters and choose the purchase source.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Validate the parameters; the purchase source and whether purchases carry a value.
 
         Parameters
         ----------
         data : EventData
         rows : ignored
+
+        Returns
+        -------
+        dict
+            ``source`` (``"activity"`` or ``"payments"``) and ``has_value``.
+        """
+        source = self._source(data)
+        stats = {"source": source, "has_value": source == "payments" or (
+            source == "activity" and "value" in data.activity.columns)}
+        self.fit_from_statistics(stats)  # the parameters and the source, checked early
+        return stats
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> PurchaseHistoryFeatures:
+        """Validate the parameters and take the purchase source.
+
+        Parameters
+        ----------
+        stats : dict
+            See :meth:`fit_statistics`.
 
         Returns
         -------
@@ -270,13 +292,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         self.trend_windows_ = _parse_windows(self.trend_windows, "trend_windows")
         self.spend_window_ = _positive_window(self.spend_window, "spend_window")
         self.horizon_ = _positive_window(self.horizon, "horizon")
-        self.require_tables(data)
-        self.source_ = self._source(data)
+        if stats["source"] is None:
+            raise self._no_source()
+        self.source_ = stats["source"]
         if self.event is not None and self.source_ != "activity":
             raise ValueError(f"event={self.event!r} filters activity events, but purchases "
                              f"come from {self.source_}; use source='activity'")
-        self.has_value_ = (self.source_ == "payments"
-                           or "value" in data.activity.columns)
+        self.has_value_ = bool(stats["has_value"])
         self.fitted_ = True
         return self
 

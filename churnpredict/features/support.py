@@ -102,8 +102,8 @@ class SupportFeatures(FeatureBuilder):
         self.high_priority = high_priority
         self.high_priority_min = high_priority_min
 
-    def fit(self, data: EventData, rows: Any = None) -> SupportFeatures:
-        """Validate the parameters and decide which columns the tickets table supports.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Check the parameters and which optional columns the tickets table has.
 
         Parameters
         ----------
@@ -112,8 +112,35 @@ class SupportFeatures(FeatureBuilder):
 
         Returns
         -------
+        dict
+            ``resolved_at``, ``csat``, ``priority``: whether the column is present (the same
+            in every part of the data).
+        """
+        self._validate_params()
+        self.require_tables(data)
+        columns = data.tickets.columns
+        return {name: name in columns for name in ("resolved_at", "csat", "priority")}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> SupportFeatures:
+        """Validate the parameters and decide which columns the tickets table supports.
+
+        Parameters
+        ----------
+        stats : dict
+            See :meth:`fit_statistics`.
+
+        Returns
+        -------
         self
         """
+        self._validate_params()
+        self.has_resolved_ = bool(stats["resolved_at"])
+        self.has_csat_ = self.has_resolved_ and bool(stats["csat"])
+        self.has_priority_ = bool(stats["priority"])
+        self.fitted_ = True
+        return self
+
+    def _validate_params(self) -> None:
         self.windows_ = _parse_windows(self.windows, "windows")
         self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
         if isinstance(self.low_csat, bool) or not isinstance(self.low_csat, (int, float)) \
@@ -127,13 +154,6 @@ class SupportFeatures(FeatureBuilder):
                 f"high_priority={self.high_priority!r} is a single string; pass a sequence "
                 f"such as ('high', 'urgent')"
             )
-        self.require_tables(data)
-        tickets = data.tickets
-        self.has_resolved_ = "resolved_at" in tickets.columns
-        self.has_csat_ = self.has_resolved_ and "csat" in tickets.columns
-        self.has_priority_ = "priority" in tickets.columns
-        self.fitted_ = True
-        return self
 
     def feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""

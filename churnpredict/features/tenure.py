@@ -7,6 +7,7 @@ cutoff; the tenure is measured over ``[signup_at, cutoff)``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -71,8 +72,8 @@ class TenureFeatures(FeatureBuilder):
         """True when ``customers`` has a ``signup_at`` column."""
         return data.customers is not None and "signup_at" in data.customers.columns
 
-    def fit(self, data: EventData, rows: Any = None) -> TenureFeatures:
-        """Validate ``onboarding_days`` and check that signup times exist.
+    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+        """Check ``onboarding_days`` and that signup times exist; count late signups.
 
         Parameters
         ----------
@@ -82,26 +83,57 @@ class TenureFeatures(FeatureBuilder):
 
         Returns
         -------
+        dict
+            ``customers`` and, for a snapshot table, ``late`` (signups on or after the
+            snapshot date) and ``snapshot_at``.
+        """
+        self._validate_params()
+        _require_signup(data, type(self).__name__)
+        signup = data.customers["signup_at"]
+        late = int((signup >= data.snapshot_at).sum()) if data.is_snapshot else 0
+        return {"customers": len(signup), "late": late,
+                "snapshot_at": data.snapshot_at if data.is_snapshot else None}
+
+    @classmethod
+    def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Customers and late signups summed over the parts."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("TenureFeatures.combine_statistics needs at least one part")
+        return {"customers": sum(p["customers"] for p in parts),
+                "late": sum(p["late"] for p in parts), "snapshot_at": parts[0]["snapshot_at"]}
+
+    def fit_from_statistics(self, stats: dict[str, Any]) -> TenureFeatures:
+        """Validate ``onboarding_days``; warn when snapshot signups make tenure unknown.
+
+        Parameters
+        ----------
+        stats : dict
+            See :meth:`fit_statistics`.
+
+        Returns
+        -------
         self
         """
+        self._validate_params()
+        late = int(stats.get("late", 0))
+        if late:
+            warnings.warn(
+                f"customers.signup_at is on or after the snapshot date "
+                f"{pd.Timestamp(stats['snapshot_at']).date()} for {late} of "
+                f"{stats['customers']} customers, so their "
+                f"tenure is unknown (NaN); pass EventData(..., snapshot_at='YYYY-MM-DD') "
+                f"with the date the table was exported",
+                DataQualityWarning, stacklevel=3)
+        self.fitted_ = True
+        return self
+
+    def _validate_params(self) -> None:
         days = self.onboarding_days
         if isinstance(days, bool) or not isinstance(days, (int, float, np.integer, np.floating)) \
                 or not np.isfinite(days) or days <= 0:
             raise ValueError(f"onboarding_days={days!r}; expected a positive number of days")
         self.onboarding_days_ = float(days)
-        _require_signup(data, type(self).__name__)
-        if data.is_snapshot:
-            signup = data.customers["signup_at"]
-            late = int((signup >= data.snapshot_at).sum())
-            if late:
-                warnings.warn(
-                    f"customers.signup_at is on or after the snapshot date "
-                    f"{data.snapshot_at.date()} for {late} of {len(signup)} customers, so their "
-                    f"tenure is unknown (NaN); pass EventData(..., snapshot_at='YYYY-MM-DD') "
-                    f"with the date the table was exported",
-                    DataQualityWarning, stacklevel=2)
-        self.fitted_ = True
-        return self
 
     def feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""

@@ -1,0 +1,283 @@
+"""Training on a cluster: the ChurnPipeline recipe with partitioned rows and ``xgboost.dask``.
+
+The rules stay in the core: :meth:`ChurnPipeline.training_plan` settles horizon, labels,
+builders and model; :meth:`ChurnModel.plan_fit` / :meth:`ChurnModel.finish_fit` hold the
+model recipe; :meth:`ChurnPipeline.set_fitted` installs the result. This module only moves
+rows: labels and features per partition, boosters on the workers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..bundle import check_destination
+from ..data import EventData
+from ..exceptions import ChurnDataError, ChurnModelError
+from ..labels import training_cutoffs
+from .cluster import dask_client, get_client
+from .features import features_meta, first_row, fit_builders, partitioned_features
+from .frames import Progress, require_dask
+from .labels import RowsSpec, RowsSummary
+from .partitions import CustomerPartitions, as_of_time, as_partitions, open_data, settings_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
+    from ..model import ChurnModel
+    from ..pipeline import ChurnPipeline
+
+__all__ = ["fit_dask", "train_dask", "REFERENCE_ROWS"]
+
+#: Rows of the latest training cutoff (at most) behind a Dask-trained bundle's drift
+#: reference and reason percentiles: a uniform sample of them.
+REFERENCE_ROWS = 50_000
+
+
+def _category_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as float codes (NaN when missing), others unchanged."""
+    cols = {c: frame[c].cat.codes.astype(np.float64).where(frame[c].notna())
+            for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    return frame.assign(**cols) if cols else frame
+
+
+def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[str],
+                   meta: pd.DataFrame, summary: RowsSummary) -> ChurnModel:
+    """ChurnModel.fit, distributed: the model's own plan and recipe, boosters on the cluster.
+
+    :meth:`ChurnModel.plan_fit` plans on one row per (cutoff, class) weighted by its row count
+    (the fold rules look only at cutoffs and classes); :meth:`ChurnModel.finish_fit` trains
+    the candidates, calibrates and refits through ``xgboost.dask``.
+    """
+    import xgboost as xgb
+    import xgboost.dask  # noqa: F401  (registers xgb.dask)
+
+    counts = summary.counts
+    by_class = counts.groupby(level="churned").sum()
+    if len(by_class[by_class > 0]) < 2:
+        raise ChurnModelError(
+            f"y holds one class only ({sorted(int(c) for c in by_class.index)}): ChurnModel "
+            f"needs churned and retained customers; use more cutoffs or a longer horizon"
+        )
+    categorical = [c for c in names if isinstance(meta[c].dtype, pd.CategoricalDtype)]
+    model.set_feature_schema(names, {c: list(meta[c].cat.categories) for c in categorical})
+    cut_level = pd.DatetimeIndex(counts.index.get_level_values("cutoff"))
+    compact = pd.MultiIndex.from_arrays([np.zeros(len(counts), dtype=np.int64), cut_level],
+                                        names=["customer_id", "cutoff"])
+    plan = model.plan_fit(compact, counts.index.get_level_values("churned").to_numpy(),
+                          counts=counts.to_numpy())
+
+    # Categories as their codes, marked categorical: the category lists are the builders'
+    # (the same in every partition), and a worker may then hold no row of a fold.
+    feats = feats.map_partitions(_category_codes, meta=_category_codes(meta))
+    types = ["c" if c in categorical else "float" for c in names]
+    X, y = feats[names], feats["churned"]
+    in_train = feats["cutoff"].isin(list(plan.train_cutoffs))
+    in_valid = feats["cutoff"].isin(list(plan.valid_cutoffs))
+    X_valid, y_valid_lazy = X[in_valid], y[in_valid]
+
+    def matrix(kind: Any, data: Any, label: Any = None, **kwargs: Any) -> Any:
+        return kind(client, data, label, missing=np.nan, feature_names=names,
+                    feature_types=types, **kwargs)
+
+    dtrain = matrix(xgb.dask.DaskQuantileDMatrix, X[in_train], y[in_train])
+    dvalid = matrix(xgb.dask.DaskQuantileDMatrix, X_valid, y_valid_lazy, ref=dtrain)
+    dvalid_x = matrix(xgb.dask.DaskDMatrix, X_valid)
+    y_valid: list[np.ndarray] = []
+
+    def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
+        with xgb.config_context(verbosity=0):
+            booster = xgb.dask.train(
+                client, params, dtrain, num_boost_round=int(model.n_estimators),
+                evals=[(dvalid, "validation")],
+                early_stopping_rounds=model.early_stopping_rounds, verbose_eval=False,
+            )["booster"]
+        best_it = model.best_round(booster)
+        lazy_margin = xgb.dask.predict(client, booster, dvalid_x, output_margin=True,
+                                       iteration_range=(0, best_it + 1))
+        if not y_valid:  # same partitions, same order as the margins
+            y_valid.append(y_valid_lazy.compute().to_numpy(dtype=np.int8))
+        return best_it, np.asarray(lazy_margin.compute(), dtype=np.float64), y_valid[0]
+
+    def refit(params: dict[str, Any], rounds: int) -> Any:
+        dall = matrix(xgb.dask.DaskQuantileDMatrix, X, y)
+        with xgb.config_context(verbosity=0):
+            return xgb.dask.train(client, params, dall, num_boost_round=rounds,
+                                  verbose_eval=False)["booster"]
+
+    return model.finish_fit(plan, train_candidate, refit)
+
+
+def _latest_sample(feats: Any, summary: RowsSummary, names: list[str]) -> pd.DataFrame:
+    """A uniform sample of at most :data:`REFERENCE_ROWS` rows of the latest cutoff."""
+    at_latest = summary.counts[summary.counts.index.get_level_values("cutoff")
+                               == summary.latest]
+    n = max(int(at_latest.sum()), 1)
+    rows = feats[feats["cutoff"] == summary.latest]
+    if n > REFERENCE_ROWS:
+        rows = rows.sample(frac=REFERENCE_ROWS / n, random_state=0)
+    frame = rows.compute().set_index(["customer_id", "cutoff"])
+    return frame[names]
+
+
+def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
+    """The drift reference and the reason percentiles and facts of a fitted pipeline."""
+    from ..drift import reference_distribution
+    from ..explain import reference_percentiles, related_facts
+
+    if len(X) == 0:
+        return {}
+    return {"reference_": reference_distribution(X, model.predict_proba(X)[:, 1]),
+            "feature_percentiles_": reference_percentiles(X),
+            "reason_facts_": related_facts(X, info)}
+
+
+def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: Any = None,
+             persist: bool = False, progress: Progress | None = None) -> ChurnPipeline:
+    """Fit a ChurnPipeline on a Dask cluster: partitioned features, ``xgboost.dask`` training.
+
+    Labels and features are built per customer partition with the same code as
+    :meth:`ChurnPipeline.fit`; builders are fitted by parts (statistics per partition,
+    combined: see :class:`~churnpredict.FeatureBuilder`). The model follows
+    :class:`~churnpredict.model.ChurnModel`'s recipe: the latest cutoffs validate (early
+    stopping and calibration), purged training cutoffs, parameter search when ``tune``, then
+    a refit on all rows, all with ``xgboost.dask``. The result is an ordinary fitted
+    pipeline: ``pipeline.save(path)`` writes the usual bundle.
+
+    Parameters
+    ----------
+    pipeline : ChurnPipeline
+        Its settings are used; it is fitted in place and returned. Its model must be a
+        ChurnModel (or None for the default).
+    data : CustomerPartitions, mapping of tables, or EventData
+    as_of : timestamp-like, optional
+        What is known at training time; default the latest time in the data.
+    client : distributed.Client, optional
+        Default: the current default client.
+    persist : bool, default False
+        Keep the shuffled tables in cluster memory between the two passes (labels, then
+        features) instead of shuffling twice.
+    progress : callable, optional
+        ``progress(stage, step, total)`` after each stage.
+
+    Returns
+    -------
+    ChurnPipeline
+
+    Notes
+    -----
+    Distributed XGBoost merges per-worker quantile sketches and sees rows in another order,
+    so the trees are close to, not identical with, a single-machine fit on the same rows.
+    The drift reference (``reference_``) and the reason percentiles (``feature_percentiles_``,
+    ``reason_facts_``) come from a uniform sample of at most :data:`REFERENCE_ROWS` rows of
+    the latest training cutoff (a pandas fit takes the percentiles over every training row).
+    """
+    require_dask()
+
+    from ..model import ChurnModel
+    from ..pipeline import ChurnPipeline
+    from ..training import describe_feature_columns, required_inputs
+
+    if not isinstance(pipeline, ChurnPipeline):
+        raise ChurnModelError(f"pipeline must be a ChurnPipeline, got {type(pipeline).__name__}")
+    client = get_client(client)
+    parts = as_partitions(data)
+    whole = EventData(parts.customers_frame)
+    # the business kind is detected from the payments on a single machine only; on Dask it is
+    # what the pipeline says ("auto" keeps the subscription default)
+    business = (("purchases", "set: business='purchases'") if pipeline.business == "purchases"
+                else ("subscription", "Dask training: subscription unless business='purchases'"))
+    plan = pipeline.training_plan(whole, business=business)
+    horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
+    if not isinstance(model, ChurnModel):
+        raise ChurnModelError(
+            f"Dask training supports ChurnModel only, got {type(model).__name__}; fit other "
+            f"models with ChurnPipeline.fit on a sample"
+        )
+    model.check_params()
+    total = 4
+    as_of = as_of_time(parts, as_of)
+    cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs),
+                               pipeline.cutoff_freq)
+    rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of,
+                    lapsed=kind == "inactivity")
+    if persist:
+        parts = parts.persist()
+    active, summary = fit_builders(parts, builders, rows)
+    if summary.n_rows == 0:
+        raise ChurnDataError(
+            f"no customer is in the population at the training cutoffs "
+            f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
+        )
+    if progress is not None:
+        progress("labels", 1, total)
+    local, row = first_row(parts, summary.ids[0], summary.latest)
+    meta = features_meta(active, local, row, parts.spec.id_dtype, labels=True)
+    feats = client.persist(partitioned_features(parts, rows, active, meta))
+    if progress is not None:
+        progress("features", 2, total)
+    names = [c for c in meta.columns if c not in ("customer_id", "cutoff", "churned")]
+    fitted = _train_booster(client, model, feats, names, meta, summary)
+    info = describe_feature_columns(active, names)
+    references = _references(fitted, _latest_sample(feats, summary, names), info)
+    del feats
+    if progress is not None:
+        progress("model", 3, total)
+
+    pipeline.set_fitted(
+        builders=active, model=fitted, feature_names=names, feature_info=info, as_of=as_of,
+        cutoffs=summary.counts.index.get_level_values("cutoff"), horizon=horizon,
+        label_kind=kind, is_snapshot=False, business=plan.business,
+        business_reason=plan.business_reason,
+        training_summary={
+            "n_rows": summary.n_rows,
+            "n_customers": int(len(summary.ids)),
+            "n_cutoffs": int(summary.counts.index.get_level_values("cutoff").nunique()),
+            "n_churned": summary.n_churned,
+            "positive_rate": summary.n_churned / summary.n_rows,
+            "churn_types": summary.churn_types,
+            "n_features": len(names),
+        },
+        validation_scores=dict(fitted.validation_scores_),
+        training_statuses_=summary.statuses,
+        required_inputs_=required_inputs(active, local), **references)
+    if progress is not None:
+        progress("done", total, total)
+    return pipeline
+
+
+def train_dask(pipeline: ChurnPipeline, data: Any, model_dir: str | os.PathLike, *,
+               as_of: Any = None, scheduler: Any = None, config: Any = None,
+               npartitions: int | None = None, persist: bool = False,
+               progress: Progress | None = None) -> ChurnPipeline:
+    """``churnpredict train --scheduler ...``: fit on a cluster and save the bundle.
+
+    Parameters
+    ----------
+    pipeline : ChurnPipeline
+        Unfitted settings (horizon, label, cutoffs, model parameters).
+    data : path-like, mapping of tables or CustomerPartitions
+    model_dir : path-like
+        Bundle directory (written atomically by :meth:`ChurnPipeline.save`).
+    as_of, persist, progress
+        See :func:`fit_dask`.
+    scheduler, config, npartitions
+        See :func:`~churnpredict.dask.score_dask`.
+
+    Returns
+    -------
+    ChurnPipeline
+        Fitted.
+    """
+    require_dask()
+    check_destination(model_dir)  # before any work: a wrong destination fails fast
+    settings = settings_of(config)
+    with dask_client(scheduler) as client:
+        parts: CustomerPartitions = open_data(data, settings, npartitions)
+        fit_dask(pipeline, parts, as_of=as_of, client=client, persist=persist,
+                 progress=progress)
+    pipeline.save(model_dir)
+    return pipeline
