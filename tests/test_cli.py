@@ -422,6 +422,18 @@ def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
     assert a["customer_id"].tolist() == b["customer_id"].tolist()
     np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], atol=1e-9)
     assert a["reason_1"].tolist() == b["reason_1"].tolist()
+    # the list options travel to Dask as one ListOptions: status filter and holdout too
+    flags = ["--status", "active", "--holdout", "0.25", "--seed", "5", "--top", "40"]
+    assert invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", local,
+                  "--config", config, *flags).exit_code == 0
+    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out",
+                    dask_out, "--config", config, "--scheduler", "local", "--npartitions", 3,
+                    *flags)
+    assert result.exit_code == 0, result.stderr
+    a, b = pd.read_csv(local), pd.read_csv(dask_out)
+    assert len(a) == 40 and set(a["status"]) == {"active"}
+    for col in ("customer_id", "risk_tier", "status", "group"):
+        assert a[col].tolist() == b[col].tolist(), col
 
 
 def test_ranked_out_needs_a_scheduler(tmp_path, data_dir, model_dir, config):

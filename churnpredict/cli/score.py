@@ -102,9 +102,6 @@ def score(
     with guard(session):
         check_output(out)  # every destination first: nothing is worked out for nothing
         check_holdout(holdout, seed)
-        if scheduler is not None and holdout is not None:
-            raise BadInput("--holdout is not available with --scheduler; score without "
-                           "--scheduler to draw a control group")
         if ranked_out is not None:
             if scheduler is None:
                 raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
@@ -119,20 +116,13 @@ def score(
         check_business(pipeline, business)
         apply_reason_settings(pipeline, settings, config)
         if scheduler is not None:
-            if options.status != "all":
-                raise BadInput("--status needs in-memory scoring; drop --scheduler, or filter "
-                               "the written list by its status column")
             from ..dask import score_dask
 
             quiet_dask_logs(debug)
-            plain = options.as_dict()
             with session.step("Scoring on Dask"):
                 frame, n_scored = score_dask(
-                    pipeline, data, as_of_ts, out, scheduler=scheduler,
-                    top=plain["top"], min_probability=plain["min_probability"],
-                    rank_by=plain["rank_by"], tiers=plain["tiers"], actions=plain["actions"],
-                    extra_columns=plain["extra_columns"], config=settings,
-                    ranked_out=ranked_out, npartitions=npartitions)
+                    pipeline, data, as_of_ts, out, scheduler=scheduler, options=options,
+                    config=settings, ranked_out=ranked_out, npartitions=npartitions)
             with session.shown():
                 session.say(f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to "
                             f"[bold]{markup(out)}[/bold]")
