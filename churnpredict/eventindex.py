@@ -149,6 +149,11 @@ class EventIndex:
         if np.issubdtype(t.dtype, np.datetime64):
             t = t.astype("datetime64[ns]", copy=False).view(np.int64)
         t = np.asarray(t, dtype=np.int64)
+        # times far before or after the events (e.g. 1700, or NaT as int64's minimum) are
+        # first brought next to the key's range, so t - t0 cannot overflow; NaT stays "after
+        # every event", as before
+        upper = self.t0 + self.span * self.unit
+        t = np.where(t == np.iinfo(np.int64).min, upper, np.clip(t, self.t0 - self.unit, upper))
         rel = t - self.t0
         slot = rel // self.unit
         off_grid = (rel != slot * self.unit) & (slot >= 0) & (slot < self.span - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from churnpredict.eventindex import BitRank, EventIndex, count_prefix, sums_between
@@ -192,3 +193,16 @@ def test_count_prefix_is_exact_integer_running_count():
     flags = np.array([True, False, True, True])
     out = count_prefix(flags)
     assert out.dtype == np.int64 and out.tolist() == [0, 1, 1, 2, 3]
+
+
+def test_window_edges_far_from_the_events_do_not_overflow():
+    """A start in 1700 (decades before the events) counts every earlier event, never < 0."""
+    times = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-15"]).to_numpy()
+    index = EventIndex(np.array([0, 0, 0, 1]), times, 2)
+    codes = np.array([0, 1, 0])
+    start = np.array(["1700-01-01", "1700-01-01", "2024-01-20"], dtype="datetime64[ns]")
+    end = np.array(["2024-02-15", "2199-12-31", "2199-12-31"], dtype="datetime64[ns]")
+    assert index.count_between(codes, start, end).tolist() == [2, 1, 2]
+    assert index.count_before(codes, start).tolist() == [0, 0, 1]
+    nat = np.array(["NaT"], dtype="datetime64[ns]")
+    assert index.count_before(np.array([0]), nat).tolist() == [3]  # NaT: after every event
