@@ -12,9 +12,9 @@ from __future__ import annotations
 import html
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,8 @@ from .tables import (
 
 __all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
            "load_config"]
+
+T = TypeVar("T")
 
 
 
@@ -515,6 +517,30 @@ class EventData:
         key = ("codes", table)
         if key not in self._cache:
             self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"])
+        return self._cache[key]
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """What ``compute()`` returns, computed once per ``key`` for this data and then reused.
+
+        Feature builders keep what they derive from the tables here (sorted codes, flags,
+        per-customer orders), so several builders and several calls share one copy. The
+        cache lives as long as this ``EventData``; :meth:`cut` starts an empty one.
+
+        Parameters
+        ----------
+        key : hashable
+            Names the result; start it with the builder's family, e.g.
+            ``("engagement", "event_codes")``.
+        compute : callable
+            Called without arguments on the first request.
+
+        Returns
+        -------
+        object
+            The cached result.
+        """
+        if key not in self._cache:
+            self._cache[key] = compute()
         return self._cache[key]
 
     def event_index(self, table: str, time_column: str | None = None,

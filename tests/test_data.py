@@ -235,3 +235,19 @@ def test_cut_blanks_future_resolution():
     data = EventData(customers(), tickets=tickets(resolved_at=["2024-03-01", None]))
     cut = data.cut("2024-02-10")
     assert np.isnan(cut.tickets["csat"].iloc[0]) and cut.tickets["resolved_at"].isna().all()
+
+
+def test_cached_computes_once_per_key_and_cut_starts_afresh():
+    import churnpredict as cp
+
+    data = cp.load_sample()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert data.cached(("test", "a"), compute) == 1
+    assert data.cached(("test", "a"), compute) == 1  # reused
+    assert data.cached(("test", "b"), compute) == 2
+    assert data.cut("2024-06-01").cached(("test", "a"), compute) == 3  # a new cache

@@ -469,9 +469,7 @@ def _type_flags(data: EventData, index: EventIndex, types: list[str]) -> _TypeFl
         return _TypeFlags(index, [])
     if "event" not in data.activity.columns:
         return None
-    key = ("engagement", "type_flags", id(index), tuple(types))
-    cached = data._cache.get(key)
-    if cached is None:
+    def compute() -> _TypeFlags:
         codes, uniques = _event_codes(data)
         lookup = {str(u): k for k, u in enumerate(uniques)}
         sorted_codes = index.sorted_values(codes)
@@ -479,9 +477,9 @@ def _type_flags(data: EventData, index: EventIndex, types: list[str]) -> _TypeFl
         wanted = [lookup.get(t, -2) for t in types]  # -2 matches nothing: an absent type
         flags = [BitRank.from_chunks(n, lambda lo, hi, c=c: sorted_codes[lo:hi] == c)
                  for c in wanted]
-        cached = _TypeFlags(index, flags)
-        data._cache[key] = cached
-    return cached
+        return _TypeFlags(index, flags)
+
+    return data.cached(("engagement", "type_flags", id(index), tuple(types)), compute)
 
 
 def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarray
@@ -527,20 +525,15 @@ def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: in
 
 def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:
     """Integer code of each activity event's type (-1 when missing), cached per data."""
-    key = ("engagement", "event_codes")
-    cached = data._cache.get(key)
-    if cached is None:
+    def compute() -> tuple[np.ndarray, np.ndarray]:
         event = data.activity["event"]
         if isinstance(event.dtype, pd.CategoricalDtype):  # the codes are there already
-            codes = event.cat.codes.to_numpy()
-            uniques = np.asarray(event.cat.categories, dtype=object)
-        else:
-            codes, uniques = pd.factorize(event, use_na_sentinel=True)
-            small = np.int16 if len(uniques) < 2**15 else np.int64  # 2 bytes an event, not 8
-            codes, uniques = np.asarray(codes, dtype=small), np.asarray(uniques, dtype=object)
-        cached = (codes, uniques)
-        data._cache[key] = cached
-    return cached
+            return event.cat.codes.to_numpy(), np.asarray(event.cat.categories, dtype=object)
+        codes, uniques = pd.factorize(event, use_na_sentinel=True)
+        small = np.int16 if len(uniques) < 2**15 else np.int64  # 2 bytes an event, not 8
+        return np.asarray(codes, dtype=small), np.asarray(uniques, dtype=object)
+
+    return data.cached(("engagement", "event_codes"), compute)
 
 
 def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any
@@ -561,10 +554,6 @@ def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any
 
 def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
     """Which sorted events are their customer's first on their UTC day, as a :class:`BitRank`."""
-    key = ("engagement", "first_of_day", id(index))
-    cached = data._cache.get(key)
-    if cached is not None:
-        return cached
     times, starts = index.times, index.starts
 
     def first(lo: int, hi: int) -> np.ndarray:
@@ -580,19 +569,14 @@ def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
         flag[new - lo] = True
         return flag
 
-    cached = BitRank.from_chunks(len(times), first)
-    data._cache[key] = cached
-    return cached
+    return data.cached(("engagement", "first_of_day", id(index)),
+                       lambda: BitRank.from_chunks(len(times), first))
 
 
 def _sorted_values(data: EventData, index: EventIndex) -> np.ndarray | None:
     """``activity.value`` in the index's order, missing values as 0 (None without values)."""
     if "value" not in data.activity.columns:
         return None
-    key = ("engagement", "sorted_values", id(index))
-    cached = data._cache.get(key)
-    if cached is None:
-        cached = missing_as_zero(index.sorted_values(
-            data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)))
-        data._cache[key] = cached
-    return cached
+    return data.cached(("engagement", "sorted_values", id(index)),
+                       lambda: missing_as_zero(index.sorted_values(
+                           data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan))))

@@ -413,10 +413,10 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     # ------------------------------------------------------------------ build
     def _orders(self, data: EventData) -> _Orders:
-        key = ("purchase_orders", self.source_, self.event)
-        cached = data._cache.get(key)
-        if cached is not None:
-            return cached
+        return data.cached(("purchase_orders", self.source_, self.event),
+                           lambda: self._read_orders(data))
+
+    def _read_orders(self, data: EventData) -> _Orders:
         if self.source_ == "payments":
             mask = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
             index = self.event_index(data, "payments", mask=mask, key="succeeded")
@@ -436,9 +436,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 if mask is not None:
                     values = values[mask]
         sorted_values = None if values is None else index.sorted_values(values)
-        orders = _Orders(index, sorted_values, len(data.customers))
-        data._cache[key] = orders
-        return orders
+        return _Orders(index, sorted_values, len(data.customers))
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:
         """Purchase-history features for every (customer_id, cutoff) row.
