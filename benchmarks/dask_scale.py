@@ -123,8 +123,11 @@ def pandas_score(data_dir: str, model_dir: str, out: str) -> dict:
     ranked = at_risk_list(scores, horizon=pipeline.horizon)
     write_at_risk(ranked.head(1000), out)
     write_at_risk(ranked, Path(out).with_suffix(".parquet"))
-    return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb(),
-            "customers_scored": len(scores)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "peak_mb": peak_mb(),
+        "customers_scored": len(scores),
+    }
 
 
 def pandas_train(data_dir: str, n_estimators: int) -> dict:
@@ -134,9 +137,12 @@ def pandas_train(data_dir: str, n_estimators: int) -> dict:
     start = time.perf_counter()
     data = read_dir_pandas(Path(data_dir))
     pipe = ChurnPipeline(model=ChurnModel(n_estimators=n_estimators)).fit(data, as_of=AS_OF)
-    return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb(),
-            "rows": pipe.training_summary_["n_rows"],
-            "auc": pipe.validation_scores_["auc"]}
+    return {
+        "seconds": time.perf_counter() - start,
+        "peak_mb": peak_mb(),
+        "rows": pipe.training_summary_["n_rows"],
+        "auc": pipe.validation_scores_["auc"],
+    }
 
 
 def in_child(func, *args) -> dict:
@@ -146,8 +152,9 @@ def in_child(func, *args) -> dict:
 
 
 # --------------------------------------------------------------------------- dask runs
-def dask_run(kind: str, data_dir: Path, model_dir: Path, out: Path, args, chunks: int,
-             repeat: int = 1) -> dict:
+def dask_run(
+    kind: str, data_dir: Path, model_dir: Path, out: Path, args, chunks: int, repeat: int = 1
+) -> dict:
     """A fresh LocalCluster (worker processes, capped memory) running one job ``repeat`` times.
 
     The first run pays the workers' one-off costs (imports, loading compiled kernels); later
@@ -159,9 +166,16 @@ def dask_run(kind: str, data_dir: Path, model_dir: Path, out: Path, args, chunks
     from churnpredict.model import ChurnModel
     from churnpredict.pipeline import ChurnPipeline
 
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      memory_limit=args.worker_memory, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=args.worker_memory,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(args.workers)
         base = client.run(peak_mb)
         npartitions = args.npartitions or 2 * chunks
@@ -169,16 +183,26 @@ def dask_run(kind: str, data_dir: Path, model_dir: Path, out: Path, args, chunks
         for _ in range(repeat):
             start = time.perf_counter()
             if kind == "score":
-                frame, n = cpd.score_dask(model_dir, data_dir, AS_OF, out, scheduler=client,
-                                          top=1000, ranked_out=out.with_suffix(".ranked"),
-                                          npartitions=npartitions)
+                frame, n = cpd.score_dask(
+                    model_dir,
+                    data_dir,
+                    AS_OF,
+                    out,
+                    scheduler=client,
+                    top=1000,
+                    ranked_out=out.with_suffix(".ranked"),
+                    npartitions=npartitions,
+                )
                 result = {"customers_scored": n}
             else:
                 pipe = ChurnPipeline(model=ChurnModel(n_estimators=args.n_estimators))
-                cpd.train_dask(pipe, data_dir, out, as_of=AS_OF, scheduler=client,
-                               npartitions=npartitions)
-                result = {"rows": pipe.training_summary_["n_rows"],
-                          "auc": pipe.validation_scores_["auc"]}
+                cpd.train_dask(
+                    pipe, data_dir, out, as_of=AS_OF, scheduler=client, npartitions=npartitions
+                )
+                result = {
+                    "rows": pipe.training_summary_["n_rows"],
+                    "auc": pipe.validation_scores_["auc"],
+                }
             times.append(time.perf_counter() - start)
         result["seconds"] = times[0]
         if repeat > 1:
@@ -198,12 +222,16 @@ def main() -> None:
     parser.add_argument("--small-chunks", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-memory", default="1GiB")
-    parser.add_argument("--npartitions", type=int, default=None,
-                        help="customer partitions (default: 2 per chunk)")
+    parser.add_argument(
+        "--npartitions", type=int, default=None, help="customer partitions (default: 2 per chunk)"
+    )
     parser.add_argument("--n-estimators", type=int, default=200)
     parser.add_argument("--train", action="store_true", help="also time training")
-    parser.add_argument("--skip-pandas-big", action="store_true",
-                        help="do not run the pandas path on the large data")
+    parser.add_argument(
+        "--skip-pandas-big",
+        action="store_true",
+        help="do not run the pandas path on the large data",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -216,14 +244,16 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="churn-dask-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     budget_mb = parse_bytes(args.worker_memory) / 2**20
-    results: dict = {"settings": {k: (str(v) if isinstance(v, Path) else v)
-                                  for k, v in vars(args).items()},
-                     "budget_mb": budget_mb}
+    results: dict = {
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "budget_mb": budget_mb,
+    }
 
     model_dir = out / "model"
     t = time.perf_counter()
     ChurnPipeline(model=ChurnModel(n_estimators=100, n_jobs=1)).fit(
-        make_subscription_data(n_customers=1500, random_state=1), as_of=AS_OF).save(model_dir)
+        make_subscription_data(n_customers=1500, random_state=1), as_of=AS_OF
+    ).save(model_dir)
     print(f"model trained in {time.perf_counter() - t:.1f}s")
 
     big, small = out / "big", out / "small"
@@ -234,46 +264,54 @@ def main() -> None:
 
     # data that fits both ------------------------------------------------------------
     results["small"] = {
-        "pandas_score": in_child(pandas_score, str(small), str(model_dir),
-                                 str(out / "small_pandas.csv")),
-        "dask_score": dask_run("score", small, model_dir, out / "small_dask.csv", args,
-                               args.small_chunks, repeat=2),
+        "pandas_score": in_child(
+            pandas_score, str(small), str(model_dir), str(out / "small_pandas.csv")
+        ),
+        "dask_score": dask_run(
+            "score", small, model_dir, out / "small_dask.csv", args, args.small_chunks, repeat=2
+        ),
     }
     if args.train:
-        results["small"]["pandas_train"] = in_child(pandas_train, str(small),
-                                                    args.n_estimators)
-        results["small"]["dask_train"] = dask_run("train", small, model_dir,
-                                                  out / "small_model", args, args.small_chunks,
-                                                  repeat=2)
+        results["small"]["pandas_train"] = in_child(pandas_train, str(small), args.n_estimators)
+        results["small"]["dask_train"] = dask_run(
+            "train", small, model_dir, out / "small_model", args, args.small_chunks, repeat=2
+        )
     print(json.dumps(results["small"], indent=1))
 
     # data larger than the budget ------------------------------------------------------
     results["big"] = {}
     if not args.skip_pandas_big:
-        results["big"]["pandas_score"] = in_child(pandas_score, str(big), str(model_dir),
-                                                  str(out / "big_pandas.csv"))
-    results["big"]["dask_score"] = dask_run("score", big, model_dir, out / "big_dask.csv",
-                                            args, args.chunks)
+        results["big"]["pandas_score"] = in_child(
+            pandas_score, str(big), str(model_dir), str(out / "big_pandas.csv")
+        )
+    results["big"]["dask_score"] = dask_run(
+        "score", big, model_dir, out / "big_dask.csv", args, args.chunks
+    )
     if args.train:
-        results["big"]["dask_train"] = dask_run("train", big, model_dir, out / "big_model",
-                                                args, args.chunks)
+        results["big"]["dask_train"] = dask_run(
+            "train", big, model_dir, out / "big_model", args, args.chunks
+        )
     print(json.dumps(results["big"], indent=1))
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
     rows = results["big_data"]["rows"]
     chunks = sum(1 for _ in (small / "activity").iterdir())
-    print(f"\nsmall data: the first {chunks} chunk(s); budget: {budget_mb:.0f} MB per process "
-          f"({args.workers} Dask workers); large data: {rows['customers']:,} "
-          f"customers, {rows['activity']:,} activity events "
-          f"({results['big_data']['pandas_bytes'] / 2**20:.0f} MB as pandas tables)")
+    print(
+        f"\nsmall data: the first {chunks} chunk(s); budget: {budget_mb:.0f} MB per process "
+        f"({args.workers} Dask workers); large data: {rows['customers']:,} "
+        f"customers, {rows['activity']:,} activity events "
+        f"({results['big_data']['pandas_bytes'] / 2**20:.0f} MB as pandas tables)"
+    )
     print("| data | job | engine | time (s) | warm cluster (s) | peak memory (MB) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for size in ("small", "big"):
         for job, res in results[size].items():
             engine, task = job.split("_")
-            peak = (f"{res['peak_mb']:.0f} (one process)" if "peak_mb" in res else
-                    f"{max(res['worker_peak_mb'])} per worker (max of "
-                    f"{res['worker_peak_mb']})")
+            peak = (
+                f"{res['peak_mb']:.0f} (one process)"
+                if "peak_mb" in res
+                else f"{max(res['worker_peak_mb'])} per worker (max of {res['worker_peak_mb']})"
+            )
             warm = f"{res['seconds_warm']:.1f}" if "seconds_warm" in res else ""
             print(f"| {size} | {task} | {engine} | {res['seconds']:.1f} | {warm} | {peak} |")
     print(f"\nresults in {out / 'results.json'}")

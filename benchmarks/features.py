@@ -142,8 +142,9 @@ def feature_sql(types: list[str]) -> str:
             f"THEN 1 ELSE 0 END AS active_days_{w}d",
             f"coalesce(sum(CASE WHEN {inside} THEN a.value END), 0) AS value_sum_{w}d",
         ]
-        act_cols += [f"{n(f'{inside} AND a.event = {_quote(t)}')} AS events_{s}_{w}d"
-                     for t, s in typed]
+        act_cols += [
+            f"{n(f'{inside} AND a.event = {_quote(t)}')} AS events_{s}_{w}d" for t, s in typed
+        ]
     tw = TREND_DAYS
     # week j holds [cutoff - 7(j+1) days, cutoff - 7j days); j = 0 is the latest week
     week = f"((p.cut_ns - a.ts - 1) // {week_ns})"
@@ -154,7 +155,8 @@ def feature_sql(types: list[str]) -> str:
         f"coalesce(sum(CASE WHEN {week} < p.weeks THEN {k - 1} - {week} END), 0) AS slope_sxy",
     ]
     last_type_cols = ",\n      ".join(
-        f"max(a.timestamp) FILTER (WHERE t.event = {_quote(t)}) AS last_{s}" for t, s in typed)
+        f"max(a.timestamp) FILTER (WHERE t.event = {_quote(t)}) AS last_{s}" for t, s in typed
+    )
     types_values = ", ".join(_quote(t) for t, _ in typed) or "NULL"
     lookback = max(max(ENGAGEMENT_WINDOWS), 2 * tw, 7 * k)
 
@@ -168,8 +170,7 @@ def feature_sql(types: list[str]) -> str:
         return f"((CASE WHEN {obs} > 0 THEN greatest({obs}, {floor}) END) / {float(DAY_NS)!r})"
 
     eng = [f"{days('p.cut_ns - epoch_ns(la.last_ts)')} AS days_since_last_activity"]
-    eng += [f"{days(f'p.cut_ns - epoch_ns(lt.last_{s})')} AS days_since_last_{s}"
-            for _, s in typed]
+    eng += [f"{days(f'p.cut_ns - epoch_ns(lt.last_{s})')} AS days_since_last_{s}" for _, s in typed]
     for w in ENGAGEMENT_WINDOWS:
         eng += [
             f"coalesce(x.events_{w}d, 0)::DOUBLE AS events_{w}d",
@@ -198,9 +199,12 @@ def feature_sql(types: list[str]) -> str:
     sup += [
         f"CASE WHEN p.cut_ns > p.signup_ns THEN coalesce(tk.tickets_{sl}d, 0) / "
         f"(least(p.cut_ns - p.signup_ns, {sl * DAY_NS}) / {float(DAY_NS)!r}) * 30.0 END"
-        f" AS tickets_per_month_{sl}d"]
-    sup += [f"coalesce(tk.high_priority_{w}d, 0)::DOUBLE AS high_priority_tickets_{w}d"
-            for w in SUPPORT_WINDOWS]
+        f" AS tickets_per_month_{sl}d"
+    ]
+    sup += [
+        f"coalesce(tk.high_priority_{w}d, 0)::DOUBLE AS high_priority_tickets_{w}d"
+        for w in SUPPORT_WINDOWS
+    ]
     sup += [
         "coalesce(tk.open_tickets, 0)::DOUBLE AS open_tickets",
         f"coalesce(tk.overdue, 0)::DOUBLE AS overdue_tickets_{OVERDUE_DAYS}d",
@@ -208,11 +212,15 @@ def feature_sql(types: list[str]) -> str:
         f"coalesce(tk.low_csat, 0)::DOUBLE AS low_csat_tickets_{sl}d",
     ]
     hp_words = ", ".join(_quote(w) for w in HIGH_PRIORITY)
-    ticket_cols = [f"count(*) FILTER (WHERE {since(w, 'k.created_at')}) AS tickets_{w}d"
-                   for w in SUPPORT_WINDOWS]
-    ticket_cols += [f"count(*) FILTER (WHERE {since(w, 'k.created_at')} AND k.high)"
-                    f" AS high_priority_{w}d" for w in SUPPORT_WINDOWS]
-    resolved_in = (f"k.resolved_at < p.cutoff AND {since(sl, 'k.resolved_at')}")
+    ticket_cols = [
+        f"count(*) FILTER (WHERE {since(w, 'k.created_at')}) AS tickets_{w}d"
+        for w in SUPPORT_WINDOWS
+    ]
+    ticket_cols += [
+        f"count(*) FILTER (WHERE {since(w, 'k.created_at')} AND k.high) AS high_priority_{w}d"
+        for w in SUPPORT_WINDOWS
+    ]
+    resolved_in = f"k.resolved_at < p.cutoff AND {since(sl, 'k.resolved_at')}"
     ticket_cols += [
         "count(*) FILTER (WHERE k.resolved_at IS NULL OR k.resolved_at >= p.cutoff)"
         " AS open_tickets",
@@ -225,34 +233,45 @@ def feature_sql(types: list[str]) -> str:
 
     pw, pl = PAYMENT_WINDOWS, max(PAYMENT_WINDOWS)
     mw, ml = MONETARY_WINDOWS, max(MONETARY_WINDOWS)
-    ok, failed, refund = ("y.status = 'succeeded'", "y.status = 'failed'",
-                          "y.status = 'refunded'")
-    pay_cols = [f"count(*) FILTER (WHERE {failed} AND {since(w, 'y.timestamp')})"
-                f" AS failed_{w}d" for w in pw]
-    pay_cols += [f"count(*) FILTER (WHERE y.status <> 'refunded' AND "
-                 f"{since(w, 'y.timestamp')}) AS attempts_{w}d" for w in pw]
+    ok, failed, refund = ("y.status = 'succeeded'", "y.status = 'failed'", "y.status = 'refunded'")
+    pay_cols = [
+        f"count(*) FILTER (WHERE {failed} AND {since(w, 'y.timestamp')}) AS failed_{w}d" for w in pw
+    ]
+    pay_cols += [
+        f"count(*) FILTER (WHERE y.status <> 'refunded' AND "
+        f"{since(w, 'y.timestamp')}) AS attempts_{w}d"
+        for w in pw
+    ]
     pay_cols += [
         f"max(y.timestamp) FILTER (WHERE {failed}) AS last_failed",
         # the latest attempt's running count of failures since the latest success
         "arg_max(y.fails_in_row, y.attempt_no) FILTER (WHERE y.status <> 'refunded')"
         " AS consecutive",
     ]
-    pay_cols += [f"sum(y.amount) FILTER (WHERE {ok} AND {since(w, 'y.timestamp')}) AS paid_{w}d"
-                 for w in mw]
+    pay_cols += [
+        f"sum(y.amount) FILTER (WHERE {ok} AND {since(w, 'y.timestamp')}) AS paid_{w}d" for w in mw
+    ]
     pay_cols += [
         f"count(*) FILTER (WHERE {ok} AND {since(ml, 'y.timestamp')}) AS n_paid",
         f"arg_max(y.amount, y.attempt_no) FILTER (WHERE {ok}) AS mrr",
         f"arg_max(y.amount, y.attempt_no) FILTER (WHERE {ok} AND y.timestamp < p.cutoff - "
         f"INTERVAL {PRICE_LOOKBACK} DAY) AS earlier",
     ]
-    pay_cols += [f"sum(y.amount) FILTER (WHERE {refund} AND {since(w, 'y.timestamp')})"
-                 f" AS refunded_{w}d" for w in mw]
-    pay_cols += [f"count(*) FILTER (WHERE {refund} AND {since(w, 'y.timestamp')})"
-                 f" AS refunds_{w}d" for w in mw]
+    pay_cols += [
+        f"sum(y.amount) FILTER (WHERE {refund} AND {since(w, 'y.timestamp')}) AS refunded_{w}d"
+        for w in mw
+    ]
+    pay_cols += [
+        f"count(*) FILTER (WHERE {refund} AND {since(w, 'y.timestamp')}) AS refunds_{w}d"
+        for w in mw
+    ]
 
     pays = [f"coalesce(pm.failed_{w}d, 0)::DOUBLE AS failed_payments_{w}d" for w in pw]
-    pays += [f"CASE WHEN pm.attempts_{w}d > 0 THEN pm.failed_{w}d / pm.attempts_{w}d END"
-             f" AS failure_ratio_{w}d" for w in pw]
+    pays += [
+        f"CASE WHEN pm.attempts_{w}d > 0 THEN pm.failed_{w}d / pm.attempts_{w}d END"
+        f" AS failure_ratio_{w}d"
+        for w in pw
+    ]
     consecutive = "coalesce(pm.consecutive, 0)"
     pays += [
         f"{days('p.cut_ns - epoch_ns(pm.last_failed)')} AS days_since_failed_payment",
@@ -372,8 +391,7 @@ GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_EVENT_TYPES}
 """  # the most frequent types before the latest cutoff, as EngagementFeatures learns them
 
 
-def run_duckdb(data: EventData, cutoffs: pd.DatetimeIndex, threads: int | None
-               ) -> pd.DataFrame:
+def run_duckdb(data: EventData, cutoffs: pd.DatetimeIndex, threads: int | None) -> pd.DataFrame:
     """Learn the event types and compute every feature with DuckDB from the pandas frames."""
     import duckdb
 
@@ -396,10 +414,8 @@ def run_duckdb(data: EventData, cutoffs: pd.DatetimeIndex, threads: int | None
 def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> list[str]:
     """Columns that differ (np.allclose, NaN == NaN); prints a line for each."""
     theirs = theirs.set_index(["customer_id", "cutoff"])
-    theirs.index = theirs.index.set_levels(
-        theirs.index.levels[1].astype("datetime64[ns]"), level=1)
-    if len(ours) != len(theirs) or not ours.index.sort_values().equals(
-            theirs.index.sort_values()):
+    theirs.index = theirs.index.set_levels(theirs.index.levels[1].astype("datetime64[ns]"), level=1)
+    if len(ours) != len(theirs) or not ours.index.sort_values().equals(theirs.index.sort_values()):
         print(f"  ROWS DIFFER: churnpredict {len(ours):,} rows, DuckDB {len(theirs):,}")
         return ["<rows>"]
     theirs = theirs.reindex(ours.index)
@@ -413,8 +429,10 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> list[str]:
             continue
         a, b = ours[col], theirs[col]
         if isinstance(a.dtype, pd.CategoricalDtype):
-            same = a.astype("string").fillna("<NA>").to_numpy() == \
-                b.astype("string").fillna("<NA>").to_numpy()
+            same = (
+                a.astype("string").fillna("<NA>").to_numpy()
+                == b.astype("string").fillna("<NA>").to_numpy()
+            )
             ok = bool(same.all())
             detail = f"{int((~same).sum())} rows"
         else:
@@ -423,8 +441,11 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> list[str]:
             close = np.isclose(x, y, equal_nan=True)
             ok = bool(close.all())
             with np.errstate(invalid="ignore"):
-                worst = np.nanmax(np.abs(x - y)[~close]) if not ok and (
-                    ~np.isnan(x - y)[~close]).any() else np.nan
+                worst = (
+                    np.nanmax(np.abs(x - y)[~close])
+                    if not ok and (~np.isnan(x - y)[~close]).any()
+                    else np.nan
+                )
             detail = f"{int((~close).sum())} rows, max |diff| {worst:.3g}"
         if not ok:
             bad.append(col)
@@ -433,26 +454,35 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> list[str]:
 
 
 # --------------------------------------------------------------------------- main
-def build_timed(data: EventData, cutoffs: pd.DatetimeIndex, steps: list[tuple[str, float]]
-                ) -> pd.DataFrame:
+def build_timed(
+    data: EventData, cutoffs: pd.DatetimeIndex, steps: list[tuple[str, float]]
+) -> pd.DataFrame:
     """:func:`build_features`, appending (family, time) to ``steps`` after each family."""
     steps.append(("start", time.perf_counter()))
-    return build_features(data, cutoffs, progress=lambda name, step, total: steps.append(
-        (name, time.perf_counter())))
+    return build_features(
+        data, cutoffs, progress=lambda name, step, total: steps.append((name, time.perf_counter()))
+    )
 
 
 def _check_defaults() -> None:
     b = {type(x).__name__: x for x in default_builders()}
     expected = {
-        "EngagementFeatures": {"windows": ENGAGEMENT_WINDOWS, "trend_window": TREND_DAYS,
-                               "trend_weeks": TREND_WEEKS, "max_event_types": MAX_EVENT_TYPES,
-                               "event_types": "auto"},
-        "SupportFeatures": {"windows": SUPPORT_WINDOWS, "overdue_days": OVERDUE_DAYS,
-                            "low_csat": LOW_CSAT, "high_priority": HIGH_PRIORITY,
-                            "high_priority_min": HIGH_PRIORITY_MIN},
+        "EngagementFeatures": {
+            "windows": ENGAGEMENT_WINDOWS,
+            "trend_window": TREND_DAYS,
+            "trend_weeks": TREND_WEEKS,
+            "max_event_types": MAX_EVENT_TYPES,
+            "event_types": "auto",
+        },
+        "SupportFeatures": {
+            "windows": SUPPORT_WINDOWS,
+            "overdue_days": OVERDUE_DAYS,
+            "low_csat": LOW_CSAT,
+            "high_priority": HIGH_PRIORITY,
+            "high_priority_min": HIGH_PRIORITY_MIN,
+        },
         "PaymentFeatures": {"windows": PAYMENT_WINDOWS},
-        "MonetaryFeatures": {"windows": MONETARY_WINDOWS,
-                             "price_change_lookback": PRICE_LOOKBACK},
+        "MonetaryFeatures": {"windows": MONETARY_WINDOWS, "price_change_lookback": PRICE_LOOKBACK},
         "TenureFeatures": {"onboarding_days": ONBOARDING_DAYS},
     }
     for name, params in expected.items():
@@ -478,8 +508,9 @@ def _with_ns_timestamps(data: EventData, seed: int) -> EventData:
     activity = data.activity
     jitter = rng.integers(0, 10**9, len(activity)).astype("timedelta64[ns]")
     activity = activity.assign(timestamp=activity["timestamp"].to_numpy() + jitter)
-    return EventData(data.customers, activity=activity, payments=data.payments,
-                     tickets=data.tickets)
+    return EventData(
+        data.customers, activity=activity, payments=data.payments, tickets=data.tickets
+    )
 
 
 def _mib(n: float) -> str:
@@ -493,71 +524,115 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--cutoffs", type=int, default=12, help="stacked cutoffs, 14 days apart")
     parser.add_argument("--last-cutoff", default="2024-12-03")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="DuckDB threads (default: DuckDB's own, every core)")
-    parser.add_argument("--ns-timestamps", action="store_true",
-                        help="give activity times a random nanosecond part")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="DuckDB threads (default: DuckDB's own, every core)",
+    )
+    parser.add_argument(
+        "--ns-timestamps", action="store_true", help="give activity times a random nanosecond part"
+    )
     parser.add_argument("--skip-duckdb", action="store_true")
-    parser.add_argument("--only", choices=("one", "stacked"), default=None,
-                        help="run only the single-cutoff or only the stacked case")
+    parser.add_argument(
+        "--only",
+        choices=("one", "stacked"),
+        default=None,
+        help="run only the single-cutoff or only the stacked case",
+    )
     args = parser.parse_args(argv)
     _check_defaults()
 
     import duckdb
 
     load = os.getloadavg()[0]
-    print(f"cores: {os.cpu_count()}, load average {load:.1f}, numpy {np.__version__}, "
-          f"pandas {pd.__version__}, duckdb {duckdb.__version__}", flush=True)
+    print(
+        f"cores: {os.cpu_count()}, load average {load:.1f}, numpy {np.__version__}, "
+        f"pandas {pd.__version__}, duckdb {duckdb.__version__}",
+        flush=True,
+    )
     start = time.perf_counter()
-    data = make_subscription_data(args.customers, events_per_day=args.events_per_day,
-                                  random_state=args.seed)
+    data = make_subscription_data(
+        args.customers, events_per_day=args.events_per_day, random_state=args.seed
+    )
     if args.ns_timestamps:
         data = _with_ns_timestamps(data, args.seed)
     print(f"generated {data} in {time.perf_counter() - start:.1f} s", flush=True)
-    input_bytes = sum(int(f.memory_usage(deep=True, index=True).sum())
-                      for f in data.tables.values())
+    input_bytes = sum(
+        int(f.memory_usage(deep=True, index=True).sum()) for f in data.tables.values()
+    )
     n_events = sum(len(f) for name, f in data.tables.items() if name != "customers")
     print(f"input tables in memory: {_mib(input_bytes)} ({n_events:,} events)", flush=True)
 
     last = pd.Timestamp(args.last_cutoff)
-    cases = {"one": ("1 cutoff", make_cutoffs(last, 1)),
-             "stacked": (f"{args.cutoffs} cutoffs", make_cutoffs(last, args.cutoffs, "14D"))}
+    cases = {
+        "one": ("1 cutoff", make_cutoffs(last, 1)),
+        "stacked": (f"{args.cutoffs} cutoffs", make_cutoffs(last, args.cutoffs, "14D")),
+    }
     results = []
     for name, (label, cutoffs) in cases.items():
         if args.only and name != args.only:
             continue
-        print(f"\n== {label} ({cutoffs[0].date()} .. {cutoffs[-1].date()}), load average "
-              f"{os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"\n== {label} ({cutoffs[0].date()} .. {cutoffs[-1].date()}), load average "
+            f"{os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         data._cache.clear()  # cold: the event indexes are built inside the timing
         steps: list[tuple[str, float]] = []
         ours, sec, cpu, peak, exact_peak = measure(
-            lambda c=cutoffs, s=steps: build_timed(data, c, s))
+            lambda c=cutoffs, s=steps: build_timed(data, c, s)
+        )
         rows = len(ours)
-        print(f"  churnpredict: {rows:,} rows x {ours.shape[1]} features in {sec:.2f} s "
-              f"(cpu {cpu:.2f} s; {rows / sec:,.0f} rows/s, {n_events / sec / 1e6:.1f}M "
-              f"events/s), peak +{_mib(peak)} ({peak / input_bytes:.2f}x input)", flush=True)
-        parts = [f"{name.replace('Features', '').lower()} {t - t_prev:.2f}"
-                 for (_, t_prev), (name, t) in zip(steps[:-1], steps[1:], strict=True)]
+        print(
+            f"  churnpredict: {rows:,} rows x {ours.shape[1]} features in {sec:.2f} s "
+            f"(cpu {cpu:.2f} s; {rows / sec:,.0f} rows/s, {n_events / sec / 1e6:.1f}M "
+            f"events/s), peak +{_mib(peak)} ({peak / input_bytes:.2f}x input)",
+            flush=True,
+        )
+        parts = [
+            f"{name.replace('Features', '').lower()} {t - t_prev:.2f}"
+            for (_, t_prev), (name, t) in zip(steps[:-1], steps[1:], strict=True)
+        ]
         print(f"    seconds by family (the first includes the population): {', '.join(parts)}")
         for line in _index_report(data):
             print(f"    index {line}")
         data._cache.clear()
-        record = {"case": label, "rows": rows, "churnpredict_s": sec, "churnpredict_cpu_s": cpu,
-                  "churnpredict_rows_per_s": rows / sec, "churnpredict_peak_mib": peak / 2**20,
-                  "peak_over_input": peak / input_bytes}
+        record = {
+            "case": label,
+            "rows": rows,
+            "churnpredict_s": sec,
+            "churnpredict_cpu_s": cpu,
+            "churnpredict_rows_per_s": rows / sec,
+            "churnpredict_peak_mib": peak / 2**20,
+            "peak_over_input": peak / input_bytes,
+        }
         if not args.skip_duckdb:
             theirs, dsec, dcpu, dpeak, _ = measure(
-                lambda c=cutoffs: run_duckdb(data, c, args.threads))
-            print(f"  DuckDB:       {len(theirs):,} rows in {dsec:.2f} s (cpu {dcpu:.2f} s; "
-                  f"{len(theirs) / dsec:,.0f} rows/s), peak +{_mib(dpeak)} "
-                  f"({dpeak / input_bytes:.2f}x input)", flush=True)
+                lambda c=cutoffs: run_duckdb(data, c, args.threads)
+            )
+            print(
+                f"  DuckDB:       {len(theirs):,} rows in {dsec:.2f} s (cpu {dcpu:.2f} s; "
+                f"{len(theirs) / dsec:,.0f} rows/s), peak +{_mib(dpeak)} "
+                f"({dpeak / input_bytes:.2f}x input)",
+                flush=True,
+            )
             bad = compare(ours, theirs)
-            print(f"  agreement: {'all columns agree' if not bad else f'{len(bad)} differ'}; "
-                  f"ratio churnpredict / DuckDB = {sec / dsec:.2f}", flush=True)
-            record.update({"duckdb_s": dsec, "duckdb_cpu_s": dcpu,
-                           "duckdb_rows_per_s": len(theirs) / dsec,
-                           "duckdb_peak_mib": dpeak / 2**20, "ratio": sec / dsec,
-                           "differing_columns": len(bad)})
+            print(
+                f"  agreement: {'all columns agree' if not bad else f'{len(bad)} differ'}; "
+                f"ratio churnpredict / DuckDB = {sec / dsec:.2f}",
+                flush=True,
+            )
+            record.update(
+                {
+                    "duckdb_s": dsec,
+                    "duckdb_cpu_s": dcpu,
+                    "duckdb_rows_per_s": len(theirs) / dsec,
+                    "duckdb_peak_mib": dpeak / 2**20,
+                    "ratio": sec / dsec,
+                    "differing_columns": len(bad),
+                }
+            )
             del theirs
         if not exact_peak:
             print("  (could not reset the high-water mark: peaks include earlier steps)")
@@ -565,8 +640,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         results.append(record)
     table = pd.DataFrame(results)
     print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
-    print(f"input tables: {_mib(input_bytes)}; load average at the end: "
-          f"{os.getloadavg()[0]:.1f}")
+    print(f"input tables: {_mib(input_bytes)}; load average at the end: {os.getloadavg()[0]:.1f}")
     return table
 
 

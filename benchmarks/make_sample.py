@@ -36,9 +36,9 @@ COLUMN_NOTES = {
         "signup_at": "signup time (UTC)",
         "churned_at": "cancellation time; empty while active",
         "churn_type": "`voluntary` or `involuntary` (card failed, dunning gave up); "
-                      "empty while active",
+        "empty while active",
         "plan": "`basic`, `pro` or `business` (29.00, 79.00 and 249.00 a month; `pro` 15% "
-                "more from 2024-07-01)",
+        "more from 2024-07-01)",
         "channel": "acquisition channel: `organic`, `paid_ads`, `referral`, `sales`",
         "mrr": "plan price at export time (a snapshot: not point-in-time, do not use as a feature)",
     },
@@ -51,7 +51,7 @@ COLUMN_NOTES = {
     "payments": {
         "customer_id": "customer",
         "timestamp": "charge attempt time (UTC); monthly on the signup day, retries after "
-                     "3, 7 and 14 days",
+        "3, 7 and 14 days",
         "amount": "amount charged",
         "status": "`succeeded`, `failed` or `refunded`",
     },
@@ -84,7 +84,11 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     times = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
     with atomic_write(path) as tmp:
         pq.write_table(
-            table, tmp, compression="zstd", compression_level=9, coerce_timestamps="ms",
+            table,
+            tmp,
+            compression="zstd",
+            compression_level=9,
+            coerce_timestamps="ms",
             use_dictionary=[c for c in table.column_names if c not in times],
             column_encoding={c: "DELTA_BINARY_PACKED" for c in times},
         )
@@ -107,8 +111,9 @@ def readme(data, sizes: dict[str, int]) -> str:
         "python benchmarks/make_sample.py",
         "```",
         "",
-        "which writes `make_subscription_data(" + ", ".join(
-            f"{k}={v!r}" for k, v in SAMPLE_PARAMS.items()) + ")`",
+        "which writes `make_subscription_data("
+        + ", ".join(f"{k}={v!r}" for k, v in SAMPLE_PARAMS.items())
+        + ")`",
         f"to Parquet (zstd). Made with numpy {np.__version__} and pyarrow {pa.__version__}, which",
         "fix the bytes; `python benchmarks/make_sample.py --check` verifies the files.",
         "",
@@ -117,7 +122,7 @@ def readme(data, sizes: dict[str, int]) -> str:
         f"* Period: signups from {c['signup_at'].min():%Y-%m-%d} to "
         f"{c['signup_at'].max():%Y-%m-%d};"
         f" exported at {SAMPLE_AS_OF:%Y-%m-%d} (every event is before it: score with"
-        f" `as_of=\"{SAMPLE_AS_OF:%Y-%m-%d}\"`).",
+        f' `as_of="{SAMPLE_AS_OF:%Y-%m-%d}"`).',
         f"* {len(c):,} customers: {int(c['churned_at'].notna().sum()):,} churned "
         f"({int((c['churn_type'] == 'voluntary').sum()):,} voluntary, "
         f"{int((c['churn_type'] == 'involuntary').sum()):,} involuntary), "
@@ -137,13 +142,19 @@ def readme(data, sizes: dict[str, int]) -> str:
         base = (c["signup_at"] < month) & ~(c["churned_at"] < month)
         lost = base & (c["churned_at"] < until)
         if base.sum():
-            lines.append(f"| {month:%Y-%m} | {int(base.sum()):,} | {int(lost.sum()):,} | "
-                         f"{lost.sum() / base.sum():.1%} |")
+            lines.append(
+                f"| {month:%Y-%m} | {int(base.sum()):,} | {int(lost.sum()):,} | "
+                f"{lost.sum() / base.sum():.1%} |"
+            )
     lines += ["", "## Files and columns", ""]
     for name in TABLES:
         frame = getattr(data, name)
-        lines += [f"### `{name}.parquet` ({len(frame):,} rows, {sizes[name] / 1e6:.2f} MB)", "",
-                  "| column | meaning |", "| --- | --- |"]
+        lines += [
+            f"### `{name}.parquet` ({len(frame):,} rows, {sizes[name] / 1e6:.2f} MB)",
+            "",
+            "| column | meaning |",
+            "| --- | --- |",
+        ]
         lines += [f"| `{col}` | {COLUMN_NOTES[name][col]} |" for col in frame.columns]
         lines.append("")
     lines += [
@@ -178,8 +189,9 @@ def make(folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "sample")
-    parser.add_argument("--check", action="store_true",
-                        help="compare a fresh run with --out instead of writing it")
+    parser.add_argument(
+        "--check", action="store_true", help="compare a fresh run with --out instead of writing it"
+    )
     args = parser.parse_args(argv)
     if not args.check:
         make(args.out)
@@ -187,9 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         make(Path(tmp))
         names = sorted(p.name for p in Path(tmp).iterdir())
-        differ = [n for n in names
-                  if not (args.out / n).is_file()
-                  or (args.out / n).read_bytes() != (Path(tmp) / n).read_bytes()]
+        differ = [
+            n
+            for n in names
+            if not (args.out / n).is_file()
+            or (args.out / n).read_bytes() != (Path(tmp) / n).read_bytes()
+        ]
     for name in differ:
         print(f"{args.out / name} differs from a fresh run", file=sys.stderr)
     return 1 if differ else 0

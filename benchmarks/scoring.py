@@ -49,9 +49,10 @@ def make_data(n_rows: int, n_features: int, seed: int = 0) -> tuple[pd.DataFrame
 
 def feature_info(columns: list[str]) -> pd.DataFrame:
     groups = [DRIVER_GROUPS[j % len(DRIVER_GROUPS)] for j in range(len(columns))]
-    return pd.DataFrame({"group": groups,
-                         "description": [f"{c} at {{value:.2f}}" for c in columns]},
-                        index=pd.Index(columns, name="feature"))
+    return pd.DataFrame(
+        {"group": groups, "description": [f"{c} at {{value:.2f}}" for c in columns]},
+        index=pd.Index(columns, name="feature"),
+    )
 
 
 def train(kind: str, X: pd.DataFrame, y: np.ndarray):
@@ -69,9 +70,16 @@ def timed(label: str, func, results: list, rows: int, target: float | None = Non
     start, cpu = time.perf_counter(), time.process_time()
     out = func()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    results.append({"step": label, "rows": rows, "seconds": seconds, "cpu_seconds": cpu,
-                    "rows_per_s": rows / seconds if seconds > 0 else np.inf,
-                    "target_s": target})
+    results.append(
+        {
+            "step": label,
+            "rows": rows,
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "rows_per_s": rows / seconds if seconds > 0 else np.inf,
+            "target_s": target,
+        }
+    )
     print(f"  {label:<46} {rows:>9,} rows {seconds:8.2f} s (cpu {cpu:7.2f} s)", flush=True)
     return out
 
@@ -80,29 +88,42 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=40)
-    parser.add_argument("--train-rows", type=int, default=200_000,
-                        help="rows used to train (a sample of --rows)")
+    parser.add_argument(
+        "--train-rows", type=int, default=200_000, help="rows used to train (a sample of --rows)"
+    )
     parser.add_argument("--top", type=int, default=100_000, help="rows explained exactly")
-    parser.add_argument("--compare-rows", type=int, default=20_000,
-                        help="rows for the shap.TreeExplainer / pred_contribs comparison")
-    parser.add_argument("--model", choices=("churn", "xgb300"), default="churn",
-                        help="churn: ChurnModel defaults; xgb300: xgboost, 300 trees of depth 6")
+    parser.add_argument(
+        "--compare-rows",
+        type=int,
+        default=20_000,
+        help="rows for the shap.TreeExplainer / pred_contribs comparison",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("churn", "xgb300"),
+        default="churn",
+        help="churn: ChurnModel defaults; xgb300: xgboost, 300 trees of depth 6",
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder for the written list")
     args = parser.parse_args(argv)
 
     import xgboost as xgb
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"cores: {os.cpu_count()}, load average {load:.1f}, xgboost {xgb.__version__}",
-          flush=True)
+    print(
+        f"cores: {os.cpu_count()}, load average {load:.1f}, xgboost {xgb.__version__}", flush=True
+    )
     X, y = make_data(args.rows, args.features)
     n_train = min(args.train_rows, args.rows)
     start = time.perf_counter()
     model = train(args.model, X.iloc[:n_train], y[:n_train])
     booster = getattr(model, "booster_", model)
     trees = booster.num_boosted_rounds()
-    print(f"model: {args.model}, {trees} trees, trained on {n_train:,} rows in "
-          f"{time.perf_counter() - start:.1f} s", flush=True)
+    print(
+        f"model: {args.model}, {trees} trees, trained on {n_train:,} rows in "
+        f"{time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
     results: list[dict] = []
 
     def probabilities() -> np.ndarray:
@@ -125,17 +146,28 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     timed("parse model + subset tables (once per model)", tables, results, 1)
 
-    reasons = timed(f"explain top {n_top:,} (SHAP + reasons)",
-                    lambda: explain(model, X.loc[top_ids], info), results, n_top, 30.0)
-    timed(f"shap_values top {n_top:,}", lambda: shap_values(model, X.loc[top_ids]),
-          results, n_top, 30.0)
+    reasons = timed(
+        f"explain top {n_top:,} (SHAP + reasons)",
+        lambda: explain(model, X.loc[top_ids], info),
+        results,
+        n_top,
+        30.0,
+    )
+    timed(
+        f"shap_values top {n_top:,}",
+        lambda: shap_values(model, X.loc[top_ids]),
+        results,
+        n_top,
+        30.0,
+    )
 
     out_dir = args.out or Path(tempfile.mkdtemp())
 
     def ranked_list() -> Path:
         scores = pd.DataFrame({"churn_probability": prob, "mrr": mrr}, index=X.index)
-        scores = scores.join(reasons.drop(columns=[c for c in reasons.columns
-                                                   if c.startswith("shap_")]))
+        scores = scores.join(
+            reasons.drop(columns=[c for c in reasons.columns if c.startswith("shap_")])
+        )
         frame = at_risk_list(scores, horizon="28D")
         return write_at_risk(frame, out_dir / "at_risk.csv")
 
@@ -144,10 +176,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     n_cmp = min(args.compare_rows, args.rows)
     sample = X.iloc[:n_cmp]
-    ours = timed("shap_values (fast TreeSHAP)", lambda: shap_values(model, sample), results,
-                 n_cmp)
-    contribs = timed("xgboost pred_contribs", lambda: booster.predict(
-        xgb.DMatrix(sample), pred_contribs=True), results, n_cmp)
+    ours = timed("shap_values (fast TreeSHAP)", lambda: shap_values(model, sample), results, n_cmp)
+    contribs = timed(
+        "xgboost pred_contribs",
+        lambda: booster.predict(xgb.DMatrix(sample), pred_contribs=True),
+        results,
+        n_cmp,
+    )
 
     def tree_explainer() -> np.ndarray:
         import shap
@@ -155,15 +190,19 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         return shap.TreeExplainer(booster).shap_values(sample)
 
     reference = timed("shap.TreeExplainer", tree_explainer, results, n_cmp)
-    print(f"  max |ours - pred_contribs| = {np.abs(ours - contribs).max():.2e}, "
-          f"max |ours - TreeExplainer| = {np.abs(ours[:, :-1] - reference).max():.2e}")
+    print(
+        f"  max |ours - pred_contribs| = {np.abs(ours - contribs).max():.2e}, "
+        f"max |ours - TreeExplainer| = {np.abs(ours[:, :-1] - reference).max():.2e}"
+    )
 
     table = pd.DataFrame(results)
     rate = table.set_index("step")["rows_per_s"]
-    print(f"\nthroughput ratio vs shap.TreeExplainer: "
-          f"{rate['shap_values (fast TreeSHAP)'] / rate['shap.TreeExplainer']:.1f}x; "
-          f"vs xgboost pred_contribs: "
-          f"{rate['shap_values (fast TreeSHAP)'] / rate['xgboost pred_contribs']:.1f}x")
+    print(
+        f"\nthroughput ratio vs shap.TreeExplainer: "
+        f"{rate['shap_values (fast TreeSHAP)'] / rate['shap.TreeExplainer']:.1f}x; "
+        f"vs xgboost pred_contribs: "
+        f"{rate['shap_values (fast TreeSHAP)'] / rate['xgboost pred_contribs']:.1f}x"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     if hasattr(os, "getloadavg"):
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")

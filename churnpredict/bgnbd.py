@@ -161,8 +161,11 @@ def p_alive(params: Sequence[float], x: Any, t_x: Any, T: Any) -> np.ndarray:
     r, alpha, a, b = (float(v) for v in params)
     x, t_x, T = _arrays(x, t_x, T)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        log_odds = (math.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0)
-                    + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+        log_odds = (
+            math.log(a)
+            - np.log(b + np.maximum(x, 1.0) - 1.0)
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        )
     return np.where(x > 0, expit(-log_odds), 1.0)
 
 
@@ -188,8 +191,7 @@ def p_no_purchase(params: Sequence[float], t: float, x: Any, t_x: Any, T: Any) -
     return 1.0 - alive * (1.0 - quiet)
 
 
-def expected_purchases(params: Sequence[float], t: float, x: Any, t_x: Any, T: Any
-                       ) -> np.ndarray:
+def expected_purchases(params: Sequence[float], t: float, x: Any, t_x: Any, T: Any) -> np.ndarray:
     """Expected number of purchases in the next ``t`` days, ``(T, T + t]``.
 
     ``E[Y(t) | x, t_x, T] = (a + b + x - 1) / (a - 1) (1 - ((alpha + T) / (alpha + T + t))^(r + x)
@@ -213,8 +215,9 @@ def expected_purchases(params: Sequence[float], t: float, x: Any, t_x: Any, T: A
     return out
 
 
-def _log_likelihood_and_gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
-                                 T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _log_likelihood_and_gradient(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`bgnbd_log_likelihood` per customer and its gradient, shape (4, n), in
     (r, alpha, a, b)."""
     r, alpha, a, b = (float(v) for v in params)
@@ -226,18 +229,38 @@ def _log_likelihood_and_gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndar
     w_second = np.where(repeat, 1.0 - w_first, 0.0)
     xr = np.maximum(x, 1.0)
     d_abx = digamma(a + b + x)
-    d_r = (digamma(r + x) - digamma(r) + math.log(alpha)
-           - w_first * np.log(alpha + T) - w_second * np.log(alpha + t_x))
+    d_r = (
+        digamma(r + x)
+        - digamma(r)
+        + math.log(alpha)
+        - w_first * np.log(alpha + T)
+        - w_second * np.log(alpha + t_x)
+    )
     d_alpha = r / alpha - (r + x) * (w_first / (alpha + T) + w_second / (alpha + t_x))
-    d_a = (-(digamma(a) - digamma(a + b)) + w_first * (digamma(a) - d_abx)
-           + w_second * (digamma(a + 1.0) - d_abx))
-    d_b = (-(digamma(b) - digamma(a + b)) + w_first * (digamma(b + x) - d_abx)
-           + w_second * np.where(repeat, digamma(b + xr - 1.0) - d_abx, 0.0))
+    d_a = (
+        -(digamma(a) - digamma(a + b))
+        + w_first * (digamma(a) - d_abx)
+        + w_second * (digamma(a + 1.0) - d_abx)
+    )
+    d_b = (
+        -(digamma(b) - digamma(a + b))
+        + w_first * (digamma(b + x) - d_abx)
+        + w_second * np.where(repeat, digamma(b + xr - 1.0) - d_abx, 0.0)
+    )
     return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
-def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float = 0.0,
-              min_customers: int = 20, min_repeaters: int = 5, tol: float = 1e-9) -> BGNBDFit:
+def fit_bgnbd(
+    x: Any,
+    t_x: Any,
+    T: Any,
+    *,
+    weights: Any = None,
+    penalizer: float = 0.0,
+    min_customers: int = 20,
+    min_repeaters: int = 5,
+    tol: float = 1e-9,
+) -> BGNBDFit:
     """Maximum-likelihood BG/NBD parameters from per-customer purchase summaries.
 
     Never raises on data it cannot fit: the result then has ``converged=False``, NaN
@@ -282,20 +305,34 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float
     nan = {k: math.nan for k in PARAM_NAMES}
     bad = ~(np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T) & np.isfinite(w))
     if bad.any() or (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
-        return BGNBDFit(nan, math.nan, False, len(x),
-                        "purchase summaries must be finite with x >= 0 and 0 <= t_x <= T")
+        return BGNBDFit(
+            nan,
+            math.nan,
+            False,
+            len(x),
+            "purchase summaries must be finite with x >= 0 and 0 <= t_x <= T",
+        )
     keep = (T > 0) & (w > 0)
     x, t_x, T, w = x[keep], t_x[keep], T[keep], w[keep]
     n = int(round(w.sum()))
     if n < min_customers:
-        return BGNBDFit(nan, math.nan, False, n,
-                        f"only {n} customers with purchase history; BG/NBD needs at least "
-                        f"{min_customers}")
+        return BGNBDFit(
+            nan,
+            math.nan,
+            False,
+            n,
+            f"only {n} customers with purchase history; BG/NBD needs at least {min_customers}",
+        )
     repeaters = int(round(w[x > 0].sum()))
     if repeaters < min_repeaters:
-        return BGNBDFit(nan, math.nan, False, n,
-                        f"only {repeaters} customers bought more than once; BG/NBD needs at "
-                        f"least {min_repeaters} to estimate dropout")
+        return BGNBDFit(
+            nan,
+            math.nan,
+            False,
+            n,
+            f"only {repeaters} customers bought more than once; BG/NBD needs at "
+            f"least {min_repeaters} to estimate dropout",
+        )
     # pool identical summaries
     stacked = np.column_stack([x, t_x, T])
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
@@ -308,9 +345,9 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
         ll, grad = _log_likelihood_and_gradient(params, x, st_x, sT)
-        value = -(w @ ll) / total + penalizer * float(np.sum(params ** 2))
+        value = -(w @ ll) / total + penalizer * float(np.sum(params**2))
         # d/d log(theta) = theta * d/d theta
-        jac = -(grad @ w) / total * params + 2.0 * penalizer * params ** 2
+        jac = -(grad @ w) / total * params + 2.0 * penalizer * params**2
         if not (np.isfinite(value) and np.all(np.isfinite(jac))):
             return 1e300, np.zeros(4)
         return float(value), jac
@@ -326,13 +363,23 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float
     bounds = [(_LOG_LOW, _LOG_HIGH)] * 4
     # L-BFGS-B's small BLAS calls are many times slower when OpenBLAS spreads them on threads
     with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):
-        res = minimize(objective, np.full(4, 0.1), jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 5000, "ftol": tol * 1e-3, "gtol": 1e-9})
+        res = minimize(
+            objective,
+            np.full(4, 0.1),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 5000, "ftol": tol * 1e-3, "gtol": 1e-9},
+        )
         ok = bool(res.success) or stationary(res.x)
         if not ok:  # a second try from where L-BFGS-B stopped
-            res = minimize(lambda v: objective(v)[0], res.x, method="Nelder-Mead",
-                           bounds=bounds, options={"maxiter": 2000, "xatol": 1e-8,
-                                                   "fatol": tol})
+            res = minimize(
+                lambda v: objective(v)[0],
+                res.x,
+                method="Nelder-Mead",
+                bounds=bounds,
+                options={"maxiter": 2000, "xatol": 1e-8, "fatol": tol},
+            )
             ok = stationary(res.x)
     log_params = np.clip(res.x, _LOG_LOW, _LOG_HIGH)
     params = np.exp(log_params)
@@ -340,20 +387,26 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, *, weights: Any = None, penalizer: float
     values = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
     ll = float(w @ bgnbd_log_likelihood(params, x, t_x, T))
     converged = ok and math.isfinite(ll)
-    at_bound = [k for k, v in zip(PARAM_NAMES, log_params, strict=True)
-                if v <= _LOG_LOW + 1e-3 or v >= _LOG_HIGH - 1e-3]
+    at_bound = [
+        k
+        for k, v in zip(PARAM_NAMES, log_params, strict=True)
+        if v <= _LOG_LOW + 1e-3 or v >= _LOG_HIGH - 1e-3
+    ]
     if not converged:
-        return BGNBDFit(nan, math.nan, False, n, f"the optimiser did not converge: "
-                        f"{res.message}", at_bound)
+        return BGNBDFit(
+            nan, math.nan, False, n, f"the optimiser did not converge: {res.message}", at_bound
+        )
     return BGNBDFit(values, ll, True, n, str(res.message), at_bound)
 
 
 # ----------------------------------------------------------------------------- baseline
-def _summaries(X: pd.DataFrame, columns: Sequence[str]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _summaries(
+    X: pd.DataFrame, columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(x, t_x, T)`` in days from the orders / first / last columns; no orders -> zeros."""
-    orders, first, last = (pd.to_numeric(X[c], errors="coerce").to_numpy(np.float64)
-                           for c in columns)
+    orders, first, last = (
+        pd.to_numeric(X[c], errors="coerce").to_numpy(np.float64) for c in columns
+    )
     has = np.isfinite(orders) & (orders > 0) & np.isfinite(first) & np.isfinite(last)
     x = np.where(has, orders - 1.0, 0.0)
     T = np.where(has, np.maximum(first, 0.0), 0.0)
@@ -401,13 +454,22 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         "horizon": Duration(expected="a positive duration such as '90D' or 90 (days)"),
         "refit": Boolean(),
         "penalizer": Real(min=0),
-        "columns": SequenceOf(str, length=3, expected=(
-            "three column names (orders, days since first order, days since last order)")),
+        "columns": SequenceOf(
+            str,
+            length=3,
+            expected=("three column names (orders, days since first order, days since last order)"),
+        ),
     }
 
     @deprecate_positional_args
-    def __init__(self, *, horizon: Any = "90D", refit: bool = True, penalizer: float = 0.0,
-                 columns: Sequence[str] = SUMMARY_COLUMNS) -> None:
+    def __init__(
+        self,
+        *,
+        horizon: Any = "90D",
+        refit: bool = True,
+        penalizer: float = 0.0,
+        columns: Sequence[str] = SUMMARY_COLUMNS,
+    ) -> None:
         self.horizon = horizon
         self.refit = refit
         self.penalizer = penalizer
@@ -424,12 +486,14 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         if not isinstance(X, pd.DataFrame):
             raise ChurnDataError(
                 f"BGNBDBaseline needs a feature DataFrame with columns {list(self.columns)}; "
-                f"got {type(X).__name__}")
+                f"got {type(X).__name__}"
+            )
         missing = [c for c in self.columns if c not in X.columns]
         if missing:
             raise ChurnDataError(
                 f"features: BGNBDBaseline needs the purchase summary columns {missing}, "
-                f"which are absent; build features with PurchaseHistoryFeatures()")
+                f"which are absent; build features with PurchaseHistoryFeatures()"
+            )
         return X
 
     def _fit_rows(self, X: pd.DataFrame) -> BGNBDFit:
@@ -468,8 +532,7 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
     def _params_for(self, X: pd.DataFrame) -> list[tuple[np.ndarray, tuple[float, ...]]]:
         """(row positions, parameters) per cutoff of ``X`` (one group without cutoffs)."""
         fitted = tuple(self.params_[k] for k in PARAM_NAMES)
-        if not (self.refit and isinstance(X.index, pd.MultiIndex)
-                and "cutoff" in X.index.names):
+        if not (self.refit and isinstance(X.index, pd.MultiIndex) and "cutoff" in X.index.names):
             return [(np.arange(len(X)), fitted)]
         cut = np.asarray(X.index.get_level_values("cutoff"))
         out = []
@@ -477,8 +540,12 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
             pos = np.flatnonzero(cut == value)
             result = self._fit_rows(X.iloc[pos])
             if not result.converged:
-                warnings.warn(f"BG/NBD refit at {value} failed ({result.message}); using the "
-                              f"parameters fitted earlier", ConvergenceWarning, stacklevel=3)
+                warnings.warn(
+                    f"BG/NBD refit at {value} failed ({result.message}); using the "
+                    f"parameters fitted earlier",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
             out.append((pos, result.as_tuple() if result.converged else fitted))
         return out
 
@@ -521,9 +588,11 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         """Parameters and fit facts as a one-column DataFrame."""
         check_is_fitted(self, "params_")
         rows = [(("parameter", k), v) for k, v in self.params_.items()]
-        rows += [(("fit", "log_likelihood"), self.fit_.log_likelihood),
-                 (("fit", "n_customers"), self.fit_.n_customers),
-                 (("fit", "converged"), self.fit_.converged),
-                 (("fit", "horizon_days"), self._horizon_days())]
+        rows += [
+            (("fit", "log_likelihood"), self.fit_.log_likelihood),
+            (("fit", "n_customers"), self.fit_.n_customers),
+            (("fit", "converged"), self.fit_.converged),
+            (("fit", "horizon_days"), self._horizon_days()),
+        ]
         index = pd.MultiIndex.from_tuples([k for k, _ in rows], names=["kind", "name"])
         return pd.DataFrame({"value": [v for _, v in rows]}, index=index, dtype=object)

@@ -101,8 +101,10 @@ def _loads(data: bytes, where: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BundleError(f"{where}: not valid JSON ({exc}); the bundle is damaged or was "
-                          f"not written by churnpredict; retrain or copy it again") from None
+        raise BundleError(
+            f"{where}: not valid JSON ({exc}); the bundle is damaged or was "
+            f"not written by churnpredict; retrain or copy it again"
+        ) from None
 
 
 def _key(key: str | bytes | None) -> bytes | None:
@@ -118,7 +120,8 @@ def _key(key: str | bytes | None) -> bytes | None:
     if len(raw) < _MIN_KEY_BYTES:
         raise BundleError(
             f"{source} is {len(raw)} bytes long; use at least {_MIN_KEY_BYTES}, e.g. "
-            f"python -c \"import secrets; print(secrets.token_hex(32))\"")
+            f'python -c "import secrets; print(secrets.token_hex(32))"'
+        )
     return raw
 
 
@@ -137,9 +140,13 @@ def _versions() -> dict[str, str]:
     import sklearn
     import xgboost
 
-    return {"churnpredict": __version__, "xgboost": xgboost.__version__,
-            "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
-            "numpy": np.__version__}
+    return {
+        "churnpredict": __version__,
+        "xgboost": xgboost.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def _compat(version: str) -> tuple[int, ...]:
@@ -176,19 +183,21 @@ def _read_pointer(path: Path) -> str:
     with open(pointer, "rb") as fh:
         raw = fh.read(_MAX_POINTER_BYTES + 1)
     if len(raw) > _MAX_POINTER_BYTES:
-        raise BundleError(f"{pointer}: too large for a bundle pointer; not a churnpredict "
-                          f"bundle")
+        raise BundleError(f"{pointer}: too large for a bundle pointer; not a churnpredict bundle")
     obj = _loads(raw, str(pointer))
     if not isinstance(obj, dict) or obj.get("format") != MARKER:
         raise BundleError(f"{pointer}: not a churnpredict bundle pointer (no format marker)")
     if obj.get("format_version") != BUNDLE_FORMAT:
         raise BundleError(
             f"{path}: bundle format {obj.get('format_version')!r}; this churnpredict reads "
-            f"format {BUNDLE_FORMAT}; retrain with this version")
+            f"format {BUNDLE_FORMAT}; retrain with this version"
+        )
     version = obj.get("version")
     if not isinstance(version, str) or not _VERSION_NAME.match(version):
-        raise BundleError(f"{pointer}: key 'version' should name a version folder "
-                          f"(v-<time>-<id>), found {version!r}; the bundle is damaged")
+        raise BundleError(
+            f"{pointer}: key 'version' should name a version folder "
+            f"(v-<time>-<id>), found {version!r}; the bundle is damaged"
+        )
     return version
 
 
@@ -242,11 +251,13 @@ def _refuse(path: Path, status: str) -> None:
     if status == "old":
         raise BundleError(
             f"{path} holds a bundle of another format, written by an older churnpredict; "
-            f"it is not replaced. Train into a new directory, or delete the old bundle first")
+            f"it is not replaced. Train into a new directory, or delete the old bundle first"
+        )
     if status == "foreign":
         raise BundleError(
             f"{path} is a non-empty directory that is not a churnpredict bundle; refusing "
-            f"to write into it. Give a new or empty directory")
+            f"to write into it. Give a new or empty directory"
+        )
 
 
 def check_destination(path: str | os.PathLike) -> Path:
@@ -264,11 +275,15 @@ def check_destination(path: str | os.PathLike) -> Path:
     path = Path(path)
     status = bundle_status(path)
     _refuse(path, status)
-    existing = path if status != "missing" else next(
-        (p for p in path.absolute().parents if p.exists()), None)
+    existing = (
+        path
+        if status != "missing"
+        else next((p for p in path.absolute().parents if p.exists()), None)
+    )
     if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK)):
-        raise BundleError(f"{path}: {existing} is not a writable directory; choose another "
-                          f"location")
+        raise BundleError(
+            f"{path}: {existing} is not a writable directory; choose another location"
+        )
     return path
 
 
@@ -279,19 +294,29 @@ def _prune(path: Path, keep: set[str]) -> None:
     for entry in path.iterdir():
         name = entry.name
         try:
-            if _VERSION_NAME.match(name) and name not in keep and entry.is_dir() and (
-                    not entry.is_symlink()) and (entry / MANIFEST).is_file():
+            if (
+                _VERSION_NAME.match(name)
+                and name not in keep
+                and entry.is_dir()
+                and (not entry.is_symlink())
+                and (entry / MANIFEST).is_file()
+            ):
                 shutil.rmtree(entry)
             elif (_TEMP_NAME.match(name) or _POINTER_TEMP.match(name)) and (
-                    now - entry.lstat().st_mtime > _STALE_TEMP_SECONDS):
-                (shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink()
-                 else entry.unlink())
+                now - entry.lstat().st_mtime > _STALE_TEMP_SECONDS
+            ):
+                (
+                    shutil.rmtree(entry)
+                    if entry.is_dir() and not entry.is_symlink()
+                    else entry.unlink()
+                )
         except OSError:  # pragma: no cover - pruning is best effort
             continue
 
 
-def write_bundle(path: str | os.PathLike, files: dict[str, bytes], *,
-                 key: str | bytes | None = None) -> Path:
+def write_bundle(
+    path: str | os.PathLike, files: dict[str, bytes], *, key: str | bytes | None = None
+) -> Path:
     """Write ``files`` as a new version of the bundle at ``path`` and make it current.
 
     Parameters
@@ -331,13 +356,20 @@ def write_bundle(path: str | os.PathLike, files: dict[str, bytes], *,
         tmp.mkdir()
         for name, data in files.items():
             _write_synced(tmp / name, data)
-        manifest = _dumps({"format": f"{MARKER}-manifest", "format_version": BUNDLE_FORMAT,
-                           "version": version, "files": {n: _sha256(d)
-                                                         for n, d in sorted(files.items())}})
+        manifest = _dumps(
+            {
+                "format": f"{MARKER}-manifest",
+                "format_version": BUNDLE_FORMAT,
+                "version": version,
+                "files": {n: _sha256(d) for n, d in sorted(files.items())},
+            }
+        )
         _write_synced(tmp / MANIFEST, manifest)
         if secret is not None:
-            _write_synced(tmp / SIGNATURE, _dumps({"algorithm": "HMAC-SHA256",
-                                                    "value": _signature(secret, manifest)}))
+            _write_synced(
+                tmp / SIGNATURE,
+                _dumps({"algorithm": "HMAC-SHA256", "value": _signature(secret, manifest)}),
+            )
         sync_directory(tmp)
         with _writer_lock(path):
             status = bundle_status(path)
@@ -346,8 +378,10 @@ def write_bundle(path: str | os.PathLike, files: dict[str, bytes], *,
             os.rename(tmp, final)
             renamed = True
             sync_directory(path)
-            _write_synced(pointer_tmp, _dumps({"format": MARKER, "format_version": BUNDLE_FORMAT,
-                                               "version": version}))
+            _write_synced(
+                pointer_tmp,
+                _dumps({"format": MARKER, "format_version": BUNDLE_FORMAT, "version": version}),
+            )
             os.replace(pointer_tmp, path / POINTER)
             switched = True
             sync_directory(path)
@@ -378,32 +412,43 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
             raise BundleError(
                 f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
                 f"it. Save it again with the key set, or unset the key to load unsigned "
-                f"bundles") from None
+                f"bundles"
+            ) from None
         sig = _loads(raw_sig, str(sig_path))
         value = sig.get("value") if isinstance(sig, dict) else None
         if not isinstance(value, str) or not hmac.compare_digest(
-                value.encode(), _signature(key, manifest).encode()):
+            value.encode(), _signature(key, manifest).encode()
+        ):
             raise BundleError(
                 f"{sig_path}: signature does not match: the bundle changed after it was "
-                f"signed, or was signed with another key; refusing to load it")
+                f"signed, or was signed with another key; refusing to load it"
+            )
     meta = _loads(manifest, str(manifest_path))
     if not isinstance(meta, dict) or meta.get("format") != f"{MARKER}-manifest":
         raise BundleError(f"{manifest_path}: not a churnpredict bundle manifest")
     if meta.get("format_version") != BUNDLE_FORMAT:
-        raise BundleError(f"{manifest_path}: bundle format {meta.get('format_version')!r}; "
-                          f"this churnpredict reads format {BUNDLE_FORMAT}; retrain")
+        raise BundleError(
+            f"{manifest_path}: bundle format {meta.get('format_version')!r}; "
+            f"this churnpredict reads format {BUNDLE_FORMAT}; retrain"
+        )
     if meta.get("version") != version:
-        raise BundleError(f"{manifest_path}: key 'version' is {meta.get('version')!r}, not "
-                          f"the folder's name {version!r}; the bundle was edited")
+        raise BundleError(
+            f"{manifest_path}: key 'version' is {meta.get('version')!r}, not "
+            f"the folder's name {version!r}; the bundle was edited"
+        )
     listed = meta.get("files")
     if not isinstance(listed, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in listed.items()):
-        raise BundleError(f"{manifest_path}: key 'files' is missing or not a name -> sha256 "
-                          f"object; the bundle is damaged")
+        isinstance(k, str) and isinstance(v, str) for k, v in listed.items()
+    ):
+        raise BundleError(
+            f"{manifest_path}: key 'files' is missing or not a name -> sha256 "
+            f"object; the bundle is damaged"
+        )
     for name in (BUNDLE_JSON, BUILDERS_JSON, MODEL_JSON):
         if name not in listed:
-            raise BundleError(f"{manifest_path}: does not list {name}; the bundle is "
-                              f"incomplete, save it again")
+            raise BundleError(
+                f"{manifest_path}: does not list {name}; the bundle is incomplete, save it again"
+            )
     out: dict[str, bytes] = {}
     for name, digest in listed.items():
         if "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE):
@@ -420,13 +465,15 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
             raise BundleError(
                 f"{file}: checksum mismatch (sha256 {actual[:12]}..., expected {digest[:12]}"
                 f"...): the file changed after the bundle was saved (corrupted, or tampered "
-                f"with); refusing to load it. Re-save or retrain")
+                f"with); refusing to load it. Re-save or retrain"
+            )
         out[name] = data
     return out
 
 
-def read_bundle(path: str | os.PathLike, *, key: str | bytes | None = None
-                ) -> tuple[Path, dict[str, bytes]]:
+def read_bundle(
+    path: str | os.PathLike, *, key: str | bytes | None = None
+) -> tuple[Path, dict[str, bytes]]:
     """Read and verify the current version of the bundle at ``path``.
 
     Every file is read once, then checked against the manifest; with a key, the manifest's
@@ -449,14 +496,18 @@ def read_bundle(path: str | os.PathLike, *, key: str | bytes | None = None
         raise BundleError(
             f"{path}: no model bundle there (not a directory); train one with "
             f"`churnpredict train DATA --model {path}` or ChurnPipeline(...).fit(data)"
-            f".save(path)")
+            f".save(path)"
+        )
     if not (path / POINTER).is_file():
         if _is_old_bundle(path):
             raise BundleError(
                 f"{path}: bundle written by an older churnpredict (format 1, with pickled "
-                f"files, which are never loaded); retrain with this version")
-        raise BundleError(f"{path}: no {POINTER} file, so this is not a churnpredict bundle; "
-                          f"copy the whole bundle directory or train one")
+                f"files, which are never loaded); retrain with this version"
+            )
+        raise BundleError(
+            f"{path}: no {POINTER} file, so this is not a churnpredict bundle; "
+            f"copy the whole bundle directory or train one"
+        )
     for _attempt in range(_READ_ATTEMPTS):
         version = _read_pointer(path)
         try:
@@ -469,9 +520,11 @@ def read_bundle(path: str | os.PathLike, *, key: str | bytes | None = None
             if moved:  # a concurrent save replaced (and maybe pruned) this version: again
                 continue
             if isinstance(exc, FileNotFoundError):
-                raise BundleError(f"{path / version}: {Path(exc.filename or '').name or exc} "
-                                  f"is missing; the bundle is incomplete, copy the whole "
-                                  f"directory or save it again") from None
+                raise BundleError(
+                    f"{path / version}: {Path(exc.filename or '').name or exc} "
+                    f"is missing; the bundle is incomplete, copy the whole "
+                    f"directory or save it again"
+                ) from None
             raise
     raise BundleError(f"{path}: the bundle kept changing while being read; try again")
 
@@ -480,21 +533,27 @@ def read_bundle(path: str | os.PathLike, *, key: str | bytes | None = None
 def _model_state(model: Any) -> tuple[dict[str, Any], bytes | None]:
     name = type(model).__name__
     if isinstance(model, ChurnModel):
-        state = {"class": class_path(type(model)),
-                 "params": {k: to_json(v, f"{name} parameter {k}")
-                            for k, v in model.get_params(deep=False).items()},
-                 "fitted": to_json(model.fitted_state(), name)}
+        state = {
+            "class": class_path(type(model)),
+            "params": {
+                k: to_json(v, f"{name} parameter {k}")
+                for k, v in model.get_params(deep=False).items()
+            },
+            "fitted": to_json(model.fitted_state(), name),
+        }
         return state, bytes(model.booster_.save_raw("json"))
     if isinstance(model, JSONStateMixin):
         return model.get_state(), None
     raise BundleError(
         f"cannot save a {type(model).__module__}.{type(model).__qualname__} model: bundles "
         f"hold JSON only, so the model must be a ChurnModel, a LogisticBaseline or define "
-        f"get_state()/from_state() (churnpredict.jsonstate.JSONStateMixin)")
+        f"get_state()/from_state() (churnpredict.jsonstate.JSONStateMixin)"
+    )
 
 
-def save_pipeline(pipeline: Any, path: str | os.PathLike, *,
-                  key: str | bytes | None = None) -> Path:
+def save_pipeline(
+    pipeline: Any, path: str | os.PathLike, *, key: str | bytes | None = None
+) -> Path:
     """Save a fitted :class:`~churnpredict.pipeline.ChurnPipeline` as a bundle at ``path``.
 
     Returns
@@ -511,24 +570,33 @@ def save_pipeline(pipeline: Any, path: str | os.PathLike, *,
     model = pipeline.model_
     try:
         builders = [b.get_state() for b in pipeline.builders_]
-        settings = {k: to_json(v, f"ChurnPipeline parameter {k}")
-                    for k, v in pipeline.get_params(deep=False).items()
-                    if k not in ("builders", "model")}
+        settings = {
+            k: to_json(v, f"ChurnPipeline parameter {k}")
+            for k, v in pipeline.get_params(deep=False).items()
+            if k not in ("builders", "model")
+        }
         model_state, booster = _model_state(model)
     except TypeError as exc:
-        raise BundleError(f"cannot save the pipeline: {exc}; bundles hold JSON only (no "
-                          f"pickle). Keep fitted state as plain data or give the class "
-                          f"get_state()/from_state()") from None
+        raise BundleError(
+            f"cannot save the pipeline: {exc}; bundles hold JSON only (no "
+            f"pickle). Keep fitted state as plain data or give the class "
+            f"get_state()/from_state()"
+        ) from None
     info = pipeline.feature_info_
     meta = {
         "format": MARKER,
         "format_version": BUNDLE_FORMAT,
         "settings": settings,
-        "model": {"class": class_path(type(model)), "file": MODEL_JSON,
-                  "booster": BOOSTER_JSON if booster is not None else None},
-        "features": {"names": list(pipeline.feature_names_),
-                     "group": info["group"].astype(str).tolist(),
-                     "description": info["description"].astype(str).tolist()},
+        "model": {
+            "class": class_path(type(model)),
+            "file": MODEL_JSON,
+            "booster": BOOSTER_JSON if booster is not None else None,
+        },
+        "features": {
+            "names": list(pipeline.feature_names_),
+            "group": info["group"].astype(str).tolist(),
+            "description": info["description"].astype(str).tolist(),
+        },
         "training": {
             "as_of": pipeline.as_of_.isoformat(),
             "cutoffs": [t.isoformat() for t in pipeline.cutoffs_],
@@ -537,16 +605,20 @@ def save_pipeline(pipeline: Any, path: str | os.PathLike, *,
             "is_snapshot": bool(pipeline.is_snapshot_),
             "summary": to_json(pipeline.training_summary_, "training_summary_"),
             # further fitted attributes the pipeline class lists (inputs it needs, model id...)
-            "extra": {name: to_json(getattr(pipeline, name), name)
-                      for name in getattr(type(pipeline), "bundle_attributes", ())
-                      if hasattr(pipeline, name)},
+            "extra": {
+                name: to_json(getattr(pipeline, name), name)
+                for name in getattr(type(pipeline), "bundle_attributes", ())
+                if hasattr(pipeline, name)
+            },
         },
-        "metrics": {"validation": to_json(dict(pipeline.validation_scores_),
-                                          "validation_scores_")},
+        "metrics": {"validation": to_json(dict(pipeline.validation_scores_), "validation_scores_")},
         "versions": _versions(),
     }
-    files = {BUNDLE_JSON: _dumps(meta), BUILDERS_JSON: _dumps({"builders": builders}),
-             MODEL_JSON: _dumps(model_state)}
+    files = {
+        BUNDLE_JSON: _dumps(meta),
+        BUILDERS_JSON: _dumps({"builders": builders}),
+        MODEL_JSON: _dumps(model_state),
+    }
     if booster is not None:
         files[BOOSTER_JSON] = booster
     write_bundle(path, files, key=key)
@@ -555,16 +627,36 @@ def save_pipeline(pipeline: Any, path: str | os.PathLike, *,
 
 #: bundle.json keys and their JSON types, checked before anything is read from it.
 _META_KEYS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
-    ("format", str), ("format_version", int), ("settings", dict), ("model", dict),
-    ("model.class", str), ("model.file", str), ("model.booster", (str, type(None))),
-    ("features", dict), ("features.names", list), ("features.group", list),
-    ("features.description", list), ("training", dict), ("training.as_of", str),
-    ("training.cutoffs", list), ("training.horizon", str), ("training.label_kind", str),
-    ("training.is_snapshot", bool), ("training.summary", dict), ("metrics", dict),
-    ("metrics.validation", dict), ("versions", dict),
+    ("format", str),
+    ("format_version", int),
+    ("settings", dict),
+    ("model", dict),
+    ("model.class", str),
+    ("model.file", str),
+    ("model.booster", (str, type(None))),
+    ("features", dict),
+    ("features.names", list),
+    ("features.group", list),
+    ("features.description", list),
+    ("training", dict),
+    ("training.as_of", str),
+    ("training.cutoffs", list),
+    ("training.horizon", str),
+    ("training.label_kind", str),
+    ("training.is_snapshot", bool),
+    ("training.summary", dict),
+    ("metrics", dict),
+    ("metrics.validation", dict),
+    ("versions", dict),
 )
-_JSON_TYPE = {str: "a string", int: "an integer", dict: "an object", list: "a list",
-              bool: "true/false", type(None): "null"}
+_JSON_TYPE = {
+    str: "a string",
+    int: "an integer",
+    dict: "an object",
+    list: "a list",
+    bool: "true/false",
+    type(None): "null",
+}
 
 
 def _check_meta(meta: Any, where: str) -> dict[str, Any]:
@@ -574,27 +666,34 @@ def _check_meta(meta: Any, where: str) -> dict[str, Any]:
         node: Any = meta
         for part in dotted.split("."):
             if part not in node:
-                raise BundleError(f"{where}: key {dotted!r} is missing; the bundle is damaged "
-                                  f"or was edited. Retrain or save it again")
+                raise BundleError(
+                    f"{where}: key {dotted!r} is missing; the bundle is damaged "
+                    f"or was edited. Retrain or save it again"
+                )
             node = node[part]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
             names = " or ".join(_JSON_TYPE.get(k, k.__name__) for k in kinds)
-            raise BundleError(f"{where}: key {dotted!r} should be {names}, found "
-                              f"{type(node).__name__}; the bundle is damaged or was edited")
-    for dotted in ("features.names", "features.group", "features.description",
-                   "training.cutoffs"):
+            raise BundleError(
+                f"{where}: key {dotted!r} should be {names}, found "
+                f"{type(node).__name__}; the bundle is damaged or was edited"
+            )
+    for dotted in ("features.names", "features.group", "features.description", "training.cutoffs"):
         section, name = dotted.split(".")
         if not all(isinstance(v, str) for v in meta[section][name]):
             raise BundleError(f"{where}: key {dotted!r} should be a list of strings")
     n = len(meta["features"]["names"])
     if len(meta["features"]["group"]) != n or len(meta["features"]["description"]) != n:
-        raise BundleError(f"{where}: keys 'features.names', 'features.group' and "
-                          f"'features.description' differ in length")
+        raise BundleError(
+            f"{where}: keys 'features.names', 'features.group' and "
+            f"'features.description' differ in length"
+        )
     if meta["format"] != MARKER or meta["format_version"] != BUNDLE_FORMAT:
-        raise BundleError(f"{where}: bundle format {meta['format']!r} "
-                          f"{meta['format_version']!r}; this churnpredict reads format "
-                          f"{BUNDLE_FORMAT}; retrain with this version")
+        raise BundleError(
+            f"{where}: bundle format {meta['format']!r} "
+            f"{meta['format_version']!r}; this churnpredict reads format "
+            f"{BUNDLE_FORMAT}; retrain with this version"
+        )
     return meta
 
 
@@ -609,7 +708,8 @@ def _check_versions(path: Path, saved: dict[str, Any]) -> None:
     if clashes:
         raise BundleError(
             f"{path}: bundle written with incompatible versions: {'; '.join(clashes)}. "
-            f"Retrain with the installed versions, or install matching ones")
+            f"Retrain with the installed versions, or install matching ones"
+        )
 
 
 def _load_model(folder: Path, meta: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -618,8 +718,10 @@ def _load_model(folder: Path, meta: dict[str, Any], files: dict[str, bytes]) -> 
     model_file, booster_file = meta["model"]["file"], meta["model"]["booster"]
     for name in (model_file, booster_file):
         if name is not None and name not in files:
-            raise BundleError(f"{folder / MANIFEST}: does not list {name}; the bundle is "
-                              f"incomplete, save it again")
+            raise BundleError(
+                f"{folder / MANIFEST}: does not list {name}; the bundle is "
+                f"incomplete, save it again"
+            )
     where = str(folder / model_file)
     state = _loads(files[model_file], where)
     if not isinstance(state, dict) or state.get("class") != meta["model"]["class"]:
@@ -634,18 +736,20 @@ def _load_model(folder: Path, meta: dict[str, Any], files: dict[str, bytes]) -> 
     try:
         booster.load_model(bytearray(files[booster_file]))
     except xgb.core.XGBoostError as exc:
-        raise BundleError(f"{folder / booster_file}: not a readable XGBoost model "
-                          f"({str(exc).splitlines()[0]}); retrain") from None
+        raise BundleError(
+            f"{folder / booster_file}: not a readable XGBoost model "
+            f"({str(exc).splitlines()[0]}); retrain"
+        ) from None
     try:
         params = {k: from_json(v) for k, v in state["params"].items()}
         return klass.from_fitted_state(params, from_json(state["fitted"]), booster)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BundleError(f"{where}: malformed model state ({type(exc).__name__}: {exc}); "
-                          f"retrain") from None
+        raise BundleError(
+            f"{where}: malformed model state ({type(exc).__name__}: {exc}); retrain"
+        ) from None
 
 
-def load_pipeline(cls: type, path: str | os.PathLike, *,
-                  key: str | bytes | None = None) -> Any:
+def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None = None) -> Any:
     """Read the bundle at ``path`` into a fitted ``cls`` (a ChurnPipeline class).
 
     See :func:`read_bundle` for the checks; then ``bundle.json`` is validated key by key
@@ -660,36 +764,53 @@ def load_pipeline(cls: type, path: str | os.PathLike, *,
     listed = _loads(files[BUILDERS_JSON], builders_where)
     if not isinstance(listed, dict) or not isinstance(listed.get("builders"), list):
         raise BundleError(f"{builders_where}: key 'builders' is missing or not a list")
-    builders = [FeatureBuilder.from_state(s, f"{builders_where} builder {i}")
-                for i, s in enumerate(listed["builders"])]
+    builders = [
+        FeatureBuilder.from_state(s, f"{builders_where} builder {i}")
+        for i, s in enumerate(listed["builders"])
+    ]
     model = _load_model(folder, meta, files)
     training = meta["training"]
     try:
         settings = {k: from_json(v) for k, v in meta["settings"].items()}
-        pipe = cls(builders=[b.__class__(**b.get_params(deep=False)) for b in builders],
-                   model=model.__class__(**model.get_params(deep=False)), **settings)
+        pipe = cls(
+            builders=[b.__class__(**b.get_params(deep=False)) for b in builders],
+            model=model.__class__(**model.get_params(deep=False)),
+            **settings,
+        )
         names = list(meta["features"]["names"])
         info = pd.DataFrame(
-            {"group": meta["features"]["group"],
-             "description": meta["features"]["description"]},
-            index=pd.Index(names, name="feature"))
+            {"group": meta["features"]["group"], "description": meta["features"]["description"]},
+            index=pd.Index(names, name="feature"),
+        )
         extra = training.get("extra", {})
         if not isinstance(extra, dict):
             raise TypeError("training.extra is not an object")
         # only the names the class lists are ever set
-        kept = {name: from_json(extra[name]) for name in getattr(cls, "bundle_attributes", ())
-                if name in extra}
+        kept = {
+            name: from_json(extra[name])
+            for name in getattr(cls, "bundle_attributes", ())
+            if name in extra
+        }
         business = kept.pop("business_", "subscription")
         reason = kept.pop("business_reason_", "")
         pipe.set_fitted(
-            builders=builders, model=model, feature_names=names, feature_info=info,
+            builders=builders,
+            model=model,
+            feature_names=names,
+            feature_info=info,
             as_of=pd.Timestamp(training["as_of"]),
             cutoffs=pd.to_datetime(training["cutoffs"]),
-            horizon=pd.Timedelta(training["horizon"]), label_kind=training["label_kind"],
-            is_snapshot=training["is_snapshot"], business=business, business_reason=reason,
+            horizon=pd.Timedelta(training["horizon"]),
+            label_kind=training["label_kind"],
+            is_snapshot=training["is_snapshot"],
+            business=business,
+            business_reason=reason,
             training_summary=from_json(training["summary"]),
-            validation_scores=from_json(meta["metrics"]["validation"]), **kept)
+            validation_scores=from_json(meta["metrics"]["validation"]),
+            **kept,
+        )
     except (TypeError, ValueError) as exc:
-        raise BundleError(f"{where}: unusable value ({exc}); the bundle is damaged or was "
-                          f"edited. Retrain") from None
+        raise BundleError(
+            f"{where}: unusable value ({exc}); the bundle is damaged or was edited. Retrain"
+        ) from None
     return pipe

@@ -52,8 +52,9 @@ class Calibrator:
 
     def __init__(self, method: str, x: Any, y: Any = ()) -> None:
         if method not in ("isotonic", "sigmoid"):
-            raise ChurnModelError(f"calibration method {method!r}; expected 'isotonic' or "
-                                  f"'sigmoid'")
+            raise ChurnModelError(
+                f"calibration method {method!r}; expected 'isotonic' or 'sigmoid'"
+            )
         self.method = method
         self.x = np.asarray(x, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64)
@@ -65,8 +66,9 @@ class Calibrator:
         return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
     @classmethod
-    def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, *,
-            prior: str = "raw") -> Calibrator:
+    def fit(
+        cls, method: str, margin: np.ndarray, y: np.ndarray, *, prior: str = "raw"
+    ) -> Calibrator:
         """Fit on validation margins ``margin`` and 0/1 outcomes ``y``.
 
         ``prior`` ("raw" or "sigmoid") is what sparse isotonic blocks are shrunk toward.
@@ -76,8 +78,9 @@ class Calibrator:
         if method == "sigmoid":
             return cls("sigmoid", cls._platt(margin, y))
         if method != "isotonic":
-            raise ChurnModelError(f"calibration method {method!r}; expected 'isotonic' or "
-                                  f"'sigmoid'")
+            raise ChurnModelError(
+                f"calibration method {method!r}; expected 'isotonic' or 'sigmoid'"
+            )
         order = np.argsort(margin, kind="stable")
         m, t = margin[order], y[order]
         fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(m, t).predict(m)
@@ -89,8 +92,7 @@ class Calibrator:
             slope, intercept = cls._platt(m, t)
             base = expit(slope * m + intercept)
         k = cls.PRIOR_ROWS
-        value = (np.add.reduceat(t, starts) + k * np.add.reduceat(base, starts) / size) / (
-            size + k)
+        value = (np.add.reduceat(t, starts) + k * np.add.reduceat(base, starts) / size) / (size + k)
         pos = np.arange(len(value), dtype=np.float64)
         value = IsotonicRegression().fit(pos, value, sample_weight=size + k).predict(pos)
         centre = np.add.reduceat(m, starts) / size

@@ -64,13 +64,15 @@ __all__ = [
 #: Plots written by :func:`write_campaign`: file stem -> caption.
 CAMPAIGN_PLOTS: dict[str, str] = {
     "campaign_rates": "Churn rate of treated and control customers, per risk tier "
-                      "(bars: 95% Wilson intervals)",
+    "(bars: 95% Wilson intervals)",
     "campaign_lift": "Retention lift (control minus treatment churn rate) with its 95% "
-                     "Newcombe interval",
+    "Newcombe interval",
 }
 
-_METHOD = ("Newcombe hybrid score interval (Newcombe 1998, method 10) from Wilson score "
-           "intervals of each group's churn rate")
+_METHOD = (
+    "Newcombe hybrid score interval (Newcombe 1998, method 10) from Wilson score "
+    "intervals of each group's churn rate"
+)
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -119,8 +121,9 @@ def wilson_interval(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return low, high
 
 
-def newcombe_interval(x1: int, n1: int, x2: int, n2: int, level: float = 0.95
-                      ) -> tuple[float, float]:
+def newcombe_interval(
+    x1: int, n1: int, x2: int, n2: int, level: float = 0.95
+) -> tuple[float, float]:
     """Newcombe's hybrid score interval of the difference ``x1/n1 - x2/n2``.
 
     Parameters
@@ -167,8 +170,10 @@ def _list_metadata(path: Path) -> dict[str, Any]:
         try:
             meta = json.loads(sidecar.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ChurnDataError(f"{sidecar}: not a readable manifest ({exc}); restore it or "
-                                 f"pass the list's as-of and horizon") from None
+            raise ChurnDataError(
+                f"{sidecar}: not a readable manifest ({exc}); restore it or "
+                f"pass the list's as-of and horizon"
+            ) from None
         return meta if isinstance(meta, dict) else {}
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -210,19 +215,25 @@ def read_list(path: str | os.PathLike) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise ChurnDataError(f"LIST {str(path)!r}: no such file; give the at-risk list "
-                             f"written by 'churnpredict score'")
+        raise ChurnDataError(
+            f"LIST {str(path)!r}: no such file; give the at-risk list "
+            f"written by 'churnpredict score'"
+        )
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq", ".xlsx"):
-        raise ChurnDataError(f"LIST {str(path)!r}: unsupported type {suffix or '(none)'!r}; "
-                             f"give the .csv, .parquet or .xlsx list")
+        raise ChurnDataError(
+            f"LIST {str(path)!r}: unsupported type {suffix or '(none)'!r}; "
+            f"give the .csv, .parquet or .xlsx list"
+        )
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, dtype={"customer_id": str, "group": str,
-                                             "risk_tier": str})
+            frame = pd.read_csv(path, dtype={"customer_id": str, "group": str, "risk_tier": str})
         elif suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name="at_risk",
-                                  dtype={"customer_id": str, "group": str, "risk_tier": str})
+            frame = pd.read_excel(
+                path,
+                sheet_name="at_risk",
+                dtype={"customer_id": str, "group": str, "risk_tier": str},
+            )
         else:
             frame = pd.read_parquet(path)
         metadata = _list_metadata(path)
@@ -247,8 +258,9 @@ def _as_of_text(value: Any) -> pd.Timestamp:
     return stamp
 
 
-def _known(attrs: Mapping[str, Any], key: str, given: Any, parse: Any, what: str,
-           option: str) -> Any:
+def _known(
+    attrs: Mapping[str, Any], key: str, given: Any, parse: Any, what: str, option: str
+) -> Any:
     """A list setting: the given one, checked against the list's own, or the list's."""
     stored = attrs.get(key)
     try:
@@ -281,36 +293,65 @@ def _unescape_ids(ids: pd.Series, known: pd.Index) -> pd.Series:
     return text.where(~escaped, text.str[1:])
 
 
-def _figures(x_c: int, n_c: int, x_t: int, n_t: int, revenue_t: float, level: float
-             ) -> dict[str, Any]:
+def _figures(
+    x_c: int, n_c: int, x_t: int, n_t: int, revenue_t: float, level: float
+) -> dict[str, Any]:
     """Rates, lift, interval and savings of one comparison (None where undefined)."""
     out: dict[str, Any] = {
-        "n_treatment": int(n_t), "n_control": int(n_c),
-        "churned_treatment": int(x_t), "churned_control": int(x_c),
+        "n_treatment": int(n_t),
+        "n_control": int(n_c),
+        "churned_treatment": int(x_t),
+        "churned_control": int(x_c),
         "churn_rate_treatment": x_t / n_t if n_t else None,
         "churn_rate_control": x_c / n_c if n_c else None,
-        "retention_lift": None, "ci_low": None, "ci_high": None,
-        "customers_saved": None, "customers_saved_low": None, "customers_saved_high": None,
+        "retention_lift": None,
+        "ci_low": None,
+        "ci_high": None,
+        "customers_saved": None,
+        "customers_saved_low": None,
+        "customers_saved_high": None,
         "revenue_at_risk_treatment": float(revenue_t),
-        "revenue_saved": None, "revenue_saved_low": None, "revenue_saved_high": None,
+        "revenue_saved": None,
+        "revenue_saved_low": None,
+        "revenue_saved_high": None,
     }
     if not (n_t and n_c):
         return out
     lift = x_c / n_c - x_t / n_t
     low, high = newcombe_interval(x_c, n_c, x_t, n_t, level)
-    out.update({"retention_lift": lift, "ci_low": low, "ci_high": high,
-                "customers_saved": lift * n_t, "customers_saved_low": low * n_t,
-                "customers_saved_high": high * n_t})
+    out.update(
+        {
+            "retention_lift": lift,
+            "ci_low": low,
+            "ci_high": high,
+            "customers_saved": lift * n_t,
+            "customers_saved_low": low * n_t,
+            "customers_saved_high": high * n_t,
+        }
+    )
     if x_c:
         scale = revenue_t / (x_c / n_c)
-        out.update({"revenue_saved": lift * scale, "revenue_saved_low": low * scale,
-                    "revenue_saved_high": high * scale})
+        out.update(
+            {
+                "revenue_saved": lift * scale,
+                "revenue_saved_low": low * scale,
+                "revenue_saved_high": high * scale,
+            }
+        )
     return out
 
 
-def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as_of: Any, *,
-                     horizon: Any = None, list_as_of: Any = None, label: str | None = None,
-                     lookback: Any = None, level: float = 0.95) -> dict[str, Any]:
+def campaign_readout(
+    list_frame: pd.DataFrame | str | os.PathLike,
+    data: Any,
+    as_of: Any,
+    *,
+    horizon: Any = None,
+    list_as_of: Any = None,
+    label: str | None = None,
+    lookback: Any = None,
+    level: float = 0.95,
+) -> dict[str, Any]:
     """Read out a campaign run on a past at-risk list against its holdout group.
 
     Parameters
@@ -376,8 +417,10 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
 
     frame = read_list(list_frame) if isinstance(list_frame, (str, os.PathLike)) else list_frame
     if not isinstance(frame, pd.DataFrame):
-        raise ChurnDataError(f"list_frame must be an at-risk list (DataFrame or file), got "
-                             f"{type(list_frame).__name__}")
+        raise ChurnDataError(
+            f"list_frame must be an at-risk list (DataFrame or file), got "
+            f"{type(list_frame).__name__}"
+        )
     missing = [c for c in ("customer_id", "group") if c not in frame.columns]
     if missing:
         raise ChurnDataError(
@@ -388,12 +431,12 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
     groups = frame["group"].astype(object).where(frame["group"].notna(), None)
     bad = sorted({str(g) for g in groups} - {"treatment", "control"})
     if bad:
-        raise ChurnDataError(f"the list's column group holds {bad[:5]}; expected 'treatment' "
-                             f"or 'control'")
+        raise ChurnDataError(
+            f"the list's column group holds {bad[:5]}; expected 'treatment' or 'control'"
+        )
     attrs = dict(frame.attrs)
     window = _known(attrs, "horizon", horizon, parse_window, "horizon", "--horizon (horizon=)")
-    start = _known(attrs, "as_of", list_as_of, _as_of_text, "as-of",
-                   "--list-as-of (list_as_of=)")
+    start = _known(attrs, "as_of", list_as_of, _as_of_text, "as-of", "--list-as-of (list_as_of=)")
     stamp = _as_of_text(as_of)
     end = start + window
     if stamp < end:
@@ -408,26 +451,34 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
             f"the data's latest event is at {last:%Y-%m-%d %H:%M}, more than a day before the "
             f"list's horizon ends on {end:%Y-%m-%d %H:%M}: churn after it is not seen (or, for "
             f"inactivity churn, everyone looks inactive); load data reaching that far",
-            DataQualityWarning, stacklevel=2,
+            DataQualityWarning,
+            stacklevel=2,
         )
     kind = label or attrs.get("label") or "auto"
     if kind not in ("auto", "cancellation", "inactivity", "snapshot"):
-        raise ChurnDataError(f"the list's metadata records label = {kind!r}; expected "
-                             f"cancellation or inactivity (repair the manifest, or pass --label)")
+        raise ChurnDataError(
+            f"the list's metadata records label = {kind!r}; expected "
+            f"cancellation or inactivity (repair the manifest, or pass --label)"
+        )
     if kind == "snapshot":
-        raise ChurnDataError("the list was scored from a snapshot table, which holds no later "
-                             "outcomes; a readout needs event data with cancellations or "
-                             "activity after the list's as-of")
+        raise ChurnDataError(
+            "the list was scored from a snapshot table, which holds no later "
+            "outcomes; a readout needs event data with cancellations or "
+            "activity after the list's as-of"
+        )
     window_back = lookback or attrs.get("lookback") or "90D"
     try:
         parse_window(window_back)
     except (TypeError, ValueError):
-        raise ChurnDataError(f"the list's lookback {window_back!r} is not a duration such as "
-                             f"'90D'; repair the manifest, or pass lookback=") from None
+        raise ChurnDataError(
+            f"the list's lookback {window_back!r} is not a duration such as "
+            f"'90D'; repair the manifest, or pass lookback="
+        ) from None
     # inactivity lists hold lapsed customers too (everyone who has not cancelled is scored)
     lapsed = label_kind(data, kind) == "inactivity"
-    outcome = label_churn(data, [start], window, kind=kind, as_of=stamp,
-                          lookback=window_back, lapsed=lapsed).droplevel("cutoff")["churned"]
+    outcome = label_churn(
+        data, [start], window, kind=kind, as_of=stamp, lookback=window_back, lapsed=lapsed
+    ).droplevel("cutoff")["churned"]
     known = pd.Index(outcome.index.astype(str))
     ids = _unescape_ids(frame["customer_id"].reset_index(drop=True), known)
     churned = pd.Series(outcome.to_numpy(), index=known)
@@ -441,44 +492,62 @@ def campaign_readout(list_frame: pd.DataFrame | str | os.PathLike, data: Any, as
         )
     y = churned[matched].astype(np.int64)
     treated = (groups.to_numpy(dtype=object) == "treatment")[matched]
-    tier = (frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()[matched]
-            if "risk_tier" in frame.columns else np.full(int(matched.sum()), "", dtype=object))
-    revenue = (pd.to_numeric(frame["revenue_at_risk"], errors="coerce").fillna(0.0).to_numpy()
-               [matched] if "revenue_at_risk" in frame.columns else np.zeros(int(matched.sum())))
+    tier = (
+        frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()[matched]
+        if "risk_tier" in frame.columns
+        else np.full(int(matched.sum()), "", dtype=object)
+    )
+    revenue = (
+        pd.to_numeric(frame["revenue_at_risk"], errors="coerce").fillna(0.0).to_numpy()[matched]
+        if "revenue_at_risk" in frame.columns
+        else np.zeros(int(matched.sum()))
+    )
 
     def figures(mask: np.ndarray) -> dict[str, Any]:
         t, c = mask & treated, mask & ~treated
-        return _figures(int(y[c].sum()), int(c.sum()), int(y[t].sum()), int(t.sum()),
-                        float(revenue[t].sum()), level)
+        return _figures(
+            int(y[c].sum()),
+            int(c.sum()),
+            int(y[t].sum()),
+            int(t.sum()),
+            float(revenue[t].sum()),
+            level,
+        )
 
     overall = figures(np.ones(len(y), dtype=bool))
     if not overall["n_treatment"] or not overall["n_control"]:
         empty = "treatment" if not overall["n_treatment"] else "control"
-        raise ChurnDataError(f"the list's {empty} group has no customer found in the data; "
-                             f"a readout compares both groups")
+        raise ChurnDataError(
+            f"the list's {empty} group has no customer found in the data; "
+            f"a readout compares both groups"
+        )
     order = list(dict.fromkeys(tier.tolist()))
     holdout, seed = attrs.get("holdout_share"), attrs.get("holdout_seed")
     try:
         holdout = None if holdout in (None, "") else float(holdout)
         seed = None if seed in (None, "") else int(seed)
     except (TypeError, ValueError):
-        raise ChurnDataError(f"the list's metadata records holdout_share = {holdout!r}, "
-                             f"holdout_seed = {seed!r}; expected a share and an integer seed "
-                             f"(repair the manifest)") from None
-    return _clean({
-        "list_as_of": start.isoformat(),
-        "horizon": horizon_text(window),
-        "as_of": stamp.isoformat(),
-        "model_id": attrs.get("model_id"),
-        "holdout_share": holdout,
-        "holdout_seed": seed,
-        "label": kind,
-        "level": float(level),
-        "interval_method": _METHOD,
-        **overall,
-        "n_unmatched": int((~matched).sum()),
-        "tiers": {name: figures(tier == name) for name in order if name},
-    })
+        raise ChurnDataError(
+            f"the list's metadata records holdout_share = {holdout!r}, "
+            f"holdout_seed = {seed!r}; expected a share and an integer seed "
+            f"(repair the manifest)"
+        ) from None
+    return _clean(
+        {
+            "list_as_of": start.isoformat(),
+            "horizon": horizon_text(window),
+            "as_of": stamp.isoformat(),
+            "model_id": attrs.get("model_id"),
+            "holdout_share": holdout,
+            "holdout_seed": seed,
+            "label": kind,
+            "level": float(level),
+            "interval_method": _METHOD,
+            **overall,
+            "n_unmatched": int((~matched).sum()),
+            "tiers": {name: figures(tier == name) for name in order if name},
+        }
+    )
 
 
 def _clean(value: Any) -> Any:
@@ -507,9 +576,19 @@ def readout_frame(readout: Mapping[str, Any]) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``segment`` (``"all"``, then the tiers).
     """
-    keys = ["n_treatment", "n_control", "churned_treatment", "churned_control",
-            "churn_rate_treatment", "churn_rate_control",
-            "retention_lift", "ci_low", "ci_high", "customers_saved", "revenue_saved"]
+    keys = [
+        "n_treatment",
+        "n_control",
+        "churned_treatment",
+        "churned_control",
+        "churn_rate_treatment",
+        "churn_rate_control",
+        "retention_lift",
+        "ci_low",
+        "ci_high",
+        "customers_saved",
+        "revenue_saved",
+    ]
     rows = {"all": {k: readout.get(k) for k in keys}}
     for name, tier in readout.get("tiers", {}).items():
         rows[name] = {k: tier.get(k) for k in keys}
@@ -522,8 +601,10 @@ def readout_frame(readout: Mapping[str, Any]) -> pd.DataFrame:
 def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
     x = np.arange(len(frame))
     width = 0.38
-    for offset, group, color in ((-width / 2, "control", "#8c959f"),
-                                 (width / 2, "treatment", "#0969da")):
+    for offset, group, color in (
+        (-width / 2, "control", "#8c959f"),
+        (width / 2, "treatment", "#0969da"),
+    ):
         rates = frame[f"churn_rate_{group}"].to_numpy(dtype=float)
         ns = frame[f"n_{group}"].to_numpy(dtype=float)
         churned = frame[f"churned_{group}"].to_numpy(dtype=float)
@@ -536,8 +617,15 @@ def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
             else:
                 low.append(0.0)
                 high.append(0.0)
-        ax.bar(x + offset, np.nan_to_num(rates), width, yerr=[low, high], capsize=3,
-               color=color, label=group)
+        ax.bar(
+            x + offset,
+            np.nan_to_num(rates),
+            width,
+            yerr=[low, high],
+            capsize=3,
+            color=color,
+            label=group,
+        )
     ax.set_xticks(x, [str(s) for s in frame.index])
     ax.set_ylabel("churn rate in the horizon")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
@@ -550,17 +638,23 @@ def _plot_lift(frame: pd.DataFrame, ax: Any) -> None:
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     ok = ~np.isnan(lift)
-    ax.errorbar(lift[ok], y[ok], xerr=[np.maximum(lift - low, 0.0)[ok],
-                                       np.maximum(high - lift, 0.0)[ok]], fmt="o",
-                color="#0969da", capsize=4)
+    ax.errorbar(
+        lift[ok],
+        y[ok],
+        xerr=[np.maximum(lift - low, 0.0)[ok], np.maximum(high - lift, 0.0)[ok]],
+        fmt="o",
+        color="#0969da",
+        capsize=4,
+    )
     ax.axvline(0.0, color="#cf222e", lw=1, ls="--")
     ax.set_yticks(y, [str(s) for s in frame.index])
     ax.set_xlabel("retention lift (control minus treatment churn rate)")
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:+.0%}")
 
 
-def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
-                   title: str = "Campaign readout") -> Path:
+def write_campaign(
+    readout: Mapping[str, Any], out_dir: str | os.PathLike, *, title: str = "Campaign readout"
+) -> Path:
     """Write ``campaign.json``, ``campaign.html`` and its PNG plots to ``out_dir``, atomically.
 
     Parameters
@@ -583,33 +677,62 @@ def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
     frame = readout_frame(readout)
     level = float(readout.get("level", 0.95))
     plots = [
-        Plot("campaign_rates", CAMPAIGN_PLOTS["campaign_rates"],
-              render_plot(lambda ax: _plot_rates(frame, level, ax))),
-        Plot("campaign_lift", CAMPAIGN_PLOTS["campaign_lift"],
-              render_plot(lambda ax: _plot_lift(frame, ax), size=(6.4, 0.5 * len(frame) + 1.6))),
+        Plot(
+            "campaign_rates",
+            CAMPAIGN_PLOTS["campaign_rates"],
+            render_plot(lambda ax: _plot_rates(frame, level, ax)),
+        ),
+        Plot(
+            "campaign_lift",
+            CAMPAIGN_PLOTS["campaign_lift"],
+            render_plot(lambda ax: _plot_lift(frame, ax), size=(6.4, 0.5 * len(frame) + 1.6)),
+        ),
     ]
     pct = "{:.1%}"
     cards = [
-        ("Churn rate, treated", number(readout.get("churn_rate_treatment"), pct),
-         f"{number(readout.get('churned_treatment'))} of {number(readout.get('n_treatment'))}"),
-        ("Churn rate, control", number(readout.get("churn_rate_control"), pct),
-         f"{number(readout.get('churned_control'))} of {number(readout.get('n_control'))}"),
-        ("Retention lift", number(readout.get("retention_lift"), "{:+.1%}"),
-         f"{level:.0%} interval {number(readout.get('ci_low'), '{:+.1%}')} to "
-         f"{number(readout.get('ci_high'), '{:+.1%}')}"),
-        ("Customers saved", number(readout.get("customers_saved"), "{:,.1f}"),
-         f"{number(readout.get('customers_saved_low'), '{:,.1f}')} to "
-         f"{number(readout.get('customers_saved_high'), '{:,.1f}')}"),
-        ("Revenue saved", number(readout.get("revenue_saved"), "{:,.0f}"),
-         f"{number(readout.get('revenue_saved_low'), '{:,.0f}')} to "
-         f"{number(readout.get('revenue_saved_high'), '{:,.0f}')}"),
+        (
+            "Churn rate, treated",
+            number(readout.get("churn_rate_treatment"), pct),
+            f"{number(readout.get('churned_treatment'))} of {number(readout.get('n_treatment'))}",
+        ),
+        (
+            "Churn rate, control",
+            number(readout.get("churn_rate_control"), pct),
+            f"{number(readout.get('churned_control'))} of {number(readout.get('n_control'))}",
+        ),
+        (
+            "Retention lift",
+            number(readout.get("retention_lift"), "{:+.1%}"),
+            f"{level:.0%} interval {number(readout.get('ci_low'), '{:+.1%}')} to "
+            f"{number(readout.get('ci_high'), '{:+.1%}')}",
+        ),
+        (
+            "Customers saved",
+            number(readout.get("customers_saved"), "{:,.1f}"),
+            f"{number(readout.get('customers_saved_low'), '{:,.1f}')} to "
+            f"{number(readout.get('customers_saved_high'), '{:,.1f}')}",
+        ),
+        (
+            "Revenue saved",
+            number(readout.get("revenue_saved"), "{:,.0f}"),
+            f"{number(readout.get('revenue_saved_low'), '{:,.0f}')} to "
+            f"{number(readout.get('revenue_saved_high'), '{:,.0f}')}",
+        ),
     ]
-    card_html = '<div class="cards">' + "".join(
-        f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
-        f'<div class="h">{escape(h)}</div></div>' for k, v, h in cards) + "</div>"
-    head = ("<tr><th>segment</th><th>treated</th><th>control</th><th>churn rate, treated</th>"
-            "<th>churn rate, control</th><th>retention lift</th><th>interval</th>"
-            "<th>customers saved</th><th>revenue saved</th></tr>")
+    card_html = (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
+            f'<div class="h">{escape(h)}</div></div>'
+            for k, v, h in cards
+        )
+        + "</div>"
+    )
+    head = (
+        "<tr><th>segment</th><th>treated</th><th>control</th><th>churn rate, treated</th>"
+        "<th>churn rate, control</th><th>retention lift</th><th>interval</th>"
+        "<th>customers saved</th><th>revenue saved</th></tr>"
+    )
     body = "".join(
         f"<tr><td>{escape(name)}</td><td class=n>{number(r['n_treatment'])}</td>"
         f"<td class=n>{number(r['n_control'])}</td>"
@@ -619,14 +742,19 @@ def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
         f"<td class=n>{number(r['ci_low'], '{:+.1%}')} to {number(r['ci_high'], '{:+.1%}')}</td>"
         f"<td class=n>{number(r['customers_saved'], '{:,.1f}')}</td>"
         f"<td class=n>{number(r['revenue_saved'], '{:,.0f}')}</td></tr>"
-        for name, r in frame.to_dict("index").items())
+        for name, r in frame.to_dict("index").items()
+    )
     unmatched = int(readout.get("n_unmatched") or 0)
-    note = (f'<p class="note">{unmatched:,} listed customers were not in the data\'s population '
-            f"at the list's as-of and are left out.</p>" if unmatched else "")
+    note = (
+        f'<p class="note">{unmatched:,} listed customers were not in the data\'s population '
+        f"at the list's as-of and are left out.</p>"
+        if unmatched
+        else ""
+    )
     figs = "".join(figure_html(p) for p in plots)
     page = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head><body><main>"
         f"<header><h1>{escape(title)}</h1><p class=sub>List of "
         f"<b>{escape(readout.get('list_as_of'))}"
@@ -639,13 +767,15 @@ def write_campaign(readout: Mapping[str, Any], out_dir: str | os.PathLike, *,
         f'<section id=plots><h2>Plots</h2><div class="grid">{figs}</div></section>'
         f"<footer>Retention lift = control churn rate minus treated churn rate. Intervals: "
         f"{escape(readout.get('interval_method'))}. Revenue saved = the treated customers' "
-        f"revenue at risk x lift / control churn rate.</footer></main></body></html>\n")
+        f"revenue at risk x lift / control churn rate.</footer></main></body></html>\n"
+    )
     out.mkdir(parents=True, exist_ok=True)
     for plot in plots:
         write_page(out / f"{plot.stem}.png", plot.png)
-    write_page(out / "campaign.json",
-                 (json.dumps(_clean(dict(readout)), indent=2, allow_nan=False) + "\n"
-                  ).encode("utf-8"))
+    write_page(
+        out / "campaign.json",
+        (json.dumps(_clean(dict(readout)), indent=2, allow_nan=False) + "\n").encode("utf-8"),
+    )
     target = out / "campaign.html"
     write_page(target, page.encode("utf-8"))
     return target

@@ -45,11 +45,17 @@ from .tables import (
     snapshot_time,
 )
 
-__all__ = ["EventData", "TableSchema", "SCHEMA", "PAYMENT_STATUSES", "CHURN_TYPES", "TIME_RANGE",
-           "load_config"]
+__all__ = [
+    "EventData",
+    "TableSchema",
+    "SCHEMA",
+    "PAYMENT_STATUSES",
+    "CHURN_TYPES",
+    "TIME_RANGE",
+    "load_config",
+]
 
 T = TypeVar("T")
-
 
 
 class EventData:
@@ -169,10 +175,16 @@ class EventData:
         self.notes: list[str] = []
         self.label_column = label_column
         self.snapshot_at = snapshot_time(snapshot_at)
-        self._dates = {"date_format": date_format,
-                       "dayfirst": None if dayfirst is None else bool(dayfirst)}
-        raw = {"customers": customers, "activity": activity, "payments": payments,
-               "tickets": tickets}
+        self._dates = {
+            "date_format": date_format,
+            "dayfirst": None if dayfirst is None else bool(dayfirst),
+        }
+        raw = {
+            "customers": customers,
+            "activity": activity,
+            "payments": payments,
+            "tickets": tickets,
+        }
         for name, frame in raw.items():
             if frame is not None and not isinstance(frame, pd.DataFrame):
                 raise ChurnDataError(
@@ -182,18 +194,23 @@ class EventData:
         if customers is None:
             raise ChurnDataError("customers table is required (one row per customer_id)")
         # names mapped once, empty text made missing once, before any check reads a column
-        renamed = {name: blank_to_missing(rename_columns(name, frame, columns.get(name, {})))
-                   for name, frame in raw.items() if frame is not None}
+        renamed = {
+            name: blank_to_missing(rename_columns(name, frame, columns.get(name, {})))
+            for name, frame in raw.items()
+            if frame is not None
+        }
         self._renamed = renamed
-        self.customers = self._validate_customers(renamed["customers"], {}, label_column,
-                                                  positive_label)
+        self.customers = self._validate_customers(
+            renamed["customers"], {}, label_column, positive_label
+        )
         ids = pd.Index(self.customers["customer_id"])
         self._id_kind = check_id_kind("customers", self.customers["customer_id"])
         self._validated_codes: dict[str, np.ndarray] = {}
         self._outside: list[tuple[str, int, int]] = []
         self.activity = self._validate_events("activity", renamed.get("activity"), {}, ids)
-        self.payments = self._validate_events("payments", renamed.get("payments"), {}, ids,
-                                              status_map=status_map)
+        self.payments = self._validate_events(
+            "payments", renamed.get("payments"), {}, ids, status_map=status_map
+        )
         self.tickets = self._validate_events("tickets", renamed.get("tickets"), {}, ids)
         del self._renamed
         self._unknown_customers = unknown_customers
@@ -202,9 +219,11 @@ class EventData:
         # customer positions of every event, worked out while validating (the index reuses them)
         self._cache: dict[Any, Any] = {("codes", t): c for t, c in self._validated_codes.items()}
         del self._validated_codes
-        if label_column is None and all(
-            t is None for t in (self.activity, self.payments, self.tickets)
-        ) and "churned_at" not in self.customers:
+        if (
+            label_column is None
+            and all(t is None for t in (self.activity, self.payments, self.tickets))
+            and "churned_at" not in self.customers
+        ):
             self.notes.append(
                 "no event table and no churned_at: only profile and tenure features can be built"
             )
@@ -220,11 +239,11 @@ class EventData:
         frame = frame.reset_index(drop=True)
         check_customer_ids(frame["customer_id"])
         if label_column is not None:
-            frame[label_column] = normalise_label("customers", label_column, frame[label_column],
-                                                   positive_label)
+            frame[label_column] = normalise_label(
+                "customers", label_column, frame[label_column], positive_label
+            )
             if "signup_at" in frame:
-                frame["signup_at"] = self._timestamps("customers", "signup_at",
-                                                      frame["signup_at"])
+                frame["signup_at"] = self._timestamps("customers", "signup_at", frame["signup_at"])
             return frame
         for col in SCHEMA["customers"].timestamps:
             if col in frame:
@@ -299,8 +318,9 @@ class EventData:
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
             if "value" in frame:
-                frame["value"] = numeric_column("activity", "value", frame["value"],
-                                               allow_missing=True, allow_negative=True)
+                frame["value"] = numeric_column(
+                    "activity", "value", frame["value"], allow_missing=True, allow_negative=True
+                )
             if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
                 # categorical: compact for millions of events and cheap to group by type
                 frame["event"] = frame["event"].astype("string").astype("category")
@@ -329,8 +349,12 @@ class EventData:
         if unknown.any():
             self._pending_unknown = getattr(self, "_pending_unknown", [])
             self._pending_unknown.append(
-                (table, int(unknown.sum()), len(frame),
-                 format_examples(frame.loc[unknown, "customer_id"], 3))
+                (
+                    table,
+                    int(unknown.sum()),
+                    len(frame),
+                    format_examples(frame.loc[unknown, "customer_id"], 3),
+                )
             )
             frame = frame.loc[~unknown]
             codes = codes[~unknown]
@@ -349,12 +373,14 @@ class EventData:
             codes = codes[order]
         frame = frame.reset_index(drop=True)
         self._validated_codes[table] = codes.astype(
-            np.int32 if len(ids) < 2**31 else np.int64, copy=False)
+            np.int32 if len(ids) < 2**31 else np.int64, copy=False
+        )
         return frame
 
     def _timestamps(self, table: str, column: str, values: pd.Series) -> pd.Series:
-        return normalise_timestamps(table, column, values, **self._dates,
-                                     hint=lambda: self._date_hint(table, column))
+        return normalise_timestamps(
+            table, column, values, **self._dates, hint=lambda: self._date_hint(table, column)
+        )
 
     def _date_hint(self, table: str, column: str) -> bool | None:
         """The date order the other timestamp columns prove (True: day-first), or None."""
@@ -372,8 +398,9 @@ class EventData:
                 day, month = day or d, month or m
         return True if day and not month else False if month and not day else None
 
-    def _outside_lifetime(self, table: str, frame: pd.DataFrame, codes: np.ndarray
-                          ) -> tuple[pd.DataFrame, np.ndarray]:
+    def _outside_lifetime(
+        self, table: str, frame: pd.DataFrame, codes: np.ndarray
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Count events before signup (kept) and drop events after churned_at."""
         if len(frame) == 0:
             return frame, codes
@@ -395,11 +422,15 @@ class EventData:
     def _flush_outside(self) -> None:
         if not self._outside:
             return
-        counts = "; ".join(f"{table}: {before} before signup_at (kept), {after} after "
-                           f"churned_at (dropped)" for table, before, after in self._outside)
-        msg = (f"events outside their customer's lifetime: {counts}. Events before signup count "
-               f"as history from the first cutoff after signup; events after a cancellation "
-               f"belong to no scored period and are dropped. Check the dates if unexpected")
+        counts = "; ".join(
+            f"{table}: {before} before signup_at (kept), {after} after churned_at (dropped)"
+            for table, before, after in self._outside
+        )
+        msg = (
+            f"events outside their customer's lifetime: {counts}. Events before signup count "
+            f"as history from the first cutoff after signup; events after a cancellation "
+            f"belong to no scored period and are dropped. Check the dates if unexpected"
+        )
         self.notes.append(msg)
         warnings.warn(msg, DataQualityWarning, stacklevel=3)
 
@@ -450,10 +481,19 @@ class EventData:
                 f"{path}: not a directory; DATA must be a folder holding customers.csv "
                 f"(or .parquet) and at least one of activity/payments/tickets"
             )
-        settings = load_config(config) if isinstance(config, (str, os.PathLike)) else dict(
-            config or {})
-        for key in ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
-                    "unknown_customers", "date_format", "dayfirst"):
+        settings = (
+            load_config(config) if isinstance(config, (str, os.PathLike)) else dict(config or {})
+        )
+        for key in (
+            "columns",
+            "status_map",
+            "label_column",
+            "positive_label",
+            "snapshot_at",
+            "unknown_customers",
+            "date_format",
+            "dayfirst",
+        ):
             if key in settings and key not in kwargs:
                 kwargs[key] = settings[key]
         customers_file = find_table(path, "customers")
@@ -472,15 +512,24 @@ class EventData:
             id_columns = [src for src, dst in renames.items() if dst == "customer_id"]
             return read_table(file, id_columns=id_columns or ["customer_id"])
 
-        tables = {name: (read(name, f) if (f := find_table(path, name)) else None)
-                  for name in EVENT_TABLES}
+        tables = {
+            name: (read(name, f) if (f := find_table(path, name)) else None)
+            for name in EVENT_TABLES
+        }
         tables["customers"] = read("customers", customers_file)
         # A Parquet file keeps numeric ids; next to text ids read from CSV/JSON, use their text.
-        sources = {name: next((src for src, dst in (columns.get(name) or {}).items()
-                               if dst == "customer_id"), "customer_id")
-                   for name in tables}
-        kinds = {name: id_kind(frame[sources[name]]) for name, frame in tables.items()
-                 if frame is not None and sources[name] in frame.columns}
+        sources = {
+            name: next(
+                (src for src, dst in (columns.get(name) or {}).items() if dst == "customer_id"),
+                "customer_id",
+            )
+            for name in tables
+        }
+        kinds = {
+            name: id_kind(frame[sources[name]])
+            for name, frame in tables.items()
+            if frame is not None and sources[name] in frame.columns
+        }
         if "text" in kinds.values() and "number" in kinds.values():
             for name, kind in kinds.items():
                 if kind == "number":
@@ -543,9 +592,14 @@ class EventData:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def event_index(self, table: str, time_column: str | None = None,
-                    values: dict[str, np.ndarray] | None = None,
-                    mask: np.ndarray | None = None, key: Any = None) -> EventIndex:
+    def event_index(
+        self,
+        table: str,
+        time_column: str | None = None,
+        values: dict[str, np.ndarray] | None = None,
+        mask: np.ndarray | None = None,
+        key: Any = None,
+    ) -> EventIndex:
         """Cached :class:`~churnpredict.eventindex.EventIndex` over one event table.
 
         Parameters
@@ -701,11 +755,18 @@ class EventData:
             facts.append(f"snapshot with label column {self.label_column!r}")
         else:
             facts.append(f"{start} .. {end}")
-        table = self.summary.to_html(escape=True, na_rep="", border=0,
-                                     formatters={"rows": "{:,}".format,
-                                                 "customers": "{:,}".format})
+        table = self.summary.to_html(
+            escape=True,
+            na_rep="",
+            border=0,
+            formatters={"rows": "{:,}".format, "customers": "{:,}".format},
+        )
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
-        notes = f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul>" \
-            f"</details>" if self.notes else ""
-        return (f"<div><strong>EventData</strong>: {html.escape('; '.join(facts))}"
-                f"{table}{notes}</div>")
+        notes = (
+            f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>"
+            if self.notes
+            else ""
+        )
+        return (
+            f"<div><strong>EventData</strong>: {html.escape('; '.join(facts))}{table}{notes}</div>"
+        )

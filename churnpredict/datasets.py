@@ -53,16 +53,23 @@ __all__ = [
 
 #: Arguments of :func:`make_subscription_data` that made the shipped sample.
 SAMPLE_PARAMS: dict[str, Any] = {
-    "n_customers": 3000, "start": "2023-01-01", "end": "2024-12-31",
-    "events_per_day": 0.6, "random_state": 42,
+    "n_customers": 3000,
+    "start": "2023-01-01",
+    "end": "2024-12-31",
+    "events_per_day": 0.6,
+    "random_state": 42,
 }
 #: The export time of the shipped sample: every event in it happened before this moment.
 SAMPLE_AS_OF = pd.Timestamp(SAMPLE_PARAMS["end"])
 
 #: Hidden churn driver -> the churnpredict driver group whose features should explain it.
 DRIVER_GROUP: dict[str, str | None] = {
-    "onboarding": "tenure", "engagement": "engagement", "support": "support",
-    "payments": "payments", "price": "monetary", "other": None,
+    "onboarding": "tenure",
+    "engagement": "engagement",
+    "support": "support",
+    "payments": "payments",
+    "price": "monetary",
+    "other": None,
 }
 DRIVERS = tuple(DRIVER_GROUP)
 
@@ -75,16 +82,29 @@ PLANS = {
     "business": (249.0, 0.12, 1.6, 0.50, 0.005),
 }
 #             share  onboarding failure probability
-CHANNELS = {"organic": (0.45, 0.05), "paid_ads": (0.30, 0.12), "referral": (0.15, 0.03),
-            "sales": (0.10, 0.02)}
+CHANNELS = {
+    "organic": (0.45, 0.05),
+    "paid_ads": (0.30, 0.12),
+    "referral": (0.15, 0.03),
+    "sales": (0.10, 0.02),
+}
 #                 share  median minutes
-EVENTS = {"login": (0.40, 2.0), "feature_use": (0.33, 8.0), "report_created": (0.15, 15.0),
-          "export": (0.08, 3.0), "invite_sent": (0.04, 1.0)}
+EVENTS = {
+    "login": (0.40, 2.0),
+    "feature_use": (0.33, 8.0),
+    "report_created": (0.15, 15.0),
+    "export": (0.08, 3.0),
+    "invite_sent": (0.04, 1.0),
+}
 WEEKDAY_USAGE = np.array([1.15, 1.15, 1.15, 1.15, 1.1, 0.65, 0.65])  # Monday first
 HOUR_USAGE = 0.15 + np.exp(-0.5 * ((np.arange(24) - 14.0) / 3.5) ** 2)  # busiest 14:00 UTC
 #                    share of tickets   median hours to resolve
-PRIORITIES = {"low": (0.35, 30.0), "normal": (0.45, 10.0), "high": (0.15, 4.0),
-              "urgent": (0.05, 1.5)}
+PRIORITIES = {
+    "low": (0.35, 30.0),
+    "normal": (0.45, 10.0),
+    "high": (0.15, 4.0),
+    "urgent": (0.05, 1.5),
+}
 CSAT_HAPPY = np.array([0.02, 0.03, 0.10, 0.30, 0.55])  # P(score 1..5) of ordinary tickets
 CSAT_UNHAPPY = np.array([0.45, 0.35, 0.15, 0.04, 0.01])  # ... of a support driver's burst
 BURST_PRIORITIES = [0.05, 0.35, 0.40, 0.20]
@@ -182,8 +202,11 @@ def make_subscription_data(
         raise ValueError(f"n_customers={n_customers!r}; expected a positive integer")
     if end <= start:
         raise ValueError(f"end={end} is not after start={start}; give a later end")
-    for name, value in (("events_per_day", events_per_day), ("churn_scale", churn_scale),
-                        ("price_rise_pct", price_rise_pct)):
+    for name, value in (
+        ("events_per_day", events_per_day),
+        ("churn_scale", churn_scale),
+        ("price_rise_pct", price_rise_pct),
+    ):
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{name}={value!r}; expected a number >= 0")
     if not np.isfinite(growth) or growth <= 0:
@@ -191,24 +214,27 @@ def make_subscription_data(
     if price_rise_plan not in PLANS:
         raise ValueError(f"price_rise_plan={price_rise_plan!r}; expected one of {list(PLANS)}")
     span = (end - start) / pd.Timedelta(days=1)  # every time below is in days since start
-    rise = np.inf if price_rise_at is None else (
-        _timestamp(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
+    rise = (
+        np.inf
+        if price_rise_at is None
+        else (_timestamp(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
+    )
     seeds = np.random.default_rng(random_state).integers(2**63, size=5)
     rng_people, rng_activity, rng_payments, rng_tickets, rng_story = (
-        np.random.default_rng(s) for s in seeds)
+        np.random.default_rng(s) for s in seeds
+    )
 
     people = _sign_up(rng_people, n_customers, span, growth)
     charges = _billing_days(start, people["signup"], span)
     bills = _bill(rng_payments, charges, people["plan"], churn_scale)
-    story = _churn_stories(rng_story, people, charges, bills, rise, price_rise_plan,
-                           churn_scale)
+    story = _churn_stories(rng_story, people, charges, bills, rise, price_rise_plan, churn_scale)
     exit_ = np.minimum(story["churn_at"], span)
 
-    customers = _customers_table(start, span, people, story, rise, price_rise_plan,
-                                 price_rise_pct)
+    customers = _customers_table(start, span, people, story, rise, price_rise_plan, price_rise_pct)
     activity = _activity(rng_activity, start, people, story, exit_, events_per_day)
-    payments = _payments(rng_payments, start, people, charges, bills, exit_, rise,
-                         price_rise_plan, price_rise_pct)
+    payments = _payments(
+        rng_payments, start, people, charges, bills, exit_, rise, price_rise_plan, price_rise_pct
+    )
     tickets = _tickets(rng_tickets, start, people, story, exit_)
     data = EventData(customers, activity=activity, payments=payments, tickets=tickets)
     if not return_truth:
@@ -245,20 +271,21 @@ def _billing_days(start: pd.Timestamp, signup: np.ndarray, span: float) -> np.nd
     """Monthly invoice days (n, months): same day of month as the signup; inf after ``end``."""
     first = start + pd.to_timedelta(signup, unit="D")
     months = int(span // 28) + 2
-    days = np.column_stack([((first + pd.DateOffset(months=k)) - start) / pd.Timedelta(days=1)
-                            for k in range(months)])
+    days = np.column_stack(
+        [((first + pd.DateOffset(months=k)) - start) / pd.Timedelta(days=1) for k in range(months)]
+    )
     return np.where(days < span, days, np.inf)
 
 
-def _bill(rng: np.random.Generator, charges: np.ndarray, plan: np.ndarray,
-          scale: float) -> dict:
+def _bill(rng: np.random.Generator, charges: np.ndarray, plan: np.ndarray, scale: float) -> dict:
     """Card failures per invoice: how many attempts fail, whether dunning recovers it."""
     shape = charges.shape
     fails = rng.random(shape) < CARD_FAILURE_PROB * scale
     fails[:, 0] = False  # the card worked at signup
     recovered = rng.random(shape) < DUNNING_RECOVERY_PROB
-    n_failed = np.where(recovered, rng.choice([1, 2, 3], shape, p=[0.5, 0.3, 0.2]),
-                        len(DUNNING_RETRY_DAYS))
+    n_failed = np.where(
+        recovered, rng.choice([1, 2, 3], shape, p=[0.5, 0.3, 0.2]), len(DUNNING_RETRY_DAYS)
+    )
     return {"n_failed": np.where(fails, n_failed, 0), "lost": fails & ~recovered}
 
 
@@ -266,12 +293,12 @@ def _churn_stories(rng, people, charges, bills, rise, rise_plan, scale) -> dict:
     """Start and churn day of each competing story; the earliest churn wins."""
     n, signup, plan = len(people["signup"]), people["signup"], people["plan"]
     never = np.full(n, np.inf)
-    onboarding = rng.random(n) < np.array([c[1] for c in CHANNELS.values()])[
-        people["channel"]] * scale
+    onboarding = (
+        rng.random(n) < np.array([c[1] for c in CHANNELS.values()])[people["channel"]] * scale
+    )
     fade_rate = np.array([p[4] for p in PLANS.values()])[plan] * scale
     fade = signup + rng.exponential(MONTH / np.maximum(fade_rate, 1e-12))
-    support = signup + rng.exponential(MONTH / max(SUPPORT_EPISODES_PER_MONTH * scale, 1e-12),
-                                       n)
+    support = signup + rng.exponential(MONTH / max(SUPPORT_EPISODES_PER_MONTH * scale, 1e-12), n)
     support_churns = rng.random(n) < SUPPORT_CHURN_PROB
     lost_invoice = np.where(bills["lost"], charges, np.inf).min(axis=1)
     raised = (plan == list(PLANS).index(rise_plan)) & (signup < rise)
@@ -279,21 +306,29 @@ def _churn_stories(rng, people, charges, bills, rise, rise_plan, scale) -> dict:
     price_churns = rng.random(n) < PRICE_CHURN_PROB * scale
     other = signup + rng.exponential(MONTH / max(OTHER_CHURN_PER_MONTH * scale, 1e-12), n)
 
-    starts = np.column_stack([np.where(onboarding, signup, never), fade, support,
-                              lost_invoice, new_price, other])
-    churns = np.column_stack([
-        np.where(onboarding, signup + _uniform(rng, ONBOARDING_CHURN_DAYS, n), never),
-        fade + _uniform(rng, FADE_TO_CHURN_DAYS, n),
-        np.where(support_churns, support + _uniform(rng, SUPPORT_TO_CHURN_DAYS, n), never),
-        lost_invoice + _uniform(rng, FAILURE_TO_CHURN_DAYS, n),
-        np.where(price_churns, new_price + _uniform(rng, PRICE_TO_CHURN_DAYS, n), never),
-        other,
-    ])
+    starts = np.column_stack(
+        [np.where(onboarding, signup, never), fade, support, lost_invoice, new_price, other]
+    )
+    churns = np.column_stack(
+        [
+            np.where(onboarding, signup + _uniform(rng, ONBOARDING_CHURN_DAYS, n), never),
+            fade + _uniform(rng, FADE_TO_CHURN_DAYS, n),
+            np.where(support_churns, support + _uniform(rng, SUPPORT_TO_CHURN_DAYS, n), never),
+            lost_invoice + _uniform(rng, FAILURE_TO_CHURN_DAYS, n),
+            np.where(price_churns, new_price + _uniform(rng, PRICE_TO_CHURN_DAYS, n), never),
+            other,
+        ]
+    )
     driver = churns.argmin(axis=1)
     rows = np.arange(n)
-    return {"driver": driver, "churn_at": churns[rows, driver],
-            "driver_start": starts[rows, driver], "onboarding": onboarding, "fade": fade,
-            "support": support}
+    return {
+        "driver": driver,
+        "churn_at": churns[rows, driver],
+        "driver_start": starts[rows, driver],
+        "onboarding": onboarding,
+        "fade": fade,
+        "support": support,
+    }
 
 
 def _seconds(days: np.ndarray) -> np.ndarray:
@@ -308,8 +343,9 @@ def _stamps(start: pd.Timestamp, days: np.ndarray) -> np.ndarray:
     return np.where(finite, ns.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
 
 
-def _price(plan: np.ndarray, day: np.ndarray, rise: float, rise_plan: str,
-           pct: float) -> np.ndarray:
+def _price(
+    plan: np.ndarray, day: np.ndarray, rise: float, rise_plan: str, pct: float
+) -> np.ndarray:
     base = np.array([p[0] for p in PLANS.values()])[plan]
     raised = (plan == list(PLANS).index(rise_plan)) & (day >= rise)
     return np.round(np.where(raised, base * (1 + pct), base), 2)
@@ -322,15 +358,17 @@ def _customers_table(start, span, people, story, rise, rise_plan, pct) -> pd.Dat
     churn_type = np.where(involuntary, "involuntary", "voluntary").astype(object)
     churn_type[~churned] = None
     n = len(people["signup"])
-    return pd.DataFrame({
-        "customer_id": np.arange(1, n + 1, dtype=np.int64),
-        "signup_at": _stamps(start, people["signup"]),
-        "churned_at": _stamps(start, churned_at),
-        "churn_type": churn_type,
-        "plan": pd.Categorical.from_codes(people["plan"], list(PLANS)),
-        "channel": pd.Categorical.from_codes(people["channel"], list(CHANNELS)),
-        "mrr": _price(people["plan"], np.full(n, span), rise, rise_plan, pct),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1, n + 1, dtype=np.int64),
+            "signup_at": _stamps(start, people["signup"]),
+            "churned_at": _stamps(start, churned_at),
+            "churn_type": churn_type,
+            "plan": pd.Categorical.from_codes(people["plan"], list(PLANS)),
+            "channel": pd.Categorical.from_codes(people["channel"], list(CHANNELS)),
+            "mrr": _price(people["plan"], np.full(n, span), rise, rise_plan, pct),
+        }
+    )
 
 
 def _activity(rng, start, people, story, exit_, events_per_day) -> pd.DataFrame | None:
@@ -340,8 +378,11 @@ def _activity(rng, start, people, story, exit_, events_per_day) -> pd.DataFrame 
     # The rhythm: usage per hour relative to an average hour; `clock` is its running total
     # in average days, so a healthy customer expects usage x (clock elapsed) events.
     hours = np.arange(int(np.ceil(exit_.max() * 24)) + 1)
-    rhythm = (WEEKDAY_USAGE[(start.weekday() + hours // 24) % 7]
-              * HOUR_USAGE[hours % 24] / HOUR_USAGE.mean())
+    rhythm = (
+        WEEKDAY_USAGE[(start.weekday() + hours // 24) % 7]
+        * HOUR_USAGE[hours % 24]
+        / HOUR_USAGE.mean()
+    )
     clock = np.concatenate([[0.0], np.cumsum(rhythm[:-1]) / 24])
     begin = np.interp(signup * 24, hours, clock)
     length = np.maximum(np.interp(exit_ * 24, hours, clock) - begin, 0)
@@ -356,9 +397,12 @@ def _activity(rng, start, people, story, exit_, events_per_day) -> pd.DataFrame 
     shares = np.round(100 * np.array([e[0] for e in EVENTS.values()])).astype(int)
     kinds = np.repeat(np.arange(len(EVENTS), dtype=np.int8), shares)
     median = np.array([e[1] for e in EVENTS.values()], dtype=np.float32)
-    out = {"customer_id": np.empty(count.sum(), np.int64),
-           "timestamp": np.empty(count.sum(), "datetime64[ns]"),
-           "event": np.empty(count.sum(), np.int8), "value": np.empty(count.sum())}
+    out = {
+        "customer_id": np.empty(count.sum(), np.int64),
+        "timestamp": np.empty(count.sum(), "datetime64[ns]"),
+        "event": np.empty(count.sum(), np.int8),
+        "value": np.empty(count.sum()),
+    }
     filled = 0
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         k = count[lo:hi]
@@ -376,10 +420,14 @@ def _activity(rng, start, people, story, exit_, events_per_day) -> pd.DataFrame 
         level = np.exp(-np.maximum(day - story["fade"][customer], 0) / FADE_DAYS)
         new = story["onboarding"][customer]
         level[new] *= ONBOARDING_USAGE * np.exp(
-            -(day[new] - signup[customer[new]]) / ONBOARDING_FADE_DAYS)
+            -(day[new] - signup[customer[new]]) / ONBOARDING_FADE_DAYS
+        )
         seconds = _seconds(day)
-        keep = ((seconds >= _seconds(signup)[customer]) & (seconds < _seconds(exit_)[customer])
-                & (rng.random(len(day)) < level))
+        keep = (
+            (seconds >= _seconds(signup)[customer])
+            & (seconds < _seconds(exit_)[customer])
+            & (rng.random(len(day)) < level)
+        )
         m = int(keep.sum())
         kind = kinds[rng.integers(0, len(kinds), m)]
         spread = np.exp(np.float32(0.8) * rng.standard_normal(m, dtype=np.float32))
@@ -425,12 +473,14 @@ def _payments(rng, start, people, charges, bills, exit_, rise, rise_plan, pct) -
     status = np.concatenate([status, np.full(int(refund.sum()), 2)])
     keep = np.flatnonzero(day < exit_[cust])
     pick = keep[np.lexsort((day[keep], cust[keep]))]
-    return pd.DataFrame({
-        "customer_id": cust[pick] + 1,
-        "timestamp": _stamps(start, day[pick]),
-        "amount": amount[pick],
-        "status": pd.Categorical.from_codes(status[pick], STATUSES),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": cust[pick] + 1,
+            "timestamp": _stamps(start, day[pick]),
+            "amount": amount[pick],
+            "status": pd.Categorical.from_codes(status[pick], STATUSES),
+        }
+    )
 
 
 def _tickets(rng, start, people, story, exit_) -> pd.DataFrame | None:
@@ -440,16 +490,20 @@ def _tickets(rng, start, people, story, exit_) -> pd.DataFrame | None:
     rate = np.array([p[3] for p in PLANS.values()])[people["plan"]]
     n_usual = rng.poisson(rate * life / MONTH)
     n_burst = np.where(story["support"] < exit_, 2 + rng.poisson(1.5, len(signup)), 0)
-    cust = np.concatenate([np.repeat(np.arange(len(signup)), n_usual),
-                           np.repeat(np.arange(len(signup)), n_burst)])
+    cust = np.concatenate(
+        [np.repeat(np.arange(len(signup)), n_usual), np.repeat(np.arange(len(signup)), n_burst)]
+    )
     burst = np.repeat([False, True], [n_usual.sum(), n_burst.sum()])
     created = np.where(burst, story["support"][cust], signup[cust]) + rng.random(len(cust)) * (
-        np.where(burst, SUPPORT_BURST_DAYS, life[cust]))
+        np.where(burst, SUPPORT_BURST_DAYS, life[cust])
+    )
     shares = np.array([p[0] for p in PRIORITIES.values()])
-    priority = np.where(burst, rng.choice(4, len(cust), p=BURST_PRIORITIES),
-                        rng.choice(4, len(cust), p=shares))
-    median_hours = np.where(burst, SUPPORT_BURST_HOURS,
-                            np.array([p[1] for p in PRIORITIES.values()])[priority])
+    priority = np.where(
+        burst, rng.choice(4, len(cust), p=BURST_PRIORITIES), rng.choice(4, len(cust), p=shares)
+    )
+    median_hours = np.where(
+        burst, SUPPORT_BURST_HOURS, np.array([p[1] for p in PRIORITIES.values()])[priority]
+    )
     resolved = created + rng.lognormal(np.log(median_hours), np.where(burst, 0.8, 1.0)) / 24
     scores = np.where(burst[:, None], CSAT_UNHAPPY, CSAT_HAPPY).cumsum(axis=1)
     csat = 1.0 + (rng.random(len(cust))[:, None] > scores).sum(axis=1)
@@ -461,13 +515,15 @@ def _tickets(rng, start, people, story, exit_) -> pd.DataFrame | None:
         return None
     keep = np.flatnonzero(keep)
     pick = keep[np.lexsort((created[keep], cust[keep]))]
-    return pd.DataFrame({
-        "customer_id": cust[pick] + 1,
-        "created_at": _stamps(start, created[pick]),
-        "resolved_at": _stamps(start, resolved[pick]),
-        "priority": pd.Categorical.from_codes(priority[pick], list(PRIORITIES)),
-        "csat": csat[pick],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": cust[pick] + 1,
+            "created_at": _stamps(start, created[pick]),
+            "resolved_at": _stamps(start, resolved[pick]),
+            "priority": pd.Categorical.from_codes(priority[pick], list(PRIORITIES)),
+            "csat": csat[pick],
+        }
+    )
 
 
 def _truth(start, span, people, story) -> pd.DataFrame:
@@ -475,12 +531,15 @@ def _truth(start, span, people, story) -> pd.DataFrame:
     driver = np.where(visible, story["driver"], -1)
     groups = [g for g in dict.fromkeys(DRIVER_GROUP.values()) if g]
     group = np.array([groups.index(g) if g else -1 for g in DRIVER_GROUP.values()] + [-1])
-    return pd.DataFrame({
-        "driver": pd.Categorical.from_codes(driver, list(DRIVERS)),
-        "driver_start": _stamps(start, np.where(visible, story["driver_start"], np.inf)),
-        "churn_at": _stamps(start, np.where(visible, story["churn_at"], np.inf)),
-        "group": pd.Categorical.from_codes(group[driver], groups),
-    }, index=pd.Index(np.arange(1, len(driver) + 1, dtype=np.int64), name="customer_id"))
+    return pd.DataFrame(
+        {
+            "driver": pd.Categorical.from_codes(driver, list(DRIVERS)),
+            "driver_start": _stamps(start, np.where(visible, story["driver_start"], np.inf)),
+            "churn_at": _stamps(start, np.where(visible, story["churn_at"], np.inf)),
+            "group": pd.Categorical.from_codes(group[driver], groups),
+        },
+        index=pd.Index(np.arange(1, len(driver) + 1, dtype=np.int64), name="customer_id"),
+    )
 
 
 # ------------------------------------------------------------------ the shipped sample
@@ -535,4 +594,3 @@ def load_sample() -> EventData:
     True
     """
     return EventData.from_directory(sample_path())
-

@@ -99,7 +99,8 @@ def _is_categorical(values: pd.Series) -> bool:
 
 def _numeric(values: Any) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan)
+        dtype=np.float64, na_value=np.nan
+    )
 
 
 def _numeric_reference(values: Any, bins: int) -> dict[str, Any]:
@@ -108,13 +109,11 @@ def _numeric_reference(values: Any, bins: int) -> dict[str, Any]:
     known = x[~missing]
     n = x.size
     if known.size:
-        edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1),
-                                      method="higher")[1:-1])
+        edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1), method="higher")[1:-1])
         edges = edges[np.isfinite(edges)]
     else:
         edges = np.empty(0)
-    counts = np.bincount(np.searchsorted(edges, known, side="right"),
-                         minlength=edges.size + 1)
+    counts = np.bincount(np.searchsorted(edges, known, side="right"), minlength=edges.size + 1)
     return {
         "kind": "numeric",
         "edges": [float(v) for v in edges],
@@ -125,8 +124,11 @@ def _numeric_reference(values: Any, bins: int) -> dict[str, Any]:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None else str(v))
+    return (
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(lambda v: None if v is None else str(v))
+    )
 
 
 def _categorical_reference(values: pd.Series) -> dict[str, Any]:
@@ -145,8 +147,9 @@ def _categorical_reference(values: pd.Series) -> dict[str, Any]:
     }
 
 
-def reference_distribution(X: pd.DataFrame, scores: Any = None, *, bins: int = _BINS
-                           ) -> dict[str, Any]:
+def reference_distribution(
+    X: pd.DataFrame, scores: Any = None, *, bins: int = _BINS
+) -> dict[str, Any]:
     """Distributions of the training features (and scores) that drift is measured against.
 
     Parameters
@@ -171,8 +174,9 @@ def reference_distribution(X: pd.DataFrame, scores: Any = None, *, bins: int = _
     features = {}
     for name in X.columns:
         col = X[name]
-        features[str(name)] = (_categorical_reference(col) if _is_categorical(col)
-                               else _numeric_reference(col, bins))
+        features[str(name)] = (
+            _categorical_reference(col) if _is_categorical(col) else _numeric_reference(col, bins)
+        )
     score = None if scores is None else _numeric_reference(scores, bins)
     return {"bins": int(bins), "features": features, "score": score}
 
@@ -184,8 +188,9 @@ def _compare(ref: Mapping[str, Any], values: Any) -> dict[str, Any]:
         n = x.size
         missing = np.isnan(x)
         edges = np.asarray(ref["edges"], dtype=np.float64)
-        counts = np.bincount(np.searchsorted(edges, x[~missing], side="right"),
-                             minlength=edges.size + 1)
+        counts = np.bincount(
+            np.searchsorted(edges, x[~missing], side="right"), minlength=edges.size + 1
+        )
         actual = np.r_[counts / max(n, 1), missing.mean() if n else 0.0]
         expected = np.r_[np.asarray(ref["shares"], dtype=np.float64), ref["missing_share"]]
         unseen: list[str] = []
@@ -202,8 +207,7 @@ def _compare(ref: Mapping[str, Any], values: Any) -> dict[str, Any]:
         unseen = [str(c) for c in unseen_counts.index[:20]]
         unseen_share = float(new.mean()) if n else 0.0
         actual = np.r_[counts / max(n, 1), unseen_share, missing.mean() if n else 0.0]
-        expected = np.r_[np.asarray(ref["shares"], dtype=np.float64), 0.0,
-                         ref["missing_share"]]
+        expected = np.r_[np.asarray(ref["shares"], dtype=np.float64), 0.0, ref["missing_share"]]
     return {
         "kind": ref["kind"],
         "psi": psi(expected, actual) if n else math.nan,
@@ -234,9 +238,14 @@ def _thresholds(notice: float, warn: float) -> dict[str, float]:
     return {"notice": float(notice), "warn": float(warn)}
 
 
-def population_drift(reference: Mapping[str, Any], X: pd.DataFrame, scores: Any = None, *,
-                     notice: float = DEFAULT_THRESHOLDS["notice"],
-                     warn: float = DEFAULT_THRESHOLDS["warn"]) -> dict[str, Any]:
+def population_drift(
+    reference: Mapping[str, Any],
+    X: pd.DataFrame,
+    scores: Any = None,
+    *,
+    notice: float = DEFAULT_THRESHOLDS["notice"],
+    warn: float = DEFAULT_THRESHOLDS["warn"],
+) -> dict[str, Any]:
     """Compare a scored population with the training reference.
 
     Parameters
@@ -271,8 +280,10 @@ def population_drift(reference: Mapping[str, Any], X: pd.DataFrame, scores: Any 
     """
     limits = _thresholds(notice, warn)
     if not isinstance(reference, Mapping) or "features" not in reference:
-        raise ChurnDataError("reference: not a drift reference; build it with "
-                             "reference_distribution(X, scores) (ChurnPipeline.reference_)")
+        raise ChurnDataError(
+            "reference: not a drift reference; build it with "
+            "reference_distribution(X, scores) (ChurnPipeline.reference_)"
+        )
     rows = []
     for name, ref in reference["features"].items():
         if name not in X.columns:
@@ -291,18 +302,22 @@ def population_drift(reference: Mapping[str, Any], X: pd.DataFrame, scores: Any 
     drifted = [r["name"] for r in rows if r["level"] == "warn"]
     if score is not None and score["level"] == "warn":
         drifted.append(SCORE_NAME)
-    return _clean({
-        "thresholds": limits,
-        "binning": (f"numeric features and the score: training deciles "
-                    f"({reference.get('bins', _BINS)} quantile bins, repeated edges merged); "
-                    f"categorical features: one bin per training category plus one for unseen "
-                    f"ones; missing values: one bin; shares below {EPSILON:g} count as "
-                    f"{EPSILON:g}"),
-        "n_scored": int(len(X)),
-        "features": rows,
-        "score": score,
-        "drifted": drifted,
-    })
+    return _clean(
+        {
+            "thresholds": limits,
+            "binning": (
+                f"numeric features and the score: training deciles "
+                f"({reference.get('bins', _BINS)} quantile bins, repeated edges merged); "
+                f"categorical features: one bin per training category plus one for unseen "
+                f"ones; missing values: one bin; shares below {EPSILON:g} count as "
+                f"{EPSILON:g}"
+            ),
+            "n_scored": int(len(X)),
+            "features": rows,
+            "score": score,
+            "drifted": drifted,
+        }
+    )
 
 
 def _clean(value: Any) -> Any:
@@ -331,11 +346,19 @@ def drift_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
         ``missing_share_reference``, ``unseen_share`` and ``unseen_categories`` (text).
     """
     rows = ([summary["score"]] if summary.get("score") else []) + list(summary["features"])
-    frame = pd.DataFrame([{**r, "unseen_categories": ", ".join(r.get("unseen_categories", []))}
-                          for r in rows],
-                         columns=["name", "kind", "psi", "level", "missing_share",
-                                  "missing_share_reference", "unseen_share",
-                                  "unseen_categories"])
+    frame = pd.DataFrame(
+        [{**r, "unseen_categories": ", ".join(r.get("unseen_categories", []))} for r in rows],
+        columns=[
+            "name",
+            "kind",
+            "psi",
+            "level",
+            "missing_share",
+            "missing_share_reference",
+            "unseen_share",
+            "unseen_categories",
+        ],
+    )
     frame["psi"] = pd.to_numeric(frame["psi"], errors="coerce")
     return frame.set_index("name")
 
@@ -363,14 +386,19 @@ def drift_messages(summary: Mapping[str, Any], *, limit: int = 5) -> list[str]:
         return [f"{r['name']} (PSI {r['psi']:.2f})" for r in rows if r["level"] == level]
 
     out = []
-    for level, text in (("warn", f"major drift (PSI >= {limits['warn']:g})"),
-                        ("notice", f"moderate drift (PSI >= {limits['notice']:g})")):
+    for level, text in (
+        ("warn", f"major drift (PSI >= {limits['warn']:g})"),
+        ("notice", f"moderate drift (PSI >= {limits['notice']:g})"),
+    ):
         found = names(level)
         if found:
             more = f" and {len(found) - limit} more" if len(found) > limit else ""
             out.append(f"{text} since training: {', '.join(found[:limit])}{more}")
-    unseen = [f"{r['name']}: {', '.join(r['unseen_categories'][:3])}" for r in rows
-              if r.get("unseen_categories")]
+    unseen = [
+        f"{r['name']}: {', '.join(r['unseen_categories'][:3])}"
+        for r in rows
+        if r.get("unseen_categories")
+    ]
     if unseen:
         out.append(f"categories not seen in training: {'; '.join(unseen[:limit])}")
     return out

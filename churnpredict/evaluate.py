@@ -83,8 +83,9 @@ def recency_rule(X: pd.DataFrame, column: str | None = None) -> pd.Series:
             )
         column = present[0]
     elif column not in X.columns:
-        raise ChurnDataError(f"features: column {column!r} not found; pick one of "
-                             f"{list(X.columns)[:10]}")
+        raise ChurnDataError(
+            f"features: column {column!r} not found; pick one of {list(X.columns)[:10]}"
+        )
     days = pd.to_numeric(X[column], errors="coerce").astype("float64")
     top = days.max()
     fill = (0.0 if pd.isna(top) else float(top)) + 1.0
@@ -137,7 +138,6 @@ def time_ordered_evaluation(
     """
     from sklearn.base import clone
 
-
     pipe = ChurnPipeline() if pipeline is None else clone(pipeline)
     if horizon is not None:
         pipe.set_params(horizon=horizon)
@@ -162,8 +162,7 @@ def time_ordered_evaluation(
         if bgnbd is not None:
             candidates.append(("BGNBDBaseline", bgnbd, True))
     try:
-        candidates.append(("recency rule", recency_rule(X_test, recency_column).to_numpy(),
-                           False))
+        candidates.append(("recency rule", recency_rule(X_test, recency_column).to_numpy(), False))
     except ChurnDataError:
         if recency_column is not None:
             raise
@@ -175,17 +174,18 @@ def time_ordered_evaluation(
         rows[name] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "model"
-    out.attrs.update({
-        "as_of": as_of,
-        "horizon": pipe.horizon_,
-        "train_cutoffs": list(pipe.cutoffs_),
-        "n_train_rows": len(X_train),
-    })
+    out.attrs.update(
+        {
+            "as_of": as_of,
+            "horizon": pipe.horizon_,
+            "train_cutoffs": list(pipe.cutoffs_),
+            "n_train_rows": len(X_train),
+        }
+    )
     return out
 
 
-def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta
-                  ) -> np.ndarray | None:
+def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta) -> np.ndarray | None:
     """BG/NBD's P(no purchase in the horizon) for the test rows; None when it cannot be fitted.
 
     The purchase summaries come from the test features when they hold them (the pipeline has
@@ -197,7 +197,6 @@ def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta
 
     from sklearn.exceptions import ConvergenceWarning
 
-
     summaries = X_test
     if not all(c in X_test.columns for c in SUMMARY_COLUMNS):
         builder = PurchaseHistoryFeatures(bgnbd=False)
@@ -208,8 +207,9 @@ def _bgnbd_scores(data: Any, X_test: pd.DataFrame, horizon: pd.Timedelta
     try:
         baseline.fit(summaries)
     except ChurnModelError as exc:
-        warnings.warn(f"BGNBDBaseline left out of the comparison: {exc}", ConvergenceWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"BGNBDBaseline left out of the comparison: {exc}", ConvergenceWarning, stacklevel=3
+        )
         return None
     return baseline.predict_proba(summaries)[:, 1]
 
@@ -266,15 +266,17 @@ def profit_curve(
     p = np.asarray(proba, dtype=np.float64)
     value = np.asarray(mrr, dtype=np.float64)
     if p.ndim != 1 or value.shape != p.shape:
-        raise ChurnModelError(f"proba {p.shape} and mrr {value.shape} must be 1-D and of equal "
-                              f"length")
+        raise ChurnModelError(
+            f"proba {p.shape} and mrr {value.shape} must be 1-D and of equal length"
+        )
     if np.isnan(p).any() or ((p < 0) | (p > 1)).any():
         raise ChurnModelError("proba must hold probabilities in [0, 1] without missing values")
     if not 0 <= save_rate <= 1:
         raise ChurnModelError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
     if contact_cost < 0 or horizon_months <= 0:
-        raise ChurnModelError(f"contact_cost={contact_cost!r} must be >= 0 and "
-                              f"horizon_months={horizon_months!r} > 0")
+        raise ChurnModelError(
+            f"contact_cost={contact_cost!r} must be >= 0 and horizon_months={horizon_months!r} > 0"
+        )
     if rank_by not in ("probability", "expected_value"):
         raise ChurnModelError(f"rank_by={rank_by!r}; expected 'probability' or 'expected_value'")
     value = np.nan_to_num(value, nan=0.0) * float(horizon_months)
@@ -284,14 +286,17 @@ def profit_curve(
     k = np.arange(n + 1)
     saved = np.concatenate([[0.0], np.cumsum(gain[order])])
     cost = k * float(contact_cost)
-    curve = pd.DataFrame({
-        "share_contacted": k / n if n else np.zeros(1),
-        "min_probability": np.concatenate([[np.nan], np.minimum.accumulate(p[order])]),
-        "expected_churners": np.concatenate([[0.0], np.cumsum(p[order])]),
-        "expected_saved_revenue": saved,
-        "cost": cost,
-        "expected_profit": saved - cost,
-    }, index=pd.Index(k, name="list_size"))
+    curve = pd.DataFrame(
+        {
+            "share_contacted": k / n if n else np.zeros(1),
+            "min_probability": np.concatenate([[np.nan], np.minimum.accumulate(p[order])]),
+            "expected_churners": np.concatenate([[0.0], np.cumsum(p[order])]),
+            "expected_saved_revenue": saved,
+            "cost": cost,
+            "expected_profit": saved - cost,
+        },
+        index=pd.Index(k, name="list_size"),
+    )
     curve.attrs["optimal_list_size"] = optimal_list_size(curve)
     return curve
 
@@ -335,9 +340,14 @@ def profit_curve_from_scores(
 
     value = value_if_retained(scores, horizon).to_numpy(dtype=np.float64, na_value=np.nan)
     # the value already covers the whole horizon: one "month" of it
-    curve = profit_curve(scores["churn_probability"].to_numpy(dtype=np.float64), value,
-                         horizon_months=1.0, contact_cost=contact_cost, save_rate=save_rate,
-                         rank_by=rank_by)
+    curve = profit_curve(
+        scores["churn_probability"].to_numpy(dtype=np.float64),
+        value,
+        horizon_months=1.0,
+        contact_cost=contact_cost,
+        save_rate=save_rate,
+        rank_by=rank_by,
+    )
     curve.attrs["value"] = "mrr" if "mrr" in scores.columns else "expected_spend"
     return curve
 
@@ -356,4 +366,3 @@ def optimal_list_size(curve: pd.DataFrame) -> int:
     """
     profit = curve["expected_profit"].to_numpy()
     return int(curve.index[int(np.argmax(profit))])
-

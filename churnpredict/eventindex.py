@@ -31,8 +31,15 @@ import numpy as np
 __all__ = ["BitRank", "EventIndex", "count_prefix", "sums_between"]
 
 _UNITS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
-_UNIT_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute",
-               10**9: "second", 10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
+_UNIT_NAMES = {
+    86_400 * 10**9: "day",
+    3_600 * 10**9: "hour",
+    60 * 10**9: "minute",
+    10**9: "second",
+    10**6: "millisecond",
+    10**3: "microsecond",
+    1: "nanosecond",
+}
 _MAX_KEY = 2**62
 _NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 _SAMPLE = 1 << 16  # event times checked when choosing the unit
@@ -101,7 +108,7 @@ class EventIndex:
         valid = None
         if np.issubdtype(t.dtype, np.datetime64):
             t = t.astype("datetime64[ns]", copy=False).view(np.int64)
-            if any(np.any(t[lo:lo + _CHUNK] == _NAT) for lo in range(0, len(t), _CHUNK)):
+            if any(np.any(t[lo : lo + _CHUNK] == _NAT) for lo in range(0, len(t), _CHUNK)):
                 valid = t != _NAT
         elif t.dtype != np.int64:
             t = t.astype(np.int64)
@@ -111,8 +118,7 @@ class EventIndex:
         self.valid = valid  # None: every event is indexed
         if valid is not None:
             codes, t = codes[valid], t[valid]
-        vals = {k: missing_as_zero(self._select(v, np.float64))
-                for k, v in (values or {}).items()}
+        vals = {k: missing_as_zero(self._select(v, np.float64)) for k, v in (values or {}).items()}
         self.t0, self.unit, self.span = _choose_key(t, self.n_customers)
         keys = _make_keys(codes, t, self.t0, self.unit, self.span)
         # Events are usually sorted by (customer, time) already (EventData sorts them); check.
@@ -205,7 +211,8 @@ class EventIndex:
     def add_values(self, name: str, values: np.ndarray) -> None:
         """Register per-event ``values`` (in the original row order) for :meth:`window_sum`."""
         self._values[name] = missing_as_zero(
-            self.sorted_values(np.asarray(values, dtype=np.float64)))
+            self.sorted_values(np.asarray(values, dtype=np.float64))
+        )
 
     def sorted_values(self, values: np.ndarray) -> np.ndarray:
         """Reorder per-event ``values`` (original row order) into the index's sorted order.
@@ -270,11 +277,11 @@ def _keys_sorted(keys: np.ndarray, t: np.ndarray) -> bool:
     """True when events are sorted by (code, time): keys ascend, and times within a slot."""
     for lo in range(0, max(len(keys) - 1, 0), _CHUNK):
         hi = min(lo + _CHUNK, len(keys) - 1)
-        a, b = keys[lo:hi], keys[lo + 1:hi + 1]
+        a, b = keys[lo:hi], keys[lo + 1 : hi + 1]
         if np.any(b < a):
             return False
         same = b == a
-        if same.any() and np.any(t[lo + 1:hi + 1][same] < t[lo:hi][same]):
+        if same.any() and np.any(t[lo + 1 : hi + 1][same] < t[lo:hi][same]):
             return False
     return True
 
@@ -311,7 +318,7 @@ def _searchsorted_ascending(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
         lo, hi = int(bounds[b]), int(bounds[b + 1])
         rows = slice(b * _SLICE, min((b + 1) * _SLICE, n))
         found = out[rows]
-        found[:] = np.searchsorted(keys[lo:hi + 1], query[rows], side="left")
+        found[:] = np.searchsorted(keys[lo : hi + 1], query[rows], side="left")
         found += lo
     return out
 
@@ -348,8 +355,9 @@ def missing_as_zero(values: np.ndarray) -> np.ndarray:
     return np.where(missing, 0.0, values) if missing.any() else values
 
 
-def sums_between(values: np.ndarray, end: np.ndarray,
-                 starts: Sequence[np.ndarray]) -> list[np.ndarray]:
+def sums_between(
+    values: np.ndarray, end: np.ndarray, starts: Sequence[np.ndarray]
+) -> list[np.ndarray]:
     """Sum of ``values[start:end]`` for every row and every array of ``starts``.
 
     Parameters
@@ -399,7 +407,7 @@ def sums_between(values: np.ndarray, end: np.ndarray,
     padded[np.isnan(padded)] = 0.0  # missing values count 0
     order = np.argsort(end, kind="stable")[::-1]  # rows by descending end
     for lo in range(0, n_rows, _SUM_ROWS):
-        rows = order[lo:lo + _SUM_ROWS]
+        rows = order[lo : lo + _SUM_ROWS]
         e = end[rows]
         idx = np.empty((len(rows), k, 2), dtype=np.intp)
         idx[:, :, 1] = e[:, None]
@@ -472,7 +480,7 @@ class BitRank:
         for lo in range(0, n, _CHUNK):  # _CHUNK is a multiple of 8: chunks fill whole bytes
             hi = min(lo + _CHUNK, n)
             packed = np.packbits(flags(lo, hi), bitorder="little")
-            as_bytes[lo // 8: lo // 8 + len(packed)] = packed
+            as_bytes[lo // 8 : lo // 8 + len(packed)] = packed
         self.words = words
         self.before = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(_popcount(words), out=self.before[1:])
@@ -518,8 +526,7 @@ class BitRank:
         rank = self.rank(pos) if rank is None else np.asarray(rank, dtype=np.int64)
         out = np.full(len(pos), -1, dtype=np.int64)
         word = pos >> 6
-        below = self.words[word] & ((np.uint64(1) << (pos & 63).astype(np.uint64))
-                                    - np.uint64(1))
+        below = self.words[word] & ((np.uint64(1) << (pos & 63).astype(np.uint64)) - np.uint64(1))
         near = below != 0  # a flag in pos's own word: its highest bit below pos
         out[near] = word[near] * 64 + _highest_bit(below[near])
         far = np.flatnonzero(~near & (rank > 0))

@@ -32,10 +32,21 @@ from .treeshap import MAX_TABLE_BYTES, contributions, shap_values
 
 # shap_values, reference_percentiles, related_facts and the constants live in treeshap and
 # reasons; they stay importable from here.
-__all__ = ["shap_values", "explain", "global_importance", "to_shap_explanation",
-           "probability_contributions", "reference_percentiles", "related_facts",
-           "REASON_THRESHOLD", "RELATED_CORRELATION", "MAX_REASON_CHARS", "MAX_TABLE_BYTES",
-           "calibration_map", "listed_probability"]
+__all__ = [
+    "shap_values",
+    "explain",
+    "global_importance",
+    "to_shap_explanation",
+    "probability_contributions",
+    "reference_percentiles",
+    "related_facts",
+    "REASON_THRESHOLD",
+    "RELATED_CORRELATION",
+    "MAX_REASON_CHARS",
+    "MAX_TABLE_BYTES",
+    "calibration_map",
+    "listed_probability",
+]
 
 
 # --------------------------------------------------------------------------- calibration
@@ -81,9 +92,9 @@ def _slope(margin: np.ndarray, base: np.ndarray, calibrate: Callable) -> np.ndar
     return slope
 
 
-def probability_contributions(values: np.ndarray, calibrate: Callable,
-                              probability: np.ndarray | None = None
-                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def probability_contributions(
+    values: np.ndarray, calibrate: Callable, probability: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-odds contributions carried through the calibration map into probability points.
 
     Each row's contributions are scaled by one factor, ``(p - p0) / (m - m0)``, where ``m``
@@ -128,10 +139,18 @@ def probability_contributions(values: np.ndarray, calibrate: Callable,
     return contrib, base, prob
 
 
-def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
-            method: str = "auto", threshold: float = REASON_THRESHOLD,
-            percentiles: Mapping[str, Sequence[float]] | None = None,
-            facts: Mapping[str, str] | None = None, currency: str = "") -> pd.DataFrame:
+def explain(
+    model: Any,
+    X: Any,
+    feature_info: Any,
+    top: int = 3,
+    *,
+    method: str = "auto",
+    threshold: float = REASON_THRESHOLD,
+    percentiles: Mapping[str, Sequence[float]] | None = None,
+    facts: Mapping[str, str] | None = None,
+    currency: str = "",
+) -> pd.DataFrame:
     """Driver-group contributions and the top reasons raising each customer's churn risk.
 
     Parameters
@@ -183,10 +202,15 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     """
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"top={top!r}; expected a positive integer")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or \
-            not 0.0 <= float(threshold) < 1.0:
-        raise ValueError(f"threshold={threshold!r}; expected probability points in [0, 1), "
-                         f"e.g. 0.01 for one point")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.number))
+        or not 0.0 <= float(threshold) < 1.0
+    ):
+        raise ValueError(
+            f"threshold={threshold!r}; expected probability points in [0, 1), "
+            f"e.g. 0.01 for one point"
+        )
     top = int(top)
     values, prepared = contributions(model, X, method)
     names = prepared.names
@@ -213,12 +237,22 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     if tenure_cols:
         tenure_fact = int(fid[tenure_cols[0]])
         age = numeric[:, tenure_cols[0]]
-        windows = np.array([np.nan if r.window_days is None or r.group == "tenure"
-                            else r.window_days for r in records])
+        windows = np.array(
+            [
+                np.nan if r.window_days is None or r.group == "tenure" else r.window_days
+                for r in records
+            ]
+        )
         # a short history can only make a value look low (few events, little paid, no
         # activity yet): only low or missing values of young customers are moved
-        medians = np.array([np.inf if (percentiles or {}).get(r.name) is None
-                            else float((percentiles or {})[r.name][50]) for r in records])
+        medians = np.array(
+            [
+                np.inf
+                if (percentiles or {}).get(r.name) is None
+                else float((percentiles or {})[r.name][50])
+                for r in records
+            ]
+        )
         with np.errstate(invalid="ignore"):
             low = np.isnan(numeric) | (numeric <= medians[None, :])
             moved = (age[:, None] < windows[None, :]) & (contrib > 0) & low
@@ -255,22 +289,42 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
         fact_group[f] = groups[np.flatnonzero(fid == f)[0]]
     group_text = np.where(valid, fact_group[order], "")
     source = prepared.frame
-    texts = reason_texts(idx, records, numeric, source=source,
-                         categorical=prepared.categories, percentiles=percentiles,
-                         currency=currency)
+    texts = reason_texts(
+        idx,
+        records,
+        numeric,
+        source=source,
+        categorical=prepared.categories,
+        percentiles=percentiles,
+        currency=currency,
+    )
     if tenure_fact >= 0:
-        say_what_is_new(texts, valid & (order == tenure_fact) & moved.any(axis=1)[:, None],
-                        contrib, moved, silent, records, source, numeric, currency)
+        say_what_is_new(
+            texts,
+            valid & (order == tenure_fact) & moved.any(axis=1)[:, None],
+            contrib,
+            moved,
+            silent,
+            records,
+            source,
+            numeric,
+            currency,
+        )
     feats = np.where(valid, np.asarray(names, dtype=object)[np.maximum(idx, 0)], "")
 
     columns: dict[str, Any] = {}
-    for name, block, empty in (("reason", texts, ""), ("reason_group", group_text, ""),
-                               ("reason_weight", weights, np.nan),
-                               ("reason_feature", feats, "")):
+    for name, block, empty in (
+        ("reason", texts, ""),
+        ("reason_group", group_text, ""),
+        ("reason_weight", weights, np.nan),
+        ("reason_feature", feats, ""),
+    ):
         for s in range(top):
-            columns[f"{name}_{s + 1}"] = (block[:, s] if s < k else
-                                          np.full(n, empty, dtype=object if empty == "" else
-                                                  np.float64))
+            columns[f"{name}_{s + 1}"] = (
+                block[:, s]
+                if s < k
+                else np.full(n, empty, dtype=object if empty == "" else np.float64)
+            )
     present, group_onehot = _group_matrix(groups)
     totals_g = values[:, :p] @ group_onehot
     for g, name in enumerate(present):
@@ -278,8 +332,9 @@ def explain(model: Any, X: Any, feature_info: Any, top: int = 3, *,
     return pd.DataFrame(columns, index=prepared.index)
 
 
-def global_importance(model: Any, X: Any, feature_info: Any = None, *, by: str = "feature",
-                      method: str = "auto") -> pd.DataFrame:
+def global_importance(
+    model: Any, X: Any, feature_info: Any = None, *, by: str = "feature", method: str = "auto"
+) -> pd.DataFrame:
     """Mean absolute SHAP contribution per feature or per driver group.
 
     Parameters
@@ -315,8 +370,9 @@ def global_importance(model: Any, X: Any, feature_info: Any = None, *, by: str =
         out = pd.DataFrame({"mean_abs_shap": importance}, index=pd.Index(present, name="group"))
     else:
         importance = np.abs(phi).mean(axis=0) if len(phi) else np.zeros(p)
-        out = pd.DataFrame({"mean_abs_shap": importance},
-                           index=pd.Index(prepared.names, name="feature"))
+        out = pd.DataFrame(
+            {"mean_abs_shap": importance}, index=pd.Index(prepared.names, name="feature")
+        )
         if info is not None:
             out.insert(0, "group", info["group"].astype(str).to_numpy())
     total = out["mean_abs_shap"].sum()
@@ -335,8 +391,9 @@ def listed_probability(model: Any, X: Any) -> np.ndarray | None:
         return None
 
 
-def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
-                        space: str = "log-odds") -> Any:
+def to_shap_explanation(
+    model: Any, X: Any, *, method: str = "auto", space: str = "log-odds"
+) -> Any:
     """Contributions as a :class:`shap.Explanation`, so shap's plots work.
 
     Parameters
@@ -368,8 +425,9 @@ def to_shap_explanation(model: Any, X: Any, *, method: str = "auto",
     if prepared.frame is not None:
         display = prepared.frame.to_numpy(dtype=object)
     if space == "probability":
-        contrib, base, _ = probability_contributions(values, calibration_map(model),
-                                                     listed_probability(model, X))
+        contrib, base, _ = probability_contributions(
+            values, calibration_map(model), listed_probability(model, X)
+        )
     else:
         contrib, base = values[:, :p], values[:, p]
     return shap.Explanation(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,15 @@ from .exceptions import ChurnDataError
 from .features import DRIVER_GROUPS
 from .io import OUTPUT_SUFFIXES, write_frame
 from .labels import STATUSES
+from .list_options import (
+    AT_RISK_COLUMNS,
+    DEFAULT_OPTIONS,
+    N_REASONS,
+    PURCHASE_AT_RISK_COLUMNS,
+    ListOptionError,
+    ListOptions,
+    checked_tiers,
+)
 from .windows import horizon_text, parse_window
 
 __all__ = [
@@ -78,204 +85,7 @@ PURCHASE_GROUP_MEANINGS: dict[str, str] = {
 #: Default tiers: share of the scored customers (highest probability first) in each tier.
 DEFAULT_TIER_SHARES: dict[str, float] = {"high": 0.10, "medium": 0.20, "low": 0.70}
 
-_N_REASONS = 3
-AT_RISK_COLUMNS: tuple[str, ...] = (
-    "rank", "customer_id", "churn_probability", "risk_tier", "mrr", "revenue_at_risk",
-    *(f"reason_{k}" for k in range(1, _N_REASONS + 1)),
-    *(f"reason_group_{k}" for k in range(1, _N_REASONS + 1)),
-    "suggested_action", "status",
-)
-#: The list of purchase data: ``expected_spend`` in place of ``mrr``.
-PURCHASE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
-    "expected_spend" if c == "mrr" else c for c in AT_RISK_COLUMNS)
 _DAYS_PER_MONTH = 365.25 / 12
-
-
-class ListOptionError(ValueError):
-    """A bad at-risk list option; :attr:`option` names it (``"top"``, ``"rank_by"``...).
-
-    The command line uses :attr:`option` to name the flag to fix.
-    """
-
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(message)
-        self.option = option
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
-
-
-@dataclasses.dataclass(frozen=True)
-class ListOptions:
-    """How an at-risk list is ranked, cut, tiered and annotated: checked once, then fixed.
-
-    One value object shared by :func:`at_risk_list`, the command line (flags over the
-    config's ``[score]`` table), the report and the Dask list, so every option is validated
-    in one place. The fields are those of :func:`at_risk_list`, which documents them.
-
-    Parameters
-    ----------
-    rank_by : {"probability", "revenue"}, default "probability"
-    top : int, optional
-        A non-negative whole number.
-    min_probability : float, optional
-        In [0, 1].
-    tiers : dict of str -> float, optional
-        Tier name -> minimum churn probability in [0, 1]; ``"low"`` at 0 is added when no
-        threshold is 0. Stored read-only.
-    actions : dict of str -> str, optional
-        Driver group -> suggested action. Stored read-only.
-    extra_columns : sequence of str, default ()
-        Stored as a tuple (one name may be given as a string).
-    status : {"all", "active", "lapsed", "new"} or list of them, default "all"
-        Stored as ``"all"`` or a tuple of statuses.
-    holdout : float, optional
-        Control share, strictly between 0 and 1.
-    random_state : int, optional
-        Seed of the holdout draw; needs ``holdout``.
-
-    Raises
-    ------
-    ListOptionError
-        A ``ValueError`` naming the option, the bad value and what is expected.
-
-    Examples
-    --------
-    >>> options = ListOptions(top=100, rank_by="revenue", extra_columns="plan")
-    >>> options.extra_columns, options.status
-    (('plan',), 'all')
-    >>> options.replace(top=10).top
-    10
-    >>> ListOptions(top=-1)
-    Traceback (most recent call last):
-    ...
-    churnpredict.export.ListOptionError: top=-1; expected a non-negative integer or None
-    """
-
-    rank_by: str = "probability"
-    top: int | None = None
-    min_probability: float | None = None
-    tiers: Mapping[str, float] | None = None
-    actions: Mapping[str, str] | None = None
-    extra_columns: tuple[str, ...] = ()
-    status: str | tuple[str, ...] = "all"
-    holdout: float | None = None
-    random_state: int | None = None
-
-    def __post_init__(self) -> None:
-        def fix(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        if self.rank_by not in ("probability", "revenue"):
-            raise ListOptionError("rank_by", f"rank_by={self.rank_by!r}; expected "
-                                             f"'probability' or 'revenue'")
-        if self.top is not None:
-            if isinstance(self.top, bool) or not isinstance(self.top, (int, np.integer)) \
-                    or self.top < 0:
-                raise ListOptionError("top", f"top={self.top!r}; expected a non-negative "
-                                             f"integer or None")
-            fix("top", int(self.top))
-        if self.min_probability is not None:
-            if not _is_number(self.min_probability) or \
-                    not 0.0 <= float(self.min_probability) <= 1.0:
-                raise ListOptionError("min_probability", f"min_probability="
-                                      f"{self.min_probability!r}; expected a probability "
-                                      f"between 0 and 1, or None")
-            fix("min_probability", float(self.min_probability))
-        if self.tiers is not None:
-            fix("tiers", MappingProxyType(_checked_tiers(self.tiers)))
-        if self.actions is not None:
-            if not isinstance(self.actions, Mapping) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in self.actions.items()):
-                raise ListOptionError("actions", f"actions={self.actions!r}; expected a dict "
-                                                 f"of driver group -> action text")
-            fix("actions", MappingProxyType(dict(self.actions)))
-        extra = self.extra_columns
-        extra = (extra,) if isinstance(extra, str) else tuple(extra)
-        if not all(isinstance(c, str) for c in extra):
-            raise ListOptionError("extra_columns", f"extra_columns={self.extra_columns!r}; "
-                                                   f"expected column names")
-        clash = [c for c in extra if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
-        if clash:
-            raise ListOptionError("extra_columns", f"extra_columns {clash} clash with the "
-                                                   f"list's own columns; rename them")
-        fix("extra_columns", extra)
-        status = self.status
-        if status is None or (isinstance(status, str) and status == "all"):
-            fix("status", "all")
-        else:
-            wanted = (status,) if isinstance(status, str) else tuple(status)
-            if not wanted or any(s not in STATUSES for s in wanted):
-                raise ListOptionError("status", f"status={status!r}; expected 'all', one of "
-                                                f"{list(STATUSES)} or a list of them")
-            fix("status", wanted)
-        if self.holdout is None:
-            if self.random_state is not None:
-                raise ListOptionError("random_state", "random_state is the seed of the "
-                                                      "holdout draw; give holdout too")
-        else:
-            if not _is_number(self.holdout) or not 0.0 < float(self.holdout) < 1.0:
-                raise ListOptionError("holdout", f"holdout={self.holdout!r}; expected the "
-                                                 f"control share, strictly between 0 and 1 "
-                                                 f"(e.g. 0.2)")
-            fix("holdout", float(self.holdout))
-            if "group" in extra:
-                raise ListOptionError("extra_columns", "extra column 'group' clashes with the "
-                                                       "holdout's group column; rename it or "
-                                                       "leave holdout out")
-        if self.random_state is not None:
-            if isinstance(self.random_state, bool) or \
-                    not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-                raise ListOptionError("random_state", f"random_state={self.random_state!r}; "
-                                                      f"expected a non-negative integer seed")
-            fix("random_state", int(self.random_state))
-
-    def replace(self, **changes: Any) -> ListOptions:
-        """A copy with some options changed (checked again)."""
-        return dataclasses.replace(self, **changes)
-
-    @property
-    def statuses(self) -> set[str] | None:
-        """The statuses to keep, or None for all."""
-        return None if self.status == "all" else set(self.status)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The options as keyword arguments of :func:`at_risk_list` (plain dicts)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for name in ("tiers", "actions"):
-            if out[name] is not None:
-                out[name] = dict(out[name])
-        return out
-
-
-_DEFAULT_OPTIONS = ListOptions()
-
-
-def _checked_tiers(tiers: Any) -> dict[str, float]:
-    """Tier thresholds as a dict of str -> float, ``"low": 0.0`` added when no tier is 0."""
-    if not isinstance(tiers, Mapping) or not tiers:
-        raise ListOptionError(
-            "tiers",
-            f"tiers={tiers!r}; expected None (quantile tiers) or a dict of tier name -> "
-            f"minimum churn probability, e.g. {{'high': 0.5, 'medium': 0.2, 'low': 0.0}}"
-        )
-    items: dict[str, float] = {}
-    for name, threshold in tiers.items():
-        if not _is_number(threshold) or not 0.0 <= float(threshold) <= 1.0:
-            raise ListOptionError(
-                "tiers", f"tiers[{name!r}]={threshold!r}; thresholds are minimum churn "
-                         f"probabilities in [0, 1]"
-            )
-        items[str(name)] = float(threshold)
-    if min(items.values()) > 0.0:
-        if "low" in items:
-            raise ListOptionError(
-                "tiers", "tiers: every threshold is above 0 and 'low' is taken; add a tier with "
-                         "threshold 0.0 for the customers below all others"
-            )
-        items["low"] = 0.0
-    return items
 
 
 def _customer_ids(scores: pd.DataFrame) -> pd.Series:
@@ -348,8 +158,10 @@ def share_tier_thresholds(highest: Any, n: int) -> dict[str, float]:
     """
     ordered = np.sort(np.asarray(highest, dtype=np.float64))[::-1]
     if len(ordered) < min(share_tier_rows(n), n):
-        raise ValueError(f"share_tier_thresholds needs the {share_tier_rows(n)} highest of "
-                         f"{n} probabilities, got {len(ordered)}")
+        raise ValueError(
+            f"share_tier_thresholds needs the {share_tier_rows(n)} highest of "
+            f"{n} probabilities, got {len(ordered)}"
+        )
     out = {list(DEFAULT_TIER_SHARES)[-1]: 0.0}
     for name, count in reversed(_share_counts(n)):
         if count > 0:
@@ -366,7 +178,7 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
         for name, threshold in share_tier_thresholds(prob, n).items():
             out[prob >= threshold] = name
         return out
-    items = sorted(_checked_tiers(tiers).items(), key=lambda item: item[1])
+    items = sorted(checked_tiers(tiers).items(), key=lambda item: item[1])
     out[:] = items[0][0]
     for name, threshold in items[1:]:
         out[prob >= threshold] = name
@@ -466,8 +278,7 @@ def rank_columns(rank_by: str) -> tuple[str, str]:
         return "revenue_at_risk", "churn_probability"
     if rank_by == "probability":
         return "churn_probability", "revenue_at_risk"
-    raise ListOptionError("rank_by", f"rank_by={rank_by!r}; expected 'probability' or "
-                                     f"'revenue'")
+    raise ListOptionError("rank_by", f"rank_by={rank_by!r}; expected 'probability' or 'revenue'")
 
 
 def ranking_key(scores: Any, horizon: Any = "28D", rank_by: str = "probability") -> Any:
@@ -490,8 +301,11 @@ def ranking_key(scores: Any, horizon: Any = "28D", rank_by: str = "probability")
         Float.
     """
     primary, _ = rank_columns(rank_by)
-    key = (revenue_at_risk(scores, horizon) if primary == "revenue_at_risk"
-           else scores["churn_probability"].astype(np.float64))
+    key = (
+        revenue_at_risk(scores, horizon)
+        if primary == "revenue_at_risk"
+        else scores["churn_probability"].astype(np.float64)
+    )
     return key.fillna(-np.inf)
 
 
@@ -606,16 +420,26 @@ def at_risk_list(
     3     4           c       low             3.68
     """
     if not isinstance(scores, pd.DataFrame):
-        raise ChurnDataError(f"scores must be a DataFrame (ChurnPipeline.score output), "
-                             f"got {type(scores).__name__}")
-    given = ListOptions(rank_by=rank_by, top=top, min_probability=min_probability, tiers=tiers,
-                        actions=actions, extra_columns=extra_columns, status=status,
-                        holdout=holdout, random_state=random_state)
+        raise ChurnDataError(
+            f"scores must be a DataFrame (ChurnPipeline.score output), got {type(scores).__name__}"
+        )
+    given = ListOptions(
+        rank_by=rank_by,
+        top=top,
+        min_probability=min_probability,
+        tiers=tiers,
+        actions=actions,
+        extra_columns=extra_columns,
+        status=status,
+        holdout=holdout,
+        random_state=random_state,
+    )
     if options is None:
         opts = given
-    elif given != _DEFAULT_OPTIONS:
-        raise ValueError("pass the list options either as options=ListOptions(...) or as "
-                         "keywords, not both")
+    elif given != DEFAULT_OPTIONS:
+        raise ValueError(
+            "pass the list options either as options=ListOptions(...) or as keywords, not both"
+        )
     else:
         opts = options
     keep_status = opts.statuses
@@ -633,7 +457,7 @@ def at_risk_list(
             f"scores has no status column, so status={status!r} cannot filter it; score with "
             f"ChurnPipeline.score, or pass status='all'"
         )
-    for k in range(1, _N_REASONS + 1):
+    for k in range(1, N_REASONS + 1):
         pair = [f"reason_{k}", f"reason_group_{k}"]
         present = [c for c in pair if c in scores.columns]
         if len(present) == 1:
@@ -646,7 +470,8 @@ def at_risk_list(
     window = _list_horizon(scores, horizon)
 
     prob = pd.to_numeric(scores["churn_probability"], errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan)
+        dtype=np.float64, na_value=np.nan
+    )
     bad = ~((prob >= 0.0) & (prob <= 1.0))
     if bad.any():
         ids = _customer_ids(scores)
@@ -657,10 +482,12 @@ def at_risk_list(
             f"probabilities"
         )
     value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan)
+        dtype=np.float64, na_value=np.nan
+    )
     ids = _customer_ids(scores)
-    revenue = revenue_at_risk(pd.DataFrame({"churn_probability": prob, value_column: value}),
-                              window).to_numpy(dtype=np.float64)
+    revenue = revenue_at_risk(
+        pd.DataFrame({"churn_probability": prob, value_column: value}), window
+    ).to_numpy(dtype=np.float64)
     tier = _tiers(prob, opts.tiers)
 
     def text(column: str) -> np.ndarray:
@@ -676,15 +503,20 @@ def at_risk_list(
         value_column: value,
         "revenue_at_risk": revenue,
     }
-    for k in range(1, _N_REASONS + 1):
+    for k in range(1, N_REASONS + 1):
         columns[f"reason_{k}"] = text(f"reason_{k}")
-    for k in range(1, _N_REASONS + 1):
+    for k in range(1, N_REASONS + 1):
         columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
     mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(opts.actions or {})}
-    columns["suggested_action"] = pd.Series(columns["reason_group_1"], dtype=object).map(
-        mapping).fillna("").to_numpy(dtype=object)
-    columns["status"] = (text("status") if "status" in scores.columns
-                         else np.full(len(scores), "", dtype=object))
+    columns["suggested_action"] = (
+        pd.Series(columns["reason_group_1"], dtype=object)
+        .map(mapping)
+        .fillna("")
+        .to_numpy(dtype=object)
+    )
+    columns["status"] = (
+        text("status") if "status" in scores.columns else np.full(len(scores), "", dtype=object)
+    )
 
     extras = _extra_columns(scores, ids, customers, opts.extra_columns)
     frame = pd.DataFrame(columns)
@@ -703,20 +535,24 @@ def at_risk_list(
         id_order, _ = pd.factorize(ids, sort=True)
     except TypeError:  # ids of mixed types: keep their input order
         id_order = np.arange(len(ids))
-    order = np.lexsort((id_order, np.nan_to_num(-secondary, nan=np.inf),
-                        np.nan_to_num(-primary, nan=np.inf)))
+    order = np.lexsort(
+        (id_order, np.nan_to_num(-secondary, nan=np.inf), np.nan_to_num(-primary, nan=np.inf))
+    )
     order = order[keep[order]]
     if opts.top is not None:
         order = order[: opts.top]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
-    out.attrs = {"horizon": horizon_text(window),
-                 **{key: str(scores.attrs[key]) for key in ("as_of", "model_id", "label",
-                                                            "lookback")
-                    if scores.attrs.get(key) is not None}}
+    out.attrs = {
+        "horizon": horizon_text(window),
+        **{
+            key: str(scores.attrs[key])
+            for key in ("as_of", "model_id", "label", "lookback")
+            if scores.attrs.get(key) is not None
+        },
+    }
     if seed is not None:
-        out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object),
-                                       opts.holdout, seed)
+        out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object), opts.holdout, seed)
         out.attrs.update({"holdout_share": opts.holdout, "holdout_seed": seed})
     return out
 
@@ -769,16 +605,20 @@ def _list_horizon(scores: pd.DataFrame, horizon: Any) -> pd.Timedelta:
     return window
 
 
-def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame | None,
-                   extra_columns: Sequence[str]) -> dict[str, np.ndarray]:
+def _extra_columns(
+    scores: pd.DataFrame,
+    ids: pd.Series,
+    customers: pd.DataFrame | None,
+    extra_columns: Sequence[str],
+) -> dict[str, np.ndarray]:
     if isinstance(extra_columns, str):
         extra_columns = [extra_columns]
     out: dict[str, Any] = {}
-    clash = [c for c in extra_columns
-             if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
+    clash = [c for c in extra_columns if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
     if clash:
-        raise ChurnDataError(f"extra_columns {clash} clash with the list's own columns; "
-                             f"rename them")
+        raise ChurnDataError(
+            f"extra_columns {clash} clash with the list's own columns; rename them"
+        )
     table = None
     if customers is not None:
         table = customers
@@ -790,11 +630,13 @@ def _extra_columns(scores: pd.DataFrame, ids: pd.Series, customers: pd.DataFrame
             )
         if table.index.nlevels > 1:
             table = table.reset_index(
-                [n for n in table.index.names if n != "customer_id"], drop=True)
+                [n for n in table.index.names if n != "customer_id"], drop=True
+            )
         if table.index.has_duplicates:
             dup = table.index[table.index.duplicated()].unique()[:5].tolist()
-            raise ChurnDataError(f"customers: customer_id repeats, e.g. {dup}; keep one row "
-                                 f"per customer")
+            raise ChurnDataError(
+                f"customers: customer_id repeats, e.g. {dup}; keep one row per customer"
+            )
     for name in extra_columns:
         if name in scores.columns:
             out[name] = scores[name].to_numpy()
@@ -814,24 +656,40 @@ def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFr
     meanings = PURCHASE_GROUP_MEANINGS if purchases else GROUP_MEANINGS
     mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
     if {"reason_group_1", "suggested_action"} <= set(frame.columns):
-        seen = frame.loc[frame["reason_group_1"].astype(str) != "",
-                         ["reason_group_1", "suggested_action"]].drop_duplicates("reason_group_1")
-        mapping.update(dict(zip(seen["reason_group_1"].astype(str),
-                                seen["suggested_action"].astype(str), strict=True)))
+        seen = frame.loc[
+            frame["reason_group_1"].astype(str) != "", ["reason_group_1", "suggested_action"]
+        ].drop_duplicates("reason_group_1")
+        mapping.update(
+            dict(
+                zip(
+                    seen["reason_group_1"].astype(str),
+                    seen["suggested_action"].astype(str),
+                    strict=True,
+                )
+            )
+        )
     groups = list(DRIVER_GROUPS) + sorted(set(mapping) - set(DRIVER_GROUPS))
-    return pd.DataFrame({
-        "driver_group": groups,
-        "meaning": [meanings.get(g, "") for g in groups],
-        "suggested_action": [mapping.get(g, "") for g in groups],
-    })
+    return pd.DataFrame(
+        {
+            "driver_group": groups,
+            "meaning": [meanings.get(g, "") for g in groups],
+            "suggested_action": [mapping.get(g, "") for g in groups],
+        }
+    )
 
 
 #: Background colour of each risk tier in the Excel list.
 TIER_COLORS: dict[str, str] = {"high": "F4CCCC", "medium": "FCE5CD", "low": "D9EAD3"}
 
 
-def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool = True,
-                  actions: Mapping[str, str] | None = None, currency: str = "") -> Path:
+def write_at_risk(
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    legend: bool = True,
+    actions: Mapping[str, str] | None = None,
+    currency: str = "",
+) -> Path:
     """Write an at-risk list to CSV, Parquet or Excel (by suffix), atomically.
 
     Parameters
@@ -883,24 +741,42 @@ def write_at_risk(frame: pd.DataFrame, path: str | os.PathLike, *, legend: bool 
             f"{path}: unsupported output type {suffix or '(none)'!r}; use .csv, .parquet or .xlsx"
         )
     if not isinstance(frame, pd.DataFrame):
-        raise ChurnDataError(f"frame must be a DataFrame from at_risk_list, got "
-                             f"{type(frame).__name__}")
+        raise ChurnDataError(
+            f"frame must be a DataFrame from at_risk_list, got {type(frame).__name__}"
+        )
     required = PURCHASE_AT_RISK_COLUMNS if _is_purchases(frame) else AT_RISK_COLUMNS
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ChurnDataError(
             f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
         )
-    metadata = {"title": "churnpredict at-risk list",
-                **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
-                **{key: frame.attrs[key] for key in ("label", "lookback", "holdout_share",
-                                                     "holdout_seed")
-                   if frame.attrs.get(key) is not None}}
+    metadata = {
+        "title": "churnpredict at-risk list",
+        **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
+        **{
+            key: frame.attrs[key]
+            for key in ("label", "lookback", "holdout_share", "holdout_seed")
+            if frame.attrs.get(key) is not None
+        },
+    }
     sheets = {"legend": _legend(frame, actions)} if legend and suffix == ".xlsx" else None
     symbol = str(currency or "").replace('"', "")
     amount = f'"{symbol}"#,##0.00' if symbol else "#,##0.00"
-    formats = {"at_risk": {"churn_probability": "0.0%", "mrr": amount, "expected_spend": amount,
-                           "revenue_at_risk": amount}}
+    formats = {
+        "at_risk": {
+            "churn_probability": "0.0%",
+            "mrr": amount,
+            "expected_spend": amount,
+            "revenue_at_risk": amount,
+        }
+    }
     fills = {"at_risk": {"risk_tier": TIER_COLORS}}
-    return write_frame(frame, path, sheet_name="at_risk", sheets=sheets, metadata=metadata,
-                       excel_formats=formats, excel_fills=fills)
+    return write_frame(
+        frame,
+        path,
+        sheet_name="at_risk",
+        sheets=sheets,
+        metadata=metadata,
+        excel_formats=formats,
+        excel_fills=fills,
+    )

@@ -24,8 +24,17 @@ from sklearn.utils import check_random_state
 
 from .exceptions import ChurnModelError
 
-__all__ = ["FitPlan", "CandidateTrainer", "Refitter", "make_fit_plan", "time_folds",
-           "holdout_masks", "tuning_candidates", "TUNE_GRID", "HOLDOUT_FRACTION"]
+__all__ = [
+    "FitPlan",
+    "CandidateTrainer",
+    "Refitter",
+    "make_fit_plan",
+    "time_folds",
+    "holdout_masks",
+    "tuning_candidates",
+    "TUNE_GRID",
+    "HOLDOUT_FRACTION",
+]
 
 #: Share of the rows a random holdout validates on when ``validation_cutoffs`` is an integer.
 HOLDOUT_FRACTION = 0.2
@@ -82,10 +91,21 @@ CandidateTrainer = Callable[[dict[str, Any]], tuple[int, np.ndarray, np.ndarray]
 Refitter = Callable[[dict[str, Any], int], xgb.Booster]
 
 
-def make_fit_plan(index: pd.Index, y: Any, *, counts: Any = None, validation_cutoffs: Any,
-                  horizon: pd.Timedelta | None, class_weight: str | None, tune: bool | int,
-                  max_depth: int, min_child_weight: float, learning_rate: float,
-                  random_state: Any, name: str = "ChurnModel") -> FitPlan:
+def make_fit_plan(
+    index: pd.Index,
+    y: Any,
+    *,
+    counts: Any = None,
+    validation_cutoffs: Any,
+    horizon: pd.Timedelta | None,
+    class_weight: str | None,
+    tune: bool | int,
+    max_depth: int,
+    min_child_weight: float,
+    learning_rate: float,
+    random_state: Any,
+    name: str = "ChurnModel",
+) -> FitPlan:
     """Folds, purge gap, candidates and class weight of a fit, before any training.
 
     The body of :meth:`~churnpredict.model.ChurnModel.plan_fit`, which passes its checked
@@ -117,16 +137,16 @@ random_state
         For folds without both classes or without training cutoffs.
     """
     y = np.asarray(y, dtype=np.int8)
-    weight = (np.ones(len(y), dtype=np.int64) if counts is None
-              else np.asarray(counts, dtype=np.int64))
+    weight = (
+        np.ones(len(y), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+    )
     rng = check_random_state(random_state)
     seed = int(rng.randint(np.iinfo(np.int32).max))
     folds = time_folds(index, y, weight, validation_cutoffs=validation_cutoffs, horizon=horizon)
     if folds is None:
         if counts is not None:
             names = list(getattr(index, "names", []) or [])
-            n_cut = (len(pd.unique(index.get_level_values("cutoff")))
-                     if "cutoff" in names else 0)
+            n_cut = len(pd.unique(index.get_level_values("cutoff"))) if "cutoff" in names else 0
             raise ChurnModelError(
                 f"{n_cut} training cutoff(s) but validation_cutoffs="
                 f"{validation_cutoffs!r}: here the validation fold is the latest "
@@ -142,19 +162,38 @@ random_state
     n_pos = int(weight[y == 1].sum())
     balanced = class_weight == "balanced"
     spw = (n_rows - n_pos) / n_pos if balanced else 1.0
-    candidates = tuning_candidates(rng, max_depth=max_depth, min_child_weight=min_child_weight,
-                                   learning_rate=learning_rate, tune=tune)
+    candidates = tuning_candidates(
+        rng,
+        max_depth=max_depth,
+        min_child_weight=min_child_weight,
+        learning_rate=learning_rate,
+        tune=tune,
+    )
     return FitPlan(
-        seed=seed, candidates=tuple(candidates), scale_pos_weight=float(spw),
-        calibration_prior="sigmoid" if balanced else "raw", train=train, valid=valid,
-        train_cutoffs=cutoffs[0], valid_cutoffs=cutoffs[1], purged_cutoffs=cutoffs[2],
-        refit_cutoffs=cutoffs[3], n_train_rows=int(weight[train].sum()),
-        n_valid_rows=int(weight[valid].sum()), n_rows=n_rows,
+        seed=seed,
+        candidates=tuple(candidates),
+        scale_pos_weight=float(spw),
+        calibration_prior="sigmoid" if balanced else "raw",
+        train=train,
+        valid=valid,
+        train_cutoffs=cutoffs[0],
+        valid_cutoffs=cutoffs[1],
+        purged_cutoffs=cutoffs[2],
+        refit_cutoffs=cutoffs[3],
+        n_train_rows=int(weight[train].sum()),
+        n_valid_rows=int(weight[valid].sum()),
+        n_rows=n_rows,
     )
 
 
-def time_folds(index: pd.Index, y: np.ndarray, weight: np.ndarray, *, validation_cutoffs: Any,
-               horizon: pd.Timedelta | None) -> tuple | None:
+def time_folds(
+    index: pd.Index,
+    y: np.ndarray,
+    weight: np.ndarray,
+    *,
+    validation_cutoffs: Any,
+    horizon: pd.Timedelta | None,
+) -> tuple | None:
     """Masks and cutoffs of the time-ordered folds; None when a holdout must be used.
 
     Parameters
@@ -214,8 +253,9 @@ def time_folds(index: pd.Index, y: np.ndarray, weight: np.ndarray, *, validation
     return train, valid_mask, keep, valid, purged, unique
 
 
-def holdout_masks(y: np.ndarray, seed: int, *, validation_cutoffs: Any,
-                  name: str = "ChurnModel") -> tuple[np.ndarray, np.ndarray]:
+def holdout_masks(
+    y: np.ndarray, seed: int, *, validation_cutoffs: Any, name: str = "ChurnModel"
+) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation masks of a stratified random holdout (no usable cutoffs).
 
     Parameters
@@ -247,15 +287,20 @@ def holdout_masks(y: np.ndarray, seed: int, *, validation_cutoffs: Any,
     share = validation_cutoffs if isinstance(validation_cutoffs, float) else HOLDOUT_FRACTION
     n_valid = min(max(2, round(share * n)), n - 2)
     rows = np.arange(n)
-    train_idx, valid_idx = train_test_split(rows, test_size=n_valid, stratify=y,
-                                            random_state=seed)
+    train_idx, valid_idx = train_test_split(rows, test_size=n_valid, stratify=y, random_state=seed)
     train = np.zeros(n, dtype=bool)
     train[train_idx] = True
     return train, ~train
 
 
-def tuning_candidates(rng: np.random.RandomState, *, max_depth: int, min_child_weight: float,
-                      learning_rate: float, tune: bool | int) -> list[dict[str, Any]]:
+def tuning_candidates(
+    rng: np.random.RandomState,
+    *,
+    max_depth: int,
+    min_child_weight: float,
+    learning_rate: float,
+    tune: bool | int,
+) -> list[dict[str, Any]]:
     """Parameter settings to try: the model's own first, then a random part of :data:`TUNE_GRID`.
 
     Parameters
@@ -272,15 +317,18 @@ def tuning_candidates(rng: np.random.RandomState, *, max_depth: int, min_child_w
     list of dict
         ``{"max_depth", "min_child_weight", "learning_rate"}`` per candidate.
     """
-    base = {"max_depth": int(max_depth), "min_child_weight": float(min_child_weight),
-            "learning_rate": float(learning_rate)}
+    base = {
+        "max_depth": int(max_depth),
+        "min_child_weight": float(min_child_weight),
+        "learning_rate": float(learning_rate),
+    }
     if not tune:
         return [base]
     budget = 8 if isinstance(tune, (bool, np.bool_)) else int(tune)
     grid = [
-        {"max_depth": d, "min_child_weight": w,
-         "learning_rate": min(1.0, float(learning_rate) * f)}
-        for d in TUNE_GRID["max_depth"] for w in TUNE_GRID["min_child_weight"]
+        {"max_depth": d, "min_child_weight": w, "learning_rate": min(1.0, float(learning_rate) * f)}
+        for d in TUNE_GRID["max_depth"]
+        for w in TUNE_GRID["min_child_weight"]
         for f in TUNE_GRID["learning_rate_factor"]
     ]
     grid = [g for g in grid if g != base]

@@ -94,10 +94,12 @@ def number(value: Any, fmt: str = "{:,.0f}") -> str:
 def figure_html(plot: Plot) -> str:
     """A plot as an HTML figure with its PNG inline and a link to the PNG file."""
     data = base64.b64encode(plot.png).decode("ascii")
-    return (f'<figure id="fig-{plot.stem}"><img src="data:image/png;base64,{data}" '
-            f'alt="{escape(plot.caption)}"><figcaption>{escape(plot.caption)} '
-            f'(<a href="{escape(plot.stem)}.png">{escape(plot.stem)}.png</a>)</figcaption>'
-            f'</figure>')
+    return (
+        f'<figure id="fig-{plot.stem}"><img src="data:image/png;base64,{data}" '
+        f'alt="{escape(plot.caption)}"><figcaption>{escape(plot.caption)} '
+        f'(<a href="{escape(plot.stem)}.png">{escape(plot.stem)}.png</a>)</figcaption>'
+        f"</figure>"
+    )
 
 
 def write_page(path: Path, payload: bytes) -> None:

@@ -45,8 +45,7 @@ _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
 
 
-def find_table(directory: str | os.PathLike, name: str, *,
-               datasets: bool = False) -> Path | None:
+def find_table(directory: str | os.PathLike, name: str, *, datasets: bool = False) -> Path | None:
     """Return the file holding table ``name`` in ``directory`` (any supported suffix), or None.
 
     Parameters
@@ -124,10 +123,12 @@ def read_table(
     elif name.endswith((".jsonl", ".jsonl.gz")):
         kind, fix = "JSON Lines", "write one JSON object per line"
         # no type guessing: ids stay as written, text dates are parsed by EventData
-        options = {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False,
-                                                               "convert_dates": False}
-        reader = lambda: _json_ids(pd.read_json(path, lines=True, **options),  # noqa: E731
-                                   id_columns)
+        options = (
+            {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False, "convert_dates": False}
+        )
+
+        def reader() -> pd.DataFrame:
+            return _json_ids(pd.read_json(path, lines=True, **options), id_columns)
     else:
         raise ChurnDataError(
             f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
@@ -135,13 +136,9 @@ def read_table(
     try:
         frame = reader()
     except pd.errors.EmptyDataError:
-        raise ChurnDataError(
-            f"{path} is empty (no header, no rows); {fix}"
-        ) from None
+        raise ChurnDataError(f"{path} is empty (no header, no rows); {fix}") from None
     except UnicodeDecodeError:
-        raise ChurnDataError(
-            f"{path} is not UTF-8 text; re-save it as UTF-8 {kind}"
-        ) from None
+        raise ChurnDataError(f"{path} is not UTF-8 text; re-save it as UTF-8 {kind}") from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
@@ -248,8 +245,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        if isinstance(exc, OSError) and exc.errno is not None and (
-                exc.filename is None or (tmp is not None and exc.filename == str(tmp))):
+        if (
+            isinstance(exc, OSError)
+            and exc.errno is not None
+            and (exc.filename is None or (tmp is not None and exc.filename == str(tmp)))
+        ):
             # name the destination, not the temporary file; errno keeps the subclass
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
@@ -464,7 +464,9 @@ def _warn_carriage_returns(frame: pd.DataFrame, path: Path) -> None:
             f"{hits[first]!r}), which an .xlsx file gives back as line feeds; ids written so "
             f"no longer match the data (a campaign readout would miss those customers). "
             f"Write the list as .csv or .parquet to keep them exact",
-            DataQualityWarning, stacklevel=3)
+            DataQualityWarning,
+            stacklevel=3,
+        )
 
 
 #: Excel's limit on the characters in one cell.
@@ -481,9 +483,13 @@ _ILLEGAL_XLSX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 def _may_hold_text(dtype: Any) -> bool:
     """False for dtypes that cannot hold str cells (numbers, booleans, dates, durations)."""
     types = pd.api.types
-    return not (types.is_numeric_dtype(dtype) or types.is_bool_dtype(dtype)
-                or types.is_datetime64_any_dtype(dtype) or types.is_timedelta64_dtype(dtype)
-                or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+    return not (
+        types.is_numeric_dtype(dtype)
+        or types.is_bool_dtype(dtype)
+        or types.is_datetime64_any_dtype(dtype)
+        or types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
+    )
 
 
 def _text_values(col: pd.Series) -> pd.Series | None:
@@ -498,9 +504,23 @@ def _text_values(col: pd.Series) -> pd.Series | None:
     kind = pd.api.types.infer_dtype(col, skipna=True)
     if kind == "string":
         return col.astype("string")
-    if kind in ("empty", "integer", "floating", "boolean", "decimal", "datetime",
-                "datetime64", "date", "timedelta", "timedelta64", "time", "period",
-                "interval", "complex", "bytes"):
+    if kind in (
+        "empty",
+        "integer",
+        "floating",
+        "boolean",
+        "decimal",
+        "datetime",
+        "datetime64",
+        "date",
+        "timedelta",
+        "timedelta64",
+        "time",
+        "period",
+        "interval",
+        "complex",
+        "bytes",
+    ):
         return None
     return col.map(lambda v: v if isinstance(v, str) else None).astype("string")
 
@@ -577,13 +597,15 @@ def spreadsheet_safe(frame: pd.DataFrame, target: str = "csv") -> pd.DataFrame:
         values = _safe_column(out.iloc[:, position], target)
         if values is not None:
             out.isetitem(position, values)
-    out.columns = [_safe_text(name, target) if isinstance(name, str) else name
-                   for name in out.columns]
+    out.columns = [
+        _safe_text(name, target) if isinstance(name, str) else name for name in out.columns
+    ]
     return out
 
 
-def check_cells(frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool = False,
-                what: str | None = None) -> None:
+def check_cells(
+    frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool = False, what: str | None = None
+) -> None:
     """Refuse text that Excel cannot hold in one cell, before any work or write.
 
     Parameters
@@ -619,15 +641,21 @@ def check_cells(frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool =
         if text is None:
             continue
         long = text.str.len().fillna(0).to_numpy(dtype=np.int64)
-        lengths = np.where(codes >= 0, long[np.maximum(codes, 0)], 0) if long.size else \
-            np.zeros(len(codes), dtype=np.int64)
+        lengths = (
+            np.where(codes >= 0, long[np.maximum(codes, 0)], 0)
+            if long.size
+            else np.zeros(len(codes), dtype=np.int64)
+        )
         over = np.flatnonzero(lengths > EXCEL_CELL_LIMIT)
         if over.size:
             first = str(frame.iloc[over[0], position])
             # spreadsheet rows are 1-based and follow the header; input rows are not rows of
             # the output, so they are named by their value
-            where = (f"{what}.{name}", f"e.g. {first[:20]!r}...") if what else \
-                (str(name), f"e.g. at spreadsheet rows {(over[:5] + 2).tolist()}")
+            where = (
+                (f"{what}.{name}", f"e.g. {first[:20]!r}...")
+                if what
+                else (str(name), f"e.g. at spreadsheet rows {(over[:5] + 2).tolist()}")
+            )
             raise ChurnDataError(
                 f"{path}: column {where[0]} holds {over.size:,} value(s) longer than Excel's "
                 f"{EXCEL_CELL_LIMIT:,}-character cell limit (longest {int(lengths.max()):,}), "
@@ -635,8 +663,9 @@ def check_cells(frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool =
             )
 
 
-def check_writable(path: str | os.PathLike, option: str = "--out", *,
-                   directory: bool = False) -> Path:
+def check_writable(
+    path: str | os.PathLike, option: str = "--out", *, directory: bool = False
+) -> Path:
     """Check before any work that ``path`` can be written: folders exist or can be made.
 
     A probe file is created and removed in the nearest existing folder, which catches
@@ -707,13 +736,17 @@ def _file_metadata(frame: pd.DataFrame, metadata: Mapping[str, Any] | None) -> d
     from ._version import __version__
 
     meta = dict(metadata or {})
-    meta.update({
-        "rows": int(len(frame)),
-        "churnpredict_version": __version__,
-        "created_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-    })
-    return {k: (v if v is None or isinstance(v, (bool, int, float)) else str(v))
-            for k, v in meta.items()}
+    meta.update(
+        {
+            "rows": int(len(frame)),
+            "churnpredict_version": __version__,
+            "created_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        }
+    )
+    return {
+        k: (v if v is None or isinstance(v, (bool, int, float)) else str(v))
+        for k, v in meta.items()
+    }
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None) -> None:
@@ -763,8 +796,9 @@ def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> Non
         pq.write_table(table, tmp)
 
 
-def _style_sheet(ws: Any, frame: pd.DataFrame, formats: Mapping[str, str],
-                 fills: Mapping[str, Mapping[str, str]]) -> None:
+def _style_sheet(
+    ws: Any, frame: pd.DataFrame, formats: Mapping[str, str], fills: Mapping[str, Mapping[str, str]]
+) -> None:
     """Frozen header, filters, widths, number formats and value colours of one sheet."""
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Font, PatternFill
@@ -793,26 +827,39 @@ def _style_sheet(ws: Any, frame: pd.DataFrame, formats: Mapping[str, str],
             area = f"A2:{last}{n_rows + 1}"
             for value, rgb in colours.items():
                 literal = str(value).replace('"', '""')
-                ws.conditional_formatting.add(area, FormulaRule(
-                    formula=[f'${letter}2="{literal}"'],
-                    fill=PatternFill(start_color=rgb, end_color=rgb, fill_type="solid")))
+                ws.conditional_formatting.add(
+                    area,
+                    FormulaRule(
+                        formula=[f'${letter}2="{literal}"'],
+                        fill=PatternFill(start_color=rgb, end_color=rgb, fill_type="solid"),
+                    ),
+                )
 
 
-def _write_excel(sheets: Mapping[str, pd.DataFrame], path: Path, meta: dict[str, Any],
-                 formats: Mapping[str, Mapping[str, str]] | None = None,
-                 fills: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
+def _write_excel(
+    sheets: Mapping[str, pd.DataFrame],
+    path: Path,
+    meta: dict[str, Any],
+    formats: Mapping[str, Mapping[str, str]] | None = None,
+    fills: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+) -> None:
     try:
         import openpyxl  # noqa: F401
         from openpyxl.packaging.custom import StringProperty
     except ImportError:
-        raise ImportError("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]'"
-                          ) from None
+        raise ImportError(
+            "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]'"
+        ) from None
     with atomic_write(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, sheet in sheets.items():
                 sheet.to_excel(writer, sheet_name=name, index=False)
-                _style_sheet(writer.sheets[name], sheet, (formats or {}).get(name, {}),
-                             (fills or {}).get(name, {}))
+                _style_sheet(
+                    writer.sheets[name],
+                    sheet,
+                    (formats or {}).get(name, {}),
+                    (fills or {}).get(name, {}),
+                )
             book = writer.book
             props = book.properties
             props.creator = f"churnpredict {meta['churnpredict_version']}"
@@ -821,4 +868,5 @@ def _write_excel(sheets: Mapping[str, pd.DataFrame], path: Path, meta: dict[str,
             for key, value in meta.items():
                 if value is not None:
                     book.custom_doc_props.append(
-                        StringProperty(name=key, value=_safe_text(str(value), "xlsx")))
+                        StringProperty(name=key, value=_safe_text(str(value), "xlsx"))
+                    )

@@ -37,8 +37,10 @@ _CLASS_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 def _float(value: float) -> Any:
     if math.isfinite(value):
         return value
-    return {_TAG: "float", "value": "nan" if math.isnan(value) else
-            ("inf" if value > 0 else "-inf")}
+    return {
+        _TAG: "float",
+        "value": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"),
+    }
 
 
 def _array(value: np.ndarray, where: str) -> dict[str, Any]:
@@ -57,28 +59,48 @@ def _array(value: np.ndarray, where: str) -> dict[str, Any]:
     elif kind == "O":
         data = [to_json(v, where) for v in flat]
     else:
-        raise TypeError(f"{where}: numpy arrays of dtype {value.dtype} cannot be stored as "
-                        f"JSON")
-    return {_TAG: "ndarray", "dtype": value.dtype.str if kind in "mMU" else str(value.dtype),
-            "shape": list(value.shape), "data": data}
+        raise TypeError(f"{where}: numpy arrays of dtype {value.dtype} cannot be stored as JSON")
+    return {
+        _TAG: "ndarray",
+        "dtype": value.dtype.str if kind in "mMU" else str(value.dtype),
+        "shape": list(value.shape),
+        "data": data,
+    }
 
 
 def _index(value: pd.Index, where: str) -> dict[str, Any]:
     if isinstance(value, pd.MultiIndex):
-        return {_TAG: "multiindex", "names": to_json(list(value.names), where),
-                "levels": [_index(level, where) for level in value.levels],
-                "codes": [np.asarray(c).tolist() for c in value.codes]}
+        return {
+            _TAG: "multiindex",
+            "names": to_json(list(value.names), where),
+            "levels": [_index(level, where) for level in value.levels],
+            "codes": [np.asarray(c).tolist() for c in value.codes],
+        }
     if isinstance(value, pd.RangeIndex):
-        return {_TAG: "rangeindex", "start": value.start, "stop": value.stop,
-                "step": value.step, "name": to_json(value.name, where)}
+        return {
+            _TAG: "rangeindex",
+            "start": value.start,
+            "stop": value.stop,
+            "step": value.step,
+            "name": to_json(value.name, where),
+        }
     if isinstance(value, pd.CategoricalIndex):
-        return {_TAG: "categoricalindex", "name": to_json(value.name, where),
-                "values": to_json(value.array, where)}
-    values = np.asarray(value.to_numpy(dtype=object) if (
-        isinstance(value.dtype, pd.DatetimeTZDtype) or not isinstance(value.dtype, np.dtype))
-        else value.to_numpy())
-    return {_TAG: "index", "name": to_json(value.name, where), "dtype": str(value.dtype),
-            "values": _array(values, where)}
+        return {
+            _TAG: "categoricalindex",
+            "name": to_json(value.name, where),
+            "values": to_json(value.array, where),
+        }
+    values = np.asarray(
+        value.to_numpy(dtype=object)
+        if (isinstance(value.dtype, pd.DatetimeTZDtype) or not isinstance(value.dtype, np.dtype))
+        else value.to_numpy()
+    )
+    return {
+        _TAG: "index",
+        "name": to_json(value.name, where),
+        "dtype": str(value.dtype),
+        "values": _array(values, where),
+    }
 
 
 def to_json(value: Any, where: str = "value") -> Any:
@@ -123,8 +145,7 @@ def to_json(value: Any, where: str = "value") -> Any:
         return {_TAG: "nat"}
     if isinstance(value, np.generic):
         if isinstance(value, (np.datetime64, np.timedelta64)):
-            return {_TAG: "numpy", "dtype": value.dtype.str,
-                    "value": int(value.view(np.int64))}
+            return {_TAG: "numpy", "dtype": value.dtype.str, "value": int(value.view(np.int64))}
         if value.dtype.kind not in "biuf":
             raise TypeError(f"{where}: numpy {value.dtype} values cannot be stored as JSON")
         return {_TAG: "numpy", "dtype": str(value.dtype), "value": to_json(value.item())}
@@ -142,12 +163,18 @@ def to_json(value: Any, where: str = "value") -> Any:
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value) and _TAG not in value:
             return {k: to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
-        return {_TAG: "dict", "items": [[to_json(k, where), to_json(v, f"{where}[{k!r}]")]
-                                        for k, v in value.items()]}
+        return {
+            _TAG: "dict",
+            "items": [[to_json(k, where), to_json(v, f"{where}[{k!r}]")] for k, v in value.items()],
+        }
     if isinstance(value, pd.Timestamp):
         naive = to_naive_utc(value)
-        return {_TAG: "timestamp", "value": naive.isoformat(),
-                "tz": None if value.tz is None else str(value.tz), "unit": value.unit}
+        return {
+            _TAG: "timestamp",
+            "value": naive.isoformat(),
+            "tz": None if value.tz is None else str(value.tz),
+            "unit": value.unit,
+        }
     if isinstance(value, pd.Timedelta):
         return {_TAG: "timedelta", "value": str(value), "unit": value.unit}
     if isinstance(value, _dt.datetime):
@@ -155,34 +182,60 @@ def to_json(value: Any, where: str = "value") -> Any:
     if isinstance(value, _dt.date):
         return {_TAG: "date", "value": value.isoformat()}
     if isinstance(value, _dt.timedelta):
-        return {_TAG: "pytimedelta", "days": value.days, "seconds": value.seconds,
-                "microseconds": value.microseconds}
+        return {
+            _TAG: "pytimedelta",
+            "days": value.days,
+            "seconds": value.seconds,
+            "microseconds": value.microseconds,
+        }
     if isinstance(value, np.ndarray):
         return _array(value, where)
     if isinstance(value, pd.Index):
         return _index(value, where)
     if isinstance(value, pd.Categorical):
-        return {_TAG: "categorical", "categories": _index(value.categories, where),
-                "ordered": bool(value.ordered), "codes": np.asarray(value.codes).tolist()}
+        return {
+            _TAG: "categorical",
+            "categories": _index(value.categories, where),
+            "ordered": bool(value.ordered),
+            "codes": np.asarray(value.codes).tolist(),
+        }
     if isinstance(value, pd.CategoricalDtype):
-        return {_TAG: "categorical_dtype", "ordered": bool(value.ordered),
-                "categories": (None if value.categories is None
-                               else _index(value.categories, where))}
+        return {
+            _TAG: "categorical_dtype",
+            "ordered": bool(value.ordered),
+            "categories": (None if value.categories is None else _index(value.categories, where)),
+        }
     if isinstance(value, pd.Series):
-        values = (value.array if isinstance(value.dtype, pd.CategoricalDtype)
-                  else value.to_numpy(dtype=object) if not isinstance(value.dtype, np.dtype)
-                  else value.to_numpy())
-        return {_TAG: "series", "name": to_json(value.name, where), "dtype": str(value.dtype),
-                "index": _index(value.index, where), "values": to_json(values, where)}
+        values = (
+            value.array
+            if isinstance(value.dtype, pd.CategoricalDtype)
+            else value.to_numpy(dtype=object)
+            if not isinstance(value.dtype, np.dtype)
+            else value.to_numpy()
+        )
+        return {
+            _TAG: "series",
+            "name": to_json(value.name, where),
+            "dtype": str(value.dtype),
+            "index": _index(value.index, where),
+            "values": to_json(values, where),
+        }
     if isinstance(value, pd.DataFrame):
-        return {_TAG: "dataframe", "index": _index(value.index, where),
-                "columns": _index(value.columns, where),
-                "data": [to_json(value.iloc[:, i], f"{where}[{value.columns[i]!r}]")
-                         for i in range(value.shape[1])]}
+        return {
+            _TAG: "dataframe",
+            "index": _index(value.index, where),
+            "columns": _index(value.columns, where),
+            "data": [
+                to_json(value.iloc[:, i], f"{where}[{value.columns[i]!r}]")
+                for i in range(value.shape[1])
+            ],
+        }
     if isinstance(value, np.dtype):
         return {_TAG: "dtype", "value": value.str}
-    raise TypeError(f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, "
-                    f"which cannot be stored as JSON")
+    raise TypeError(
+        f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, "
+        f"which cannot be stored as JSON"
+    )
 
 
 # --------------------------------------------------------------------------- decoding
@@ -190,8 +243,9 @@ def _need(obj: dict[str, Any], key: str, types: Any) -> Any:
     if key not in obj:
         raise ValueError(f"a {obj.get(_TAG)!r} value lacks {key!r}")
     value = obj[key]
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
-            types if isinstance(types, tuple) else (types,))):
+    if not isinstance(value, types) or (
+        isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,))
+    ):
         raise ValueError(f"{obj.get(_TAG)!r}.{key} has type {type(value).__name__}")
     return value
 
@@ -213,8 +267,12 @@ def _decode_array(obj: dict[str, Any]) -> np.ndarray:
         out = np.empty(len(data), dtype=object)
         out[:] = [from_json(v) for v in data] if data else []
     elif dtype.kind in "biufU":
-        out = np.asarray([_decode_float(v["value"]) if isinstance(v, dict) else v
-                          for v in data] if dtype.kind == "f" else data, dtype=dtype)
+        out = np.asarray(
+            [_decode_float(v["value"]) if isinstance(v, dict) else v for v in data]
+            if dtype.kind == "f"
+            else data,
+            dtype=dtype,
+        )
     else:
         raise ValueError(f"arrays of dtype {dtype} are not supported")
     if out.size != math.prod(shape):
@@ -225,15 +283,22 @@ def _decode_array(obj: dict[str, Any]) -> np.ndarray:
 def _decode_index(obj: dict[str, Any]) -> pd.Index:
     tag = obj.get(_TAG)
     if tag == "multiindex":
-        return pd.MultiIndex(levels=[_decode_index(x) for x in _need(obj, "levels", list)],
-                             codes=_need(obj, "codes", list),
-                             names=from_json(_need(obj, "names", list)))
+        return pd.MultiIndex(
+            levels=[_decode_index(x) for x in _need(obj, "levels", list)],
+            codes=_need(obj, "codes", list),
+            names=from_json(_need(obj, "names", list)),
+        )
     if tag == "rangeindex":
-        return pd.RangeIndex(_need(obj, "start", int), _need(obj, "stop", int),
-                             _need(obj, "step", int), name=from_json(obj.get("name")))
+        return pd.RangeIndex(
+            _need(obj, "start", int),
+            _need(obj, "stop", int),
+            _need(obj, "step", int),
+            name=from_json(obj.get("name")),
+        )
     if tag == "categoricalindex":
-        return pd.CategoricalIndex(from_json(_need(obj, "values", dict)),
-                                   name=from_json(obj.get("name")))
+        return pd.CategoricalIndex(
+            from_json(_need(obj, "values", dict)), name=from_json(obj.get("name"))
+        )
     if tag == "index":
         values = _decode_array(_need(obj, "values", dict))
         return pd.Index(values, dtype=_need(obj, "dtype", str), name=from_json(obj.get("name")))
@@ -273,8 +338,11 @@ def _decode(obj: dict[str, Any]) -> Any:  # noqa: C901 - one branch per tag, a t
     if tag == "date":
         return _dt.date.fromisoformat(_need(obj, "value", str))
     if tag == "pytimedelta":
-        return _dt.timedelta(days=_need(obj, "days", int), seconds=_need(obj, "seconds", int),
-                             microseconds=_need(obj, "microseconds", int))
+        return _dt.timedelta(
+            days=_need(obj, "days", int),
+            seconds=_need(obj, "seconds", int),
+            microseconds=_need(obj, "microseconds", int),
+        )
     if tag == "ndarray":
         return _decode_array(obj)
     if tag in ("index", "multiindex", "rangeindex", "categoricalindex"):
@@ -283,22 +351,30 @@ def _decode(obj: dict[str, Any]) -> Any:  # noqa: C901 - one branch per tag, a t
         categories = _decode_index(_need(obj, "categories", dict))
         return pd.Categorical.from_codes(
             _need(obj, "codes", list),
-            dtype=pd.CategoricalDtype(categories, ordered=bool(obj.get("ordered"))))
+            dtype=pd.CategoricalDtype(categories, ordered=bool(obj.get("ordered"))),
+        )
     if tag == "categorical_dtype":
         cats = obj.get("categories")
-        return pd.CategoricalDtype(None if cats is None else _decode_index(cats),
-                                   ordered=bool(obj.get("ordered")))
+        return pd.CategoricalDtype(
+            None if cats is None else _decode_index(cats), ordered=bool(obj.get("ordered"))
+        )
     if tag == "series":
         values = from_json(obj.get("values"))
         dtype = _need(obj, "dtype", str)
-        return pd.Series(values, index=_decode_index(_need(obj, "index", dict)),
-                         dtype=None if dtype == "category" else dtype,
-                         name=from_json(obj.get("name")))
+        return pd.Series(
+            values,
+            index=_decode_index(_need(obj, "index", dict)),
+            dtype=None if dtype == "category" else dtype,
+            name=from_json(obj.get("name")),
+        )
     if tag == "dataframe":
         columns = _decode_index(_need(obj, "columns", dict))
         data = [from_json(s) for s in _need(obj, "data", list)]
-        frame = pd.concat(data, axis=1) if data else pd.DataFrame(
-            index=_decode_index(_need(obj, "index", dict)))
+        frame = (
+            pd.concat(data, axis=1)
+            if data
+            else pd.DataFrame(index=_decode_index(_need(obj, "index", dict)))
+        )
         frame.columns = columns
         return frame
     if tag == "dtype":
@@ -350,8 +426,10 @@ def resolve_class(path: Any, base: type, where: str) -> type:
     module_name, _, qualname = path.partition(":")
     top = module_name.split(".")[0]
     if module_name not in sys.modules and top in getattr(sys, "stdlib_module_names", ()):
-        raise BundleError(f"{where}: class {path!r} is in the Python standard library, "
-                          f"which holds no {base.__name__}; the bundle was edited")
+        raise BundleError(
+            f"{where}: class {path!r} is in the Python standard library, "
+            f"which holds no {base.__name__}; the bundle was edited"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
         for part in qualname.split("."):
@@ -359,10 +437,12 @@ def resolve_class(path: Any, base: type, where: str) -> type:
     except (ImportError, AttributeError) as exc:
         raise BundleError(
             f"{where}: class {path!r} cannot be imported ({exc}); install the package that "
-            f"defines it (it was importable when the bundle was saved)") from None
+            f"defines it (it was importable when the bundle was saved)"
+        ) from None
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise BundleError(f"{where}: {path!r} is not a {base.__name__} subclass; refusing "
-                          f"to load it")
+        raise BundleError(
+            f"{where}: {path!r} is not a {base.__name__} subclass; refusing to load it"
+        )
     return obj
 
 
@@ -392,12 +472,16 @@ class JSONStateMixin:
             When a parameter or fitted attribute is not plain data (names it).
         """
         name = type(self).__name__
-        fitted = {k: v for k, v in vars(self).items()
-                  if _FITTED_NAME.match(k) and k not in self._state_skip}
+        fitted = {
+            k: v
+            for k, v in vars(self).items()
+            if _FITTED_NAME.match(k) and k not in self._state_skip
+        }
         return {
             "class": class_path(type(self)),
-            "params": {k: to_json(v, f"{name} parameter {k}")
-                       for k, v in self._state_params().items()},
+            "params": {
+                k: to_json(v, f"{name} parameter {k}") for k, v in self._state_params().items()
+            },
             "fitted": {k: to_json(v, f"{name}.{k}") for k, v in fitted.items()},
         }
 
@@ -419,11 +503,14 @@ class JSONStateMixin:
             if key not in state:
                 raise BundleError(f"{where}: key {key!r} is missing")
             if not isinstance(state[key], kind):
-                raise BundleError(f"{where}: key {key!r} should be a {kind.__name__}, found "
-                                  f"{type(state[key]).__name__}")
+                raise BundleError(
+                    f"{where}: key {key!r} should be a {kind.__name__}, found "
+                    f"{type(state[key]).__name__}"
+                )
         klass = resolve_class(state["class"], cls, where)
         if klass is not cls and getattr(klass.from_state, "__func__", None) is not getattr(
-                cls.from_state, "__func__", None):
+            cls.from_state, "__func__", None
+        ):
             return klass.from_state(state, where)
         bad = [k for k in state["fitted"] if not _FITTED_NAME.match(k)]
         if bad:
@@ -436,8 +523,9 @@ class JSONStateMixin:
         try:
             obj = klass(**params)
         except TypeError as exc:
-            raise BundleError(f"{where}: {klass.__name__} does not take these parameters "
-                              f"({exc})") from None
+            raise BundleError(
+                f"{where}: {klass.__name__} does not take these parameters ({exc})"
+            ) from None
         for key, value in fitted.items():
             setattr(obj, key, value)
         return obj

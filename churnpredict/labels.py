@@ -35,8 +35,18 @@ from .eventindex import EventIndex
 from .exceptions import ChurnDataError
 from .windows import parse_window, to_naive_utc
 
-__all__ = ["make_cutoffs", "training_cutoffs", "population", "customer_status", "label_churn",
-           "label_kind", "complete_cutoffs", "cutoff_index", "known_at", "STATUSES"]
+__all__ = [
+    "make_cutoffs",
+    "training_cutoffs",
+    "population",
+    "customer_status",
+    "label_churn",
+    "label_kind",
+    "complete_cutoffs",
+    "cutoff_index",
+    "known_at",
+    "STATUSES",
+]
 
 #: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
 #: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
@@ -76,7 +86,10 @@ def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeI
 
 
 def training_cutoffs(
-    data: EventData, as_of: Any = None, horizon: Any = "28D", periods: int = 12,
+    data: EventData,
+    as_of: Any = None,
+    horizon: Any = "28D",
+    periods: int = 12,
     freq: Any = "14D",
 ) -> pd.DatetimeIndex:
     """Cutoffs whose label horizon has fully passed by ``as_of`` and that have customers.
@@ -238,7 +251,11 @@ def activity_index(data: EventData) -> tuple[str, EventIndex]:
 
 
 def population(
-    data: EventData, cutoffs: Any, *, kind: LabelKind = "auto", lookback: Any = "90D",
+    data: EventData,
+    cutoffs: Any,
+    *,
+    kind: LabelKind = "auto",
+    lookback: Any = "90D",
     lapsed: bool = False,
 ) -> pd.DataFrame:
     """Customers at risk at each cutoff, as an empty DataFrame indexed by (customer_id, cutoff).
@@ -276,8 +293,11 @@ def population(
         return pd.DataFrame(index=index)
     cuts = cutoff_index(cutoffs)
     signup = customers["signup_at"].to_numpy(dtype="datetime64[ns]")
-    churned = (customers["churned_at"].to_numpy(dtype="datetime64[ns]")
-               if "churned_at" in customers else None)
+    churned = (
+        customers["churned_at"].to_numpy(dtype="datetime64[ns]")
+        if "churned_at" in customers
+        else None
+    )
     code_parts, cut_parts = [], []
     for cut in cuts.to_numpy():  # loop over cutoffs (a dozen), vectorised over customers
         alive = signup < cut
@@ -349,8 +369,9 @@ def label_churn(
     kind = label_kind(data, kind)
     if kind == "snapshot":
         pop = population(data, cutoffs, kind="auto")
-        return pd.DataFrame({"churned": data.customers[data.label_column].to_numpy(np.int8)},
-                            index=pop.index)
+        return pd.DataFrame(
+            {"churned": data.customers[data.label_column].to_numpy(np.int8)}, index=pop.index
+        )
     horizon = parse_window(horizon)
     as_of = _as_of(data, as_of)
     complete = complete_cutoffs(cutoffs, horizon, as_of)
@@ -379,7 +400,11 @@ def label_churn(
 
 
 def customer_status(
-    data: EventData, rows: Any, horizon: Any = "28D", *, kind: LabelKind = "auto",
+    data: EventData,
+    rows: Any,
+    horizon: Any = "28D",
+    *,
+    kind: LabelKind = "auto",
     lookback: Any = "90D",
 ) -> pd.Series:
     """Status of each (customer_id, cutoff) row: ``new``, ``active`` or ``lapsed``.

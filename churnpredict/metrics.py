@@ -140,16 +140,15 @@ def churn_metrics(
                 f"customers has no column {segment!r} to segment by; its columns are "
                 f"{list(data.customers.columns)[:20]}; pass one of them (e.g. segment='plan')"
             )
-        codes, uniques = pd.factorize(data.customers[segment], sort=True,
-                                      use_na_sentinel=False)
+        codes, uniques = pd.factorize(data.customers[segment], sort=True, use_na_sentinel=False)
         seg_codes = codes.astype(np.int64)
         seg_values = pd.Index(uniques, name=segment)
     n_seg = 1 if seg_values is None else len(seg_values)
     a, c = lives.signup, lives.churn
 
     # (customer, period) pairs for every period start at which the customer is active.
-    first_k = np.searchsorted(starts, a, side="right")          # first start after signup
-    last_k = np.searchsorted(starts, c, side="left") - 1         # last start before churn
+    first_k = np.searchsorted(starts, a, side="right")  # first start after signup
+    last_k = np.searchsorted(starts, c, side="left") - 1  # last start before churn
     counts = np.maximum(last_k - first_k + 1, 0)
     cust = np.repeat(np.arange(len(a)), counts)
     k = np.arange(len(cust)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -157,8 +156,9 @@ def churn_metrics(
     key = k * n_seg + seg_codes[cust]
     churned = c[cust] <= ends[k]
 
-    def total(mask: np.ndarray | None = None, weights: np.ndarray | None = None,
-              keys: np.ndarray = key) -> np.ndarray:
+    def total(
+        mask: np.ndarray | None = None, weights: np.ndarray | None = None, keys: np.ndarray = key
+    ) -> np.ndarray:
         if mask is not None:
             keys = keys[mask]
             weights = None if weights is None else weights[mask]
@@ -181,15 +181,20 @@ def churn_metrics(
         else:
             out[f"churned_{label}"] = total(churned & (lives.churn_type[cust] == label))
     out["churned_new"] = total(churned_new, keys=new_key)
-    out["customers_end"] = (out["customers_start"] + out["new"] - out["churned"]
-                            - out["churned_new"])
+    out["customers_end"] = out["customers_start"] + out["new"] - out["churned"] - out["churned_new"]
     out["churn_rate"] = _ratio(out["churned"], out["customers_start"])
     out["retention_rate"] = 1.0 - out["churn_rate"]
 
     mrr_start = _mrr_at(data, cust, starts[k])
     if mrr_start is None:
-        for col in ("mrr_start", "mrr_churned", "expansion", "contraction",
-                    "gross_revenue_churn", "net_revenue_churn"):
+        for col in (
+            "mrr_start",
+            "mrr_churned",
+            "expansion",
+            "contraction",
+            "gross_revenue_churn",
+            "net_revenue_churn",
+        ):
             out[col] = np.nan
         return out
     kept = ~churned
@@ -254,8 +259,11 @@ def cohort_retention(
     2024-01-01            1.0  1.0  0.5
     2024-02-01            1.0  1.0  NaN
     """
-    if isinstance(max_periods, bool) or not isinstance(max_periods, (int, np.integer)) \
-            or max_periods < 0:
+    if (
+        isinstance(max_periods, bool)
+        or not isinstance(max_periods, (int, np.integer))
+        or max_periods < 0
+    ):
         raise ValueError(f"max_periods={max_periods!r}; expected an integer >= 0")
     off = _offset(period)
     lives = _lifetimes(data, end, kind, inactivity)
@@ -372,8 +380,9 @@ def _floor(stamp: pd.Timestamp, off: pd.DateOffset) -> pd.Timestamp:
         return off.rollback(stamp.normalize())
 
 
-def _boundaries(off: pd.DateOffset, first: pd.Timestamp, *, end: int | None = None,
-                periods: int | None = None) -> np.ndarray:
+def _boundaries(
+    off: pd.DateOffset, first: pd.Timestamp, *, end: int | None = None, periods: int | None = None
+) -> np.ndarray:
     """Period starts (int64 ns) from the one holding ``first``: before ``end``, or ``periods``."""
     origin = _floor(pd.Timestamp(first), off)
     if end is not None:

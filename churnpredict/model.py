@@ -48,13 +48,21 @@ from .windows import parse_window
 
 # Calibrator, FitPlan and SummaryReprMixin live in calibration, fitplan and summary; they
 # stay importable from here.
-__all__ = ["ChurnModel", "LogisticBaseline", "Calibrator", "FitPlan", "SummaryReprMixin",
-           "CandidateTrainer", "Refitter"]
+__all__ = [
+    "ChurnModel",
+    "LogisticBaseline",
+    "Calibrator",
+    "FitPlan",
+    "SummaryReprMixin",
+    "CandidateTrainer",
+    "Refitter",
+]
 
 
 # --------------------------------------------------------------------------- ChurnModel
-class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, ClassifierMixin,
-                 BaseEstimator):
+class ChurnModel(
+    ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, ClassifierMixin, BaseEstimator
+):
     """Gradient-boosted churn classifier with time-ordered validation and calibration.
 
     Parameters
@@ -137,15 +145,19 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         "reg_lambda": Real(min=0),
         "early_stopping_rounds": AnyOf(Integer(min=1), None),
         "validation_cutoffs": AnyOf(
-            Integer(min=1), Real(0, 1, closed="neither"),
-            expected="an integer >= 1 (latest cutoffs) or a share in (0, 1)"),
+            Integer(min=1),
+            Real(0, 1, closed="neither"),
+            expected="an integer >= 1 (latest cutoffs) or a share in (0, 1)",
+        ),
         "horizon": AnyOf(None, Duration()),
         "calibration": AnyOf(Options("isotonic", "sigmoid"), None),
         "class_weight": Options(None, "balanced"),
-        "tune": AnyOf(Boolean(), Integer(min=1),
-                      expected="True/False or a number of candidates >= 1"),
-        "random_state": AnyOf(None, Integer(min=0, max=2**32 - 1),
-                              InstanceOf(np.random.RandomState)),
+        "tune": AnyOf(
+            Boolean(), Integer(min=1), expected="True/False or a number of candidates >= 1"
+        ),
+        "random_state": AnyOf(
+            None, Integer(min=0, max=2**32 - 1), InstanceOf(np.random.RandomState)
+        ),
         "n_jobs": AnyOf(Integer(), None),
     }
 
@@ -222,15 +234,24 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         """
         self.check_params()
         return make_fit_plan(
-            index, y, counts=counts, validation_cutoffs=self.validation_cutoffs,
-            horizon=self._horizon(), class_weight=self.class_weight, tune=self.tune,
-            max_depth=self.max_depth, min_child_weight=self.min_child_weight,
-            learning_rate=self.learning_rate, random_state=self.random_state,
-            name=type(self).__name__)
+            index,
+            y,
+            counts=counts,
+            validation_cutoffs=self.validation_cutoffs,
+            horizon=self._horizon(),
+            class_weight=self.class_weight,
+            tune=self.tune,
+            max_depth=self.max_depth,
+            min_child_weight=self.min_child_weight,
+            learning_rate=self.learning_rate,
+            random_state=self.random_state,
+            name=type(self).__name__,
+        )
 
     # ------------------------------------------------------------------ xgboost
-    def xgb_params(self, overrides: dict[str, Any], scale_pos_weight: float,
-                   seed: int) -> dict[str, Any]:
+    def xgb_params(
+        self, overrides: dict[str, Any], scale_pos_weight: float, seed: int
+    ) -> dict[str, Any]:
         """XGBoost training parameters of one candidate.
 
         Parameters
@@ -267,11 +288,15 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         kwargs = {} if self.n_jobs is None else {"nthread": int(self.n_jobs)}
         return xgb.DMatrix(frame, label=label, enable_categorical=True, missing=np.nan, **kwargs)
 
-    def _train(self, params: dict[str, Any], dtrain: xgb.DMatrix,
-               dvalid: xgb.DMatrix) -> tuple[xgb.Booster, int]:
+    def _train(
+        self, params: dict[str, Any], dtrain: xgb.DMatrix, dvalid: xgb.DMatrix
+    ) -> tuple[xgb.Booster, int]:
         booster = xgb.train(
-            params, dtrain, num_boost_round=int(self.n_estimators),
-            evals=[(dvalid, "validation")], early_stopping_rounds=self.early_stopping_rounds,
+            params,
+            dtrain,
+            num_boost_round=int(self.n_estimators),
+            evals=[(dvalid, "validation")],
+            early_stopping_rounds=self.early_stopping_rounds,
             verbose_eval=False,
         )
         return booster, self.best_round(booster)
@@ -310,18 +335,19 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
 
         def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
             booster, best_it = self._train(params, dtrain, dvalid)
-            margin = booster.predict(dvalid, output_margin=True,
-                                     iteration_range=(0, best_it + 1))
+            margin = booster.predict(dvalid, output_margin=True, iteration_range=(0, best_it + 1))
             return best_it, margin, y_valid
 
         def refit(params: dict[str, Any], rounds: int) -> xgb.Booster:
-            return xgb.train(params, self._dmatrix(frame, target), num_boost_round=rounds,
-                             verbose_eval=False)
+            return xgb.train(
+                params, self._dmatrix(frame, target), num_boost_round=rounds, verbose_eval=False
+            )
 
         return self.finish_fit(plan, train_candidate, refit)
 
-    def finish_fit(self, plan: FitPlan, train_candidate: CandidateTrainer,
-                   refit: Refitter) -> ChurnModel:
+    def finish_fit(
+        self, plan: FitPlan, train_candidate: CandidateTrainer, refit: Refitter
+    ) -> ChurnModel:
         """Train the plan's candidates, calibrate the best, refit it on every row.
 
         The rest of :meth:`fit` after :meth:`plan_fit`, with the booster training passed in,
@@ -353,9 +379,15 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
             best_it, margin, y_valid = train_candidate(params)
             y_valid = np.asarray(y_valid)
             scores = classification_metrics(y_valid, expit(margin))
-            results.append({**candidate, "rounds": best_it + 1, "log_loss": scores["log_loss"],
-                            "auc": scores["auc"],
-                            "average_precision": scores["average_precision"]})
+            results.append(
+                {
+                    **candidate,
+                    "rounds": best_it + 1,
+                    "log_loss": scores["log_loss"],
+                    "auc": scores["auc"],
+                    "average_precision": scores["average_precision"],
+                }
+            )
             if best is None or scores["log_loss"] < best[0]["log_loss"]:
                 best = (scores, params, best_it, margin, y_valid)
         scores, params, best_it, margin, y_valid = best
@@ -365,12 +397,18 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         self.scale_pos_weight_ = float(plan.scale_pos_weight)
         self.calibrator_ = (
             Calibrator.fit(self.calibration, margin, y_valid, prior=plan.calibration_prior)
-            if self.calibration is not None else None)
+            if self.calibration is not None
+            else None
+        )
         self.validation_scores_ = {
-            "auc": scores["auc"], "average_precision": scores["average_precision"],
-            "log_loss": scores["log_loss"], "brier": scores["brier"],
-            "top_decile_lift": scores["top_decile_lift"], "base_rate": scores["base_rate"],
-            "n_rows": len(y_valid), "n_churned": int(y_valid.sum()),
+            "auc": scores["auc"],
+            "average_precision": scores["average_precision"],
+            "log_loss": scores["log_loss"],
+            "brier": scores["brier"],
+            "top_decile_lift": scores["top_decile_lift"],
+            "base_rate": scores["base_rate"],
+            "n_rows": len(y_valid),
+            "n_churned": int(y_valid.sum()),
         }
         self.train_cutoffs_ = plan.train_cutoffs
         self.valid_cutoffs_ = plan.valid_cutoffs
@@ -383,8 +421,9 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         self.n_refit_rows_ = plan.n_rows
         return self
 
-    def set_feature_schema(self, names: Sequence[str],
-                           categories: dict[str, list[Any]] | None = None) -> ChurnModel:
+    def set_feature_schema(
+        self, names: Sequence[str], categories: dict[str, list[Any]] | None = None
+    ) -> ChurnModel:
         """Declare the input columns when the rows never pass through :meth:`fit`.
 
         For training elsewhere with :meth:`plan_fit` and :meth:`finish_fit`: labels are 0/1
@@ -406,8 +445,10 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         categories = {str(k): list(v) for k, v in dict(categories or {}).items()}
         unknown = sorted(set(categories) - set(names))
         if unknown:
-            raise ChurnModelError(f"categories of {unknown[:5]}, which are not features; "
-                                  f"give categories of the named features only")
+            raise ChurnModelError(
+                f"categories of {unknown[:5]}, which are not features; "
+                f"give categories of the named features only"
+            )
         self.classes_ = np.asarray([0, 1])
         self.n_features_in_ = len(names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
@@ -468,8 +509,14 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         rows: list[tuple[str, str, Any]] = []
         for key in ("learning_rate", "max_depth", "min_child_weight"):
             rows.append(("parameter", key, self.best_params_[key]))
-        for key in ("subsample", "colsample_bytree", "reg_lambda", "calibration",
-                    "class_weight", "horizon"):
+        for key in (
+            "subsample",
+            "colsample_bytree",
+            "reg_lambda",
+            "calibration",
+            "class_weight",
+            "horizon",
+        ):
             rows.append(("parameter", key, getattr(self, key)))
         rows.append(("fit", "rounds", self.best_iteration_ + 1))
         rows.append(("fit", "n_features", self.n_features_in_))
@@ -483,7 +530,6 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         for key in ("auc", "average_precision", "log_loss", "brier", "base_rate"):
             rows.append(("validation", key, self.validation_scores_[key]))
         return summary_frame(rows)
-
 
     # ------------------------------------------------------------------ persistence
     def fitted_state(self) -> dict[str, Any]:
@@ -507,8 +553,11 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         return {
             "classes": self.classes_.tolist(),
             "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (list(map(str, self.feature_names_in_))
-                                 if hasattr(self, "feature_names_in_") else None),
+            "feature_names_in": (
+                list(map(str, self.feature_names_in_))
+                if hasattr(self, "feature_names_in_")
+                else None
+            ),
             "categories": {k: list(v) for k, v in self.categories_.items()},
             "best_iteration": self.best_iteration_,
             "best_params": self.best_params_,
@@ -525,8 +574,9 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         }
 
     @classmethod
-    def from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any],
-                          booster: xgb.Booster) -> ChurnModel:
+    def from_fitted_state(
+        cls, params: dict[str, Any], state: dict[str, Any], booster: xgb.Booster
+    ) -> ChurnModel:
         """Rebuild a fitted model from its parameters, fitted state and booster.
 
         Parameters
@@ -544,8 +594,7 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         model = cls(**params)
 
         def cutoffs(value: list[str] | None) -> pd.DatetimeIndex | None:
-            return None if value is None else pd.DatetimeIndex(pd.to_datetime(value),
-                                                               name="cutoff")
+            return None if value is None else pd.DatetimeIndex(pd.to_datetime(value), name="cutoff")
 
         model.classes_ = np.asarray(state["classes"])
         model.n_features_in_ = int(state["n_features_in"])
@@ -555,10 +604,12 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
         model.best_iteration_ = int(state["best_iteration"])
         model.best_params_ = dict(state["best_params"])
         model.scale_pos_weight_ = float(state["scale_pos_weight"])
-        model.calibrator_ = (None if state["calibrator"] is None
-                             else Calibrator.from_dict(state["calibrator"]))
-        model.validation_scores_ = {k: (np.nan if v is None else v)
-                                    for k, v in state["validation_scores"].items()}
+        model.calibrator_ = (
+            None if state["calibrator"] is None else Calibrator.from_dict(state["calibrator"])
+        )
+        model.validation_scores_ = {
+            k: (np.nan if v is None else v) for k, v in state["validation_scores"].items()
+        }
         model.train_cutoffs_ = cutoffs(state["train_cutoffs"])
         model.valid_cutoffs_ = cutoffs(state["valid_cutoffs"])
         model.purged_cutoffs_ = cutoffs(state["purged_cutoffs"])
@@ -574,8 +625,14 @@ class ChurnModel(ParameterChecksMixin, SummaryReprMixin, FrameInputMixin, Classi
 
 
 # --------------------------------------------------------------------------- baseline
-class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, FrameInputMixin,
-                       ClassifierMixin, BaseEstimator):
+class LogisticBaseline(
+    JSONStateMixin,
+    ParameterChecksMixin,
+    SummaryReprMixin,
+    FrameInputMixin,
+    ClassifierMixin,
+    BaseEstimator,
+):
     """Regularised logistic regression on the same features: a yardstick for ChurnModel.
 
     Numeric columns are median-imputed (with missing-value indicators) and standardised;
@@ -610,14 +667,16 @@ class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, F
     _state_skip = ("pipeline_",)
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "C": Real(min=0, closed="neither"),
-        "class_weight": AnyOf(Options(None, "balanced"),
-                              InstanceOf(dict, expected="a dict {label: weight}")),
+        "class_weight": AnyOf(
+            Options(None, "balanced"), InstanceOf(dict, expected="a dict {label: weight}")
+        ),
         "max_iter": Integer(min=1),
     }
 
     @deprecate_positional_args
-    def __init__(self, *, C: float = 1.0, class_weight: str | None = None,
-                 max_iter: int = 1000) -> None:
+    def __init__(
+        self, *, C: float = 1.0, class_weight: str | None = None, max_iter: int = 1000
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
@@ -641,20 +700,33 @@ class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, F
         numeric = [c for c in frame.columns if c not in self.categories_]
         transformers = []
         if numeric:
-            transformers.append((
-                "numeric",
-                make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
-                                            keep_empty_features=True), StandardScaler()),
-                numeric,
-            ))
+            transformers.append(
+                (
+                    "numeric",
+                    make_pipeline(
+                        SimpleImputer(
+                            strategy="median", add_indicator=True, keep_empty_features=True
+                        ),
+                        StandardScaler(),
+                    ),
+                    numeric,
+                )
+            )
         if categorical:
-            transformers.append(("categorical", OneHotEncoder(handle_unknown="ignore"),
-                                 categorical))
-        self.pipeline_ = Pipeline([
-            ("prepare", ColumnTransformer(transformers)),
-            ("logistic", LogisticRegression(C=float(self.C), class_weight=self.class_weight,
-                                            max_iter=int(self.max_iter))),
-        ])
+            transformers.append(
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical)
+            )
+        self.pipeline_ = Pipeline(
+            [
+                ("prepare", ColumnTransformer(transformers)),
+                (
+                    "logistic",
+                    LogisticRegression(
+                        C=float(self.C), class_weight=self.class_weight, max_iter=int(self.max_iter)
+                    ),
+                ),
+            ]
+        )
         weights = self.class_weight
         if isinstance(weights, dict):  # labels -> weights of the 0/1 encoding
             weights = {code: weights.get(label, 1.0) for code, label in enumerate(self.classes_)}
@@ -674,42 +746,50 @@ class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, F
         intercept = float(logistic.intercept_[0])
         numeric_form: dict[str, dict[str, float]] = {}
         if numeric:
-            imputer, scaler = prepare.named_transformers_["numeric"].steps[0][1], (
-                prepare.named_transformers_["numeric"].steps[1][1])
+            imputer, scaler = (
+                prepare.named_transformers_["numeric"].steps[0][1],
+                (prepare.named_transformers_["numeric"].steps[1][1]),
+            )
             part = coef[prepare.output_indices_["numeric"]]
             scaled = part / scaler.scale_
             intercept -= float(np.sum(part * scaler.mean_ / scaler.scale_))
-            indicators = (imputer.indicator_.features_.tolist()
-                          if imputer.indicator_ is not None else [])
-            missing = dict(zip(indicators, scaled[len(numeric):].tolist(), strict=True))
+            indicators = (
+                imputer.indicator_.features_.tolist() if imputer.indicator_ is not None else []
+            )
+            missing = dict(zip(indicators, scaled[len(numeric) :].tolist(), strict=True))
             for j, col in enumerate(numeric):
-                numeric_form[col] = {"fill": float(imputer.statistics_[j]),
-                                     "weight": float(scaled[j]),
-                                     "missing_weight": float(missing.get(j, 0.0))}
+                numeric_form[col] = {
+                    "fill": float(imputer.statistics_[j]),
+                    "weight": float(scaled[j]),
+                    "missing_weight": float(missing.get(j, 0.0)),
+                }
         categorical_form: dict[str, dict[str, Any]] = {}
         if categorical:
             encoder = prepare.named_transformers_["categorical"]
             part = coef[prepare.output_indices_["categorical"]]
             start = 0
             for col, seen in zip(categorical, encoder.categories_, strict=True):
-                weights = part[start:start + len(seen)]
+                weights = part[start : start + len(seen)]
                 start += len(seen)
                 position = {v: i for i, v in enumerate(seen) if not pd.isna(v)}
                 nan_at = [i for i, v in enumerate(seen) if pd.isna(v)]
                 categorical_form[col] = {
-                    "weights": [float(weights[position[c]]) if c in position else 0.0
-                                for c in self.categories_[col]],
+                    "weights": [
+                        float(weights[position[c]]) if c in position else 0.0
+                        for c in self.categories_[col]
+                    ],
                     "missing": float(weights[nan_at[0]]) if nan_at else 0.0,
                 }
-        return {"intercept": intercept, "numeric": numeric_form,
-                "categorical": categorical_form}
+        return {"intercept": intercept, "numeric": numeric_form, "categorical": categorical_form}
 
     def _encoded(self, frame: pd.DataFrame) -> pd.DataFrame:
         # OneHotEncoder wants plain objects (NaN = its own "missing" category).
         if not self.categories_:
             return frame
-        cols = {c: (frame[c].astype(object) if c in self.categories_ else frame[c])
-                for c in frame.columns}
+        cols = {
+            c: (frame[c].astype(object) if c in self.categories_ else frame[c])
+            for c in frame.columns
+        }
         return pd.DataFrame(cols, index=frame.index)
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -726,8 +806,9 @@ class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, F
         for col, term in form["categorical"].items():
             codes = np.asarray(frame[col].cat.codes)
             weights = np.asarray(term["weights"], dtype=np.float64)
-            out += np.where(codes >= 0, weights[np.maximum(codes, 0)] if len(weights) else 0.0,
-                            term["missing"])
+            out += np.where(
+                codes >= 0, weights[np.maximum(codes, 0)] if len(weights) else 0.0, term["missing"]
+            )
         return out
 
     def calibrate_margin(self, margin: Any) -> np.ndarray:
@@ -754,9 +835,12 @@ class LogisticBaseline(JSONStateMixin, ParameterChecksMixin, SummaryReprMixin, F
     def summary(self) -> pd.DataFrame:
         """Parameters and fit sizes as a one-column DataFrame."""
         check_is_fitted(self)
-        return summary_frame([
-            ("parameter", "C", self.C), ("parameter", "class_weight", self.class_weight),
-            ("fit", "n_features", self.n_features_in_), ("fit", "n_rows", self.n_rows_),
-            ("fit", "base_rate", self.base_rate_),
-        ])
-
+        return summary_frame(
+            [
+                ("parameter", "C", self.C),
+                ("parameter", "class_weight", self.class_weight),
+                ("fit", "n_features", self.n_features_in_),
+                ("fit", "n_rows", self.n_rows_),
+                ("fit", "base_rate", self.base_rate_),
+            ]
+        )

@@ -25,8 +25,11 @@ BAD_NAME_CHARS = ("[", "]", "<")
 
 
 def _is_named_frame(X: Any) -> bool:
-    return isinstance(X, pd.DataFrame) and len(X.columns) > 0 and all(
-        isinstance(c, str) for c in X.columns)
+    return (
+        isinstance(X, pd.DataFrame)
+        and len(X.columns) > 0
+        and all(isinstance(c, str) for c in X.columns)
+    )
 
 
 def _is_categorical_source(values: pd.Series) -> bool:
@@ -67,7 +70,8 @@ def _as_float(name: str, values: pd.Series) -> np.ndarray:
             f"(e.g. days since an event)"
         )
     if isinstance(dtype, pd.CategoricalDtype) or (
-        not pd.api.types.is_object_dtype(dtype) and not pd.api.types.is_numeric_dtype(dtype)
+        not pd.api.types.is_object_dtype(dtype)
+        and not pd.api.types.is_numeric_dtype(dtype)
         and not pd.api.types.is_bool_dtype(dtype)
     ):
         raise ChurnModelError(
@@ -115,8 +119,9 @@ class FrameInputMixin:
         if _is_named_frame(X):
             if reset:
                 if y is None:
-                    raise ValueError(f"This {name} estimator requires y to be passed, but the "
-                                     f"target y is None.")
+                    raise ValueError(
+                        f"This {name} estimator requires y to be passed, but the target y is None."
+                    )
                 validate_data(self, X, reset=True, skip_check_array=True)
             else:
                 try:
@@ -127,17 +132,25 @@ class FrameInputMixin:
                         f"select them in training order: X[model.feature_names_in_]."
                     ) from None
             if len(X) == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                                 f"minimum of 1 is required by {name}.")
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a "
+                    f"minimum of 1 is required by {name}."
+                )
             source = X
             index = X.index
         else:
             if reset:
-                X, y = validate_data(self, X, y, ensure_all_finite="allow-nan",
-                                     dtype=[np.float64, np.float32])
+                X, y = validate_data(
+                    self, X, y, ensure_all_finite="allow-nan", dtype=[np.float64, np.float32]
+                )
             else:
-                X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan",
-                                  dtype=[np.float64, np.float32])
+                X = validate_data(
+                    self,
+                    X,
+                    reset=False,
+                    ensure_all_finite="allow-nan",
+                    dtype=[np.float64, np.float32],
+                )
             source = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
             index = pd.RangeIndex(X.shape[0])
         if reset:
@@ -179,8 +192,7 @@ class FrameInputMixin:
     def _encode_target(self, X: Any, y: Any) -> np.ndarray:
         """Check ``y`` (binary), set ``classes_``, return 0/1 with 1 = ``classes_[1]``."""
         name = type(self).__name__
-        if isinstance(y, pd.Series) and isinstance(X, pd.DataFrame) and not y.index.equals(
-                X.index):
+        if isinstance(y, pd.Series) and isinstance(X, pd.DataFrame) and not y.index.equals(X.index):
             raise ChurnModelError(
                 "y's index differs from X's index; align them first (y = y.reindex(X.index))"
             )

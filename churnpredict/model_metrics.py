@@ -27,6 +27,7 @@ __all__ = [
     "top_order",
 ]
 
+
 def _binary(y_true: Any, name: str = "y_true") -> np.ndarray:
     y = np.asarray(y_true)
     if y.ndim != 1:
@@ -57,8 +58,9 @@ def top_order(p: np.ndarray) -> np.ndarray:
     return np.argsort(-p, kind="stable")
 
 
-def classification_metrics(y_true: Any, proba: Any, *, probability: bool = True
-                           ) -> dict[str, float]:
+def classification_metrics(
+    y_true: Any, proba: Any, *, probability: bool = True
+) -> dict[str, float]:
     """Ranking and probability metrics of churn scores.
 
     Parameters
@@ -98,8 +100,11 @@ def classification_metrics(y_true: Any, proba: Any, *, probability: bool = True
         "auc": float(roc_auc_score(y, p)) if both else math.nan,
         "average_precision": float(average_precision_score(y, p)) if n_pos else math.nan,
         "brier": float(brier_score_loss(y, p)) if probability and n else math.nan,
-        "log_loss": (float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
-                     if probability and n else math.nan),
+        "log_loss": (
+            float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
+            if probability and n
+            else math.nan
+        ),
         "top_decile_lift": math.nan,
     }
     if n_pos and n:
@@ -150,17 +155,32 @@ def base_rate_check(y_true: Any, proba: Any, *, tolerance: float = 0.1) -> dict[
     gap = ratio - 1.0
     ok = bool(abs(gap) <= tolerance) if ratio == ratio else bool(n and mean <= tolerance)
     if ratio != ratio:
-        message = (f"mean predicted churn probability {mean:.1%}; nobody churned"
-                   if n else "no customer to compare")
+        message = (
+            f"mean predicted churn probability {mean:.1%}; nobody churned"
+            if n
+            else "no customer to compare"
+        )
     else:
         direction = "above" if gap > 0 else "below"
-        message = (f"mean predicted churn probability {mean:.1%} against {observed:.1%} "
-                   f"observed ({abs(gap):.0%} {direction})")
+        message = (
+            f"mean predicted churn probability {mean:.1%} against {observed:.1%} "
+            f"observed ({abs(gap):.0%} {direction})"
+        )
         if not ok:
-            message += ("; the probabilities no longer match the churn rate: recalibrate on "
-                        "the latest complete cutoffs (churnpredict recalibrate) or retrain")
-    return {"n": n, "mean_predicted": mean, "observed_rate": observed, "ratio": ratio,
-            "relative_gap": gap, "tolerance": float(tolerance), "ok": ok, "message": message}
+            message += (
+                "; the probabilities no longer match the churn rate: recalibrate on "
+                "the latest complete cutoffs (churnpredict recalibrate) or retrain"
+            )
+    return {
+        "n": n,
+        "mean_predicted": mean,
+        "observed_rate": observed,
+        "ratio": ratio,
+        "relative_gap": gap,
+        "tolerance": float(tolerance),
+        "ok": ok,
+        "message": message,
+    }
 
 
 def lift_table(y: Any, proba: Any, bins: int = 10) -> pd.DataFrame:
@@ -207,20 +227,26 @@ def lift_table(y: Any, proba: Any, bins: int = 10) -> pd.DataFrame:
     rate = churned / size
     cum_churned = np.cumsum(churned)
     cum_size = np.cumsum(size)
-    out = pd.DataFrame({
-        "n": size.astype(np.int64),
-        "n_churned": churned.astype(np.int64),
-        "churn_rate": rate,
-        "mean_score": score_sum / size,
-        "lift": rate / base if base > 0 else np.full(bins, np.nan),
-        "cumulative_capture": cum_churned / total if total > 0 else np.full(bins, np.nan),
-        "cumulative_lift": (cum_churned / cum_size) / base if base > 0 else np.full(bins, np.nan),
-    }, index=pd.RangeIndex(1, bins + 1, name="band"))
+    out = pd.DataFrame(
+        {
+            "n": size.astype(np.int64),
+            "n_churned": churned.astype(np.int64),
+            "churn_rate": rate,
+            "mean_score": score_sum / size,
+            "lift": rate / base if base > 0 else np.full(bins, np.nan),
+            "cumulative_capture": cum_churned / total if total > 0 else np.full(bins, np.nan),
+            "cumulative_lift": (cum_churned / cum_size) / base
+            if base > 0
+            else np.full(bins, np.nan),
+        },
+        index=pd.RangeIndex(1, bins + 1, name="band"),
+    )
     return out
 
 
-def churn_type_metrics(y: Any, score: Any, churn_type: Any, *, top: float = 0.1
-                       ) -> dict[str, float]:
+def churn_type_metrics(
+    y: Any, score: Any, churn_type: Any, *, top: float = 0.1
+) -> dict[str, float]:
     """AUC and top-of-list recall per churn type (voluntary / involuntary).
 
     For type ``t``, AUC compares churners of type ``t`` with non-churners; recall is the share
@@ -292,16 +318,16 @@ class Evaluation:
     by_churn_type: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_scores(cls, as_of: pd.Timestamp, horizon: pd.Timedelta | None,
-                    scores: pd.DataFrame) -> Evaluation:
+    def from_scores(
+        cls, as_of: pd.Timestamp, horizon: pd.Timedelta | None, scores: pd.DataFrame
+    ) -> Evaluation:
         """Compute the metrics of a frame with ``churned`` and ``churn_probability``."""
         y = scores["churned"].to_numpy()
         p = scores["churn_probability"].to_numpy()
         by_type = {}
         if "churn_type" in scores and scores["churn_type"].notna().any():
             by_type = churn_type_metrics(y, p, scores["churn_type"].to_numpy(dtype=object))
-        return cls(as_of, horizon, scores, classification_metrics(y, p), lift_table(y, p),
-                   by_type)
+        return cls(as_of, horizon, scores, classification_metrics(y, p), lift_table(y, p), by_type)
 
     @property
     def summary(self) -> pd.Series:
@@ -310,11 +336,14 @@ class Evaluation:
 
     def __repr__(self) -> str:
         m = self.metrics
-        return (f"Evaluation(as_of={self.as_of.date()}, n={m['n']}, churned={m['n_churned']}, "
-                f"auc={m['auc']:.3f}, average_precision={m['average_precision']:.3f})")
+        return (
+            f"Evaluation(as_of={self.as_of.date()}, n={m['n']}, churned={m['n_churned']}, "
+            f"auc={m['auc']:.3f}, average_precision={m['average_precision']:.3f})"
+        )
 
     def _repr_html_(self) -> str:
         """Notebook display: the metrics table and the lift by decile, every value escaped."""
+
         def number(value: Any) -> str:
             if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
                 return f"{int(value):,}"
@@ -329,10 +358,11 @@ class Evaluation:
             {"value": [number(v) for v in values.values()]},
             index=pd.Index([str(k) for k in values], name="metric"),
         ).to_html(escape=True, border=0)
-        lift = self.lift.to_html(escape=True, border=0, na_rep="n/a",
-                                 float_format="{:.3f}".format)
+        lift = self.lift.to_html(escape=True, border=0, na_rep="n/a", float_format="{:.3f}".format)
         as_of = self.as_of.date() if self.as_of == self.as_of.normalize() else self.as_of
         horizon = "" if self.horizon is None else f", horizon {horizon_text(self.horizon)}"
         head = f"as of {as_of}{horizon}"
-        return (f"<div><strong>Evaluation</strong>: {html.escape(head)}"
-                f"<h4>Metrics</h4>{metrics}<h4>Lift by decile</h4>{lift}</div>")
+        return (
+            f"<div><strong>Evaluation</strong>: {html.escape(head)}"
+            f"<h4>Metrics</h4>{metrics}<h4>Lift by decile</h4>{lift}</div>"
+        )

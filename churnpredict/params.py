@@ -62,8 +62,9 @@ _short_repr.maxother = 40
 
 
 # --------------------------------------------------------------------------- keyword-only
-def deprecate_positional_args(func: F | None = None, *,
-                              version: str = POSITIONAL_REMOVAL_VERSION) -> Any:
+def deprecate_positional_args(
+    func: F | None = None, *, version: str = POSITIONAL_REMOVAL_VERSION
+) -> Any:
     """Let a function with keyword-only parameters still take them positionally, with a warning.
 
     Decorate a function (typically an estimator's ``__init__``) whose parameters after the
@@ -103,10 +104,12 @@ def deprecate_positional_args(func: F | None = None, *,
 
     def decorate(f: F) -> F:
         sig = inspect.signature(f)
-        positional = [name for name, p in sig.parameters.items()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        keyword_only = [name for name, p in sig.parameters.items()
-                        if p.kind == p.KEYWORD_ONLY]
+        positional = [
+            name
+            for name, p in sig.parameters.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        keyword_only = [name for name, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY]
         parts = f.__qualname__.split(".")
         owner = parts[-2] if f.__name__ == "__init__" and len(parts) > 1 else f.__name__
 
@@ -117,23 +120,26 @@ def deprecate_positional_args(func: F | None = None, *,
                 return f(*args, **kwargs)
             if extra > len(keyword_only):
                 given = len(args) - (1 if positional[:1] == ["self"] else 0)
-                allowed = len(keyword_only) + len(positional) - (
-                    1 if positional[:1] == ["self"] else 0)
-                raise TypeError(f"{owner}() takes at most {allowed} arguments "
-                                f"({given} given)")
+                allowed = (
+                    len(keyword_only) + len(positional) - (1 if positional[:1] == ["self"] else 0)
+                )
+                raise TypeError(f"{owner}() takes at most {allowed} arguments ({given} given)")
             names = keyword_only[:extra]
             twice = [n for n in names if n in kwargs]
             if twice:
                 raise TypeError(f"{owner}() got multiple values for argument(s) {twice}")
-            values = args[len(positional):]
-            said = ", ".join(f"{n}={_short_repr.repr(v)}"
-                             for n, v in zip(names, values, strict=True))
+            values = args[len(positional) :]
+            said = ", ".join(
+                f"{n}={_short_repr.repr(v)}" for n, v in zip(names, values, strict=True)
+            )
             warnings.warn(
                 f"Pass {said} as keyword argument(s) to {owner}(): positional arguments are "
                 f"deprecated and will be an error in churnpredict {version}.",
-                FutureWarning, stacklevel=2)
+                FutureWarning,
+                stacklevel=2,
+            )
             kwargs.update(zip(names, values, strict=True))
-            return f(*args[:len(positional)], **kwargs)
+            return f(*args[: len(positional)], **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -152,8 +158,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_real(value: Any) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and not (isinstance(value, float) and np.isnan(value)))
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and not (isinstance(value, float) and np.isnan(value))
+    )
 
 
 def _join(parts: list[str]) -> str:
@@ -195,11 +204,11 @@ class Constraint:
 class _Interval(Constraint):
     noun = "a number"
 
-    def __init__(self, min: Any = None, max: Any = None, *, closed: str = "both",
-                 expected: str | None = None) -> None:
+    def __init__(
+        self, min: Any = None, max: Any = None, *, closed: str = "both", expected: str | None = None
+    ) -> None:
         if closed not in ("both", "left", "right", "neither"):
-            raise ValueError(f"closed={closed!r}; expected 'both', 'left', 'right' or "
-                             f"'neither'")
+            raise ValueError(f"closed={closed!r}; expected 'both', 'left', 'right' or 'neither'")
         super().__init__(expected=expected)
         self.min, self.max, self.closed = min, max, closed
 
@@ -219,8 +228,10 @@ class _Interval(Constraint):
         left = self.closed in ("both", "left")
         right = self.closed in ("both", "right")
         if self.min is not None and self.max is not None:
-            return [f"{self.noun} in {'[' if left else '('}{_number(self.min)}, "
-                    f"{_number(self.max)}{']' if right else ')'}"]
+            return [
+                f"{self.noun} in {'[' if left else '('}{_number(self.min)}, "
+                f"{_number(self.max)}{']' if right else ')'}"
+            ]
         if self.min is not None:
             return [f"{self.noun} {'>=' if left else '>'} {_number(self.min)}"]
         if self.max is not None:
@@ -292,8 +303,11 @@ class Options(Constraint):
                 return True
             if option is None or isinstance(value, (bool, np.bool_)) != isinstance(option, bool):
                 continue
-            same_kind = (_is_real(value) if isinstance(option, numbers.Real)
-                         else isinstance(value, type(option)))
+            same_kind = (
+                _is_real(value)
+                if isinstance(option, numbers.Real)
+                else isinstance(value, type(option))
+            )
             if same_kind:
                 try:
                     if bool(value == option):
@@ -339,14 +353,16 @@ class SequenceOf(Constraint):
     expected : str, optional
     """
 
-    def __init__(self, item: type, *, length: int | None = None,
-                 expected: str | None = None) -> None:
+    def __init__(
+        self, item: type, *, length: int | None = None, expected: str | None = None
+    ) -> None:
         super().__init__(expected=expected)
         self.item, self.length = item, length
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, (str, bytes, Mapping)) or not (
-                hasattr(value, "__len__") and hasattr(value, "__iter__")):
+            hasattr(value, "__len__") and hasattr(value, "__iter__")
+        ):
             return False
         if self.length is not None and len(value) != self.length:
             return False
@@ -424,8 +440,12 @@ class AnyOf(Constraint):
         return [part for rule in self.rules for part in rule.alternatives()]
 
 
-def check_parameters(params: Mapping[str, Any], constraints: Mapping[str, Constraint], *,
-                     error: type[Exception] = ChurnModelError) -> None:
+def check_parameters(
+    params: Mapping[str, Any],
+    constraints: Mapping[str, Constraint],
+    *,
+    error: type[Exception] = ChurnModelError,
+) -> None:
     """Check parameter values against a table of rules.
 
     Parameters

@@ -47,7 +47,6 @@ from .windows import horizon_text, parse_window, to_naive_utc
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 
-
 # --------------------------------------------------------------------------- helpers
 def _timestamp(value: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
@@ -155,11 +154,17 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     """
 
     #: fitted attributes, besides the builders and the model, that a bundle keeps
-    bundle_attributes: tuple[str, ...] = ("required_inputs_", "model_id_", "business_",
-                                          "business_reason_", "training_statuses_",
-                                          "reference_", "recalibration_",
-                                          "feature_percentiles_", "reason_facts_")
-
+    bundle_attributes: tuple[str, ...] = (
+        "required_inputs_",
+        "model_id_",
+        "business_",
+        "business_reason_",
+        "training_statuses_",
+        "reference_",
+        "recalibration_",
+        "feature_percentiles_",
+        "reason_facts_",
+    )
 
     @deprecate_positional_args
     def __init__(
@@ -212,17 +217,20 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 raise ChurnModelError(f"{name}={getattr(self, name)!r}: {exc}") from None
         if self.label not in ("auto", "cancellation", "inactivity"):
             raise ChurnModelError(
-                f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'")
+                f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
+            )
         if self.business not in ("auto", "subscription", "purchases"):
-            raise ChurnModelError(f"business={self.business!r}; expected 'auto', "
-                                  f"'subscription' or 'purchases'")
+            raise ChurnModelError(
+                f"business={self.business!r}; expected 'auto', 'subscription' or 'purchases'"
+            )
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: EventData, as_of: Any = None,
-            progress: ProgressArg = None) -> ChurnPipeline:
+    def fit(
+        self, data: EventData, as_of: Any = None, progress: ProgressArg = None
+    ) -> ChurnPipeline:
         """Label the training cutoffs, build their features and fit the model.
 
         Only cutoffs whose horizon has passed by ``as_of`` are used (``as_of - horizon`` is
@@ -255,12 +263,24 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         for name in self.bundle_attributes:
             self.__dict__.pop(name, None)
 
-    def set_fitted(self, *, builders: Sequence[FeatureBuilder], model: BaseEstimator,
-                   feature_names: Sequence[str], as_of: Any, cutoffs: Any,
-                   horizon: pd.Timedelta, label_kind: str, is_snapshot: bool, business: str,
-                   business_reason: str, training_summary: dict[str, Any],
-                   validation_scores: dict[str, float],
-                   feature_info: pd.DataFrame | None = None, **extra: Any) -> ChurnPipeline:
+    def set_fitted(
+        self,
+        *,
+        builders: Sequence[FeatureBuilder],
+        model: BaseEstimator,
+        feature_names: Sequence[str],
+        as_of: Any,
+        cutoffs: Any,
+        horizon: pd.Timedelta,
+        label_kind: str,
+        is_snapshot: bool,
+        business: str,
+        business_reason: str,
+        training_summary: dict[str, Any],
+        validation_scores: dict[str, float],
+        feature_info: pd.DataFrame | None = None,
+        **extra: Any,
+    ) -> ChurnPipeline:
         """Install a fitted state: the one place :meth:`fit`, Dask training and loading set it.
 
         Whatever an earlier fit left is dropped first. ``extra`` sets the optional fitted
@@ -290,19 +310,23 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         """
         unknown = sorted(set(extra) - set(self.bundle_attributes))
         if unknown:
-            raise TypeError(f"set_fitted got unknown fitted attributes {unknown}; expected "
-                            f"names from bundle_attributes {list(self.bundle_attributes)}")
+            raise TypeError(
+                f"set_fitted got unknown fitted attributes {unknown}; expected "
+                f"names from bundle_attributes {list(self.bundle_attributes)}"
+            )
         self._forget_fit()
         names = [str(n) for n in feature_names]
-        info = (feature_info if feature_info is not None
-                else describe_feature_columns(builders, names))
+        info = (
+            feature_info if feature_info is not None else describe_feature_columns(builders, names)
+        )
         self.builders_ = list(builders)
         self.model_ = model
         self.feature_names_ = names
         self.feature_info_ = info[["group", "description"]]
         self.as_of_ = _timestamp(as_of)
-        self.cutoffs_ = pd.DatetimeIndex(pd.DatetimeIndex(cutoffs).unique().sort_values(),
-                                         name="cutoff").astype("datetime64[ns]")
+        self.cutoffs_ = pd.DatetimeIndex(
+            pd.DatetimeIndex(cutoffs).unique().sort_values(), name="cutoff"
+        ).astype("datetime64[ns]")
         self.horizon_ = pd.Timedelta(horizon)
         self.label_kind_ = str(label_kind)
         self.is_snapshot_ = bool(is_snapshot)
@@ -316,8 +340,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             self.model_id_ = model_id(model, names)
         return self
 
-    def training_plan(self, data: EventData, *,
-                      business: tuple[str, str] | None = None) -> TrainingPlan:
+    def training_plan(
+        self, data: EventData, *, business: tuple[str, str] | None = None
+    ) -> TrainingPlan:
         """What the settings decide for ``data``: horizon, business, label, builders, model.
 
         Parameters
@@ -334,23 +359,33 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         """
         self._check_params()
         horizon = parse_window(self.horizon)
-        kind_of_business, reason = (business_kind(data, self.business) if business is None
-                                    else business)
+        kind_of_business, reason = (
+            business_kind(data, self.business) if business is None else business
+        )
         # a shop has no cancellations to wait for: its churn is inactivity
-        kind = label_kind(data, "inactivity" if self.label == "auto"
-                          and kind_of_business == "purchases" and not data.is_snapshot
-                          else self.label)
-        builders = ([clone(b) for b in self.builders] if self.builders is not None
-                    else default_builders(kind_of_business, horizon=horizon,
-                                          windows=self.windows))
+        kind = label_kind(
+            data,
+            "inactivity"
+            if self.label == "auto" and kind_of_business == "purchases" and not data.is_snapshot
+            else self.label,
+        )
+        builders = (
+            [clone(b) for b in self.builders]
+            if self.builders is not None
+            else default_builders(kind_of_business, horizon=horizon, windows=self.windows)
+        )
         model = ChurnModel() if self.model is None else clone(self.model)
-        if not data.is_snapshot and "horizon" in model.get_params(deep=False) and (
-                model.get_params(deep=False)["horizon"] is None):
+        if (
+            not data.is_snapshot
+            and "horizon" in model.get_params(deep=False)
+            and (model.get_params(deep=False)["horizon"] is None)
+        ):
             model.set_params(horizon=horizon)
         return TrainingPlan(horizon, kind_of_business, reason, kind, builders, model)
 
-    def fit_training(self, data: EventData, as_of: Any = None,
-                     progress: ProgressArg = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def fit_training(
+        self, data: EventData, as_of: Any = None, progress: ProgressArg = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """:meth:`fit`, returning the training features and labels it used.
 
         For evaluation and benchmarks that need the training rows (e.g. to fit a baseline on
@@ -366,8 +401,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         with reporter(progress, "fit") as report:
             return self._fit_training(data, as_of, report)
 
-    def _fit_training(self, data: EventData, as_of: Any,
-                      progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _fit_training(
+        self, data: EventData, as_of: Any, progress: Progress | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features and labels (for evaluation)."""
         data = self._check_data(data)
         self._check_params()
@@ -387,10 +423,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             labels = label_churn(data, cutoffs)
         else:
             as_of = data.time_range[1] if as_of is None else _timestamp(as_of)
-            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs),
-                                       self.cutoff_freq)
-            labels = label_churn(data, cutoffs, horizon, kind=kind, as_of=as_of,
-                                 lookback=self.lookback, lapsed=kind == "inactivity")
+            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), self.cutoff_freq)
+            labels = label_churn(
+                data,
+                cutoffs,
+                horizon,
+                kind=kind,
+                as_of=as_of,
+                lookback=self.lookback,
+                lapsed=kind == "inactivity",
+            )
         if len(labels) == 0:
             raise ChurnDataError(
                 f"no customer is in the population at the training cutoffs "
@@ -401,9 +443,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if progress is not None:
             progress("labels", 1, total)
         X = build_features(
-            data, labels.index, active, fit=True,
-            progress=(False if progress is None
-                      else lambda name, step, _n: progress(name, step + 1, total)),
+            data,
+            labels.index,
+            active,
+            fit=True,
+            progress=(
+                False
+                if progress is None
+                else lambda name, step, _n: progress(name, step + 1, total)
+            ),
         )
         if X.shape[1] == 0:
             raise ChurnDataError(
@@ -426,15 +474,22 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
         latest = latest_cutoff_rows(X)
         self.set_fitted(
-            builders=active, model=model, feature_names=names, feature_info=info,
+            builders=active,
+            model=model,
+            feature_names=names,
+            feature_info=info,
             as_of=_timestamp(as_of),
             cutoffs=labels.index.get_level_values("cutoff").unique(),
-            horizon=horizon, label_kind=kind, is_snapshot=bool(data.is_snapshot),
-            business=business, business_reason=business_reason,
+            horizon=horizon,
+            label_kind=kind,
+            is_snapshot=bool(data.is_snapshot),
+            business=business,
+            business_reason=business_reason,
             training_summary=training_summary(labels, len(names)),
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
-            training_statuses_={str(k): int(v)
-                                for k, v in status.value_counts().sort_index().items()},
+            training_statuses_={
+                str(k): int(v) for k, v in status.value_counts().sort_index().items()
+            },
             required_inputs_=required_inputs(active, data),
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
             feature_percentiles_=reference_percentiles(X),
@@ -469,8 +524,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         return X[expected]
 
-    def features(self, data: EventData, as_of: Any = None,
-                 progress: ProgressArg = None) -> pd.DataFrame:
+    def features(
+        self, data: EventData, as_of: Any = None, progress: ProgressArg = None
+    ) -> pd.DataFrame:
         """Features of the population at ``as_of`` with the fitted builders, training order.
 
         Parameters
@@ -499,8 +555,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         absent = [type(b).__name__ for b in self.builders_ if not b.applies_to(data)]
         if absent:
-            tables = sorted({t for b in self.builders_ if not b.applies_to(data)
-                             for t in b.tables if getattr(data, t, None) is None})
+            tables = sorted(
+                {
+                    t
+                    for b in self.builders_
+                    if not b.applies_to(data)
+                    for t in b.tables
+                    if getattr(data, t, None) is None
+                }
+            )
             raise ChurnDataError(
                 f"{', '.join(absent)} were trained but the data lacks table(s) {tables}; add "
                 f"them, or retrain without those families"
@@ -551,6 +614,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"with ({names}): without them those features would be empty; add them "
                     f"(missing values are fine), or retrain on data without them"
                 )
+
     def population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~churnpredict.labels.population` and
         :func:`~churnpredict.labels.label_churn` that pick who this fitted pipeline scores.
@@ -569,9 +633,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         kind = self.label_kind_
         return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
 
-    def score(self, data: EventData, as_of: Any = None, explain: bool = True,
-              drift: bool | Mapping[str, float] = False,
-              progress: ProgressArg = None) -> pd.DataFrame:
+    def score(
+        self,
+        data: EventData,
+        as_of: Any = None,
+        explain: bool = True,
+        drift: bool | Mapping[str, float] = False,
+        progress: ProgressArg = None,
+    ) -> pd.DataFrame:
         """Churn probability (and reasons) for every customer at risk at ``as_of``.
 
         The population, features and reasons use only what was known before ``as_of``:
@@ -621,8 +690,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         with reporter(progress, "score") as report:
             return self._score(data, as_of, explain, drift, report)
 
-    def _score(self, data: EventData, as_of: Any, explain: bool,
-               drift: bool | Mapping[str, float], report: Progress | None) -> pd.DataFrame:
+    def _score(
+        self,
+        data: EventData,
+        as_of: Any,
+        explain: bool,
+        drift: bool | Mapping[str, float],
+        report: Progress | None,
+    ) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         total = len(self.builders_) + 2
         X = self._features(data, as_of, False if report is None else report)
@@ -631,8 +706,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             report("model", total - 1, total)
         out = customer_value(data, X, self.horizon_, getattr(self, "business_", "subscription"))
         out.insert(0, "churn_probability", proba)
-        out["status"] = customer_status(data, X.index, self.horizon_, kind=self.label_kind_,
-                                        lookback=self.lookback).to_numpy()
+        out["status"] = customer_status(
+            data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
+        ).to_numpy()
         if explain:
             if not hasattr(self.model_, "booster_"):
                 raise ChurnModelError(
@@ -643,29 +719,43 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
             info = describe_feature_columns(self.builders_, self.feature_names_)
             reasons = explain_rows(
-                self.model_, X, info, top=3, threshold=float(self.reason_threshold),
+                self.model_,
+                X,
+                info,
+                top=3,
+                threshold=float(self.reason_threshold),
                 percentiles=getattr(self, "feature_percentiles_", None),
-                facts=getattr(self, "reason_facts_", None), currency=str(self.currency or ""))
+                facts=getattr(self, "reason_facts_", None),
+                currency=str(self.currency or ""),
+            )
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
         if report is not None:
             report("reasons" if explain else "done", total, total)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")
         out = out.iloc[order]
-        cutoff = pd.Timestamp(X.index.get_level_values("cutoff")[0]) if len(X) else (
-            _timestamp(as_of) if as_of is not None else data.time_range[1])
-        identity = getattr(self, "model_id_", None) or model_id(self.model_,
-                                                                self.feature_names_)
-        out.attrs.update({"horizon": horizon_text(self.horizon_),
-                          "as_of": cutoff.isoformat(), "model_id": identity,
-                          "label": self.label_kind_, "lookback": str(self.lookback)})
+        cutoff = (
+            pd.Timestamp(X.index.get_level_values("cutoff")[0])
+            if len(X)
+            else (_timestamp(as_of) if as_of is not None else data.time_range[1])
+        )
+        identity = getattr(self, "model_id_", None) or model_id(self.model_, self.feature_names_)
+        out.attrs.update(
+            {
+                "horizon": horizon_text(self.horizon_),
+                "as_of": cutoff.isoformat(),
+                "model_id": identity,
+                "label": self.label_kind_,
+                "lookback": str(self.lookback),
+            }
+        )
         if drift is not False and drift is not None:
-            out.attrs["drift"] = self._drift_summary(
-                X, proba, {} if drift is True else dict(drift))
+            out.attrs["drift"] = self._drift_summary(X, proba, {} if drift is True else dict(drift))
         return out
 
-    def _drift_summary(self, X: pd.DataFrame, proba: np.ndarray,
-                       thresholds: Mapping[str, float]) -> dict[str, Any] | None:
+    def _drift_summary(
+        self, X: pd.DataFrame, proba: np.ndarray, thresholds: Mapping[str, float]
+    ) -> dict[str, Any] | None:
         reference = getattr(self, "reference_", None)
         if reference is None:  # a pipeline fitted before references were kept
             return None
@@ -674,9 +764,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             raise ValueError(f"drift thresholds {unknown}; expected 'notice' and/or 'warn'")
         return population_drift(reference, X, proba, **{**DEFAULT_THRESHOLDS, **thresholds})
 
-    def drift(self, data: EventData, as_of: Any = None, *,
-              notice: float = DEFAULT_THRESHOLDS["notice"],
-              warn: float = DEFAULT_THRESHOLDS["warn"]) -> dict[str, Any]:
+    def drift(
+        self,
+        data: EventData,
+        as_of: Any = None,
+        *,
+        notice: float = DEFAULT_THRESHOLDS["notice"],
+        warn: float = DEFAULT_THRESHOLDS["warn"],
+    ) -> dict[str, Any]:
         """Compare the population at ``as_of`` with the training population.
 
         Population stability index (PSI) of every feature and of the churn probability
@@ -704,15 +799,18 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         if getattr(self, "reference_", None) is None:
-            raise ChurnModelError("this pipeline keeps no training reference to measure drift "
-                                  "against (fitted by an older version); retrain it")
+            raise ChurnModelError(
+                "this pipeline keeps no training reference to measure drift "
+                "against (fitted by an older version); retrain it"
+            )
         X = self.features(data, as_of)
         proba = self.model_.predict_proba(X)[:, 1]
         return self._drift_summary(X, proba, {"notice": notice, "warn": warn})
 
     # ------------------------------------------------------------------ recalibration
-    def recalibrate(self, data: EventData, as_of: Any = None, *, n_cutoffs: int = 3,
-                    method: str | None = None) -> ChurnPipeline:
+    def recalibrate(
+        self, data: EventData, as_of: Any = None, *, n_cutoffs: int = 3, method: str | None = None
+    ) -> ChurnPipeline:
         """Refit only the calibration map on the latest complete cutoffs (trees unchanged).
 
         For seasonal shifts of the churn rate: the booster, hence every customer's margin
@@ -752,11 +850,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         from .recalibration import recalibrate
 
         check_is_fitted(self, "model_")
-        return recalibrate(self, self._check_data(data), as_of, n_cutoffs=n_cutoffs,
-                           method=method)
+        return recalibrate(self, self._check_data(data), as_of, n_cutoffs=n_cutoffs, method=method)
 
-    def evaluate(self, data: EventData, as_of: Any, explain: bool = False,
-                 progress: ProgressArg = None) -> Evaluation:
+    def evaluate(
+        self, data: EventData, as_of: Any, explain: bool = False, progress: ProgressArg = None
+    ) -> Evaluation:
         """Score the population at ``as_of`` and compare with what happened next.
 
         Outcomes come from ``(as_of, as_of + horizon]``, so the data must reach
@@ -790,18 +888,19 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"evaluation cutoff {stamp} is inside the training window (labels up to "
                     f"{self.as_of_}): the model has seen these outcomes, so the metrics are "
                     f"optimistic; evaluate at as_of >= {self.as_of_}",
-                    LeakageWarning, stacklevel=2,
+                    LeakageWarning,
+                    stacklevel=2,
                 )
             labels = label_churn(data, [stamp], self.horizon_, **self._population_rule())
         scores = self.score(data, stamp, explain=explain, progress=progress)
         outcome = labels.droplevel("cutoff")
-        scores = scores.join(outcome[[c for c in ("churned", "churn_type") if c in outcome]],
-                             how="left")
+        scores = scores.join(
+            outcome[[c for c in ("churned", "churn_type") if c in outcome]], how="left"
+        )
         if scores["churned"].isna().any():  # pragma: no cover - same population both ways
             raise ChurnModelError("labels and scores cover different customers")
         scores["churned"] = scores["churned"].astype(np.int8)
-        return Evaluation.from_scores(stamp, None if data.is_snapshot else self.horizon_,
-                                      scores)
+        return Evaluation.from_scores(stamp, None if data.is_snapshot else self.horizon_, scores)
 
     # ------------------------------------------------------------------ reporting
     @property
@@ -861,8 +960,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return save_pipeline(self, path, key=key)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, key: str | bytes | None = None
-             ) -> ChurnPipeline:
+    def load(cls, path: str | os.PathLike, *, key: str | bytes | None = None) -> ChurnPipeline:
         """Read a bundle written by :meth:`save`, after checking it. Nothing is unpickled.
 
         Parameters

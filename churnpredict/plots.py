@@ -64,8 +64,11 @@ def plot_churn_rate(metrics: pd.DataFrame, ax: Any = None, **kwargs: Any) -> Any
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
-    missing = [c for c in ("churn_rate", "churned_voluntary", "churned_involuntary",
-                           "customers_start") if c not in metrics.columns]
+    missing = [
+        c
+        for c in ("churn_rate", "churned_voluntary", "churned_involuntary", "customers_start")
+        if c not in metrics.columns
+    ]
     if missing:
         raise ValueError(
             f"metrics has no column(s) {missing}; pass the table returned by "
@@ -75,8 +78,7 @@ def plot_churn_rate(metrics: pd.DataFrame, ax: Any = None, **kwargs: Any) -> Any
         _, ax = plt.subplots()
     if isinstance(metrics.index, pd.MultiIndex):
         for value, part in metrics.groupby(level=1, sort=False, dropna=False):
-            ax.plot(part.index.get_level_values(0), part["churn_rate"], label=str(value),
-                    **kwargs)
+            ax.plot(part.index.get_level_values(0), part["churn_rate"], label=str(value), **kwargs)
         ax.legend(title=str(metrics.index.names[1]))
     else:
         ax.plot(metrics.index, metrics["churn_rate"], label="churn rate", **kwargs)
@@ -116,8 +118,7 @@ def plot_revenue_churn(metrics: pd.DataFrame, ax: Any = None, **kwargs: Any) -> 
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
-    missing = [c for c in ("gross_revenue_churn", "net_revenue_churn")
-               if c not in metrics.columns]
+    missing = [c for c in ("gross_revenue_churn", "net_revenue_churn") if c not in metrics.columns]
     if missing:
         raise ValueError(
             f"metrics has no column(s) {missing}; pass the table returned by "
@@ -126,15 +127,22 @@ def plot_revenue_churn(metrics: pd.DataFrame, ax: Any = None, **kwargs: Any) -> 
     if ax is None:
         _, ax = plt.subplots()
     if isinstance(metrics.index, pd.MultiIndex):
-        parts = [(f"{value} ", part, part.index.get_level_values(0))
-                 for value, part in metrics.groupby(level=1, sort=False, dropna=False)]
+        parts = [
+            (f"{value} ", part, part.index.get_level_values(0))
+            for value, part in metrics.groupby(level=1, sort=False, dropna=False)
+        ]
     else:
         parts = [("", metrics, metrics.index)]
     for prefix, part, x in parts:
-        (gross,) = ax.plot(x, part["gross_revenue_churn"], label=f"{prefix}gross revenue churn",
-                           **kwargs)
-        ax.plot(x, part["net_revenue_churn"], label=f"{prefix}net revenue churn",
-                **{"color": gross.get_color(), **kwargs, "linestyle": "--"})
+        (gross,) = ax.plot(
+            x, part["gross_revenue_churn"], label=f"{prefix}gross revenue churn", **kwargs
+        )
+        ax.plot(
+            x,
+            part["net_revenue_churn"],
+            label=f"{prefix}net revenue churn",
+            **{"color": gross.get_color(), **kwargs, "linestyle": "--"},
+        )
     ax.axhline(0.0, color="0.5", linewidth=0.8)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("Revenue churn")
@@ -181,8 +189,15 @@ def plot_cohort_retention(
         rows, cols = np.nonzero(~np.isnan(values))
         for r, c in zip(rows, cols, strict=True):
             value = values[r, c]
-            ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize="small",
-                    color="white" if value > 0.6 else "black")
+            ax.text(
+                c,
+                r,
+                f"{value:.0%}",
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if value > 0.6 else "black",
+            )
     if isinstance(table.index, pd.DatetimeIndex):
         labels = table.index.strftime("%Y-%m-%d")
     else:
@@ -354,8 +369,11 @@ def plot_calibration(
     ax = _axes(ax)
     # Equal-count bins; tied probabilities (common after isotonic calibration) share a bin.
     bins = pd.qcut(p, q=min(n_bins, len(p)), labels=False, duplicates="drop")
-    table = pd.DataFrame({"p": p, "y": y, "bin": bins}).groupby("bin").agg(
-        predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+    table = (
+        pd.DataFrame({"p": p, "y": y, "bin": bins})
+        .groupby("bin")
+        .agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+    )
     table = table.sort_values("predicted")
     hi = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.05
     hi = min(hi, 1.0)
@@ -498,8 +516,9 @@ def plot_profit_curve(
     best = curve[y].idxmax()
     bx, by = curve.loc[best, x], curve.loc[best, y]
     ax.axvline(bx, ls="--", color="grey")
-    ax.scatter([bx], [by], color="#C44E52", zorder=3,
-               label=f"best: contact {int(bx):,} ({by:,.0f})")
+    ax.scatter(
+        [bx], [by], color="#C44E52", zorder=3, label=f"best: contact {int(bx):,} ({by:,.0f})"
+    )
     ax.set_xlabel("list size (customers contacted, highest risk first)")
     ax.set_ylabel("expected profit")
     ax.set_title("Profit by list size")
@@ -550,8 +569,10 @@ def plot_shap_importance(
     importance = values.abs().mean().sort_values(ascending=False)
     if by == "feature":
         importance = importance.head(max_features)
-        colors = [GROUP_COLORS.get(groups.get(f, "other"), GROUP_COLORS["other"])
-                  for f in importance.index]
+        colors = [
+            GROUP_COLORS.get(groups.get(f, "other"), GROUP_COLORS["other"])
+            for f in importance.index
+        ]
     else:
         colors = [GROUP_COLORS.get(g, GROUP_COLORS["other"]) for g in importance.index]
     ax = _axes(ax, figsize=(6.0, 0.3 * len(importance) + 1.5))
@@ -564,8 +585,13 @@ def plot_shap_importance(
         from matplotlib.patches import Patch
 
         shown = list(dict.fromkeys(groups.get(f, "other") for f in importance.index))
-        ax.legend(handles=[Patch(color=GROUP_COLORS.get(g, GROUP_COLORS["other"]), label=g)
-                           for g in shown], loc="lower right", fontsize="small")
+        ax.legend(
+            handles=[
+                Patch(color=GROUP_COLORS.get(g, GROUP_COLORS["other"]), label=g) for g in shown
+            ],
+            loc="lower right",
+            fontsize="small",
+        )
     return ax
 
 
@@ -624,8 +650,14 @@ def plot_driver_mix(
     edges = [int(round(b * n / n_buckets)) for b in range(n_buckets + 1)]
     names = [f"{edges[b] + 1}-{edges[b + 1]}" for b in range(n_buckets)]
     for g in share.columns:
-        ax.bar(names, share[g].to_numpy() * 100, bottom=bottom * 100, label=str(g),
-               color=GROUP_COLORS.get(str(g), GROUP_COLORS["other"]), **kwargs)
+        ax.bar(
+            names,
+            share[g].to_numpy() * 100,
+            bottom=bottom * 100,
+            label=str(g),
+            color=GROUP_COLORS.get(str(g), GROUP_COLORS["other"]),
+            **kwargs,
+        )
         bottom += share[g].to_numpy()
     ax.set_xlabel("rank in the at-risk list")
     ax.set_ylabel("customers (%)")

@@ -31,9 +31,11 @@ DELAY = 1.5
 
 def _check(progress: object) -> None:
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
-        raise TypeError(f"progress={progress!r}; expected None (a bar when the work is slow "
-                        f"and the output interactive), True, False or a callable "
-                        f"progress(stage, step, total)")
+        raise TypeError(
+            f"progress={progress!r}; expected None (a bar when the work is slow "
+            f"and the output interactive), True, False or a callable "
+            f"progress(stage, step, total)"
+        )
 
 
 @contextlib.contextmanager
@@ -73,9 +75,16 @@ def reporter(progress: ProgressArg, description: str) -> Iterator[Progress | Non
     from tqdm.auto import tqdm
 
     # disable=None: no bar when the output is not a terminal or notebook
-    bar = tqdm(total=1, desc=description, delay=DELAY, leave=False,
-               disable=None if progress is None else False, unit="step")
+    bar = tqdm(
+        total=1,
+        desc=description,
+        delay=DELAY,
+        leave=False,
+        disable=None if progress is None else False,
+        unit="step",
+    )
     try:
+
         def update(stage: str, step: int, total: int) -> None:
             if bar.total != total:
                 bar.total = total

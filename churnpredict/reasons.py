@@ -20,13 +20,33 @@ import pandas as pd
 from .exceptions import ChurnDataError
 from .features import DRIVER_GROUPS, FeatureInfo, format_value
 
-__all__ = ["REASON_THRESHOLD", "RELATED_CORRELATION", "MAX_REASON_CHARS", "INFO_FIELDS",
-           "feature_metadata", "feature_records", "reference_percentiles", "related_facts",
-           "reason_texts", "say_what_is_new"]
+__all__ = [
+    "REASON_THRESHOLD",
+    "RELATED_CORRELATION",
+    "MAX_REASON_CHARS",
+    "INFO_FIELDS",
+    "feature_metadata",
+    "feature_records",
+    "reference_percentiles",
+    "related_facts",
+    "reason_texts",
+    "say_what_is_new",
+]
 
 #: FeatureInfo fields a metadata frame may hold (besides the index, the feature name).
-INFO_FIELDS = ("group", "description", "description_if_zero", "description_if_missing",
-                "kind", "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
+INFO_FIELDS = (
+    "group",
+    "description",
+    "description_if_zero",
+    "description_if_missing",
+    "kind",
+    "noun",
+    "fact",
+    "window_days",
+    "is_tenure",
+    "past_change",
+    "past_label",
+)
 #: Default reason threshold in probability points: a reason must raise the churn probability
 #: by at least one point (see docs/reasons.md for how it was chosen).
 REASON_THRESHOLD = 0.01
@@ -68,9 +88,9 @@ def feature_metadata(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
                 "feature_info must be a DataFrame indexed by feature name with columns 'group' "
                 "and 'description' (see describe_features) or a list of FeatureInfo"
             )
-        info = pd.DataFrame({f: pd.Series([getattr(r, f) for r in records], dtype=object)
-                             for f in INFO_FIELDS}).set_axis(
-                                 pd.Index([r.name for r in records], name="feature"))
+        info = pd.DataFrame(
+            {f: pd.Series([getattr(r, f) for r in records], dtype=object) for f in INFO_FIELDS}
+        ).set_axis(pd.Index([r.name for r in records], name="feature"))
     absent = [c for c in ("group", "description") if c not in info.columns]
     if absent:
         raise ChurnDataError(
@@ -119,19 +139,27 @@ def feature_records(feature_info: Any, names: Sequence[str]) -> list[FeatureInfo
             feature_metadata(feature_info, names)  # the same checks
             return [given[n] for n in names]
     info = feature_metadata(feature_info, names)
-    fields = {f: info[f].tolist() if f in info.columns else [None] * len(info)
-              for f in INFO_FIELDS}
+    fields = {f: info[f].tolist() if f in info.columns else [None] * len(info) for f in INFO_FIELDS}
     out = []
     for i, name in enumerate(info.index):
         get = {f: _none(fields[f][i]) for f in INFO_FIELDS}
         kind = get["kind"] or "number"
-        out.append(FeatureInfo(
-            str(name), str(get["group"]), str(get["description"]),
-            get["description_if_zero"], get["description_if_missing"], kind=str(kind),
-            noun=get["noun"], fact=get["fact"],
-            window_days=None if get["window_days"] is None else float(get["window_days"]),
-            is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False,
-            past_change=get["past_change"], past_label=get["past_label"]))
+        out.append(
+            FeatureInfo(
+                str(name),
+                str(get["group"]),
+                str(get["description"]),
+                get["description_if_zero"],
+                get["description_if_missing"],
+                kind=str(kind),
+                noun=get["noun"],
+                fact=get["fact"],
+                window_days=None if get["window_days"] is None else float(get["window_days"]),
+                is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False,
+                past_change=get["past_change"],
+                past_label=get["past_label"],
+            )
+        )
     return out
 
 
@@ -140,7 +168,8 @@ def _numeric(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     for name in frame.columns:
         col = frame[name]
         if isinstance(col.dtype, pd.CategoricalDtype) or not (
-                pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+            pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+        ):
             continue
         out[str(name)] = col.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
@@ -166,15 +195,15 @@ def reference_percentiles(X: pd.DataFrame) -> dict[str, list[float]]:
     out = {}
     for name, values in _numeric(X).items():
         values = values[~np.isnan(values)]
-        if values.size == 0 or np.unique(values[:10_000]).size <= 2 and \
-                np.unique(values).size <= 2:
+        if values.size == 0 or np.unique(values[:10_000]).size <= 2 and np.unique(values).size <= 2:
             continue
         out[name] = [float(v) for v in np.percentile(values, np.arange(101))]
     return out
 
 
-def related_facts(X: pd.DataFrame, feature_info: Any,
-                  threshold: float = RELATED_CORRELATION) -> dict[str, str]:
+def related_facts(
+    X: pd.DataFrame, feature_info: Any, threshold: float = RELATED_CORRELATION
+) -> dict[str, str]:
     """Fact key of every feature: declared ``fact`` keys joined with strongly related features.
 
     Two features of one driver group state the same fact when their declared fact keys
@@ -221,9 +250,11 @@ def related_facts(X: pd.DataFrame, feature_info: Any,
         block = np.column_stack([numeric[names[i]][rows] for i in cols])
         ranks = pd.DataFrame(block).rank().to_numpy()
         present = ~np.isnan(ranks)
-        fill = np.where(present.any(axis=0),
-                        np.where(present, ranks, 0.0).sum(axis=0) / np.maximum(
-                            present.sum(axis=0), 1), 0.0)
+        fill = np.where(
+            present.any(axis=0),
+            np.where(present, ranks, 0.0).sum(axis=0) / np.maximum(present.sum(axis=0), 1),
+            0.0,
+        )
         ranks = np.where(present, ranks, fill)
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.corrcoef(ranks, rowvar=False)
@@ -236,14 +267,17 @@ def related_facts(X: pd.DataFrame, feature_info: Any,
 
 
 def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
-    """", lower than 90% of customers" (or nothing) for each value, from a percentile grid."""
+    """ ", lower than 90% of customers" (or nothing) for each value, from a percentile grid."""
     values = np.asarray(values, dtype=np.float64)
     below = np.searchsorted(grid, values, side="left") / (grid.size - 1)
     above = 1.0 - np.searchsorted(grid, values, side="right") / (grid.size - 1)
     below = np.clip(below, 0.0, 1.0)
     above = np.clip(above, 0.0, 1.0)
-    more, less = {"count": ("more", "fewer"), "rate": ("more", "fewer"),
-                  "days": ("longer", "shorter")}.get(kind, ("higher", "lower"))
+    more, less = {
+        "count": ("more", "fewer"),
+        "rate": ("more", "fewer"),
+        "days": ("longer", "shorter"),
+    }.get(kind, ("higher", "lower"))
     out = np.full(values.shape, "", dtype=object)
     high = below >= 0.75
     low = ~high & (above >= 0.75)
@@ -254,8 +288,9 @@ def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
-def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int,
-            categorical: Any = ()) -> np.ndarray:
+def _values(
+    source: pd.DataFrame | None, numeric: np.ndarray, j: int, categorical: Any = ()
+) -> np.ndarray:
     """Column ``j`` for wording: the model input for numbers (float32 values read the
     same once rounded for a sentence), the original values for categorical features."""
     if source is None or j not in categorical:
@@ -264,9 +299,17 @@ def _values(source: pd.DataFrame | None, numeric: np.ndarray, j: int,
     return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
 
 
-def say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
-                     moved: np.ndarray, silent: np.ndarray, records: Sequence[FeatureInfo],
-                     source: pd.DataFrame | None, numeric: np.ndarray, currency: str) -> None:
+def say_what_is_new(
+    texts: np.ndarray,
+    where: np.ndarray,
+    contrib: np.ndarray,
+    moved: np.ndarray,
+    silent: np.ndarray,
+    records: Sequence[FeatureInfo],
+    source: pd.DataFrame | None,
+    numeric: np.ndarray,
+    currency: str,
+) -> None:
     """Tenure reasons of new customers also name what their short history shows.
 
     "customer for 2 weeks" becomes "customer for 2 weeks, no activity recorded yet" (the
@@ -300,22 +343,31 @@ def say_what_is_new(texts: np.ndarray, where: np.ndarray, contrib: np.ndarray,
         sel = np.flatnonzero(ok & (best == j))
         col = pd.Series(_values(source, numeric, j)[rows[sel]])  # numeric windowed features
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        described = np.array([records[j].describe(_plain(u), currency) for u in uniques]
-                             + [records[j].describe(np.nan, currency)], dtype=object)
+        described = np.array(
+            [records[j].describe(_plain(u), currency) for u in uniques]
+            + [records[j].describe(np.nan, currency)],
+            dtype=object,
+        )
         extra[sel] = described[codes]
-    joined = np.array([str(t).split(", ", 1)[0] + ", " + e if e else ""
-                       for t, e in zip(texts[rows, slots], extra, strict=True)], dtype=object)
+    joined = np.array(
+        [
+            str(t).split(", ", 1)[0] + ", " + e if e else ""
+            for t, e in zip(texts[rows, slots], extra, strict=True)
+        ],
+        dtype=object,
+    )
     fits = np.array([0 < len(t) <= MAX_REASON_CHARS for t in joined], dtype=bool)
     texts[rows[fits], slots[fits]] = joined[fits]
 
 
 def _past_text(value: float, previous: float, record: FeatureInfo, currency: str) -> str:
-    """", down from 14 the 30 days before" (or nothing when unknown or unchanged)."""
+    """ ", down from 14 the 30 days before" (or nothing when unknown or unchanged)."""
     if not (np.isfinite(value) and np.isfinite(previous)) or abs(previous - value) < 0.5:
         return ""
     word = "down" if previous > value else "up"
-    amount = format_value(previous, "number" if record.kind == "count" else record.kind,
-                          currency=currency)
+    amount = format_value(
+        previous, "number" if record.kind == "count" else record.kind, currency=currency
+    )
     return f", {word} from {amount} {record.past_label or 'before'}"
 
 
@@ -326,10 +378,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def reason_texts(lead: np.ndarray, records: Sequence[FeatureInfo], numeric: np.ndarray, *,
-                 source: pd.DataFrame | None = None, categorical: Any = (),
-                 percentiles: Mapping[str, Sequence[float]] | None = None,
-                 currency: str = "") -> np.ndarray:
+def reason_texts(
+    lead: np.ndarray,
+    records: Sequence[FeatureInfo],
+    numeric: np.ndarray,
+    *,
+    source: pd.DataFrame | None = None,
+    categorical: Any = (),
+    percentiles: Mapping[str, Sequence[float]] | None = None,
+    currency: str = "",
+) -> np.ndarray:
     """The sentence of every reason slot, worded by the feature that leads it.
 
     Each feature's template is formatted once per distinct value. A count, amount or number
@@ -374,10 +432,14 @@ def reason_texts(lead: np.ndarray, records: Sequence[FeatureInfo], numeric: np.n
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         if past is not None:  # (value, previous value) pairs: compare with the own past
             said = [record.describe(_plain(u[0]), currency) for u in uniques]
-            said = [s + _past_text(u[0], u[1], record, currency) if s else s
-                    for s, u in zip(said, uniques, strict=True)]
-            said = [s if len(s) <= MAX_REASON_CHARS else record.describe(_plain(u[0]), currency)
-                    for s, u in zip(said, uniques, strict=True)]
+            said = [
+                s + _past_text(u[0], u[1], record, currency) if s else s
+                for s, u in zip(said, uniques, strict=True)
+            ]
+            said = [
+                s if len(s) <= MAX_REASON_CHARS else record.describe(_plain(u[0]), currency)
+                for s, u in zip(said, uniques, strict=True)
+            ]
             uniques = [u[0] for u in uniques]
             own = [", down from" in s or ", up from" in s for s in said]
         else:
@@ -386,8 +448,10 @@ def reason_texts(lead: np.ndarray, records: Sequence[FeatureInfo], numeric: np.n
         grid = (percentiles or {}).get(record.name)
         if grid is not None and len(uniques) and record.kind not in ("flag", "category"):
             refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
-            said = [s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
-                    for s, r, o in zip(said, refs, own, strict=True)]
+            said = [
+                s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
+                for s, r, o in zip(said, refs, own, strict=True)
+            ]
         described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
         texts[rows, slots] = described[codes]
     return texts

@@ -24,8 +24,14 @@ from .windows import to_naive_utc
 __all__ = ["recalibrate"]
 
 
-def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs: int = 3,
-                method: str | None = None) -> Any:
+def recalibrate(
+    pipeline: Any,
+    data: EventData,
+    as_of: Any = None,
+    *,
+    n_cutoffs: int = 3,
+    method: str | None = None,
+) -> Any:
     """Refit ``pipeline``'s calibration map on the latest complete cutoffs before ``as_of``.
 
     See :meth:`ChurnPipeline.recalibrate <churnpredict.pipeline.ChurnPipeline.recalibrate>`.
@@ -42,8 +48,10 @@ def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs:
             f"needs a ChurnModel"
         )
     if data.is_snapshot:
-        raise ChurnDataError("a snapshot table has one cutoff and no later outcomes to "
-                             "recalibrate on; retrain on the new snapshot instead")
+        raise ChurnDataError(
+            "a snapshot table has one cutoff and no later outcomes to "
+            "recalibrate on; retrain on the new snapshot instead"
+        )
     n = n_cutoffs
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n_cutoffs={n!r}; expected an integer >= 1")
@@ -65,11 +73,13 @@ def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs:
             f"cutoffs (up to {pipeline.as_of_ - pipeline.horizon_:%Y-%m-%d}): the trees have seen "
             f"those outcomes, so the map fits optimistic margins; recalibrate on outcomes "
             f"after the training as-of {pipeline.as_of_:%Y-%m-%d}",
-            LeakageWarning, stacklevel=3,  # the caller of ChurnPipeline.recalibrate
+            LeakageWarning,
+            stacklevel=3,  # the caller of ChurnPipeline.recalibrate
         )
     # the same population as training and scoring (lapsed customers with inactivity churn)
-    labels = label_churn(data, cutoffs, pipeline.horizon_, as_of=stamp,
-                         **pipeline.population_rule())
+    labels = label_churn(
+        data, cutoffs, pipeline.horizon_, as_of=stamp, **pipeline.population_rule()
+    )
     y = labels["churned"].to_numpy(dtype=np.float64)
     if len(y) == 0 or y.min() == y.max():
         raise ChurnDataError(
@@ -77,8 +87,9 @@ def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs:
             f"{[c.strftime('%Y-%m-%d') for c in cutoffs]}, but found {int(y.sum())} "
             f"churner(s) in {len(y)} row(s); use more cutoffs (n_cutoffs) or a later as_of"
         )
-    X = pipeline.align_features(build_features(data, labels.index, pipeline.builders_, fit=False,
-                                               progress=False))
+    X = pipeline.align_features(
+        build_features(data, labels.index, pipeline.builders_, fit=False, progress=False)
+    )
     margin = model.decision_function(X)
     before = float(model.calibrate_margin(margin).mean())
     calibrator = Calibrator.fit(method, margin, y, prior="sigmoid")
@@ -91,10 +102,12 @@ def recalibrate(pipeline: Any, data: EventData, as_of: Any = None, *, n_cutoffs:
     proba = model.calibrate_margin(margin)
     pipeline.model_id_ = model_id(model, pipeline.feature_names_)
     if getattr(pipeline, "reference_", None) is not None:
-        pipeline.reference_ = {**pipeline.reference_,
-                           "score": reference_distribution(
-                               X.iloc[:, :0], proba,
-                               bins=int(pipeline.reference_.get("bins", 10)))["score"]}
+        pipeline.reference_ = {
+            **pipeline.reference_,
+            "score": reference_distribution(
+                X.iloc[:, :0], proba, bins=int(pipeline.reference_.get("bins", 10))
+            )["score"],
+        }
     pipeline.recalibration_ = {
         "as_of": stamp.isoformat(),
         "cutoffs": [c.isoformat() for c in cutoffs],

@@ -83,22 +83,31 @@ def load_online_retail(path: str | os.PathLike) -> EventData:
     """
     raw = _read_csv(path, ["InvoiceNo", "InvoiceDate", "CustomerID", "TotalPrice"])
     raw = raw.dropna(subset=["CustomerID"])
-    raw = raw.assign(CustomerID=raw["CustomerID"].astype(np.int64),
-                     InvoiceDate=pd.to_datetime(raw["InvoiceDate"]))
-    customers = (raw.groupby("CustomerID", as_index=False)["InvoiceDate"].min()
-                 .rename(columns={"CustomerID": "customer_id", "InvoiceDate": "signup_at"}))
-    payments = pd.DataFrame({
-        "customer_id": raw["CustomerID"],
-        "timestamp": raw["InvoiceDate"],
-        "amount": raw["TotalPrice"].round(2),
-        "status": "succeeded",
-    })
-    activity = pd.DataFrame({
-        "customer_id": raw["CustomerID"],
-        "timestamp": raw["InvoiceDate"],
-        "event": "purchase",
-        "value": raw["TotalPrice"].round(2),
-    })
+    raw = raw.assign(
+        CustomerID=raw["CustomerID"].astype(np.int64),
+        InvoiceDate=pd.to_datetime(raw["InvoiceDate"]),
+    )
+    customers = (
+        raw.groupby("CustomerID", as_index=False)["InvoiceDate"]
+        .min()
+        .rename(columns={"CustomerID": "customer_id", "InvoiceDate": "signup_at"})
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": raw["CustomerID"],
+            "timestamp": raw["InvoiceDate"],
+            "amount": raw["TotalPrice"].round(2),
+            "status": "succeeded",
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_id": raw["CustomerID"],
+            "timestamp": raw["InvoiceDate"],
+            "event": "purchase",
+            "value": raw["TotalPrice"].round(2),
+        }
+    )
     return EventData(customers, activity=activity, payments=payments)
 
 
@@ -138,34 +147,44 @@ def load_sparkify(path: str | os.PathLike) -> EventData:
         signup = first_seen
     customers = pd.DataFrame({"customer_id": signup.index, "signup_at": signup.to_numpy()})
     if "gender" in raw:
-        customers["gender"] = raw.groupby("userId")["gender"].first().reindex(
-            signup.index).to_numpy()
+        customers["gender"] = (
+            raw.groupby("userId")["gender"].first().reindex(signup.index).to_numpy()
+        )
     cancel = raw.loc[raw["page"] == "Cancellation Confirmation"].groupby("userId")["time"].min()
     if len(cancel):
         customers["churned_at"] = customers["customer_id"].map(cancel)
-    activity = pd.DataFrame({
-        "customer_id": raw["userId"],
-        "timestamp": raw["time"],
-        "event": raw["page"].astype("string"),
-        "value": pd.to_numeric(raw.get("length"), errors="coerce"),
-    })
+    activity = pd.DataFrame(
+        {
+            "customer_id": raw["userId"],
+            "timestamp": raw["time"],
+            "event": raw["page"].astype("string"),
+            "value": pd.to_numeric(raw.get("length"), errors="coerce"),
+        }
+    )
     support = raw.loc[raw["page"].isin(["Help", "Error"])]
     tickets = None
     if len(support):
-        tickets = pd.DataFrame({
-            "customer_id": support["userId"],
-            "created_at": support["time"],
-            "resolved_at": support["time"],
-            "priority": np.where(support["page"] == "Error", "high", "normal"),
-        })
+        tickets = pd.DataFrame(
+            {
+                "customer_id": support["userId"],
+                "created_at": support["time"],
+                "resolved_at": support["time"],
+                "priority": np.where(support["page"] == "Error", "high", "normal"),
+            }
+        )
     return EventData(customers, activity=activity, tickets=tickets)
 
 
-def _snapshot(frame: pd.DataFrame, id_column: str, label: str, drop: list[str],
-              positive: object) -> EventData:
+def _snapshot(
+    frame: pd.DataFrame, id_column: str, label: str, drop: list[str], positive: object
+) -> EventData:
     frame = frame.drop(columns=[c for c in drop if c in frame.columns])
-    return EventData(frame, columns={"customers": {id_column: "customer_id"}},
-                     label_column=label, positive_label=positive)
+    return EventData(
+        frame,
+        columns={"customers": {id_column: "customer_id"}},
+        label_column=label,
+        positive_label=positive,
+    )
 
 
 def load_telco(path: str | os.PathLike) -> EventData:

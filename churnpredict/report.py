@@ -34,12 +34,13 @@ REPORT_PLOTS: dict[str, str] = {
     "driver_mix": "Main churn driver along the at-risk list",
     "profit": "Expected campaign profit against list size",
     "drift": "Population stability index (PSI) of the score and the most shifted features, "
-             "scored population against training",
+    "scored population against training",
     "waterfall": "Why the first customer on the list scores as they do: contributions in "
-                 "probability points, from the base rate to the probability in the list",
+    "probability points, from the base rate to the probability in the list",
 }
 
 _MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
+
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
     from .windows import parse_window
@@ -110,12 +111,16 @@ def _contributions(pipeline: Any, X: pd.DataFrame) -> _Contributions | None:
     phi = values[:, :-1]
     groups = pipeline.feature_info_["group"].reindex(X.columns).fillna("profile").astype(str)
     # the waterfall is drawn in probability points so it ends at the listed probability
-    prob, base, _ = probability_contributions(values, calibration_map(pipeline.model_),
-                                              listed_probability(pipeline.model_, X))
+    prob, base, _ = probability_contributions(
+        values, calibration_map(pipeline.model_), listed_probability(pipeline.model_, X)
+    )
     ids = pd.Index(X.index.get_level_values(0), name="customer_id")
-    return _Contributions(pd.DataFrame(phi, columns=X.columns, index=X.index), groups,
-                          pd.DataFrame(prob, columns=X.columns, index=ids),
-                          pd.Series(base, index=ids))
+    return _Contributions(
+        pd.DataFrame(phi, columns=X.columns, index=X.index),
+        groups,
+        pd.DataFrame(prob, columns=X.columns, index=ids),
+        pd.Series(base, index=ids),
+    )
 
 
 # ---------------------------------------------------------------------------- figures
@@ -124,25 +129,31 @@ def _plot_drift(summary: Mapping[str, Any], ax: Any, n: int = 15) -> None:
 
     frame = drift_frame(summary).dropna(subset=["psi"]).head(n).iloc[::-1]
     colors = {"ok": "#8c959f", "notice": "#d4a72c", "warn": "#cf222e"}
-    ax.barh([str(i) for i in frame.index], frame["psi"].to_numpy(dtype=float),
-            color=[colors.get(level, "#8c959f") for level in frame["level"]])
+    ax.barh(
+        [str(i) for i in frame.index],
+        frame["psi"].to_numpy(dtype=float),
+        color=[colors.get(level, "#8c959f") for level in frame["level"]],
+    )
     limits = summary["thresholds"]
     for key, style in (("notice", ":"), ("warn", "--")):
-        ax.axvline(limits[key], color=colors[key], ls=style, lw=1,
-                   label=f"{key} ({limits[key]:g})")
+        ax.axvline(limits[key], color=colors[key], ls=style, lw=1, label=f"{key} ({limits[key]:g})")
     ax.set_xlabel("population stability index")
     ax.legend(frameon=False, loc="lower right")
 
 
-def _make_plots(evaluation: Any, shap: _Contributions | None,
-                at_risk: pd.DataFrame, curve: pd.DataFrame | None, top: int,
-                drift: Mapping[str, Any] | None = None) -> list[Plot]:
+def _make_plots(
+    evaluation: Any,
+    shap: _Contributions | None,
+    at_risk: pd.DataFrame,
+    curve: pd.DataFrame | None,
+    top: int,
+    drift: Mapping[str, Any] | None = None,
+) -> list[Plot]:
     from . import plots as pe
 
     plots: list[Plot] = []
 
-    def add(stem: str, draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)
-            ) -> None:
+    def add(stem: str, draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)) -> None:
         plots.append(Plot(stem, REPORT_PLOTS[stem], render_plot(draw, size)))
 
     if evaluation is not None:
@@ -153,14 +164,21 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
         add("calibration", lambda ax: pe.plot_calibration(scored, ax))
         add("score_distribution", lambda ax: pe.plot_score_distribution(scored, ax, log=True))
     else:
-        add("score_distribution", lambda ax: pe.plot_score_distribution(at_risk, ax, label=None,
-                                                                        log=True))
+        add(
+            "score_distribution",
+            lambda ax: pe.plot_score_distribution(at_risk, ax, label=None, log=True),
+        )
     if shap is not None:
-        add("importance_groups", lambda ax: pe.plot_shap_importance(
-            shap.values, ax, groups=shap.groups, by="group"))
+        add(
+            "importance_groups",
+            lambda ax: pe.plot_shap_importance(shap.values, ax, groups=shap.groups, by="group"),
+        )
         n = min(15, shap.values.shape[1])
-        add("importance_features", lambda ax: pe.plot_shap_importance(
-            shap.values, ax, groups=shap.groups, max_features=n), size=(6.4, 0.28 * n + 1.6))
+        add(
+            "importance_features",
+            lambda ax: pe.plot_shap_importance(shap.values, ax, groups=shap.groups, max_features=n),
+            size=(6.4, 0.28 * n + 1.6),
+        )
     if shap is not None and shap.probability is not None and len(at_risk):
         first = at_risk["customer_id"].iloc[0] if "customer_id" in at_risk.columns else None
         if first in shap.probability.index:
@@ -175,8 +193,12 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
         # Zoom on the sizes worth discussing: up to a few times the best size.
         best = int(curve.attrs.get("optimal_list_size", 0))
         shown = curve.iloc[: min(len(curve), max(4 * best, len(curve) // 10, 20) + 1)]
-        add("profit", lambda ax: pe.plot_profit_curve(shown.reset_index(), ax,
-                                                      x="list_size", y="expected_profit"))
+        add(
+            "profit",
+            lambda ax: pe.plot_profit_curve(
+                shown.reset_index(), ax, x="list_size", y="expected_profit"
+            ),
+        )
     if drift is not None and (drift.get("features") or drift.get("score")):
         n = min(15, len(drift.get("features", [])) + 1)
         add("drift", lambda ax: _plot_drift(drift, ax, n), size=(6.4, 0.28 * n + 1.6))
@@ -187,20 +209,41 @@ def _make_plots(evaluation: Any, shap: _Contributions | None,
 def _cards(metrics: Mapping[str, Any]) -> str:
     base = number(metrics.get("base_rate"), "{:.3f}")
     rows = [
-        ("AUC", number(metrics.get("auc"), "{:.3f}"),
-         "chance a churner is ranked above a customer who stays (0.5 = random)"),
-        ("Average precision", number(metrics.get("average_precision"), "{:.3f}"),
-         f"precision over the whole list; random would be {base}"),
-        ("Top-decile lift", number(metrics.get("top_decile_lift"), "{:.1f}x"),
-         "churn rate in the top 10% of the list over the overall churn rate"),
-        ("Brier score", number(metrics.get("brier"), "{:.3f}"),
-         "mean squared error of the probabilities (lower is better)"),
-        ("Churn rate", number(metrics.get("base_rate"), "{:.1%}"),
-         f"{number(metrics.get('n_churned'))} of {number(metrics.get('n'))} customers churned"),
+        (
+            "AUC",
+            number(metrics.get("auc"), "{:.3f}"),
+            "chance a churner is ranked above a customer who stays (0.5 = random)",
+        ),
+        (
+            "Average precision",
+            number(metrics.get("average_precision"), "{:.3f}"),
+            f"precision over the whole list; random would be {base}",
+        ),
+        (
+            "Top-decile lift",
+            number(metrics.get("top_decile_lift"), "{:.1f}x"),
+            "churn rate in the top 10% of the list over the overall churn rate",
+        ),
+        (
+            "Brier score",
+            number(metrics.get("brier"), "{:.3f}"),
+            "mean squared error of the probabilities (lower is better)",
+        ),
+        (
+            "Churn rate",
+            number(metrics.get("base_rate"), "{:.1%}"),
+            f"{number(metrics.get('n_churned'))} of {number(metrics.get('n'))} customers churned",
+        ),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
-        f'<div class="h">{escape(h)}</div></div>' for k, v, h in rows) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{v}</div>'
+            f'<div class="h">{escape(h)}</div></div>'
+            for k, v, h in rows
+        )
+        + "</div>"
+    )
 
 
 def _group_tag(group: Any) -> str:
@@ -213,11 +256,16 @@ def _group_tag(group: Any) -> str:
 
 
 def _top_table(at_risk: pd.DataFrame, top: int) -> str:
-    value, label = (("mrr", "MRR") if "expected_spend" not in at_risk.columns
-                    else ("expected_spend", "expected spend"))
-    head = ("<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
-            f"<th>{label}</th><th>revenue at risk</th><th>why (top reasons)</th>"
-            "<th>suggested action</th></tr>")
+    value, label = (
+        ("mrr", "MRR")
+        if "expected_spend" not in at_risk.columns
+        else ("expected_spend", "expected spend")
+    )
+    head = (
+        "<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
+        f"<th>{label}</th><th>revenue at risk</th><th>why (top reasons)</th>"
+        "<th>suggested action</th></tr>"
+    )
     body = []
     for row in at_risk.head(top).to_dict("records"):
         reasons = []
@@ -234,16 +282,17 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
             f"<td class=n>{number(row.get(value), '{:,.2f}')}</td>"
             f"<td class=n>{number(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
             f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
-            f"<td>{escape(row.get('suggested_action', ''))}</td></tr>")
+            f"<td>{escape(row.get('suggested_action', ''))}</td></tr>"
+        )
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
-                  at_risk: pd.DataFrame, top: int) -> str:
+def _groups_table(
+    actions: Mapping[str, str], importance: pd.Series | None, at_risk: pd.DataFrame, top: int
+) -> str:
     from .export import GROUP_MEANINGS, PURCHASE_GROUP_MEANINGS
 
-    meanings = (PURCHASE_GROUP_MEANINGS if "expected_spend" in at_risk.columns
-                else GROUP_MEANINGS)
+    meanings = PURCHASE_GROUP_MEANINGS if "expected_spend" in at_risk.columns else GROUP_MEANINGS
     share = pd.Series(dtype=float)
     if "reason_group_1" in at_risk.columns and len(at_risk):
         head = at_risk.head(top * 10)["reason_group_1"]
@@ -258,10 +307,13 @@ def _groups_table(actions: Mapping[str, str], importance: pd.Series | None,
             f"<tr><td>{_group_tag(group)}</td><td>{escape(meanings.get(group, ''))}</td>"
             f"<td class=n>{number(weight, '{:.0%}')}</td>"
             f"<td class=n>{number(share.get(group, 0.0), '{:.0%}')}</td>"
-            f"<td>{escape(actions.get(group, ''))}</td></tr>")
-    return ("<table><tr><th>driver group</th><th>what it means</th><th>share of model "
-            f"importance</th><th>main reason in the top {n_top:,}</th><th>suggested action</th>"
-            f"</tr>{''.join(rows)}</table>")
+            f"<td>{escape(actions.get(group, ''))}</td></tr>"
+        )
+    return (
+        "<table><tr><th>driver group</th><th>what it means</th><th>share of model "
+        f"importance</th><th>main reason in the top {n_top:,}</th><th>suggested action</th>"
+        f"</tr>{''.join(rows)}</table>"
+    )
 
 
 def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -> str:
@@ -269,10 +321,12 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
     from .drift import drift_frame, drift_messages
 
     if drift is None:
-        return ('<section id=drift><h2>Has the population changed since training?</h2>'
-                '<p class="note">This model keeps no training reference (trained on Dask or '
-                "by an older version), so drift is not measured; retrain on one machine to "
-                "measure it.</p></section>")
+        return (
+            "<section id=drift><h2>Has the population changed since training?</h2>"
+            '<p class="note">This model keeps no training reference (trained on Dask or '
+            "by an older version), so drift is not measured; retrain on one machine to "
+            "measure it.</p></section>"
+        )
     limits = drift["thresholds"]
     frame = drift_frame(drift).head(n)
     rows = "".join(
@@ -280,11 +334,15 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
         f"<td class=n>{number(r['psi'], '{:.3f}')}</td><td>{escape(r['level'])}</td>"
         f"<td class=n>{number(r['missing_share_reference'], '{:.1%}')} &rarr; "
         f"{number(r['missing_share'], '{:.1%}')}</td><td>{escape(r['unseen_categories'])}</td></tr>"
-        for name, r in frame.to_dict("index").items())
+        for name, r in frame.to_dict("index").items()
+    )
     messages = drift_messages(drift)
-    lead = ("".join(f'<p class="note">{escape(m)}</p>' for m in messages) if messages else
-            f"<p>No feature and not the score moved past the notice threshold "
-            f"(PSI {limits['notice']:g}).</p>")
+    lead = (
+        "".join(f'<p class="note">{escape(m)}</p>' for m in messages)
+        if messages
+        else f"<p>No feature and not the score moved past the notice threshold "
+        f"(PSI {limits['notice']:g}).</p>"
+    )
     return (
         f"<section id=drift><h2>Has the population changed since training?</h2>"
         f"<p>Population stability index (PSI) of each feature and of the churn probability, "
@@ -294,11 +352,13 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
         f"major shift: check the data feed, then recalibrate or retrain.</p>{lead}"
         f"<table><tr><th>feature</th><th>kind</th><th>PSI</th><th>level</th>"
         f"<th>missing (training &rarr; now)</th><th>categories not seen in training</th></tr>"
-        f"{rows}</table>{figures}</section>")
+        f"{rows}</table>{figures}</section>"
+    )
 
 
-def _base_rate_check(pipeline: Any, data: Any, evaluation: Any
-                     ) -> tuple[dict[str, Any], pd.Timestamp] | None:
+def _base_rate_check(
+    pipeline: Any, data: Any, evaluation: Any
+) -> tuple[dict[str, Any], pd.Timestamp] | None:
     """Mean predicted probability against the observed churn rate, on the evaluation's
     cutoff, else on the latest complete cutoff when it is past the training window."""
     from .evaluate import base_rate_check
@@ -319,40 +379,58 @@ def _base_rate_text(base_rate: tuple[dict[str, Any], pd.Timestamp] | None) -> st
         return ""
     check, cutoff = base_rate
     css = "" if check["ok"] else ' class="note"'
-    return (f"<p id=base-rate{css}><b>Base rate</b> on the customers active on "
-            f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {escape(check['message'])}.</p>")
+    return (
+        f"<p id=base-rate{css}><b>Base rate</b> on the customers active on "
+        f"{cutoff:%Y-%m-%d} (the latest cutoff checked): {escape(check['message'])}.</p>"
+    )
 
 
-def _profit_text(curve: pd.DataFrame | None, n_customers: int, contact_cost: float,
-                 save_rate: float, months: float, value_note: str) -> str:
+def _profit_text(
+    curve: pd.DataFrame | None,
+    n_customers: int,
+    contact_cost: float,
+    save_rate: float,
+    months: float,
+    value_note: str,
+) -> str:
     if curve is None:
         return f'<p class="note">The profit view needs customer revenue (MRR); {value_note}</p>'
     best = int(curve.attrs.get("optimal_list_size", curve["expected_profit"].idxmax()))
     assumptions = (
         f"Assuming a contact costs <b>{number(contact_cost, '{:,.2f}')}</b>, keeps "
         f"<b>{save_rate:.0%}</b> of the customers who would have churned, and a kept customer "
-        + (f"is worth their MRR x {months:.1f} months (the horizon)"
-           if curve.attrs.get("value", "mrr") == "mrr" else
-           "is worth the spend expected from them over the horizon")
+        + (
+            f"is worth their MRR x {months:.1f} months (the horizon)"
+            if curve.attrs.get("value", "mrr") == "mrr"
+            else "is worth the spend expected from them over the horizon"
+        )
     )
-    how = ("Set your own figures with <code>contact_cost</code> and <code>save_rate</code> "
-           "in the <code>[report]</code> table of the config file.")
+    how = (
+        "Set your own figures with <code>contact_cost</code> and <code>save_rate</code> "
+        "in the <code>[report]</code> table of the config file."
+    )
     if best == 0:
         gain = curve["expected_saved_revenue"].diff().max()
-        return (f"<p>{assumptions}, no contact pays for itself: the largest expected saving "
-                f"from one customer is {number(gain, '{:,.2f}')}, below the contact cost. "
-                f"{value_note} {how}</p>")
+        return (
+            f"<p>{assumptions}, no contact pays for itself: the largest expected saving "
+            f"from one customer is {number(gain, '{:,.2f}')}, below the contact cost. "
+            f"{value_note} {how}</p>"
+        )
     row = curve.loc[best]
     everyone = curve.iloc[-1]
     floor = row["min_probability"]
-    text = f"<p>{assumptions}, the expected profit is highest when you contact the top " \
-           f"<b>{best:,}</b> of {n_customers:,} customers"
+    text = (
+        f"<p>{assumptions}, the expected profit is highest when you contact the top "
+        f"<b>{best:,}</b> of {n_customers:,} customers"
+    )
     if not pd.isna(floor):
         text += f" (churn probability {floor:.1%} and above)"
-    text += (f": expected profit <b>{number(row['expected_profit'], '{:,.0f}')}</b> "
-             f"({number(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
-             f"{number(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
-             f"{number(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>")
+    text += (
+        f": expected profit <b>{number(row['expected_profit'], '{:,.0f}')}</b> "
+        f"({number(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
+        f"{number(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
+        f"{number(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>"
+    )
     return text
 
 
@@ -469,26 +547,42 @@ def write_report(
         drift = population_drift(pipeline.reference_, X, pipeline.model_.predict_proba(X)[:, 1])
 
     what = "expected spend" if purchases else "MRR"
-    mrr = pd.to_numeric(scores.get("expected_spend" if purchases else "mrr",
-                                   pd.Series(np.nan, index=scores.index)), errors="coerce")
+    mrr = pd.to_numeric(
+        scores.get("expected_spend" if purchases else "mrr", pd.Series(np.nan, index=scores.index)),
+        errors="coerce",
+    )
     curve = None
     value_note = ""
     if mrr.notna().any():
-        curve = profit_curve_from_scores(scores, horizon, contact_cost=contact_cost,
-                                         save_rate=save_rate)
+        curve = profit_curve_from_scores(
+            scores, horizon, contact_cost=contact_cost, save_rate=save_rate
+        )
         if mrr.isna().any():
-            value_note = (f"{int(mrr.isna().sum()):,} customers without known {what} count as "
-                          f"worth 0.")
+            value_note = (
+                f"{int(mrr.isna().sum()):,} customers without known {what} count as worth 0."
+            )
     else:
         value_note = f"no {what} is known for these customers, so the profit view is left out."
 
     plots = _make_plots(evaluation, shap, at_risk, curve, top, drift)
     page = _page(
-        title=title, as_of=as_of, horizon=horizon, pipeline=pipeline, scores=scores,
-        at_risk=at_risk, evaluation=evaluation, plots=plots, curve=curve,
-        importance=None if shap is None else shap.group_share(), actions=action_map,
-        top=top, contact_cost=contact_cost, save_rate=save_rate, months=months,
-        value_note=value_note, drift=drift,
+        title=title,
+        as_of=as_of,
+        horizon=horizon,
+        pipeline=pipeline,
+        scores=scores,
+        at_risk=at_risk,
+        evaluation=evaluation,
+        plots=plots,
+        curve=curve,
+        importance=None if shap is None else shap.group_share(),
+        actions=action_map,
+        top=top,
+        contact_cost=contact_cost,
+        save_rate=save_rate,
+        months=months,
+        value_note=value_note,
+        drift=drift,
         base_rate=_base_rate_check(pipeline, data, evaluation),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -502,12 +596,27 @@ def write_report(
     return target
 
 
-def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: Any,
-          scores: pd.DataFrame, at_risk: pd.DataFrame, evaluation: Any, plots: Sequence[Plot],
-          curve: pd.DataFrame | None, importance: pd.Series | None,
-          actions: Mapping[str, str], top: int, contact_cost: float, save_rate: float,
-          months: float, value_note: str, drift: Mapping[str, Any] | None = None,
-          base_rate: tuple[dict[str, Any], pd.Timestamp] | None = None) -> str:
+def _page(
+    *,
+    title: str,
+    as_of: pd.Timestamp,
+    horizon: pd.Timedelta,
+    pipeline: Any,
+    scores: pd.DataFrame,
+    at_risk: pd.DataFrame,
+    evaluation: Any,
+    plots: Sequence[Plot],
+    curve: pd.DataFrame | None,
+    importance: pd.Series | None,
+    actions: Mapping[str, str],
+    top: int,
+    contact_cost: float,
+    save_rate: float,
+    months: float,
+    value_note: str,
+    drift: Mapping[str, Any] | None = None,
+    base_rate: tuple[dict[str, Any], pd.Timestamp] | None = None,
+) -> str:
     from ._version import __version__
 
     figs = {p.stem: p for p in plots}
@@ -533,9 +642,11 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
             f"{figures('gains', 'lift', 'precision_recall', 'calibration')}</section>"
         ]
     else:
-        parts.append('<p class="note">The outcomes after this date are not known yet, so the '
-                     "accuracy section is left out; run <code>churnpredict evaluate</code> on "
-                     "an earlier date to check the model.</p>")
+        parts.append(
+            '<p class="note">The outcomes after this date are not known yet, so the '
+            "accuracy section is left out; run <code>churnpredict evaluate</code> on "
+            "an earlier date to check the model.</p>"
+        )
         parts.append(_base_rate_text(base_rate))
     parts += [
         f"<section id=list><h2>Who to contact first: top {min(top, len(at_risk))} of "
@@ -553,7 +664,9 @@ def _page(*, title: str, as_of: pd.Timestamp, horizon: pd.Timedelta, pipeline: A
         f"the latest training cutoffs. Plots are also saved as PNG files next to this page."
         f"</footer>",
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{escape(title)} {as_of:%Y-%m-%d}</title><style>{PAGE_CSS}</style></head>"
-            f"<body><main>{''.join(parts)}</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} {as_of:%Y-%m-%d}</title><style>{PAGE_CSS}</style></head>"
+        f"<body><main>{''.join(parts)}</main></body></html>\n"
+    )

@@ -314,12 +314,15 @@ def date_order_evidence(text: pd.Series) -> tuple[bool, bool]:
     (True, False)
     """
     parts = _numeric_date_parts(text)
-    return (bool((parts["day_first"] & ~parts["month_first"]).any()),
-            bool((parts["month_first"] & ~parts["day_first"]).any()))
+    return (
+        bool((parts["day_first"] & ~parts["month_first"]).any()),
+        bool((parts["month_first"] & ~parts["day_first"]).any()),
+    )
 
 
-def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
-                          hint: Callable[[], bool | None] | None) -> pd.Series:
+def _settle_numeric_dates(
+    where: str, text: pd.Series, dayfirst: bool | None, hint: Callable[[], bool | None] | None
+) -> pd.Series:
     """Rewrite d/m/y or m/d/y strings as ISO ``y-m-d``, never guessing the order.
 
     The order is ``dayfirst`` when given; otherwise the column's values settle it (a first
@@ -333,8 +336,10 @@ def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
     only_day = parts["day_first"] & ~parts["month_first"]
     only_month = parts["month_first"] & ~parts["day_first"]
     either = parts["day_first"] & parts["month_first"] & (parts["a"] != parts["b"])
-    fix = ("pass dayfirst=True or False (CLI --dayfirst / --monthfirst, config dayfirst = "
-           "true) or date_format= such as '%d/%m/%Y %H:%M'")
+    fix = (
+        "pass dayfirst=True or False (CLI --dayfirst / --monthfirst, config dayfirst = "
+        "true) or date_format= such as '%d/%m/%Y %H:%M'"
+    )
     if dayfirst is None:
         if only_day.any() and only_month.any():
             days = format_examples(text[only_day.index[only_day]], 2)
@@ -369,9 +374,14 @@ def _settle_numeric_dates(where: str, text: pd.Series, dayfirst: bool | None,
     month = np.where(dayfirst, parts["b"], parts["a"])
     year = parts["year"].astype(int)
     year = year.where(parts["year"].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))
-    iso = (year.astype(str).str.zfill(4) + "-" + pd.Series(month, index=parts.index).astype(str)
-           .str.zfill(2) + "-" + pd.Series(day, index=parts.index).astype(str).str.zfill(2)
-           + parts["rest"].fillna("").astype(str))
+    iso = (
+        year.astype(str).str.zfill(4)
+        + "-"
+        + pd.Series(month, index=parts.index).astype(str).str.zfill(2)
+        + "-"
+        + pd.Series(day, index=parts.index).astype(str).str.zfill(2)
+        + parts["rest"].fillna("").astype(str)
+    )
     out = text.astype(object).copy()
     out[parts.index] = iso.astype(object)
     return out
@@ -434,7 +444,8 @@ def normalise_timestamps(
     """
     where = f"{table}.{column}"
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
-            values.dtype):
+        values.dtype
+    ):
         return _to_naive_ns(where, values)
     if values.isna().all():  # an optional column empty for everyone (CSV reads it as float64)
         return _empty_times(values.index)
@@ -445,9 +456,11 @@ def normalise_timestamps(
         )
     present = values.dropna().astype(object)
     is_str = present.map(lambda v: isinstance(v, str)).astype(bool)
-    numbers = present[~is_str].map(
-        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-    ).astype(bool)
+    numbers = (
+        present[~is_str]
+        .map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+        .astype(bool)
+    )
     if numbers.any():
         raise ChurnDataError(
             f"{where} has {int(numbers.sum())} numbers among its timestamps "
@@ -496,8 +509,11 @@ def normalise_timestamps(
         parsed[text.index] = iso
     bad = parsed.isna() & values.notna()
     if bad.any():
-        how = (f"in date_format={date_format!r} or ISO 8601" if date_format is not None
-               else "ISO 8601 such as '2024-01-31 12:00:00' is always understood")
+        how = (
+            f"in date_format={date_format!r} or ISO 8601"
+            if date_format is not None
+            else "ISO 8601 such as '2024-01-31 12:00:00' is always understood"
+        )
         raise ChurnDataError(
             f"{where} has {int(bad.sum())} values that are not timestamps: "
             f"{format_examples(values[bad])}; fix or remove them ({how}; times must fall in "
@@ -593,8 +609,7 @@ def normalise_label(table: str, column: str, values: pd.Series, positive: Any) -
     )
 
 
-def rename_columns(table: str, frame: pd.DataFrame, mapping: Mapping[str, str]
-                   ) -> pd.DataFrame:
+def rename_columns(table: str, frame: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
     """Rename a table's columns to canonical names, refusing unknown sources and duplicates.
 
     Parameters
@@ -697,8 +712,9 @@ def check_customer_ids(ids: pd.Series) -> None:
         )
 
 
-def numeric_column(table: str, column: str, values: pd.Series, allow_missing: bool,
-                   allow_negative: bool = False) -> pd.Series:
+def numeric_column(
+    table: str, column: str, values: pd.Series, allow_missing: bool, allow_negative: bool = False
+) -> pd.Series:
     """A column of finite numbers as ``float64``; anything else is a ChurnDataError.
 
     Parameters
@@ -788,5 +804,3 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         raise ChurnDataError(f"config file {path} not found; check the path") from None
     except tomllib.TOMLDecodeError as exc:
         raise ChurnDataError(f"config file {path} is not valid TOML: {exc}") from None
-
-

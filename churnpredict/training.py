@@ -31,8 +31,16 @@ from .features import (
 )
 from .jsonstate import JSONStateMixin, to_json
 
-__all__ = ["TrainingPlan", "business_kind", "customer_value", "describe_feature_columns",
-           "latest_cutoff_rows", "model_id", "required_inputs", "training_summary"]
+__all__ = [
+    "TrainingPlan",
+    "business_kind",
+    "customer_value",
+    "describe_feature_columns",
+    "latest_cutoff_rows",
+    "model_id",
+    "required_inputs",
+    "training_summary",
+]
 
 
 def model_id(model: BaseEstimator, feature_names: Sequence[str]) -> str:
@@ -67,8 +75,9 @@ def latest_cutoff_rows(X: pd.DataFrame) -> pd.DataFrame:
     return X[cut == cut.max()]
 
 
-def required_inputs(builders: Sequence[FeatureBuilder],
-                     data: EventData | None = None) -> dict[str, list[str]]:
+def required_inputs(
+    builders: Sequence[FeatureBuilder], data: EventData | None = None
+) -> dict[str, list[str]]:
     """Tables and columns the fitted builders read (with ``data``: as found in it).
 
     Keys are table names, values the columns beyond each table's required ones (sorted): the
@@ -85,12 +94,18 @@ def required_inputs(builders: Sequence[FeatureBuilder],
         if isinstance(builder, EngagementFeatures):
             learned = builder.event_types == "auto" or data is not None
             cols["activity"] = (["value"] if getattr(builder, "has_value_", False) else []) + (
-                ["event"] if learned and getattr(builder, "event_types_", None) else [])
+                ["event"] if learned and getattr(builder, "event_types_", None) else []
+            )
         elif isinstance(builder, SupportFeatures):
-            cols["tickets"] = [c for c, flag in (("resolved_at", "has_resolved_"),
-                                                 ("csat", "has_csat_"),
-                                                 ("priority", "has_priority_"))
-                               if getattr(builder, flag, False)]
+            cols["tickets"] = [
+                c
+                for c, flag in (
+                    ("resolved_at", "has_resolved_"),
+                    ("csat", "has_csat_"),
+                    ("priority", "has_priority_"),
+                )
+                if getattr(builder, flag, False)
+            ]
         elif isinstance(builder, ProfileFeatures):
             cols["customers"] = list(getattr(builder, "columns_", []))
         elif isinstance(builder, PurchaseHistoryFeatures):
@@ -98,14 +113,17 @@ def required_inputs(builders: Sequence[FeatureBuilder],
             if source is not None:
                 needed.setdefault(source, set())
                 if source == "activity":
-                    cols["activity"] = (["value"] if getattr(builder, "has_value_", False)
-                                        else []) + (["event"] if builder.event else [])
+                    cols["activity"] = (
+                        ["value"] if getattr(builder, "has_value_", False) else []
+                    ) + (["event"] if builder.event else [])
         for table, columns in cols.items():
             frame = None if data is None else getattr(data, table, None)
-            present = set(columns) if data is None else (
-                set() if frame is None else set(frame.columns))
+            present = (
+                set(columns) if data is None else (set() if frame is None else set(frame.columns))
+            )
             needed.setdefault(table, set()).update(
-                c for c in columns if c in present and c not in SCHEMA[table].required)
+                c for c in columns if c in present and c not in SCHEMA[table].required
+            )
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
 
 
@@ -174,7 +192,8 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     """
     if business not in ("auto", "subscription", "purchases"):
         raise ChurnModelError(
-            f"business={business!r}; expected 'auto', 'subscription' or 'purchases'")
+            f"business={business!r}; expected 'auto', 'subscription' or 'purchases'"
+        )
     if business != "auto":
         return business, f"set: business={business!r}"
     customers = data.customers
@@ -189,18 +208,22 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         if n and share >= 0.5:
             return "subscription", (
                 f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
-                f"{_MIN_PAYMENTS}+ payments pay at regular intervals")
+                f"{_MIN_PAYMENTS}+ payments pay at regular intervals"
+            )
         if n:
             return "purchases", (
                 f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
-                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals")
-        return "purchases", (f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments "
-                             f"(no recurring billing)")
+                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals"
+            )
+        return "purchases", (
+            f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
+        )
     return "purchases", "no churned_at and no payments: churn is inactivity"
 
 
-def describe_feature_columns(builders: Sequence[FeatureBuilder],
-                             names: Sequence[str]) -> pd.DataFrame:
+def describe_feature_columns(
+    builders: Sequence[FeatureBuilder], names: Sequence[str]
+) -> pd.DataFrame:
     """Driver group and reason template of each feature column, in ``names`` order.
 
     Columns a builder does not describe are kept usable: group "profile" and a template
@@ -228,8 +251,9 @@ def describe_feature_columns(builders: Sequence[FeatureBuilder],
     missing = info["group"].isna()
     if missing.any():  # a builder that does not describe a column: keep it usable
         info.loc[missing, "group"] = "profile"
-        info.loc[missing, "description"] = [str(n).replace("_", " ") + " is {value}"
-                                            for n in info.index[missing]]
+        info.loc[missing, "description"] = [
+            str(n).replace("_", " ") + " is {value}" for n in info.index[missing]
+        ]
     info["group"] = info["group"].astype(str)
     info["description"] = info["description"].astype(str)
     bad = sorted(set(info["group"]) - set(DRIVER_GROUPS))
@@ -299,8 +323,9 @@ def training_summary(labels: pd.DataFrame, n_features: int) -> dict[str, Any]:
     }
 
 
-def customer_value(data: EventData, X: pd.DataFrame, horizon: pd.Timedelta,
-                   business: str) -> pd.DataFrame:
+def customer_value(
+    data: EventData, X: pd.DataFrame, horizon: pd.Timedelta, business: str
+) -> pd.DataFrame:
     """What each scored customer is worth: ``mrr`` (subscriptions) or ``expected_spend``.
 
     Subscriptions: the point-in-time MRR feature, else ``customers.mrr``, else NaN.
@@ -324,11 +349,17 @@ def customer_value(data: EventData, X: pd.DataFrame, horizon: pd.Timedelta,
     if business == "purchases":
         spend = expected_spend(data, X.index, horizon).to_numpy()
         return pd.DataFrame({"expected_spend": spend}, index=index)
-    mrr = (X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan) if "mrr" in X.columns
-           else np.full(len(X), np.nan))
+    mrr = (
+        X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "mrr" in X.columns
+        else np.full(len(X), np.nan)
+    )
     if "mrr" in data.customers.columns:
         static = data.customers.set_index("customer_id")["mrr"]
-        known = pd.to_numeric(static, errors="coerce").reindex(customer_ids).to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        known = (
+            pd.to_numeric(static, errors="coerce")
+            .reindex(customer_ids)
+            .to_numpy(dtype=np.float64, na_value=np.nan)
+        )
         mrr = np.where(np.isnan(mrr), known, mrr)
     return pd.DataFrame({"mrr": mrr}, index=index)

@@ -70,8 +70,9 @@ def _feature_names(model: Any, booster: Any) -> list[str] | None:
     return None if booster.feature_names is None else list(booster.feature_names)
 
 
-def _training_categories(model: Any, booster: Any, names: list[str] | None,
-                         categorical: list[int]) -> dict[int, list[Any] | None]:
+def _training_categories(
+    model: Any, booster: Any, names: list[str] | None, categorical: list[int]
+) -> dict[int, list[Any] | None]:
     """Training categories (in code order) of each categorical feature, when known."""
     out: dict[int, list[Any] | None] = {j: None for j in categorical}
     learned = getattr(model, "categories_", None)
@@ -164,12 +165,14 @@ def _prepare(model: Any, booster: Any, X: Any) -> PreparedInputs:
                     else:
                         values = col.astype("string").astype(object)
                     codes = pd.Index(known, dtype=object).get_indexer(
-                        values.where(values.notna(), None))
+                        values.where(values.notna(), None)
+                    )
                 matrix[j] = np.where(codes < 0, np.nan, codes.astype(np.float32))
             else:
                 dtype = col.dtype
                 if isinstance(dtype, pd.CategoricalDtype) or not (
-                    pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+                    pd.api.types.is_numeric_dtype(dtype)
+                    or pd.api.types.is_bool_dtype(dtype)
                     or pd.api.types.is_object_dtype(dtype)
                 ):
                     raise ChurnModelError(
@@ -192,8 +195,9 @@ def _prepare(model: Any, booster: Any, X: Any) -> PreparedInputs:
             "X holds non-numeric values; pass a DataFrame with the training columns"
         ) from None
     names = names or [f"f{j}" for j in range(n_features)]
-    return PreparedInputs(matrix, None, names, pd.RangeIndex(arr.shape[0]),
-                     {j: None for j in categorical})
+    return PreparedInputs(
+        matrix, None, names, pd.RangeIndex(arr.shape[0]), {j: None for j in categorical}
+    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -240,9 +244,20 @@ def _parse(booster: Any) -> _Forest:
         raise _Unsupported(f"booster type {gbm.get('name')!r}")
     trees = gbm["model"]["trees"]
     n_features = int(params["num_feature"])
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "feature", "threshold", "default_left", "left", "right", "value", "cover",
-        "cat_start", "cat_len")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: []
+        for k in (
+            "feature",
+            "threshold",
+            "default_left",
+            "left",
+            "right",
+            "value",
+            "cover",
+            "cat_start",
+            "cat_len",
+        )
+    }
     categories: list[np.ndarray] = []
     tree_start = [0]
     n_cats = 0
@@ -294,6 +309,7 @@ def _parse(booster: Any) -> _Forest:
         parts["cat_start"].append(cat_start[order])
         parts["cat_len"].append(np.where(is_leaf, -1, cat_len[order]))
         tree_start.append(tree_start[-1] + order.size)
+
     def cat(key: str, dtype: Any) -> np.ndarray:
         return np.concatenate(parts[key]).astype(dtype) if parts[key] else np.empty(0, dtype)
 
@@ -376,8 +392,17 @@ def _paths_py(tree_start, feature, left, right, cover, value, max_depth):  # pra
             for q in range(leaf_d[leaf]):
                 leaf_features[leaf_fstart[leaf] + q] = path_feat[g, q]
                 leaf_zero[leaf_fstart[leaf] + q] = path_zero[g, q]
-    return (node_bit, node_leaf, leaf_d, leaf_fstart, leaf_tstart, leaf_value, leaf_features,
-            leaf_zero, expected)
+    return (
+        node_bit,
+        node_leaf,
+        leaf_d,
+        leaf_fstart,
+        leaf_tstart,
+        leaf_value,
+        leaf_features,
+        leaf_zero,
+        expected,
+    )
 
 
 def _tables_py(leaf_d, leaf_fstart, leaf_tstart, leaf_value, leaf_zero, table):  # pragma: no cover
@@ -395,7 +420,7 @@ def _tables_py(leaf_d, leaf_fstart, leaf_tstart, leaf_value, leaf_zero, table): 
         if d == 0:
             continue
         v = leaf_value[leaf]
-        z = leaf_zero[leaf_fstart[leaf]:leaf_fstart[leaf] + d]
+        z = leaf_zero[leaf_fstart[leaf] : leaf_fstart[leaf] + d]
         w = np.empty(d, dtype=np.float64)
         for s in range(d):
             w[s] = math.exp(math.lgamma(s + 1) + math.lgamma(d - s) - math.lgamma(d + 1))
@@ -430,9 +455,30 @@ def _tables_py(leaf_d, leaf_fstart, leaf_tstart, leaf_value, leaf_zero, table): 
                     table[off + k] = -v * zout[u] * c[u]
 
 
-def _shap_py(XT, inner_start, i_node, i_feature, i_threshold, i_default_left, i_left, i_right,
-             i_bit, i_cat_start, i_cat_len, categories, leaf_start, l_node, l_d, l_fstart,
-             l_tstart, leaf_features, table, max_nodes, block, outT):  # pragma: no cover
+def _shap_py(
+    XT,
+    inner_start,
+    i_node,
+    i_feature,
+    i_threshold,
+    i_default_left,
+    i_left,
+    i_right,
+    i_bit,
+    i_cat_start,
+    i_cat_len,
+    categories,
+    leaf_start,
+    l_node,
+    l_d,
+    l_fstart,
+    l_tstart,
+    leaf_features,
+    table,
+    max_nodes,
+    block,
+    outT,
+):  # pragma: no cover
     """Accumulate the contributions of every row into ``outT`` (features x rows).
 
     Rows are processed in blocks (in parallel), and within a block one node or leaf at a time
@@ -524,9 +570,25 @@ def _kernels() -> tuple[Callable, Callable, Callable]:
 
 def _build_tables(forest: _Forest) -> _Forest:
     paths, tables, _ = _kernels()
-    (node_bit, node_leaf, leaf_d, leaf_fstart, leaf_tstart, leaf_value, leaf_features, leaf_zero,
-     expected) = paths(forest.tree_start, forest.feature, forest.left, forest.right, forest.cover,
-                       forest.value, forest.max_depth)
+    (
+        node_bit,
+        node_leaf,
+        leaf_d,
+        leaf_fstart,
+        leaf_tstart,
+        leaf_value,
+        leaf_features,
+        leaf_zero,
+        expected,
+    ) = paths(
+        forest.tree_start,
+        forest.feature,
+        forest.left,
+        forest.right,
+        forest.cover,
+        forest.value,
+        forest.max_depth,
+    )
     n_values = int(leaf_tstart[-1])
     if leaf_d.size and leaf_d.max() > 30:
         raise _Unsupported(f"paths with {leaf_d.max()} distinct features")
@@ -549,11 +611,25 @@ def _build_tables(forest: _Forest) -> _Forest:
     leaf_start = np.searchsorted(tree_of[leaves], np.arange(n_trees + 1))
     ids = node_leaf[leaves]
     forest.kernel_args = (
-        inner_start, local[inner], forest.feature[inner], forest.threshold[inner],
-        forest.default_left[inner].astype(np.int32), local[forest.left[inner]],
-        local[forest.right[inner]], node_bit[inner].astype(np.int32), forest.cat_start[inner],
-        forest.cat_len[inner], forest.categories, leaf_start, local[leaves], leaf_d[ids],
-        leaf_fstart[ids], leaf_tstart[ids], leaf_features, table, forest.max_nodes,
+        inner_start,
+        local[inner],
+        forest.feature[inner],
+        forest.threshold[inner],
+        forest.default_left[inner].astype(np.int32),
+        local[forest.left[inner]],
+        local[forest.right[inner]],
+        node_bit[inner].astype(np.int32),
+        forest.cat_start[inner],
+        forest.cat_len[inner],
+        forest.categories,
+        leaf_start,
+        local[leaves],
+        leaf_d[ids],
+        leaf_fstart[ids],
+        leaf_tstart[ids],
+        leaf_features,
+        table,
+        forest.max_nodes,
     )
     return forest
 
@@ -569,7 +645,7 @@ def _leaf_sum(forest: _Forest, row: np.ndarray) -> float:
                 go_left = bool(forest.default_left[g])
             elif forest.cat_len[g] >= 0:
                 lo = forest.cat_start[g]
-                go_left = not (x >= 0 and int(x) in forest.categories[lo:lo + forest.cat_len[g]])
+                go_left = not (x >= 0 and int(x) in forest.categories[lo : lo + forest.cat_len[g]])
             else:
                 go_left = bool(x < forest.threshold[g])
             g = int(forest.left[g] if go_left else forest.right[g])
@@ -594,8 +670,7 @@ def _forest(booster: Any) -> _Forest:
         forest = _build_tables(_parse(booster))
         # the intercept (base score as a margin) is whatever XGBoost adds to the leaf sum
         probe = np.full((1, forest.n_features), np.nan, dtype=np.float32)
-        margin = booster.predict(xgb.DMatrix(probe), output_margin=True,
-                                 validate_features=False)
+        margin = booster.predict(xgb.DMatrix(probe), output_margin=True, validate_features=False)
         forest.intercept = float(margin[0]) - _leaf_sum(forest, probe[0])
     except _Unsupported as exc:
         _CACHE[booster] = (key, exc)
@@ -620,15 +695,18 @@ def _xgboost_contribs(booster: Any, prepared: PreparedInputs) -> np.ndarray:
                 columns[name] = pd.Categorical.from_codes(codes, prepared.categories[j])
         dmat = xgb.DMatrix(pd.DataFrame(columns), enable_categorical=True, missing=np.nan)
     else:
-        dmat = xgb.DMatrix(prepared.matrix, missing=np.nan, feature_names=booster.feature_names,
-                           feature_types=booster.feature_types,
-                           enable_categorical=bool(prepared.categories))
+        dmat = xgb.DMatrix(
+            prepared.matrix,
+            missing=np.nan,
+            feature_names=booster.feature_names,
+            feature_types=booster.feature_types,
+            enable_categorical=bool(prepared.categories),
+        )
     out = booster.predict(dmat, pred_contribs=True, validate_features=False)
     return np.asarray(out, dtype=np.float64)
 
 
-def contributions(model: Any, X: Any, method: str = "auto"
-                  ) -> tuple[np.ndarray, PreparedInputs]:
+def contributions(model: Any, X: Any, method: str = "auto") -> tuple[np.ndarray, PreparedInputs]:
     """:func:`shap_values` and the inputs as the model read them.
 
     Parameters
@@ -654,8 +732,10 @@ def contributions(model: Any, X: Any, method: str = "auto"
         forest = _forest(booster)
     except _Unsupported as exc:
         if method == "fast":
-            raise ChurnModelError(f"the fast TreeSHAP path does not support this model: {exc}; "
-                                  f"use method='auto' or 'xgboost'") from None
+            raise ChurnModelError(
+                f"the fast TreeSHAP path does not support this model: {exc}; "
+                f"use method='auto' or 'xgboost'"
+            ) from None
         return _xgboost_contribs(booster, prepared), prepared
     n, p = prepared.matrix.shape
     out_t = np.zeros((p + 1, n), dtype=np.float64)

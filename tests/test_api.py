@@ -5,19 +5,60 @@ import pytest
 import churnpredict as cp
 
 PUBLIC = {
-    "DEFAULT_ACTIONS", "SAMPLE_AS_OF", "BundleError", "ChurnDataError", "ChurnModel",
-    "ChurnModelError", "ChurnPipeline", "DataQualityWarning", "EngagementFeatures", "Evaluation",
-    "EventData", "FeatureBuilder", "FeatureInfo", "LeakageWarning", "LogisticBaseline",
-    "MonetaryFeatures", "PaymentFeatures", "ProfileFeatures", "SupportFeatures", "TenureFeatures",
-    "__version__", "at_risk_list", "build_features", "churn_metrics", "classification_metrics",
-    "cohort_retention", "default_builders", "describe_features", "global_importance",
-    "label_churn", "lift_table", "load_config", "load_sample", "make_cutoffs",
-    "make_subscription_data", "optimal_list_size", "population", "profit_curve", "recency_rule",
-    "sample_path", "shap_values", "time_ordered_evaluation", "to_shap_explanation",
-    "training_cutoffs", "write_at_risk", "write_report",
+    "DEFAULT_ACTIONS",
+    "SAMPLE_AS_OF",
+    "BundleError",
+    "ChurnDataError",
+    "ChurnModel",
+    "ChurnModelError",
+    "ChurnPipeline",
+    "DataQualityWarning",
+    "EngagementFeatures",
+    "Evaluation",
+    "EventData",
+    "FeatureBuilder",
+    "FeatureInfo",
+    "LeakageWarning",
+    "LogisticBaseline",
+    "MonetaryFeatures",
+    "PaymentFeatures",
+    "ProfileFeatures",
+    "SupportFeatures",
+    "TenureFeatures",
+    "__version__",
+    "at_risk_list",
+    "build_features",
+    "churn_metrics",
+    "classification_metrics",
+    "cohort_retention",
+    "default_builders",
+    "describe_features",
+    "global_importance",
+    "label_churn",
+    "lift_table",
+    "load_config",
+    "load_sample",
+    "make_cutoffs",
+    "make_subscription_data",
+    "optimal_list_size",
+    "population",
+    "profit_curve",
+    "recency_rule",
+    "sample_path",
+    "shap_values",
+    "time_ordered_evaluation",
+    "to_shap_explanation",
+    "training_cutoffs",
+    "write_at_risk",
+    "write_report",
     # the retention loop: holdout readouts, drift, base-rate check
-    "base_rate_check", "campaign_readout", "newcombe_interval", "population_drift", "read_list",
-    "reference_distribution", "wilson_interval",
+    "base_rate_check",
+    "campaign_readout",
+    "newcombe_interval",
+    "population_drift",
+    "read_list",
+    "reference_distribution",
+    "wilson_interval",
     # list options as one checked object
     "ListOptions",
 }
@@ -35,8 +76,10 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, churnpredict; "
-            "print(sorted(m for m in ('matplotlib.pyplot', 'dask', 'distributed') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, churnpredict; "
+        "print(sorted(m for m in ('matplotlib.pyplot', 'dask', 'distributed') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -28,8 +28,9 @@ from churnpredict.exceptions import ChurnDataError, ChurnModelError
 TRUE = {"r": 0.25, "alpha": 30.0, "a": 0.8, "b": 2.5}
 
 
-def simulate(n: int, params: dict[str, float], seed: int = 0, max_purchases: int = 150
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate(
+    n: int, params: dict[str, float], seed: int = 0, max_purchases: int = 150
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Customers drawn from BG/NBD: Gamma purchase rates, Beta dropout after each purchase,
     ages of 200-500 days. Returns (x, t_x, T) in days."""
     rng = np.random.default_rng(seed)
@@ -54,10 +55,11 @@ def simulated():
 
 def _hand_log_likelihood(r, alpha, a, b, x, t_x, T):
     """Fader, Hardie and Lee (2005), eq. 6, written out with gamma functions."""
+
     def beta(p, q):
         return math.gamma(p) * math.gamma(q) / math.gamma(p + q)
 
-    common = math.gamma(r + x) * alpha ** r / math.gamma(r)
+    common = math.gamma(r + x) * alpha**r / math.gamma(r)
     first = beta(a, b + x) / beta(a, b) * common / (alpha + T) ** (r + x)
     second = 0.0
     if x > 0:
@@ -126,7 +128,8 @@ def test_known_parameters_are_recovered(simulated):
     at_true = bgnbd_log_likelihood(tuple(TRUE.values()), *simulated).sum()
     assert fit.log_likelihood >= at_true
     assert fit.log_likelihood == pytest.approx(
-        bgnbd_log_likelihood(fit.as_tuple(), *simulated).sum())
+        bgnbd_log_likelihood(fit.as_tuple(), *simulated).sum()
+    )
 
 
 def _lifetimes_fitter():
@@ -148,7 +151,8 @@ def test_parameters_and_likelihood_match_lifetimes(simulated):
             theirs = BetaGeoFitter(penalizer_coef=0.0).fit(x.astype(int), t_x, T)
             their_alive = np.asarray(theirs.conditional_probability_alive(x, t_x, T))
             their_expected = np.asarray(
-                theirs.conditional_expected_number_of_purchases_up_to_time(30.0, x, t_x, T))
+                theirs.conditional_expected_number_of_purchases_up_to_time(30.0, x, t_x, T)
+            )
     except Exception as exc:
         pytest.skip(f"lifetimes' BetaGeoFitter does not run here: {type(exc).__name__}: {exc}")
     mine = fit_bgnbd(x, t_x, T)
@@ -161,15 +165,19 @@ def test_parameters_and_likelihood_match_lifetimes(simulated):
     assert my_nll == pytest.approx(theirs._negative_log_likelihood_, abs=1e-6)
     theta = mine.as_tuple()
     np.testing.assert_allclose(p_alive(theta, x, t_x, T), their_alive, atol=2e-3)
-    np.testing.assert_allclose(expected_purchases(theta, 30.0, x, t_x, T), their_expected,
-                               rtol=5e-3, atol=1e-3)
+    np.testing.assert_allclose(
+        expected_purchases(theta, 30.0, x, t_x, T), their_expected, rtol=5e-3, atol=1e-3
+    )
 
 
-@pytest.mark.parametrize("case, message", [
-    ("once", "bought more than once"),
-    ("few", "only 3 customers"),
-    ("bad", "must be finite"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("once", "bought more than once"),
+        ("few", "only 3 customers"),
+        ("bad", "must be finite"),
+    ],
+)
 def test_degenerate_data_gives_an_unconverged_fit_not_an_error(case, message):
     if case == "once":
         x, t_x, T = np.zeros(100), np.zeros(100), np.linspace(10, 200, 100)
@@ -186,9 +194,17 @@ def test_degenerate_data_gives_an_unconverged_fit_not_an_error(case, message):
 def _summary_frame(x, t_x, T, cutoff="2024-06-01"):
     n = len(x)
     index = pd.MultiIndex.from_arrays(
-        [np.arange(n), pd.DatetimeIndex([cutoff] * n)], names=["customer_id", "cutoff"])
-    return pd.DataFrame({"orders_to_date": x + 1, "days_since_first_order": T,
-                         "days_since_last_order": T - t_x, "other": 1.0}, index=index)
+        [np.arange(n), pd.DatetimeIndex([cutoff] * n)], names=["customer_id", "cutoff"]
+    )
+    return pd.DataFrame(
+        {
+            "orders_to_date": x + 1,
+            "days_since_first_order": T,
+            "days_since_last_order": T - t_x,
+            "other": 1.0,
+        },
+        index=index,
+    )
 
 
 def test_baseline_scores_p_no_purchase(simulated):
@@ -200,15 +216,22 @@ def test_baseline_scores_p_no_purchase(simulated):
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba[:, 1], p_no_purchase(theta, 30.0, x, t_x, T))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    np.testing.assert_allclose(base.calibrate_margin(base.decision_function(X)), proba[:, 1],
-                               rtol=1e-9)
-    assert list(base.get_feature_names_out()) == ["orders_to_date", "days_since_first_order",
-                                                  "days_since_last_order"]
+    np.testing.assert_allclose(
+        base.calibrate_margin(base.decision_function(X)), proba[:, 1], rtol=1e-9
+    )
+    assert list(base.get_feature_names_out()) == [
+        "orders_to_date",
+        "days_since_first_order",
+        "days_since_last_order",
+    ]
     assert base.summary.loc[("fit", "converged"), "value"]
     # customers without an order score the prior: alive, no purchase with (a / (a + t))^r
     none = X.iloc[:1].copy()
-    none[["orders_to_date", "days_since_first_order", "days_since_last_order"]] = [0, np.nan,
-                                                                                   np.nan]
+    none[["orders_to_date", "days_since_first_order", "days_since_last_order"]] = [
+        0,
+        np.nan,
+        np.nan,
+    ]
     r, alpha = theta[0], theta[1]
     with pytest.warns(ConvergenceWarning, match="refit at 2024-06-01.* failed"):
         alone = base.predict_proba(none)[0, 1]  # one row cannot be refitted: fit()'s params
@@ -220,8 +243,9 @@ def test_baseline_refits_at_each_cutoff(simulated):
     early = _summary_frame(x[:2000], t_x[:2000], T[:2000], "2024-01-01")
     late = _summary_frame(x[2000:] * 0 + 1, t_x[2000:] * 0, T[2000:], "2024-06-01")
     late["orders_to_date"] = np.where(np.arange(2000) % 3 == 0, 3, 1)
-    late["days_since_last_order"] = np.where(np.arange(2000) % 3 == 0, 5.0,
-                                             late["days_since_first_order"])
+    late["days_since_last_order"] = np.where(
+        np.arange(2000) % 3 == 0, 5.0, late["days_since_first_order"]
+    )
     X = pd.concat([early, late])
     refit = BGNBDBaseline().fit(X).predict_proba(X)[:, 1]
     fixed = BGNBDBaseline(refit=False).fit(X).predict_proba(X)[:, 1]
@@ -252,18 +276,29 @@ def test_bgnbd_joins_the_time_ordered_comparison_with_inactivity_labels():
     from churnpredict.pipeline import ChurnPipeline
 
     data = random_shop(n=300, seed=1)
-    pipe = ChurnPipeline(model=ChurnModel(n_jobs=1, validation_cutoffs=1), horizon="60D",
-                         label="inactivity", n_cutoffs=6, cutoff_freq="30D", lookback="3650D")
+    pipe = ChurnPipeline(
+        model=ChurnModel(n_jobs=1, validation_cutoffs=1),
+        horizon="60D",
+        label="inactivity",
+        n_cutoffs=6,
+        cutoff_freq="30D",
+        lookback="3650D",
+    )
     table = time_ordered_evaluation(data, "2023-11-01", pipeline=pipe)
-    assert table.index.tolist() == ["ChurnModel", "LogisticBaseline", "BGNBDBaseline",
-                                    "recency rule"]
+    assert table.index.tolist() == [
+        "ChurnModel",
+        "LogisticBaseline",
+        "BGNBDBaseline",
+        "recency rule",
+    ]
     test = label_churn(data, ["2023-11-01"], "60D", kind="inactivity", lookback="3650D")
     S = build_features(data, test.index, [PurchaseHistoryFeatures(bgnbd=False)])
     x = S["orders_to_date"].to_numpy() - 1
     T = S["days_since_first_order"].to_numpy()
     t_x = T - S["days_since_last_order"].to_numpy()
     fit = fit_bgnbd(x, t_x, T)
-    expected = classification_metrics(test["churned"], p_no_purchase(fit.as_tuple(), 60.0,
-                                                                     x, t_x, T))
+    expected = classification_metrics(
+        test["churned"], p_no_purchase(fit.as_tuple(), 60.0, x, t_x, T)
+    )
     assert table.loc["BGNBDBaseline", "auc"] == pytest.approx(expected["auc"], rel=1e-12)
     assert table.loc["BGNBDBaseline", "auc"] > 0.6

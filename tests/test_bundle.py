@@ -54,7 +54,8 @@ def data():
 @pytest.fixture(scope="module")
 def pipe(data):
     return ChurnPipeline(model=ChurnModel(n_estimators=20, n_jobs=1), n_cutoffs=4).fit(
-        data, as_of=AS_OF)
+        data, as_of=AS_OF
+    )
 
 
 @pytest.fixture
@@ -127,12 +128,15 @@ def test_model_file_replaced_by_a_pickle_is_never_unpickled(saved, tmp_path):
 def old_format_bundle(folder: Path, marker: Path) -> Path:
     """A bundle as the previous release wrote it, its builders file swapped for a payload."""
     folder.mkdir()
-    (folder / "bundle.json").write_text(json.dumps({"format": "churnpredict-bundle",
-                                                    "format_version": 1}))
+    (folder / "bundle.json").write_text(
+        json.dumps({"format": "churnpredict-bundle", "format_version": 1})
+    )
     (folder / "builders.joblib").write_bytes(evil_pickle(marker))
     (folder / "model.json").write_text("{}")
-    sums = "".join(f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n"
-                   for n in sorted(os.listdir(folder)))
+    sums = "".join(
+        f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n"
+        for n in sorted(os.listdir(folder))
+    )
     (folder / "SHA256SUMS").write_text(sums)
     return folder
 
@@ -157,8 +161,11 @@ def test_pointer_of_another_format_is_refused_with_retrain(saved):
 
 def test_unsaveable_state_is_refused_before_writing(pipe, tmp_path, monkeypatch):
     monkeypatch.setattr(pipe.builders_[0], "scorer_", lambda x: x, raising=False)
-    with pytest.raises(BundleError, match=r"\.scorer_ holds a builtins.function, which cannot "
-                                          r"be stored as JSON"):
+    with pytest.raises(
+        BundleError,
+        match=r"\.scorer_ holds a builtins.function, which cannot "
+        r"be stored as JSON",
+    ):
         pipe.save(tmp_path / "m")
     assert not (tmp_path / "m").exists()
 
@@ -189,14 +196,17 @@ class DecileFeatures(FeatureBuilder):
     def build(self, data, rows):
         rows = as_rows(data, rows)
         mrr = data.customers["mrr"].to_numpy(dtype=np.float64)[rows.codes]
-        return pd.DataFrame({"mrr_decile": np.searchsorted(self.edges_, mrr).astype(float)},
-                            index=rows.index)
+        return pd.DataFrame(
+            {"mrr_decile": np.searchsorted(self.edges_, mrr).astype(float)}, index=rows.index
+        )
 
 
 def test_a_user_builder_with_plain_fitted_state_round_trips(data, tmp_path):
-    pipe = ChurnPipeline(builders=[DecileFeatures(n_bins=5), TenureFeatures()],
-                         model=ChurnModel(n_estimators=10, n_jobs=1), n_cutoffs=6).fit(
-        data, as_of=AS_OF)
+    pipe = ChurnPipeline(
+        builders=[DecileFeatures(n_bins=5), TenureFeatures()],
+        model=ChurnModel(n_estimators=10, n_jobs=1),
+        n_cutoffs=6,
+    ).fit(data, as_of=AS_OF)
     loaded = ChurnPipeline.load(pipe.save(tmp_path / "m"))
     mine, theirs = pipe.builders_[0], loaded.builders_[0]
     assert type(theirs) is DecileFeatures and theirs.n_bins == 5
@@ -207,18 +217,26 @@ def test_a_user_builder_with_plain_fitted_state_round_trips(data, tmp_path):
     assert theirs.weights_["succeeded"] == np.float32(1.5)
     assert type(theirs.weights_["succeeded"]) is np.float32
     assert theirs.weights_[7] == (1, "x") and np.isnan(theirs.weights_["nan"])
-    pd.testing.assert_frame_equal(loaded.score(data, "2024-12-31", explain=False),
-                                  pipe.score(data, "2024-12-31", explain=False))
+    pd.testing.assert_frame_equal(
+        loaded.score(data, "2024-12-31", explain=False),
+        pipe.score(data, "2024-12-31", explain=False),
+    )
 
 
-@pytest.mark.parametrize(("path", "match"), [
-    ("antigravity:Fly", "standard library"),  # never imported: opening a browser is a side effect
-    ("this:Zen", "standard library"),  # importing `this` would print
-    ("collections:OrderedDict", "is not a FeatureBuilder subclass"),
-    ("churnpredict.model:ChurnModel", "is not a FeatureBuilder subclass"),
-    ("no_such_package_xyz.mod:Thing", "cannot be imported"),
-    ("os.system", "is not a 'module:Class' path"),
-])
+@pytest.mark.parametrize(
+    ("path", "match"),
+    [
+        (
+            "antigravity:Fly",
+            "standard library",
+        ),  # never imported: opening a browser is a side effect
+        ("this:Zen", "standard library"),  # importing `this` would print
+        ("collections:OrderedDict", "is not a FeatureBuilder subclass"),
+        ("churnpredict.model:ChurnModel", "is not a FeatureBuilder subclass"),
+        ("no_such_package_xyz.mod:Thing", "cannot be imported"),
+        ("os.system", "is not a 'module:Class' path"),
+    ],
+)
 def test_builder_classes_are_checked_before_use(saved, path, match):
     version = current(saved)
     builders = json.loads((version / "builders.json").read_text())
@@ -230,21 +248,32 @@ def test_builder_classes_are_checked_before_use(saved, path, match):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
-    | st.builds(pd.Timedelta, st.integers(-10**15, 10**15))
-    | st.builds(lambda n: pd.Timestamp(n, unit="s"), st.integers(-10**9, 3 * 10**9))
-    | st.builds(np.float64, st.floats()) | st.builds(np.int32, st.integers(-2**31, 2**31 - 1))
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=5)
+    | st.builds(pd.Timedelta, st.integers(-(10**15), 10**15))
+    | st.builds(lambda n: pd.Timestamp(n, unit="s"), st.integers(-(10**9), 3 * 10**9))
+    | st.builds(np.float64, st.floats())
+    | st.builds(np.int32, st.integers(-(2**31), 2**31 - 1))
     | st.lists(st.floats(), max_size=4).map(lambda v: np.asarray(v, dtype=np.float64)),
-    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
 
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(
-            a, b, equal_nan=True)
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=True)
+        )
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
     if isinstance(a, dict):
@@ -267,11 +296,11 @@ def test_logistic_baseline_bundle_is_json_and_matches_sklearn(data, tmp_path):
     X = pipe.features(data, "2024-12-31")
     frame, _ = pipe.model_._validated_frame(X, reset=False)
     sklearn_margin = pipe.model_.pipeline_.decision_function(pipe.model_._encoded(frame))
-    np.testing.assert_allclose(pipe.model_.decision_function(X), sklearn_margin, rtol=0,
-                               atol=1e-10)
+    np.testing.assert_allclose(pipe.model_.decision_function(X), sklearn_margin, rtol=0, atol=1e-10)
     loaded = ChurnPipeline.load(pipe.save(tmp_path / "m"))
     assert json.loads((current(tmp_path / "m") / "model.json").read_text())["class"] == (
-        "churnpredict.model:LogisticBaseline")
+        "churnpredict.model:LogisticBaseline"
+    )
     np.testing.assert_array_equal(loaded.model_.predict_proba(X), pipe.model_.predict_proba(X))
 
 
@@ -286,8 +315,9 @@ def test_signed_bundle_loads_with_the_key(pipe, tmp_path, monkeypatch):
     assert ChurnPipeline.load(folder).feature_names_ == pipe.feature_names_  # checksums only
 
 
-def test_tampering_with_recomputed_checksums_is_caught_only_by_the_signature(pipe, tmp_path,
-                                                                            monkeypatch):
+def test_tampering_with_recomputed_checksums_is_caught_only_by_the_signature(
+    pipe, tmp_path, monkeypatch
+):
     monkeypatch.setenv(KEY_ENV, KEY)
     folder = pipe.save(tmp_path / "m")
     version = current(folder)
@@ -300,8 +330,7 @@ def test_tampering_with_recomputed_checksums_is_caught_only_by_the_signature(pip
     assert ChurnPipeline.load(folder).builders_[0].windows == (7,)
 
 
-def test_key_set_refuses_unsigned_and_wrongly_signed_bundles(saved, pipe, tmp_path,
-                                                             monkeypatch):
+def test_key_set_refuses_unsigned_and_wrongly_signed_bundles(saved, pipe, tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, KEY)
     with pytest.raises(BundleError, match="not signed but .*CHURNPREDICT_BUNDLE_KEY is set"):
         ChurnPipeline.load(saved)
@@ -321,9 +350,9 @@ def test_signature_covers_the_pointer_target(pipe, tmp_path, monkeypatch):
     version = current(folder)
     renamed = version.with_name("v-20990101T000000000000Z-" + "0" * 32)
     version.rename(renamed)
-    (folder / "CURRENT").write_text(json.dumps({"format": "churnpredict-bundle",
-                                                "format_version": 2,
-                                                "version": renamed.name}))
+    (folder / "CURRENT").write_text(
+        json.dumps({"format": "churnpredict-bundle", "format_version": 2, "version": renamed.name})
+    )
     with pytest.raises(BundleError, match="not the folder's name"):
         ChurnPipeline.load(folder)
 
@@ -335,16 +364,23 @@ def _edit_meta(folder, change):
     reseal(folder, "bundle.json", json.dumps(meta).encode())
 
 
-@pytest.mark.parametrize(("change", "match"), [
-    (lambda m: m["training"].pop("as_of"), r"bundle.json: key 'training.as_of' is missing"),
-    (lambda m: m.pop("versions"), r"bundle.json: key 'versions' is missing"),
-    (lambda m: m["features"].update(names=3),
-     r"bundle.json: key 'features.names' should be a list, found int"),
-    (lambda m: m["training"].update(is_snapshot="no"),
-     r"bundle.json: key 'training.is_snapshot' should be true/false, found str"),
-    (lambda m: m["features"].update(group=["support"]), "differ in length"),
-    (lambda m: m["training"].update(horizon="soon"), r"bundle.json: unusable value"),
-])
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda m: m["training"].pop("as_of"), r"bundle.json: key 'training.as_of' is missing"),
+        (lambda m: m.pop("versions"), r"bundle.json: key 'versions' is missing"),
+        (
+            lambda m: m["features"].update(names=3),
+            r"bundle.json: key 'features.names' should be a list, found int",
+        ),
+        (
+            lambda m: m["training"].update(is_snapshot="no"),
+            r"bundle.json: key 'training.is_snapshot' should be true/false, found str",
+        ),
+        (lambda m: m["features"].update(group=["support"]), "differ in length"),
+        (lambda m: m["training"].update(horizon="soon"), r"bundle.json: unusable value"),
+    ],
+)
 def test_bundle_json_missing_keys_and_wrong_types(saved, change, match):
     _edit_meta(saved, change)
     with pytest.raises(BundleError, match=match):
@@ -386,14 +422,14 @@ def data_dir(tmp_path_factory, data):
 @pytest.fixture
 def no_training(monkeypatch):
     """Training would fail loudly: proves a refusal comes before any work."""
+
     def fit(*args, **kwargs):
         raise AssertionError("training started")
 
     monkeypatch.setattr(ChurnPipeline, "fit", fit)
 
 
-def test_train_refuses_a_folder_with_a_checksum_file_and_keeps_it(tmp_path, data_dir,
-                                                                  no_training):
+def test_train_refuses_a_folder_with_a_checksum_file_and_keeps_it(tmp_path, data_dir, no_training):
     folder = tmp_path / "downloads"
     folder.mkdir()
     (folder / "SHA256SUMS").write_text("abc  report.pdf\n")
@@ -420,10 +456,11 @@ def test_train_refuses_files_and_old_bundles_before_training(tmp_path, data_dir,
 def test_cli_train_then_score_and_retrain_into_the_same_bundle(tmp_path, data_dir):
     model = tmp_path / "model"
     config = tmp_path / "c.toml"
-    config.write_text('n_cutoffs = 6\n[model]\nn_estimators = 10\nn_jobs = 1\n')
+    config.write_text("n_cutoffs = 6\n[model]\nn_estimators = 10\nn_jobs = 1\n")
     for _ in range(3):
-        result = invoke("train", data_dir, "--model", model, "--as-of", "2024-11-30",
-                        "--config", config)
+        result = invoke(
+            "train", data_dir, "--model", model, "--as-of", "2024-11-30", "--config", config
+        )
         assert result.exit_code == 0, result.stderr
     names = entries(model)
     assert names[0] == "CURRENT" and len(names) == 3  # the pointer and two versions
@@ -437,12 +474,16 @@ def test_cli_score_refuses_old_and_damaged_bundles_with_exit_2(tmp_path, data_di
     marker = tmp_path / "pwned"
     out = tmp_path / "at_risk.csv"
     old = old_format_bundle(tmp_path / "old", marker)
-    one_line_error(invoke("score", data_dir, "--model", old, "--as-of", "2024-12-31",
-                          "--out", out), "retrain")
+    one_line_error(
+        invoke("score", data_dir, "--model", old, "--as-of", "2024-12-31", "--out", out), "retrain"
+    )
     assert not marker.exists()
     _edit_meta(saved, lambda m: m["training"].pop("horizon"))
-    one_line_error(invoke("score", data_dir, "--model", saved, "--as-of", "2024-12-31",
-                          "--out", out), "bundle.json", "'training.horizon' is missing")
+    one_line_error(
+        invoke("score", data_dir, "--model", saved, "--as-of", "2024-12-31", "--out", out),
+        "bundle.json",
+        "'training.horizon' is missing",
+    )
     assert not out.exists()
 
 
@@ -476,8 +517,7 @@ def test_replacing_keeps_two_versions_and_everything_else(pipe, saved):
 
 
 @pytest.mark.parametrize("fail_at", ["write", "sync", "rename", "pointer"])
-def test_a_failure_mid_save_leaves_the_old_bundle_and_no_litter(pipe, saved, monkeypatch,
-                                                                fail_at):
+def test_a_failure_mid_save_leaves_the_old_bundle_and_no_litter(pipe, saved, monkeypatch, fail_at):
     before = {p.relative_to(saved): p.read_bytes() for p in saved.rglob("*") if p.is_file()}
     calls = {"n": 0}
 
@@ -487,6 +527,7 @@ def test_a_failure_mid_save_leaves_the_old_bundle_and_no_litter(pipe, saved, mon
             if when(args, calls["n"]):
                 raise OSError("injected failure")
             return real(*args, **kwargs)
+
         return wrapper
 
     target = {
@@ -510,8 +551,11 @@ def test_a_failure_mid_save_leaves_the_old_bundle_and_no_litter(pipe, saved, mon
 
 
 def test_a_failed_first_save_leaves_nothing(pipe, tmp_path, monkeypatch):
-    monkeypatch.setattr(bundle_module, "sync_directory",
-                        lambda path: (_ for _ in ()).throw(OSError("injected failure")))
+    monkeypatch.setattr(
+        bundle_module,
+        "sync_directory",
+        lambda path: (_ for _ in ()).throw(OSError("injected failure")),
+    )
     with pytest.raises(OSError, match="injected failure"):
         pipe.save(tmp_path / "new" / "model")
     assert entries(tmp_path / "new") == []
@@ -628,9 +672,13 @@ def test_concurrent_saves_and_loads_in_processes(saved, tmp_path):
     env.pop(KEY_ENV, None)
 
     def start(role, n):
-        return subprocess.Popen([sys.executable, "-c", _PROCESS_SCRIPT, role, str(saved),
-                                 str(target), str(n)], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-c", _PROCESS_SCRIPT, role, str(saved), str(target), str(n)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     reader = start("reader", 0)
     writers = [start("writer", 10), start("writer", 10)]

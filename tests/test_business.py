@@ -77,13 +77,18 @@ def make_shop(n_customers: int = 500, seed: int = 3) -> dict[str, pd.DataFrame]:
     amount = np.round(basket[who] * rng.lognormal(0, 0.4, len(who)), 2)
     stamps = start + pd.to_timedelta(np.round(when * 86_400), unit="s")
     ids = np.arange(10_000, 10_000 + n_customers)
-    customers = pd.DataFrame({"customer_id": ids,
-                              "signup_at": start + pd.to_timedelta(np.round(first * 86_400),
-                                                                   unit="s")})
-    payments = pd.DataFrame({"customer_id": ids[who], "timestamp": stamps, "amount": amount,
-                             "status": "succeeded"})
-    activity = pd.DataFrame({"customer_id": ids[who], "timestamp": stamps, "event": "purchase",
-                             "value": amount})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_at": start + pd.to_timedelta(np.round(first * 86_400), unit="s"),
+        }
+    )
+    payments = pd.DataFrame(
+        {"customer_id": ids[who], "timestamp": stamps, "amount": amount, "status": "succeeded"}
+    )
+    activity = pd.DataFrame(
+        {"customer_id": ids[who], "timestamp": stamps, "event": "purchase", "value": amount}
+    )
     return {"customers": customers, "payments": payments, "activity": activity}
 
 
@@ -103,8 +108,9 @@ def _small_model() -> ChurnModel:
 
 @pytest.fixture(scope="module")
 def shop_pipe(shop):
-    return ChurnPipeline(model=_small_model(), horizon=HORIZON, n_cutoffs=8, cutoff_freq="30D",
-                         lookback=LOOKBACK).fit(shop, as_of=END)
+    return ChurnPipeline(
+        model=_small_model(), horizon=HORIZON, n_cutoffs=8, cutoff_freq="30D", lookback=LOOKBACK
+    ).fit(shop, as_of=END)
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +135,7 @@ def test_detection_on_purchase_data_is_purchases(shop, shop_tables):
     activity_only = EventData(shop_tables["customers"], activity=shop_tables["activity"])
     assert business_kind(activity_only)[0] == "purchases"
     # a value given is kept as it is
-    assert business_kind(shop, "subscription") == ("subscription",
-                                                    "set: business='subscription'")
+    assert business_kind(shop, "subscription") == ("subscription", "set: business='subscription'")
     with pytest.raises(ChurnModelError, match="business='shop'"):
         business_kind(shop, "shop")
 
@@ -138,8 +143,7 @@ def test_detection_on_purchase_data_is_purchases(shop, shop_tables):
 def test_detection_reads_recurring_payments_as_subscription():
     """Without churned_at or mrr, monthly billing still reads as a subscription."""
     sub = make_subscription_data(n_customers=200, random_state=2)
-    customers = sub.customers.drop(columns=["churned_at", "churn_type", "mrr"],
-                                   errors="ignore")
+    customers = sub.customers.drop(columns=["churned_at", "churn_type", "mrr"], errors="ignore")
     data = EventData(customers, activity=sub.activity, payments=sub.payments)
     kind, why = business_kind(data)
     assert kind == "subscription" and "payments recur" in why
@@ -161,8 +165,12 @@ def test_purchase_mode_has_no_mrr_or_price(shop_pipe, shop_scores, shop, tmp_pat
     info = shop_pipe.feature_info_
     assert not [n for n in info.index if NO_MRR_OR_PRICE.search(n)]
     assert not info["description"].str.contains(NO_MRR_OR_PRICE).any()
-    assert {"spent_90d", "avg_order_value_180d", "spend_per_month_180d",
-            "spend_trend_pct_90d"} <= set(info.index)
+    assert {
+        "spent_90d",
+        "avg_order_value_180d",
+        "spend_per_month_180d",
+        "spend_trend_pct_90d",
+    } <= set(info.index)
     assert list(shop_scores.columns[:3]) == ["churn_probability", "expected_spend", "status"]
     assert "mrr" not in shop_scores.columns
     at_risk = at_risk_list(shop_scores, horizon=HORIZON)
@@ -203,13 +211,25 @@ def test_expected_spend_and_revenue_at_risk_follow_the_formula():
     * D: only orders after the cutoff -> 0.
     """
     customers = pd.DataFrame({"customer_id": list("ABCD"), "signup_at": "2023-01-01"})
-    payments = pd.DataFrame({
-        "customer_id": list("AAABCCCCCD"),
-        "timestamp": ["2023-04-01", "2023-12-01", "2024-05-22", "2024-05-12", "2023-11-14",
-                      "2024-03-01", "2024-03-02", "2024-03-03", "2024-06-01", "2024-07-01"],
-        "amount": [100.0, 50.0, 30.0, 60.0, 100.0, 100.0, 40.0, 70.0, 999.0, 80.0],
-        "status": ["succeeded"] * 6 + ["refunded", "failed", "succeeded", "succeeded"],
-    })
+    payments = pd.DataFrame(
+        {
+            "customer_id": list("AAABCCCCCD"),
+            "timestamp": [
+                "2023-04-01",
+                "2023-12-01",
+                "2024-05-22",
+                "2024-05-12",
+                "2023-11-14",
+                "2024-03-01",
+                "2024-03-02",
+                "2024-03-03",
+                "2024-06-01",
+                "2024-07-01",
+            ],
+            "amount": [100.0, 50.0, 30.0, 60.0, 100.0, 100.0, 40.0, 70.0, 999.0, 80.0],
+            "status": ["succeeded"] * 6 + ["refunded", "failed", "succeeded", "succeeded"],
+        }
+    )
     data = EventData(customers, payments=payments)
     cut = pd.Timestamp("2024-06-01")
     rows = pd.MultiIndex.from_product([list("ABCD"), [cut]], names=["customer_id", "cutoff"])
@@ -218,17 +238,21 @@ def test_expected_spend_and_revenue_at_risk_follow_the_formula():
     pd.testing.assert_series_equal(spend, expected, check_names=False, check_index_type=False)
 
     proba = pd.Series({"A": 0.5, "B": 0.2, "C": 0.9, "D": 0.4})
-    scores = pd.DataFrame({"churn_probability": proba, "expected_spend": spend,
-                           "status": "active"}, index=pd.Index(list("ABCD"), name="customer_id"))
+    scores = pd.DataFrame(
+        {"churn_probability": proba, "expected_spend": spend, "status": "active"},
+        index=pd.Index(list("ABCD"), name="customer_id"),
+    )
     at_risk = at_risk_list(scores, horizon="90D").set_index("customer_id")
     # revenue at risk = churn probability x expected spend over the horizon (no months factor)
-    np.testing.assert_allclose(at_risk.loc[list("ABCD"), "revenue_at_risk"],
-                               (proba * expected).to_numpy())
+    np.testing.assert_allclose(
+        at_risk.loc[list("ABCD"), "revenue_at_risk"], (proba * expected).to_numpy()
+    )
     np.testing.assert_allclose(value_if_retained(scores, "90D"), expected.to_numpy())
     # the profit view values a save at the same expected spend
     curve = profit_curve_from_scores(scores, "90D", contact_cost=5.0, save_rate=0.5)
-    by_hand = profit_curve(proba.to_numpy(), expected.to_numpy(), horizon_months=1.0,
-                           contact_cost=5.0, save_rate=0.5)
+    by_hand = profit_curve(
+        proba.to_numpy(), expected.to_numpy(), horizon_months=1.0, contact_cost=5.0, save_rate=0.5
+    )
     pd.testing.assert_frame_equal(curve, by_hand)
     assert curve.attrs["value"] == "expected_spend"
     assert curve.loc[1, "expected_saved_revenue"] == pytest.approx(0.9 * 0.5 * 90.0)
@@ -261,8 +285,13 @@ def test_everyone_is_scored_with_a_status(shop_scores, shop_tables):
     by_hand = _status_by_hand(shop_tables, END)
     assert len(shop_scores) == len(by_hand)  # every customer with any history
     got = shop_scores["status"]
-    pd.testing.assert_series_equal(got.sort_index(), by_hand.sort_index(), check_names=False,
-                                   check_index_type=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        got.sort_index(),
+        by_hand.sort_index(),
+        check_names=False,
+        check_index_type=False,
+        check_dtype=False,
+    )
     counts = got.value_counts()
     assert counts["lapsed"] > 50 and counts["active"] > 50
     # the lapsed are more likely not to buy again than the active
@@ -271,11 +300,17 @@ def test_everyone_is_scored_with_a_status(shop_scores, shop_tables):
 
 
 def test_lapsed_customers_are_training_rows(shop_pipe, shop, shop_tables):
-    labels = label_churn(shop, shop_pipe.cutoffs_, HORIZON, kind="inactivity", as_of=END,
-                         lookback=LOOKBACK, lapsed=True)
+    labels = label_churn(
+        shop,
+        shop_pipe.cutoffs_,
+        HORIZON,
+        kind="inactivity",
+        as_of=END,
+        lookback=LOOKBACK,
+        lapsed=True,
+    )
     assert shop_pipe.training_summary_["n_rows"] == len(labels)
-    status = customer_status(shop, labels.index, HORIZON, kind="inactivity",
-                             lookback=LOOKBACK)
+    status = customer_status(shop, labels.index, HORIZON, kind="inactivity", lookback=LOOKBACK)
     assert shop_pipe.training_statuses_ == status.value_counts().sort_index().to_dict()
     assert shop_pipe.training_statuses_["lapsed"] > 100
     # a lapsed customer is a 0 when they order again within the horizon, else a 1
@@ -284,8 +319,9 @@ def test_lapsed_customers_are_training_rows(shop_pipe, shop, shop_tables):
     lapsed = status.xs(cut, level="cutoff")
     lapsed = lapsed.index[lapsed == "lapsed"]
     act = shop_tables["activity"]
-    back = set(act.loc[(act["timestamp"] > cut) & (act["timestamp"] <= cut + HORIZON),
-                       "customer_id"])
+    back = set(
+        act.loc[(act["timestamp"] > cut) & (act["timestamp"] <= cut + HORIZON), "customer_id"]
+    )
     expected = pd.Series([0 if c in back else 1 for c in lapsed], index=lapsed)
     assert (at_cut.loc[lapsed].to_numpy() == expected.to_numpy()).all()
     assert 0 < expected.sum() < len(expected)  # some come back, some do not
@@ -304,8 +340,7 @@ def test_status_filter_in_the_list(shop_scores):
     assert lapsed["rank"].tolist() == list(range(1, len(lapsed) + 1))
     # tiers are those of the whole list
     tiers = everyone.set_index("customer_id")["risk_tier"]
-    assert (lapsed.set_index("customer_id")["risk_tier"] == tiers.loc[lapsed["customer_id"]]
-            ).all()
+    assert (lapsed.set_index("customer_id")["risk_tier"] == tiers.loc[lapsed["customer_id"]]).all()
     two = at_risk_list(shop_scores, horizon=HORIZON, status=["active", "new"])
     assert set(two["status"]) <= {"active", "new"}
     assert len(two) + len(lapsed) == len(everyone)
@@ -322,42 +357,88 @@ def test_cli_business_and_status(tmp_path, shop_tables):
     for name, frame in shop_tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
     config = tmp_path / "shop.toml"
-    config.write_text('horizon = "60D"\nn_cutoffs = 6\ncutoff_freq = "30D"\n'
-                      'lookback = "90D"\n[model]\nn_estimators = 30\nn_jobs = 1\n'
-                      'validation_cutoffs = 1\n')
+    config.write_text(
+        'horizon = "60D"\nn_cutoffs = 6\ncutoff_freq = "30D"\n'
+        'lookback = "90D"\n[model]\nn_estimators = 30\nn_jobs = 1\n'
+        "validation_cutoffs = 1\n"
+    )
     runner = CliRunner()
     model = tmp_path / "model"
-    result = runner.invoke(cli.app, ["train", str(folder), "--model", str(model), "--config",
-                                     str(config)])
+    result = runner.invoke(
+        cli.app, ["train", str(folder), "--model", str(model), "--config", str(config)]
+    )
     assert result.exit_code == 0, result.output
-    assert "business: purchases (no churned_at, and payments look like one-off orders" in \
-        " ".join(result.stdout.split())
+    assert "business: purchases (no churned_at, and payments look like one-off orders" in " ".join(
+        result.stdout.split()
+    )
 
     out = tmp_path / "lapsed.csv"
-    result = runner.invoke(cli.app, ["score", str(folder), "--model", str(model), "--as-of",
-                                     "2024-12-31", "--out", str(out), "--status", "lapsed",
-                                     "--config", str(config)])
+    result = runner.invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            "2024-12-31",
+            "--out",
+            str(out),
+            "--status",
+            "lapsed",
+            "--config",
+            str(config),
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out)
     assert (frame["status"] == "lapsed").all()
     by_hand = _status_by_hand(shop_tables, END).value_counts()
     line = " ".join(result.stdout.split())
-    scored = (f"Scored {len(_status_by_hand(shop_tables, END)):,} customers "
-              f"({by_hand['active']:,} active, {by_hand['lapsed']:,} lapsed, "
-              f"{by_hand.get('new', 0):,} new)")
+    scored = (
+        f"Scored {len(_status_by_hand(shop_tables, END)):,} customers "
+        f"({by_hand['active']:,} active, {by_hand['lapsed']:,} lapsed, "
+        f"{by_hand.get('new', 0):,} new)"
+    )
     assert scored in line, line
-    assert (f"wrote {len(frame):,} rows to {out} (0 active, {len(frame):,} lapsed, 0 new)"
-            in line), line
+    assert f"wrote {len(frame):,} rows to {out} (0 active, {len(frame):,} lapsed, 0 new)" in line, (
+        line
+    )
     assert len(frame) == by_hand["lapsed"]
     assert "expected_spend" in frame.columns and "mrr" not in frame.columns
 
-    result = runner.invoke(cli.app, ["score", str(folder), "--model", str(model), "--as-of",
-                                     "2024-12-31", "--out", str(out), "--business",
-                                     "subscription"])
+    result = runner.invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            "2024-12-31",
+            "--out",
+            str(out),
+            "--business",
+            "subscription",
+        ],
+    )
     assert result.exit_code == 2
     assert "the model was trained for purchases data" in result.stderr
-    result = runner.invoke(cli.app, ["score", str(folder), "--model", str(model), "--as-of",
-                                     "2024-12-31", "--out", str(out), "--status", "gone"])
+    result = runner.invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            "2024-12-31",
+            "--out",
+            str(out),
+            "--status",
+            "gone",
+        ],
+    )
     assert result.exit_code == 2 and "--status 'gone'" in result.stderr
 
 
@@ -372,9 +453,12 @@ def test_subscription_mode_is_unchanged(subscribers, tmp_path):
     the subscription families given explicitly: same features (MRR and price included), same
     probabilities, MRR and revenue at risk; the status column is active/new only."""
     auto = ChurnPipeline(model=_small_model(), n_cutoffs=6).fit(subscribers, as_of=SUB_AS_OF)
-    explicit = ChurnPipeline(builders=default_builders("subscription"), model=_small_model(),
-                             n_cutoffs=6, label="cancellation").fit(subscribers,
-                                                                    as_of=SUB_AS_OF)
+    explicit = ChurnPipeline(
+        builders=default_builders("subscription"),
+        model=_small_model(),
+        n_cutoffs=6,
+        label="cancellation",
+    ).fit(subscribers, as_of=SUB_AS_OF)
     assert auto.business_ == "subscription" and auto.label_kind_ == "cancellation"
     assert auto.feature_names_ == explicit.feature_names_
     assert {"mrr", "price_change_pct_90d"} <= set(auto.feature_names_)
@@ -387,8 +471,9 @@ def test_subscription_mode_is_unchanged(subscribers, tmp_path):
     assert list(listed.columns) == list(AT_RISK_COLUMNS)
     assert set(listed["status"]) <= {"active", "new"}
     months = 28 / (365.25 / 12)
-    np.testing.assert_allclose(listed["revenue_at_risk"],
-                               listed["churn_probability"] * listed["mrr"] * months)
+    np.testing.assert_allclose(
+        listed["revenue_at_risk"], listed["churn_probability"] * listed["mrr"] * months
+    )
     # the bundle keeps the business kind and the training statuses
     auto.save(tmp_path / "model")
     loaded = ChurnPipeline.load(tmp_path / "model")
@@ -404,14 +489,15 @@ def test_business_parameter_is_checked(subscribers):
 
 # ------------------------------------------------------------------------------ README, recipe
 ROOT = Path(__file__).resolve().parents[1]
-RETAIL = ROOT.parent / "shared" / "data" / "online-retail-uci-invoices" / \
-    "online_retail_invoices.csv.gz"
+RETAIL = (
+    ROOT.parent / "shared" / "data" / "online-retail-uci-invoices" / "online_retail_invoices.csv.gz"
+)
 
 
 def _readme_section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index("## Purchase data (shops, marketplaces)")
-    return text[start:text.index("\n## ", start + 10)]
+    return text[start : text.index("\n## ", start + 10)]
 
 
 def test_recipe_settings_set_purchase_mode():
@@ -426,9 +512,11 @@ def test_readme_purchase_commands_run(tmp_path, shop_tables, monkeypatch):
     folder.mkdir()
     for name, frame in shop_tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
-    (tmp_path / "small.toml").write_text("n_cutoffs = 6\ncutoff_freq = \"30D\"\n"
-                                         "[model]\nn_estimators = 30\n"
-                                         "n_jobs = 1\nvalidation_cutoffs = 1\n")
+    (tmp_path / "small.toml").write_text(
+        'n_cutoffs = 6\ncutoff_freq = "30D"\n'
+        "[model]\nn_estimators = 30\n"
+        "n_jobs = 1\nvalidation_cutoffs = 1\n"
+    )
     monkeypatch.chdir(tmp_path)
     block = re.findall(r"```bash\n(.*?)```", _readme_section(), flags=re.S)[0]
     commands = [line for line in block.splitlines() if line.startswith("churnpredict")]

@@ -17,8 +17,18 @@ from churnpredict import cli
 from churnpredict.datasets import make_subscription_data
 
 EXPORT_COLUMNS = [
-    "rank", "customer_id", "churn_probability", "risk_tier", "mrr", "revenue_at_risk",
-    "reason_1", "reason_2", "reason_3", "reason_group_1", "reason_group_2", "reason_group_3",
+    "rank",
+    "customer_id",
+    "churn_probability",
+    "risk_tier",
+    "mrr",
+    "revenue_at_risk",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "reason_group_1",
+    "reason_group_2",
+    "reason_group_3",
     "suggested_action",
 ]
 END = "2024-12-31"
@@ -70,8 +80,7 @@ def config(workdir):
 @pytest.fixture(scope="module")
 def model_dir(workdir, data_dir, config):
     path = workdir / "model"
-    result = invoke("train", data_dir, "--model", path, "--as-of", "2024-12-02",
-                    "--config", config)
+    result = invoke("train", data_dir, "--model", path, "--as-of", "2024-12-02", "--config", config)
     assert result.exit_code == 0, result.stderr
     assert "Model saved to" in result.stdout
     return path
@@ -97,8 +106,9 @@ def test_train_writes_a_bundle(model_dir):
 
 def test_score_writes_the_ranked_csv(tmp_path, data_dir, model_dir, config, sample):
     out = tmp_path / "at_risk.csv"
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--config", config)
+    result = invoke(
+        "score", data_dir, "--model", model_dir, "--as-of", END, "--out", out, "--config", config
+    )
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns[: len(EXPORT_COLUMNS)]) == EXPORT_COLUMNS
@@ -121,8 +131,21 @@ def test_score_writes_the_ranked_csv(tmp_path, data_dir, model_dir, config, samp
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
 def test_score_other_formats_with_top(tmp_path, data_dir, model_dir, config, suffix):
     out = tmp_path / f"list{suffix}"
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--top", 7, "--config", config, "--quiet")
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        out,
+        "--top",
+        7,
+        "--config",
+        config,
+        "--quiet",
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_excel(out)
@@ -132,8 +155,22 @@ def test_score_other_formats_with_top(tmp_path, data_dir, model_dir, config, suf
 
 def test_score_min_probability_and_rank_by_revenue(tmp_path, data_dir, model_dir, config):
     out = tmp_path / "rich.csv"
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--min-probability", 0.1, "--rank-by", "revenue", "--config", config)
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        out,
+        "--min-probability",
+        0.1,
+        "--rank-by",
+        "revenue",
+        "--config",
+        config,
+    )
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(out)
     assert (frame["churn_probability"] >= 0.1).all()
@@ -144,8 +181,18 @@ def test_score_min_probability_and_rank_by_revenue(tmp_path, data_dir, model_dir
 @pytest.mark.slow
 def test_evaluate_prints_metrics_and_writes_the_report(tmp_path, data_dir, model_dir, config):
     report = tmp_path / "report"
-    result = invoke("evaluate", data_dir, "--model", model_dir, "--as-of", "2024-12-02",
-                    "--report", report, "--config", config)
+    result = invoke(
+        "evaluate",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        "2024-12-02",
+        "--report",
+        report,
+        "--config",
+        config,
+    )
     assert result.exit_code == 0, result.stderr
     for name in ("AUC", "average precision", "top-decile lift", "Brier score"):
         assert name in result.stdout
@@ -156,16 +203,16 @@ def test_evaluate_prints_metrics_and_writes_the_report(tmp_path, data_dir, model
 
 def test_evaluate_needs_a_horizon_after_as_of(tmp_path, data_dir, model_dir):
     report = tmp_path / "report"
-    result = invoke("evaluate", data_dir, "--model", model_dir, "--as-of", "2024-12-20",
-                    "--report", report)
+    result = invoke(
+        "evaluate", data_dir, "--model", model_dir, "--as-of", "2024-12-20", "--report", report
+    )
     one_line_error(result, "needs the 28-day horizon", "2024-12-02")
     assert not report.exists()
 
 
 def test_metrics_prints_a_table_and_writes_it(tmp_path, data_dir):
     out = tmp_path / "metrics.csv"
-    result = invoke("metrics", data_dir, "--period", "quarter", "--segment", "plan",
-                    "--out", out)
+    result = invoke("metrics", data_dir, "--period", "quarter", "--segment", "plan", "--out", out)
     assert result.exit_code == 0, result.stderr
     assert "Churn metrics per quarter" in result.stdout
     assert "2024-10-01" in result.stdout
@@ -206,8 +253,20 @@ def test_column_mapping_in_config_fixes_it(tmp_path, broken_dir, model_dir):
     config = tmp_path / "map.toml"
     config.write_text('[columns.activity]\ntime = "timestamp"\n')
     out = tmp_path / "at_risk.csv"
-    result = invoke("score", broken_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--config", config, "--top", 3)
+    result = invoke(
+        "score",
+        broken_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        out,
+        "--config",
+        config,
+        "--top",
+        3,
+    )
     assert result.exit_code == 0, result.stderr
     assert len(pd.read_csv(out)) == 3
 
@@ -222,8 +281,7 @@ def test_unparseable_as_of(tmp_path, data_dir, model_dir, as_of):
 
 def test_wrong_model_dir(tmp_path, data_dir):
     out = tmp_path / "at_risk.csv"
-    result = invoke("score", data_dir, "--model", tmp_path / "nope", "--as-of", END,
-                    "--out", out)
+    result = invoke("score", data_dir, "--model", tmp_path / "nope", "--as-of", END, "--out", out)
     one_line_error(result, "--model", "no such directory", "churnpredict train")
     assert not out.exists()
 
@@ -244,16 +302,19 @@ def test_unsupported_output_type(tmp_path, data_dir, model_dir):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ('horizn = "28D"\n', "unknown key(s) ['horizn']"),
-    ("horizon = \n", "is not valid TOML"),
-    ('horizon = "soon"\n', "--horizon 'soon' is not a usable duration"),
-    ("[model]\nn_trees = 5\n", "config [model]"),
-    ("[score]\ntop_n = 5\n", "unknown key(s) ['top_n'] in [score]"),
-    ('windows = "30D"\n', "config windows = '30D'"),
-    ("[report]\nsave_rate = 30\n", "[report] save_rate = 30"),
-    ('windows = [7, "soon"]\n', "windows 'soon' is not a usable duration"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('horizn = "28D"\n', "unknown key(s) ['horizn']"),
+        ("horizon = \n", "is not valid TOML"),
+        ('horizon = "soon"\n', "--horizon 'soon' is not a usable duration"),
+        ("[model]\nn_trees = 5\n", "config [model]"),
+        ("[score]\ntop_n = 5\n", "unknown key(s) ['top_n'] in [score]"),
+        ('windows = "30D"\n', "config windows = '30D'"),
+        ("[report]\nsave_rate = 30\n", "[report] save_rate = 30"),
+        ('windows = [7, "soon"]\n', "windows 'soon' is not a usable duration"),
+    ],
+)
 def test_bad_config(tmp_path, data_dir, text, fragment):
     config = tmp_path / "bad.toml"
     config.write_text(text)
@@ -263,17 +324,20 @@ def test_bad_config(tmp_path, data_dir, text, fragment):
     assert not model.exists()
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--rank-by", "mood"], "--rank-by 'mood'"),
-    (["--top", "0"], "--top 0"),
-    (["--min-probability", "1.5"], "--min-probability 1.5"),
-    (["--as-of", "1999-01-01"], "no customer is in the population"),
-    (["--top", "-3"], "--top -3; must be a whole number of at least 1"),
-    (["--status", "gone"], "--status 'gone'; use active, lapsed, new or all"),
-    (["--holdout", "1.5"], "--holdout 1.5; give the control share"),
-    (["--seed", "11"], "--seed 11; the seed of the holdout draw"),
-    (["--holdout", "0.2", "--seed", "-1"], "--seed -1"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--rank-by", "mood"], "--rank-by 'mood'"),
+        (["--top", "0"], "--top 0"),
+        (["--min-probability", "1.5"], "--min-probability 1.5"),
+        (["--as-of", "1999-01-01"], "no customer is in the population"),
+        (["--top", "-3"], "--top -3; must be a whole number of at least 1"),
+        (["--status", "gone"], "--status 'gone'; use active, lapsed, new or all"),
+        (["--holdout", "1.5"], "--holdout 1.5; give the control share"),
+        (["--seed", "11"], "--seed 11; the seed of the holdout draw"),
+        (["--holdout", "0.2", "--seed", "-1"], "--seed -1"),
+    ],
+)
 def test_bad_score_options(tmp_path, data_dir, model_dir, args, fragment):
     out = tmp_path / "at_risk.csv"
     base = ["--as-of", END] if "--as-of" not in args else []
@@ -282,17 +346,19 @@ def test_bad_score_options(tmp_path, data_dir, model_dir, args, fragment):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ('[score]\ntop = "ten"\n', "--top 'ten'; must be a whole number of at least 1"),
-    ("[score]\ntop = 0\n", "--top 0;"),
-    ('[score]\nrank_by = "mood"\n', "--rank-by 'mood'"),
-    ('[score]\nstatus = ["lapsed", "gone"]\n', "--status ['lapsed', 'gone']"),
-    ('[score]\nextra_columns = ["rank"]\n', "extra_columns ['rank'] clash with the list's"),
-    ("[tiers]\nhigh = 2.0\n", "tiers['high']=2.0; thresholds are minimum churn"),
-    ('[actions]\npayments = 3\n', "actions="),
-])
-def test_bad_list_options_in_the_config(monkeypatch, tmp_path, data_dir, model_dir, text,
-                                        fragment):
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[score]\ntop = "ten"\n', "--top 'ten'; must be a whole number of at least 1"),
+        ("[score]\ntop = 0\n", "--top 0;"),
+        ('[score]\nrank_by = "mood"\n', "--rank-by 'mood'"),
+        ('[score]\nstatus = ["lapsed", "gone"]\n', "--status ['lapsed', 'gone']"),
+        ('[score]\nextra_columns = ["rank"]\n', "extra_columns ['rank'] clash with the list's"),
+        ("[tiers]\nhigh = 2.0\n", "tiers['high']=2.0; thresholds are minimum churn"),
+        ("[actions]\npayments = 3\n", "actions="),
+    ],
+)
+def test_bad_list_options_in_the_config(monkeypatch, tmp_path, data_dir, model_dir, text, fragment):
     """The config's list options are checked as one ListOptions before the model is loaded;
     a bad one names its flag, or the config for options only a config sets."""
     from churnpredict.pipeline import ChurnPipeline
@@ -304,8 +370,21 @@ def test_bad_list_options_in_the_config(monkeypatch, tmp_path, data_dir, model_d
     config = tmp_path / "list.toml"
     config.write_text(text)
     out = tmp_path / "at_risk.csv"
-    line = one_line_error(invoke("score", data_dir, "--model", model_dir, "--as-of", END,
-                                 "--out", out, "--config", config), fragment)
+    line = one_line_error(
+        invoke(
+            "score",
+            data_dir,
+            "--model",
+            model_dir,
+            "--as-of",
+            END,
+            "--out",
+            out,
+            "--config",
+            config,
+        ),
+        fragment,
+    )
     if not fragment.startswith("--"):
         assert str(config) in line
     assert not out.exists()
@@ -315,11 +394,25 @@ def test_list_options_from_the_config_and_flags(tmp_path, data_dir, model_dir, c
     """[score] sets the list (flags override it): the status filter, the extra column and
     the ranking from the config, --top from the flag."""
     listed = tmp_path / "list.toml"
-    listed.write_text(CONFIG + '\n[score]\nstatus = "active"\nrank_by = "revenue"\n'
-                               'top = 50\nextra_columns = ["plan"]\n')
+    listed.write_text(
+        CONFIG + '\n[score]\nstatus = "active"\nrank_by = "revenue"\n'
+        'top = 50\nextra_columns = ["plan"]\n'
+    )
     out = tmp_path / "at_risk.csv"
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--config", listed, "--top", 12)
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        out,
+        "--config",
+        listed,
+        "--top",
+        12,
+    )
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(out)
     assert len(frame) == 12
@@ -333,12 +426,15 @@ def test_missing_config_file(tmp_path, data_dir):
     one_line_error(result, "none.toml not found")
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--label", "sometimes"], "--label 'sometimes'"),
-    (["--horizon", "-5D"], "must be positive"),
-    (["--horizon", "soon"], "--horizon 'soon' is not a usable duration"),
-    (["--as-of", "31/31/2024"], "is not a date"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--label", "sometimes"], "--label 'sometimes'"),
+        (["--horizon", "-5D"], "must be positive"),
+        (["--horizon", "soon"], "--horizon 'soon' is not a usable duration"),
+        (["--as-of", "31/31/2024"], "is not a date"),
+    ],
+)
 def test_bad_train_options(tmp_path, data_dir, args, fragment):
     model = tmp_path / "model"
     result = invoke("train", data_dir, "--model", model, *args)
@@ -368,8 +464,10 @@ def test_unexpected_error_exits_1(monkeypatch, data_dir):
     result = invoke("metrics", data_dir)
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
-    assert line == ("churnpredict: unexpected error (RuntimeError): disk on fire; rerun with "
-                    "--debug for details")
+    assert line == (
+        "churnpredict: unexpected error (RuntimeError): disk on fire; rerun with "
+        "--debug for details"
+    )
 
 
 # ------------------------------------------------------------------------ help / demo
@@ -397,8 +495,10 @@ def test_demo_on_a_small_sample(monkeypatch, tmp_path, sample):
 
     monkeypatch.setattr(churnpredict.datasets, "load_sample", lambda: sample)
     monkeypatch.setattr(churnpredict.datasets, "SAMPLE_AS_OF", pd.Timestamp(END))
-    paths = cli.run_demo(tmp_path / "demo", pipeline=ChurnPipeline(
-        model=ChurnModel(n_estimators=50, n_jobs=1), n_cutoffs=6))
+    paths = cli.run_demo(
+        tmp_path / "demo",
+        pipeline=ChurnPipeline(model=ChurnModel(n_estimators=50, n_jobs=1), n_cutoffs=6),
+    )
     frame = pd.read_csv(paths["at_risk"])
     assert list(frame.columns[: len(EXPORT_COLUMNS)]) == EXPORT_COLUMNS
     assert paths["report"] == tmp_path / "demo" / "report" / "report.html"
@@ -412,11 +512,37 @@ def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
     """`score --scheduler local` writes the same list as the single-machine path."""
     pytest.importorskip("dask.distributed")
     local, dask_out = tmp_path / "local.csv", tmp_path / "dask.csv"
-    assert invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", local,
-                  "--config", config).exit_code == 0
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out",
-                    dask_out, "--config", config, "--scheduler", "local",
-                    "--npartitions", 3)
+    assert (
+        invoke(
+            "score",
+            data_dir,
+            "--model",
+            model_dir,
+            "--as-of",
+            END,
+            "--out",
+            local,
+            "--config",
+            config,
+        ).exit_code
+        == 0
+    )
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        dask_out,
+        "--config",
+        config,
+        "--scheduler",
+        "local",
+        "--npartitions",
+        3,
+    )
     assert result.exit_code == 0, result.stderr
     a, b = pd.read_csv(local), pd.read_csv(dask_out)
     assert a["customer_id"].tolist() == b["customer_id"].tolist()
@@ -424,11 +550,39 @@ def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
     assert a["reason_1"].tolist() == b["reason_1"].tolist()
     # the list options travel to Dask as one ListOptions: status filter and holdout too
     flags = ["--status", "active", "--holdout", "0.25", "--seed", "5", "--top", "40"]
-    assert invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", local,
-                  "--config", config, *flags).exit_code == 0
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out",
-                    dask_out, "--config", config, "--scheduler", "local", "--npartitions", 3,
-                    *flags)
+    assert (
+        invoke(
+            "score",
+            data_dir,
+            "--model",
+            model_dir,
+            "--as-of",
+            END,
+            "--out",
+            local,
+            "--config",
+            config,
+            *flags,
+        ).exit_code
+        == 0
+    )
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        dask_out,
+        "--config",
+        config,
+        "--scheduler",
+        "local",
+        "--npartitions",
+        3,
+        *flags,
+    )
     assert result.exit_code == 0, result.stderr
     a, b = pd.read_csv(local), pd.read_csv(dask_out)
     assert len(a) == 40 and set(a["status"]) == {"active"}
@@ -438,7 +592,17 @@ def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
 
 def test_ranked_out_needs_a_scheduler(tmp_path, data_dir, model_dir, config):
     out = tmp_path / "x.csv"
-    result = invoke("score", data_dir, "--model", model_dir, "--as-of", END, "--out", out,
-                    "--ranked-out", tmp_path / "ranked")
+    result = invoke(
+        "score",
+        data_dir,
+        "--model",
+        model_dir,
+        "--as-of",
+        END,
+        "--out",
+        out,
+        "--ranked-out",
+        tmp_path / "ranked",
+    )
     one_line_error(result, "--ranked-out needs --scheduler")
     assert not out.exists()

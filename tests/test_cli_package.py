@@ -33,9 +33,20 @@ def _imports(path):
 
 def test_modules_are_small():
     sizes = {p.name: len(p.read_text().splitlines()) for p in PACKAGE.glob("*.py")}
-    assert {"__init__.py", "session.py", "inputs.py", "settings.py", "tables.py", "root.py",
-            "train.py", "score.py", "evaluate.py", "metrics.py", "loop.py",
-            "demo.py"} <= set(sizes)
+    assert {
+        "__init__.py",
+        "session.py",
+        "inputs.py",
+        "settings.py",
+        "tables.py",
+        "root.py",
+        "train.py",
+        "score.py",
+        "evaluate.py",
+        "metrics.py",
+        "loop.py",
+        "demo.py",
+    } <= set(sizes)
     assert max(sizes.values()) < 1000, sizes
 
 
@@ -44,9 +55,9 @@ def test_no_private_names_from_outside_the_package():
     for path in PACKAGE.glob("*.py"):
         for module, names in _imports(path):
             outside = module.startswith("churnpredict") and not module.startswith(
-                "churnpredict.cli")
-            reached += [(path.name, module, n) for n in names
-                        if outside and n.startswith("_")]
+                "churnpredict.cli"
+            )
+            reached += [(path.name, module, n) for n in names if outside and n.startswith("_")]
             if outside and any(part.startswith("_") for part in module.split(".")):
                 reached.append((path.name, module, "<module>"))
     assert reached == []
@@ -54,40 +65,75 @@ def test_no_private_names_from_outside_the_package():
 
 def test_the_library_does_not_import_the_command_line():
     root = PACKAGE.parent
-    users = [str(p.relative_to(root)) for p in root.rglob("*.py")
-             if PACKAGE not in p.parents and p.name != "__main__.py"
-             and any(m.startswith("churnpredict.cli") or (m == "churnpredict" and "cli" in names)
-                     for m, names in _imports(p))]
+    users = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if PACKAGE not in p.parents
+        and p.name != "__main__.py"
+        and any(
+            m.startswith("churnpredict.cli") or (m == "churnpredict" and "cli" in names)
+            for m, names in _imports(p)
+        )
+    ]
     assert users == []
 
 
 def test_commands_in_help_order():
     group = typer.main.get_command(cli.app)
-    assert list(group.list_commands(None)) == ["train", "score", "evaluate", "metrics",
-                                               "campaign", "recalibrate", "demo"]
+    assert list(group.list_commands(None)) == [
+        "train",
+        "score",
+        "evaluate",
+        "metrics",
+        "campaign",
+        "recalibrate",
+        "demo",
+    ]
 
 
-@pytest.mark.parametrize("entry", [["-m", "churnpredict"], ["-m", "churnpredict.cli"],
-                                   ["-c", "from churnpredict.cli import main; main()"]])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        ["-m", "churnpredict"],
+        ["-m", "churnpredict.cli"],
+        ["-c", "from churnpredict.cli import main; main()"],
+    ],
+)
 def test_entry_points(entry):
-    out = subprocess.run([sys.executable, *entry, "--version"], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, *entry, "--version"], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"churnpredict {__import__('churnpredict').__version__}"
 
 
 # ------------------------------------------------------------------------ list options
-SETTINGS = {"score": {"top": 50, "rank_by": "revenue", "min_probability": 0.2,
-                      "extra_columns": "plan", "status": "active"},
-            "tiers": {"high": 0.5, "medium": 0.2}, "actions": {"payments": "Call"}}
+SETTINGS = {
+    "score": {
+        "top": 50,
+        "rank_by": "revenue",
+        "min_probability": 0.2,
+        "extra_columns": "plan",
+        "status": "active",
+    },
+    "tiers": {"high": 0.5, "medium": 0.2},
+    "actions": {"payments": "Call"},
+}
 
 
 def test_list_options_flags_over_the_config():
     options = list_options(SETTINGS, top=9, status="lapsed", holdout=0.25, seed=3)
-    assert options == ListOptions(rank_by="revenue", top=9, min_probability=0.2,
-                                  tiers={"high": 0.5, "medium": 0.2, "low": 0.0},
-                                  actions={"payments": "Call"}, extra_columns=("plan",),
-                                  status="lapsed", holdout=0.25, random_state=3)
+    assert options == ListOptions(
+        rank_by="revenue",
+        top=9,
+        min_probability=0.2,
+        tiers={"high": 0.5, "medium": 0.2, "low": 0.0},
+        actions={"payments": "Call"},
+        extra_columns=("plan",),
+        status="lapsed",
+        holdout=0.25,
+        random_state=3,
+    )
     assert options.status == ("lapsed",)
 
 
@@ -95,16 +141,21 @@ def test_list_options_defaults():
     assert list_options({}) == ListOptions()
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"top": 0}, "--top 0; must be a whole number of at least 1"),
-    ({"top": -2}, "--top -2; must be a whole number of at least 1"),
-    ({"rank_by": "mood"}, "--rank-by 'mood'; use probability or revenue"),
-    ({"min_probability": 2.0}, "--min-probability 2.0; must be between 0 and 1"),
-    ({"status": "gone"}, "--status 'gone'; use active, lapsed, new or all"),
-    ({"holdout": 1.0}, "--holdout 1.0; give the control share, between 0 and 1 (e.g. 0.2)"),
-    ({"seed": 4}, "--seed 4; the seed of the holdout draw: a whole number >= 0, given with "
-                  "--holdout"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ({"top": 0}, "--top 0; must be a whole number of at least 1"),
+        ({"top": -2}, "--top -2; must be a whole number of at least 1"),
+        ({"rank_by": "mood"}, "--rank-by 'mood'; use probability or revenue"),
+        ({"min_probability": 2.0}, "--min-probability 2.0; must be between 0 and 1"),
+        ({"status": "gone"}, "--status 'gone'; use active, lapsed, new or all"),
+        ({"holdout": 1.0}, "--holdout 1.0; give the control share, between 0 and 1 (e.g. 0.2)"),
+        (
+            {"seed": 4},
+            "--seed 4; the seed of the holdout draw: a whole number >= 0, given with --holdout",
+        ),
+    ],
+)
 def test_bad_list_flags_name_the_flag(flags, message):
     with pytest.raises(BadInput) as caught:
         list_options({}, **flags)

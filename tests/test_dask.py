@@ -40,8 +40,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationW
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
@@ -52,15 +56,17 @@ def data():
 
 @pytest.fixture(scope="module")
 def parts(data, client):
-    return cpd.partition_by_customer(data.customers, data.activity, data.payments,
-                                     data.tickets, npartitions=3).persist()
+    return cpd.partition_by_customer(
+        data.customers, data.activity, data.payments, data.tickets, npartitions=3
+    ).persist()
 
 
 @pytest.fixture(scope="module")
 def pipeline(data):
     """A pipeline trained on pandas: scoring on Dask must reproduce its scores."""
     return ChurnPipeline(model=ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6).fit(
-        data, as_of=AS_OF)
+        data, as_of=AS_OF
+    )
 
 
 def _keyed(frame, keys=("customer_id", "cutoff")):
@@ -74,13 +80,14 @@ def _assert_same(expected: pd.DataFrame, got: pd.DataFrame, atol: float = 1e-6) 
     got = got.loc[expected.index]
     for col in expected.columns:
         a, b = expected[col], got[col]
-        if pd.api.types.is_numeric_dtype(a.dtype) and not isinstance(
-                a.dtype, pd.CategoricalDtype):
-            np.testing.assert_allclose(b.to_numpy(np.float64), a.to_numpy(np.float64),
-                                       atol=atol, rtol=0, err_msg=col)
+        if pd.api.types.is_numeric_dtype(a.dtype) and not isinstance(a.dtype, pd.CategoricalDtype):
+            np.testing.assert_allclose(
+                b.to_numpy(np.float64), a.to_numpy(np.float64), atol=atol, rtol=0, err_msg=col
+            )
         else:
-            assert a.astype(object).fillna("<NA>").tolist() == \
-                b.astype(object).fillna("<NA>").tolist(), col
+            assert (
+                a.astype(object).fillna("<NA>").tolist() == b.astype(object).fillna("<NA>").tolist()
+            ), col
 
 
 @pytest.mark.slow
@@ -121,17 +128,21 @@ def test_event_types_learned_from_all_partitions_before_the_latest_cutoff():
     """
     customers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "signup_at": ["2024-01-01"] * 4})
     before = [(1, "a"), (1, "a"), (1, "a"), (2, "b"), (2, "b"), (3, "c"), (3, "c"), (4, "a")]
-    activity = pd.DataFrame({
-        "customer_id": [c for c, _ in before] + [3, 3, 3],
-        "timestamp": ["2024-02-10"] * len(before) + ["2024-03-05"] * 3,
-        "event": [e for _, e in before] + ["c", "c", "c"],
-    })
+    activity = pd.DataFrame(
+        {
+            "customer_id": [c for c, _ in before] + [3, 3, 3],
+            "timestamp": ["2024-02-10"] * len(before) + ["2024-03-05"] * 3,
+            "event": [e for _, e in before] + ["c", "c", "c"],
+        }
+    )
     builder = EngagementFeatures(max_event_types=2)
-    X = cpd.build_features_dask(customers, activity, cutoffs=["2024-03-01"], builders=[builder],
-                                npartitions=3).compute()
+    X = cpd.build_features_dask(
+        customers, activity, cutoffs=["2024-03-01"], builders=[builder], npartitions=3
+    ).compute()
     assert builder.event_types_ == ["a", "b"]
-    expected = cp.build_features(cp.EventData(customers, activity), ["2024-03-01"],
-                                 [EngagementFeatures(max_event_types=2)])
+    expected = cp.build_features(
+        cp.EventData(customers, activity), ["2024-03-01"], [EngagementFeatures(max_event_types=2)]
+    )
     _assert_same(expected, _keyed(X))
 
 
@@ -157,8 +168,10 @@ class TicketCategories(FeatureBuilder):
         return self
 
     def feature_info(self):
-        return [FeatureInfo(f"tickets_{c}", "support", "{value} tickets", kind="count",
-                            noun="ticket") for c in self.categories_]
+        return [
+            FeatureInfo(f"tickets_{c}", "support", "{value} tickets", kind="count", noun="ticket")
+            for c in self.categories_
+        ]
 
     def build(self, data, rows):
         rows = as_rows(data, rows)
@@ -168,8 +181,9 @@ class TicketCategories(FeatureBuilder):
         for c in self.categories_:  # a few categories; vectorised over rows
             index = data.event_index("tickets", mask=category == c, key=("category", c))
             out[f"tickets_{c}"] = index.count_between(rows.codes, start, rows.cutoffs)
-        return pd.DataFrame(out, index=rows.index, columns=self.get_feature_names_out(),
-                            dtype=np.float64)
+        return pd.DataFrame(
+            out, index=rows.index, columns=self.get_feature_names_out(), dtype=np.float64
+        )
 
 
 def test_a_custom_builder_learning_from_events_fits_on_dask_as_on_pandas(data, client):
@@ -178,16 +192,19 @@ def test_a_custom_builder_learning_from_events_fits_on_dask_as_on_pandas(data, c
     tickets = data.tickets.assign(category=np.where(codes % 2 == 0, "bug", "billing"))
     cutoffs = cp.make_cutoffs("2024-11-01", periods=2, freq="30D")
     in_population = cp.population(data, cutoffs[:1]).index.get_level_values("customer_id")
-    early = tickets[(tickets["created_at"] < cutoffs[0])
-                    & tickets["customer_id"].isin(in_population)]
+    early = tickets[
+        (tickets["created_at"] < cutoffs[0]) & tickets["customer_id"].isin(in_population)
+    ]
     tickets.loc[tickets["customer_id"] == early["customer_id"].iloc[0], "category"] = "refund"
-    parts = cpd.partition_by_customer(data.customers, data.activity, data.payments, tickets,
-                                      npartitions=3)
+    parts = cpd.partition_by_customer(
+        data.customers, data.activity, data.payments, tickets, npartitions=3
+    )
     spread = TicketCategories()
     got = cpd.build_features_dask(parts, cutoffs=cutoffs, builders=[spread]).compute()
     local = TicketCategories()
-    expected = cp.build_features(cp.EventData(data.customers, data.activity, data.payments,
-                                              tickets), cutoffs, [local])
+    expected = cp.build_features(
+        cp.EventData(data.customers, data.activity, data.payments, tickets), cutoffs, [local]
+    )
     assert spread.get_state() == local.get_state()
     assert spread.categories_ == ["billing", "bug", "refund"]
     _assert_same(expected, _keyed(got))
@@ -210,12 +227,14 @@ def test_builders_that_learn_in_fit_only_are_refused(data, parts):
 def test_partitions_without_events_of_a_table(data, pipeline, client):
     """Tickets of three customers only: some partitions have customers but no tickets."""
     few = data.tickets[data.tickets["customer_id"].isin(data.customers["customer_id"][:3])]
-    parts = cpd.partition_by_customer(data.customers, data.activity, data.payments, few,
-                                      npartitions=5)
+    parts = cpd.partition_by_customer(
+        data.customers, data.activity, data.payments, few, npartitions=5
+    )
     sizes = parts.tickets.map_partitions(len).compute().tolist()
     assert 0 in sizes
-    got = cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=pipeline.builders_,
-                                  fit=False).compute()
+    got = cpd.build_features_dask(
+        parts, cutoffs=[AS_OF], builders=pipeline.builders_, fit=False
+    ).compute()
     small = cp.EventData(data.customers, data.activity, data.payments, few)
     expected = cp.build_features(small, [AS_OF], pipeline.builders_, fit=False)
     _assert_same(expected, _keyed(got))
@@ -235,8 +254,9 @@ def test_latest_time_is_the_data_time_range(data, parts):
 @pytest.mark.slow
 def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client, tmp_path):
     fitted = ChurnPipeline(model=ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6)
-    assert cpd.train_dask(fitted, parts, tmp_path / "model", as_of=AS_OF,
-                          scheduler=client) is fitted
+    assert (
+        cpd.train_dask(fitted, parts, tmp_path / "model", as_of=AS_OF, scheduler=client) is fitted
+    )
     assert fitted.training_summary_ == pipeline.training_summary_
     assert fitted.feature_names_ == pipeline.feature_names_
     assert fitted.cutoffs_.equals(pipeline.cutoffs_)
@@ -264,9 +284,13 @@ def test_train_dask_follows_the_churnmodel_recipe(data, parts, pipeline, client,
     # percentiles of the latest cutoff's rows (pandas: all training rows), so features
     # constant there (no open ticket at the latest cutoff) have none
     assert set(pipeline.feature_percentiles_) - set(fitted.feature_percentiles_) == {
-        "open_tickets", "refunded_90d"}
-    assert all(np.all(np.diff(np.asarray(v, dtype=float)[~np.isnan(v)]) >= 0)
-               for v in fitted.feature_percentiles_.values())
+        "open_tickets",
+        "refunded_90d",
+    }
+    assert all(
+        np.all(np.diff(np.asarray(v, dtype=float)[~np.isnan(v)]) >= 0)
+        for v in fitted.feature_percentiles_.values()
+    )
     assert loaded.reference_ == fitted.reference_
     assert loaded.drift(data, AS_OF) is not None
 
@@ -279,17 +303,21 @@ def test_balanced_class_weight_scores_like_the_single_machine_fit(data, parts, c
     calibrated scores agree to 1e-6. Calibrating toward the booster's raw probability, whose
     odds the class weights multiply by about 47 here, would lift the sparse ends of the map.
     """
-    settings = dict(n_estimators=40, n_jobs=1, class_weight="balanced", subsample=1.0,
-                    colsample_bytree=1.0)
+    settings = dict(
+        n_estimators=40, n_jobs=1, class_weight="balanced", subsample=1.0, colsample_bytree=1.0
+    )
     local = ChurnPipeline(model=ChurnModel(**settings), n_cutoffs=6).fit(data, as_of=AS_OF)
-    spread = cpd.fit_dask(ChurnPipeline(model=ChurnModel(**settings), n_cutoffs=6), parts,
-                          as_of=AS_OF, client=client)
+    spread = cpd.fit_dask(
+        ChurnPipeline(model=ChurnModel(**settings), n_cutoffs=6), parts, as_of=AS_OF, client=client
+    )
     assert spread.model_.scale_pos_weight_ == local.model_.scale_pos_weight_ > 10
     assert spread.model_.best_iteration_ == local.model_.best_iteration_
-    np.testing.assert_allclose(spread.model_.calibrator_.x, local.model_.calibrator_.x,
-                               atol=1e-6, rtol=0)
-    np.testing.assert_allclose(spread.model_.calibrator_.y, local.model_.calibrator_.y,
-                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        spread.model_.calibrator_.x, local.model_.calibrator_.x, atol=1e-6, rtol=0
+    )
+    np.testing.assert_allclose(
+        spread.model_.calibrator_.y, local.model_.calibrator_.y, atol=1e-6, rtol=0
+    )
     expected = local.score(data, AS_OF, explain=False)
     got = spread.score(data, AS_OF, explain=False)
     _assert_same(expected, got)
@@ -309,21 +337,23 @@ def test_score_customers_equals_pipeline_score(data, parts, pipeline):
 @pytest.mark.slow
 def test_predictions_and_shap_with_xgboost_dask(data, parts, pipeline, client):
     X = pipeline.features(data, AS_OF)
-    Xd = cpd.build_features_dask(parts, cutoffs=[AS_OF], builders=pipeline.builders_,
-                                 fit=False).persist()
+    Xd = cpd.build_features_dask(
+        parts, cutoffs=[AS_OF], builders=pipeline.builders_, fit=False
+    ).persist()
     keys = pd.MultiIndex.from_frame(Xd[["customer_id", "cutoff"]].compute())
     position = pd.Series(np.arange(len(keys)), index=keys).loc[X.index].to_numpy()
     proba = cpd.predict_dask(pipeline.model_, Xd, client=client).compute().to_numpy()
-    np.testing.assert_allclose(proba[position], pipeline.model_.predict_proba(X)[:, 1],
-                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        proba[position], pipeline.model_.predict_proba(X)[:, 1], atol=1e-6, rtol=0
+    )
     contribs = np.asarray(cpd.shap_values_dask(pipeline.model_, Xd, client=client).compute())
-    np.testing.assert_allclose(contribs[position], shap_values(pipeline.model_, X), atol=1e-4,
-                               rtol=0)
+    np.testing.assert_allclose(
+        contribs[position], shap_values(pipeline.model_, X), atol=1e-4, rtol=0
+    )
 
 
 @pytest.mark.slow
-def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, client,
-                                                               tmp_path):
+def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, client, tmp_path):
     """Tables on disk with text ids and a renamed activity table, as a nightly job reads them."""
     import dask.dataframe as dd
 
@@ -333,35 +363,50 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
     source = tmp_path / "data"
     source.mkdir()
     text_ids(data.customers).to_csv(source / "customers.csv", index=False)
-    activity = text_ids(data.activity).rename(columns={"customer_id": "user",
-                                                        "timestamp": "ts"})
+    activity = text_ids(data.activity).rename(columns={"customer_id": "user", "timestamp": "ts"})
     dd.from_pandas(activity, npartitions=3).to_parquet(source / "activity", write_index=False)
     text_ids(data.payments).to_parquet(source / "payments.parquet")
     text_ids(data.tickets).to_csv(source / "tickets.csv", index=False)
     columns = {"activity": {"user": "customer_id", "ts": "timestamp"}}
-    tables = cp.EventData(pd.read_csv(source / "customers.csv"),
-                          activity=pd.read_parquet(source / "activity"),
-                          payments=pd.read_parquet(source / "payments.parquet"),
-                          tickets=pd.read_csv(source / "tickets.csv"), columns=columns)
+    tables = cp.EventData(
+        pd.read_csv(source / "customers.csv"),
+        activity=pd.read_parquet(source / "activity"),
+        payments=pd.read_parquet(source / "payments.parquet"),
+        tickets=pd.read_csv(source / "tickets.csv"),
+        columns=columns,
+    )
     trained = ChurnPipeline(model=ChurnModel(n_estimators=30, n_jobs=1), n_cutoffs=6).fit(
-        tables, as_of=AS_OF)
+        tables, as_of=AS_OF
+    )
     trained.save(tmp_path / "model")
     scores = trained.score(tables, AS_OF)
 
     out, ranked = tmp_path / "at_risk.csv", tmp_path / "ranked"
-    frame, n = cpd.score_dask(tmp_path / "model", source, AS_OF, out, scheduler=client, top=20,
-                              ranked_out=ranked, config={"columns": columns}, npartitions=4,
-                              extra_columns=("plan",))
+    frame, n = cpd.score_dask(
+        tmp_path / "model",
+        source,
+        AS_OF,
+        out,
+        scheduler=client,
+        top=20,
+        ranked_out=ranked,
+        config={"columns": columns},
+        npartitions=4,
+        extra_columns=("plan",),
+    )
     assert n == len(scores)
-    expected = at_risk_list(scores, horizon=trained.horizon, top=20,
-                            customers=tables.customers, extra_columns=("plan",))
+    expected = at_risk_list(
+        scores, horizon=trained.horizon, top=20, customers=tables.customers, extra_columns=("plan",)
+    )
     written = pd.read_csv(out)
     assert written["customer_id"].tolist() == expected["customer_id"].tolist()
     assert written["risk_tier"].tolist() == expected["risk_tier"].tolist()
-    np.testing.assert_allclose(written["churn_probability"], expected["churn_probability"],
-                               atol=1e-6)
-    full = at_risk_list(scores, horizon=trained.horizon, customers=tables.customers,
-                        extra_columns=("plan",))
+    np.testing.assert_allclose(
+        written["churn_probability"], expected["churn_probability"], atol=1e-6
+    )
+    full = at_risk_list(
+        scores, horizon=trained.horizon, customers=tables.customers, extra_columns=("plan",)
+    )
     parts = sorted(p.name for p in ranked.iterdir())
     assert parts[0] == "part.00000.parquet"
     listed = pd.read_parquet(ranked)
@@ -369,8 +414,13 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
     assert listed["customer_id"].tolist() == full["customer_id"].tolist()
     assert listed["risk_tier"].tolist() == full["risk_tier"].tolist()
     assert listed["suggested_action"].tolist() == full["suggested_action"].tolist()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "at_risk.manifest.json",
-                                                          "data", "model", "ranked"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "at_risk.csv",
+        "at_risk.manifest.json",
+        "data",
+        "model",
+        "ranked",
+    ]
 
 
 @pytest.mark.slow
@@ -388,11 +438,16 @@ def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, 
 def test_list_options_are_the_export_ones(data, parts, pipeline):
     """Status filter, revenue ranking and a seeded holdout: the pandas list, row for row."""
     scores = cpd.score_customers_dask(pipeline, parts, AS_OF)
-    options = ListOptions(top=15, rank_by="revenue", status="active", holdout=0.2,
-                          random_state=3, min_probability=0.01)
+    options = ListOptions(
+        top=15,
+        rank_by="revenue",
+        status="active",
+        holdout=0.2,
+        random_state=3,
+        min_probability=0.01,
+    )
     got = cpd.write_at_risk_dask(scores, horizon=pipeline.horizon, options=options)
-    expected = at_risk_list(pipeline.score(data, AS_OF), horizon=pipeline.horizon,
-                            options=options)
+    expected = at_risk_list(pipeline.score(data, AS_OF), horizon=pipeline.horizon, options=options)
     assert len(got) == 15
     for col in ("customer_id", "risk_tier", "status", "group"):
         assert got[col].tolist() == expected[col].tolist(), col
@@ -406,19 +461,29 @@ def test_list_options_are_the_export_ones(data, parts, pipeline):
 @pytest.mark.slow
 def test_events_of_unknown_customers(data, client):
     """Two activity rows name customer 999999, who is not in customers."""
-    stray = pd.DataFrame({"customer_id": [999999, 999999],
-                          "timestamp": pd.to_datetime(["2024-05-01", "2024-05-02"]),
-                          "event": ["login", "login"], "value": [1.0, 2.0]})
+    stray = pd.DataFrame(
+        {
+            "customer_id": [999999, 999999],
+            "timestamp": pd.to_datetime(["2024-05-01", "2024-05-02"]),
+            "event": ["login", "login"],
+            "value": [1.0, 2.0],
+        }
+    )
     activity = pd.concat([data.activity, stray], ignore_index=True)
     parts = cpd.partition_by_customer(data.customers, activity, npartitions=2)
-    with pytest.raises(ChurnDataError, match=r"activity.customer_id: 2 of \d+ events belong to "
-                                             r"customers not in customers"):
+    with pytest.raises(
+        ChurnDataError,
+        match=r"activity.customer_id: 2 of \d+ events belong to "
+        r"customers not in customers",
+    ):
         cpd.label_churn_dask(parts, ["2024-06-01"], as_of=AS_OF).compute()
-    dropped = cpd.partition_by_customer(data.customers, activity, npartitions=2,
-                                        unknown_customers="drop")
+    dropped = cpd.partition_by_customer(
+        data.customers, activity, npartitions=2, unknown_customers="drop"
+    )
     got = cpd.label_churn_dask(dropped, ["2024-06-01"], as_of=AS_OF).compute()
-    expected = cp.label_churn(cp.EventData(data.customers, data.activity), ["2024-06-01"],
-                              as_of=AS_OF)
+    expected = cp.label_churn(
+        cp.EventData(data.customers, data.activity), ["2024-06-01"], as_of=AS_OF
+    )
     _assert_same(expected, _keyed(got))
 
 
@@ -426,37 +491,56 @@ def test_events_of_unknown_customers(data, client):
 def test_events_in_a_partition_without_customers(client):
     """Two customers, many partitions: customer 999's events land where no customer is."""
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01"] * 2})
-    activity = pd.DataFrame({"customer_id": [1, 2, 999],
-                             "timestamp": ["2024-02-01", "2024-02-02", "2024-02-03"]})
+    activity = pd.DataFrame(
+        {"customer_id": [1, 2, 999], "timestamp": ["2024-02-01", "2024-02-02", "2024-02-03"]}
+    )
     parts = cpd.partition_by_customer(customers, activity, npartitions=16)
-    sizes = pd.DataFrame({"customers": parts.customers.map_partitions(len).compute().tolist(),
-                          "activity": parts.activity.map_partitions(len).compute().tolist()})
+    sizes = pd.DataFrame(
+        {
+            "customers": parts.customers.map_partitions(len).compute().tolist(),
+            "activity": parts.activity.map_partitions(len).compute().tolist(),
+        }
+    )
     assert ((sizes["customers"] == 0) & (sizes["activity"] > 0)).any()
-    with pytest.raises(ChurnDataError, match=r"activity.customer_id: 1 of 1 events in a "
-                                             r"partition belong to customers not in customers "
-                                             r"\{999\}"):
+    with pytest.raises(
+        ChurnDataError,
+        match=r"activity.customer_id: 1 of 1 events in a "
+        r"partition belong to customers not in customers "
+        r"\{999\}",
+    ):
         cpd.label_churn_dask(parts, ["2024-03-01"], as_of="2024-06-01").compute()
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"unknown_customers": "warn"}, ValueError, "expected 'error' or 'drop'"),
-    ({"npartitions": 0}, ValueError, "npartitions=0; expected a positive integer"),
-    ({"columns": {"activity": {"user": "customer_id"}}}, ChurnDataError,
-     "activity has no customer id column 'user'"),
-    ({"columns": {"activity": {"timestamp": "time"}}}, ChurnDataError,
-     r"activity is missing required column\(s\) \['timestamp'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"unknown_customers": "warn"}, ValueError, "expected 'error' or 'drop'"),
+        ({"npartitions": 0}, ValueError, "npartitions=0; expected a positive integer"),
+        (
+            {"columns": {"activity": {"user": "customer_id"}}},
+            ChurnDataError,
+            "activity has no customer id column 'user'",
+        ),
+        (
+            {"columns": {"activity": {"timestamp": "time"}}},
+            ChurnDataError,
+            r"activity is missing required column\(s\) \['timestamp'\]",
+        ),
+    ],
+)
 def test_partition_errors(data, kwargs, error, message):
     with pytest.raises(error, match=message):
         cpd.partition_by_customer(data.customers, data.activity, **kwargs)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model, message", [
-    (LogisticBaseline(), "Dask training supports ChurnModel only"),
-    (ChurnModel(validation_cutoffs=6), "6 training cutoff.* validation_cutoffs=6"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (LogisticBaseline(), "Dask training supports ChurnModel only"),
+        (ChurnModel(validation_cutoffs=6), "6 training cutoff.* validation_cutoffs=6"),
+    ],
+)
 def test_fit_dask_errors(parts, client, model, message):
     with pytest.raises(ChurnModelError, match=message):
-        cpd.fit_dask(ChurnPipeline(model=model, n_cutoffs=6), parts, as_of=AS_OF,
-                     client=client)
+        cpd.fit_dask(ChurnPipeline(model=model, n_cutoffs=6), parts, as_of=AS_OF, client=client)

@@ -47,8 +47,12 @@ class TicketCategories(FeatureBuilder):
         return self
 
     def feature_info(self):
-        return [FeatureInfo(f"tickets_{c}", "support", f"{{value}} '{c}' tickets", kind="count",
-                            noun="ticket") for c in self.categories_]
+        return [
+            FeatureInfo(
+                f"tickets_{c}", "support", f"{{value}} '{c}' tickets", kind="count", noun="ticket"
+            )
+            for c in self.categories_
+        ]
 
     def build(self, data, rows):
         rows = cp.features.as_rows(data, rows)
@@ -59,13 +63,19 @@ class TicketCategories(FeatureBuilder):
         for c in self.categories_:  # a handful of categories, vectorised over rows
             mine = (tickets["category"].astype(str) == c).to_numpy()
             keys = pd.MultiIndex.from_arrays([cust[mine], times[mine]])
-            frame = pd.DataFrame({"code": keys.get_level_values(0),
-                                  "t": keys.get_level_values(1)}).sort_values(["code", "t"])
+            frame = pd.DataFrame(
+                {"code": keys.get_level_values(0), "t": keys.get_level_values(1)}
+            ).sort_values(["code", "t"])
             codes, t = frame["code"].to_numpy(), frame["t"].to_numpy()
             lo = np.searchsorted(codes, rows.codes, side="left")
             hi = np.searchsorted(codes, rows.codes, side="right")
-            counts = np.array([np.searchsorted(t[a:b], cut) for a, b, cut in
-                               zip(lo, hi, rows.cutoffs, strict=True)], dtype=np.float64)
+            counts = np.array(
+                [
+                    np.searchsorted(t[a:b], cut)
+                    for a, b, cut in zip(lo, hi, rows.cutoffs, strict=True)
+                ],
+                dtype=np.float64,
+            )
             out[f"tickets_{c}"] = counts
         return pd.DataFrame(out, index=rows.index, columns=self.get_feature_names_out())
 
@@ -74,8 +84,9 @@ def _with_categories(data: cp.EventData) -> cp.EventData:
     """The sample with a ticket category: the first part's customers have only 'bug'."""
     tickets = data.tickets.copy()
     codes = data.customer_codes(tickets["customer_id"])
-    tickets["category"] = np.where(codes % 3 == 0, "bug",
-                                   np.where(codes % 2 == 0, "billing", "login"))
+    tickets["category"] = np.where(
+        codes % 3 == 0, "bug", np.where(codes % 2 == 0, "billing", "login")
+    )
     return cp.EventData(data.customers, data.activity, data.payments, tickets)
 
 
@@ -101,8 +112,11 @@ def _parts(data: cp.EventData, rows: pd.MultiIndex, k: int = 3, seed: int | None
     out = []
     for i in range(k):
         ids = data.customers["customer_id"][codes % k == i]
-        tables = {name: frame[frame["customer_id"].isin(ids)]
-                  for name, frame in data.tables.items() if name != "customers"}
+        tables = {
+            name: frame[frame["customer_id"].isin(ids)]
+            for name, frame in data.tables.items()
+            if name != "customers"
+        }
         part = cp.EventData(data.customers[data.customers["customer_id"].isin(ids)], **tables)
         out.append((part, rows[rows.get_level_values("customer_id").isin(ids)]))
     return out
@@ -114,14 +128,24 @@ def _state(builder: FeatureBuilder) -> str:
 
 def _plain(stats: dict) -> str:
     """Statistics as comparable text (sets sorted, NaN as text)."""
-    return json.dumps(stats, sort_keys=True,
-                      default=lambda v: sorted(v) if isinstance(v, set) else str(v))
+    return json.dumps(
+        stats, sort_keys=True, default=lambda v: sorted(v) if isinstance(v, set) else str(v)
+    )
 
 
-BUILDERS = [EngagementFeatures, lambda: EngagementFeatures(max_event_types=2), SupportFeatures,
-            PaymentFeatures, MonetaryFeatures, SpendFeatures, TenureFeatures, ProfileFeatures,
-            lambda: ProfileFeatures(max_categories=2),
-            lambda: PurchaseHistoryFeatures(ranks=False, bgnbd=False), TicketCategories]
+BUILDERS = [
+    EngagementFeatures,
+    lambda: EngagementFeatures(max_event_types=2),
+    SupportFeatures,
+    PaymentFeatures,
+    MonetaryFeatures,
+    SpendFeatures,
+    TenureFeatures,
+    ProfileFeatures,
+    lambda: ProfileFeatures(max_categories=2),
+    lambda: PurchaseHistoryFeatures(ranks=False, bgnbd=False),
+    TicketCategories,
+]
 
 
 @pytest.mark.parametrize("make", BUILDERS)
@@ -129,8 +153,10 @@ BUILDERS = [EngagementFeatures, lambda: EngagementFeatures(max_event_types=2), S
 def test_fit_by_parts_equals_single_fit(data, rows, make, with_rows):
     single = make().fit(data, rows if with_rows else None)
     builder = make()
-    stats = [builder.fit_statistics(part, part_rows if with_rows else None)
-             for part, part_rows in _parts(data, rows)]
+    stats = [
+        builder.fit_statistics(part, part_rows if with_rows else None)
+        for part, part_rows in _parts(data, rows)
+    ]
     combined = type(builder).combine_statistics(stats)
     # the statistics themselves add up to the whole's (a stricter check than the state)
     assert _plain(combined) == _plain(make().fit_statistics(data, rows if with_rows else None))
@@ -141,7 +167,8 @@ def test_fit_by_parts_equals_single_fit(data, rows, make, with_rows):
 def test_fit_is_the_composition(data, rows):
     builder = ProfileFeatures()
     assert _state(builder.fit(data, rows)) == _state(
-        ProfileFeatures().fit_from_statistics(ProfileFeatures().fit_statistics(data, rows)))
+        ProfileFeatures().fit_from_statistics(ProfileFeatures().fit_statistics(data, rows))
+    )
 
 
 def test_parts_learn_what_no_single_part_holds(data, rows):
@@ -156,8 +183,7 @@ def test_parts_learn_what_no_single_part_holds(data, rows):
     combined = EngagementFeatures.combine_statistics(stats)
     total = EngagementFeatures.combine_statistics([engagement.fit_statistics(data, rows)])
     assert combined["counts"] == total["counts"]
-    assert sum(combined["counts"].values()) == sum(
-        sum(s["counts"].values()) for s in stats) > 0
+    assert sum(combined["counts"].values()) == sum(sum(s["counts"].values()) for s in stats) > 0
 
 
 def test_profile_statistics_add_up(data, rows):
@@ -167,7 +193,8 @@ def test_profile_statistics_add_up(data, rows):
     n_customers = rows.get_level_values("customer_id").nunique()
     assert plan["kind"] == "text" and plan["n"] == n_customers
     assert sum(plan["counts"].values()) == sum(
-        s["columns"]["plan"]["counts"].get(v, 0) for s in stats for v in plan["counts"])
+        s["columns"]["plan"]["counts"].get(v, 0) for s in stats for v in plan["counts"]
+    )
 
 
 def test_default_combine_accepts_agreeing_parts_and_refuses_others():
@@ -189,17 +216,26 @@ def test_builders_that_override_only_fit_are_marked():
     assert FeatureBuilder.fits_by_parts()
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1),
-       max_types=st.integers(0, 4), max_categories=st.integers(2, 4))
-def test_any_split_of_the_customers_fits_like_the_whole(data, rows, k, seed, max_types,
-                                                       max_categories):
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+    max_types=st.integers(0, 4),
+    max_categories=st.integers(2, 4),
+)
+def test_any_split_of_the_customers_fits_like_the_whole(
+    data, rows, k, seed, max_types, max_categories
+):
     """Hundreds of customers per part: every part has rows at the latest cutoff."""
     parts = _parts(data, rows, k, seed)
-    for make in (lambda: EngagementFeatures(max_event_types=max_types),
-                 lambda: ProfileFeatures(max_categories=max_categories), TicketCategories,
-                 SupportFeatures):
+    for make in (
+        lambda: EngagementFeatures(max_event_types=max_types),
+        lambda: ProfileFeatures(max_categories=max_categories),
+        TicketCategories,
+        SupportFeatures,
+    ):
         builder = make()
         stats = [builder.fit_statistics(part, part_rows) for part, part_rows in parts]
         by_parts = builder.fit_from_statistics(type(builder).combine_statistics(stats))

@@ -43,8 +43,10 @@ def payments(**overrides):
 
 def activity():
     return pd.DataFrame(
-        {"customer_id": [1, 1, 2, 3], "timestamp": ["2024-02-03", "2024-02-01", "2024-02-10",
-                                                    "2024-03-02"]}
+        {
+            "customer_id": [1, 1, 2, 3],
+            "timestamp": ["2024-02-03", "2024-02-01", "2024-02-10", "2024-03-02"],
+        }
     )
 
 
@@ -74,8 +76,9 @@ def test_valid_tables_are_typed_and_sorted():
 
 def test_aware_timestamps_are_converted_to_utc():
     """A customer signing up at 01:00+02:00 signed up at 23:00 UTC the day before."""
-    c = customers(signup_at=["2024-01-01T01:00:00+02:00", "2024-01-15T00:00:00Z",
-                             "2024-02-01T00:00:00+00:00"])
+    c = customers(
+        signup_at=["2024-01-01T01:00:00+02:00", "2024-01-15T00:00:00Z", "2024-02-01T00:00:00+00:00"]
+    )
     data = EventData(c, activity=activity())
     assert data.customers["signup_at"].iloc[0] == pd.Timestamp("2023-12-31 23:00")
     aware = pd.Series(pd.to_datetime(["2024-02-01", "2024-02-03", "2024-02-10", "2024-03-02"]))
@@ -88,64 +91,107 @@ def test_aware_timestamps_are_converted_to_utc():
 def test_column_and_status_mapping():
     c = customers().rename(columns={"customer_id": "user", "signup_at": "created"})
     p = payments(status=["paid", "declined", "PAID", "paid"]).rename(
-        columns={"customer_id": "user", "timestamp": "charged_at"})
+        columns={"customer_id": "user", "timestamp": "charged_at"}
+    )
     data = EventData(
-        c, payments=p,
-        columns={"customers": {"user": "customer_id", "created": "signup_at"},
-                 "payments": {"user": "customer_id", "charged_at": "timestamp"}},
+        c,
+        payments=p,
+        columns={
+            "customers": {"user": "customer_id", "created": "signup_at"},
+            "payments": {"user": "customer_id", "charged_at": "timestamp"},
+        },
         status_map={"paid": "succeeded", "declined": "failed"},
     )
     assert data.payments["status"].astype(str).tolist() == [
-        "succeeded", "failed", "succeeded", "succeeded"]
+        "succeeded",
+        "failed",
+        "succeeded",
+        "succeeded",
+    ]
 
 
 def test_string_ids_in_events_do_not_silently_match_integer_customer_ids():
     """345 and '345' are different values: the mismatch is an error naming the fix."""
     a = activity().assign(customer_id=lambda f: f["customer_id"].astype(str))
-    with pytest.raises(ChurnDataError, match=r"activity\.customer_id holds text ids but "
-                                             r"customers\.customer_id holds number ids.*"
-                                             r"\.astype\(str\)"):
+    with pytest.raises(
+        ChurnDataError,
+        match=r"activity\.customer_id holds text ids but "
+        r"customers\.customer_id holds number ids.*"
+        r"\.astype\(str\)",
+    ):
         EventData(customers(), activity=a)
     c = customers().assign(customer_id=lambda f: f["customer_id"].astype(str))
     assert len(EventData(c, activity=a).activity) == 4
 
 
 BAD_INPUTS = [
-    pytest.param(dict(customers=customers().drop(columns="signup_at")),
-                 r"customers is missing required column\(s\) \['signup_at'\].*columns=",
-                 id="missing-column"),
-    pytest.param(dict(customers=customers(signup_at=["2024-01-01", "not a date", "2024-02-01"])),
-                 r"customers\.signup_at has 1 values that are not timestamps: \{'not a date'\}",
-                 id="unparseable-timestamp"),
-    pytest.param(dict(customers=customers(signup_at=["2024-01-01", "2024-01-15T00:00+02:00",
-                                                     "2024-02-01"])),
-                 r"customers\.signup_at mixes time zones", id="mixed-time-zones"),
-    pytest.param(dict(customers=customers(customer_id=[1, 1, 3])),
-                 r"customers\.customer_id has 1 duplicated ids \{1\}", id="duplicate-ids"),
-    pytest.param(dict(customers=customers(), payments=payments(amount=[10.0, -5.0, 20.0, 10.0])),
-                 r"payments\.amount has 1 negative values \{-5\.0\}.*refunded",
-                 id="negative-amount"),
-    pytest.param(dict(customers=customers(),
-                      payments=payments(status=["ok", "failed", "succeeded", "ok"])),
-                 r"payments\.status has values \{'ok'\}; expected succeeded/failed/refunded; "
-                 r"map them with status_map=", id="unknown-status"),
-    pytest.param(dict(customers=customers(), activity=activity().iloc[:0]),
-                 r"activity is empty \(0 rows\)", id="empty-table"),
+    pytest.param(
+        dict(customers=customers().drop(columns="signup_at")),
+        r"customers is missing required column\(s\) \['signup_at'\].*columns=",
+        id="missing-column",
+    ),
+    pytest.param(
+        dict(customers=customers(signup_at=["2024-01-01", "not a date", "2024-02-01"])),
+        r"customers\.signup_at has 1 values that are not timestamps: \{'not a date'\}",
+        id="unparseable-timestamp",
+    ),
+    pytest.param(
+        dict(customers=customers(signup_at=["2024-01-01", "2024-01-15T00:00+02:00", "2024-02-01"])),
+        r"customers\.signup_at mixes time zones",
+        id="mixed-time-zones",
+    ),
+    pytest.param(
+        dict(customers=customers(customer_id=[1, 1, 3])),
+        r"customers\.customer_id has 1 duplicated ids \{1\}",
+        id="duplicate-ids",
+    ),
+    pytest.param(
+        dict(customers=customers(), payments=payments(amount=[10.0, -5.0, 20.0, 10.0])),
+        r"payments\.amount has 1 negative values \{-5\.0\}.*refunded",
+        id="negative-amount",
+    ),
+    pytest.param(
+        dict(customers=customers(), payments=payments(status=["ok", "failed", "succeeded", "ok"])),
+        r"payments\.status has values \{'ok'\}; expected succeeded/failed/refunded; "
+        r"map them with status_map=",
+        id="unknown-status",
+    ),
+    pytest.param(
+        dict(customers=customers(), activity=activity().iloc[:0]),
+        r"activity is empty \(0 rows\)",
+        id="empty-table",
+    ),
     pytest.param(dict(customers=customers().iloc[:0]), r"customers is empty", id="empty-customers"),
-    pytest.param(dict(customers=customers(), activity=activity().drop(columns="timestamp")),
-                 r"activity is missing required column\(s\) \['timestamp'\]",
-                 id="missing-event-column"),
-    pytest.param(dict(customers=customers(churned_at=["2023-01-01", None, None])),
-                 r"customers\.churned_at is before signup_at", id="churn-before-signup"),
-    pytest.param(dict(customers=customers(), tickets=tickets(csat=[9, None])),
-                 r"tickets\.csat has values \{9(\.0)?\} outside 1-5", id="csat-range"),
-    pytest.param(dict(customers=customers(), payments=payments(amount=["10", "x", "1", "2"])),
-                 r"payments\.amount has 1 non-numeric values \{'x'\}", id="non-numeric-amount"),
-    pytest.param(dict(customers=customers(churn_type=["quit", None, None])),
-                 r"customers\.churn_type has values \{'quit'\}; expected voluntary/involuntary",
-                 id="churn-type"),
-    pytest.param(dict(customers=customers(), activity=activity().assign(timestamp=1.7e12)),
-                 r"activity\.timestamp holds numbers.*unit='ms'", id="epoch-numbers"),
+    pytest.param(
+        dict(customers=customers(), activity=activity().drop(columns="timestamp")),
+        r"activity is missing required column\(s\) \['timestamp'\]",
+        id="missing-event-column",
+    ),
+    pytest.param(
+        dict(customers=customers(churned_at=["2023-01-01", None, None])),
+        r"customers\.churned_at is before signup_at",
+        id="churn-before-signup",
+    ),
+    pytest.param(
+        dict(customers=customers(), tickets=tickets(csat=[9, None])),
+        r"tickets\.csat has values \{9(\.0)?\} outside 1-5",
+        id="csat-range",
+    ),
+    pytest.param(
+        dict(customers=customers(), payments=payments(amount=["10", "x", "1", "2"])),
+        r"payments\.amount has 1 non-numeric values \{'x'\}",
+        id="non-numeric-amount",
+    ),
+    pytest.param(
+        dict(customers=customers(churn_type=["quit", None, None])),
+        r"customers\.churn_type has values \{'quit'\}; expected voluntary/involuntary",
+        id="churn-type",
+    ),
+    pytest.param(
+        dict(customers=customers(), activity=activity().assign(timestamp=1.7e12)),
+        r"activity\.timestamp holds numbers.*unit='ms'",
+        id="epoch-numbers",
+    ),
 ]
 
 
@@ -156,10 +202,17 @@ def test_bad_input_names_table_column_and_fix(tables, message):
 
 
 def test_unknown_customers_warn_count_and_drop():
-    a = pd.concat([activity(), pd.DataFrame({"customer_id": [99, 98],
-                                             "timestamp": ["2024-02-01", "2024-02-02"]})])
-    with pytest.warns(DataQualityWarning, match=r"activity\.customer_id: 2 of 6 events belong to "
-                                                r"customers not in customers"):
+    a = pd.concat(
+        [
+            activity(),
+            pd.DataFrame({"customer_id": [99, 98], "timestamp": ["2024-02-01", "2024-02-02"]}),
+        ]
+    )
+    with pytest.warns(
+        DataQualityWarning,
+        match=r"activity\.customer_id: 2 of 6 events belong to "
+        r"customers not in customers",
+    ):
         data = EventData(customers(), activity=a)
     assert len(data.activity) == 4
     assert any("2 of 6" in note for note in data.notes)
@@ -199,8 +252,9 @@ def test_from_directory_without_customers(tmp_path):
 
 
 def test_config_file_maps_columns(tmp_path):
-    customers().rename(columns={"customer_id": "user"}).to_csv(tmp_path / "customers.csv",
-                                                               index=False)
+    customers().rename(columns={"customer_id": "user"}).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
     config = tmp_path / "churn.toml"
     config.write_text('[columns.customers]\nuser = "customer_id"\n')
     data = EventData.from_directory(tmp_path, config=config)

@@ -71,15 +71,32 @@ def test_returns_validated_event_data_with_documented_columns(small):
     assert isinstance(data, EventData)
     assert data.notes == []
     assert list(data.customers.columns) == [
-        "customer_id", "signup_at", "churned_at", "churn_type", "plan", "channel", "mrr"]
+        "customer_id",
+        "signup_at",
+        "churned_at",
+        "churn_type",
+        "plan",
+        "channel",
+        "mrr",
+    ]
     assert list(data.activity.columns) == ["customer_id", "timestamp", "event", "value"]
     assert list(data.payments.columns) == ["customer_id", "timestamp", "amount", "status"]
     assert list(data.tickets.columns) == [
-        "customer_id", "created_at", "resolved_at", "priority", "csat"]
+        "customer_id",
+        "created_at",
+        "resolved_at",
+        "priority",
+        "csat",
+    ]
     assert data.customers["customer_id"].tolist() == list(range(1, 301))
     assert data.customers["signup_at"].is_monotonic_increasing  # ids in signup order
     assert set(data.activity["event"]) == {
-        "login", "feature_use", "report_created", "export", "invite_sent"}
+        "login",
+        "feature_use",
+        "report_created",
+        "export",
+        "invite_sent",
+    }
     assert set(data.payments["status"]) == {"succeeded", "failed", "refunded"}
     assert set(data.tickets["priority"]) == {"low", "normal", "high", "urgent"}
     assert set(data.tickets["csat"].dropna()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
@@ -126,8 +143,12 @@ def test_signups_grow_over_the_period(business):
 def test_no_events_after_cancellation(business):
     data, _ = business
     c = data.customers
-    for name, column in (("activity", "timestamp"), ("payments", "timestamp"),
-                         ("tickets", "created_at"), ("tickets", "resolved_at")):
+    for name, column in (
+        ("activity", "timestamp"),
+        ("payments", "timestamp"),
+        ("tickets", "created_at"),
+        ("tickets", "resolved_at"),
+    ):
         frame = getattr(data, name)
         assert not churned_before(frame, c, column).any(), (name, column)
         signup = frame["customer_id"].map(c.set_index("customer_id")["signup_at"])
@@ -142,12 +163,15 @@ def test_involuntary_churners_fail_payments_before_they_go(business):
     assert len(involuntary) > 50
     failed = p[(p["status"] == "failed") & p["customer_id"].isin(involuntary)]
     churned_at = failed["customer_id"].map(c["churned_at"])
-    recent = failed[(failed["timestamp"] < churned_at)
-                    & (failed["timestamp"] >= churned_at - 28 * DAY)]
+    recent = failed[
+        (failed["timestamp"] < churned_at) & (failed["timestamp"] >= churned_at - 28 * DAY)
+    ]
     attempts = recent.groupby("customer_id").size().reindex(involuntary, fill_value=0)
     assert (attempts >= 3).all()
-    lead = churned_at.groupby(failed["customer_id"]).max() - failed.groupby(
-        "customer_id")["timestamp"].max()
+    lead = (
+        churned_at.groupby(failed["customer_id"]).max()
+        - failed.groupby("customer_id")["timestamp"].max()
+    )
     assert (lead > 0 * DAY).all()
 
 
@@ -182,8 +206,9 @@ def test_price_rise_charges_pro_15_percent_more_and_some_leave(business):
 
 
 def test_no_price_rise_when_disabled():
-    data, truth = make_subscription_data(n_customers=300, random_state=7,
-                                         price_rise_at=None, return_truth=True)
+    data, truth = make_subscription_data(
+        n_customers=300, random_state=7, price_rise_at=None, return_truth=True
+    )
     pro = data.payments.merge(data.customers[["customer_id", "plan"]], on="customer_id")
     assert set(pro.loc[pro["plan"] == "pro", "amount"]) == {79.0}
     assert "price" not in set(truth["driver"].dropna())
@@ -193,7 +218,10 @@ def test_mrr_is_a_snapshot_at_export_not_point_in_time(business):
     """A leak trap: pro customers who left before the rise still show the raised price."""
     c = business[0].customers
     assert c.groupby("plan", observed=True)["mrr"].unique().map(list).to_dict() == {
-        "basic": [29.0], "pro": [90.85], "business": [249.0]}
+        "basic": [29.0],
+        "pro": [90.85],
+        "business": [249.0],
+    }
     assert ((c["plan"] == "pro") & (c["churned_at"] < RISE)).any()
 
 
@@ -209,10 +237,12 @@ def test_events_per_day_scales_activity_only(small):
 
 def test_churn_scale_raises_churn():
     calm = make_subscription_data(n_customers=500, random_state=7, events_per_day=0.1)
-    rough = make_subscription_data(n_customers=500, random_state=7, events_per_day=0.1,
-                                   churn_scale=2.0)
+    rough = make_subscription_data(
+        n_customers=500, random_state=7, events_per_day=0.1, churn_scale=2.0
+    )
     assert rough.customers["churned_at"].notna().sum() > (
-        1.5 * calm.customers["churned_at"].notna().sum())
+        1.5 * calm.customers["churned_at"].notna().sum()
+    )
 
 
 @pytest.mark.parametrize(
@@ -241,8 +271,9 @@ def test_truth_aligns_with_customers(business):
     assert list(truth.columns) == ["driver", "driver_start", "churn_at", "group"]
     churned = c["churned_at"].notna()
     assert truth.loc[churned, "driver"].notna().all()
-    pd.testing.assert_series_equal(truth.loc[churned, "churn_at"], c.loc[churned, "churned_at"],
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        truth.loc[churned, "churn_at"], c.loc[churned, "churned_at"], check_names=False
+    )
     involuntary = c.loc[churned, "churn_type"] == "involuntary"
     assert (involuntary == (truth.loc[churned, "driver"] == "payments")).all()
     has = truth["driver"].notna()
@@ -260,14 +291,23 @@ def test_engagement_churners_fade_weeks_before_they_leave(business):
     """Activity in the 4 weeks before (churn - 2 weeks) is far below the 4 weeks before that."""
     data, truth = business
     c = data.customers.set_index("customer_id")
-    ids = truth.index[(truth["driver"] == "engagement") & c["churned_at"].notna()
-                      & (c["churned_at"] - c["signup_at"] > 120 * DAY)]
+    ids = truth.index[
+        (truth["driver"] == "engagement")
+        & c["churned_at"].notna()
+        & (c["churned_at"] - c["signup_at"] > 120 * DAY)
+    ]
     a = data.activity[data.activity["customer_id"].isin(ids)]
     cut = a["customer_id"].map(c["churned_at"]) - 14 * DAY
-    recent = ((a["timestamp"] < cut) & (a["timestamp"] >= cut - 28 * DAY)).groupby(
-        a["customer_id"]).sum()
-    before = ((a["timestamp"] < cut - 28 * DAY) & (a["timestamp"] >= cut - 56 * DAY)).groupby(
-        a["customer_id"]).sum()
+    recent = (
+        ((a["timestamp"] < cut) & (a["timestamp"] >= cut - 28 * DAY))
+        .groupby(a["customer_id"])
+        .sum()
+    )
+    before = (
+        ((a["timestamp"] < cut - 28 * DAY) & (a["timestamp"] >= cut - 56 * DAY))
+        .groupby(a["customer_id"])
+        .sum()
+    )
     assert len(ids) > 50
     assert recent.sum() < 0.6 * before.sum()
     assert (truth.loc[ids, "churn_at"] - truth.loc[ids, "driver_start"] >= 28 * DAY).all()
@@ -279,14 +319,16 @@ def test_support_churners_show_a_ticket_backlog_before_they_leave(business):
     c = data.customers.set_index("customer_id")
     t = data.tickets
     support = truth.index[(truth["driver"] == "support") & c["churned_at"].notna()]
-    others = truth.index[truth["driver"].isin(["engagement", "price", "other"])
-                         & c["churned_at"].notna()]
+    others = truth.index[
+        truth["driver"].isin(["engagement", "price", "other"]) & c["churned_at"].notna()
+    ]
 
     def before_churn(ids):
         rows = t[t["customer_id"].isin(ids)]
         churned_at = rows["customer_id"].map(c["churned_at"])
         window = (rows["created_at"] < churned_at - 14 * DAY) & (
-            rows["created_at"] >= churned_at - 70 * DAY)
+            rows["created_at"] >= churned_at - 70 * DAY
+        )
         return rows[window]
 
     mine, theirs = before_churn(support), before_churn(others)
@@ -316,16 +358,23 @@ def test_load_sample_is_the_documented_generator_output(business):
         for column in ours.columns:
             a, b = ours[column], theirs[column]
             if isinstance(b.dtype, pd.CategoricalDtype) or b.dtype == object:
-                a, b = a.astype(object).where(a.notna(), None), b.astype(object).where(
-                    b.notna(), None)
+                a, b = (
+                    a.astype(object).where(a.notna(), None),
+                    b.astype(object).where(b.notna(), None),
+                )
             pd.testing.assert_series_equal(a, b, check_dtype=False, obj=f"{name}.{column}")
 
 
 def test_sample_files_are_small_and_documented():
     folder = sample_path()
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["README.md", "activity.parquet", "customers.parquet",
-                     "payments.parquet", "tickets.parquet"]
+    assert names == [
+        "README.md",
+        "activity.parquet",
+        "customers.parquet",
+        "payments.parquet",
+        "tickets.parquet",
+    ]
     assert sum(p.stat().st_size for p in folder.iterdir()) < 5_000_000
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert "python benchmarks/make_sample.py" in readme
@@ -345,10 +394,14 @@ def test_sample_path_copies_out_of_a_zip(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w") as zf:
         for item in source.iterdir():
             zf.write(item, f"churnpredict/_sample/{item.name}")
-    monkeypatch.setattr(datasets.importlib.resources, "files",
-                        lambda package: zipfile.Path(archive, "churnpredict/"))
+    monkeypatch.setattr(
+        datasets.importlib.resources,
+        "files",
+        lambda package: zipfile.Path(archive, "churnpredict/"),
+    )
     folder = sample_path.__wrapped__()
     assert folder.is_dir() and folder != source
     assert (folder / "customers.parquet").read_bytes() == (
-        source / "customers.parquet").read_bytes()
+        source / "customers.parquet"
+    ).read_bytes()
     assert len(EventData.from_directory(folder).customers) == SAMPLE_PARAMS["n_customers"]

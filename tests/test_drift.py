@@ -29,12 +29,12 @@ AS_OF = pd.Timestamp("2024-10-01")
 # ------------------------------------------------------------------------------ the index
 def test_psi_matches_the_formula_by_hand():
     # (0.25 - 0.5) ln(0.25/0.5) + (0.75 - 0.5) ln(0.75/0.5)
-    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(
-        0.25 * math.log(2) + 0.25 * math.log(1.5))
+    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(0.25 * math.log(2) + 0.25 * math.log(1.5))
     assert psi([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == 0.0
     # an empty bin counts with EPSILON: finite, and large when the bin held many
     assert psi([0.5, 0.5], [1.0, 0.0]) == pytest.approx(
-        (1.0 - 0.5) * math.log(1.0 / 0.5) + (EPSILON - 0.5) * math.log(EPSILON / 0.5))
+        (1.0 - 0.5) * math.log(1.0 / 0.5) + (EPSILON - 0.5) * math.log(EPSILON / 0.5)
+    )
 
 
 def test_reference_bins_are_training_deciles():
@@ -55,11 +55,13 @@ def test_reference_bins_are_training_deciles():
 
 def _frames(seed: int, shift: float = 0.0, n: int = 5000):
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "usage": rng.gamma(2.0, 10.0, n) + shift,
-        "tickets": rng.poisson(1.0, n).astype(float),
-        "plan": pd.Categorical(rng.choice(["basic", "pro", "business"], n, p=[.5, .3, .2])),
-    })
+    frame = pd.DataFrame(
+        {
+            "usage": rng.gamma(2.0, 10.0, n) + shift,
+            "tickets": rng.poisson(1.0, n).astype(float),
+            "plan": pd.Categorical(rng.choice(["basic", "pro", "business"], n, p=[0.5, 0.3, 0.2])),
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "usage"] = np.nan
     return frame
 
@@ -123,8 +125,9 @@ def test_write_drift_is_standard_json(tmp_path):
 @pytest.fixture(scope="module")
 def fitted():
     data = cp.make_subscription_data(random_state=1, **GEN)
-    pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=40, n_jobs=1),
-                            n_cutoffs=6).fit(data, as_of=AS_OF)
+    pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=40, n_jobs=1), n_cutoffs=6).fit(
+        data, as_of=AS_OF
+    )
     return data, pipe
 
 
@@ -178,19 +181,33 @@ def test_score_cli_warns_and_writes_drift_json(fitted, tmp_path):
     folder.mkdir()
     pays = data.payments.assign(amount=data.payments["amount"] * 2.0)
     data.customers.to_parquet(folder / "customers.parquet")
-    for name, frame in (("activity", data.activity), ("payments", pays),
-                        ("tickets", data.tickets)):
+    for name, frame in (("activity", data.activity), ("payments", pays), ("tickets", data.tickets)):
         frame.to_parquet(folder / f"{name}.parquet")
     out = tmp_path / "lists" / "at_risk.csv"
-    result = CliRunner().invoke(cli.app, [
-        "score", str(folder), "--model", str(model), "--as-of", str(AS_OF.date()),
-        "--out", str(out), "--holdout", "0.2", "--seed", "11"])
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            str(AS_OF.date()),
+            "--out",
+            str(out),
+            "--holdout",
+            "0.2",
+            "--seed",
+            "11",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out.parent / "drift.json").read_text(encoding="utf-8"))
     assert summary["as_of"].startswith("2024-10-01") and summary["model_id"] == pipe.model_id_
     assert "paid_90d" in summary["drifted"]
-    assert not any(name.startswith(("days_since", "events_", "tenure"))
-                   for name in summary["drifted"])  # activity did not change
+    assert not any(
+        name.startswith(("days_since", "events_", "tenure")) for name in summary["drifted"]
+    )  # activity did not change
     warning = " ".join(result.output.split("major drift")[1].split())
     assert "paid_90d (PSI" in warning
 
@@ -222,8 +239,19 @@ def test_a_model_without_reference_still_scores(fitted, tmp_path):
     for name, frame in data.tables.items():
         frame.to_parquet(folder / f"{name}.parquet")
     out = tmp_path / "at_risk.csv"
-    result = CliRunner().invoke(cli.app, ["score", str(folder), "--model", str(model),
-                                          "--as-of", str(AS_OF.date()), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            str(AS_OF.date()),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file() and not (tmp_path / "drift.json").exists()
     assert "drift was not measured" in " ".join(result.output.split())

@@ -54,12 +54,15 @@ def test_metrics_of_raw_scores_and_single_class():
     assert math.isnan(one["top_decile_lift"]) and one["brier"] == pytest.approx(0.14 / 3)
 
 
-@pytest.mark.parametrize(("y", "p", "match"), [
-    ([0, 2, 1], [0.1, 0.2, 0.3], r"0/1 churn outcomes; found values \['0', '1', '2'\]"),
-    ([0, 1, 1], [0.1, 0.2], r"proba has shape \(2,\); expected \(3,\)"),
-    ([0, 1, 1], [0.1, 0.2, 1.5], r"proba must lie in \[0, 1\]"),
-    ([0, 1, 1], [0.1, np.nan, 0.5], "proba has 1 missing scores"),
-])
+@pytest.mark.parametrize(
+    ("y", "p", "match"),
+    [
+        ([0, 2, 1], [0.1, 0.2, 0.3], r"0/1 churn outcomes; found values \['0', '1', '2'\]"),
+        ([0, 1, 1], [0.1, 0.2], r"proba has shape \(2,\); expected \(3,\)"),
+        ([0, 1, 1], [0.1, 0.2, 1.5], r"proba must lie in \[0, 1\]"),
+        ([0, 1, 1], [0.1, np.nan, 0.5], "proba has 1 missing scores"),
+    ],
+)
 def test_metric_input_errors(y, p, match):
     with pytest.raises(ChurnModelError, match=match):
         classification_metrics(y, p)
@@ -87,10 +90,14 @@ def test_lift_table_more_bins_than_rows():
 
 def test_recency_rule():
     """Never-active customers (NaN) are treated as the most idle."""
-    X = pd.DataFrame({"events_30d": [5.0, 0.0, 2.0],
-                      "days_since_last_login": [1.0, 9.0, np.nan],
-                      "days_since_last_activity": [2.0, 30.0, np.nan]},
-                     index=pd.Index([10, 11, 12], name="customer_id"))
+    X = pd.DataFrame(
+        {
+            "events_30d": [5.0, 0.0, 2.0],
+            "days_since_last_login": [1.0, 9.0, np.nan],
+            "days_since_last_activity": [2.0, 30.0, np.nan],
+        },
+        index=pd.Index([10, 11, 12], name="customer_id"),
+    )
     score = recency_rule(X)
     assert score.tolist() == [2.0, 30.0, 31.0]
     assert score.index.equals(X.index)
@@ -122,8 +129,9 @@ def test_profit_curve_by_hand():
     Expected saving of each: 0.9*0.5*100 = 45, 25, 5; profit after k contacts:
     0, 45-20 = 25, 25+25-20 = 30, 30+5-20 = 15 -> contact the top 2.
     """
-    curve = profit_curve([0.5, 0.9, 0.1], [100, 100, 100], horizon_months=1,
-                         contact_cost=20, save_rate=0.5)
+    curve = profit_curve(
+        [0.5, 0.9, 0.1], [100, 100, 100], horizon_months=1, contact_cost=20, save_rate=0.5
+    )
     assert curve.index.tolist() == [0, 1, 2, 3]
     assert curve["expected_profit"].tolist() == pytest.approx([0, 25, 30, 15])
     assert curve["min_probability"].iloc[1:].tolist() == [0.9, 0.5, 0.1]
@@ -134,19 +142,23 @@ def test_profit_curve_by_hand():
 def test_profit_curve_ranking_by_value_and_unknown_mrr():
     """A 10%-risk customer worth 1,000 a month beats a 50%-risk one worth 10."""
     p, mrr = [0.5, 0.1, 0.3], [10.0, 1000.0, np.nan]
-    by_value = profit_curve(p, mrr, horizon_months=3, contact_cost=5, save_rate=1.0,
-                            rank_by="expected_value")
+    by_value = profit_curve(
+        p, mrr, horizon_months=3, contact_cost=5, save_rate=1.0, rank_by="expected_value"
+    )
     assert by_value["expected_saved_revenue"].tolist() == pytest.approx([0, 300, 315, 315])
     assert optimal_list_size(by_value) == 2
     by_risk = profit_curve(p, mrr, horizon_months=3, contact_cost=5, save_rate=1.0)
     assert by_risk["expected_saved_revenue"].tolist() == pytest.approx([0, 15, 15, 315])
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"save_rate": 1.5}, r"save_rate=1.5; expected a share in \[0, 1\]"),
-    ({"contact_cost": -1}, "contact_cost=-1 must be >= 0"),
-    ({"rank_by": "mrr"}, "rank_by='mrr'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"save_rate": 1.5}, r"save_rate=1.5; expected a share in \[0, 1\]"),
+        ({"contact_cost": -1}, "contact_cost=-1 must be >= 0"),
+        ({"rank_by": "mrr"}, "rank_by='mrr'"),
+    ],
+)
 def test_profit_curve_errors(kwargs, match):
     args = {"horizon_months": 1, "contact_cost": 1, "save_rate": 0.2, **kwargs}
     with pytest.raises(ChurnModelError, match=match):
@@ -161,8 +173,9 @@ def comparison():
     1,200 simulated subscribers (see churnpredict.datasets); about 3% churn in 28 days.
     """
     data = make_subscription_data(n_customers=1200, random_state=5)
-    return time_ordered_evaluation(data, "2024-11-30", "28D",
-                                   pipeline=ChurnPipeline(model=ChurnModel(n_jobs=1)))
+    return time_ordered_evaluation(
+        data, "2024-11-30", "28D", pipeline=ChurnPipeline(model=ChurnModel(n_jobs=1))
+    )
 
 
 def test_churn_model_beats_the_baselines(comparison):
@@ -170,8 +183,10 @@ def test_churn_model_beats_the_baselines(comparison):
     auc = comparison["auc"]
     assert auc["ChurnModel"] > 0.8
     assert auc["ChurnModel"] > auc["recency rule"] + 0.1
-    assert comparison.loc["ChurnModel", "average_precision"] > (
-        comparison.loc["recency rule", "average_precision"])
+    assert (
+        comparison.loc["ChurnModel", "average_precision"]
+        > (comparison.loc["recency rule", "average_precision"])
+    )
     assert comparison.loc["ChurnModel", "top_decile_lift"] > 3
 
 
@@ -183,8 +198,12 @@ def test_comparison_is_time_ordered(comparison):
 
 
 def test_comparison_by_churn_type(comparison):
-    cols = {"auc_voluntary", "auc_involuntary", "top_decile_recall_voluntary",
-            "top_decile_recall_involuntary"}
+    cols = {
+        "auc_voluntary",
+        "auc_involuntary",
+        "top_decile_recall_voluntary",
+        "top_decile_recall_involuntary",
+    }
     assert cols <= set(comparison.columns)
     row = comparison.loc["ChurnModel"]
     assert row["n_voluntary"] + row["n_involuntary"] == row["n_churned"]
@@ -202,14 +221,17 @@ def test_bundled_sample_time_ordered_evaluation():
     """
     from churnpredict.datasets import load_sample
 
-    table = time_ordered_evaluation(load_sample(), "2024-11-30", "28D",
-                                    pipeline=ChurnPipeline(model=ChurnModel(n_jobs=1)))
+    table = time_ordered_evaluation(
+        load_sample(), "2024-11-30", "28D", pipeline=ChurnPipeline(model=ChurnModel(n_jobs=1))
+    )
     print(table[["auc", "average_precision", "top_decile_lift", "brier"]].round(3))
-    model, logistic, recency = (table.loc[name] for name in
-                                ("ChurnModel", "LogisticBaseline", "recency rule"))
+    model, logistic, recency = (
+        table.loc[name] for name in ("ChurnModel", "LogisticBaseline", "recency rule")
+    )
     assert model["auc"] > 0.8 and model["top_decile_lift"] > 3
     assert model["auc"] > logistic["auc"] and model["auc"] > recency["auc"]
-    assert model["average_precision"] > max(logistic["average_precision"],
-                                            recency["average_precision"])
+    assert model["average_precision"] > max(
+        logistic["average_precision"], recency["average_precision"]
+    )
     base_rate = model["n_churned"] / model["n"]
     assert model["brier"] < base_rate * (1 - base_rate)  # better than predicting the base rate

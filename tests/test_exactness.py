@@ -29,14 +29,18 @@ STATUSES = ("succeeded", "succeeded", "failed", "refunded")
 #: hours before the cutoff where window edges fall (negative: after the cutoff)
 EDGES = (0, 1, 7 * 24, 14 * 24, 28 * 24, 30 * 24, 60 * 24, 90 * 24, 180 * 24, -1, -24)
 
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-HOURS = st.one_of(st.integers(0, SPAN_HOURS),
-                  st.sampled_from(EDGES).map(lambda e: CUTOFF_H - e))
+HOURS = st.one_of(st.integers(0, SPAN_HOURS), st.sampled_from(EDGES).map(lambda e: CUTOFF_H - e))
 MAGNITUDE = st.one_of(
     st.sampled_from([0.0, 5e-324, 1e-300, 1e-9, 0.1, 1.0, 29.99, 1e17, 1e300]),
-    st.floats(0, 1e300, allow_nan=False, allow_infinity=False))
+    st.floats(0, 1e300, allow_nan=False, allow_infinity=False),
+)
 VALUE = st.one_of(st.just(np.nan), st.floats(0, 100, allow_nan=False))
 
 
@@ -50,44 +54,81 @@ def tables(draw) -> dict[str, pd.DataFrame]:
     n = draw(st.integers(3, 6))
     ids = [f"c{i}" for i in range(n)]
     signup = draw(st.lists(st.integers(0, CUTOFF_H - 1), min_size=n, max_size=n))
-    customers = pd.DataFrame({
-        "customer_id": ids, "signup_at": _stamp(signup),
-        "plan": draw(st.lists(st.sampled_from(("basic", "pro")), min_size=n, max_size=n)),
-        "mrr": draw(st.lists(st.floats(0, 500), min_size=n, max_size=n)),
-    })
-    acts = draw(st.lists(st.tuples(st.integers(0, n - 1), HOURS, st.sampled_from(EVENT_TYPES),
-                                   VALUE), min_size=n, max_size=40))
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_at": _stamp(signup),
+            "plan": draw(st.lists(st.sampled_from(("basic", "pro")), min_size=n, max_size=n)),
+            "mrr": draw(st.lists(st.floats(0, 500), min_size=n, max_size=n)),
+        }
+    )
+    acts = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), HOURS, st.sampled_from(EVENT_TYPES), VALUE),
+            min_size=n,
+            max_size=40,
+        )
+    )
     acts += [(i, CUTOFF_H - 24, "login", 1.0) for i in range(n)]  # everyone is active
-    activity = pd.DataFrame({"customer_id": [ids[a[0]] for a in acts],
-                             "timestamp": _stamp([a[1] for a in acts]),
-                             "event": [a[2] for a in acts], "value": [a[3] for a in acts]})
-    pays = draw(st.lists(st.tuples(st.integers(0, n - 1), HOURS,
-                                   st.floats(0, 100, allow_nan=False),
-                                   st.sampled_from(STATUSES)), min_size=1, max_size=25))
-    payments = pd.DataFrame({"customer_id": [ids[p[0]] for p in pays],
-                             "timestamp": _stamp([p[1] for p in pays]),
-                             "amount": [p[2] for p in pays], "status": [p[3] for p in pays]})
-    tix = draw(st.lists(st.tuples(st.integers(0, n - 1), HOURS,
-                                  st.one_of(st.none(), st.integers(0, 30 * 24)),
-                                  st.sampled_from(("low", "high")),
-                                  st.one_of(st.none(), st.integers(1, 5))),
-                        min_size=1, max_size=15))
+    activity = pd.DataFrame(
+        {
+            "customer_id": [ids[a[0]] for a in acts],
+            "timestamp": _stamp([a[1] for a in acts]),
+            "event": [a[2] for a in acts],
+            "value": [a[3] for a in acts],
+        }
+    )
+    pays = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n - 1),
+                HOURS,
+                st.floats(0, 100, allow_nan=False),
+                st.sampled_from(STATUSES),
+            ),
+            min_size=1,
+            max_size=25,
+        )
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": [ids[p[0]] for p in pays],
+            "timestamp": _stamp([p[1] for p in pays]),
+            "amount": [p[2] for p in pays],
+            "status": [p[3] for p in pays],
+        }
+    )
+    tix = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n - 1),
+                HOURS,
+                st.one_of(st.none(), st.integers(0, 30 * 24)),
+                st.sampled_from(("low", "high")),
+                st.one_of(st.none(), st.integers(1, 5)),
+            ),
+            min_size=1,
+            max_size=15,
+        )
+    )
     tickets = _tickets(ids, tix)
-    return {"customers": customers, "activity": activity, "payments": payments,
-            "tickets": tickets}
+    return {"customers": customers, "activity": activity, "payments": payments, "tickets": tickets}
 
 
 def _tickets(ids: list[str], tix: list[tuple]) -> pd.DataFrame:
     resolved = [None if t[2] is None else BASE + (t[1] + t[2]) * HOUR for t in tix]
-    return pd.DataFrame({
-        "customer_id": [ids[t[0]] for t in tix],
-        "created_at": _stamp([t[1] for t in tix]),
-        "resolved_at": pd.to_datetime(pd.Series(resolved, dtype=object)),
-        "priority": [t[3] for t in tix],
-        "csat": pd.Series([None if r is None else t[4] for t, r in zip(tix, resolved,
-                                                                       strict=True)],
-                          dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [ids[t[0]] for t in tix],
+            "created_at": _stamp([t[1] for t in tix]),
+            "resolved_at": pd.to_datetime(pd.Series(resolved, dtype=object)),
+            "priority": [t[3] for t in tix],
+            "csat": pd.Series(
+                [None if r is None else t[4] for t, r in zip(tix, resolved, strict=True)],
+                dtype="float64",
+            ),
+        }
+    )
 
 
 @st.composite
@@ -95,28 +136,47 @@ def extra_events(draw, n: int) -> tuple[int, dict[str, pd.DataFrame]]:
     """One customer (by position) and extra rows of any magnitude for each event table."""
     who = draw(st.integers(0, n - 1))
     cid = f"c{who}"
-    acts = draw(st.lists(st.tuples(HOURS, st.sampled_from(EVENT_TYPES), MAGNITUDE),
-                         max_size=6))
+    acts = draw(st.lists(st.tuples(HOURS, st.sampled_from(EVENT_TYPES), MAGNITUDE), max_size=6))
     pays = draw(st.lists(st.tuples(HOURS, MAGNITUDE, st.sampled_from(STATUSES)), max_size=6))
-    tix = draw(st.lists(st.tuples(st.just(who), HOURS,
-                                  st.one_of(st.none(), st.integers(0, 10**6)),
-                                  st.sampled_from(("low", "high")),
-                                  st.one_of(st.none(), st.integers(1, 5))), max_size=4))
-    activity = pd.DataFrame({"customer_id": [cid] * len(acts),
-                             "timestamp": _stamp([a[0] for a in acts]),
-                             "event": [a[1] for a in acts],
-                             "value": pd.Series([a[2] for a in acts], dtype="float64")})
-    payments = pd.DataFrame({"customer_id": [cid] * len(pays),
-                             "timestamp": _stamp([p[0] for p in pays]),
-                             "amount": pd.Series([p[1] for p in pays], dtype="float64"),
-                             "status": [p[2] for p in pays]})
+    tix = draw(
+        st.lists(
+            st.tuples(
+                st.just(who),
+                HOURS,
+                st.one_of(st.none(), st.integers(0, 10**6)),
+                st.sampled_from(("low", "high")),
+                st.one_of(st.none(), st.integers(1, 5)),
+            ),
+            max_size=4,
+        )
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_id": [cid] * len(acts),
+            "timestamp": _stamp([a[0] for a in acts]),
+            "event": [a[1] for a in acts],
+            "value": pd.Series([a[2] for a in acts], dtype="float64"),
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": [cid] * len(pays),
+            "timestamp": _stamp([p[0] for p in pays]),
+            "amount": pd.Series([p[1] for p in pays], dtype="float64"),
+            "status": [p[2] for p in pays],
+        }
+    )
     ids = [f"c{i}" for i in range(n)]
     return who, {"activity": activity, "payments": payments, "tickets": _tickets(ids, tix)}
 
 
 def _data(frames: dict[str, pd.DataFrame]) -> EventData:
-    return EventData(frames["customers"], activity=frames["activity"],
-                     payments=frames["payments"], tickets=frames["tickets"])
+    return EventData(
+        frames["customers"],
+        activity=frames["activity"],
+        payments=frames["payments"],
+        tickets=frames["tickets"],
+    )
 
 
 def _build(data: EventData, rows: pd.MultiIndex, builders) -> pd.DataFrame:
@@ -157,8 +217,15 @@ def test_one_customers_events_leave_every_other_customer_bit_for_bit_unchanged(h
     data = _data(base)
     rows = population(data, cutoffs, kind="inactivity").index
     builders = _fitted_builders(data, rows)
-    changed = _data({**base, **{name: pd.concat([base[name], frame], ignore_index=True)
-                                for name, frame in extra.items()}})
+    changed = _data(
+        {
+            **base,
+            **{
+                name: pd.concat([base[name], frame], ignore_index=True)
+                for name, frame in extra.items()
+            },
+        }
+    )
     before, after = _build(data, rows, builders), _build(changed, rows, builders)
     others = rows.get_level_values("customer_id") != f"c{who}"
     assert others.any()
@@ -166,24 +233,42 @@ def test_one_customers_events_leave_every_other_customer_bit_for_bit_unchanged(h
 
 
 def _two_customers(amount: float, value: float, *, at: str) -> EventData:
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c"],
-                              "signup_at": pd.to_datetime(["2023-01-01"] * 3)})
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_at": pd.to_datetime(["2023-01-01"] * 3)}
+    )
     days = pd.date_range("2024-01-01", periods=60, freq="D")
     rng = np.random.default_rng(0)
-    activity = pd.DataFrame({
-        "customer_id": np.repeat(["a", "b", "c"], 60),
-        "timestamp": np.tile(days, 3),
-        "value": rng.random(180) * 10})
-    payments = pd.DataFrame({
-        "customer_id": np.repeat(["a", "b", "c"], 2),
-        "timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"] * 3),
-        "amount": [29.99, 29.99, 0.1, 0.2, 0.3, 0.7], "status": "succeeded"})
-    extra_act = pd.DataFrame({"customer_id": ["a"], "timestamp": pd.to_datetime([at]),
-                              "value": [value]})
-    extra_pay = pd.DataFrame({"customer_id": ["a"], "timestamp": pd.to_datetime([at]),
-                              "amount": [amount], "status": ["succeeded"]})
-    return EventData(customers, activity=pd.concat([extra_act, activity], ignore_index=True),
-                     payments=pd.concat([extra_pay, payments], ignore_index=True))
+    activity = pd.DataFrame(
+        {
+            "customer_id": np.repeat(["a", "b", "c"], 60),
+            "timestamp": np.tile(days, 3),
+            "value": rng.random(180) * 10,
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": np.repeat(["a", "b", "c"], 2),
+            "timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"] * 3),
+            "amount": [29.99, 29.99, 0.1, 0.2, 0.3, 0.7],
+            "status": "succeeded",
+        }
+    )
+    extra_act = pd.DataFrame(
+        {"customer_id": ["a"], "timestamp": pd.to_datetime([at]), "value": [value]}
+    )
+    extra_pay = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "timestamp": pd.to_datetime([at]),
+            "amount": [amount],
+            "status": ["succeeded"],
+        }
+    )
+    return EventData(
+        customers,
+        activity=pd.concat([extra_act, activity], ignore_index=True),
+        payments=pd.concat([extra_pay, payments], ignore_index=True),
+    )
 
 
 @pytest.mark.parametrize("at", ["2023-06-01", "2024-02-10", "2024-03-15"])
@@ -203,8 +288,12 @@ def test_issue_example_huge_value_of_one_customer(at, magnitude):
     b = x_huge.xs("b", level="customer_id").iloc[0]
     assert b["paid_30d"] == 0.2 and b["paid_90d"] == 0.1 + 0.2
     act = plain.activity
-    mine = act.loc[(act["customer_id"] == "b") & (act["timestamp"] < cutoff)
-                   & (act["timestamp"] >= cutoff - pd.Timedelta(days=30)), "value"]
+    mine = act.loc[
+        (act["customer_id"] == "b")
+        & (act["timestamp"] < cutoff)
+        & (act["timestamp"] >= cutoff - pd.Timedelta(days=30)),
+        "value",
+    ]
     assert b["value_sum_30d"] == pytest.approx(mine.sum(), rel=1e-15, abs=0)
     # and "a" itself: a huge value before its windows does not swamp its own window sums
     if at == "2023-06-01":

@@ -21,8 +21,15 @@ def _random_booster(depth: int, n_features: int = 6, rounds: int = 15, seed: int
     X[:, 1] = np.round(X[:, 1])
     X[rng.random(X.shape) < 0.2] = np.nan
     y = (rng.random(400) < 0.35).astype(int)
-    params = {"max_depth": depth, "eta": 0.3, "objective": "binary:logistic",
-              "min_child_weight": 0.1, "base_score": 0.35, "nthread": 1, "seed": seed}
+    params = {
+        "max_depth": depth,
+        "eta": 0.3,
+        "objective": "binary:logistic",
+        "min_child_weight": 0.1,
+        "base_score": 0.35,
+        "nthread": 1,
+        "seed": seed,
+    }
     return xgb.train(params, xgb.DMatrix(X, y), rounds), X
 
 
@@ -34,14 +41,23 @@ def stump():
     expected margin is 0 and ``days_idle`` contributes exactly +2 (idle) or -2 (active)."""
     X = pd.DataFrame({"days_idle": [10.0] * 8 + [0.0] * 8, "tickets": [1.0] * 16})
     y = np.array([1] * 8 + [0] * 8)
-    params = {"max_depth": 1, "eta": 1.0, "objective": "binary:logistic", "base_score": 0.5,
-              "reg_lambda": 0.0, "min_child_weight": 0.0, "nthread": 1}
+    params = {
+        "max_depth": 1,
+        "eta": 1.0,
+        "objective": "binary:logistic",
+        "base_score": 0.5,
+        "reg_lambda": 0.0,
+        "min_child_weight": 0.0,
+        "nthread": 1,
+    }
     return xgb.train(params, xgb.DMatrix(X, y), 1), X
 
 
 INFO = pd.DataFrame(
-    {"group": ["engagement", "support"],
-     "description": ["{value:.0f} days since last activity", "{value:.0f} open tickets"]},
+    {
+        "group": ["engagement", "support"],
+        "description": ["{value:.0f} days since last activity", "{value:.0f} open tickets"],
+    },
     index=pd.Index(["days_idle", "tickets"], name="feature"),
 )
 
@@ -84,20 +100,29 @@ def churn_model():
     string-typed categorical column; some idle days are missing."""
     rng = np.random.default_rng(11)
     n = 600
-    X = pd.DataFrame({
-        "days_idle": rng.exponential(10, n),
-        "plan": rng.choice(["basic", "pro", "team"], n),
-        "tickets": rng.poisson(1.0, n).astype(float),
-    }, index=pd.Index([f"c{i:03d}" for i in range(n)], name="customer_id"))
+    X = pd.DataFrame(
+        {
+            "days_idle": rng.exponential(10, n),
+            "plan": rng.choice(["basic", "pro", "team"], n),
+            "tickets": rng.poisson(1.0, n).astype(float),
+        },
+        index=pd.Index([f"c{i:03d}" for i in range(n)], name="customer_id"),
+    )
     X.loc[X.index[rng.random(n) < 0.1], "days_idle"] = np.nan
     logit = X["days_idle"].fillna(5.0) / 5 - 2 + (X["plan"] == "basic")
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     model = ChurnModel(n_estimators=40, max_depth=3, n_jobs=1).fit(X, y)
     info = pd.DataFrame(
-        {"group": ["engagement", "profile", "support"],
-         "description": ["{value:.0f} days since last activity", "on the {value} plan",
-                         "{value:.0f} support tickets"]},
-        index=pd.Index(["days_idle", "plan", "tickets"], name="feature"))
+        {
+            "group": ["engagement", "profile", "support"],
+            "description": [
+                "{value:.0f} days since last activity",
+                "on the {value} plan",
+                "{value:.0f} support tickets",
+            ],
+        },
+        index=pd.Index(["days_idle", "plan", "tickets"], name="feature"),
+    )
     return model, X, info
 
 
@@ -118,10 +143,22 @@ def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     out = explain(model, X, info, top=3, threshold=0.0)
     assert out.index.equals(X.index)
     assert list(out.columns) == [
-        "reason_1", "reason_2", "reason_3", "reason_group_1", "reason_group_2",
-        "reason_group_3", "reason_weight_1", "reason_weight_2", "reason_weight_3",
-        "reason_feature_1", "reason_feature_2", "reason_feature_3",
-        "shap_engagement", "shap_support", "shap_profile"]
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "reason_group_1",
+        "reason_group_2",
+        "reason_group_3",
+        "reason_weight_1",
+        "reason_weight_2",
+        "reason_weight_3",
+        "reason_feature_1",
+        "reason_feature_2",
+        "reason_feature_3",
+        "shap_engagement",
+        "shap_support",
+        "shap_profile",
+    ]
     phi = shap_values(model, X)[:, :3]
     names = np.array(["days_idle", "plan", "tickets"])
     groups = info["group"].to_numpy()
@@ -134,8 +171,7 @@ def test_explain_reasons_positive_ordered_and_grouped(churn_model):
             assert np.isnan(out.iloc[i][f"reason_weight_{k + 1}"])
         if order:
             value = X.iloc[i][names[order[0]]]
-            assert out.iloc[i]["reason_1"] == info["description"].iloc[order[0]].format(
-                value=value)
+            assert out.iloc[i]["reason_1"] == info["description"].iloc[order[0]].format(value=value)
     np.testing.assert_allclose(out["shap_engagement"], phi[:, 0])
     np.testing.assert_allclose(out["shap_profile"], phi[:, 1])
     weights = out[["reason_weight_1", "reason_weight_2", "reason_weight_3"]].to_numpy()
@@ -186,11 +222,17 @@ def test_missing_value_is_a_reason_only_when_it_means_something():
     to send missing values to the churn leaf (+2), contribution 2 - expected margin
     (3 * 2 + 2 * -2) / 5 = 1.6. Without a text for missing values there is no reason (never
     "no data"); with one, that text is the reason."""
-    X = pd.DataFrame({"days_idle": [10.0] * 8 + [0.0] * 8 + [np.nan] * 4,
-                      "tickets": [1.0] * 20})
+    X = pd.DataFrame({"days_idle": [10.0] * 8 + [0.0] * 8 + [np.nan] * 4, "tickets": [1.0] * 20})
     y = np.array([1] * 8 + [0] * 8 + [1] * 4)
-    params = {"max_depth": 1, "eta": 1.0, "objective": "binary:logistic", "base_score": 0.5,
-              "reg_lambda": 0.0, "min_child_weight": 0.0, "nthread": 1}
+    params = {
+        "max_depth": 1,
+        "eta": 1.0,
+        "objective": "binary:logistic",
+        "base_score": 0.5,
+        "reg_lambda": 0.0,
+        "min_child_weight": 0.0,
+        "nthread": 1,
+    }
     booster = xgb.train(params, xgb.DMatrix(X, y), 1)
     out = explain(booster, X.iloc[[16]], INFO, top=1)
     assert out["reason_1"].iloc[0] == "" and out["reason_group_1"].iloc[0] == ""
@@ -214,14 +256,14 @@ def test_global_importance(churn_model):
     phi = shap_values(model, X)[:, :3]
     by_feature = global_importance(model, X, info)
     assert list(by_feature.columns) == ["group", "mean_abs_shap", "share"]
-    np.testing.assert_allclose(by_feature.loc[["days_idle", "plan", "tickets"], "mean_abs_shap"],
-                               np.abs(phi).mean(axis=0))
+    np.testing.assert_allclose(
+        by_feature.loc[["days_idle", "plan", "tickets"], "mean_abs_shap"], np.abs(phi).mean(axis=0)
+    )
     assert by_feature["mean_abs_shap"].is_monotonic_decreasing
     assert by_feature["share"].sum() == pytest.approx(1.0)
     by_group = global_importance(model, X, info, by="group")
     assert set(by_group.index) == {"engagement", "profile", "support"}
-    assert by_group.loc["engagement", "mean_abs_shap"] == pytest.approx(
-        np.abs(phi[:, 0]).mean())
+    assert by_group.loc["engagement", "mean_abs_shap"] == pytest.approx(np.abs(phi[:, 0]).mean())
     with pytest.raises(ValueError, match="needs feature_info"):
         global_importance(model, X, by="group")
 
@@ -278,10 +320,20 @@ def test_dart_falls_back_to_xgboost():
     "fast" refuses them."""
     _, X = _random_booster(1, rounds=1, seed=2)
     y = (np.random.default_rng(2).random(len(X)) < 0.4).astype(int)
-    dart = xgb.train({"booster": "dart", "rate_drop": 0.3, "objective": "binary:logistic",
-                      "nthread": 1, "seed": 0}, xgb.DMatrix(X, y), 5)
-    np.testing.assert_allclose(shap_values(dart, X),
-                               dart.predict(xgb.DMatrix(X), pred_contribs=True), atol=0)
+    dart = xgb.train(
+        {
+            "booster": "dart",
+            "rate_drop": 0.3,
+            "objective": "binary:logistic",
+            "nthread": 1,
+            "seed": 0,
+        },
+        xgb.DMatrix(X, y),
+        5,
+    )
+    np.testing.assert_allclose(
+        shap_values(dart, X), dart.predict(xgb.DMatrix(X), pred_contribs=True), atol=0
+    )
     with pytest.raises(ChurnModelError, match="does not support this model: booster type 'dart'"):
         shap_values(dart, X, method="fast")
 
@@ -295,8 +347,13 @@ def test_split_modules_stay_importable_from_explain():
 
     assert explain_module.shap_values is treeshap.shap_values
     assert explain_module.MAX_TABLE_BYTES == treeshap.MAX_TABLE_BYTES
-    for name in ("reference_percentiles", "related_facts", "REASON_THRESHOLD",
-                 "RELATED_CORRELATION", "MAX_REASON_CHARS"):
+    for name in (
+        "reference_percentiles",
+        "related_facts",
+        "REASON_THRESHOLD",
+        "RELATED_CORRELATION",
+        "MAX_REASON_CHARS",
+    ):
         assert getattr(explain_module, name) is getattr(reasons, name)
     for name in explain_module.__all__:
         assert hasattr(explain_module, name)

@@ -30,19 +30,42 @@ def scores():
     * ``f``..``j`` are low risk and have no reason raising their risk.
     """
     ids = list("abcdefghij")
-    frame = pd.DataFrame({
-        "churn_probability": [0.9, 0.6, 0.5, 0.5, 0.4, 0.1, 0.08, 0.05, 0.03, 0.01],
-        "mrr": [100.0, 500.0, 10.0, 20.0, np.nan, 50.0, 50.0, 50.0, 50.0, 50.0],
-        "reason_1": ["3 open tickets", "2 failed payments", "logins down 70%",
-                     "logins down 50%", "=HYPERLINK(\"http://x\")", "", "", "", "", ""],
-        "reason_2": ["on the basic plan", "", "", "", "-5 days", "", "", "", "", ""],
-        "reason_3": [""] * 10,
-        "reason_group_1": ["support", "payments", "engagement", "engagement", "monetary",
-                           "", "", "", "", ""],
-        "reason_group_2": ["profile", "", "", "", "tenure", "", "", "", "", ""],
-        "reason_group_3": [""] * 10,
-        "reason_weight_1": [0.3, 0.2, 0.1, 0.1, 0.05] + [np.nan] * 5,
-    }, index=pd.Index(ids, name="customer_id"))
+    frame = pd.DataFrame(
+        {
+            "churn_probability": [0.9, 0.6, 0.5, 0.5, 0.4, 0.1, 0.08, 0.05, 0.03, 0.01],
+            "mrr": [100.0, 500.0, 10.0, 20.0, np.nan, 50.0, 50.0, 50.0, 50.0, 50.0],
+            "reason_1": [
+                "3 open tickets",
+                "2 failed payments",
+                "logins down 70%",
+                "logins down 50%",
+                '=HYPERLINK("http://x")',
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "reason_2": ["on the basic plan", "", "", "", "-5 days", "", "", "", "", ""],
+            "reason_3": [""] * 10,
+            "reason_group_1": [
+                "support",
+                "payments",
+                "engagement",
+                "engagement",
+                "monetary",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "reason_group_2": ["profile", "", "", "", "tenure", "", "", "", "", ""],
+            "reason_group_3": [""] * 10,
+            "reason_weight_1": [0.3, 0.2, 0.1, 0.1, 0.05] + [np.nan] * 5,
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
     return frame
 
 
@@ -54,8 +77,10 @@ def test_columns_order_and_probability_ranking(scores):
     first = out.iloc[0]
     assert first["revenue_at_risk"] == pytest.approx(0.9 * 100 * MONTHS_28D)
     assert first["suggested_action"] == DEFAULT_ACTIONS["support"]
-    assert out.loc[out["customer_id"] == "b", "suggested_action"].item() == \
-        "card update and dunning follow-up"
+    assert (
+        out.loc[out["customer_id"] == "b", "suggested_action"].item()
+        == "card update and dunning follow-up"
+    )
     assert np.isnan(out.loc[out["customer_id"] == "e", "revenue_at_risk"].item())
     assert out.loc[out["customer_id"] == "j", "suggested_action"].item() == ""
 
@@ -88,8 +113,13 @@ def test_default_tiers_are_population_shares(scores):
 def test_default_tiers_ties_take_the_higher_tier(scores):
     """c and d tie at 0.5 across the medium/low boundary (ranks 3 and 4): both are medium."""
     out = at_risk_list(scores).set_index("customer_id")
-    assert out.loc[["a", "b", "d", "c", "e"], "risk_tier"].tolist() == \
-        ["high", "medium", "medium", "medium", "low"]
+    assert out.loc[["a", "b", "d", "c", "e"], "risk_tier"].tolist() == [
+        "high",
+        "medium",
+        "medium",
+        "medium",
+        "low",
+    ]
 
 
 def test_share_tier_thresholds_from_the_highest_probabilities_only():
@@ -118,13 +148,21 @@ def test_threshold_tiers(scores):
 
 
 def test_custom_actions_and_extra_columns(scores):
-    customers = pd.DataFrame({"customer_id": list("abcdefghij"),
-                              "account_manager": ["Ann", "Bo"] * 5})
-    out = at_risk_list(scores, actions={"support": "call within 24h"}, customers=customers,
-                       extra_columns=["account_manager", "reason_weight_1"])
+    customers = pd.DataFrame(
+        {"customer_id": list("abcdefghij"), "account_manager": ["Ann", "Bo"] * 5}
+    )
+    out = at_risk_list(
+        scores,
+        actions={"support": "call within 24h"},
+        customers=customers,
+        extra_columns=["account_manager", "reason_weight_1"],
+    )
     assert list(out.columns) == [*AT_RISK_COLUMNS, "account_manager", "reason_weight_1"]
-    assert out.set_index("customer_id").loc[["a", "b", "d"], "account_manager"].tolist() == \
-        ["Ann", "Bo", "Bo"]
+    assert out.set_index("customer_id").loc[["a", "b", "d"], "account_manager"].tolist() == [
+        "Ann",
+        "Bo",
+        "Bo",
+    ]
     assert out["suggested_action"].iloc[0] == "call within 24h"
     assert out["suggested_action"].iloc[1] == DEFAULT_ACTIONS["payments"]
     with pytest.raises(ChurnDataError, match="extra column 'region' is in neither scores or"):
@@ -138,11 +176,14 @@ def test_scores_without_reasons(scores):
     assert (out["reason_1"] == "").all() and (out["suggested_action"] == "").all()
 
 
-@pytest.mark.parametrize("drop, message", [
-    ("churn_probability", r"lacks column\(s\) \['churn_probability'\]"),
-    ("mrr", r"lacks column\(s\) \['mrr'\]"),
-    ("reason_group_2", "has reason_2 but lacks reason_group_2"),
-])
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        ("churn_probability", r"lacks column\(s\) \['churn_probability'\]"),
+        ("mrr", r"lacks column\(s\) \['mrr'\]"),
+        ("reason_group_2", "has reason_2 but lacks reason_group_2"),
+    ],
+)
 def test_missing_score_columns(scores, drop, message):
     with pytest.raises(ChurnDataError, match=message):
         at_risk_list(scores.drop(columns=drop))
@@ -150,10 +191,12 @@ def test_missing_score_columns(scores, drop, message):
 
 @pytest.mark.parametrize("value", [1.2, -0.1, np.nan])
 def test_bad_probabilities(scores, value):
-    bad = scores.assign(churn_probability=scores["churn_probability"].where(
-        scores.index != "c", value))
-    with pytest.raises(ChurnDataError,
-                       match=r"outside \[0, 1\] or missing, e.g. customers \['c'\]"):
+    bad = scores.assign(
+        churn_probability=scores["churn_probability"].where(scores.index != "c", value)
+    )
+    with pytest.raises(
+        ChurnDataError, match=r"outside \[0, 1\] or missing, e.g. customers \['c'\]"
+    ):
         at_risk_list(bad)
 
 
@@ -167,7 +210,7 @@ def test_csv_neutralises_formulas(scores, tmp_path):
     path = write_at_risk(at_risk_list(scores), tmp_path / "at_risk.csv")
     back = pd.read_csv(path, keep_default_na=False)
     row = back.set_index("customer_id").loc["e"]
-    assert row["reason_1"] == "'=HYPERLINK(\"http://x\")"
+    assert row["reason_1"] == '\'=HYPERLINK("http://x")'
     assert row["reason_2"] == "'-5 days"
     assert back["churn_probability"].iloc[0] == pytest.approx(0.9)
     assert back["reason_1"].iloc[0] == "3 open tickets"
@@ -177,13 +220,14 @@ def test_csv_neutralises_formulas(scores, tmp_path):
 
 def test_excel_has_list_and_legend(scores, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
-    path = write_at_risk(at_risk_list(scores, actions={"support": "call within 24h"}),
-                         tmp_path / "at_risk.xlsx")
+    path = write_at_risk(
+        at_risk_list(scores, actions={"support": "call within 24h"}), tmp_path / "at_risk.xlsx"
+    )
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["at_risk", "legend"]
     sheet = pd.read_excel(path, sheet_name="at_risk")
     assert list(sheet.columns) == list(AT_RISK_COLUMNS)
-    assert sheet.set_index("customer_id").loc["e", "reason_1"] == "'=HYPERLINK(\"http://x\")"
+    assert sheet.set_index("customer_id").loc["e", "reason_1"] == '\'=HYPERLINK("http://x")'
     legend = pd.read_excel(path, sheet_name="legend").set_index("driver_group")
     assert list(legend.columns) == ["meaning", "suggested_action"]
     assert legend.loc["support", "suggested_action"] == "call within 24h"
@@ -228,6 +272,7 @@ def test_failed_write_leaves_no_file(scores, tmp_path, monkeypatch):
 
 # ListOptions: one checked value object for the list options -------------------------------
 
+
 def test_list_options_are_checked_once_and_frozen():
     import dataclasses
 
@@ -241,13 +286,21 @@ def test_list_options_are_checked_once_and_frozen():
         options.top = 5
     with pytest.raises(TypeError):
         options.tiers["high"] = 0.1  # read-only mapping
-    bad = [({"rank_by": "mrr"}, "rank_by"), ({"top": -1}, "top"), ({"top": True}, "top"),
-           ({"min_probability": 1.5}, "min_probability"), ({"tiers": {"a": 2}}, "tiers"),
-           ({"tiers": {}}, "tiers"), ({"actions": {"support": 3}}, "actions"),
-           ({"extra_columns": ["rank"]}, "extra_columns"), ({"status": "gone"}, "status"),
-           ({"holdout": 1.0}, "holdout"), ({"random_state": 3}, "random_state"),
-           ({"holdout": 0.2, "random_state": -1}, "random_state"),
-           ({"holdout": 0.2, "extra_columns": ["group"]}, "extra_columns")]
+    bad = [
+        ({"rank_by": "mrr"}, "rank_by"),
+        ({"top": -1}, "top"),
+        ({"top": True}, "top"),
+        ({"min_probability": 1.5}, "min_probability"),
+        ({"tiers": {"a": 2}}, "tiers"),
+        ({"tiers": {}}, "tiers"),
+        ({"actions": {"support": 3}}, "actions"),
+        ({"extra_columns": ["rank"]}, "extra_columns"),
+        ({"status": "gone"}, "status"),
+        ({"holdout": 1.0}, "holdout"),
+        ({"random_state": 3}, "random_state"),
+        ({"holdout": 0.2, "random_state": -1}, "random_state"),
+        ({"holdout": 0.2, "extra_columns": ["group"]}, "extra_columns"),
+    ]
     for kwargs, option in bad:
         with pytest.raises(ListOptionError) as err:
             ListOptions(**kwargs)
@@ -263,9 +316,11 @@ def test_at_risk_list_takes_list_options_or_keywords_not_both():
 
     scores = pd.DataFrame(
         {"churn_probability": [0.2, 0.7, 0.05, 0.4, 0.9], "mrr": [50.0, 100.0, 80.0, 10.0, 5.0]},
-        index=pd.Index(list("abcde"), name="customer_id"))
-    options = ListOptions(rank_by="revenue", top=3, tiers={"high": 0.5}, holdout=0.4,
-                          random_state=7)
+        index=pd.Index(list("abcde"), name="customer_id"),
+    )
+    options = ListOptions(
+        rank_by="revenue", top=3, tiers={"high": 0.5}, holdout=0.4, random_state=7
+    )
     by_object = at_risk_list(scores, options=options)
     by_keywords = at_risk_list(scores, **options.as_dict())
     pd.testing.assert_frame_equal(by_object, by_keywords)

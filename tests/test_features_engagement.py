@@ -18,7 +18,8 @@ CUTOFF = pd.Timestamp("2024-04-01")
 def rows_at(data: EventData, ids, cutoff=CUTOFF) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [pd.Index(ids), pd.DatetimeIndex([pd.Timestamp(cutoff)] * len(ids))],
-        names=["customer_id", "cutoff"])
+        names=["customer_id", "cutoff"],
+    )
 
 
 @pytest.fixture
@@ -34,22 +35,27 @@ def story() -> EventData:
     * cat has been a customer since June 2023 and did nothing before the cutoff; her only
       event, an upgrade, comes after it.
     """
-    customers = pd.DataFrame({
-        "customer_id": ["ann", "bob", "cat"],
-        "signup_at": ["2024-01-01", "2024-03-22", "2023-06-01"],
-    })
-    activity = pd.DataFrame([
-        ("ann", "2024-02-01 10:00", "login", 1.0),
-        ("ann", "2024-03-02 00:00", "login", 2.0),
-        ("ann", "2024-03-02 09:00", "export", 4.0),
-        ("ann", "2024-03-25 00:00", "login", 8.0),
-        ("ann", "2024-03-31 23:00", "export", 16.0),
-        ("ann", "2024-04-01 00:00", "login", 32.0),
-        ("bob", "2024-03-23 10:00", "login", 1.0),
-        ("bob", "2024-03-23 11:00", "login", np.nan),
-        ("bob", "2024-03-30 00:00", "login", 2.0),
-        ("cat", "2024-04-05 00:00", "upgrade", 1.0),
-    ], columns=["customer_id", "timestamp", "event", "value"])
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["ann", "bob", "cat"],
+            "signup_at": ["2024-01-01", "2024-03-22", "2023-06-01"],
+        }
+    )
+    activity = pd.DataFrame(
+        [
+            ("ann", "2024-02-01 10:00", "login", 1.0),
+            ("ann", "2024-03-02 00:00", "login", 2.0),
+            ("ann", "2024-03-02 09:00", "export", 4.0),
+            ("ann", "2024-03-25 00:00", "login", 8.0),
+            ("ann", "2024-03-31 23:00", "export", 16.0),
+            ("ann", "2024-04-01 00:00", "login", 32.0),
+            ("bob", "2024-03-23 10:00", "login", 1.0),
+            ("bob", "2024-03-23 11:00", "login", np.nan),
+            ("bob", "2024-03-30 00:00", "login", 2.0),
+            ("cat", "2024-04-05 00:00", "upgrade", 1.0),
+        ],
+        columns=["customer_id", "timestamp", "event", "value"],
+    )
     return EventData(customers, activity=activity)
 
 
@@ -109,13 +115,25 @@ def test_distinct_days_are_exact_when_the_window_starts_mid_day():
     inside it, so 31 Mar is an active day of the window, as is 1 Apr (09:00).
     """
     customers = pd.DataFrame({"customer_id": ["dan"], "signup_at": ["2024-01-01"]})
-    activity = pd.DataFrame({"customer_id": ["dan"] * 5, "timestamp": [
-        "2024-03-31 08:00", "2024-03-31 13:00", "2024-03-31 20:00", "2024-04-01 09:00",
-        "2024-04-01 12:00"]})
+    activity = pd.DataFrame(
+        {
+            "customer_id": ["dan"] * 5,
+            "timestamp": [
+                "2024-03-31 08:00",
+                "2024-03-31 13:00",
+                "2024-03-31 20:00",
+                "2024-04-01 09:00",
+                "2024-04-01 12:00",
+            ],
+        }
+    )
     data = EventData(customers, activity=activity)
     rows = rows_at(data, ["dan"], "2024-04-01 12:00")
-    out = EngagementFeatures(windows=("1D", "12h"), trend_window=None, trend_weeks=None
-                             ).fit(data).build(data, rows)
+    out = (
+        EngagementFeatures(windows=("1D", "12h"), trend_window=None, trend_weeks=None)
+        .fit(data)
+        .build(data, rows)
+    )
     assert out["events_1d"].iloc[0] == 3
     assert out["active_days_1d"].iloc[0] == 2
     assert out["events_12h"].iloc[0] == 1  # [1 Apr 00:00, 12:00): only 09:00
@@ -156,8 +174,19 @@ def test_trend_ratio_compares_rates_for_a_customer_newer_than_two_windows():
     activity halved, although the plain counts are equal.
     """
     customers = pd.DataFrame({"customer_id": ["eve"], "signup_at": ["2024-02-16"]})
-    activity = pd.DataFrame({"customer_id": ["eve"] * 6, "timestamp": [
-        "2024-02-20", "2024-02-25", "2024-03-01", "2024-03-10", "2024-03-20", "2024-03-30"]})
+    activity = pd.DataFrame(
+        {
+            "customer_id": ["eve"] * 6,
+            "timestamp": [
+                "2024-02-20",
+                "2024-02-25",
+                "2024-03-01",
+                "2024-03-10",
+                "2024-03-20",
+                "2024-03-30",
+            ],
+        }
+    )
     data = EventData(customers, activity=activity)
     out = EngagementFeatures().fit(data).build(data, rows_at(data, ["eve"]))
     assert out["activity_trend_ratio_30d"].iloc[0] == pytest.approx(0.5)
@@ -169,22 +198,24 @@ def test_descriptions_read_as_sentences(story, features):
     info = {i.name: i for i in builder.feature_info()}
     ann = features.iloc[0]
     assert info["activity_trend_ratio_30d"].describe(ann["activity_trend_ratio_30d"]) == (
-        "activity in the last 30 days at 400% of the 30 days before")
+        "activity in the last 30 days at 400% of the 30 days before"
+    )
     assert info["days_since_last_login"].describe(7.0) == "last 'login' event 7 days ago"
     assert info["events_login_7d"].describe(1.0) == "1 'login' event in the last 7 days"
     assert info["active_days_30d"].describe(3.0) == "active on 3 days in the last 30 days"
     assert info["weekly_events_slope_8w"].describe(-1.5) == (
-        "weekly activity changing by -1.5 events a week over the last 8 weeks")
+        "weekly activity changing by -1.5 events a week over the last 8 weeks"
+    )
     described = describe_features([builder])
-    assert described.loc["events_7d", "description"] == (
-        "{value} in the last 7 days")
+    assert described.loc["events_7d", "description"] == ("{value} in the last 7 days")
     assert info["events_7d"].describe(1.0) == "1 activity event in the last 7 days"
 
 
 def test_several_cutoffs_at_once_match_one_at_a_time(story):
     later = pd.Timestamp("2024-04-06")
-    rows = rows_at(story, ["ann", "bob", "cat"]).append(rows_at(story, ["ann", "bob", "cat"],
-                                                                later))
+    rows = rows_at(story, ["ann", "bob", "cat"]).append(
+        rows_at(story, ["ann", "bob", "cat"], later)
+    )
     builder = EngagementFeatures(event_types=["login", "upgrade"]).fit(story)
     both = builder.build(story, rows)
     first = builder.build(story, rows_at(story, ["ann", "bob", "cat"]))
@@ -198,12 +229,24 @@ def test_several_cutoffs_at_once_match_one_at_a_time(story):
 
 def test_explicit_types_and_options(story):
     rows = rows_at(story, ["ann"])
-    out = EngagementFeatures(windows=[30], event_types=["export", "Page View"], trend_window=None,
-                             trend_weeks=None).fit(story).build(story, rows)
+    out = (
+        EngagementFeatures(
+            windows=[30], event_types=["export", "Page View"], trend_window=None, trend_weeks=None
+        )
+        .fit(story)
+        .build(story, rows)
+    )
     assert list(out.columns) == [
-        "days_since_last_activity", "days_since_last_export", "days_since_last_page_view",
-        "events_30d", "active_days_30d", "events_per_day_30d", "value_sum_30d",
-        "events_export_30d", "events_page_view_30d"]
+        "days_since_last_activity",
+        "days_since_last_export",
+        "days_since_last_page_view",
+        "events_30d",
+        "active_days_30d",
+        "events_per_day_30d",
+        "value_sum_30d",
+        "events_export_30d",
+        "events_page_view_30d",
+    ]
     assert out["events_page_view_30d"].iloc[0] == 0.0
     none = EngagementFeatures(event_types=None).fit(story)
     assert none.event_types_ == []
@@ -211,13 +254,21 @@ def test_explicit_types_and_options(story):
 
 def test_type_names_are_made_column_safe_and_unique():
     customers = pd.DataFrame({"customer_id": [1], "signup_at": ["2024-01-01"]})
-    activity = pd.DataFrame({"customer_id": [1, 1, 1], "timestamp": ["2024-02-01"] * 3,
-                             "event": ["Page View", "page-view", "{odd}"]})
+    activity = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1],
+            "timestamp": ["2024-02-01"] * 3,
+            "event": ["Page View", "page-view", "{odd}"],
+        }
+    )
     data = EventData(customers, activity=activity)
     builder = EngagementFeatures(windows=[7], trend_window=None, trend_weeks=None).fit(data)
     names = list(builder.get_feature_names_out())
-    assert names[1:4] == ["days_since_last_page_view", "days_since_last_page_view_2",
-                          "days_since_last_odd"]
+    assert names[1:4] == [
+        "days_since_last_page_view",
+        "days_since_last_page_view_2",
+        "days_since_last_odd",
+    ]
     info = {i.name: i for i in builder.feature_info()}
     assert info["events_odd_7d"].describe(2.0) == "2 '{odd}' events in the last 7 days"
 
@@ -225,8 +276,9 @@ def test_type_names_are_made_column_safe_and_unique():
 def test_without_event_or_value_columns():
     """Only customer ids and times: no per-type counts and no value sums."""
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01"] * 2})
-    activity = pd.DataFrame({"customer_id": [1, 2, 2],
-                             "timestamp": ["2024-03-30", "2024-03-05", "2024-03-31 06:00"]})
+    activity = pd.DataFrame(
+        {"customer_id": [1, 2, 2], "timestamp": ["2024-03-30", "2024-03-05", "2024-03-31 06:00"]}
+    )
     data = EventData(customers, activity=activity)
     builder = EngagementFeatures().fit(data)
     out = builder.build(data, ["2024-04-01"])
@@ -243,8 +295,9 @@ def test_build_features_runs_the_family(story):
 
 def test_empty_rows(story):
     builder = EngagementFeatures().fit(story)
-    rows = FeatureRows(rows_at(story, []), np.empty(0, dtype=np.int64),
-                       np.empty(0, dtype="datetime64[ns]"))
+    rows = FeatureRows(
+        rows_at(story, []), np.empty(0, dtype=np.int64), np.empty(0, dtype="datetime64[ns]")
+    )
     out = builder.build(story, rows)
     assert len(out) == 0 and list(out.columns) == list(builder.get_feature_names_out())
 
@@ -261,17 +314,20 @@ def test_needs_activity():
         EngagementFeatures().fit(data)
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"windows": ()}, "windows=.* is empty"),
-    ({"windows": ("soon",)}, "is not a duration"),
-    ({"windows": (-7,)}, "must be positive"),
-    ({"trend_weeks": 1}, "trend_weeks=1; a slope needs"),
-    ({"trend_weeks": 2.5}, "trend_weeks=2.5"),
-    ({"max_event_types": -1}, "max_event_types=-1"),
-    ({"event_types": "logins"}, "event_types='logins'"),
-    ({"event_types": ["a", "a"]}, "names a type twice"),
-    ({"event_types": [1]}, "event_types must be strings"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"windows": ()}, "windows=.* is empty"),
+        ({"windows": ("soon",)}, "is not a duration"),
+        ({"windows": (-7,)}, "must be positive"),
+        ({"trend_weeks": 1}, "trend_weeks=1; a slope needs"),
+        ({"trend_weeks": 2.5}, "trend_weeks=2.5"),
+        ({"max_event_types": -1}, "max_event_types=-1"),
+        ({"event_types": "logins"}, "event_types='logins'"),
+        ({"event_types": ["a", "a"]}, "names a type twice"),
+        ({"event_types": [1]}, "event_types must be strings"),
+    ],
+)
 def test_bad_parameters(story, params, message):
     with pytest.raises(ValueError, match=message):
         EngagementFeatures(**params).fit(story)
@@ -297,9 +353,11 @@ def test_event_column_as_text_or_categorical_gives_the_same_features(story, feat
     text_features = EngagementFeatures().fit(as_text, rows).build(as_text, rows)
     pd.testing.assert_frame_equal(text_features, features)
     unused = EventData(story.customers, activity=story.activity)
-    unused.activity = story.activity.assign(event=story.activity["event"].cat.add_categories(
-        ["never"]))
+    unused.activity = story.activity.assign(
+        event=story.activity["event"].cat.add_categories(["never"])
+    )
     builder = EngagementFeatures().fit(unused)
     assert builder.event_types_ == ["login", "export", "upgrade"]
-    pd.testing.assert_frame_equal(builder.build(unused, rows)[features.columns[:1]],
-                                  features[features.columns[:1]])
+    pd.testing.assert_frame_equal(
+        builder.build(unused, rows)[features.columns[:1]], features[features.columns[:1]]
+    )

@@ -12,8 +12,9 @@ BASE = np.datetime64("2024-01-01T00:00:00", "ns")
 
 
 def _brute_before(codes, times, q_codes, q_times):
-    return np.array([np.sum((codes == c) & (times < t)) for c, t in
-                     zip(q_codes, q_times, strict=True)])
+    return np.array(
+        [np.sum((codes == c) & (times < t)) for c, t in zip(q_codes, q_times, strict=True)]
+    )
 
 
 def test_nanosecond_times_over_a_century_stay_exact():
@@ -27,8 +28,9 @@ def test_nanosecond_times_over_a_century_stay_exact():
     codes = rng.choice(who, n_events)
     century = 100 * 365 * 86_400 * 10**9
     times = BASE + rng.integers(0, century, n_events).astype("timedelta64[ns]")
-    times[:50] = BASE + np.timedelta64(10**15, "ns") + rng.integers(0, 10**6, 50).astype(
-        "timedelta64[ns]")
+    times[:50] = (
+        BASE + np.timedelta64(10**15, "ns") + rng.integers(0, 10**6, 50).astype("timedelta64[ns]")
+    )
     codes[:50] = 7
     index = EventIndex(codes, times, n_cust)
     assert index.unit > 1  # a coarse slot was needed
@@ -37,8 +39,10 @@ def test_nanosecond_times_over_a_century_stay_exact():
     q_times[:100] = times[:100]
     q_times[100:200] = times[100:200] + np.timedelta64(1, "ns")
     q_codes[:200] = codes[:200]
-    assert index.count_before(q_codes, q_times).tolist() == _brute_before(
-        codes, times, q_codes, q_times).tolist()
+    assert (
+        index.count_before(q_codes, q_times).tolist()
+        == _brute_before(codes, times, q_codes, q_times).tolist()
+    )
 
 
 @pytest.mark.parametrize("resolution", ["D", "s", "ms", "ns"])
@@ -54,8 +58,10 @@ def test_unit_follows_the_resolution_of_the_times(resolution):
     q_codes = rng.integers(0, 30, 400)
     q_times = BASE + rng.integers(-2, 502, 400) * step
     q_times[200:] += step // 2
-    assert index.count_before(q_codes, q_times).tolist() == _brute_before(
-        codes, times, q_codes, q_times).tolist()
+    assert (
+        index.count_before(q_codes, q_times).tolist()
+        == _brute_before(codes, times, q_codes, q_times).tolist()
+    )
 
 
 def test_unsorted_input_with_missing_times_and_scattered_queries():
@@ -82,8 +88,9 @@ def test_unsorted_input_with_missing_times_and_scattered_queries():
         assert got[i] == mine.sum()
         start = q_times[i] - np.timedelta64(30, "D")
         window = (c == q_codes[i]) & (t >= start) & (t < q_times[i])
-        assert index.window_sum("v", q_codes[i:i + 1], np.array([start]),
-                                q_times[i:i + 1])[0] == pytest.approx(v[window].sum())
+        assert index.window_sum("v", q_codes[i : i + 1], np.array([start]), q_times[i : i + 1])[
+            0
+        ] == pytest.approx(v[window].sum())
 
 
 def test_no_events():
@@ -119,8 +126,9 @@ def test_int32_codes_are_kept_and_give_the_same_answers():
     assert narrow.codes.dtype == np.int32
     q_codes = rng.integers(0, 50, 300)
     q_times = BASE + rng.integers(0, 10**6, 300).astype("timedelta64[s]")
-    assert np.array_equal(narrow.count_before(q_codes, q_times),
-                          wide.count_before(q_codes, q_times))
+    assert np.array_equal(
+        narrow.count_before(q_codes, q_times), wide.count_before(q_codes, q_times)
+    )
 
 
 # ------------------------------------------------------------------ exact window sums
@@ -135,6 +143,7 @@ def test_sums_between_sums_each_window_from_its_own_values():
     long = np.maximum(short - rng.integers(0, 400, 3000), 0)
     end[:50] = short[:50]  # empty windows
     got_short, got_long = sums_between(values, end, [short, long])
+
     def alone(lo: int, hi: int) -> float:
         return np.add.reduceat(values[lo:hi].copy(), [0])[0] if hi > lo else 0.0
 
@@ -172,8 +181,7 @@ def test_sums_between_edge_cases():
     assert sums_between(np.ones(3), np.empty(0, dtype=np.int64), [np.empty(0)])[0].size == 0
     (whole,) = sums_between(np.array([1.0, 2.0, 4.0]), np.array([3]), [np.array([0])])
     assert whole.tolist() == [7.0]
-    (holes,) = sums_between(np.array([1.0, np.nan, 4.0]), np.array([3, 2]),
-                            [np.array([0, 1])])
+    (holes,) = sums_between(np.array([1.0, np.nan, 4.0]), np.array([3, 2]), [np.array([0, 1])])
     assert holes.tolist() == [5.0, 0.0]  # missing values count 0
 
 
@@ -185,8 +193,7 @@ def test_window_sum_counts_missing_values_as_zero_and_stays_per_customer():
     end = np.array([BASE + np.timedelta64(3, "D")] * 2)
     start = np.array([BASE + np.timedelta64(1, "D")] * 2)
     assert index.window_sum("v", np.array([0, 1]), start, end).tolist() == [0.1, 0.3]
-    assert index.window_sum("v", np.array([1]), np.array([BASE]), end[:1]).tolist() == [
-        0.2 + 0.3]
+    assert index.window_sum("v", np.array([1]), np.array([BASE]), end[:1]).tolist() == [0.2 + 0.3]
 
 
 def test_count_prefix_is_exact_integer_running_count():

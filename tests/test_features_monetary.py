@@ -27,43 +27,58 @@ def data():
     * ``d`` was on a free plan (a 0 payment on 2024-03-01), then paid 25 on 2024-06-15: the
       relative change from 0 is undefined, the absolute change is +25.
     """
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                              "signup_at": ["2023-12-01"] * 4})
-    payments = pd.DataFrame({
-        "customer_id": ["a"] * 7 + ["c", "d", "d"],
-        "timestamp": ["2024-01-01", "2024-02-01", "2024-04-02", "2024-06-01", "2024-06-15",
-                      "2024-06-20", "2024-07-01", "2024-06-10", "2024-03-01", "2024-06-15"],
-        "amount": [50, 40, 50, 60, 20, 60, 70, 30, 0, 25],
-        "status": ["succeeded"] * 4 + ["refunded", "failed", "succeeded", "succeeded",
-                                       "succeeded", "succeeded"],
-    })
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "signup_at": ["2023-12-01"] * 4})
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 7 + ["c", "d", "d"],
+            "timestamp": [
+                "2024-01-01",
+                "2024-02-01",
+                "2024-04-02",
+                "2024-06-01",
+                "2024-06-15",
+                "2024-06-20",
+                "2024-07-01",
+                "2024-06-10",
+                "2024-03-01",
+                "2024-06-15",
+            ],
+            "amount": [50, 40, 50, 60, 20, 60, 70, 30, 0, 25],
+            "status": ["succeeded"] * 4
+            + ["refunded", "failed", "succeeded", "succeeded", "succeeded", "succeeded"],
+        }
+    )
     return EventData(customers, payments=payments)
 
 
 def rows(customers, cutoff=CUTOFF):
     return pd.MultiIndex.from_arrays(
-        [customers, pd.DatetimeIndex([cutoff] * len(customers))], names=["customer_id", "cutoff"])
+        [customers, pd.DatetimeIndex([cutoff] * len(customers))], names=["customer_id", "cutoff"]
+    )
 
 
 def test_hand_computed_values(data):
     idx = rows(["a", "b", "c", "d"])
     X = MonetaryFeatures().fit(data).build(data, idx)
-    expected = pd.DataFrame({
-        "paid_30d": [60.0, 0, 30, 25],
-        "paid_90d": [110.0, 0, 30, 25],
-        "paid_180d": [150.0, 0, 30, 25],
-        "payments_180d": [3.0, 0, 1, 2],
-        "avg_payment_180d": [50.0, np.nan, 30, 12.5],
-        "mrr": [60.0, np.nan, 30, 25],
-        "price_change_pct_90d": [0.5, np.nan, np.nan, np.nan],
-        "price_change_90d": [20.0, np.nan, np.nan, 25],
-        "refunded_30d": [20.0, 0, 0, 0],
-        "refunded_90d": [20.0, 0, 0, 0],
-        "refunded_180d": [20.0, 0, 0, 0],
-        "refunds_30d": [1.0, 0, 0, 0],
-        "refunds_90d": [1.0, 0, 0, 0],
-        "refunds_180d": [1.0, 0, 0, 0],
-    }, index=idx)
+    expected = pd.DataFrame(
+        {
+            "paid_30d": [60.0, 0, 30, 25],
+            "paid_90d": [110.0, 0, 30, 25],
+            "paid_180d": [150.0, 0, 30, 25],
+            "payments_180d": [3.0, 0, 1, 2],
+            "avg_payment_180d": [50.0, np.nan, 30, 12.5],
+            "mrr": [60.0, np.nan, 30, 25],
+            "price_change_pct_90d": [0.5, np.nan, np.nan, np.nan],
+            "price_change_90d": [20.0, np.nan, np.nan, 25],
+            "refunded_30d": [20.0, 0, 0, 0],
+            "refunded_90d": [20.0, 0, 0, 0],
+            "refunded_180d": [20.0, 0, 0, 0],
+            "refunds_30d": [1.0, 0, 0, 0],
+            "refunds_90d": [1.0, 0, 0, 0],
+            "refunds_180d": [1.0, 0, 0, 0],
+        },
+        index=idx,
+    )
     pd.testing.assert_frame_equal(X, expected)
 
 
@@ -76,7 +91,8 @@ def test_window_edges(data):
     """
     idx = pd.MultiIndex.from_arrays(
         [["a", "a", "a"], pd.to_datetime(["2024-06-01", "2024-07-01", "2024-07-02"])],
-        names=["customer_id", "cutoff"])
+        names=["customer_id", "cutoff"],
+    )
     X = MonetaryFeatures().fit(data).build(data, idx)
     assert X["mrr"].tolist() == [50.0, 60.0, 70.0]
     assert X["paid_30d"].tolist() == [0.0, 60.0, 70.0]  # 07-02: 70 at 07-01, 60 at 06-01 out
@@ -93,9 +109,19 @@ def test_point_in_time_matches_cut_data(data):
 def test_parameters_change_columns(data):
     builder = MonetaryFeatures(windows=("7D", 60), price_change_lookback="14D").fit(data)
     names = builder.get_feature_names_out().tolist()
-    assert names == ["paid_7d", "paid_60d", "payments_60d", "avg_payment_60d", "mrr",
-                     "price_change_pct_14d", "price_change_14d", "refunded_7d", "refunded_60d",
-                     "refunds_7d", "refunds_60d"]
+    assert names == [
+        "paid_7d",
+        "paid_60d",
+        "payments_60d",
+        "avg_payment_60d",
+        "mrr",
+        "price_change_pct_14d",
+        "price_change_14d",
+        "refunded_7d",
+        "refunded_60d",
+        "refunds_7d",
+        "refunds_60d",
+    ]
     X = builder.build(data, rows(["a"]))
     assert list(X.columns) == names
     assert (X.dtypes == "float64").all()
@@ -130,11 +156,14 @@ def test_absent_payments_table_is_skipped():
         builder.fit(data)
 
 
-@pytest.mark.parametrize("windows, message", [
-    ((), "is empty"),
-    ((0,), "must be positive"),
-    (("soon",), "is not a duration"),
-])
+@pytest.mark.parametrize(
+    "windows, message",
+    [
+        ((), "is empty"),
+        ((0,), "must be positive"),
+        (("soon",), "is not a duration"),
+    ],
+)
 def test_bad_windows(data, windows, message):
     with pytest.raises(ValueError, match=message):
         MonetaryFeatures(windows=windows).fit(data)
@@ -153,12 +182,14 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
     rng = np.random.default_rng(11)
     n = 300
     customers = pd.DataFrame({"customer_id": range(12), "signup_at": ["2023-01-01"] * 12})
-    payments = pd.DataFrame({
-        "customer_id": rng.integers(0, 12, n),
-        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
-        "amount": rng.integers(0, 5, n) * 10.0,
-        "status": rng.choice(["succeeded", "failed", "refunded"], n, p=[0.6, 0.2, 0.2]),
-    })
+    payments = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 12, n),
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+            "amount": rng.integers(0, 5, n) * 10.0,
+            "status": rng.choice(["succeeded", "failed", "refunded"], n, p=[0.6, 0.2, 0.2]),
+        }
+    )
     data = EventData(customers, payments=payments)
     cutoffs = pd.to_datetime(["2024-03-01", "2024-06-01", "2024-09-01"])
     idx = pd.MultiIndex.from_product([range(12), cutoffs], names=["customer_id", "cutoff"])
@@ -176,12 +207,14 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
             assert got[f"refunds_{w}d"] == in_w.sum()
         recent = ok.amount[ok.timestamp >= cut - 180 * day]
         assert got["payments_180d"] == len(recent)
-        np.testing.assert_allclose(got["avg_payment_180d"],
-                                   recent.mean() if len(recent) else np.nan)
+        np.testing.assert_allclose(
+            got["avg_payment_180d"], recent.mean() if len(recent) else np.nan
+        )
         mrr = ok.amount.iloc[-1] if len(ok) else np.nan
         earlier_ok = ok.amount[ok.timestamp < cut - 90 * day]
         earlier = earlier_ok.iloc[-1] if len(earlier_ok) else np.nan
         np.testing.assert_equal(got["mrr"], mrr)
         np.testing.assert_allclose(got["price_change_90d"], mrr - earlier)
-        np.testing.assert_allclose(got["price_change_pct_90d"],
-                                   mrr / earlier - 1 if earlier > 0 else np.nan)
+        np.testing.assert_allclose(
+            got["price_change_pct_90d"], mrr / earlier - 1 if earlier > 0 else np.nan
+        )

@@ -27,41 +27,72 @@ def data():
     * ``d`` failed twice in January and never paid: in dunning with 2 failures in a row, but
       none inside the windows and none recovered.
     """
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                              "signup_at": ["2023-12-01"] * 4})
-    payments = pd.DataFrame({
-        "customer_id": ["a"] * 8 + ["b"] * 4 + ["c", "d", "d"],
-        "timestamp": ["2024-04-01", "2024-04-02", "2024-04-03", "2024-05-01", "2024-06-01",
-                      "2024-06-15", "2024-06-20", "2024-07-01",
-                      "2024-03-01", "2024-03-02", "2024-06-10", "2024-06-11",
-                      "2024-05-05", "2024-01-10", "2024-01-20"],
-        "amount": [10.0] * 15,
-        "status": ["succeeded", "failed", "succeeded", "succeeded", "failed", "failed",
-                   "refunded", "failed",
-                   "failed", "succeeded", "failed", "succeeded",
-                   "refunded", "failed", "failed"],
-    })
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "signup_at": ["2023-12-01"] * 4})
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 8 + ["b"] * 4 + ["c", "d", "d"],
+            "timestamp": [
+                "2024-04-01",
+                "2024-04-02",
+                "2024-04-03",
+                "2024-05-01",
+                "2024-06-01",
+                "2024-06-15",
+                "2024-06-20",
+                "2024-07-01",
+                "2024-03-01",
+                "2024-03-02",
+                "2024-06-10",
+                "2024-06-11",
+                "2024-05-05",
+                "2024-01-10",
+                "2024-01-20",
+            ],
+            "amount": [10.0] * 15,
+            "status": [
+                "succeeded",
+                "failed",
+                "succeeded",
+                "succeeded",
+                "failed",
+                "failed",
+                "refunded",
+                "failed",
+                "failed",
+                "succeeded",
+                "failed",
+                "succeeded",
+                "refunded",
+                "failed",
+                "failed",
+            ],
+        }
+    )
     return EventData(customers, payments=payments)
 
 
 def rows(customers, cutoffs):
-    return pd.MultiIndex.from_arrays([customers, pd.DatetimeIndex(cutoffs)],
-                                     names=["customer_id", "cutoff"])
+    return pd.MultiIndex.from_arrays(
+        [customers, pd.DatetimeIndex(cutoffs)], names=["customer_id", "cutoff"]
+    )
 
 
 def test_hand_computed_values(data):
     idx = rows(["a", "b", "c", "d"], [CUTOFF] * 4)
     X = PaymentFeatures().fit(data).build(data, idx)
-    expected = pd.DataFrame({
-        "failed_payments_30d": [2.0, 1, 0, 0],
-        "failed_payments_90d": [3.0, 1, 0, 0],
-        "failure_ratio_30d": [1.0, 0.5, np.nan, np.nan],   # a: 2 of 2 attempts; b: 1 of 2
-        "failure_ratio_90d": [0.6, 0.5, np.nan, np.nan],   # a: 3 of 5 attempts
-        "days_since_failed_payment": [16.0, 21, np.nan, 163],
-        "in_dunning": [1.0, 0, 0, 1],
-        "consecutive_failed_payments": [2.0, 0, 0, 2],
-        "recovered_failed_payments_90d": [1.0, 1, 0, 0],
-    }, index=idx)
+    expected = pd.DataFrame(
+        {
+            "failed_payments_30d": [2.0, 1, 0, 0],
+            "failed_payments_90d": [3.0, 1, 0, 0],
+            "failure_ratio_30d": [1.0, 0.5, np.nan, np.nan],  # a: 2 of 2 attempts; b: 1 of 2
+            "failure_ratio_90d": [0.6, 0.5, np.nan, np.nan],  # a: 3 of 5 attempts
+            "days_since_failed_payment": [16.0, 21, np.nan, 163],
+            "in_dunning": [1.0, 0, 0, 1],
+            "consecutive_failed_payments": [2.0, 0, 0, 2],
+            "recovered_failed_payments_90d": [1.0, 1, 0, 0],
+        },
+        index=idx,
+    )
     pd.testing.assert_frame_equal(X, expected)
 
 
@@ -94,9 +125,16 @@ def test_point_in_time_matches_cut_data(data):
 def test_columns_follow_windows_and_feature_info(data):
     builder = PaymentFeatures(windows=(60, "14D")).fit(data)
     names = [i.name for i in builder.feature_info()]
-    assert names == ["failed_payments_14d", "failed_payments_60d", "failure_ratio_14d",
-                     "failure_ratio_60d", "days_since_failed_payment", "in_dunning",
-                     "consecutive_failed_payments", "recovered_failed_payments_60d"]
+    assert names == [
+        "failed_payments_14d",
+        "failed_payments_60d",
+        "failure_ratio_14d",
+        "failure_ratio_60d",
+        "days_since_failed_payment",
+        "in_dunning",
+        "consecutive_failed_payments",
+        "recovered_failed_payments_60d",
+    ]
     X = builder.build(data, rows(["a"], [CUTOFF]))
     assert list(X.columns) == names
     assert (X.dtypes == "float64").all()
@@ -107,7 +145,8 @@ def test_descriptions_read_in_plain_words(data):
     assert {i.group for i in infos.values()} == {"payments"}
     assert infos["failed_payments_30d"].describe(3.0) == "3 failed payments in the last 30 days"
     assert infos["failure_ratio_90d"].describe(0.5) == (
-        "50% of payment attempts failed in the last 90 days")
+        "50% of payment attempts failed in the last 90 days"
+    )
     assert infos["in_dunning"].describe(1.0) == "latest payment attempt failed"
     assert infos["in_dunning"].describe(0.0) == "latest payment attempt succeeded"
 
@@ -134,12 +173,14 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
     rng = np.random.default_rng(7)
     n = 300
     customers = pd.DataFrame({"customer_id": range(12), "signup_at": ["2023-01-01"] * 12})
-    payments = pd.DataFrame({
-        "customer_id": rng.integers(0, 12, n),
-        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D"),
-        "amount": 10.0,
-        "status": rng.choice(["succeeded", "failed", "refunded"], n, p=[0.5, 0.4, 0.1]),
-    })
+    payments = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 12, n),
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D"),
+            "amount": 10.0,
+            "status": rng.choice(["succeeded", "failed", "refunded"], n, p=[0.5, 0.4, 0.1]),
+        }
+    )
     data = EventData(customers, payments=payments)
     cutoffs = pd.to_datetime(["2024-03-01", "2024-05-01", "2024-07-01"])
     idx = pd.MultiIndex.from_product([range(12), cutoffs], names=["customer_id", "cutoff"])
@@ -156,8 +197,9 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
             ratio = failed[inside].mean() if inside.any() else np.nan
             np.testing.assert_equal(got[f"failure_ratio_{w}d"], ratio)
         last = t[failed].max() if failed.any() else None
-        np.testing.assert_equal(got["days_since_failed_payment"],
-                                np.nan if last is None else (cut - last) / day)
+        np.testing.assert_equal(
+            got["days_since_failed_payment"], np.nan if last is None else (cut - last) / day
+        )
         run = 0
         while run < len(failed) and failed[len(failed) - 1 - run]:
             run += 1

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("features_benchmark",
-                                                  ROOT / "benchmarks" / "features.py")
+    spec = importlib.util.spec_from_file_location(
+        "features_benchmark", ROOT / "benchmarks" / "features.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -35,44 +35,81 @@ def tickets():
 
     Customer ``c`` never opened a ticket.
     """
-    return pd.DataFrame({
-        "customer_id": ["a"] * 7 + ["b"] * 3,
-        "created_at": ["2024-06-01", "2024-06-20", "2024-06-26", "2024-06-24", "2024-07-01",
-                       "2024-03-01", "2024-04-02", "2024-06-10", "2024-06-12", "2024-06-28"],
-        "resolved_at": ["2024-06-03", "2024-07-05", None, None, None, "2024-04-10",
-                        "2024-06-30", "2024-07-01", "2024-06-14", "2024-06-29"],
-        "priority": ["High", "low", "URGENT", "normal", "critical", "critical", "normal",
-                     "low", "low", "low"],
-        "csat": [1, 1, None, None, None, 2, 5, 1, None, None],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a"] * 7 + ["b"] * 3,
+            "created_at": [
+                "2024-06-01",
+                "2024-06-20",
+                "2024-06-26",
+                "2024-06-24",
+                "2024-07-01",
+                "2024-03-01",
+                "2024-04-02",
+                "2024-06-10",
+                "2024-06-12",
+                "2024-06-28",
+            ],
+            "resolved_at": [
+                "2024-06-03",
+                "2024-07-05",
+                None,
+                None,
+                None,
+                "2024-04-10",
+                "2024-06-30",
+                "2024-07-01",
+                "2024-06-14",
+                "2024-06-29",
+            ],
+            "priority": [
+                "High",
+                "low",
+                "URGENT",
+                "normal",
+                "critical",
+                "critical",
+                "normal",
+                "low",
+                "low",
+                "low",
+            ],
+            "csat": [1, 1, None, None, None, 2, 5, 1, None, None],
+        }
+    )
 
 
 @pytest.fixture
 def customers():
-    return pd.DataFrame({"customer_id": ["a", "b", "c"],
-                         "signup_at": ["2024-01-01", "2024-06-01", "2024-01-01"]})
+    return pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_at": ["2024-01-01", "2024-06-01", "2024-01-01"]}
+    )
 
 
 def rows(customers, cutoffs):
-    return pd.MultiIndex.from_arrays([customers, pd.DatetimeIndex(cutoffs)],
-                                     names=["customer_id", "cutoff"])
+    return pd.MultiIndex.from_arrays(
+        [customers, pd.DatetimeIndex(cutoffs)], names=["customer_id", "cutoff"]
+    )
 
 
 def test_hand_computed_values(customers, tickets):
     data = EventData(customers, tickets=tickets)
     idx = rows(["a", "b", "c"], [CUTOFF] * 3)
     X = SupportFeatures().fit(data).build(data, idx)
-    expected = pd.DataFrame({
-        "tickets_30d": [4.0, 3, 0],          # a: 1, 2, 3, 4
-        "tickets_90d": [5.0, 3, 0],          # a: + 7
-        "tickets_per_month_90d": [5 / 90 * 30, 3 / 30 * 30, 0],
-        "high_priority_tickets_30d": [2.0, 0, 0],   # a: 1 "High", 3 "URGENT"
-        "high_priority_tickets_90d": [2.0, 0, 0],   # 6 "critical" is before the window
-        "open_tickets": [3.0, 1, 0],         # a: 2, 3, 4; b: 8
-        "overdue_tickets_7d": [1.0, 1, 0],   # a: 2; b: 8
-        "resolution_days_90d": [(2 + 40 + 89) / 3, (2 + 1) / 2, np.nan],
-        "low_csat_tickets_90d": [2.0, 0, 0],  # a: 1 and 6; 2 and 8 resolved too late
-    }, index=idx)
+    expected = pd.DataFrame(
+        {
+            "tickets_30d": [4.0, 3, 0],  # a: 1, 2, 3, 4
+            "tickets_90d": [5.0, 3, 0],  # a: + 7
+            "tickets_per_month_90d": [5 / 90 * 30, 3 / 30 * 30, 0],
+            "high_priority_tickets_30d": [2.0, 0, 0],  # a: 1 "High", 3 "URGENT"
+            "high_priority_tickets_90d": [2.0, 0, 0],  # 6 "critical" is before the window
+            "open_tickets": [3.0, 1, 0],  # a: 2, 3, 4; b: 8
+            "overdue_tickets_7d": [1.0, 1, 0],  # a: 2; b: 8
+            "resolution_days_90d": [(2 + 40 + 89) / 3, (2 + 1) / 2, np.nan],
+            "low_csat_tickets_90d": [2.0, 0, 0],  # a: 1 and 6; 2 and 8 resolved too late
+        },
+        index=idx,
+    )
     pd.testing.assert_frame_equal(X, expected)
 
 
@@ -131,7 +168,10 @@ def test_missing_optional_columns_leave_features_out(customers, tickets):
     data = EventData(customers, tickets=tickets[["customer_id", "created_at"]])
     builder = SupportFeatures().fit(data)
     assert builder.get_feature_names_out().tolist() == [
-        "tickets_30d", "tickets_90d", "tickets_per_month_90d"]
+        "tickets_30d",
+        "tickets_90d",
+        "tickets_per_month_90d",
+    ]
     X = builder.build(data, rows(["a"], [CUTOFF]))
     assert X.loc[("a", CUTOFF)].tolist() == [4.0, 5.0, 5 / 90 * 30]
     # csat without resolved_at cannot be placed in time: left out too
@@ -148,14 +188,17 @@ def test_fitted_column_missing_at_build(customers, tickets):
 
 def test_numeric_priorities_and_parameters(customers):
     """Priorities 1-5 where 5 is most urgent; with high_priority_min=4 two of three count."""
-    tickets = pd.DataFrame({"customer_id": ["a", "a", "a"],
-                            "created_at": ["2024-06-20", "2024-06-21", "2024-06-22"],
-                            "priority": [5, 2, 4]})
+    tickets = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a"],
+            "created_at": ["2024-06-20", "2024-06-21", "2024-06-22"],
+            "priority": [5, 2, 4],
+        }
+    )
     data = EventData(customers, tickets=tickets)
     builder = SupportFeatures(windows=(14,), overdue_days="3D", high_priority_min=4).fit(data)
     X = builder.build(data, rows(["a"], [CUTOFF]))
-    assert list(X.columns) == ["tickets_14d", "tickets_per_month_14d",
-                               "high_priority_tickets_14d"]
+    assert list(X.columns) == ["tickets_14d", "tickets_per_month_14d", "high_priority_tickets_14d"]
     assert X.loc[("a", CUTOFF), "high_priority_tickets_14d"] == 2.0
 
 
@@ -164,17 +207,26 @@ def test_descriptions_read_in_plain_words(customers, tickets):
     infos = {i.name: i for i in SupportFeatures().fit(data).feature_info()}
     assert {i.group for i in infos.values()} == {"support"}
     assert infos["overdue_tickets_7d"].describe(3.0) == (
-        "3 support tickets open longer than 7 days")
+        "3 support tickets open longer than 7 days"
+    )
     assert infos["low_csat_tickets_90d"].describe(2.0) == (
-        "2 support tickets rated 2 or lower out of 5 in the last 90 days")
+        "2 support tickets rated 2 or lower out of 5 in the last 90 days"
+    )
     assert infos["tickets_30d"].describe(3.0) == "3 support tickets opened in the last 30 days"
     assert infos["tickets_per_month_90d"].describe(1.25) == (
-        "1.2 support tickets a month over the last 90 days")
+        "1.2 support tickets a month over the last 90 days"
+    )
 
 
 def test_absent_tickets_table_is_skipped(customers):
-    payments = pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-02-01"], "amount": [9.0],
-                             "status": ["succeeded"]})
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "timestamp": ["2024-02-01"],
+            "amount": [9.0],
+            "status": ["succeeded"],
+        }
+    )
     data = EventData(customers, payments=payments)
     builder = SupportFeatures()
     assert not builder.applies_to(data)
@@ -182,13 +234,16 @@ def test_absent_tickets_table_is_skipped(customers):
         builder.fit(data)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"low_csat": 7}, "between 1 and 5"),
-    ({"low_csat": "low"}, "between 1 and 5"),
-    ({"overdue_days": 0}, "must be positive"),
-    ({"windows": ()}, "is empty"),
-    ({"high_priority": "high"}, "single string"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"low_csat": 7}, "between 1 and 5"),
+        ({"low_csat": "low"}, "between 1 and 5"),
+        ({"overdue_days": 0}, "must be positive"),
+        ({"windows": ()}, "is empty"),
+        ({"high_priority": "high"}, "single string"),
+    ],
+)
 def test_bad_parameters(customers, tickets, params, message):
     data = EventData(customers, tickets=tickets)
     with pytest.raises(ValueError, match=message):
@@ -202,16 +257,22 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
     n = 300
     created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D")
     resolved = created + pd.to_timedelta(rng.integers(0, 30, n), "D")
-    tickets = pd.DataFrame({
-        "customer_id": rng.integers(0, 12, n),
-        "created_at": created,
-        "resolved_at": resolved.where(rng.random(n) < 0.8),
-        "priority": rng.choice(["low", "High", "urgent", "normal"], n),
-        "csat": pd.Series(rng.integers(1, 6, n), dtype="float64").where(rng.random(n) < 0.7),
-    })
-    customers = pd.DataFrame({"customer_id": range(12),
-                              "signup_at": pd.Timestamp("2023-12-01")
-                              + pd.to_timedelta(rng.integers(0, 120, 12), "D")})
+    tickets = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 12, n),
+            "created_at": created,
+            "resolved_at": resolved.where(rng.random(n) < 0.8),
+            "priority": rng.choice(["low", "High", "urgent", "normal"], n),
+            "csat": pd.Series(rng.integers(1, 6, n), dtype="float64").where(rng.random(n) < 0.7),
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": range(12),
+            "signup_at": pd.Timestamp("2023-12-01")
+            + pd.to_timedelta(rng.integers(0, 120, 12), "D"),
+        }
+    )
     data = EventData(customers, tickets=tickets)
     cutoffs = pd.to_datetime(["2024-04-15", "2024-06-01", "2024-07-20"])
     idx = pd.MultiIndex.from_product([range(12), cutoffs], names=["customer_id", "cutoff"])
@@ -227,7 +288,8 @@ def test_matches_a_plain_loop_on_a_seeded_synthetic_set():
             assert got[f"high_priority_tickets_{w}d"] == high
         observed = min(90, (cut - signup[cid]) / day)
         assert got["tickets_per_month_90d"] == pytest.approx(
-            (t.created_at >= cut - 90 * day).sum() / observed * 30)
+            (t.created_at >= cut - 90 * day).sum() / observed * 30
+        )
         is_open = t.resolved_at.isna() | (t.resolved_at >= cut)
         assert got["open_tickets"] == is_open.sum()
         assert got["overdue_tickets_7d"] == (is_open & (t.created_at < cut - 7 * day)).sum()

@@ -20,7 +20,8 @@ CUTOFF = pd.Timestamp("2024-04-01")
 def rows_at(ids, cutoff=CUTOFF) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [pd.Index(ids), pd.DatetimeIndex([pd.Timestamp(cutoff)] * len(ids))],
-        names=["customer_id", "cutoff"])
+        names=["customer_id", "cutoff"],
+    )
 
 
 @pytest.fixture
@@ -33,18 +34,20 @@ def shop() -> EventData:
     describe them; ``region`` is the same for everyone and ``notes`` is always empty.
     The ``mrr`` column is a snapshot from the export.
     """
-    customers = pd.DataFrame({
-        "customer_id": ["ann", "bob", "cat", "dan"],
-        "signup_at": ["2024-01-01", "2024-03-02 12:00", "2024-03-02", "2024-05-01"],
-        "churned_at": [None, None, "2024-04-10", None],
-        "plan": ["pro", "basic", "pro", " team "],
-        "seats": [5, 1, 3, 2],
-        "annual": [True, False, True, False],
-        "total_charges": ["100.5", " ", "20", "7"],
-        "region": ["eu", "eu", "eu", "eu"],
-        "notes": [None, None, None, None],
-        "mrr": [50.0, 10.0, 0.0, 20.0],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["ann", "bob", "cat", "dan"],
+            "signup_at": ["2024-01-01", "2024-03-02 12:00", "2024-03-02", "2024-05-01"],
+            "churned_at": [None, None, "2024-04-10", None],
+            "plan": ["pro", "basic", "pro", " team "],
+            "seats": [5, 1, 3, 2],
+            "annual": [True, False, True, False],
+            "total_charges": ["100.5", " ", "20", "7"],
+            "region": ["eu", "eu", "eu", "eu"],
+            "notes": [None, None, None, None],
+            "mrr": [50.0, 10.0, 0.0, 20.0],
+        }
+    )
     activity = pd.DataFrame({"customer_id": ["ann"], "timestamp": ["2024-03-01"]})
     return EventData(customers, activity=activity)
 
@@ -71,8 +74,9 @@ def test_tenure_onboarding_days_and_descriptions(shop):
 
 
 def test_tenure_at_the_population_cutoffs(shop):
-    X = build_features(shop, pd.to_datetime(["2024-03-02 06:00", "2024-04-01 00:00"]),
-                       [TenureFeatures()])
+    X = build_features(
+        shop, pd.to_datetime(["2024-03-02 06:00", "2024-04-01 00:00"]), [TenureFeatures()]
+    )
     # at 06:00 on 2 Mar only ann and cat (signed up at midnight) are customers
     assert X.loc[("cat", pd.Timestamp("2024-03-02 06:00")), "tenure_days"] == 0.25
     assert len(X) == 5
@@ -80,9 +84,13 @@ def test_tenure_at_the_population_cutoffs(shop):
 
 def test_tenure_on_a_snapshot_table():
     """A snapshot exported on 2024-06-30 with signup dates; one signup is after the export."""
-    customers = pd.DataFrame({"customer_id": [1, 2, 3], "signup_at": ["2024-06-01", "2023-06-30",
-                                                                       "2024-07-05"],
-                              "churn": ["yes", "no", "no"]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "signup_at": ["2024-06-01", "2023-06-30", "2024-07-05"],
+            "churn": ["yes", "no", "no"],
+        }
+    )
     data = EventData(customers, label_column="churn", snapshot_at="2024-06-30")
     builder = TenureFeatures()
     assert builder.applies_to(data)
@@ -94,8 +102,7 @@ def test_tenure_on_a_snapshot_table():
 
 
 def test_tenure_skipped_without_signup():
-    data = EventData(pd.DataFrame({"customer_id": [1, 2], "churn": [0, 1]}),
-                     label_column="churn")
+    data = EventData(pd.DataFrame({"customer_id": [1, 2], "churn": [0, 1]}), label_column="churn")
     assert not TenureFeatures().applies_to(data)
     with pytest.raises(ChurnDataError, match="needs customers.signup_at"):
         TenureFeatures().fit(data)
@@ -121,8 +128,13 @@ def test_profile_auto_columns_and_types(shop, caplog):
     out = builder.build(shop, rows_at(["ann", "bob", "cat"]))
     assert builder.columns_ == ["plan", "seats", "annual", "total_charges", "mrr"]
     assert list(out.columns) == builder.columns_ == list(builder.get_feature_names_out())
-    assert builder.kinds_ == {"plan": "categorical", "seats": "numeric", "annual": "bool",
-                              "total_charges": "numeric_text", "mrr": "numeric"}
+    assert builder.kinds_ == {
+        "plan": "categorical",
+        "seats": "numeric",
+        "annual": "bool",
+        "total_charges": "numeric_text",
+        "mrr": "numeric",
+    }
     assert set(builder.dropped_) == {"region", "notes"}
     assert "constant" in builder.dropped_["region"]
     assert "entirely missing" in builder.dropped_["notes"]
@@ -148,8 +160,14 @@ def test_profile_descriptions(shop):
 
 
 def test_mrr_dropped_when_payments_give_it_point_in_time(shop):
-    payments = pd.DataFrame({"customer_id": ["ann"], "timestamp": ["2024-03-01"],
-                             "amount": [50.0], "status": ["succeeded"]})
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["ann"],
+            "timestamp": ["2024-03-01"],
+            "amount": [50.0],
+            "status": ["succeeded"],
+        }
+    )
     data = EventData(shop.customers, activity=shop.activity, payments=payments)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LeakageWarning)
@@ -165,10 +183,13 @@ def test_unseen_and_rare_categories():
     The two most frequent plans are kept and the rest become 'other'. At build time a new
     plan, 'gov', was never seen: it is missing, not 'other'.
     """
-    customers = pd.DataFrame({
-        "customer_id": range(7), "signup_at": ["2024-01-01"] * 7,
-        "plan": ["pro", "pro", "pro", "basic", "basic", "team", "edu"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": range(7),
+            "signup_at": ["2024-01-01"] * 7,
+            "plan": ["pro", "pro", "pro", "basic", "basic", "team", "edu"],
+        }
+    )
     activity = pd.DataFrame({"customer_id": [0], "timestamp": ["2024-02-01"]})
     data = EventData(customers, activity=activity)
     builder = ProfileFeatures(max_categories=3).fit(data)
@@ -178,18 +199,31 @@ def test_unseen_and_rare_categories():
     scored = EventData(later, activity=activity)
     out = builder.build(scored, rows_at(range(7)))
     assert out["plan"].astype(object).where(out["plan"].notna(), None).tolist() == [
-        "pro", None, "pro", "basic", "basic", "other", "other"]
+        "pro",
+        None,
+        "pro",
+        "basic",
+        "basic",
+        "other",
+        "other",
+    ]
     assert list(out["plan"].cat.categories) == ["basic", "pro", "other"]
 
 
 def test_identifier_columns_are_dropped(caplog):
     """25 customers each with their own e-mail address: an identifier, not a feature."""
     n = 25
-    customers = pd.DataFrame({"customer_id": range(n), "signup_at": ["2024-01-01"] * n,
-                              "email": [f"user{i}@example.com" for i in range(n)],
-                              "size": ["small", "large"] * 12 + ["small"]})
-    data = EventData(customers, activity=pd.DataFrame({"customer_id": [0],
-                                                        "timestamp": ["2024-02-01"]}))
+    customers = pd.DataFrame(
+        {
+            "customer_id": range(n),
+            "signup_at": ["2024-01-01"] * n,
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "size": ["small", "large"] * 12 + ["small"],
+        }
+    )
+    data = EventData(
+        customers, activity=pd.DataFrame({"customer_id": [0], "timestamp": ["2024-02-01"]})
+    )
     with caplog.at_level(logging.INFO, logger="churnpredict"):
         builder = ProfileFeatures().fit(data)
     assert builder.columns_ == ["size"]
@@ -230,12 +264,16 @@ def test_missing_columns_raise(shop):
 
 def test_snapshot_table_uses_every_non_label_column():
     """A Telco-like snapshot: the label column and the id are not features, mrr is kept quietly."""
-    customers = pd.DataFrame({
-        "id": ["a", "b", "c"], "Contract": ["Month-to-month", "Two year", "One year"],
-        "tenure": [1, 34, 2], "mrr": [29.85, 56.95, 53.85], "Churn": ["No", "No", "Yes"],
-    })
-    data = EventData(customers, columns={"customers": {"id": "customer_id"}},
-                     label_column="Churn")
+    customers = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "Contract": ["Month-to-month", "Two year", "One year"],
+            "tenure": [1, 34, 2],
+            "mrr": [29.85, 56.95, 53.85],
+            "Churn": ["No", "No", "Yes"],
+        }
+    )
+    data = EventData(customers, columns={"customers": {"id": "customer_id"}}, label_column="Churn")
     with warnings.catch_warnings():
         warnings.simplefilter("error", LeakageWarning)
         X = build_features(data, None, [ProfileFeatures(), TenureFeatures()])
@@ -250,13 +288,16 @@ def test_profile_build_before_fit(shop):
         ProfileFeatures().build(shop, rows_at(["ann"]))
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"columns": "all"}, "columns='all'; expected 'auto'"),
-    ({"columns": [1]}, "expected a list of column names"),
-    ({"exclude": "mrr"}, "exclude='mrr'; expected a list"),
-    ({"time_varying": "mrr"}, "time_varying='mrr'; expected a list"),
-    ({"max_categories": 1}, "max_categories=1; expected an integer >= 2"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"columns": "all"}, "columns='all'; expected 'auto'"),
+        ({"columns": [1]}, "expected a list of column names"),
+        ({"exclude": "mrr"}, "exclude='mrr'; expected a list"),
+        ({"time_varying": "mrr"}, "time_varying='mrr'; expected a list"),
+        ({"max_categories": 1}, "max_categories=1; expected an integer >= 2"),
+    ],
+)
 def test_profile_bad_parameters(shop, params, message):
     with pytest.raises(ValueError, match=message):
         ProfileFeatures(**params).fit(shop)

@@ -26,25 +26,70 @@ from churnpredict.cli import app
 runner = CliRunner()
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
-CONTROL = st.sampled_from(["", " ", "\r", "\n", "\x00", "a\r=1+1", "=HYPERLINK(\"x\")", "\t",
-                           "é", "日本", "\u202e", "NaN", "null", "None", "inf", "-inf"])
-NUMBERS = st.one_of(st.integers(-5, 5), st.integers(-2**70, 2**70),
-                    st.sampled_from([0.0, -1.0, 1e308, -1e308, 1e-308, np.inf, -np.inf, np.nan,
-                                     1.5]))
+CONTROL = st.sampled_from(
+    [
+        "",
+        " ",
+        "\r",
+        "\n",
+        "\x00",
+        "a\r=1+1",
+        '=HYPERLINK("x")',
+        "\t",
+        "é",
+        "日本",
+        "\u202e",
+        "NaN",
+        "null",
+        "None",
+        "inf",
+        "-inf",
+    ]
+)
+NUMBERS = st.one_of(
+    st.integers(-5, 5),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0.0, -1.0, 1e308, -1e308, 1e-308, np.inf, -np.inf, np.nan, 1.5]),
+)
 DATES = st.one_of(
-    st.dates(min_value=pd.Timestamp("1000-01-01").date(),
-             max_value=pd.Timestamp("9999-12-31").date()).map(str),
-    st.sampled_from(["2024-01-01", "2024-01-31T12:00:00Z", "2024-02-01 00:00+02:00",
-                     "09/10/2011 14:00", "13/10/2011", "10/13/2011", "31/31/2024", "0/0/00",
-                     "2024-02-30", "3000-01-01", "1500-01-01", "2262-04-12", "1677-09-21",
-                     "1677-09-22 00:00:01", "2262-04-10", "1700-01-01", "2199-12-31 23:59:59",
-                     "12.11.2010", "1.2.3", "24:00", "yesterday"]),
-    st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
-                 max_value=pd.Timestamp("2200-01-01").to_pydatetime()),
+    st.dates(
+        min_value=pd.Timestamp("1000-01-01").date(), max_value=pd.Timestamp("9999-12-31").date()
+    ).map(str),
+    st.sampled_from(
+        [
+            "2024-01-01",
+            "2024-01-31T12:00:00Z",
+            "2024-02-01 00:00+02:00",
+            "09/10/2011 14:00",
+            "13/10/2011",
+            "10/13/2011",
+            "31/31/2024",
+            "0/0/00",
+            "2024-02-30",
+            "3000-01-01",
+            "1500-01-01",
+            "2262-04-12",
+            "1677-09-21",
+            "1677-09-22 00:00:01",
+            "2262-04-10",
+            "1700-01-01",
+            "2199-12-31 23:59:59",
+            "12.11.2010",
+            "1.2.3",
+            "24:00",
+            "yesterday",
+        ]
+    ),
+    st.datetimes(
+        min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2200-01-01").to_pydatetime(),
+    ),
 )
 CELL = st.one_of(st.none(), TEXT, CONTROL, NUMBERS, DATES, st.booleans())
-IDS = st.one_of(st.integers(0, 4), st.sampled_from(["0", "00", "1", "007", "7", " 7", "", None,
-                                                    np.nan, 1.0, "\r", "a\nb"]))
+IDS = st.one_of(
+    st.integers(0, 4),
+    st.sampled_from(["0", "00", "1", "007", "7", " 7", "", None, np.nan, 1.0, "\r", "a\nb"]),
+)
 EVENT_TIMES = st.one_of(DATES, st.sampled_from(["2024-03-01", "2024-03-02"]), st.none())
 
 
@@ -58,15 +103,32 @@ def column(n, *strategies):
 
 
 HOSTILE_COLUMNS = {
-    "customers": {"customer_id": IDS, "signup_at": DATES, "churned_at": st.one_of(DATES, CELL),
-                  "churn_type": st.one_of(CONTROL, st.sampled_from(["VOLUNTARY ", "x"])),
-                  "mrr": st.one_of(NUMBERS, CELL), "plan": CELL},
-    "activity": {"customer_id": IDS, "timestamp": EVENT_TIMES, "value": st.one_of(NUMBERS, CELL),
-                 "event": st.one_of(CONTROL, TEXT)},
-    "payments": {"customer_id": IDS, "timestamp": EVENT_TIMES, "amount": st.one_of(NUMBERS, CELL),
-                 "status": st.one_of(CONTROL, st.sampled_from(["paid", "FAILED", " refunded"]))},
-    "tickets": {"customer_id": IDS, "created_at": EVENT_TIMES, "resolved_at": DATES,
-                "csat": st.one_of(NUMBERS, CELL)},
+    "customers": {
+        "customer_id": IDS,
+        "signup_at": DATES,
+        "churned_at": st.one_of(DATES, CELL),
+        "churn_type": st.one_of(CONTROL, st.sampled_from(["VOLUNTARY ", "x"])),
+        "mrr": st.one_of(NUMBERS, CELL),
+        "plan": CELL,
+    },
+    "activity": {
+        "customer_id": IDS,
+        "timestamp": EVENT_TIMES,
+        "value": st.one_of(NUMBERS, CELL),
+        "event": st.one_of(CONTROL, TEXT),
+    },
+    "payments": {
+        "customer_id": IDS,
+        "timestamp": EVENT_TIMES,
+        "amount": st.one_of(NUMBERS, CELL),
+        "status": st.one_of(CONTROL, st.sampled_from(["paid", "FAILED", " refunded"])),
+    },
+    "tickets": {
+        "customer_id": IDS,
+        "created_at": EVENT_TIMES,
+        "resolved_at": DATES,
+        "csat": st.one_of(NUMBERS, CELL),
+    },
 }
 
 
@@ -81,32 +143,43 @@ def tables(draw, all_events=False):
     n = draw(st.integers(1, 4))
     text_ids = draw(st.booleans())
     ids = [f"{i:03d}" if text_ids else i for i in range(n)]
-    frames = {"customers": pd.DataFrame({
-        "customer_id": ids,
-        "signup_at": draw(column(n, st.sampled_from(["2024-01-01", "2024-01-15 08:00"]))),
-        "churned_at": draw(column(n, st.sampled_from([None, "2024-03-10", "2024-02-20"]))),
-        "churn_type": draw(column(n, st.sampled_from([None, "voluntary", "involuntary"]))),
-        "mrr": draw(column(n, st.sampled_from([10.0, 0.0, None]))),
-        "plan": draw(column(n, st.sampled_from(["basic", "pro"]))),
-    })}
+    frames = {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ids,
+                "signup_at": draw(column(n, st.sampled_from(["2024-01-01", "2024-01-15 08:00"]))),
+                "churned_at": draw(column(n, st.sampled_from([None, "2024-03-10", "2024-02-20"]))),
+                "churn_type": draw(column(n, st.sampled_from([None, "voluntary", "involuntary"]))),
+                "mrr": draw(column(n, st.sampled_from([10.0, 0.0, None]))),
+                "plan": draw(column(n, st.sampled_from(["basic", "pro"]))),
+            }
+        )
+    }
     m = draw(st.integers(1, 5))
     event_ids = draw(column(m, st.sampled_from(ids)))
-    times = draw(column(m, st.sampled_from(["2024-02-01", "2024-02-10 12:00", "2024-03-05",
-                                            "2023-12-01"])))
+    times = draw(
+        column(m, st.sampled_from(["2024-02-01", "2024-02-10 12:00", "2024-03-05", "2023-12-01"]))
+    )
     if all_events or draw(st.booleans()):
-        frames["activity"] = pd.DataFrame({"customer_id": event_ids, "timestamp": times,
-                                           "event": "login", "value": 1.0})
+        frames["activity"] = pd.DataFrame(
+            {"customer_id": event_ids, "timestamp": times, "event": "login", "value": 1.0}
+        )
     if all_events or draw(st.booleans()):
-        frames["payments"] = pd.DataFrame({"customer_id": event_ids, "timestamp": times,
-                                           "amount": 10.0, "status": "succeeded"})
+        frames["payments"] = pd.DataFrame(
+            {"customer_id": event_ids, "timestamp": times, "amount": 10.0, "status": "succeeded"}
+        )
     if all_events or draw(st.booleans()):
-        frames["tickets"] = pd.DataFrame({"customer_id": event_ids, "created_at": times,
-                                          "resolved_at": None, "csat": 4.0})
+        frames["tickets"] = pd.DataFrame(
+            {"customer_id": event_ids, "created_at": times, "resolved_at": None, "csat": 4.0}
+        )
     for _ in range(draw(st.integers(0, 3))):
         name = draw(st.sampled_from(sorted(frames)))
         frame = frames[name].copy()
-        kind = draw(st.sampled_from(["cells", "cells", "cells", "column", "drop", "duplicate",
-                                     "text-ids", "empty"]))
+        kind = draw(
+            st.sampled_from(
+                ["cells", "cells", "cells", "column", "drop", "duplicate", "text-ids", "empty"]
+            )
+        )
         col = draw(st.sampled_from(sorted(HOSTILE_COLUMNS[name])))
         if kind == "cells" and col in frame and len(frame):
             rows = draw(st.lists(st.integers(0, len(frame) - 1), min_size=1, max_size=3))
@@ -143,8 +216,11 @@ def check_valid(data: EventData) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.data_too_large])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(tables(), st.sampled_from([None, True, False]))
 def test_event_data_accepts_or_raises_churn_data_error(frames, dayfirst):
     with warnings.catch_warnings():
@@ -167,12 +243,16 @@ def write_tables(folder: Path, frames: dict, fmt: str) -> None:
             frame.to_csv(folder / f"{name}.csv", index=False)
         else:
             frame.astype(object).where(frame.notna(), None).to_json(
-                folder / f"{name}.jsonl", orient="records", lines=True, default_handler=str)
+                folder / f"{name}.jsonl", orient="records", lines=True, default_handler=str
+            )
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(tables(), st.sampled_from(["csv", "jsonl"]))
 def test_cli_metrics_exits_0_or_2(frames, fmt):
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,9 +269,26 @@ def test_cli_metrics_exits_0_or_2(frames, fmt):
 
 
 RAW = st.binary(max_size=120) | st.lists(
-    st.sampled_from([b"customer_id", b"signup_at", b",", b"\r", b"\n", b"\x00", b'"', b"007",
-                     b"2024-01-01", b"09/10/2011", b"\xff", b"1e308", b"inf", b" "]),
-    max_size=30).map(b"".join)
+    st.sampled_from(
+        [
+            b"customer_id",
+            b"signup_at",
+            b",",
+            b"\r",
+            b"\n",
+            b"\x00",
+            b'"',
+            b"007",
+            b"2024-01-01",
+            b"09/10/2011",
+            b"\xff",
+            b"1e308",
+            b"inf",
+            b" ",
+        ]
+    ),
+    max_size=30,
+).map(b"".join)
 
 
 @pytest.mark.slow
@@ -216,8 +313,12 @@ def model_dir(tmp_path_factory):
     keep["customers"].remove("customer_id")  # listed in HOSTILE_COLUMNS already
     for name in keep:
         keep[name] = list(dict.fromkeys(keep[name]))
-    data = EventData(**{name: frame[[c for c in keep[name] if c in frame]]
-                        for name, frame in sample.tables.items()})
+    data = EventData(
+        **{
+            name: frame[[c for c in keep[name] if c in frame]]
+            for name, frame in sample.tables.items()
+        }
+    )
     path = tmp_path_factory.mktemp("fuzz") / "model"
     pipeline = ChurnPipeline(model=ChurnModel(n_estimators=10, n_jobs=1), n_cutoffs=6)
     pipeline.fit(data)
@@ -226,9 +327,15 @@ def model_dir(tmp_path_factory):
 
 
 @pytest.mark.slow
-@settings(max_examples=12, deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.data_too_large,
-    HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(tables(all_events=True))
 def test_cli_score_exits_0_or_2(model_dir, frames):
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,8 +345,20 @@ def test_cli_score_exits_0_or_2(model_dir, frames):
         except (ValueError, OverflowError, UnicodeEncodeError):
             return
         out = folder / "at_risk.csv"
-        result = runner.invoke(app, ["score", str(folder), "--model", str(model_dir),
-                                     "--as-of", "2024-03-01", "--out", str(out), "--quiet"])
+        result = runner.invoke(
+            app,
+            [
+                "score",
+                str(folder),
+                "--model",
+                str(model_dir),
+                "--as-of",
+                "2024-03-01",
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+        )
         event(f"exit {result.exit_code}")
         assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
         if result.exit_code == 2:

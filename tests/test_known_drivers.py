@@ -12,8 +12,9 @@ AS_OF = pd.Timestamp("2024-12-31")
 
 
 def _scored(n_customers: int, random_state: int) -> pd.DataFrame:
-    data, truth = cp.make_subscription_data(n_customers=n_customers, random_state=random_state,
-                                            return_truth=True)
+    data, truth = cp.make_subscription_data(
+        n_customers=n_customers, random_state=random_state, return_truth=True
+    )
     pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_jobs=1)).fit(data, as_of=AS_OF)
     return pipe.score(data, AS_OF).join(truth)
 
@@ -34,8 +35,7 @@ def explained():
 @pytest.mark.slow
 @pytest.mark.parametrize("driver", ["payments", "support", "engagement"])
 def test_top_reason_group_matches_the_known_driver(explained, driver):
-    at_risk = explained[(explained["driver"] == driver)
-                        & (explained["churn_probability"] > 0.1)]
+    at_risk = explained[(explained["driver"] == driver) & (explained["churn_probability"] > 0.1)]
     assert len(at_risk) >= 3, f"too few {driver} customers flagged to judge"
     share = (at_risk["reason_group_1"] == driver).mean()
     assert share >= 0.8, at_risk[["churn_probability", "reason_1", "reason_group_1"]]
@@ -48,10 +48,10 @@ def test_customers_with_a_driver_rank_above_the_rest(explained):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("n_customers", "random_state", "expected"),
-                         [(2500, 11, 0.9583), (6000, 7, 0.9216)])
-def test_first_reason_names_the_driver_across_the_top_decile(n_customers, random_state,
-                                                            expected):
+@pytest.mark.parametrize(
+    ("n_customers", "random_state", "expected"), [(2500, 11, 0.9583), (6000, 7, 0.9216)]
+)
+def test_first_reason_names_the_driver_across_the_top_decile(n_customers, random_state, expected):
     """The whole top decile of the list, new customers included: every customer with a known
     driver (onboarding -> tenure, engagement, support, payments, price -> monetary).
 
@@ -63,7 +63,7 @@ def test_first_reason_names_the_driver_across_the_top_decile(n_customers, random
     top = scored.head(int(np.ceil(0.1 * len(scored))))
     known = top[top["group"].notna()]
     assert len(known) >= 40
-    hit = (known["reason_group_1"] == known["group"].astype(str))
+    hit = known["reason_group_1"] == known["group"].astype(str)
     assert hit.mean() >= 0.85, known.loc[~hit, ["driver", "reason_1", "reason_group_1"]]
     assert hit.mean() == pytest.approx(expected, abs=0.04)
     onboarding = known["driver"].astype(str) == "onboarding"

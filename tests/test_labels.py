@@ -21,22 +21,30 @@ def subscriptions():
     * 4 signs up exactly at the cutoff, so is not yet a customer at it.
     Activity runs to 2024-04-30 so the horizon of March cutoffs is observed.
     """
-    customers = pd.DataFrame({
-        "customer_id": [1, 2, 3, 4],
-        "signup_at": ["2024-01-01", "2024-01-05", "2024-01-10", "2024-03-01"],
-        "churned_at": [None, "2024-03-10", "2024-03-01", None],
-        "churn_type": [None, "voluntary", "involuntary", None],
-    })
-    activity = pd.DataFrame({"customer_id": [1, 1, 2, 4],
-                             "timestamp": ["2024-02-20", "2024-04-30", "2024-02-25",
-                                           "2024-03-02"]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "signup_at": ["2024-01-01", "2024-01-05", "2024-01-10", "2024-03-01"],
+            "churned_at": [None, "2024-03-10", "2024-03-01", None],
+            "churn_type": [None, "voluntary", "involuntary", None],
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 4],
+            "timestamp": ["2024-02-20", "2024-04-30", "2024-02-25", "2024-03-02"],
+        }
+    )
     return EventData(customers, activity=activity)
 
 
 def test_make_cutoffs_spacing():
     cuts = make_cutoffs("2024-03-01", periods=3, freq="14D")
-    assert list(cuts) == [pd.Timestamp("2024-02-02"), pd.Timestamp("2024-02-16"),
-                          pd.Timestamp("2024-03-01")]
+    assert list(cuts) == [
+        pd.Timestamp("2024-02-02"),
+        pd.Timestamp("2024-02-16"),
+        pd.Timestamp("2024-03-01"),
+    ]
     with pytest.raises(ValueError, match="at least one cutoff"):
         make_cutoffs("2024-03-01", periods=0)
 
@@ -59,8 +67,7 @@ def test_cancellation_labels_keep_churn_type(subscriptions):
 
 def test_censored_cutoffs_are_never_labelled(subscriptions):
     labels = label_churn(subscriptions, ["2024-03-01", "2024-04-20"], "28D")
-    assert labels.index.get_level_values("cutoff").unique().tolist() == [
-        pd.Timestamp("2024-03-01")]
+    assert labels.index.get_level_values("cutoff").unique().tolist() == [pd.Timestamp("2024-03-01")]
     with pytest.raises(ChurnDataError, match="horizon over by as_of"):
         label_churn(subscriptions, ["2024-04-20"], "28D")
     with pytest.raises(ChurnDataError, match="horizon over by as_of"):
@@ -70,21 +77,24 @@ def test_censored_cutoffs_are_never_labelled(subscriptions):
 def test_inactivity_labels(subscriptions):
     """At 2024-03-01 (lookback 30 days) customers 1 and 2 were active; only 1 comes back, on
     2024-04-30, inside a 61-day horizon [2024-03-01, 2024-05-01)."""
-    labels = label_churn(subscriptions, ["2024-03-01"], "61D", kind="inactivity",
-                         lookback="30D", as_of="2024-05-02")
+    labels = label_churn(
+        subscriptions, ["2024-03-01"], "61D", kind="inactivity", lookback="30D", as_of="2024-05-02"
+    )
     assert labels["churned"].droplevel("cutoff").to_dict() == {1: 0, 2: 1}
     # a 60-day horizon ends exactly at the return (2024-04-30), which it does not hold; the
     # default as_of (the latest time in the data, 2024-04-30) completes it
-    at_end = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity",
-                         lookback="30D")
+    at_end = label_churn(subscriptions, ["2024-03-01"], "60D", kind="inactivity", lookback="30D")
     assert at_end["churned"].droplevel("cutoff").to_dict() == {1: 1, 2: 1}
 
 
 def test_inactivity_horizon_holds_the_cutoff_and_not_its_end():
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01", "2024-01-01"]})
-    activity = pd.DataFrame({"customer_id": [1, 2, 1, 2],
-                             "timestamp": ["2024-02-01", "2024-02-01", "2024-03-31",
-                                           "2024-03-01"]})
+    activity = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 1, 2],
+            "timestamp": ["2024-02-01", "2024-02-01", "2024-03-31", "2024-03-01"],
+        }
+    )
     data = EventData(customers, activity=activity)
     labels = label_churn(data, ["2024-03-01"], "30D", kind="inactivity", as_of="2024-04-01")
     # the horizon is [cutoff, cutoff + 30 days): 1's only event in it would be at cutoff + 30
@@ -94,15 +104,16 @@ def test_inactivity_horizon_holds_the_cutoff_and_not_its_end():
 
 
 def test_cancellation_needs_churned_at():
-    data = EventData(pd.DataFrame({"customer_id": [1], "signup_at": ["2024-01-01"]}),
-                     activity=pd.DataFrame({"customer_id": [1], "timestamp": ["2024-02-01"]}))
+    data = EventData(
+        pd.DataFrame({"customer_id": [1], "signup_at": ["2024-01-01"]}),
+        activity=pd.DataFrame({"customer_id": [1], "timestamp": ["2024-02-01"]}),
+    )
     with pytest.raises(ChurnDataError, match="customers has no churned_at column"):
         label_churn(data, ["2024-01-15"], "7D", kind="cancellation")
 
 
 def test_training_cutoffs_end_one_horizon_before_as_of(subscriptions):
-    cuts = training_cutoffs(subscriptions, as_of="2024-04-30", horizon="28D", periods=3,
-                            freq="14D")
+    cuts = training_cutoffs(subscriptions, as_of="2024-04-30", horizon="28D", periods=3, freq="14D")
     assert cuts[-1] == pd.Timestamp("2024-04-02")
     assert len(cuts) == 3
 
@@ -129,29 +140,37 @@ def test_event_index_matches_brute_force():
     q_start = q_times - np.timedelta64(3, "D")
     brute = [np.sum((codes == c) & (times < t)) for c, t in zip(q_codes, q_times, strict=True)]
     assert index.count_before(q_codes, q_times).tolist() == brute
-    brute_w = [np.sum((codes == c) & (times >= s) & (times < t))
-               for c, s, t in zip(q_codes, q_start, q_times, strict=True)]
+    brute_w = [
+        np.sum((codes == c) & (times >= s) & (times < t))
+        for c, s, t in zip(q_codes, q_start, q_times, strict=True)
+    ]
     assert index.count_between(q_codes, q_start, q_times).tolist() == brute_w
     assert index.window_sum("v", q_codes, q_start, q_times).tolist() == brute_w
     # sub-second query on second-resolution events stays exact
     half = np.timedelta64(500, "ms")
-    brute_h = [np.sum((codes == c) & (times < t + half))
-               for c, t in zip(q_codes, q_times, strict=True)]
+    brute_h = [
+        np.sum((codes == c) & (times < t + half)) for c, t in zip(q_codes, q_times, strict=True)
+    ]
     assert index.count_before(q_codes, q_times + half).tolist() == brute_h
 
 
 def _edge_data() -> EventData:
     """Customer "x" is active only exactly at T inside its horizon; "y" cancels exactly at T."""
-    customers = pd.DataFrame({
-        "customer_id": ["x", "y", "z"],
-        "signup_at": pd.to_datetime(["2024-01-01"] * 3),
-        "churned_at": pd.to_datetime([None, "2024-03-29", None]),
-    })
-    activity = pd.DataFrame({
-        "customer_id": ["x", "y", "z", "x", "z", "x"],
-        "timestamp": pd.to_datetime(["2024-02-25", "2024-02-25", "2024-02-25", "2024-03-29",
-                                     "2024-03-20", "2024-04-02"]),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["x", "y", "z"],
+            "signup_at": pd.to_datetime(["2024-01-01"] * 3),
+            "churned_at": pd.to_datetime([None, "2024-03-29", None]),
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_id": ["x", "y", "z", "x", "z", "x"],
+            "timestamp": pd.to_datetime(
+                ["2024-02-25", "2024-02-25", "2024-02-25", "2024-03-29", "2024-03-20", "2024-04-02"]
+            ),
+        }
+    )
     return EventData(customers, activity=activity)
 
 
@@ -163,8 +182,10 @@ def test_labels_know_at_as_of_what_data_cut_keeps():
     data = _edge_data()
     as_of = pd.Timestamp("2024-03-29")
     cutoff = pd.Timestamp("2024-03-01")
-    for kind, expected in [("inactivity", {"x": 1, "y": 1, "z": 0}),
-                           ("cancellation", {"x": 0, "y": 1, "z": 0})]:
+    for kind, expected in [
+        ("inactivity", {"x": 1, "y": 1, "z": 0}),
+        ("cancellation", {"x": 0, "y": 1, "z": 0}),
+    ]:
         full = label_churn(data, [cutoff], "28D", kind=kind, as_of=as_of)
         cut = label_churn(data.cut(as_of), [cutoff], "28D", kind=kind, as_of=as_of)
         pd.testing.assert_frame_equal(full, cut)

@@ -28,23 +28,31 @@ def subscriptions(*, payments: bool = True, mrr: bool = False) -> EventData:
 
     December starts with nobody: its rates are NaN.
     """
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B", "C", "D", "E"],
-        "signup_at": ["2023-12-01", "2023-12-10", "2023-12-15", "2024-02-03", "2024-02-12"],
-        "churned_at": [None, "2024-02-20", "2024-03-10", None, "2024-02-25"],
-        "churn_type": [None, "voluntary", "involuntary", None, "voluntary"],
-        "plan": ["basic", "pro", "pro", "basic", "basic"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E"],
+            "signup_at": ["2023-12-01", "2023-12-10", "2023-12-15", "2024-02-03", "2024-02-12"],
+            "churned_at": [None, "2024-02-20", "2024-03-10", None, "2024-02-25"],
+            "churn_type": [None, "voluntary", "involuntary", None, "voluntary"],
+            "plan": ["basic", "pro", "pro", "basic", "basic"],
+        }
+    )
     if mrr:
         customers["mrr"] = [10.0, 50.0, 40.0, 20.0, 5.0]
     rows = [
-        ("A", "2023-12-01", 10, "succeeded"), ("A", "2024-01-01", 10, "succeeded"),
-        ("A", "2024-02-01", 10, "succeeded"), ("A", "2024-03-01", 15, "succeeded"),
-        ("B", "2023-12-10", 50, "succeeded"), ("B", "2024-01-10", 50, "succeeded"),
+        ("A", "2023-12-01", 10, "succeeded"),
+        ("A", "2024-01-01", 10, "succeeded"),
+        ("A", "2024-02-01", 10, "succeeded"),
+        ("A", "2024-03-01", 15, "succeeded"),
+        ("B", "2023-12-10", 50, "succeeded"),
+        ("B", "2024-01-10", 50, "succeeded"),
         ("B", "2024-02-10", 50, "succeeded"),
-        ("C", "2023-12-15", 40, "succeeded"), ("C", "2024-01-15", 40, "succeeded"),
-        ("C", "2024-02-15", 30, "succeeded"), ("C", "2024-03-01", 30, "failed"),
-        ("D", "2024-02-03", 20, "succeeded"), ("D", "2024-03-03", 20, "succeeded"),
+        ("C", "2023-12-15", 40, "succeeded"),
+        ("C", "2024-01-15", 40, "succeeded"),
+        ("C", "2024-02-15", 30, "succeeded"),
+        ("C", "2024-03-01", 30, "failed"),
+        ("D", "2024-02-03", 20, "succeeded"),
+        ("D", "2024-03-03", 20, "succeeded"),
         ("D", "2024-03-20", 20, "refunded"),
         ("E", "2024-02-12", 5, "succeeded"),
     ]
@@ -52,16 +60,17 @@ def subscriptions(*, payments: bool = True, mrr: bool = False) -> EventData:
     return EventData(customers, payments=table if payments else None)
 
 
-PERIODS = pd.DatetimeIndex(["2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01"],
-                           name="period").astype("datetime64[ns]")
+PERIODS = pd.DatetimeIndex(
+    ["2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01"], name="period"
+).astype("datetime64[ns]")
 
 
 def expected_totals() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "period_end": pd.to_datetime(
-                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]).astype(
-                "datetime64[ns]"),
+                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]
+            ).astype("datetime64[ns]"),
             "customers_start": [0, 3, 3, 3],
             "new": [3, 0, 2, 0],
             "churned": [0, 0, 1, 1],
@@ -111,10 +120,14 @@ def test_segmented_by_plan():
     assert result.index.get_level_values("plan").tolist() == ["basic", "pro"] * 4
     cols = ["customers_start", "new", "churned", "churned_new", "customers_end"]
     assert result[cols].to_numpy().tolist() == [
-        [0, 1, 0, 0, 1], [0, 2, 0, 0, 2],   # December
-        [1, 0, 0, 0, 1], [2, 0, 0, 0, 2],   # January
-        [1, 2, 0, 1, 2], [2, 0, 1, 0, 1],   # February
-        [2, 0, 0, 0, 2], [1, 0, 1, 0, 0],   # March
+        [0, 1, 0, 0, 1],
+        [0, 2, 0, 0, 2],  # December
+        [1, 0, 0, 0, 1],
+        [2, 0, 0, 0, 2],  # January
+        [1, 2, 0, 1, 2],
+        [2, 0, 1, 0, 1],  # February
+        [2, 0, 0, 0, 2],
+        [1, 0, 1, 0, 0],  # March
     ]
     feb_pro = result.loc[(pd.Timestamp("2024-02-01"), "pro")]
     assert feb_pro["churn_rate"] == 0.5
@@ -130,8 +143,17 @@ def test_segmented_by_plan():
     # segments add up to the totals
     summed = result.drop(columns="period_end").groupby(level="period").sum()
     totals = expected_totals()
-    for col in ("customers_start", "new", "churned", "churned_new", "customers_end",
-                "mrr_start", "mrr_churned", "expansion", "contraction"):
+    for col in (
+        "customers_start",
+        "new",
+        "churned",
+        "churned_new",
+        "customers_end",
+        "mrr_start",
+        "mrr_churned",
+        "expansion",
+        "contraction",
+    ):
         assert summed[col].tolist() == totals[col].tolist(), col
 
 
@@ -153,8 +175,14 @@ def test_payments_take_precedence_over_customers_mrr():
 def test_revenue_columns_are_nan_without_revenue_data():
     result = churn_metrics(subscriptions(payments=False), end="2024-04-01")
     assert result["churned"].tolist() == [0, 0, 1, 1]
-    for col in ("mrr_start", "mrr_churned", "expansion", "contraction",
-                "gross_revenue_churn", "net_revenue_churn"):
+    for col in (
+        "mrr_start",
+        "mrr_churned",
+        "expansion",
+        "contraction",
+        "gross_revenue_churn",
+        "net_revenue_churn",
+    ):
         assert result[col].isna().all(), col
 
 
@@ -172,18 +200,21 @@ def test_weekly_periods_count_each_churn_once():
     assert result.index[0] == pd.Timestamp("2023-11-27")  # the Monday before 1 Dec
     assert result["churned"].sum() + result["churned_new"].sum() == 3
     assert result["new"].sum() == 5
-    assert (result["customers_end"].to_numpy()[:-1]
-            == result["customers_start"].to_numpy()[1:]).all()
+    assert (
+        result["customers_end"].to_numpy()[:-1] == result["customers_start"].to_numpy()[1:]
+    ).all()
 
 
 def test_churn_exactly_at_a_period_start_belongs_to_the_period_before():
     """X churns at the first instant of February: active at no February start, lost in
     January."""
-    customers = pd.DataFrame({
-        "customer_id": ["X", "Y"],
-        "signup_at": ["2023-12-05", "2023-12-06"],
-        "churned_at": ["2024-02-01", None],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["X", "Y"],
+            "signup_at": ["2023-12-05", "2023-12-06"],
+            "churned_at": ["2024-02-01", None],
+        }
+    )
     result = churn_metrics(EventData(customers), end="2024-03-01")
     assert result["customers_start"].tolist() == [0, 2, 1]
     assert result["churned"].tolist() == [0, 1, 0]
@@ -200,13 +231,22 @@ def activity_story(**activity_rows) -> EventData:
     * S signs up on 1 Mar and never does anything: churned 30 days after signup, on 31 Mar,
       in the month it joined.
     """
-    customers = pd.DataFrame({
-        "customer_id": ["P", "Q", "R", "S"],
-        "signup_at": ["2024-01-01", "2024-01-10", "2024-02-01", "2024-03-01"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["P", "Q", "R", "S"],
+            "signup_at": ["2024-01-01", "2024-01-10", "2024-02-01", "2024-03-01"],
+        }
+    )
     activity = pd.DataFrame(
-        [("P", "2024-01-05"), ("P", "2024-01-20"), ("Q", "2024-01-10"), ("Q", "2024-02-15"),
-         ("Q", "2024-03-20"), ("R", "2024-02-01"), ("R", "2024-04-10")],
+        [
+            ("P", "2024-01-05"),
+            ("P", "2024-01-20"),
+            ("Q", "2024-01-10"),
+            ("Q", "2024-02-15"),
+            ("Q", "2024-03-20"),
+            ("R", "2024-02-01"),
+            ("R", "2024-04-10"),
+        ],
         columns=["customer_id", "timestamp"],
     )
     return EventData(customers, activity=activity)
@@ -214,9 +254,11 @@ def activity_story(**activity_rows) -> EventData:
 
 def test_non_contractual_churn_after_inactivity():
     result = churn_metrics(activity_story(), inactivity="30D")
-    assert result.index.equals(pd.DatetimeIndex(
-        ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], name="period"
-    ).astype("datetime64[ns]"))
+    assert result.index.equals(
+        pd.DatetimeIndex(
+            ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], name="period"
+        ).astype("datetime64[ns]")
+    )
     assert result["period_end"].iloc[-1] == pd.Timestamp("2024-04-10")
     assert result["customers_start"].tolist() == [0, 2, 2, 2]
     assert result["new"].tolist() == [2, 1, 1, 0]
@@ -239,14 +281,15 @@ def test_non_contractual_uses_only_what_is_known_at_end():
 def test_non_contractual_from_payments_without_activity():
     """No activity table: the latest succeeded payment is the last event. Z's failed payment
     on 20 Feb is not activity, so Z lapses 30 days after 15 Jan (14 Feb)."""
-    customers = pd.DataFrame({"customer_id": ["Z", "W"],
-                              "signup_at": ["2024-01-02", "2024-01-03"]})
-    payments = pd.DataFrame({
-        "customer_id": ["Z", "Z", "W", "W"],
-        "timestamp": ["2024-01-15", "2024-02-20", "2024-01-03", "2024-03-25"],
-        "amount": [10.0, 10.0, 7.0, 7.0],
-        "status": ["succeeded", "failed", "succeeded", "succeeded"],
-    })
+    customers = pd.DataFrame({"customer_id": ["Z", "W"], "signup_at": ["2024-01-02", "2024-01-03"]})
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["Z", "Z", "W", "W"],
+            "timestamp": ["2024-01-15", "2024-02-20", "2024-01-03", "2024-03-25"],
+            "amount": [10.0, 10.0, 7.0, 7.0],
+            "status": ["succeeded", "failed", "succeeded", "succeeded"],
+        }
+    )
     result = churn_metrics(EventData(customers, payments=payments), inactivity="30D")
     assert result["churned"].tolist() == [0, 1, 0]
     assert result["mrr_churned"].tolist() == [0.0, 10.0, 0.0]
@@ -260,7 +303,8 @@ def test_cohort_retention_of_the_story():
     expected = pd.DataFrame(
         [[1.0, 1.0, 1.0, 2 / 3, 1 / 3], [1.0, 0.5, 0.5, NAN, NAN]],
         index=pd.DatetimeIndex(["2023-12-01", "2024-02-01"], name="cohort").astype(
-            "datetime64[ns]"),
+            "datetime64[ns]"
+        ),
         columns=pd.RangeIndex(5, name="periods_since_signup"),
     )
     pd.testing.assert_frame_equal(table, expected)
@@ -290,21 +334,29 @@ def synthetic(seed: int = 7) -> EventData:
     signup = t0 + pd.to_timedelta(rng.integers(0, 150, n), unit="D")
     life = pd.to_timedelta(rng.integers(0, 200, n), unit="D")
     churned = pd.Series(signup + life).where(rng.random(n) < 0.6)
-    customers = pd.DataFrame({
-        "customer_id": np.arange(n),
-        "signup_at": signup,
-        "churned_at": churned,
-        "churn_type": np.where(rng.random(n) < 0.5, "voluntary", "involuntary"),
-        "plan": rng.choice(["basic", "pro", "team"], n),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "signup_at": signup,
+            "churned_at": churned,
+            "churn_type": np.where(rng.random(n) < 0.5, "voluntary", "involuntary"),
+            "plan": rng.choice(["basic", "pro", "team"], n),
+        }
+    )
     rows = []
     for i in range(n):
         for m in range(8):
             when = signup[i] + pd.DateOffset(months=m)
             if m % 3 == 1:
                 when = when.to_period("M").to_timestamp()  # at a month start
-            rows.append((i, when, float(rng.choice([10, 20, 30])),
-                         rng.choice(["succeeded", "succeeded", "failed"])))
+            rows.append(
+                (
+                    i,
+                    when,
+                    float(rng.choice([10, 20, 30])),
+                    rng.choice(["succeeded", "succeeded", "failed"]),
+                )
+            )
     payments = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "status"])
     return EventData(customers, payments=payments)
 
@@ -321,8 +373,9 @@ def reference(data: EventData, periods: pd.DatetimeIndex, ends: list) -> pd.Data
 
     out = []
     for s, e in zip(periods, ends, strict=True):
-        row = dict.fromkeys(["customers_start", "new", "churned", "churned_new",
-                             "customers_end"], 0)
+        row = dict.fromkeys(
+            ["customers_start", "new", "churned", "churned_new", "customers_end"], 0
+        )
         row.update(mrr_start=0.0, mrr_churned=0.0, expansion=0.0, contraction=0.0)
         for cid, a, ch in zip(c["customer_id"], c["signup_at"], c["churned_at"], strict=True):
             ch = inf if pd.isna(ch) else ch
@@ -349,15 +402,15 @@ def test_matches_a_per_customer_reference_on_synthetic_data():
     result = churn_metrics(data, end="2024-09-15")
     expected = reference(data, result.index, list(result["period_end"]))
     for col in expected.columns:
-        np.testing.assert_allclose(result[col].to_numpy(float), expected[col].to_numpy(float),
-                                   err_msg=col)
+        np.testing.assert_allclose(
+            result[col].to_numpy(float), expected[col].to_numpy(float), err_msg=col
+        )
     # the segments partition the customers
     by_plan = churn_metrics(data, segment="plan", end="2024-09-15")
     summed = by_plan.drop(columns="period_end").groupby(level="period").sum()
     for col in expected.columns:
         np.testing.assert_allclose(summed[col], result[col], err_msg=col)
-    assert (result["churned"] == result["churned_voluntary"]
-            + result["churned_involuntary"]).all()
+    assert (result["churned"] == result["churned_voluntary"] + result["churned_involuntary"]).all()
 
 
 def test_timezone_aware_bounds_are_read_as_utc():
@@ -383,8 +436,9 @@ def test_start_after_end():
 
 
 def test_snapshot_data_has_no_metrics():
-    snapshot = EventData(pd.DataFrame({"customer_id": [1, 2], "Exited": [0, 1]}),
-                         label_column="Exited")
+    snapshot = EventData(
+        pd.DataFrame({"customer_id": [1, 2], "Exited": [0, 1]}), label_column="Exited"
+    )
     with pytest.raises(ChurnDataError, match="snapshot table.*need customers.signup_at"):
         churn_metrics(snapshot)
     with pytest.raises(ChurnDataError, match="snapshot table"):

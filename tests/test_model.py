@@ -52,8 +52,9 @@ def make_panel(n_customers=250, n_cutoffs=8, start="2024-01-01", seed=7):
     """
     rng = np.random.default_rng(seed)
     cutoffs = pd.date_range(start, periods=n_cutoffs, freq="14D", name="cutoff")
-    index = pd.MultiIndex.from_product([cutoffs, np.arange(n_customers)],
-                                       names=["cutoff", "customer_id"]).swaplevel()
+    index = pd.MultiIndex.from_product(
+        [cutoffs, np.arange(n_customers)], names=["cutoff", "customer_id"]
+    ).swaplevel()
     n = len(index)
     days_idle = rng.exponential(8, n)
     days_idle[rng.random(n) < 0.05] = np.nan
@@ -62,12 +63,15 @@ def make_panel(n_customers=250, n_cutoffs=8, start="2024-01-01", seed=7):
     effect = pd.Series(plan).map({"basic": 0.6, "pro": 0.0, "business": -0.8}).to_numpy()
     logit = -4.0 + 0.12 * np.nan_to_num(days_idle, nan=20.0) + 0.6 * tickets + effect
     y = pd.Series((rng.random(n) < expit(logit)).astype(int), index=index, name="churned")
-    X = pd.DataFrame({
-        "days_idle": days_idle,
-        "tickets": tickets,
-        "plan": pd.Categorical(plan, categories=["basic", "pro", "business"]),
-        "noise": rng.normal(size=n),
-    }, index=index)
+    X = pd.DataFrame(
+        {
+            "days_idle": days_idle,
+            "tickets": tickets,
+            "plan": pd.Categorical(plan, categories=["basic", "pro", "business"]),
+            "noise": rng.normal(size=n),
+        },
+        index=index,
+    )
     return X, y
 
 
@@ -109,8 +113,9 @@ def test_latest_cutoffs_validate_and_overlapping_ones_are_purged(panel, fitted):
     assert fitted.validation_scores_["n_rows"] == 500
 
 
-@pytest.mark.parametrize(("horizon", "n_train"), [(None, 6), ("14D", 6), ("28D", 5),
-                                                   ("29D", 4), ("42D", 4)])
+@pytest.mark.parametrize(
+    ("horizon", "n_train"), [(None, 6), ("14D", 6), ("28D", 5), ("29D", 4), ("42D", 4)]
+)
 def test_purge_gap_follows_the_horizon(panel, horizon, n_train):
     X, y = panel
     model = ChurnModel(n_estimators=30, horizon=horizon, n_jobs=1).fit(X, y)
@@ -124,14 +129,17 @@ def test_plan_on_grouped_rows_equals_the_plan_on_every_row(panel):
     X, y = panel
     model = ChurnModel(horizon="28D", class_weight="balanced", tune=3, random_state=5)
     full = model.plan_fit(X.index, y)
-    groups = pd.DataFrame({"cutoff": X.index.get_level_values("cutoff").to_numpy(),
-                           "churned": np.asarray(y)})
+    groups = pd.DataFrame(
+        {"cutoff": X.index.get_level_values("cutoff").to_numpy(), "churned": np.asarray(y)}
+    )
     counts = groups.value_counts()
     compact = pd.MultiIndex.from_arrays(
         [np.zeros(len(counts), dtype=np.int64), counts.index.get_level_values("cutoff")],
-        names=["customer_id", "cutoff"])
-    grouped = model.plan_fit(compact, counts.index.get_level_values("churned"),
-                             counts=counts.to_numpy())
+        names=["customer_id", "cutoff"],
+    )
+    grouped = model.plan_fit(
+        compact, counts.index.get_level_values("churned"), counts=counts.to_numpy()
+    )
     n_pos = int(np.sum(y))
     assert full.scale_pos_weight == grouped.scale_pos_weight == (len(y) - n_pos) / n_pos
     assert full.calibration_prior == grouped.calibration_prior == "sigmoid"
@@ -144,8 +152,9 @@ def test_plan_on_grouped_rows_equals_the_plan_on_every_row(panel):
     assert ChurnModel().plan_fit(X.index, y).calibration_prior == "raw"
     # grouped rows cannot be split at random: they need the latest cutoffs to validate
     with pytest.raises(ChurnModelError, match="8 training cutoff.* validation_cutoffs=8"):
-        ChurnModel(validation_cutoffs=8).plan_fit(compact, counts.index.get_level_values(
-            "churned"), counts=counts.to_numpy())
+        ChurnModel(validation_cutoffs=8).plan_fit(
+            compact, counts.index.get_level_values("churned"), counts=counts.to_numpy()
+        )
 
 
 def test_finish_fit_with_the_booster_trained_elsewhere(panel, fitted):
@@ -154,23 +163,30 @@ def test_finish_fit_with_the_booster_trained_elsewhere(panel, fitted):
 
     X, y = panel
     model = ChurnModel(horizon="28D", n_jobs=1).set_feature_schema(
-        list(X.columns), {"plan": list(X["plan"].cat.categories)})
+        list(X.columns), {"plan": list(X["plan"].cat.categories)}
+    )
     plan = model.plan_fit(X.index, y)
 
     def matrix(rows, label):
-        return xgb.DMatrix(rows, label=label, enable_categorical=True, missing=np.nan,
-                           nthread=1)
+        return xgb.DMatrix(rows, label=label, enable_categorical=True, missing=np.nan, nthread=1)
 
     dtrain, dvalid = matrix(X[plan.train], y[plan.train]), matrix(X[plan.valid], y[plan.valid])
 
     def train_candidate(params):
-        booster = xgb.train(params, dtrain, num_boost_round=model.n_estimators,
-                            evals=[(dvalid, "validation")],
-                            early_stopping_rounds=model.early_stopping_rounds,
-                            verbose_eval=False)
+        booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=model.n_estimators,
+            evals=[(dvalid, "validation")],
+            early_stopping_rounds=model.early_stopping_rounds,
+            verbose_eval=False,
+        )
         best = model.best_round(booster)
-        return best, booster.predict(dvalid, output_margin=True,
-                                     iteration_range=(0, best + 1)), y[plan.valid]
+        return (
+            best,
+            booster.predict(dvalid, output_margin=True, iteration_range=(0, best + 1)),
+            y[plan.valid],
+        )
 
     def refit(params, rounds):
         return xgb.train(params, matrix(X, y), num_boost_round=rounds)
@@ -326,8 +342,7 @@ def test_categories_are_recoded_to_the_training_categories(fitted, panel):
     X, _ = panel
     rows = X.iloc[:300]
     expected = fitted.predict_proba(rows)
-    reordered = rows.assign(plan=rows["plan"].cat.reorder_categories(["pro", "business",
-                                                                      "basic"]))
+    reordered = rows.assign(plan=rows["plan"].cat.reorder_categories(["pro", "business", "basic"]))
     as_text = rows.assign(plan=rows["plan"].astype(str))
     assert np.array_equal(fitted.predict_proba(reordered), expected)
     assert np.array_equal(fitted.predict_proba(as_text), expected)
@@ -347,31 +362,42 @@ def test_string_columns_are_categorical(panel):
 
 def test_feature_mismatch_names_missing_and_extra_columns(fitted, panel):
     X, _ = panel
-    with pytest.raises(ChurnModelError, match=r"(?s)unseen at fit time:\n- extra.*"
-                                              r"now missing:\n- noise"):
+    with pytest.raises(
+        ChurnModelError,
+        match=r"(?s)unseen at fit time:\n- extra.*"
+        r"now missing:\n- noise",
+    ):
         fitted.predict_proba(X.drop(columns="noise").assign(extra=1.0))
     with pytest.raises(ChurnModelError, match="same order as they were in fit"):
         fitted.predict_proba(X[["tickets", "days_idle", "plan", "noise"]])
 
 
-@pytest.mark.parametrize(("change", "match"), [
-    (lambda X: X.assign(noise=np.inf), r"features \['noise'\] hold infinite values"),
-    (lambda X: X.assign(tickets="many"), r"feature 'tickets' .*numeric"),
-    (lambda X: X.assign(tickets=X["tickets"].astype("category")),
-     "'tickets' was numeric when the model was fitted but is category"),
-    (lambda X: X.assign(tickets=pd.Timestamp("2024-01-01")), "'tickets' holds datetime64"),
-])
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda X: X.assign(noise=np.inf), r"features \['noise'\] hold infinite values"),
+        (lambda X: X.assign(tickets="many"), r"feature 'tickets' .*numeric"),
+        (
+            lambda X: X.assign(tickets=X["tickets"].astype("category")),
+            "'tickets' was numeric when the model was fitted but is category",
+        ),
+        (lambda X: X.assign(tickets=pd.Timestamp("2024-01-01")), "'tickets' holds datetime64"),
+    ],
+)
 def test_bad_feature_values(fitted, panel, change, match):
     X, _ = panel
     with pytest.raises(ChurnModelError, match=match):
         fitted.predict_proba(change(X.iloc[:50]))
 
 
-@pytest.mark.parametrize(("y", "match"), [
-    (np.zeros(40, dtype=int), r"one class only \(\[0\]\)"),
-    (np.arange(40) % 3, "Only binary classification is supported"),
-    (np.r_[np.ones(1), np.zeros(39)].astype(int), "too few rows.*1 churned"),
-])
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.zeros(40, dtype=int), r"one class only \(\[0\]\)"),
+        (np.arange(40) % 3, "Only binary classification is supported"),
+        (np.r_[np.ones(1), np.zeros(39)].astype(int), "too few rows.*1 churned"),
+    ],
+)
 def test_unusable_targets(y, match):
     X = pd.DataFrame({"a": np.arange(40.0)})
     with pytest.raises(ChurnModelError, match=match):
@@ -384,18 +410,21 @@ def test_misaligned_target_index(panel):
         ChurnModel().fit(X, y.iloc[::-1])
 
 
-@pytest.mark.parametrize(("params", "match"), [
-    ({"n_estimators": 0}, "n_estimators=0; expected an integer >= 1"),
-    ({"learning_rate": 0}, "learning_rate=0"),
-    ({"subsample": 1.5}, r"subsample=1.5; expected a number in \(0, 1\]"),
-    ({"early_stopping_rounds": 0}, "early_stopping_rounds=0"),
-    ({"validation_cutoffs": 1.5}, "validation_cutoffs=1.5"),
-    ({"validation_cutoffs": 0}, "validation_cutoffs=0"),
-    ({"calibration": "platt"}, "calibration='platt'; expected 'isotonic', 'sigmoid' or None"),
-    ({"class_weight": {0: 1, 1: 5}}, "class_weight=.*expected None or 'balanced'"),
-    ({"tune": 0}, "tune=0"),
-    ({"horizon": "soon"}, "horizon='soon'"),
-])
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_estimators": 0}, "n_estimators=0; expected an integer >= 1"),
+        ({"learning_rate": 0}, "learning_rate=0"),
+        ({"subsample": 1.5}, r"subsample=1.5; expected a number in \(0, 1\]"),
+        ({"early_stopping_rounds": 0}, "early_stopping_rounds=0"),
+        ({"validation_cutoffs": 1.5}, "validation_cutoffs=1.5"),
+        ({"validation_cutoffs": 0}, "validation_cutoffs=0"),
+        ({"calibration": "platt"}, "calibration='platt'; expected 'isotonic', 'sigmoid' or None"),
+        ({"class_weight": {0: 1, 1: 5}}, "class_weight=.*expected None or 'balanced'"),
+        ({"tune": 0}, "tune=0"),
+        ({"horizon": "soon"}, "horizon='soon'"),
+    ],
+)
 def test_invalid_parameters(panel, params, match):
     X, y = panel
     with pytest.raises(ChurnModelError, match=match):
@@ -414,7 +443,8 @@ def test_summary_and_html(fitted):
     assert summary.loc[("fit", "rounds"), "value"] == str(fitted.best_iteration_ + 1)
     assert summary.loc[("fit", "purged_cutoffs"), "value"] == "1"
     assert summary.loc[("validation", "auc"), "value"] == (
-        f"{fitted.validation_scores_['auc']:.4g}")
+        f"{fitted.validation_scores_['auc']:.4g}"
+    )
     html = fitted._repr_html_()
     assert "<table" in html and "average_precision" in html
     assert "not fitted" in ChurnModel()._repr_html_()
@@ -455,8 +485,11 @@ def test_moved_names_stay_importable_from_model():
 
 def test_positional_parameters_are_deprecated_not_broken(panel):
     X, y = panel
-    with pytest.warns(FutureWarning, match=r"Pass n_estimators=30, learning_rate=0\.1 as "
-                                           r"keyword argument\(s\) to ChurnModel\(\)"):
+    with pytest.warns(
+        FutureWarning,
+        match=r"Pass n_estimators=30, learning_rate=0\.1 as "
+        r"keyword argument\(s\) to ChurnModel\(\)",
+    ):
         model = ChurnModel(30, 0.1, n_jobs=1)
     assert (model.n_estimators, model.learning_rate) == (30, 0.1)
     keyword = ChurnModel(n_estimators=30, learning_rate=0.1, n_jobs=1).fit(X, y)
@@ -469,6 +502,7 @@ def test_logistic_baseline_parameter_messages(panel):
     X, y = panel
     with pytest.raises(ChurnModelError, match=r"C=-1; expected a number > 0"):
         LogisticBaseline(C=-1).fit(X, y)
-    with pytest.raises(ChurnModelError,
-                       match=r"class_weight='auto'; expected None, 'balanced' or a dict"):
+    with pytest.raises(
+        ChurnModelError, match=r"class_weight='auto'; expected None, 'balanced' or a dict"
+    ):
         LogisticBaseline(class_weight="auto").fit(X, y)

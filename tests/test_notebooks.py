@@ -35,7 +35,9 @@ def kernel_env(monkeypatch):
 
 def run(nb, cwd: Path = NOTEBOOKS):
     client = nbclient.NotebookClient(
-        nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
     )
     return client.execute()
@@ -45,8 +47,11 @@ def run(nb, cwd: Path = NOTEBOOKS):
 def test_kernel_uses_this_interpreter(kernel_env):
     """The python3 kernel runs sys.executable, so it sees the packages under test."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import sys, os, churnpredict\nprint(sys.executable)\nprint(os.getcwd())")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import sys, os, churnpredict\nprint(sys.executable)\nprint(os.getcwd())"
+        )
+    ]
     out = run(nb)
     lines = out.cells[0].outputs[0]["text"].splitlines()
     assert Path(lines[0]).resolve() == Path(sys.executable).resolve()
@@ -70,6 +75,11 @@ def test_notebook_runs(name, kernel_env):
         pytest.skip(f"public datasets not found in {REAL_DATA}")
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     executed = run(nb)  # raises CellExecutionError, naming the cell, when a cell fails
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.get("output_type") == "error"
+    ]
     assert not errors

@@ -40,9 +40,20 @@ from churnpredict.params import (
 )
 from churnpredict.pipeline import ChurnPipeline
 
-ESTIMATORS = [ChurnModel, LogisticBaseline, BGNBDBaseline, EngagementFeatures, SupportFeatures,
-              PaymentFeatures, MonetaryFeatures, SpendFeatures, TenureFeatures, ProfileFeatures,
-              PurchaseHistoryFeatures, ChurnPipeline]
+ESTIMATORS = [
+    ChurnModel,
+    LogisticBaseline,
+    BGNBDBaseline,
+    EngagementFeatures,
+    SupportFeatures,
+    PaymentFeatures,
+    MonetaryFeatures,
+    SpendFeatures,
+    TenureFeatures,
+    ProfileFeatures,
+    PurchaseHistoryFeatures,
+    ChurnPipeline,
+]
 
 
 class Toy:
@@ -56,8 +67,11 @@ class Toy:
 
 # --------------------------------------------------------------------------- decorator
 def test_positional_use_warns_names_the_parameters_and_still_sets_them():
-    with pytest.warns(FutureWarning, match=r"Pass depth=5, rate=0\.5 as keyword argument\(s\) "
-                                           r"to Toy\(\).*error in churnpredict 0\.3"):
+    with pytest.warns(
+        FutureWarning,
+        match=r"Pass depth=5, rate=0\.5 as keyword argument\(s\) "
+        r"to Toy\(\).*error in churnpredict 0\.3",
+    ):
         toy = Toy(5, 0.5)
     assert (toy.depth, toy.rate) == (5, 0.5)
 
@@ -88,8 +102,11 @@ def test_the_warning_points_at_the_caller():
 def test_too_many_or_repeated_arguments_are_type_errors():
     with pytest.raises(TypeError, match=r"Toy\(\) takes at most 2 arguments \(3 given\)"):
         Toy(1, 2, 3)
-    with pytest.raises(TypeError, match=r"Toy\(\) got multiple values for argument\(s\) "
-                                        r"\['depth'\]"):
+    with pytest.raises(
+        TypeError,
+        match=r"Toy\(\) got multiple values for argument\(s\) "
+        r"\['depth'\]",
+    ):
         Toy(1, depth=2)
 
 
@@ -125,37 +142,70 @@ RULES = [
     (Integer(min=1), [1, 5, np.int64(3)], [0, -2, 1.0, True, "3", None], "an integer >= 1"),
     (Integer(), [0, -4, np.int32(7)], [0.5, False, None], "an integer"),
     (Integer(min=0, max=10, closed="neither"), [1, 9], [0, 10], "an integer in (0, 10)"),
-    (Real(0, 1, closed="right"), [0.5, 1, 1.0, np.float32(0.25)], [0, 0.0, 1.5, np.nan, True],
-     "a number in (0, 1]"),
+    (
+        Real(0, 1, closed="right"),
+        [0.5, 1, 1.0, np.float32(0.25)],
+        [0, 0.0, 1.5, np.nan, True],
+        "a number in (0, 1]",
+    ),
     (Real(min=0), [0, 0.0, 3.5], [-0.1, "1", None, np.nan], "a number >= 0"),
     (Real(min=0, closed="neither"), [1e-9, 2], [0, -1], "a number > 0"),
     (Real(max=2, closed="left"), [1.9, -5], [2, 3], "a number < 2"),
     (Real(), [1, -2.5], [np.nan, "x"], "a number"),
     (Boolean(), [True, False, np.bool_(True)], [0, 1, "True", None], "True or False"),
-    (Options("isotonic", "sigmoid"), ["isotonic", "sigmoid", np.str_("sigmoid")],
-     ["platt", None, 1, ["isotonic"]], "'isotonic' or 'sigmoid'"),
-    (Options(None, "balanced"), [None, "balanced"], ["Balanced", {0: 1}, np.array([1, 2]), 0],
-     "None or 'balanced'"),
+    (
+        Options("isotonic", "sigmoid"),
+        ["isotonic", "sigmoid", np.str_("sigmoid")],
+        ["platt", None, 1, ["isotonic"]],
+        "'isotonic' or 'sigmoid'",
+    ),
+    (
+        Options(None, "balanced"),
+        [None, "balanced"],
+        ["Balanced", {0: 1}, np.array([1, 2]), 0],
+        "None or 'balanced'",
+    ),
     (Options(1, 2.5), [1, 1.0, np.int64(1), 2.5], [True, "1", 3], "1 or 2.5"),
     (InstanceOf(dict), [{}, {0: 1}], [[], None], "an instance of dict"),
-    (SequenceOf(str, length=3), [("a", "b", "c"), ["a", "b", "c"], pd.Index(["a", "b", "c"])],
-     ["abc", ("a", "b"), ("a", "b", 3), {"a": 1, "b": 2, "c": 3}, 3],
-     "a sequence of 3 str"),
-    (Satisfies(lambda v: pd.Timedelta(v) > pd.Timedelta(0), expected="a positive duration"),
-     ["28D", pd.Timedelta("1h")], ["soon", "-1D", object()], "a positive duration"),
-    (Duration(), [28, "28D", "12h", pd.Timedelta("2W")], ["soon", 0, -3, "-1D", None, True],
-     "a positive duration such as '28D' or 28 (days)"),
+    (
+        SequenceOf(str, length=3),
+        [("a", "b", "c"), ["a", "b", "c"], pd.Index(["a", "b", "c"])],
+        ["abc", ("a", "b"), ("a", "b", 3), {"a": 1, "b": 2, "c": 3}, 3],
+        "a sequence of 3 str",
+    ),
+    (
+        Satisfies(lambda v: pd.Timedelta(v) > pd.Timedelta(0), expected="a positive duration"),
+        ["28D", pd.Timedelta("1h")],
+        ["soon", "-1D", object()],
+        "a positive duration",
+    ),
+    (
+        Duration(),
+        [28, "28D", "12h", pd.Timedelta("2W")],
+        ["soon", 0, -3, "-1D", None, True],
+        "a positive duration such as '28D' or 28 (days)",
+    ),
     (AnyOf(Integer(min=1), None), [None, 1, 50], [0, 1.5, "none"], "an integer >= 1 or None"),
-    (AnyOf(Options(None, "balanced"), InstanceOf(dict, expected="a dict {label: weight}")),
-     [None, "balanced", {0: 1.0}], ["auto", [1, 2]],
-     "None, 'balanced' or a dict {label: weight}"),
-    (AnyOf(Integer(min=1), Real(0, 1, closed="neither"), expected="latest cutoffs or a share"),
-     [1, 3, 0.5], [0, 1.0, 1.5, True, None], "latest cutoffs or a share"),
+    (
+        AnyOf(Options(None, "balanced"), InstanceOf(dict, expected="a dict {label: weight}")),
+        [None, "balanced", {0: 1.0}],
+        ["auto", [1, 2]],
+        "None, 'balanced' or a dict {label: weight}",
+    ),
+    (
+        AnyOf(Integer(min=1), Real(0, 1, closed="neither"), expected="latest cutoffs or a share"),
+        [1, 3, 0.5],
+        [0, 1.0, 1.5, True, None],
+        "latest cutoffs or a share",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("rule", "good", "bad", "expected"), RULES,
-                         ids=[f"{type(r[0]).__name__}-{i}" for i, r in enumerate(RULES)])
+@pytest.mark.parametrize(
+    ("rule", "good", "bad", "expected"),
+    RULES,
+    ids=[f"{type(r[0]).__name__}-{i}" for i, r in enumerate(RULES)],
+)
 def test_each_kind_of_rule_accepts_good_values_and_names_bad_ones(rule, good, bad, expected):
     assert rule.expected == expected
     for value in good:
@@ -196,34 +246,47 @@ def test_bad_bounds_keyword_is_refused():
 
 
 # --------------------------------------------------------------------------- estimator tables
-@pytest.mark.parametrize("cls", [ChurnModel, LogisticBaseline, BGNBDBaseline],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [ChurnModel, LogisticBaseline, BGNBDBaseline], ids=lambda c: c.__name__
+)
 def test_tables_cover_every_parameter_and_accept_the_defaults(cls):
     assert issubclass(cls, ParameterChecksMixin)
     assert set(cls._parameter_constraints) == set(cls().get_params())
     cls().check_params()
 
 
-@pytest.mark.parametrize(("cls", "params", "message"), [
-    (ChurnModel, {"n_estimators": 0}, "n_estimators=0; expected an integer >= 1"),
-    (ChurnModel, {"learning_rate": 1.5}, r"learning_rate=1.5; expected a number in \(0, 1\]"),
-    (ChurnModel, {"reg_lambda": -1}, "reg_lambda=-1; expected a number >= 0"),
-    (ChurnModel, {"validation_cutoffs": 1.0},
-     r"validation_cutoffs=1.0; expected an integer >= 1 \(latest cutoffs\) or a share"),
-    (ChurnModel, {"horizon": "-28D"},
-     "horizon='-28D'; expected None or a positive duration such as '28D'"),
-    (ChurnModel, {"tune": -1}, "tune=-1; expected True/False or a number of candidates"),
-    (ChurnModel, {"random_state": "seed"}, "random_state='seed'; expected None, an integer"),
-    (ChurnModel, {"n_jobs": 1.5}, "n_jobs=1.5; expected an integer or None"),
-    (LogisticBaseline, {"C": 0}, "C=0; expected a number > 0"),
-    (LogisticBaseline, {"class_weight": "auto"},
-     r"class_weight='auto'; expected None, 'balanced' or a dict \{label: weight\}"),
-    (LogisticBaseline, {"max_iter": 0}, "max_iter=0; expected an integer >= 1"),
-    (BGNBDBaseline, {"columns": ("a", "b")}, r"columns=\('a', 'b'\); expected three column"),
-    (BGNBDBaseline, {"penalizer": -0.5}, "penalizer=-0.5; expected a number >= 0"),
-    (BGNBDBaseline, {"refit": "yes"}, "refit='yes'; expected True or False"),
-    (BGNBDBaseline, {"horizon": "soon"}, "horizon='soon'; expected a positive duration"),
-])
+@pytest.mark.parametrize(
+    ("cls", "params", "message"),
+    [
+        (ChurnModel, {"n_estimators": 0}, "n_estimators=0; expected an integer >= 1"),
+        (ChurnModel, {"learning_rate": 1.5}, r"learning_rate=1.5; expected a number in \(0, 1\]"),
+        (ChurnModel, {"reg_lambda": -1}, "reg_lambda=-1; expected a number >= 0"),
+        (
+            ChurnModel,
+            {"validation_cutoffs": 1.0},
+            r"validation_cutoffs=1.0; expected an integer >= 1 \(latest cutoffs\) or a share",
+        ),
+        (
+            ChurnModel,
+            {"horizon": "-28D"},
+            "horizon='-28D'; expected None or a positive duration such as '28D'",
+        ),
+        (ChurnModel, {"tune": -1}, "tune=-1; expected True/False or a number of candidates"),
+        (ChurnModel, {"random_state": "seed"}, "random_state='seed'; expected None, an integer"),
+        (ChurnModel, {"n_jobs": 1.5}, "n_jobs=1.5; expected an integer or None"),
+        (LogisticBaseline, {"C": 0}, "C=0; expected a number > 0"),
+        (
+            LogisticBaseline,
+            {"class_weight": "auto"},
+            r"class_weight='auto'; expected None, 'balanced' or a dict \{label: weight\}",
+        ),
+        (LogisticBaseline, {"max_iter": 0}, "max_iter=0; expected an integer >= 1"),
+        (BGNBDBaseline, {"columns": ("a", "b")}, r"columns=\('a', 'b'\); expected three column"),
+        (BGNBDBaseline, {"penalizer": -0.5}, "penalizer=-0.5; expected a number >= 0"),
+        (BGNBDBaseline, {"refit": "yes"}, "refit='yes'; expected True or False"),
+        (BGNBDBaseline, {"horizon": "soon"}, "horizon='soon'; expected a positive duration"),
+    ],
+)
 def test_estimator_messages_name_parameter_value_and_expectation(cls, params, message):
     with pytest.raises(ChurnModelError, match=message):
         cls(**params).check_params()

@@ -74,15 +74,22 @@ def test_model_gets_the_horizon_for_its_purge_gap(pipe):
 def test_feature_metadata(pipe):
     info = pipe.feature_info_
     assert list(info.index) == pipe.feature_names_ == list(pipe.model_.feature_names_in_)
-    assert set(info["group"]) == {"engagement", "support", "payments", "monetary", "tenure",
-                                  "profile"}
+    assert set(info["group"]) == {
+        "engagement",
+        "support",
+        "payments",
+        "monetary",
+        "tenure",
+        "profile",
+    }
     assert info.loc["days_since_last_activity", "group"] == "engagement"
 
 
 def test_progress_reports_each_stage(data):
     calls = []
     ChurnPipeline(model=ChurnModel(n_estimators=20, n_jobs=1), n_cutoffs=4).fit(
-        data, as_of=AS_OF, progress=lambda *a: calls.append(a))
+        data, as_of=AS_OF, progress=lambda *a: calls.append(a)
+    )
     assert calls[0] == ("labels", 1, 8)
     assert calls[-1] == ("model", 8, 8)
     assert [c[1] for c in calls] == list(range(1, 9))
@@ -108,21 +115,26 @@ def test_score_ignores_data_after_as_of(scores, pipe, data):
     pd.testing.assert_frame_equal(later, scores)
     # an as_of that is not midnight, reasons included
     stamp = AS_OF - pd.Timedelta("9h 17min")
-    pd.testing.assert_frame_equal(pipe.score(data.cut(stamp), stamp, explain=False),
-                                  pipe.score(data, stamp, explain=False))
+    pd.testing.assert_frame_equal(
+        pipe.score(data.cut(stamp), stamp, explain=False), pipe.score(data, stamp, explain=False)
+    )
 
 
 def test_score_population(scores, data):
     c = data.customers.set_index("customer_id")
-    expected = c.index[(c["signup_at"] < AS_OF)
-                       & (c["churned_at"].isna() | (c["churned_at"] > AS_OF))]
+    expected = c.index[
+        (c["signup_at"] < AS_OF) & (c["churned_at"].isna() | (c["churned_at"] > AS_OF))
+    ]
     assert set(scores.index) == set(expected)
 
 
 def test_score_requires_the_training_tables(pipe, data):
     no_tickets = EventData(data.customers, activity=data.activity, payments=data.payments)
-    with pytest.raises(ChurnDataError, match=r"SupportFeatures were trained but the data lacks "
-                                             r"table\(s\) \['tickets'\]"):
+    with pytest.raises(
+        ChurnDataError,
+        match=r"SupportFeatures were trained but the data lacks "
+        r"table\(s\) \['tickets'\]",
+    ):
         pipe.score(no_tickets, AS_OF)
 
 
@@ -159,8 +171,10 @@ def test_evaluate_on_the_next_horizon(pipe, data):
     assert ev.metrics["n"] == len(labels)
     assert ev.metrics["auc"] > 0.8
     assert ev.lift.loc[1, "lift"] > 3
-    assert ev.by_churn_type["n_voluntary"] + ev.by_churn_type["n_involuntary"] == (
-        ev.metrics["n_churned"])
+    assert (
+        ev.by_churn_type["n_voluntary"] + ev.by_churn_type["n_involuntary"]
+        == (ev.metrics["n_churned"])
+    )
 
 
 def test_evaluate_inside_the_training_window_warns(pipe, data):
@@ -197,15 +211,19 @@ def test_save_load_scores_identically(bundle, scores, pipe, data):
     names = sorted(os.listdir(bundle))
     assert names[0] == "CURRENT" and len(names) == 2 and names[1].startswith("v-")
     assert sorted(os.listdir(_version(bundle))) == [
-        "MANIFEST.json", "booster.json", "builders.json", "bundle.json", "model.json"]
+        "MANIFEST.json",
+        "booster.json",
+        "builders.json",
+        "bundle.json",
+        "model.json",
+    ]
     loaded = ChurnPipeline.load(bundle)
     pd.testing.assert_frame_equal(loaded.score(data, AS_OF), scores)
     pd.testing.assert_frame_equal(loaded.summary, pipe.summary)
     pd.testing.assert_frame_equal(loaded.feature_info_, pipe.feature_info_)
     assert loaded.get_params()["horizon"] == "28D"
     assert loaded.model_.best_iteration_ == pipe.model_.best_iteration_
-    assert [b.get_params() for b in loaded.builders_] == [b.get_params()
-                                                          for b in pipe.builders_]
+    assert [b.get_params() for b in loaded.builders_] == [b.get_params() for b in pipe.builders_]
     assert loaded.training_summary_ == pipe.training_summary_
 
 
@@ -213,23 +231,29 @@ def test_bundle_contents(bundle, pipe):
     version = _version(bundle)
     meta = json.loads((version / "bundle.json").read_text())
     assert meta["format"] == "churnpredict-bundle" and meta["format_version"] == 2
-    assert set(meta["versions"]) == {"churnpredict", "xgboost", "scikit-learn", "pandas",
-                                     "numpy"}
+    assert set(meta["versions"]) == {"churnpredict", "xgboost", "scikit-learn", "pandas", "numpy"}
     assert meta["training"]["horizon"] == "28 days 00:00:00"
-    assert meta["model"] == {"class": "churnpredict.model:ChurnModel", "file": "model.json",
-                             "booster": "booster.json"}
+    assert meta["model"] == {
+        "class": "churnpredict.model:ChurnModel",
+        "file": "model.json",
+        "booster": "booster.json",
+    }
     model = json.loads((version / "model.json").read_text())
     assert model["fitted"]["calibrator"]["method"] == "isotonic"
     assert meta["metrics"]["validation"]["auc"] == pytest.approx(pipe.validation_scores_["auc"])
     manifest = json.loads((version / "MANIFEST.json").read_text())
     assert manifest["files"] == {
         name: hashlib.sha256((version / name).read_bytes()).hexdigest()
-        for name in ("booster.json", "builders.json", "bundle.json", "model.json")}
+        for name in ("booster.json", "builders.json", "bundle.json", "model.json")
+    }
     builders = json.loads((version / "builders.json").read_text())["builders"]
     assert [b["class"].rsplit(":", 1)[1] for b in builders] == [
-        type(b).__name__ for b in pipe.builders_]
-    assert json.loads((version / "booster.json").read_text())["learner"]["objective"][
-        "name"] == "binary:logistic"
+        type(b).__name__ for b in pipe.builders_
+    ]
+    assert (
+        json.loads((version / "booster.json").read_text())["learner"]["objective"]["name"]
+        == "binary:logistic"
+    )
 
 
 @pytest.fixture
@@ -239,8 +263,7 @@ def copy(bundle, tmp_path):
     return shutil.copytree(bundle, tmp_path / "copy")
 
 
-@pytest.mark.parametrize("name", ["booster.json", "builders.json", "bundle.json",
-                                  "model.json"])
+@pytest.mark.parametrize("name", ["booster.json", "builders.json", "bundle.json", "model.json"])
 def test_one_changed_byte_is_refused(copy, name):
     path = _version(copy) / name
     raw = bytearray(path.read_bytes())
@@ -267,13 +290,20 @@ def _rewrite_meta(folder, change):
     _reseal(folder, "bundle.json", json.dumps(meta).encode())
 
 
-@pytest.mark.parametrize(("change", "match"), [
-    (lambda m: m["versions"].update(pandas="1.5.3", xgboost="1.7.6"),
-     r"incompatible versions: xgboost 1.7.6 \(installed: .*pandas 1.5.3"),
-    (lambda m: m["versions"].update(churnpredict="0.9.0"),
-     r"incompatible versions: churnpredict 0.9.0"),
-    (lambda m: m.update(format_version=1), "bundle format .* 1; .*retrain"),
-])
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda m: m["versions"].update(pandas="1.5.3", xgboost="1.7.6"),
+            r"incompatible versions: xgboost 1.7.6 \(installed: .*pandas 1.5.3",
+        ),
+        (
+            lambda m: m["versions"].update(churnpredict="0.9.0"),
+            r"incompatible versions: churnpredict 0.9.0",
+        ),
+        (lambda m: m.update(format_version=1), "bundle format .* 1; .*retrain"),
+    ],
+)
 def test_incompatible_bundles_are_refused(copy, change, match):
     _rewrite_meta(copy, change)
     with pytest.raises(BundleError, match=match):
@@ -290,8 +320,9 @@ def test_save_is_atomic(pipe, tmp_path, monkeypatch):
     monkeypatch.setattr("churnpredict.bundle._write_synced", broken)
     with pytest.raises(OSError, match="disk full"):
         pipe.save(target)
-    assert {p.relative_to(target): p.read_bytes()
-            for p in target.rglob("*") if p.is_file()} == before
+    assert {
+        p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()
+    } == before
     assert sorted(os.listdir(tmp_path)) == ["m"]  # no temporary directory left behind
     monkeypatch.undo()
     pipe.save(target)  # replacing an existing bundle works
@@ -313,8 +344,14 @@ def snapshot():
     contract = rng.choice(["month", "year"], n)
     logit = -2.5 + 0.025 * charges + np.where(contract == "month", 1.2, -1.0)
     churned = rng.random(n) < 1 / (1 + np.exp(-logit))
-    customers = pd.DataFrame({"customer_id": np.arange(n), "monthly_charges": charges,
-                              "contract": contract, "Churn": np.where(churned, "Yes", "No")})
+    customers = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "monthly_charges": charges,
+            "contract": contract,
+            "Churn": np.where(churned, "Yes", "No"),
+        }
+    )
     return EventData(customers, label_column="Churn")
 
 

@@ -51,8 +51,12 @@ def pipe(data):
 def _without(data: EventData, table: str, column: str) -> EventData:
     tables = dict(data.tables)
     tables[table] = tables[table].drop(columns=[column])
-    return EventData(tables["customers"], activity=tables.get("activity"),
-                     payments=tables.get("payments"), tickets=tables.get("tickets"))
+    return EventData(
+        tables["customers"],
+        activity=tables.get("activity"),
+        payments=tables.get("payments"),
+        tickets=tables.get("tickets"),
+    )
 
 
 # ------------------------------------------------------------------ required inputs
@@ -66,9 +70,16 @@ def test_required_inputs_name_the_tables_and_optional_columns_used(pipe):
     assert json.loads(json.dumps(pipe.required_inputs_)) == pipe.required_inputs_
 
 
-@pytest.mark.parametrize("table, column", [("activity", "value"), ("activity", "event"),
-                                           ("tickets", "csat"), ("tickets", "priority"),
-                                           ("customers", "plan")])
+@pytest.mark.parametrize(
+    "table, column",
+    [
+        ("activity", "value"),
+        ("activity", "event"),
+        ("tickets", "csat"),
+        ("tickets", "priority"),
+        ("customers", "plan"),
+    ],
+)
 def test_score_refuses_data_missing_a_column_used_in_training(pipe, data, table, column):
     """Scoring without activity.value or activity.event used to give NaN features silently."""
     lacking = _without(data, table, column)
@@ -113,13 +124,27 @@ def test_cli_score_exits_2_naming_the_missing_column(tmp_path, data):
     for name, frame in data.tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
     model = tmp_path / "model"
-    trained = runner.invoke(cli.app, ["train", str(folder), "--model", str(model), "--as-of",
-                                      "2024-12-02"], catch_exceptions=False)
+    trained = runner.invoke(
+        cli.app,
+        ["train", str(folder), "--model", str(model), "--as-of", "2024-12-02"],
+        catch_exceptions=False,
+    )
     assert trained.exit_code == 0, trained.stderr
     data.activity.drop(columns=["value"]).to_csv(folder / "activity.csv", index=False)
-    result = runner.invoke(cli.app, ["score", str(folder), "--model", str(model), "--as-of",
-                                     "2024-12-31", "--out", str(tmp_path / "list.csv")],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            "2024-12-31",
+            "--out",
+            str(tmp_path / "list.csv"),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     assert "activity.value" in result.stderr and "retrain" in result.stderr
@@ -143,7 +168,8 @@ def test_model_id_is_stable_and_tells_models_apart(pipe, data):
         again = _pipeline().fit(data, as_of=AS_OF)
         other = _pipeline(horizon="90D").fit(data, as_of=AS_OF)
         shallow = ChurnPipeline(model=ChurnModel(n_estimators=30, max_depth=2, n_jobs=1)).fit(
-            data, as_of=AS_OF)
+            data, as_of=AS_OF
+        )
     assert again.model_id_ == pipe.model_id_
     assert len({pipe.model_id_, other.model_id_, shallow.model_id_}) == 3
     scores = other.score(data, AS_OF, explain=False)
@@ -159,11 +185,15 @@ def test_saved_and_loaded_pipeline_keeps_the_model_id(pipe, data, tmp_path):
 def test_purchase_history_inputs_are_required_at_scoring(data):
     from churnpredict.features import PurchaseHistoryFeatures, TenureFeatures
 
-    shop = EventData(data.customers.drop(columns=["churned_at", "churn_type"]),
-                     activity=data.activity)
-    pipe = ChurnPipeline(builders=[PurchaseHistoryFeatures(horizon=28, bgnbd=False),
-                                   TenureFeatures()], label="inactivity", n_cutoffs=6,
-                         model=ChurnModel(n_estimators=10, n_jobs=1))
+    shop = EventData(
+        data.customers.drop(columns=["churned_at", "churn_type"]), activity=data.activity
+    )
+    pipe = ChurnPipeline(
+        builders=[PurchaseHistoryFeatures(horizon=28, bgnbd=False), TenureFeatures()],
+        label="inactivity",
+        n_cutoffs=6,
+        model=ChurnModel(n_estimators=10, n_jobs=1),
+    )
     pipe.fit(shop, as_of=AS_OF)
     assert "value" in pipe.required_inputs_["activity"]
     no_value = EventData(shop.customers, activity=shop.activity.drop(columns=["value"]))

@@ -22,10 +22,13 @@ from churnpredict.plots import (
 @pytest.fixture
 def scored():
     """Ten customers, two churners: the model ranks one churner first and the other fourth."""
-    return pd.DataFrame({
-        "churn_probability": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05],
-        "churned": [1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
-    }, index=pd.Index([f"c{i}" for i in range(10)], name="customer_id"))
+    return pd.DataFrame(
+        {
+            "churn_probability": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05],
+            "churned": [1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        },
+        index=pd.Index([f"c{i}" for i in range(10)], name="customer_id"),
+    )
 
 
 def _ax():
@@ -83,14 +86,15 @@ def test_profit_curve_marks_the_best_size():
 
 
 def test_shap_importance_by_feature_and_group():
-    contributions = pd.DataFrame({
-        "logins_30d": [-1.0, 1.0, 2.0],      # mean |.| 4/3
-        "open_tickets": [0.5, -0.5, 0.5],    # 0.5
-        "overdue_tickets": [0.5, 0.5, 0.5],  # 0.5
-        "base_value": [-2.0, -2.0, -2.0],
-    })
-    groups = {"logins_30d": "engagement", "open_tickets": "support",
-              "overdue_tickets": "support"}
+    contributions = pd.DataFrame(
+        {
+            "logins_30d": [-1.0, 1.0, 2.0],  # mean |.| 4/3
+            "open_tickets": [0.5, -0.5, 0.5],  # 0.5
+            "overdue_tickets": [0.5, 0.5, 0.5],  # 0.5
+            "base_value": [-2.0, -2.0, -2.0],
+        }
+    )
+    groups = {"logins_30d": "engagement", "open_tickets": "support", "overdue_tickets": "support"}
     ax = plot_shap_importance(contributions, _ax(), groups=groups)
     widths = [p.get_width() for p in ax.patches]
     assert widths == pytest.approx([4 / 3, 0.5, 0.5])
@@ -100,15 +104,17 @@ def test_shap_importance_by_feature_and_group():
     assert [t.get_text() for t in by_group.get_yticklabels()] == ["engagement", "support"]
     assert [p.get_width() for p in by_group.patches] == pytest.approx([4 / 3, 2 / 3])
     assert by_group.patches[1].get_facecolor() == pytest.approx(
-        matplotlib.colors.to_rgba(GROUP_COLORS["support"]))
+        matplotlib.colors.to_rgba(GROUP_COLORS["support"])
+    )
     with pytest.raises(ValueError, match="by='group' needs groups="):
         plot_shap_importance(contributions, _ax(), by="group")
 
 
 def test_driver_mix_stacks_shares_per_slice():
     """Four customers in two slices: payments twice at the top, then support and payments."""
-    at_risk = pd.DataFrame({"rank": [1, 2, 3, 4],
-                            "reason_group_1": ["payments", "payments", "support", "payments"]})
+    at_risk = pd.DataFrame(
+        {"rank": [1, 2, 3, 4], "reason_group_1": ["payments", "payments", "support", "payments"]}
+    )
     ax = plot_driver_mix(at_risk, _ax(), n_buckets=2)
     payments, support = ax.containers
     assert [p.get_height() for p in payments.patches] == pytest.approx([100.0, 50.0])
@@ -116,8 +122,9 @@ def test_driver_mix_stacks_shares_per_slice():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1-2", "3-4"]
 
 
-@pytest.mark.parametrize("func", [plot_gains, plot_lift, plot_calibration,
-                                  plot_precision_recall_at_k])
+@pytest.mark.parametrize(
+    "func", [plot_gains, plot_lift, plot_calibration, plot_precision_recall_at_k]
+)
 def test_missing_outcome_column_is_named(func, scored):
     with pytest.raises(ChurnDataError, match="no 'churned' column"):
         func(scored.drop(columns="churned"), _ax())
@@ -141,8 +148,13 @@ def test_profit_curve_takes_profit_curve_output():
 
     from churnpredict.evaluate import profit_curve
 
-    curve = profit_curve(np.array([0.9, 0.5, 0.1]), np.array([100.0, 100.0, 100.0]),
-                         horizon_months=1, contact_cost=20, save_rate=0.5)
+    curve = profit_curve(
+        np.array([0.9, 0.5, 0.1]),
+        np.array([100.0, 100.0, 100.0]),
+        horizon_months=1,
+        contact_cost=20,
+        save_rate=0.5,
+    )
     ax = plot_profit_curve(curve, _ax())
     (best,) = ax.collections[0].get_offsets()
     assert tuple(best) == (2.0, curve["expected_profit"].max())

@@ -31,20 +31,31 @@ def data() -> EventData:
     """Three subscribers: A (basic) stays and upgrades from 10 to 30 in February; B (pro)
     cancels voluntarily on 20 Feb; C (pro) signs up in January and is cancelled for a failed
     payment on 10 Mar."""
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B", "C"],
-        "signup_at": ["2023-12-01", "2023-12-10", "2024-01-15"],
-        "churned_at": [None, "2024-02-20", "2024-03-10"],
-        "churn_type": [None, "voluntary", "involuntary"],
-        "plan": ["basic", "pro", "pro"],
-    })
-    payments = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "B", "B", "C", "C"],
-        "timestamp": ["2023-12-01", "2024-01-01", "2024-02-01", "2023-12-10", "2024-01-10",
-                      "2024-01-15", "2024-02-15"],
-        "amount": [10.0, 10.0, 30.0, 50.0, 50.0, 40.0, 40.0],
-        "status": "succeeded",
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "signup_at": ["2023-12-01", "2023-12-10", "2024-01-15"],
+            "churned_at": [None, "2024-02-20", "2024-03-10"],
+            "churn_type": [None, "voluntary", "involuntary"],
+            "plan": ["basic", "pro", "pro"],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "B", "B", "C", "C"],
+            "timestamp": [
+                "2023-12-01",
+                "2024-01-01",
+                "2024-02-01",
+                "2023-12-10",
+                "2024-01-10",
+                "2024-01-15",
+                "2024-02-15",
+            ],
+            "amount": [10.0, 10.0, 30.0, 50.0, 50.0, 40.0, 40.0],
+            "status": "succeeded",
+        }
+    )
     return EventData(customers, payments=payments)
 
 
@@ -99,8 +110,12 @@ def test_plot_revenue_churn(data):
 
 def test_plot_revenue_churn_per_segment(data):
     ax = plot_revenue_churn(churn_metrics(data, segment="plan", end="2024-04-01"))
-    assert labels(ax)[:4] == ["basic gross revenue churn", "basic net revenue churn",
-                              "pro gross revenue churn", "pro net revenue churn"]
+    assert labels(ax)[:4] == [
+        "basic gross revenue churn",
+        "basic net revenue churn",
+        "pro gross revenue churn",
+        "pro net revenue churn",
+    ]
     assert len(ax.get_lines()) == 5
     # basic in February: no loss, expansion 20 on 10 -> net -200%
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata()[2], -2.0)
@@ -114,8 +129,15 @@ def test_plot_cohort_retention_annotates_small_tables(data):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["2023-12-01", "2024-01-01"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3"]
     # December (A, B): B gone by 1 Mar. January (C): active on 1 Mar; 1 Apr is after the end
-    assert [t.get_text() for t in ax.texts] == ["100%", "100%", "100%", "50%",
-                                                "100%", "100%", "100%"]
+    assert [t.get_text() for t in ax.texts] == [
+        "100%",
+        "100%",
+        "100%",
+        "50%",
+        "100%",
+        "100%",
+        "100%",
+    ]
     image = ax.get_images()[0].get_array()
     assert image.shape == (2, 4)
     assert np.ma.is_masked(image[1, 3])

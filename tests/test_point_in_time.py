@@ -35,11 +35,34 @@ PRIORITIES = ("low", "high", "urgent")
 STATUSES = ("succeeded", "succeeded", "failed", "refunded")
 #: offsets (hours before the cutoff) where window edges fall: the cutoff itself, the feature
 #: windows, and (negative) the ends of label horizons after it
-EDGES = (0, 0, 0, 1, 12, 24, 7 * 24, 7 * 24, 14 * 24, 28 * 24, 30 * 24, 30 * 24, 60 * 24,
-         90 * 24, 180 * 24, -1, -7 * 24, -14 * 24, -28 * 24)
+EDGES = (
+    0,
+    0,
+    0,
+    1,
+    12,
+    24,
+    7 * 24,
+    7 * 24,
+    14 * 24,
+    28 * 24,
+    30 * 24,
+    30 * 24,
+    60 * 24,
+    90 * 24,
+    180 * 24,
+    -1,
+    -7 * 24,
+    -14 * 24,
+    -28 * 24,
+)
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @dataclass
@@ -53,10 +76,19 @@ class World:
     cutoff: pd.Timestamp
 
     def data(self, **changes: pd.DataFrame) -> EventData:
-        tables = {"customers": self.customers, "activity": self.activity,
-                  "payments": self.payments, "tickets": self.tickets, **changes}
-        return EventData(tables["customers"], activity=tables["activity"],
-                         payments=tables["payments"], tickets=tables["tickets"])
+        tables = {
+            "customers": self.customers,
+            "activity": self.activity,
+            "payments": self.payments,
+            "tickets": self.tickets,
+            **changes,
+        }
+        return EventData(
+            tables["customers"],
+            activity=tables["activity"],
+            payments=tables["payments"],
+            tickets=tables["tickets"],
+        )
 
 
 def _at(hours) -> pd.Series:
@@ -73,19 +105,38 @@ EDGE = st.sampled_from(EDGES).map(lambda e: ("edge", e))
 TIME = st.one_of(st.integers(0, SPAN_HOURS).map(lambda h: ("at", h)), EDGE, EDGE)
 ON_EDGE = st.tuples(st.integers(0, 9), st.sampled_from(EDGES))
 LATE = st.one_of(st.just(0), st.integers(0, SPAN_HOURS))  # hours after the cutoff
-CUSTOMER = st.tuples(st.integers(-10 * 24, 150 * 24), st.one_of(st.none(), st.none(), TIME),
-                     st.sampled_from(("voluntary", "involuntary")),
-                     st.sampled_from(("basic", "pro", "team")), st.integers(1, 20),
-                     st.floats(0, 500, allow_nan=False))
-ACTIVITY = st.tuples(st.integers(0, 9), TIME, st.sampled_from(EVENT_TYPES),
-                     st.one_of(st.just(np.nan), st.floats(0, 100, allow_nan=False)))
-PAYMENT = st.tuples(st.integers(0, 9), TIME, st.sampled_from((10.0, 20.0, 35.5)),
-                    st.sampled_from(STATUSES))
-TICKET = st.tuples(st.integers(0, 9), TIME, st.one_of(st.none(), st.integers(0, 40 * 24), EDGE),
-                   st.sampled_from(PRIORITIES), st.one_of(st.none(), st.integers(1, 5)))
-LATE_EVENT = st.tuples(st.integers(0, 9), LATE, st.sampled_from(EVENT_TYPES + ("logout",)),
-                       st.floats(0, 1000, allow_nan=False), st.sampled_from(STATUSES),
-                       st.sampled_from(PRIORITIES))
+CUSTOMER = st.tuples(
+    st.integers(-10 * 24, 150 * 24),
+    st.one_of(st.none(), st.none(), TIME),
+    st.sampled_from(("voluntary", "involuntary")),
+    st.sampled_from(("basic", "pro", "team")),
+    st.integers(1, 20),
+    st.floats(0, 500, allow_nan=False),
+)
+ACTIVITY = st.tuples(
+    st.integers(0, 9),
+    TIME,
+    st.sampled_from(EVENT_TYPES),
+    st.one_of(st.just(np.nan), st.floats(0, 100, allow_nan=False)),
+)
+PAYMENT = st.tuples(
+    st.integers(0, 9), TIME, st.sampled_from((10.0, 20.0, 35.5)), st.sampled_from(STATUSES)
+)
+TICKET = st.tuples(
+    st.integers(0, 9),
+    TIME,
+    st.one_of(st.none(), st.integers(0, 40 * 24), EDGE),
+    st.sampled_from(PRIORITIES),
+    st.one_of(st.none(), st.integers(1, 5)),
+)
+LATE_EVENT = st.tuples(
+    st.integers(0, 9),
+    LATE,
+    st.sampled_from(EVENT_TYPES + ("logout",)),
+    st.floats(0, 1000, allow_nan=False),
+    st.sampled_from(STATUSES),
+    st.sampled_from(PRIORITIES),
+)
 
 
 def _hour(time: tuple[str, int], cutoff_h: int, lo: int = 0, hi: int = SPAN_HOURS) -> int:
@@ -102,35 +153,44 @@ def worlds(draw, n_max: int = 6) -> World:
     ids = [f"c{i}" for i in range(n)]
     signup = [max(cutoff_h - p[0], 0) for p in people]  # hours before the cutoff
     signup[0] = min(signup[0], cutoff_h - 1)  # someone is a customer at the cutoff
-    churned = [None if p[1] is None else max(s, _hour(p[1], cutoff_h))
-               for s, p in zip(signup, people, strict=True)]
-    customers = pd.DataFrame({
-        "customer_id": ids,
-        "signup_at": _at(signup),
-        "churned_at": [None if c is None else BASE + c * HOUR for c in churned],
-        "churn_type": [None if c is None else p[2] for c, p in zip(churned, people, strict=True)],
-        "plan": [p[3] for p in people],
-        "seats": [p[4] for p in people],
-        "mrr": [p[5] for p in people],
-    })
+    churned = [
+        None if p[1] is None else max(s, _hour(p[1], cutoff_h))
+        for s, p in zip(signup, people, strict=True)
+    ]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_at": _at(signup),
+            "churned_at": [None if c is None else BASE + c * HOUR for c in churned],
+            "churn_type": [
+                None if c is None else p[2] for c, p in zip(churned, people, strict=True)
+            ],
+            "plan": [p[3] for p in people],
+            "seats": [p[4] for p in people],
+            "mrr": [p[5] for p in people],
+        }
+    )
     # every table has one event of the first customer before the cutoff, so that
     # EventData.cut keeps every table
-    first = [_hour(t, cutoff_h, 0, cutoff_h - 1) for t in draw(st.lists(TIME, min_size=3,
-                                                                      max_size=3))]
+    first = [
+        _hour(t, cutoff_h, 0, cutoff_h - 1) for t in draw(st.lists(TIME, min_size=3, max_size=3))
+    ]
     acts = draw(st.lists(ACTIVITY, min_size=2, max_size=25))
     # and events exactly on window edges of the cutoff
     acts += [(i, ("edge", e), "login", 2.0) for i, e in draw(st.lists(ON_EDGE, max_size=6))]
     activity = pd.DataFrame(
         [("c0", first[0], "login", 1.0)]
         + [(ids[i % n], _hour(t, cutoff_h), e, v) for i, t, e, v in acts],
-        columns=["customer_id", "hour", "event", "value"])
+        columns=["customer_id", "hour", "event", "value"],
+    )
     activity["timestamp"] = _at(activity.pop("hour"))
     pays = draw(st.lists(PAYMENT, max_size=12))
     pays += [(i, ("edge", e), 20.0, "failed") for i, e in draw(st.lists(ON_EDGE, max_size=3))]
     payments = pd.DataFrame(
         [("c0", first[1], 20.0, "succeeded")]
         + [(ids[i % n], _hour(t, cutoff_h), a, st_) for i, t, a, st_ in pays],
-        columns=["customer_id", "hour", "amount", "status"])
+        columns=["customer_id", "hour", "amount", "status"],
+    )
     payments["timestamp"] = _at(payments.pop("hour"))
     tix = [(0, ("at", first[2]), None, "low", None)] + draw(st.lists(TICKET, max_size=8))
     created = [_hour(t, cutoff_h) for _, t, _, _, _ in tix]
@@ -138,15 +198,18 @@ def worlds(draw, n_max: int = 6) -> World:
     for c, (_, _, r, _, _) in zip(created, tix, strict=True):
         end = None if r is None else (c + r if isinstance(r, int) else cutoff_h - r[1])
         resolved.append(None if end is None or end < c else BASE + end * HOUR)
-    tickets = pd.DataFrame({
-        "customer_id": [ids[t[0] % n] for t in tix],
-        "created_at": _at(created),
-        "resolved_at": pd.to_datetime(pd.Series(resolved, dtype=object)),
-        "priority": [t[3] for t in tix],
-        "csat": pd.Series([t[4] if r is not None else None for t, r in zip(tix, resolved,
-                                                                          strict=True)],
-                          dtype="float64"),
-    })
+    tickets = pd.DataFrame(
+        {
+            "customer_id": [ids[t[0] % n] for t in tix],
+            "created_at": _at(created),
+            "resolved_at": pd.to_datetime(pd.Series(resolved, dtype=object)),
+            "priority": [t[3] for t in tix],
+            "csat": pd.Series(
+                [t[4] if r is not None else None for t, r in zip(tix, resolved, strict=True)],
+                dtype="float64",
+            ),
+        }
+    )
     return World(customers, activity, payments, tickets, BASE + cutoff_h * HOUR)
 
 
@@ -163,10 +226,22 @@ def late_changes(draw, world: World) -> dict[str, pd.DataFrame]:
     customers = world.customers.copy()
     customers["churned_at"] = customers["churned_at"].astype("datetime64[ns]")
     if new_ids:
-        customers = pd.concat([customers, pd.DataFrame({
-            "customer_id": new_ids, "signup_at": cut + pd.to_timedelta(
-                _late(lists(LATE, len(new_ids))), unit="h"),
-            "plan": "team", "seats": 1, "mrr": 99.0})], ignore_index=True)
+        customers = pd.concat(
+            [
+                customers,
+                pd.DataFrame(
+                    {
+                        "customer_id": new_ids,
+                        "signup_at": cut
+                        + pd.to_timedelta(_late(lists(LATE, len(new_ids))), unit="h"),
+                        "plan": "team",
+                        "seats": 1,
+                        "mrr": 99.0,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     # churn dates at or after the cutoff move or vanish
     later = np.flatnonzero((customers["churned_at"] >= cut).to_numpy())
     for i, new in zip(later, lists(st.one_of(st.none(), LATE), len(later)), strict=True):
@@ -186,35 +261,42 @@ def late_changes(draw, world: World) -> dict[str, pd.DataFrame]:
 
     def added(size: int) -> pd.DataFrame:
         rows = draw(st.lists(LATE_EVENT, max_size=size))
-        return pd.DataFrame({
-            "customer_id": [everyone[r[0] % len(everyone)] for r in rows],
-            "late": _late([r[1] for r in rows]), "event": [r[2] for r in rows],
-            "value": [r[3] for r in rows], "status": [r[4] for r in rows],
-            "priority": [r[5] for r in rows]})
+        return pd.DataFrame(
+            {
+                "customer_id": [everyone[r[0] % len(everyone)] for r in rows],
+                "late": _late([r[1] for r in rows]),
+                "event": [r[2] for r in rows],
+                "value": [r[3] for r in rows],
+                "status": [r[4] for r in rows],
+                "priority": [r[5] for r in rows],
+            }
+        )
 
     activity, where, new = altered(world.activity, "timestamp")
     for i, (_, h, event, value, _, _) in zip(where, new, strict=True):
         activity.loc[i, ["event", "value", "timestamp"]] = [event, value, cut + h * HOUR]
     extra = added(8)
     extra["timestamp"] = cut + pd.to_timedelta(extra.pop("late"), unit="h")
-    activity = pd.concat([activity, extra[["customer_id", "timestamp", "event", "value"]]],
-                         ignore_index=True)
+    activity = pd.concat(
+        [activity, extra[["customer_id", "timestamp", "event", "value"]]], ignore_index=True
+    )
 
     payments, where, new = altered(world.payments, "timestamp")
     for i, (_, h, _, value, status, _) in zip(where, new, strict=True):
-        payments.loc[i, ["amount", "status", "timestamp"]] = [round(value), status,
-                                                              cut + h * HOUR]
+        payments.loc[i, ["amount", "status", "timestamp"]] = [round(value), status, cut + h * HOUR]
     extra = added(5).rename(columns={"value": "amount"})
     extra["timestamp"] = cut + pd.to_timedelta(extra.pop("late"), unit="h")
-    payments = pd.concat([payments, extra[["customer_id", "timestamp", "amount", "status"]]],
-                         ignore_index=True)
+    payments = pd.concat(
+        [payments, extra[["customer_id", "timestamp", "amount", "status"]]], ignore_index=True
+    )
 
     tickets, where, new = altered(world.tickets, "created_at")
     for i, (_, _, _, _, _, priority) in zip(where, new, strict=True):
         tickets.loc[i, "priority"] = priority
     # tickets still open at the cutoff: when (and how well) they end is not known yet
-    still_open = np.flatnonzero((tickets["resolved_at"].isna()
-                                 | (tickets["resolved_at"] >= cut)).to_numpy())
+    still_open = np.flatnonzero(
+        (tickets["resolved_at"].isna() | (tickets["resolved_at"] >= cut)).to_numpy()
+    )
     ends = lists(st.one_of(st.none(), st.tuples(LATE, st.integers(1, 5))), len(still_open))
     for i, end in zip(still_open, ends, strict=True):
         start = max(cut, tickets.loc[i, "created_at"])
@@ -225,8 +307,7 @@ def late_changes(draw, world: World) -> dict[str, pd.DataFrame]:
     extra["resolved_at"] = extra["created_at"] + DAY
     extra["csat"] = 1.0
     tickets = pd.concat([tickets, extra[list(tickets.columns)]], ignore_index=True)
-    return {"customers": customers, "activity": activity, "payments": payments,
-            "tickets": tickets}
+    return {"customers": customers, "activity": activity, "payments": payments, "tickets": tickets}
 
 
 def _features(data: EventData, rows: pd.MultiIndex, builders, fit: bool) -> pd.DataFrame:
@@ -250,9 +331,12 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     for col in left.columns[is_cat]:
         pd.testing.assert_series_equal(left[col], right[col])
     numeric = left.columns[~np.asarray(is_cat, dtype=bool)]
-    np.testing.assert_array_equal(left[numeric].to_numpy(np.float64),
-                                  right[numeric].to_numpy(np.float64),
-                                  err_msg=f"columns {list(numeric)}", strict=True)
+    np.testing.assert_array_equal(
+        left[numeric].to_numpy(np.float64),
+        right[numeric].to_numpy(np.float64),
+        err_msg=f"columns {list(numeric)}",
+        strict=True,
+    )
 
 
 # ------------------------------------------------------------------------------ features
@@ -303,8 +387,12 @@ def test_several_cutoffs_at_once_match_one_at_a_time(world):
 # ------------------------------------------------------------------------------ window edges
 @pytest.mark.slow
 @SETTINGS
-@given(world=worlds(), windows=st.lists(st.sampled_from([1, 7, 30, "12h", "36h"]),
-                                        min_size=1, max_size=3, unique=True))
+@given(
+    world=worlds(),
+    windows=st.lists(
+        st.sampled_from([1, 7, 30, "12h", "36h"]), min_size=1, max_size=3, unique=True
+    ),
+)
 def test_engagement_matches_a_direct_count_over_each_window(world, windows):
     """Each window is [cutoff - window, cutoff): compared with plain pandas filters."""
     data = world.data()
@@ -316,15 +404,16 @@ def test_engagement_matches_a_direct_count_over_each_window(world, windows):
     for (cid, cut), got in X.iterrows():
         mine = act[act["customer_id"] == cid]
         before = mine[mine["timestamp"] < cut]
-        expected_recency = ((cut - before["timestamp"].max()) / DAY if len(before) else np.nan)
+        expected_recency = (cut - before["timestamp"].max()) / DAY if len(before) else np.nan
         np.testing.assert_allclose(got["days_since_last_activity"], expected_recency)
         for w in builder.windows_:
             lab = f"{w.days}d" if w % DAY == pd.Timedelta(0) else f"{w // HOUR}h"
             inside = mine[(mine["timestamp"] >= cut - w) & (mine["timestamp"] < cut)]
             assert got[f"events_{lab}"] == len(inside)
             assert got[f"active_days_{lab}"] == inside["timestamp"].dt.normalize().nunique()
-            np.testing.assert_allclose(got[f"value_sum_{lab}"], inside["value"].sum(),
-                                       rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(
+                got[f"value_sum_{lab}"], inside["value"].sum(), rtol=1e-9, atol=1e-9
+            )
             for t in EVENT_TYPES:
                 assert got[f"events_{t}_{lab}"] == (inside["event"] == t).sum()
         tw = 30 * DAY
@@ -355,20 +444,31 @@ def outside_horizon(draw, world: World, lookback_h: int, horizon_h: int) -> pd.D
     outcome, one at ``cutoff + horizon`` is not.)"""
     cut_h = int((world.cutoff - BASE) / HOUR)
     ids = world.customers["customer_id"].tolist()
-    hours = st.one_of(st.integers(-2000, cut_h - lookback_h - 1), st.just(cut_h + horizon_h),
-                      st.integers(cut_h + horizon_h + 1, cut_h + horizon_h + 3000),
-                      st.just(cut_h + horizon_h + 1))
+    hours = st.one_of(
+        st.integers(-2000, cut_h - lookback_h - 1),
+        st.just(cut_h + horizon_h),
+        st.integers(cut_h + horizon_h + 1, cut_h + horizon_h + 3000),
+        st.just(cut_h + horizon_h + 1),
+    )
     k = draw(st.integers(1, 10))
-    extra = pd.DataFrame({"customer_id": [draw(st.sampled_from(ids)) for _ in range(k)],
-                          "timestamp": _at([draw(hours) for _ in range(k)]),
-                          "event": "login", "value": 1.0})
+    extra = pd.DataFrame(
+        {
+            "customer_id": [draw(st.sampled_from(ids)) for _ in range(k)],
+            "timestamp": _at([draw(hours) for _ in range(k)]),
+            "event": "login",
+            "value": 1.0,
+        }
+    )
     return pd.concat([world.activity, extra], ignore_index=True)
 
 
 @pytest.mark.slow
 @SETTINGS
-@given(hyp=st.data(), horizon_days=st.sampled_from([7, 14, 28]),
-       lookback_days=st.sampled_from([30, 90]))
+@given(
+    hyp=st.data(),
+    horizon_days=st.sampled_from([7, 14, 28]),
+    lookback_days=st.sampled_from([30, 90]),
+)
 def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_days):
     world = hyp.draw(worlds())
     horizon, lookback = horizon_days * DAY, lookback_days * DAY
@@ -384,12 +484,23 @@ def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_day
     cut = world.cutoff
     ids = world.customers["customer_id"].tolist()
     offsets = (0 * DAY, horizon, horizon + HOUR, -lookback, -lookback - HOUR, HOUR)
-    on_edges = hyp.draw(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(offsets)),
-                                 max_size=6))
-    edged = pd.concat([world.activity, pd.DataFrame({
-        "customer_id": [ids[i % len(ids)] for i, _ in on_edges],
-        "timestamp": pd.Series([cut + o for _, o in on_edges], dtype="datetime64[ns]"),
-        "event": "login", "value": 1.0})], ignore_index=True)
+    on_edges = hyp.draw(
+        st.lists(st.tuples(st.integers(0, 9), st.sampled_from(offsets)), max_size=6)
+    )
+    edged = pd.concat(
+        [
+            world.activity,
+            pd.DataFrame(
+                {
+                    "customer_id": [ids[i % len(ids)] for i, _ in on_edges],
+                    "timestamp": pd.Series([cut + o for _, o in on_edges], dtype="datetime64[ns]"),
+                    "event": "login",
+                    "value": 1.0,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     data = world.data(activity=edged)
     labels = label_churn(data, [cut], **kwargs)
     act = data.activity
@@ -419,14 +530,18 @@ def test_cancellation_labels_read_only_the_horizon(hyp, horizon_days):
     changes = hyp.draw(late_changes(world))
     customers = changes["customers"]
     n = len(world.customers)
-    customers["churned_at"] = pd.concat([world.customers["churned_at"].astype("datetime64[ns]"),
-                                         customers["churned_at"].iloc[n:]], ignore_index=True)
-    customers["churn_type"] = pd.concat([world.customers["churn_type"],
-                                         customers["churn_type"].iloc[n:]], ignore_index=True)
+    customers["churned_at"] = pd.concat(
+        [world.customers["churned_at"].astype("datetime64[ns]"), customers["churned_at"].iloc[n:]],
+        ignore_index=True,
+    )
+    customers["churn_type"] = pd.concat(
+        [world.customers["churn_type"], customers["churn_type"].iloc[n:]], ignore_index=True
+    )
     for i in np.flatnonzero((customers["churned_at"] > end).to_numpy()):
         extra = hyp.draw(st.one_of(st.none(), st.integers(1, 3000)))
-        customers.loc[i, "churned_at"] = (pd.NaT if extra is None else
-                                          max(end + extra * HOUR, customers.loc[i, "signup_at"]))
+        customers.loc[i, "churned_at"] = (
+            pd.NaT if extra is None else max(end + extra * HOUR, customers.loc[i, "signup_at"])
+        )
     changed = world.data(**changes)
     pd.testing.assert_frame_equal(labels, label_churn(changed, [world.cutoff], **kwargs))
     churned_at = world.customers.set_index("customer_id")["churned_at"]
@@ -436,40 +551,56 @@ def test_cancellation_labels_read_only_the_horizon(hyp, horizon_days):
 
 
 # ------------------------------------------------------------------------------ training
-def _with_events_at(data: EventData, at: pd.Timestamp, horizon: pd.Timedelta,
-                    rng: np.random.Generator) -> EventData:
+def _with_events_at(
+    data: EventData, at: pd.Timestamp, horizon: pd.Timedelta, rng: np.random.Generator
+) -> EventData:
     """``data`` with activity and payments of some customers exactly at ``at`` (among them
     customers otherwise quiet since ``at - horizon``), and some cancelling exactly at ``at``."""
     customers = data.customers.copy()
-    alive = np.flatnonzero(((customers["signup_at"] < at - 40 * DAY)
-                            & (customers["churned_at"].isna()
-                               | (customers["churned_at"] > at))).to_numpy())
+    alive = np.flatnonzero(
+        (
+            (customers["signup_at"] < at - 40 * DAY)
+            & (customers["churned_at"].isna() | (customers["churned_at"] > at))
+        ).to_numpy()
+    )
     quitters = rng.choice(alive, min(3, len(alive)), replace=False)
     customers.loc[quitters, "churned_at"] = at
     customers.loc[quitters, "churn_type"] = "voluntary"
-    who = customers["customer_id"].to_numpy()[rng.choice(alive, min(8, len(alive)),
-                                                         replace=False)]
+    who = customers["customer_id"].to_numpy()[rng.choice(alive, min(8, len(alive)), replace=False)]
     act = data.activity.loc[data.activity["timestamp"] < at]
     last = act.groupby("customer_id")["timestamp"].max()
     quiet = last.index[(last < at - horizon) & (last >= at - horizon - 60 * DAY)].to_numpy()
     who = np.concatenate([quiet[:6], who])
-    activity = pd.concat([data.activity, pd.DataFrame({
-        "customer_id": who, "timestamp": at, "event": "login", "value": 1.0})],
-        ignore_index=True)
-    payments = pd.concat([data.payments, pd.DataFrame({
-        "customer_id": who[:4], "timestamp": at, "amount": 49.0, "status": "succeeded"})],
-        ignore_index=True)
+    activity = pd.concat(
+        [
+            data.activity,
+            pd.DataFrame({"customer_id": who, "timestamp": at, "event": "login", "value": 1.0}),
+        ],
+        ignore_index=True,
+    )
+    payments = pd.concat(
+        [
+            data.payments,
+            pd.DataFrame(
+                {"customer_id": who[:4], "timestamp": at, "amount": 49.0, "status": "succeeded"}
+            ),
+        ],
+        ignore_index=True,
+    )
     return EventData(customers, activity=activity, payments=payments, tickets=data.tickets)
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 1000), day=st.integers(0, 150),
-       kind=st.sampled_from(["cancellation", "inactivity"]),
-       horizon_days=st.sampled_from([28, 42]))
-def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kind,
-                                                                  horizon_days):
+@settings(
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    seed=st.integers(0, 1000),
+    day=st.integers(0, 150),
+    kind=st.sampled_from(["cancellation", "inactivity"]),
+    horizon_days=st.sampled_from([28, 42]),
+)
+def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kind, horizon_days):
     """``fit(data, as_of=T)`` reads nothing at or after T, labels included: its training rows,
     features, labels and model are those of ``fit(data.cut(T), as_of=T)``, with events and
     cancellations placed exactly at T."""
@@ -477,8 +608,9 @@ def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kin
     from churnpredict.model import ChurnModel
     from churnpredict.pipeline import ChurnPipeline
 
-    data = make_subscription_data(250, start="2023-06-01", end="2024-12-31", churn_scale=3.0,
-                                  random_state=seed)
+    data = make_subscription_data(
+        250, start="2023-06-01", end="2024-12-31", churn_scale=3.0, random_state=seed
+    )
     rng = np.random.default_rng(seed)
     # T is an existing activity time (events exactly at T), or a midnight
     act = data.activity["timestamp"]
@@ -489,9 +621,13 @@ def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kin
     cut = data.cut(as_of)
 
     def fitted(d: EventData) -> tuple[ChurnPipeline, pd.DataFrame, pd.DataFrame]:
-        pipe = ChurnPipeline(model=ChurnModel(n_estimators=15, n_jobs=1, random_state=0),
-                             horizon=f"{horizon_days}D", label=kind, n_cutoffs=8,
-                             cutoff_freq="14D")
+        pipe = ChurnPipeline(
+            model=ChurnModel(n_estimators=15, n_jobs=1, random_state=0),
+            horizon=f"{horizon_days}D",
+            label=kind,
+            n_cutoffs=8,
+            cutoff_freq="14D",
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             X, labels = pipe.fit_training(d, as_of, None)

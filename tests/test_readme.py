@@ -52,8 +52,7 @@ def test_batch_commands_run(tmp_path, monkeypatch):
     commands = [line for line in blocks("bash")[2].splitlines() if line.startswith("churnpredict")]
     assert [c.split()[1] for c in commands] == ["train", "score", "evaluate", "metrics"]
     for command in commands:
-        args = [str(sample_path()) if a == "data/sample" else a
-                for a in shlex.split(command)[1:]]
+        args = [str(sample_path()) if a == "data/sample" else a for a in shlex.split(command)[1:]]
         result = runner.invoke(cli.app, args)
         assert result.exit_code == 0, (command, result.output)
     frame = pd.read_csv(tmp_path / "at_risk.csv")
@@ -65,8 +64,7 @@ def test_config_example_is_valid(tmp_path):
     config = tmp_path / "churn.toml"
     config.write_text(blocks("toml")[0], encoding="utf-8")
     settings = cli.load_settings(config)
-    assert settings["columns"]["activity"] == {"user_id": "customer_id",
-                                               "event_time": "timestamp"}
+    assert settings["columns"]["activity"] == {"user_id": "customer_id", "event_time": "timestamp"}
     assert settings["score"]["rank_by"] == "revenue"
 
 
@@ -75,9 +73,18 @@ def test_demo_command_on_the_bundled_sample(tmp_path):
     """`churnpredict demo` as a new user runs it (a real process, the real sample)."""
     out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-c", "from churnpredict.cli import main; main()", "demo",
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "from churnpredict.cli import main; main()",
+            "demo",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr

@@ -34,7 +34,8 @@ def demo():
     data = load_sample()
     train_as_of = (pd.Timestamp(SAMPLE_AS_OF) - HORIZON).floor("D")
     pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_jobs=1), currency="€").fit(
-        data, as_of=train_as_of)
+        data, as_of=train_as_of
+    )
     scores = pipe.score(data, SAMPLE_AS_OF)
     return data, pipe, scores, at_risk_list(scores)
 
@@ -52,8 +53,7 @@ def _reason_cells(frame: pd.DataFrame) -> list[str]:
 
 def _bad_plurals(infos: dict[str, FeatureInfo]) -> list[str]:
     nouns = {i.noun for i in infos.values() if i.noun}
-    return [f"1 {plural(n)}" for n in nouns] + [
-        f"1 {u}s" for u in ("day", "week", "month", "year")]
+    return [f"1 {plural(n)}" for n in nouns] + [f"1 {u}s" for u in ("day", "week", "month", "year")]
 
 
 def test_every_reason_in_the_demo_list_reads_as_plain_words(demo, infos):
@@ -68,8 +68,7 @@ def test_every_reason_in_the_demo_list_reads_as_plain_words(demo, infos):
         assert not SNAKE.search(text), text
         assert "no data" not in text and not NAN.search(text), text
         assert not ZERO_CHANGE.search(text), text
-        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), \
-            text
+        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), text
         assert len(text) <= 90, text
     # amounts carry the configured currency
     money = [t for t in _reason_cells(scores) if " paid in the last " in t]
@@ -109,8 +108,9 @@ def test_reasons_compare_with_peers(demo):
     compared = [t for t in _reason_cells(scores) if "% of customers" in t]
     assert len(compared) > 0.3 * len(_reason_cells(scores))
     # a customer "fewer than X% of customers" really is below that share of the peers
-    row = scores[scores["reason_feature_1"].eq("events_30d")
-                 & scores["reason_1"].str.contains("fewer than")]
+    row = scores[
+        scores["reason_feature_1"].eq("events_30d") & scores["reason_1"].str.contains("fewer than")
+    ]
     if len(row):
         share = int(re.search(r"fewer than (\d+)%", row["reason_1"].iloc[0]).group(1))
         value = float(re.match(r"([\d,]+)", row["reason_1"].iloc[0]).group(1).replace(",", ""))
@@ -126,8 +126,9 @@ def test_the_waterfall_ends_at_the_listed_probability(demo):
     # same signs as the log-odds view, which stays available
     raw = to_shap_explanation(pipe.model_, X)
     assert np.all(np.sign(ex.values) * np.sign(raw.values) >= 0)
-    np.testing.assert_allclose(raw.base_values + raw.values.sum(axis=1),
-                               pipe.model_.decision_function(X), atol=1e-4)
+    np.testing.assert_allclose(
+        raw.base_values + raw.values.sum(axis=1), pipe.model_.decision_function(X), atol=1e-4
+    )
     # the report draws the first customer of the list from the same numbers
     from churnpredict.report import _contributions
 
@@ -158,8 +159,14 @@ def test_threshold_is_configurable(demo):
     data, pipe, scores, _ = demo
     X = pipe.features(data, SAMPLE_AS_OF)
     info = cp.training.describe_feature_columns(pipe.builders_, pipe.feature_names_)
-    strict = explain(pipe.model_, X, info, threshold=0.05,
-                     percentiles=pipe.feature_percentiles_, facts=pipe.reason_facts_)
+    strict = explain(
+        pipe.model_,
+        X,
+        info,
+        threshold=0.05,
+        percentiles=pipe.feature_percentiles_,
+        facts=pipe.reason_facts_,
+    )
     weights = strict[[f"reason_weight_{k}" for k in (1, 2, 3)]].to_numpy()
     assert np.nanmin(weights) >= 0.05
     default = scores[[f"reason_weight_{k}" for k in (1, 2, 3)]].to_numpy()
@@ -185,8 +192,7 @@ def test_templates_of_every_default_feature(value, infos):
         assert text, info.name
         assert not SNAKE.search(text) and "no data" not in text and not NAN.search(text), text
         assert not ZERO_CHANGE.search(text), text
-        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), \
-            text
+        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), text
         if value == 1234567.8 and info.kind in ("count", "money", "number", "rate", "change"):
             assert "1,234,56" in text, text
         if info.kind in ("money", "money_change") and value != 0:
@@ -203,8 +209,15 @@ def test_plain_number_words():
     assert format_value(-20, "money_change", currency="€") == "-€20"
     assert format_value(0.456, "share") == "46%"
     assert [duration_text(d) for d in (0.2, 1, 6, 21, 45, 62, 400, 800)] == [
-        "less than a day", "1 day", "6 days", "3 weeks", "6 weeks", "2 months", "13 months",
-        "2 years"]
+        "less than a day",
+        "1 day",
+        "6 days",
+        "3 weeks",
+        "6 weeks",
+        "2 months",
+        "13 months",
+        "2 years",
+    ]
 
 
 @given(st.integers(min_value=0, max_value=10**9))
@@ -214,12 +227,18 @@ def test_count_nouns_agree_with_their_number(n):
 
 
 def test_missing_means_nothing_unless_the_family_says_so():
-    silent = FeatureInfo("price_change_pct_90d", "monetary", "price changed {value}",
-                         kind="share_change")
+    silent = FeatureInfo(
+        "price_change_pct_90d", "monetary", "price changed {value}", kind="share_change"
+    )
     assert silent.describe(np.nan) == "" and silent.describe(0.0) == ""
     assert silent.describe(0.1) == "price changed +10%"
-    told = FeatureInfo("days_since_last_login", "engagement", "last login {value} ago",
-                       description_if_missing="no login yet", kind="days")
+    told = FeatureInfo(
+        "days_since_last_login",
+        "engagement",
+        "last login {value} ago",
+        description_if_missing="no login yet",
+        kind="days",
+    )
     assert told.describe(np.nan) == "no login yet" and told.describe(14) == "last login 2 weeks ago"
 
 
@@ -244,8 +263,11 @@ def test_excel_list_reads_as_a_list(demo, tmp_path):
     shown = set(frame["reason_group_1"].replace("", np.nan).dropna())
     assert shown <= set(legend["driver_group"])
     actions = dict(zip(legend["driver_group"], legend["suggested_action"], strict=True))
-    for group, action in frame[["reason_group_1", "suggested_action"]].drop_duplicates(
-            "reason_group_1").itertuples(index=False):
+    for group, action in (
+        frame[["reason_group_1", "suggested_action"]]
+        .drop_duplicates("reason_group_1")
+        .itertuples(index=False)
+    ):
         if group:
             assert actions[group] == action
 
@@ -253,22 +275,51 @@ def test_excel_list_reads_as_a_list(demo, tmp_path):
 def test_reason_compares_with_the_customers_own_past():
     import xgboost as xgb
 
-    X = pd.DataFrame({"events_30d": [2.0] * 10 + [20.0] * 10,
-                      "activity_trend_diff_30d": [-12.0] * 10 + [0.0] * 10})
+    X = pd.DataFrame(
+        {
+            "events_30d": [2.0] * 10 + [20.0] * 10,
+            "activity_trend_diff_30d": [-12.0] * 10 + [0.0] * 10,
+        }
+    )
     y = np.array([1] * 8 + [0] * 2 + [0] * 8 + [1] * 2)
-    params = {"max_depth": 1, "eta": 1.0, "objective": "binary:logistic", "base_score": 0.5,
-              "reg_lambda": 0.0, "min_child_weight": 0.0, "nthread": 1}
+    params = {
+        "max_depth": 1,
+        "eta": 1.0,
+        "objective": "binary:logistic",
+        "base_score": 0.5,
+        "reg_lambda": 0.0,
+        "min_child_weight": 0.0,
+        "nthread": 1,
+    }
     booster = xgb.train(params, xgb.DMatrix(X, y), 1)
-    info = [FeatureInfo("events_30d", "engagement", "{value} in the last 30 days", kind="count",
-                        noun="activity event", past_change="activity_trend_diff_30d",
-                        past_label="the 30 days before"),
-            FeatureInfo("activity_trend_diff_30d", "engagement",
-                        "{value} in the last 30 days vs the 30 days before", kind="change",
-                        noun="activity event")]
-    out = explain(booster, X, info, top=2, percentiles={"events_30d": list(
-        np.percentile(X["events_30d"], np.arange(101)))})
+    info = [
+        FeatureInfo(
+            "events_30d",
+            "engagement",
+            "{value} in the last 30 days",
+            kind="count",
+            noun="activity event",
+            past_change="activity_trend_diff_30d",
+            past_label="the 30 days before",
+        ),
+        FeatureInfo(
+            "activity_trend_diff_30d",
+            "engagement",
+            "{value} in the last 30 days vs the 30 days before",
+            kind="change",
+            noun="activity event",
+        ),
+    ]
+    out = explain(
+        booster,
+        X,
+        info,
+        top=2,
+        percentiles={"events_30d": list(np.percentile(X["events_30d"], np.arange(101)))},
+    )
     assert out["reason_1"].iloc[0] == (
-        "2 activity events in the last 30 days, down from 14 the 30 days before")
+        "2 activity events in the last 30 days, down from 14 the 30 days before"
+    )
     assert out["reason_group_1"].iloc[0] == "engagement"
     # the busy customers have no reason; the zero change is never one
     assert (out["reason_1"].iloc[10:] == "").all()
@@ -280,8 +331,12 @@ def test_every_reason_in_a_purchase_mode_list_reads_as_plain_words():
 
     shop = cp.EventData(**make_shop(n_customers=500, seed=4))
     end = pd.Timestamp("2024-12-31")
-    pipe = cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=40, n_jobs=1), horizon="60D",
-                            n_cutoffs=8, cutoff_freq="30D").fit(shop, as_of=end)
+    pipe = cp.ChurnPipeline(
+        model=cp.ChurnModel(n_estimators=40, n_jobs=1),
+        horizon="60D",
+        n_cutoffs=8,
+        cutoff_freq="30D",
+    ).fit(shop, as_of=end)
     assert pipe.business_ == "purchases"
     frame = at_risk_list(pipe.score(shop, end))
     infos = {i.name: i for b in pipe.builders_ for i in b.feature_info()}
@@ -294,6 +349,5 @@ def test_every_reason_in_a_purchase_mode_list_reads_as_plain_words():
         assert "no data" not in text and not NAN.search(text), text
         assert not ZERO_CHANGE.search(text), text
         assert not re.search(r"mrr|price", text, re.IGNORECASE), text
-        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), \
-            text
+        assert not any(re.search(rf"(?<![\d.,]){re.escape(b)}\b", text) for b in bad_plurals), text
         assert len(text) <= 90, text

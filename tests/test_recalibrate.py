@@ -64,8 +64,9 @@ def test_recalibration_brings_the_mean_back_without_changing_the_ranking(shifted
     assert np.array_equal(pipe.model_.decision_function(X), margin)
     p0 = before.scores["churn_probability"]
     p1 = after.scores["churn_probability"].reindex(p0.index)
-    assert np.array_equal(np.argsort(p0.to_numpy(), kind="stable"),
-                          np.argsort(p1.to_numpy(), kind="stable"))
+    assert np.array_equal(
+        np.argsort(p0.to_numpy(), kind="stable"), np.argsort(p1.to_numpy(), kind="stable")
+    )
     assert spearmanr(p0, p1).statistic == pytest.approx(1.0)
     assert after.metrics["auc"] == pytest.approx(before.metrics["auc"], abs=1e-9)
     # the model id says which calibration a list came from
@@ -89,8 +90,10 @@ def test_recalibrated_bundle_is_a_new_version(shifted, tmp_path):
     assert back.model_id_ == pipe.model_id_ != fitted.model_id_
     assert back.recalibration_ == pipe.recalibration_
     cutoff = _latest_complete(pipe)
-    assert np.allclose(back.score(new, cutoff, explain=False)["churn_probability"],
-                       pipe.score(new, cutoff, explain=False)["churn_probability"])
+    assert np.allclose(
+        back.score(new, cutoff, explain=False)["churn_probability"],
+        pipe.score(new, cutoff, explain=False)["churn_probability"],
+    )
     # the score reference follows the new calibration: no score drift on those rows
     assert back.reference_["score"] == pipe.reference_["score"] != fitted.reference_["score"]
 
@@ -99,8 +102,7 @@ def test_recalibrate_refuses_what_it_cannot_do(shifted):
     fitted, new = shifted
     with pytest.raises(cp.ChurnDataError, match="no cutoff"):
         copy.deepcopy(fitted).recalibrate(new, "2023-01-10")
-    baseline = cp.ChurnPipeline(model=cp.LogisticBaseline(), n_cutoffs=3).fit(
-        new, as_of=AS_OF)
+    baseline = cp.ChurnPipeline(model=cp.LogisticBaseline(), n_cutoffs=3).fit(new, as_of=AS_OF)
     with pytest.raises(cp.ChurnModelError, match="no calibration map"):
         baseline.recalibrate(new, LATER)
 
@@ -120,26 +122,41 @@ def test_recalibrate_and_evaluate_commands(shifted, tmp_path):
     folder = _data_dir(new, tmp_path / "data")
     runner = CliRunner()
     cutoff = f"{_latest_complete(fitted):%Y-%m-%d}"
-    result = runner.invoke(cli.app, ["evaluate", str(folder), "--model", str(model),
-                                     "--as-of", cutoff])
+    result = runner.invoke(
+        cli.app, ["evaluate", str(folder), "--model", str(model), "--as-of", cutoff]
+    )
     assert result.exit_code == 0, result.output
     assert "Base rate:" in result.output and "recalibrate" in result.output
-    result = runner.invoke(cli.app, ["recalibrate", str(folder), "--model", str(model),
-                                     "--as-of", f"{LATER:%Y-%m-%d}"])
+    result = runner.invoke(
+        cli.app, ["recalibrate", str(folder), "--model", str(model), "--as-of", f"{LATER:%Y-%m-%d}"]
+    )
     assert result.exit_code == 0, result.output
     new_id = cp.ChurnPipeline.load(model).model_id_
     assert new_id != fitted.model_id_ and new_id in result.output
-    result = runner.invoke(cli.app, ["evaluate", str(folder), "--model", str(model),
-                                     "--as-of", cutoff])
+    result = runner.invoke(
+        cli.app, ["evaluate", str(folder), "--model", str(model), "--as-of", cutoff]
+    )
     assert result.exit_code == 0 and "recalibrate" not in result.output.split("Base rate:")[1]
     out = tmp_path / "at_risk.csv"
-    result = runner.invoke(cli.app, ["score", str(folder), "--model", str(model), "--as-of",
-                                     f"{LATER:%Y-%m-%d}", "--out", str(out)])
+    result = runner.invoke(
+        cli.app,
+        [
+            "score",
+            str(folder),
+            "--model",
+            str(model),
+            "--as-of",
+            f"{LATER:%Y-%m-%d}",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads(out.with_name("at_risk.manifest.json").read_text(encoding="utf-8"))
     assert manifest["model_id"] == new_id
-    bad = runner.invoke(cli.app, ["recalibrate", str(folder), "--model", str(model),
-                                  "--as-of", "2023-01-10"])
+    bad = runner.invoke(
+        cli.app, ["recalibrate", str(folder), "--model", str(model), "--as-of", "2023-01-10"]
+    )
     assert bad.exit_code == 2
 
 
@@ -151,7 +168,7 @@ def test_report_states_the_base_rate_on_the_latest_complete_cutoff(shifted, tmp_
     page = cp.write_report(pipe, new, end, tmp_path / "report").read_text(encoding="utf-8")
     cutoff = (end - pipe.horizon_).floor("D")
     assert f"on the customers active on {cutoff:%Y-%m-%d}" in page
-    assert "id=base-rate class=\"note\"" in page and "recalibrate" in page
+    assert 'id=base-rate class="note"' in page and "recalibrate" in page
     pipe.recalibrate(new, end)
     page = cp.write_report(pipe, new, end, tmp_path / "after").read_text(encoding="utf-8")
     assert "<p id=base-rate><b>Base rate</b>" in page
@@ -183,14 +200,20 @@ def test_a_new_fit_forgets_an_earlier_recalibration(shifted):
 
 def test_recalibration_uses_the_scored_population_with_lapsed_customers():
     """Inactivity churn scores lapsed customers too: the map is refitted on that population."""
-    data = cp.make_subscription_data(n_customers=800, random_state=3, **{
-        k: v for k, v in GEN.items() if k != "n_customers"})
-    pipe = cp.ChurnPipeline(label="inactivity", horizon="28D", n_cutoffs=4,
-                            model=cp.ChurnModel(n_estimators=20, n_jobs=1))
+    data = cp.make_subscription_data(
+        n_customers=800, random_state=3, **{k: v for k, v in GEN.items() if k != "n_customers"}
+    )
+    pipe = cp.ChurnPipeline(
+        label="inactivity",
+        horizon="28D",
+        n_cutoffs=4,
+        model=cp.ChurnModel(n_estimators=20, n_jobs=1),
+    )
     pipe.fit(data, as_of="2024-09-01")
     pipe.recalibrate(data, "2024-12-01", n_cutoffs=1)
     cutoff = pd.Timestamp("2024-12-01") - pipe.horizon_
     scored = cp.labels.population(data, [cutoff], **pipe.population_rule())
     assert pipe.recalibration_["n_rows"] == len(scored)
-    assert (cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity")
-            == "lapsed").any()
+    assert (
+        cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity") == "lapsed"
+    ).any()

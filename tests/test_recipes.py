@@ -20,7 +20,8 @@ def dataset(relative: str) -> Path:
 
 def test_online_retail_is_event_data_with_inactivity_labels():
     data = recipes.load_online_retail(
-        dataset("online-retail-uci-invoices/online_retail_invoices.csv.gz"))
+        dataset("online-retail-uci-invoices/online_retail_invoices.csv.gz")
+    )
     assert len(data.customers) == 4338 and len(data.payments) == 18532
     labels = label_churn(data, ["2011-09-09"], "90D", lookback="365D")
     # README: cutoff 2011-09-09, 90-day horizon -> 1,441 churners among 3,362 customers.
@@ -31,7 +32,8 @@ def test_online_retail_is_event_data_with_inactivity_labels():
 
 def test_sparkify_drops_logged_out_events():
     data = recipes.load_sparkify(
-        dataset("sparkify-eventsim-log-sample/sparkify_log_data_2018-11.jsonl.gz"))
+        dataset("sparkify-eventsim-log-sample/sparkify_log_data_2018-11.jsonl.gz")
+    )
     assert len(data.customers) == 97
     assert data.activity["customer_id"].ne("").all()
     assert data.tickets is not None
@@ -40,10 +42,18 @@ def test_sparkify_drops_logged_out_events():
 @pytest.mark.parametrize(
     ("loader", "relative", "rows", "rate"),
     [
-        (recipes.load_telco, "ibm-telco-churn/WA_Fn-UseC_-Telco-Customer-Churn.csv.gz", 7043,
-         1869 / 7043),
-        (recipes.load_bank_churners, "credit-card-bankchurners/BankChurners.csv.gz", 10127,
-         1627 / 10127),
+        (
+            recipes.load_telco,
+            "ibm-telco-churn/WA_Fn-UseC_-Telco-Customer-Churn.csv.gz",
+            7043,
+            1869 / 7043,
+        ),
+        (
+            recipes.load_bank_churners,
+            "credit-card-bankchurners/BankChurners.csv.gz",
+            10127,
+            1627 / 10127,
+        ),
         (recipes.load_bank_churn, "bank-churn-modelling/Churn_Modelling.csv.gz", 10000, 0.2037),
     ],
 )

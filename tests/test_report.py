@@ -50,8 +50,17 @@ def scores(pipeline, data):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, pipeline, data, evaluation, scores):
     out = tmp_path_factory.mktemp("report")
-    page = write_report(pipeline, data, LIST_AT, out, scores=scores, evaluation=evaluation,
-                        contact_cost=0.5, save_rate=0.3, actions={"payments": "Call about card"})
+    page = write_report(
+        pipeline,
+        data,
+        LIST_AT,
+        out,
+        scores=scores,
+        evaluation=evaluation,
+        contact_cost=0.5,
+        save_rate=0.3,
+        actions={"payments": "Call about card"},
+    )
     return page
 
 
@@ -116,7 +125,7 @@ def test_page_embeds_the_png_files(report):
     for img in checker.images:
         prefix = "data:image/png;base64,"
         assert img["src"].startswith(prefix)
-        embedded[img["alt"]] = base64.b64decode(img["src"][len(prefix):])
+        embedded[img["alt"]] = base64.b64decode(img["src"][len(prefix) :])
     assert len(embedded) == len(REPORT_PLOTS)
     for stem, caption in REPORT_PLOTS.items():
         assert embedded[caption] == (report.parent / f"{stem}.png").read_bytes()
@@ -135,7 +144,7 @@ def test_headline_metrics(report, evaluation):
 
 def test_top_20_with_reasons_and_actions(report, scores):
     text = report.read_text(encoding="utf-8")
-    section = text[text.index("<section id=list>"):text.index("<section id=profit>")]
+    section = text[text.index("<section id=list>") : text.index("<section id=profit>")]
     rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]+)</td>", section)
     assert [int(r) for r, _ in rows] == list(range(1, 21))
     # ranked by probability like the scores (ties keep the scores' order)
@@ -149,7 +158,7 @@ def test_top_20_with_reasons_and_actions(report, scores):
 
 def test_driver_groups_explained_with_actions(report):
     text = report.read_text(encoding="utf-8")
-    section = text[text.index("<section id=drivers>"):]
+    section = text[text.index("<section id=drivers>") :]
     for group, meaning in GROUP_MEANINGS.items():
         assert f">{group}</span>" in section
         assert meaning in section
@@ -168,8 +177,9 @@ def test_profit_optimal_list_size(report, scores, pipeline):
 
 @pytest.mark.slow
 def test_no_contact_pays_when_contacts_are_dear(tmp_path, pipeline, data, scores, evaluation):
-    page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores, evaluation=evaluation,
-                        contact_cost=1e6)
+    page = write_report(
+        pipeline, data, LIST_AT, tmp_path, scores=scores, evaluation=evaluation, contact_cost=1e6
+    )
     assert "no contact pays for itself" in page.read_text(encoding="utf-8")
 
 
@@ -194,16 +204,22 @@ def test_evaluates_by_itself_when_outcomes_are_known(tmp_path, pipeline, data, e
 
 
 def test_evaluate_at_needs_the_horizon_after_as_of(pipeline, data):
-    with pytest.raises(ChurnDataError, match=r"needs the 28-day horizon after it.*on or before "
-                                             r"2024-12-02"):
+    with pytest.raises(
+        ChurnDataError,
+        match=r"needs the 28-day horizon after it.*on or before "
+        r"2024-12-02",
+    ):
         evaluate_at(pipeline, data, "2024-12-20")
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"save_rate": 1.5}, ValueError, "save_rate=1.5"),
-    ({"top": 0}, ValueError, "top=0"),
-    ({"contact_cost": -1}, ValueError, "contact_cost=-1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"save_rate": 1.5}, ValueError, "save_rate=1.5"),
+        ({"top": 0}, ValueError, "top=0"),
+        ({"contact_cost": -1}, ValueError, "contact_cost=-1"),
+    ],
+)
 def test_bad_assumptions(tmp_path, pipeline, data, scores, kwargs, error, match):
     with pytest.raises(error, match=match):
         write_report(pipeline, data, LIST_AT, tmp_path / "r", scores=scores, **kwargs)
@@ -238,15 +254,26 @@ def test_page_renders_in_a_headless_browser(tmp_path, report):
     from PIL import Image
 
     bare = tmp_path / "bare.html"
-    bare.write_text(re.sub(r"<img [^>]*>", "", report.read_text(encoding="utf-8")),
-                    encoding="utf-8")
+    bare.write_text(
+        re.sub(r"<img [^>]*>", "", report.read_text(encoding="utf-8")), encoding="utf-8"
+    )
 
     def colours(page):
         shot = tmp_path / f"{page.stem}.png"
         subprocess.run(
-            [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-            check=True, capture_output=True, timeout=60,
+            [
+                _browser(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                f"--screenshot={shot}",
+                "--window-size=1200,1600",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         with Image.open(shot) as image:
             assert image.size == (1200, 1600)
@@ -259,14 +286,30 @@ def test_list_options_rank_the_reports_list(tmp_path, pipeline, data, scores, ev
     from churnpredict.export import ListOptions, at_risk_list
 
     options = ListOptions(rank_by="revenue", tiers={"high": 0.3})
-    page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores,
-                        evaluation=evaluation, options=options, top=5)
+    page = write_report(
+        pipeline,
+        data,
+        LIST_AT,
+        tmp_path,
+        scores=scores,
+        evaluation=evaluation,
+        options=options,
+        top=5,
+    )
     text = page.read_text(encoding="utf-8")
-    section = text[text.index("<section id=list>"):text.index("<section id=profit>")]
+    section = text[text.index("<section id=list>") : text.index("<section id=profit>")]
     rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]+)</td>", section)
     expected = at_risk_list(scores, options=options)["customer_id"].head(5)
     assert [c for _, c in rows] == [str(c) for c in expected]
     assert [c for _, c in rows] != [str(c) for c in scores.index[:5]]  # not the probability order
     with pytest.raises(ValueError, match="not both"):
-        write_report(pipeline, data, LIST_AT, tmp_path, scores=scores, evaluation=evaluation,
-                     options=options, tiers={"high": 0.5})
+        write_report(
+            pipeline,
+            data,
+            LIST_AT,
+            tmp_path,
+            scores=scores,
+            evaluation=evaluation,
+            options=options,
+            tiers={"high": 0.5},
+        )

@@ -27,23 +27,29 @@ def data():
     """Three customers (one id holding a script, one column name holding markup), two of
     them with activity in March, one payment each for two of them, no tickets; one event
     belongs to a customer not in the customers table (its id holds markup too)."""
-    customers = pd.DataFrame({
-        "customer_id": ["a", SCRIPT, "c"],
-        "signup_at": ["2024-01-01", "2024-01-15", "2024-02-01"],
-        "churned_at": [None, "2024-04-10", None],
-        "plan": ["basic", "pro", "basic"],
-        "<b>region</b>": ["north", "<i>south</i>", "east"],
-    })
-    activity = pd.DataFrame({
-        "customer_id": ["a", "a", SCRIPT, "<img src=x onerror=alert(2)>"],
-        "timestamp": ["2024-03-01", "2024-03-05 12:00", "2024-03-02", "2024-03-03"],
-    })
-    payments = pd.DataFrame({
-        "customer_id": ["a", "c"],
-        "timestamp": ["2024-02-01", "2024-02-20"],
-        "amount": [10.0, 12.5],
-        "status": ["succeeded", "failed"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", SCRIPT, "c"],
+            "signup_at": ["2024-01-01", "2024-01-15", "2024-02-01"],
+            "churned_at": [None, "2024-04-10", None],
+            "plan": ["basic", "pro", "basic"],
+            "<b>region</b>": ["north", "<i>south</i>", "east"],
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", SCRIPT, "<img src=x onerror=alert(2)>"],
+            "timestamp": ["2024-03-01", "2024-03-05 12:00", "2024-03-02", "2024-03-03"],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "customer_id": ["a", "c"],
+            "timestamp": ["2024-02-01", "2024-02-20"],
+            "amount": [10.0, 12.5],
+            "status": ["succeeded", "failed"],
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         return EventData(customers, activity=activity, payments=payments)
@@ -70,8 +76,14 @@ def test_event_data_html_shows_the_tables_and_escapes_everything(data):
     # the whole span, churned_at included
     assert "3 customers; 2024-01-01 00:00:00 .. 2024-04-10 00:00:00" in html
     # a column shows times of day when one of its values has one (activity's last event)
-    assert cells(html, "customers") == ["3", "3", "2024-01-01", "2024-02-01 00:00:00",
-                                        "churned_at, plan", "&lt;b&gt;region&lt;/b&gt;"]
+    assert cells(html, "customers") == [
+        "3",
+        "3",
+        "2024-01-01",
+        "2024-02-01 00:00:00",
+        "churned_at, plan",
+        "&lt;b&gt;region&lt;/b&gt;",
+    ]
     assert cells(html, "activity") == ["3", "2", "2024-03-01", "2024-03-05 12:00:00", "", ""]
     assert cells(html, "payments")[:2] == ["2", "2"]
     assert "tickets" not in re.findall(r"<th>(\w+)</th>", html)
@@ -81,16 +93,16 @@ def test_event_data_html_shows_the_tables_and_escapes_everything(data):
 
 def test_event_data_html_of_a_large_table_groups_thousands():
     n = 12_345
-    customers = pd.DataFrame({"customer_id": np.arange(n),
-                              "signup_at": pd.Timestamp("2024-01-01")})
+    customers = pd.DataFrame({"customer_id": np.arange(n), "signup_at": pd.Timestamp("2024-01-01")})
     html = EventData(customers)._repr_html_()
     assert cells(html, "customers")[:2] == ["12,345", "12,345"]
 
 
 def test_snapshot_html_names_the_label_column_escaped():
     """A snapshot table whose label column name holds markup."""
-    customers = pd.DataFrame({"customer_id": ["x", "y"], "<u>Exited</u>": [1, 0],
-                              "balance": [10.0, 0.0]})
+    customers = pd.DataFrame(
+        {"customer_id": ["x", "y"], "<u>Exited</u>": [1, 0], "balance": [10.0, 0.0]}
+    )
     data = EventData(customers, label_column="<u>Exited</u>")
     html = data._repr_html_()
     assert "<u>" not in html
@@ -103,14 +115,30 @@ def scores_frame():
     proba = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
     churned = np.array([1, 1, 0, 0, 0, 1, 0, 0, 0, 0])
     ids = pd.Index([f"c{i}" for i in range(9)] + [SCRIPT], name="customer_id")
-    return pd.DataFrame({"churn_probability": proba, "mrr": 1.0, "churned": churned,
-                         "churn_type": ["voluntary", "involuntary", None, None, None,
-                                        "voluntary", None, None, None, None]}, index=ids)
+    return pd.DataFrame(
+        {
+            "churn_probability": proba,
+            "mrr": 1.0,
+            "churned": churned,
+            "churn_type": [
+                "voluntary",
+                "involuntary",
+                None,
+                None,
+                None,
+                "voluntary",
+                None,
+                None,
+                None,
+                None,
+            ],
+        },
+        index=ids,
+    )
 
 
 def test_evaluation_html_holds_the_metrics_and_the_lift_by_decile():
-    ev = Evaluation.from_scores(pd.Timestamp("2024-05-01"), pd.Timedelta("28D"),
-                                scores_frame())
+    ev = Evaluation.from_scores(pd.Timestamp("2024-05-01"), pd.Timedelta("28D"), scores_frame())
     html = ev._repr_html_()
     assert "as of 2024-05-01, horizon 28D" in html
     assert cells(html, "n") == ["10"]
@@ -133,10 +161,15 @@ def test_evaluation_html_holds_the_metrics_and_the_lift_by_decile():
 
 def test_evaluation_html_escapes_names_and_shows_missing_as_na():
     """Metrics and lift columns arriving with markup in their names are shown as text."""
-    lift = pd.DataFrame({"<b>lift</b>": [np.nan, 1.5]},
-                        index=pd.RangeIndex(1, 3, name="band"))
-    ev = Evaluation(pd.Timestamp("2024-05-01 06:30"), None, pd.DataFrame(),
-                    {"n": 4, "<i>auc</i>": float("nan")}, lift, {SCRIPT: 0.25})
+    lift = pd.DataFrame({"<b>lift</b>": [np.nan, 1.5]}, index=pd.RangeIndex(1, 3, name="band"))
+    ev = Evaluation(
+        pd.Timestamp("2024-05-01 06:30"),
+        None,
+        pd.DataFrame(),
+        {"n": 4, "<i>auc</i>": float("nan")},
+        lift,
+        {SCRIPT: 0.25},
+    )
     html = ev._repr_html_()
     assert "<b>" not in html and "<i>" not in html and "<script" not in html
     assert "as of 2024-05-01 06:30:00<" in html and "horizon" not in html

@@ -25,16 +25,27 @@ from .session import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, BadInput
 from .session import Session as _Session  # noqa: F401 (kept importable from here)
 from .settings import CONFIG_KEYS, load_settings
 
-__all__ = ["app", "main", "load_settings", "run_demo", "BadInput", "CONFIG_KEYS", "EXIT_OK",
-           "EXIT_UNEXPECTED", "EXIT_BAD_INPUT"]
+__all__ = [
+    "app",
+    "main",
+    "load_settings",
+    "run_demo",
+    "BadInput",
+    "CONFIG_KEYS",
+    "EXIT_OK",
+    "EXIT_UNEXPECTED",
+    "EXIT_BAD_INPUT",
+]
 
-for _command, _epilog in ((train.train, train.TRAIN_EPILOG),
-                          (score.score, score.SCORE_EPILOG),
-                          (evaluate.evaluate, evaluate.EVALUATE_EPILOG),
-                          (metrics.metrics, metrics.METRICS_EPILOG),
-                          (loop.campaign, loop.CAMPAIGN_EPILOG),
-                          (loop.recalibrate, loop.RECALIBRATE_EPILOG),
-                          (demo.demo, demo.DEMO_EPILOG)):
+for _command, _epilog in (
+    (train.train, train.TRAIN_EPILOG),
+    (score.score, score.SCORE_EPILOG),
+    (evaluate.evaluate, evaluate.EVALUATE_EPILOG),
+    (metrics.metrics, metrics.METRICS_EPILOG),
+    (loop.campaign, loop.CAMPAIGN_EPILOG),
+    (loop.recalibrate, loop.RECALIBRATE_EPILOG),
+    (demo.demo, demo.DEMO_EPILOG),
+):
     app.command(epilog=_epilog)(_command)
 del _command, _epilog
 

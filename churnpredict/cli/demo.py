@@ -33,8 +33,9 @@ model/ under --out.
 
 def demo(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the list, report and "
-                                      "model.")] = Path("churnpredict-demo"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the list, report and model.")
+    ] = Path("churnpredict-demo"),
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -45,8 +46,9 @@ def demo(
         run_demo(out, session=session)
 
 
-def run_demo(out: str | os.PathLike, *, session: Session | None = None,
-             pipeline: Any = None) -> dict[str, Path]:
+def run_demo(
+    out: str | os.PathLike, *, session: Session | None = None, pipeline: Any = None
+) -> dict[str, Path]:
     """Train, evaluate, score and report on the bundled sample; return the written paths.
 
     Parameters
@@ -93,25 +95,40 @@ def run_demo(out: str | os.PathLike, *, session: Session | None = None,
     paths = {"at_risk": out / "at_risk.csv", "report": out / "report", "model": out / "model"}
     write_at_risk(frame, paths["at_risk"])
     with session.step("Writing report"):
-        paths["report"] = write_report(pipeline, data, end, paths["report"], scores=scores,
-                                       evaluation=evaluation)
+        paths["report"] = write_report(
+            pipeline, data, end, paths["report"], scores=scores, evaluation=evaluation
+        )
     with session.step("Saving model"):
         pipeline.save(paths["model"])
     with session.shown():
-        _say_demo_summary(session, pipeline, data, end, train_as_of, horizon, evaluation,
-                          scores, frame, paths)
+        _say_demo_summary(
+            session, pipeline, data, end, train_as_of, horizon, evaluation, scores, frame, paths
+        )
     return paths
 
 
-def _say_demo_summary(session: Session, pipeline: Any, data: Any, end: Any, train_as_of: Any,
-                      horizon: Any, evaluation: Any, scores: Any, frame: Any,
-                      paths: Mapping[str, Path]) -> None:
+def _say_demo_summary(
+    session: Session,
+    pipeline: Any,
+    data: Any,
+    end: Any,
+    train_as_of: Any,
+    horizon: Any,
+    evaluation: Any,
+    scores: Any,
+    frame: Any,
+    paths: Mapping[str, Path],
+) -> None:
     first, last = data.time_range
-    session.say(f"[bold]churnpredict demo[/bold]: a sample subscription business, "
-                f"{len(data.customers):,} customers, {first:%Y-%m-%d} to {end:%Y-%m-%d}")
+    session.say(
+        f"[bold]churnpredict demo[/bold]: a sample subscription business, "
+        f"{len(data.customers):,} customers, {first:%Y-%m-%d} to {end:%Y-%m-%d}"
+    )
     say_business(session, pipeline)
-    session.say(f"Check on the last complete horizon: customers active on "
-                f"{train_as_of:%Y-%m-%d}, churn within {horizon_words(horizon)}:")
+    session.say(
+        f"Check on the last complete horizon: customers active on "
+        f"{train_as_of:%Y-%m-%d}, churn within {horizon_words(horizon)}:"
+    )
     session.say(evaluation_table(evaluation))
     say_list_summary(session, scores, frame, paths["at_risk"], horizon)
     session.say(f"Report: [bold]{markup(paths['report'])}[/bold]")
@@ -123,5 +140,7 @@ def _say_demo_summary(session: Session, pipeline: Any, data: Any, end: Any, trai
     except FileNotFoundError:
         folder = None
     if folder is not None:
-        session.say(f"Score it yourself: churnpredict score {markup(folder)} --model "
-                    f"{markup(paths['model'])} --as-of {end:%Y-%m-%d} --out at_risk.xlsx")
+        session.say(
+            f"Score it yourself: churnpredict score {markup(folder)} --model "
+            f"{markup(paths['model'])} --as-of {end:%Y-%m-%d} --out at_risk.xlsx"
+        )

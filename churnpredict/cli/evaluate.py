@@ -42,11 +42,20 @@ def evaluate(
     ctx: typer.Context,
     data: DataArg,
     model: ModelOpt,
-    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff to evaluate (YYYY-MM-DD); the "
-                                       "data must cover one horizon after it.",
-                                       show_default=False)],
-    report: Annotated[Path | None, typer.Option(
-        "--report", "-r", help="Also write an HTML report with plots to this directory.")] = None,
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="Cutoff to evaluate (YYYY-MM-DD); the data must cover one horizon after it.",
+            show_default=False,
+        ),
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", "-r", help="Also write an HTML report with plots to this directory."
+        ),
+    ] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
@@ -70,11 +79,14 @@ def evaluate(
 
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
             evaluation = evaluate_at(pipeline, dataset, as_of_ts, explain=report is not None)
-        check = base_rate_check(evaluation.scores["churned"],
-                                evaluation.scores["churn_probability"])
+        check = base_rate_check(
+            evaluation.scores["churned"], evaluation.scores["churn_probability"]
+        )
         with session.shown():
-            session.say(f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
-                        f"{horizon_words(pipeline.horizon_)}:")
+            session.say(
+                f"Customers active on {as_of_ts:%Y-%m-%d}, churn within "
+                f"{horizon_words(pipeline.horizon_)}:"
+            )
             session.say(evaluation_table(evaluation))
             session.say(f"Base rate: {markup(check['message'])}")
         if report is not None:
@@ -82,9 +94,16 @@ def evaluate(
 
             options = dict(settings.get("report", {}))
             with session.step("Writing report"):
-                page = write_report(pipeline, dataset, as_of_ts, report,
-                                    scores=evaluation.scores, evaluation=evaluation,
-                                    actions=settings.get("actions"),
-                                    tiers=settings.get("tiers"), **options)
+                page = write_report(
+                    pipeline,
+                    dataset,
+                    as_of_ts,
+                    report,
+                    scores=evaluation.scores,
+                    evaluation=evaluation,
+                    actions=settings.get("actions"),
+                    tiers=settings.get("tiers"),
+                    **options,
+                )
             with session.shown():
                 session.say(f"Report: [bold]{markup(page)}[/bold]")

@@ -14,16 +14,30 @@ from ..exceptions import BundleError
 from ..windows import to_naive_utc
 from .session import BadInput, Session
 
-__all__ = ["OUTPUT_SUFFIXES", "PERIOD_ALIASES", "BUSINESS_KINDS", "parse_date",
-           "parse_duration", "parse_period", "check_output", "check_output_dir", "check_cells",
-           "check_bundle_destination", "check_model_dir", "check_business", "load_pipeline"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "PERIOD_ALIASES",
+    "BUSINESS_KINDS",
+    "parse_date",
+    "parse_duration",
+    "parse_period",
+    "check_output",
+    "check_output_dir",
+    "check_cells",
+    "check_bundle_destination",
+    "check_model_dir",
+    "check_business",
+    "load_pipeline",
+]
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
 BUSINESS_KINDS = ("auto", "subscription", "purchases")
 
-_ISO_DATE = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
-             r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO_DATE = (
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def parse_date(value: str | None, option: str = "--as-of") -> Any:
@@ -48,8 +62,10 @@ def parse_date(value: str | None, option: str = "--as-of") -> Any:
         except (ValueError, TypeError, OverflowError):  # out of range or no such day
             stamp = pd.NaT
     if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
-        raise BadInput(f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
-                       f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31")
+        raise BadInput(
+            f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
+            f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31"
+        )
     return stamp
 
 
@@ -60,8 +76,9 @@ def parse_duration(value: Any, option: str) -> Any:
     try:
         window = parse_window(value)
     except (ValueError, TypeError) as exc:
-        raise BadInput(f"{option} {value!r} is not a usable duration ({exc}); use e.g. 28D"
-                       ) from None
+        raise BadInput(
+            f"{option} {value!r} is not a usable duration ({exc}); use e.g. 28D"
+        ) from None
     if window <= window * 0:
         raise BadInput(f"{option} {value!r} must be positive, e.g. 28D")
     return window
@@ -92,14 +109,17 @@ def check_output(path: Path, option: str = "--out") -> Path:
             f"use .csv, .parquet or .xlsx"
         )
     if path.exists() and path.is_dir():
-        raise BadInput(f"{option} {str(path)!r} is a directory; give a file name such as "
-                       f"at_risk.csv")
+        raise BadInput(
+            f"{option} {str(path)!r} is a directory; give a file name such as at_risk.csv"
+        )
     if path.suffix.lower() == ".xlsx":
         try:
             import openpyxl  # noqa: F401
         except ImportError:
-            raise BadInput("writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
-                           "or write .csv / .parquet") from None
+            raise BadInput(
+                "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
+                "or write .csv / .parquet"
+            ) from None
     return check_writable(path, option)
 
 
@@ -135,8 +155,10 @@ def check_model_dir(path: Path) -> Path:
             f"'churnpredict train DATA --model {path}'"
         )
     if not path.is_dir():
-        raise BundleError(f"--model {str(path)!r} is a file, not a model directory written by "
-                          f"'churnpredict train'")
+        raise BundleError(
+            f"--model {str(path)!r} is a file, not a model directory written by "
+            f"'churnpredict train'"
+        )
     return path
 
 

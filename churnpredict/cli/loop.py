@@ -48,19 +48,42 @@ to it). An --as-of before the horizon has ended is exit 2.
 
 def campaign(
     ctx: typer.Context,
-    list_path: Annotated[Path, typer.Argument(
-        metavar="LIST", help="An at-risk list scored with --holdout (.csv with its "
-        ".manifest.json, .parquet or .xlsx).", show_default=False)],
+    list_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LIST",
+            help="An at-risk list scored with --holdout (.csv with its "
+            ".manifest.json, .parquet or .xlsx).",
+            show_default=False,
+        ),
+    ],
     data: DataArg,
-    as_of: Annotated[str, typer.Option("--as-of", help="Date of the readout (YYYY-MM-DD), on "
-                                       "or after the end of the list's horizon.",
-                                       show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for campaign.json, "
-                                      "campaign.html and its plots.", show_default=False)],
-    horizon: Annotated[str | None, typer.Option(
-        help="The list's horizon, for a list that does not record it, e.g. 28D.")] = None,
-    list_as_of: Annotated[str | None, typer.Option(
-        "--list-as-of", help="The list's as-of date, for a list that does not record it.")
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="Date of the readout (YYYY-MM-DD), on or after the end of the list's horizon.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for campaign.json, campaign.html and its plots.",
+            show_default=False,
+        ),
+    ],
+    horizon: Annotated[
+        str | None,
+        typer.Option(help="The list's horizon, for a list that does not record it, e.g. 28D."),
+    ] = None,
+    list_as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--list-as-of", help="The list's as-of date, for a list that does not record it."
+        ),
     ] = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
@@ -82,8 +105,7 @@ def campaign(
         frame = read_list(list_path)
         dataset = load_data(session, data, settings)
         with session.step("Reading out the campaign"):
-            readout = campaign_readout(frame, dataset, as_of_ts, horizon=horizon,
-                                       list_as_of=start)
+            readout = campaign_readout(frame, dataset, as_of_ts, horizon=horizon, list_as_of=start)
             page = write_campaign(readout, out)
         with session.shown():
             _say_campaign(session, readout, page)
@@ -95,29 +117,47 @@ def _say_campaign(session: Session, readout: Mapping[str, Any], page: Path) -> N
     def pct(value: Any, signed: bool = False) -> str:
         return "n/a" if value is None else (f"{value:+.1%}" if signed else f"{value:.1%}")
 
-    session.say(f"Campaign on the list of {markup(readout['list_as_of'][:10])}, churn within "
-                f"{markup(readout['horizon'])}: retention lift "
-                f"[bold]{pct(readout['retention_lift'], True)}[/bold] "
-                f"({readout['level']:.0%} interval {pct(readout['ci_low'], True)} to "
-                f"{pct(readout['ci_high'], True)}); customers saved "
-                f"{readout['customers_saved']:,.1f}; revenue saved "
-                f"{fmt_money(readout['revenue_saved'])}")
+    session.say(
+        f"Campaign on the list of {markup(readout['list_as_of'][:10])}, churn within "
+        f"{markup(readout['horizon'])}: retention lift "
+        f"[bold]{pct(readout['retention_lift'], True)}[/bold] "
+        f"({readout['level']:.0%} interval {pct(readout['ci_low'], True)} to "
+        f"{pct(readout['ci_high'], True)}); customers saved "
+        f"{readout['customers_saved']:,.1f}; revenue saved "
+        f"{fmt_money(readout['revenue_saved'])}"
+    )
     table = Table()
-    for name in ("segment", "treated", "control", "churn treated", "churn control", "lift",
-                 "interval"):
+    for name in (
+        "segment",
+        "treated",
+        "control",
+        "churn treated",
+        "churn control",
+        "lift",
+        "interval",
+    ):
         table.add_column(name, justify="left" if name == "segment" else "right")
     rows = [("all", readout)] + list(readout.get("tiers", {}).items())
     for name, r in rows:
-        table.add_row(cell(name), f"{r['n_treatment']:,}", f"{r['n_control']:,}",
-                      pct(r["churn_rate_treatment"]), pct(r["churn_rate_control"]),
-                      pct(r["retention_lift"], True),
-                      f"{pct(r['ci_low'], True)} to {pct(r['ci_high'], True)}")
+        table.add_row(
+            cell(name),
+            f"{r['n_treatment']:,}",
+            f"{r['n_control']:,}",
+            pct(r["churn_rate_treatment"]),
+            pct(r["churn_rate_control"]),
+            pct(r["retention_lift"], True),
+            f"{pct(r['ci_low'], True)} to {pct(r['ci_high'], True)}",
+        )
     session.say(table)
     if readout.get("n_unmatched"):
-        session.notes.append(f"{readout['n_unmatched']:,} listed customers are not in the "
-                             f"data's population at the list's as-of; left out")
-    session.say(f"Readout: [bold]{markup(page)}[/bold] and "
-                f"[bold]{markup(page.with_name('campaign.json'))}[/bold]")
+        session.notes.append(
+            f"{readout['n_unmatched']:,} listed customers are not in the "
+            f"data's population at the list's as-of; left out"
+        )
+    session.say(
+        f"Readout: [bold]{markup(page)}[/bold] and "
+        f"[bold]{markup(page.with_name('campaign.json'))}[/bold]"
+    )
 
 
 RECALIBRATE_EPILOG = """\
@@ -136,11 +176,17 @@ def recalibrate(
     ctx: typer.Context,
     data: DataArg,
     model: ModelOpt,
-    as_of: Annotated[str, typer.Option("--as-of", help="What is known (YYYY-MM-DD); the "
-                                       "latest complete cutoff is one horizon before.",
-                                       show_default=False)],
-    cutoffs: Annotated[int, typer.Option(
-        "--cutoffs", help="How many of the latest complete cutoffs to fit on.")] = 3,
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="What is known (YYYY-MM-DD); the latest complete cutoff is one horizon before.",
+            show_default=False,
+        ),
+    ],
+    cutoffs: Annotated[
+        int, typer.Option("--cutoffs", help="How many of the latest complete cutoffs to fit on.")
+    ] = 3,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
@@ -165,10 +211,14 @@ def recalibrate(
             pipeline.save(model)
         info = pipeline.recalibration_
         with session.shown():
-            session.say(f"Recalibrated on {info['n_rows']:,} rows at {len(info['cutoffs'])} "
-                        f"cutoff(s) up to {info['cutoffs'][-1][:10]}: observed churn "
-                        f"{info['observed_rate']:.1%}; mean probability "
-                        f"{info['mean_probability_before']:.1%} before, "
-                        f"{info['mean_probability_after']:.1%} after")
-            session.say(f"Model {markup(old_id)} -> {markup(pipeline.model_id_)} saved to "
-                        f"[bold]{markup(model)}[/bold] (ranking unchanged)")
+            session.say(
+                f"Recalibrated on {info['n_rows']:,} rows at {len(info['cutoffs'])} "
+                f"cutoff(s) up to {info['cutoffs'][-1][:10]}: observed churn "
+                f"{info['observed_rate']:.1%}; mean probability "
+                f"{info['mean_probability_before']:.1%} before, "
+                f"{info['mean_probability_after']:.1%} after"
+            )
+            session.say(
+                f"Model {markup(old_id)} -> {markup(pipeline.model_id_)} saved to "
+                f"[bold]{markup(model)}[/bold] (ranking unchanged)"
+            )

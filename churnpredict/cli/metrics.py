@@ -28,12 +28,17 @@ period, split into voluntary / involuntary churn when known.
 def metrics(
     ctx: typer.Context,
     data: DataArg,
-    period: Annotated[str, typer.Option(
-        help="day, week, month, quarter, year, or a pandas frequency (MS, W-MON...).")] = "month",
-    segment: Annotated[str | None, typer.Option(
-        help="Split by this customers column, e.g. plan.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Also write the table to .csv, .parquet or .xlsx.")] = None,
+    period: Annotated[
+        str,
+        typer.Option(help="day, week, month, quarter, year, or a pandas frequency (MS, W-MON...)."),
+    ] = "month",
+    segment: Annotated[
+        str | None, typer.Option(help="Split by this customers column, e.g. plan.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write the table to .csv, .parquet or .xlsx."),
+    ] = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,

@@ -14,9 +14,21 @@ import typer
 
 from .session import EXIT_OK, Session
 
-__all__ = ["app", "open_session", "quiet_dask_logs", "QuietOpt", "DebugOpt", "ConfigOpt",
-           "ModelOpt", "BusinessOpt", "DateFormatOpt", "DayfirstOpt", "DataArg",
-           "SchedulerOpt", "PartitionsOpt"]
+__all__ = [
+    "app",
+    "open_session",
+    "quiet_dask_logs",
+    "QuietOpt",
+    "DebugOpt",
+    "ConfigOpt",
+    "ModelOpt",
+    "BusinessOpt",
+    "DateFormatOpt",
+    "DayfirstOpt",
+    "DataArg",
+    "SchedulerOpt",
+    "PartitionsOpt",
+]
 
 app = typer.Typer(
     name="churnpredict",
@@ -32,36 +44,67 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and step timings.")]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML file: column mappings, horizon, windows, "
-                 "\\[model], \\[actions], \\[score], \\[report], \\[drift]. Flags "
-                 "override it."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML file: column mappings, horizon, windows, "
+        "\\[model], \\[actions], \\[score], \\[report], \\[drift]. Flags "
+        "override it.",
+    ),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory (bundle).")]
-BusinessOpt = Annotated[str | None, typer.Option(
-    "--business", help="subscription (MRR, cancellations), purchases (shops: orders, no MRR) "
-    "or auto (detected from the data and printed). Default: auto (or the config).")]
-DateFormatOpt = Annotated[str | None, typer.Option(
-    "--date-format", help="strptime format of non-ISO dates in DATA, e.g. '%d/%m/%Y %H:%M'. "
-    "ISO 8601 is always understood.")]
-DayfirstOpt = Annotated[bool | None, typer.Option(
-    "--dayfirst/--monthfirst", help="Read dates such as 09/10/2011 day-first or month-first. "
-    "Default: settled from the data; refused when it cannot be.", show_default=False)]
-DataArg = Annotated[
-    Path, typer.Argument(help="Folder with customers.csv|parquet and activity / payments / "
-                         "tickets tables.", show_default=False)
+BusinessOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--business",
+        help="subscription (MRR, cancellations), purchases (shops: orders, no MRR) "
+        "or auto (detected from the data and printed). Default: auto (or the config).",
+    ),
 ]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
-    "LocalCluster on this machine. Needs pip install 'churnpredict[dask]'.")]
-PartitionsOpt = Annotated[int | None, typer.Option(
-    "--npartitions", help="With --scheduler: customer partitions (default: from data size).")]
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="strptime format of non-ISO dates in DATA, e.g. '%d/%m/%Y %H:%M'. "
+        "ISO 8601 is always understood.",
+    ),
+]
+DayfirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--monthfirst",
+        help="Read dates such as 09/10/2011 day-first or month-first. "
+        "Default: settled from the data; refused when it cannot be.",
+        show_default=False,
+    ),
+]
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Folder with customers.csv|parquet and activity / payments / tickets tables.",
+        show_default=False,
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
+        "LocalCluster on this machine. Needs pip install 'churnpredict[dask]'.",
+    ),
+]
+PartitionsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--npartitions", help="With --scheduler: customer partitions (default: from data size)."
+    ),
+]
 
 
 def open_session(ctx: typer.Context, quiet: bool, debug: bool) -> Session:
     """The command's session: its own --quiet / --debug or the ones given before it."""
     root = ctx.find_root().obj or {}
-    return Session(quiet=quiet or root.get("quiet", False),
-                   debug=debug or root.get("debug", False))
+    return Session(quiet=quiet or root.get("quiet", False), debug=debug or root.get("debug", False))
 
 
 def quiet_dask_logs(debug: bool) -> None:
@@ -83,9 +126,12 @@ def _root(
     ctx: typer.Context,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
-    version: Annotated[bool, typer.Option(
-        "--version", help="Show the version and exit.", is_eager=True,
-        callback=_show_version)] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", is_eager=True, callback=_show_version
+        ),
+    ] = False,
 ) -> None:
     """Predict which customers are about to churn, explain why, and rank who to call."""
     ctx.obj = {"quiet": quiet, "debug": debug}

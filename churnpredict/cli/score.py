@@ -68,32 +68,65 @@ def score(
     ctx: typer.Context,
     data: DataArg,
     model: ModelOpt,
-    as_of: Annotated[str, typer.Option("--as-of", help="Score the customers active at this "
-                                       "date (YYYY-MM-DD).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .parquet or "
-                                      ".xlsx.", show_default=False)],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="Score the customers active at this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output file: .csv, .parquet or .xlsx.", show_default=False
+        ),
+    ],
     top: Annotated[int | None, typer.Option(help="Keep the first N of the ranked list.")] = None,
-    min_probability: Annotated[float | None, typer.Option(
-        "--min-probability", help="Keep customers with at least this churn probability.")] = None,
-    rank_by: Annotated[str | None, typer.Option(
-        "--rank-by", help="probability (default) or revenue (revenue at risk).")] = None,
-    status: Annotated[str | None, typer.Option(
-        "--status", help="Keep customers of this status: active (the retention list), lapsed "
-        "(no activity in the lookback: the win-back list), new, or all (default).")] = None,
+    min_probability: Annotated[
+        float | None,
+        typer.Option(
+            "--min-probability", help="Keep customers with at least this churn probability."
+        ),
+    ] = None,
+    rank_by: Annotated[
+        str | None,
+        typer.Option("--rank-by", help="probability (default) or revenue (revenue at risk)."),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Keep customers of this status: active (the retention list), lapsed "
+            "(no activity in the lookback: the win-back list), new, or all (default).",
+        ),
+    ] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
-    ranked_out: Annotated[Path | None, typer.Option(
-        "--ranked-out", help="With --scheduler: also write the whole ranked list as "
-        "partitioned Parquet to this directory.")] = None,
-    holdout: Annotated[float | None, typer.Option(
-        "--holdout", help="Keep this share of every risk tier out of the campaign as a "
-        "control group (column group: treatment / control), e.g. 0.2.")] = None,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="Seed of the holdout draw (recorded with the list).")] = None,
+    ranked_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--ranked-out",
+            help="With --scheduler: also write the whole ranked list as "
+            "partitioned Parquet to this directory.",
+        ),
+    ] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(
+            "--holdout",
+            help="Keep this share of every risk tier out of the campaign as a "
+            "control group (column group: treatment / control), e.g. 0.2.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the holdout draw (recorded with the list)."),
+    ] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -109,9 +142,16 @@ def score(
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
-        options = list_options(settings, top=top, min_probability=min_probability,
-                               rank_by=rank_by, status=status, holdout=holdout, seed=seed,
-                               config=config)
+        options = list_options(
+            settings,
+            top=top,
+            min_probability=min_probability,
+            rank_by=rank_by,
+            status=status,
+            holdout=holdout,
+            seed=seed,
+            config=config,
+        )
         pipeline = load_pipeline(session, model)
         check_business(pipeline, business)
         apply_reason_settings(pipeline, settings, config)
@@ -121,30 +161,52 @@ def score(
             quiet_dask_logs(debug)
             with session.step("Scoring on Dask"):
                 frame, n_scored = score_dask(
-                    pipeline, data, as_of_ts, out, scheduler=scheduler, options=options,
-                    config=settings, ranked_out=ranked_out, npartitions=npartitions)
+                    pipeline,
+                    data,
+                    as_of_ts,
+                    out,
+                    scheduler=scheduler,
+                    options=options,
+                    config=settings,
+                    ranked_out=ranked_out,
+                    npartitions=npartitions,
+                )
             with session.shown():
-                session.say(f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to "
-                            f"[bold]{markup(out)}[/bold]")
+                session.say(
+                    f"Scored {n_scored:,} customers; wrote {len(frame):,} rows to "
+                    f"[bold]{markup(out)}[/bold]"
+                )
             return
         dataset = load_data(session, data, settings)
         extra = [c for c in options.extra_columns if c in dataset.customers.columns]
         check_cells(out, dataset.customers[["customer_id", *extra]], "customers")
-        scores, frame = score_list(pipeline, dataset, as_of_ts, settings, options,
-                                   session=session, drift=True)
+        scores, frame = score_list(
+            pipeline, dataset, as_of_ts, settings, options, session=session, drift=True
+        )
         from ..export import write_at_risk
 
-        write_at_risk(frame, out, actions=settings.get("actions"),
-                      currency=str(getattr(pipeline, "currency", "") or ""))
+        write_at_risk(
+            frame,
+            out,
+            actions=settings.get("actions"),
+            currency=str(getattr(pipeline, "currency", "") or ""),
+        )
         drift_path = _write_drift(session, scores, out)
         with session.shown():
             say_list_summary(session, scores, frame, out, pipeline.horizon_)
             _say_drift(session, scores, drift_path)
 
 
-def score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any],
-               options: ListOptions, *, session: Session,
-               drift: bool = False) -> tuple[Any, Any]:
+def score_list(
+    pipeline: Any,
+    data: Any,
+    as_of: Any,
+    settings: Mapping[str, Any],
+    options: ListOptions,
+    *,
+    session: Session,
+    drift: bool = False,
+) -> tuple[Any, Any]:
     """Score the population at ``as_of`` and turn it into the ranked at-risk list.
 
     Returns
@@ -156,11 +218,16 @@ def score_list(pipeline: Any, data: Any, as_of: Any, settings: Mapping[str, Any]
     from ..export import at_risk_list
 
     with session.step(f"Scoring as of {as_of:%Y-%m-%d}") as progress:
-        scores = pipeline.score(data, as_of, explain=True,
-                                drift=dict(settings.get("drift", {})) if drift else False,
-                                progress=progress)
-    frame = at_risk_list(scores, horizon=pipeline.horizon_, customers=data.customers,
-                         options=options)
+        scores = pipeline.score(
+            data,
+            as_of,
+            explain=True,
+            drift=dict(settings.get("drift", {})) if drift else False,
+            progress=progress,
+        )
+    frame = at_risk_list(
+        scores, horizon=pipeline.horizon_, customers=data.customers, options=options
+    )
     return scores, frame
 
 
@@ -170,12 +237,18 @@ def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
 
     summary = scores.attrs.get("drift")
     if summary is None:
-        session.notes.append("the model keeps no training reference (trained on Dask or by "
-                             "an older version), so drift was not measured; retrain on one "
-                             "machine to measure it")
+        session.notes.append(
+            "the model keeps no training reference (trained on Dask or by "
+            "an older version), so drift was not measured; retrain on one "
+            "machine to measure it"
+        )
         return None
-    return write_drift(summary, out.parent / "drift.json", as_of=scores.attrs.get("as_of"),
-                       model_id=scores.attrs.get("model_id"))
+    return write_drift(
+        summary,
+        out.parent / "drift.json",
+        as_of=scores.attrs.get("as_of"),
+        model_id=scores.attrs.get("model_id"),
+    )
 
 
 def _say_drift(session: Session, scores: Any, path: Path | None) -> None:
@@ -189,25 +262,32 @@ def _say_drift(session: Session, scores: Any, path: Path | None) -> None:
     session.say(f"Drift against training: [bold]{markup(path)}[/bold]")
 
 
-def say_list_summary(session: Session, scores: Any, frame: Any, out: Path,
-                     horizon: Any) -> None:
+def say_list_summary(session: Session, scores: Any, frame: Any, out: Path, horizon: Any) -> None:
     """How many were scored and listed (by status), the holdout, the expected churn and
     revenue at risk, and the top of the list."""
     total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) else float("nan")
     expected = float(scores["churn_probability"].sum())
     if "status" in scores.columns and "status" in frame.columns:
-        session.say(f"Scored {len(scores):,} customers ({status_counts(scores)}); wrote "
-                    f"{len(frame):,} rows to [bold]{markup(out)}[/bold] "
-                    f"({status_counts(frame)})")
+        session.say(
+            f"Scored {len(scores):,} customers ({status_counts(scores)}); wrote "
+            f"{len(frame):,} rows to [bold]{markup(out)}[/bold] "
+            f"({status_counts(frame)})"
+        )
     else:
-        session.say(f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
-                    f"[bold]{markup(out)}[/bold]")
+        session.say(
+            f"Scored {len(scores):,} customers; wrote {len(frame):,} rows to "
+            f"[bold]{markup(out)}[/bold]"
+        )
     if "group" in frame.columns:
         n_control = int((frame["group"] == "control").sum())
-        session.say(f"Holdout: {n_control:,} control and {len(frame) - n_control:,} treated "
-                    f"customers (share {frame.attrs.get('holdout_share', 0):.0%} per risk "
-                    f"tier, seed {frame.attrs.get('holdout_seed')}); contact the treated only")
-    session.say(f"Expected to churn within {horizon_words(horizon)}: {expected:,.0f} customers; "
-                f"revenue at risk in the list: {fmt_money(total)}")
+        session.say(
+            f"Holdout: {n_control:,} control and {len(frame) - n_control:,} treated "
+            f"customers (share {frame.attrs.get('holdout_share', 0):.0%} per risk "
+            f"tier, seed {frame.attrs.get('holdout_seed')}); contact the treated only"
+        )
+    session.say(
+        f"Expected to churn within {horizon_words(horizon)}: {expected:,.0f} customers; "
+        f"revenue at risk in the list: {fmt_money(total)}"
+    )
     if len(frame):
         session.say(at_risk_table(frame, 10))

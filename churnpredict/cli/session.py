@@ -23,8 +23,19 @@ import typer
 
 from ..exceptions import BundleError, ChurnDataError, ChurnModelError
 
-__all__ = ["EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "BadInput", "Session", "guard",
-           "printable", "markup", "cell", "plain_lines", "one_line"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_UNEXPECTED",
+    "EXIT_BAD_INPUT",
+    "BadInput",
+    "Session",
+    "guard",
+    "printable",
+    "markup",
+    "cell",
+    "plain_lines",
+    "one_line",
+]
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -95,8 +106,9 @@ class Session:
         """Print collected data-quality notes (stderr), once the command has succeeded."""
         with self.shown():
             for note in dict.fromkeys(self.notes):
-                self.err.print(f"[yellow]note:[/yellow] {markup(note)}", markup=True,
-                               highlight=False)
+                self.err.print(
+                    f"[yellow]note:[/yellow] {markup(note)}", markup=True, highlight=False
+                )
 
     @contextlib.contextmanager
     def shown(self) -> Iterator[None]:
@@ -106,9 +118,11 @@ class Session:
             yield
         except Exception as exc:  # noqa: BLE001 - the work is done; only the display failed
             with contextlib.suppress(Exception):
-                sys.stderr.write(f"churnpredict: warning: could not print the summary "
-                                 f"({type(exc).__name__}: {one_line(str(exc))}); the "
-                                 f"output was written\n")
+                sys.stderr.write(
+                    f"churnpredict: warning: could not print the summary "
+                    f"({type(exc).__name__}: {one_line(str(exc))}); the "
+                    f"output was written\n"
+                )
                 sys.stderr.flush()
 
 
@@ -169,10 +183,10 @@ def guard(session: Session) -> Iterator[None]:
         except OSError as exc:  # read-only location, permissions, disk full: not a bug
             _fail(session, _os_problem(exc), EXIT_BAD_INPUT, prefix="error")
         except Exception as exc:  # noqa: BLE001 - the command line reports every failure
-            _fail(session, exc, EXIT_UNEXPECTED,
-                  prefix=f"unexpected error ({type(exc).__name__})")
-    session.notes.extend(one_line(str(w.message)) for w in caught
-                         if issubclass(w.category, UserWarning))
+            _fail(session, exc, EXIT_UNEXPECTED, prefix=f"unexpected error ({type(exc).__name__})")
+    session.notes.extend(
+        one_line(str(w.message)) for w in caught if issubclass(w.category, UserWarning)
+    )
     session.flush_notes()
 
 

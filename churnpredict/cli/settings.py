@@ -19,13 +19,30 @@ from .session import BadInput, Session
 if TYPE_CHECKING:
     from ..export import ListOptions
 
-__all__ = ["CONFIG_KEYS", "DATA_KEYS", "PIPELINE_KEYS", "REASON_KEYS", "load_settings",
-           "load_data", "build_pipeline", "apply_reason_settings", "list_options",
-           "check_holdout"]
+__all__ = [
+    "CONFIG_KEYS",
+    "DATA_KEYS",
+    "PIPELINE_KEYS",
+    "REASON_KEYS",
+    "load_settings",
+    "load_data",
+    "build_pipeline",
+    "apply_reason_settings",
+    "list_options",
+    "check_holdout",
+]
 
 # Keys a TOML config may hold, by what reads them.
-DATA_KEYS = ("columns", "status_map", "label_column", "positive_label", "snapshot_at",
-             "unknown_customers", "date_format", "dayfirst")
+DATA_KEYS = (
+    "columns",
+    "status_map",
+    "label_column",
+    "positive_label",
+    "snapshot_at",
+    "unknown_customers",
+    "date_format",
+    "dayfirst",
+)
 PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
 #: How reasons are written: currency symbol, smallest reason in probability points.
@@ -43,13 +60,16 @@ _LIST_FLAGS = {
     "min_probability": ("--min-probability", "must be between 0 and 1"),
     "status": ("--status", "use active, lapsed, new or all"),
     "holdout": ("--holdout", "give the control share, between 0 and 1 (e.g. 0.2)"),
-    "random_state": ("--seed", "the seed of the holdout draw: a whole number >= 0, given "
-                               "with --holdout"),
+    "random_state": (
+        "--seed",
+        "the seed of the holdout draw: a whole number >= 0, given with --holdout",
+    ),
 }
 
 
-def load_settings(config: Path | None, *, date_format: str | None = None,
-                  dayfirst: bool | None = None) -> dict[str, Any]:
+def load_settings(
+    config: Path | None, *, date_format: str | None = None, dayfirst: bool | None = None
+) -> dict[str, Any]:
     """Read and check a TOML config; unknown keys are an error (they are usually typos).
 
     Parameters
@@ -69,10 +89,13 @@ def load_settings(config: Path | None, *, date_format: str | None = None,
     if dayfirst is not None:
         settings["dayfirst"] = dayfirst
     where = f"config {config}" if config is not None else "options"
-    if "date_format" in settings and (not isinstance(settings["date_format"], str)
-                                      or "%" not in settings["date_format"]):
-        raise ChurnDataError(f"{where}: date_format = {settings['date_format']!r}; give a "
-                             f"strptime format such as \"%d/%m/%Y %H:%M\"")
+    if "date_format" in settings and (
+        not isinstance(settings["date_format"], str) or "%" not in settings["date_format"]
+    ):
+        raise ChurnDataError(
+            f"{where}: date_format = {settings['date_format']!r}; give a "
+            f'strptime format such as "%d/%m/%Y %H:%M"'
+        )
     if "dayfirst" in settings and not isinstance(settings["dayfirst"], bool):
         raise ChurnDataError(f"{where}: dayfirst = {settings['dayfirst']!r}; use true or false")
     return settings
@@ -89,8 +112,11 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
         raise ChurnDataError(
             f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
         )
-    for table, allowed in (("score", _SCORE_KEYS), ("report", _REPORT_KEYS),
-                           ("drift", _DRIFT_KEYS)):
+    for table, allowed in (
+        ("score", _SCORE_KEYS),
+        ("report", _REPORT_KEYS),
+        ("drift", _DRIFT_KEYS),
+    ):
         section = settings.get(table, {})
         if not isinstance(section, Mapping):
             raise ChurnDataError(f"config {config}: [{table}] must be a table")
@@ -100,12 +126,16 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
                 f"config {config}: unknown key(s) {bad} in [{table}]; allowed: {list(allowed)}"
             )
     report = settings.get("report", {})
-    checks = {"contact_cost": lambda v: v >= 0, "save_rate": lambda v: 0 <= v <= 1,
-              "top": lambda v: isinstance(v, int) and v >= 1}
+    checks = {
+        "contact_cost": lambda v: v >= 0,
+        "save_rate": lambda v: 0 <= v <= 1,
+        "top": lambda v: isinstance(v, int) and v >= 1,
+    }
     for key, ok in checks.items():
         value = report.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not ok(value)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value)
+        ):
             raise ChurnDataError(
                 f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
                 f"save_rate a share between 0 and 1, top a whole number >= 1"
@@ -113,10 +143,13 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
     drift = settings.get("drift", {})
     for key in _DRIFT_KEYS:
         value = drift.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or value < 0):
-            raise ChurnDataError(f"config {config}: [drift] {key} = {value!r}; a PSI "
-                                 f"threshold >= 0 (defaults: notice 0.1, warn 0.25)")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+        ):
+            raise ChurnDataError(
+                f"config {config}: [drift] {key} = {value!r}; a PSI "
+                f"threshold >= 0 (defaults: notice 0.1, warn 0.25)"
+            )
     if drift.get("notice", 0.1) > drift.get("warn", 0.25):
         raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
     for table in ("model", "actions", "tiers", "columns", "status_map"):
@@ -133,13 +166,19 @@ def load_data(session: Session, data_dir: Path, settings: Mapping[str, Any]) -> 
         raise BadInput(f"DATA {str(data_dir)!r}: no such directory")
     with session.step(f"Loading {data_dir}"):
         data = EventData.from_directory(
-            data_dir, config={k: settings[k] for k in DATA_KEYS if k in settings})
+            data_dir, config={k: settings[k] for k in DATA_KEYS if k in settings}
+        )
     session.notes.extend(data.notes)
     return data
 
 
-def build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: str | None,
-                   business: str | None = None) -> Any:
+def build_pipeline(
+    settings: Mapping[str, Any],
+    *,
+    horizon: str | None,
+    label: str | None,
+    business: str | None = None,
+) -> Any:
     """A ChurnPipeline from config settings, command-line flags overriding them."""
     from ..model import ChurnModel
     from ..pipeline import ChurnPipeline
@@ -167,8 +206,9 @@ def build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: s
     if "windows" in settings:
         windows = settings["windows"]
         if isinstance(windows, (str, int)) or not windows:
-            raise ChurnDataError(f"config windows = {windows!r}; give a list such as "
-                                 f"[7, 30, 90] or [\"7D\", \"30D\"]")
+            raise ChurnDataError(
+                f'config windows = {windows!r}; give a list such as [7, 30, 90] or ["7D", "30D"]'
+            )
         for window in windows:
             parse_duration(window, "windows")
         params["windows"] = tuple(windows)
@@ -177,27 +217,36 @@ def build_pipeline(settings: Mapping[str, Any], *, horizon: str | None, label: s
     return pipeline
 
 
-def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any],
-                          config: Path | None) -> None:
+def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
     """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
     if "currency" in settings:
         if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
-            raise ChurnDataError(f"config {config}: currency = {settings['currency']!r}; give a "
-                                 f"short symbol such as \"€\" or \"$\"")
+            raise ChurnDataError(
+                f"config {config}: currency = {settings['currency']!r}; give a "
+                f'short symbol such as "€" or "$"'
+            )
         pipeline.currency = settings["currency"]
     if "reason_threshold" in settings:
         value = settings["reason_threshold"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not 0 <= value < 1:
-            raise ChurnDataError(f"config {config}: reason_threshold = {value!r}; give "
-                                 f"probability points in [0, 1), e.g. 0.01 for one point")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ChurnDataError(
+                f"config {config}: reason_threshold = {value!r}; give "
+                f"probability points in [0, 1), e.g. 0.01 for one point"
+            )
         pipeline.reason_threshold = float(value)
 
 
-def list_options(settings: Mapping[str, Any], *, top: int | None = None,
-                 min_probability: float | None = None, rank_by: str | None = None,
-                 status: str | None = None, holdout: float | None = None,
-                 seed: int | None = None, config: Path | None = None) -> ListOptions:
+def list_options(
+    settings: Mapping[str, Any],
+    *,
+    top: int | None = None,
+    min_probability: float | None = None,
+    rank_by: str | None = None,
+    status: str | None = None,
+    holdout: float | None = None,
+    seed: int | None = None,
+    config: Path | None = None,
+) -> ListOptions:
     """The at-risk list options: flags over the config's ``[score]`` table, ``tiers`` and
     ``actions``, checked once as a :class:`~churnpredict.export.ListOptions`.
 
@@ -209,8 +258,9 @@ def list_options(settings: Mapping[str, Any], *, top: int | None = None,
     given = {
         "rank_by": rank_by or score.get("rank_by", "probability"),
         "top": top if top is not None else score.get("top"),
-        "min_probability": (min_probability if min_probability is not None
-                            else score.get("min_probability")),
+        "min_probability": (
+            min_probability if min_probability is not None else score.get("min_probability")
+        ),
         "tiers": settings.get("tiers"),
         "actions": settings.get("actions"),
         "extra_columns": score.get("extra_columns", ()),

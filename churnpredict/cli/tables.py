@@ -10,8 +10,14 @@ from typing import Any
 
 from .session import cell, markup, plain_lines, printable
 
-__all__ = ["fmt_money", "horizon_words", "status_counts", "at_risk_table", "evaluation_table",
-           "metrics_frame_table"]
+__all__ = [
+    "fmt_money",
+    "horizon_words",
+    "status_counts",
+    "at_risk_table",
+    "evaluation_table",
+    "metrics_frame_table",
+]
 
 # Evaluation.metrics key -> (label, format)
 _EVAL_ROWS = {
@@ -51,8 +57,11 @@ def fmt_money(value: float | None) -> str:
     """
     import math
 
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) \
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
         else f"{value:,.0f}"
+    )
 
 
 def horizon_words(horizon: Any) -> str:
@@ -82,17 +91,28 @@ def at_risk_table(frame: Any, n: int = 10) -> Any:
     from rich.table import Table
 
     table = Table(title=f"Top {min(n, len(frame))} at risk", show_lines=True)
-    for name, justify in (("rank", "right"), ("customer", "left"), ("probability", "right"),
-                          ("tier", "left"), ("revenue at risk", "right"), ("why", "left"),
-                          ("suggested action", "left")):
+    for name, justify in (
+        ("rank", "right"),
+        ("customer", "left"),
+        ("probability", "right"),
+        ("tier", "left"),
+        ("revenue at risk", "right"),
+        ("why", "left"),
+        ("suggested action", "left"),
+    ):
         table.add_column(name, justify=justify)
     for row in frame.head(n).to_dict("records"):
         reasons = [row.get(f"reason_{i}") for i in (1, 2, 3)]
         reasons = "\n".join(printable(r) for r in reasons if isinstance(r, str) and r)
-        table.add_row(str(row["rank"]), cell(row["customer_id"]),
-                      f"{row['churn_probability']:.1%}", cell(row.get("risk_tier", "")),
-                      fmt_money(row["revenue_at_risk"]), plain_lines(reasons or "-"),
-                      cell(row.get("suggested_action") or "-"))
+        table.add_row(
+            str(row["rank"]),
+            cell(row["customer_id"]),
+            f"{row['churn_probability']:.1%}",
+            cell(row.get("risk_tier", "")),
+            fmt_money(row["revenue_at_risk"]),
+            plain_lines(reasons or "-"),
+            cell(row.get("suggested_action") or "-"),
+        )
     return table
 
 
@@ -135,8 +155,9 @@ def metrics_frame_table(frame: Any, title: str) -> Any:
         cells = []
         for key in keys:
             value = row[key]
-            cells.append(value.strftime("%Y-%m-%d") if isinstance(value, pd.Timestamp)
-                         else cell(value))
+            cells.append(
+                value.strftime("%Y-%m-%d") if isinstance(value, pd.Timestamp) else cell(value)
+            )
         for col in shown:
             value = row[col]
             cells.append("" if pd.isna(value) else _METRIC_COLUMNS[col][1].format(value))

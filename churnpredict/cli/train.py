@@ -43,14 +43,27 @@ def train(
     ctx: typer.Context,
     data: DataArg,
     model: ModelOpt,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="What is known (YYYY-MM-DD); only labels whose horizon has ended by "
-        "then are used. Default: the end of the data.")] = None,
-    horizon: Annotated[str | None, typer.Option(
-        help="How far ahead churn is predicted, e.g. 28D. Default 28D (or the config).")] = None,
-    label: Annotated[str | None, typer.Option(
-        help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
-        "Default: cancellation when churned_at exists.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="What is known (YYYY-MM-DD); only labels whose horizon has ended by "
+            "then are used. Default: the end of the data.",
+        ),
+    ] = None,
+    horizon: Annotated[
+        str | None,
+        typer.Option(
+            help="How far ahead churn is predicted, e.g. 28D. Default 28D (or the config)."
+        ),
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="cancellation (customers.churned_at) or inactivity (no activity in the horizon). "
+            "Default: cancellation when churned_at exists."
+        ),
+    ] = None,
     business: BusinessOpt = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
@@ -76,8 +89,16 @@ def train(
 
             quiet_dask_logs(debug)
             with session.step("Training on Dask") as progress:
-                train_dask(pipeline, data, model, as_of=as_of_ts, scheduler=scheduler,
-                           config=settings, npartitions=npartitions, progress=progress)
+                train_dask(
+                    pipeline,
+                    data,
+                    model,
+                    as_of=as_of_ts,
+                    scheduler=scheduler,
+                    config=settings,
+                    npartitions=npartitions,
+                    progress=progress,
+                )
             with session.shown():
                 _say_training_summary(session, pipeline, model)
             return
@@ -110,9 +131,18 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
     )
     say_business(session, pipeline)
     v = pipeline.validation_scores_
-    shown = [(name, v.get(key)) for name, key in (("AUC", "auc"),
-             ("average precision", "average_precision"), ("Brier", "brier"))]
-    shown = [f"{name} {value:.3f}" for name, value in shown
-             if isinstance(value, float) and value == value]
+    shown = [
+        (name, v.get(key))
+        for name, key in (
+            ("AUC", "auc"),
+            ("average precision", "average_precision"),
+            ("Brier", "brier"),
+        )
+    ]
+    shown = [
+        f"{name} {value:.3f}"
+        for name, value in shown
+        if isinstance(value, float) and value == value
+    ]
     if shown:
         session.say(f"  validation on the latest cutoffs: {', '.join(shown)}")

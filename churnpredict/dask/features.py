@@ -34,16 +34,21 @@ __all__ = ["build_features_dask"]
 logger = logging.getLogger("churnpredict")
 
 
-def _fit_pass_partition(spec: PartitionSpec, shared: tuple[RowsSpec, list[FeatureBuilder]],
-                        customers, activity, payments, tickets) -> dict[str, Any]:
+def _fit_pass_partition(
+    spec: PartitionSpec,
+    shared: tuple[RowsSpec, list[FeatureBuilder]],
+    customers,
+    activity,
+    payments,
+    tickets,
+) -> dict[str, Any]:
     """One partition's rows summary and each builder's statistics (None: does not apply)."""
     rows_spec, builders = shared
     data = partition_data(spec, customers, activity, payments, tickets)
     if data is None:
         return {"rows": None, "stats": None}
     rows = rows_spec.rows(data)
-    stats = [b.fit_statistics(data, rows.index) if b.applies_to(data) else None
-             for b in builders]
+    stats = [b.fit_statistics(data, rows.index) if b.applies_to(data) else None for b in builders]
     return {"rows": RowsSummary.of_rows(rows, data, rows_spec), "stats": stats}
 
 
@@ -58,8 +63,9 @@ def check_fits_by_parts(builders: Sequence[FeatureBuilder]) -> None:
         )
 
 
-def fit_builders(parts: CustomerPartitions, builders: Sequence[FeatureBuilder],
-                 rows: RowsSpec) -> tuple[list[FeatureBuilder], RowsSummary]:
+def fit_builders(
+    parts: CustomerPartitions, builders: Sequence[FeatureBuilder], rows: RowsSpec
+) -> tuple[list[FeatureBuilder], RowsSummary]:
     """Fit ``builders`` by parts over all partitions, in one pass that also sums the rows.
 
     Returns
@@ -88,8 +94,13 @@ def fit_builders(parts: CustomerPartitions, builders: Sequence[FeatureBuilder],
     return active, summary
 
 
-def features_meta(builders: Sequence[FeatureBuilder], data: EventData, row: pd.MultiIndex,
-                  id_dtype: Any, labels: bool) -> pd.DataFrame:
+def features_meta(
+    builders: Sequence[FeatureBuilder],
+    data: EventData,
+    row: pd.MultiIndex,
+    id_dtype: Any,
+    labels: bool,
+) -> pd.DataFrame:
     """Empty frame with the columns and dtypes of the partitioned features.
 
     ``data`` holds real customers and empty event tables (see
@@ -111,8 +122,14 @@ def features_meta(builders: Sequence[FeatureBuilder], data: EventData, row: pd.M
     return meta
 
 
-def _features_partition(spec: PartitionSpec, shared: tuple[RowsSpec, list, pd.DataFrame],
-                        customers, activity, payments, tickets) -> pd.DataFrame:
+def _features_partition(
+    spec: PartitionSpec,
+    shared: tuple[RowsSpec, list, pd.DataFrame],
+    customers,
+    activity,
+    payments,
+    tickets,
+) -> pd.DataFrame:
     rows_spec, builders, meta = shared
     data = partition_data(spec, customers, activity, payments, tickets)
     if data is None:
@@ -126,20 +143,27 @@ def _features_partition(spec: PartitionSpec, shared: tuple[RowsSpec, list, pd.Da
     return conform(X.reset_index(), meta)
 
 
-def partitioned_features(parts: CustomerPartitions, rows: RowsSpec,
-                         builders: Sequence[FeatureBuilder], meta: pd.DataFrame) -> Any:
+def partitioned_features(
+    parts: CustomerPartitions,
+    rows: RowsSpec,
+    builders: Sequence[FeatureBuilder],
+    meta: pd.DataFrame,
+) -> Any:
     """The features of ``rows`` on every partition, as one Dask DataFrame shaped ``meta``."""
-    return from_delayed(on_partitions(parts, _features_partition, (rows, list(builders), meta)),
-                        meta)
+    return from_delayed(
+        on_partitions(parts, _features_partition, (rows, list(builders), meta)), meta
+    )
 
 
-def first_row(parts: CustomerPartitions, customer: Any, cutoff: pd.Timestamp
-              ) -> tuple[EventData, pd.MultiIndex]:
+def first_row(
+    parts: CustomerPartitions, customer: Any, cutoff: pd.Timestamp
+) -> tuple[EventData, pd.MultiIndex]:
     """A customer's data (no events) and its row at ``cutoff``: enough to shape the outputs."""
     data = parts.local_data([customer])
     row = pd.MultiIndex.from_arrays(
         [data.customers["customer_id"].iloc[:1], pd.DatetimeIndex([cutoff])],
-        names=["customer_id", "cutoff"])
+        names=["customer_id", "cutoff"],
+    )
     return data, row
 
 
@@ -188,20 +212,28 @@ def build_features_dask(
         ``.compute().set_index(["customer_id", "cutoff"])`` is the pandas feature frame.
     """
     require_dask()
-    parts = as_partitions(customers, activity, payments, tickets, npartitions=npartitions,
-                          columns=columns, status_map=status_map)
+    parts = as_partitions(
+        customers,
+        activity,
+        payments,
+        tickets,
+        npartitions=npartitions,
+        columns=columns,
+        status_map=status_map,
+    )
     builders = default_builders() if builders is None else list(builders)
     whole = EventData(parts.customers_frame)
     rows = RowsSpec(cutoff_index(cutoffs), label_kind(whole, kind), lookback)
     if fit:
         active, summary = fit_builders(parts, builders, rows)
         if summary.n_rows == 0:
-            raise ChurnDataError(f"no customer is in the population at the cutoffs "
-                                 f"{list(rows.cutoffs.strftime('%Y-%m-%d'))}; check cutoffs")
+            raise ChurnDataError(
+                f"no customer is in the population at the cutoffs "
+                f"{list(rows.cutoffs.strftime('%Y-%m-%d'))}; check cutoffs"
+            )
         data, row = first_row(parts, summary.ids[0], summary.latest)
     else:
-        data, row = first_row(parts, parts.customers_frame["customer_id"].iloc[0],
-                              rows.cutoffs[-1])
+        data, row = first_row(parts, parts.customers_frame["customer_id"].iloc[0], rows.cutoffs[-1])
         active = [b for b in builders if b.applies_to(data)]
     meta = features_meta(active, data, row, parts.spec.id_dtype, labels=False)
     return partitioned_features(parts, rows, active, meta)

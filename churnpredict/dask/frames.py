@@ -40,8 +40,9 @@ def numeric_ids(dtype: Any) -> bool:
 
 def text_like(dtype: Any) -> bool:
     """Object or string dtype (not categorical): stored as :data:`TEXT` in Dask outputs."""
-    return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)) \
-        and not isinstance(dtype, pd.CategoricalDtype)
+    return bool(
+        pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    ) and not isinstance(dtype, pd.CategoricalDtype)
 
 
 def from_delayed(parts: list[Any], meta: pd.DataFrame) -> Any:

@@ -38,14 +38,28 @@ class RowsSpec:
     def rows(self, data: EventData) -> pd.DataFrame:
         """The rows of ``data``: :func:`label_churn` output, or the :func:`population`."""
         if self.horizon is not None:
-            return label_churn(data, self.cutoffs, self.horizon, kind=self.kind,
-                               as_of=self.as_of, lookback=self.lookback, lapsed=self.lapsed)
-        return population(data, self.cutoffs, kind=self.kind, lookback=self.lookback,
-                          lapsed=self.lapsed)
+            return label_churn(
+                data,
+                self.cutoffs,
+                self.horizon,
+                kind=self.kind,
+                as_of=self.as_of,
+                lookback=self.lookback,
+                lapsed=self.lapsed,
+            )
+        return population(
+            data, self.cutoffs, kind=self.kind, lookback=self.lookback, lapsed=self.lapsed
+        )
 
 
-def _labels_partition(spec: PartitionSpec, shared: tuple[RowsSpec, pd.DataFrame], customers,
-                      activity, payments, tickets) -> pd.DataFrame:
+def _labels_partition(
+    spec: PartitionSpec,
+    shared: tuple[RowsSpec, pd.DataFrame],
+    customers,
+    activity,
+    payments,
+    tickets,
+) -> pd.DataFrame:
     rows, meta = shared
     data = partition_data(spec, customers, activity, payments, tickets)
     if data is None:
@@ -134,23 +148,29 @@ class RowsSummary:
         return int(self.counts[self.counts.index.get_level_values("churned") == 1].sum())
 
     @classmethod
-    def of_rows(cls, rows: pd.DataFrame, data: EventData | None = None,
-                spec: RowsSpec | None = None) -> dict[str, Any]:
+    def of_rows(
+        cls, rows: pd.DataFrame, data: EventData | None = None, spec: RowsSpec | None = None
+    ) -> dict[str, Any]:
         """One partition's share: its row customers, counts, churn types and, given the
         partition's ``data`` and a labels ``spec``, the rows' customer statuses."""
         cut = rows.index.get_level_values("cutoff")
-        churned = (rows["churned"].to_numpy() if "churned" in rows
-                   else np.zeros(len(rows), dtype=np.int8))
+        churned = (
+            rows["churned"].to_numpy() if "churned" in rows else np.zeros(len(rows), dtype=np.int8)
+        )
         types = None
         if "churn_type" in rows:
             types = rows.loc[rows["churned"] == 1, "churn_type"].value_counts()
         statuses = None
         if data is not None and spec is not None and spec.horizon is not None:
-            statuses = customer_status(data, rows.index, spec.horizon, kind=spec.kind,
-                                       lookback=spec.lookback).value_counts()
-        return {"ids": pd.unique(rows.index.get_level_values("customer_id").to_numpy()),
-                "counts": pd.DataFrame({"cutoff": cut, "churned": churned}).value_counts(),
-                "churn_types": types, "statuses": statuses}
+            statuses = customer_status(
+                data, rows.index, spec.horizon, kind=spec.kind, lookback=spec.lookback
+            ).value_counts()
+        return {
+            "ids": pd.unique(rows.index.get_level_values("customer_id").to_numpy()),
+            "counts": pd.DataFrame({"cutoff": cut, "churned": churned}).value_counts(),
+            "churn_types": types,
+            "statuses": statuses,
+        }
 
     @staticmethod
     def _total(counts: list[pd.Series]) -> dict[str, int]:
@@ -164,9 +184,11 @@ class RowsSummary:
         """The summary of all partitions from their shares (:meth:`of_rows`)."""
         ids = [s["ids"] for s in shares if s["ids"] is not None and len(s["ids"])]
         counts = [s["counts"] for s in shares if s["counts"] is not None and len(s["counts"])]
-        merged = (pd.concat(counts).groupby(level=["cutoff", "churned"]).sum()
-                  if counts else pd.Series(dtype=np.int64))
-        churn_types = cls._total([s["churn_types"] for s in shares
-                                  if s["churn_types"] is not None])
+        merged = (
+            pd.concat(counts).groupby(level=["cutoff", "churned"]).sum()
+            if counts
+            else pd.Series(dtype=np.int64)
+        )
+        churn_types = cls._total([s["churn_types"] for s in shares if s["churn_types"] is not None])
         statuses = cls._total([s["statuses"] for s in shares if s["statuses"] is not None])
         return cls(np.concatenate(ids) if ids else np.empty(0), merged, churn_types, statuses)

@@ -53,13 +53,15 @@ def list_options(options: ListOptions | None = None, **keywords: Any) -> ListOpt
     if options is None:
         return given
     if given != ListOptions():
-        raise ValueError("pass the list options either as options=ListOptions(...) or as "
-                         "keywords, not both")
+        raise ValueError(
+            "pass the list options either as options=ListOptions(...) or as keywords, not both"
+        )
     return options
 
 
-def _at_risk_partition(scores: pd.DataFrame, horizon: Any, options: ListOptions,
-                       meta: pd.DataFrame) -> pd.DataFrame:
+def _at_risk_partition(
+    scores: pd.DataFrame, horizon: Any, options: ListOptions, meta: pd.DataFrame
+) -> pd.DataFrame:
     if len(scores) == 0:
         return meta
     frame = at_risk_list(scores, horizon=horizon, options=options).drop(columns=["rank"])
@@ -76,12 +78,16 @@ def _with_rank(frame: pd.DataFrame, start: int) -> pd.DataFrame:
 def _atomic_directory(path: Path) -> Iterator[Path]:
     """Yield a temporary directory next to ``path``; it replaces ``path`` only on success."""
     if path.exists() and not path.is_dir():
-        raise ChurnDataError(f"{path} exists and is a file; give a directory for the ranked "
-                             f"Parquet list")
-    if path.is_dir() and any(p for p in path.iterdir()
-                             if not (p.name.endswith(".parquet") or p.name.startswith("_"))):
-        raise ChurnDataError(f"{path} holds files other than Parquet parts; refusing to "
-                             f"replace it. Choose a new directory")
+        raise ChurnDataError(
+            f"{path} exists and is a file; give a directory for the ranked Parquet list"
+        )
+    if path.is_dir() and any(
+        p for p in path.iterdir() if not (p.name.endswith(".parquet") or p.name.startswith("_"))
+    ):
+        raise ChurnDataError(
+            f"{path} holds files other than Parquet parts; refusing to "
+            f"replace it. Choose a new directory"
+        )
     with atomic_directory(path) as tmp:
         yield tmp
 
@@ -92,20 +98,24 @@ def _write_ranked(scores: Any, horizon: Any, options: ListOptions, path: Path) -
 
     options = options.replace(top=None, holdout=None, random_state=None)
     meta = at_risk_list(scores._meta.iloc[:0], horizon=horizon, options=options).drop(
-        columns=["rank"])
+        columns=["rank"]
+    )
     meta = meta.astype({c: TEXT for c in meta.columns if text_like(meta[c].dtype)})
     ranked = scores.map_partitions(_at_risk_partition, horizon, options, meta, meta=meta)
     primary, secondary = rank_columns(options.rank_by)
-    ranked = ranked.sort_values([primary, secondary, "customer_id"],
-                                ascending=[False, False, True]).persist()
+    ranked = ranked.sort_values(
+        [primary, secondary, "customer_id"], ascending=[False, False, True]
+    ).persist()
     lengths = ranked.map_partitions(len).compute().tolist()
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
-    pieces = [dask.delayed(_with_rank)(p, s)
-              for p, s in zip(ranked.to_delayed(), starts, strict=True)]
+    pieces = [
+        dask.delayed(_with_rank)(p, s) for p, s in zip(ranked.to_delayed(), starts, strict=True)
+    ]
     with_rank = from_delayed(pieces, _with_rank(meta, 0))
     with _atomic_directory(path) as tmp:
-        with_rank.to_parquet(str(tmp), write_index=False,
-                             name_function=lambda i: f"part.{i:05d}.parquet")
+        with_rank.to_parquet(
+            str(tmp), write_index=False, name_function=lambda i: f"part.{i:05d}.parquet"
+        )
 
 
 def write_at_risk_dask(
@@ -156,9 +166,15 @@ def write_at_risk_dask(
         The at-risk list (first ``top`` rows, or all when ``top`` is None).
     """
     require_dask()
-    options = list_options(options, top=top, rank_by=rank_by, min_probability=min_probability,
-                           tiers=tiers, actions=actions,
-                           extra_columns=tuple(extra_columns) or None)
+    options = list_options(
+        options,
+        top=top,
+        rank_by=rank_by,
+        min_probability=min_probability,
+        tiers=tiers,
+        actions=actions,
+        extra_columns=tuple(extra_columns) or None,
+    )
     scores = scores.persist()
     n = int(scores.shape[0].compute())
     if n == 0:

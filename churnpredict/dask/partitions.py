@@ -39,8 +39,7 @@ def partition_key(ids: pd.Series, numeric: bool) -> np.ndarray:
     otherwise.
     """
     if numeric:
-        values = pd.to_numeric(ids, errors="coerce").to_numpy(dtype=np.float64,
-                                                              na_value=np.nan)
+        values = pd.to_numeric(ids, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         values = values + 0.0  # -0.0 -> 0.0
         hashed = pd.util.hash_array(values)
     else:
@@ -121,11 +120,18 @@ class CustomerPartitions:
 
     def delayed_parts(self) -> list[tuple[Any, Any, Any, Any]]:
         """Per partition, the (customers, activity, payments, tickets) pieces as Delayed."""
-        pieces = {n: (getattr(self, n).to_delayed() if getattr(self, n) is not None else None)
-                  for n in ("customers", *EVENT_TABLES)}
+        pieces = {
+            n: (getattr(self, n).to_delayed() if getattr(self, n) is not None else None)
+            for n in ("customers", *EVENT_TABLES)
+        }
         n = self.npartitions
-        return [tuple(pieces[t][i] if pieces[t] is not None else None
-                      for t in ("customers", *EVENT_TABLES)) for i in range(n)]
+        return [
+            tuple(
+                pieces[t][i] if pieces[t] is not None else None
+                for t in ("customers", *EVENT_TABLES)
+            )
+            for i in range(n)
+        ]
 
     def local_data(self, customer_ids: Any) -> EventData:
         """These customers as an EventData with empty event tables (computes nothing).
@@ -136,19 +142,24 @@ class CustomerPartitions:
         cust = self.customers_frame
         rows = cust[cust["customer_id"].isin(list(customer_ids))]
         keyed = with_key(rows, "customer_id", numeric_ids(cust["customer_id"].dtype))
-        events = {n: (getattr(self, n)._meta.iloc[:0] if n in self.tables else None)
-                  for n in EVENT_TABLES}
-        data = partition_data(self.spec, keyed, events["activity"], events["payments"],
-                              events["tickets"])
+        events = {
+            n: (getattr(self, n)._meta.iloc[:0] if n in self.tables else None) for n in EVENT_TABLES
+        }
+        data = partition_data(
+            self.spec, keyed, events["activity"], events["payments"], events["tickets"]
+        )
         if data is None:
-            raise ChurnDataError(f"customers {list(customer_ids)[:5]} are not in the customers "
-                                 f"table")
+            raise ChurnDataError(
+                f"customers {list(customer_ids)[:5]} are not in the customers table"
+            )
         return data
 
     def __repr__(self) -> str:
         present = ", ".join(["customers", *self.tables])
-        return (f"CustomerPartitions({present}; {self.npartitions} partitions, "
-                f"{len(self.customers_frame)} customers)")
+        return (
+            f"CustomerPartitions({present}; {self.npartitions} partitions, "
+            f"{len(self.customers_frame)} customers)"
+        )
 
 
 def as_dask_table(frame: Any, name: str) -> Any:
@@ -164,7 +175,8 @@ def as_dask_table(frame: Any, name: str) -> Any:
     if isinstance(frame, pd.DataFrame):
         if len(frame) == 0:
             raise ChurnDataError(
-                f"{name} is empty (0 rows); pass None instead of an empty table to skip it")
+                f"{name} is empty (0 rows); pass None instead of an empty table to skip it"
+            )
         parts = max(1, math.ceil(len(frame) / ROWS_PER_PARTITION))
         return dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False)
     raise ChurnDataError(
@@ -173,8 +185,11 @@ def as_dask_table(frame: Any, name: str) -> Any:
     )
 
 
-def empty_tables(customer: pd.DataFrame, metas: Mapping[str, pd.DataFrame],
-                 columns: Mapping[str, Mapping[str, str]]) -> dict[str, pd.DataFrame]:
+def empty_tables(
+    customer: pd.DataFrame,
+    metas: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, Mapping[str, str]],
+) -> dict[str, pd.DataFrame]:
     """Validated zero-row event tables with the columns and dtypes of the real ones.
 
     A partition holding no event of a present table gets one of these, so the family still
@@ -187,8 +202,12 @@ def empty_tables(customer: pd.DataFrame, metas: Mapping[str, pd.DataFrame],
     at = customer["signup_at"].iloc[0]
     tables: dict[str, pd.DataFrame] = {}
     for name, meta in metas.items():
-        frame = meta.rename(columns=dict(columns.get(name, {}))).iloc[:0].reindex(
-            pd.RangeIndex(1)).drop(columns=[KEY], errors="ignore")
+        frame = (
+            meta.rename(columns=dict(columns.get(name, {})))
+            .iloc[:0]
+            .reindex(pd.RangeIndex(1))
+            .drop(columns=[KEY], errors="ignore")
+        )
         frame["customer_id"] = customer["customer_id"].to_numpy()
         for col in SCHEMA[name].timestamps:
             if col in frame.columns:
@@ -247,10 +266,15 @@ def partition_by_customer(
     import dask.dataframe as dd
 
     if unknown_customers not in ("error", "drop"):
-        raise ValueError(f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
-                         f"(a warning could not be raised once per table on a cluster)")
-    if npartitions is not None and (isinstance(npartitions, bool) or not isinstance(
-            npartitions, (int, np.integer)) or npartitions < 1):
+        raise ValueError(
+            f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
+            f"(a warning could not be raised once per table on a cluster)"
+        )
+    if npartitions is not None and (
+        isinstance(npartitions, bool)
+        or not isinstance(npartitions, (int, np.integer))
+        or npartitions < 1
+    ):
         raise ValueError(f"npartitions={npartitions!r}; expected a positive integer")
     columns = {k: dict(v) for k, v in dict(columns or {}).items()}
     if customers is None:
@@ -260,8 +284,10 @@ def partition_by_customer(
     if is_dask_frame(customers):
         customers = customers.compute()
     if not isinstance(customers, pd.DataFrame):
-        raise ChurnDataError(f"customers must be a pandas or Dask DataFrame or a path, got "
-                             f"{type(customers).__name__}")
+        raise ChurnDataError(
+            f"customers must be a pandas or Dask DataFrame or a path, got "
+            f"{type(customers).__name__}"
+        )
     validated = EventData(customers, columns={"customers": columns.get("customers", {})})
     if validated.is_snapshot:  # pragma: no cover - label_column is not passed here
         raise ChurnDataError("snapshot tables fit in memory; use ChurnPipeline directly")
@@ -304,37 +330,55 @@ def partition_by_customer(
     event_columns = {k: v for k, v in columns.items() if k != "customers"}
     empty = empty_tables(cust.iloc[:1], metas, event_columns)
     id_dtype = cust["customer_id"].dtype if numeric else TEXT
-    spec = PartitionSpec(event_columns, dict(status_map) if status_map else None,
-                         unknown_customers, empty, id_dtype)
+    spec = PartitionSpec(
+        event_columns, dict(status_map) if status_map else None, unknown_customers, empty, id_dtype
+    )
     return CustomerPartitions(
-        customers=cust_dd, activity=shuffled.get("activity"), payments=shuffled.get("payments"),
-        tickets=shuffled.get("tickets"), customers_frame=cust, sources=present, spec=spec,
+        customers=cust_dd,
+        activity=shuffled.get("activity"),
+        payments=shuffled.get("payments"),
+        tickets=shuffled.get("tickets"),
+        customers_frame=cust,
+        sources=present,
+        spec=spec,
     )
 
 
-def as_partitions(data: Any, activity: Any = None, payments: Any = None, tickets: Any = None,
-                  **kwargs: Any) -> CustomerPartitions:
+def as_partitions(
+    data: Any, activity: Any = None, payments: Any = None, tickets: Any = None, **kwargs: Any
+) -> CustomerPartitions:
     """CustomerPartitions as given, or partitioned from EventData, a mapping or tables."""
     if isinstance(data, CustomerPartitions):
         if any(t is not None for t in (activity, payments, tickets)) or any(
-                v is not None for v in kwargs.values()):
-            raise ValueError("pass either CustomerPartitions or tables (with their options), "
-                             "not both")
+            v is not None for v in kwargs.values()
+        ):
+            raise ValueError(
+                "pass either CustomerPartitions or tables (with their options), not both"
+            )
         return data
     if isinstance(data, EventData):
-        return partition_by_customer(data.customers, data.activity, data.payments,
-                                     data.tickets, **{k: v for k, v in kwargs.items()
-                                                      if k == "npartitions"})
+        return partition_by_customer(
+            data.customers,
+            data.activity,
+            data.payments,
+            data.tickets,
+            **{k: v for k, v in kwargs.items() if k == "npartitions"},
+        )
     if isinstance(data, Mapping):
         tables = dict(data)
-        return partition_by_customer(tables.pop("customers", None), **tables,
-                                     **{k: v for k, v in kwargs.items() if v is not None})
-    return partition_by_customer(data, activity, payments, tickets,
-                                 **{k: v for k, v in kwargs.items() if v is not None})
+        return partition_by_customer(
+            tables.pop("customers", None),
+            **tables,
+            **{k: v for k, v in kwargs.items() if v is not None},
+        )
+    return partition_by_customer(
+        data, activity, payments, tickets, **{k: v for k, v in kwargs.items() if v is not None}
+    )
 
 
-def open_data(data: Any, settings: Mapping[str, Any], npartitions: int | None
-              ) -> CustomerPartitions:
+def open_data(
+    data: Any, settings: Mapping[str, Any], npartitions: int | None
+) -> CustomerPartitions:
     """The command line's data (a directory, a mapping of tables or partitions), partitioned."""
     if isinstance(data, CustomerPartitions):
         return data
@@ -343,11 +387,16 @@ def open_data(data: Any, settings: Mapping[str, Any], npartitions: int | None
     elif isinstance(data, Mapping):
         tables = dict(data)
     else:
-        raise ChurnDataError(f"data must be a directory, a mapping of tables or "
-                             f"CustomerPartitions, got {type(data).__name__}")
+        raise ChurnDataError(
+            f"data must be a directory, a mapping of tables or "
+            f"CustomerPartitions, got {type(data).__name__}"
+        )
     return partition_by_customer(
-        tables.pop("customers", None), **tables, npartitions=npartitions,
-        columns=settings.get("columns"), status_map=settings.get("status_map"),
+        tables.pop("customers", None),
+        **tables,
+        npartitions=npartitions,
+        columns=settings.get("columns"),
+        status_map=settings.get("status_map"),
         unknown_customers=settings.get("unknown_customers", "error"),
     )
 
@@ -362,8 +411,9 @@ def settings_of(config: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- per partition
-def partition_data(spec: PartitionSpec, customers: pd.DataFrame, activity: Any, payments: Any,
-                   tickets: Any) -> EventData | None:
+def partition_data(
+    spec: PartitionSpec, customers: pd.DataFrame, activity: Any, payments: Any, tickets: Any
+) -> EventData | None:
     """The EventData of one partition (None when it holds no customer)."""
     given = {"activity": activity, "payments": payments, "tickets": tickets}
     if len(customers) == 0:
@@ -383,8 +433,13 @@ def partition_data(spec: PartitionSpec, customers: pd.DataFrame, activity: Any, 
     customers = customers.drop(columns=[KEY])
     tables = {n: f.drop(columns=[KEY]) for n, f in given.items() if f is not None}
     full = {n: f for n, f in tables.items() if len(f)}
-    data = EventData(customers, **full, columns=spec.columns, status_map=spec.status_map,
-                     unknown_customers=spec.unknown_customers)
+    data = EventData(
+        customers,
+        **full,
+        columns=spec.columns,
+        status_map=spec.status_map,
+        unknown_customers=spec.unknown_customers,
+    )
     for name in tables:
         if name not in full:
             # the family still applies: these customers have no events of this kind
@@ -393,8 +448,7 @@ def partition_data(spec: PartitionSpec, customers: pd.DataFrame, activity: Any, 
     return data
 
 
-def on_partitions(parts: CustomerPartitions, func: Callable[..., Any], shared: Any
-                  ) -> list[Any]:
+def on_partitions(parts: CustomerPartitions, func: Callable[..., Any], shared: Any) -> list[Any]:
     """``func(spec, shared, *pieces)`` on every partition, as a list of Delayed."""
     import dask
 
@@ -427,8 +481,11 @@ def latest_time(data: Any) -> pd.Timestamp:
     import dask
 
     parts = as_partitions(data)
-    stamps = [parts.customers_frame[c].max() for c in SCHEMA["customers"].timestamps
-              if c in parts.customers_frame]
+    stamps = [
+        parts.customers_frame[c].max()
+        for c in SCHEMA["customers"].timestamps
+        if c in parts.customers_frame
+    ]
     lazy = []
     for name, frame in parts.sources.items():
         rename = parts.spec.columns.get(name, {})
@@ -437,8 +494,7 @@ def latest_time(data: Any) -> pd.Timestamp:
             src = inverse.get(col, col)
             if src in frame.columns:
                 meta = pd.DataFrame({"t": pd.Series([], dtype="datetime64[ns]")})
-                lazy.append(frame[src].map_partitions(_max_time, name, col, meta=meta)["t"]
-                            .max())
+                lazy.append(frame[src].map_partitions(_max_time, name, col, meta=meta)["t"].max())
     stamps += list(dask.compute(*lazy))
     stamps = [s for s in stamps if not pd.isna(s)]
     return pd.Timestamp(max(stamps))

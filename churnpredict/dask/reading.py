@@ -39,8 +39,9 @@ def read_lazy(path: str | os.PathLike, id_column: str = "customer_id") -> dd.Dat
     if name.endswith(".tsv"):
         return dd.read_csv(str(path), sep="\t", dtype=ids)
     if name.endswith((".jsonl", ".jsonl.gz")):
-        return dd.read_json(str(path), lines=True, blocksize=None if name.endswith(".gz")
-                            else 2**26)
+        return dd.read_json(
+            str(path), lines=True, blocksize=None if name.endswith(".gz") else 2**26
+        )
     raise ChurnDataError(f"{path}: unsupported file type; use Parquet, CSV or JSON Lines")
 
 
@@ -52,8 +53,9 @@ def read_customers(path: str | os.PathLike, id_column: str = "customer_id") -> p
     return read_table(path, id_columns=[id_column])
 
 
-def read_tables(path: str | os.PathLike, *,
-                columns: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+def read_tables(
+    path: str | os.PathLike, *, columns: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
     """Open a data directory: customers in pandas, event tables lazily with Dask.
 
     The directory holds ``customers.csv`` (or ``.parquet``, or a Parquet directory
@@ -88,8 +90,9 @@ def read_tables(path: str | os.PathLike, *,
             f"(one row per customer_id with signup_at)"
         )
     columns = columns or {}
-    id_of = {name: customer_source(columns.get(name) or {})
-             for name in ("customers",) + EVENT_TABLES}
+    id_of = {
+        name: customer_source(columns.get(name) or {}) for name in ("customers",) + EVENT_TABLES
+    }
     out: dict[str, Any] = {"customers": read_customers(source, id_of["customers"])}
     for name in EVENT_TABLES:
         found = find_table(path, name, datasets=True)
@@ -98,8 +101,11 @@ def read_tables(path: str | os.PathLike, *,
     if not numeric_ids(out["customers"][id_of["customers"]].dtype):
         for name in EVENT_TABLES:
             frame = out[name]
-            if frame is not None and id_of[name] in frame.columns and pd.api.types.\
-                    is_integer_dtype(frame[id_of[name]].dtype):
+            if (
+                frame is not None
+                and id_of[name] in frame.columns
+                and pd.api.types.is_integer_dtype(frame[id_of[name]].dtype)
+            ):
                 out[name] = frame.assign(**{id_of[name]: frame[id_of[name]].astype(str)})
     return out
 

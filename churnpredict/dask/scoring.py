@@ -68,8 +68,10 @@ def predict_dask(model: ChurnModel, X: Any, *, client: Any = None) -> Any:
     names = [str(c) for c in model.feature_names_in_]
     missing = [c for c in names if c not in X.columns]
     if missing:
-        raise ChurnModelError(f"X lacks {len(missing)} feature column(s) the model was trained "
-                              f"on: {missing[:5]}; build them with the fitted builders")
+        raise ChurnModelError(
+            f"X lacks {len(missing)} feature column(s) the model was trained "
+            f"on: {missing[:5]}; build them with the fitted builders"
+        )
     margin = xgb.dask.inplace_predict(client, model.booster_, X[names], predict_type="margin")
     if not hasattr(margin, "map_partitions"):  # a dask array for array input
         margin = margin.to_dask_dataframe()
@@ -103,20 +105,28 @@ def shap_values_dask(model: ChurnModel, X: Any, *, client: Any = None) -> Any:
     return xgb.dask.predict(client, model.booster_, dmatrix, pred_contribs=True)
 
 
-def _scores_meta(pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bool,
-                 extra: Sequence[str]) -> pd.DataFrame:
+def _scores_meta(
+    pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bool, extra: Sequence[str]
+) -> pd.DataFrame:
     from ..features import DRIVER_GROUPS
 
     cols: dict[str, Any] = {
         "customer_id": pd.Series([], dtype=parts.spec.id_dtype),
         "churn_probability": pd.Series([], dtype=np.float64),
-        ("expected_spend" if getattr(pipeline, "business_", "subscription") == "purchases"
-         else "mrr"): pd.Series([], dtype=np.float64),
+        (
+            "expected_spend"
+            if getattr(pipeline, "business_", "subscription") == "purchases"
+            else "mrr"
+        ): pd.Series([], dtype=np.float64),
         "status": pd.Series([], dtype=TEXT),
     }
     if explain:
-        for stem, dtype in (("reason", TEXT), ("reason_group", TEXT),
-                            ("reason_weight", np.float64), ("reason_feature", TEXT)):
+        for stem, dtype in (
+            ("reason", TEXT),
+            ("reason_group", TEXT),
+            ("reason_weight", np.float64),
+            ("reason_feature", TEXT),
+        ):
             for k in range(1, 4):
                 cols[f"{stem}_{k}"] = pd.Series([], dtype=dtype)
         groups = set(pipeline.feature_info_.loc[pipeline.feature_names_, "group"].astype(str))
@@ -137,8 +147,9 @@ def _scores_meta(pipeline: ChurnPipeline, parts: CustomerPartitions, explain: bo
     return pd.DataFrame(cols)
 
 
-def _score_partition(spec: PartitionSpec, shared: tuple, customers, activity, payments,
-                     tickets) -> pd.DataFrame:
+def _score_partition(
+    spec: PartitionSpec, shared: tuple, customers, activity, payments, tickets
+) -> pd.DataFrame:
     pipeline, stamp, explain, meta = shared
     data = partition_data(spec, customers, activity, payments, tickets)
     if data is None:
@@ -154,8 +165,14 @@ def _score_partition(spec: PartitionSpec, shared: tuple, customers, activity, pa
     return conform(scores, meta)
 
 
-def score_customers_dask(pipeline: ChurnPipeline, data: Any, as_of: Any = None, *,
-                         explain: bool = True, extra_columns: Sequence[str] = ()) -> Any:
+def score_customers_dask(
+    pipeline: ChurnPipeline,
+    data: Any,
+    as_of: Any = None,
+    *,
+    explain: bool = True,
+    extra_columns: Sequence[str] = (),
+) -> Any:
     """:meth:`ChurnPipeline.score` on every customer partition: probability, MRR, reasons.
 
     Each partition runs the pipeline's own scoring (features with the fitted builders,
@@ -186,11 +203,14 @@ def score_customers_dask(pipeline: ChurnPipeline, data: Any, as_of: Any = None, 
     check_is_fitted(pipeline, "model_")
     parts = as_partitions(data)
     if pipeline.is_snapshot_:
-        raise ChurnDataError("the pipeline was trained on a snapshot table; score it with "
-                             "ChurnPipeline.score (a snapshot fits in memory)")
+        raise ChurnDataError(
+            "the pipeline was trained on a snapshot table; score it with "
+            "ChurnPipeline.score (a snapshot fits in memory)"
+        )
     present = set(parts.tables)
-    absent = sorted({t for b in pipeline.builders_ for t in b.tables
-                     if t != "customers" and t not in present})
+    absent = sorted(
+        {t for b in pipeline.builders_ for t in b.tables if t != "customers" and t not in present}
+    )
     if absent:
         raise ChurnDataError(
             f"the pipeline was trained with table(s) {absent} that the data lacks; add them, or "
@@ -254,17 +274,25 @@ def score_dask(
     require_dask()
     from ..pipeline import ChurnPipeline
 
-    options = list_options(options, top=top, rank_by=rank_by, min_probability=min_probability,
-                           tiers=tiers, actions=actions,
-                           extra_columns=tuple(extra_columns) or None)  # before any work
+    options = list_options(
+        options,
+        top=top,
+        rank_by=rank_by,
+        min_probability=min_probability,
+        tiers=tiers,
+        actions=actions,
+        extra_columns=tuple(extra_columns) or None,
+    )  # before any work
     if not isinstance(pipeline, ChurnPipeline):
         pipeline = ChurnPipeline.load(pipeline)
     settings = settings_of(config)
     with dask_client(scheduler):
         parts = open_data(data, settings, npartitions)
-        scores = score_customers_dask(pipeline, parts, as_of, explain=explain,
-                                      extra_columns=options.extra_columns).persist()
+        scores = score_customers_dask(
+            pipeline, parts, as_of, explain=explain, extra_columns=options.extra_columns
+        ).persist()
         n = int(scores.shape[0].compute())
-        frame = write_at_risk_dask(scores, out, horizon=pipeline.horizon,
-                                   ranked_out=ranked_out, options=options)
+        frame = write_at_risk_dask(
+            scores, out, horizon=pipeline.horizon, ranked_out=ranked_out, options=options
+        )
     return frame, n

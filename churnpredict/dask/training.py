@@ -39,13 +39,22 @@ REFERENCE_ROWS = 50_000
 
 def _category_codes(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns as float codes (NaN when missing), others unchanged."""
-    cols = {c: frame[c].cat.codes.astype(np.float64).where(frame[c].notna())
-            for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    cols = {
+        c: frame[c].cat.codes.astype(np.float64).where(frame[c].notna())
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+    }
     return frame.assign(**cols) if cols else frame
 
 
-def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[str],
-                   meta: pd.DataFrame, summary: RowsSummary) -> ChurnModel:
+def _train_booster(
+    client: Client,
+    model: ChurnModel,
+    feats: Any,
+    names: list[str],
+    meta: pd.DataFrame,
+    summary: RowsSummary,
+) -> ChurnModel:
     """ChurnModel.fit, distributed: the model's own plan and recipe, boosters on the cluster.
 
     :meth:`ChurnModel.plan_fit` plans on one row per (cutoff, class) weighted by its row count
@@ -65,10 +74,12 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
     categorical = [c for c in names if isinstance(meta[c].dtype, pd.CategoricalDtype)]
     model.set_feature_schema(names, {c: list(meta[c].cat.categories) for c in categorical})
     cut_level = pd.DatetimeIndex(counts.index.get_level_values("cutoff"))
-    compact = pd.MultiIndex.from_arrays([np.zeros(len(counts), dtype=np.int64), cut_level],
-                                        names=["customer_id", "cutoff"])
-    plan = model.plan_fit(compact, counts.index.get_level_values("churned").to_numpy(),
-                          counts=counts.to_numpy())
+    compact = pd.MultiIndex.from_arrays(
+        [np.zeros(len(counts), dtype=np.int64), cut_level], names=["customer_id", "cutoff"]
+    )
+    plan = model.plan_fit(
+        compact, counts.index.get_level_values("churned").to_numpy(), counts=counts.to_numpy()
+    )
 
     # Categories as their codes, marked categorical: the category lists are the builders'
     # (the same in every partition), and a worker may then hold no row of a fold.
@@ -80,8 +91,9 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
     X_valid, y_valid_lazy = X[in_valid], y[in_valid]
 
     def matrix(kind: Any, data: Any, label: Any = None, **kwargs: Any) -> Any:
-        return kind(client, data, label, missing=np.nan, feature_names=names,
-                    feature_types=types, **kwargs)
+        return kind(
+            client, data, label, missing=np.nan, feature_names=names, feature_types=types, **kwargs
+        )
 
     dtrain = matrix(xgb.dask.DaskQuantileDMatrix, X[in_train], y[in_train])
     dvalid = matrix(xgb.dask.DaskQuantileDMatrix, X_valid, y_valid_lazy, ref=dtrain)
@@ -91,13 +103,18 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
     def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
         with xgb.config_context(verbosity=0):
             booster = xgb.dask.train(
-                client, params, dtrain, num_boost_round=int(model.n_estimators),
+                client,
+                params,
+                dtrain,
+                num_boost_round=int(model.n_estimators),
                 evals=[(dvalid, "validation")],
-                early_stopping_rounds=model.early_stopping_rounds, verbose_eval=False,
+                early_stopping_rounds=model.early_stopping_rounds,
+                verbose_eval=False,
             )["booster"]
         best_it = model.best_round(booster)
-        lazy_margin = xgb.dask.predict(client, booster, dvalid_x, output_margin=True,
-                                       iteration_range=(0, best_it + 1))
+        lazy_margin = xgb.dask.predict(
+            client, booster, dvalid_x, output_margin=True, iteration_range=(0, best_it + 1)
+        )
         if not y_valid:  # same partitions, same order as the margins
             y_valid.append(y_valid_lazy.compute().to_numpy(dtype=np.int8))
         return best_it, np.asarray(lazy_margin.compute(), dtype=np.float64), y_valid[0]
@@ -105,16 +122,16 @@ def _train_booster(client: Client, model: ChurnModel, feats: Any, names: list[st
     def refit(params: dict[str, Any], rounds: int) -> Any:
         dall = matrix(xgb.dask.DaskQuantileDMatrix, X, y)
         with xgb.config_context(verbosity=0):
-            return xgb.dask.train(client, params, dall, num_boost_round=rounds,
-                                  verbose_eval=False)["booster"]
+            return xgb.dask.train(client, params, dall, num_boost_round=rounds, verbose_eval=False)[
+                "booster"
+            ]
 
     return model.finish_fit(plan, train_candidate, refit)
 
 
 def _latest_sample(feats: Any, summary: RowsSummary, names: list[str]) -> pd.DataFrame:
     """A uniform sample of at most :data:`REFERENCE_ROWS` rows of the latest cutoff."""
-    at_latest = summary.counts[summary.counts.index.get_level_values("cutoff")
-                               == summary.latest]
+    at_latest = summary.counts[summary.counts.index.get_level_values("cutoff") == summary.latest]
     n = max(int(at_latest.sum()), 1)
     rows = feats[feats["cutoff"] == summary.latest]
     if n > REFERENCE_ROWS:
@@ -130,13 +147,22 @@ def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[
 
     if len(X) == 0:
         return {}
-    return {"reference_": reference_distribution(X, model.predict_proba(X)[:, 1]),
-            "feature_percentiles_": reference_percentiles(X),
-            "reason_facts_": related_facts(X, info)}
+    return {
+        "reference_": reference_distribution(X, model.predict_proba(X)[:, 1]),
+        "feature_percentiles_": reference_percentiles(X),
+        "reason_facts_": related_facts(X, info),
+    }
 
 
-def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: Any = None,
-             persist: bool = False, progress: Progress | None = None) -> ChurnPipeline:
+def fit_dask(
+    pipeline: ChurnPipeline,
+    data: Any,
+    *,
+    as_of: Any = None,
+    client: Any = None,
+    persist: bool = False,
+    progress: Progress | None = None,
+) -> ChurnPipeline:
     """Fit a ChurnPipeline on a Dask cluster: partitioned features, ``xgboost.dask`` training.
 
     Labels and features are built per customer partition with the same code as
@@ -188,8 +214,11 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     whole = EventData(parts.customers_frame)
     # the business kind is detected from the payments on a single machine only; on Dask it is
     # what the pipeline says ("auto" keeps the subscription default)
-    business = (("purchases", "set: business='purchases'") if pipeline.business == "purchases"
-                else ("subscription", "Dask training: subscription unless business='purchases'"))
+    business = (
+        ("purchases", "set: business='purchases'")
+        if pipeline.business == "purchases"
+        else ("subscription", "Dask training: subscription unless business='purchases'")
+    )
     plan = pipeline.training_plan(whole, business=business)
     horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
     if not isinstance(model, ChurnModel):
@@ -200,10 +229,8 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
     model.check_params()
     total = 4
     as_of = as_of_time(parts, as_of)
-    cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs),
-                               pipeline.cutoff_freq)
-    rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of,
-                    lapsed=kind == "inactivity")
+    cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), pipeline.cutoff_freq)
+    rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of, lapsed=kind == "inactivity")
     if persist:
         parts = parts.persist()
     active, summary = fit_builders(parts, builders, rows)
@@ -228,9 +255,16 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
         progress("model", 3, total)
 
     pipeline.set_fitted(
-        builders=active, model=fitted, feature_names=names, feature_info=info, as_of=as_of,
-        cutoffs=summary.counts.index.get_level_values("cutoff"), horizon=horizon,
-        label_kind=kind, is_snapshot=False, business=plan.business,
+        builders=active,
+        model=fitted,
+        feature_names=names,
+        feature_info=info,
+        as_of=as_of,
+        cutoffs=summary.counts.index.get_level_values("cutoff"),
+        horizon=horizon,
+        label_kind=kind,
+        is_snapshot=False,
+        business=plan.business,
         business_reason=plan.business_reason,
         training_summary={
             "n_rows": summary.n_rows,
@@ -243,16 +277,26 @@ def fit_dask(pipeline: ChurnPipeline, data: Any, *, as_of: Any = None, client: A
         },
         validation_scores=dict(fitted.validation_scores_),
         training_statuses_=summary.statuses,
-        required_inputs_=required_inputs(active, local), **references)
+        required_inputs_=required_inputs(active, local),
+        **references,
+    )
     if progress is not None:
         progress("done", total, total)
     return pipeline
 
 
-def train_dask(pipeline: ChurnPipeline, data: Any, model_dir: str | os.PathLike, *,
-               as_of: Any = None, scheduler: Any = None, config: Any = None,
-               npartitions: int | None = None, persist: bool = False,
-               progress: Progress | None = None) -> ChurnPipeline:
+def train_dask(
+    pipeline: ChurnPipeline,
+    data: Any,
+    model_dir: str | os.PathLike,
+    *,
+    as_of: Any = None,
+    scheduler: Any = None,
+    config: Any = None,
+    npartitions: int | None = None,
+    persist: bool = False,
+    progress: Progress | None = None,
+) -> ChurnPipeline:
     """``churnpredict train --scheduler ...``: fit on a cluster and save the bundle.
 
     Parameters
@@ -277,7 +321,6 @@ def train_dask(pipeline: ChurnPipeline, data: Any, model_dir: str | os.PathLike,
     settings = settings_of(config)
     with dask_client(scheduler) as client:
         parts: CustomerPartitions = open_data(data, settings, npartitions)
-        fit_dask(pipeline, parts, as_of=as_of, client=client, persist=persist,
-                 progress=progress)
+        fit_dask(pipeline, parts, as_of=as_of, client=client, persist=persist, progress=progress)
     pipeline.save(model_dir)
     return pipeline

@@ -66,8 +66,9 @@ BUSINESS_KINDS = ("subscription", "purchases")
 logger = logging.getLogger("churnpredict")
 
 
-def default_builders(business: str = "subscription", *, horizon: Any = None,
-                     windows: Sequence[Any] | None = None) -> list[FeatureBuilder]:
+def default_builders(
+    business: str = "subscription", *, horizon: Any = None, windows: Sequence[Any] | None = None
+) -> list[FeatureBuilder]:
     """The default feature families of a business kind.
 
     Parameters
@@ -159,8 +160,11 @@ def build_features(
     active = [b for b in builders if b.applies_to(data)]
     for b in builders:
         if b not in active:
-            logger.info("%s skipped: it does not apply to this data (needs %s)",
-                        type(b).__name__, ", ".join(b.tables) or "columns it lacks")
+            logger.info(
+                "%s skipped: it does not apply to this data (needs %s)",
+                type(b).__name__,
+                ", ".join(b.tables) or "columns it lacks",
+            )
     with reporter(progress, "features") as report:
         for step, builder in enumerate(active, start=1):
             if fit:
@@ -178,8 +182,9 @@ def build_features(
     return out
 
 
-def describe_features(builders: Sequence[FeatureBuilder], data: EventData | None = None
-                      ) -> pd.DataFrame:
+def describe_features(
+    builders: Sequence[FeatureBuilder], data: EventData | None = None
+) -> pd.DataFrame:
     """Metadata of the builders' features: name, group, description (one row each).
 
     Parameters
@@ -201,8 +206,19 @@ def describe_features(builders: Sequence[FeatureBuilder], data: EventData | None
         if data is not None and not b.applies_to(data):
             continue
         infos.extend(b.feature_info())
-    fields = ("group", "description", "description_if_zero", "description_if_missing", "kind",
-              "noun", "fact", "window_days", "is_tenure", "past_change", "past_label")
+    fields = (
+        "group",
+        "description",
+        "description_if_zero",
+        "description_if_missing",
+        "kind",
+        "noun",
+        "fact",
+        "window_days",
+        "is_tenure",
+        "past_change",
+        "past_label",
+    )
     return pd.DataFrame(
         {f: pd.Series([getattr(i, f) for i in infos], dtype=object) for f in fields},
     ).set_axis(pd.Index([i.name for i in infos], name="feature"))

@@ -38,8 +38,19 @@ DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "pro
 
 
 #: How :class:`FeatureInfo` renders ``{value}`` in its templates (see :func:`format_value`).
-VALUE_KINDS = ("number", "count", "rate", "money", "share", "days", "change", "money_change",
-               "share_change", "flag", "category")
+VALUE_KINDS = (
+    "number",
+    "count",
+    "rate",
+    "money",
+    "share",
+    "days",
+    "change",
+    "money_change",
+    "share_change",
+    "flag",
+    "category",
+)
 #: Kinds whose value is a change: a change that rounds to zero is never stated as a reason.
 CHANGE_KINDS = ("change", "money_change", "share_change")
 
@@ -90,16 +101,21 @@ def duration_text(days: float) -> str:
     days = float(days)
     if abs(days) < 1:
         return "less than a day"
-    for limit, size, unit in ((14, 1, "day"), (60, 7, "week"), (730, 30.44, "month"),
-                              (math.inf, 365.25, "year")):
+    for limit, size, unit in (
+        (14, 1, "day"),
+        (60, 7, "week"),
+        (730, 30.44, "month"),
+        (math.inf, 365.25, "year"),
+    ):
         if abs(days) < limit:
             n = int(round(abs(days) / size))
             return f"{n:,d} {plural(unit, n)}"
     raise AssertionError  # pragma: no cover
 
 
-def format_value(value: Any, kind: str = "number", noun: str | None = None,
-                 currency: str = "") -> str:
+def format_value(
+    value: Any, kind: str = "number", noun: str | None = None, currency: str = ""
+) -> str:
     """The text that replaces ``{value}`` in a description, by the feature's ``kind``.
 
     Parameters
@@ -133,8 +149,11 @@ def format_value(value: Any, kind: str = "number", noun: str | None = None,
         text = _number(value, 2 if abs(value) < 1 else 1)
         return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
     if kind == "money":
-        text = f"{abs(value):,.0f}" if abs(value) >= 100 or value.is_integer() \
+        text = (
+            f"{abs(value):,.0f}"
+            if abs(value) >= 100 or value.is_integer()
             else f"{abs(value):,.2f}"
+        )
         return f"{'-' if value < 0 and text.strip('0.,') else ''}{currency}{text}"
     if kind == "share":
         return f"{value:.0%}"
@@ -248,8 +267,9 @@ class FeatureInfo:
                 f"feature {self.name!r} has group {self.group!r}; expected one of {DRIVER_GROUPS}"
             )
         if self.kind not in VALUE_KINDS:
-            raise ValueError(f"feature {self.name!r} has kind {self.kind!r}; expected one of "
-                             f"{VALUE_KINDS}")
+            raise ValueError(
+                f"feature {self.name!r} has kind {self.kind!r}; expected one of {VALUE_KINDS}"
+            )
 
     @property
     def fact_key(self) -> str:
@@ -263,7 +283,8 @@ class FeatureInfo:
         out = missing & (self.description_if_missing is None)
         if self.kind in CHANGE_KINDS:
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan)
+                dtype=np.float64, na_value=np.nan
+            )
             out |= ~missing & is_zero_change(numbers, self.kind)
         return out
 
@@ -271,8 +292,11 @@ class FeatureInfo:
         """Fill the description template with ``value``; ``""`` when it makes no reason."""
         if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             return self.description_if_missing or ""
-        if self.kind in CHANGE_KINDS and not isinstance(value, str) and bool(
-                is_zero_change(np.asarray([value], dtype=np.float64), self.kind)[0]):
+        if (
+            self.kind in CHANGE_KINDS
+            and not isinstance(value, str)
+            and bool(is_zero_change(np.asarray([value], dtype=np.float64), self.kind)[0])
+        ):
             return ""
         template = self.description
         if self.description_if_zero is not None and not isinstance(value, str) and value == 0:
@@ -280,8 +304,11 @@ class FeatureInfo:
         try:
             return _Template(self, currency).format(template, value=value)
         except (ValueError, TypeError, KeyError, IndexError):
-            return self.name.replace("_", " ") + f" is {format_value(value)}" \
-                if not isinstance(value, str) else f"{self.name.replace('_', ' ')} is {value}"
+            return (
+                self.name.replace("_", " ") + f" is {format_value(value)}"
+                if not isinstance(value, str)
+                else f"{self.name.replace('_', ' ')} is {value}"
+            )
 
 
 @dataclass
@@ -462,15 +489,18 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         """
         parts = list(parts)
         if not parts:
-            raise ValueError(f"{cls.__name__}.combine_statistics needs the statistics of at "
-                             f"least one part")
+            raise ValueError(
+                f"{cls.__name__}.combine_statistics needs the statistics of at least one part"
+            )
         first = parts[0]
         for other in parts[1:]:
             if other.keys() != first.keys() or any(
-                    not _same_value(first[k], other[k]) for k in first):
+                not _same_value(first[k], other[k]) for k in first
+            ):
                 raise ValueError(
                     f"{cls.__name__}: the parts' statistics differ ({first!r} vs {other!r}); "
-                    f"override combine_statistics to say how they add up")
+                    f"override combine_statistics to say how they add up"
+                )
         return dict(first)
 
     def fit_from_statistics(self, stats: dict[str, Any]) -> FeatureBuilder:
@@ -512,9 +542,14 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
     # Helpers for subclasses ---------------------------------------------------------------
     @staticmethod
-    def event_index(data: EventData, table: str, time_column: str | None = None,
-                    values: dict[str, np.ndarray] | None = None,
-                    mask: np.ndarray | None = None, key: Any = None) -> EventIndex:
+    def event_index(
+        data: EventData,
+        table: str,
+        time_column: str | None = None,
+        values: dict[str, np.ndarray] | None = None,
+        mask: np.ndarray | None = None,
+        key: Any = None,
+    ) -> EventIndex:
         """Cached :class:`EventIndex` over ``data.<table>``: :meth:`EventData.event_index`.
 
         Parameters
@@ -535,10 +570,12 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
 # Helpers shared by the families ------------------------------------------------------
 
+
 def _same_value(a: Any, b: Any) -> bool:
     """Equality that also holds for numpy arrays and pandas objects."""
     if isinstance(a, (np.ndarray, pd.Series, pd.Index)) or isinstance(
-            b, (np.ndarray, pd.Series, pd.Index)):
+        b, (np.ndarray, pd.Series, pd.Index)
+    ):
         return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
     try:
         return bool(a == b)

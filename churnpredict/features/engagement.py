@@ -56,8 +56,9 @@ def _slugs(types: Sequence[str]) -> list[str]:
     return out
 
 
-def _observed_days(start: np.ndarray, end: np.ndarray, signup: np.ndarray,
-                   length: pd.Timedelta) -> np.ndarray:
+def _observed_days(
+    start: np.ndarray, end: np.ndarray, signup: np.ndarray, length: pd.Timedelta
+) -> np.ndarray:
     """Days of ``[start, end)`` after signup; at least ``min(1 day, length)``; NaN if none.
 
     ``start``, ``end`` and ``signup`` are int64 nanoseconds.
@@ -170,9 +171,13 @@ class EngagementFeatures(FeatureBuilder):
         self._validate_params()
         self.require_tables(data)
         activity = data.activity
-        stats: dict[str, Any] = {"has_value": "value" in activity.columns,
-                                 "has_event": "event" in activity.columns,
-                                 "rows": rows is not None, "latest": None, "counts": {}}
+        stats: dict[str, Any] = {
+            "has_value": "value" in activity.columns,
+            "has_event": "event" in activity.columns,
+            "rows": rows is not None,
+            "latest": None,
+            "counts": {},
+        }
         if not (isinstance(self.event_types, str) and stats["has_event"]):
             return stats  # types are given (or not wanted): nothing to count
         codes, uniques = _event_codes(data)
@@ -206,9 +211,13 @@ class EngagementFeatures(FeatureBuilder):
             if p["latest"] == latest:
                 for name, n in p["counts"].items():
                     counts[name] = counts.get(name, 0) + int(n)
-        return {"has_value": any(p["has_value"] for p in parts),
-                "has_event": any(p["has_event"] for p in parts),
-                "rows": any(p["rows"] for p in parts), "latest": latest, "counts": counts}
+        return {
+            "has_value": any(p["has_value"] for p in parts),
+            "has_event": any(p["has_event"] for p in parts),
+            "rows": any(p["rows"] for p in parts),
+            "latest": latest,
+            "counts": counts,
+        }
 
     def fit_from_statistics(self, stats: dict[str, Any]) -> EngagementFeatures:
         """Validate the parameters and keep the most frequent event types.
@@ -226,12 +235,15 @@ class EngagementFeatures(FeatureBuilder):
         self.has_value_ = bool(stats["has_value"])
         if self.event_types is None or not stats["has_event"]:
             self.event_types_: list[str] = (
-                [] if self.event_types in (None, "auto") else list(self.event_types))
+                [] if self.event_types in (None, "auto") else list(self.event_types)
+            )
         elif isinstance(self.event_types, str):  # "auto"
             counts = stats["counts"]
             # most frequent first, ties by name; types never seen are left out
-            order = sorted((name for name, n in counts.items() if n > 0),
-                           key=lambda name: (-counts[name], name))
+            order = sorted(
+                (name for name, n in counts.items() if n > 0),
+                key=lambda name: (-counts[name], name),
+            )
             self.event_types_ = order[: self.max_event_types]
         else:
             self.event_types_ = list(self.event_types)
@@ -245,16 +257,25 @@ class EngagementFeatures(FeatureBuilder):
         parsed = sorted({_positive_window(w, "windows") for w in windows})
         if not parsed:
             raise ValueError(
-                f"windows={self.windows!r} is empty; give at least one window, e.g. (7, 30, 90)")
+                f"windows={self.windows!r} is empty; give at least one window, e.g. (7, 30, 90)"
+            )
         self.windows_ = tuple(parsed)
-        self.trend_window_ = (None if self.trend_window is None
-                              else _positive_window(self.trend_window, "trend_window"))
+        self.trend_window_ = (
+            None
+            if self.trend_window is None
+            else _positive_window(self.trend_window, "trend_window")
+        )
         weeks = 0 if self.trend_weeks is None else self.trend_weeks
-        if not isinstance(weeks, (int, np.integer)) or isinstance(weeks, bool) or weeks < 0 \
-                or weeks == 1:
+        if (
+            not isinstance(weeks, (int, np.integer))
+            or isinstance(weeks, bool)
+            or weeks < 0
+            or weeks == 1
+        ):
             raise ValueError(
                 f"trend_weeks={self.trend_weeks!r}; a slope needs an integer of at least 2 "
-                f"weeks (or None to leave it out)")
+                f"weeks (or None to leave it out)"
+            )
         self.trend_weeks_ = int(weeks)
         m = self.max_event_types
         if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
@@ -263,7 +284,8 @@ class EngagementFeatures(FeatureBuilder):
         if isinstance(et, str) and et != "auto":
             raise ValueError(
                 f"event_types={et!r}; expected 'auto', None or a list of event types such as "
-                f"['login', 'export']")
+                f"['login', 'export']"
+            )
         if et is not None and not isinstance(et, str):
             bad = [t for t in et if not isinstance(t, str)]
             if bad:
@@ -285,55 +307,124 @@ class EngagementFeatures(FeatureBuilder):
         month = pd.Timedelta(days=30)
         young = min((w for w in self.windows_ if w >= month), default=self.windows_[-1])
         young_days = young / pd.Timedelta(days=1)
-        infos = [FeatureInfo("days_since_last_activity", g, "last active {value} ago",
-                             description_if_missing="no activity recorded yet", kind="days",
-                             fact="activity recency", window_days=young_days)]
-        infos += [FeatureInfo(f"days_since_last_{slug}", g,
-                              f"last '{_said(t)}' event {{value}} ago",
-                              description_if_missing=f"no '{_said(t)}' event yet",
-                              kind="days", fact="activity recency", window_days=young_days)
-                  for t, slug in types]
+        infos = [
+            FeatureInfo(
+                "days_since_last_activity",
+                g,
+                "last active {value} ago",
+                description_if_missing="no activity recorded yet",
+                kind="days",
+                fact="activity recency",
+                window_days=young_days,
+            )
+        ]
+        infos += [
+            FeatureInfo(
+                f"days_since_last_{slug}",
+                g,
+                f"last '{_said(t)}' event {{value}} ago",
+                description_if_missing=f"no '{_said(t)}' event yet",
+                kind="days",
+                fact="activity recency",
+                window_days=young_days,
+            )
+            for t, slug in types
+        ]
         for w in self.windows_:
             lab, text, days = window_label(w), window_text(w), w / pd.Timedelta(days=1)
             past = {}
             if self.trend_window_ is not None and self.trend_window_ == w:
-                past = {"past_change": f"activity_trend_diff_{lab}",
-                        "past_label": f"the {text} before"}
+                past = {
+                    "past_change": f"activity_trend_diff_{lab}",
+                    "past_label": f"the {text} before",
+                }
             infos += [
-                FeatureInfo(f"events_{lab}", g, f"{{value}} in the last {text}", kind="count",
-                            noun="activity event", fact="activity", window_days=days, **past),
-                FeatureInfo(f"active_days_{lab}", g, f"active on {{value}} in the last {text}",
-                            kind="count", noun="day", fact="activity", window_days=days),
-                FeatureInfo(f"events_per_day_{lab}", g,
-                            f"{{value}} a day over the last {text}", kind="rate",
-                            noun="activity event", fact="activity", window_days=days),
+                FeatureInfo(
+                    f"events_{lab}",
+                    g,
+                    f"{{value}} in the last {text}",
+                    kind="count",
+                    noun="activity event",
+                    fact="activity",
+                    window_days=days,
+                    **past,
+                ),
+                FeatureInfo(
+                    f"active_days_{lab}",
+                    g,
+                    f"active on {{value}} in the last {text}",
+                    kind="count",
+                    noun="day",
+                    fact="activity",
+                    window_days=days,
+                ),
+                FeatureInfo(
+                    f"events_per_day_{lab}",
+                    g,
+                    f"{{value}} a day over the last {text}",
+                    kind="rate",
+                    noun="activity event",
+                    fact="activity",
+                    window_days=days,
+                ),
             ]
             if self.has_value_:
-                infos.append(FeatureInfo(f"value_sum_{lab}", g,
-                                         f"total activity value {{value}} in the last {text}",
-                                         fact="activity", window_days=days))
-            infos += [FeatureInfo(f"events_{slug}_{lab}", g, f"{{value}} in the last {text}",
-                                  kind="count", noun=f"'{str(t).replace('_', ' ')}' event",
-                                  fact=f"event {slug}", window_days=days)
-                      for t, slug in types]
+                infos.append(
+                    FeatureInfo(
+                        f"value_sum_{lab}",
+                        g,
+                        f"total activity value {{value}} in the last {text}",
+                        fact="activity",
+                        window_days=days,
+                    )
+                )
+            infos += [
+                FeatureInfo(
+                    f"events_{slug}_{lab}",
+                    g,
+                    f"{{value}} in the last {text}",
+                    kind="count",
+                    noun=f"'{str(t).replace('_', ' ')}' event",
+                    fact=f"event {slug}",
+                    window_days=days,
+                )
+                for t, slug in types
+            ]
         if self.trend_window_ is not None:
             lab, text = window_label(self.trend_window_), window_text(self.trend_window_)
             days = 2 * (self.trend_window_ / pd.Timedelta(days=1))
             infos += [
-                FeatureInfo(f"activity_trend_ratio_{lab}", g,
-                            f"activity in the last {text} at {{value}} of the {text} before",
-                            kind="share", fact="activity trend", window_days=days),
-                FeatureInfo(f"activity_trend_diff_{lab}", g,
-                            f"{{value}} in the last {text} vs the {text} before",
-                            kind="change", noun="activity event", fact="activity trend",
-                            window_days=days),
+                FeatureInfo(
+                    f"activity_trend_ratio_{lab}",
+                    g,
+                    f"activity in the last {text} at {{value}} of the {text} before",
+                    kind="share",
+                    fact="activity trend",
+                    window_days=days,
+                ),
+                FeatureInfo(
+                    f"activity_trend_diff_{lab}",
+                    g,
+                    f"{{value}} in the last {text} vs the {text} before",
+                    kind="change",
+                    noun="activity event",
+                    fact="activity trend",
+                    window_days=days,
+                ),
             ]
         if self.trend_weeks_:
             k = self.trend_weeks_
-            infos.append(FeatureInfo(
-                f"weekly_events_slope_{k}w", g,
-                f"weekly activity changing by {{value}} a week over the last {k} weeks",
-                kind="change", noun="event", fact="activity trend", window_days=7.0 * k))
+            infos.append(
+                FeatureInfo(
+                    f"weekly_events_slope_{k}w",
+                    g,
+                    f"weekly activity changing by {{value}} a week over the last {k} weeks",
+                    kind="change",
+                    noun="event",
+                    fact="activity trend",
+                    window_days=7.0 * k,
+                )
+            )
         return infos
 
     # ------------------------------------------------------------------ build
@@ -367,20 +458,31 @@ class EngagementFeatures(FeatureBuilder):
         first_of_day = _first_of_day(data, index)
         values = _sorted_values(data, index) if self.has_value_ else None
         # each window's values summed on their own: exact per customer (see sums_between)
-        value_sums = ({} if values is None else dict(zip(
-            self.windows_, sums_between(values, at(0), [at(w.value) for w in self.windows_]),
-            strict=True)))
+        value_sums = (
+            {}
+            if values is None
+            else dict(
+                zip(
+                    self.windows_,
+                    sums_between(values, at(0), [at(w.value) for w in self.windows_]),
+                    strict=True,
+                )
+            )
+        )
 
         type_slugs = self._type_slugs()
         types = _type_flags(data, index, self.event_types_)
 
         out["days_since_last_activity"] = _recency(index, at, codes, cut)
-        type_at_cut = [] if types is None else [types.rank(k, at(0))
-                                                for k in range(len(type_slugs))]
+        type_at_cut = (
+            [] if types is None else [types.rank(k, at(0)) for k in range(len(type_slugs))]
+        )
         for k, slug in enumerate(type_slugs):
             out[f"days_since_last_{slug}"] = (
-                np.full(len(codes), np.nan) if types is None
-                else types.recency(k, at(0), type_at_cut[k], codes, cut))
+                np.full(len(codes), np.nan)
+                if types is None
+                else types.recency(k, at(0), type_at_cut[k], codes, cut)
+            )
 
         for w in self.windows_:
             lab = window_label(w)
@@ -390,17 +492,21 @@ class EngagementFeatures(FeatureBuilder):
             # distinct days: days whose first event falls in [p, q), plus the day of the
             # window's first event when that day started before the window
             partial = (q > p) & ~first_of_day.get(p)
-            out[f"active_days_{lab}"] = (first_of_day.rank(q) - first_of_day.rank(p)
-                                         + partial).astype(np.float64)
+            out[f"active_days_{lab}"] = (
+                first_of_day.rank(q) - first_of_day.rank(p) + partial
+            ).astype(np.float64)
             observed = _observed_days(cut - w.value, cut, signup, w)
             out[f"events_per_day_{lab}"] = count / observed
             if self.has_value_:
-                out[f"value_sum_{lab}"] = (np.full(len(codes), np.nan) if values is None
-                                           else value_sums[w])
+                out[f"value_sum_{lab}"] = (
+                    np.full(len(codes), np.nan) if values is None else value_sums[w]
+                )
             for k, slug in enumerate(type_slugs):
                 out[f"events_{slug}_{lab}"] = (
-                    np.full(len(codes), np.nan) if types is None
-                    else (type_at_cut[k] - types.rank(k, p)).astype(np.float64))
+                    np.full(len(codes), np.nan)
+                    if types is None
+                    else (type_at_cut[k] - types.rank(k, p)).astype(np.float64)
+                )
 
         if self.trend_window_ is not None:
             tw = self.trend_window_
@@ -453,8 +559,14 @@ class _TypeFlags:
         """Number of type-``k`` events before each sorted position ``pos``."""
         return self.flags[k].rank(pos)
 
-    def recency(self, k: int, pos_at_cut: np.ndarray, rank_at_cut: np.ndarray,
-                codes: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    def recency(
+        self,
+        k: int,
+        pos_at_cut: np.ndarray,
+        rank_at_cut: np.ndarray,
+        codes: np.ndarray,
+        cut: np.ndarray,
+    ) -> np.ndarray:
         """Days from the last type-``k`` event before the cutoff to the cutoff (NaN if none)."""
         out = np.full(len(codes), np.nan)
         last = self.flags[k].last_before(pos_at_cut, rank_at_cut)
@@ -469,21 +581,22 @@ def _type_flags(data: EventData, index: EventIndex, types: list[str]) -> _TypeFl
         return _TypeFlags(index, [])
     if "event" not in data.activity.columns:
         return None
+
     def compute() -> _TypeFlags:
         codes, uniques = _event_codes(data)
         lookup = {str(u): k for k, u in enumerate(uniques)}
         sorted_codes = index.sorted_values(codes)
         n = len(sorted_codes)
         wanted = [lookup.get(t, -2) for t in types]  # -2 matches nothing: an absent type
-        flags = [BitRank.from_chunks(n, lambda lo, hi, c=c: sorted_codes[lo:hi] == c)
-                 for c in wanted]
+        flags = [
+            BitRank.from_chunks(n, lambda lo, hi, c=c: sorted_codes[lo:hi] == c) for c in wanted
+        ]
         return _TypeFlags(index, flags)
 
     return data.cached(("engagement", "type_flags", id(index), tuple(types)), compute)
 
 
-def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarray
-             ) -> np.ndarray:
+def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarray) -> np.ndarray:
     """Days from each customer's last event before the cutoff to the cutoff (NaN if none)."""
     pos = at(0)
     has = pos > index.starts[codes]
@@ -493,8 +606,7 @@ def _recency(index: EventIndex, at: _Positions, codes: np.ndarray, cut: np.ndarr
     return out
 
 
-def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: int
-                  ) -> np.ndarray:
+def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: int) -> np.ndarray:
     """Least-squares slope of weekly counts over fully observed weeks (NaN if < 2 weeks).
 
     Week ``j`` (0 = oldest) is ``[cutoff - 7 (weeks - j) days, cutoff - 7 (weeks - j - 1) days)``;
@@ -525,6 +637,7 @@ def _weekly_slope(at: _Positions, cut: np.ndarray, signup: np.ndarray, weeks: in
 
 def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:
     """Integer code of each activity event's type (-1 when missing), cached per data."""
+
     def compute() -> tuple[np.ndarray, np.ndarray]:
         event = data.activity["event"]
         if isinstance(event.dtype, pd.CategoricalDtype):  # the codes are there already
@@ -536,8 +649,7 @@ def _event_codes(data: EventData) -> tuple[np.ndarray, np.ndarray]:
     return data.cached(("engagement", "event_codes"), compute)
 
 
-def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any
-                 ) -> np.ndarray:
+def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any) -> np.ndarray:
     """Events of each type code (``-1``, missing, not counted), only those before ``before``
     when it is given; a chunk at a time, so tens of millions of events need no large copy."""
     stamps = times.to_numpy()[: len(codes)]  # datetime64[ns], as EventData keeps it
@@ -545,9 +657,9 @@ def _count_types(codes: np.ndarray, n_types: int, times: pd.Series, before: Any
     counts = np.zeros(n_types + 1, dtype=np.int64)
     step = 1 << 20
     for lo in range(0, len(codes), step):
-        part = codes[lo:lo + step]
+        part = codes[lo : lo + step]
         if limit is not None:
-            part = part[stamps[lo:lo + step] < limit]
+            part = part[stamps[lo : lo + step] < limit]
         counts += np.bincount(part.astype(np.intp) + 1, minlength=n_types + 1)
     return counts[1:]
 
@@ -557,7 +669,7 @@ def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
     times, starts = index.times, index.starts
 
     def first(lo: int, hi: int) -> np.ndarray:
-        day = times[max(lo - 1, 0):hi] // _DAY_NS
+        day = times[max(lo - 1, 0) : hi] // _DAY_NS
         flag = np.empty(hi - lo, dtype=bool)
         if lo == 0:
             flag[0] = True
@@ -565,18 +677,22 @@ def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
         else:
             np.not_equal(day[1:], day[:-1], out=flag)
         # each customer's first event
-        new = starts[np.searchsorted(starts, lo):np.searchsorted(starts, hi)]
+        new = starts[np.searchsorted(starts, lo) : np.searchsorted(starts, hi)]
         flag[new - lo] = True
         return flag
 
-    return data.cached(("engagement", "first_of_day", id(index)),
-                       lambda: BitRank.from_chunks(len(times), first))
+    return data.cached(
+        ("engagement", "first_of_day", id(index)), lambda: BitRank.from_chunks(len(times), first)
+    )
 
 
 def _sorted_values(data: EventData, index: EventIndex) -> np.ndarray | None:
     """``activity.value`` in the index's order, missing values as 0 (None without values)."""
     if "value" not in data.activity.columns:
         return None
-    return data.cached(("engagement", "sorted_values", id(index)),
-                       lambda: missing_as_zero(index.sorted_values(
-                           data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan))))
+    return data.cached(
+        ("engagement", "sorted_values", id(index)),
+        lambda: missing_as_zero(
+            index.sorted_values(data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan))
+        ),
+    )

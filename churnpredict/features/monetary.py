@@ -79,8 +79,9 @@ class MonetaryFeatures(FeatureBuilder):
     group = "monetary"
 
     @deprecate_positional_args
-    def __init__(self, *, windows: Sequence[Any] = (30, 90, 180),
-                 price_change_lookback: Any = 90) -> None:
+    def __init__(
+        self, *, windows: Sequence[Any] = (30, 90, 180), price_change_lookback: Any = 90
+    ) -> None:
         self.windows = windows
         self.price_change_lookback = price_change_lookback
 
@@ -123,25 +124,59 @@ class MonetaryFeatures(FeatureBuilder):
         check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
-        infos = [FeatureInfo(f"paid_{window_label(w)}", g,
-                             f"{{value}} paid in the last {window_text(w)}", kind="money",
-                             fact="amount paid", window_days=w / day)
-                 for w in self.windows_]
+        infos = [
+            FeatureInfo(
+                f"paid_{window_label(w)}",
+                g,
+                f"{{value}} paid in the last {window_text(w)}",
+                kind="money",
+                fact="amount paid",
+                window_days=w / day,
+            )
+            for w in self.windows_
+        ]
         longest = self.windows_[-1]
         lab, text = window_label(longest), window_text(longest)
         plab, ptext = window_label(self.lookback_), window_text(self.lookback_)
         infos += [
-            FeatureInfo(f"payments_{lab}", g, f"{{value}} in the last {text}", kind="count",
-                        noun="successful payment", fact="amount paid",
-                        window_days=longest / day),
-            FeatureInfo(f"avg_payment_{lab}", g, f"average payment {{value}} over the last {text}",
-                        kind="money", fact="amount paid", window_days=longest / day),
-            FeatureInfo("mrr", g, "latest payment {value} (current monthly revenue)",
-                        kind="money", fact="price"),
-            FeatureInfo(f"price_change_pct_{plab}", g, f"price changed {{value}} vs {ptext} ago",
-                        kind="share_change", fact="price"),
-            FeatureInfo(f"price_change_{plab}", g, f"price changed by {{value}} vs {ptext} ago",
-                        kind="money_change", fact="price"),
+            FeatureInfo(
+                f"payments_{lab}",
+                g,
+                f"{{value}} in the last {text}",
+                kind="count",
+                noun="successful payment",
+                fact="amount paid",
+                window_days=longest / day,
+            ),
+            FeatureInfo(
+                f"avg_payment_{lab}",
+                g,
+                f"average payment {{value}} over the last {text}",
+                kind="money",
+                fact="amount paid",
+                window_days=longest / day,
+            ),
+            FeatureInfo(
+                "mrr",
+                g,
+                "latest payment {value} (current monthly revenue)",
+                kind="money",
+                fact="price",
+            ),
+            FeatureInfo(
+                f"price_change_pct_{plab}",
+                g,
+                f"price changed {{value}} vs {ptext} ago",
+                kind="share_change",
+                fact="price",
+            ),
+            FeatureInfo(
+                f"price_change_{plab}",
+                g,
+                f"price changed by {{value}} vs {ptext} ago",
+                kind="money_change",
+                fact="price",
+            ),
         ]
         return infos + _refund_infos(self.windows_, g)
 
@@ -180,18 +215,19 @@ class MonetaryFeatures(FeatureBuilder):
         n_paid = (end - start[longest]).astype(np.float64)
         out[f"payments_{lab}"] = n_paid
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"avg_payment_{lab}"] = np.where(
-                n_paid > 0, out[f"paid_{lab}"] / n_paid, np.nan)
+            out[f"avg_payment_{lab}"] = np.where(n_paid > 0, out[f"paid_{lab}"] / n_paid, np.nan)
         first = index.starts[codes]
         mrr = _amount_before(paid, end, first)
         out["mrr"] = mrr
-        before = (start[self.lookback_] if self.lookback_ in start
-                  else index.position(codes, _minus(cutoffs, self.lookback_)))
+        before = (
+            start[self.lookback_]
+            if self.lookback_ in start
+            else index.position(codes, _minus(cutoffs, self.lookback_))
+        )
         earlier = _amount_before(paid, before, first)
         plab = window_label(self.lookback_)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            out[f"price_change_pct_{plab}"] = np.where(
-                earlier > 0, mrr / earlier - 1.0, np.nan)
+            out[f"price_change_pct_{plab}"] = np.where(earlier > 0, mrr / earlier - 1.0, np.nan)
         out[f"price_change_{plab}"] = mrr - earlier
 
         _refund_columns(self, data, codes, cutoffs, out)
@@ -212,19 +248,35 @@ def _amount_before(amounts: np.ndarray, pos: np.ndarray, first: np.ndarray) -> n
 
 def _refund_infos(windows: tuple[pd.Timedelta, ...], group: str) -> list[FeatureInfo]:
     day = pd.Timedelta(days=1)
-    infos = [FeatureInfo(f"refunded_{window_label(w)}", group,
-                         f"{{value}} refunded in the last {window_text(w)}",
-                         kind="money", fact="refunds", window_days=w / day)
-             for w in windows]
-    infos += [FeatureInfo(f"refunds_{window_label(w)}", group,
-                          f"{{value}} in the last {window_text(w)}", kind="count",
-                          noun="refund", fact="refunds", window_days=w / day)
-              for w in windows]
+    infos = [
+        FeatureInfo(
+            f"refunded_{window_label(w)}",
+            group,
+            f"{{value}} refunded in the last {window_text(w)}",
+            kind="money",
+            fact="refunds",
+            window_days=w / day,
+        )
+        for w in windows
+    ]
+    infos += [
+        FeatureInfo(
+            f"refunds_{window_label(w)}",
+            group,
+            f"{{value}} in the last {window_text(w)}",
+            kind="count",
+            noun="refund",
+            fact="refunds",
+            window_days=w / day,
+        )
+        for w in windows
+    ]
     return infos
 
 
-def _refund_columns(builder: FeatureBuilder, data: EventData, codes: np.ndarray,
-                    cutoffs: np.ndarray, out: _Columns) -> None:
+def _refund_columns(
+    builder: FeatureBuilder, data: EventData, codes: np.ndarray, cutoffs: np.ndarray, out: _Columns
+) -> None:
     """Fill ``refunded_W`` (amount) and ``refunds_W`` (count) for ``builder.windows_``."""
     status = data.payments["status"]
     amount = data.payments["amount"].to_numpy(dtype=np.float64)
@@ -362,32 +414,65 @@ class SpendFeatures(FeatureBuilder):
         check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
-        infos = [FeatureInfo(f"spent_{window_label(w)}", g,
-                             f"spent {{value}} in the last {window_text(w)}",
-                             f"no order in the last {window_text(w)}", kind="money",
-                             fact="spend", window_days=w / day)
-                 for w in self.windows_]
+        infos = [
+            FeatureInfo(
+                f"spent_{window_label(w)}",
+                g,
+                f"spent {{value}} in the last {window_text(w)}",
+                f"no order in the last {window_text(w)}",
+                kind="money",
+                fact="spend",
+                window_days=w / day,
+            )
+            for w in self.windows_
+        ]
         longest = self.windows_[-1]
         lab, text = window_label(longest), window_text(longest)
         tlab, ttext = window_label(self.trend_window_), window_text(self.trend_window_)
         infos += [
-            FeatureInfo(f"paid_orders_{lab}", g, f"{{value}} in the last {text}",
-                        f"no order in the last {text}", kind="count", noun="paid order",
-                        fact="spend", window_days=longest / day),
-            FeatureInfo(f"avg_order_value_{lab}", g,
-                        f"average order {{value}} over the last {text}", kind="money",
-                        fact="order value", window_days=longest / day),
-            FeatureInfo(f"spend_per_month_{lab}", g,
-                        f"spends {{value}} a month (last {text})",
-                        f"no spend in the last {text}", kind="money", fact="spend",
-                        window_days=longest / day),
-            FeatureInfo(f"spend_trend_pct_{tlab}", g,
-                        f"spend {{value}} vs the {ttext} before", kind="share_change",
-                        fact="spend trend", window_days=2 * self.trend_window_ / day),
-            FeatureInfo(f"spend_trend_{tlab}", g,
-                        f"spend changed by {{value}} vs the {ttext} before",
-                        kind="money_change", fact="spend trend",
-                        window_days=2 * self.trend_window_ / day),
+            FeatureInfo(
+                f"paid_orders_{lab}",
+                g,
+                f"{{value}} in the last {text}",
+                f"no order in the last {text}",
+                kind="count",
+                noun="paid order",
+                fact="spend",
+                window_days=longest / day,
+            ),
+            FeatureInfo(
+                f"avg_order_value_{lab}",
+                g,
+                f"average order {{value}} over the last {text}",
+                kind="money",
+                fact="order value",
+                window_days=longest / day,
+            ),
+            FeatureInfo(
+                f"spend_per_month_{lab}",
+                g,
+                f"spends {{value}} a month (last {text})",
+                f"no spend in the last {text}",
+                kind="money",
+                fact="spend",
+                window_days=longest / day,
+            ),
+            FeatureInfo(
+                f"spend_trend_pct_{tlab}",
+                g,
+                f"spend {{value}} vs the {ttext} before",
+                kind="share_change",
+                fact="spend trend",
+                window_days=2 * self.trend_window_ / day,
+            ),
+            FeatureInfo(
+                f"spend_trend_{tlab}",
+                g,
+                f"spend changed by {{value}} vs the {ttext} before",
+                kind="money_change",
+                fact="spend trend",
+                window_days=2 * self.trend_window_ / day,
+            ),
         ]
         return infos + _refund_infos(self.windows_, g)
 
@@ -437,8 +522,9 @@ class SpendFeatures(FeatureBuilder):
         return out.frame(rows.index)
 
 
-def _observed_days(cutoffs: np.ndarray, signup: np.ndarray, least: pd.Timedelta,
-                   most: pd.Timedelta) -> np.ndarray:
+def _observed_days(
+    cutoffs: np.ndarray, signup: np.ndarray, least: pd.Timedelta, most: pd.Timedelta
+) -> np.ndarray:
     """Days a customer was a customer before the cutoff, clipped to ``[least, most]``.
 
     An unknown signup counts as ``most``.
@@ -448,8 +534,7 @@ def _observed_days(cutoffs: np.ndarray, signup: np.ndarray, least: pd.Timedelta,
     return np.clip(since, least / pd.Timedelta(days=1), most / pd.Timedelta(days=1))
 
 
-def expected_spend(data: EventData, rows: Any, horizon: Any, *, window: Any = "365D"
-                   ) -> pd.Series:
+def expected_spend(data: EventData, rows: Any, horizon: Any, *, window: Any = "365D") -> pd.Series:
     """Spend a shopper is expected to bring in over ``horizon`` if they stay, point in time.
 
     ``expected_spend = spent / observed_days x horizon_days``, where ``spent`` is the amount of

@@ -115,28 +115,63 @@ class PaymentFeatures(FeatureBuilder):
         check_is_fitted(self, "windows_")
         g = self.group
         fact = "failed payments"
-        infos = [FeatureInfo(f"failed_payments_{window_label(w)}", g,
-                             f"{{value}} in the last {window_text(w)}", kind="count",
-                             noun="failed payment", fact=fact, window_days=w / _DAY)
-                 for w in self.windows_]
-        infos += [FeatureInfo(f"failure_ratio_{window_label(w)}", g,
-                              f"{{value}} of payment attempts failed in the last "
-                              f"{window_text(w)}", kind="share", fact=fact,
-                              window_days=w / _DAY)
-                  for w in self.windows_]
+        infos = [
+            FeatureInfo(
+                f"failed_payments_{window_label(w)}",
+                g,
+                f"{{value}} in the last {window_text(w)}",
+                kind="count",
+                noun="failed payment",
+                fact=fact,
+                window_days=w / _DAY,
+            )
+            for w in self.windows_
+        ]
+        infos += [
+            FeatureInfo(
+                f"failure_ratio_{window_label(w)}",
+                g,
+                f"{{value}} of payment attempts failed in the last {window_text(w)}",
+                kind="share",
+                fact=fact,
+                window_days=w / _DAY,
+            )
+            for w in self.windows_
+        ]
         longest = self.windows_[-1]
         infos += [
-            FeatureInfo("days_since_failed_payment", g, "last failed payment {value} ago",
-                        kind="days", fact=fact),
-            FeatureInfo("in_dunning", g, "latest payment attempt failed",
-                        "latest payment attempt succeeded", kind="flag", fact=fact),
-            FeatureInfo("consecutive_failed_payments", g,
-                        "{value} in a row since the last successful payment", kind="count",
-                        noun="failed payment attempt", fact=fact),
-            FeatureInfo(f"recovered_failed_payments_{window_label(longest)}", g,
-                        f"{{value}} recovered by a later payment in the last "
-                        f"{window_text(longest)}", kind="count", noun="failed payment",
-                        fact="recovered payments", window_days=longest / _DAY),
+            FeatureInfo(
+                "days_since_failed_payment",
+                g,
+                "last failed payment {value} ago",
+                kind="days",
+                fact=fact,
+            ),
+            FeatureInfo(
+                "in_dunning",
+                g,
+                "latest payment attempt failed",
+                "latest payment attempt succeeded",
+                kind="flag",
+                fact=fact,
+            ),
+            FeatureInfo(
+                "consecutive_failed_payments",
+                g,
+                "{value} in a row since the last successful payment",
+                kind="count",
+                noun="failed payment attempt",
+                fact=fact,
+            ),
+            FeatureInfo(
+                f"recovered_failed_payments_{window_label(longest)}",
+                g,
+                f"{{value}} recovered by a later payment in the last {window_text(longest)}",
+                kind="count",
+                noun="failed payment",
+                fact="recovered payments",
+                window_days=longest / _DAY,
+            ),
         ]
         return infos
 
@@ -174,15 +209,17 @@ class PaymentFeatures(FeatureBuilder):
         first = index.starts[codes]
         start = {w: index.position(codes, _minus(cutoffs, w)) for w in self.windows_}
         out = _Columns([info.name for info in self.feature_info()], len(rows))
-        n_failed = {w: (cum_failed[end] - cum_failed[start[w]]).astype(np.float64)
-                    for w in self.windows_}
+        n_failed = {
+            w: (cum_failed[end] - cum_failed[start[w]]).astype(np.float64) for w in self.windows_
+        }
         for w in self.windows_:
             out[f"failed_payments_{window_label(w)}"] = n_failed[w]
         for w in self.windows_:
             attempts = (end - start[w]).astype(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"failure_ratio_{window_label(w)}"] = np.where(
-                    attempts > 0, n_failed[w] / attempts, np.nan)
+                    attempts > 0, n_failed[w] / attempts, np.nan
+                )
 
         lf = last_failed[end]
         has_failed = lf >= first
@@ -195,8 +232,9 @@ class PaymentFeatures(FeatureBuilder):
         out["consecutive_failed_payments"] = consecutive.astype(np.float64)
         longest = self.windows_[-1]
         in_window = n_failed[longest]
-        out[f"recovered_failed_payments_{window_label(longest)}"] = (
-            in_window - np.minimum(consecutive, in_window))
+        out[f"recovered_failed_payments_{window_label(longest)}"] = in_window - np.minimum(
+            consecutive, in_window
+        )
 
         return out.frame(rows.index)
 

@@ -44,16 +44,18 @@ def _as_text(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = _as_text(pd.Series(values.cat.categories))
         codes = values.cat.codes.to_numpy()
-        return pd.Series(categories.array.take(codes, allow_fill=True), index=values.index,
-                         name=values.name)
+        return pd.Series(
+            categories.array.take(codes, allow_fill=True), index=values.index, name=values.name
+        )
     text = values.astype("string").str.strip()
     return text.mask(text == "")
 
 
 def _as_float(values: pd.Series, kind: str) -> np.ndarray:
     """Values as float64 (NaN for missing or, for text, unparsable values)."""
-    if kind == "numeric_text" or not (pd.api.types.is_numeric_dtype(values.dtype)
-                                      or pd.api.types.is_bool_dtype(values.dtype)):
+    if kind == "numeric_text" or not (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
         values = pd.to_numeric(_as_text(values), errors="coerce")
     return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -67,20 +69,29 @@ def _column_statistics(values: pd.Series) -> dict[str, Any]:
         kind = "bool" if pd.api.types.is_bool_dtype(dtype) else "numeric"
         numbers = _as_float(values, kind)
         present = numbers[~np.isnan(numbers)]
-        return {"kind": kind, "n": len(numbers), "present": len(present),
-                "min": float(present.min()) if len(present) else np.nan,
-                "max": float(present.max()) if len(present) else np.nan}
+        return {
+            "kind": kind,
+            "n": len(numbers),
+            "present": len(present),
+            "min": float(present.min()) if len(present) else np.nan,
+            "max": float(present.max()) if len(present) else np.nan,
+        }
     counts = _as_text(values).value_counts(dropna=True)
-    return {"kind": "text", "n": len(values),
-            "counts": {str(k): int(v) for k, v in counts.items() if v}}
+    return {
+        "kind": "text",
+        "n": len(values),
+        "counts": {str(k): int(v) for k, v in counts.items() if v},
+    }
 
 
 def _combine_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One column's statistics over several parts of the customers."""
     kinds = {p["kind"] for p in parts}
     if len(kinds) > 1:
-        raise ValueError(f"a profile column reads as {sorted(kinds)} in different parts of the "
-                         f"customers; give it one dtype")
+        raise ValueError(
+            f"a profile column reads as {sorted(kinds)} in different parts of the "
+            f"customers; give it one dtype"
+        )
     out: dict[str, Any] = {"kind": parts[0]["kind"], "n": sum(p["n"] for p in parts)}
     if out["kind"] in ("bool", "numeric"):
         out["present"] = sum(p["present"] for p in parts)
@@ -188,9 +199,12 @@ class ProfileFeatures(FeatureBuilder):
             seen = np.bincount(as_rows(data, rows).codes, minlength=len(customers))
             sample = customers.iloc[np.flatnonzero(seen)]  # each customer in rows, once
         candidates = self._candidates(data)
-        return {"candidates": candidates, "snapshot": bool(data.is_snapshot),
-                "payments": data.payments is not None,
-                "columns": {col: _column_statistics(sample[col]) for col in candidates}}
+        return {
+            "candidates": candidates,
+            "snapshot": bool(data.is_snapshot),
+            "payments": data.payments is not None,
+            "columns": {col: _column_statistics(sample[col]) for col in candidates},
+        }
 
     @classmethod
     def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -199,10 +213,15 @@ class ProfileFeatures(FeatureBuilder):
         if not parts:
             raise ValueError("ProfileFeatures.combine_statistics needs at least one part")
         first = parts[0]
-        columns = {col: _combine_columns([p["columns"][col] for p in parts])
-                   for col in first["candidates"]}
-        return {"candidates": list(first["candidates"]), "snapshot": first["snapshot"],
-                "payments": any(p["payments"] for p in parts), "columns": columns}
+        columns = {
+            col: _combine_columns([p["columns"][col] for p in parts]) for col in first["candidates"]
+        }
+        return {
+            "candidates": list(first["candidates"]),
+            "snapshot": first["snapshot"],
+            "payments": any(p["payments"] for p in parts),
+            "columns": columns,
+        }
 
     def fit_from_statistics(self, stats: dict[str, Any]) -> ProfileFeatures:
         """Choose the columns and learn the categories of text columns.
@@ -227,9 +246,12 @@ class ProfileFeatures(FeatureBuilder):
         for col in stats["candidates"]:
             if col in time_varying and not stats["snapshot"]:
                 if stats["payments"]:
-                    self._drop(col, "changes over time and the table holds its value at export; "
-                                    "the monetary family gives its point-in-time value from "
-                                    "payments")
+                    self._drop(
+                        col,
+                        "changes over time and the table holds its value at export; "
+                        "the monetary family gives its point-in-time value from "
+                        "payments",
+                    )
                     continue
                 self.leaky_columns_.append(col)
             self._learn(col, stats["columns"][col])
@@ -242,7 +264,9 @@ class ProfileFeatures(FeatureBuilder):
                 f"cutoff (e.g. an MRR of 0 for customers who have already left). It is used as a "
                 f"feature because there is no payments table to give its point-in-time value; add "
                 f"payments, or pass ProfileFeatures(exclude={self.leaky_columns_!r})",
-                LeakageWarning, stacklevel=3)
+                LeakageWarning,
+                stacklevel=3,
+            )
         self.fitted_ = True
         return self
 
@@ -260,7 +284,8 @@ class ProfileFeatures(FeatureBuilder):
             if self.columns != "auto":
                 raise ValueError(
                     f"columns={self.columns!r}; expected 'auto' or a list of column names "
-                    f"such as ['plan', 'region']")
+                    f"such as ['plan', 'region']"
+                )
         elif any(not isinstance(c, str) for c in self.columns):
             raise ValueError(f"columns={self.columns!r}; expected a list of column names")
 
@@ -277,12 +302,14 @@ class ProfileFeatures(FeatureBuilder):
         if missing:
             raise ChurnDataError(
                 f"ProfileFeatures(columns=...) names {missing} but customers has no such "
-                f"column; its columns are {list(customers.columns)[:20]}")
+                f"column; its columns are {list(customers.columns)[:20]}"
+            )
         bad = [c for c in self.columns if c in reserved]
         if bad:
             raise ChurnDataError(
                 f"ProfileFeatures(columns=...) names {bad}: the customer id and the label "
-                f"cannot be features; remove them")
+                f"cannot be features; remove them"
+            )
         return [c for c in dict.fromkeys(self.columns) if c not in exclude]
 
     def _drop(self, col: str, reason: str) -> None:
@@ -299,8 +326,12 @@ class ProfileFeatures(FeatureBuilder):
             numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
             if len(counts) and bool(numbers.notna().all()):  # text holding numbers
                 kind = "numeric_text"
-                stats = {"n": stats["n"], "present": sum(counts.values()),
-                         "min": float(numbers.min()), "max": float(numbers.max())}
+                stats = {
+                    "n": stats["n"],
+                    "present": sum(counts.values()),
+                    "min": float(numbers.min()),
+                    "max": float(numbers.max()),
+                }
         if kind != "text":
             if stats["present"] == 0:
                 self._drop(col, "entirely missing")
@@ -319,13 +350,16 @@ class ProfileFeatures(FeatureBuilder):
             self._drop(col, f"constant ({next(iter(counts))!r})")
             return
         if n_present >= _MIN_ID_ROWS and len(counts) == n_present:
-            self._drop(col, f"looks like an identifier ({n_present} distinct text values); "
-                            f"pass it as customer_id or leave it out")
+            self._drop(
+                col,
+                f"looks like an identifier ({n_present} distinct text values); "
+                f"pass it as customer_id or leave it out",
+            )
             return
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         if len(ranked) > self.max_categories:
             keep = [str(v) for v, _ in ranked[: self.max_categories - 1]]
-            other = [str(v) for v, _ in ranked[self.max_categories - 1:] if str(v) != OTHER]
+            other = [str(v) for v, _ in ranked[self.max_categories - 1 :] if str(v) != OTHER]
             cats = sorted(set(keep) - {OTHER}) + [OTHER]
         else:
             cats, other = sorted(str(v) for v, _ in ranked), []
@@ -373,7 +407,8 @@ class ProfileFeatures(FeatureBuilder):
         if missing:
             raise ChurnDataError(
                 f"customers is missing column(s) {missing} that ProfileFeatures was fitted "
-                f"with; add them (missing values are fine) or refit without them")
+                f"with; add them (missing values are fine) or refit without them"
+            )
         codes = rows.codes
         out: dict[str, Any] = {}
         for col in self.columns_:
@@ -385,9 +420,9 @@ class ProfileFeatures(FeatureBuilder):
             other = self.other_values_[col]
             lookup = pd.Index(cats + other)
             position = lookup.get_indexer(
-                _as_text(customers[col]).to_numpy(dtype=object, na_value=None))
+                _as_text(customers[col]).to_numpy(dtype=object, na_value=None)
+            )
             if other:
                 position = np.where(position >= len(cats), len(cats) - 1, position)
-            out[col] = pd.Categorical.from_codes(
-                position[codes], dtype=pd.CategoricalDtype(cats))
+            out[col] = pd.Categorical.from_codes(position[codes], dtype=pd.CategoricalDtype(cats))
         return pd.DataFrame(out, index=rows.index, columns=self.columns_)

@@ -68,8 +68,7 @@ class _Orders:
         Days since the customer's previous order (0 for a customer's first order).
     """
 
-    def __init__(self, events: EventIndex, values: np.ndarray | None, n_customers: int
-                 ) -> None:
+    def __init__(self, events: EventIndex, values: np.ndarray | None, n_customers: int) -> None:
         self.events = events
         self.values = values
         codes, times = events.codes, events.times
@@ -88,8 +87,7 @@ class _Orders:
         self.gap_days = gap
 
 
-def _segment_medians(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray
-                     ) -> np.ndarray:
+def _segment_medians(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Median of ``values[starts[i] : starts[i] + lengths[i]]`` for every i (NaN if empty).
 
     ``values`` are whole numbers >= 0 (gaps in days): each segment is sorted at once by one
@@ -212,10 +210,18 @@ class PurchaseHistoryFeatures(FeatureBuilder):
     group = "engagement"
 
     @deprecate_positional_args
-    def __init__(self, *, source: str = "auto", event: str | None = None,
-                 trend_windows: Sequence[Any] = (180, 365), spend_window: Any = 180,
-                 horizon: Any = 90, ranks: bool = True, bgnbd: bool = True,
-                 min_customers: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        source: str = "auto",
+        event: str | None = None,
+        trend_windows: Sequence[Any] = (180, 365),
+        spend_window: Any = 180,
+        horizon: Any = 90,
+        ranks: bool = True,
+        bgnbd: bool = True,
+        min_customers: int = 20,
+    ) -> None:
         self.source = source
         self.event = event
         self.trend_windows = trend_windows
@@ -243,12 +249,16 @@ class PurchaseHistoryFeatures(FeatureBuilder):
     def _no_source(self) -> Exception:
         from ..exceptions import ChurnDataError
 
-        wanted = {"auto": "an activity or payments table", "activity": "an activity table",
-                  "payments": "a payments table"}.get(self.source, "a purchases table")
+        wanted = {
+            "auto": "an activity or payments table",
+            "activity": "an activity table",
+            "payments": "a payments table",
+        }.get(self.source, "a purchases table")
         return ChurnDataError(
             f"PurchaseHistoryFeatures(source={self.source!r}) needs {wanted} holding the "
             f"purchases, but the data has none; add it, or leave PurchaseHistoryFeatures "
-            f"out of the builders")
+            f"out of the builders"
+        )
 
     # ------------------------------------------------------------------ fit
     def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
@@ -265,8 +275,11 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             ``source`` (``"activity"`` or ``"payments"``) and ``has_value``.
         """
         source = self._source(data)
-        stats = {"source": source, "has_value": source == "payments" or (
-            source == "activity" and "value" in data.activity.columns)}
+        stats = {
+            "source": source,
+            "has_value": source == "payments"
+            or (source == "activity" and "value" in data.activity.columns),
+        }
         self.fit_from_statistics(stats)  # the parameters and the source, checked early
         return stats
 
@@ -296,8 +309,10 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             raise self._no_source()
         self.source_ = stats["source"]
         if self.event is not None and self.source_ != "activity":
-            raise ValueError(f"event={self.event!r} filters activity events, but purchases "
-                             f"come from {self.source_}; use source='activity'")
+            raise ValueError(
+                f"event={self.event!r} filters activity events, but purchases "
+                f"come from {self.source_}; use source='activity'"
+            )
         self.has_value_ = bool(stats["has_value"])
         self.fitted_ = True
         return self
@@ -309,112 +324,237 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         g = "engagement"
         day = pd.Timedelta(days=1)
         infos = [
-            FeatureInfo("orders_to_date", g, "{value} so far", "no order yet", "no order yet",
-                        kind="count", noun="order", fact="orders so far"),
-            FeatureInfo("days_since_first_order", "tenure", "first order {value} ago",
-                        "first order today", "no order yet", kind="days", is_tenure=True),
-            FeatureInfo("days_since_last_order", g, "no order for {value}", "ordered today",
-                        "no order yet", kind="days", fact="time since the last order"),
-            FeatureInfo("orders_per_30d", g, "{value} a month since the first order",
-                        "no order yet", "no order yet", kind="rate", noun="order",
-                        fact="order rate"),
-            FeatureInfo("mean_days_between_orders", g, "orders every {value} on average",
-                        description_if_missing="only one order so far", kind="days",
-                        fact="order rhythm"),
-            FeatureInfo("median_days_between_orders", g, "usually orders every {value}",
-                        description_if_missing="only one order so far", kind="days",
-                        fact="order rhythm"),
-            FeatureInfo("order_gap_cv", g,
-                        "gaps between orders vary by {value} of the average gap",
-                        "orders at a steady rhythm", "too few orders to see a rhythm",
-                        kind="share", fact="order rhythm"),
-            FeatureInfo("overdue_ratio", g,
-                        "{value} times their average gap since the last order",
-                        "ordered today", "only one order so far", kind="number",
-                        fact="time since the last order"),
-            FeatureInfo("overdue_days", g,
-                        "{value} against their usual gap between orders",
-                        "exactly at their usual gap between orders", "only one order so far",
-                        kind="change", noun="day", fact="time since the last order"),
+            FeatureInfo(
+                "orders_to_date",
+                g,
+                "{value} so far",
+                "no order yet",
+                "no order yet",
+                kind="count",
+                noun="order",
+                fact="orders so far",
+            ),
+            FeatureInfo(
+                "days_since_first_order",
+                "tenure",
+                "first order {value} ago",
+                "first order today",
+                "no order yet",
+                kind="days",
+                is_tenure=True,
+            ),
+            FeatureInfo(
+                "days_since_last_order",
+                g,
+                "no order for {value}",
+                "ordered today",
+                "no order yet",
+                kind="days",
+                fact="time since the last order",
+            ),
+            FeatureInfo(
+                "orders_per_30d",
+                g,
+                "{value} a month since the first order",
+                "no order yet",
+                "no order yet",
+                kind="rate",
+                noun="order",
+                fact="order rate",
+            ),
+            FeatureInfo(
+                "mean_days_between_orders",
+                g,
+                "orders every {value} on average",
+                description_if_missing="only one order so far",
+                kind="days",
+                fact="order rhythm",
+            ),
+            FeatureInfo(
+                "median_days_between_orders",
+                g,
+                "usually orders every {value}",
+                description_if_missing="only one order so far",
+                kind="days",
+                fact="order rhythm",
+            ),
+            FeatureInfo(
+                "order_gap_cv",
+                g,
+                "gaps between orders vary by {value} of the average gap",
+                "orders at a steady rhythm",
+                "too few orders to see a rhythm",
+                kind="share",
+                fact="order rhythm",
+            ),
+            FeatureInfo(
+                "overdue_ratio",
+                g,
+                "{value} times their average gap since the last order",
+                "ordered today",
+                "only one order so far",
+                kind="number",
+                fact="time since the last order",
+            ),
+            FeatureInfo(
+                "overdue_days",
+                g,
+                "{value} against their usual gap between orders",
+                "exactly at their usual gap between orders",
+                "only one order so far",
+                kind="change",
+                noun="day",
+                fact="time since the last order",
+            ),
         ]
         for w in self.trend_windows_:
             lab, text = window_label(w), window_text(w)
             infos += [
-                FeatureInfo(f"orders_{lab}", g, f"{{value}} in the last {text}",
-                            f"no order in the last {text}", kind="count", noun="order",
-                            fact=f"orders {lab}", window_days=w / day),
-                FeatureInfo(f"orders_prev_{lab}", g, f"{{value}} in the {text} before that",
-                            f"no order in the {text} before that", kind="count",
-                            noun="order", fact=f"orders {lab}", window_days=2 * w / day),
-                FeatureInfo(f"order_trend_{lab}", g,
-                            f"orders in the last {text} at {{value}} of the {text} before",
-                            f"no order in the last {text}, after some the {text} before",
-                            f"no order in the {text} before the last {text}", kind="share",
-                            fact=f"orders {lab}", window_days=2 * w / day),
+                FeatureInfo(
+                    f"orders_{lab}",
+                    g,
+                    f"{{value}} in the last {text}",
+                    f"no order in the last {text}",
+                    kind="count",
+                    noun="order",
+                    fact=f"orders {lab}",
+                    window_days=w / day,
+                ),
+                FeatureInfo(
+                    f"orders_prev_{lab}",
+                    g,
+                    f"{{value}} in the {text} before that",
+                    f"no order in the {text} before that",
+                    kind="count",
+                    noun="order",
+                    fact=f"orders {lab}",
+                    window_days=2 * w / day,
+                ),
+                FeatureInfo(
+                    f"order_trend_{lab}",
+                    g,
+                    f"orders in the last {text} at {{value}} of the {text} before",
+                    f"no order in the last {text}, after some the {text} before",
+                    f"no order in the {text} before the last {text}",
+                    kind="share",
+                    fact=f"orders {lab}",
+                    window_days=2 * w / day,
+                ),
             ]
         if self.has_value_:
             longest = self.trend_windows_[-1]
             slab, stext = window_label(self.spend_window_), window_text(self.spend_window_)
             infos += [
-                FeatureInfo("spend_per_order", "monetary", "spends {value} per order",
-                            "orders carried no spend", "no order yet", kind="money",
-                            fact="spend per order"),
-                FeatureInfo(f"spend_{window_label(longest)}", "monetary",
-                            f"spent {{value}} in the last {window_text(longest)}",
-                            f"spent nothing in the last {window_text(longest)}",
-                            kind="money", fact="spend", window_days=longest / day),
-                FeatureInfo(f"spend_per_order_{slab}", "monetary",
-                            f"spent {{value}} per order in the last {stext}",
-                            f"orders in the last {stext} carried no spend",
-                            f"no order in the last {stext}", kind="money",
-                            fact="spend per order", window_days=self.spend_window_ / day),
-                FeatureInfo(f"spend_per_order_trend_{slab}", "monetary",
-                            f"spend per order in the last {stext} at {{value}} of before",
-                            f"orders in the last {stext} carried no spend",
-                            f"no spend per order to compare over the last {stext}",
-                            kind="share", fact="spend per order"),
+                FeatureInfo(
+                    "spend_per_order",
+                    "monetary",
+                    "spends {value} per order",
+                    "orders carried no spend",
+                    "no order yet",
+                    kind="money",
+                    fact="spend per order",
+                ),
+                FeatureInfo(
+                    f"spend_{window_label(longest)}",
+                    "monetary",
+                    f"spent {{value}} in the last {window_text(longest)}",
+                    f"spent nothing in the last {window_text(longest)}",
+                    kind="money",
+                    fact="spend",
+                    window_days=longest / day,
+                ),
+                FeatureInfo(
+                    f"spend_per_order_{slab}",
+                    "monetary",
+                    f"spent {{value}} per order in the last {stext}",
+                    f"orders in the last {stext} carried no spend",
+                    f"no order in the last {stext}",
+                    kind="money",
+                    fact="spend per order",
+                    window_days=self.spend_window_ / day,
+                ),
+                FeatureInfo(
+                    f"spend_per_order_trend_{slab}",
+                    "monetary",
+                    f"spend per order in the last {stext} at {{value}} of before",
+                    f"orders in the last {stext} carried no spend",
+                    f"no spend per order to compare over the last {stext}",
+                    kind="share",
+                    fact="spend per order",
+                ),
             ]
         if self.ranks:
             infos += [
-                FeatureInfo("recency_rank", g,
-                            "longer without an order than {value} of customers",
-                            "the most recent order of all customers", "no order yet",
-                            kind="share", fact="time since the last order"),
-                FeatureInfo("age_rank", "tenure", "first ordered before {value} of customers",
-                            "the newest customer", "no order yet", kind="share",
-                            is_tenure=True),
+                FeatureInfo(
+                    "recency_rank",
+                    g,
+                    "longer without an order than {value} of customers",
+                    "the most recent order of all customers",
+                    "no order yet",
+                    kind="share",
+                    fact="time since the last order",
+                ),
+                FeatureInfo(
+                    "age_rank",
+                    "tenure",
+                    "first ordered before {value} of customers",
+                    "the newest customer",
+                    "no order yet",
+                    kind="share",
+                    is_tenure=True,
+                ),
             ]
         if self.bgnbd:
             hlab, htext = window_label(self.horizon_), window_text(self.horizon_)
             infos += [
-                FeatureInfo("bgnbd_p_alive", g,
-                            "{value} chance they are still buying, from their order pattern",
-                            "very likely no longer buying, from their order pattern",
-                            "no order pattern to judge yet", kind="share",
-                            fact="order pattern"),
-                FeatureInfo(f"bgnbd_expected_orders_{hlab}", g,
-                            f"{{value}} expected in the next {htext}",
-                            f"no order expected in the next {htext}",
-                            "no order pattern to judge yet", kind="rate", noun="order",
-                            fact="order pattern"),
-                FeatureInfo(f"bgnbd_p_no_order_{hlab}", g,
-                            f"{{value}} chance of no order in the next {htext}",
-                            f"sure to order in the next {htext}",
-                            "no order pattern to judge yet", kind="share",
-                            fact="order pattern"),
+                FeatureInfo(
+                    "bgnbd_p_alive",
+                    g,
+                    "{value} chance they are still buying, from their order pattern",
+                    "very likely no longer buying, from their order pattern",
+                    "no order pattern to judge yet",
+                    kind="share",
+                    fact="order pattern",
+                ),
+                FeatureInfo(
+                    f"bgnbd_expected_orders_{hlab}",
+                    g,
+                    f"{{value}} expected in the next {htext}",
+                    f"no order expected in the next {htext}",
+                    "no order pattern to judge yet",
+                    kind="rate",
+                    noun="order",
+                    fact="order pattern",
+                ),
+                FeatureInfo(
+                    f"bgnbd_p_no_order_{hlab}",
+                    g,
+                    f"{{value}} chance of no order in the next {htext}",
+                    f"sure to order in the next {htext}",
+                    "no order pattern to judge yet",
+                    kind="share",
+                    fact="order pattern",
+                ),
             ]
             if self.ranks:
-                infos.append(FeatureInfo(
-                    f"bgnbd_p_no_order_rank_{hlab}", g,
-                    f"less likely to order in the next {htext} than {{value}} of customers",
-                    f"the likeliest of all customers to order in the next {htext}",
-                    "no order pattern to judge yet", kind="share", fact="order pattern"))
+                infos.append(
+                    FeatureInfo(
+                        f"bgnbd_p_no_order_rank_{hlab}",
+                        g,
+                        f"less likely to order in the next {htext} than {{value}} of customers",
+                        f"the likeliest of all customers to order in the next {htext}",
+                        "no order pattern to judge yet",
+                        kind="share",
+                        fact="order pattern",
+                    )
+                )
         return infos
 
     # ------------------------------------------------------------------ build
     def _orders(self, data: EventData) -> _Orders:
-        return data.cached(("purchase_orders", self.source_, self.event),
-                           lambda: self._read_orders(data))
+        return data.cached(
+            ("purchase_orders", self.source_, self.event), lambda: self._read_orders(data)
+        )
 
     def _read_orders(self, data: EventData) -> _Orders:
         if self.source_ == "payments":
@@ -425,14 +565,19 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             activity = data.activity
             mask = None
             if self.event is not None:
-                mask = (activity["event"] == self.event).fillna(False).to_numpy(dtype=bool) \
-                    if "event" in activity.columns else np.zeros(len(activity), dtype=bool)
-            index = self.event_index(data, "activity", mask=mask,
-                                     key=None if mask is None else ("event", self.event))
+                mask = (
+                    (activity["event"] == self.event).fillna(False).to_numpy(dtype=bool)
+                    if "event" in activity.columns
+                    else np.zeros(len(activity), dtype=bool)
+                )
+            index = self.event_index(
+                data, "activity", mask=mask, key=None if mask is None else ("event", self.event)
+            )
             values = None
             if "value" in activity.columns:
                 values = pd.to_numeric(activity["value"], errors="coerce").to_numpy(
-                    dtype=np.float64)
+                    dtype=np.float64
+                )
                 if mask is not None:
                     values = values[mask]
         sorted_values = None if values is None else index.sorted_values(values)
@@ -467,8 +612,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         start = o.orders.starts[codes]
         n = (pos - start).astype(np.float64)
         has = n > 0
-        first_day = np.where(has, o.day[np.minimum(start, len(o.day) - 1)] if len(o.day)
-                             else 0, 0)
+        first_day = np.where(has, o.day[np.minimum(start, len(o.day) - 1)] if len(o.day) else 0, 0)
         last_day = np.where(has, o.day[np.maximum(pos - 1, 0)] if len(o.day) else 0, 0)
         age = np.where(has, (cut - first_day) / _DAY, np.nan)
         recency = np.where(has, (cut - last_day) / _DAY, np.nan)
@@ -484,7 +628,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             mean_gap = np.where(multi, span / np.maximum(gaps, 1.0), np.nan)
             g_lo = np.minimum(start + 1, pos)
             (sq,) = sums_between(o.gap_days * o.gap_days, pos, [g_lo])
-            var = np.maximum(sq / np.maximum(gaps, 1.0) - mean_gap ** 2, 0.0)
+            var = np.maximum(sq / np.maximum(gaps, 1.0) - mean_gap**2, 0.0)
             cv = np.where(gaps >= 2, np.sqrt(var) / mean_gap, np.nan)
         median_gap = _segment_medians(o.gap_days, g_lo, np.maximum(gaps, 0).astype(np.int64))
         out["mean_days_between_orders"] = mean_gap
@@ -512,8 +656,15 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             self._shop(data, o, codes, cut, n, out)
         return out.frame(rows.index)
 
-    def _spend(self, o: _Orders, codes: np.ndarray, cutoffs: np.ndarray, n: np.ndarray,
-               counts: dict[pd.Timedelta, np.ndarray], out: _Columns) -> None:
+    def _spend(
+        self,
+        o: _Orders,
+        codes: np.ndarray,
+        cutoffs: np.ndarray,
+        n: np.ndarray,
+        counts: dict[pd.Timedelta, np.ndarray],
+        out: _Columns,
+    ) -> None:
         ev = o.events
         values = o.values if o.values is not None else np.zeros(len(ev.times))
         end = ev.position(codes, cutoffs)
@@ -521,25 +672,42 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         s = self.spend_window_
         # each window summed from its own purchases only (exact, whatever other customers spent)
         total, in_longest, recent = sums_between(
-            values, end, [ev.starts[codes], ev.position(codes, _minus(cutoffs, longest)),
-                          ev.position(codes, _minus(cutoffs, s))])
+            values,
+            end,
+            [
+                ev.starts[codes],
+                ev.position(codes, _minus(cutoffs, longest)),
+                ev.position(codes, _minus(cutoffs, s)),
+            ],
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             out["spend_per_order"] = np.where(n > 0, total / n, np.nan)
             out[f"spend_{window_label(longest)}"] = in_longest
-            recent_orders = (counts[s] if s in counts else
-                             (o.orders.position(codes, cutoffs)
-                              - o.orders.position(codes, _minus(cutoffs, s))).astype(float))
+            recent_orders = (
+                counts[s]
+                if s in counts
+                else (
+                    o.orders.position(codes, cutoffs) - o.orders.position(codes, _minus(cutoffs, s))
+                ).astype(float)
+            )
             per_recent = np.where(recent_orders > 0, recent / recent_orders, np.nan)
             earlier_orders = n - recent_orders
-            per_earlier = np.where(earlier_orders > 0, (total - recent) / earlier_orders,
-                                   np.nan)
+            per_earlier = np.where(earlier_orders > 0, (total - recent) / earlier_orders, np.nan)
             slab = window_label(s)
             out[f"spend_per_order_{slab}"] = per_recent
             out[f"spend_per_order_trend_{slab}"] = np.where(
-                per_earlier > 0, per_recent / per_earlier, np.nan)
+                per_earlier > 0, per_recent / per_earlier, np.nan
+            )
 
-    def _shop(self, data: EventData, o: _Orders, codes: np.ndarray, cut: np.ndarray,
-              n: np.ndarray, out: _Columns) -> None:
+    def _shop(
+        self,
+        data: EventData,
+        o: _Orders,
+        codes: np.ndarray,
+        cut: np.ndarray,
+        n: np.ndarray,
+        out: _Columns,
+    ) -> None:
         """Features that compare a customer with the whole shop at each cutoff.
 
         One pass per cutoff, vectorised over every customer with an order before it (not
@@ -549,8 +717,10 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
         hlab = window_label(self.horizon_)
         t = self.horizon_ / pd.Timedelta(days=1)
-        cols = {name: np.full(len(codes), np.nan) for name in
-                ("recency_rank", "age_rank", "alive", "expected", "quiet", "quiet_rank")}
+        cols = {
+            name: np.full(len(codes), np.nan)
+            for name in ("recency_rank", "age_rank", "alive", "expected", "quiet", "quiet_rank")
+        }
         everyone = np.arange(len(data.customers), dtype=np.int64)
         first_all = o.orders.starts[:-1]
         for value in np.unique(cut):  # one pass (and one BG/NBD fit) per cutoff
@@ -582,7 +752,9 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 warnings.warn(
                     f"PurchaseHistoryFeatures: BG/NBD could not be fitted at cutoff {when} "
                     f"({fit.message}); its features (bgnbd_*) are left empty (NaN) there",
-                    ConvergenceWarning, stacklevel=4)
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
                 continue
             theta = fit.as_tuple()
             rx, rtx, rT = x[at], t_x[at], T[at]

@@ -92,10 +92,15 @@ class SupportFeatures(FeatureBuilder):
     group = "support"
 
     @deprecate_positional_args
-    def __init__(self, *, windows: Sequence[Any] = (30, 90), overdue_days: Any = 7,
-                 low_csat: float = 2, high_priority: Sequence[str] = ("high", "urgent",
-                                                                       "critical"),
-                 high_priority_min: float = 3) -> None:
+    def __init__(
+        self,
+        *,
+        windows: Sequence[Any] = (30, 90),
+        overdue_days: Any = 7,
+        low_csat: float = 2,
+        high_priority: Sequence[str] = ("high", "urgent", "critical"),
+        high_priority_min: float = 3,
+    ) -> None:
         self.windows = windows
         self.overdue_days = overdue_days
         self.low_csat = low_csat
@@ -143,8 +148,11 @@ class SupportFeatures(FeatureBuilder):
     def _validate_params(self) -> None:
         self.windows_ = _parse_windows(self.windows, "windows")
         self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
-        if isinstance(self.low_csat, bool) or not isinstance(self.low_csat, (int, float)) \
-                or not 1 <= self.low_csat <= 5:
+        if (
+            isinstance(self.low_csat, bool)
+            or not isinstance(self.low_csat, (int, float))
+            or not 1 <= self.low_csat <= 5
+        ):
             raise ValueError(
                 f"low_csat={self.low_csat!r}; expected a score between 1 and 5 (scores at or "
                 f"below it are low), e.g. low_csat=2"
@@ -163,35 +171,76 @@ class SupportFeatures(FeatureBuilder):
         lab, text = window_label(longest), window_text(longest)
         day = pd.Timedelta(days=1)
         noun = "support ticket"
-        infos = [FeatureInfo(f"tickets_{window_label(w)}", g,
-                             f"{{value}} opened in the last {window_text(w)}", kind="count",
-                             noun=noun, fact="tickets", window_days=w / day)
-                 for w in self.windows_]
-        infos.append(FeatureInfo(f"tickets_per_month_{lab}", g,
-                                 f"{{value}} a month over the last {text}", kind="rate",
-                                 noun=noun, fact="tickets", window_days=longest / day))
+        infos = [
+            FeatureInfo(
+                f"tickets_{window_label(w)}",
+                g,
+                f"{{value}} opened in the last {window_text(w)}",
+                kind="count",
+                noun=noun,
+                fact="tickets",
+                window_days=w / day,
+            )
+            for w in self.windows_
+        ]
+        infos.append(
+            FeatureInfo(
+                f"tickets_per_month_{lab}",
+                g,
+                f"{{value}} a month over the last {text}",
+                kind="rate",
+                noun=noun,
+                fact="tickets",
+                window_days=longest / day,
+            )
+        )
         if self.has_priority_:
-            infos += [FeatureInfo(f"high_priority_tickets_{window_label(w)}", g,
-                                  f"{{value}} in the last {window_text(w)}", kind="count",
-                                  noun="high-priority support ticket", fact="urgent tickets",
-                                  window_days=w / day)
-                      for w in self.windows_]
+            infos += [
+                FeatureInfo(
+                    f"high_priority_tickets_{window_label(w)}",
+                    g,
+                    f"{{value}} in the last {window_text(w)}",
+                    kind="count",
+                    noun="high-priority support ticket",
+                    fact="urgent tickets",
+                    window_days=w / day,
+                )
+                for w in self.windows_
+            ]
         if self.has_resolved_:
             infos += [
-                FeatureInfo("open_tickets", g, "{value} open", kind="count", noun=noun,
-                            fact="open tickets"),
-                FeatureInfo(f"overdue_tickets_{window_label(self.overdue_)}", g,
-                            f"{{value}} open longer than {window_text(self.overdue_)}",
-                            kind="count", noun=noun, fact="open tickets"),
-                FeatureInfo(f"resolution_days_{lab}", g,
-                            f"support tickets took {{value}} to resolve on average (last {text})",
-                            kind="days", fact="resolution time", window_days=longest / day),
+                FeatureInfo(
+                    "open_tickets", g, "{value} open", kind="count", noun=noun, fact="open tickets"
+                ),
+                FeatureInfo(
+                    f"overdue_tickets_{window_label(self.overdue_)}",
+                    g,
+                    f"{{value}} open longer than {window_text(self.overdue_)}",
+                    kind="count",
+                    noun=noun,
+                    fact="open tickets",
+                ),
+                FeatureInfo(
+                    f"resolution_days_{lab}",
+                    g,
+                    f"support tickets took {{value}} to resolve on average (last {text})",
+                    kind="days",
+                    fact="resolution time",
+                    window_days=longest / day,
+                ),
             ]
         if self.has_csat_:
-            infos.append(FeatureInfo(f"low_csat_tickets_{lab}", g,
-                                     f"{{value}} rated {self.low_csat:g} or lower out of 5 in "
-                                     f"the last {text}", kind="count", noun=noun,
-                                     fact="unhappy with support", window_days=longest / day))
+            infos.append(
+                FeatureInfo(
+                    f"low_csat_tickets_{lab}",
+                    g,
+                    f"{{value}} rated {self.low_csat:g} or lower out of 5 in the last {text}",
+                    kind="count",
+                    noun=noun,
+                    fact="unhappy with support",
+                    window_days=longest / day,
+                )
+            )
         return infos
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:
@@ -210,8 +259,11 @@ class SupportFeatures(FeatureBuilder):
         check_is_fitted(self, "windows_")
         self.require_tables(data)
         tickets = data.tickets
-        needed = (["resolved_at"] if self.has_resolved_ else []) + (
-            ["csat"] if self.has_csat_ else []) + (["priority"] if self.has_priority_ else [])
+        needed = (
+            (["resolved_at"] if self.has_resolved_ else [])
+            + (["csat"] if self.has_csat_ else [])
+            + (["priority"] if self.has_priority_ else [])
+        )
         missing = [c for c in needed if c not in tickets.columns]
         if missing:
             raise ChurnDataError(
@@ -235,14 +287,15 @@ class SupportFeatures(FeatureBuilder):
         observed_days = observed.astype(np.int64) / _NS_PER_DAY
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"tickets_per_month_{lab}"] = np.where(
-                observed_days > 0,
-                out[f"tickets_{lab}"] / observed_days * _DAYS_PER_MONTH, np.nan)
+                observed_days > 0, out[f"tickets_{lab}"] / observed_days * _DAYS_PER_MONTH, np.nan
+            )
         if self.has_priority_:
             high = created.sorted_values(self._is_high_priority(tickets["priority"]))
             cum_high = count_prefix(high)
             for w in self.windows_:
                 out[f"high_priority_tickets_{window_label(w)}"] = (
-                    cum_high[end] - cum_high[start[w]]).astype(np.float64)
+                    cum_high[end] - cum_high[start[w]]
+                ).astype(np.float64)
 
         if self.has_resolved_:
             created_ns = tickets["created_at"].to_numpy(dtype="datetime64[ns]")
@@ -252,16 +305,19 @@ class SupportFeatures(FeatureBuilder):
             r_end = resolved.position(codes, cutoffs)
             r_first = resolved.starts[codes]
             out["open_tickets"] = (end - created.starts[codes] - (r_end - r_first)).astype(
-                np.float64)
+                np.float64
+            )
             # Open longer than N at T: created + N < T, minus those also resolved before T,
             # i.e. max(created + N, resolved) < T (never for open tickets, whose max is NaT).
             n_ns = np.timedelta64(self.overdue_.value, "ns")
             due = created.position(codes, _minus(cutoffs, self.overdue_)) - created.starts[codes]
-            late = np.where(np.isnat(resolved_ns), resolved_ns,
-                            np.maximum(created_ns + n_ns, resolved_ns))
+            late = np.where(
+                np.isnat(resolved_ns), resolved_ns, np.maximum(created_ns + n_ns, resolved_ns)
+            )
             closed_late = EventIndex(data.event_codes("tickets"), late, len(data.customers))
             out[f"overdue_tickets_{window_label(self.overdue_)}"] = (
-                due - closed_late.count_before(codes, cutoffs)).astype(np.float64)
+                due - closed_late.count_before(codes, cutoffs)
+            ).astype(np.float64)
             # Resolved in [cutoff - L, cutoff): resolution time and satisfaction are known.
             r_start = resolved.position(codes, _minus(cutoffs, longest))
             n_resolved = (r_end - r_start).astype(np.float64)
@@ -269,13 +325,15 @@ class SupportFeatures(FeatureBuilder):
             (took_sum,) = sums_between(resolved.sorted_values(took), r_end, [r_start])
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"resolution_days_{lab}"] = np.where(
-                    n_resolved > 0, took_sum / n_resolved, np.nan)
+                    n_resolved > 0, took_sum / n_resolved, np.nan
+                )
             if self.has_csat_:
                 csat = tickets["csat"].to_numpy(dtype=np.float64)
                 low = csat <= self.low_csat  # NaN scores are not low
                 cum_low = count_prefix(resolved.sorted_values(low))
                 out[f"low_csat_tickets_{lab}"] = (cum_low[r_end] - cum_low[r_start]).astype(
-                    np.float64)
+                    np.float64
+                )
 
         return out.frame(rows.index)
 

@@ -91,8 +91,11 @@ class TenureFeatures(FeatureBuilder):
         _require_signup(data, type(self).__name__)
         signup = data.customers["signup_at"]
         late = int((signup >= data.snapshot_at).sum()) if data.is_snapshot else 0
-        return {"customers": len(signup), "late": late,
-                "snapshot_at": data.snapshot_at if data.is_snapshot else None}
+        return {
+            "customers": len(signup),
+            "late": late,
+            "snapshot_at": data.snapshot_at if data.is_snapshot else None,
+        }
 
     @classmethod
     def combine_statistics(cls, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -100,8 +103,11 @@ class TenureFeatures(FeatureBuilder):
         parts = list(parts)
         if not parts:
             raise ValueError("TenureFeatures.combine_statistics needs at least one part")
-        return {"customers": sum(p["customers"] for p in parts),
-                "late": sum(p["late"] for p in parts), "snapshot_at": parts[0]["snapshot_at"]}
+        return {
+            "customers": sum(p["customers"] for p in parts),
+            "late": sum(p["late"] for p in parts),
+            "snapshot_at": parts[0]["snapshot_at"],
+        }
 
     def fit_from_statistics(self, stats: dict[str, Any]) -> TenureFeatures:
         """Validate ``onboarding_days``; warn when snapshot signups make tenure unknown.
@@ -124,14 +130,20 @@ class TenureFeatures(FeatureBuilder):
                 f"{stats['customers']} customers, so their "
                 f"tenure is unknown (NaN); pass EventData(..., snapshot_at='YYYY-MM-DD') "
                 f"with the date the table was exported",
-                DataQualityWarning, stacklevel=3)
+                DataQualityWarning,
+                stacklevel=3,
+            )
         self.fitted_ = True
         return self
 
     def _validate_params(self) -> None:
         days = self.onboarding_days
-        if isinstance(days, bool) or not isinstance(days, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(days) or days <= 0:
+        if (
+            isinstance(days, bool)
+            or not isinstance(days, (int, float, np.integer, np.floating))
+            or not np.isfinite(days)
+            or days <= 0
+        ):
             raise ValueError(f"onboarding_days={days!r}; expected a positive number of days")
         self.onboarding_days_ = float(days)
 
@@ -140,12 +152,22 @@ class TenureFeatures(FeatureBuilder):
         check_is_fitted(self, "onboarding_days_")
         onboarding = f"{self.onboarding_days_:g}"
         return [
-            FeatureInfo("tenure_days", self.group, "customer for {value}", kind="days",
-                        fact="tenure", is_tenure=True),
-            FeatureInfo("is_new", self.group,
-                        f"new customer, in the first {onboarding} days after signup",
-                        f"past the first {onboarding} days after signup", kind="flag",
-                        fact="tenure"),
+            FeatureInfo(
+                "tenure_days",
+                self.group,
+                "customer for {value}",
+                kind="days",
+                fact="tenure",
+                is_tenure=True,
+            ),
+            FeatureInfo(
+                "is_new",
+                self.group,
+                f"new customer, in the first {onboarding} days after signup",
+                f"past the first {onboarding} days after signup",
+                kind="flag",
+                fact="tenure",
+            ),
         ]
 
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:
@@ -166,12 +188,14 @@ class TenureFeatures(FeatureBuilder):
         rows = as_rows(data, rows)
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[rows.codes]
         known = ~np.isnat(signup)
-        delta = (rows.cutoffs.astype("datetime64[ns]").view(np.int64)
-                 - signup.view(np.int64)).astype(np.float64) / _DAY_NS
+        delta = (
+            rows.cutoffs.astype("datetime64[ns]").view(np.int64) - signup.view(np.int64)
+        ).astype(np.float64) / _DAY_NS
         tenure = np.where(known & (delta >= 0), delta, np.nan)
         with np.errstate(invalid="ignore"):
-            is_new = np.where(np.isnan(tenure), np.nan,
-                              (tenure < self.onboarding_days_).astype(np.float64))
+            is_new = np.where(
+                np.isnan(tenure), np.nan, (tenure < self.onboarding_days_).astype(np.float64)
+            )
         return pd.DataFrame({"tenure_days": tenure, "is_new": is_new}, index=rows.index)
 
 
@@ -180,4 +204,5 @@ def _require_signup(data: EventData, who: str) -> None:
         raise ChurnDataError(
             f"{who} needs customers.signup_at, but customers has columns "
             f"{list(data.customers.columns)[:20]}; add the signup time or leave {who} out of "
-            f"the builders")
+            f"the builders"
+        )
