@@ -177,3 +177,25 @@ def test_evaluation_html_escapes_names_and_shows_missing_as_na():
     assert cells(html, "&lt;script&gt;alert(1)&lt;/script&gt;") == ["0.250"]
     assert "<th>&lt;b&gt;lift&lt;/b&gt;</th>" in html
     assert cells(html, "1") == ["n/a"] and cells(html, "2") == ["1.500"]
+
+
+def test_pipeline_html_differs_once_fitted():
+    import churnpredict as cp
+    from churnpredict.model import ChurnModel
+
+    data = cp.make_subscription_data(n_customers=300, random_state=3)
+    pipe = cp.ChurnPipeline(model=ChurnModel(n_estimators=20, n_jobs=1), n_cutoffs=6)
+    before = pipe._repr_html_()
+    assert "not fitted" in before
+    pipe.fit(data, "2024-11-30", progress=False)
+    after = pipe._repr_html_()
+    assert after != before and "not fitted" not in after
+    for shown in (
+        "as_of",
+        "2024-11-30",
+        "n_rows",
+        f"{pipe.training_summary_['n_rows']}",
+        "positive_rate",
+        "business_reason",
+    ):
+        assert shown in after, shown
