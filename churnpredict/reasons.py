@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .features import DRIVER_GROUPS, FeatureInfo, format_value
+from .features import DRIVER_GROUPS, INFO_FIELDS, FeatureInfo, format_value
 
 __all__ = [
     "REASON_THRESHOLD",
@@ -33,20 +33,6 @@ __all__ = [
     "say_what_is_new",
 ]
 
-#: FeatureInfo fields a metadata frame may hold (besides the index, the feature name).
-INFO_FIELDS = (
-    "group",
-    "description",
-    "description_if_zero",
-    "description_if_missing",
-    "kind",
-    "noun",
-    "fact",
-    "window_days",
-    "is_tenure",
-    "past_change",
-    "past_label",
-)
 #: Default reason threshold in probability points: a reason must raise the churn probability
 #: by at least one point (see docs/reasons.md for how it was chosen).
 REASON_THRESHOLD = 0.01

@@ -19,6 +19,7 @@ from ..windows import parse_window
 from ._base import (
     CHANGE_KINDS,
     DRIVER_GROUPS,
+    INFO_FIELDS,
     FeatureBuilder,
     FeatureInfo,
     FeatureRows,
@@ -36,6 +37,7 @@ from .tenure import TenureFeatures
 
 __all__ = [
     "CHANGE_KINDS",
+    "INFO_FIELDS",
     "DRIVER_GROUPS",
     "EngagementFeatures",
     "EventIndex",
@@ -206,19 +208,6 @@ def describe_features(
         if data is not None and not b.applies_to(data):
             continue
         infos.extend(b.feature_info())
-    fields = (
-        "group",
-        "description",
-        "description_if_zero",
-        "description_if_missing",
-        "kind",
-        "noun",
-        "fact",
-        "window_days",
-        "is_tenure",
-        "past_change",
-        "past_label",
-    )
     return pd.DataFrame(
-        {f: pd.Series([getattr(i, f) for i in infos], dtype=object) for f in fields},
+        {f: pd.Series([getattr(i, f) for i in infos], dtype=object) for f in INFO_FIELDS},
     ).set_axis(pd.Index([i.name for i in infos], name="feature"))

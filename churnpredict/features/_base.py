@@ -20,6 +20,7 @@ from ..windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
     "DRIVER_GROUPS",
+    "INFO_FIELDS",
     "FeatureBuilder",
     "FeatureInfo",
     "VALUE_KINDS",
@@ -193,6 +194,22 @@ class _Template(string.Formatter):
         if format_spec:
             return format(value, format_spec)
         return format_value(value, self.info.kind, self.info.noun, self.currency)
+
+
+#: :class:`FeatureInfo` fields a feature metadata frame holds (besides the feature name).
+INFO_FIELDS = (
+    "group",
+    "description",
+    "description_if_zero",
+    "description_if_missing",
+    "kind",
+    "noun",
+    "fact",
+    "window_days",
+    "is_tenure",
+    "past_change",
+    "past_label",
+)
 
 
 @dataclass(frozen=True)
