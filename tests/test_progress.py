@@ -50,7 +50,7 @@ def test_progress_true_draws_a_bar_and_false_is_silent(data, capsys, monkeypatch
     monkeypatch.setattr("churnpredict.progress.DELAY", 0.0)
     _pipeline().fit(data, AS_OF, progress=True)
     err = capsys.readouterr().err
-    assert "fit" in err and "model" in err  # description and the last stage
+    assert "fit:" in err and "step" in err  # a tqdm bar with the work's description
     _pipeline().fit(data, AS_OF, progress=False)
     assert capsys.readouterr().err == ""
 
