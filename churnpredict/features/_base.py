@@ -482,8 +482,10 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         Returns
         -------
         dict
-            Small, picklable statistics; empty by default (nothing is learned).
+            Small, picklable statistics; empty by default (nothing is learned: the
+            parameters are checked with :meth:`fit_parameters` and the tables required).
         """
+        self.fit_parameters()
         self.require_tables(data)
         return {}
 
@@ -532,8 +534,22 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         -------
         self
         """
+        self.fit_parameters()
         self.fitted_ = True
         return self
+
+    def fit_parameters(self) -> None:
+        """Set the fitted attributes that follow from the parameters alone, checking them.
+
+        E.g. windows parsed into Timedeltas. The default :meth:`fit_statistics` and
+        :meth:`fit_from_statistics` call it, so a family that learns nothing from the data
+        only overrides this. Does nothing by default.
+
+        Raises
+        ------
+        ValueError
+            Naming a parameter with a bad value.
+        """
 
     @classmethod
     def fits_by_parts(cls) -> bool:

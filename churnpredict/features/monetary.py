@@ -85,39 +85,10 @@ class MonetaryFeatures(FeatureBuilder):
         self.windows = windows
         self.price_change_lookback = price_change_lookback
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
-        """Check the parameters and that ``data`` has a payments table; nothing to count.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : ignored
-
-        Returns
-        -------
-        dict
-            Empty: the family learns nothing from the data.
-        """
-        self.fit_from_statistics({})
-        self.require_tables(data)
-        return {}
-
-    def fit_from_statistics(self, stats: dict[str, Any]) -> MonetaryFeatures:
-        """Validate the parameters (the windows).
-
-        Parameters
-        ----------
-        stats : dict
-            Empty (see :meth:`fit_statistics`).
-
-        Returns
-        -------
-        self
-        """
+    def fit_parameters(self) -> None:
+        """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
-        self.fitted_ = True
-        return self
 
     def feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
@@ -375,39 +346,10 @@ class SpendFeatures(FeatureBuilder):
         self.windows = windows
         self.trend_window = trend_window
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
-        """Check the parameters and that ``data`` has a payments table; nothing to count.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : ignored
-
-        Returns
-        -------
-        dict
-            Empty: the family learns nothing from the data.
-        """
-        self.fit_from_statistics({})
-        self.require_tables(data)
-        return {}
-
-    def fit_from_statistics(self, stats: dict[str, Any]) -> SpendFeatures:
-        """Validate the parameters (the windows).
-
-        Parameters
-        ----------
-        stats : dict
-            Empty (see :meth:`fit_statistics`).
-
-        Returns
-        -------
-        self
-        """
+    def fit_parameters(self) -> None:
+        """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = _positive_window(self.trend_window, "trend_window")
-        self.fitted_ = True
-        return self
 
     def feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""

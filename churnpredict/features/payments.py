@@ -77,38 +77,9 @@ class PaymentFeatures(FeatureBuilder):
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:
         self.windows = windows
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
-        """Check the parameters and that ``data`` has a payments table; nothing to count.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : ignored
-
-        Returns
-        -------
-        dict
-            Empty: the family learns nothing from the data.
-        """
-        self.fit_from_statistics({})
-        self.require_tables(data)
-        return {}
-
-    def fit_from_statistics(self, stats: dict[str, Any]) -> PaymentFeatures:
-        """Validate the parameters (the windows).
-
-        Parameters
-        ----------
-        stats : dict
-            Empty (see :meth:`fit_statistics`).
-
-        Returns
-        -------
-        self
-        """
+    def fit_parameters(self) -> None:
+        """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
-        self.fitted_ = True
-        return self
 
     def feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
