@@ -253,7 +253,14 @@ def revenue_at_risk(scores: Any, horizon: Any = "28D") -> Any:
     >>> revenue_at_risk(scores, "30D").round(2).tolist()
     [14.78]
     """
-    return scores["churn_probability"].astype(np.float64) * value_if_retained(scores, horizon)
+    prob = scores["churn_probability"].astype(np.float64)
+    if _is_purchases(scores):
+        return prob * value_if_retained(scores, horizon)
+    value_if_retained(scores, horizon)  # the check that scores have mrr
+    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    # (probability x MRR) x months: the order the list has always used, so files stay
+    # byte-identical for the same scores
+    return prob * scores["mrr"].astype(np.float64) * months
 
 
 def rank_columns(rank_by: str) -> tuple[str, str]:

@@ -217,6 +217,18 @@ class ListOptions:
                 )
             fix("random_state", int(self.random_state))
 
+    def __hash__(self) -> int:
+        return hash(
+            tuple(
+                tuple(value.items()) if isinstance(value, Mapping) else value
+                for value in (getattr(self, f.name) for f in dataclasses.fields(self))
+            )
+        )
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # the read-only mappings do not pickle; the options are rebuilt (and checked) instead
+        return (_rebuild, (self.as_dict(),))
+
     def replace(self, **changes: Any) -> ListOptions:
         """A copy with some options changed (checked again)."""
         return dataclasses.replace(self, **changes)
@@ -236,6 +248,10 @@ class ListOptions:
 
 
 #: The options of a list made with every default.
+def _rebuild(options: dict[str, Any]) -> ListOptions:
+    return ListOptions(**options)
+
+
 DEFAULT_OPTIONS = ListOptions()
 
 

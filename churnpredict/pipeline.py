@@ -700,7 +700,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     ) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         total = len(self.builders_) + 2
-        X = self._features(data, as_of, False if report is None else report)
+        # the families are steps 1..n of the score's n + 2 (model, reasons)
+        X = self._features(
+            data, as_of, False if report is None else (lambda n, s, _t: report(n, s, total))
+        )
         proba = self.model_.predict_proba(X)[:, 1]
         if report is not None:
             report("model", total - 1, total)

@@ -4,9 +4,10 @@ Every long-running entry point (``ChurnPipeline.fit`` / ``score`` / ``evaluate``
 :func:`~churnpredict.features.build_features`,
 :func:`~churnpredict.evaluate.time_ordered_evaluation`) takes ``progress``:
 
-* ``None`` (default): a ``tqdm.auto`` bar (a widget in Jupyter, text in a terminal) that appears
-  only when the work has taken more than :data:`DELAY` seconds, and never when the output is
-  not interactive (batch jobs, logs, tests);
+* ``None`` (default): a ``tqdm`` bar that appears only when the work has taken more than
+  :data:`DELAY` seconds: in a Jupyter kernel a widget (text on stderr without ipywidgets),
+  elsewhere text on a terminal, and nothing when the output is not a terminal (batch jobs,
+  logs, tests);
 * ``True``: the same bar, also when the output is not interactive;
 * ``False``: silent;
 * a callable ``progress(stage, step, total)``: called after each stage instead of a bar (the
@@ -16,6 +17,7 @@ Every long-running entry point (``ChurnPipeline.fit`` / ``score`` / ``evaluate``
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 
 __all__ = ["DELAY", "Progress", "ProgressArg", "reporter"]
@@ -72,15 +74,14 @@ def reporter(progress: ProgressArg, description: str) -> Iterator[Progress | Non
     if callable(progress):
         yield progress
         return
-    from tqdm.auto import tqdm
-
-    # disable=None: no bar when the output is not a terminal or notebook
-    bar = tqdm(
+    bar_class, interactive = _bar_class()
+    # disable=None: tqdm shows no bar when the output is not a terminal
+    bar = bar_class(
         total=1,
         desc=description,
         delay=DELAY,
         leave=False,
-        disable=None if progress is None else False,
+        disable=None if progress is None and not interactive else False,
         unit="step",
     )
     try:
@@ -94,3 +95,34 @@ def reporter(progress: ProgressArg, description: str) -> Iterator[Progress | Non
         yield update
     finally:
         bar.close()
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter (ZMQ) kernel."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _bar_class() -> tuple[type, bool]:
+    """The tqdm class to draw with, and whether the output counts as interactive.
+
+    A notebook gets the widget bar when ipywidgets is installed and text on stderr otherwise
+    (rather than ``tqdm.auto``'s warning and a disabled text bar); elsewhere the text bar.
+    """
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as widget_bar
+
+            return widget_bar, True
+        except ImportError:
+            from tqdm.std import tqdm as text_bar
+
+            return text_bar, True
+    from tqdm.std import tqdm as text_bar
+
+    return text_bar, False

@@ -328,3 +328,43 @@ def test_at_risk_list_takes_list_options_or_keywords_not_both():
     assert by_object.attrs["holdout_seed"] == 7
     with pytest.raises(ValueError, match="not both"):
         at_risk_list(scores, options=options, top=2)
+
+
+def test_list_options_pickle_copy_and_hash_like_values():
+    import copy
+    import pickle
+
+    from churnpredict.export import ListOptions
+
+    options = ListOptions(
+        tiers={"high": 0.5},
+        actions={"engagement": "call"},
+        top=3,
+        status=["active"],
+        holdout=0.2,
+        random_state=4,
+    )
+    assert pickle.loads(pickle.dumps(options)) == options
+    assert copy.deepcopy(options) == options
+    same = ListOptions(
+        tiers={"high": 0.5},
+        actions={"engagement": "call"},
+        top=3,
+        status="active",
+        holdout=0.2,
+        random_state=4,
+    )
+    assert hash(same) == hash(options) and len({options, same}) == 1
+    assert options.replace(top=4) != options
+
+
+def test_revenue_at_risk_keeps_the_lists_arithmetic_order():
+    """(probability x MRR) x months, so a list file is byte-identical for the same scores."""
+    rng = np.random.default_rng(0)
+    prob, mrr = rng.random(500), rng.random(500) * 1000
+    scores = pd.DataFrame(
+        {"churn_probability": prob, "mrr": mrr}, index=pd.Index(np.arange(500), name="customer_id")
+    )
+    months = 28 / (365.25 / 12)
+    listed = at_risk_list(scores, horizon="28D").set_index("customer_id").loc[scores.index]
+    assert (listed["revenue_at_risk"].to_numpy() == prob * mrr * months).all()

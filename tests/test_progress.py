@@ -26,12 +26,13 @@ def test_callback_sees_every_stage_of_fit_score_and_features(data):
     pipe = _pipeline().fit(data, AS_OF, progress=lambda *a: seen.append(a))
     n = len(pipe.builders_)
     assert seen[0] == ("labels", 1, n + 2) and seen[-1] == ("model", n + 2, n + 2)
-    assert [s[1] for s in seen] == list(range(1, n + 3))
+    assert [s[1] for s in seen] == list(range(1, n + 3)) and {s[2] for s in seen} == {n + 2}
     assert {s[0] for s in seen[1:-1]} == {type(b).__name__ for b in pipe.builders_}
 
     seen.clear()
     pipe.score(data, AS_OF, progress=lambda *a: seen.append(a))
     assert [s[1] for s in seen] == list(range(1, n + 3))
+    assert {s[2] for s in seen} == {n + 2}  # one total: a bar never falls back
     assert seen[-2][0] == "model" and seen[-1] == ("reasons", n + 2, n + 2)
 
     seen.clear()
@@ -59,3 +60,18 @@ def test_bad_progress_is_refused():
     with pytest.raises(TypeError, match="progress="):
         with reporter("yes", "fit"):
             pass
+
+
+def test_in_a_notebook_the_default_bar_shows_even_without_a_terminal(data, capsys, monkeypatch):
+    """A kernel's stderr is no terminal, yet a notebook is interactive: the bar is drawn."""
+    import warnings
+
+    import churnpredict.progress as progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # not installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "IProgress not found" warning either
+        _pipeline().fit(data, AS_OF)
+    assert "fit:" in capsys.readouterr().err
