@@ -261,6 +261,29 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         )
 
     # ------------------------------------------------------------------ fit
+    def fit_parameters(self) -> None:
+        """Check the parameters and parse the windows."""
+        if self.source not in _SOURCES:
+            raise ValueError(f"source={self.source!r}; expected one of {_SOURCES}")
+        if self.event is not None and not isinstance(self.event, str):
+            raise ValueError(f"event={self.event!r}; expected an event type string or None")
+        m = self.min_customers
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise ValueError(f"min_customers={m!r}; expected an integer >= 1")
+        self.trend_windows_ = _parse_windows(self.trend_windows, "trend_windows")
+        self.spend_window_ = _positive_window(self.spend_window, "spend_window")
+        self.horizon_ = _positive_window(self.horizon, "horizon")
+
+    def _checked_source(self, source: str | None) -> str:
+        if source is None:
+            raise self._no_source()
+        if self.event is not None and source != "activity":
+            raise ValueError(
+                f"event={self.event!r} filters activity events, but purchases "
+                f"come from {source}; use source='activity'"
+            )
+        return source
+
     def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
         """Validate the parameters; the purchase source and whether purchases carry a value.
 
@@ -274,14 +297,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         dict
             ``source`` (``"activity"`` or ``"payments"``) and ``has_value``.
         """
-        source = self._source(data)
-        stats = {
+        self.fit_parameters()
+        source = self._checked_source(self._source(data))  # checked early, on every part
+        return {
             "source": source,
             "has_value": source == "payments"
             or (source == "activity" and "value" in data.activity.columns),
         }
-        self.fit_from_statistics(stats)  # the parameters and the source, checked early
-        return stats
 
     def fit_from_statistics(self, stats: dict[str, Any]) -> PurchaseHistoryFeatures:
         """Validate the parameters and take the purchase source.
@@ -295,24 +317,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         -------
         self
         """
-        if self.source not in _SOURCES:
-            raise ValueError(f"source={self.source!r}; expected one of {_SOURCES}")
-        if self.event is not None and not isinstance(self.event, str):
-            raise ValueError(f"event={self.event!r}; expected an event type string or None")
-        m = self.min_customers
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"min_customers={m!r}; expected an integer >= 1")
-        self.trend_windows_ = _parse_windows(self.trend_windows, "trend_windows")
-        self.spend_window_ = _positive_window(self.spend_window, "spend_window")
-        self.horizon_ = _positive_window(self.horizon, "horizon")
-        if stats["source"] is None:
-            raise self._no_source()
-        self.source_ = stats["source"]
-        if self.event is not None and self.source_ != "activity":
-            raise ValueError(
-                f"event={self.event!r} filters activity events, but purchases "
-                f"come from {self.source_}; use source='activity'"
-            )
+        self.fit_parameters()
+        self.source_ = self._checked_source(stats["source"])
         self.has_value_ = bool(stats["has_value"])
         self.fitted_ = True
         return self
