@@ -22,6 +22,7 @@ from ._base import (
     FeatureBuilder,
     FeatureInfo,
     _Columns,
+    _parse_windows,
     _positive_window,
     as_rows,
     window_label,
@@ -168,7 +169,7 @@ class EngagementFeatures(FeatureBuilder):
             given), ``latest`` (their latest cutoff; None without rows) and ``counts``
             (event type -> events, types seen only).
         """
-        self._validate_params()
+        self.fit_parameters()
         self.require_tables(data)
         activity = data.activity
         stats: dict[str, Any] = {
@@ -231,7 +232,7 @@ class EngagementFeatures(FeatureBuilder):
         -------
         self
         """
-        self._validate_params()
+        self.fit_parameters()
         self.has_value_ = bool(stats["has_value"])
         if self.event_types is None or not stats["has_event"]:
             self.event_types_: list[str] = (
@@ -250,16 +251,9 @@ class EngagementFeatures(FeatureBuilder):
         self.fitted_ = True
         return self
 
-    def _validate_params(self) -> None:
-        windows = self.windows
-        if isinstance(windows, (str, int, pd.Timedelta)):
-            windows = (windows,)
-        parsed = sorted({_positive_window(w, "windows") for w in windows})
-        if not parsed:
-            raise ValueError(
-                f"windows={self.windows!r} is empty; give at least one window, e.g. (7, 30, 90)"
-            )
-        self.windows_ = tuple(parsed)
+    def fit_parameters(self) -> None:
+        """Check the parameters and set what follows from them alone."""
+        self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = (
             None
             if self.trend_window is None

@@ -192,7 +192,7 @@ class ProfileFeatures(FeatureBuilder):
             for numbers, ``present``, ``min`` and ``max``; for text the ``counts`` of each
             value.
         """
-        self._validate_params()
+        self.fit_parameters()
         customers = data.customers
         sample = customers
         if rows is not None:
@@ -235,7 +235,7 @@ class ProfileFeatures(FeatureBuilder):
         -------
         self
         """
-        self._validate_params()
+        self.fit_parameters()
         self.dropped_: dict[str, str] = {}
         self.leaky_columns_: list[str] = []
         time_varying = set(self.time_varying or ())
@@ -270,7 +270,8 @@ class ProfileFeatures(FeatureBuilder):
         self.fitted_ = True
         return self
 
-    def _validate_params(self) -> None:
+    def fit_parameters(self) -> None:
+        """Check the parameters and set what follows from them alone."""
         m = self.max_categories
         if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
             raise ValueError(f"max_categories={m!r}; expected an integer >= 2")

@@ -121,7 +121,7 @@ class SupportFeatures(FeatureBuilder):
             ``resolved_at``, ``csat``, ``priority``: whether the column is present (the same
             in every part of the data).
         """
-        self._validate_params()
+        self.fit_parameters()
         self.require_tables(data)
         columns = data.tickets.columns
         return {name: name in columns for name in ("resolved_at", "csat", "priority")}
@@ -138,14 +138,15 @@ class SupportFeatures(FeatureBuilder):
         -------
         self
         """
-        self._validate_params()
+        self.fit_parameters()
         self.has_resolved_ = bool(stats["resolved_at"])
         self.has_csat_ = self.has_resolved_ and bool(stats["csat"])
         self.has_priority_ = bool(stats["priority"])
         self.fitted_ = True
         return self
 
-    def _validate_params(self) -> None:
+    def fit_parameters(self) -> None:
+        """Check the parameters and set what follows from them alone."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
         if (

@@ -87,7 +87,7 @@ class TenureFeatures(FeatureBuilder):
             ``customers`` and, for a snapshot table, ``late`` (signups on or after the
             snapshot date) and ``snapshot_at``.
         """
-        self._validate_params()
+        self.fit_parameters()
         _require_signup(data, type(self).__name__)
         signup = data.customers["signup_at"]
         late = int((signup >= data.snapshot_at).sum()) if data.is_snapshot else 0
@@ -121,7 +121,7 @@ class TenureFeatures(FeatureBuilder):
         -------
         self
         """
-        self._validate_params()
+        self.fit_parameters()
         late = int(stats.get("late", 0))
         if late:
             warnings.warn(
@@ -136,7 +136,8 @@ class TenureFeatures(FeatureBuilder):
         self.fitted_ = True
         return self
 
-    def _validate_params(self) -> None:
+    def fit_parameters(self) -> None:
+        """Check the parameters and set what follows from them alone."""
         days = self.onboarding_days
         if (
             isinstance(days, bool)
