@@ -376,10 +376,27 @@ def as_partitions(
     )
 
 
+#: Config keys for raw exports (file names, derived customers...) that Dask loading does not read.
+_RAW_EXPORT_KEYS = (
+    "tables",
+    "derive_customers",
+    "time_unit",
+    "cancel_event",
+    "outcome_columns",
+    "payments",
+)
+
+
 def open_data(
     data: Any, settings: Mapping[str, Any], npartitions: int | None
 ) -> CustomerPartitions:
     """The command line's data (a directory, a mapping of tables or partitions), partitioned."""
+    raw = [k for k in _RAW_EXPORT_KEYS if k in settings]
+    if raw:
+        raise ChurnDataError(
+            f"the config sets {raw}, which only in-memory loading reads; on Dask give "
+            f"canonical tables (customers.*, activity.*...), or train without --scheduler"
+        )
     if isinstance(data, CustomerPartitions):
         return data
     if isinstance(data, (str, os.PathLike)):
