@@ -36,6 +36,7 @@ __all__ = [
     "TrainingPlan",
     "business_kind",
     "check_outcome_columns",
+    "outcome_columns",
     "customer_value",
     "describe_feature_columns",
     "latest_cutoff_rows",
@@ -273,8 +274,38 @@ def check_outcome_columns(
     ...
     churnpredict.exceptions.ChurnDataError: customers.reason is filled for 12 of the 12 ...
     """
-    if not len(columns):
+    found = outcome_columns(customers, columns, row_ids, churned_ids)
+    if not found:
         return
+    names = list(found)
+    col = names[0]
+    raise mapping_error(
+        "; ".join(f"customers.{c} is {text}" for c, text in found.items())
+        + ": it describes the outcome, not the customer before it, so it cannot be a feature",
+        f"map it as what it is (a cancellation date: columns={{'customers': {{'{col}': "
+        f"'churned_at'}}}}; voluntary/involuntary: 'churn_type'), or leave it out with "
+        f"EventData(..., outcome_columns={names!r})",
+        f'map it as what it is (a cancellation date: [columns.customers] {col} = "churned_at"; '
+        f'voluntary/involuntary: "churn_type"), or leave it out: outcome_columns = '
+        f"{json.dumps(names)} in the config",
+    )
+
+
+def outcome_columns(
+    customers: pd.DataFrame, columns: Sequence[str], row_ids: Any, churned_ids: Any
+) -> dict[str, str]:
+    """The columns whose presence predicts the label, each with what shows it.
+
+    The rule of :func:`check_outcome_columns`, which raises on what this returns.
+
+    Returns
+    -------
+    dict of str -> str
+        Column -> e.g. ``"filled for 212 of the 230 customers who churned in training and for
+        0 of the 1,770 who stayed"``.
+    """
+    if not len(columns):
+        return {}
     ids = pd.Index(customers["customer_id"])
     rows = ids.get_indexer(pd.unique(np.asarray(row_ids, dtype=object)))
     rows = rows[rows >= 0]
@@ -282,7 +313,7 @@ def check_outcome_columns(
     hit = ids.get_indexer(pd.unique(np.asarray(churned_ids, dtype=object)))
     churned[hit[hit >= 0]] = True
     churned = churned[rows]
-    found = []
+    found = {}
     for col in columns:
         present = customers[col].notna().to_numpy()[rows]
         for side, name in ((present, "filled"), (~present, "empty")):
@@ -293,29 +324,13 @@ def check_outcome_columns(
             rate, rest = n_churned / n_side, float(churned[other].mean())
             if rate >= _OUTCOME_PRECISION and rate - rest >= _OUTCOME_GAP:
                 stayed = int((side & ~churned).sum())
-                found.append(
-                    (
-                        col,
-                        f"customers.{col} is {name} for {n_churned:,} of the "
-                        f"{int(churned.sum()):,} customers who churned in training and for "
-                        f"{stayed:,} of the {int((~churned).sum()):,} who stayed",
-                    )
+                found[col] = (
+                    f"{name} for {n_churned:,} of the {int(churned.sum()):,} customers who "
+                    f"churned in training and for {stayed:,} of the {int((~churned).sum()):,} "
+                    f"who stayed"
                 )
                 break
-    if not found:
-        return
-    names = [col for col, _ in found]
-    col = names[0]
-    raise mapping_error(
-        "; ".join(text for _, text in found)
-        + ": it describes the outcome, not the customer before it, so it cannot be a feature",
-        f"map it as what it is (a cancellation date: columns={{'customers': {{'{col}': "
-        f"'churned_at'}}}}; voluntary/involuntary: 'churn_type'), or leave it out with "
-        f"EventData(..., outcome_columns={names!r})",
-        f'map it as what it is (a cancellation date: [columns.customers] {col} = "churned_at"; '
-        f'voluntary/involuntary: "churn_type"), or leave it out: outcome_columns = '
-        f"{json.dumps(names)} in the config",
-    )
+    return found
 
 
 def static_columns(builders: Sequence[FeatureBuilder]) -> list[str]:
