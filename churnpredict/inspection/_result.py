@@ -127,11 +127,9 @@ class Inspection:
     def config(self) -> dict[str, Any]:
         """The configuration as a dict (what :meth:`to_toml` writes, comments aside)."""
         out: dict[str, Any] = {s.key: s.value for s in self.settings if s.written}
-        if self.tables:
-            out["tables"] = dict(self.tables)
-        columns = {t: f.columns_config() for t, f in self._placed.items() if f.columns_config()}
-        if columns:
-            out["columns"] = columns
+        out["tables"] = dict(self.tables)
+        if self._placed:
+            out["columns"] = {t: f.columns_config() for t, f in self._placed.items()}
         payments = self._placed.get("payments")
         if payments is not None and payments.status_map:
             out["status_map"] = dict(payments.status_map)
@@ -170,6 +168,7 @@ class Inspection:
             for f in self._files:
                 if f.role is None:
                     lines.append(f"# not placed: {_line(f.name)} ({_line(f.why)})")
+                    lines += self._gap_comments(("",), own=f)
         lines += ["", "[tables]"]
         for table, f in self._placed.items():
             lines.append(
