@@ -108,7 +108,19 @@ class _Assembler:
     def customers(self) -> None:
         events = [t for t in ("activity", "payments", "tickets") if t in self.tables]
         own = self.tables.get("customers")
-        if own is None and events:
+        unplaced = [f.name for f in self.files if f.role is None]
+        if own is None and events and unplaced:  # one of them may be the customers table
+            self.gaps.append(
+                Gap(
+                    "derive_customers",
+                    f"no customers table was found, and {', '.join(map(repr, unplaced))} could "
+                    f"not be placed: place it as customers ([tables] customers = ... and its "
+                    f"[columns.customers]), or derive the customers from the events",
+                    ["derive_customers = true"],
+                    "derive_customers=True",
+                )
+            )
+        elif own is None and events:
             self.set(
                 "derive_customers",
                 True,

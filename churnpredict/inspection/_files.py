@@ -407,6 +407,8 @@ class _Placer:
             r.why = "rows per customer with a time" + (
                 f" and event types ({event.name!r})" if event is not None else ""
             )
+        if r.role is None:
+            return
         table = ROLE_TABLE[r.role]
         for target, (tiers, check, required) in TARGETS[table].items():
             self.choose(table, target, tiers, check, required=required)
@@ -427,9 +429,26 @@ class _Placer:
     def orders_or_payments(self, id_col, time, amount) -> None:
         """An amount without a status: recurring billing (payments) or a shop's orders."""
         r = self.r
-        kind, reason = "purchases", ""
-        if time is not None:
-            kind, reason = _billing_kind(self.frame, id_col, time, amount)
+        if time is None:  # whether the amounts recur cannot be told without their times
+            r.why = (
+                f"an amount ({amount.name!r}) without a payment status and no recognised "
+                f"time: a shop's orders or recurring payments?"
+            )
+            r.gaps.append(
+                Gap(
+                    f"{r.name}: time",
+                    f"{r.name}: no column is named as the time of its rows; name it (e.g. "
+                    f'date = "timestamp"), then inspect again to tell orders from payments',
+                    [
+                        f'{toml_key(p.name)} = "timestamp"'
+                        for p in r.profiles.values()
+                        if p.times is not None
+                    ],
+                    "columns={'activity': {'your_name': 'timestamp'}}",
+                )
+            )
+            return
+        kind, reason = _billing_kind(self.frame, id_col, time, amount)
         if kind == "subscription":
             r.role, r.sure, r.default_status = "payments", "likely", "succeeded"
             r.why = f"an amount ({amount.name!r}) that recurs: {reason}; no status column"

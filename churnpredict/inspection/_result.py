@@ -32,6 +32,15 @@ _ORDER = (
     "cutoff_freq",
 )
 _PIPELINE_KEYS = ("horizon", "cutoff_freq", "business")
+#: Gaps about top-level keys, written above the tables.
+_TOP_GAPS = (
+    "positive_label",
+    "cancel_event",
+    "dayfirst",
+    "time_unit",
+    "derive_customers",
+    "horizon",
+)
 
 
 def _line(text: str) -> str:
@@ -155,7 +164,7 @@ class Inspection:
             f"churnpredict inspect.",
             "# Each line says how sure and why; lines starting with '# ' are choices left to you.",
         ]
-        lines += self._gap_comments(("positive_label", "cancel_event", "dayfirst", "time_unit"))
+        lines += self._gap_comments(_TOP_GAPS)
         for s in self.settings:
             text = f"{s.key} = {_value(s.value)}"
             lines.append(
