@@ -118,8 +118,9 @@ def _say_next(session: Session, found: Any, data: Path, config: Path | None) -> 
         else "YYYY-MM-DD  # a snapshot has one cutoff: any date"
     )
     session.say("Next:")
-    session.say(f"  churnpredict train {markup(data)} --model model --config {markup(config)}")
-    session.say(
+    for line in (  # whole lines, never wrapped: they are copied into a terminal
+        f"  churnpredict train {markup(data)} --model model --config {markup(config)}",
         f"  churnpredict score {markup(data)} --model model --config {markup(config)} "
-        f"--as-of {markup(as_of)} --out at_risk.csv"
-    )
+        f"--as-of {markup(as_of)} --out at_risk.csv",
+    ):
+        session.out.print(line, soft_wrap=True)
