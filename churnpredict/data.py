@@ -357,7 +357,10 @@ class EventData:
         if self.label_column is not None:
             raise ChurnDataError(
                 f"{table}: a snapshot table (label_column={self.label_column!r}) takes no event "
-                f"tables; pass only customers, or drop label_column to use events"
+                f"tables; pass only customers, or drop label_column to use events",
+                config_message=f"{table}: a snapshot table (label_column = "
+                f"{self.label_column!r} in the config) takes no event tables; keep only the "
+                f"customers file, or remove label_column to use the events",
             )
         schema = SCHEMA[table]
         frame = rename_columns(table, frame, columns.get(table, {}))
@@ -397,10 +400,13 @@ class EventData:
             status = status.astype("string")
             bad = ~status.isin(PAYMENT_STATUSES) | status.isna()
             if bad.any():
-                raise ChurnDataError(
+                raise mapping_error(
                     f"payments.status has values {format_examples(frame.loc[bad, 'status'])}; "
-                    f"expected succeeded/failed/refunded; map them with status_map= (e.g. "
-                    f"status_map={{'paid': 'succeeded', 'declined': 'failed'}})"
+                    f"expected succeeded/failed/refunded",
+                    "map them with status_map= (e.g. status_map={'paid': 'succeeded', "
+                    "'declined': 'failed'})",
+                    'map them in the config\'s [status_map] (e.g. paid = "succeeded", '
+                    'declined = "failed")',
                 )
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":

@@ -317,3 +317,29 @@ def test_cli_errors_show_the_config_line(tmp_path):
     assert result.exit_code == 2
     line = result.stderr.strip()
     assert '[columns.activity] your_name = "customer_id"' in line and "columns={" not in line
+
+
+@pytest.mark.parametrize(
+    ("payments", "config_fix", "python_fix"),
+    [
+        ({"status": ["ok"]}, "[status_map]", "status_map="),
+        ({}, '[payments] default_status = "succeeded"', "default_status='succeeded'"),
+    ],
+)
+def test_payment_advice_in_each_users_terms(tmp_path, payments, config_fix, python_fix):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame({"customer_id": ["a"], "signup_at": ["2024-01-01"]}).to_csv(
+        folder / "customers.csv", index=False
+    )
+    pd.DataFrame(
+        {"customer_id": ["a"], "timestamp": ["2024-01-02"], "amount": [5.0], **payments}
+    ).to_csv(folder / "payments.csv", index=False)
+    with pytest.raises(ChurnDataError) as info:
+        EventData.from_directory(folder)
+    assert python_fix in str(info.value) and config_fix not in str(info.value)
+    result = CliRunner().invoke(
+        cli.app, ["train", str(folder), "--model", str(tmp_path / "m")], catch_exceptions=False
+    )
+    assert result.exit_code == 2 and config_fix in result.stderr
+    assert python_fix not in result.stderr
