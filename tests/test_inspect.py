@@ -131,7 +131,8 @@ def test_an_app_log_with_epoch_times_and_cancellations(tmp_path):
     assert ("length" in config["columns"]["activity"]) is VALUE_KIND_READ
     assert found.label_kind == "cancellation"
     assert any("have no userId" in n for n in found.notes)
-    data = found.load(unknown_customers="drop")
+    assert config["unknown_customers"] == "drop"  # only rows without an id: nobody is unknown
+    data = found.load()
     assert data.customers["churned_at"].notna().sum() == 6
 
 

@@ -44,6 +44,7 @@ EXPECTED = {
     },
     SPARKIFY: {
         "derive_customers": True,  # no Cancellation Confirmation page in this sample
+        "unknown_customers": "drop",  # 286 logged-out events without a userId
         "time_unit": "ms",
         "horizon": "7D",
         "cutoff_freq": "1D",  # 29 days of events

@@ -127,6 +127,18 @@ class _Assembler:
                 "no customers file: each customer seen in the events signs up at their first event",
             )
             self.cancellations()
+            no_id = {
+                self.tables[t].name: self.tables[t].rows - len(self.tables[t].ids) for t in events
+            }
+            no_id = {name: n for name, n in no_id.items() if n}
+            if no_id:  # every other id is a derived customer: only these rows are dropped
+                self.set(
+                    "unknown_customers",
+                    "drop",
+                    "rows without a customer id are dropped at load ("
+                    + ", ".join(f"{n:,} in {name}" for name, n in no_id.items())
+                    + ": logged-out traffic?)",
+                )
         if own is not None and own.ids is not None:
             known = set(own.ids)
             for table in events:

@@ -541,7 +541,7 @@ class _Placer:
             if missing:
                 r.notes.append(
                     f"{r.name}: {missing:,} of {r.rows:,} rows have no {id_col} (e.g. logged-out "
-                    f"traffic); they are dropped at load"
+                    f"traffic); they belong to no customer"
                 )
         return r
 

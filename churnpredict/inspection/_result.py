@@ -24,6 +24,7 @@ _ORDER = (
     "positive_label",
     "derive_customers",
     "cancel_event",
+    "unknown_customers",
     "outcome_columns",
     "business",
     "value_kind",
