@@ -22,7 +22,8 @@ import pandas as pd
 from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
-from .io import find_table, ids_as_text, read_table
+from .io import ids_as_text, read_table
+from .sources import table_files
 from .tables import (
     CHURN_TYPES,
     EVENT_TABLES,
@@ -627,7 +628,7 @@ class EventData:
             if derive_customers is None
             else derive_customers
         )
-        files = _table_files(path, tables, bool(derive))
+        files = table_files(path, tables, derive=bool(derive))
         columns = kwargs.get("columns") or {}
         if not isinstance(columns, Mapping):
             raise ChurnDataError(f"columns={columns!r}; give a mapping of table to renames")
@@ -892,48 +893,3 @@ class EventData:
         return (
             f"<div><strong>EventData</strong>: {html.escape('; '.join(facts))}{table}{notes}</div>"
         )
-
-
-def _table_files(path: Path, tables: Any, derive: bool) -> dict[str, Path]:
-    """The file of each table in ``path``: as ``tables`` names them, else by table name."""
-    if tables is not None:
-        if not isinstance(tables, Mapping) or any(
-            not isinstance(v, str) or not v.strip() for v in tables.values()
-        ):
-            raise ChurnDataError(
-                f"tables={tables!r}; give a mapping of table name to file name",
-                config_message=f"[tables] in the config: {tables!r}; give lines such as "
-                f'activity = "events.csv"',
-            )
-        unknown = sorted(set(tables) - set(TABLES))
-        if unknown:
-            raise ChurnDataError(
-                f"tables= names unknown tables {unknown}; expected among {list(TABLES)}",
-                config_message=f"[tables] in the config names unknown tables {unknown}; "
-                f"expected among {list(TABLES)}",
-            )
-        files = {name: path / file for name, file in tables.items()}
-        for name, file in files.items():
-            if not file.is_file():
-                raise ChurnDataError(
-                    f"{name}: file {file.name!r} (tables=) not found in {path}; check the name",
-                    config_message=f"{name}: file {file.name!r} ([tables] {name} in the "
-                    f"config) not found in {path}; check the name",
-                )
-    else:
-        files = {name: f for name in TABLES if (f := find_table(path, name)) is not None}
-    if derive and "customers" in files:
-        raise ChurnDataError(
-            f"derive_customers is set but {path} has a customers table "
-            f"({files['customers'].name}); use the file or derive it, not both"
-        )
-    if not derive and "customers" not in files:
-        raise mapping_error(
-            f"customers table not found in {path}",
-            "add customers.csv or customers.parquet (one row per customer_id with signup_at), "
-            "or derive it from the events with derive_customers=True",
-            "add customers.csv or customers.parquet (one row per customer_id with signup_at), "
-            'name its file in the config ([tables] customers = "your_file.csv"), or derive it '
-            "from the events: derive_customers = true",
-        )
-    return files

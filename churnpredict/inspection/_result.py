@@ -14,7 +14,7 @@ import pandas as pd
 from ..exceptions import ChurnDataError
 from ..io import atomic_write
 from ._assemble import Setting, _Assembler
-from ._files import ROLE_WORDS, FileResult, Gap, toml_key
+from ._files import FileResult, Gap, toml_key
 
 __all__ = ["Inspection"]
 
@@ -105,8 +105,9 @@ class Inspection:
         snapshot = assembled.tables.get("customers")
         if snapshot is not None and snapshot.role == "snapshot":
             label = next(d.column for d in snapshot.decisions.values() if d.target == "label")
+            values = snapshot.profiles[label].describe()
             self.settings.insert(
-                0, Setting("label_column", label, "the churn label of the snapshot")
+                0, Setting("label_column", label, f"the churn label of the snapshot ({values})")
             )
             if snapshot.positive_label is not None:
                 self.settings.insert(
@@ -181,10 +182,7 @@ class Inspection:
                     lines += self._gap_comments(("",), own=f)
         lines += ["", "[tables]"]
         for table, f in self._placed.items():
-            lines.append(
-                f"{table} = {_value(f.name)}  # {f.sure or 'open'}: {_line(ROLE_WORDS[f.role])}; "
-                f"{_line(f.why)}"
-            )
+            lines.append(f"{table} = {_value(f.name)}  # {f.sure or 'open'}: {_line(f.why)}")
         lines += self._gap_comments(("tables.",))
         for table, f in self._placed.items():
             lines += ["", f"[columns.{table}]"]
