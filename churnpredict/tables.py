@@ -48,6 +48,7 @@ __all__ = [
     "rename_columns",
     "rename_fix",
     "snapshot_time",
+    "toml_key",
 ]
 
 #: Canonical payment statuses (``payments.status``).
@@ -169,11 +170,24 @@ def mapping_error(problem: str, python_fix: str, config_fix: str) -> ChurnDataEr
     return ChurnDataError(f"{problem}; {python_fix}", config_message=f"{problem}; {config_fix}")
 
 
+def toml_key(name: str) -> str:
+    """A name as a TOML key: bare when it can be, else quoted.
+
+    Examples
+    --------
+    >>> toml_key("user_id"), toml_key("Churn Reason")
+    ('user_id', '"Churn Reason"')
+    """
+    import json
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
 def rename_fix(table: str, canonical: str, source: str = "your_name") -> tuple[str, str]:
     """How to map a column to ``canonical``: as Python ``columns=`` and as a config line."""
     return (
-        f"map yours with columns={{'{table}': {{'{source}': '{canonical}'}}}}",
-        f'map yours in the config: [columns.{table}] {source} = "{canonical}"',
+        f"map yours with columns={{'{table}': {{{source!r}: '{canonical}'}}}}",
+        f'map yours in the config: [columns.{table}] {toml_key(source)} = "{canonical}"',
     )
 
 

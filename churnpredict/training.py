@@ -30,7 +30,7 @@ from .features import (
     expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
-from .tables import mapping_error
+from .tables import mapping_error, toml_key
 
 __all__ = [
     "TrainingPlan",
@@ -285,8 +285,8 @@ def check_outcome_columns(
         f"map it as what it is (a cancellation date: columns={{'customers': {{'{col}': "
         f"'churned_at'}}}}; voluntary/involuntary: 'churn_type'), or leave it out with "
         f"EventData(..., outcome_columns={names!r})",
-        f'map it as what it is (a cancellation date: [columns.customers] {col} = "churned_at"; '
-        f'voluntary/involuntary: "churn_type"), or leave it out: outcome_columns = '
+        f"map it as what it is (a cancellation date: [columns.customers] {toml_key(col)} = "
+        f'"churned_at"; voluntary/involuntary: "churn_type"), or leave it out: outcome_columns = '
         f"{json.dumps(names)} in the config",
     )
 

@@ -272,13 +272,14 @@ def test_a_snapshot_refuses_a_column_filled_only_for_leavers():
         {
             "id": [f"c{i}" for i in range(200)],
             "plan": rng.choice(["a", "b"], 200),
-            "closed_on": np.where(churn, "2024-05-01", None),
+            "closed on": np.where(churn, "2024-05-01", None),
             "left": np.where(churn, "Yes", "No"),
         }
     )
     data = EventData(table, columns={"customers": {"id": "customer_id"}}, label_column="left")
-    with pytest.raises(ChurnDataError, match=r"customers\.closed_on is filled"):
+    with pytest.raises(ChurnDataError, match=r"customers\.closed on is filled") as info:
         cp.ChurnPipeline(model=cp.ChurnModel(n_estimators=10, n_jobs=1)).fit(data, progress=False)
+    assert '[columns.customers] "closed on" = "churned_at"' in info.value.config_message
 
 
 @pytest.mark.parametrize(

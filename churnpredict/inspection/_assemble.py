@@ -9,6 +9,7 @@ money or not) and the settings the data's span and rhythm call for.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from inspect import signature
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from ..data import EventData
 from ..io import ids_as_text
 from ..training import outcome_columns
-from ._files import ROLE_WORDS, FileResult, Gap, toml_key
+from ._files import ROLE_WORDS, FileResult, Gap
 from ._vocabulary import CANCEL_WORDS, CONFIRM_WORDS, tokens
 
 __all__ = ["VALUE_KIND_READ", "Setting", "assemble"]
@@ -206,7 +207,7 @@ class _Assembler:
         ids = ids_as_text(frame[id_col])
         customers = pd.DataFrame({"customer_id": ids}).join(frame[features])
         found = {
-            c: "filled or empty by outcome: " + text
+            c: text.replace(" in training", "")
             for c, text in outcome_columns(customers, features, ids, ids[churned]).items()
         }
         for col in features:
@@ -355,7 +356,8 @@ _UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns":
 
 
 def _quote(text: str) -> str:
-    return toml_key(text) if not text.replace("_", "").isalnum() else f'"{text}"'
+    """A string as a TOML value."""
+    return json.dumps(text)
 
 
 def _positive(values: pd.Series, positive: Any) -> np.ndarray:

@@ -12,7 +12,6 @@ not mapped.
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import pandas as pd
 from ..data import EventData
 from ..exceptions import ChurnDataError
 from ..io import ids_as_text
-from ..tables import CHURN_TYPES, normalise_label
+from ..tables import CHURN_TYPES, normalise_label, toml_key
 from ..training import business_kind
 from ._columns import ColumnProfile, profile_column
 from ._vocabulary import NEGATIVE_LABELS, POSITIVE_LABELS, squash
@@ -50,11 +49,6 @@ ROLE_WORDS = {
 }
 #: ``activity.value`` from each concept: what the value is (``value_kind``).
 VALUE_KINDS = {"amount": "amount", "duration": "duration", "count": "count", "value": None}
-
-
-def toml_key(name: str) -> str:
-    """A column name as a TOML key: bare when it can be, else quoted."""
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 @dataclass
