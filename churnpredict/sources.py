@@ -10,7 +10,19 @@ from .exceptions import ChurnDataError
 from .io import find_table
 from .tables import TABLES, mapping_error
 
-__all__ = ["table_files"]
+__all__ = ["RAW_EXPORT_KEYS", "table_files"]
+
+#: Config keys for exports read as they are (``churnpredict inspect`` writes them,
+#: :meth:`churnpredict.EventData.from_directory` reads them): file names, derived customers,
+#: epoch times, cancellations, outcome columns and ``[payments] default_status``.
+RAW_EXPORT_KEYS = (
+    "tables",
+    "derive_customers",
+    "time_unit",
+    "cancel_event",
+    "outcome_columns",
+    "payments",
+)
 
 
 def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict[str, Path]:

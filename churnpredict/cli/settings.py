@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
+from ..sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
 
@@ -42,14 +43,7 @@ DATA_KEYS = (
     "unknown_customers",
     "date_format",
     "dayfirst",
-    # raw exports (churnpredict inspect writes these): file names, derived customers...
-    "tables",
-    "derive_customers",
-    "time_unit",
-    "cancel_event",
-    "outcome_columns",
-    "payments",
-)
+) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
 PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
 #: How reasons are written: currency symbol, smallest reason in probability points.

@@ -19,6 +19,7 @@ import pandas as pd
 from ..data import EventData
 from ..exceptions import ChurnDataError
 from ..labels import known_at
+from ..sources import RAW_EXPORT_KEYS
 from ..tables import (
     EVENT_TABLES,
     SCHEMA,
@@ -384,22 +385,11 @@ def as_partitions(
     )
 
 
-#: Config keys for raw exports (file names, derived customers...) that Dask loading does not read.
-_RAW_EXPORT_KEYS = (
-    "tables",
-    "derive_customers",
-    "time_unit",
-    "cancel_event",
-    "outcome_columns",
-    "payments",
-)
-
-
 def open_data(
     data: Any, settings: Mapping[str, Any], npartitions: int | None
 ) -> CustomerPartitions:
     """The command line's data (a directory, a mapping of tables or partitions), partitioned."""
-    raw = [k for k in _RAW_EXPORT_KEYS if k in settings]
+    raw = [k for k in RAW_EXPORT_KEYS if k in settings]
     if raw:
         raise ChurnDataError(
             f"the config sets {raw}, which only in-memory loading reads; on Dask give "
