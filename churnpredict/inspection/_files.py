@@ -217,7 +217,7 @@ class _Placer:
             )
         return chosen
 
-    def map(self, p: ColumnProfile, target: str, strength: int, concept: str = "") -> None:
+    def map(self, p: ColumnProfile, target: str, strength: int) -> None:
         self.used.add(p.name)
         how = "name" if strength == 2 else "words of the name"
         self.r.decisions[p.name] = Decision(
@@ -312,6 +312,7 @@ class _Placer:
                         f"{', '.join(repr(c) for c in list(r.profiles)[:12])}",
                         ['your_name = "customer_id"'],
                         "columns={'<table>': {'your_name': 'customer_id'}}",
+                        blocking=False,  # the tables placed may be all there is
                     )
                 )
             return self.finish()
@@ -508,11 +509,11 @@ class _Placer:
             tiers = (("value",), ("amount",), ("duration",), ("count",))
         for concepts in tiers:
             check = self.amount_check() if concepts == ("amount",) else _numeric
+            tied = self.find((concepts,), check)[1]
             chosen = self.choose("activity", "value", (concepts,), check)
             if chosen is not None:
                 self.r.decisions[chosen.name].value_kind = VALUE_KINDS[concepts[0]]
-                return
-            if any(d.target is None and d.status == "ambiguous" for d in self.r.decisions.values()):
+            if chosen is not None or tied:  # a tie is left open: lower tiers are not tried
                 return
 
     # ---------------------------------------------------------------- the rest

@@ -124,15 +124,7 @@ class Inspection:
         customers = "customers" in self.tables or any(
             s.key == "derive_customers" for s in self.settings
         )
-        return customers and not any(g.blocking for g in self._relevant_gaps())
-
-    def _relevant_gaps(self) -> list[Gap]:
-        """Gaps of the files that became tables, and of the whole folder."""
-        placed = {f.name for f in self._placed.values()}
-        own = [g for f in self._files if f.name in placed for g in f.gaps]
-        unplaced = [g for f in self._files if f.role is None for g in f.gaps]
-        folder = [g for g in self.gaps if g not in own and g not in unplaced]
-        return own + folder
+        return customers and not any(g.blocking for g in self.gaps)
 
     @property
     def config(self) -> dict[str, Any]:

@@ -279,9 +279,9 @@ CONCEPTS: dict[str, Concept] = {
             "id rowid row rownumber index invoiceno invoiceid invoicenumber invoice orderid "
             "orderno ordernumber transactionid txnid eventid ticketid caseid sessionid "
             "paymentid chargeid receiptid rechnungsnummer bestellnummer",
+            _ID_WORDS,
             "invoice order transaction txn event ticket case session payment charge receipt "
-            "row line rechnung bestellung factura pedido facture commande",
-            _ID_WORDS + " in item",
+            "row line rechnung bestellung factura pedido facture commande in item",
         ),
         Concept(
             "personal",
