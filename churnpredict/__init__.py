@@ -44,6 +44,7 @@ from .features import (
     default_builders,
     describe_features,
 )
+from .inspection import Inspection, inspect
 from .labels import label_churn, make_cutoffs, population, training_cutoffs
 from .metrics import churn_metrics, cohort_retention
 from .model import ChurnModel, LogisticBaseline
@@ -65,6 +66,7 @@ __all__ = [
     "EventData",
     "FeatureBuilder",
     "FeatureInfo",
+    "Inspection",
     "LeakageWarning",
     "LogisticBaseline",
     "MonetaryFeatures",
@@ -83,6 +85,7 @@ __all__ = [
     "default_builders",
     "describe_features",
     "global_importance",
+    "inspect",
     "label_churn",
     "lift_table",
     "load_config",

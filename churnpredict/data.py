@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
-from .io import find_table, ids_as_text, read_table
+from .io import ids_as_text, read_table
+from .sources import table_files
 from .tables import (
     CHURN_TYPES,
     EVENT_TABLES,
@@ -29,6 +31,7 @@ from .tables import (
     SCHEMA,
     TABLES,
     TIME_RANGE,
+    TIME_UNITS,
     TableSchema,
     blank_to_missing,
     check_customer_ids,
@@ -38,6 +41,7 @@ from .tables import (
     format_examples,
     id_kind,
     load_config,
+    mapping_error,
     normalise_label,
     normalise_timestamps,
     numeric_column,
@@ -63,10 +67,13 @@ class EventData:
 
     Parameters
     ----------
-    customers : pandas.DataFrame
+    customers : pandas.DataFrame or None
         One row per customer: ``customer_id``, ``signup_at``; optional ``churned_at``
         (cancellation time, empty while active), ``churn_type`` (``voluntary`` or
-        ``involuntary``), ``plan``, ``mrr`` and any static attribute.
+        ``involuntary``), ``plan``, ``mrr`` and any static attribute. None derives it from
+        the event tables (:func:`churnpredict.derived.derive_customers`): every customer id
+        seen, signing up at their first event, with ``churned_at`` only from
+        ``cancel_event``; :attr:`notes` says so.
     activity, payments, tickets : pandas.DataFrame, optional
         Event tables (see :data:`SCHEMA`). A table that is absent is ``None``; the feature
         families that need it are skipped.
@@ -98,6 +105,22 @@ class EventData:
         timestamp columns are consulted when a column cannot tell); when nothing settles it,
         or the values contradict each other, :class:`ChurnDataError` asks for ``dayfirst`` or
         ``date_format``. Dates are never guessed.
+    time_unit : {"s", "ms", "us", "ns"}, optional
+        Timestamp columns holding numbers are epoch times in this unit (UTC), e.g. ``"ms"``
+        for an event log's ``ts``. Without it numbers are refused as timestamps.
+    default_status : {"succeeded", "failed", "refunded"}, optional
+        Status of payments that have none: a payments table without a ``status`` column
+        (or with empty cells) declares here what its rows are, e.g. ``"succeeded"`` for an
+        export of collected payments. Without it a missing status is an error.
+    cancel_event : str, optional
+        With ``customers=None``: the ``activity.event`` value that records a cancellation;
+        a customer's first one is their ``churned_at``.
+    outcome_columns : sequence of str, default ()
+        ``customers`` columns that describe the outcome rather than the customer (filled
+        only for those who left, e.g. a cancellation reason): they are dropped at load, so
+        no feature is built from them (:attr:`notes` names them). Training refuses such a
+        column left among the features (see
+        :func:`churnpredict.training.check_outcome_columns`).
 
     Notes
     -----
@@ -141,7 +164,7 @@ class EventData:
 
     def __init__(
         self,
-        customers: pd.DataFrame,
+        customers: pd.DataFrame | None,
         activity: pd.DataFrame | None = None,
         payments: pd.DataFrame | None = None,
         tickets: pd.DataFrame | None = None,
@@ -154,6 +177,10 @@ class EventData:
         snapshot_at: Any = None,
         date_format: str | None = None,
         dayfirst: bool | None = None,
+        time_unit: str | None = None,
+        default_status: str | None = None,
+        cancel_event: str | None = None,
+        outcome_columns: Any = (),
     ) -> None:
         if unknown_customers not in ("warn", "drop", "error"):
             raise ValueError(
@@ -172,13 +199,25 @@ class EventData:
             )
         if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
             raise ChurnDataError(f"dayfirst={dayfirst!r}; give True, False or None")
+        if time_unit is not None and time_unit not in TIME_UNITS:
+            raise ChurnDataError(f"time_unit={time_unit!r}; expected one of {list(TIME_UNITS)}")
+        if default_status is not None and default_status not in PAYMENT_STATUSES:
+            raise ChurnDataError(
+                f"default_status={default_status!r}; expected one of {list(PAYMENT_STATUSES)}"
+            )
+        if isinstance(outcome_columns, str) or any(not isinstance(c, str) for c in outcome_columns):
+            raise ChurnDataError(
+                f"outcome_columns={outcome_columns!r}; give a list of customers column names"
+            )
         self.notes: list[str] = []
         self.label_column = label_column
         self.snapshot_at = snapshot_time(snapshot_at)
         self._dates = {
             "date_format": date_format,
             "dayfirst": None if dayfirst is None else bool(dayfirst),
+            "time_unit": time_unit,
         }
+        self._default_status = default_status
         raw = {
             "customers": customers,
             "activity": activity,
@@ -191,8 +230,11 @@ class EventData:
                     f"{name} must be a pandas DataFrame, got {type(frame).__name__}; "
                     f"read it with pd.read_csv/pd.read_parquet first"
                 )
-        if customers is None:
-            raise ChurnDataError("customers table is required (one row per customer_id)")
+        if cancel_event is not None and customers is not None:
+            raise ChurnDataError(
+                "cancel_event= derives churned_at when customers is derived from the events "
+                "(customers=None); with a customers table, give it a churned_at column"
+            )
         # names mapped once, empty text made missing once, before any check reads a column
         renamed = {
             name: blank_to_missing(rename_columns(name, frame, columns.get(name, {})))
@@ -200,8 +242,10 @@ class EventData:
             if frame is not None
         }
         self._renamed = renamed
+        if customers is None:
+            renamed["customers"] = self._derived_customers(cancel_event)
         self.customers = self._validate_customers(
-            renamed["customers"], {}, label_column, positive_label
+            renamed["customers"], list(outcome_columns), label_column, positive_label
         )
         ids = pd.Index(self.customers["customer_id"])
         self._id_kind = check_id_kind("customers", self.customers["customer_id"])
@@ -229,8 +273,41 @@ class EventData:
             )
 
     # ------------------------------------------------------------------ validation
-    def _validate_customers(self, frame, mapping, label_column, positive_label) -> pd.DataFrame:
-        frame = rename_columns("customers", frame, mapping)
+    def _derived_customers(self, cancel_event: str | None) -> pd.DataFrame:
+        """customers from the events (their time columns parsed here, once)."""
+        if self.label_column is not None:
+            raise ChurnDataError(
+                "a snapshot table (label_column=...) is the customers table itself; pass it "
+                "as customers"
+            )
+        events = {}
+        for name in EVENT_TABLES:
+            frame = self._renamed.get(name)
+            tcol = SCHEMA[name].time_column
+            if frame is None or tcol not in frame or "customer_id" not in frame:
+                continue
+            frame = frame.copy(deep=False)
+            frame[tcol] = self._timestamps(name, tcol, frame[tcol])
+            self._renamed[name] = frame
+            events[name] = frame
+        customers, note = derive_customers(events, cancel_event=cancel_event)
+        self.notes.append(note)
+        return customers
+
+    def _validate_customers(self, frame, outcome, label_column, positive_label) -> pd.DataFrame:
+        if outcome:
+            absent = [c for c in outcome if c not in frame.columns]
+            if absent or label_column in outcome:
+                raise ChurnDataError(
+                    f"outcome_columns names {absent or [label_column]}, which "
+                    f"{'customers has not' if absent else 'is the label column'}; customers "
+                    f"has {list(frame.columns)[:20]}"
+                )
+            frame = frame.drop(columns=outcome)
+            self.notes.append(
+                f"customers columns {outcome} describe the outcome (outcome_columns): not "
+                f"used as features"
+            )
         if label_column is not None:
             required: tuple[str, ...] = ("customer_id", label_column)
         else:
@@ -281,10 +358,27 @@ class EventData:
         if self.label_column is not None:
             raise ChurnDataError(
                 f"{table}: a snapshot table (label_column={self.label_column!r}) takes no event "
-                f"tables; pass only customers, or drop label_column to use events"
+                f"tables; pass only customers, or drop label_column to use events",
+                config_message=f"{table}: a snapshot table (label_column = "
+                f"{self.label_column!r} in the config) takes no event tables; keep only the "
+                f"customers file, or remove label_column to use the events",
             )
         schema = SCHEMA[table]
         frame = rename_columns(table, frame, columns.get(table, {}))
+        if table == "payments" and "status" not in frame and self._default_status is not None:
+            frame = frame.assign(status=self._default_status)
+            self.notes.append(
+                f"payments has no status column: every payment is {self._default_status!r} "
+                f"(default_status)"
+            )
+        elif table == "payments" and "status" not in frame:
+            raise mapping_error(
+                f"payments has no status column (it has {list(frame.columns)[:20]})",
+                "map yours with columns={'payments': {'your_name': 'status'}}, or declare "
+                "what every payment is with default_status='succeeded'",
+                'map yours in the config ([columns.payments] your_name = "status"), or '
+                'declare what every payment is: [payments] default_status = "succeeded"',
+            )
         check_required(table, frame, schema.required)
         frame = frame.reset_index(drop=True)  # only whole columns are replaced below
         for col in schema.timestamps:
@@ -296,11 +390,8 @@ class EventData:
                 f"{table}.{tcol} has {int(frame[tcol].isna().sum())} missing values; every event "
                 f"needs a time"
             )
-        if frame["customer_id"].isna().any():
-            raise ChurnDataError(
-                f"{table}.customer_id has {int(frame['customer_id'].isna().sum())} missing values;"
-                f" drop events without a customer (e.g. logged-out traffic)"
-            )
+        if table == "payments" and self._default_status is not None:
+            frame["status"] = frame["status"].where(frame["status"].notna(), self._default_status)
         if table == "payments":
             frame["amount"] = numeric_column("payments", "amount", frame["amount"], False)
             status = frame["status"].astype("string").str.strip().str.lower()
@@ -310,10 +401,13 @@ class EventData:
             status = status.astype("string")
             bad = ~status.isin(PAYMENT_STATUSES) | status.isna()
             if bad.any():
-                raise ChurnDataError(
+                raise mapping_error(
                     f"payments.status has values {format_examples(frame.loc[bad, 'status'])}; "
-                    f"expected succeeded/failed/refunded; map them with status_map= (e.g. "
-                    f"status_map={{'paid': 'succeeded', 'declined': 'failed'}})"
+                    f"expected succeeded/failed/refunded",
+                    "map them with status_map= (e.g. status_map={'paid': 'succeeded', "
+                    "'declined': 'failed'})",
+                    'map them in the config\'s [status_map] (e.g. paid = "succeeded", '
+                    'declined = "failed")',
                 )
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
@@ -347,13 +441,16 @@ class EventData:
         codes = ids.get_indexer(frame["customer_id"])
         unknown = codes < 0
         if unknown.any():
+            # events without a customer id (e.g. logged-out traffic) belong to no customer
+            no_id = frame["customer_id"].isna().to_numpy()
             self._pending_unknown = getattr(self, "_pending_unknown", [])
             self._pending_unknown.append(
                 (
                     table,
                     int(unknown.sum()),
                     len(frame),
-                    format_examples(frame.loc[unknown, "customer_id"], 3),
+                    format_examples(frame.loc[unknown & ~no_id, "customer_id"], 3),
+                    int(no_id.sum()),
                 )
             )
             frame = frame.loc[~unknown]
@@ -437,14 +534,25 @@ class EventData:
     def _flush_unknown(self, policy: str) -> None:
         pending = getattr(self, "_pending_unknown", [])
         self._pending_unknown = []
-        for table, n, total, examples in pending:
+        for table, n, total, examples, no_id in pending:
+            whose = (
+                f"belong to customers not in customers {examples}"
+                + (f" or have no customer id ({no_id})" if no_id else "")
+                if n > no_id
+                else "have no customer id (e.g. logged-out traffic)"
+            )
+            add = "add those customers, or " if n > no_id else ""
             msg = (
-                f"{table}.customer_id: {n} of {total} events belong to customers not in "
-                f"customers {examples}; they were dropped (add those customers, or pass "
-                f"unknown_customers='drop' to silence this)"
+                f"{table}.customer_id: {n} of {total} events {whose}; they were dropped "
+                f"({add}pass unknown_customers='drop' to silence this)"
             )
             if policy == "error":
-                raise ChurnDataError(msg.replace("they were dropped", "they cannot be used"))
+                raise ChurnDataError(
+                    msg.replace("they were dropped", "they cannot be used"),
+                    config_message=msg.replace("they were dropped", "they cannot be used")
+                    .replace("pass unknown_customers='drop'", 'set unknown_customers = "drop"')
+                    .replace("to silence this", "in the config to drop them"),
+                )
             self.notes.append(msg)
             if policy == "warn":
                 warnings.warn(msg, DataQualityWarning, stacklevel=3)
@@ -456,18 +564,30 @@ class EventData:
         path: str | os.PathLike,
         *,
         config: str | os.PathLike | Mapping[str, Any] | None = None,
+        tables: Mapping[str, str] | None = None,
+        derive_customers: bool | None = None,
         **kwargs: Any,
     ) -> EventData:
-        """Load ``customers.*``, ``activity.*``, ``payments.*`` and ``tickets.*`` from a folder.
+        """Load the tables of a folder: ``customers.*``, ``activity.*``, ``payments.*``...
 
         Parameters
         ----------
         path : path-like
-            Folder holding one file per table (CSV, Parquet or JSON Lines).
+            Folder holding one file per table (CSV, TSV, Parquet or JSON Lines, gzipped
+            too), named after its table (``activity.csv``) or as ``tables`` says.
         config : path-like or mapping, optional
-            TOML file or dict with ``columns``, ``status_map``, ``label_column``,
-            ``positive_label``, ``snapshot_at``, ``unknown_customers``, ``date_format``,
-            ``dayfirst`` keys (others are ignored here).
+            TOML file or dict with ``tables``, ``derive_customers``, ``columns``,
+            ``status_map``, ``label_column``, ``positive_label``, ``snapshot_at``,
+            ``unknown_customers``, ``date_format``, ``dayfirst``, ``time_unit``,
+            ``cancel_event``, ``outcome_columns`` and ``[payments] default_status`` keys
+            (others are ignored here).
+        tables : mapping of str -> str, optional
+            Table name -> file name (relative to ``path``), e.g. ``{"activity":
+            "listening_log.jsonl.gz"}``; then only these files are read. Default: the
+            files named after their tables.
+        derive_customers : bool, optional
+            No customers file: derive the customers from the events (each one's first
+            event is their signup; see :class:`EventData` with ``customers=None``).
         **kwargs
             Passed to :class:`EventData` (override the config).
 
@@ -493,15 +613,22 @@ class EventData:
             "unknown_customers",
             "date_format",
             "dayfirst",
+            "time_unit",
+            "cancel_event",
+            "outcome_columns",
         ):
             if key in settings and key not in kwargs:
                 kwargs[key] = settings[key]
-        customers_file = find_table(path, "customers")
-        if customers_file is None:
-            raise ChurnDataError(
-                f"customers table not found in {path}; add customers.csv or customers.parquet "
-                f"(one row per customer_id with signup_at)"
-            )
+        payments = settings.get("payments") or {}
+        if isinstance(payments, Mapping) and "default_status" in payments:
+            kwargs.setdefault("default_status", payments["default_status"])
+        tables = settings.get("tables") if tables is None else tables
+        derive = (
+            settings.get("derive_customers", False)
+            if derive_customers is None
+            else derive_customers
+        )
+        files = table_files(path, tables, derive=bool(derive))
         columns = kwargs.get("columns") or {}
         if not isinstance(columns, Mapping):
             raise ChurnDataError(f"columns={columns!r}; give a mapping of table to renames")
@@ -512,11 +639,7 @@ class EventData:
             id_columns = [src for src, dst in renames.items() if dst == "customer_id"]
             return read_table(file, id_columns=id_columns or ["customer_id"])
 
-        tables = {
-            name: (read(name, f) if (f := find_table(path, name)) else None)
-            for name in EVENT_TABLES
-        }
-        tables["customers"] = read("customers", customers_file)
+        tables = {name: (read(name, f) if (f := files.get(name)) else None) for name in TABLES}
         # A Parquet file keeps numeric ids; next to text ids read from CSV/JSON, use their text.
         sources = {
             name: next(

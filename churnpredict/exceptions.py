@@ -15,7 +15,19 @@ class ChurnDataError(ValueError):
     """Input tables do not meet the input contract.
 
     The message names the table, the column, a few offending values and the fix.
+
+    Parameters
+    ----------
+    message : str
+        The message, with the fix as Python arguments (``columns={...}``).
+    config_message : str, optional
+        The same message with the fix as a line of the TOML config (``[columns.payments]
+        your_name = "status"``), which the command line shows instead.
     """
+
+    def __init__(self, message: str = "", *, config_message: str | None = None) -> None:
+        super().__init__(message)
+        self.config_message = config_message
 
 
 class ChurnModelError(ValueError):

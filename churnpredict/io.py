@@ -42,7 +42,18 @@ __all__ = [
 
 _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
-TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".jsonl", ".jsonl.gz")
+TABLE_SUFFIXES = (
+    ".parquet",
+    ".pq",
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".tsv.gz",
+    ".jsonl",
+    ".jsonl.gz",
+    ".json",
+    ".json.gz",
+)
 
 
 def find_table(directory: str | os.PathLike, name: str, *, datasets: bool = False) -> Path | None:
@@ -92,7 +103,8 @@ def read_table(
     Parameters
     ----------
     path : path-like
-        File ending in ``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``/``.pq`` or ``.jsonl``.
+        File ending in ``.csv``, ``.tsv`` (either gzipped: ``.csv.gz``), ``.parquet``/``.pq``
+        or ``.jsonl`` / ``.json`` holding JSON Lines (gzipped too).
     id_columns : sequence of str, default ("customer_id",)
         Columns to read as text (those absent from the file are ignored).
 
@@ -116,11 +128,11 @@ def read_table(
     if name.endswith((".parquet", ".pq")):
         kind, fix = "Parquet", "write it again (e.g. DataFrame.to_parquet)"
         reader: Callable[[], pd.DataFrame] = lambda: pd.read_parquet(path)  # noqa: E731
-    elif name.endswith((".csv", ".csv.gz", ".tsv")):
+    elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
         kind, fix = "CSV", "export it again as UTF-8 CSV with a header row"
-        sep = "\t" if name.endswith(".tsv") else ","
+        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
         reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
-    elif name.endswith((".jsonl", ".jsonl.gz")):
+    elif name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
         kind, fix = "JSON Lines", "write one JSON object per line"
         # no type guessing: ids stay as written, text dates are parsed by EventData
         options = (

@@ -35,11 +35,13 @@ from .progress import Progress, ProgressArg, reporter
 from .training import (
     TrainingPlan,
     business_kind,
+    check_outcome_columns,
     customer_value,
     describe_feature_columns,
     latest_cutoff_rows,
     model_id,
     required_inputs,
+    static_columns,
     training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
@@ -461,6 +463,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         y = labels["churned"].to_numpy()
+        ids = labels.index.get_level_values("customer_id")
+        check_outcome_columns(data.customers, static_columns(active), ids, ids[y == 1])
         model.fit(X, y)
         if progress is not None:
             progress("model", total, total)

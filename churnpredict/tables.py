@@ -31,6 +31,7 @@ __all__ = [
     "SCHEMA",
     "TABLES",
     "TIME_RANGE",
+    "TIME_UNITS",
     "TableSchema",
     "blank_to_missing",
     "check_customer_ids",
@@ -40,11 +41,14 @@ __all__ = [
     "format_examples",
     "id_kind",
     "load_config",
+    "mapping_error",
     "normalise_label",
     "normalise_timestamps",
     "numeric_column",
     "rename_columns",
+    "rename_fix",
     "snapshot_time",
+    "toml_key",
 ]
 
 #: Canonical payment statuses (``payments.status``).
@@ -136,6 +140,55 @@ def format_examples(values: Any, k: int = 5) -> str:
     shown = ", ".join(repr(v) for v in uniq[:k])
     more = f" and {len(uniq) - k} more" if len(uniq) > k else ""
     return f"{{{shown}{more}}}"
+
+
+def mapping_error(problem: str, python_fix: str, config_fix: str) -> ChurnDataError:
+    """A :class:`ChurnDataError` whose fix is a Python argument, or a config line on the CLI.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong (table, column, values).
+    python_fix : str
+        The fix as Python arguments, e.g. ``"map it with columns={'activity': {'ts':
+        'timestamp'}}"``.
+    config_fix : str
+        The same fix as a line of the TOML config, e.g. ``'add ts = "timestamp" under
+        [columns.activity] in the config'``.
+
+    Returns
+    -------
+    ChurnDataError
+        ``str(error)`` holds the Python fix; ``error.config_message`` the config one.
+
+    Examples
+    --------
+    >>> error = mapping_error("x is wrong", "pass y=1", "add y = 1 to the config")
+    >>> str(error), error.config_message
+    ('x is wrong; pass y=1', 'x is wrong; add y = 1 to the config')
+    """
+    return ChurnDataError(f"{problem}; {python_fix}", config_message=f"{problem}; {config_fix}")
+
+
+def toml_key(name: str) -> str:
+    """A name as a TOML key: bare when it can be, else quoted.
+
+    Examples
+    --------
+    >>> toml_key("user_id"), toml_key("Churn Reason")
+    ('user_id', '"Churn Reason"')
+    """
+    import json
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def rename_fix(table: str, canonical: str, source: str = "your_name") -> tuple[str, str]:
+    """How to map a column to ``canonical``: as Python ``columns=`` and as a config line."""
+    return (
+        f"map yours with columns={{'{table}': {{{source!r}: '{canonical}'}}}}",
+        f'map yours in the config: [columns.{table}] {toml_key(source)} = "{canonical}"',
+    )
 
 
 def blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -395,6 +448,7 @@ def normalise_timestamps(
     date_format: str | None = None,
     dayfirst: bool | None = None,
     hint: Callable[[], bool | None] | None = None,
+    time_unit: str | None = None,
 ) -> pd.Series:
     """Parse ``values`` to timezone-naive UTC ``datetime64[ns]``; raise on bad input.
 
@@ -418,6 +472,8 @@ def normalise_timestamps(
     hint : callable, optional
         ``hint() -> bool or None``: the order the rest of the data proves, asked only when
         this column cannot tell.
+    time_unit : {"s", "ms", "us", "ns"}, optional
+        Numbers are epoch times in this unit (UTC); without it numbers are refused.
 
     Returns
     -------
@@ -450,9 +506,13 @@ def normalise_timestamps(
     if values.isna().all():  # an optional column empty for everyone (CSV reads it as float64)
         return _empty_times(values.index)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        raise ChurnDataError(
-            f"{where} holds numbers ({values.dtype}), not timestamps; convert them first, e.g. "
-            f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
+        if time_unit is not None:
+            return _epoch_times(where, values, time_unit)
+        raise mapping_error(
+            f"{where} holds numbers ({values.dtype}), not timestamps",
+            "pass time_unit='ms' for epoch milliseconds ('s' for seconds), or convert them "
+            f"first, e.g. pd.to_datetime({column}, unit='ms')",
+            'add time_unit = "ms" to the config for epoch milliseconds ("s" for seconds)',
         )
     present = values.dropna().astype(object)
     is_str = present.map(lambda v: isinstance(v, str)).astype(bool)
@@ -520,6 +580,28 @@ def normalise_timestamps(
             f"{_RANGE_TEXT})"
         )
     return parsed
+
+
+#: Units of epoch numbers (``time_unit=``).
+TIME_UNITS = ("s", "ms", "us", "ns")
+
+
+def _epoch_times(where: str, values: pd.Series, unit: str) -> pd.Series:
+    """Epoch numbers in ``unit`` as naive UTC times; out-of-range values are refused."""
+    if unit not in TIME_UNITS:
+        raise ChurnDataError(f"time_unit={unit!r}; expected one of {list(TIME_UNITS)}")
+    numbers = values.astype("float64")
+    scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[unit]
+    nanos = numbers * scale
+    low, high = (float(t.value) for t in TIME_RANGE)
+    bad = numbers.notna() & ~((nanos >= low) & (nanos <= high))
+    if bad.any():
+        raise ChurnDataError(
+            f"{where} has {int(bad.sum())} numbers that are not epoch times in "
+            f"{unit!r} within {_RANGE_TEXT} {format_examples(values[bad], 3)}; check "
+            f"time_unit (s, ms, us or ns)"
+        )
+    return pd.to_datetime(numbers, unit=unit).astype("datetime64[ns]")
 
 
 def _to_float(value: Any) -> float:
@@ -603,9 +685,11 @@ def normalise_label(table: str, column: str, values: pd.Series, positive: Any) -
     neg = uniq & _NEGATIVE_LABELS
     if len(uniq) == 2 and len(pos) == 1 and len(neg) == 1:
         return (text == next(iter(pos))).astype("int8")
-    raise ChurnDataError(
-        f"{where} has values {format_examples(values)}; cannot tell which one means churned; "
-        f"pass positive_label= (e.g. positive_label='Yes')"
+    first = repr(values.dropna().astype(str).iloc[0]) if values.notna().any() else "'Yes'"
+    raise mapping_error(
+        f"{where} has values {format_examples(values)}; cannot tell which one means churned",
+        f"pass positive_label= (e.g. positive_label={first})",
+        f'add positive_label = "{first[1:-1]}" (the value that means churned) to the config',
     )
 
 
@@ -631,9 +715,12 @@ def rename_columns(table: str, frame: pd.DataFrame, mapping: Mapping[str, str]) 
     """
     missing_src = [c for c in mapping if c not in frame.columns]
     if missing_src:
+        columns = list(frame.columns)[:20]
         raise ChurnDataError(
             f"{table}: columns= maps {missing_src} but the table has no such column; "
-            f"its columns are {list(frame.columns)[:20]}"
+            f"its columns are {columns}",
+            config_message=f"{table}: [columns.{table}] maps {missing_src} but the table "
+            f"has no such column; its columns are {columns}",
         )
     frame = frame.rename(columns=dict(mapping))
     dup = frame.columns[frame.columns.duplicated()].tolist()
@@ -663,10 +750,9 @@ def check_required(table: str, frame: pd.DataFrame, required: tuple[str, ...]) -
     """
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ChurnDataError(
-            f"{table} is missing required column(s) {missing}; it has "
-            f"{list(frame.columns)[:20]}. Rename yours with columns={{'{table}': "
-            f"{{'your_name': '{missing[0]}'}}}}"
+        raise mapping_error(
+            f"{table} is missing required column(s) {missing}; it has {list(frame.columns)[:20]}",
+            *rename_fix(table, missing[0]),
         )
     if len(frame) == 0:
         raise ChurnDataError(

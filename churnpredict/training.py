@@ -30,15 +30,19 @@ from .features import (
     expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
+from .tables import mapping_error, toml_key
 
 __all__ = [
     "TrainingPlan",
     "business_kind",
+    "check_outcome_columns",
+    "outcome_columns",
     "customer_value",
     "describe_feature_columns",
     "latest_cutoff_rows",
     "model_id",
     "required_inputs",
+    "static_columns",
     "training_summary",
 ]
 
@@ -219,6 +223,124 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
             f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
         )
     return "purchases", "no churned_at and no payments: churn is inactivity"
+
+
+# --------------------------------------------------------------------------- outcome columns
+#: A static attribute describes the outcome when (nearly) only the customers who churned have
+#: it, or lack it: at least this share of the customers on that side churned...
+_OUTCOME_PRECISION = 0.95
+#: ... at least this much more often than on the other side (so a data set where almost
+#: everyone churns does not make every column an outcome) ...
+_OUTCOME_GAP = 0.5
+#: ... and at least this many churned customers are on that side (a few is chance).
+_OUTCOME_MIN_CUSTOMERS = 10
+
+
+def check_outcome_columns(
+    customers: pd.DataFrame, columns: Sequence[str], row_ids: Any, churned_ids: Any
+) -> None:
+    """Refuse static attributes whose presence predicts the label: they describe the outcome.
+
+    A column filled only for the customers who left (a cancellation reason, a closing date
+    under another name), or only for those who stayed, tells the model who churned: it is
+    written when or after the customer leaves, not known before. For each column, the
+    training customers are split by whether it has a value; the column is refused when on
+    one side at least 95% churned, 50 points more than on the other side, and at least 10
+    churned customers are there.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        The validated customers table (``customer_id`` and the columns).
+    columns : sequence of str
+        The static attributes used as features (e.g. a fitted ``ProfileFeatures.columns_``).
+    row_ids : array-like
+        The customers in the training rows.
+    churned_ids : array-like
+        The customers with at least one churned training row.
+
+    Raises
+    ------
+    ChurnDataError
+        Naming each such column, how many churned and stayed customers have it, and the fix
+        (map it as ``churned_at`` / ``churn_type``, or leave it out with ``outcome_columns``).
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"customer_id": range(40),
+    ...                           "reason": ["price"] * 12 + [None] * 28})
+    >>> check_outcome_columns(customers, ["reason"], range(40), range(12))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    churnpredict.exceptions.ChurnDataError: customers.reason is filled for 12 of the 12 ...
+    """
+    found = outcome_columns(customers, columns, row_ids, churned_ids)
+    if not found:
+        return
+    names = list(found)
+    col = names[0]
+    raise mapping_error(
+        "; ".join(f"customers.{c} is {text}" for c, text in found.items())
+        + ": it describes the outcome, not the customer before it, so it cannot be a feature",
+        f"map it as what it is (a cancellation date: columns={{'customers': {{'{col}': "
+        f"'churned_at'}}}}; voluntary/involuntary: 'churn_type'), or leave it out with "
+        f"EventData(..., outcome_columns={names!r})",
+        f"map it as what it is (a cancellation date: [columns.customers] {toml_key(col)} = "
+        f'"churned_at"; voluntary/involuntary: "churn_type"), or leave it out: outcome_columns = '
+        f"{json.dumps(names)} in the config",
+    )
+
+
+def outcome_columns(
+    customers: pd.DataFrame, columns: Sequence[str], row_ids: Any, churned_ids: Any
+) -> dict[str, str]:
+    """The columns whose presence predicts the label, each with what shows it.
+
+    The rule of :func:`check_outcome_columns`, which raises on what this returns.
+
+    Returns
+    -------
+    dict of str -> str
+        Column -> e.g. ``"filled for 212 of the 230 customers who churned in training and for
+        0 of the 1,770 who stayed"``.
+    """
+    if not len(columns):
+        return {}
+    ids = pd.Index(customers["customer_id"])
+    rows = ids.get_indexer(pd.unique(np.asarray(row_ids, dtype=object)))
+    rows = rows[rows >= 0]
+    churned = np.zeros(len(ids), dtype=bool)
+    hit = ids.get_indexer(pd.unique(np.asarray(churned_ids, dtype=object)))
+    churned[hit[hit >= 0]] = True
+    churned = churned[rows]
+    found = {}
+    for col in columns:
+        present = customers[col].notna().to_numpy()[rows]
+        for side, name in ((present, "filled"), (~present, "empty")):
+            n_side, n_churned = int(side.sum()), int((side & churned).sum())
+            other = ~side
+            if n_side == 0 or other.sum() == 0 or n_churned < _OUTCOME_MIN_CUSTOMERS:
+                continue
+            rate, rest = n_churned / n_side, float(churned[other].mean())
+            if rate >= _OUTCOME_PRECISION and rate - rest >= _OUTCOME_GAP:
+                stayed = int((side & ~churned).sum())
+                found[col] = (
+                    f"{name} for {n_churned:,} of the {int(churned.sum()):,} customers who "
+                    f"churned in training and for {stayed:,} of the {int((~churned).sum()):,} "
+                    f"who stayed"
+                )
+                break
+    return found
+
+
+def static_columns(builders: Sequence[FeatureBuilder]) -> list[str]:
+    """The customers columns fitted builders use as static attributes (profile columns)."""
+    return [
+        col
+        for builder in builders
+        if isinstance(builder, ProfileFeatures)
+        for col in getattr(builder, "columns_", [])
+    ]
 
 
 def describe_feature_columns(

@@ -61,6 +61,9 @@ PUBLIC = {
     "wilson_interval",
     # list options as one checked object
     "ListOptions",
+    # a folder of exported files -> the config
+    "Inspection",
+    "inspect",
 }
 
 

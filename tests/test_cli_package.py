@@ -81,6 +81,7 @@ def test_the_library_does_not_import_the_command_line():
 def test_commands_in_help_order():
     group = typer.main.get_command(cli.app)
     assert list(group.list_commands(None)) == [
+        "inspect",
         "train",
         "score",
         "evaluate",

@@ -544,3 +544,26 @@ def test_partition_errors(data, kwargs, error, message):
 def test_fit_dask_errors(parts, client, model, message):
     with pytest.raises(ChurnModelError, match=message):
         cpd.fit_dask(ChurnPipeline(model=model, n_cutoffs=6), parts, as_of=AS_OF, client=client)
+
+
+@pytest.mark.slow
+def test_fit_dask_refuses_an_outcome_column(data, client):
+    """A static column filled only for the customers who left is refused on Dask too."""
+    customers = data.customers.assign(
+        cancel_reason=np.where(data.customers["churned_at"].notna(), "price", None)
+    )
+    parts = cpd.partition_by_customer(customers, data.activity, data.payments, npartitions=2)
+    with pytest.raises(ChurnDataError, match=r"customers\.cancel_reason is filled for"):
+        cpd.fit_dask(
+            ChurnPipeline(model=ChurnModel(n_estimators=10, n_jobs=1), n_cutoffs=6),
+            parts,
+            as_of=AS_OF,
+            client=client,
+        )
+
+
+def test_raw_export_settings_are_refused_on_dask(tmp_path):
+    from churnpredict.dask.partitions import open_data
+
+    with pytest.raises(ChurnDataError, match=r"the config sets \['tables', 'derive_customers'\]"):
+        open_data(tmp_path, {"tables": {"activity": "x.csv"}, "derive_customers": True}, None)

@@ -92,3 +92,19 @@ def test_demo_command_on_the_bundled_sample(tmp_path):
     assert frame["churn_probability"].is_monotonic_decreasing
     assert (out / "report" / "report.html").is_file()
     assert "revenue at risk" in result.stdout.lower()
+
+
+def test_your_own_data_is_three_commands_on_one_config():
+    """README's "Your own data": inspect writes the config that train and score then take."""
+    section = README.split("## Your own data", 1)[1]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0]
+    commands = [shlex.split(line) for line in block.strip().splitlines()]
+    assert [c[1] for c in commands] == ["inspect", "train", "score"]
+    config = commands[0][commands[0].index("--write-config") + 1]
+    assert all(c[c.index("--config") + 1] == config for c in commands[1:])
+    assert len({c[2] for c in commands}) == 1  # one folder of exports
+    runner = CliRunner()
+    for command in commands:  # every option is one the command takes
+        options = [a for a in command[3:] if a.startswith("--")]
+        result = runner.invoke(cli.app, [command[1], "--help"])
+        assert all(o in result.stdout for o in options), (command, result.stdout)

@@ -1,4 +1,5 @@
-"""The ``churnpredict`` command: demo, train, score, evaluate, metrics, campaign, recalibrate.
+"""The ``churnpredict`` command: demo, inspect, train, score, evaluate, metrics, campaign,
+recalibrate.
 
 Exit codes: 0 success; 2 bad input or configuration (one line on stderr naming the problem,
 nothing written); 1 unexpected error. ``--debug`` adds the traceback, ``--quiet`` keeps stdout
@@ -9,7 +10,8 @@ and shared options), :mod:`~churnpredict.cli.session` (output, notes, exit codes
 :mod:`~churnpredict.cli.inputs` (dates, durations, outputs, models checked before any work),
 :mod:`~churnpredict.cli.settings` (the TOML config and the flags over it),
 :mod:`~churnpredict.cli.tables` (rich tables), and one module per command group:
-``train``, ``score``, ``evaluate``, ``metrics``, ``loop`` (campaign, recalibrate), ``demo``.
+``inspect``, ``train``, ``score``, ``evaluate``, ``metrics``, ``loop`` (campaign, recalibrate),
+``demo``.
 Commands are registered on ``app`` here, in the order ``--help`` lists them.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from . import demo, evaluate, loop, metrics, score, train
+from . import demo, evaluate, inspect, loop, metrics, score, train
 from .demo import run_demo
 from .inputs import parse_date as _parse_date  # noqa: F401 (kept importable from here)
 from .root import app
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 for _command, _epilog in (
+    (inspect.inspect, inspect.INSPECT_EPILOG),
     (train.train, train.TRAIN_EPILOG),
     (score.score, score.SCORE_EPILOG),
     (evaluate.evaluate, evaluate.EVALUATE_EPILOG),

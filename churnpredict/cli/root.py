@@ -81,7 +81,8 @@ DayfirstOpt = Annotated[
 DataArg = Annotated[
     Path,
     typer.Argument(
-        help="Folder with customers.csv|parquet and activity / payments / tickets tables.",
+        help="Folder with customers.csv|parquet and activity / payments / tickets tables "
+        "(or files named in the config's \\[tables]; see churnpredict inspect).",
         show_default=False,
     ),
 ]

@@ -204,7 +204,9 @@ def _fail(session: Session, exc: BaseException, code: int, *, prefix: str) -> No
     if session.debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     hint = "" if session.debug or code == EXIT_BAD_INPUT else "; rerun with --debug for details"
+    # the fix as a config line where the error has one (the library's own is Python)
+    message = getattr(exc, "config_message", None) or str(exc)
     # Plain write (no rich wrapping): exactly one line, even on a narrow terminal.
-    sys.stderr.write(f"churnpredict: {prefix}: {one_line(str(exc))}{hint}\n")
+    sys.stderr.write(f"churnpredict: {prefix}: {one_line(message)}{hint}\n")
     sys.stderr.flush()
     raise typer.Exit(code)

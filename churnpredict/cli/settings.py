@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
+from ..sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
 
@@ -42,7 +43,7 @@ DATA_KEYS = (
     "unknown_customers",
     "date_format",
     "dayfirst",
-)
+) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
 PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
 #: How reasons are written: currency symbol, smallest reason in probability points.
@@ -51,6 +52,7 @@ CONFIG_KEYS = DATA_KEYS + PIPELINE_KEYS + _OTHER_KEYS + REASON_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
 _DRIFT_KEYS = ("notice", "warn")
+_PAYMENTS_KEYS = ("default_status",)
 
 # ListOptions field -> the flag that sets it and what the flag takes (the exit-2 line).
 # tiers, actions and extra_columns come from the config only.
@@ -116,6 +118,7 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
         ("score", _SCORE_KEYS),
         ("report", _REPORT_KEYS),
         ("drift", _DRIFT_KEYS),
+        ("payments", _PAYMENTS_KEYS),
     ):
         section = settings.get(table, {})
         if not isinstance(section, Mapping):
@@ -152,7 +155,7 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
             )
     if drift.get("notice", 0.1) > drift.get("warn", 0.25):
         raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
-    for table in ("model", "actions", "tiers", "columns", "status_map"):
+    for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
         if table in settings and not isinstance(settings[table], Mapping):
             raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
     return settings

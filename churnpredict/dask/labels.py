@@ -131,6 +131,7 @@ class RowsSummary:
     counts: pd.Series  # (cutoff, churned) -> rows
     churn_types: dict[str, int]
     statuses: dict[str, int]  # customer status (labels.customer_status) -> rows
+    churned_ids: np.ndarray | None = None  # customers with a churned row
 
     @property
     def n_rows(self) -> int:
@@ -165,8 +166,10 @@ class RowsSummary:
             statuses = customer_status(
                 data, rows.index, spec.horizon, kind=spec.kind, lookback=spec.lookback
             ).value_counts()
+        ids = rows.index.get_level_values("customer_id").to_numpy()
         return {
-            "ids": pd.unique(rows.index.get_level_values("customer_id").to_numpy()),
+            "ids": pd.unique(ids),
+            "churned_ids": pd.unique(ids[churned == 1]),
             "counts": pd.DataFrame({"cutoff": cut, "churned": churned}).value_counts(),
             "churn_types": types,
             "statuses": statuses,
@@ -191,4 +194,11 @@ class RowsSummary:
         )
         churn_types = cls._total([s["churn_types"] for s in shares if s["churn_types"] is not None])
         statuses = cls._total([s["statuses"] for s in shares if s["statuses"] is not None])
-        return cls(np.concatenate(ids) if ids else np.empty(0), merged, churn_types, statuses)
+        churned = [s["churned_ids"] for s in shares if len(s.get("churned_ids", ()))]
+        return cls(
+            np.concatenate(ids) if ids else np.empty(0),
+            merged,
+            churn_types,
+            statuses,
+            np.concatenate(churned) if churned else np.empty(0),
+        )

@@ -19,7 +19,16 @@ import pandas as pd
 from ..data import EventData
 from ..exceptions import ChurnDataError
 from ..labels import known_at
-from ..tables import EVENT_TABLES, SCHEMA, format_examples, load_config, normalise_timestamps
+from ..sources import RAW_EXPORT_KEYS
+from ..tables import (
+    EVENT_TABLES,
+    SCHEMA,
+    format_examples,
+    load_config,
+    mapping_error,
+    normalise_timestamps,
+    rename_fix,
+)
 from .frames import TEXT, is_dask_frame, numeric_ids, require_dask
 from .reading import customer_source, read_customers, read_lazy, read_tables
 
@@ -306,18 +315,18 @@ def partition_by_customer(
     for name, frame in present.items():
         id_col = customer_source(columns.get(name, {}))
         if id_col not in frame.columns:
-            raise ChurnDataError(
+            raise mapping_error(
                 f"{name} has no customer id column {id_col!r}; its columns are "
-                f"{list(frame.columns)[:20]}. Map yours with columns={{'{name}': "
-                f"{{'your_name': 'customer_id'}}}}"
+                f"{list(frame.columns)[:20]}",
+                *rename_fix(name, "customer_id"),
             )
         renamed = frame._meta.rename(columns=columns.get(name, {}))
         missing = [c for c in SCHEMA[name].required if c not in renamed.columns]
         if missing:
-            raise ChurnDataError(
+            raise mapping_error(
                 f"{name} is missing required column(s) {missing}; it has "
-                f"{list(frame.columns)[:20]}. Rename yours with columns={{'{name}': "
-                f"{{'your_name': '{missing[0]}'}}}}"
+                f"{list(frame.columns)[:20]}",
+                *rename_fix(name, missing[0]),
             )
         keyed = frame.map_partitions(with_key, id_col, numeric)
         metas[name] = frame._meta
@@ -380,6 +389,12 @@ def open_data(
     data: Any, settings: Mapping[str, Any], npartitions: int | None
 ) -> CustomerPartitions:
     """The command line's data (a directory, a mapping of tables or partitions), partitioned."""
+    raw = [k for k in RAW_EXPORT_KEYS if k in settings]
+    if raw:
+        raise ChurnDataError(
+            f"the config sets {raw}, which only in-memory loading reads; on Dask give "
+            f"canonical tables (customers.*, activity.*...), or train without --scheduler"
+        )
     if isinstance(data, CustomerPartitions):
         return data
     if isinstance(data, (str, os.PathLike)):
@@ -421,10 +436,14 @@ def partition_data(
         if stray and spec.unknown_customers == "error":
             name, frame = next(iter(stray.items()))
             ids = frame[customer_source(spec.columns.get(name, {}))]
-            raise ChurnDataError(
+            problem = (
                 f"{name}.customer_id: {len(frame)} of {len(frame)} events in a partition belong"
                 f" to customers not in customers {format_examples(ids, 3)}; they cannot be used"
-                f" (add those customers, or pass unknown_customers='drop')"
+            )
+            raise mapping_error(
+                problem,
+                "add those customers, or pass unknown_customers='drop'",
+                'add those customers, or set unknown_customers = "drop" in the config',
             )
         return None
     if spec.unknown_customers == "drop":  # events of other customers cannot be here

@@ -205,7 +205,12 @@ def fit_dask(
 
     from ..model import ChurnModel
     from ..pipeline import ChurnPipeline
-    from ..training import describe_feature_columns, required_inputs
+    from ..training import (
+        check_outcome_columns,
+        describe_feature_columns,
+        required_inputs,
+        static_columns,
+    )
 
     if not isinstance(pipeline, ChurnPipeline):
         raise ChurnModelError(f"pipeline must be a ChurnPipeline, got {type(pipeline).__name__}")
@@ -239,6 +244,7 @@ def fit_dask(
             f"no customer is in the population at the training cutoffs "
             f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
         )
+    check_outcome_columns(whole.customers, static_columns(active), summary.ids, summary.churned_ids)
     if progress is not None:
         progress("labels", 1, total)
     local, row = first_row(parts, summary.ids[0], summary.latest)
