@@ -15,7 +15,8 @@ A bundle is a directory::
 
 Nothing is pickled and loading never unpickles: JSON values are decoded by
 :mod:`churnpredict.jsonstate`, the booster by XGBoost. Loading imports the module of each
-class named in the bundle (see ``docs/trust.md``).
+class named in the bundle only after :func:`churnpredict.classpaths.check_class_path` has
+found it, unimported, in an installed distribution (see ``docs/trust.md``).
 
 Saving writes a new version folder (files and folder fsynced), renames it into place, then
 replaces ``CURRENT`` with :func:`os.replace`; readers read the pointer, then that version, so
@@ -46,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .classpaths import check_class_path
 from .exceptions import BundleError
 from .features import FeatureBuilder
 from .io import sync_directory
@@ -568,6 +570,8 @@ def save_pipeline(
         not plain data.
     """
     model = pipeline.model_
+    for obj in [*pipeline.builders_, model]:  # a class the bundle could not load is refused now
+        check_class_path(class_path(type(obj)), f"cannot save {type(obj).__name__}")
     try:
         builders = [b.get_state() for b in pipeline.builders_]
         settings = {
@@ -764,6 +768,13 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
     listed = _loads(files[BUILDERS_JSON], builders_where)
     if not isinstance(listed, dict) or not isinstance(listed.get("builders"), list):
         raise BundleError(f"{builders_where}: key 'builders' is missing or not a list")
+    # every class the bundle names is checked before any module is imported
+    for i, state in enumerate(listed["builders"]):
+        where_i = f"{builders_where} builder {i}"
+        if not isinstance(state, dict):
+            raise BundleError(f"{where_i}: expected an object, found {type(state).__name__}")
+        check_class_path(state.get("class"), where_i, bundle=path)
+    check_class_path(meta["model"]["class"], where, bundle=path)
     builders = [
         FeatureBuilder.from_state(s, f"{builders_where} builder {i}")
         for i, s in enumerate(listed["builders"])
