@@ -662,7 +662,8 @@ def write_campaign(
     readout : dict
         From :func:`campaign_readout`.
     out_dir : path-like
-        Created if needed.
+        Created if needed; an existing folder must be empty or a readout folder churnpredict
+        wrote (its marker, see :mod:`churnpredict.folders`).
     title : str
 
     Returns
@@ -670,10 +671,10 @@ def write_campaign(
     pathlib.Path
         The path of ``campaign.html``.
     """
+    from .folders import check_output_folder, mark_output_folder
     from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
-    from .io import check_writable
 
-    out = check_writable(Path(out_dir), "out_dir", directory=True)
+    out = check_output_folder(Path(out_dir), "campaign")
     frame = readout_frame(readout)
     level = float(readout.get("level", 0.95))
     plots = [
@@ -769,7 +770,7 @@ def write_campaign(
         f"{escape(readout.get('interval_method'))}. Revenue saved = the treated customers' "
         f"revenue at risk x lift / control churn rate.</footer></main></body></html>\n"
     )
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(out, "campaign")
     for plot in plots:
         write_page(out / f"{plot.stem}.png", plot.png)
     write_page(

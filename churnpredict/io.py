@@ -32,6 +32,7 @@ __all__ = [
     "find_table",
     "manifest_path",
     "ids_as_text",
+    "read_bounded",
     "read_table",
     "sync_directory",
     "sync_tree",
@@ -196,6 +197,44 @@ def _id_text(value: object) -> object:
     if isinstance(value, (int, float)):
         return str(value)
     return value
+
+
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused when it holds more than ``limit``.
+
+    The file is opened without blocking and checked before anything is read: a FIFO, a
+    device (``/dev/zero``) or a folder is refused rather than waited on or read without end,
+    also behind a symbolic link.
+
+    Raises
+    ------
+    OSError
+        When the file is missing or unreadable (``FileNotFoundError`` ...).
+    ValueError
+        When it is not a regular file or is larger than ``limit`` bytes (the message says
+        which).
+    """
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size:,} bytes, over the limit of {limit:,}")
+        chunks, size = [], 0
+        while True:
+            block = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not block:
+                break
+            chunks.append(block)
+            size += len(block)
+            if size > limit:
+                raise ValueError(f"over the limit of {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

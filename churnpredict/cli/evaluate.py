@@ -67,7 +67,7 @@ def evaluate(
     session = open_session(ctx, quiet, debug)
     with guard(session):
         if report is not None:
-            check_output_dir(report, "--report")
+            check_output_dir(report, "--report", "report")
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)

@@ -123,11 +123,12 @@ def check_output(path: Path, option: str = "--out") -> Path:
     return check_writable(path, option)
 
 
-def check_output_dir(path: Path, option: str) -> Path:
-    """Check an output folder before any work: not a file, can be made, writable."""
-    from ..io import check_writable
+def check_output_dir(path: Path, option: str, kind: str) -> Path:
+    """Check an output folder before any work: not a file, can be made, writable, and new,
+    empty or a folder of ``kind`` churnpredict wrote (:mod:`churnpredict.folders`)."""
+    from ..folders import check_output_folder
 
-    return check_writable(path, option, directory=True)
+    return check_output_folder(path, kind, option)
 
 
 def check_cells(out: Path, frame: Any, what: str) -> None:

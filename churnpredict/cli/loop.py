@@ -94,7 +94,7 @@ def campaign(
     """Read out a campaign: churn of treated vs control customers of a past list."""
     session = open_session(ctx, quiet, debug)
     with guard(session):
-        check_output_dir(out, "--out")
+        check_output_dir(out, "--out", "campaign")
         as_of_ts = parse_date(as_of)
         start = parse_date(list_as_of, "--list-as-of")
         if horizon is not None:

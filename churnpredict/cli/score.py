@@ -138,7 +138,7 @@ def score(
         if ranked_out is not None:
             if scheduler is None:
                 raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
-            check_output_dir(ranked_out, "--ranked-out")
+            check_output_dir(ranked_out, "--ranked-out", "ranked-list")
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
