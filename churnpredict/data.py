@@ -530,9 +530,9 @@ class EventData:
             for name, frame in tables.items()
             if frame is not None and sources[name] in frame.columns
         }
-        if "text" in kinds.values() and "number" in kinds.values():
+        if "text" in kinds.values() and "integer" in kinds.values():
             for name, kind in kinds.items():
-                if kind == "number":
+                if kind == "integer":  # float ids are refused, naming the tables
                     frame = tables[name].copy(deep=False)
                     frame[sources[name]] = ids_as_text(frame[sources[name]])
                     tables[name] = frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ __all__ = [
     "manifest_path",
     "ids_as_text",
     "read_bounded",
+    "read_json_lines",
     "read_table",
     "sync_directory",
     "sync_tree",
@@ -123,13 +125,11 @@ def read_table(
         reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
     elif name.endswith((".jsonl", ".jsonl.gz")):
         kind, fix = "JSON Lines", "write one JSON object per line"
-        # no type guessing: ids stay as written, text dates are parsed by EventData
-        options = (
-            {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False, "convert_dates": False}
-        )
 
         def reader() -> pd.DataFrame:
-            return _json_ids(pd.read_json(path, lines=True, **options), id_columns)
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as fh:
+                return read_json_lines(fh, id_columns=id_columns, where=str(path))
     else:
         raise ChurnDataError(
             f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
@@ -138,6 +138,8 @@ def read_table(
         frame = reader()
     except pd.errors.EmptyDataError:
         raise ChurnDataError(f"{path} is empty (no header, no rows); {fix}") from None
+    except ChurnDataError:
+        raise
     except UnicodeDecodeError:
         raise ChurnDataError(f"{path} is not UTF-8 text; re-save it as UTF-8 {kind}") from None
     except MemoryError:
@@ -155,11 +157,93 @@ def read_table(
     return frame
 
 
-def _json_ids(frame: pd.DataFrame, id_columns: Sequence[str]) -> pd.DataFrame:
+class _FloatToken(str):
+    """The text of a JSON number with a fraction or an exponent (kept exactly as written)."""
+
+
+def read_json_lines(
+    source: Any, *, id_columns: Sequence[str] = ("customer_id",), where: str = "JSON Lines"
+) -> pd.DataFrame:
+    """A JSON Lines text as a DataFrame, its id columns exactly as written, as text.
+
+    Other columns are typed by pandas without guessing (text dates stay text). An id is its
+    JSON string, or the digits of a whole JSON number however large (pandas alone would read
+    a column holding one ``1.0`` as floats, turning ``9007199254740993`` into
+    ``9007199254740992``). A number written with a fraction or an exponent, a JSON object or
+    a list as an id is refused: it names no customer exactly.
+
+    Parameters
+    ----------
+    source : str or file-like
+        The text (or an open text file) of one JSON object per line.
+    id_columns : sequence of str, default ("customer_id",)
+    where : str
+        The file, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ChurnDataError
+        For ids that are floats, objects or lists (naming the file, the column and a few).
+
+    Examples
+    --------
+    >>> text = '{"customer_id": 9007199254740993}\\n{"customer_id": "007"}\\n'
+    >>> read_json_lines(text)["customer_id"].tolist()
+    ['9007199254740993', '007']
+    """
+    import io as _io
+
+    text = source if isinstance(source, str) else source.read()
+    options = {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False, "convert_dates": False}
+    frame = pd.read_json(_io.StringIO(text), lines=True, **options)
     for col in id_columns:
-        if col in frame.columns:
-            frame[col] = ids_as_text(frame[col])
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        exact = values.dtype == object and all(
+            v is None or isinstance(v, (str, int)) for v in values.dropna().tolist()
+        )
+        if not (exact or pd.api.types.is_integer_dtype(values.dtype)):
+            values = _exact_json_column(text, col, len(frame), where)
+        frame[col] = ids_as_text(pd.Series(values, index=frame.index, dtype=object))
     return frame
+
+
+def _exact_json_column(text: str, column: str, rows: int, where: str) -> list[Any]:
+    """The values of ``column`` in each line as written (floats as :class:`_FloatToken`)."""
+    values: list[Any] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line, parse_float=_FloatToken, parse_constant=_FloatToken)
+        values.append(record.get(column) if isinstance(record, dict) else None)
+    if len(values) != rows:  # pragma: no cover - pandas and json agree on JSON Lines
+        raise ChurnDataError(f"{where}: {column} could not be read exactly; write ids as text")
+    floats = [v for v in values if isinstance(v, _FloatToken)]
+    if floats:
+        raise ChurnDataError(
+            f"{where}: {column} holds {len(floats):,} number(s) with a decimal point or an "
+            f"exponent (e.g. {_format_id_examples(floats)}); such JSON numbers are floats, "
+            f"which cannot tell every id apart (9007199254740993 reads as 9007199254740992). "
+            f'Write ids as text ("{column}": "123") or as whole numbers (123)'
+        )
+    other = [v for v in values if isinstance(v, (dict, list))]
+    if other:
+        raise ChurnDataError(
+            f"{where}: {column} holds {len(other):,} JSON object(s) or list(s) (e.g. "
+            f"{_format_id_examples(other)}); an id is text or a whole number"
+        )
+    return values
+
+
+def _format_id_examples(values: Sequence[Any], k: int = 3) -> str:
+    """A few values as JSON text, for messages."""
+    shown = [v if isinstance(v, _FloatToken) else json.dumps(v)[:40] for v in values[:k]]
+    return ", ".join(shown)
 
 
 def ids_as_text(values: pd.Series) -> pd.Series:
@@ -456,7 +540,9 @@ def write_frame(
     cell of one row. In CSV and Excel, a text cell that a spreadsheet would run as a formula
     (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, also after leading
     spaces) gets a leading apostrophe. Excel cells also lose the control characters that
-    the format cannot hold (NUL and the like). Parquet keeps values as they are.
+    the format cannot hold (NUL and the like). In Excel, ``customer_id`` is always text
+    (numbers as their exact digits): a number cell would round ids beyond 15 digits. Parquet
+    keeps values as they are.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -474,13 +560,29 @@ def write_frame(
     elif suffix == ".csv":
         _write_csv(spreadsheet_safe(frame, "csv"), path, meta if metadata is not None else None)
     else:
-        book = {sheet_name: frame, **dict(sheets or {})}
+        book = {sheet_name: _text_ids(frame), **dict(sheets or {})}
         safe = {key: spreadsheet_safe(sheet, "xlsx") for key, sheet in book.items()}
         for sheet in safe.values():
             check_cells(sheet, path, cleaned=True)
         _warn_carriage_returns(frame, path)
         _write_excel(safe, path, meta, excel_formats or {}, excel_fills or {})
     return path
+
+
+#: Columns written as text in Excel whatever their type: a number cell holds 15 significant
+#: digits (a double), so an id such as 9007199254740993 would come back as another id.
+_ID_COLUMNS = ("customer_id",)
+
+
+def _text_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its id columns as exact text (numbers as their digits)."""
+    ids = [c for c in _ID_COLUMNS if c in frame.columns]
+    if not ids:
+        return frame
+    out = frame.copy(deep=False)
+    for col in ids:
+        out[col] = ids_as_text(out[col])
+    return out
 
 
 def _warn_carriage_returns(frame: pd.DataFrame, path: Path) -> None:
@@ -893,6 +995,12 @@ def _write_excel(
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, sheet in sheets.items():
                 sheet.to_excel(writer, sheet_name=name, index=False)
+                for j, col in enumerate(sheet.columns, start=1):
+                    if col in _ID_COLUMNS:  # text cells, shown as text ("@")
+                        for (cell,) in writer.sheets[name].iter_rows(
+                            min_row=2, min_col=j, max_col=j
+                        ):
+                            cell.number_format = "@"
                 _style_sheet(
                     writer.sheets[name],
                     sheet,

@@ -76,7 +76,7 @@ def test_int_and_text_ids_across_tables_are_an_error():
     with pytest.raises(
         ChurnDataError,
         match=r"activity\.customer_id holds text ids but "
-        r"customers\.customer_id holds number ids.*"
+        r"customers\.customer_id holds integer ids.*"
         r"\.astype\(str\)",
     ):
         EventData(customers, activity=activity)

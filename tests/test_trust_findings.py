@@ -118,3 +118,112 @@ def test_1_cli_report_and_readout_refuse_foreign_folders_before_any_work(tmp_pat
     result = invoke("demo", "--out", foreign)
     one_line_error(result, "--out", "churnpredict did not write it")
     assert snapshot(foreign) == before
+
+
+# ---------------------------------------------------------------- 3: Excel ids are text
+def test_3_excel_ids_above_2_to_the_53_come_back_exactly(tmp_path):
+    import openpyxl
+
+    from churnpredict.campaign import read_list
+    from churnpredict.export import at_risk_list, write_at_risk
+
+    ids = np.array([2**53 + 1, 2**53, 7], dtype=np.int64)
+    scores = pd.DataFrame(
+        {"churn_probability": [0.9, 0.8, 0.1], "mrr": [1.0, 2.0, 3.0]},
+        index=pd.Index(ids, name="customer_id"),
+    )
+    path = write_at_risk(at_risk_list(scores), tmp_path / "ids.xlsx")
+    sheet = openpyxl.load_workbook(path)["at_risk"]
+    cells = [sheet.cell(row=r, column=2) for r in range(2, 5)]
+    assert [c.value for c in cells] == ["9007199254740993", "9007199254740992", "7"]
+    assert all(c.data_type == "s" and c.number_format == "@" for c in cells)
+    assert read_list(path)["customer_id"].tolist() == [str(i) for i in ids]
+
+
+# ---------------------------------------------------------------- 4: float ids
+def test_4_json_lines_ids_are_read_exactly_as_written(tmp_path):
+    from churnpredict import EventData
+
+    (tmp_path / "customers.jsonl").write_text(
+        '{"customer_id": 9007199254740993, "signup_at": "2024-01-01"}\n'
+        '{"customer_id": 9007199254740992, "signup_at": "2024-01-01"}\n'
+        '{"customer_id": "007", "signup_at": "2024-01-01"}\n'
+    )
+    (tmp_path / "activity.jsonl").write_text(
+        '{"customer_id": 9007199254740993, "timestamp": "2024-02-01"}\n'
+        '{"customer_id": null, "timestamp": "2024-02-01"}\n'
+    )
+    with pytest.raises(ChurnDataError, match="activity.customer_id has 1 missing"):
+        EventData.from_directory(tmp_path)  # the null made pandas read floats: ids stay exact
+    (tmp_path / "activity.jsonl").write_text(
+        '{"customer_id": 9007199254740993, "timestamp": "2024-02-01"}\n'
+    )
+    data = EventData.from_directory(tmp_path)
+    assert data.customers["customer_id"].tolist() == [
+        "9007199254740993",
+        "9007199254740992",
+        "007",
+    ]
+    assert data.activity["customer_id"].tolist() == ["9007199254740993"]
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ('{"customer_id": 9007199254740994.0}', r"customer_id holds 1 number\(s\) with a decimal"),
+        ('{"customer_id": 1e3}', "decimal point or an exponent"),
+        ('{"customer_id": {"a": 1}}', r"JSON object\(s\) or list\(s\)"),
+        ('{"customer_id": [1, 2]}', r"JSON object\(s\) or list\(s\)"),
+    ],
+)
+def test_4_json_lines_float_and_object_ids_are_refused(tmp_path, line, match):
+    file = tmp_path / "customers.jsonl"
+    file.write_text(f'{{"customer_id": 5, "signup_at": "2024-01-01"}}\n{line}\n')
+    result = invoke("metrics", tmp_path)
+    one_line_error(result, str(file))
+    from churnpredict.io import read_table
+
+    with pytest.raises(ChurnDataError, match=match):
+        read_table(file)
+
+
+def test_4_integer_and_float_ids_are_never_matched(tmp_path):
+    """Parquet keeps types: int64 customers next to float64 activity ids merged 2^53 + 1
+    into 2^53; now refused, naming both tables."""
+    from churnpredict import EventData
+
+    pd.DataFrame(
+        {"customer_id": np.array([2**53 + 1, 2**53]), "signup_at": ["2024-01-01"] * 2}
+    ).to_parquet(tmp_path / "customers.parquet")
+    pd.DataFrame(
+        {"customer_id": np.array([2**53 + 1.0, 2**53]), "timestamp": ["2024-02-01"] * 2}
+    ).to_parquet(tmp_path / "activity.parquet")
+    match = "activity.customer_id holds floating-point ids but customers.customer_id holds integer"
+    with pytest.raises(ChurnDataError, match=match):
+        EventData.from_directory(tmp_path)
+    one_line_error(invoke("metrics", tmp_path), "activity.customer_id", "floating-point")
+    mixed = pd.Series([1, 2.5], dtype=object)
+    with pytest.raises(ChurnDataError, match="mixes whole numbers and floats"):
+        EventData(pd.DataFrame({"customer_id": mixed, "signup_at": ["2024-01-01"] * 2}))
+    # floats in every table are compared as they are
+    floats = EventData(
+        pd.DataFrame({"customer_id": [1.0, 2.0], "signup_at": ["2024-01-01"] * 2}),
+        activity=pd.DataFrame({"customer_id": [2.0], "timestamp": ["2024-02-01"]}),
+    )
+    assert floats.activity["customer_id"].tolist() == [2.0]
+
+
+def test_4_dask_reads_json_lines_ids_exactly(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from churnpredict.dask.reading import read_lazy
+
+    file = tmp_path / "activity.jsonl"
+    file.write_text(
+        '{"customer_id": 9007199254740993, "timestamp": "2024-02-01"}\n'
+        '{"customer_id": null, "timestamp": "2024-02-01"}\n'
+    )
+    ids = read_lazy(file).compute()["customer_id"]
+    assert ids.iloc[0] == "9007199254740993" and pd.isna(ids.iloc[1])
+    file.write_text('{"customer_id": 1.5, "timestamp": "2024-02-01"}\n')
+    with pytest.raises(ChurnDataError, match="decimal point"):
+        read_lazy(file).compute()
