@@ -155,8 +155,12 @@ class EventData:
         date_format: str | None = None,
         dayfirst: bool | None = None,
     ) -> None:
-        if unknown_customers not in ("warn", "drop", "error"):
-            raise ValueError(
+        if not isinstance(unknown_customers, str) or unknown_customers not in (
+            "warn",
+            "drop",
+            "error",
+        ):
+            raise ChurnDataError(
                 f"unknown_customers={unknown_customers!r}; expected 'warn', 'drop' or 'error'"
             )
         columns = dict(columns or {})

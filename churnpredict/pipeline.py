@@ -46,6 +46,9 @@ from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
+# Years from the earliest to the latest time data may hold (churnpredict.data.TIME_RANGE).
+_SPAN_YEARS = 500
+
 
 # --------------------------------------------------------------------------- helpers
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -226,6 +229,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
+        # the cutoffs must fit in the times data may hold (1700..2199), whatever the data
+        years = n * parse_window(self.cutoff_freq).total_seconds() / (365.25 * 86400)
+        if years > _SPAN_YEARS:
+            raise ChurnModelError(
+                f"n_cutoffs={n!r} cutoffs every {horizon_text(self.cutoff_freq)} span "
+                f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
+                f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
+            )
 
     # ------------------------------------------------------------------ fit
     def fit(

@@ -227,3 +227,91 @@ def test_4_dask_reads_json_lines_ids_exactly(tmp_path):
     file.write_text('{"customer_id": 1.5, "timestamp": "2024-02-01"}\n')
     with pytest.raises(ChurnDataError, match="decimal point"):
         read_lazy(file).compute()
+
+
+# ---------------------------------------------------------------- 5: one unit per duration
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (30, pd.Timedelta(days=30)),
+        (28.0, pd.Timedelta(days=28)),  # was 28 nanoseconds
+        (7.5, pd.Timedelta(days=7, hours=12)),  # was 7 nanoseconds
+        ("7", pd.Timedelta(days=7)),  # --horizon 7 on the command line
+        ("28D", pd.Timedelta(days=28)),
+        ("36h", pd.Timedelta(hours=36)),
+    ],
+)
+def test_5_numbers_are_days_whatever_their_type(value, expected):
+    from churnpredict.windows import parse_window
+
+    assert parse_window(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("NaT", "is not a duration"),
+        (float("nan"), "not a number of days"),
+        (True, "is not a duration"),
+        (1_000_000, "longer than 100 years"),
+        (1e300, "longer than 100 years"),
+        ("1ns", "shorter than 1 second"),
+        (-7, "must be positive"),
+        ("30 parsecs", "is not a duration"),
+    ],
+)
+def test_5_durations_out_of_range_are_refused(value, match):
+    from churnpredict.windows import parse_window
+
+    with pytest.raises(ValueError, match=match):
+        parse_window(value)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """300 simulated subscribers as CSV files."""
+    from churnpredict.datasets import make_subscription_data
+
+    folder = tmp_path_factory.mktemp("tiny") / "data"
+    folder.mkdir()
+    for name, frame in make_subscription_data(n_customers=300, random_state=5).tables.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def test_5_fractional_windows_and_horizons_build_day_windows(tiny_dir, tmp_path):
+    from churnpredict import ChurnPipeline
+
+    config = tmp_path / "churn.toml"
+    config.write_text(
+        "horizon = 28.0\nwindows = [7.5, 30.0, 90]\nn_cutoffs = 4\n[model]\nn_estimators = 5\n"
+        "n_jobs = 1\n"
+    )
+    result = invoke("train", tiny_dir, "--model", tmp_path / "m", "--config", config, "-q")
+    assert result.exit_code == 0, result.stderr
+    pipe = ChurnPipeline.load(tmp_path / "m")
+    assert pipe.horizon_ == pd.Timedelta(days=28)
+    names = set(pipe.feature_names_)
+    assert {"events_180h", "events_30d", "events_90d"} <= names
+    assert not any(n.endswith("_0s") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("line", "fragments"),
+    [
+        ("windows = [1000000]", ["windows", "longer than 100 years"]),
+        ('horizon = "NaT"', ["horizon", "is not a duration"]),
+        ("lookback = 1e300", ["lookback", "longer than 100 years"]),
+        ('cutoff_freq = "1ns"', ["cutoff_freq", "shorter than 1 second"]),
+        ("n_cutoffs = 100000000", ["n_cutoffs=100000000", "500 years"]),
+        ('unknown_customers = "explode"', ["unknown_customers = 'explode'", "use warn, drop or error"]),
+    ],
+)
+def test_12_config_values_out_of_range_are_exit_2_before_any_work(
+    tiny_dir, tmp_path, line, fragments
+):
+    config = tmp_path / "churn.toml"
+    config.write_text(f"{line}\n")
+    result = invoke("train", tiny_dir, "--model", tmp_path / "m", "--config", config)
+    one_line_error(result, *fragments)
+    assert not (tmp_path / "m").exists()

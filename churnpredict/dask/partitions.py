@@ -265,8 +265,8 @@ def partition_by_customer(
     require_dask()
     import dask.dataframe as dd
 
-    if unknown_customers not in ("error", "drop"):
-        raise ValueError(
+    if not isinstance(unknown_customers, str) or unknown_customers not in ("error", "drop"):
+        raise ChurnDataError(
             f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
             f"(a warning could not be raised once per table on a cluster)"
         )
