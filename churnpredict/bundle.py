@@ -39,7 +39,6 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ from ._version import __version__
 from .classpaths import check_class_path
 from .exceptions import BundleError
 from .features import FeatureBuilder
-from .io import sync_directory
+from .io import folder_lock, read_bounded, sync_directory
 from .jsonstate import JSONStateMixin, class_path, from_json, resolve_class, to_json
 from .model import ChurnModel
 
@@ -80,7 +79,9 @@ BOOSTER_JSON = "booster.json"
 #: Saved versions kept in a bundle directory (the current one and the one before).
 KEEP_VERSIONS = 2
 _MIN_KEY_BYTES = 16
-_MAX_POINTER_BYTES = 4096
+_MAX_POINTER_BYTES = 4096  # CURRENT and MANIFEST.sig
+_MAX_MANIFEST_BYTES = 1 << 20  # 1 MiB
+_MAX_FILE_BYTES = 1 << 30  # 1 GiB: any other bundle file (the booster is the largest)
 _STALE_TEMP_SECONDS = 24 * 3600
 _READ_ATTEMPTS = 20
 _VERSION_NAME = re.compile(r"^v-\d{8}T\d{12}Z-[0-9a-f]{32}$")
@@ -131,6 +132,18 @@ def _signature(key: bytes, manifest: bytes) -> str:
     return hmac.new(key, manifest, hashlib.sha256).hexdigest()
 
 
+def _read_file(path: Path, limit: int) -> bytes:
+    """A bundle file's bytes, read only when it is a regular file of at most ``limit`` bytes
+    (a FIFO, a device or a folder in its place is refused without blocking)."""
+    try:
+        return read_bounded(path, limit)
+    except ValueError as exc:
+        raise BundleError(
+            f"{path}: {exc} (bundle files are regular files of at most {limit:,} bytes); the "
+            f"bundle is damaged or was edited"
+        ) from None
+
+
 def _write_synced(path: Path, data: bytes) -> None:
     with open(path, "xb") as fh:
         fh.write(data)
@@ -162,31 +175,11 @@ def _compat(version: str) -> tuple[int, ...]:
     return (parts[0], parts[1]) if parts[0] == 0 else (parts[0],)
 
 
-@contextlib.contextmanager
-def _writer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock on the bundle directory between writers (POSIX ``flock``)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock between writers
-        yield
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 # --------------------------------------------------------------------------- recognising
 def _read_pointer(path: Path) -> str:
     """The current version's folder name, from ``CURRENT``; BundleError when unusable."""
     pointer = path / POINTER
-    with open(pointer, "rb") as fh:
-        raw = fh.read(_MAX_POINTER_BYTES + 1)
-    if len(raw) > _MAX_POINTER_BYTES:
-        raise BundleError(f"{pointer}: too large for a bundle pointer; not a churnpredict bundle")
-    obj = _loads(raw, str(pointer))
+    obj = _loads(_read_file(pointer, _MAX_POINTER_BYTES), str(pointer))
     if not isinstance(obj, dict) or obj.get("format") != MARKER:
         raise BundleError(f"{pointer}: not a churnpredict bundle pointer (no format marker)")
     if obj.get("format_version") != BUNDLE_FORMAT:
@@ -206,11 +199,9 @@ def _read_pointer(path: Path) -> str:
 def _is_old_bundle(path: Path) -> bool:
     if any((path / name).is_file() for name in _OLD_FILES):
         return True
-    meta = path / BUNDLE_JSON
-    if not meta.is_file() or meta.stat().st_size > 10_000_000:
-        return False
     try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("format") == MARKER
+        meta = json.loads(read_bounded(path / BUNDLE_JSON, 10_000_000).decode("utf-8"))
+        return meta.get("format") == MARKER
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -236,9 +227,8 @@ def bundle_status(path: str | os.PathLike) -> str:
         return "empty"
     if POINTER in names:
         try:
-            with open(path / POINTER, "rb") as fh:
-                pointer = json.loads(fh.read(_MAX_POINTER_BYTES).decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            pointer = json.loads(read_bounded(path / POINTER, _MAX_POINTER_BYTES).decode("utf-8"))
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             pointer = None
         if isinstance(pointer, dict) and pointer.get("format") == MARKER:
             return "bundle" if pointer.get("format_version") == BUNDLE_FORMAT else "old"
@@ -373,7 +363,7 @@ def write_bundle(
                 _dumps({"algorithm": "HMAC-SHA256", "value": _signature(secret, manifest)}),
             )
         sync_directory(tmp)
-        with _writer_lock(path):
+        with folder_lock(path):
             status = bundle_status(path)
             _refuse(path, status)
             previous = _read_pointer(path) if status == "bundle" else None
@@ -405,11 +395,11 @@ def write_bundle(
 # --------------------------------------------------------------------------- reading
 def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, bytes]:
     manifest_path = folder / MANIFEST
-    manifest = manifest_path.read_bytes()
+    manifest = _read_file(manifest_path, _MAX_MANIFEST_BYTES)
     if key is not None:
         sig_path = folder / SIGNATURE
         try:
-            raw_sig = sig_path.read_bytes()
+            raw_sig = _read_file(sig_path, _MAX_POINTER_BYTES)
         except FileNotFoundError:
             raise BundleError(
                 f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
@@ -456,12 +446,7 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
         if "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE):
             raise BundleError(f"{manifest_path}: file name {name!r} is not allowed")
         file = folder / name
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            raise
-        except IsADirectoryError:
-            raise BundleError(f"{file}: is a directory; the bundle is damaged") from None
+        data = _read_file(file, _MAX_FILE_BYTES)
         actual = _sha256(data)
         if not hmac.compare_digest(actual, digest):
             raise BundleError(
@@ -500,7 +485,7 @@ def read_bundle(
             f"`churnpredict train DATA --model {path}` or ChurnPipeline(...).fit(data)"
             f".save(path)"
         )
-    if not (path / POINTER).is_file():
+    if not os.path.lexists(path / POINTER):  # anything there is read (bounded) as the pointer
         if _is_old_bundle(path):
             raise BundleError(
                 f"{path}: bundle written by an older churnpredict (format 1, with pickled "

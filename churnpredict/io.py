@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import gzip
 import hashlib
@@ -34,6 +35,9 @@ __all__ = [
     "atomic_write",
     "check_cells",
     "check_writable",
+    "drift_path",
+    "folder_lock",
+    "output_batch",
     "find_table",
     "manifest_path",
     "ids_as_text",
@@ -366,6 +370,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         _fsync(tmp)
+        pending = _BATCH.get()
+        if pending is not None:  # renamed with the batch's other outputs, at its end
+            pending.append((tmp, path))
+            return
         os.replace(tmp, path)
         _fsync(path.parent)
     except BaseException as exc:
@@ -380,6 +388,87 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
             # name the destination, not the temporary file; errno keeps the subclass
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
+
+
+_BATCH: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "churnpredict_output_batch", default=None
+)
+
+
+@contextlib.contextmanager
+def output_batch() -> Iterator[None]:
+    """Outputs written inside the block replace their destinations together, or none does.
+
+    Every :func:`atomic_write` inside the block (:func:`write_frame`, the at-risk list, its
+    manifest, its drift file...) writes and fsyncs its temporary file as usual but waits with
+    the rename: when the block ends without error, all are renamed under an exclusive lock
+    on their folders (:func:`folder_lock`), so two writers of the same files never leave a
+    mix of both and a reader holding the shared lock sees one writer's files. On any error
+    every temporary file is removed and no destination is touched. A batch inside a batch
+    joins the outer one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_batch():
+    ...     with atomic_write(folder / "a.txt") as tmp:
+    ...         _ = tmp.write_text("a")
+    ...     print(sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")))
+    []
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt']
+    """
+    if _BATCH.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _BATCH.set(pending)
+    try:
+        yield
+    except BaseException:
+        _BATCH.reset(token)
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    _BATCH.reset(token)
+    folders = sorted({path.parent.resolve() for _, path in pending})
+    try:
+        with contextlib.ExitStack() as locks:
+            for folder in folders:  # always in the same order: no deadlock between writers
+                locks.enter_context(folder_lock(folder))
+            while pending:
+                tmp, path = pending[0]
+                os.replace(tmp, path)
+                pending.pop(0)
+            for folder in folders:
+                _fsync(folder)
+    finally:
+        for tmp, _ in pending:  # left over by a failed rename
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def folder_lock(path: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
+    """An exclusive (or shared) lock on a folder between churnpredict processes.
+
+    POSIX ``flock`` on the folder itself (no lock file is created); no lock on Windows.
+    Writers of outputs that belong together take it exclusively around their renames
+    (:func:`output_batch`, model bundles), readers of such outputs shared.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def sync_directory(path: str | os.PathLike) -> None:
@@ -689,8 +778,8 @@ def _write_csv(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None) -> 
             write(tmp)
         return
     sidecar = manifest_path(path)
-    # data first, then its manifest: both temporary files are complete before either rename
-    with atomic_write(sidecar) as side_tmp, atomic_write(path) as tmp:
+    # one unit: both temporary files are complete, then renamed together under the lock
+    with output_batch(), atomic_write(sidecar) as side_tmp, atomic_write(path) as tmp:
         write(tmp)
         digest = hashlib.sha256()
         with open(tmp, "rb") as fh:
@@ -710,6 +799,20 @@ def manifest_path(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     return path.with_name(f"{path.stem}.manifest.json")
+
+
+def drift_path(path: str | os.PathLike) -> Path:
+    """Where ``churnpredict score`` puts the drift record of a list: ``<name>.drift.json``.
+
+    One per list, so this week's list does not overwrite last week's record.
+
+    Examples
+    --------
+    >>> drift_path("out/at_risk.csv").as_posix()
+    'out/at_risk.drift.json'
+    """
+    path = Path(path)
+    return path.with_name(f"{path.stem}.drift.json")
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:

@@ -304,7 +304,10 @@ def test_5_fractional_windows_and_horizons_build_day_windows(tiny_dir, tmp_path)
         ("lookback = 1e300", ["lookback", "longer than 100 years"]),
         ('cutoff_freq = "1ns"', ["cutoff_freq", "shorter than 1 second"]),
         ("n_cutoffs = 100000000", ["n_cutoffs=100000000", "500 years"]),
-        ('unknown_customers = "explode"', ["unknown_customers = 'explode'", "use warn, drop or error"]),
+        (
+            'unknown_customers = "explode"',
+            ["unknown_customers = 'explode'", "use warn, drop or error"],
+        ),
     ],
 )
 def test_12_config_values_out_of_range_are_exit_2_before_any_work(
@@ -315,3 +318,79 @@ def test_12_config_values_out_of_range_are_exit_2_before_any_work(
     result = invoke("train", tiny_dir, "--model", tmp_path / "m", "--config", config)
     one_line_error(result, *fragments)
     assert not (tmp_path / "m").exists()
+
+
+# ---------------------------------------------------------------- 8: bounded bundle reads
+@pytest.fixture(scope="module")
+def model_dir(tiny_dir, tmp_path_factory):
+    """A small model trained on ``tiny_dir`` as of 2024-11-30 (28-day horizon)."""
+    folder = tmp_path_factory.mktemp("model") / "model"
+    config = folder.parent / "train.toml"
+    config.write_text("n_cutoffs = 4\n[model]\nn_estimators = 10\nn_jobs = 1\n")
+    result = invoke(
+        "train", tiny_dir, "--model", folder, "--as-of", "2024-11-30", "--config", config, "-q"
+    )
+    assert result.exit_code == 0, result.stderr
+    return folder
+
+
+def copy_bundle(model_dir: Path, to: Path) -> Path:
+    import shutil
+
+    shutil.copytree(model_dir, to)
+    return to
+
+
+def load_within(path: Path, seconds: float = 20.0) -> BaseException | None:
+    """Load the bundle in a thread; the error it raised (None when it loaded). Fails the
+    test when loading is still running after ``seconds`` (a read that blocks)."""
+    import threading
+
+    from churnpredict import ChurnPipeline
+
+    outcome: dict[str, BaseException | None] = {}
+
+    def run() -> None:
+        try:
+            ChurnPipeline.load(path)
+            outcome["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "loading the bundle blocked"
+    return outcome["error"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("name", ["MANIFEST.json", "MANIFEST.sig", "booster.json", "CURRENT"])
+@pytest.mark.parametrize("kind", ["fifo", "endless", "huge"])
+def test_8_bundle_reads_are_bounded(model_dir, tmp_path, monkeypatch, name, kind):
+    import json
+    import os
+
+    from churnpredict.bundle import KEY_ENV
+    from churnpredict.exceptions import BundleError
+
+    bundle = copy_bundle(model_dir, tmp_path / "model")
+    version = bundle / json.loads((bundle / "CURRENT").read_text())["version"]
+    target = (bundle if name == "CURRENT" else version) / name
+    target.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "endless":
+        target.symlink_to("/dev/zero")
+    else:
+        with open(target, "wb") as fh:  # sparse: 2 GiB without the disk space
+            fh.truncate(2 << 30)
+    if name == "MANIFEST.sig":
+        monkeypatch.setenv(KEY_ENV, "k" * 32)  # the signature is read first
+    error = load_within(bundle)
+    assert isinstance(error, BundleError), error
+    assert "regular file" in str(error) or "limit" in str(error), str(error)
+    result = invoke(
+        "score", tmp_path, "--model", bundle, "--as-of", "2024-12-31", "--out", tmp_path / "o.csv"
+    )
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
