@@ -39,6 +39,7 @@ __all__ = [
     "folder_lock",
     "output_batch",
     "find_table",
+    "manifest_digest",
     "manifest_path",
     "ids_as_text",
     "read_bounded",
@@ -440,7 +441,12 @@ def output_batch() -> Iterator[None]:
                 locks.enter_context(folder_lock(folder))
             while pending:
                 tmp, path = pending[0]
-                os.replace(tmp, path)
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:  # name the destination, not the temporary file
+                    if exc.errno is None:
+                        raise
+                    raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
                 pending.pop(0)
             for folder in folders:
                 _fsync(folder)
@@ -786,7 +792,19 @@ def _write_csv(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None) -> 
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         manifest = {"file": path.name, **meta, "sha256": digest.hexdigest()}
+        manifest["manifest_sha256"] = manifest_digest(manifest)
         side_tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's own fields (all but ``manifest_sha256``), in canonical JSON.
+
+    Written into the manifest, it shows a reader that the manifest was not edited since it
+    was written (by mistake; anyone who edits on purpose can recompute it).
+    """
+    fields = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def manifest_path(path: str | os.PathLike) -> Path:

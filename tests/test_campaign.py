@@ -252,6 +252,7 @@ def test_a_list_without_its_manifest_needs_its_dates(campaign, tmp_path):
         "holdout_share": None,
         "holdout_seed": None,
         "label": "auto",
+        "dates": "given",
     }
     with pytest.raises(cp.ChurnDataError, match="contradicts the list"):
         cp.campaign_readout(listed, after, as_of=END, horizon="28D")

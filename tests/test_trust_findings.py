@@ -394,3 +394,197 @@ def test_8_bundle_reads_are_bounded(model_dir, tmp_path, monkeypatch, name, kind
         "score", tmp_path, "--model", bundle, "--as-of", "2024-12-31", "--out", tmp_path / "o.csv"
     )
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+
+
+# ---------------------------------------------------------------- 6, 7: readouts check their list
+@pytest.fixture(scope="module")
+def scored_list(model_dir, tiny_dir, tmp_path_factory):
+    """The CSV list of 2024-11-01 with a 50% holdout (and its manifest), for readouts."""
+    out = tmp_path_factory.mktemp("lists") / "2024-11-01.csv"
+    result = invoke("score", tiny_dir, "--model", model_dir, "--as-of", "2024-11-01",
+                    "--out", out, "--holdout", "0.5", "--seed", "11", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def list_copy(scored_list: Path, folder: Path) -> Path:
+    import shutil
+
+    from churnpredict.io import manifest_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(scored_list, folder / scored_list.name)
+    shutil.copy(manifest_path(scored_list), manifest_path(folder / scored_list.name))
+    return folder / scored_list.name
+
+
+def edit_manifest(path: Path, reseal: bool, **changes) -> None:
+    """Change manifest fields; ``reseal`` recomputes its own digest (a deliberate edit)."""
+    import json
+
+    from churnpredict.io import manifest_digest, manifest_path
+
+    sidecar = manifest_path(path)
+    meta = json.loads(sidecar.read_text())
+    meta.update(changes)
+    if reseal:
+        meta["manifest_sha256"] = manifest_digest(meta)
+    sidecar.write_text(json.dumps(meta))
+
+
+def readout(listed: Path, data: Path, out: Path, *extra):
+    return invoke("campaign", listed, data, "--as-of", "2024-12-31", "--out", out, *extra)
+
+
+def test_6_a_list_that_does_not_match_its_manifest_is_refused(scored_list, tiny_dir, tmp_path):
+    listed = list_copy(scored_list, tmp_path / "cut")
+    rows = listed.read_bytes().split(b"\r\n")
+    listed.write_bytes(b"\r\n".join(rows[:51]) + b"\r\n")  # cut to 50 customers
+    one_line_error(readout(listed, tiny_dir, tmp_path / "r1"), "does not match its manifest")
+    listed = list_copy(scored_list, tmp_path / "edited")
+    edit_manifest(listed, reseal=False, as_of="2024-06-01T00:00:00")
+    one_line_error(readout(listed, tiny_dir, tmp_path / "r2"), "the manifest was edited")
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"horizon": "1ns"}, "horizon = '1ns', which is not a usable horizon"),
+        ({"as_of": "NaT"}, "as_of = 'NaT', which is not a usable as-of"),
+        ({"as_of": 5}, "as_of = 5"),
+        ({"holdout_seed": 1e400}, "holdout_seed = inf"),
+        ({"holdout_seed": 2.5}, "holdout_seed = 2.5"),
+        ({"holdout_share": 7}, "holdout_share = 7"),
+        ({"horizon": "36500000D"}, "not a usable horizon"),
+    ],
+)
+def test_12_damaged_list_metadata_is_exit_2(scored_list, tiny_dir, tmp_path, changes, fragment):
+    listed = list_copy(scored_list, tmp_path / "damaged")
+    edit_manifest(listed, reseal=True, **changes)
+    one_line_error(readout(listed, tiny_dir, tmp_path / "r"), fragment)
+
+
+def test_6_dates_come_from_the_list_and_an_override_is_stated(scored_list, tiny_dir, tmp_path):
+    import json
+
+    result = readout(scored_list, tiny_dir, tmp_path / "r1", "--horizon", "14D")
+    one_line_error(result, "--horizon (horizon=) 14D contradicts the list", "--override")
+    result = readout(
+        scored_list, tiny_dir, tmp_path / "r2", "--horizon", "14D", "--override-list-dates"
+    )
+    assert result.exit_code == 0, result.stderr
+    saved = json.loads((tmp_path / "r2" / "campaign.json").read_text())
+    assert saved["horizon"] == "14D" and saved["dates"] == "overridden (the list records 28D)"
+    assert "overridden (the list records 28D)" in (tmp_path / "r2" / "campaign.html").read_text()
+    assert "overridden" in result.stderr  # a note on the terminal too
+
+
+def test_6_concurrent_writers_never_leave_one_list_with_the_others_manifest(tmp_path, scores):
+    import threading
+
+    from churnpredict.export import at_risk_list, write_at_risk
+    from churnpredict.lists import read_list
+
+    path = tmp_path / "lists" / "same.csv"
+    frames = [at_risk_list(scores.assign(mrr=scores["mrr"] * k)) for k in (1, 2)]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write(frame: pd.DataFrame) -> None:
+        for _ in range(25):
+            write_at_risk(frame, path)
+
+    def read() -> None:
+        while not done.is_set():
+            if path.exists():
+                try:
+                    read_list(path)
+                except ChurnDataError as exc:  # a torn pair
+                    errors.append(exc)
+
+    write_at_risk(frames[0], path)
+    reader = threading.Thread(target=read)
+    writers = [threading.Thread(target=write, args=(f,)) for f in frames]
+    reader.start()
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    done.set()
+    reader.join()
+    assert errors == []
+    read_list(path)  # the last pair is one writer's
+    assert sorted(p.name for p in path.parent.iterdir()) == ["same.csv", "same.manifest.json"]
+
+
+def test_7_a_customer_listed_twice_is_refused(scored_list, tiny_dir, tmp_path):
+    from churnpredict.campaign import campaign_readout
+    from churnpredict.lists import read_list
+
+    frame = read_list(scored_list)
+    control = frame.index[frame["group"] == "control"][0]
+    twice = pd.concat([frame, frame.loc[[control]].assign(group="treatment")])
+    twice.attrs = frame.attrs
+    data = __import__("churnpredict").EventData.from_directory(tiny_dir)
+    with pytest.raises(ChurnDataError, match="1 customers more than once .*1 of them in both"):
+        campaign_readout(twice, data, "2024-12-31")
+    same = pd.concat([frame, frame.iloc[[0]]])
+    same.attrs = frame.attrs
+    with pytest.raises(ChurnDataError, match="more than once"):
+        campaign_readout(same, data, "2024-12-31")
+
+
+# ---------------------------------------------------------------- issue 17 item 7: readout words
+def test_readout_tiers_in_risk_order_with_too_few_to_tell(scored_list, tiny_dir, tmp_path):
+    import json
+
+    from churnpredict.campaign import MIN_GROUP, campaign_readout
+    from churnpredict.lists import read_list
+
+    result = readout(scored_list, tiny_dir, tmp_path / "r")
+    assert result.exit_code == 0, result.stderr
+    saved = json.loads((tmp_path / "r" / "campaign.json").read_text())
+    assert list(saved["tiers"]) == ["high", "medium", "low"]
+    assert (saved["list_as_of"], saved["as_of"], saved["dates"]) == (
+        "2024-11-01",
+        "2024-12-31",
+        "list",
+    )
+    for name, tier in saved["tiers"].items():
+        small = min(tier["n_treatment"], tier["n_control"]) < MIN_GROUP
+        assert tier["too_few"] is small, name
+        assert (tier["ci_low"] is None) is small and (tier["ci_high"] is None) is small
+    assert saved["tiers"]["high"]["too_few"]  # about 12 customers a group
+    out = " ".join(result.stdout.split())
+    assert "too few to tell" in out and "list of 2024-11-01" in out
+    assert "T00:00:00" not in out + (tmp_path / "r" / "campaign.html").read_text()
+    page = (tmp_path / "r" / "campaign.html").read_text()
+    assert "too few to tell" in page and "customers churned than the control rate predicts" in page
+    # ranked by revenue, the list does not start with the riskiest tier; the readout does
+    frame = read_list(scored_list)
+    by_revenue = frame.sort_values("revenue_at_risk", kind="stable").reset_index(drop=True)
+    by_revenue.attrs = frame.attrs
+    data = __import__("churnpredict").EventData.from_directory(tiny_dir)
+    out = campaign_readout(by_revenue, data, "2024-12-31")
+    assert list(out["tiers"]) == ["high", "medium", "low"]
+
+
+@pytest.mark.parametrize(
+    ("saved", "words"),
+    [
+        (-30.0, "30 more customers churned than the control rate predicts (100 expected, "),
+        (12.0, "12 fewer customers churned than the control rate predicts (100 expected, "),
+        (0.0, "as many customers churned as the control rate predicts (100 expected, "),
+    ],
+)
+def test_readout_signed_counts_are_words(saved, words):
+    from churnpredict.campaign import saved_text
+
+    figures = {
+        "customers_saved": saved,
+        "churn_rate_control": 0.2,
+        "n_treatment": 500,
+        "churned_treatment": int(100 - saved),
+    }
+    assert saved_text(figures).startswith(words)
