@@ -588,3 +588,77 @@ def test_readout_signed_counts_are_words(saved, words):
         "churned_treatment": int(100 - saved),
     }
     assert saved_text(figures).startswith(words)
+
+
+# ---------------------------------------------------------------- 9: side files; 10: --out
+def test_9_side_files_are_checked_before_work_and_replaced_with_the_list(
+    model_dir, tiny_dir, tmp_path, monkeypatch
+):
+    import errno
+
+    import churnpredict.drift as drift
+
+    out = tmp_path / "lists" / "week.csv"
+    args = ("score", tiny_dir, "--model", model_dir, "--as-of", "2024-12-31", "--out", out)
+    (tmp_path / "lists" / "week.drift.json").mkdir(parents=True)
+    one_line_error(invoke(*args), "week.drift.json is a folder")
+    (tmp_path / "lists" / "week.drift.json").rmdir()
+    (tmp_path / "lists" / "week.manifest.json").mkdir()
+    one_line_error(invoke(*args), "week.manifest.json is a folder")
+    (tmp_path / "lists" / "week.manifest.json").rmdir()
+    assert invoke(*args).exit_code == 0
+    before = snapshot(tmp_path / "lists")
+    assert sorted(before) == ["week.csv", "week.drift.json", "week.manifest.json"]
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out.parent / "x.tmp"))
+
+    monkeypatch.setattr(drift, "write_drift", full_disk)  # fails after the list is written
+    one_line_error(invoke(*args, "--top", "3"), "No space left on device")
+    assert snapshot(tmp_path / "lists") == before  # the list was not replaced without its drift
+
+
+def test_9_each_list_keeps_its_own_drift_record(model_dir, tiny_dir, tmp_path):
+    for day in ("2024-12-24", "2024-12-31"):
+        result = invoke("score", tiny_dir, "--model", model_dir, "--as-of", day, "--out",
+                        tmp_path / f"{day}.csv", "-q")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    import json
+
+    records = {d: json.loads((tmp_path / f"{d}.drift.json").read_text()) for d in ("2024-12-24",)}
+    assert records["2024-12-24"]["as_of"].startswith("2024-12-24")
+    assert json.loads((tmp_path / "2024-12-31.drift.json").read_text())["as_of"].startswith(
+        "2024-12-31"
+    )
+    assert not (tmp_path / "drift.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "fragment"),
+    [
+        ("data/customers.csv", "is an input table"),
+        ("data/payments.parquet", "is an input table"),  # would be a second source
+        ("model/at_risk.csv", "inside the model folder"),
+        ("churn.toml", "is an input"),
+    ],
+)
+def test_10_out_never_names_an_input(model_dir, tiny_dir, tmp_path, target, fragment):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data)
+    model = copy_bundle(model_dir, tmp_path / "model")
+    config = tmp_path / "churn.toml"
+    config.write_text("[score]\ntop = 5\n")
+    before = snapshot(tmp_path)
+    out = tmp_path / target
+    if target == "churn.toml":
+        out = tmp_path / "churn.csv"
+        out.symlink_to(config)  # another name for the config file
+        before = snapshot(tmp_path)
+    result = invoke("score", data, "--model", model, "--as-of", "2024-12-31", "--out", out,
+                    "--config", config)  # fmt: skip
+    one_line_error(result, fragment)
+    assert snapshot(tmp_path) == before
+    if target.startswith("data/"):
+        one_line_error(invoke("metrics", data, "--out", out), fragment)

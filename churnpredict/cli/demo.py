@@ -38,7 +38,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the list, report and model.")
     ] = Path("churnpredict-demo"),
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Run the whole flow on the bundled sample data: train, evaluate, score, report."""
@@ -74,7 +74,7 @@ def run_demo(
     from ..pipeline import ChurnPipeline
     from ..report import evaluate_at, write_report
 
-    session = session or Session(quiet=True)
+    session = session or Session(quiet=2)
     out = check_output_dir(Path(out), "out", "demo")
     check_output_dir(out / "report", "out", "report")
     check_destination(out / "model")

@@ -60,7 +60,7 @@ def evaluate(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Measure how well a saved model ranks the churners after --as-of."""

@@ -96,7 +96,7 @@ def campaign(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Read out a campaign: churn of treated vs control customers of a past list."""
@@ -221,7 +221,7 @@ def recalibrate(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Refit the calibration map of a saved model on recent outcomes (trees unchanged)."""
