@@ -89,6 +89,9 @@ _TEMP_NAME = re.compile(r"^\.tmp-[0-9a-f]{32}$")
 _POINTER_TEMP = re.compile(r"^\.CURRENT-[0-9a-f]{32}\.tmp$")
 _OLD_FILES = ("builders.joblib", "model.joblib")
 _VERSIONED = ("churnpredict", "xgboost", "scikit-learn", "pandas", "numpy")
+#: Attribute of a loaded pipeline: (bundle folder, version) it came from; saving it to that
+#: bundle again checks that the version is still current (a concurrent save is never undone).
+_ORIGIN = "_bundle_origin"
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -307,7 +310,11 @@ def _prune(path: Path, keep: set[str]) -> None:
 
 
 def write_bundle(
-    path: str | os.PathLike, files: dict[str, bytes], *, key: str | bytes | None = None
+    path: str | os.PathLike,
+    files: dict[str, bytes],
+    *,
+    key: str | bytes | None = None,
+    expected: str | None = None,
 ) -> Path:
     """Write ``files`` as a new version of the bundle at ``path`` and make it current.
 
@@ -319,6 +326,9 @@ def write_bundle(
         File name -> content (plain names, no folders).
     key : str or bytes, optional
         Signing key; default ``$CHURNPREDICT_BUNDLE_KEY`` (unsigned when unset).
+    expected : str, optional
+        The version the new one replaces (the one the pipeline was loaded from): when another
+        version is current by the time of the switch, nothing is replaced.
 
     Returns
     -------
@@ -328,7 +338,8 @@ def write_bundle(
     Raises
     ------
     BundleError
-        When ``path`` may not hold a bundle (see :func:`check_destination`).
+        When ``path`` may not hold a bundle (see :func:`check_destination`), or changed since
+        the ``expected`` version was loaded.
     """
     path = Path(path)
     secret = _key(key)
@@ -367,6 +378,13 @@ def write_bundle(
             status = bundle_status(path)
             _refuse(path, status)
             previous = _read_pointer(path) if status == "bundle" else None
+            if expected is not None and previous != expected:
+                raise BundleError(
+                    f"{path}: the bundle changed since it was loaded (version "
+                    f"{previous or 'none'} is current, {expected} was loaded): another save, "
+                    f"such as a train, replaced it. Saving now would undo that; load it again "
+                    f"and redo the change (e.g. recalibrate again)"
+                )
             os.rename(tmp, final)
             renamed = True
             sync_directory(path)
@@ -610,7 +628,13 @@ def save_pipeline(
     }
     if booster is not None:
         files[BOOSTER_JSON] = booster
-    write_bundle(path, files, key=key)
+    # a pipeline loaded from this bundle replaces only the version it was loaded from
+    origin = getattr(pipeline, _ORIGIN, None)
+    here = os.path.realpath(path)
+    expected = origin[1] if origin is not None and origin[0] == here else None
+    written = write_bundle(path, files, key=key, expected=expected)
+    if expected is not None:  # its next save replaces the version it has just written
+        setattr(pipeline, _ORIGIN, (here, written.name))
     return Path(path)
 
 
@@ -746,6 +770,7 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
     """
     path = Path(path)
     folder, files = read_bundle(path, key=key)
+    origin = (os.path.realpath(path), folder.name)
     where = str(folder / BUNDLE_JSON)
     meta = _check_meta(_loads(files[BUNDLE_JSON], where), where)
     _check_versions(path, meta["versions"])
@@ -809,4 +834,5 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
         raise BundleError(
             f"{where}: unusable value ({exc}); the bundle is damaged or was edited. Retrain"
         ) from None
+    setattr(pipe, _ORIGIN, origin)  # a later save to this bundle checks it is still current
     return pipe

@@ -662,3 +662,42 @@ def test_10_out_never_names_an_input(model_dir, tiny_dir, tmp_path, target, frag
     assert snapshot(tmp_path) == before
     if target.startswith("data/"):
         one_line_error(invoke("metrics", data, "--out", out), fragment)
+
+
+# ---------------------------------------------------------------- 11: a save notices a change
+def test_11_recalibrate_never_undoes_a_train_that_saved_after_it_loaded(
+    model_dir, tiny_dir, tmp_path, monkeypatch
+):
+    from churnpredict import ChurnPipeline
+    from churnpredict.exceptions import BundleError
+
+    bundle = copy_bundle(model_dir, tmp_path / "model")
+    loaded = ChurnPipeline.load(bundle)  # recalibrate loads ...
+    config = tmp_path / "c.toml"
+    config.write_text("n_cutoffs = 4\n[model]\nn_estimators = 7\nn_jobs = 1\n")
+    result = invoke("train", tiny_dir, "--model", bundle, "--config", config, "-q")
+    assert result.exit_code == 0, result.stderr  # ... a train saves meanwhile ...
+    trained = ChurnPipeline.load(bundle).model_id_
+    with pytest.raises(BundleError, match="the bundle changed since it was loaded"):
+        loaded.save(bundle)  # ... and recalibrate's save would have undone it
+    assert ChurnPipeline.load(bundle).model_id_ == trained
+    # through the command line: the train lands between recalibrate's load and its save
+    import churnpredict.pipeline as pipeline_module
+
+    real = pipeline_module.ChurnPipeline.recalibrate
+
+    def train_meanwhile(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        assert invoke("train", tiny_dir, "--model", bundle, "--config", config, "-q").exit_code == 0
+        return out
+
+    monkeypatch.setattr(pipeline_module.ChurnPipeline, "recalibrate", train_meanwhile)
+    result = invoke("recalibrate", tiny_dir, "--model", bundle, "--as-of", "2024-12-31")
+    one_line_error(result, "the bundle changed since it was loaded")
+    monkeypatch.undo()
+    # a pipeline loaded, changed and saved twice in a row is fine
+    again = ChurnPipeline.load(bundle)
+    again.save(bundle)
+    again.save(bundle)
+    assert invoke("recalibrate", tiny_dir, "--model", bundle, "--as-of", "2024-12-31",
+                  "-q").exit_code == 0  # fmt: skip
