@@ -31,6 +31,7 @@ __all__ = [
     "SCHEMA",
     "TABLES",
     "TIME_RANGE",
+    "MAX_MAGNITUDE",
     "TableSchema",
     "blank_to_missing",
     "check_customer_ids",
@@ -108,6 +109,9 @@ _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)
 TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
 _NS_MIN, _NS_MAX = TIME_RANGE
 _RANGE_TEXT = "1700-01-01 .. 2199-12-31"
+#: The largest magnitude of an amount, value or MRR: sums over millions of events, products
+#: with probabilities and months and squares in spreads all stay finite below it.
+MAX_MAGNITUDE = 1e15
 _POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
 _NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
 
@@ -782,7 +786,8 @@ def numeric_column(
     ------
     ChurnDataError
         True/False, text that is not a number, missing values (unless allowed), infinite or
-        negative values (unless allowed).
+        negative values (unless allowed), and values beyond :data:`MAX_MAGNITUDE` (1e15),
+        whose sums, products and squares in features and revenue would overflow.
 
     Examples
     --------
@@ -813,6 +818,13 @@ def numeric_column(
             f"{table}.{column} has {int(infinite.sum())} infinite values "
             f"{format_examples(values[infinite])}; every value must be a finite number (fix "
             f"the export, or drop those rows)"
+        )
+    huge = np.abs(out.to_numpy()) > MAX_MAGNITUDE
+    if huge.any():
+        raise ChurnDataError(
+            f"{table}.{column} has {int(huge.sum())} values beyond +-{MAX_MAGNITUDE:.0e} "
+            f"{format_examples(values[huge])}; sums and rates over them would overflow. Fix "
+            f"the export (a unit or a corrupt value?), or drop those rows"
         )
     if not allow_negative and (out < 0).any():
         neg = values[out < 0]

@@ -701,3 +701,40 @@ def test_11_recalibrate_never_undoes_a_train_that_saved_after_it_loaded(
     again.save(bundle)
     assert invoke("recalibrate", tiny_dir, "--model", bundle, "--as-of", "2024-12-31",
                   "-q").exit_code == 0  # fmt: skip
+
+
+# ---------------------------------------------------------------- 12: every bad input is exit 2
+@pytest.mark.parametrize(
+    ("table", "column", "value", "fragment"),
+    [
+        ("payments", "amount", 1e308, "payments.amount has"),  # finite, but sums overflow
+        ("activity", "value", -1e300, "activity.value has"),
+        ("customers", "mrr", 1e20, "customers.mrr has"),
+        ("customers", "score", 1e300, "features ['score'] hold infinite values or values"),
+    ],
+)
+def test_12_huge_finite_numbers_are_exit_2(tiny_dir, tmp_path, table, column, value, fragment):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data)
+    frame = pd.read_csv(data / f"{table}.csv", dtype={"customer_id": str})
+    frame[column] = value
+    frame.loc[::2, column] = value / 2  # not constant: a constant column is no feature
+    frame.to_csv(data / f"{table}.csv", index=False)
+    config = tmp_path / "c.toml"
+    config.write_text("n_cutoffs = 4\n[model]\nn_estimators = 5\nn_jobs = 1\n")
+    result = invoke("train", data, "--model", tmp_path / "m", "--config", config)
+    one_line_error(result, fragment)
+    if table != "customers" or column == "mrr":
+        one_line_error(invoke("metrics", data), fragment)
+
+
+def test_12_nat_durations_on_the_command_line_are_exit_2(tiny_dir, scored_list, tmp_path):
+    result = invoke("train", tiny_dir, "--model", tmp_path / "m", "--horizon", "NaT")
+    one_line_error(result, "--horizon 'NaT' is not a usable duration")
+    result = readout(scored_list, tiny_dir, tmp_path / "r", "--horizon", "NaT")
+    one_line_error(result, "--horizon 'NaT' is not a usable duration")
+    result = invoke("score", tiny_dir, "--model", tmp_path / "m", "--as-of", "NaT",
+                    "--out", tmp_path / "o.csv")  # fmt: skip
+    one_line_error(result, "--as-of 'NaT'")
