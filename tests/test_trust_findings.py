@@ -738,3 +738,60 @@ def test_12_nat_durations_on_the_command_line_are_exit_2(tiny_dir, scored_list, 
     result = invoke("score", tiny_dir, "--model", tmp_path / "m", "--as-of", "NaT",
                     "--out", tmp_path / "o.csv")  # fmt: skip
     one_line_error(result, "--as-of 'NaT'")
+
+
+# ---------------------------------------------------------------- 14: Dask errors, one line
+def test_14_a_partition_error_is_restated_with_whole_data_counts(tiny_dir):
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    from churnpredict import EventData
+    from churnpredict.dask import partition_by_customer
+    from churnpredict.dask.partitions import whole_data_error
+
+    tables = {
+        name: pd.read_csv(tiny_dir / f"{name}.csv", dtype={"customer_id": str})
+        for name in ("customers", "activity", "payments", "tickets")
+    }
+    tables["payments"].loc[::5, "amount"] = -3.0  # in every partition
+    with pytest.raises(ChurnDataError) as pandas_error:
+        EventData(**tables)
+    n_bad = int((tables["payments"]["amount"] < 0).sum())
+    assert f"payments.amount has {n_bad} negative values" in str(pandas_error.value)
+    with dask.config.set(scheduler="sync"):
+        parts = partition_by_customer(**tables, npartitions=4)
+        restated = whole_data_error(parts, ChurnDataError("a partition's count"))
+        assert str(restated) == str(pandas_error.value)
+        # an error that is not about the tables is kept as it is
+        clean = partition_by_customer(**{**tables, "payments": None}, npartitions=4)
+        kept = ChurnDataError("no customer was scored; check as_of")
+        assert whole_data_error(clean, kept) is kept
+
+
+@pytest.mark.slow
+def test_14_cli_on_dask_prints_the_pandas_line_and_no_worker_traceback(
+    model_dir, tiny_dir, tmp_path
+):
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data)
+    payments = pd.read_csv(data / "payments.csv", dtype={"customer_id": str})
+    payments.loc[::5, "amount"] = -3.0
+    payments.to_csv(data / "payments.csv", index=False)
+    lines = {}
+    for where in ("pandas", "dask"):
+        out = str(tmp_path / "o.csv")
+        args = [sys.executable, "-m", "churnpredict", "score", str(data), "--model",
+                str(model_dir), "--as-of", "2024-12-31", "--out", out]  # fmt: skip
+        if where == "dask":
+            args += ["--scheduler", "local", "--npartitions", "4"]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        lines[where] = done.stderr
+    assert lines["dask"] == lines["pandas"]
+    assert lines["dask"].count("\n") == 1 and "Traceback" not in lines["dask"]
+    assert f"has {int((payments['amount'] < 0).sum())} negative values" in lines["dask"]
