@@ -897,9 +897,9 @@ def _write_excel(
     try:
         import openpyxl  # noqa: F401
         from openpyxl.packaging.custom import StringProperty
-    except ImportError:
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
         raise ImportError(
-            "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]'"
+            "writing .xlsx needs openpyxl, which churnpredict depends on: reinstall churnpredict"
         ) from None
     with atomic_write(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:

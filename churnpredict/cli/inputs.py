@@ -118,11 +118,12 @@ def check_output(path: Path, option: str = "--out") -> Path:
         )
     if path.suffix.lower() == ".xlsx":
         try:
-            import openpyxl  # noqa: F401
+            import openpyxl  # noqa: F401  (a dependency of churnpredict)
         except ImportError:
             raise BadInput(
-                "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
-                "or write .csv / .parquet"
+                "writing .xlsx needs openpyxl, which churnpredict depends on: reinstall "
+                "churnpredict (pip install --force-reinstall churnpredict), or write .csv / "
+                ".parquet"
             ) from None
     return check_writable(path, option)
 
