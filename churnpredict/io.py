@@ -521,7 +521,9 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     A reader may find no ``path`` during that swap of two renames (use a versioned layout
     with a pointer, as model bundles do, when readers must never see a gap); concurrent
     writers retry the swap, so each one succeeds and the last one's directory stays. On any
-    error the temporary directory is removed and ``path`` is left as it was.
+    error the temporary directory is removed and ``path`` is left as it was. It replaces
+    whatever ``path`` holds: callers first check that churnpredict wrote it
+    (:func:`churnpredict.folders.check_output_folder`) and mark the new one.
 
     Parameters
     ----------

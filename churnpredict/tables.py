@@ -31,7 +31,7 @@ __all__ = [
     "SCHEMA",
     "TABLES",
     "TIME_RANGE",
-    "MAX_MAGNITUDE",
+    "MAX_TOTAL",
     "TableSchema",
     "blank_to_missing",
     "check_customer_ids",
@@ -109,9 +109,9 @@ _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)
 TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
 _NS_MIN, _NS_MAX = TIME_RANGE
 _RANGE_TEXT = "1700-01-01 .. 2199-12-31"
-#: The largest magnitude of an amount, value or MRR: sums over millions of events, products
-#: with probabilities and months and squares in spreads all stay finite below it.
-MAX_MAGNITUDE = 1e15
+#: The largest total of a number column's magnitudes (amounts, values, MRR): its sums, and
+#: those times a probability and up to 1,200 months (a 100-year horizon), stay finite.
+MAX_TOTAL = float(np.finfo(np.float64).max) / 1e4
 _POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
 _NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
 
@@ -786,8 +786,9 @@ def numeric_column(
     ------
     ChurnDataError
         True/False, text that is not a number, missing values (unless allowed), infinite or
-        negative values (unless allowed), and values beyond :data:`MAX_MAGNITUDE` (1e15),
-        whose sums, products and squares in features and revenue would overflow.
+        negative values (unless allowed), and values whose magnitudes add up to more than
+        :data:`MAX_TOTAL`: sums over them (windows, periods, revenue at risk over many months)
+        could overflow.
 
     Examples
     --------
@@ -819,12 +820,14 @@ def numeric_column(
             f"{format_examples(values[infinite])}; every value must be a finite number (fix "
             f"the export, or drop those rows)"
         )
-    huge = np.abs(out.to_numpy()) > MAX_MAGNITUDE
-    if huge.any():
+    with np.errstate(over="ignore"):
+        total = float(np.nansum(np.abs(out.to_numpy())))
+    if not total <= MAX_TOTAL:  # inf too
+        big = out.abs().nlargest(3)
         raise ChurnDataError(
-            f"{table}.{column} has {int(huge.sum())} values beyond +-{MAX_MAGNITUDE:.0e} "
-            f"{format_examples(values[huge])}; sums and rates over them would overflow. Fix "
-            f"the export (a unit or a corrupt value?), or drop those rows"
+            f"{table}.{column} adds up to more than {MAX_TOTAL:.1e} (values such as "
+            f"{format_examples(values[big.index])}), so sums over it would overflow; fix the "
+            f"export (a unit or a corrupt value?), or drop those rows"
         )
     if not allow_negative and (out < 0).any():
         neg = values[out < 0]
