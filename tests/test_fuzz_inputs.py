@@ -540,7 +540,7 @@ def one_line_or_ok(result) -> None:
 
 @pytest.mark.slow
 @settings(
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -642,7 +642,7 @@ LIST_EDITS = st.sampled_from(
 
 @pytest.mark.slow
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
