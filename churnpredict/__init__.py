@@ -8,7 +8,7 @@ The data flow, one module per step::
 """
 
 from ._version import __version__
-from .campaign import campaign_readout, newcombe_interval, read_list, wilson_interval
+from .campaign import campaign_readout, newcombe_interval, wilson_interval
 from .data import EventData, load_config
 from .datasets import SAMPLE_AS_OF, load_sample, make_subscription_data, sample_path
 from .drift import population_drift, reference_distribution
@@ -46,6 +46,7 @@ from .features import (
 )
 from .inspection import Inspection, inspect
 from .labels import label_churn, make_cutoffs, population, training_cutoffs
+from .lists import read_list
 from .metrics import churn_metrics, cohort_retention
 from .model import ChurnModel, LogisticBaseline
 from .pipeline import ChurnPipeline

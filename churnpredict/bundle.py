@@ -15,7 +15,8 @@ A bundle is a directory::
 
 Nothing is pickled and loading never unpickles: JSON values are decoded by
 :mod:`churnpredict.jsonstate`, the booster by XGBoost. Loading imports the module of each
-class named in the bundle (see ``docs/trust.md``).
+class named in the bundle only after :func:`churnpredict.classpaths.check_class_path` has
+found it, unimported, in an installed distribution (see ``docs/trust.md``).
 
 Saving writes a new version folder (files and folder fsynced), renames it into place, then
 replaces ``CURRENT`` with :func:`os.replace`; readers read the pointer, then that version, so
@@ -38,7 +39,6 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,10 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .classpaths import check_class_path
 from .exceptions import BundleError
 from .features import FeatureBuilder
-from .io import sync_directory
+from .io import folder_lock, read_bounded, sync_directory
 from .jsonstate import JSONStateMixin, class_path, from_json, resolve_class, to_json
 from .model import ChurnModel
 
@@ -78,7 +79,9 @@ BOOSTER_JSON = "booster.json"
 #: Saved versions kept in a bundle directory (the current one and the one before).
 KEEP_VERSIONS = 2
 _MIN_KEY_BYTES = 16
-_MAX_POINTER_BYTES = 4096
+_MAX_POINTER_BYTES = 4096  # CURRENT and MANIFEST.sig
+_MAX_MANIFEST_BYTES = 1 << 20  # 1 MiB
+_MAX_FILE_BYTES = 1 << 30  # 1 GiB: any other bundle file (the booster is the largest)
 _STALE_TEMP_SECONDS = 24 * 3600
 _READ_ATTEMPTS = 20
 _VERSION_NAME = re.compile(r"^v-\d{8}T\d{12}Z-[0-9a-f]{32}$")
@@ -86,6 +89,9 @@ _TEMP_NAME = re.compile(r"^\.tmp-[0-9a-f]{32}$")
 _POINTER_TEMP = re.compile(r"^\.CURRENT-[0-9a-f]{32}\.tmp$")
 _OLD_FILES = ("builders.joblib", "model.joblib")
 _VERSIONED = ("churnpredict", "xgboost", "scikit-learn", "pandas", "numpy")
+#: Attribute of a loaded pipeline: (bundle folder, version) it came from; saving it to that
+#: bundle again checks that the version is still current (a concurrent save is never undone).
+_ORIGIN = "_bundle_origin"
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -129,6 +135,18 @@ def _signature(key: bytes, manifest: bytes) -> str:
     return hmac.new(key, manifest, hashlib.sha256).hexdigest()
 
 
+def _read_file(path: Path, limit: int) -> bytes:
+    """A bundle file's bytes, read only when it is a regular file of at most ``limit`` bytes
+    (a FIFO, a device or a folder in its place is refused without blocking)."""
+    try:
+        return read_bounded(path, limit)
+    except ValueError as exc:
+        raise BundleError(
+            f"{path}: {exc} (bundle files are regular files of at most {limit:,} bytes); the "
+            f"bundle is damaged or was edited"
+        ) from None
+
+
 def _write_synced(path: Path, data: bytes) -> None:
     with open(path, "xb") as fh:
         fh.write(data)
@@ -160,31 +178,11 @@ def _compat(version: str) -> tuple[int, ...]:
     return (parts[0], parts[1]) if parts[0] == 0 else (parts[0],)
 
 
-@contextlib.contextmanager
-def _writer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock on the bundle directory between writers (POSIX ``flock``)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock between writers
-        yield
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 # --------------------------------------------------------------------------- recognising
 def _read_pointer(path: Path) -> str:
     """The current version's folder name, from ``CURRENT``; BundleError when unusable."""
     pointer = path / POINTER
-    with open(pointer, "rb") as fh:
-        raw = fh.read(_MAX_POINTER_BYTES + 1)
-    if len(raw) > _MAX_POINTER_BYTES:
-        raise BundleError(f"{pointer}: too large for a bundle pointer; not a churnpredict bundle")
-    obj = _loads(raw, str(pointer))
+    obj = _loads(_read_file(pointer, _MAX_POINTER_BYTES), str(pointer))
     if not isinstance(obj, dict) or obj.get("format") != MARKER:
         raise BundleError(f"{pointer}: not a churnpredict bundle pointer (no format marker)")
     if obj.get("format_version") != BUNDLE_FORMAT:
@@ -204,11 +202,9 @@ def _read_pointer(path: Path) -> str:
 def _is_old_bundle(path: Path) -> bool:
     if any((path / name).is_file() for name in _OLD_FILES):
         return True
-    meta = path / BUNDLE_JSON
-    if not meta.is_file() or meta.stat().st_size > 10_000_000:
-        return False
     try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("format") == MARKER
+        meta = json.loads(read_bounded(path / BUNDLE_JSON, 10_000_000).decode("utf-8"))
+        return meta.get("format") == MARKER
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -234,9 +230,8 @@ def bundle_status(path: str | os.PathLike) -> str:
         return "empty"
     if POINTER in names:
         try:
-            with open(path / POINTER, "rb") as fh:
-                pointer = json.loads(fh.read(_MAX_POINTER_BYTES).decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            pointer = json.loads(read_bounded(path / POINTER, _MAX_POINTER_BYTES).decode("utf-8"))
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             pointer = None
         if isinstance(pointer, dict) and pointer.get("format") == MARKER:
             return "bundle" if pointer.get("format_version") == BUNDLE_FORMAT else "old"
@@ -315,7 +310,11 @@ def _prune(path: Path, keep: set[str]) -> None:
 
 
 def write_bundle(
-    path: str | os.PathLike, files: dict[str, bytes], *, key: str | bytes | None = None
+    path: str | os.PathLike,
+    files: dict[str, bytes],
+    *,
+    key: str | bytes | None = None,
+    expected: str | None = None,
 ) -> Path:
     """Write ``files`` as a new version of the bundle at ``path`` and make it current.
 
@@ -327,6 +326,9 @@ def write_bundle(
         File name -> content (plain names, no folders).
     key : str or bytes, optional
         Signing key; default ``$CHURNPREDICT_BUNDLE_KEY`` (unsigned when unset).
+    expected : str, optional
+        The version the new one replaces (the one the pipeline was loaded from): when another
+        version is current by the time of the switch, nothing is replaced.
 
     Returns
     -------
@@ -336,7 +338,8 @@ def write_bundle(
     Raises
     ------
     BundleError
-        When ``path`` may not hold a bundle (see :func:`check_destination`).
+        When ``path`` may not hold a bundle (see :func:`check_destination`), or changed since
+        the ``expected`` version was loaded.
     """
     path = Path(path)
     secret = _key(key)
@@ -371,10 +374,17 @@ def write_bundle(
                 _dumps({"algorithm": "HMAC-SHA256", "value": _signature(secret, manifest)}),
             )
         sync_directory(tmp)
-        with _writer_lock(path):
+        with folder_lock(path):
             status = bundle_status(path)
             _refuse(path, status)
             previous = _read_pointer(path) if status == "bundle" else None
+            if expected is not None and previous != expected:
+                raise BundleError(
+                    f"{path}: the bundle changed since it was loaded (version "
+                    f"{previous or 'none'} is current, {expected} was loaded): another save, "
+                    f"such as a train, replaced it. Saving now would undo that; load it again "
+                    f"and redo the change (e.g. recalibrate again)"
+                )
             os.rename(tmp, final)
             renamed = True
             sync_directory(path)
@@ -403,11 +413,11 @@ def write_bundle(
 # --------------------------------------------------------------------------- reading
 def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, bytes]:
     manifest_path = folder / MANIFEST
-    manifest = manifest_path.read_bytes()
+    manifest = _read_file(manifest_path, _MAX_MANIFEST_BYTES)
     if key is not None:
         sig_path = folder / SIGNATURE
         try:
-            raw_sig = sig_path.read_bytes()
+            raw_sig = _read_file(sig_path, _MAX_POINTER_BYTES)
         except FileNotFoundError:
             raise BundleError(
                 f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
@@ -454,12 +464,7 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
         if "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE):
             raise BundleError(f"{manifest_path}: file name {name!r} is not allowed")
         file = folder / name
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            raise
-        except IsADirectoryError:
-            raise BundleError(f"{file}: is a directory; the bundle is damaged") from None
+        data = _read_file(file, _MAX_FILE_BYTES)
         actual = _sha256(data)
         if not hmac.compare_digest(actual, digest):
             raise BundleError(
@@ -498,7 +503,7 @@ def read_bundle(
             f"`churnpredict train DATA --model {path}` or ChurnPipeline(...).fit(data)"
             f".save(path)"
         )
-    if not (path / POINTER).is_file():
+    if not os.path.lexists(path / POINTER):  # anything there is read (bounded) as the pointer
         if _is_old_bundle(path):
             raise BundleError(
                 f"{path}: bundle written by an older churnpredict (format 1, with pickled "
@@ -568,6 +573,8 @@ def save_pipeline(
         not plain data.
     """
     model = pipeline.model_
+    for obj in [*pipeline.builders_, model]:  # a class the bundle could not load is refused now
+        check_class_path(class_path(type(obj)), f"cannot save {type(obj).__name__}")
     try:
         builders = [b.get_state() for b in pipeline.builders_]
         settings = {
@@ -621,7 +628,13 @@ def save_pipeline(
     }
     if booster is not None:
         files[BOOSTER_JSON] = booster
-    write_bundle(path, files, key=key)
+    # a pipeline loaded from this bundle replaces only the version it was loaded from
+    origin = getattr(pipeline, _ORIGIN, None)
+    here = os.path.realpath(path)
+    expected = origin[1] if origin is not None and origin[0] == here else None
+    written = write_bundle(path, files, key=key, expected=expected)
+    if expected is not None:  # its next save replaces the version it has just written
+        setattr(pipeline, _ORIGIN, (here, written.name))
     return Path(path)
 
 
@@ -757,6 +770,7 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
     """
     path = Path(path)
     folder, files = read_bundle(path, key=key)
+    origin = (os.path.realpath(path), folder.name)
     where = str(folder / BUNDLE_JSON)
     meta = _check_meta(_loads(files[BUNDLE_JSON], where), where)
     _check_versions(path, meta["versions"])
@@ -764,6 +778,13 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
     listed = _loads(files[BUILDERS_JSON], builders_where)
     if not isinstance(listed, dict) or not isinstance(listed.get("builders"), list):
         raise BundleError(f"{builders_where}: key 'builders' is missing or not a list")
+    # every class the bundle names is checked before any module is imported
+    for i, state in enumerate(listed["builders"]):
+        where_i = f"{builders_where} builder {i}"
+        if not isinstance(state, dict):
+            raise BundleError(f"{where_i}: expected an object, found {type(state).__name__}")
+        check_class_path(state.get("class"), where_i, bundle=path)
+    check_class_path(meta["model"]["class"], where, bundle=path)
     builders = [
         FeatureBuilder.from_state(s, f"{builders_where} builder {i}")
         for i, s in enumerate(listed["builders"])
@@ -813,4 +834,5 @@ def load_pipeline(cls: type, path: str | os.PathLike, *, key: str | bytes | None
         raise BundleError(
             f"{where}: unusable value ({exc}); the bundle is damaged or was edited. Retrain"
         ) from None
+    setattr(pipe, _ORIGIN, origin)  # a later save to this bundle checks it is still current
     return pipe

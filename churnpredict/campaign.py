@@ -49,11 +49,17 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, DataQualityWarning
+from .lists import read_list
+from .tables import TIME_RANGE
 from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = [
+    "MIN_GROUP",
+    "TOO_FEW",
     "campaign_readout",
+    "date_text",
     "newcombe_interval",
+    "saved_text",
     "read_list",
     "readout_frame",
     "wilson_interval",
@@ -64,9 +70,9 @@ __all__ = [
 #: Plots written by :func:`write_campaign`: file stem -> caption.
 CAMPAIGN_PLOTS: dict[str, str] = {
     "campaign_rates": "Churn rate of treated and control customers, per risk tier "
-    "(bars: 95% Wilson intervals)",
+    "(bars: 95% Wilson intervals; none where a group has fewer than 30 customers)",
     "campaign_lift": "Retention lift (control minus treatment churn rate) with its 95% "
-    "Newcombe interval",
+    "Newcombe interval (none where a group has fewer than 30 customers)",
 }
 
 _METHOD = (
@@ -158,132 +164,103 @@ def newcombe_interval(
     return max(-1.0, low), min(1.0, high)
 
 
-# ---------------------------------------------------------------------------- reading lists
-def _list_metadata(path: Path) -> dict[str, Any]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        from .io import manifest_path
-
-        sidecar = manifest_path(path)
-        if not sidecar.is_file():
-            return {}
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ChurnDataError(
-                f"{sidecar}: not a readable manifest ({exc}); restore it or "
-                f"pass the list's as-of and horizon"
-            ) from None
-        return meta if isinstance(meta, dict) else {}
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        raw = (pq.read_schema(path).metadata or {}).get(b"churnpredict")
-        return json.loads(raw) if raw else {}
-    if suffix == ".xlsx":
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True)
-        try:
-            return {p.name: p.value for p in book.custom_doc_props.props}
-        finally:
-            book.close()
-    return {}
-
-
-def read_list(path: str | os.PathLike) -> pd.DataFrame:
-    """Read an at-risk list written by :func:`churnpredict.write_at_risk`, with its metadata.
-
-    Parameters
-    ----------
-    path : path-like
-        ``.csv`` (its ``<name>.manifest.json`` next to it), ``.parquet`` / ``.pq`` (key-value
-        metadata) or ``.xlsx`` (sheet ``at_risk``, document properties).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The list, ``customer_id`` as text for CSV and Excel (so ids such as ``007`` keep
-        their zeros); ``attrs`` hold what the file recorded (``as_of``, ``horizon``,
-        ``model_id``, ``holdout_share``, ``holdout_seed``, ...), empty when it recorded
-        nothing.
-
-    Raises
-    ------
-    ChurnDataError
-        When the file is missing or of another type.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ChurnDataError(
-            f"LIST {str(path)!r}: no such file; give the at-risk list "
-            f"written by 'churnpredict score'"
-        )
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq", ".xlsx"):
-        raise ChurnDataError(
-            f"LIST {str(path)!r}: unsupported type {suffix or '(none)'!r}; "
-            f"give the .csv, .parquet or .xlsx list"
-        )
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype={"customer_id": str, "group": str, "risk_tier": str})
-        elif suffix == ".xlsx":
-            frame = pd.read_excel(
-                path,
-                sheet_name="at_risk",
-                dtype={"customer_id": str, "group": str, "risk_tier": str},
-            )
-        else:
-            frame = pd.read_parquet(path)
-        metadata = _list_metadata(path)
-    except ChurnDataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any parser's complaint: the file is damaged
-        raise ChurnDataError(
-            f"LIST {str(path)!r} cannot be read as a {suffix} at-risk list "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
-            f"give the list 'churnpredict score' wrote, unedited"
-        ) from None
-    frame.attrs = {k: v for k, v in metadata.items() if k not in ("file", "sha256", "title")}
-    return frame
-
-
 # ---------------------------------------------------------------------------- readout
+#: Fewest customers in each group of a segment for its interval to be shown; below it the
+#: segment reads "too few to tell" (the interval's coverage is no longer what it says).
+MIN_GROUP = 30
+TOO_FEW = "too few to tell"
+
+
 def _as_of_text(value: Any) -> pd.Timestamp:
     if not isinstance(value, (str, datetime.date, np.datetime64)):  # 5 is not 1970-01-01
         raise ValueError(f"{value!r} is not a date")
-    stamp = pd.Timestamp(value)
-    stamp = to_naive_utc(stamp)
+    stamp = to_naive_utc(pd.Timestamp(value))
+    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        raise ValueError(f"{value!r} is not a date between 1700 and 2199")
     return stamp
 
 
-def _known(
-    attrs: Mapping[str, Any], key: str, given: Any, parse: Any, what: str, option: str
-) -> Any:
-    """A list setting: the given one, checked against the list's own, or the list's."""
+def date_text(stamp: Any) -> str:
+    """A time as a date (``2011-09-10``), with its time of day only when it has one.
+
+    Examples
+    --------
+    >>> date_text(pd.Timestamp("2011-09-10")), date_text(pd.Timestamp("2011-09-10 14:30"))
+    ('2011-09-10', '2011-09-10 14:30')
+    """
+    stamp = pd.Timestamp(stamp)
+    if stamp == stamp.normalize():
+        return f"{stamp:%Y-%m-%d}"
+    return f"{stamp:%Y-%m-%d %H:%M:%S}" if stamp.second else f"{stamp:%Y-%m-%d %H:%M}"
+
+
+def _stored(attrs: Mapping[str, Any], key: str, parse: Any, what: str) -> Any:
+    """What the list records under ``key``, parsed (None when nothing is recorded)."""
     stored = attrs.get(key)
     try:
-        stored = None if stored in (None, "", "None") else parse(stored)
+        return None if stored in (None, "", "None") else parse(stored)
     except (TypeError, ValueError, OverflowError):
         raise ChurnDataError(
             f"the list's metadata records {key} = {stored!r}, which is not a usable {what}; "
-            f"repair the list's manifest, or pass {option}"
+            f"the manifest is damaged: restore it"
         ) from None
+
+
+def _known(
+    attrs: Mapping[str, Any],
+    key: str,
+    given: Any,
+    parse: Any,
+    what: str,
+    option: str,
+    override: bool,
+) -> tuple[Any, str]:
+    """A list setting and where it comes from: the list's, or the given one (when the list
+    records none, or with ``override``); a given one contradicting the list is refused."""
+    stored = _stored(attrs, key, parse, what)
     if given is None:
         if stored is None:
             raise ChurnDataError(
                 f"the list does not record its {what} (no manifest or metadata: a list written "
                 f"without churnpredict, or a CSV whose .manifest.json was lost); pass {option}"
             )
-        return stored
-    value = parse(given)
-    if stored is not None and value != stored:
+        return stored, "list"
+    try:
+        value = parse(given)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ChurnDataError(f"{option} {given!r} is not a usable {what} ({exc})") from None
+    if stored is None:
+        return value, "given"
+    if value == stored:
+        return value, "list"
+    if not override:
         raise ChurnDataError(
             f"{option} {given} contradicts the list, which records {what} {attrs.get(key)}; "
-            f"leave {option} out"
+            f"leave {option} out, or pass --override-list-dates (override=True) to read out "
+            f"with yours (the readout says so)"
         )
-    return value
+    return value, f"overridden (the list records {attrs.get(key)})"
+
+
+def _holdout(attrs: Mapping[str, Any]) -> tuple[float | None, int | None]:
+    """The holdout share and seed the list records, checked."""
+
+    def share(value: Any) -> float:
+        out = float(value)
+        if not 0 < out < 1:
+            raise ValueError("not a share")
+        return out
+
+    def seed(value: Any) -> int:
+        number = float(value) if not isinstance(value, int) else value
+        if isinstance(value, bool) or number != int(number) or int(number) < 0:
+            raise ValueError("not a seed")
+        return int(number)
+
+    return (
+        _stored(attrs, "holdout_share", share, "holdout share (between 0 and 1)"),
+        _stored(attrs, "holdout_seed", seed, "seed (a whole number >= 0)"),
+    )
 
 
 def _unescape_ids(ids: pd.Series, known: pd.Index) -> pd.Series:
@@ -293,10 +270,34 @@ def _unescape_ids(ids: pd.Series, known: pd.Index) -> pd.Series:
     return text.where(~escaped, text.str[1:])
 
 
+def _check_customers(ids: pd.Series, groups: np.ndarray) -> None:
+    """Each customer once, so in one group: a readout counts customers, not rows."""
+    repeated = ids.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return
+    both = pd.Series(groups[repeated]).groupby(ids[repeated].to_numpy()).nunique()
+    in_both = both.index[both > 1]
+    detail = (
+        f"{len(in_both):,} of them in both groups (e.g. {in_both[0]!r})"
+        if len(in_both)
+        else f"e.g. {ids[repeated].iloc[0]!r}"
+    )
+    raise ChurnDataError(
+        f"the list holds {int(ids[repeated].nunique()):,} customers more than once ({detail}); "
+        f"a readout counts each customer once, in one group: read out the list "
+        f"'churnpredict score' wrote, unedited"
+    )
+
+
 def _figures(
     x_c: int, n_c: int, x_t: int, n_t: int, revenue_t: float, level: float
 ) -> dict[str, Any]:
-    """Rates, lift, interval and savings of one comparison (None where undefined)."""
+    """Rates, lift, interval and savings of one comparison (None where undefined).
+
+    With fewer than :data:`MIN_GROUP` customers in either group no interval is given
+    (``too_few`` is True): the rates and the lift are shown, but no claim about them.
+    """
+    too_few = n_t < MIN_GROUP or n_c < MIN_GROUP
     out: dict[str, Any] = {
         "n_treatment": int(n_t),
         "n_control": int(n_c),
@@ -304,6 +305,7 @@ def _figures(
         "churned_control": int(x_c),
         "churn_rate_treatment": x_t / n_t if n_t else None,
         "churn_rate_control": x_c / n_c if n_c else None,
+        "too_few": bool(too_few),
         "retention_lift": None,
         "ci_low": None,
         "ci_high": None,
@@ -318,27 +320,67 @@ def _figures(
     if not (n_t and n_c):
         return out
     lift = x_c / n_c - x_t / n_t
+    out.update({"retention_lift": lift, "customers_saved": lift * n_t})
+    scale = revenue_t / (x_c / n_c) if x_c else None
+    if scale is not None:
+        out["revenue_saved"] = lift * scale
+    if too_few:
+        return out
     low, high = newcombe_interval(x_c, n_c, x_t, n_t, level)
     out.update(
         {
-            "retention_lift": lift,
             "ci_low": low,
             "ci_high": high,
-            "customers_saved": lift * n_t,
             "customers_saved_low": low * n_t,
             "customers_saved_high": high * n_t,
         }
     )
-    if x_c:
-        scale = revenue_t / (x_c / n_c)
-        out.update(
-            {
-                "revenue_saved": lift * scale,
-                "revenue_saved_low": low * scale,
-                "revenue_saved_high": high * scale,
-            }
-        )
+    if scale is not None:
+        out.update({"revenue_saved_low": low * scale, "revenue_saved_high": high * scale})
     return out
+
+
+def saved_text(figures: Mapping[str, Any]) -> str:
+    """The customers saved of a readout (or a tier) in words, its sign spelled out.
+
+    Examples
+    --------
+    >>> saved_text({"customers_saved": -30.0, "churn_rate_control": 0.2, "n_treatment": 500,
+    ...             "churned_treatment": 130})
+    '30 more customers churned than the control rate predicts (100 expected, 130 churned)'
+    >>> saved_text({"customers_saved": 2.5, "churn_rate_control": 0.5, "n_treatment": 7,
+    ...             "churned_treatment": 1})
+    '2.5 fewer customers churned than the control rate predicts (3.5 expected, 1 churned)'
+    """
+    saved = figures.get("customers_saved")
+    if saved is None or figures.get("churn_rate_control") is None:
+        return "no comparison (a group is empty)"
+
+    def count(value: float) -> str:
+        whole = abs(value) >= 10 or abs(value - round(value)) < 0.05
+        return f"{value:,.0f}" if whole else f"{value:.1f}"
+
+    expected = figures["churn_rate_control"] * figures["n_treatment"]
+    tail = f" ({count(expected)} expected, {figures['churned_treatment']:,} churned)"
+    if abs(saved) < 0.05:
+        return "as many customers churned as the control rate predicts" + tail
+    more = "fewer" if saved > 0 else "more"
+    return f"{count(abs(saved))} {more} customers churned than the control rate predicts{tail}"
+
+
+def _tier_order(frame: pd.DataFrame, tier: np.ndarray) -> list[str]:
+    """Tier names from the riskiest down: by their customers' mean churn probability."""
+    names = [t for t in dict.fromkeys(tier.tolist()) if t]
+    if "churn_probability" not in frame.columns:
+        return names
+    prob = pd.to_numeric(frame["churn_probability"], errors="coerce").to_numpy(dtype=float)
+    mean = pd.Series(prob).groupby(tier).mean().to_dict()
+
+    def risk(name: str) -> tuple[bool, float]:
+        value = float(mean.get(name, np.nan))
+        return (value != value, -value if value == value else 0.0)  # unknown ones last
+
+    return sorted(names, key=risk)
 
 
 def campaign_readout(
@@ -351,15 +393,17 @@ def campaign_readout(
     label: str | None = None,
     lookback: Any = None,
     level: float = 0.95,
+    override: bool = False,
 ) -> dict[str, Any]:
     """Read out a campaign run on a past at-risk list against its holdout group.
 
     Parameters
     ----------
     list_frame : pandas.DataFrame or path-like
-        The list (``at_risk_list(..., holdout=...)``, or a file :func:`read_list` reads),
-        with ``customer_id``, ``group`` (``treatment``/``control``) and optionally
-        ``risk_tier`` and ``revenue_at_risk``; its ``attrs`` give its as-of and horizon.
+        The list (``at_risk_list(..., holdout=...)``, or a file :func:`read_list` reads and
+        checks), with ``customer_id``, ``group`` (``treatment``/``control``) and optionally
+        ``risk_tier``, ``churn_probability`` and ``revenue_at_risk``; its ``attrs`` give its
+        as-of and horizon. Each customer must appear once.
     data : EventData
         What happened since: must reach the end of the list's horizon.
     as_of : timestamp-like
@@ -367,7 +411,7 @@ def campaign_readout(
         cancellations at or before it). Must be on or after the list's as-of + horizon.
     horizon, list_as_of : optional
         The list's horizon and as-of, for a list that does not record them (a CSV without
-        its manifest); when it does, they must agree with it.
+        its manifest); when it does, they must agree with it, unless ``override``.
     label : {"cancellation", "inactivity"}, optional
         Churn definition; default: the list's (the model's training definition), else
         cancellation when customers have ``churned_at``.
@@ -375,26 +419,34 @@ def campaign_readout(
         Inactivity churn only; default: the list's, else 90 days.
     level : float, default 0.95
         Confidence level of the intervals.
+    override : bool, default False
+        Use ``horizon`` / ``list_as_of`` in place of what the list records; the readout
+        states it (``dates``).
 
     Returns
     -------
     dict
-        Plain JSON: the list's ``list_as_of``, ``horizon``, ``model_id``, ``holdout_share``,
-        ``holdout_seed`` and ``label``; the readout ``as_of``, ``level`` and
-        ``interval_method``; ``n_treatment``, ``n_control``, ``churned_treatment``,
-        ``churned_control``, ``churn_rate_treatment``, ``churn_rate_control``,
-        ``retention_lift``, ``ci_low``, ``ci_high``, ``customers_saved`` (and ``_low`` /
-        ``_high``), ``revenue_at_risk_treatment``, ``revenue_saved`` (and ``_low`` /
-        ``_high``); ``tiers``: the same figures per risk tier; ``n_unmatched``: listed
+        Plain JSON: the list's ``list_as_of`` (a date), ``horizon``, ``model_id``,
+        ``holdout_share``, ``holdout_seed`` and ``label``; ``dates``: where the as-of and
+        horizon come from (``"list"``, ``"given"`` or ``"overridden (...)"``); the readout
+        ``as_of``, ``level``, ``interval_method`` and ``min_group``; ``n_treatment``,
+        ``n_control``, ``churned_treatment``, ``churned_control``,
+        ``churn_rate_treatment``, ``churn_rate_control``, ``retention_lift``, ``too_few``,
+        ``ci_low``, ``ci_high``, ``customers_saved`` (and ``_low`` / ``_high``),
+        ``revenue_at_risk_treatment``, ``revenue_saved`` (and ``_low`` / ``_high``);
+        ``tiers``: the same figures per risk tier, riskiest first; ``n_unmatched``: listed
         customers not found in the population of ``data`` at the list's as-of (left out).
-        Figures that cannot be computed (a group with no customer) are None.
+        Figures that cannot be computed (a group with no customer) are None; a segment with
+        fewer than :data:`MIN_GROUP` customers in a group has ``too_few`` True and no
+        interval.
 
     Raises
     ------
     ChurnDataError
-        When the list has no ``group`` column or a group is empty, its as-of or horizon is
-        unknown, ``as_of`` is before the horizon has ended, or no listed customer is found in
-        ``data``.
+        When the list has no ``group`` column or a group is empty, holds a customer twice,
+        its as-of or horizon is unknown (or contradicts the given one), its metadata is
+        damaged, ``as_of`` is before the horizon has ended, or no listed customer is found
+        in ``data``.
 
     Warns
     -----
@@ -410,8 +462,8 @@ def campaign_readout(
     >>> scores = pipe.score(data, "2024-11-01", explain=False)
     >>> listed = cp.at_risk_list(scores, holdout=0.5, random_state=11)
     >>> out = cp.campaign_readout(listed, data, as_of="2024-12-01")
-    >>> out["n_treatment"] + out["n_control"] == len(listed)
-    True
+    >>> out["n_treatment"] + out["n_control"] == len(listed), out["list_as_of"]
+    (True, '2024-11-01')
     """
     from .labels import label_churn, label_kind
 
@@ -435,10 +487,29 @@ def campaign_readout(
             f"the list's column group holds {bad[:5]}; expected 'treatment' or 'control'"
         )
     attrs = dict(frame.attrs)
-    window = _known(attrs, "horizon", horizon, parse_window, "horizon", "--horizon (horizon=)")
-    start = _known(attrs, "as_of", list_as_of, _as_of_text, "as-of", "--list-as-of (list_as_of=)")
-    stamp = _as_of_text(as_of)
+    window, horizon_from = _known(
+        attrs, "horizon", horizon, parse_window, "horizon", "--horizon (horizon=)", override
+    )
+    start, as_of_from = _known(
+        attrs,
+        "as_of",
+        list_as_of,
+        _as_of_text,
+        "as-of",
+        "--list-as-of (list_as_of=)",
+        override,
+    )
+    holdout, seed = _holdout(attrs)
+    try:
+        stamp = _as_of_text(as_of)
+    except ValueError as exc:
+        raise ChurnDataError(f"--as-of (as_of=) {as_of!r}: {exc}") from None
     end = start + window
+    if end > TIME_RANGE[1]:
+        raise ChurnDataError(
+            f"the list's horizon ends on {end:%Y-%m-%d}, after 2199; the list's as-of or "
+            f"horizon is wrong"
+        )
     if stamp < end:
         raise ChurnDataError(
             f"the list's {horizon_text(window)} horizon after {start:%Y-%m-%d} ends on "
@@ -481,6 +552,8 @@ def campaign_readout(
     ).droplevel("cutoff")["churned"]
     known = pd.Index(outcome.index.astype(str))
     ids = _unescape_ids(frame["customer_id"].reset_index(drop=True), known)
+    group_values = groups.to_numpy(dtype=object)
+    _check_customers(ids, group_values)
     churned = pd.Series(outcome.to_numpy(), index=known)
     churned = churned[~churned.index.duplicated()].reindex(ids.to_numpy()).to_numpy()
     matched = ~pd.isna(churned)
@@ -491,12 +564,13 @@ def campaign_readout(
             f"list was scored from, updated"
         )
     y = churned[matched].astype(np.int64)
-    treated = (groups.to_numpy(dtype=object) == "treatment")[matched]
-    tier = (
-        frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()[matched]
+    treated = (group_values == "treatment")[matched]
+    tier_all = (
+        frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()
         if "risk_tier" in frame.columns
-        else np.full(int(matched.sum()), "", dtype=object)
+        else np.full(len(frame), "", dtype=object)
     )
+    tier = tier_all[matched]
     revenue = (
         pd.to_numeric(frame["revenue_at_risk"], errors="coerce").fillna(0.0).to_numpy()[matched]
         if "revenue_at_risk" in frame.columns
@@ -521,31 +595,26 @@ def campaign_readout(
             f"the list's {empty} group has no customer found in the data; "
             f"a readout compares both groups"
         )
-    order = list(dict.fromkeys(tier.tolist()))
-    holdout, seed = attrs.get("holdout_share"), attrs.get("holdout_seed")
-    try:
-        holdout = None if holdout in (None, "") else float(holdout)
-        seed = None if seed in (None, "") else int(seed)
-    except (TypeError, ValueError):
-        raise ChurnDataError(
-            f"the list's metadata records holdout_share = {holdout!r}, "
-            f"holdout_seed = {seed!r}; expected a share and an integer seed "
-            f"(repair the manifest)"
-        ) from None
+    sources = {horizon_from, as_of_from}
+    dates = next((s for s in sources if s.startswith("overridden")), None) or (
+        "given" if "given" in sources else "list"
+    )
     return _clean(
         {
-            "list_as_of": start.isoformat(),
+            "list_as_of": date_text(start),
             "horizon": horizon_text(window),
-            "as_of": stamp.isoformat(),
+            "as_of": date_text(stamp),
+            "dates": dates,
             "model_id": attrs.get("model_id"),
             "holdout_share": holdout,
             "holdout_seed": seed,
             "label": kind,
             "level": float(level),
             "interval_method": _METHOD,
+            "min_group": MIN_GROUP,
             **overall,
             "n_unmatched": int((~matched).sum()),
-            "tiers": {name: figures(tier == name) for name in order if name},
+            "tiers": {name: figures(tier == name) for name in _tier_order(frame, tier_all)},
         }
     )
 
@@ -574,7 +643,8 @@ def readout_frame(readout: Mapping[str, Any]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``segment`` (``"all"``, then the tiers).
+        Indexed by ``segment`` (``"all"``, then the tiers, riskiest first); ``too_few`` is 1
+        where a group has fewer than :data:`MIN_GROUP` customers (no interval).
     """
     keys = [
         "n_treatment",
@@ -588,6 +658,7 @@ def readout_frame(readout: Mapping[str, Any]) -> pd.DataFrame:
         "ci_high",
         "customers_saved",
         "revenue_saved",
+        "too_few",
     ]
     rows = {"all": {k: readout.get(k) for k in keys}}
     for name, tier in readout.get("tiers", {}).items():
@@ -608,9 +679,10 @@ def _plot_rates(frame: pd.DataFrame, level: float, ax: Any) -> None:
         rates = frame[f"churn_rate_{group}"].to_numpy(dtype=float)
         ns = frame[f"n_{group}"].to_numpy(dtype=float)
         churned = frame[f"churned_{group}"].to_numpy(dtype=float)
+        few = frame["too_few"].to_numpy(dtype=float) > 0
         low, high = [], []
-        for rate, count, n in zip(rates, churned, ns, strict=True):  # a few segments
-            if n and rate == rate:
+        for rate, count, n, small in zip(rates, churned, ns, few, strict=True):  # a few rows
+            if n and rate == rate and not small:  # no interval drawn for too few customers
                 lo, hi = wilson_interval(int(count), int(n), level)
                 low.append(max(0.0, rate - lo))  # rounding can put a limit a hair inside
                 high.append(max(0.0, hi - rate))
@@ -638,10 +710,12 @@ def _plot_lift(frame: pd.DataFrame, ax: Any) -> None:
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     ok = ~np.isnan(lift)
+    below = np.nan_to_num(np.maximum(lift - low, 0.0))  # no interval: too few customers
+    above = np.nan_to_num(np.maximum(high - lift, 0.0))
     ax.errorbar(
         lift[ok],
         y[ok],
-        xerr=[np.maximum(lift - low, 0.0)[ok], np.maximum(high - lift, 0.0)[ok]],
+        xerr=[below[ok], above[ok]],
         fmt="o",
         color="#0969da",
         capsize=4,
@@ -650,6 +724,16 @@ def _plot_lift(frame: pd.DataFrame, ax: Any) -> None:
     ax.set_yticks(y, [str(s) for s in frame.index])
     ax.set_xlabel("retention lift (control minus treatment churn rate)")
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:+.0%}")
+
+
+def _interval_text(figures: Mapping[str, Any], level: float, short: bool = False) -> str:
+    """The lift's interval in words, or :data:`TOO_FEW`."""
+    if figures.get("too_few"):
+        return TOO_FEW if short else f"{TOO_FEW}: fewer than {MIN_GROUP} customers in a group"
+    if figures.get("ci_low") is None:
+        return "n/a"
+    low, high = f"{figures['ci_low']:+.1%}", f"{figures['ci_high']:+.1%}"
+    return f"{low} to {high}" if short else f"{level:.0%} interval {low} to {high}"
 
 
 def write_campaign(
@@ -662,7 +746,8 @@ def write_campaign(
     readout : dict
         From :func:`campaign_readout`.
     out_dir : path-like
-        Created if needed.
+        Created if needed; an existing folder must be empty or a readout folder churnpredict
+        wrote (its marker, see :mod:`churnpredict.folders`).
     title : str
 
     Returns
@@ -670,10 +755,10 @@ def write_campaign(
     pathlib.Path
         The path of ``campaign.html``.
     """
+    from .folders import check_output_folder, mark_output_folder
     from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
-    from .io import check_writable
 
-    out = check_writable(Path(out_dir), "out_dir", directory=True)
+    out = check_output_folder(Path(out_dir), "campaign")
     frame = readout_frame(readout)
     level = float(readout.get("level", 0.95))
     plots = [
@@ -703,14 +788,12 @@ def write_campaign(
         (
             "Retention lift",
             number(readout.get("retention_lift"), "{:+.1%}"),
-            f"{level:.0%} interval {number(readout.get('ci_low'), '{:+.1%}')} to "
-            f"{number(readout.get('ci_high'), '{:+.1%}')}",
+            _interval_text(readout, level),
         ),
         (
             "Customers saved",
-            number(readout.get("customers_saved"), "{:,.1f}"),
-            f"{number(readout.get('customers_saved_low'), '{:,.1f}')} to "
-            f"{number(readout.get('customers_saved_high'), '{:,.1f}')}",
+            number(readout.get("customers_saved"), "{:+,.1f}"),
+            saved_text(readout),
         ),
         (
             "Revenue saved",
@@ -739,10 +822,10 @@ def write_campaign(
         f"<td class=n>{number(r['churn_rate_treatment'], pct)}</td>"
         f"<td class=n>{number(r['churn_rate_control'], pct)}</td>"
         f"<td class=n>{number(r['retention_lift'], '{:+.1%}')}</td>"
-        f"<td class=n>{number(r['ci_low'], '{:+.1%}')} to {number(r['ci_high'], '{:+.1%}')}</td>"
-        f"<td class=n>{number(r['customers_saved'], '{:,.1f}')}</td>"
+        f"<td class=n>{escape(_interval_text(r, level, short=True))}</td>"
+        f"<td>{escape(saved_text(r))}</td>"
         f"<td class=n>{number(r['revenue_saved'], '{:,.0f}')}</td></tr>"
-        for name, r in frame.to_dict("index").items()
+        for name, r in [("all", readout), *readout.get("tiers", {}).items()]
     )
     unmatched = int(readout.get("n_unmatched") or 0)
     note = (
@@ -751,6 +834,15 @@ def write_campaign(
         if unmatched
         else ""
     )
+    if readout.get("dates", "list") != "list":
+        note += (
+            f'<p class="note">The list\'s as-of and horizon: {escape(readout.get("dates"))}.</p>'
+        )
+    if any(r.get("too_few") for r in [readout, *readout.get("tiers", {}).values()]):
+        note += (
+            f'<p class="note">"{TOO_FEW}": fewer than {MIN_GROUP} customers in a group, so no '
+            f"interval is given; the rates are what happened, not evidence of an effect.</p>"
+        )
     figs = "".join(figure_html(p) for p in plots)
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -769,7 +861,7 @@ def write_campaign(
         f"{escape(readout.get('interval_method'))}. Revenue saved = the treated customers' "
         f"revenue at risk x lift / control churn rate.</footer></main></body></html>\n"
     )
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(out, "campaign")
     for plot in plots:
         write_page(out / f"{plot.stem}.png", plot.png)
     write_page(

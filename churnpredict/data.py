@@ -182,8 +182,12 @@ class EventData:
         cancel_event: str | None = None,
         outcome_columns: Any = (),
     ) -> None:
-        if unknown_customers not in ("warn", "drop", "error"):
-            raise ValueError(
+        if not isinstance(unknown_customers, str) or unknown_customers not in (
+            "warn",
+            "drop",
+            "error",
+        ):
+            raise ChurnDataError(
                 f"unknown_customers={unknown_customers!r}; expected 'warn', 'drop' or 'error'"
             )
         columns = dict(columns or {})
@@ -653,9 +657,9 @@ class EventData:
             for name, frame in tables.items()
             if frame is not None and sources[name] in frame.columns
         }
-        if "text" in kinds.values() and "number" in kinds.values():
+        if "text" in kinds.values() and "integer" in kinds.values():
             for name, kind in kinds.items():
-                if kind == "number":
+                if kind == "integer":  # float ids are refused, naming the tables
                     frame = tables[name].copy(deep=False)
                     frame[sources[name]] = ids_as_text(frame[sources[name]])
                     tables[name] = frame

@@ -262,7 +262,7 @@ def population_drift(
     Returns
     -------
     dict
-        Plain JSON, the content of ``drift.json``: ``thresholds``, ``binning`` (how bins were
+        Plain JSON, the content of ``<list>.drift.json``: ``thresholds``, ``binning`` (how bins were
         made), ``n_scored``, ``features`` (one entry per feature, highest PSI first: ``name``,
         ``kind``, ``psi``, ``level`` in ``ok``/``notice``/``warn``, ``missing_share`` and
         ``missing_share_reference``, ``unseen_categories`` and ``unseen_share``), ``score``
@@ -337,7 +337,7 @@ def drift_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     Parameters
     ----------
     summary : dict
-        From :func:`population_drift` (or read back from ``drift.json``).
+        From :func:`population_drift` (or read back from ``<list>.drift.json``).
 
     Returns
     -------
@@ -412,7 +412,7 @@ def write_drift(summary: Mapping[str, Any], path: str | os.PathLike, **extra: An
     summary : dict
         From :func:`population_drift`.
     path : path-like
-        E.g. ``drift.json`` next to the at-risk list.
+        E.g. ``<list>.drift.json`` next to the at-risk list (:func:`churnpredict.io.drift_path`).
     **extra
         More top-level keys (e.g. ``as_of``, ``model_id``), written first.
 

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
+import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .exceptions import ChurnDataError, DataQualityWarning
+from .exceptions import ChurnDataError
+from .spreadsheet import (
+    EXCEL_CELL_LIMIT,
+    check_cells,
+    safe_text,
+    spreadsheet_safe,
+    warn_carriage_returns,
+)
 
 __all__ = [
     "EXCEL_CELL_LIMIT",
@@ -29,9 +35,15 @@ __all__ = [
     "atomic_write",
     "check_cells",
     "check_writable",
+    "drift_path",
+    "folder_lock",
+    "output_batch",
     "find_table",
+    "manifest_digest",
     "manifest_path",
     "ids_as_text",
+    "read_bounded",
+    "read_json_lines",
     "read_table",
     "sync_directory",
     "sync_tree",
@@ -134,13 +146,11 @@ def read_table(
         reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
     elif name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
         kind, fix = "JSON Lines", "write one JSON object per line"
-        # no type guessing: ids stay as written, text dates are parsed by EventData
-        options = (
-            {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False, "convert_dates": False}
-        )
 
         def reader() -> pd.DataFrame:
-            return _json_ids(pd.read_json(path, lines=True, **options), id_columns)
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as fh:
+                return read_json_lines(fh, id_columns=id_columns, where=str(path))
     else:
         raise ChurnDataError(
             f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
@@ -149,6 +159,8 @@ def read_table(
         frame = reader()
     except pd.errors.EmptyDataError:
         raise ChurnDataError(f"{path} is empty (no header, no rows); {fix}") from None
+    except ChurnDataError:
+        raise
     except UnicodeDecodeError:
         raise ChurnDataError(f"{path} is not UTF-8 text; re-save it as UTF-8 {kind}") from None
     except MemoryError:
@@ -166,11 +178,93 @@ def read_table(
     return frame
 
 
-def _json_ids(frame: pd.DataFrame, id_columns: Sequence[str]) -> pd.DataFrame:
+class _FloatToken(str):
+    """The text of a JSON number with a fraction or an exponent (kept exactly as written)."""
+
+
+def read_json_lines(
+    source: Any, *, id_columns: Sequence[str] = ("customer_id",), where: str = "JSON Lines"
+) -> pd.DataFrame:
+    """A JSON Lines text as a DataFrame, its id columns exactly as written, as text.
+
+    Other columns are typed by pandas without guessing (text dates stay text). An id is its
+    JSON string, or the digits of a whole JSON number however large (pandas alone would read
+    a column holding one ``1.0`` as floats, turning ``9007199254740993`` into
+    ``9007199254740992``). A number written with a fraction or an exponent, a JSON object or
+    a list as an id is refused: it names no customer exactly.
+
+    Parameters
+    ----------
+    source : str or file-like
+        The text (or an open text file) of one JSON object per line.
+    id_columns : sequence of str, default ("customer_id",)
+    where : str
+        The file, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ChurnDataError
+        For ids that are floats, objects or lists (naming the file, the column and a few).
+
+    Examples
+    --------
+    >>> text = '{"customer_id": 9007199254740993}\\n{"customer_id": "007"}\\n'
+    >>> read_json_lines(text)["customer_id"].tolist()
+    ['9007199254740993', '007']
+    """
+    import io as _io
+
+    text = source if isinstance(source, str) else source.read()
+    options = {"dtype": False} if _PANDAS_MAJOR >= 3 else {"dtype": False, "convert_dates": False}
+    frame = pd.read_json(_io.StringIO(text), lines=True, **options)
     for col in id_columns:
-        if col in frame.columns:
-            frame[col] = ids_as_text(frame[col])
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        exact = values.dtype == object and all(
+            v is None or isinstance(v, (str, int)) for v in values.dropna().tolist()
+        )
+        if not (exact or pd.api.types.is_integer_dtype(values.dtype)):
+            values = _exact_json_column(text, col, len(frame), where)
+        frame[col] = ids_as_text(pd.Series(values, index=frame.index, dtype=object))
     return frame
+
+
+def _exact_json_column(text: str, column: str, rows: int, where: str) -> list[Any]:
+    """The values of ``column`` in each line as written (floats as :class:`_FloatToken`)."""
+    values: list[Any] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line, parse_float=_FloatToken, parse_constant=_FloatToken)
+        values.append(record.get(column) if isinstance(record, dict) else None)
+    if len(values) != rows:  # pragma: no cover - pandas and json agree on JSON Lines
+        raise ChurnDataError(f"{where}: {column} could not be read exactly; write ids as text")
+    floats = [v for v in values if isinstance(v, _FloatToken)]
+    if floats:
+        raise ChurnDataError(
+            f"{where}: {column} holds {len(floats):,} number(s) with a decimal point or an "
+            f"exponent (e.g. {_format_id_examples(floats)}); such JSON numbers are floats, "
+            f"which cannot tell every id apart (9007199254740993 reads as 9007199254740992). "
+            f'Write ids as text ("{column}": "123") or as whole numbers (123)'
+        )
+    other = [v for v in values if isinstance(v, (dict, list))]
+    if other:
+        raise ChurnDataError(
+            f"{where}: {column} holds {len(other):,} JSON object(s) or list(s) (e.g. "
+            f"{_format_id_examples(other)}); an id is text or a whole number"
+        )
+    return values
+
+
+def _format_id_examples(values: Sequence[Any], k: int = 3) -> str:
+    """A few values as JSON text, for messages."""
+    shown = [v if isinstance(v, _FloatToken) else json.dumps(v)[:40] for v in values[:k]]
+    return ", ".join(shown)
 
 
 def ids_as_text(values: pd.Series) -> pd.Series:
@@ -208,6 +302,44 @@ def _id_text(value: object) -> object:
     if isinstance(value, (int, float)):
         return str(value)
     return value
+
+
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused when it holds more than ``limit``.
+
+    The file is opened without blocking and checked before anything is read: a FIFO, a
+    device (``/dev/zero``) or a folder is refused rather than waited on or read without end,
+    also behind a symbolic link.
+
+    Raises
+    ------
+    OSError
+        When the file is missing or unreadable (``FileNotFoundError`` ...).
+    ValueError
+        When it is not a regular file or is larger than ``limit`` bytes (the message says
+        which).
+    """
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size:,} bytes, over the limit of {limit:,}")
+        chunks, size = [], 0
+        while True:
+            block = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not block:
+                break
+            chunks.append(block)
+            size += len(block)
+            if size > limit:
+                raise ValueError(f"over the limit of {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -251,6 +383,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         _fsync(tmp)
+        pending = _BATCH.get()
+        if pending is not None:  # renamed with the batch's other outputs, at its end
+            pending.append((tmp, path))
+            return
         os.replace(tmp, path)
         _fsync(path.parent)
     except BaseException as exc:
@@ -265,6 +401,92 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Path]:
             # name the destination, not the temporary file; errno keeps the subclass
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
+
+
+_BATCH: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "churnpredict_output_batch", default=None
+)
+
+
+@contextlib.contextmanager
+def output_batch() -> Iterator[None]:
+    """Outputs written inside the block replace their destinations together, or none does.
+
+    Every :func:`atomic_write` inside the block (:func:`write_frame`, the at-risk list, its
+    manifest, its drift file...) writes and fsyncs its temporary file as usual but waits with
+    the rename: when the block ends without error, all are renamed under an exclusive lock
+    on their folders (:func:`folder_lock`), so two writers of the same files never leave a
+    mix of both and a reader holding the shared lock sees one writer's files. On any error
+    every temporary file is removed and no destination is touched. A batch inside a batch
+    joins the outer one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_batch():
+    ...     with atomic_write(folder / "a.txt") as tmp:
+    ...         _ = tmp.write_text("a")
+    ...     print(sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")))
+    []
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt']
+    """
+    if _BATCH.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _BATCH.set(pending)
+    try:
+        yield
+    except BaseException:
+        _BATCH.reset(token)
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    _BATCH.reset(token)
+    folders = sorted({path.parent.resolve() for _, path in pending})
+    try:
+        with contextlib.ExitStack() as locks:
+            for folder in folders:  # always in the same order: no deadlock between writers
+                locks.enter_context(folder_lock(folder))
+            while pending:
+                tmp, path = pending[0]
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:  # name the destination, not the temporary file
+                    if exc.errno is None:
+                        raise
+                    raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+                pending.pop(0)
+            for folder in folders:
+                _fsync(folder)
+    finally:
+        for tmp, _ in pending:  # left over by a failed rename
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def folder_lock(path: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
+    """An exclusive (or shared) lock on a folder between churnpredict processes.
+
+    POSIX ``flock`` on the folder itself (no lock file is created); no lock on Windows.
+    Writers of outputs that belong together take it exclusively around their renames
+    (:func:`output_batch`, model bundles), readers of such outputs shared.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def sync_directory(path: str | os.PathLike) -> None:
@@ -311,7 +533,9 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     A reader may find no ``path`` during that swap of two renames (use a versioned layout
     with a pointer, as model bundles do, when readers must never see a gap); concurrent
     writers retry the swap, so each one succeeds and the last one's directory stays. On any
-    error the temporary directory is removed and ``path`` is left as it was.
+    error the temporary directory is removed and ``path`` is left as it was. It replaces
+    whatever ``path`` holds: callers first check that churnpredict wrote it
+    (:func:`churnpredict.folders.check_output_folder`) and mark the new one.
 
     Parameters
     ----------
@@ -429,7 +653,9 @@ def write_frame(
     cell of one row. In CSV and Excel, a text cell that a spreadsheet would run as a formula
     (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, also after leading
     spaces) gets a leading apostrophe. Excel cells also lose the control characters that
-    the format cannot hold (NUL and the like). Parquet keeps values as they are.
+    the format cannot hold (NUL and the like). In Excel, ``customer_id`` is always text
+    (numbers as their exact digits): a number cell would round ids beyond 15 digits. Parquet
+    keeps values as they are.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -447,232 +673,33 @@ def write_frame(
     elif suffix == ".csv":
         _write_csv(spreadsheet_safe(frame, "csv"), path, meta if metadata is not None else None)
     else:
-        book = {sheet_name: frame, **dict(sheets or {})}
+        book = {sheet_name: _text_ids(frame), **dict(sheets or {})}
         safe = {key: spreadsheet_safe(sheet, "xlsx") for key, sheet in book.items()}
         for sheet in safe.values():
             check_cells(sheet, path, cleaned=True)
-        _warn_carriage_returns(frame, path)
+        warn_carriage_returns(frame, path)
         _write_excel(safe, path, meta, excel_formats or {}, excel_fills or {})
     return path
 
 
-def _warn_carriage_returns(frame: pd.DataFrame, path: Path) -> None:
-    """Warn that an .xlsx file reads back a carriage return as a line feed (XML line ends)."""
-    hits: dict[str, Any] = {}
-    for name in frame.columns:
-        col = frame[name]
-        if not _may_hold_text(col.dtype):
-            continue
-        text = _text_values(_distinct(col)[1])
-        if text is None:
-            continue
-        found = text[text.str.contains("\r", regex=False).fillna(False).to_numpy(dtype=bool)]
-        if len(found):
-            hits[str(name)] = found.iloc[0]
-    if hits:
-        first = next(iter(hits))
-        warnings.warn(
-            f"{path}: column(s) {list(hits)} hold carriage returns (e.g. {first} "
-            f"{hits[first]!r}), which an .xlsx file gives back as line feeds; ids written so "
-            f"no longer match the data (a campaign readout would miss those customers). "
-            f"Write the list as .csv or .parquet to keep them exact",
-            DataQualityWarning,
-            stacklevel=3,
-        )
+#: Columns written as text in Excel whatever their type: a number cell holds 15 significant
+#: digits (a double), so an id such as 9007199254740993 would come back as another id.
+_ID_COLUMNS = ("customer_id",)
 
 
-#: Excel's limit on the characters in one cell.
-EXCEL_CELL_LIMIT = 32_767
-#: The file types :func:`write_frame` writes.
-OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
-# A cell a spreadsheet would run: starts with = + - @ (also after leading whitespace), tab or
-# carriage return (OWASP CSV injection rule).
-_FORMULA = r"(?:[\t\r]|\s*[=+\-@])"
-# Characters an .xlsx cell cannot hold (the same set as openpyxl's ILLEGAL_CHARACTERS_RE).
-_ILLEGAL_XLSX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-
-
-def _may_hold_text(dtype: Any) -> bool:
-    """False for dtypes that cannot hold str cells (numbers, booleans, dates, durations)."""
-    types = pd.api.types
-    return not (
-        types.is_numeric_dtype(dtype)
-        or types.is_bool_dtype(dtype)
-        or types.is_datetime64_any_dtype(dtype)
-        or types.is_timedelta64_dtype(dtype)
-        or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
-    )
-
-
-def _text_values(col: pd.Series) -> pd.Series | None:
-    """The str cells of ``col`` as a string Series (NA elsewhere), or None when it has none."""
-    dtype = col.dtype
-    if not _may_hold_text(dtype):
-        return None
-    if isinstance(dtype, pd.CategoricalDtype):
-        col = col.astype(object)
-    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
-        return col.astype("string")
-    kind = pd.api.types.infer_dtype(col, skipna=True)
-    if kind == "string":
-        return col.astype("string")
-    if kind in (
-        "empty",
-        "integer",
-        "floating",
-        "boolean",
-        "decimal",
-        "datetime",
-        "datetime64",
-        "date",
-        "timedelta",
-        "timedelta64",
-        "time",
-        "period",
-        "interval",
-        "complex",
-        "bytes",
-    ):
-        return None
-    return col.map(lambda v: v if isinstance(v, str) else None).astype("string")
-
-
-def _safe_text(text: str, target: str) -> str:
-    """One string made safe as :func:`spreadsheet_safe` makes a cell."""
-    if target == "xlsx":
-        text = re.sub(_ILLEGAL_XLSX, "", text)
-    return "'" + text if re.match(_FORMULA, text) else text
-
-
-def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes and distinct values of ``col`` (-1 for missing): text rules run once per value."""
-    try:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    except TypeError:  # unhashable cells (lists, dicts): every cell on its own
-        return np.arange(len(col)), pd.Series(col.to_numpy(dtype=object))
-    return codes, pd.Series(np.asarray(uniques, dtype=object))
-
-
-def _safe_column(col: pd.Series, target: str) -> np.ndarray | None:
-    """The cells of ``col`` made safe (object array), or None when none changes."""
-    if not _may_hold_text(col.dtype):
-        return None
-    codes, uniques = _distinct(col)
-    text = _text_values(uniques)
-    if text is None:
-        return None
-    new = text
-    if target == "xlsx":
-        new = new.str.replace(_ILLEGAL_XLSX, "", regex=True)
-    risky = new.str.match(_FORMULA).fillna(False).to_numpy(dtype=bool)
-    if risky.any():
-        new = new.where(~risky, "'" + new)
-    changed_unique = (new != text).fillna(False).to_numpy(dtype=bool)
-    if not changed_unique.any():
-        return None
-    changed = (codes >= 0) & changed_unique[np.maximum(codes, 0)]
-    values = col.astype(object).to_numpy(dtype=object, copy=True)
-    values[changed] = new.to_numpy(dtype=object)[codes[changed]]
-    return values
-
-
-def spreadsheet_safe(frame: pd.DataFrame, target: str = "csv") -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells and headers a spreadsheet shows as text.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-    target : {"csv", "xlsx"}, default "csv"
-        ``"xlsx"`` also removes the control characters an .xlsx file cannot hold
-        (``\x00-\x08``, ``\x0b``, ``\x0c``, ``\x0e-\x1f``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Text cells (and column names) starting with ``=``, ``+``, ``-``, ``@`` (also after
-        leading whitespace), tab or carriage return get a leading apostrophe. Numbers, dates
-        and missing values are untouched; ``attrs`` are kept.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> spreadsheet_safe(pd.DataFrame({"id": ["=1+1", " @SUM(A1)", "a-b"], "n": [-1, 2, 3]}))
-               id  n
-    0       '=1+1 -1
-    1  ' @SUM(A1)  2
-    2         a-b  3
-    """
-    if target not in ("csv", "xlsx"):
-        raise ValueError(f"target={target!r}; expected 'csv' or 'xlsx'")
-    out = frame.copy()
-    for position in range(out.shape[1]):
-        values = _safe_column(out.iloc[:, position], target)
-        if values is not None:
-            out.isetitem(position, values)
-    out.columns = [
-        _safe_text(name, target) if isinstance(name, str) else name for name in out.columns
-    ]
+def _text_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its id columns as exact text (numbers as their digits)."""
+    ids = [c for c in _ID_COLUMNS if c in frame.columns]
+    if not ids:
+        return frame
+    out = frame.copy(deep=False)
+    for col in ids:
+        out[col] = ids_as_text(out[col])
     return out
 
 
-def check_cells(
-    frame: pd.DataFrame, path: str | os.PathLike, *, cleaned: bool = False, what: str | None = None
-) -> None:
-    """Refuse text that Excel cannot hold in one cell, before any work or write.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Values bound for ``path`` (e.g. the customer ids and extra columns of a list).
-    path : path-like
-        The destination; only ``.xlsx`` has a cell limit, other suffixes pass.
-    cleaned : bool, default False
-        ``frame`` already went through :func:`spreadsheet_safe`; otherwise the check counts
-        the apostrophe a formula-like cell will get.
-    what : str, optional
-        Where the values come from (e.g. ``"customers"``), for the message.
-
-    Raises
-    ------
-    ChurnDataError
-        Naming the column, how many cells are too long, where, and the fix.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        return
-    if not cleaned:
-        frame = spreadsheet_safe(frame, "xlsx")
-    for position, name in enumerate(frame.columns):
-        if isinstance(name, str) and len(name) > EXCEL_CELL_LIMIT:
-            raise ChurnDataError(
-                f"{path}: a column name is {len(name):,} characters long, over Excel's "
-                f"{EXCEL_CELL_LIMIT:,}-character cell limit; rename it or write .csv or .parquet"
-            )
-        codes, uniques = _distinct(frame.iloc[:, position])
-        text = _text_values(uniques)
-        if text is None:
-            continue
-        long = text.str.len().fillna(0).to_numpy(dtype=np.int64)
-        lengths = (
-            np.where(codes >= 0, long[np.maximum(codes, 0)], 0)
-            if long.size
-            else np.zeros(len(codes), dtype=np.int64)
-        )
-        over = np.flatnonzero(lengths > EXCEL_CELL_LIMIT)
-        if over.size:
-            first = str(frame.iloc[over[0], position])
-            # spreadsheet rows are 1-based and follow the header; input rows are not rows of
-            # the output, so they are named by their value
-            where = (
-                (f"{what}.{name}", f"e.g. {first[:20]!r}...")
-                if what
-                else (str(name), f"e.g. at spreadsheet rows {(over[:5] + 2).tolist()}")
-            )
-            raise ChurnDataError(
-                f"{path}: column {where[0]} holds {over.size:,} value(s) longer than Excel's "
-                f"{EXCEL_CELL_LIMIT:,}-character cell limit (longest {int(lengths.max()):,}), "
-                f"{where[1]}; shorten them or write .csv or .parquet instead"
-            )
+#: The file types :func:`write_frame` writes.
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 
 
 def check_writable(
@@ -771,15 +798,27 @@ def _write_csv(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None) -> 
             write(tmp)
         return
     sidecar = manifest_path(path)
-    # data first, then its manifest: both temporary files are complete before either rename
-    with atomic_write(sidecar) as side_tmp, atomic_write(path) as tmp:
+    # one unit: both temporary files are complete, then renamed together under the lock
+    with output_batch(), atomic_write(sidecar) as side_tmp, atomic_write(path) as tmp:
         write(tmp)
         digest = hashlib.sha256()
         with open(tmp, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         manifest = {"file": path.name, **meta, "sha256": digest.hexdigest()}
+        manifest["manifest_sha256"] = manifest_digest(manifest)
         side_tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's own fields (all but ``manifest_sha256``), in canonical JSON.
+
+    Written into the manifest, it shows a reader that the manifest was not edited since it
+    was written (by mistake; anyone who edits on purpose can recompute it).
+    """
+    fields = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def manifest_path(path: str | os.PathLike) -> Path:
@@ -792,6 +831,20 @@ def manifest_path(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     return path.with_name(f"{path.stem}.manifest.json")
+
+
+def drift_path(path: str | os.PathLike) -> Path:
+    """Where ``churnpredict score`` puts the drift record of a list: ``<name>.drift.json``.
+
+    One per list, so this week's list does not overwrite last week's record.
+
+    Examples
+    --------
+    >>> drift_path("out/at_risk.csv").as_posix()
+    'out/at_risk.drift.json'
+    """
+    path = Path(path)
+    return path.with_name(f"{path.stem}.drift.json")
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
@@ -858,14 +911,20 @@ def _write_excel(
     try:
         import openpyxl  # noqa: F401
         from openpyxl.packaging.custom import StringProperty
-    except ImportError:
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
         raise ImportError(
-            "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]'"
+            "writing .xlsx needs openpyxl, which churnpredict depends on: reinstall churnpredict"
         ) from None
     with atomic_write(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, sheet in sheets.items():
                 sheet.to_excel(writer, sheet_name=name, index=False)
+                for j, col in enumerate(sheet.columns, start=1):
+                    if col in _ID_COLUMNS:  # text cells, shown as text ("@")
+                        for (cell,) in writer.sheets[name].iter_rows(
+                            min_row=2, min_col=j, max_col=j
+                        ):
+                            cell.number_format = "@"
                 _style_sheet(
                     writer.sheets[name],
                     sheet,
@@ -875,10 +934,10 @@ def _write_excel(
             book = writer.book
             props = book.properties
             props.creator = f"churnpredict {meta['churnpredict_version']}"
-            props.title = _safe_text(str(meta.get("title") or next(iter(sheets))), "xlsx")[:255]
-            props.description = _safe_text(json.dumps(meta), "xlsx")
+            props.title = safe_text(str(meta.get("title") or next(iter(sheets))), "xlsx")[:255]
+            props.description = safe_text(json.dumps(meta), "xlsx")
             for key, value in meta.items():
                 if value is not None:
                     book.custom_doc_props.append(
-                        StringProperty(name=key, value=_safe_text(str(value), "xlsx"))
+                        StringProperty(name=key, value=safe_text(str(value), "xlsx"))
                     )

@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import math
+import os
 import re
-import sys
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from .classpaths import check_class_path
 from .exceptions import BundleError
 from .windows import to_naive_utc
 
@@ -30,7 +31,6 @@ __all__ = ["JSONStateMixin", "class_path", "from_json", "resolve_class", "to_jso
 
 _TAG = "__type__"
 _FITTED_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*[A-Za-z0-9]_$")
-_CLASS_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 # --------------------------------------------------------------------------- encoding
@@ -408,28 +408,24 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def resolve_class(path: Any, base: type, where: str) -> type:
+def resolve_class(
+    path: Any, base: type, where: str, *, bundle: str | os.PathLike | None = None
+) -> type:
     """Import the class named ``"module:QualName"`` and check that it subclasses ``base``.
 
-    Importing runs the module's top-level code, as any import does: a bundle names only
-    classes of installed packages, and modules of the Python standard library are refused
-    outright (no estimator lives there). See ``docs/trust.md``.
+    Before anything is imported, :func:`churnpredict.classpaths.check_class_path` checks that
+    the module belongs to an installed distribution (no ``__main__``, no namespace package,
+    nothing from the working directory or the bundle folder ``bundle``). Importing then runs
+    the module's top-level code, as any import does. See ``docs/trust.md``.
 
     Raises
     ------
     BundleError
-        When the path is malformed, the module is not importable or the class is not a
-        ``base`` subclass.
+        When the path is malformed or refused, the module is not importable or the class is
+        not a ``base`` subclass.
     """
-    if not isinstance(path, str) or not _CLASS_PATH.match(path):
-        raise BundleError(f"{where}: class {path!r} is not a 'module:Class' path")
-    module_name, _, qualname = path.partition(":")
-    top = module_name.split(".")[0]
-    if module_name not in sys.modules and top in getattr(sys, "stdlib_module_names", ()):
-        raise BundleError(
-            f"{where}: class {path!r} is in the Python standard library, "
-            f"which holds no {base.__name__}; the bundle was edited"
-        )
+    module_name = check_class_path(path, where, bundle=bundle)
+    qualname = path.partition(":")[2]
     try:
         obj: Any = importlib.import_module(module_name)
         for part in qualname.split("."):

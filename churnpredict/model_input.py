@@ -169,11 +169,14 @@ class FrameInputMixin:
         frame = pd.DataFrame(columns, index=index)
         numeric = [c for c in frame.columns if c not in self.categories_]
         if numeric:
-            bad = [c for c in numeric if np.isinf(frame[c].to_numpy()).any()]
+            # XGBoost holds float32: beyond its range a value is infinite there too
+            limit = float(np.finfo(np.float32).max)
+            bad = [c for c in numeric if (np.abs(frame[c].to_numpy()) > limit).any()]
             if bad:
                 raise ChurnModelError(
-                    f"features {bad[:5]} hold infinite values; replace them with NaN (missing) "
-                    f"or a finite number"
+                    f"features {bad[:5]} hold infinite values or values beyond +-3.4e38 (a "
+                    f"profile feature is the customers column of its name); replace them with "
+                    f"NaN (missing) or a finite number"
                 )
         return frame, y
 

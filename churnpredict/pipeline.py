@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
-from .data import EventData
+from .data import TIME_RANGE, EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
 from .features import (
@@ -47,6 +47,8 @@ from .training import (
 from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
+
+_SPAN_YEARS = round((TIME_RANGE[1] - TIME_RANGE[0]).days / 365.25)  # years data may span
 
 
 # --------------------------------------------------------------------------- helpers
@@ -228,6 +230,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
+        # the cutoffs must fit in the times data may hold (1700..2199), whatever the data
+        years = n * parse_window(self.cutoff_freq).total_seconds() / (365.25 * 86400)
+        if years > _SPAN_YEARS:
+            raise ChurnModelError(
+                f"n_cutoffs={n!r} cutoffs every {horizon_text(self.cutoff_freq)} span "
+                f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
+                f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
+            )
 
     # ------------------------------------------------------------------ fit
     def fit(

@@ -499,7 +499,9 @@ def write_report(
     The profit view follows the expected-maximum-profit idea: contacting customer ``i`` costs
     ``contact_cost`` and keeps them with probability ``churn_probability x save_rate``, worth
     ``mrr x`` the horizon in months; the list size with the highest expected profit is shown.
-    Plot files of an earlier report in ``out_dir`` that this one does not draw are removed.
+    ``out_dir`` must be new, empty or a report folder churnpredict wrote (it holds the marker
+    of :mod:`churnpredict.folders`); plot files of an earlier report there that this one does
+    not draw are removed.
 
     The page also compares the mean predicted probability with the observed churn rate (on
     the evaluation's cutoff, else on the latest complete cutoff when it lies past the
@@ -509,14 +511,14 @@ def write_report(
     """
     from .evaluate import profit_curve_from_scores
     from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, ListOptions, at_risk_list
-    from .io import check_writable
+    from .folders import check_output_folder, mark_output_folder
 
     out = Path(out_dir)
     if options is not None and not isinstance(options, ListOptions):
         raise TypeError(f"options must be a ListOptions, got {type(options).__name__}")
     if out.exists() and not out.is_dir():
         raise ChurnDataError(f"{out}: is a file; the report needs a directory")
-    check_writable(out, "out_dir", directory=True)  # before any work
+    check_output_folder(out, "report")  # before any work: new, empty or a report folder
     if not 0 <= save_rate <= 1:
         raise ValueError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
     if contact_cost < 0:
@@ -585,7 +587,7 @@ def write_report(
         drift=drift,
         base_rate=_base_rate_check(pipeline, data, evaluation),
     )
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(out, "report")
     for plot in plots:
         write_page(out / f"{plot.stem}.png", plot.png)
     drawn = {plot.stem for plot in plots}

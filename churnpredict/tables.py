@@ -31,6 +31,7 @@ __all__ = [
     "SCHEMA",
     "TABLES",
     "TIME_RANGE",
+    "MAX_TOTAL",
     "TIME_UNITS",
     "TableSchema",
     "blank_to_missing",
@@ -112,6 +113,9 @@ _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)
 TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
 _NS_MIN, _NS_MAX = TIME_RANGE
 _RANGE_TEXT = "1700-01-01 .. 2199-12-31"
+#: The largest total of a number column's magnitudes (amounts, values, MRR): its sums, and
+#: those times a probability and up to 1,200 months (a 100-year horizon), stay finite.
+MAX_TOTAL = float(np.finfo(np.float64).max) / 1e4
 _POSITIVE_LABELS = {"1", "true", "yes", "y", "churn", "churned", "attrited customer", "exited"}
 _NEGATIVE_LABELS = {"0", "false", "no", "n", "existing customer", "retained", "stayed", "active"}
 
@@ -250,23 +254,36 @@ def id_kind(values: pd.Series) -> str | None:
     Returns
     -------
     str or None
-        ``"number"``, ``"text"``, ``"mixed"`` (numbers and text) or pandas' inferred kind
-        for anything else; None when every value is missing.
+        ``"integer"``, ``"float"``, ``"text"``, ``"mixed"`` (numbers and text),
+        ``"mixed-number"`` (integers and floats), ``"object"`` (values that are neither text
+        nor numbers, such as dicts) or pandas' inferred kind for anything else; None when
+        every value is missing.
 
     Examples
     --------
-    >>> id_kind(pd.Series([1, 2])), id_kind(pd.Series(["1", "2"])), id_kind(pd.Series([1, "2"]))
-    ('number', 'text', 'mixed')
+    >>> id_kind(pd.Series([1, 2])), id_kind(pd.Series([1.0])), id_kind(pd.Series(["1", "2"]))
+    ('integer', 'float', 'text')
+    >>> id_kind(pd.Series([1, "2"])), id_kind(pd.Series([1, 2.5], dtype=object))
+    ('mixed', 'mixed-number')
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = pd.Series(values.cat.categories)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "integer-na"):
-        return "number"
+    try:
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+    except TypeError:  # pragma: no cover - unhashable cells in some pandas versions
+        kind = "mixed"
+    if kind in ("integer", "integer-na"):
+        return "integer"
+    if kind in ("floating", "decimal"):
+        return "float"
+    if kind == "mixed-integer-float":
+        return "mixed-number"
     if kind == "string":
         return "text"
     if kind in ("mixed", "mixed-integer"):
-        return "mixed"
+        present = values.dropna().astype(object)
+        plain = present.map(lambda v: isinstance(v, (str, int, float, np.number))).astype(bool)
+        return "mixed" if plain.all() else "object"
     if kind == "empty":
         return None
     return kind
@@ -297,6 +314,22 @@ def check_id_kind(table: str, values: pd.Series, expected: str | None = None) ->
         When the column mixes numbers and text, or its kind differs from ``expected``.
     """
     kind = id_kind(values)
+    if kind == "object":
+        present = values.dropna().astype(object)
+        odd = present[~present.map(lambda v: isinstance(v, (str, int, float, np.number)))]
+        raise ChurnDataError(
+            f"{table}.customer_id holds {len(odd):,} values that are neither text nor numbers "
+            f"(e.g. {format_examples(odd.map(repr), 2)}); an id is text or a whole number"
+        )
+    if kind == "mixed-number":
+        present = values.dropna().astype(object)
+        floats = present[present.map(lambda v: isinstance(v, (float, np.floating))).astype(bool)]
+        raise ChurnDataError(
+            f"{table}.customer_id mixes whole numbers and floats (e.g. "
+            f"{format_examples(floats, 2)}), which cannot tell every id apart "
+            f"(9007199254740993 as a float is 9007199254740992); give every id one type: whole "
+            f"numbers ({table}['customer_id'].astype('int64')) or text"
+        )
     if kind == "mixed":
         present = values.dropna().astype(object)
         is_text = present.map(lambda v: isinstance(v, str)).astype(bool)
@@ -306,6 +339,24 @@ def check_id_kind(table: str, values: pd.Series, expected: str | None = None) ->
             f"{format_examples(present[is_text], 2)}), so 345 and '345' would be two "
             f"customers; give every id one type, e.g. "
             f"{table}['customer_id'].astype(str) (files are read with text ids)"
+        )
+    if (
+        expected is not None
+        and kind is not None
+        and kind != expected
+        and "float"
+        in (
+            kind,
+            expected,
+        )
+    ):
+        floats, other = (table, "customers") if kind == "float" else ("customers", table)
+        raise ChurnDataError(
+            f"{floats}.customer_id holds floating-point ids but {other}.customer_id holds "
+            f"{expected if floats == table else kind} ids; floats cannot match every id "
+            f"exactly (9007199254740993 as a float is 9007199254740992), so they are not "
+            f"compared: write {floats}.customer_id as whole numbers "
+            f"(.astype('int64')) or both as text"
         )
     if expected is not None and kind is not None and kind != expected:
         raise ChurnDataError(
@@ -821,7 +872,9 @@ def numeric_column(
     ------
     ChurnDataError
         True/False, text that is not a number, missing values (unless allowed), infinite or
-        negative values (unless allowed).
+        negative values (unless allowed), and values whose magnitudes add up to more than
+        :data:`MAX_TOTAL`: sums over them (windows, periods, revenue at risk over many months)
+        could overflow.
 
     Examples
     --------
@@ -852,6 +905,15 @@ def numeric_column(
             f"{table}.{column} has {int(infinite.sum())} infinite values "
             f"{format_examples(values[infinite])}; every value must be a finite number (fix "
             f"the export, or drop those rows)"
+        )
+    with np.errstate(over="ignore"):
+        total = float(np.nansum(np.abs(out.to_numpy())))
+    if not total <= MAX_TOTAL:  # inf too
+        big = out.abs().nlargest(3)
+        raise ChurnDataError(
+            f"{table}.{column} adds up to more than {MAX_TOTAL:.1e} (values such as "
+            f"{format_examples(values[big.index])}), so sums over it would overflow; fix the "
+            f"export (a unit or a corrupt value?), or drop those rows"
         )
     if not allow_negative and (out < 0).any():
         neg = values[out < 0]

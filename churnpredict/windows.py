@@ -6,6 +6,8 @@ model and the outputs can all use it without import cycles.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, TypeVar
 
 import numpy as np
@@ -13,7 +15,15 @@ import pandas as pd
 
 TimeLike = TypeVar("TimeLike", pd.Timestamp, pd.DatetimeIndex)
 
-__all__ = ["horizon_text", "parse_window", "to_naive_utc", "window_label", "window_text"]
+__all__ = [
+    "MAX_DURATION",
+    "MIN_DURATION",
+    "horizon_text",
+    "parse_window",
+    "to_naive_utc",
+    "window_label",
+    "window_text",
+]
 
 
 def to_naive_utc(stamp: TimeLike) -> TimeLike:
@@ -33,27 +43,61 @@ def to_naive_utc(stamp: TimeLike) -> TimeLike:
     return stamp
 
 
+#: The shortest and longest durations accepted (windows, horizons, lookbacks, periods).
+MIN_DURATION = pd.Timedelta(seconds=1)
+MAX_DURATION = pd.Timedelta(days=36_525)  # 100 years
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+
+
 def parse_window(window: Any) -> pd.Timedelta:
-    """Read a window as a Timedelta: ``30`` (days), ``"30D"``, ``"12h"`` or a Timedelta.
+    """Read a duration as a Timedelta: a number is days, else a duration string or Timedelta.
+
+    Numbers always mean days, whole or not (``30``, ``28.0``, ``"7"``, ``7.5`` is 7 days and
+    12 hours); strings with a unit (``"30D"``, ``"12h"``, ``"4W"``) and Timedeltas are taken as
+    they are. Every duration must lie between :data:`MIN_DURATION` (1 second) and
+    :data:`MAX_DURATION` (100 years).
+
+    Raises
+    ------
+    ValueError
+        For anything else (``NaT``, ``nan``, ``True``, a negative or out-of-range duration),
+        saying what was given and what to give.
 
     Examples
     --------
     >>> parse_window(30)
     Timedelta('30 days 00:00:00')
+    >>> parse_window(7.5)
+    Timedelta('7 days 12:00:00')
     >>> parse_window("2W")
     Timedelta('14 days 00:00:00')
     """
-    if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-        out = pd.Timedelta(days=int(window))
+    if isinstance(window, (bool, np.bool_)):
+        raise ValueError(f"window {window!r} is not a duration; use days (30) or e.g. '30D'")
+    if isinstance(window, (int, float, np.integer, np.floating)) or (
+        isinstance(window, str) and _NUMBER.fullmatch(window)
+    ):
+        days = float(window)
+        if not math.isfinite(days):
+            raise ValueError(f"window {window!r} is not a number of days; use e.g. 30 or '30D'")
+        if abs(days) > MAX_DURATION.days:
+            raise ValueError(f"window {window!r} (days) is longer than 100 years")
+        out = pd.Timedelta(days=days).round("us") if days % 1 else pd.Timedelta(days=days)
     else:
         try:
             out = pd.Timedelta(window)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise ValueError(
                 f"window {window!r} is not a duration; use days (30) or a string such as '30D'"
             ) from None
+        if pd.isna(out):
+            raise ValueError(f"window {window!r} is not a duration; use days (30) or e.g. '30D'")
     if out <= pd.Timedelta(0):
         raise ValueError(f"window {window!r} must be positive")
+    if out < MIN_DURATION:
+        raise ValueError(f"window {window!r} is shorter than 1 second; use e.g. '1h' or '30D'")
+    if out > MAX_DURATION:
+        raise ValueError(f"window {window!r} is longer than 100 years")
     return out
 
 

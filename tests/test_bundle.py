@@ -28,8 +28,7 @@ from churnpredict import cli
 from churnpredict.bundle import KEY_ENV, bundle_status, check_destination
 from churnpredict.datasets import make_subscription_data
 from churnpredict.exceptions import BundleError
-from churnpredict.features import FeatureBuilder, FeatureInfo, TenureFeatures
-from churnpredict.features._base import as_rows
+from churnpredict.features import TenureFeatures
 from churnpredict.io import atomic_directory
 from churnpredict.jsonstate import from_json, to_json
 from churnpredict.model import ChurnModel, LogisticBaseline
@@ -171,8 +170,15 @@ def test_unsaveable_state_is_refused_before_writing(pipe, tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------- generic builder state
+DECILE_SOURCE = """
+import numpy as np
+import pandas as pd
+
+from churnpredict.features import FeatureBuilder, FeatureInfo, as_rows
+
+
 class DecileFeatures(FeatureBuilder):
-    """A user-defined family whose fitted state is numpy, pandas and time values."""
+    \"\"\"A user-defined family whose fitted state is numpy, pandas and time values.\"\"\"
 
     tables = ("payments",)
     group = "monetary"
@@ -199,17 +205,56 @@ class DecileFeatures(FeatureBuilder):
         return pd.DataFrame(
             {"mrr_decile": np.searchsorted(self.edges_, mrr).astype(float)}, index=rows.index
         )
+"""
 
 
-def test_a_user_builder_with_plain_fitted_state_round_trips(data, tmp_path):
+def install_package(site_dir: Path, name: str, source: str) -> None:
+    """Write package ``name`` into ``site_dir`` as pip would: the files and a RECORD of them."""
+    package = site_dir / name
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(source)
+    info = site_dir / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    lines = [f"{name}/__init__.py,,", f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
+    (info / "RECORD").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def site_dir(tmp_path, monkeypatch):
+    """A site directory (as site-packages is) on sys.path; its modules are unloaded after."""
+    import site
+
+    folder = tmp_path / "site-packages"
+    folder.mkdir()
+    installed = site.getsitepackages()
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(folder), *installed])
+    monkeypatch.syspath_prepend(str(folder))
+    before = set(sys.modules)
+    yield folder
+    for name in set(sys.modules) - before:
+        if name.startswith(("userbuilders", "evil", "models")):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def decile_features(site_dir):
+    """DecileFeatures from an installed package ``userbuilders``."""
+    import importlib
+
+    install_package(site_dir, "userbuilders", DECILE_SOURCE)
+    return importlib.import_module("userbuilders").DecileFeatures
+
+
+def test_a_user_builder_with_plain_fitted_state_round_trips(data, tmp_path, decile_features):
     pipe = ChurnPipeline(
-        builders=[DecileFeatures(n_bins=5), TenureFeatures()],
+        builders=[decile_features(n_bins=5), TenureFeatures()],
         model=ChurnModel(n_estimators=10, n_jobs=1),
         n_cutoffs=6,
     ).fit(data, as_of=AS_OF)
     loaded = ChurnPipeline.load(pipe.save(tmp_path / "m"))
     mine, theirs = pipe.builders_[0], loaded.builders_[0]
-    assert type(theirs) is DecileFeatures and theirs.n_bins == 5
+    assert type(theirs) is decile_features and theirs.n_bins == 5
     np.testing.assert_array_equal(theirs.edges_, mine.edges_)
     assert theirs.statuses_.equals(mine.statuses_) and theirs.statuses_.name == "status"
     assert theirs.kinds_.equals(mine.kinds_)
@@ -223,28 +268,97 @@ def test_a_user_builder_with_plain_fitted_state_round_trips(data, tmp_path):
     )
 
 
+class NotInstalled(TenureFeatures):
+    """A builder defined in a script or test module: no installed package provides it."""
+
+
+def test_a_builder_no_installed_package_provides_is_refused_at_save(data, tmp_path):
+    pipe = ChurnPipeline(
+        builders=[NotInstalled()], model=ChurnModel(n_estimators=5, n_jobs=1), n_cutoffs=4
+    ).fit(data, as_of=AS_OF)
+    with pytest.raises(
+        BundleError,
+        match=r"cannot save NotInstalled: class .* is not from an "
+        r"installed distribution .* installed with pip",
+    ):
+        pipe.save(tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+    NotInstalled.__module__ = "__main__"  # as when defined in a notebook or a script
+    try:
+        with pytest.raises(BundleError, match="lives in a __main__ module"):
+            pipe.save(tmp_path / "m")
+    finally:
+        NotInstalled.__module__ = __name__
+
+
+PAYLOAD = "import pathlib; pathlib.Path({marker!r}).write_text('ran')\n"
+
+
+def plant(saved: Path, class_path: str) -> None:
+    version = current(saved)
+    builders = json.loads((version / "builders.json").read_text())
+    builders["builders"][0]["class"] = class_path
+    reseal(saved, "builders.json", json.dumps(builders).encode())
+
+
+def test_modules_in_the_bundle_or_working_directory_are_never_imported(
+    saved, tmp_path, monkeypatch, site_dir
+):
+    """Finding 2: a module dropped in the bundle folder (or the working directory, which
+    ``python -m`` and notebooks put first on sys.path) ran at load; a dist-info claiming it
+    from outside a site directory does not make it installed."""
+    marker = tmp_path / "ran"
+    payload = PAYLOAD.format(marker=str(marker))
+    monkeypatch.chdir(saved.parent)
+    monkeypatch.syspath_prepend(str(saved.parent))
+    # a package in the bundle folder: model/evil.py imported as model.evil
+    (saved / "__init__.py").write_text(payload)
+    (saved / "evil.py").write_text(payload)
+    plant(saved, "model.evil:X")
+    with pytest.raises(BundleError, match="from the bundle's own folder"):
+        ChurnPipeline.load(saved)
+    # a package in the working directory, with a RECORD claiming it (not in a site directory)
+    (saved.parent / "evilpkg").mkdir()
+    (saved.parent / "evilpkg" / "__init__.py").write_text(payload)
+    info = saved.parent / "evilpkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evilpkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text("evilpkg/__init__.py,,\n")
+    plant(saved, "evilpkg:X")
+    with pytest.raises(BundleError, match="is not from an installed distribution"):
+        ChurnPipeline.load(saved)
+    # a namespace package (a folder without __init__.py), even inside a site directory
+    (site_dir / "evilns").mkdir()
+    (site_dir / "evilns" / "mod.py").write_text(payload)
+    plant(saved, "evilns.mod:X")
+    with pytest.raises(BundleError, match="namespace package"):
+        ChurnPipeline.load(saved)
+    assert not marker.exists()
+    assert not {"model", "model.evil", "evilpkg", "evilns"} & set(sys.modules)
+
+
 @pytest.mark.parametrize(
     ("path", "match"),
     [
-        (
-            "antigravity:Fly",
-            "standard library",
-        ),  # never imported: opening a browser is a side effect
+        # never imported: opening a browser is a side effect
+        ("antigravity:Fly", "standard library"),
         ("this:Zen", "standard library"),  # importing `this` would print
-        ("collections:OrderedDict", "is not a FeatureBuilder subclass"),
+        ("collections:OrderedDict", "standard library"),
+        ("pip.__main__:X", "lives in a __main__ module"),  # an installed program
+        ("churnpredict.__main__:X", "lives in a __main__ module"),
+        ("xgboost:X.__class__", "private"),
+        ("xgboost.sklearn:XGBClassifier", "is not a FeatureBuilder subclass"),
         ("churnpredict.model:ChurnModel", "is not a FeatureBuilder subclass"),
         ("no_such_package_xyz.mod:Thing", "cannot be imported"),
         ("os.system", "is not a 'module:Class' path"),
     ],
 )
 def test_builder_classes_are_checked_before_use(saved, path, match):
-    version = current(saved)
-    builders = json.loads((version / "builders.json").read_text())
-    builders["builders"][0]["class"] = path
-    reseal(saved, "builders.json", json.dumps(builders).encode())
+    plant(saved, path)
     with pytest.raises(BundleError, match=match):
         ChurnPipeline.load(saved)
     assert "antigravity" not in sys.modules and "this" not in sys.modules
+    assert "pip.__main__" not in sys.modules
 
 
 json_values = st.recursive(

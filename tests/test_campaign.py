@@ -252,6 +252,7 @@ def test_a_list_without_its_manifest_needs_its_dates(campaign, tmp_path):
         "holdout_share": None,
         "holdout_seed": None,
         "label": "auto",
+        "dates": "given",
     }
     with pytest.raises(cp.ChurnDataError, match="contradicts the list"):
         cp.campaign_readout(listed, after, as_of=END, horizon="28D")
@@ -392,7 +393,7 @@ def test_readme_weekly_loop_runs(tmp_path, monkeypatch):
         assert result.exit_code == 0, (command, result.output)
     listed = read_list(tmp_path / "lists" / "2024-12-02.csv")
     assert listed.attrs["holdout_seed"] == 11 and listed.attrs["holdout_share"] == 0.2
-    assert (tmp_path / "lists" / "drift.json").is_file()
+    assert (tmp_path / "lists" / "2024-12-02.drift.json").is_file()  # one per list
     readout = json.loads(
         (tmp_path / "readouts" / "2024-12-02" / "campaign.json").read_text(encoding="utf-8")
     )

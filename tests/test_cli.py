@@ -125,7 +125,8 @@ def test_score_writes_the_ranked_csv(tmp_path, data_dir, model_dir, config, samp
     assert (payments == "Ask for a new card today").all()
     assert f"wrote {len(frame):,} rows" in result.stdout
     assert "Top 10 at risk" in result.stdout
-    assert result.stderr == ""
+    # stderr holds only warnings (drift since training), never an error
+    assert all(line.startswith("warning: drift:") for line in result.stderr.splitlines())
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])

@@ -408,7 +408,7 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
         scores, horizon=trained.horizon, customers=tables.customers, extra_columns=("plan",)
     )
     parts = sorted(p.name for p in ranked.iterdir())
-    assert parts[0] == "part.00000.parquet"
+    assert parts[:2] == [".churnpredict-output", "part.00000.parquet"]  # marker, then parts
     listed = pd.read_parquet(ranked)
     assert listed["rank"].tolist() == list(range(1, len(full) + 1))
     assert listed["customer_id"].tolist() == full["customer_id"].tolist()
@@ -429,7 +429,7 @@ def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, 
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
     scores = cpd.score_customers_dask(pipeline, parts, AS_OF, explain=False)
-    with pytest.raises(ChurnDataError, match="holds files other than Parquet parts"):
+    with pytest.raises(ChurnDataError, match="churnpredict did not write it"):
         cpd.write_at_risk_dask(scores, ranked_out=target, horizon=pipeline.horizon)
     assert (target / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["ranked"]

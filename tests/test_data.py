@@ -116,7 +116,7 @@ def test_string_ids_in_events_do_not_silently_match_integer_customer_ids():
     with pytest.raises(
         ChurnDataError,
         match=r"activity\.customer_id holds text ids but "
-        r"customers\.customer_id holds number ids.*"
+        r"customers\.customer_id holds integer ids.*"
         r"\.astype\(str\)",
     ):
         EventData(customers(), activity=a)

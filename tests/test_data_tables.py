@@ -68,9 +68,12 @@ def test_normalise_timestamps_converts_offsets_to_naive_utc():
 @pytest.mark.parametrize(
     "values, kind",
     [
-        ([1, 2], "number"),
+        ([1, 2], "integer"),
+        ([1.0, 2.5], "float"),
         (["1", "2"], "text"),
         ([1, "2"], "mixed"),
+        ([1, 2.5], "mixed-number"),
+        ([{"a": 1}, 2], "object"),
         ([None, None], None),
     ],
 )

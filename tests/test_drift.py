@@ -184,32 +184,36 @@ def test_score_cli_warns_and_writes_drift_json(fitted, tmp_path):
     for name, frame in (("activity", data.activity), ("payments", pays), ("tickets", data.tickets)):
         frame.to_parquet(folder / f"{name}.parquet")
     out = tmp_path / "lists" / "at_risk.csv"
-    result = CliRunner().invoke(
-        cli.app,
-        [
-            "score",
-            str(folder),
-            "--model",
-            str(model),
-            "--as-of",
-            str(AS_OF.date()),
-            "--out",
-            str(out),
-            "--holdout",
-            "0.2",
-            "--seed",
-            "11",
-        ],
-    )
+    result_args = [
+        "score",
+        str(folder),
+        "--model",
+        str(model),
+        "--as-of",
+        str(AS_OF.date()),
+        "--out",
+        str(out),
+        "--holdout",
+        "0.2",
+        "--seed",
+        "11",
+    ]
+    result = CliRunner().invoke(cli.app, result_args)
     assert result.exit_code == 0, result.output
-    summary = json.loads((out.parent / "drift.json").read_text(encoding="utf-8"))
+    summary = json.loads((out.parent / "at_risk.drift.json").read_text(encoding="utf-8"))
     assert summary["as_of"].startswith("2024-10-01") and summary["model_id"] == pipe.model_id_
     assert "paid_90d" in summary["drifted"]
     assert not any(
         name.startswith(("days_since", "events_", "tenure")) for name in summary["drifted"]
     )  # activity did not change
-    warning = " ".join(result.output.split("major drift")[1].split())
+    warning = " ".join(result.stderr.split("major drift")[1].split())
     assert "paid_90d (PSI" in warning
+    # -q (cron) keeps the warning; -qq silences everything on success
+    quiet = CliRunner().invoke(cli.app, [*result_args, "-q"])
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    assert "warning: drift: major drift" in quiet.stderr
+    silent = CliRunner().invoke(cli.app, [*result_args, "-qq"])
+    assert silent.exit_code == 0 and silent.stdout == "" and silent.stderr == ""
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ def test_int_and_text_ids_across_tables_are_an_error():
     with pytest.raises(
         ChurnDataError,
         match=r"activity\.customer_id holds text ids but "
-        r"customers\.customer_id holds number ids.*"
+        r"customers\.customer_id holds integer ids.*"
         r"\.astype\(str\)",
     ):
         EventData(customers, activity=activity)
@@ -355,18 +355,21 @@ def test_infinite_amounts_and_values_are_refused(bad):
         EventData(customers, activity=activity)
 
 
-def test_huge_finite_amounts_are_accepted():
+def test_huge_finite_amounts_are_accepted_while_their_sums_stay_finite():
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_at": ["2024-01-01"] * 2})
     payments = pd.DataFrame(
         {
             "customer_id": [1, 2],
             "timestamp": ["2024-02-01"] * 2,
-            "amount": [1e17, 1e308],
+            "amount": [1e17, 1e300],
             "status": "succeeded",
         }
     )
     data = EventData(customers, payments=payments)
-    assert data.payments["amount"].tolist() == [1e17, 1e308]
+    assert data.payments["amount"].tolist() == [1e17, 1e300]
+    # 1e308: finite, but a sum over it (or it times months of revenue) is not
+    with pytest.raises(ChurnDataError, match=r"payments.amount adds up to more than 1.8e\+304"):
+        EventData(customers, payments=payments.assign(amount=[1e17, 1e308]))
 
 
 # ---------------------------------------------------------------- case 9: lifetimes

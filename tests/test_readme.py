@@ -34,6 +34,22 @@ def test_first_screen_commands_match_ci():
     assert "\npython -m pytest\n" in ci
 
 
+def test_the_notebook_lines_need_only_the_plain_install():
+    """The notebook example writes at_risk.xlsx after `pip install .`: what writes .xlsx is a
+    core dependency, not an extra (issue 17: it failed on the README's own install)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    code = blocks("python")[0]
+    assert '"at_risk.xlsx"' in code and "pip install ." in blocks("bash")[0]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = {re.split(r"[<>=!~; \[]", d)[0].lower() for d in project["dependencies"]}
+    assert "openpyxl" in core
+    assert "excel" not in project["optional-dependencies"]
+
+
 @pytest.mark.slow
 def test_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

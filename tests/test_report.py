@@ -16,6 +16,7 @@ from churnpredict.datasets import make_subscription_data
 from churnpredict.evaluate import profit_curve
 from churnpredict.exceptions import ChurnDataError
 from churnpredict.export import GROUP_MEANINGS
+from churnpredict.folders import mark_output_folder
 from churnpredict.model import ChurnModel
 from churnpredict.pipeline import ChurnPipeline
 from churnpredict.report import REPORT_PLOTS, evaluate_at, write_report
@@ -185,6 +186,7 @@ def test_no_contact_pays_when_contacts_are_dear(tmp_path, pipeline, data, scores
 
 @pytest.mark.slow
 def test_without_known_outcomes_there_is_no_accuracy_section(tmp_path, pipeline, data, scores):
+    mark_output_folder(tmp_path, "report")  # a folder an earlier report filled
     (tmp_path / "gains.png").write_bytes(b"from an earlier report")
     page = write_report(pipeline, data, LIST_AT, tmp_path, scores=scores)
     text = page.read_text(encoding="utf-8")

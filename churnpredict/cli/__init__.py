@@ -2,8 +2,8 @@
 recalibrate.
 
 Exit codes: 0 success; 2 bad input or configuration (one line on stderr naming the problem,
-nothing written); 1 unexpected error. ``--debug`` adds the traceback, ``--quiet`` keeps stdout
-and stderr silent on success.
+nothing written); 1 unexpected error. ``--debug`` adds the traceback; ``-q`` prints only
+warnings (stderr) on success, for cron, and ``-qq`` nothing; a failure's line is always printed.
 
 The package holds one module per concern: :mod:`~churnpredict.cli.root` (the typer ``app``
 and shared options), :mod:`~churnpredict.cli.session` (output, notes, exit codes),

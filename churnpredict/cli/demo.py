@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..bundle import check_destination
+from ..folders import mark_output_folder
 from .inputs import check_output_dir, parse_duration
 from .root import DebugOpt, QuietOpt, open_session
 from .score import say_list_summary, score_list
@@ -36,13 +38,13 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the list, report and model.")
     ] = Path("churnpredict-demo"),
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Run the whole flow on the bundled sample data: train, evaluate, score, report."""
     session = open_session(ctx, quiet, debug)
     with guard(session):
-        check_output_dir(out, "--out")
+        check_output_dir(out, "--out", "demo")
         run_demo(out, session=session)
 
 
@@ -72,8 +74,10 @@ def run_demo(
     from ..pipeline import ChurnPipeline
     from ..report import evaluate_at, write_report
 
-    session = session or Session(quiet=True)
-    out = check_output_dir(Path(out), "out")
+    session = session or Session(quiet=2)
+    out = check_output_dir(Path(out), "out", "demo")
+    check_output_dir(out / "report", "out", "report")
+    check_destination(out / "model")
     with session.step("Loading the sample"):
         data = load_sample()
     session.notes.extend(data.notes)
@@ -93,6 +97,7 @@ def run_demo(
         evaluation = evaluate_at(pipeline, data, train_as_of)
     scores, frame = score_list(pipeline, data, end, {}, list_options({}), session=session)
     paths = {"at_risk": out / "at_risk.csv", "report": out / "report", "model": out / "model"}
+    mark_output_folder(out, "demo")
     write_at_risk(frame, paths["at_risk"])
     with session.step("Writing report"):
         paths["report"] = write_report(

@@ -60,14 +60,14 @@ def evaluate(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Measure how well a saved model ranks the churners after --as-of."""
     session = open_session(ctx, quiet, debug)
     with guard(session):
         if report is not None:
-            check_output_dir(report, "--report")
+            check_output_dir(report, "--report", "report")
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)

@@ -6,6 +6,7 @@ flag and the fix, so a bad value is exit 2 before data is read or anything is wr
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ __all__ = [
     "parse_period",
     "check_output",
     "check_output_dir",
+    "check_list_output",
+    "check_not_input",
+    "side_files",
     "check_cells",
     "check_bundle_destination",
     "check_model_dir",
@@ -114,20 +118,92 @@ def check_output(path: Path, option: str = "--out") -> Path:
         )
     if path.suffix.lower() == ".xlsx":
         try:
-            import openpyxl  # noqa: F401
+            import openpyxl  # noqa: F401  (a dependency of churnpredict)
         except ImportError:
             raise BadInput(
-                "writing .xlsx needs openpyxl: pip install 'churnpredict[excel]', "
-                "or write .csv / .parquet"
+                "writing .xlsx needs openpyxl, which churnpredict depends on: reinstall "
+                "churnpredict (pip install --force-reinstall churnpredict), or write .csv / "
+                ".parquet"
             ) from None
     return check_writable(path, option)
 
 
-def check_output_dir(path: Path, option: str) -> Path:
-    """Check an output folder before any work: not a file, can be made, writable."""
-    from ..io import check_writable
+def side_files(path: Path, *, drift: bool = False) -> list[Path]:
+    """The files written next to an at-risk list ``path``: the CSV manifest, the drift file."""
+    from ..io import drift_path, manifest_path
 
-    return check_writable(path, option, directory=True)
+    files = [manifest_path(path)] if path.suffix.lower() == ".csv" else []
+    return files + ([drift_path(path)] if drift else [])
+
+
+def check_list_output(path: Path, option: str = "--out", *, drift: bool = False) -> list[Path]:
+    """An at-risk list's destination and its side files, before any work: the list as
+    :func:`check_output`, and no side file may be a folder. Returns every file written."""
+    check_output(path, option)
+    files = [path, *side_files(path, drift=drift)]
+    for file in files[1:]:
+        if file.is_dir():
+            raise BadInput(
+                f"{option} {str(path)!r}: {file} is a folder, but the list's "
+                f"{'manifest' if file.name.endswith('.manifest.json') else 'drift record'} "
+                f"goes there; remove it or choose another name"
+            )
+    return files
+
+
+def check_not_input(
+    outputs: list[Path],
+    option: str,
+    *,
+    data: Path | None = None,
+    inputs: tuple[Path | None, ...] = (),
+    model: Path | None = None,
+) -> None:
+    """Refuse, before any work, an output that would replace an input.
+
+    An output may not be named like a table file in the DATA folder (``customers.csv``,
+    ``activity.parquet``...: replacing one, or adding a second source of a table), be the
+    same file as another input (the config, the list read), or lie inside the model folder.
+    """
+    from ..io import TABLE_SUFFIXES
+    from ..tables import TABLES
+
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return a.exists() and b.exists() and os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    table_names = {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}
+    for out in outputs:
+        where = out.absolute().parent.resolve()
+        if data is not None and data.is_dir() and where == data.resolve():
+            if out.name.lower() in table_names:
+                raise BadInput(
+                    f"{option} {str(out)!r} is an input table (in DATA {str(data)!r}); write "
+                    f"the output elsewhere"
+                )
+        if model is not None and model.is_dir():
+            root = model.resolve()
+            if where == root or root in where.parents:
+                raise BadInput(
+                    f"{option} {str(out)!r} is inside the model folder {str(model)!r}; "
+                    f"write the output elsewhere"
+                )
+        for given in inputs:
+            if given is not None and same(out, given):
+                raise BadInput(
+                    f"{option} {str(out)!r} is an input ({str(given)!r}); write the output "
+                    f"elsewhere"
+                )
+
+
+def check_output_dir(path: Path, option: str, kind: str) -> Path:
+    """Check an output folder before any work: not a file, can be made, writable, and new,
+    empty or a folder of ``kind`` churnpredict wrote (:mod:`churnpredict.folders`)."""
+    from ..folders import check_output_folder
+
+    return check_output_folder(path, kind, option)
 
 
 def check_cells(out: Path, frame: Any, what: str) -> None:

@@ -85,27 +85,44 @@ def campaign(
             "--list-as-of", help="The list's as-of date, for a list that does not record it."
         ),
     ] = None,
+    override_list_dates: Annotated[
+        bool,
+        typer.Option(
+            "--override-list-dates",
+            help="Read out with --list-as-of / --horizon in place of what the list records "
+            "(the readout says so).",
+        ),
+    ] = False,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Read out a campaign: churn of treated vs control customers of a past list."""
     session = open_session(ctx, quiet, debug)
     with guard(session):
-        check_output_dir(out, "--out")
+        check_output_dir(out, "--out", "campaign")
         as_of_ts = parse_date(as_of)
         start = parse_date(list_as_of, "--list-as-of")
         if horizon is not None:
             parse_duration(horizon, "--horizon")
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+        if override_list_dates and horizon is None and start is None:
+            raise BadInput("--override-list-dates needs --list-as-of and/or --horizon")
         from ..campaign import campaign_readout, read_list, write_campaign
 
         frame = read_list(list_path)
         dataset = load_data(session, data, settings)
         with session.step("Reading out the campaign"):
-            readout = campaign_readout(frame, dataset, as_of_ts, horizon=horizon, list_as_of=start)
+            readout = campaign_readout(
+                frame,
+                dataset,
+                as_of_ts,
+                horizon=horizon,
+                list_as_of=start,
+                override=override_list_dates,
+            )
             page = write_campaign(readout, out)
         with session.shown():
             _say_campaign(session, readout, page)
@@ -114,17 +131,26 @@ def campaign(
 def _say_campaign(session: Session, readout: Mapping[str, Any], page: Path) -> None:
     from rich.table import Table
 
+    from ..campaign import MIN_GROUP, TOO_FEW, saved_text
+
     def pct(value: Any, signed: bool = False) -> str:
         return "n/a" if value is None else (f"{value:+.1%}" if signed else f"{value:.1%}")
 
+    def interval(r: Mapping[str, Any]) -> str:
+        if r.get("too_few"):
+            return TOO_FEW
+        return f"{pct(r['ci_low'], True)} to {pct(r['ci_high'], True)}"
+
+    claim = (
+        f"{TOO_FEW} (fewer than {MIN_GROUP} customers in a group)"
+        if readout.get("too_few")
+        else f"{readout['level']:.0%} interval {interval(readout)}"
+    )
     session.say(
-        f"Campaign on the list of {markup(readout['list_as_of'][:10])}, churn within "
-        f"{markup(readout['horizon'])}: retention lift "
-        f"[bold]{pct(readout['retention_lift'], True)}[/bold] "
-        f"({readout['level']:.0%} interval {pct(readout['ci_low'], True)} to "
-        f"{pct(readout['ci_high'], True)}); customers saved "
-        f"{readout['customers_saved']:,.1f}; revenue saved "
-        f"{fmt_money(readout['revenue_saved'])}"
+        f"Campaign on the list of {markup(readout['list_as_of'])}, churn within "
+        f"{markup(readout['horizon'])}, read out on {markup(readout['as_of'])}: retention lift "
+        f"[bold]{pct(readout['retention_lift'], True)}[/bold] ({claim}); "
+        f"{markup(saved_text(readout))}; revenue saved {fmt_money(readout['revenue_saved'])}"
     )
     table = Table()
     for name in (
@@ -135,10 +161,12 @@ def _say_campaign(session: Session, readout: Mapping[str, Any], page: Path) -> N
         "churn control",
         "lift",
         "interval",
+        "customers saved",
     ):
         table.add_column(name, justify="left" if name == "segment" else "right")
     rows = [("all", readout)] + list(readout.get("tiers", {}).items())
     for name, r in rows:
+        saved = r["customers_saved"]
         table.add_row(
             cell(name),
             f"{r['n_treatment']:,}",
@@ -146,9 +174,12 @@ def _say_campaign(session: Session, readout: Mapping[str, Any], page: Path) -> N
             pct(r["churn_rate_treatment"]),
             pct(r["churn_rate_control"]),
             pct(r["retention_lift"], True),
-            f"{pct(r['ci_low'], True)} to {pct(r['ci_high'], True)}",
+            interval(r),
+            "n/a" if saved is None else f"{saved:+,.1f}",
         )
     session.say(table)
+    if readout.get("dates", "list") != "list":
+        session.notes.append(f"the list's as-of and horizon: {readout['dates']}")
     if readout.get("n_unmatched"):
         session.notes.append(
             f"{readout['n_unmatched']:,} listed customers are not in the "
@@ -190,7 +221,7 @@ def recalibrate(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Refit the calibration map of a saved model on recent outcomes (trees unchanged)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .inputs import check_cells, check_output, parse_period
+from .inputs import check_cells, check_not_input, check_output, parse_period
 from .root import ConfigOpt, DataArg, DateFormatOpt, DayfirstOpt, DebugOpt, QuietOpt, open_session
 from .session import BadInput, guard, markup
 from .settings import load_data, load_settings
@@ -42,7 +42,7 @@ def metrics(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Print business churn metrics per period: churn rate, retention, revenue churn."""
@@ -51,6 +51,7 @@ def metrics(
         freq = parse_period(period)
         if out is not None:
             check_output(out)
+            check_not_input([out], "--out", data=data, inputs=(config,))
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         dataset = load_data(session, data, settings)
         if segment is not None and segment not in dataset.customers.columns:

@@ -40,7 +40,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+QuietOpt = Annotated[
+    int,
+    typer.Option(
+        "--quiet",
+        "-q",
+        count=True,
+        help="-q: on success print only warnings (drift, base rate, data notes) on stderr, "
+        "for cron; -qq: print nothing on success. Errors are always printed.",
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and step timings.")]
 ConfigOpt = Annotated[
     Path | None,
@@ -102,10 +111,12 @@ PartitionsOpt = Annotated[
 ]
 
 
-def open_session(ctx: typer.Context, quiet: bool, debug: bool) -> Session:
-    """The command's session: its own --quiet / --debug or the ones given before it."""
+def open_session(ctx: typer.Context, quiet: int, debug: bool) -> Session:
+    """The command's session: its own -q / --debug or the ones given before it (counted)."""
     root = ctx.find_root().obj or {}
-    return Session(quiet=quiet or root.get("quiet", False), debug=debug or root.get("debug", False))
+    return Session(
+        quiet=int(quiet) + int(root.get("quiet", 0)), debug=debug or root.get("debug", False)
+    )
 
 
 def quiet_dask_logs(debug: bool) -> None:
@@ -125,7 +136,7 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
     version: Annotated[
         bool,

@@ -11,8 +11,9 @@ import typer
 from .inputs import (
     check_business,
     check_cells,
+    check_list_output,
     check_model_dir,
-    check_output,
+    check_not_input,
     check_output_dir,
     load_pipeline,
     parse_date,
@@ -57,10 +58,11 @@ revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action,
 status (active / lapsed / new; purchase data has expected_spend in
 place of mrr; --status lapsed writes the win-back list only)
 (+ group with --holdout 0.2 --seed 11: treatment / control, drawn
-within each risk tier). drift.json next to the list compares the
-population with training; a short warning names the features past
-the PSI thresholds (exit code stays 0). The file is written
-atomically; on bad input nothing is written and the exit code is 2.
+within each risk tier). <list>.drift.json next to the list compares
+the population with training; a short warning names the features
+past the PSI thresholds (exit code stays 0; -q keeps it). The files
+are written atomically and together; on bad input nothing is written
+and the exit code is 2.
 """
 
 
@@ -127,18 +129,22 @@ def score(
         int | None,
         typer.Option("--seed", help="Seed of the holdout draw (recorded with the list)."),
     ] = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Write the ranked, explained at-risk list of the customers active at --as-of."""
     session = open_session(ctx, quiet, debug)
     with guard(session):
-        check_output(out)  # every destination first: nothing is worked out for nothing
+        # every destination first (the list and its side files): nothing is worked out for
+        # nothing, and nothing an input
+        outputs = check_list_output(out, drift=scheduler is None)
+        check_not_input(outputs, "--out", data=data, inputs=(config,), model=model)
         check_holdout(holdout, seed)
         if ranked_out is not None:
             if scheduler is None:
                 raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
-            check_output_dir(ranked_out, "--ranked-out")
+            check_output_dir(ranked_out, "--ranked-out", "ranked-list")
+            check_not_input([ranked_out / "x"], "--ranked-out", data=data, model=model)
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
@@ -184,14 +190,16 @@ def score(
             pipeline, dataset, as_of_ts, settings, options, session=session, drift=True
         )
         from ..export import write_at_risk
+        from ..io import output_batch
 
-        write_at_risk(
-            frame,
-            out,
-            actions=settings.get("actions"),
-            currency=str(getattr(pipeline, "currency", "") or ""),
-        )
-        drift_path = _write_drift(session, scores, out)
+        with output_batch():  # the list, its manifest and drift record replace theirs together
+            write_at_risk(
+                frame,
+                out,
+                actions=settings.get("actions"),
+                currency=str(getattr(pipeline, "currency", "") or ""),
+            )
+            drift_path = _write_drift(session, scores, out)
         with session.shown():
             say_list_summary(session, scores, frame, out, pipeline.horizon_)
             _say_drift(session, scores, drift_path)
@@ -232,8 +240,9 @@ def score_list(
 
 
 def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
-    """Write drift.json next to the list (None when the model keeps no reference)."""
+    """Write ``<list>.drift.json`` next to the list (None when the model keeps no reference)."""
     from ..drift import write_drift
+    from ..io import drift_path
 
     summary = scores.attrs.get("drift")
     if summary is None:
@@ -245,7 +254,7 @@ def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
         return None
     return write_drift(
         summary,
-        out.parent / "drift.json",
+        drift_path(out),
         as_of=scores.attrs.get("as_of"),
         model_id=scores.attrs.get("model_id"),
     )
@@ -258,7 +267,7 @@ def _say_drift(session: Session, scores: Any, path: Path | None) -> None:
     if path is None:
         return
     for line in drift_messages(scores.attrs["drift"]):
-        session.say(f"[yellow]drift:[/yellow] {markup(line)}")
+        session.warn(f"drift: {line}")  # a warning: kept by -q
     session.say(f"Drift against training: [bold]{markup(path)}[/bold]")
 
 

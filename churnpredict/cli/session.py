@@ -46,23 +46,37 @@ class BadInput(ValueError):
 
 @dataclass
 class Session:
-    """Per-invocation output settings and collected notes."""
+    """Per-invocation output settings and collected notes.
 
-    quiet: bool = False
+    ``quiet`` counts ``-q``: 0 prints everything; 1 (``-q``, for cron) prints no summary and
+    no progress, only warnings and notes (stderr); 2 (``-qq``) prints nothing on success. A
+    failure's one-line error is always printed.
+    """
+
+    quiet: int = 0
     debug: bool = False
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         from rich.console import Console
 
-        self.out = Console(quiet=self.quiet, highlight=False)
+        self.quiet = int(self.quiet)
+        silent, muted = self.quiet >= 1, self.quiet >= 2
+        self.out = Console(quiet=silent, highlight=False)
         if not self.out.is_terminal:  # logs of batch jobs: do not squeeze tables to 80 columns
-            self.out = Console(quiet=self.quiet, highlight=False, width=160)
-        self.err = Console(stderr=True, quiet=self.quiet, highlight=False)
+            self.out = Console(quiet=silent, highlight=False, width=160)
+        self.err = Console(stderr=True, quiet=muted, highlight=False)
 
     def say(self, *objects: Any) -> None:
-        """Print to stdout unless --quiet."""
+        """Print to stdout unless -q."""
         self.out.print(*objects)
+
+    def warn(self, text: str) -> None:
+        """A warning on stderr (data shown as it is): kept by -q, silenced by -qq."""
+        with self.shown():
+            self.err.print(
+                f"[yellow]warning:[/yellow] {markup(text)}", highlight=False, soft_wrap=True
+            )
 
     @contextlib.contextmanager
     def step(self, text: str) -> Iterator[Callable[[str, int, int], None]]:
@@ -87,7 +101,7 @@ class Session:
             console=self.err,
             transient=True,
             # progress bars are for people watching; batch-job logs get no control codes
-            disable=self.quiet or not self.err.is_terminal,
+            disable=self.quiet >= 1 or not self.err.is_terminal,
         )
         task = progress.add_task(markup(text), total=None, detail="")
 
@@ -107,7 +121,10 @@ class Session:
         with self.shown():
             for note in dict.fromkeys(self.notes):
                 self.err.print(
-                    f"[yellow]note:[/yellow] {markup(note)}", markup=True, highlight=False
+                    f"[yellow]note:[/yellow] {markup(note)}",
+                    markup=True,
+                    highlight=False,
+                    soft_wrap=True,  # one line per note in a batch job's log
                 )
 
     @contextlib.contextmanager

@@ -158,7 +158,35 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
     for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
         if table in settings and not isinstance(settings[table], Mapping):
             raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
+    _check_data_keys(settings, config)
     return settings
+
+
+def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:
+    """The data keys' values, before any table is read (EventData checks them again)."""
+    value = settings.get("unknown_customers", "warn")
+    if value not in ("warn", "drop", "error") or not isinstance(value, str):
+        raise ChurnDataError(
+            f"config {config}: unknown_customers = {value!r}; use warn, drop or error"
+        )
+    for table, mapping in dict(settings.get("columns", {})).items():
+        if not isinstance(mapping, Mapping) or not all(
+            isinstance(v, str) for v in mapping.values()
+        ):
+            raise ChurnDataError(
+                f"config {config}: [columns.{table}] must map your column names to canonical "
+                f'names as text, e.g. user_id = "customer_id"'
+            )
+    statuses = dict(settings.get("status_map", {}))
+    bad = {k: v for k, v in statuses.items() if v not in ("succeeded", "failed", "refunded")}
+    if bad:
+        raise ChurnDataError(
+            f"config {config}: [status_map] maps to {sorted(map(str, bad.values()))[:3]}; "
+            f"map your statuses to succeeded, failed or refunded"
+        )
+    for key in ("label_column", "snapshot_at"):
+        if key in settings and not isinstance(settings[key], str):
+            raise ChurnDataError(f"config {config}: {key} = {settings[key]!r}; give text")
 
 
 def load_data(session: Session, data_dir: Path, settings: Mapping[str, Any]) -> Any:

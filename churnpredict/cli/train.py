@@ -70,7 +70,7 @@ def train(
     dayfirst: DayfirstOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Train a churn model on DATA and save it to --model."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,10 @@ def dask_client(scheduler: Any = None, **cluster_kwargs: Any) -> Iterator[Client
         current default client, or starts a local cluster when there is none.
     **cluster_kwargs
         Passed to :class:`distributed.LocalCluster` (``n_workers``, ``memory_limit`` ...).
+        A local cluster started here keeps its workers' logs quiet (``silence_logs`` at
+        CRITICAL): a failed task is raised here, on the client, and its worker's copy of
+        the traceback would only repeat it on stderr. Pass ``silence_logs=logging.WARNING``
+        to see them.
 
     Yields
     ------
@@ -60,6 +65,7 @@ def dask_client(scheduler: Any = None, **cluster_kwargs: Any) -> Iterator[Client
             scheduler = "local"
     if scheduler == "local":
         cluster_kwargs.setdefault("dashboard_address", None)
+        cluster_kwargs.setdefault("silence_logs", logging.CRITICAL)
         with LocalCluster(**cluster_kwargs) as cluster, Client(cluster) as client:
             yield client
         return

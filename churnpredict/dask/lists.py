@@ -30,6 +30,7 @@ from ..export import (
     share_tier_thresholds,
     write_at_risk,
 )
+from ..folders import check_output_folder, mark_output_folder
 from ..io import atomic_directory
 from .frames import TEXT, conform, from_delayed, require_dask, text_like
 
@@ -76,19 +77,14 @@ def _with_rank(frame: pd.DataFrame, start: int) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def _atomic_directory(path: Path) -> Iterator[Path]:
-    """Yield a temporary directory next to ``path``; it replaces ``path`` only on success."""
-    if path.exists() and not path.is_dir():
-        raise ChurnDataError(
-            f"{path} exists and is a file; give a directory for the ranked Parquet list"
-        )
-    if path.is_dir() and any(
-        p for p in path.iterdir() if not (p.name.endswith(".parquet") or p.name.startswith("_"))
-    ):
-        raise ChurnDataError(
-            f"{path} holds files other than Parquet parts; refusing to "
-            f"replace it. Choose a new directory"
-        )
+    """Yield a temporary directory next to ``path``; it replaces ``path`` only on success.
+
+    ``path`` must be new, empty or a ranked list written before (its marker file, see
+    :mod:`churnpredict.folders`); the new folder gets the marker.
+    """
+    check_output_folder(path, "ranked-list", "ranked_out")
     with atomic_directory(path) as tmp:
+        mark_output_folder(tmp, "ranked-list")
         yield tmp
 
 
@@ -153,7 +149,9 @@ def write_at_risk_dask(
     ranked_out : path-like, optional
         Directory for the complete ranked list as partitioned Parquet, globally sorted with a
         ``rank`` column (no holdout there). Written to a temporary directory next to it, then
-        renamed (every worker must see this path: a shared disk).
+        renamed (every worker must see this path: a shared disk). An existing directory is
+        replaced only when it is empty or a ranked list churnpredict wrote (its marker file,
+        :mod:`churnpredict.folders`).
     top, rank_by, min_probability, tiers, actions, extra_columns
         As in :func:`churnpredict.export.at_risk_list`.
     options : ListOptions, optional
@@ -175,6 +173,8 @@ def write_at_risk_dask(
         actions=actions,
         extra_columns=tuple(extra_columns) or None,
     )
+    if ranked_out is not None:  # before any work
+        check_output_folder(Path(ranked_out), "ranked-list", "ranked_out")
     scores = scores.persist()
     n = int(scores.shape[0].compute())
     if n == 0:

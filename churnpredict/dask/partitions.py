@@ -6,10 +6,12 @@ pandas :class:`~churnpredict.EventData` and the single-machine code runs on it u
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import uuid
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -274,8 +276,8 @@ def partition_by_customer(
     require_dask()
     import dask.dataframe as dd
 
-    if unknown_customers not in ("error", "drop"):
-        raise ValueError(
+    if not isinstance(unknown_customers, str) or unknown_customers not in ("error", "drop"):
+        raise ChurnDataError(
             f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
             f"(a warning could not be raised once per table on a cluster)"
         )
@@ -476,6 +478,83 @@ def on_partitions(parts: CustomerPartitions, func: Callable[..., Any], shared: A
     shared_d = dask.delayed(shared, name=f"churnpredict-shared-{token}")
     task = dask.delayed(func, pure=True)
     return [task(spec, shared_d, *pieces) for pieces in parts.delayed_parts()]
+
+
+# --------------------------------------------------------------------------- data errors
+#: Event rows of the failing partitions brought to the client to state a data error with
+#: whole-data counts; beyond it the first partition's message is given, saying so.
+WHOLE_DATA_ROWS = 5 * ROWS_PER_PARTITION
+
+
+def _check_partition(
+    spec: PartitionSpec, _shared: Any, customers, activity, payments, tickets
+) -> tuple[str, int] | None:
+    """A partition's data error as a value (message, event rows), None when it has none."""
+    try:
+        partition_data(spec, customers, activity, payments, tickets)
+    except ChurnDataError as exc:
+        return str(exc), sum(len(f) for f in (activity, payments, tickets) if f is not None)
+    return None
+
+
+def _event_pieces(
+    spec: PartitionSpec, _shared: Any, customers, activity, payments, tickets
+) -> dict[str, pd.DataFrame]:
+    given = dict(zip(EVENT_TABLES, (activity, payments, tickets), strict=True))
+    return {n: f.drop(columns=[KEY]) for n, f in given.items() if f is not None and len(f)}
+
+
+def whole_data_error(parts: CustomerPartitions, error: ChurnDataError) -> ChurnDataError:
+    """A data error met on one partition, as :class:`EventData` states it for the whole data.
+
+    Every partition is validated again, its error returned rather than raised (no worker
+    reports a failed task); the event rows of the failing partitions are then validated
+    together with the whole customers table on the client, which gives pandas' message with
+    whole-data counts (rows outside the failing partitions break no rule). When those rows
+    exceed :data:`WHOLE_DATA_ROWS`, the first partition's message is kept and says so.
+    ``error`` itself is returned when no partition fails (it was not about the tables).
+    """
+    import dask
+
+    found = dask.compute(*on_partitions(parts, _check_partition, None))
+    failing = [i for i, hit in enumerate(found) if hit is not None]
+    if not failing:
+        return error
+    rows = sum(found[i][1] for i in failing)
+    if rows > WHOLE_DATA_ROWS:
+        return ChurnDataError(
+            f"{found[failing[0]][0]} (counted in one of the {len(failing)} partitions "
+            f"holding such rows)"
+        )
+    tasks = on_partitions(parts, _event_pieces, None)
+    pieces = dask.compute(*[tasks[i] for i in failing])
+    tables = {
+        name: pd.concat([p[name] for p in pieces if name in p], ignore_index=True)
+        for name in EVENT_TABLES
+        if any(name in p for p in pieces)
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            EventData(
+                parts.customers_frame,
+                **tables,
+                columns=parts.spec.columns,
+                status_map=parts.spec.status_map,
+                unknown_customers=parts.spec.unknown_customers,
+            )
+    except ChurnDataError as exc:
+        return exc
+    return ChurnDataError(found[failing[0]][0])
+
+
+@contextlib.contextmanager
+def whole_data_errors(parts: CustomerPartitions) -> Iterator[None]:
+    """Raise a data error met on a partition as the whole data's (:func:`whole_data_error`)."""
+    try:
+        yield
+    except ChurnDataError as exc:
+        raise whole_data_error(parts, exc) from None
 
 
 # --------------------------------------------------------------------------- time range

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..data import EVENT_TABLES
 from ..exceptions import ChurnDataError
-from ..io import find_table, read_table
+from ..io import find_table, read_json_lines, read_table
 from .frames import numeric_ids, require_dask
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,10 +40,20 @@ def read_lazy(path: str | os.PathLike, id_column: str = "customer_id") -> dd.Dat
     if name.endswith(".tsv"):
         return dd.read_csv(str(path), sep="\t", dtype=ids)
     if name.endswith((".jsonl", ".jsonl.gz")):
+        # ids exactly as written, as text (read_json_lines), in every block
+        engine = functools.partial(_json_block, id_column=id_column, where=str(path))
         return dd.read_json(
-            str(path), lines=True, blocksize=None if name.endswith(".gz") else 2**26
+            str(path),
+            lines=True,
+            blocksize=None if name.endswith(".gz") else 2**26,
+            engine=engine,
         )
     raise ChurnDataError(f"{path}: unsupported file type; use Parquet, CSV or JSON Lines")
+
+
+def _json_block(source: Any, *, id_column: str, where: str, **_: Any) -> pd.DataFrame:
+    """One block of a JSON Lines file, ids exact (Dask's ``read_json`` engine)."""
+    return read_json_lines(source, id_columns=(id_column,), where=where)
 
 
 def read_customers(path: str | os.PathLike, id_column: str = "customer_id") -> pd.DataFrame:

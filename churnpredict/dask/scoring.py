@@ -24,6 +24,7 @@ from .partitions import (
     open_data,
     partition_data,
     settings_of,
+    whole_data_errors,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -288,11 +289,12 @@ def score_dask(
     settings = settings_of(config)
     with dask_client(scheduler):
         parts = open_data(data, settings, npartitions)
-        scores = score_customers_dask(
-            pipeline, parts, as_of, explain=explain, extra_columns=options.extra_columns
-        ).persist()
-        n = int(scores.shape[0].compute())
-        frame = write_at_risk_dask(
-            scores, out, horizon=pipeline.horizon, ranked_out=ranked_out, options=options
-        )
+        with whole_data_errors(parts):  # a partition's data error, as the whole data's
+            scores = score_customers_dask(
+                pipeline, parts, as_of, explain=explain, extra_columns=options.extra_columns
+            ).persist()
+            n = int(scores.shape[0].compute())
+            frame = write_at_risk_dask(
+                scores, out, horizon=pipeline.horizon, ranked_out=ranked_out, options=options
+            )
     return frame, n

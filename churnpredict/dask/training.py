@@ -22,7 +22,14 @@ from .cluster import dask_client, get_client
 from .features import features_meta, first_row, fit_builders, partitioned_features
 from .frames import Progress, require_dask
 from .labels import RowsSpec, RowsSummary
-from .partitions import CustomerPartitions, as_of_time, as_partitions, open_data, settings_of
+from .partitions import (
+    CustomerPartitions,
+    as_of_time,
+    as_partitions,
+    open_data,
+    settings_of,
+    whole_data_errors,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -327,6 +334,9 @@ def train_dask(
     settings = settings_of(config)
     with dask_client(scheduler) as client:
         parts: CustomerPartitions = open_data(data, settings, npartitions)
-        fit_dask(pipeline, parts, as_of=as_of, client=client, persist=persist, progress=progress)
+        with whole_data_errors(parts):  # a partition's data error, as the whole data's
+            fit_dask(
+                pipeline, parts, as_of=as_of, client=client, persist=persist, progress=progress
+            )
     pipeline.save(model_dir)
     return pipeline
