@@ -796,3 +796,25 @@ def test_14_cli_on_dask_prints_the_pandas_line_and_no_worker_traceback(
     assert lines["dask"] == lines["pandas"]
     assert lines["dask"].count("\n") == 1 and "Traceback" not in lines["dask"]
     assert f"has {int((payments['amount'] < 0).sum())} negative values" in lines["dask"]
+
+
+def test_10_out_never_names_a_file_the_config_maps(model_dir, tiny_dir, tmp_path):
+    """A freely named table file ([tables]) is an input too."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data)
+    (data / "activity.csv").rename(data / "listening_log.csv")
+    model = copy_bundle(model_dir, tmp_path / "model")
+    config = tmp_path / "churn.toml"
+    config.write_text(
+        '[tables]\ncustomers = "customers.csv"\nactivity = "listening_log.csv"\n'
+        'payments = "payments.csv"\ntickets = "tickets.csv"\n'
+    )
+    before = snapshot(tmp_path)
+    out = data / "listening_log.csv"
+    result = invoke("score", data, "--model", model, "--as-of", "2024-12-31", "--out", out,
+                    "--config", config)  # fmt: skip
+    one_line_error(result, "is an input")
+    assert snapshot(tmp_path) == before
+    one_line_error(invoke("metrics", data, "--out", out, "--config", config), "is an input")

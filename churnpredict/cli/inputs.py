@@ -158,12 +158,14 @@ def check_not_input(
     data: Path | None = None,
     inputs: tuple[Path | None, ...] = (),
     model: Path | None = None,
+    tables: dict[str, str] | None = None,
 ) -> None:
     """Refuse, before any work, an output that would replace an input.
 
     An output may not be named like a table file in the DATA folder (``customers.csv``,
-    ``activity.parquet``...: replacing one, or adding a second source of a table), be the
-    same file as another input (the config, the list read), or lie inside the model folder.
+    ``activity.parquet``...: replacing one, or adding a second source of a table), be a file
+    the config's ``[tables]`` names, be the same file as another input (the config, the list
+    read), or lie inside the model folder.
     """
     from ..io import TABLE_SUFFIXES
     from ..tables import TABLES
@@ -175,6 +177,8 @@ def check_not_input(
             return False
 
     table_names = {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}
+    if data is not None:
+        inputs = (*inputs, *(data / name for name in (tables or {}).values()))
     for out in outputs:
         where = out.absolute().parent.resolve()
         if data is not None and data.is_dir() and where == data.resolve():

@@ -49,10 +49,12 @@ def metrics(
     session = open_session(ctx, quiet, debug)
     with guard(session):
         freq = parse_period(period)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         if out is not None:
             check_output(out)
-            check_not_input([out], "--out", data=data, inputs=(config,))
-        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+            check_not_input(
+                [out], "--out", data=data, inputs=(config,), tables=settings.get("tables")
+            )
         dataset = load_data(session, data, settings)
         if segment is not None and segment not in dataset.customers.columns:
             raise BadInput(

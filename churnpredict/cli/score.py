@@ -138,16 +138,19 @@ def score(
         # every destination first (the list and its side files): nothing is worked out for
         # nothing, and nothing an input
         outputs = check_list_output(out, drift=scheduler is None)
-        check_not_input(outputs, "--out", data=data, inputs=(config,), model=model)
+        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+        tables = settings.get("tables")
+        check_not_input(outputs, "--out", data=data, inputs=(config,), model=model, tables=tables)
         check_holdout(holdout, seed)
         if ranked_out is not None:
             if scheduler is None:
                 raise BadInput("--ranked-out needs --scheduler (it writes partitioned Parquet)")
             check_output_dir(ranked_out, "--ranked-out", "ranked-list")
-            check_not_input([ranked_out / "x"], "--ranked-out", data=data, model=model)
+            check_not_input(
+                [ranked_out / "x"], "--ranked-out", data=data, model=model, tables=tables
+            )
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
-        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         options = list_options(
             settings,
             top=top,
