@@ -23,6 +23,7 @@ from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
 from .io import find_table, ids_as_text, read_table
 from .tables import (
+    ACTIVITY_VALUE_KINDS,
     CHURN_TYPES,
     EVENT_TABLES,
     PAYMENT_STATUSES,
@@ -30,10 +31,12 @@ from .tables import (
     TABLES,
     TIME_RANGE,
     TableSchema,
+    activity_values,
     blank_to_missing,
     check_customer_ids,
     check_id_kind,
     check_required,
+    check_value_kind,
     date_order_evidence,
     format_examples,
     id_kind,
@@ -46,6 +49,7 @@ from .tables import (
 )
 
 __all__ = [
+    "ACTIVITY_VALUE_KINDS",
     "EventData",
     "TableSchema",
     "SCHEMA",
@@ -98,6 +102,13 @@ class EventData:
         timestamp columns are consulted when a column cannot tell); when nothing settles it,
         or the values contradict each other, :class:`ChurnDataError` asks for ``dayfirst`` or
         ``date_format``. Dates are never guessed.
+    value_kind : {"amount", "duration", "count"}, optional
+        What ``activity.value`` holds: money, a duration in seconds (a timedelta column is
+        converted), or a count of things. Undeclared (None), a value is money only when the
+        business is a shop by detection (:func:`churnpredict.training.business_kind`), so no
+        spend or revenue is made of song lengths or scores. A declaration the data
+        contradicts (text, negative durations, fractional counts) is a
+        :class:`ChurnDataError`.
 
     Notes
     -----
@@ -125,6 +136,8 @@ class EventData:
         event tables sorted by (customer, time) with a fresh ``RangeIndex``.
     notes : list of str
         What validation repaired (dropped events, skipped tables).
+    value_kind : str or None
+        What ``activity.value`` is declared to hold (None: undeclared).
 
     Examples
     --------
@@ -154,7 +167,9 @@ class EventData:
         snapshot_at: Any = None,
         date_format: str | None = None,
         dayfirst: bool | None = None,
+        value_kind: str | None = None,
     ) -> None:
+        self.value_kind = check_value_kind(value_kind)
         if unknown_customers not in ("warn", "drop", "error"):
             raise ValueError(
                 f"unknown_customers={unknown_customers!r}; expected 'warn', 'drop' or 'error'"
@@ -212,6 +227,11 @@ class EventData:
             "payments", renamed.get("payments"), {}, ids, status_map=status_map
         )
         self.tickets = self._validate_events("tickets", renamed.get("tickets"), {}, ids)
+        if self.value_kind is not None and self.activity is None:
+            raise ChurnDataError(
+                f"value_kind={self.value_kind!r} declares what activity.value holds, but there "
+                f"is no activity table; add it, or leave value_kind out"
+            )
         del self._renamed
         self._unknown_customers = unknown_customers
         self._flush_unknown(unknown_customers)
@@ -318,8 +338,12 @@ class EventData:
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
             if "value" in frame:
-                frame["value"] = numeric_column(
-                    "activity", "value", frame["value"], allow_missing=True, allow_negative=True
+                frame["value"] = activity_values(frame["value"], self.value_kind)
+            elif self.value_kind is not None:
+                raise ChurnDataError(
+                    f"activity has no value column, but value_kind={self.value_kind!r} "
+                    f"declares what it holds; map your column to value (columns="
+                    f"{{'activity': {{'your_column': 'value'}}}}) or leave value_kind out"
                 )
             if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
                 # categorical: compact for millions of events and cheap to group by type
@@ -467,7 +491,7 @@ class EventData:
         config : path-like or mapping, optional
             TOML file or dict with ``columns``, ``status_map``, ``label_column``,
             ``positive_label``, ``snapshot_at``, ``unknown_customers``, ``date_format``,
-            ``dayfirst`` keys (others are ignored here).
+            ``dayfirst``, ``value_kind`` keys (others are ignored here).
         **kwargs
             Passed to :class:`EventData` (override the config).
 
@@ -493,6 +517,7 @@ class EventData:
             "unknown_customers",
             "date_format",
             "dayfirst",
+            "value_kind",
         ):
             if key in settings and key not in kwargs:
                 kwargs[key] = settings[key]
@@ -638,6 +663,100 @@ class EventData:
         return index
 
     @property
+    def observed_start(self) -> dict[str, pd.Timestamp]:
+        """When each event table starts: the time of its first event (tables with events).
+
+        An export of an app's log often starts after many customers signed up: what they did
+        before it is not recorded, not zero (see :meth:`record_start`).
+
+        Returns
+        -------
+        dict of str -> pandas.Timestamp
+            Table name -> first event time, for the present event tables holding events.
+
+        Examples
+        --------
+        >>> customers = pd.DataFrame({"customer_id": [1], "signup_at": ["2024-01-01"]})
+        >>> activity = pd.DataFrame({"customer_id": [1, 1],
+        ...                          "timestamp": ["2024-03-01", "2024-02-01"]})
+        >>> EventData(customers, activity=activity).observed_start
+        {'activity': Timestamp('2024-02-01 00:00:00')}
+        """
+
+        def first() -> dict[str, pd.Timestamp]:
+            out = {}
+            for name in EVENT_TABLES:
+                frame = getattr(self, name)
+                if frame is not None and len(frame):
+                    out[name] = pd.Timestamp(frame[SCHEMA[name].time_column].min())
+            return out
+
+        return dict(self.cached("observed_start", first))
+
+    #: An event table is an export that starts after its customers' history began when at
+    #: least this many customers, and this share of the customers with events in its first
+    #: week, signed up before its first event (a complete history has only its first few
+    #: customers signing up before anything is recorded). Deciding on the first week alone
+    #: keeps the decision the same for the data as known at any later time.
+    EXPORT_MIN_CUSTOMERS = 20
+    EXPORT_MIN_SHARE = 0.2
+    EXPORT_FIRST_DAYS = 7
+
+    def record_start(self, table: str) -> pd.Timestamp | None:
+        """When ``table`` starts recording customers who signed up before: None if it does not.
+
+        The table's first event (:attr:`observed_start`) when the table looks like an export
+        of recent events: at least :attr:`EXPORT_MIN_CUSTOMERS` customers, and
+        :attr:`EXPORT_MIN_SHARE` of the customers with events in its first
+        :attr:`EXPORT_FIRST_DAYS` days, signed up before that event. Their activity before
+        it is unknown, not zero: training drops the cutoffs whose horizon reaches before it
+        (:func:`churnpredict.labels.recorded_cutoffs`) and feature windows reaching before it
+        are not observed for them. A table with nothing
+        before another table's export start (tickets taken from the same app log) starts
+        there too. None when the table holds its customers' history from signup as far as
+        the data tells.
+
+        Parameters
+        ----------
+        table : str
+            An event table.
+
+        Returns
+        -------
+        pandas.Timestamp or None
+        """
+
+        def decide() -> pd.Timestamp | None:
+            first = self.observed_start.get(table)
+            starts = [self._export_start(t) for t in self.observed_start]
+            known = [s for s in starts if s is not None and first is not None and s <= first]
+            return max(known) if known else None
+
+        return self.cached(("record_start", table), decide)
+
+    def _export_start(self, table: str) -> pd.Timestamp | None:
+        """The first event of ``table`` when the table itself looks like an export."""
+
+        def decide() -> pd.Timestamp | None:
+            start = self.observed_start.get(table)
+            if start is None:
+                return None
+            signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")
+            frame = getattr(self, table)
+            first_week = frame[SCHEMA[table].time_column] < start + pd.Timedelta(
+                days=self.EXPORT_FIRST_DAYS
+            )
+            seen = np.zeros(len(signup), dtype=bool)
+            seen[self.event_codes(table)[first_week.to_numpy()]] = True
+            before = signup[seen] < np.datetime64(start.value, "ns")
+            n = int(before.sum())
+            if n >= self.EXPORT_MIN_CUSTOMERS and n >= self.EXPORT_MIN_SHARE * len(before):
+                return start
+            return None
+
+        return self.cached(("export_start", table), decide)
+
+    @property
     def time_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """Earliest and latest time in the data (signups, churns and events)."""
         stamps = []
@@ -691,6 +810,7 @@ class EventData:
         out.notes = list(self.notes)
         out.label_column = self.label_column
         out.snapshot_at = self.snapshot_at
+        out.value_kind = self.value_kind
         out.customers = c.reset_index(drop=True)
         for name in EVENT_TABLES:
             frame = tables[name]

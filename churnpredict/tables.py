@@ -25,6 +25,7 @@ from .exceptions import ChurnDataError
 from .windows import to_naive_utc
 
 __all__ = [
+    "ACTIVITY_VALUE_KINDS",
     "CHURN_TYPES",
     "EVENT_TABLES",
     "PAYMENT_STATUSES",
@@ -32,10 +33,12 @@ __all__ = [
     "TABLES",
     "TIME_RANGE",
     "TableSchema",
+    "activity_values",
     "blank_to_missing",
     "check_customer_ids",
     "check_id_kind",
     "check_required",
+    "check_value_kind",
     "date_order_evidence",
     "format_examples",
     "id_kind",
@@ -55,6 +58,9 @@ CHURN_TYPES = ("voluntary", "involuntary")
 EVENT_TABLES = ("activity", "payments", "tickets")
 #: Every table an ``EventData`` can hold.
 TABLES = ("customers",) + EVENT_TABLES
+#: What ``activity.value`` may be declared to hold (``EventData(value_kind=...)``): money,
+#: seconds, or a number of things. Undeclared (None), it is money only in a shop.
+ACTIVITY_VALUE_KINDS = ("amount", "duration", "count")
 
 
 @dataclass(frozen=True)
@@ -773,6 +779,81 @@ def numeric_column(
             f"{table}.{column} has {len(neg)} negative values {format_examples(neg)}; amounts "
             f"must be >= 0 (record a refund as status 'refunded' with a positive amount)"
         )
+    return out
+
+
+def check_value_kind(value_kind: Any) -> str | None:
+    """``value_kind`` checked: one of :data:`ACTIVITY_VALUE_KINDS`, or None (undeclared).
+
+    Examples
+    --------
+    >>> check_value_kind("duration"), check_value_kind(None)
+    ('duration', None)
+    """
+    if value_kind is None or value_kind in ACTIVITY_VALUE_KINDS:
+        return value_kind
+    raise ChurnDataError(
+        f"value_kind={value_kind!r}; declare what activity.value holds: 'amount' (money), "
+        f"'duration' (seconds) or 'count', or leave it out (undeclared)"
+    )
+
+
+def activity_values(values: pd.Series, value_kind: str | None) -> pd.Series:
+    """``activity.value`` as ``float64``, checked against what it is declared to hold.
+
+    * undeclared (None) and ``"amount"``: finite numbers, negative ones allowed (returns);
+    * ``"duration"``: seconds, finite and ``>= 0``; a timedelta column is read as seconds;
+    * ``"count"``: whole numbers ``>= 0``.
+
+    Missing values are allowed (events without a value). A declaration the data contradicts
+    is a :class:`ChurnDataError` naming the column, the offending values and the fix.
+
+    Parameters
+    ----------
+    values : pandas.Series
+    value_kind : {None, "amount", "duration", "count"}
+
+    Returns
+    -------
+    pandas.Series of float64
+
+    Examples
+    --------
+    >>> activity_values(pd.Series(pd.to_timedelta(["1min", "2s"])), "duration").tolist()
+    [60.0, 2.0]
+    """
+    if value_kind == "duration" and pd.api.types.is_timedelta64_dtype(values.dtype):
+        return (values.dt.total_seconds()).astype("float64")
+    declared = "" if value_kind is None else f" (value_kind={value_kind!r})"
+    fix = {
+        "duration": "give seconds as numbers (e.g. 245.3; pd.to_timedelta(col)"
+        ".dt.total_seconds() converts '00:04:05'), or declare another value_kind",
+        "count": "give whole numbers of things, or declare another value_kind",
+    }
+    try:
+        out = numeric_column("activity", "value", values, allow_missing=True, allow_negative=True)
+    except ChurnDataError as exc:
+        if value_kind in fix:
+            raise ChurnDataError(
+                f"{str(exc).rsplit(';', 1)[0]}{declared}; {fix[value_kind]}"
+            ) from None
+        raise
+    if value_kind in fix:
+        negative = out < 0
+        if negative.any():
+            raise ChurnDataError(
+                f"activity.value has {int(negative.sum())} negative values "
+                f"{format_examples(values[negative])}, but a {value_kind} is never negative"
+                f"{declared}; fix those rows, or declare another value_kind"
+            )
+    if value_kind == "count":
+        fractional = out.notna() & (out != np.floor(out))
+        if fractional.any():
+            raise ChurnDataError(
+                f"activity.value has {int(fractional.sum())} fractional values "
+                f"{format_examples(values[fractional])}, but a count is a whole number"
+                f"{declared}; {fix['count']}"
+            )
     return out
 
 
