@@ -28,6 +28,7 @@ from .exceptions import (
     ChurnModelError,
     DataQualityWarning,
     LeakageWarning,
+    ModelQualityWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
 from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
@@ -40,6 +41,7 @@ from .features import (
     ProfileFeatures,
     SupportFeatures,
     TenureFeatures,
+    UsageFeatures,
     build_features,
     default_builders,
     describe_features,
@@ -67,11 +69,13 @@ __all__ = [
     "FeatureInfo",
     "LeakageWarning",
     "LogisticBaseline",
+    "ModelQualityWarning",
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
     "SupportFeatures",
     "TenureFeatures",
+    "UsageFeatures",
     "__version__",
     "at_risk_list",
     "base_rate_check",

@@ -21,8 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
-from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
+from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning, ModelQualityWarning
 from .features import (
+    BUSINESS_KINDS,
     FeatureBuilder,
     build_features,
     default_builders,
@@ -34,12 +35,19 @@ from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .training import (
     TrainingPlan,
+    align_columns,
     business_kind,
+    check_families,
+    check_inputs,
+    check_labels,
     customer_value,
     describe_feature_columns,
+    fit_windows,
     latest_cutoff_rows,
+    learned_nothing,
     model_id,
     required_inputs,
+    training_schedule,
     training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
@@ -66,27 +74,33 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     model : classifier, optional
         Default ``ChurnModel()``. Its ``horizon`` (purge gap) is set to this pipeline's
         horizon when left at None.
-    horizon : duration, default "28D"
+    horizon : duration or "auto", default "auto"
         Churn is looked for in the horizon after each cutoff: a cancellation in
-        ``(cutoff, cutoff + horizon]``, activity in ``[cutoff, cutoff + horizon)``.
+        ``(cutoff, cutoff + horizon]``, activity in ``[cutoff, cutoff + horizon)``. "auto":
+        28 days, or the longest horizon a short log fits (a quarter of its span; see
+        :func:`~churnpredict.training.training_schedule`).
     label : {"auto", "cancellation", "inactivity"}, default "auto"
-        "auto": cancellation when customers have ``churned_at`` (and the business is not
-        ``purchases``), else inactivity.
+        "auto": cancellation when customers have ``churned_at`` (and the business is
+        ``subscription``), else inactivity.
     n_cutoffs : int, default 12
         Training cutoffs (the latest is ``as_of - horizon``).
-    cutoff_freq : duration, default "14D"
-        Spacing of the training cutoffs.
+    cutoff_freq : duration or "auto", default "auto"
+        Spacing of the training cutoffs. "auto": 14 days with a 28-day horizon, closer on a
+        short log so that the cutoffs fit in it.
     lookback : duration, default "90D"
         Inactivity labels only: customers active this recently are ``active``; the others
         (no activity in the lookback) are ``lapsed``. Both are trained on and scored, so one
         scored list holds the retention list and the win-back list.
-    business : {"auto", "subscription", "purchases"}, default "auto"
+    business : {"auto", "subscription", "purchases", "usage"}, default "auto"
         What the customers buy. ``subscription``: MRR, price changes, revenue at risk from
         MRR. ``purchases`` (shops, marketplaces): no MRR and no price feature
         (:class:`~churnpredict.features.SpendFeatures` instead of ``MonetaryFeatures``),
         ``label="auto"`` means inactivity, and scores carry ``expected_spend`` (see
-        :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. "auto" detects
-        the kind from the data (:func:`business_kind`).
+        :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. ``usage`` (an
+        app's or service's event log): sessions, active days and event types
+        (:class:`~churnpredict.features.UsageFeatures`), no money (scores carry ``mrr`` only
+        when customers have it), churn is inactivity. "auto" detects the kind from the data
+        (:func:`business_kind`).
     windows : sequence of durations, optional
         Feature windows (e.g. ``(7, 30, 90)`` days) of the default builders' families that
         have windows; default each family's own. Builders given in ``builders`` keep theirs.
@@ -164,6 +178,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "recalibration_",
         "feature_percentiles_",
         "reason_facts_",
+        "schedule_",
     )
 
     @deprecate_positional_args
@@ -172,10 +187,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         *,
         builders: Sequence[FeatureBuilder] | None = None,
         model: BaseEstimator | None = None,
-        horizon: Any = "28D",
+        horizon: Any = "auto",
         label: str = "auto",
         n_cutoffs: int = 12,
-        cutoff_freq: Any = "14D",
+        cutoff_freq: Any = "auto",
         lookback: Any = "90D",
         business: str = "auto",
         windows: Sequence[Any] | None = None,
@@ -211,6 +226,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         for name in ("horizon", "cutoff_freq", "lookback"):
+            if name != "lookback" and getattr(self, name) == "auto":
+                continue
             try:
                 parse_window(getattr(self, name))
             except ValueError as exc:
@@ -219,9 +236,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             raise ChurnModelError(
                 f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
             )
-        if self.business not in ("auto", "subscription", "purchases"):
+        if self.business not in ("auto", *BUSINESS_KINDS):
             raise ChurnModelError(
-                f"business={self.business!r}; expected 'auto', 'subscription' or 'purchases'"
+                f"business={self.business!r}; expected 'auto', 'subscription', 'purchases' "
+                f"or 'usage'"
             )
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -341,7 +359,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return self
 
     def training_plan(
-        self, data: EventData, *, business: tuple[str, str] | None = None
+        self, data: EventData, *, business: tuple[str, str] | None = None, as_of: Any = None
     ) -> TrainingPlan:
         """What the settings decide for ``data``: horizon, business, label, builders, model.
 
@@ -352,21 +370,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         business : (str, str), optional
             The business kind and its reason, when the caller settles it (the Dask trainer,
             which has no single payments table to detect it from).
+        as_of : timestamp-like, optional
+            What is known: an "auto" horizon and spacing fit the log up to it
+            (:func:`~churnpredict.training.training_schedule`).
 
         Returns
         -------
         TrainingPlan
         """
         self._check_params()
-        horizon = parse_window(self.horizon)
+        schedule = training_schedule(
+            data, as_of, self.horizon, self.cutoff_freq, int(self.n_cutoffs)
+        )
+        horizon = schedule.horizon
         kind_of_business, reason = (
             business_kind(data, self.business) if business is None else business
         )
-        # a shop has no cancellations to wait for: its churn is inactivity
+        # a shop or an app's log has no cancellations to wait for: churn is inactivity
         kind = label_kind(
             data,
             "inactivity"
-            if self.label == "auto" and kind_of_business == "purchases" and not data.is_snapshot
+            if self.label == "auto" and kind_of_business != "subscription" and not data.is_snapshot
             else self.label,
         )
         builders = (
@@ -374,6 +398,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             if self.builders is not None
             else default_builders(kind_of_business, horizon=horizon, windows=self.windows)
         )
+        if schedule.short_log and self.builders is None and self.windows is None:
+            fit_windows(builders, horizon)
         model = ChurnModel() if self.model is None else clone(self.model)
         if (
             not data.is_snapshot
@@ -381,7 +407,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             and (model.get_params(deep=False)["horizon"] is None)
         ):
             model.set_params(horizon=horizon)
-        return TrainingPlan(horizon, kind_of_business, reason, kind, builders, model)
+        return TrainingPlan(
+            horizon,
+            kind_of_business,
+            reason,
+            kind,
+            builders,
+            model,
+            schedule.cutoff_freq,
+            schedule.note,
+        )
 
     def fit_training(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
@@ -408,7 +443,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         data = self._check_data(data)
         self._check_params()
         self._forget_fit()
-        plan = self.training_plan(data)
+        as_of = None if as_of is None or data.is_snapshot else _timestamp(as_of)
+        plan = self.training_plan(data, as_of=as_of)
         horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
         kind, builders, model = plan.label_kind, plan.builders, plan.model
         if data.is_snapshot:
@@ -422,8 +458,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             cutoffs = pd.DatetimeIndex([data.snapshot_at], name="cutoff")
             labels = label_churn(data, cutoffs)
         else:
-            as_of = data.time_range[1] if as_of is None else _timestamp(as_of)
-            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), self.cutoff_freq)
+            as_of = data.time_range[1] if as_of is None else as_of
+            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq)
             labels = label_churn(
                 data,
                 cutoffs,
@@ -461,7 +497,13 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         y = labels["churned"].to_numpy()
+        check_labels(labels, data, as_of, horizon)
         model.fit(X, y)
+        summary = training_summary(labels, X.shape[1])
+        nothing = learned_nothing(model)
+        if nothing is not None:
+            summary["learned_nothing"] = nothing
+            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
         if progress is not None:
             progress("model", total, total)
 
@@ -485,8 +527,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             is_snapshot=bool(data.is_snapshot),
             business=business,
             business_reason=business_reason,
-            training_summary=training_summary(labels, len(names)),
+            training_summary=summary,
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
+            schedule_={"cutoff_freq": horizon_text(plan.cutoff_freq), "note": plan.schedule_note},
             training_statuses_={
                 str(k): int(v) for k, v in status.value_counts().sort_index().items()
             },
@@ -510,19 +553,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     def _align(self, X: pd.DataFrame) -> pd.DataFrame:
         """Put the scoring features in training order; name what is missing or extra."""
-        expected = self.feature_names_
-        if list(X.columns) == expected:
-            return X
-        missing = [c for c in expected if c not in X.columns]
-        extra = [c for c in X.columns if c not in expected]
-        if missing or extra:
-            raise ChurnModelError(
-                f"the features built for scoring differ from training: missing {missing[:10]}"
-                f"{' ...' if len(missing) > 10 else ''}, unexpected {extra[:10]}"
-                f"{' ...' if len(extra) > 10 else ''}; score data with the same tables and "
-                f"columns as the training data, or retrain"
-            )
-        return X[expected]
+        return align_columns(X, self.feature_names_)
 
     def features(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
@@ -553,21 +584,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"the pipeline was trained on {form[self.is_snapshot_]} but data is "
                 f"{form[data.is_snapshot]}; score data of the same form"
             )
-        absent = [type(b).__name__ for b in self.builders_ if not b.applies_to(data)]
-        if absent:
-            tables = sorted(
-                {
-                    t
-                    for b in self.builders_
-                    if not b.applies_to(data)
-                    for t in b.tables
-                    if getattr(data, t, None) is None
-                }
-            )
-            raise ChurnDataError(
-                f"{', '.join(absent)} were trained but the data lacks table(s) {tables}; add "
-                f"them, or retrain without those families"
-            )
+        check_families(self.builders_, data)
         self._check_inputs(data)
         if data.is_snapshot:
             pop = population(data, [data.snapshot_at])
@@ -597,23 +614,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     def _check_inputs(self, data: EventData) -> None:
         """Refuse data lacking a table or column the fitted pipeline was trained with."""
         required = getattr(self, "required_inputs_", None)
-        if required is None:  # not stored with the pipeline: what the fitted builders read
-            required = required_inputs(self.builders_)
-        for table, columns in required.items():
-            frame = getattr(data, table, None)
-            if frame is None:
-                raise ChurnDataError(
-                    f"the pipeline was trained with the {table} table but the data has none; "
-                    f"add {table}, or retrain without it"
-                )
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                names = ", ".join(f"{table}.{c}" for c in missing)
-                raise ChurnDataError(
-                    f"{table} is missing column(s) {missing} that the pipeline was trained "
-                    f"with ({names}): without them those features would be empty; add them "
-                    f"(missing values are fine), or retrain on data without them"
-                )
+        check_inputs(required_inputs(self.builders_) if required is None else required, data)
 
     def population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~churnpredict.labels.population` and
@@ -699,6 +700,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         report: Progress | None,
     ) -> pd.DataFrame:
         check_is_fitted(self, "model_")
+        nothing = self.training_summary_.get("learned_nothing")
+        if nothing:  # said at training; the list it makes must say it too
+            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
         total = len(self.builders_) + 2
         # the families are steps 1..n of the score's n + 2 (model, reasons)
         X = self._features(
@@ -750,6 +754,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 "model_id": identity,
                 "label": self.label_kind_,
                 "lookback": str(self.lookback),
+                "business": getattr(self, "business_", "subscription"),
             }
         )
         if drift is not False and drift is not None:
