@@ -10,7 +10,13 @@ The data flow, one module per step::
 from ._version import __version__
 from .campaign import campaign_readout, newcombe_interval, read_list, wilson_interval
 from .data import EventData, load_config
-from .datasets import SAMPLE_AS_OF, load_sample, make_subscription_data, sample_path
+from .datasets import (
+    SAMPLE_AS_OF,
+    load_sample,
+    make_subscription_data,
+    make_usage_data,
+    sample_path,
+)
 from .drift import population_drift, reference_distribution
 from .evaluate import (
     Evaluation,
@@ -93,6 +99,7 @@ __all__ = [
     "load_sample",
     "make_cutoffs",
     "make_subscription_data",
+    "make_usage_data",
     "newcombe_interval",
     "optimal_list_size",
     "population",

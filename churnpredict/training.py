@@ -492,17 +492,18 @@ class Schedule:
 
 
 def fit_windows(builders: Sequence[FeatureBuilder], horizon: pd.Timedelta) -> None:
-    """Fit the families' default windows to a short log, in place: one, two and four horizons.
+    """Fit the families' default windows to a short log, in place: one and two horizons.
 
     A log spanning about four horizons (:func:`training_schedule`) holds no 90-day window;
-    windows of one, two and four horizons do fit (the longest covers the log), trends compare
-    the last horizon with the one before, weekly slopes use four horizons of weeks.
+    windows of one and two horizons fit before the later training cutoffs (the latest of
+    which the drift reference is taken at), trends compare the last horizon with the one
+    before, weekly slopes use up to four horizons of weeks.
     """
     week = pd.Timedelta(days=7)
     for builder in builders:
         params = builder.get_params()
         if "windows" in params:
-            builder.set_params(windows=(horizon, 2 * horizon, 4 * horizon))
+            builder.set_params(windows=(horizon, 2 * horizon))
         if params.get("trend_window") is not None:
             builder.set_params(trend_window=horizon)
         if params.get("trend_weeks"):
@@ -576,7 +577,7 @@ def training_schedule(
     chose += [f"cutoffs {duration_words(chosen_f)} apart"] if auto_f else []
     days = span / pd.Timedelta(days=1)
     windows = (
-        f", feature windows of {duration_words(chosen_h)} to {duration_words(4 * chosen_h)}"
+        f", feature windows of {duration_words(chosen_h)} and {duration_words(2 * chosen_h)}"
         if short
         else ""
     )

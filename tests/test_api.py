@@ -42,6 +42,7 @@ PUBLIC = {
     "load_sample",
     "make_cutoffs",
     "make_subscription_data",
+    "make_usage_data",
     "optimal_list_size",
     "population",
     "profit_curve",
