@@ -902,9 +902,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             labels = label_churn(data, [stamp], self.horizon_, **self._population_rule())
         scores = self.score(data, stamp, explain=explain, progress=progress)
         outcome = labels.droplevel("cutoff")
+        attrs = dict(scores.attrs)  # what the scores are (horizon, business...) stays known
         scores = scores.join(
             outcome[[c for c in ("churned", "churn_type") if c in outcome]], how="left"
         )
+        scores.attrs = attrs
         if scores["churned"].isna().any():  # pragma: no cover - same population both ways
             raise ChurnModelError("labels and scores cover different customers")
         scores["churned"] = scores["churned"].astype(np.int8)

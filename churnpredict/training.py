@@ -309,6 +309,7 @@ def _log_kind(data: EventData) -> tuple[str | None, str]:
     if use is not None:
         votes["use"] = "usage" if use >= _REGULAR_USE else "purchases"
     value = {True: "purchases", False: "usage"}.get(money)  # type: ignore[arg-type]
+    behaviour = list(said)
     if value is not None:
         said.append(
             "every value in whole cents" if money else "values that are not amounts of money"
@@ -320,8 +321,8 @@ def _log_kind(data: EventData) -> tuple[str | None, str]:
         kind = value
     else:
         return None, evidence
-    if kind == "usage":
-        return kind, f"an event log of use: {evidence}"
+    if kind == "usage":  # values that look like money say nothing of use: left unsaid
+        return kind, f"an event log of use: {', '.join(said if money is False else behaviour)}"
     return kind, f"no churned_at and no payments; orders logged as activity: {evidence}"
 
 
