@@ -525,9 +525,9 @@ def training_schedule(
       (:func:`~churnpredict.windows.fitting_horizon`: a quarter of the span in whole weeks,
       whole days under a week), so that history, training cutoffs, the purge gap and the
       validation outcomes all fit.
-    * ``cutoff_freq="auto"``: 14 days with the 28-day horizon; otherwise half the horizon,
-      closer when the span cannot hold ``n_cutoffs`` cutoffs that far apart (the span minus
-      two horizons, over ``n_cutoffs - 1``), in whole days, at least one.
+    * ``cutoff_freq="auto"``: 14 days; on a short log (under four 28-day horizons) half the
+      horizon, closer when the span cannot hold ``n_cutoffs`` cutoffs that far apart (the span
+      minus two horizons, over ``n_cutoffs - 1``), in whole days, at least one.
 
     Parameters
     ----------
@@ -568,7 +568,7 @@ def training_schedule(
         raise ChurnDataError(f"cannot choose a horizon{span_advice(data, as_of)}")
     chosen_h = min(fit, DEFAULT_HORIZON) if auto_h else given_h
     chosen_f = given_f
-    if auto_f:
+    if auto_f and short:
         room = (span - 2 * chosen_h) / max(int(n_cutoffs) - 1, 1)
         days = int(min(chosen_h / 2, room) / pd.Timedelta(days=1))
         chosen_f = pd.Timedelta(days=max(days, 1))

@@ -269,7 +269,7 @@ def test_when_it_cannot_tell_it_asks_for_business():
 # ---------------------------------------------------------------------------- short logs
 @pytest.mark.parametrize(
     ("days", "horizon", "freq"),
-    [(61, 14, 3), (29, 7, 1), (22, 5, 1), (200, 28, 13), (730, 28, 14)],
+    [(61, 14, 3), (29, 7, 1), (22, 5, 1), (200, 28, 14), (100, 21, 5), (730, 28, 14)],
 )
 def test_a_short_log_gets_the_horizon_and_spacing_it_fits(days, horizon, freq):
     data = export(25)
