@@ -485,3 +485,40 @@ def test_sparkify_with_the_recipe_and_defaults_lists_every_user_in_words_of_use(
     for where, text in texts.items():
         assert money_words(text) == [], (where, money_words(text))
     assert "the activity log spans 29 days: horizon 7 days" in texts["cli"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "config", "fragment"),
+    [
+        (
+            "count",
+            "",
+            "activity.value has 3 fractional values {0.5, 1.5, 2.5}, but a count is a "
+            "whole number (value_kind='count'); give whole numbers of things",
+        ),
+        ("seconds", "", "--value-kind 'seconds'; use amount, duration or count"),
+        (
+            None,
+            'value_kind = "minutes"\n',
+            "value_kind = 'minutes'; use amount (money), duration (seconds) or count",
+        ),
+    ],
+)
+def test_a_value_kind_the_data_contradicts_is_exit_2_on_one_line(tmp_path, flag, config, fragment):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    customers().to_csv(folder / "customers.csv", index=False)
+    activity([0.5, 1.5, 2.5]).to_csv(folder / "activity.csv", index=False)
+    (tmp_path / "c.toml").write_text(config)
+    args = [
+        "train",
+        str(folder),
+        "--model",
+        str(tmp_path / "m"),
+        "--config",
+        str(tmp_path / "c.toml"),
+    ]
+    result = CliRunner().invoke(cli.app, args + (["--value-kind", flag] if flag else []))
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("churnpredict: error: ") and fragment in line, line

@@ -21,6 +21,7 @@ from churnpredict.data import EventData
 from churnpredict.features import (
     EngagementFeatures,
     TenureFeatures,
+    UsageFeatures,
     build_features,
     default_builders,
 )
@@ -352,6 +353,10 @@ def test_features_do_not_change_when_the_data_is_cut_at_the_cutoff(world):
     full = _features(data, rows, builders, fit=True)
     cut = _features(data.cut(world.cutoff), rows, builders, fit=False)
     _assert_same(full, cut)
+    # and the families of an app's event log (sessions, active days, regularity)
+    usage = [b for b in default_builders("usage") if type(b).__name__ == "UsageFeatures"]
+    full = _features(data, rows, usage, fit=True)
+    _assert_same(full, _features(data.cut(world.cutoff), rows, usage, fit=False))
 
 
 @pytest.mark.slow
@@ -363,11 +368,12 @@ def test_features_ignore_added_removed_and_altered_late_events(hyp):
     data = world.data()
     rows = _rows(data, [world.cutoff])
     changed = world.data(**hyp.draw(late_changes(world)))
-    builders = default_builders()
+    builders = default_builders() + [UsageFeatures(windows=(1, 7, 30))]
     before = _features(data, rows, builders, fit=True)
     _assert_same(before, _features(changed, rows, builders, fit=False))
     # fitting at the cutoff learns nothing from later data either (same columns, same values)
-    _assert_same(before, _features(changed, rows, default_builders(), fit=True))
+    again = default_builders() + [UsageFeatures(windows=(1, 7, 30))]
+    _assert_same(before, _features(changed, rows, again, fit=True))
 
 
 @pytest.mark.slow

@@ -232,9 +232,9 @@ class UsageFeatures(FeatureBuilder):
         self.require_tables(data)
         rows = as_rows(data, rows)
         names = [info.name for info in self.feature_info()]
-        out = _Columns(names, len(rows))
         if len(rows) == 0:
-            return out.frame(rows.index)
+            return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
+        out = _Columns(names, len(rows))
         codes = rows.codes
         cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
         since, late = recorded_since(data, "activity", codes, rows.cutoffs)
