@@ -378,6 +378,13 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         raise ChurnModelError(
             f"business={business!r}; expected 'auto', 'subscription', 'purchases' or 'usage'"
         )
+    declared = getattr(data, "value_kind", None)
+    if business == "purchases" and declared in ("duration", "count") and data.payments is None:
+        raise ChurnModelError(
+            f"business='purchases' reads activity.value as the money of orders, but it is "
+            f"declared a {declared} (value_kind={declared!r}); use business='usage', or "
+            f"add a payments table for the orders' amounts"
+        )
     if business != "auto":
         return business, f"set: business={business!r}"
     customers = data.customers
@@ -404,7 +411,6 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         )
     if data.activity is None:
         return "purchases", "no churned_at and no payments: churn is inactivity"
-    declared = getattr(data, "value_kind", None)
     if declared == "amount":
         return "purchases", (
             "no churned_at and no payments; activity.value is declared an amount: activity "

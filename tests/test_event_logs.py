@@ -245,6 +245,12 @@ def test_a_declared_value_decides(app_log):
     as_money = EventData(app_log.customers, activity=activity, value_kind="amount")
     assert business_kind(as_money)[0] == "purchases"
     assert business_kind(app_log, "purchases") == ("purchases", "set: business='purchases'")
+    with pytest.raises(
+        ChurnModelError,
+        match=r"business='purchases' reads activity.value as "
+        r"the money of orders, but it is declared a duration",
+    ):
+        business_kind(as_time, "purchases")
 
 
 def test_when_it_cannot_tell_it_asks_for_business():
