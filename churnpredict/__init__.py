@@ -10,7 +10,13 @@ The data flow, one module per step::
 from ._version import __version__
 from .campaign import campaign_readout, newcombe_interval, wilson_interval
 from .data import EventData, load_config
-from .datasets import SAMPLE_AS_OF, load_sample, make_subscription_data, sample_path
+from .datasets import (
+    SAMPLE_AS_OF,
+    load_sample,
+    make_subscription_data,
+    make_usage_data,
+    sample_path,
+)
 from .drift import population_drift, reference_distribution
 from .evaluate import (
     Evaluation,
@@ -28,6 +34,7 @@ from .exceptions import (
     ChurnModelError,
     DataQualityWarning,
     LeakageWarning,
+    ModelQualityWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
 from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
@@ -40,6 +47,7 @@ from .features import (
     ProfileFeatures,
     SupportFeatures,
     TenureFeatures,
+    UsageFeatures,
     build_features,
     default_builders,
     describe_features,
@@ -70,11 +78,13 @@ __all__ = [
     "Inspection",
     "LeakageWarning",
     "LogisticBaseline",
+    "ModelQualityWarning",
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
     "SupportFeatures",
     "TenureFeatures",
+    "UsageFeatures",
     "__version__",
     "at_risk_list",
     "base_rate_check",
@@ -93,6 +103,7 @@ __all__ = [
     "load_sample",
     "make_cutoffs",
     "make_subscription_data",
+    "make_usage_data",
     "newcombe_interval",
     "optimal_list_size",
     "population",

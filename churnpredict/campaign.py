@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dates import TIME_RANGE
 from .exceptions import ChurnDataError, DataQualityWarning
 from .lists import read_list
-from .tables import TIME_RANGE
 from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = [

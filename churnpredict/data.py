@@ -19,37 +19,35 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from .dates import TIME_RANGE, TIME_UNITS, date_order_evidence, normalise_timestamps, snapshot_time
 from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
-from .io import ids_as_text, read_table
-from .sources import table_files
+from .sources import read_tables, table_files
 from .tables import (
+    ACTIVITY_VALUE_KINDS,
     CHURN_TYPES,
     EVENT_TABLES,
     PAYMENT_STATUSES,
     SCHEMA,
     TABLES,
-    TIME_RANGE,
-    TIME_UNITS,
     TableSchema,
+    activity_values,
     blank_to_missing,
     check_customer_ids,
     check_id_kind,
     check_required,
-    date_order_evidence,
+    check_value_kind,
     format_examples,
-    id_kind,
     load_config,
     mapping_error,
     normalise_label,
-    normalise_timestamps,
     numeric_column,
     rename_columns,
-    snapshot_time,
 )
 
 __all__ = [
+    "ACTIVITY_VALUE_KINDS",
     "EventData",
     "TableSchema",
     "SCHEMA",
@@ -121,6 +119,13 @@ class EventData:
         no feature is built from them (:attr:`notes` names them). Training refuses such a
         column left among the features (see
         :func:`churnpredict.training.check_outcome_columns`).
+    value_kind : {"amount", "duration", "count"}, optional
+        What ``activity.value`` holds: money, a duration in seconds (a timedelta column is
+        converted), or a count of things. Undeclared (None), a value is money only when the
+        business is a shop by detection (:func:`churnpredict.training.business_kind`), so no
+        spend or revenue is made of song lengths or scores. A declaration the data
+        contradicts (text, negative durations, fractional counts) is a
+        :class:`ChurnDataError`.
 
     Notes
     -----
@@ -148,6 +153,8 @@ class EventData:
         event tables sorted by (customer, time) with a fresh ``RangeIndex``.
     notes : list of str
         What validation repaired (dropped events, skipped tables).
+    value_kind : str or None
+        What ``activity.value`` is declared to hold (None: undeclared).
 
     Examples
     --------
@@ -181,7 +188,9 @@ class EventData:
         default_status: str | None = None,
         cancel_event: str | None = None,
         outcome_columns: Any = (),
+        value_kind: str | None = None,
     ) -> None:
+        self.value_kind = check_value_kind(value_kind)
         if not isinstance(unknown_customers, str) or unknown_customers not in (
             "warn",
             "drop",
@@ -260,6 +269,11 @@ class EventData:
             "payments", renamed.get("payments"), {}, ids, status_map=status_map
         )
         self.tickets = self._validate_events("tickets", renamed.get("tickets"), {}, ids)
+        if self.value_kind is not None and self.activity is None:
+            raise ChurnDataError(
+                f"value_kind={self.value_kind!r} declares what activity.value holds, but there "
+                f"is no activity table; add it, or leave value_kind out"
+            )
         del self._renamed
         self._unknown_customers = unknown_customers
         self._flush_unknown(unknown_customers)
@@ -357,7 +371,10 @@ class EventData:
 
     def _validate_events(self, table, frame, columns, ids, status_map=None):
         if frame is None:
-            self.notes.append(f"no {table} table: its feature family is skipped")
+            # a shop's or an app's log comes without payments or tickets as a rule; a
+            # subscription export (cancellations or MRR recorded) is expected to have them
+            if table == "activity" or {"churned_at", "mrr"} & set(self.customers.columns):
+                self.notes.append(f"no {table} table: its feature family is skipped")
             return None
         if self.label_column is not None:
             raise ChurnDataError(
@@ -416,8 +433,12 @@ class EventData:
             frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
         if table == "activity":
             if "value" in frame:
-                frame["value"] = numeric_column(
-                    "activity", "value", frame["value"], allow_missing=True, allow_negative=True
+                frame["value"] = activity_values(frame["value"], self.value_kind)
+            elif self.value_kind is not None:
+                raise ChurnDataError(
+                    f"activity has no value column, but value_kind={self.value_kind!r} "
+                    f"declares what it holds; map your column to value (columns="
+                    f"{{'activity': {{'your_column': 'value'}}}}) or leave value_kind out"
                 )
             if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
                 # categorical: compact for millions of events and cheap to group by type
@@ -583,8 +604,8 @@ class EventData:
             TOML file or dict with ``tables``, ``derive_customers``, ``columns``,
             ``status_map``, ``label_column``, ``positive_label``, ``snapshot_at``,
             ``unknown_customers``, ``date_format``, ``dayfirst``, ``time_unit``,
-            ``cancel_event``, ``outcome_columns`` and ``[payments] default_status`` keys
-            (others are ignored here).
+            ``cancel_event``, ``outcome_columns``, ``value_kind`` and ``[payments]
+            default_status`` keys (others are ignored here).
         tables : mapping of str -> str, optional
             Table name -> file name (relative to ``path``), e.g. ``{"activity":
             "listening_log.jsonl.gz"}``; then only these files are read. Default: the
@@ -620,6 +641,7 @@ class EventData:
             "time_unit",
             "cancel_event",
             "outcome_columns",
+            "value_kind",
         ):
             if key in settings and key not in kwargs:
                 kwargs[key] = settings[key]
@@ -637,32 +659,7 @@ class EventData:
         if not isinstance(columns, Mapping):
             raise ChurnDataError(f"columns={columns!r}; give a mapping of table to renames")
 
-        def read(name: str, file: Path) -> pd.DataFrame:
-            # ids are text in CSV and JSON files: "007" keeps its zeros and is not "7"
-            renames = columns.get(name) or {}
-            id_columns = [src for src, dst in renames.items() if dst == "customer_id"]
-            return read_table(file, id_columns=id_columns or ["customer_id"])
-
-        tables = {name: (read(name, f) if (f := files.get(name)) else None) for name in TABLES}
-        # A Parquet file keeps numeric ids; next to text ids read from CSV/JSON, use their text.
-        sources = {
-            name: next(
-                (src for src, dst in (columns.get(name) or {}).items() if dst == "customer_id"),
-                "customer_id",
-            )
-            for name in tables
-        }
-        kinds = {
-            name: id_kind(frame[sources[name]])
-            for name, frame in tables.items()
-            if frame is not None and sources[name] in frame.columns
-        }
-        if "text" in kinds.values() and "integer" in kinds.values():
-            for name, kind in kinds.items():
-                if kind == "integer":  # float ids are refused, naming the tables
-                    frame = tables[name].copy(deep=False)
-                    frame[sources[name]] = ids_as_text(frame[sources[name]])
-                    tables[name] = frame
+        tables = read_tables(files, columns)
         return cls(tables.pop("customers"), **tables, **kwargs)
 
     # ------------------------------------------------------------------ helpers
@@ -765,6 +762,100 @@ class EventData:
         return index
 
     @property
+    def observed_start(self) -> dict[str, pd.Timestamp]:
+        """When each event table starts: the time of its first event (tables with events).
+
+        An export of an app's log often starts after many customers signed up: what they did
+        before it is not recorded, not zero (see :meth:`record_start`).
+
+        Returns
+        -------
+        dict of str -> pandas.Timestamp
+            Table name -> first event time, for the present event tables holding events.
+
+        Examples
+        --------
+        >>> customers = pd.DataFrame({"customer_id": [1], "signup_at": ["2024-01-01"]})
+        >>> activity = pd.DataFrame({"customer_id": [1, 1],
+        ...                          "timestamp": ["2024-03-01", "2024-02-01"]})
+        >>> EventData(customers, activity=activity).observed_start
+        {'activity': Timestamp('2024-02-01 00:00:00')}
+        """
+
+        def first() -> dict[str, pd.Timestamp]:
+            out = {}
+            for name in EVENT_TABLES:
+                frame = getattr(self, name)
+                if frame is not None and len(frame):
+                    out[name] = pd.Timestamp(frame[SCHEMA[name].time_column].min())
+            return out
+
+        return dict(self.cached("observed_start", first))
+
+    #: An event table is an export that starts after its customers' history began when at
+    #: least this many customers, and this share of the customers with events in its first
+    #: week, signed up before its first event (a complete history has only its first few
+    #: customers signing up before anything is recorded). Deciding on the first week alone
+    #: keeps the decision the same for the data as known at any later time.
+    EXPORT_MIN_CUSTOMERS = 20
+    EXPORT_MIN_SHARE = 0.2
+    EXPORT_FIRST_DAYS = 7
+
+    def record_start(self, table: str) -> pd.Timestamp | None:
+        """When ``table`` starts recording customers who signed up before: None if it does not.
+
+        The table's first event (:attr:`observed_start`) when the table looks like an export
+        of recent events: at least :attr:`EXPORT_MIN_CUSTOMERS` customers, and
+        :attr:`EXPORT_MIN_SHARE` of the customers with events in its first
+        :attr:`EXPORT_FIRST_DAYS` days, signed up before that event. Their activity before
+        it is unknown, not zero: training drops the cutoffs whose horizon reaches before it
+        (:func:`churnpredict.labels.recorded_cutoffs`) and feature windows reaching before it
+        are not observed for them. A table with nothing
+        before another table's export start (tickets taken from the same app log) starts
+        there too. None when the table holds its customers' history from signup as far as
+        the data tells.
+
+        Parameters
+        ----------
+        table : str
+            An event table.
+
+        Returns
+        -------
+        pandas.Timestamp or None
+        """
+
+        def decide() -> pd.Timestamp | None:
+            first = self.observed_start.get(table)
+            starts = [self._export_start(t) for t in self.observed_start]
+            known = [s for s in starts if s is not None and first is not None and s <= first]
+            return max(known) if known else None
+
+        return self.cached(("record_start", table), decide)
+
+    def _export_start(self, table: str) -> pd.Timestamp | None:
+        """The first event of ``table`` when the table itself looks like an export."""
+
+        def decide() -> pd.Timestamp | None:
+            start = self.observed_start.get(table)
+            if start is None:
+                return None
+            signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")
+            frame = getattr(self, table)
+            first_week = frame[SCHEMA[table].time_column] < start + pd.Timedelta(
+                days=self.EXPORT_FIRST_DAYS
+            )
+            seen = np.zeros(len(signup), dtype=bool)
+            seen[self.event_codes(table)[first_week.to_numpy()]] = True
+            before = signup[seen] < np.datetime64(start.value, "ns")
+            n = int(before.sum())
+            if n >= self.EXPORT_MIN_CUSTOMERS and n >= self.EXPORT_MIN_SHARE * len(before):
+                return start
+            return None
+
+        return self.cached(("export_start", table), decide)
+
+    @property
     def time_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """Earliest and latest time in the data (signups, churns and events)."""
         stamps = []
@@ -818,6 +909,7 @@ class EventData:
         out.notes = list(self.notes)
         out.label_column = self.label_column
         out.snapshot_at = self.snapshot_at
+        out.value_kind = self.value_kind
         out.customers = c.reset_index(drop=True)
         for name in EVENT_TABLES:
             frame = tables[name]

@@ -39,11 +39,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import EventData
+from .data import SCHEMA, EventData
 from .windows import to_naive_utc
 
 __all__ = [
     "make_subscription_data",
+    "make_usage_data",
     "load_sample",
     "sample_path",
     "SAMPLE_AS_OF",
@@ -240,6 +241,67 @@ def make_subscription_data(
     if not return_truth:
         return data
     return data, _truth(start, span, people, story)
+
+
+def make_usage_data(
+    n_customers: int = 2000,
+    start: Any = "2023-01-01",
+    end: Any = "2024-12-31",
+    *,
+    export_from: Any = None,
+    events_per_day: float = 1.0,
+    churn_scale: float = 1.0,
+    random_state: int | np.random.Generator | None = 0,
+) -> EventData:
+    """An app's event log: :func:`make_subscription_data` with the money and the exits removed.
+
+    What a product team without billing data holds: who signed up and when, every
+    ``activity`` event (its type, and a ``value`` in minutes, left undeclared) and the
+    support ``tickets``. No payments, no cancellation dates, no MRR or plan: customers who
+    left simply stop appearing, so churn can only be read as inactivity. With
+    ``export_from``, the log (activity and tickets) starts there, after most customers
+    signed up: the usual export of the last weeks of a product's events.
+
+    Parameters
+    ----------
+    n_customers : int, default 2000
+    start, end : timestamp-like
+        As in :func:`make_subscription_data`.
+    export_from : timestamp-like, optional
+        Keep only the events from this time on.
+    events_per_day, churn_scale, random_state
+        As in :func:`make_subscription_data`.
+
+    Returns
+    -------
+    EventData
+        ``customers`` (``customer_id``, ``signup_at``, ``channel``), ``activity`` and
+        ``tickets``.
+
+    Examples
+    --------
+    >>> from churnpredict.training import business_kind
+    >>> data = make_usage_data(n_customers=300, random_state=1)
+    >>> data, business_kind(data)[0]
+    (EventData(customers=300, activity=63661, tickets=594), 'usage')
+    """
+    full = make_subscription_data(
+        n_customers,
+        start,
+        end,
+        events_per_day=events_per_day,
+        churn_scale=churn_scale,
+        random_state=random_state,
+    )
+    customers = full.customers[["customer_id", "signup_at", "channel"]]
+    tables = {"activity": full.activity, "tickets": full.tickets}
+    if export_from is not None:
+        since = _timestamp(export_from, "export_from")
+        tables = {
+            name: frame.loc[frame[SCHEMA[name].time_column] >= since]
+            for name, frame in tables.items()
+        }
+    return EventData(customers, **tables)
 
 
 # ------------------------------------------------------------------ steps of the story

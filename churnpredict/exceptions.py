@@ -8,6 +8,7 @@ __all__ = [
     "BundleError",
     "DataQualityWarning",
     "LeakageWarning",
+    "ModelQualityWarning",
 ]
 
 
@@ -44,3 +45,7 @@ class DataQualityWarning(UserWarning):
 
 class LeakageWarning(UserWarning):
     """A feature may carry information from after the cutoff (e.g. a snapshot column)."""
+
+
+class ModelQualityWarning(UserWarning):
+    """A fitted model ranks customers no better than chance (it learned nothing)."""

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .features import DRIVER_GROUPS
+from .features import BUSINESS_KINDS, DRIVER_GROUPS
 from .io import OUTPUT_SUFFIXES, write_frame
 from .labels import STATUSES
 from .list_options import (
@@ -19,6 +19,7 @@ from .list_options import (
     DEFAULT_OPTIONS,
     N_REASONS,
     PURCHASE_AT_RISK_COLUMNS,
+    USAGE_AT_RISK_COLUMNS,
     ListOptionError,
     ListOptions,
     checked_tiers,
@@ -36,13 +37,20 @@ __all__ = [
     "ranking_key",
     "DEFAULT_ACTIONS",
     "PURCHASE_ACTIONS",
+    "USAGE_ACTIONS",
     "DEFAULT_TIER_SHARES",
     "share_tier_rows",
     "share_tier_thresholds",
     "GROUP_MEANINGS",
     "PURCHASE_GROUP_MEANINGS",
+    "USAGE_GROUP_MEANINGS",
     "AT_RISK_COLUMNS",
     "PURCHASE_AT_RISK_COLUMNS",
+    "USAGE_AT_RISK_COLUMNS",
+    "actions_for",
+    "group_meanings_for",
+    "list_kind",
+    "NO_VALUE_NOTE",
     "STATUSES",
 ]
 
@@ -81,6 +89,73 @@ PURCHASE_GROUP_MEANINGS: dict[str, str] = {
     "engagement": "activity and purchases: recency, frequency and trend",
     "monetary": "spend per period, order value and spend trend",
 }
+
+#: Suggested actions of an app's or service's log of use (business ``usage``): the groups its
+#: features fall in, worded for users, not buyers.
+USAGE_ACTIONS: dict[str, str] = {
+    "engagement": "re-engagement message / tips on what they used",
+    "support": "proactive service call",
+    "tenure": "onboarding help",
+    "profile": "account review",
+}
+
+#: What each driver group covers in a log of use (no payment or monetary family).
+USAGE_GROUP_MEANINGS: dict[str, str] = {
+    "engagement": "use: sessions, active days, events and their types, recency and trend",
+    "support": GROUP_MEANINGS["support"],
+    "tenure": GROUP_MEANINGS["tenure"],
+    "profile": GROUP_MEANINGS["profile"],
+}
+
+#: Why a list of an event log of use has no value columns (what the list records with it).
+NO_VALUE_NOTE = (
+    "no value per customer is known (an event log of use), so the list ranks by churn "
+    "probability alone"
+)
+
+
+def list_kind(frame: Any) -> str:
+    """The business kind of scores or a list: ``attrs["business"]``, else from the columns.
+
+    Without the attribute: ``expected_spend`` and no ``mrr`` is purchases, a list with
+    neither ``mrr`` nor ``revenue_at_risk`` (nor ``expected_spend``) is usage, anything
+    else subscription.
+    """
+    kind = getattr(frame, "attrs", {}).get("business")
+    if kind in BUSINESS_KINDS:
+        return str(kind)
+    columns = set(frame.columns)
+    if "expected_spend" in columns and "mrr" not in columns:
+        return "purchases"
+    if "rank" in columns and not columns & {"mrr", "expected_spend", "revenue_at_risk"}:
+        return "usage"
+    return "subscription"
+
+
+def actions_for(kind: str) -> dict[str, str]:
+    """The default suggested action per driver group of a business kind."""
+    return dict({"purchases": PURCHASE_ACTIONS, "usage": USAGE_ACTIONS}.get(kind, DEFAULT_ACTIONS))
+
+
+def group_meanings_for(kind: str) -> dict[str, str]:
+    """What each driver group covers, in the words of a business kind."""
+    return dict(
+        {"purchases": PURCHASE_GROUP_MEANINGS, "usage": USAGE_GROUP_MEANINGS}.get(
+            kind, GROUP_MEANINGS
+        )
+    )
+
+
+def _value_column(scores: Any) -> str | None:
+    """The column revenue at risk comes from: ``mrr``, ``expected_spend``, or None (usage
+    data with no value known)."""
+    kind = list_kind(scores)
+    if kind == "purchases":
+        return "expected_spend"
+    if kind == "usage" and "mrr" not in scores.columns:
+        return None
+    return "mrr"
+
 
 #: Default tiers: share of the scored customers (highest probability first) in each tier.
 DEFAULT_TIER_SHARES: dict[str, float] = {"high": 0.10, "medium": 0.20, "low": 0.70}
@@ -187,7 +262,7 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
 
 def _is_purchases(frame: Any) -> bool:
     """Scores (or a list) of purchase data: ``expected_spend`` and no ``mrr``."""
-    return "expected_spend" in frame.columns and "mrr" not in frame.columns
+    return _value_column(frame) == "expected_spend"
 
 
 def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
@@ -451,9 +526,13 @@ def at_risk_list(
         opts = options
     keep_status = opts.statuses
     status = opts.status if len(opts.status) != 1 or opts.status == "all" else opts.status[0]
-    purchases = _is_purchases(scores)
-    value_column = "expected_spend" if purchases else "mrr"
-    missing = [c for c in ("churn_probability", value_column) if c not in scores.columns]
+    kind = list_kind(scores)
+    value_column = _value_column(scores)
+    missing = [c for c in ("churn_probability", value_column) if c and c not in scores.columns]
+    if value_column is None and opts.rank_by == "revenue":
+        raise ListOptionError(
+            "rank_by", f"rank_by='revenue' needs a value per customer, but {NO_VALUE_NOTE}"
+        )
     if missing:
         raise ChurnDataError(
             f"scores lacks column(s) {missing}; pass the ChurnPipeline.score output (mrr may "
@@ -488,13 +567,15 @@ def at_risk_list(
             f"{scores['churn_probability'][bad].head(5).tolist()}; pass calibrated "
             f"probabilities"
         )
-    value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
     ids = _customer_ids(scores)
-    revenue = revenue_at_risk(
-        pd.DataFrame({"churn_probability": prob, value_column: value}), window
-    ).to_numpy(dtype=np.float64)
+    value = revenue = np.full(len(prob), np.nan)
+    if value_column is not None:
+        value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        revenue = revenue_at_risk(
+            pd.DataFrame({"churn_probability": prob, value_column: value}), window
+        ).to_numpy(dtype=np.float64)
     tier = _tiers(prob, opts.tiers)
 
     def text(column: str) -> np.ndarray:
@@ -503,18 +584,14 @@ def at_risk_list(
         col = scores[column]
         return col.astype(object).where(col.notna(), "").to_numpy(dtype=object)
 
-    columns: dict[str, Any] = {
-        "customer_id": ids,
-        "churn_probability": prob,
-        "risk_tier": tier,
-        value_column: value,
-        "revenue_at_risk": revenue,
-    }
+    columns: dict[str, Any] = {"customer_id": ids, "churn_probability": prob, "risk_tier": tier}
+    if value_column is not None:
+        columns.update({value_column: value, "revenue_at_risk": revenue})
     for k in range(1, N_REASONS + 1):
         columns[f"reason_{k}"] = text(f"reason_{k}")
     for k in range(1, N_REASONS + 1):
         columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
-    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(opts.actions or {})}
+    mapping = {**actions_for(kind), **dict(opts.actions or {})}
     columns["suggested_action"] = (
         pd.Series(columns["reason_group_1"], dtype=object)
         .map(mapping)
@@ -554,9 +631,10 @@ def at_risk_list(
         "horizon": horizon_text(window),
         **{
             key: str(scores.attrs[key])
-            for key in ("as_of", "model_id", "label", "lookback")
+            for key in ("as_of", "model_id", "label", "lookback", "business")
             if scores.attrs.get(key) is not None
         },
+        **({"note": NO_VALUE_NOTE} if value_column is None else {}),
     }
     if seed is not None:
         out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object), opts.holdout, seed)
@@ -659,9 +737,9 @@ def _extra_columns(
 
 
 def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFrame:
-    purchases = _is_purchases(frame)
-    meanings = PURCHASE_GROUP_MEANINGS if purchases else GROUP_MEANINGS
-    mapping = {**(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS), **dict(actions or {})}
+    kind = list_kind(frame)
+    meanings = group_meanings_for(kind)
+    mapping = {**actions_for(kind), **dict(actions or {})}
     if {"reason_group_1", "suggested_action"} <= set(frame.columns):
         seen = frame.loc[
             frame["reason_group_1"].astype(str) != "", ["reason_group_1", "suggested_action"]
@@ -675,7 +753,7 @@ def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFr
                 )
             )
         )
-    groups = list(DRIVER_GROUPS) + sorted(set(mapping) - set(DRIVER_GROUPS))
+    groups = [g for g in DRIVER_GROUPS if g in meanings] + sorted(set(mapping) - set(meanings))
     return pd.DataFrame(
         {
             "driver_group": groups,
@@ -751,7 +829,11 @@ def write_at_risk(
         raise ChurnDataError(
             f"frame must be a DataFrame from at_risk_list, got {type(frame).__name__}"
         )
-    required = PURCHASE_AT_RISK_COLUMNS if _is_purchases(frame) else AT_RISK_COLUMNS
+    required = {
+        "mrr": AT_RISK_COLUMNS,
+        "expected_spend": PURCHASE_AT_RISK_COLUMNS,
+        None: USAGE_AT_RISK_COLUMNS,
+    }[_value_column(frame)]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ChurnDataError(
@@ -762,7 +844,7 @@ def write_at_risk(
         **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
         **{
             key: frame.attrs[key]
-            for key in ("label", "lookback", "holdout_share", "holdout_seed")
+            for key in ("label", "lookback", "business", "note", "holdout_share", "holdout_seed")
             if frame.attrs.get(key) is not None
         },
     }

@@ -24,6 +24,7 @@ exactly that time are not known yet. (On the command line and on a Dask cluster 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -32,8 +33,8 @@ import pandas as pd
 
 from .data import EventData
 from .eventindex import EventIndex
-from .exceptions import ChurnDataError
-from .windows import parse_window, to_naive_utc
+from .exceptions import ChurnDataError, DataQualityWarning
+from .windows import duration_words, fitting_horizon, parse_window, to_naive_utc
 
 __all__ = [
     "make_cutoffs",
@@ -45,6 +46,9 @@ __all__ = [
     "complete_cutoffs",
     "cutoff_index",
     "known_at",
+    "log_start",
+    "recorded_cutoffs",
+    "span_advice",
     "STATUSES",
 ]
 
@@ -118,8 +122,105 @@ def training_cutoffs(
         raise ChurnDataError(
             f"no cutoff between the first signup ({first}) and as_of - horizon "
             f"({as_of - horizon}); use a later as_of or a shorter horizon"
+            f"{span_advice(data, as_of)}"
         )
-    return cutoffs
+    return recorded_cutoffs(data, cutoffs, horizon, as_of)
+
+
+def log_start(data: EventData) -> tuple[str | None, pd.Timestamp | None]:
+    """The log inactivity is read from (activity, else payments) and when it starts.
+
+    Returns
+    -------
+    (str or None, pandas.Timestamp or None)
+        The table and its first event (:attr:`EventData.observed_start`); ``(None, None)``
+        without either table or events.
+    """
+    for table in ("activity", "payments"):
+        if getattr(data, table) is not None:
+            return table, data.observed_start.get(table)
+    return None, None
+
+
+def span_advice(data: EventData, as_of: Any) -> str:
+    """ "; the activity log spans 29 days: use a horizon of at most 7 days" (or nothing).
+
+    The longest horizon the log fits (:func:`~churnpredict.windows.fitting_horizon`), as
+    advice for messages about horizons that do not fit. Empty without a log.
+    """
+    table, start = log_start(data)
+    if start is None:
+        return ""
+    span = _as_of(data, as_of) - start
+    days = f"{span / pd.Timedelta(days=1):,.0f} days"
+    fit = fitting_horizon(span)
+    if fit is None:
+        return (
+            f"; the {table} log spans {days}, too short to learn churn from: collect a few "
+            f"weeks of events"
+        )
+    return f"; the {table} log spans {days}: use a horizon of at most {duration_words(fit)}"
+
+
+def recorded_cutoffs(
+    data: EventData, cutoffs: Any, horizon: Any, as_of: Any = None
+) -> pd.DatetimeIndex:
+    """The cutoffs whose history and outcomes the log recorded, for customers older than it.
+
+    When the log (:func:`log_start`) is an export that starts after many customers signed
+    up (:meth:`EventData.record_start`: the last weeks of an app's events), what they did
+    before the start is unknown, not zero. A cutoff is kept only when one horizon before it
+    is recorded (``cutoff - horizon >= start``): its label horizon and its shortest history
+    then lie inside the log (longer feature windows reaching before the start are not
+    observed, see the features). The dropped cutoffs are named in a
+    :class:`~churnpredict.DataQualityWarning`. A log holding its customers' history from
+    signup keeps every cutoff.
+
+    Parameters
+    ----------
+    data : EventData
+    cutoffs : timestamp-like or sequence of them
+    horizon : duration
+    as_of : timestamp-like, optional
+        For the advice in the error; defaults to the latest time in the data.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+
+    Raises
+    ------
+    ChurnDataError
+        When no cutoff is left, with the horizon the log fits.
+    """
+    cuts = cutoff_index(cutoffs)
+    table, _ = log_start(data)
+    start = None if table is None else data.record_start(table)
+    if start is None or len(cuts) == 0:
+        return cuts
+    older = int((data.customers["signup_at"] < start).sum())
+    horizon = parse_window(horizon)
+    keep = cuts[cuts - horizon >= start]
+    why = (
+        f"the {table} log starts {start:%Y-%m-%d %H:%M}, after {older:,} customers signed "
+        f"up, so a cutoff needs its horizon ({duration_words(horizon)}) and as much history "
+        f"before it inside the log"
+    )
+    if len(keep) == 0:
+        raise ChurnDataError(f"no training cutoff is left: {why}{span_advice(data, as_of)}")
+    dropped = cuts.difference(keep)
+    if len(dropped):
+        span = (
+            f"{dropped[0]:%Y-%m-%d}"
+            if len(dropped) == 1
+            else f"{dropped[0]:%Y-%m-%d} .. {dropped[-1]:%Y-%m-%d}"
+        )
+        warnings.warn(
+            f"{len(dropped)} of {len(cuts)} training cutoffs dropped ({span}): {why}",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return keep
 
 
 def _as_of(data: EventData, as_of: Any) -> pd.Timestamp:

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "N_REASONS",
     "PURCHASE_AT_RISK_COLUMNS",
+    "USAGE_AT_RISK_COLUMNS",
     "ListOptionError",
     "ListOptions",
     "checked_tiers",
@@ -44,6 +45,11 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
 #: The list of purchase data: ``expected_spend`` in place of ``mrr``.
 PURCHASE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
     "expected_spend" if c == "mrr" else c for c in AT_RISK_COLUMNS
+)
+#: The list of an event log of use with no value per customer: no ``mrr``, no
+#: ``revenue_at_risk`` (nothing in the log is money).
+USAGE_AT_RISK_COLUMNS: tuple[str, ...] = tuple(
+    c for c in AT_RISK_COLUMNS if c not in ("mrr", "revenue_at_risk")
 )
 
 

@@ -19,10 +19,12 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
-from .data import TIME_RANGE, EventData
+from .data import EventData
+from .dates import TIME_RANGE
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
-from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
+from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning, ModelQualityWarning
 from .features import (
+    BUSINESS_KINDS,
     FeatureBuilder,
     build_features,
     default_builders,
@@ -33,15 +35,23 @@ from .model_metrics import Evaluation
 from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .training import (
+    DEFAULT_CUTOFF_FREQ,
     TrainingPlan,
+    align_columns,
     business_kind,
+    check_families,
+    check_inputs,
+    check_labels,
     check_outcome_columns,
     customer_value,
     describe_feature_columns,
+    fit_windows,
     latest_cutoff_rows,
+    learned_nothing,
     model_id,
     required_inputs,
     static_columns,
+    training_schedule,
     training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
@@ -70,27 +80,33 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     model : classifier, optional
         Default ``ChurnModel()``. Its ``horizon`` (purge gap) is set to this pipeline's
         horizon when left at None.
-    horizon : duration, default "28D"
+    horizon : duration or "auto", default "auto"
         Churn is looked for in the horizon after each cutoff: a cancellation in
-        ``(cutoff, cutoff + horizon]``, activity in ``[cutoff, cutoff + horizon)``.
+        ``(cutoff, cutoff + horizon]``, activity in ``[cutoff, cutoff + horizon)``. "auto":
+        28 days, or the longest horizon a short log fits (a quarter of its span; see
+        :func:`~churnpredict.training.training_schedule`).
     label : {"auto", "cancellation", "inactivity"}, default "auto"
-        "auto": cancellation when customers have ``churned_at`` (and the business is not
-        ``purchases``), else inactivity.
+        "auto": cancellation when customers have ``churned_at`` (and the business is
+        ``subscription``), else inactivity.
     n_cutoffs : int, default 12
         Training cutoffs (the latest is ``as_of - horizon``).
-    cutoff_freq : duration, default "14D"
-        Spacing of the training cutoffs.
+    cutoff_freq : duration or "auto", default "auto"
+        Spacing of the training cutoffs. "auto": 14 days with a 28-day horizon, closer on a
+        short log so that the cutoffs fit in it.
     lookback : duration, default "90D"
         Inactivity labels only: customers active this recently are ``active``; the others
         (no activity in the lookback) are ``lapsed``. Both are trained on and scored, so one
         scored list holds the retention list and the win-back list.
-    business : {"auto", "subscription", "purchases"}, default "auto"
+    business : {"auto", "subscription", "purchases", "usage"}, default "auto"
         What the customers buy. ``subscription``: MRR, price changes, revenue at risk from
         MRR. ``purchases`` (shops, marketplaces): no MRR and no price feature
         (:class:`~churnpredict.features.SpendFeatures` instead of ``MonetaryFeatures``),
         ``label="auto"`` means inactivity, and scores carry ``expected_spend`` (see
-        :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. "auto" detects
-        the kind from the data (:func:`business_kind`).
+        :func:`~churnpredict.features.expected_spend`) instead of ``mrr``. ``usage`` (an
+        app's or service's event log): sessions, active days and event types
+        (:class:`~churnpredict.features.UsageFeatures`), no money (scores carry ``mrr`` only
+        when customers have it), churn is inactivity. "auto" detects the kind from the data
+        (:func:`business_kind`).
     windows : sequence of durations, optional
         Feature windows (e.g. ``(7, 30, 90)`` days) of the default builders' families that
         have windows; default each family's own. Builders given in ``builders`` keep theirs.
@@ -168,6 +184,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "recalibration_",
         "feature_percentiles_",
         "reason_facts_",
+        "schedule_",
     )
 
     @deprecate_positional_args
@@ -176,10 +193,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         *,
         builders: Sequence[FeatureBuilder] | None = None,
         model: BaseEstimator | None = None,
-        horizon: Any = "28D",
+        horizon: Any = "auto",
         label: str = "auto",
         n_cutoffs: int = 12,
-        cutoff_freq: Any = "14D",
+        cutoff_freq: Any = "auto",
         lookback: Any = "90D",
         business: str = "auto",
         windows: Sequence[Any] | None = None,
@@ -211,10 +228,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     def check_params(self) -> None:
         """Check the settings; raise :class:`ChurnModelError` naming a bad one."""
-        self._check_params()
-
-    def _check_params(self) -> None:
         for name in ("horizon", "cutoff_freq", "lookback"):
+            if name != "lookback" and getattr(self, name) == "auto":
+                continue
             try:
                 parse_window(getattr(self, name))
             except ValueError as exc:
@@ -223,18 +239,21 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             raise ChurnModelError(
                 f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
             )
-        if self.business not in ("auto", "subscription", "purchases"):
+        if self.business not in ("auto", *BUSINESS_KINDS):
             raise ChurnModelError(
-                f"business={self.business!r}; expected 'auto', 'subscription' or 'purchases'"
+                f"business={self.business!r}; expected 'auto', 'subscription', 'purchases' "
+                f"or 'usage'"
             )
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
         # the cutoffs must fit in the times data may hold (1700..2199), whatever the data
-        years = n * parse_window(self.cutoff_freq).total_seconds() / (365.25 * 86400)
+        # ("auto" spaces cutoffs at most DEFAULT_CUTOFF_FREQ apart)
+        freq = DEFAULT_CUTOFF_FREQ if self.cutoff_freq == "auto" else parse_window(self.cutoff_freq)
+        years = n * (freq / pd.Timedelta(days=365.25))
         if years > _SPAN_YEARS:
             raise ChurnModelError(
-                f"n_cutoffs={n!r} cutoffs every {horizon_text(self.cutoff_freq)} span "
+                f"n_cutoffs={n!r} cutoffs every {horizon_text(freq)} span "
                 f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
                 f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
             )
@@ -353,7 +372,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return self
 
     def training_plan(
-        self, data: EventData, *, business: tuple[str, str] | None = None
+        self, data: EventData, *, business: tuple[str, str] | None = None, as_of: Any = None
     ) -> TrainingPlan:
         """What the settings decide for ``data``: horizon, business, label, builders, model.
 
@@ -364,21 +383,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         business : (str, str), optional
             The business kind and its reason, when the caller settles it (the Dask trainer,
             which has no single payments table to detect it from).
+        as_of : timestamp-like, optional
+            What is known: an "auto" horizon and spacing fit the log up to it
+            (:func:`~churnpredict.training.training_schedule`).
 
         Returns
         -------
         TrainingPlan
         """
-        self._check_params()
-        horizon = parse_window(self.horizon)
+        self.check_params()
+        schedule = training_schedule(
+            data, as_of, self.horizon, self.cutoff_freq, int(self.n_cutoffs)
+        )
+        horizon = schedule.horizon
         kind_of_business, reason = (
             business_kind(data, self.business) if business is None else business
         )
-        # a shop has no cancellations to wait for: its churn is inactivity
+        # a shop or an app's log has no cancellations to wait for: churn is inactivity
         kind = label_kind(
             data,
             "inactivity"
-            if self.label == "auto" and kind_of_business == "purchases" and not data.is_snapshot
+            if self.label == "auto" and kind_of_business != "subscription" and not data.is_snapshot
             else self.label,
         )
         builders = (
@@ -386,6 +411,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             if self.builders is not None
             else default_builders(kind_of_business, horizon=horizon, windows=self.windows)
         )
+        if schedule.short_log and self.builders is None and self.windows is None:
+            fit_windows(builders, horizon)
         model = ChurnModel() if self.model is None else clone(self.model)
         if (
             not data.is_snapshot
@@ -393,7 +420,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             and (model.get_params(deep=False)["horizon"] is None)
         ):
             model.set_params(horizon=horizon)
-        return TrainingPlan(horizon, kind_of_business, reason, kind, builders, model)
+        return TrainingPlan(
+            horizon,
+            kind_of_business,
+            reason,
+            kind,
+            builders,
+            model,
+            schedule.cutoff_freq,
+            schedule.note,
+        )
 
     def fit_training(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
@@ -418,9 +454,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features and labels (for evaluation)."""
         data = self._check_data(data)
-        self._check_params()
+        self.check_params()
         self._forget_fit()
-        plan = self.training_plan(data)
+        as_of = None if as_of is None or data.is_snapshot else _timestamp(as_of)
+        plan = self.training_plan(data, as_of=as_of)
         horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
         kind, builders, model = plan.label_kind, plan.builders, plan.model
         if data.is_snapshot:
@@ -434,8 +471,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             cutoffs = pd.DatetimeIndex([data.snapshot_at], name="cutoff")
             labels = label_churn(data, cutoffs)
         else:
-            as_of = data.time_range[1] if as_of is None else _timestamp(as_of)
-            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), self.cutoff_freq)
+            as_of = data.time_range[1] if as_of is None else as_of
+            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq)
             labels = label_churn(
                 data,
                 cutoffs,
@@ -473,9 +510,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         y = labels["churned"].to_numpy()
+        check_labels(labels, data, as_of, horizon)
         ids = labels.index.get_level_values("customer_id")
         check_outcome_columns(data.customers, static_columns(active), ids, ids[y == 1])
         model.fit(X, y)
+        summary = training_summary(labels, X.shape[1])
+        nothing = learned_nothing(model)
+        if nothing is not None:
+            summary["learned_nothing"] = nothing
+            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
         if progress is not None:
             progress("model", total, total)
 
@@ -499,8 +542,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             is_snapshot=bool(data.is_snapshot),
             business=business,
             business_reason=business_reason,
-            training_summary=training_summary(labels, len(names)),
+            training_summary=summary,
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
+            schedule_={"cutoff_freq": horizon_text(plan.cutoff_freq), "note": plan.schedule_note},
             training_statuses_={
                 str(k): int(v) for k, v in status.value_counts().sort_index().items()
             },
@@ -520,23 +564,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ChurnModelError
             When a training column is missing or an unexpected one is present.
         """
-        return self._align(X)
-
-    def _align(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Put the scoring features in training order; name what is missing or extra."""
-        expected = self.feature_names_
-        if list(X.columns) == expected:
-            return X
-        missing = [c for c in expected if c not in X.columns]
-        extra = [c for c in X.columns if c not in expected]
-        if missing or extra:
-            raise ChurnModelError(
-                f"the features built for scoring differ from training: missing {missing[:10]}"
-                f"{' ...' if len(missing) > 10 else ''}, unexpected {extra[:10]}"
-                f"{' ...' if len(extra) > 10 else ''}; score data with the same tables and "
-                f"columns as the training data, or retrain"
-            )
-        return X[expected]
+        return align_columns(X, self.feature_names_)
 
     def features(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
@@ -556,9 +584,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         pandas.DataFrame
             Indexed by (customer_id, cutoff).
         """
-        return self._features(data, as_of, progress)
-
-    def _features(self, data: EventData, as_of: Any, progress: ProgressArg) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         data = self._check_data(data)
         if data.is_snapshot != self.is_snapshot_:
@@ -567,27 +592,13 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"the pipeline was trained on {form[self.is_snapshot_]} but data is "
                 f"{form[data.is_snapshot]}; score data of the same form"
             )
-        absent = [type(b).__name__ for b in self.builders_ if not b.applies_to(data)]
-        if absent:
-            tables = sorted(
-                {
-                    t
-                    for b in self.builders_
-                    if not b.applies_to(data)
-                    for t in b.tables
-                    if getattr(data, t, None) is None
-                }
-            )
-            raise ChurnDataError(
-                f"{', '.join(absent)} were trained but the data lacks table(s) {tables}; add "
-                f"them, or retrain without those families"
-            )
-        self._check_inputs(data)
+        check_families(self.builders_, data)
+        self.check_inputs(data)
         if data.is_snapshot:
             pop = population(data, [data.snapshot_at])
         else:
             stamp = data.time_range[1] if as_of is None else _timestamp(as_of)
-            pop = population(data, [stamp], **self._population_rule())
+            pop = population(data, [stamp], **self.population_rule())
         if len(pop) == 0:
             raise ChurnDataError(
                 f"no customer is in the population at as_of={as_of}: nobody had signed up and "
@@ -596,7 +607,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         X = build_features(data, pop.index, self.builders_, fit=False, progress=progress)
         if self.is_snapshot_ and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        return self._align(X)
+        return self.align_features(X)
 
     def check_inputs(self, data: EventData) -> None:
         """Refuse data lacking a table or column the pipeline was trained with.
@@ -606,40 +617,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ChurnDataError
             Naming the table or ``table.column`` (see :attr:`required_inputs_`).
         """
-        self._check_inputs(data)
-
-    def _check_inputs(self, data: EventData) -> None:
-        """Refuse data lacking a table or column the fitted pipeline was trained with."""
         required = getattr(self, "required_inputs_", None)
-        if required is None:  # not stored with the pipeline: what the fitted builders read
-            required = required_inputs(self.builders_)
-        for table, columns in required.items():
-            frame = getattr(data, table, None)
-            if frame is None:
-                raise ChurnDataError(
-                    f"the pipeline was trained with the {table} table but the data has none; "
-                    f"add {table}, or retrain without it"
-                )
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                names = ", ".join(f"{table}.{c}" for c in missing)
-                raise ChurnDataError(
-                    f"{table} is missing column(s) {missing} that the pipeline was trained "
-                    f"with ({names}): without them those features would be empty; add them "
-                    f"(missing values are fine), or retrain on data without them"
-                )
+        check_inputs(required_inputs(self.builders_) if required is None else required, data)
 
     def population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~churnpredict.labels.population` and
         :func:`~churnpredict.labels.label_churn` that pick who this fitted pipeline scores.
-
-        Inactivity churn keeps the lapsed customers: everyone who signed up and has not
-        cancelled is trained on and scored.
-        """
-        return self._population_rule()
-
-    def _population_rule(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`population` / :func:`label_churn` for this pipeline.
 
         Inactivity churn keeps the lapsed customers: everyone who signed up and has not
         cancelled is trained on and scored.
@@ -713,9 +696,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         report: Progress | None,
     ) -> pd.DataFrame:
         check_is_fitted(self, "model_")
+        nothing = self.training_summary_.get("learned_nothing")
+        if nothing:  # said at training; the list it makes must say it too
+            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
         total = len(self.builders_) + 2
         # the families are steps 1..n of the score's n + 2 (model, reasons)
-        X = self._features(
+        X = self.features(
             data, as_of, False if report is None else (lambda n, s, _t: report(n, s, total))
         )
         proba = self.model_.predict_proba(X)[:, 1]
@@ -764,6 +750,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 "model_id": identity,
                 "label": self.label_kind_,
                 "lookback": str(self.lookback),
+                "business": getattr(self, "business_", "subscription"),
             }
         )
         if drift is not False and drift is not None:
@@ -908,12 +895,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     LeakageWarning,
                     stacklevel=2,
                 )
-            labels = label_churn(data, [stamp], self.horizon_, **self._population_rule())
+            labels = label_churn(data, [stamp], self.horizon_, **self.population_rule())
         scores = self.score(data, stamp, explain=explain, progress=progress)
         outcome = labels.droplevel("cutoff")
+        attrs = dict(scores.attrs)  # what the scores are (horizon, business...) stays known
         scores = scores.join(
             outcome[[c for c in ("churned", "churn_type") if c in outcome]], how="left"
         )
+        scores.attrs = attrs
         if scores["churned"].isna().any():  # pragma: no cover - same population both ways
             raise ChurnModelError("labels and scores cover different customers")
         scores["churned"] = scores["churned"].astype(np.int8)

@@ -66,7 +66,10 @@ def recalibrate(
             f"the data ends at {end:%Y-%m-%d %H:%M}; use an as-of on or before "
             f"{end:%Y-%m-%d}"
         )
-    cutoffs = training_cutoffs(data, stamp, pipeline.horizon_, int(n), pipeline.cutoff_freq)
+    # the spacing training used (chosen from the data when cutoff_freq="auto")
+    freq = getattr(pipeline, "schedule_", {}).get("cutoff_freq", pipeline.cutoff_freq)
+    freq = "14D" if freq == "auto" else freq
+    cutoffs = training_cutoffs(data, stamp, pipeline.horizon_, int(n), freq)
     if cutoffs[0] <= pipeline.as_of_ - pipeline.horizon_:
         warnings.warn(
             f"recalibration cutoffs from {cutoffs[0]:%Y-%m-%d} overlap the training "

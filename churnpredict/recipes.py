@@ -8,7 +8,8 @@ tables: rename columns, derive ``signup_at`` when it is missing, choose the labe
   invoices become successful payments and "purchase" activity; churn is inactivity, and the
   pipeline settings to use are :data:`ONLINE_RETAIL_SETTINGS` (``business="purchases"``).
 * :func:`load_sparkify`: Sparkify event logs (simulated music streaming): page events become
-  activity, Help and Error pages become support tickets; churn is inactivity.
+  activity (song lengths declared durations), Help and Error pages become support tickets;
+  an app's log of use (business ``usage``), churn is inactivity.
 * :func:`load_telco`, :func:`load_bank_churners`, :func:`load_bank_churn`: one-row-per-customer
   snapshot tables with a churn label (no event history).
 """
@@ -115,10 +116,16 @@ def load_sparkify(path: str | os.PathLike) -> EventData:
     """Sparkify / eventsim page logs (JSON Lines with ``userId, ts, page, registration, level``).
 
     Logged-out events (empty ``userId``) are dropped. Page views are activity (``event`` = page,
-    ``value`` = song length); ``Help`` and ``Error`` pages become support tickets resolved at
-    once; ``registration`` is the signup time. ``Cancellation Confirmation`` pages, when the log
+    ``value`` = song length in seconds, declared ``value_kind="duration"``: listening time,
+    never money); ``Help`` and ``Error`` pages become support tickets resolved at once;
+    ``registration`` is the signup time. ``Cancellation Confirmation`` pages, when the log
     has them, give ``churned_at``; otherwise churn is inactivity. ``level`` (free/paid) changes
     over time, so it is not used as a static plan.
+
+    With the defaults, ``ChurnPipeline()`` reads it as an app's event log (business
+    ``usage``: sessions, active days, listening time) and fits the horizon, cutoff spacing
+    and feature windows to the month the sample spans; the log starts after its users
+    registered, so nothing before its first event is read as silence.
 
     Parameters
     ----------
@@ -172,7 +179,7 @@ def load_sparkify(path: str | os.PathLike) -> EventData:
                 "priority": np.where(support["page"] == "Error", "high", "normal"),
             }
         )
-    return EventData(customers, activity=activity, tickets=tickets)
+    return EventData(customers, activity=activity, tickets=tickets, value_kind="duration")
 
 
 def _snapshot(

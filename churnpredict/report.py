@@ -18,6 +18,7 @@ import pandas as pd
 
 from .drift import population_drift
 from .exceptions import ChurnDataError
+from .export import NO_VALUE_NOTE
 from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
 
 __all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
@@ -261,10 +262,12 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
         if "expected_spend" not in at_risk.columns
         else ("expected_spend", "expected spend")
     )
+    # a list of a log of use may hold no value at all: no value columns then
+    valued = "revenue_at_risk" in at_risk.columns
+    money = f"<th>{label}</th><th>revenue at risk</th>" if valued else ""
     head = (
         "<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
-        f"<th>{label}</th><th>revenue at risk</th><th>why (top reasons)</th>"
-        "<th>suggested action</th></tr>"
+        f"{money}<th>why (top reasons)</th><th>suggested action</th></tr>"
     )
     body = []
     for row in at_risk.head(top).to_dict("records"):
@@ -279,9 +282,13 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
             f"<td>{escape(row.get('customer_id'))}</td>"
             f"<td class=n>{number(row.get('churn_probability'), '{:.1%}')}</td>"
             f"<td>{escape(row.get('risk_tier', ''))}</td>"
-            f"<td class=n>{number(row.get(value), '{:,.2f}')}</td>"
-            f"<td class=n>{number(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
-            f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
+            + (
+                f"<td class=n>{number(row.get(value), '{:,.2f}')}</td>"
+                f"<td class=n>{number(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
+                if valued
+                else ""
+            )
+            + f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
             f"<td>{escape(row.get('suggested_action', ''))}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
@@ -290,16 +297,16 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
 def _groups_table(
     actions: Mapping[str, str], importance: pd.Series | None, at_risk: pd.DataFrame, top: int
 ) -> str:
-    from .export import GROUP_MEANINGS, PURCHASE_GROUP_MEANINGS
+    from .export import group_meanings_for, list_kind
 
-    meanings = PURCHASE_GROUP_MEANINGS if "expected_spend" in at_risk.columns else GROUP_MEANINGS
+    meanings = group_meanings_for(list_kind(at_risk))
     share = pd.Series(dtype=float)
     if "reason_group_1" in at_risk.columns and len(at_risk):
         head = at_risk.head(top * 10)["reason_group_1"]
         share = head[head.astype(str) != ""].value_counts(normalize=True)
     rows = []
     n_top = min(top * 10, len(at_risk))
-    order = list(importance.index) if importance is not None else []
+    order = [g for g in (importance.index if importance is not None else []) if g in meanings]
     order += [g for g in meanings if g not in order]
     for group in order:
         weight = importance.get(group) if importance is not None else None
@@ -394,6 +401,8 @@ def _profit_text(
     value_note: str,
 ) -> str:
     if curve is None:
+        if value_note == NO_VALUE_NOTE:  # a log of use: nothing here is money
+            return f'<p class="note">{escape(value_note[0].upper() + value_note[1:])}.</p>'
         return f'<p class="note">The profit view needs customer revenue (MRR); {value_note}</p>'
     best = int(curve.attrs.get("optimal_list_size", curve["expected_profit"].idxmax()))
     assumptions = (
@@ -510,7 +519,7 @@ def write_report(
     score and the most shifted features, and a PSI plot.
     """
     from .evaluate import profit_curve_from_scores
-    from .export import DEFAULT_ACTIONS, PURCHASE_ACTIONS, ListOptions, at_risk_list
+    from .export import ListOptions, actions_for, at_risk_list, list_kind
     from .folders import check_output_folder, mark_output_folder
 
     out = Path(out_dir)
@@ -532,12 +541,13 @@ def write_report(
         scores = pipeline.score(data, as_of, explain=True, progress=False)
     if evaluation is None and as_of + horizon <= data.time_range[1]:
         evaluation = evaluate_at(pipeline, data, as_of)
-    purchases = "expected_spend" in scores.columns and "mrr" not in scores.columns
+    kind = list_kind(scores)
+    purchases = kind == "purchases"
     if options is None:
         options = ListOptions(actions=actions, tiers=tiers)
     elif actions is not None or tiers is not None:
         raise ValueError("pass actions and tiers inside options=ListOptions(...), not both")
-    action_map = dict(PURCHASE_ACTIONS if purchases else DEFAULT_ACTIONS)
+    action_map = actions_for(kind)
     action_map.update(options.actions or {})
     at_risk = at_risk_list(scores, horizon=horizon, options=options.replace(actions=action_map))
 
@@ -555,7 +565,9 @@ def write_report(
     )
     curve = None
     value_note = ""
-    if mrr.notna().any():
+    if "revenue_at_risk" not in at_risk.columns:  # a log of use that holds no value
+        value_note = NO_VALUE_NOTE
+    elif mrr.notna().any():
         curve = profit_curve_from_scores(
             scores, horizon, contact_cost=contact_cost, save_rate=save_rate
         )
@@ -627,13 +639,17 @@ def _page(
         shown = [figure_html(figs[s]) for s in stems if s in figs]
         return f'<div class="grid">{"".join(shown)}</div>' if shown else ""
 
-    total_risk = float(at_risk["revenue_at_risk"].sum(min_count=1)) if len(at_risk) else math.nan
+    valued = "revenue_at_risk" in at_risk.columns
+    total_risk = (
+        float(at_risk["revenue_at_risk"].sum(min_count=1)) if len(at_risk) and valued else math.nan
+    )
     parts = [
         f"<header><h1>{escape(title)}</h1><p class=sub>Customers active on "
         f"<b>{as_of:%Y-%m-%d}</b>, churn within the next <b>{horizon.days} days</b>. "
         f"{len(scores):,} customers scored; expected churners "
-        f"{number(float(scores['churn_probability'].sum()), '{:,.0f}')}; revenue at risk "
-        f"{number(total_risk, '{:,.0f}')}.</p></header>",
+        f"{number(float(scores['churn_probability'].sum()), '{:,.0f}')}"
+        + (f"; revenue at risk {number(total_risk, '{:,.0f}')}" if valued else "")
+        + ".</p></header>",
     ]
     if evaluation is not None:
         parts += [

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ChurnDataError
-from .io import find_table
-from .tables import TABLES, mapping_error
+import pandas as pd
 
-__all__ = ["RAW_EXPORT_KEYS", "table_files"]
+from .exceptions import ChurnDataError
+from .io import find_table, ids_as_text, read_table
+from .tables import TABLES, id_kind, mapping_error
+
+__all__ = ["RAW_EXPORT_KEYS", "read_tables", "table_files"]
 
 #: Config keys for exports read as they are (``churnpredict inspect`` writes them,
 #: :meth:`churnpredict.EventData.from_directory` reads them): file names, derived customers,
@@ -92,3 +94,47 @@ def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict
             "from the events: derive_customers = true",
         )
     return files
+
+
+def read_tables(
+    files: Mapping[str, Path], columns: Mapping[str, Mapping[str, str]]
+) -> dict[str, pd.DataFrame | None]:
+    """Read each table's file, customer ids as text where files disagree.
+
+    Parameters
+    ----------
+    files : mapping of str -> pathlib.Path
+        Table name -> file (as :func:`table_files` finds them).
+    columns : mapping of str -> mapping of str -> str
+        The renames per table (``[columns.<table>]``): a column renamed to ``customer_id``
+        is read as an id.
+
+    Returns
+    -------
+    dict of str -> DataFrame or None
+        Every table of :data:`churnpredict.tables.TABLES`, ``None`` where no file holds it.
+        Ids are text in CSV and JSON files ("007" keeps its zeros and is not "7"); a Parquet
+        file keeps numeric ids, which are given as text next to text ids read from CSV/JSON
+        (float ids are refused later, naming the tables).
+    """
+
+    def id_source(name: str) -> str:
+        renames = columns.get(name) or {}
+        return next((src for src, dst in renames.items() if dst == "customer_id"), "customer_id")
+
+    tables = {
+        name: read_table(file, id_columns=[id_source(name)]) if (file := files.get(name)) else None
+        for name in TABLES
+    }
+    kinds = {
+        name: id_kind(frame[id_source(name)])
+        for name, frame in tables.items()
+        if frame is not None and id_source(name) in frame.columns
+    }
+    if "text" in kinds.values() and "integer" in kinds.values():
+        for name, kind in kinds.items():
+            if kind == "integer":
+                frame = tables[name].copy(deep=False)
+                frame[id_source(name)] = ids_as_text(frame[id_source(name)])
+                tables[name] = frame
+    return tables

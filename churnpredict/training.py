@@ -18,8 +18,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .data import SCHEMA, EventData
-from .exceptions import ChurnModelError
+from .exceptions import ChurnDataError, ChurnModelError
 from .features import (
+    BUSINESS_KINDS,
     DRIVER_GROUPS,
     EngagementFeatures,
     FeatureBuilder,
@@ -30,19 +31,32 @@ from .features import (
     expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
+from .labels import known_at, log_start, span_advice
 from .tables import mapping_error, toml_key
+from .windows import SPAN_HORIZONS, duration_words, fitting_horizon, parse_window
 
 __all__ = [
+    "CHANCE_AUC",
+    "DEFAULT_CUTOFF_FREQ",
+    "DEFAULT_HORIZON",
+    "Schedule",
     "TrainingPlan",
+    "align_columns",
     "business_kind",
+    "check_families",
+    "check_inputs",
+    "check_labels",
     "check_outcome_columns",
     "outcome_columns",
     "customer_value",
     "describe_feature_columns",
+    "fit_windows",
     "latest_cutoff_rows",
+    "learned_nothing",
     "model_id",
     "required_inputs",
     "static_columns",
+    "training_schedule",
     "training_summary",
 ]
 
@@ -131,6 +145,71 @@ def required_inputs(
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
 
 
+def check_families(builders: Sequence[FeatureBuilder], data: EventData) -> None:
+    """Refuse data lacking a table a fitted family reads.
+
+    Raises
+    ------
+    ChurnDataError
+        Naming the families and the tables.
+    """
+    absent = [b for b in builders if not b.applies_to(data)]
+    if absent:
+        tables = sorted({t for b in absent for t in b.tables if getattr(data, t, None) is None})
+        raise ChurnDataError(
+            f"{', '.join(type(b).__name__ for b in absent)} were trained but the data lacks "
+            f"table(s) {tables}; add them, or retrain without those families"
+        )
+
+
+def check_inputs(required: dict[str, list[str]], data: EventData) -> None:
+    """Refuse data lacking a table or column of ``required`` (:func:`required_inputs`).
+
+    Raises
+    ------
+    ChurnDataError
+        Naming the table or ``table.column``.
+    """
+    for table, columns in required.items():
+        frame = getattr(data, table, None)
+        if frame is None:
+            raise ChurnDataError(
+                f"the pipeline was trained with the {table} table but the data has none; "
+                f"add {table}, or retrain without it"
+            )
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            names = ", ".join(f"{table}.{c}" for c in missing)
+            raise ChurnDataError(
+                f"{table} is missing column(s) {missing} that the pipeline was trained "
+                f"with ({names}): without them those features would be empty; add them "
+                f"(missing values are fine), or retrain on data without them"
+            )
+
+
+def align_columns(X: pd.DataFrame, expected: Sequence[str]) -> pd.DataFrame:
+    """Features built for scoring in training column order.
+
+    Raises
+    ------
+    ChurnModelError
+        Naming the training columns missing and the unexpected ones.
+    """
+    expected = list(expected)
+    if list(X.columns) == expected:
+        return X
+    missing = [c for c in expected if c not in X.columns]
+    extra = [c for c in X.columns if c not in expected]
+    if missing or extra:
+        raise ChurnModelError(
+            f"the features built for scoring differ from training: missing {missing[:10]}"
+            f"{' ...' if len(missing) > 10 else ''}, unexpected {extra[:10]}"
+            f"{' ...' if len(extra) > 10 else ''}; score data with the same tables and "
+            f"columns as the training data, or retrain"
+        )
+    return X[expected]
+
+
 # --------------------------------------------------------------------------- business kind
 #: A customer with at least this many successful payments shows whether they recur.
 _MIN_PAYMENTS = 3
@@ -162,8 +241,97 @@ def _recurring_share(data: EventData) -> tuple[float, int]:
     return float((cv <= _REGULAR_CV).mean()), int(enough.sum())
 
 
+#: Event types holding at least this share of the events count as types of use.
+_TYPE_SHARE = 0.01
+#: A customer active on at least this share of the days from their first to their last
+#: event uses a service regularly; shoppers buy on a few percent of their days.
+_REGULAR_USE = 0.1
+#: Customers with this many active days show how regularly they come (at least
+#: ``_MIN_REGULAR_CUSTOMERS`` such customers are needed to tell).
+_MIN_ACTIVE_DAYS = 3
+_MIN_REGULAR_CUSTOMERS = 10
+#: Share of values without one, or with more than two decimals, that shows ``value`` is
+#: not money.
+_NOT_MONEY_SHARE = 0.05
+_DAY_NS = 86_400 * 10**9
+
+
+def _event_types(activity: pd.DataFrame) -> int:
+    """Event types holding at least :data:`_TYPE_SHARE` of the events (0 without ``event``)."""
+    if "event" not in activity.columns or len(activity) == 0:
+        return 0
+    shares = activity["event"].value_counts(normalize=True, dropna=True)
+    return int((shares >= _TYPE_SHARE).sum())
+
+
+def _regular_use(data: EventData) -> float | None:
+    """Median share of active days between each customer's first and last event.
+
+    Over the customers with :data:`_MIN_ACTIVE_DAYS` or more active (UTC) days; None with
+    fewer than :data:`_MIN_REGULAR_CUSTOMERS` of them.
+    """
+    index = data.event_index("activity")
+    codes, day = index.codes.astype(np.int64), index.times.astype(np.int64) // _DAY_NS
+    if len(codes) == 0:
+        return None
+    new = np.ones(len(codes), dtype=bool)
+    new[1:] = (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])
+    n = len(data.customers)
+    active = np.bincount(codes[new], minlength=n)
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, codes[new], day[new])
+    np.maximum.at(last, codes[new], day[new])
+    enough = active >= _MIN_ACTIVE_DAYS
+    if enough.sum() < _MIN_REGULAR_CUSTOMERS:
+        return None
+    return float(np.median(active[enough] / (last[enough] - first[enough] + 1)))
+
+
+def _money_like(activity: pd.DataFrame) -> bool | None:
+    """True when every event has a value in whole cents, False when many lack one or have
+    finer decimals (song lengths, scores), None without a ``value`` column."""
+    if "value" not in activity.columns or len(activity) == 0:
+        return None
+    values = activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    known = values[~np.isnan(values)]
+    fine = np.abs(known * 100 - np.round(known * 100)) > 1e-6
+    missing = 1 - len(known) / len(values)
+    if missing >= _NOT_MONEY_SHARE or (len(known) and fine.mean() >= _NOT_MONEY_SHARE):
+        return False
+    return bool(missing == 0 and not fine.any())
+
+
+def _log_kind(data: EventData) -> tuple[str | None, str]:
+    """``"usage"``, ``"purchases"`` or None (cannot tell) for an activity log, and why."""
+    activity = data.activity
+    types, use, money = _event_types(activity), _regular_use(data), _money_like(activity)
+    said = [f"{types} event type{'s' if types != 1 else ''}"]
+    if use is not None:
+        said.append(f"customers active on a median {use:.0%} of their days")
+    votes = {"types": "usage" if types >= 2 else "purchases"}
+    if use is not None:
+        votes["use"] = "usage" if use >= _REGULAR_USE else "purchases"
+    value = {True: "purchases", False: "usage"}.get(money)  # type: ignore[arg-type]
+    behaviour = list(said)
+    if value is not None:
+        said.append(
+            "every value in whole cents" if money else "values that are not amounts of money"
+        )
+    evidence = ", ".join(said)
+    if len(set(votes.values())) == 1 and len(votes) == 2:
+        kind = votes["types"]
+    elif value is not None and value in votes.values():
+        kind = value
+    else:
+        return None, evidence
+    if kind == "usage":  # values that look like money say nothing of use: left unsaid
+        return kind, f"an event log of use: {', '.join(said if money is False else behaviour)}"
+    return kind, f"no churned_at and no payments; orders logged as activity: {evidence}"
+
+
 def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
-    """Resolve the business kind of ``data``: ``"subscription"`` or ``"purchases"``, and why.
+    """Resolve the business kind of ``data``: subscription, purchases or usage, and why.
 
     With ``business="auto"`` the first rule that applies decides:
 
@@ -173,14 +341,30 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     4. a payments table where at least half of the customers with 3 or more successful
        payments pay at regular intervals (coefficient of variation of the gaps between
        payments at most 0.25): ``subscription`` (recurring billing);
-    5. otherwise ``purchases``: no cancellation is recorded and payments, when there are
-       any, look like one-off orders, so churn can only mean no purchase (no activity) for a
-       while.
+    5. any other payments table: ``purchases``: payments look like one-off orders, so churn
+       can only mean no purchase for a while;
+    6. only an activity log, its ``value`` declared (``EventData(value_kind=...)``): an
+       ``amount`` makes its rows orders (``purchases``), a ``duration`` or ``count`` makes
+       it a log of use (``usage``);
+    7. only an activity log, undeclared: what the log shows. An app's or service's log has
+       several event types (each at least 1% of the events) and customers who come
+       regularly (the median customer with 3+ active days is active on at least 10% of the
+       days between their first and last event); a shop's orders have one type and come
+       on a few percent of days. When the two agree they decide; when they disagree (or
+       regularity cannot be measured: fewer than 10 customers with 3+ active days) the
+       values decide if they settle it: every value in whole cents reads as money
+       (``purchases``), values missing on 5% or more of the events or with finer decimals
+       (song lengths, scores) as use (``usage``). Otherwise it cannot tell and raises
+       :class:`~churnpredict.ChurnModelError` asking for ``business=``.
+
+    Churn in ``purchases`` and ``usage`` is inactivity: no order, or no use, over the
+    horizon. ``usage`` makes no money of the values: no spend, no revenue at risk unless
+    customers have ``mrr``.
 
     Parameters
     ----------
     data : EventData
-    business : {"auto", "subscription", "purchases"}, default "auto"
+    business : {"auto", "subscription", "purchases", "usage"}, default "auto"
         A value other than "auto" is returned as it is.
 
     Returns
@@ -194,9 +378,16 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     >>> business_kind(cp.load_sample())
     ('subscription', 'customers have churned_at: cancellations are recorded')
     """
-    if business not in ("auto", "subscription", "purchases"):
+    if business not in ("auto", *BUSINESS_KINDS):
         raise ChurnModelError(
-            f"business={business!r}; expected 'auto', 'subscription' or 'purchases'"
+            f"business={business!r}; expected 'auto', 'subscription', 'purchases' or 'usage'"
+        )
+    declared = getattr(data, "value_kind", None)
+    if business == "purchases" and declared in ("duration", "count") and data.payments is None:
+        raise ChurnModelError(
+            f"business='purchases' reads activity.value as the money of orders, but it is "
+            f"declared a {declared} (value_kind={declared!r}); use business='usage', or "
+            f"add a payments table for the orders' amounts"
         )
     if business != "auto":
         return business, f"set: business={business!r}"
@@ -222,7 +413,26 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         return "purchases", (
             f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
         )
-    return "purchases", "no churned_at and no payments: churn is inactivity"
+    if data.activity is None:
+        return "purchases", "no churned_at and no payments: churn is inactivity"
+    if declared == "amount":
+        return "purchases", (
+            "no churned_at and no payments; activity.value is declared an amount: activity "
+            "rows are orders"
+        )
+    if declared is not None:
+        return "usage", (
+            f"an event log of use: activity.value is declared a {declared} "
+            f"({_event_types(data.activity)} event types)"
+        )
+    kind, why = _log_kind(data)
+    if kind is None:
+        raise ChurnModelError(
+            f"cannot tell whether the activity log is a shop's orders or an app's use ({why}); "
+            f"set business='purchases' (orders, spend) or business='usage' (sessions, active "
+            f"days), or declare value_kind"
+        )
+    return kind, why
 
 
 # --------------------------------------------------------------------------- outcome columns
@@ -384,6 +594,209 @@ def describe_feature_columns(
     return info
 
 
+#: The horizon and cutoff spacing of a log long enough for them (see
+#: :func:`training_schedule`).
+DEFAULT_HORIZON = pd.Timedelta(days=28)
+DEFAULT_CUTOFF_FREQ = pd.Timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The horizon and cutoff spacing a training uses (see :func:`training_schedule`).
+
+    Attributes
+    ----------
+    horizon, cutoff_freq : pandas.Timedelta
+    note : str
+        What was chosen from the data and why ("" when nothing was).
+    short_log : bool
+        The log spans less than four default horizons: default feature windows are fitted
+        to it (:func:`fit_windows`).
+    """
+
+    horizon: pd.Timedelta
+    cutoff_freq: pd.Timedelta
+    note: str = ""
+    short_log: bool = False
+
+
+def fit_windows(builders: Sequence[FeatureBuilder], horizon: pd.Timedelta) -> None:
+    """Fit the families' default windows to a short log, in place: one and two horizons.
+
+    A log spanning about four horizons (:func:`training_schedule`) holds no 90-day window;
+    windows of one and two horizons fit before the later training cutoffs (the latest of
+    which the drift reference is taken at), trends compare the last horizon with the one
+    before, weekly slopes use up to four horizons of weeks.
+    """
+    week = pd.Timedelta(days=7)
+    for builder in builders:
+        params = builder.get_params()
+        if "windows" in params:
+            builder.set_params(windows=(horizon, 2 * horizon))
+        if params.get("trend_window") is not None:
+            builder.set_params(trend_window=horizon)
+        if params.get("trend_weeks"):
+            builder.set_params(trend_weeks=max(2, int(4 * horizon / week)))
+
+
+def training_schedule(
+    data: EventData,
+    as_of: Any = None,
+    horizon: Any = "auto",
+    cutoff_freq: Any = "auto",
+    n_cutoffs: int = 12,
+) -> Schedule:
+    """The horizon and cutoff spacing to train with, ``"auto"`` ones chosen from the data.
+
+    * ``horizon="auto"``: 28 days, or for a log (:func:`~churnpredict.labels.log_start` to
+      ``as_of``) spanning less than four times that, the longest horizon it fits
+      (:func:`~churnpredict.windows.fitting_horizon`: a quarter of the span in whole weeks,
+      whole days under a week), so that history, training cutoffs, the purge gap and the
+      validation outcomes all fit.
+    * ``cutoff_freq="auto"``: 14 days; on a short log (under four 28-day horizons) half the
+      horizon, closer when the span cannot hold ``n_cutoffs`` cutoffs that far apart (the span
+      minus two horizons, over ``n_cutoffs - 1``), in whole days, at least one.
+
+    Parameters
+    ----------
+    data : EventData
+    as_of : timestamp-like, optional
+        What is known; defaults to the latest time in the data.
+    horizon, cutoff_freq : duration or "auto"
+    n_cutoffs : int, default 12
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ChurnDataError
+        When the log is too short for any horizon (under four days).
+
+    Examples
+    --------
+    >>> import churnpredict as cp
+    >>> schedule = training_schedule(cp.load_sample())
+    >>> schedule.horizon, schedule.cutoff_freq, schedule.note
+    (Timedelta('28 days 00:00:00'), Timedelta('14 days 00:00:00'), '')
+    """
+    auto_h, auto_f = horizon == "auto", cutoff_freq == "auto"
+    given_h = DEFAULT_HORIZON if auto_h else parse_window(horizon)
+    given_f = DEFAULT_CUTOFF_FREQ if auto_f else parse_window(cutoff_freq)
+    table, start = log_start(data)
+    if start is None or data.is_snapshot:
+        return Schedule(given_h, given_f)
+    span = known_at(as_of, lambda: data.time_range[1]) - start
+    short = span < SPAN_HORIZONS * DEFAULT_HORIZON
+    if not (auto_h or auto_f):
+        return Schedule(given_h, given_f, "", short)
+    fit = fitting_horizon(span)
+    if fit is None:
+        raise ChurnDataError(f"cannot choose a horizon{span_advice(data, as_of)}")
+    chosen_h = min(fit, DEFAULT_HORIZON) if auto_h else given_h
+    chosen_f = given_f
+    if auto_f and short:
+        room = (span - 2 * chosen_h) / max(int(n_cutoffs) - 1, 1)
+        days = int(min(chosen_h / 2, room) / pd.Timedelta(days=1))
+        chosen_f = pd.Timedelta(days=max(days, 1))
+    if (chosen_h, chosen_f) == (DEFAULT_HORIZON, DEFAULT_CUTOFF_FREQ):
+        return Schedule(chosen_h, chosen_f, "", short)
+    chose = [f"horizon {duration_words(chosen_h)}"] if auto_h else []
+    chose += [f"cutoffs {duration_words(chosen_f)} apart"] if auto_f else []
+    days = span / pd.Timedelta(days=1)
+    windows = (
+        f", feature windows of {duration_words(chosen_h)} and {duration_words(2 * chosen_h)}"
+        if short
+        else ""
+    )
+    note = (
+        f"the {table} log spans {days:,.0f} days: {' and '.join(chose)}{windows}, chosen to "
+        f"fit it (set horizon= and cutoff_freq= to choose)"
+    )
+    return Schedule(chosen_h, chosen_f, note, short)
+
+
+def check_labels(labels: pd.DataFrame, data: EventData, as_of: Any, horizon: Any) -> None:
+    """Refuse training labels of one class with advice that fits the data.
+
+    Raises
+    ------
+    ChurnDataError
+        No churner (a longer horizon or more cutoffs would find some; the log fits at most
+        what :func:`~churnpredict.labels.span_advice` says) or only churners (a shorter
+        horizon).
+    """
+    y = labels["churned"].to_numpy()
+    if len(y) == 0 or 0 < y.sum() < len(y):
+        return
+    cuts = labels.index.get_level_values("cutoff")
+    where = (
+        f"{len(y):,} rows at {cuts.nunique()} training cutoffs ({cuts.min():%Y-%m-%d} .. "
+        f"{cuts.max():%Y-%m-%d}) within {duration_words(horizon)}"
+    )
+    if y.sum() == 0:
+        fix = "use a longer horizon or more cutoffs, or check the churn definition (label=)"
+        said = f"no customer churned in {where}"
+    else:
+        fix = "use a shorter horizon, or check that activity holds every customer's use"
+        said = f"every customer churned in {where}"
+    raise ChurnDataError(f"{said}: nothing to learn from; {fix}{span_advice(data, as_of)}")
+
+
+#: A validation AUC below this ranks customers about as well as a coin.
+CHANCE_AUC = 0.55
+
+
+def learned_nothing(model: Any) -> str | None:
+    """Why a fitted model's ranking is no better than chance, or None when it learned.
+
+    A model learned nothing when early stopping kept only its first round (no later tree
+    improved the validation log-loss: the features told the validation cutoffs nothing) or
+    when its validation AUC is below :data:`CHANCE_AUC`.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted, with ``validation_scores_`` (and ``best_iteration_`` for boosted models).
+
+    Returns
+    -------
+    str or None
+        The finding, its likely cause and what to do.
+    """
+    scores = dict(getattr(model, "validation_scores_", {}) or {})
+    auc = scores.get("auc")
+    n1 = int(scores.get("n_churned", 0) or 0)
+    n0 = int(scores.get("n_rows", 0) or 0) - n1
+    stopped = getattr(model, "best_iteration_", None) == 0 and (
+        getattr(model, "early_stopping_rounds", None) is not None
+    )
+    chance = auc is not None and auc == auc and auc < CHANCE_AUC
+    if not (stopped or chance):
+        return None
+    said = "nan" if auc is None or auc != auc else f"{auc:.2f}"
+    found = (
+        "early stopping kept only its first round"
+        if stopped
+        else f"its validation AUC is {said}, as good as a coin"
+    )
+    if n1 < 20:
+        cause = (
+            f"only {n1:,} churners (and {n0:,} stayers) in the validation cutoffs: use more "
+            f"cutoffs (n_cutoffs=, cutoff_freq=) or more customers"
+        )
+    else:
+        cause = (
+            "the features do not predict the labels: check the churn definition (label=, "
+            "horizon=) and that the events are the customers' own use"
+        )
+    return (
+        f"the model learned nothing: {found} (validation AUC {said}); do not act on its "
+        f"ranking. Likely cause: {cause}"
+    )
+
+
 @dataclass(frozen=True)
 class TrainingPlan:
     """What a pipeline's settings decide for one data set, before any row is built.
@@ -395,7 +808,7 @@ class TrainingPlan:
     ----------
     horizon : pandas.Timedelta
     business : str
-        ``"subscription"`` or ``"purchases"``.
+        ``"subscription"``, ``"purchases"`` or ``"usage"``.
     business_reason : str
         Why (see :func:`business_kind`).
     label_kind : str
@@ -404,6 +817,10 @@ class TrainingPlan:
         Unfitted clones of the pipeline's builders (or the business's defaults).
     model : estimator
         An unfitted clone of the pipeline's model, its ``horizon`` set when it has one.
+    cutoff_freq : pandas.Timedelta
+        Spacing of the training cutoffs.
+    schedule_note : str
+        What :func:`training_schedule` chose from the data and why ("" when given).
     """
 
     horizon: pd.Timedelta
@@ -412,6 +829,8 @@ class TrainingPlan:
     label_kind: str
     builders: list[FeatureBuilder]
     model: Any
+    cutoff_freq: pd.Timedelta = DEFAULT_CUTOFF_FREQ
+    schedule_note: str = ""
 
 
 def training_summary(labels: pd.DataFrame, n_features: int) -> dict[str, Any]:
@@ -451,7 +870,9 @@ def customer_value(
     """What each scored customer is worth: ``mrr`` (subscriptions) or ``expected_spend``.
 
     Subscriptions: the point-in-time MRR feature, else ``customers.mrr``, else NaN.
-    Purchases: :func:`~churnpredict.features.expected_spend` over ``horizon``.
+    Purchases: :func:`~churnpredict.features.expected_spend` over ``horizon``. Usage: like
+    subscriptions when customers have ``mrr``; otherwise nothing (no column): an event log
+    holds no money.
 
     Parameters
     ----------
@@ -459,7 +880,7 @@ def customer_value(
     X : pandas.DataFrame
         Features indexed by (customer_id, cutoff).
     horizon : pandas.Timedelta
-    business : {"subscription", "purchases"}
+    business : {"subscription", "purchases", "usage"}
 
     Returns
     -------
@@ -471,6 +892,8 @@ def customer_value(
     if business == "purchases":
         spend = expected_spend(data, X.index, horizon).to_numpy()
         return pd.DataFrame({"expected_spend": spend}, index=index)
+    if business == "usage" and "mrr" not in X.columns and "mrr" not in data.customers.columns:
+        return pd.DataFrame(index=index)  # no money known: no value, no revenue at risk
     mrr = (
         X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan)
         if "mrr" in X.columns

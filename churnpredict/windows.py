@@ -18,12 +18,20 @@ TimeLike = TypeVar("TimeLike", pd.Timestamp, pd.DatetimeIndex)
 __all__ = [
     "MAX_DURATION",
     "MIN_DURATION",
+    "SPAN_HORIZONS",
+    "duration_words",
+    "fitting_horizon",
     "horizon_text",
     "parse_window",
     "to_naive_utc",
     "window_label",
     "window_text",
 ]
+
+#: A horizon fits a log that spans at least this many horizons: one of history before the
+#: first training cutoff, one over which training cutoffs are spread, the purge gap of one
+#: before the validation cutoffs, and one of validation outcomes.
+SPAN_HORIZONS = 4
 
 
 def to_naive_utc(stamp: TimeLike) -> TimeLike:
@@ -139,3 +147,34 @@ def horizon_text(window: Any) -> str:
     if window % pd.Timedelta(seconds=1) == pd.Timedelta(0):
         return f"{int(window // pd.Timedelta(seconds=1))}s"
     return f"{window.value}ns"
+
+
+def fitting_horizon(span: Any) -> pd.Timedelta | None:
+    """The longest horizon a log spanning ``span`` fits (see :data:`SPAN_HORIZONS`).
+
+    A quarter of the span, rounded down to whole weeks (whole days under a week); None when
+    that is under one day.
+
+    Examples
+    --------
+    >>> fitting_horizon("61D"), fitting_horizon("29D 23h"), fitting_horizon("22D")
+    (Timedelta('14 days 00:00:00'), Timedelta('7 days 00:00:00'), Timedelta('5 days 00:00:00'))
+    >>> fitting_horizon("3D") is None
+    True
+    """
+    days = int(pd.Timedelta(span) / pd.Timedelta(days=1) // SPAN_HORIZONS)
+    if days < 1:
+        return None
+    return pd.Timedelta(days=days // 7 * 7 if days >= 7 else days)
+
+
+def duration_words(window: Any) -> str:
+    """A duration in words with its number: '7 days', '1 day', '12 hours'.
+
+    Examples
+    --------
+    >>> duration_words("7D"), duration_words(1), duration_words("12h")
+    ('7 days', '1 day', '12 hours')
+    """
+    text = window_text(parse_window(window))
+    return text if text[0].isdigit() else f"1 {text}"

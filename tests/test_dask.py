@@ -396,7 +396,11 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
     )
     assert n == len(scores)
     expected = at_risk_list(
-        scores, horizon=trained.horizon, top=20, customers=tables.customers, extra_columns=("plan",)
+        scores,
+        horizon=trained.horizon_,
+        top=20,
+        customers=tables.customers,
+        extra_columns=("plan",),
     )
     written = pd.read_csv(out)
     assert written["customer_id"].tolist() == expected["customer_id"].tolist()
@@ -405,7 +409,7 @@ def test_score_dask_writes_the_top_list_and_the_ranked_parquet(data, pipeline, c
         written["churn_probability"], expected["churn_probability"], atol=1e-6
     )
     full = at_risk_list(
-        scores, horizon=trained.horizon, customers=tables.customers, extra_columns=("plan",)
+        scores, horizon=trained.horizon_, customers=tables.customers, extra_columns=("plan",)
     )
     parts = sorted(p.name for p in ranked.iterdir())
     assert parts[:2] == [".churnpredict-output", "part.00000.parquet"]  # marker, then parts
@@ -430,7 +434,7 @@ def test_ranked_out_does_not_replace_a_foreign_directory(data, parts, pipeline, 
     (target / "notes.txt").write_text("keep me")
     scores = cpd.score_customers_dask(pipeline, parts, AS_OF, explain=False)
     with pytest.raises(ChurnDataError, match="churnpredict did not write it"):
-        cpd.write_at_risk_dask(scores, ranked_out=target, horizon=pipeline.horizon)
+        cpd.write_at_risk_dask(scores, ranked_out=target, horizon=pipeline.horizon_)
     assert (target / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["ranked"]
 
@@ -446,8 +450,8 @@ def test_list_options_are_the_export_ones(data, parts, pipeline):
         random_state=3,
         min_probability=0.01,
     )
-    got = cpd.write_at_risk_dask(scores, horizon=pipeline.horizon, options=options)
-    expected = at_risk_list(pipeline.score(data, AS_OF), horizon=pipeline.horizon, options=options)
+    got = cpd.write_at_risk_dask(scores, horizon=pipeline.horizon_, options=options)
+    expected = at_risk_list(pipeline.score(data, AS_OF), horizon=pipeline.horizon_, options=options)
     assert len(got) == 15
     for col in ("customer_id", "risk_tier", "status", "group"):
         assert got[col].tolist() == expected[col].tolist(), col

@@ -23,6 +23,7 @@ from churnpredict.features import (
     ProfileFeatures,
     SupportFeatures,
     TenureFeatures,
+    UsageFeatures,
 )
 from churnpredict.features.monetary import SpendFeatures
 from churnpredict.features.purchases import PurchaseHistoryFeatures
@@ -144,6 +145,7 @@ BUILDERS = [
     ProfileFeatures,
     lambda: ProfileFeatures(max_categories=2),
     lambda: PurchaseHistoryFeatures(ranks=False, bgnbd=False),
+    UsageFeatures,
     TicketCategories,
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from churnpredict import ChurnDataError, data, tables
+from churnpredict import ChurnDataError, data, dates, tables
 
 
 def test_data_reexports_the_table_rules():
@@ -14,15 +14,15 @@ def test_data_reexports_the_table_rules():
         "TableSchema",
         "PAYMENT_STATUSES",
         "CHURN_TYPES",
-        "TIME_RANGE",
         "EVENT_TABLES",
         "TABLES",
         "load_config",
         "format_examples",
-        "normalise_timestamps",
     ):
         assert getattr(data, name) is getattr(tables, name)
+    assert data.TIME_RANGE is dates.TIME_RANGE
     assert set(tables.__all__) <= set(dir(tables))
+    assert set(dates.__all__) <= set(dir(dates))
 
 
 def test_format_examples_shows_distinct_values_and_how_many_more():
@@ -32,7 +32,7 @@ def test_format_examples_shows_distinct_values_and_how_many_more():
 
 def test_normalise_timestamps_settles_the_date_order_from_the_data():
     """One value with a first field over 12 proves the column day-first."""
-    out = tables.normalise_timestamps(
+    out = dates.normalise_timestamps(
         "activity", "timestamp", pd.Series(["05/04/2024", "25/12/2023 08:30"])
     )
     assert out.tolist() == [pd.Timestamp("2024-04-05"), pd.Timestamp("2023-12-25 08:30")]
@@ -46,20 +46,18 @@ def test_normalise_timestamps_asks_the_hint_only_when_the_column_cannot_tell():
         asked.append(True)
         return False  # the other columns prove month-first
 
-    out = tables.normalise_timestamps(
-        "tickets", "resolved_at", pd.Series(["05/04/2024"]), hint=hint
-    )
+    out = dates.normalise_timestamps("tickets", "resolved_at", pd.Series(["05/04/2024"]), hint=hint)
     assert out.tolist() == [pd.Timestamp("2024-05-04")] and asked == [True]
     with pytest.raises(
         ChurnDataError,
         match=r"tickets\.resolved_at has dates such as "
         r"\{'05/04/2024'\}.*pass dayfirst=True",
     ):
-        tables.normalise_timestamps("tickets", "resolved_at", pd.Series(["05/04/2024"]))
+        dates.normalise_timestamps("tickets", "resolved_at", pd.Series(["05/04/2024"]))
 
 
 def test_normalise_timestamps_converts_offsets_to_naive_utc():
-    out = tables.normalise_timestamps(
+    out = dates.normalise_timestamps(
         "payments", "timestamp", pd.Series(["2024-03-01T10:00:00+02:00"])
     )
     assert out.tolist() == [pd.Timestamp("2024-03-01 08:00")]

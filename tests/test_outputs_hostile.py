@@ -381,7 +381,7 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_dir(workdir):
     """The simulated business with every customer id and two plan names made hostile."""
-    sample = make_subscription_data(n_customers=200, events_per_day=0.3, random_state=7)
+    sample = make_subscription_data(n_customers=300, events_per_day=0.3, random_state=7)
     ids = sample.customers["customer_id"].to_numpy()
     # every id ends in a closing tag, so the top rows always hold markup
     mapping = {int(i): f"{HOSTILE[k % len(HOSTILE)]}{k}[/i]" for k, i in enumerate(ids)}

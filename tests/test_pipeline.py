@@ -221,7 +221,7 @@ def test_save_load_scores_identically(bundle, scores, pipe, data):
     pd.testing.assert_frame_equal(loaded.score(data, AS_OF), scores)
     pd.testing.assert_frame_equal(loaded.summary, pipe.summary)
     pd.testing.assert_frame_equal(loaded.feature_info_, pipe.feature_info_)
-    assert loaded.get_params()["horizon"] == "28D"
+    assert loaded.get_params()["horizon"] == "auto" and loaded.horizon_ == pd.Timedelta("28D")
     assert loaded.model_.best_iteration_ == pipe.model_.best_iteration_
     assert [b.get_params() for b in loaded.builders_] == [b.get_params() for b in pipe.builders_]
     assert loaded.training_summary_ == pipe.training_summary_

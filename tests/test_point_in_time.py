@@ -21,6 +21,7 @@ from churnpredict.data import EventData
 from churnpredict.features import (
     EngagementFeatures,
     TenureFeatures,
+    UsageFeatures,
     build_features,
     default_builders,
 )
@@ -352,6 +353,10 @@ def test_features_do_not_change_when_the_data_is_cut_at_the_cutoff(world):
     full = _features(data, rows, builders, fit=True)
     cut = _features(data.cut(world.cutoff), rows, builders, fit=False)
     _assert_same(full, cut)
+    # and the families of an app's event log (sessions, active days, regularity)
+    usage = [b for b in default_builders("usage") if type(b).__name__ == "UsageFeatures"]
+    full = _features(data, rows, usage, fit=True)
+    _assert_same(full, _features(data.cut(world.cutoff), rows, usage, fit=False))
 
 
 @pytest.mark.slow
@@ -363,11 +368,12 @@ def test_features_ignore_added_removed_and_altered_late_events(hyp):
     data = world.data()
     rows = _rows(data, [world.cutoff])
     changed = world.data(**hyp.draw(late_changes(world)))
-    builders = default_builders()
+    builders = default_builders() + [UsageFeatures(windows=(1, 7, 30))]
     before = _features(data, rows, builders, fit=True)
     _assert_same(before, _features(changed, rows, builders, fit=False))
     # fitting at the cutoff learns nothing from later data either (same columns, same values)
-    _assert_same(before, _features(changed, rows, default_builders(), fit=True))
+    again = default_builders() + [UsageFeatures(windows=(1, 7, 30))]
+    _assert_same(before, _features(changed, rows, again, fit=True))
 
 
 @pytest.mark.slow
@@ -645,3 +651,98 @@ def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kin
         full_scores = full_pipe.score(cut, as_of=as_of, explain=False)
         cut_scores = cut_pipe.score(cut, as_of=as_of, explain=False)
     pd.testing.assert_frame_equal(full_scores, cut_scores, check_exact=True)
+
+
+# ------------------------------------------------------------------------------ log starts
+@st.composite
+def exports(draw) -> tuple[EventData, EventData, pd.Timestamp]:
+    """A complete random history, and its export from ``start`` on.
+
+    30-40 customers signed up over the 100 days before the export starts (the history), a
+    few after; each is active on random days, some every day, some rarely. The export keeps
+    the events from ``start`` on: what the customers did before is not recorded.
+    """
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    n_old, n_new = draw(st.integers(30, 40)), draw(st.integers(0, 5))
+    start = BASE + 100 * DAY + draw(st.integers(0, 23)) * HOUR
+    signup = np.concatenate(
+        [rng.integers(0, 100 * 24, n_old), 100 * 24 + rng.integers(1, 40 * 24, n_new)]
+    )
+    ids = [f"c{i}" for i in range(len(signup))]
+    rows = []
+    for i, s in enumerate(signup):
+        rate = rng.choice([0.9, 0.3, 0.05])  # share of hours-blocks with an event
+        hours = np.arange(s, 160 * 24, 6)
+        hours = hours[rng.random(len(hours)) < rate / 4]
+        if s < 100 * 24:  # every older customer comes back in the export's first week
+            hours = np.append(hours, 100 * 24 + int(rng.integers(24, 6 * 24)))
+        rows += [(ids[i], h, "login" if h % 2 else "view") for h in hours]
+    activity = pd.DataFrame(rows, columns=["customer_id", "hour", "event"])
+    activity["timestamp"] = _at(activity.pop("hour"))
+    customers = pd.DataFrame({"customer_id": ids, "signup_at": _at(signup)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        full = EventData(customers, activity=activity)
+        export = EventData(customers, activity=activity[activity["timestamp"] >= start])
+    return full, export, start
+
+
+@pytest.mark.slow
+@settings(SETTINGS, max_examples=12)
+@given(exported=exports(), horizon_days=st.sampled_from([3, 7, 14]))
+def test_no_window_or_label_reaches_before_the_log_start(exported, horizon_days):
+    """On an export that starts after its customers signed up, every training cutoff has its
+    label horizon and one horizon of history inside the log, and every feature either equals
+    the one of the complete history or is not observed (NaN), never a count of the unrecorded
+    time: counts over windows reaching before the start are NaN, rates are taken over the
+    recorded part."""
+    from churnpredict.labels import training_cutoffs
+
+    full, export, start = exported
+    first = export.activity["timestamp"].min()
+    assert export.record_start("activity") == first and full.record_start("activity") is None
+    horizon = horizon_days * DAY
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cuts = training_cutoffs(export, None, horizon, periods=30, freq="1D")
+    assert len(cuts) and (cuts - horizon >= first).all()
+    labels = label_churn(export, cuts, horizon, kind="inactivity", lapsed=True)
+    expected = label_churn(full, cuts, horizon, kind="inactivity", lapsed=True)
+    pd.testing.assert_frame_equal(labels, expected)
+
+    rows = labels.index
+    builder = EngagementFeatures(windows=(1, 7, 30), event_types=["login", "view"])
+    got = _features(export, rows, [builder], fit=True)
+    truth = _features(full, rows, [builder], fit=True)
+    signup = export.customers.set_index("customer_id")["signup_at"]
+    older = (signup.loc[rows.get_level_values(0)] < first).to_numpy()
+    cut = rows.get_level_values("cutoff")
+    for w in builder.windows_:
+        lab = f"{w.days}d"
+        blind = older & np.asarray(cut - w < first)
+        for col in (f"events_{lab}", f"active_days_{lab}", f"events_login_{lab}"):
+            assert got[col][blind].isna().all(), col  # not observed, never zero
+            np.testing.assert_array_equal(got[col][~blind], truth[col][~blind])
+        # the rate over the recorded part of the window: events since max(signup, start)
+        since = np.maximum(signup.loc[rows.get_level_values(0)].to_numpy(), first.to_numpy())
+        days = np.maximum((cut.to_numpy() - np.maximum(since, (cut - w).to_numpy())) / DAY, 1)
+        counted = _features(full, rows, [builder], fit=True)[f"events_{lab}"]
+        recorded = export.activity
+        n = [
+            int(
+                (
+                    (recorded["customer_id"] == c)
+                    & (recorded["timestamp"] >= t - w)
+                    & (recorded["timestamp"] < t)
+                ).sum()
+            )
+            for c, t in rows
+        ]
+        np.testing.assert_allclose(got[f"events_per_day_{lab}"], np.asarray(n) / days)
+        assert (np.asarray(n)[~blind] == counted[~blind]).all()
+    assert (older & np.asarray(cut - 30 * DAY < first)).any()  # both kinds of rows are here
+    assert (~(older & np.asarray(cut - 30 * DAY < first))).any()
+    # the trend never compares with unrecorded time: no "up from 0" at the log's edge
+    blind = older & np.asarray(cut - 60 * DAY < first)
+    assert got["activity_trend_diff_30d"][blind].isna().all()

@@ -73,6 +73,7 @@ def run_demo(
     from ..export import write_at_risk
     from ..pipeline import ChurnPipeline
     from ..report import evaluate_at, write_report
+    from ..training import training_schedule
 
     session = session or Session(quiet=2)
     out = check_output_dir(Path(out), "out", "demo")
@@ -87,8 +88,12 @@ def run_demo(
         # One thread: a few seconds on the sample, and no slowdown on a busy machine, where
         # XGBoost's threads would otherwise wait on each other.
         pipeline = ChurnPipeline(model=ChurnModel(n_jobs=1))
-    horizon = parse_duration(pipeline.horizon, "horizon")
     end = pd.Timestamp(SAMPLE_AS_OF)
+    horizon = (
+        training_schedule(data, end).horizon
+        if pipeline.horizon == "auto"
+        else parse_duration(pipeline.horizon, "horizon")
+    )
     # The last complete horizon: outcomes must be known, i.e. inside the data.
     train_as_of = (min(end, data.time_range[1]) - horizon).floor("D")
     with session.step(f"Training (labels known by {train_as_of:%Y-%m-%d})") as progress:

@@ -17,6 +17,7 @@ from .root import (
     DebugOpt,
     ModelOpt,
     QuietOpt,
+    ValueKindOpt,
     open_session,
 )
 from .session import guard, markup
@@ -60,6 +61,7 @@ def evaluate(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
+    value_kind: ValueKindOpt = None,
     quiet: QuietOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
@@ -70,7 +72,9 @@ def evaluate(
             check_output_dir(report, "--report", "report")
         as_of_ts = parse_date(as_of)
         check_model_dir(model)
-        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+        settings = load_settings(
+            config, date_format=date_format, dayfirst=dayfirst, value_kind=value_kind
+        )
         pipeline = load_pipeline(session, model)
         check_business(pipeline, business)
         dataset = load_data(session, data, settings)

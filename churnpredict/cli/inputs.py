@@ -36,7 +36,7 @@ __all__ = [
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
-BUSINESS_KINDS = ("auto", "subscription", "purchases")
+BUSINESS_KINDS = ("auto", "subscription", "purchases", "usage")
 
 _ISO_DATE = (
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
@@ -52,7 +52,7 @@ def parse_date(value: str | None, option: str = "--as-of") -> Any:
     """
     import pandas as pd
 
-    from ..data import TIME_RANGE
+    from ..dates import TIME_RANGE
 
     if value is None:
         return None
@@ -247,7 +247,7 @@ def check_business(pipeline: Any, business: str | None) -> None:
     if business is None or business == "auto":
         return
     if business not in BUSINESS_KINDS:
-        raise BadInput(f"--business {business!r}; use auto, subscription or purchases")
+        raise BadInput(f"--business {business!r}; use auto, subscription, purchases or usage")
     trained = getattr(pipeline, "business_", "subscription")
     if trained != business:
         raise BadInput(

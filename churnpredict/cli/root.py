@@ -25,6 +25,7 @@ __all__ = [
     "BusinessOpt",
     "DateFormatOpt",
     "DayfirstOpt",
+    "ValueKindOpt",
     "DataArg",
     "SchedulerOpt",
     "PartitionsOpt",
@@ -66,8 +67,9 @@ BusinessOpt = Annotated[
     str | None,
     typer.Option(
         "--business",
-        help="subscription (MRR, cancellations), purchases (shops: orders, no MRR) "
-        "or auto (detected from the data and printed). Default: auto (or the config).",
+        help="subscription (MRR, cancellations), purchases (shops: orders, no MRR), "
+        "usage (an app's event log: sessions, active days, no money) or auto (detected "
+        "from the data and printed). Default: auto (or the config).",
     ),
 ]
 DateFormatOpt = Annotated[
@@ -76,6 +78,15 @@ DateFormatOpt = Annotated[
         "--date-format",
         help="strptime format of non-ISO dates in DATA, e.g. '%d/%m/%Y %H:%M'. "
         "ISO 8601 is always understood.",
+    ),
+]
+ValueKindOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--value-kind",
+        help="What activity.value holds: amount (money), duration (seconds) or count. "
+        "Undeclared, it is money only in a shop. Default: the config's value_kind.",
+        show_default=False,
     ),
 ]
 DayfirstOpt = Annotated[

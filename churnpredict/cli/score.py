@@ -29,6 +29,7 @@ from .root import (
     PartitionsOpt,
     QuietOpt,
     SchedulerOpt,
+    ValueKindOpt,
     open_session,
     quiet_dask_logs,
 )
@@ -41,6 +42,7 @@ from .settings import (
     load_settings,
 )
 from .tables import at_risk_table, fmt_money, horizon_words, status_counts
+from .train import say_learned_nothing
 
 if TYPE_CHECKING:
     from ..export import ListOptions
@@ -56,7 +58,8 @@ SCORE_EPILOG = """\
 Columns: rank, customer_id, churn_probability, risk_tier, mrr,
 revenue_at_risk, reason_1..3, reason_group_1..3, suggested_action,
 status (active / lapsed / new; purchase data has expected_spend in
-place of mrr; --status lapsed writes the win-back list only)
+place of mrr, an app's event log with no MRR has neither value
+column; --status lapsed writes the win-back list only)
 (+ group with --holdout 0.2 --seed 11: treatment / control, drawn
 within each risk tier). <list>.drift.json next to the list compares
 the population with training; a short warning names the features
@@ -107,6 +110,7 @@ def score(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
+    value_kind: ValueKindOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     ranked_out: Annotated[
@@ -138,7 +142,9 @@ def score(
         # every destination first (the list and its side files): nothing is worked out for
         # nothing, and nothing an input
         outputs = check_list_output(out, drift=scheduler is None)
-        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+        settings = load_settings(
+            config, date_format=date_format, dayfirst=dayfirst, value_kind=value_kind
+        )
         tables = settings.get("tables")
         check_not_input(outputs, "--out", data=data, inputs=(config,), model=model, tables=tables)
         check_holdout(holdout, seed)
@@ -204,6 +210,7 @@ def score(
             )
             drift_path = _write_drift(session, scores, out)
         with session.shown():
+            say_learned_nothing(session, pipeline)
             say_list_summary(session, scores, frame, out, pipeline.horizon_)
             _say_drift(session, scores, drift_path)
 
@@ -277,7 +284,8 @@ def _say_drift(session: Session, scores: Any, path: Path | None) -> None:
 def say_list_summary(session: Session, scores: Any, frame: Any, out: Path, horizon: Any) -> None:
     """How many were scored and listed (by status), the holdout, the expected churn and
     revenue at risk, and the top of the list."""
-    total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) else float("nan")
+    valued = "revenue_at_risk" in frame.columns  # a log of use may hold no value
+    total = float(frame["revenue_at_risk"].sum(min_count=1)) if len(frame) and valued else 0.0
     expected = float(scores["churn_probability"].sum())
     if "status" in scores.columns and "status" in frame.columns:
         session.say(
@@ -298,8 +306,10 @@ def say_list_summary(session: Session, scores: Any, frame: Any, out: Path, horiz
             f"tier, seed {frame.attrs.get('holdout_seed')}); contact the treated only"
         )
     session.say(
-        f"Expected to churn within {horizon_words(horizon)}: {expected:,.0f} customers; "
-        f"revenue at risk in the list: {fmt_money(total)}"
+        f"Expected to churn within {horizon_words(horizon)}: {expected:,.0f} customers"
+        + (f"; revenue at risk in the list: {fmt_money(total)}" if valued else "")
     )
+    if not valued and frame.attrs.get("note"):
+        session.say(f"  ({markup(frame.attrs['note'])})")
     if len(frame):
         session.say(at_risk_table(frame, 10))

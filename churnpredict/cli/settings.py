@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
 from ..sources import RAW_EXPORT_KEYS
+from ..tables import ACTIVITY_VALUE_KINDS as VALUE_KINDS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
 
@@ -43,6 +44,7 @@ DATA_KEYS = (
     "unknown_customers",
     "date_format",
     "dayfirst",
+    "value_kind",
 ) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
 PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
@@ -70,15 +72,20 @@ _LIST_FLAGS = {
 
 
 def load_settings(
-    config: Path | None, *, date_format: str | None = None, dayfirst: bool | None = None
+    config: Path | None,
+    *,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    value_kind: str | None = None,
 ) -> dict[str, Any]:
     """Read and check a TOML config; unknown keys are an error (they are usually typos).
 
     Parameters
     ----------
     config : path or None
-    date_format, dayfirst : optional
-        ``--date-format`` / ``--dayfirst`` flags; they override the config's keys.
+    date_format, dayfirst, value_kind : optional
+        ``--date-format`` / ``--dayfirst`` / ``--value-kind`` flags; they override the
+        config's keys.
 
     Returns
     -------
@@ -100,6 +107,15 @@ def load_settings(
         )
     if "dayfirst" in settings and not isinstance(settings["dayfirst"], bool):
         raise ChurnDataError(f"{where}: dayfirst = {settings['dayfirst']!r}; use true or false")
+    if value_kind is not None and value_kind not in VALUE_KINDS:
+        raise BadInput(f"--value-kind {value_kind!r}; use amount, duration or count")
+    if value_kind is not None:
+        settings["value_kind"] = value_kind
+    if settings.get("value_kind", "amount") not in VALUE_KINDS:
+        raise ChurnDataError(
+            f"{where}: value_kind = {settings['value_kind']!r}; use amount (money), duration "
+            f"(seconds) or count"
+        )
     return settings
 
 
@@ -222,12 +238,14 @@ def build_pipeline(
     if business is not None:
         params["business"] = business
     if params.get("business", "auto") not in BUSINESS_KINDS:
-        raise BadInput(f"business {params['business']!r}; use auto, subscription or purchases")
-    if "horizon" in params:
-        parse_duration(params["horizon"], "--horizon")
-    for key in ("cutoff_freq", "lookback"):
-        if key in params:
-            parse_duration(params[key], key)
+        raise BadInput(
+            f"business {params['business']!r}; use auto, subscription, purchases or usage"
+        )
+    for key, name in (("horizon", "--horizon"), ("cutoff_freq", "cutoff_freq")):
+        if params.get(key, "auto") != "auto":  # "auto": chosen from the data at training
+            parse_duration(params[key], name)
+    if "lookback" in params:
+        parse_duration(params["lookback"], "lookback")
     if params.get("label", "auto") not in ("auto", "cancellation", "inactivity"):
         raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
     try:

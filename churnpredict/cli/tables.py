@@ -91,12 +91,13 @@ def at_risk_table(frame: Any, n: int = 10) -> Any:
     from rich.table import Table
 
     table = Table(title=f"Top {min(n, len(frame))} at risk", show_lines=True)
+    valued = "revenue_at_risk" in frame.columns  # a list of a log of use may hold no value
     for name, justify in (
         ("rank", "right"),
         ("customer", "left"),
         ("probability", "right"),
         ("tier", "left"),
-        ("revenue at risk", "right"),
+        *((("revenue at risk", "right"),) if valued else ()),
         ("why", "left"),
         ("suggested action", "left"),
     ):
@@ -109,7 +110,7 @@ def at_risk_table(frame: Any, n: int = 10) -> Any:
             cell(row["customer_id"]),
             f"{row['churn_probability']:.1%}",
             cell(row.get("risk_tier", "")),
-            fmt_money(row["revenue_at_risk"]),
+            *((fmt_money(row["revenue_at_risk"]),) if valued else ()),
             plain_lines(reasons or "-"),
             cell(row.get("suggested_action") or "-"),
         )

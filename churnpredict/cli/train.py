@@ -19,6 +19,7 @@ from .root import (
     PartitionsOpt,
     QuietOpt,
     SchedulerOpt,
+    ValueKindOpt,
     open_session,
     quiet_dask_logs,
 )
@@ -26,7 +27,7 @@ from .session import BadInput, Session, guard, markup
 from .settings import build_pipeline, load_data, load_settings
 from .tables import horizon_words
 
-__all__ = ["train", "say_business"]
+__all__ = ["train", "say_business", "say_learned_nothing"]
 
 TRAIN_EPILOG = """\
 [bold]Example[/bold]
@@ -54,7 +55,8 @@ def train(
     horizon: Annotated[
         str | None,
         typer.Option(
-            help="How far ahead churn is predicted, e.g. 28D. Default 28D (or the config)."
+            help="How far ahead churn is predicted, e.g. 28D. Default: 28D, or the longest "
+            "horizon a short log fits (printed), or the config."
         ),
     ] = None,
     label: Annotated[
@@ -68,6 +70,7 @@ def train(
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
+    value_kind: ValueKindOpt = None,
     scheduler: SchedulerOpt = None,
     npartitions: PartitionsOpt = None,
     quiet: QuietOpt = 0,
@@ -82,7 +85,9 @@ def train(
         if horizon is not None:
             parse_duration(horizon, "--horizon")
         check_bundle_destination(model)
-        settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
+        settings = load_settings(
+            config, date_format=date_format, dayfirst=dayfirst, value_kind=value_kind
+        )
         pipeline = build_pipeline(settings, horizon=horizon, label=label, business=business)
         if scheduler is not None:
             from ..dask import train_dask
@@ -130,6 +135,9 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
         f"churn rate {t['positive_rate']:.1%}; {t['n_features']} features"
     )
     say_business(session, pipeline)
+    chosen = getattr(pipeline, "schedule_", {}).get("note")
+    if chosen:
+        session.say(f"  {markup(chosen)}")
     v = pipeline.validation_scores_
     shown = [
         (name, v.get(key))
@@ -146,3 +154,13 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
     ]
     if shown:
         session.say(f"  validation on the latest cutoffs: {', '.join(shown)}")
+    say_learned_nothing(session, pipeline)
+
+
+def say_learned_nothing(session: Session, pipeline: Any) -> None:
+    """A loud line when the model ranks customers no better than chance (details in a note)."""
+    if pipeline.training_summary_.get("learned_nothing"):
+        session.say(
+            "[bold red]warning:[/bold red] the model learned nothing: its ranking is no "
+            "better than chance (see the note below for the likely cause)"
+        )

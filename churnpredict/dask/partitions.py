@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import EventData
+from ..dates import normalise_timestamps
 from ..exceptions import ChurnDataError
 from ..labels import known_at
 from ..sources import RAW_EXPORT_KEYS
@@ -28,7 +29,6 @@ from ..tables import (
     format_examples,
     load_config,
     mapping_error,
-    normalise_timestamps,
     rename_fix,
 )
 from .frames import TEXT, is_dask_frame, numeric_ids, require_dask

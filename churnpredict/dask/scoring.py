@@ -295,6 +295,6 @@ def score_dask(
             ).persist()
             n = int(scores.shape[0].compute())
             frame = write_at_risk_dask(
-                scores, out, horizon=pipeline.horizon, ranked_out=ranked_out, options=options
+                scores, out, horizon=pipeline.horizon_, ranked_out=ranked_out, options=options
             )
     return frame, n

@@ -9,6 +9,7 @@ rows: labels and features per partition, boosters on the workers.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from ..bundle import check_destination
 from ..data import EventData
-from ..exceptions import ChurnDataError, ChurnModelError
+from ..exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
 from ..labels import training_cutoffs
 from .cluster import dask_client, get_client
 from .features import features_meta, first_row, fit_builders, partitioned_features
@@ -215,6 +216,7 @@ def fit_dask(
     from ..training import (
         check_outcome_columns,
         describe_feature_columns,
+        learned_nothing,
         required_inputs,
         static_columns,
     )
@@ -227,9 +229,9 @@ def fit_dask(
     # the business kind is detected from the payments on a single machine only; on Dask it is
     # what the pipeline says ("auto" keeps the subscription default)
     business = (
-        ("purchases", "set: business='purchases'")
-        if pipeline.business == "purchases"
-        else ("subscription", "Dask training: subscription unless business='purchases'")
+        (pipeline.business, f"set: business={pipeline.business!r}")
+        if pipeline.business in ("purchases", "usage")
+        else ("subscription", "Dask training: subscription unless business is set")
     )
     plan = pipeline.training_plan(whole, business=business)
     horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
@@ -241,7 +243,7 @@ def fit_dask(
     model.check_params()
     total = 4
     as_of = as_of_time(parts, as_of)
-    cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), pipeline.cutoff_freq)
+    cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), plan.cutoff_freq)
     rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of, lapsed=kind == "inactivity")
     if persist:
         parts = parts.persist()
@@ -266,6 +268,9 @@ def fit_dask(
     del feats
     if progress is not None:
         progress("model", 3, total)
+    nothing = learned_nothing(fitted)
+    if nothing is not None:
+        warnings.warn(nothing, ModelQualityWarning, stacklevel=2)
 
     pipeline.set_fitted(
         builders=active,
@@ -287,6 +292,7 @@ def fit_dask(
             "positive_rate": summary.n_churned / summary.n_rows,
             "churn_types": summary.churn_types,
             "n_features": len(names),
+            **({} if nothing is None else {"learned_nothing": nothing}),
         },
         validation_scores=dict(fitted.validation_scores_),
         training_statuses_=summary.statuses,

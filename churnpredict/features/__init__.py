@@ -34,8 +34,10 @@ from .profile import ProfileFeatures
 from .purchases import PurchaseHistoryFeatures
 from .support import SupportFeatures
 from .tenure import TenureFeatures
+from .usage import UsageFeatures
 
 __all__ = [
+    "BUSINESS_KINDS",
     "CHANGE_KINDS",
     "INFO_FIELDS",
     "DRIVER_GROUPS",
@@ -51,6 +53,7 @@ __all__ = [
     "SpendFeatures",
     "SupportFeatures",
     "TenureFeatures",
+    "UsageFeatures",
     "as_rows",
     "build_features",
     "default_builders",
@@ -63,7 +66,7 @@ __all__ = [
 
 #: Business kinds: what the customers buy, which picks the monetary features and the value
 #: behind revenue at risk.
-BUSINESS_KINDS = ("subscription", "purchases")
+BUSINESS_KINDS = ("subscription", "purchases", "usage")
 
 logger = logging.getLogger("churnpredict")
 
@@ -75,13 +78,16 @@ def default_builders(
 
     Parameters
     ----------
-    business : {"subscription", "purchases"}, default "subscription"
+    business : {"subscription", "purchases", "usage"}, default "subscription"
         * subscription: engagement, support, payments, monetary (:class:`MonetaryFeatures`:
           paid amounts, point-in-time MRR, price changes, refunds), tenure, profile;
         * purchases: the same with :class:`SpendFeatures` as the monetary family (spend per
           period, orders, average order value, spend trend, refunds; no MRR, no price),
           plus :class:`PurchaseHistoryFeatures` (order gaps, overdue-ness, order-rate
-          trends, spend per order, BG/NBD probabilities).
+          trends, spend per order, BG/NBD probabilities);
+        * usage (an app's or service's event log): engagement, :class:`UsageFeatures`
+          (sessions, active days, regularity), support, tenure, profile; no payment or
+          monetary family.
     horizon : duration, optional
         The prediction horizon, for the families that look ahead (BG/NBD's expected orders
         and P(no order) in the horizon); default 90 days.
@@ -94,16 +100,22 @@ def default_builders(
         Unfitted builders, in column order.
     """
     if business == "subscription":
-        monetary: FeatureBuilder = MonetaryFeatures()
+        money: list[FeatureBuilder] = [PaymentFeatures(), MonetaryFeatures()]
     elif business == "purchases":
-        monetary = SpendFeatures()
+        money = [PaymentFeatures(), SpendFeatures()]
+    elif business == "usage":
+        money = []
     else:
         raise ValueError(f"business={business!r}; expected one of {BUSINESS_KINDS}")
     builders = [
         EngagementFeatures(),
+        *(
+            [UsageFeatures(horizon=28 if horizon is None else horizon)]
+            if business == "usage"
+            else []
+        ),
         SupportFeatures(),
-        PaymentFeatures(),
-        monetary,
+        *money,
         TenureFeatures(),
         ProfileFeatures(),
     ]

@@ -29,7 +29,9 @@ __all__ = [
     "plural",
     "FeatureRows",
     "as_rows",
+    "not_observed",
     "parse_window",
+    "recorded_since",
     "window_label",
     "window_text",
     "horizon_text",
@@ -46,6 +48,7 @@ VALUE_KINDS = (
     "money",
     "share",
     "days",
+    "seconds",
     "change",
     "money_change",
     "share_change",
@@ -125,7 +128,8 @@ def format_value(
     kind : str, default "number"
         One of :data:`VALUE_KINDS`: ``count`` ("3 failed payments", pluralised ``noun``),
         ``rate`` ("0.4 tickets"), ``money`` ("€1,234", "€49.90"), ``share`` ("45%"), ``days``
-        (a duration, "3 weeks"), ``change`` / ``money_change`` / ``share_change`` (signed,
+        (a duration, "3 weeks"), ``seconds`` (time of use: "45 minutes", "3.2 hours"),
+        ``change`` / ``money_change`` / ``share_change`` (signed,
         "+3 events", "-€20", "+25%"), ``number`` ("1,234.5"), ``flag`` and ``category``
         (the value as text, underscores read as spaces).
     noun : str, optional
@@ -160,6 +164,15 @@ def format_value(
         return f"{value:.0%}"
     if kind == "days":
         return duration_text(value)
+    if kind == "seconds":
+        for limit, size, unit in (
+            (90, 1, "second"),
+            (5400, 60, "minute"),
+            (math.inf, 3600, "hour"),
+        ):
+            if abs(value) < limit:
+                text = _number(value / size)
+                return f"{text} {plural(unit, float(text.replace(',', '')))}"
     if kind == "change":
         text = _count_text(abs(value))
         sign = "+" if value > 0 else "-"
@@ -631,6 +644,54 @@ def _positive_window(window: Any, param: str) -> pd.Timedelta:
     out = parse_window(window)
     if out <= pd.Timedelta(0):
         raise ValueError(f"{param}: window {window!r} must be positive, e.g. 30 (days) or '30D'")
+    return out
+
+
+def recorded_since(
+    data: EventData, table: str, codes: np.ndarray, cutoffs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, since when ``table`` records the customer, and whether that is after signup.
+
+    A log export starts somewhere (:meth:`EventData.record_start`); for a customer who
+    signed up before it, the time between signup and the start is not recorded, not quiet.
+    Only a start before the row's cutoff counts (what :meth:`EventData.cut` keeps agrees).
+
+    Parameters
+    ----------
+    data : EventData
+    table : str
+    codes : ndarray of int
+        Customer position of each row.
+    cutoffs : ndarray of datetime64[ns]
+
+    Returns
+    -------
+    since : ndarray of int64
+        Nanoseconds: ``max(signup_at, start)`` (``signup_at`` when the start is not before the
+        cutoff or the table has no events). Window rates are taken over ``[since, cutoff)``.
+    late : ndarray of bool
+        The log starts after signup: a window reaching before ``since`` is not observed
+        (its counts are NaN, never zero).
+    """
+    signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes].view(np.int64)
+    cut = np.asarray(cutoffs, dtype="datetime64[ns]").view(np.int64)
+    start = data.record_start(table)
+    if start is None:
+        return signup, np.zeros(len(signup), dtype=bool)
+    late = (signup < start.value) & (start.value < cut)
+    return np.where(late, start.value, signup), late
+
+
+def not_observed(
+    values: np.ndarray, late: np.ndarray, begin: np.ndarray, since: np.ndarray
+) -> np.ndarray:
+    """``values`` with NaN where a window beginning at ``begin`` reaches before the record.
+
+    ``late`` and ``since`` come from :func:`recorded_since`; ``begin`` is each row's window
+    start in int64 nanoseconds.
+    """
+    out = np.asarray(values, dtype=np.float64).copy()
+    out[late & (begin < since)] = np.nan
     return out
 
 

@@ -25,6 +25,8 @@ from ._base import (
     _parse_windows,
     _positive_window,
     as_rows,
+    not_observed,
+    recorded_since,
     window_label,
     window_text,
 )
@@ -101,6 +103,9 @@ class EngagementFeatures(FeatureBuilder):
         Event types with their own columns, most frequent first.
     has_value_ : bool
         Whether the activity table has a ``value`` column (its sums are features).
+    value_kind_ : str or None
+        What the values are declared to hold (``EventData(value_kind=...)``): their sums read
+        as time of use, money or counted items in reasons.
 
     Notes
     -----
@@ -130,6 +135,12 @@ class EngagementFeatures(FeatureBuilder):
       per week) over the last ``K`` weeks ``[cutoff - 7k days, cutoff - 7(k-1) days)``, using
       only weeks that start on or after signup (a partly observed first week would read as
       growth); NaN with fewer than two such weeks.
+
+    When the activity log starts after a customer's signup (an export of recent events;
+    :attr:`EventData.observed_start`), the time before the start is not observed: counts
+    and sums over windows reaching before it are NaN (never zero, so no "up from 0" comes
+    from the log's edge), and rates, the trend ratio and the slope use only the recorded part
+    (as they use only the part after signup).
     """
 
     tables = ("activity",)
@@ -174,6 +185,7 @@ class EngagementFeatures(FeatureBuilder):
         activity = data.activity
         stats: dict[str, Any] = {
             "has_value": "value" in activity.columns,
+            "value_kind": getattr(data, "value_kind", None),
             "has_event": "event" in activity.columns,
             "rows": rows is not None,
             "latest": None,
@@ -212,8 +224,10 @@ class EngagementFeatures(FeatureBuilder):
             if p["latest"] == latest:
                 for name, n in p["counts"].items():
                     counts[name] = counts.get(name, 0) + int(n)
+        kinds = [p.get("value_kind") for p in parts if p.get("value_kind") is not None]
         return {
             "has_value": any(p["has_value"] for p in parts),
+            "value_kind": kinds[0] if kinds else None,
             "has_event": any(p["has_event"] for p in parts),
             "rows": any(p["rows"] for p in parts),
             "latest": latest,
@@ -234,6 +248,7 @@ class EngagementFeatures(FeatureBuilder):
         """
         self.fit_parameters()
         self.has_value_ = bool(stats["has_value"])
+        self.value_kind_ = stats.get("value_kind")
         if self.event_types is None or not stats["has_event"]:
             self.event_types_: list[str] = (
                 [] if self.event_types in (None, "auto") else list(self.event_types)
@@ -363,15 +378,7 @@ class EngagementFeatures(FeatureBuilder):
                 ),
             ]
             if self.has_value_:
-                infos.append(
-                    FeatureInfo(
-                        f"value_sum_{lab}",
-                        g,
-                        f"total activity value {{value}} in the last {text}",
-                        fact="activity",
-                        window_days=days,
-                    )
-                )
+                infos.append(self._value_info(lab, text, days))
             infos += [
                 FeatureInfo(
                     f"events_{slug}_{lab}",
@@ -421,6 +428,26 @@ class EngagementFeatures(FeatureBuilder):
             )
         return infos
 
+    def _value_info(self, lab: str, text: str, days: float) -> FeatureInfo:
+        """The window sum of ``activity.value``, worded by what the values are declared."""
+        template, kind, noun = {
+            "duration": (f"{{value}} of use in the last {text}", "seconds", None),
+            "amount": (f"activity worth {{value}} in the last {text}", "money", None),
+            "count": (f"{{value}} in the last {text}", "count", "counted item"),
+        }.get(
+            getattr(self, "value_kind_", None),
+            (f"total activity value {{value}} in the last {text}", "number", None),
+        )
+        return FeatureInfo(
+            f"value_sum_{lab}",
+            "engagement",
+            template,
+            kind=kind,
+            noun=noun,
+            fact="activity",
+            window_days=days,
+        )
+
     # ------------------------------------------------------------------ build
     def build(self, data: EventData, rows: Any) -> pd.DataFrame:
         """Engagement features for every (customer_id, cutoff) row.
@@ -443,8 +470,8 @@ class EngagementFeatures(FeatureBuilder):
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
         codes = rows.codes
         cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
-        signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
-        signup = signup.view(np.int64)
+        # since when the log records each customer: signup, or the log's start if later
+        signup, late = recorded_since(data, "activity", codes, rows.cutoffs)
         out = _Columns(names, len(codes))
 
         index = self.event_index(data, "activity")
@@ -482,24 +509,28 @@ class EngagementFeatures(FeatureBuilder):
             lab = window_label(w)
             p, q = at(w.value), at(0)
             count = (q - p).astype(np.float64)
-            out[f"events_{lab}"] = count
+
+            def seen(values: np.ndarray, w: pd.Timedelta = w) -> np.ndarray:
+                return not_observed(values, late, cut - w.value, signup)
+
+            out[f"events_{lab}"] = seen(count)
             # distinct days: days whose first event falls in [p, q), plus the day of the
             # window's first event when that day started before the window
             partial = (q > p) & ~first_of_day.get(p)
-            out[f"active_days_{lab}"] = (
-                first_of_day.rank(q) - first_of_day.rank(p) + partial
-            ).astype(np.float64)
+            out[f"active_days_{lab}"] = seen(
+                (first_of_day.rank(q) - first_of_day.rank(p) + partial).astype(np.float64)
+            )
             observed = _observed_days(cut - w.value, cut, signup, w)
             out[f"events_per_day_{lab}"] = count / observed
             if self.has_value_:
                 out[f"value_sum_{lab}"] = (
-                    np.full(len(codes), np.nan) if values is None else value_sums[w]
+                    np.full(len(codes), np.nan) if values is None else seen(value_sums[w])
                 )
             for k, slug in enumerate(type_slugs):
                 out[f"events_{slug}_{lab}"] = (
                     np.full(len(codes), np.nan)
                     if types is None
-                    else (type_at_cut[k] - types.rank(k, p)).astype(np.float64)
+                    else seen((type_at_cut[k] - types.rank(k, p)).astype(np.float64))
                 )
 
         if self.trend_window_ is not None:
@@ -513,7 +544,9 @@ class EngagementFeatures(FeatureBuilder):
                 ratio = (last / obs_last) / (prev / obs_prev)
             ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
             out[f"activity_trend_ratio_{lab}"] = ratio
-            out[f"activity_trend_diff_{lab}"] = last - prev
+            out[f"activity_trend_diff_{lab}"] = not_observed(
+                last - prev, late, cut - 2 * tw.value, signup
+            )
 
         if self.trend_weeks_:
             k = self.trend_weeks_

@@ -27,6 +27,8 @@ from ._base import (
     _parse_windows,
     _positive_window,
     as_rows,
+    not_observed,
+    recorded_since,
     window_label,
     window_text,
 )
@@ -281,22 +283,29 @@ class SupportFeatures(FeatureBuilder):
         created = self.event_index(data, "tickets")
         end = created.position(codes, cutoffs)
         start = {w: created.position(codes, _minus(cutoffs, w)) for w in self.windows_}
+        # a window reaching before the tickets' record of a customer is not observed
+        since, unrecorded = recorded_since(data, "tickets", codes, cutoffs)
+        cut_ns = cutoffs.astype("datetime64[ns]").view(np.int64)
+
+        def seen(values: np.ndarray, w: pd.Timedelta) -> np.ndarray:
+            return not_observed(values, unrecorded, cut_ns - w.value, since)
+
         for w in self.windows_:
-            out[f"tickets_{window_label(w)}"] = (end - start[w]).astype(np.float64)
-        signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
-        observed = np.minimum(cutoffs - signup, np.timedelta64(longest.value, "ns"))
-        observed_days = observed.astype(np.int64) / _NS_PER_DAY
+            out[f"tickets_{window_label(w)}"] = seen((end - start[w]).astype(np.float64), w)
+        observed_days = np.minimum(cut_ns - since, longest.value) / _NS_PER_DAY
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"tickets_per_month_{lab}"] = np.where(
-                observed_days > 0, out[f"tickets_{lab}"] / observed_days * _DAYS_PER_MONTH, np.nan
+                observed_days > 0,
+                (end - start[longest]) / observed_days * _DAYS_PER_MONTH,
+                np.nan,
             )
         if self.has_priority_:
             high = created.sorted_values(self._is_high_priority(tickets["priority"]))
             cum_high = count_prefix(high)
             for w in self.windows_:
-                out[f"high_priority_tickets_{window_label(w)}"] = (
-                    cum_high[end] - cum_high[start[w]]
-                ).astype(np.float64)
+                out[f"high_priority_tickets_{window_label(w)}"] = seen(
+                    (cum_high[end] - cum_high[start[w]]).astype(np.float64), w
+                )
 
         if self.has_resolved_:
             created_ns = tickets["created_at"].to_numpy(dtype="datetime64[ns]")
@@ -332,8 +341,8 @@ class SupportFeatures(FeatureBuilder):
                 csat = tickets["csat"].to_numpy(dtype=np.float64)
                 low = csat <= self.low_csat  # NaN scores are not low
                 cum_low = count_prefix(resolved.sorted_values(low))
-                out[f"low_csat_tickets_{lab}"] = (cum_low[r_end] - cum_low[r_start]).astype(
-                    np.float64
+                out[f"low_csat_tickets_{lab}"] = seen(
+                    (cum_low[r_end] - cum_low[r_start]).astype(np.float64), longest
                 )
 
         return out.frame(rows.index)

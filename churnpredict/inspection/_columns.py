@@ -1,7 +1,7 @@
 """What one column holds: its type, how many distinct values, whether it reads as times, and
 which canonical columns its values could be.
 
-Times are parsed with the library's own rule (:func:`churnpredict.tables.normalise_timestamps`:
+Times are parsed with the library's own rule (:func:`churnpredict.dates.normalise_timestamps`:
 ISO 8601 always, numeric dates in the order the data proves, never guessed); numbers are
 epoch times only when the name says time.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..dates import date_order_evidence, normalise_timestamps
 from ..exceptions import ChurnDataError
-from ..tables import date_order_evidence, normalise_timestamps
 from ._vocabulary import STATUS_VALUES, match, squash
 
 __all__ = ["ColumnProfile", "profile_column", "TIME_CONCEPTS"]
