@@ -567,10 +567,9 @@ class EventData:
                 else "have no customer id (e.g. logged-out traffic)"
             )
             add = "add those customers, or " if n > no_id else ""
-            msg = (
-                f"{table}.customer_id: {n} of {total} events {whose}; they were dropped "
-                f"({add}pass unknown_customers='drop' to silence this)"
-            )
+            msg = f"{table}.customer_id: {n} of {total} events {whose}; they were dropped"
+            if policy != "drop":  # dropped as asked: the note says what, not how to silence it
+                msg += f" ({add}pass unknown_customers='drop' to silence this)"
             if policy == "error":
                 raise ChurnDataError(
                     msg.replace("they were dropped", "they cannot be used"),

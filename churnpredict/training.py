@@ -421,10 +421,7 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
             "rows are orders"
         )
     if declared is not None:
-        return "usage", (
-            f"an event log of use: activity.value is declared a {declared} "
-            f"({_event_types(data.activity)} event types)"
-        )
+        return "usage", (f"an event log of use: activity.value is declared a {declared} of use")
     kind, why = _log_kind(data)
     if kind is None:
         raise ChurnModelError(

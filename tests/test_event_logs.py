@@ -240,7 +240,7 @@ def test_a_declared_value_decides(app_log):
     as_time = EventData(app_log.customers, activity=activity, value_kind="duration")
     assert business_kind(as_time) == (
         "usage",
-        "an event log of use: activity.value is declared a duration (5 event types)",
+        "an event log of use: activity.value is declared a duration of use",
     )
     as_money = EventData(app_log.customers, activity=activity, value_kind="amount")
     assert business_kind(as_money)[0] == "purchases"
