@@ -140,6 +140,7 @@ class MonetaryFeatures(FeatureBuilder):
                 f"price changed {{value}} vs {ptext} ago",
                 kind="share_change",
                 fact="price",
+                role="cause",
             ),
             FeatureInfo(
                 f"price_change_{plab}",
@@ -147,6 +148,7 @@ class MonetaryFeatures(FeatureBuilder):
                 f"price changed by {{value}} vs {ptext} ago",
                 kind="money_change",
                 fact="price",
+                role="cause",
             ),
         ]
         return infos + _refund_infos(self.windows_, g)
