@@ -678,8 +678,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             ``lapsed`` or ``new``, see :func:`~churnpredict.labels.customer_status`); and
             the reason columns. ``attrs`` records what the scores are: ``horizon`` (e.g.
             ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and ``model_id``
-            (:attr:`model_id_`), and ``label`` (the churn definition: ``cancellation``,
-            ``inactivity`` or ``snapshot``) with its ``lookback``.
+            (:attr:`model_id_`), ``label`` (the churn definition: ``cancellation``,
+            ``inactivity`` or ``snapshot``) with its ``lookback``, ``currency`` and
+            ``base_rate`` (the training churn rate: the risk tiers of a list of fewer than
+            100 customers compare with it).
 
         Raises
         ------
@@ -750,6 +752,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 "model_id": identity,
                 "label": self.label_kind_,
                 "lookback": str(self.lookback),
+                "currency": str(self.currency or ""),
+                "base_rate": float(self.training_summary_["positive_rate"]),
             }
         )
         if drift is not False and drift is not None:

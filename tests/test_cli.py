@@ -113,7 +113,7 @@ def test_score_writes_the_ranked_csv(tmp_path, data_dir, model_dir, config, samp
     frame = pd.read_csv(out)
     assert list(frame.columns[: len(EXPORT_COLUMNS)]) == EXPORT_COLUMNS
     assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
-    assert frame["churn_probability"].is_monotonic_decreasing
+    assert frame["churn_probability"].round(3).is_monotonic_decreasing  # ties by revenue
     assert frame["churn_probability"].between(0, 1).all()
     # everyone active at the end of the data is scored once
     customers = sample.customers

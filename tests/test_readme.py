@@ -89,6 +89,6 @@ def test_demo_command_on_the_bundled_sample(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "at_risk.csv")
-    assert frame["churn_probability"].is_monotonic_decreasing
+    assert frame["churn_probability"].round(3).is_monotonic_decreasing  # ties by revenue
     assert (out / "report" / "report.html").is_file()
     assert "revenue at risk" in result.stdout.lower()

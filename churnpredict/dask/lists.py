@@ -2,7 +2,7 @@
 
 Every list rule is :mod:`churnpredict.export`'s: the options are one
 :class:`~churnpredict.export.ListOptions` (checked once), default tiers come from
-:func:`~churnpredict.export.share_tier_thresholds`, the top candidates from
+:func:`~churnpredict.export.base_rate_tiers`, the top candidates from
 :func:`~churnpredict.export.ranking_key`, and the rows from
 :func:`~churnpredict.export.at_risk_list` itself.
 """
@@ -24,10 +24,10 @@ from ..export import (
     PURCHASE_AT_RISK_COLUMNS,
     ListOptions,
     at_risk_list,
+    base_rate_tiers,
+    list_base_rate,
     rank_columns,
     ranking_key,
-    share_tier_rows,
-    share_tier_thresholds,
     write_at_risk,
 )
 from ..io import atomic_directory
@@ -179,9 +179,11 @@ def write_at_risk_dask(
     n = int(scores.shape[0].compute())
     if n == 0:
         raise ChurnDataError("no customer was scored; check as_of")
-    if options.tiers is None:  # the shares of all scored customers, from the highest ones
-        highest = scores["churn_probability"].nlargest(share_tier_rows(n)).compute()
-        options = options.replace(tiers=share_tier_thresholds(highest.to_numpy(), n))
+    if options.tiers is None:  # against the base rate of all scored customers
+        rate = list_base_rate(float(scores["churn_probability"].mean().compute()), n)
+        options = options.replace(tiers=base_rate_tiers(rate))
+    else:
+        rate = None
 
     candidates = scores
     if options.min_probability is not None:
@@ -195,6 +197,8 @@ def write_at_risk_dask(
         if np.isfinite(kth):  # -inf: unknown revenue reaches the top, keep every row
             candidates = candidates[key >= kth]
     frame = at_risk_list(candidates.compute(), horizon=horizon, options=options)
+    if rate is not None:  # of everyone scored, not of the candidates
+        frame.attrs["base_rate"] = rate
     if out is not None:
         write_at_risk(frame, out, actions=options.actions)
     if ranked_out is not None:
