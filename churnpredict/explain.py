@@ -249,11 +249,8 @@ def explain(
         first = _causes(totals, lead, fid, records, fact_group, moved.any(axis=1), cause_share)
         score = np.where(first & valid_fact, score + 2.0, score)  # weights are at most 1
     k = min(top, len(fact_names))
-    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
-    valid = np.isfinite(np.take_along_axis(score, order, axis=1))
-    idx = np.where(valid, np.take_along_axis(lead, order, axis=1), -1)
-    weights = np.where(valid, np.take_along_axis(totals, order, axis=1), np.nan)
-    group_text = np.where(valid, fact_group[order], "")
+    order, valid, idx, weights = _slots(score, totals, lead, numeric, records, k)
+    group_text = np.where(valid, groups[np.maximum(idx, 0)], "")
     source = prepared.frame
     texts = reason_texts(
         idx,
@@ -296,6 +293,56 @@ def explain(
     for g, name in enumerate(present):
         columns[f"shap_{name}"] = totals_g[:, g]
     return pd.DataFrame(columns, index=prepared.index)
+
+
+def _slots(
+    score: np.ndarray,
+    totals: np.ndarray,
+    lead: np.ndarray,
+    numeric: np.ndarray,
+    records: Sequence[Any],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``k`` reasons of every row: fact, valid, wording feature, weight.
+
+    Facts go in ``score`` order (infinite: no reason). One fact once: every fact worded by a
+    windowed quantity at zero (or missing, which then means none: a missing value makes a
+    reason only with a ``description_if_missing``) says "nothing in the last W" ("no order
+    in the last 180 days", "0 activity events in the last 7 days"); a customer hears it
+    once, in the place of the first, worded by the longest window, with the summed weight.
+    """
+    n, n_facts = score.shape
+    ranked = np.argsort(-score, axis=1, kind="stable")
+    valid = np.isfinite(np.take_along_axis(score, ranked, axis=1))
+    said = np.take_along_axis(lead, ranked, axis=1)
+    window = np.array([np.nan if r.window_days is None else r.window_days for r in records])
+    rows = np.arange(n)[:, None]
+    value = numeric[rows, np.maximum(said, 0)]
+    with np.errstate(invalid="ignore"):
+        # zero, or missing where that means none ("no order in the last 180 days")
+        nothing = (
+            valid
+            & (said >= 0)
+            & np.isfinite(window[np.maximum(said, 0)])
+            & ((value == 0) | np.isnan(value))
+        )
+    first = np.argmax(nothing, axis=1)
+    has = nothing.any(axis=1)
+    valid &= ~(nothing & (np.arange(n_facts)[None, :] != first[:, None]))
+    # the longest window words the one line, which carries the summed weight
+    weight = np.take_along_axis(totals, ranked, axis=1)
+    longest = np.argmax(np.where(nothing, window[np.maximum(said, 0)], -np.inf), axis=1)
+    merged = np.where(nothing, weight, 0.0).sum(axis=1)
+    rows1 = np.flatnonzero(has)
+    said[rows1, first[rows1]] = said[rows1, longest[rows1]]
+    weight[rows1, first[rows1]] = merged[rows1]
+    # the first k valid places
+    keep = np.argsort(~valid, axis=1, kind="stable")[:, :k]
+    valid = np.take_along_axis(valid, keep, axis=1)
+    order = np.take_along_axis(ranked, keep, axis=1)
+    idx = np.where(valid, np.take_along_axis(said, keep, axis=1), -1)
+    weights = np.where(valid, np.take_along_axis(weight, keep, axis=1), np.nan)
+    return order, valid, idx, weights
 
 
 def _checked_options(top: Any, threshold: Any, cause_share: Any) -> tuple[int, float]:
@@ -342,8 +389,8 @@ def _silent(
         return silent
     for j, r in enumerate(records):
         reference = peers.get(r.name)
-        if reference is None or r.kind in ("flag", "category", "rank"):
-            continue
+        if reference is None or r.kind in ("flag", "category", "rank") or r.is_tenure:
+            continue  # a tenure words the short history of a new customer, whatever it is
         direction = _risk_direction(numeric[:, j], contrib[:, j])
         median = float(np.median(reference))
         with np.errstate(invalid="ignore"):
