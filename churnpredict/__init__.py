@@ -28,6 +28,7 @@ from .exceptions import (
     ChurnModelError,
     DataQualityWarning,
     LeakageWarning,
+    SeasonWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
 from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
@@ -66,6 +67,7 @@ __all__ = [
     "FeatureBuilder",
     "FeatureInfo",
     "LeakageWarning",
+    "SeasonWarning",
     "LogisticBaseline",
     "MonetaryFeatures",
     "PaymentFeatures",

@@ -8,6 +8,7 @@ __all__ = [
     "BundleError",
     "DataQualityWarning",
     "LeakageWarning",
+    "SeasonWarning",
 ]
 
 
@@ -32,3 +33,7 @@ class DataQualityWarning(UserWarning):
 
 class LeakageWarning(UserWarning):
     """A feature may carry information from after the cutoff (e.g. a snapshot column)."""
+
+
+class SeasonWarning(UserWarning):
+    """The scoring horizon falls in a part of the year no training horizon covered."""

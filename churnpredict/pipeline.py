@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
-from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
+from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning, SeasonWarning
 from .features import (
     FeatureBuilder,
     build_features,
@@ -40,6 +40,7 @@ from .training import (
     latest_cutoff_rows,
     model_id,
     required_inputs,
+    season_gap,
     training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
@@ -438,6 +439,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at the training cutoffs "
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
+        if not data.is_snapshot:
+            gap = season_gap(labels, horizon, as_of, data.time_range[0], self.cutoff_freq)
+            if gap is not None:
+                warnings.warn(gap, SeasonWarning, stacklevel=3)
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:

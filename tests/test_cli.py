@@ -194,7 +194,7 @@ def test_evaluate_prints_metrics_and_writes_the_report(tmp_path, data_dir, model
         config,
     )
     assert result.exit_code == 0, result.stderr
-    for name in ("AUC", "average precision", "top-decile lift", "Brier score"):
+    for name in ("AUC", "average precision", "top-decile lift", "Brier score", "mean predicted"):
         assert name in result.stdout
     page = report / "report.html"
     assert page.is_file()

@@ -66,6 +66,12 @@ def test_config_example_is_valid(tmp_path):
     settings = cli.load_settings(config)
     assert settings["columns"]["activity"] == {"user_id": "customer_id", "event_time": "timestamp"}
     assert settings["score"]["rank_by"] == "revenue"
+    assert settings["currency"] == "€"
+    from churnpredict.cli.settings import list_options
+
+    options = list_options(settings, config=config)
+    assert options.actions["lapsed"]["engagement"] == "Win-back voucher, 15% off"
+    assert options.actions["payments"] == "Call about the card today"
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ _EVAL_ROWS = {
     "n": ("customers", "{:,.0f}"),
     "n_churned": ("churned in the horizon", "{:,.0f}"),
     "base_rate": ("churn rate", "{:.1%}"),
+    "mean_predicted": ("mean predicted churn", "{:.1%}"),
     "auc": ("AUC", "{:.3f}"),
     "average_precision": ("average precision", "{:.3f}"),
     "top_decile_lift": ("top-decile lift", "{:.1f}x"),
