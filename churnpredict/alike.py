@@ -3,8 +3,8 @@
 Twenty rows at the same probability with the same three reasons tell a retention manager
 less than one line saying "12 lapsed customers, customer for 7-9 months, spent amount
 102-233 in the last 365 days". :func:`alike_groups` joins *consecutive* rows of a list (so
-ranks stay meaningful) whose status, risk tier, suggested action and reasons read the same
-once their numbers are set aside; the numbers of a group are shown as ranges.
+ranks stay meaningful) with the same status, risk tier, suggested action and driver groups
+of their first two reasons; each reason is said once per wording, its numbers as ranges.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from .list_options import N_REASONS
 
-__all__ = ["alike_groups", "merge_numbers"]
+__all__ = ["alike_groups", "merge_numbers", "merge_reasons"]
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
@@ -54,11 +54,35 @@ def merge_numbers(texts: Any) -> str:
     return "".join(p + (slots[i] if i < len(slots) else "") for i, p in enumerate(parts))
 
 
+def merge_reasons(texts: Any) -> str:
+    """The reasons of one slot of a group: each wording once, most frequent first.
+
+    Sentences that differ only in their numbers are one wording (:func:`merge_numbers`);
+    two wordings are joined by " / ", more are counted; when some customers have no
+    reason in the slot, the count of those who do follows ("(3 of 5)").
+
+    Examples
+    --------
+    >>> merge_reasons(["no order for 9 months", "no order for 7 months", ""])
+    'no order for 7-9 months (2 of 3)'
+    """
+    said = pd.Series([str(t) for t in texts], dtype=object)
+    given = said[said != ""]
+    if given.empty:
+        return ""
+    shape = given.str.replace(_NUMBER, "#", regex=True)
+    order = shape.value_counts(sort=True).index  # most frequent first, ties by first seen
+    parts = [merge_numbers(given[shape == s]) for s in order[:2]]
+    text = " / ".join(parts) + (f" / {len(order) - 2} more wordings" if len(order) > 2 else "")
+    return text if len(given) == len(said) else f"{text} ({len(given)} of {len(said)})"
+
+
 def alike_groups(at_risk: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
     """Consecutive rows of an at-risk list that read alike, one row per group.
 
     Rows join the group above them when their ``status``, ``risk_tier``,
-    ``suggested_action`` and the reasons (with their numbers set aside) are the same.
+    ``suggested_action`` and the driver groups of their first two reasons are the same;
+    their reasons are merged slot by slot (:func:`merge_reasons`).
 
     Parameters
     ----------
@@ -74,20 +98,18 @@ def alike_groups(at_risk: pd.DataFrame, limit: int | None = None) -> pd.DataFram
         ``customer_ids`` (list, rank order), ``probability_low`` / ``probability_high``,
         ``value`` (summed ``mrr`` or ``expected_spend``, NaN when none is known),
         ``revenue_at_risk`` (summed), ``status``, ``risk_tier``, ``suggested_action``,
-        ``reason_1..3`` (numbers as ranges) and ``reason_group_1..3``.
+        ``reason_1..3`` (merged) and ``reason_group_1..3`` (of the first customer).
     """
     if len(at_risk) == 0:
         return pd.DataFrame()
     value = "expected_spend" if "expected_spend" in at_risk.columns else "mrr"
-    keys = [c for c in ("status", "risk_tier", "suggested_action") if c in at_risk.columns]
+    keys = [
+        c
+        for c in ("status", "risk_tier", "suggested_action", "reason_group_1", "reason_group_2")
+        if c in at_risk.columns
+    ]
     reasons = [f"reason_{k}" for k in range(1, N_REASONS + 1) if f"reason_{k}" in at_risk]
-    shape = at_risk[keys].astype(str).agg("|".join, axis=1) if keys else ""
-    for column in reasons:
-        shape = (
-            shape
-            + "|"
-            + at_risk[column].fillna("").astype(str).str.replace(_NUMBER, "#", regex=True)
-        )
+    shape = at_risk[keys].fillna("").astype(str).agg("|".join, axis=1)
     run = (shape != shape.shift()).cumsum().to_numpy()
     starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
     ends = np.r_[starts[1:], len(run)]
@@ -107,10 +129,10 @@ def alike_groups(at_risk: pd.DataFrame, limit: int | None = None) -> pd.DataFram
             "probability_high": float(part["churn_probability"].max()),
             "value": float(amounts.sum()) if amounts.notna().any() else np.nan,
             "revenue_at_risk": float(part["revenue_at_risk"].sum(min_count=1)),
-            **{k: first[k] for k in keys},
+            **{k: first[k] for k in keys if not k.startswith("reason_group")},
         }
         for column in reasons:
-            row[column] = merge_numbers(part[column].fillna("").astype(str))
+            row[column] = merge_reasons(part[column].fillna(""))
             group = column.replace("reason_", "reason_group_")
             row[group] = first.get(group, "")
         rows.append(row)

@@ -309,7 +309,8 @@ def _slots(
     windowed quantity at zero (or missing, which then means none: a missing value makes a
     reason only with a ``description_if_missing``) says "nothing in the last W" ("no order
     in the last 180 days", "0 activity events in the last 7 days"); a customer hears it
-    once, in the place of the first, worded by the longest window, with the summed weight.
+    once per driver group (no activity and no payment are two facts), in the place of the
+    first, worded by the longest window, with the summed weight.
     """
     n, n_facts = score.shape
     ranked = np.argsort(-score, axis=1, kind="stable")
@@ -326,16 +327,18 @@ def _slots(
             & np.isfinite(window[np.maximum(said, 0)])
             & ((value == 0) | np.isnan(value))
         )
-    first = np.argmax(nothing, axis=1)
-    has = nothing.any(axis=1)
-    valid &= ~(nothing & (np.arange(n_facts)[None, :] != first[:, None]))
-    # the longest window words the one line, which carries the summed weight
     weight = np.take_along_axis(totals, ranked, axis=1)
-    longest = np.argmax(np.where(nothing, window[np.maximum(said, 0)], -np.inf), axis=1)
-    merged = np.where(nothing, weight, 0.0).sum(axis=1)
-    rows1 = np.flatnonzero(has)
-    said[rows1, first[rows1]] = said[rows1, longest[rows1]]
-    weight[rows1, first[rows1]] = merged[rows1]
+    group = np.array([r.group for r in records], dtype=object)[np.maximum(said, 0)]
+    for name in np.unique(group[nothing]):  # one subject (driver group) at a time
+        same = nothing & (group == name)
+        first = np.argmax(same, axis=1)
+        has = np.flatnonzero(same.any(axis=1))
+        valid &= ~(same & (np.arange(n_facts)[None, :] != first[:, None]))
+        # the longest window words the one line, which carries the summed weight
+        longest = np.argmax(np.where(same, window[np.maximum(said, 0)], -np.inf), axis=1)
+        merged = np.where(same, weight, 0.0).sum(axis=1)
+        said[has, first[has]] = said[has, longest[has]]
+        weight[has, first[has]] = merged[has]
     # the first k valid places
     keep = np.argsort(~valid, axis=1, kind="stable")[:, :k]
     valid = np.take_along_axis(valid, keep, axis=1)

@@ -504,6 +504,8 @@ def reason_texts(
         grid = (peers or {}).get(record.name)
         if grid is not None and len(uniques) and record.kind not in ("flag", "category", "rank"):
             refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
+            if record.description_if_zero is not None:  # "nothing paid" needs no peers
+                refs = np.where(np.asarray(uniques, dtype=np.float64) == 0, "", refs)
             said = [
                 s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
                 for s, r, o in zip(said, refs, own, strict=True)

@@ -132,3 +132,27 @@ def test_the_configured_currency_is_on_every_amount(made, tmp_path):
     bare = cp.write_at_risk(at_risk.head(5), tmp_path / "bare.xlsx", currency="")
     legend = pd.read_excel(bare, sheet_name="legend")
     assert "no currency" in legend.loc[legend["topic"] == "amounts", "meaning"].item()
+
+
+def test_one_fact_once_and_no_risk_lowering_change_as_a_reason(made):
+    """'nothing in the last W' is said once per driver group and customer (the longest
+    window), and a rise in spend or activity is never offered as a risk."""
+    pipe, scores, X, _ = made
+    reasons = _reasons(scores)
+    info = cp.describe_features(pipe.builders_)
+    values = X.droplevel("cutoff")
+    value = pd.to_numeric(
+        pd.Series(
+            [
+                values.at[c, f]
+                for c, f in zip(reasons["customer_id"], reasons["feature"], strict=True)
+            ]
+        ),
+        errors="coerce",
+    ).to_numpy(dtype=float)
+    windowed = reasons["feature"].map(info["window_days"]).notna().to_numpy()
+    nothing = reasons[windowed & ((value == 0) | np.isnan(value))]
+    group = nothing["feature"].map(info["group"])
+    assert not nothing.assign(group=group).duplicated(["customer_id", "group"]).any()
+    rising = reasons["text"].str.contains(r"spend \+|activity events in the last .* vs .*\+")
+    assert not rising.any(), reasons.loc[rising, "text"].head()

@@ -185,7 +185,9 @@ def format_value(
         else:
             sign = "-" if value < 0 and text.strip("0.,") else ""
         return f"{sign}{currency}{text}" if currency else f"amount {sign}{text}"
-    if kind in ("share", "rank"):
+    if kind == "rank":  # a share of customers: never "100%" of them (the customer is one)
+        return f"{min(math.floor(value * 100), 99):.0f}%" if value >= 0 else f"{value:.0%}"
+    if kind == "share":
         return f"{value:.0%}"
     if kind == "days":
         return duration_text(value)

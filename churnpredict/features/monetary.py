@@ -401,7 +401,7 @@ class SpendFeatures(FeatureBuilder):
                 f"spend_per_month_{lab}",
                 g,
                 f"{{value}} a month over the last {text}",
-                f"no spend in the last {text}",
+                f"nothing paid in the last {text}",
                 kind="money",
                 fact="spend",
                 window_days=longest / day,

@@ -347,6 +347,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 "first order today",
                 "no order yet",
                 kind="days",
+                fact="tenure",
                 is_tenure=True,
             ),
             FeatureInfo(
@@ -507,6 +508,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     "the newest customer",
                     "no order yet",
                     kind="rank",
+                    fact="tenure",
                     is_tenure=True,
                 ),
             ]
