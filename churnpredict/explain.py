@@ -235,7 +235,7 @@ def explain(
     fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
-    silent = _silent(numeric, contrib, records, peers)
+    silent = _silent(numeric, contrib, records, prepared.categories)
     moved = _moved_to_tenure(numeric, contrib, records, percentiles)
     tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
     tenure_fact = int(fid[tenure_cols[0]]) if tenure_cols else -1
@@ -369,16 +369,17 @@ def _silent(
     numeric: np.ndarray,
     contrib: np.ndarray,
     records: Sequence[Any],
-    peers: Mapping[str, np.ndarray],
+    categorical: Any = (),
 ) -> np.ndarray:
     """Where a value makes no reason, (n_rows, n_features).
 
     A missing value that means nothing; a change that rounds to zero; a relative change of
     ten-fold or more (a tiny base: the amount says it better); and, when the scored
-    customers are enough to tell (``peers`` from them), a value on the side of their median
-    that the model reads as lower risk: the rank correlation of the feature's values and
-    its contributions over the rows gives the risky direction (a customer whose spend rose
-    is never told "spend +40%" as a risk).
+    customers are enough to tell (:data:`~churnpredict.labels.MIN_POPULATION`), a value on
+    the side of their median that the model reads as lower risk: the rank correlation of
+    the feature's values and its contributions over the rows gives the risky direction (a
+    customer whose spend rose is never told "spend +40%" as a risk, nor one likelier to
+    order than most "less likely to order than 40% of customers").
     """
     missing = np.isnan(numeric)
     silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
@@ -391,11 +392,12 @@ def _silent(
     if numeric.shape[0] < MIN_POPULATION:
         return silent
     for j, r in enumerate(records):
-        reference = peers.get(r.name)
-        if reference is None or r.kind in ("flag", "category", "rank") or r.is_tenure:
+        if r.kind in ("flag", "category") or j in categorical or missing[:, j].all():
+            continue
+        if r.is_tenure:
             continue  # a tenure words the short history of a new customer, whatever it is
         direction = _risk_direction(numeric[:, j], contrib[:, j])
-        median = float(np.median(reference))
+        median = float(np.nanmedian(numeric[:, j]))
         with np.errstate(invalid="ignore"):
             silent[:, j] |= direction * (numeric[:, j] - median) < 0
     return silent

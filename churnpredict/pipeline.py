@@ -442,7 +442,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if not data.is_snapshot:
             gap = season_gap(labels, horizon, as_of, data.time_range[0], self.cutoff_freq)
             if gap is not None:
-                warnings.warn(gap, SeasonWarning, stacklevel=3)
+                warnings.warn(gap, SeasonWarning, stacklevel=4)  # the caller of fit
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:

@@ -92,12 +92,13 @@ def at_risk_table(frame: Any, n: int = 10) -> Any:
     from rich.table import Table
 
     table = Table(title=f"Top {min(n, len(frame))} at risk", show_lines=True)
+    currency = str(frame.attrs.get("currency") or "")
     for name, justify in (
         ("rank", "right"),
         ("customer", "left"),
         ("probability", "right"),
         ("tier", "left"),
-        ("revenue at risk", "right"),
+        (f"revenue at risk ({markup(currency) if currency else 'amount'})", "right"),
         ("why", "left"),
         ("suggested action", "left"),
     ):
