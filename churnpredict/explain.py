@@ -50,6 +50,7 @@ __all__ = [
     "MAX_TABLE_BYTES",
     "calibration_map",
     "listed_probability",
+    "risk_directions",
 ]
 
 
@@ -162,6 +163,7 @@ def explain(
     facts: Mapping[str, str] | None = None,
     currency: str = "",
     cause_share: float | None = CAUSE_SHARE,
+    directions: Mapping[str, Sequence[float]] | None = None,
 ) -> pd.DataFrame:
     """Driver-group contributions and the top reasons raising each customer's churn risk.
 
@@ -195,6 +197,10 @@ def explain(
         A cause (failed payments, tickets, a price change, an onboarding that never took;
         :attr:`FeatureInfo.role`) that raises the probability by at least this share of the
         activity decline's weight is named before the decline. None orders by weight only.
+    directions : dict of str -> [direction, median], optional
+        The risky side of each feature (:func:`risk_directions`; a fitted pipeline passes
+        its ``reason_directions_``). By default measured on ``X`` when it holds at least
+        :data:`~churnpredict.labels.MIN_POPULATION` rows, else not applied.
 
     Returns
     -------
@@ -235,7 +241,9 @@ def explain(
     fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
-    silent = _silent(numeric, contrib, records, prepared.categories)
+    if directions is None and n >= MIN_POPULATION:  # enough customers scored to tell
+        directions = _directions(numeric, contrib, records, prepared.categories)
+    silent = _silent(numeric, records, directions or {})
     moved = _moved_to_tenure(numeric, contrib, records, percentiles)
     tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
     tenure_fact = int(fid[tenure_cols[0]]) if tenure_cols else -1
@@ -367,19 +375,16 @@ def _checked_options(top: Any, threshold: Any, cause_share: Any) -> tuple[int, f
 
 def _silent(
     numeric: np.ndarray,
-    contrib: np.ndarray,
     records: Sequence[Any],
-    categorical: Any = (),
+    directions: Mapping[str, Sequence[float]],
 ) -> np.ndarray:
     """Where a value makes no reason, (n_rows, n_features).
 
     A missing value that means nothing; a change that rounds to zero; a relative change of
-    ten-fold or more (a tiny base: the amount says it better); and, when the scored
-    customers are enough to tell (:data:`~churnpredict.labels.MIN_POPULATION`), a value on
-    the side of their median that the model reads as lower risk: the rank correlation of
-    the feature's values and its contributions over the rows gives the risky direction (a
-    customer whose spend rose is never told "spend +40%" as a risk, nor one likelier to
-    order than most "less likely to order than 40% of customers").
+    ten-fold or more (a tiny base: the amount says it better); and a value on the side of
+    the median that the model reads as lower risk (``directions``, see
+    :func:`risk_directions`): a customer whose spend rose is never told "spend +40%" as a
+    risk, nor one likelier to order than most "less likely to order than 40% of customers".
     """
     missing = np.isnan(numeric)
     silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
@@ -389,18 +394,56 @@ def _silent(
         if r.kind in ("share", "share_change"):
             with np.errstate(invalid="ignore"):
                 silent[:, j] |= np.abs(numeric[:, j]) >= RELATIVE_CHANGE_CAP
-    if numeric.shape[0] < MIN_POPULATION:
-        return silent
-    for j, r in enumerate(records):
-        if r.kind in ("flag", "category") or j in categorical or missing[:, j].all():
-            continue
-        if r.is_tenure:
-            continue  # a tenure words the short history of a new customer, whatever it is
-        direction = _risk_direction(numeric[:, j], contrib[:, j])
-        median = float(np.nanmedian(numeric[:, j]))
-        with np.errstate(invalid="ignore"):
-            silent[:, j] |= direction * (numeric[:, j] - median) < 0
+        if r.name in directions and not r.is_tenure:  # tenure words a new customer's history
+            direction, median = directions[r.name]
+            with np.errstate(invalid="ignore"):
+                silent[:, j] |= direction * (numeric[:, j] - median) < 0
     return silent
+
+
+def risk_directions(
+    model: Any, X: Any, feature_info: Any, *, method: str = "auto"
+) -> dict[str, list[float]]:
+    """The side of each feature that raises the risk, measured on ``X``.
+
+    For every numeric feature (not flags, categories or categoricals): the sign of the rank
+    correlation of its values and its contributions over the rows (+1: higher values raise
+    the risk, -1: they lower it; left out when the correlation is under
+    :data:`DIRECTION_CORRELATION` in size) and the median of its values. A fitted pipeline
+    keeps those of its latest training cutoff (``reason_directions_``), so the same customer
+    reads the same reasons wherever and with whomever they are scored.
+
+    Parameters
+    ----------
+    model : ChurnModel, xgboost.XGBClassifier or xgboost.Booster
+    X : pandas.DataFrame
+        Rows to measure on (e.g. the latest training cutoff's).
+    feature_info : pandas.DataFrame or list of FeatureInfo
+    method : {"auto", "fast", "xgboost"}, default "auto"
+
+    Returns
+    -------
+    dict of str -> [direction, median]
+    """
+    values, prepared = contributions(model, X, method)
+    records = feature_records(feature_info, prepared.names)
+    contrib, _, _ = probability_contributions(values, calibration_map(model))
+    return _directions(prepared.matrix.astype(np.float64), contrib, records, prepared.categories)
+
+
+def _directions(
+    numeric: np.ndarray, contrib: np.ndarray, records: Sequence[Any], categorical: Any
+) -> dict[str, list[float]]:
+    """:func:`risk_directions` of contributions already computed."""
+    out = {}
+    for j, r in enumerate(records):
+        known = ~np.isnan(numeric[:, j])
+        if r.kind in ("flag", "category") or j in categorical or known.sum() < 3:
+            continue
+        direction = _risk_direction(numeric[:, j], contrib[:, j])
+        if direction:
+            out[r.name] = [float(direction), float(np.median(numeric[known, j]))]
+    return out
 
 
 def _risk_direction(values: np.ndarray, contrib: np.ndarray) -> int:

@@ -165,6 +165,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "recalibration_",
         "feature_percentiles_",
         "reason_facts_",
+        "reason_directions_",
     )
 
     @deprecate_positional_args
@@ -470,7 +471,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if progress is not None:
             progress("model", total, total)
 
-        from .explain import reference_percentiles, related_facts
+        from .explain import reference_percentiles, related_facts, risk_directions
 
         status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
         names = [str(c) for c in X.columns]
@@ -499,6 +500,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
             feature_percentiles_=reference_percentiles(X),
             reason_facts_=related_facts(X, info),
+            reason_directions_=(
+                risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
+            ),
         )
         return X, labels
 
@@ -737,6 +741,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 percentiles=getattr(self, "feature_percentiles_", None),
                 facts=getattr(self, "reason_facts_", None),
                 currency=str(self.currency or ""),
+                directions=getattr(self, "reason_directions_", None),
             )
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)

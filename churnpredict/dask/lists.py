@@ -21,6 +21,7 @@ import pandas as pd
 from ..exceptions import ChurnDataError
 from ..export import (
     AT_RISK_COLUMNS,
+    PROBABILITY_DIGITS,
     PURCHASE_AT_RISK_COLUMNS,
     ListOptions,
     at_risk_list,
@@ -102,10 +103,22 @@ def _write_ranked(scores: Any, horizon: Any, options: ListOptions, path: Path) -
     )
     meta = meta.astype({c: TEXT for c in meta.columns if text_like(meta[c].dtype)})
     ranked = scores.map_partitions(_at_risk_partition, horizon, options, meta, meta=meta)
-    primary, secondary = rank_columns(options.rank_by)
-    ranked = ranked.sort_values(
-        [primary, secondary, "customer_id"], ascending=[False, False, True]
-    ).persist()
+    # the list's order: probabilities to PROBABILITY_DIGITS, then the other key, then the id
+    keys = {
+        name: ranked[name].round(PROBABILITY_DIGITS)
+        if name == "churn_probability"
+        else ranked[name]
+        for name in rank_columns(options.rank_by)
+    }
+    ranked = (
+        ranked.assign(
+            _first=keys[rank_columns(options.rank_by)[0]],
+            _second=keys[rank_columns(options.rank_by)[1]],
+        )
+        .sort_values(["_first", "_second", "customer_id"], ascending=[False, False, True])
+        .drop(columns=["_first", "_second"])
+        .persist()
+    )
     lengths = ranked.map_partitions(len).compute().tolist()
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     pieces = [
@@ -135,11 +148,11 @@ def write_at_risk_dask(
     """Rank distributed scores: a top-N list for the retention team and the full ranked list.
 
     The result is what :func:`churnpredict.export.at_risk_list` gives on all the scores at
-    once: default tiers are shares of *all* scored customers (their probability thresholds are
-    found first), the order is the same (:func:`~churnpredict.export.rank_columns`, then
-    customer id), and only the candidates for the top ``top`` rows (those whose
-    :func:`~churnpredict.export.ranking_key` reaches the ``top``-th largest) are brought to
-    the client.
+    once: default tiers compare with the base rate of *all* scored customers (their mean
+    probability is found first), the order is the same
+    (:func:`~churnpredict.export.rank_columns`, then customer id), and only the candidates
+    for the top ``top`` rows (those whose :func:`~churnpredict.export.ranking_key` reaches
+    the ``top``-th largest) are brought to the client.
 
     Parameters
     ----------
