@@ -189,6 +189,8 @@ def suggested_actions(
     group = pd.Series(np.asarray(groups, dtype=object)).fillna("").astype(str)
     status = pd.Series(np.asarray(statuses, dtype=object)).fillna("").astype(str)
     status = status.where(status.isin(STATUSES), "active")
-    long = table.stack()
-    key = pd.MultiIndex.from_arrays([group, status])
-    return long.reindex(key).fillna("").to_numpy(dtype=object)
+    lookup = pd.Series(
+        {f"{g}\x00{s}": table.at[g, s] for g in table.index for s in table.columns}, dtype=object
+    )
+    key = group + "\x00" + status
+    return key.map(lookup).fillna("").to_numpy(dtype=object)
