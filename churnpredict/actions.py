@@ -193,4 +193,5 @@ def suggested_actions(
         {f"{g}\x00{s}": table.at[g, s] for g in table.index for s in table.columns}, dtype=object
     )
     key = group + "\x00" + status
-    return key.map(lookup).fillna("").to_numpy(dtype=object)
+    found = key.map(lookup)
+    return np.where(found.isna().to_numpy(), "", found.astype(object).to_numpy()).astype(object)
