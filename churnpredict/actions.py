@@ -190,8 +190,9 @@ def suggested_actions(
     status = pd.Series(np.asarray(statuses, dtype=object)).fillna("").astype(str)
     status = status.where(status.isin(STATUSES), "active")
     lookup = pd.Series(
-        {f"{g}\x00{s}": table.at[g, s] for g in table.index for s in table.columns}, dtype=object
+        table.to_numpy(dtype=object).ravel(),
+        index=pd.MultiIndex.from_product([table.index, table.columns]),
+        dtype=object,
     )
-    key = group + "\x00" + status
-    found = key.map(lookup)
+    found = lookup.reindex(pd.MultiIndex.from_arrays([group, status]))
     return np.where(found.isna().to_numpy(), "", found.astype(object).to_numpy()).astype(object)

@@ -140,7 +140,8 @@ def test_churn_model_additivity_and_categoricals(churn_model):
 
 def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     model, X, info = churn_model
-    out = explain(model, X, info, top=3, threshold=0.0, cause_share=None)
+    # by weight only, every positive contribution speaks (no risky-side rule)
+    out = explain(model, X, info, top=3, threshold=0.0, cause_share=None, directions={})
     assert out.index.equals(X.index)
     assert list(out.columns) == [
         "reason_1",
@@ -405,3 +406,22 @@ def test_contributions_return_the_inputs_as_read(churn_model):
     assert inputs.names == list(model.feature_names_in_)
     assert inputs.index.equals(X.index)
     assert inputs.matrix.shape == (len(X), len(inputs.names))
+
+
+def test_a_value_on_the_low_risk_side_is_never_a_reason(churn_model):
+    """Idle days raise churn: the model's risky direction for them is up, measured on the
+    rows (``risk_directions``); a customer less idle than the median never hears their idle
+    days as a reason, even where a tree gives that value a positive contribution."""
+    from churnpredict.explain import risk_directions
+
+    model, X, info = churn_model
+    directions = risk_directions(model, X, info)
+    direction, median = directions["days_idle"]
+    assert direction == 1 and median == pytest.approx(X["days_idle"].median())
+    out = explain(model, X, info, top=3, threshold=0.0, directions=directions)
+    said = (out[[f"reason_feature_{k}" for k in (1, 2, 3)]] == "days_idle").any(axis=1)
+    assert said.any()
+    assert (X.loc[said, "days_idle"] >= median).all()
+    # the same directions whoever else is scored: one customer alone reads the same
+    one = explain(model, X.iloc[[0]], info, threshold=0.0, directions=directions)
+    assert one["reason_1"].iloc[0].split(",")[0] == out["reason_1"].iloc[0].split(",")[0]
