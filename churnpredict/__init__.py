@@ -35,6 +35,7 @@ from .exceptions import (
     DataQualityWarning,
     LeakageWarning,
     ModelQualityWarning,
+    SeasonWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
 from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
@@ -77,6 +78,7 @@ __all__ = [
     "FeatureInfo",
     "Inspection",
     "LeakageWarning",
+    "SeasonWarning",
     "LogisticBaseline",
     "ModelQualityWarning",
     "MonetaryFeatures",

@@ -9,6 +9,7 @@ __all__ = [
     "DataQualityWarning",
     "LeakageWarning",
     "ModelQualityWarning",
+    "SeasonWarning",
 ]
 
 
@@ -49,3 +50,7 @@ class LeakageWarning(UserWarning):
 
 class ModelQualityWarning(UserWarning):
     """A fitted model ranks customers no better than chance (it learned nothing)."""
+
+
+class SeasonWarning(UserWarning):
+    """The scoring horizon falls in a part of the year no training horizon covered."""

@@ -17,12 +17,15 @@ import numpy as np
 import pandas as pd
 
 from .features import CHANGE_KINDS, DRIVER_GROUPS, is_zero_change
+from .labels import MIN_POPULATION
 from .reasons import (
+    CAUSE_SHARE,
     MAX_REASON_CHARS,
     REASON_THRESHOLD,
     RELATED_CORRELATION,
     feature_metadata,
     feature_records,
+    peer_reference,
     reason_texts,
     reference_percentiles,
     related_facts,
@@ -42,11 +45,20 @@ __all__ = [
     "related_facts",
     "REASON_THRESHOLD",
     "RELATED_CORRELATION",
+    "CAUSE_SHARE",
     "MAX_REASON_CHARS",
     "MAX_TABLE_BYTES",
     "calibration_map",
     "listed_probability",
+    "risk_directions",
 ]
+
+
+#: A relative change (or ratio) this large comes from a tiny base: it is said as an amount.
+RELATIVE_CHANGE_CAP = 10.0
+#: Smallest rank correlation of a feature's values and contributions that gives its risky
+#: direction (see :func:`explain`).
+DIRECTION_CORRELATION = 0.3
 
 
 # --------------------------------------------------------------------------- calibration
@@ -150,6 +162,8 @@ def explain(
     percentiles: Mapping[str, Sequence[float]] | None = None,
     facts: Mapping[str, str] | None = None,
     currency: str = "",
+    cause_share: float | None = CAUSE_SHARE,
+    directions: Mapping[str, Sequence[float]] | None = None,
 ) -> pd.DataFrame:
     """Driver-group contributions and the top reasons raising each customer's churn risk.
 
@@ -159,7 +173,7 @@ def explain(
         Fitted model; a ChurnModel's ``calibrate_margin`` turns margins into probabilities,
         other models use the logistic link.
     X : pandas.DataFrame
-        Feature rows (the output index is ``X.index``).
+        Feature rows (the output index is ``X.index``): the customers scored now.
     feature_info : pandas.DataFrame or list of FeatureInfo
         As returned by :func:`churnpredict.describe_features` (indexed by feature name with
         columns ``group`` and ``description`` and optionally the other FeatureInfo fields).
@@ -171,12 +185,22 @@ def explain(
         A reason must raise the probability by at least this many probability points
         (0.01 = one point); smaller facts are left out.
     percentiles : dict of str -> list of float, optional
-        Training percentiles per feature (:func:`reference_percentiles`); a reason then
-        compares the customer with the training population ("fewer than 90% of customers").
+        Training percentiles per feature (:func:`reference_percentiles`): the medians that
+        tell a new customer's low values, and the peers of a score of fewer than
+        :data:`~churnpredict.labels.MIN_POPULATION` rows. Larger scores compare each
+        customer with the rows of ``X`` ("fewer than 90% of customers").
     facts : dict of str -> str, optional
         Fact id per feature (:func:`related_facts`); defaults to the declared fact keys.
     currency : str, default ""
-        Symbol written before amounts.
+        Symbol written before amounts ("amount 1,234" without one).
+    cause_share : float or None, default 0.3
+        A cause (failed payments, tickets, a price change, an onboarding that never took;
+        :attr:`FeatureInfo.role`) that raises the probability by at least this share of the
+        activity decline's weight is named before the decline. None orders by weight only.
+    directions : dict of str -> [direction, median], optional
+        The risky side of each feature (:func:`risk_directions`; a fitted pipeline passes
+        its ``reason_directions_``). By default measured on ``X`` when it holds at least
+        :data:`~churnpredict.labels.MIN_POPULATION` rows, else not applied.
 
     Returns
     -------
@@ -192,102 +216,49 @@ def explain(
     :func:`probability_contributions` (they then add up to the customer's probability minus
     the base probability). Features stating one fact (``facts``) are summed into one line,
     worded by the member that raises the risk most; a fact is a reason when its sum is at
-    least ``threshold`` and its wording says something (a meaningless missing value or a
-    zero change never does). For a customer younger than a feature's ``window_days``, a
-    positive contribution of a low value of that feature (at most the training median, or
-    missing) counts as tenure: the window reaches before signup, so a low count says "new",
-    not "disengaged"; the tenure line then names it ("customer for 2 weeks, no activity
-    recorded yet"). ``reason_weight_k`` is the fact's summed weight.
-    Rows with fewer reasons get empty strings and NaN weights in the remaining slots.
+    least ``threshold`` and its wording says something: a meaningless missing value, a zero
+    change, a relative change of ten-fold or more (a tiny base; its amount says it) and,
+    with enough rows to tell, a value on the side of the scored customers' median that the
+    model reads as lower risk (a rise in spend) never do. For a customer younger than a
+    feature's ``window_days``, a positive contribution of a low value of that feature (at
+    most the training median, or missing) counts as tenure: the window reaches before
+    signup, so a low count says "new", not "disengaged"; the tenure line then names it
+    ("customer for 2 weeks, no activity recorded yet"). Causes come first: a fact worded by
+    a cause feature (tenure only for such a young customer) whose weight is at least
+    ``cause_share`` of the summed weight of the activity facts (role ``symptom``) leads the
+    decline it explains; the rest follow by weight. ``reason_weight_k`` is the fact's own
+    summed weight, so it need not fall along the list. Rows with fewer reasons get empty
+    strings and NaN weights in the remaining slots. See ``docs/reasons.md``.
     """
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise ValueError(f"top={top!r}; expected a positive integer")
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, (int, float, np.number))
-        or not 0.0 <= float(threshold) < 1.0
-    ):
-        raise ValueError(
-            f"threshold={threshold!r}; expected probability points in [0, 1), "
-            f"e.g. 0.01 for one point"
-        )
-    top = int(top)
+    top, threshold = _checked_options(top, threshold, cause_share)
     values, prepared = contributions(model, X, method)
     names = prepared.names
     records = feature_records(feature_info, names)
     n, p = prepared.matrix.shape
     contrib, _, _ = probability_contributions(values, calibration_map(model))
-    raw = prepared.matrix
-    numeric = raw.astype(np.float64)
-
-    # facts: declared keys (or the given map) and the tenure-aware move
+    numeric = prepared.matrix.astype(np.float64)
+    peers = peer_reference(numeric, records, percentiles, categorical=prepared.categories)
     fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
+    if directions is None and n >= MIN_POPULATION:  # enough customers scored to tell
+        directions = _directions(numeric, contrib, records, prepared.categories)
+    silent = _silent(numeric, records, directions or {})
+    moved = _moved_to_tenure(numeric, contrib, records, percentiles)
     tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
-    # values that make no reason: missing where that means nothing, zero changes (as
-    # FeatureInfo.silent, on the model inputs: unseen categories count as missing there too)
-    missing = np.isnan(numeric)
-    silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
-    for j, r in enumerate(records):
-        if r.kind in CHANGE_KINDS:
-            silent[:, j] |= ~missing[:, j] & is_zero_change(numeric[:, j], r.kind)
-    moved = np.zeros((n, p), dtype=bool)
-    tenure_fact = -1
-    if tenure_cols:
-        tenure_fact = int(fid[tenure_cols[0]])
-        age = numeric[:, tenure_cols[0]]
-        windows = np.array(
-            [
-                np.nan if r.window_days is None or r.group == "tenure" else r.window_days
-                for r in records
-            ]
-        )
-        # a short history can only make a value look low (few events, little paid, no
-        # activity yet): only low or missing values of young customers are moved
-        medians = np.array(
-            [
-                np.inf
-                if (percentiles or {}).get(r.name) is None
-                else float((percentiles or {})[r.name][50])
-                for r in records
-            ]
-        )
-        with np.errstate(invalid="ignore"):
-            low = np.isnan(numeric) | (numeric <= medians[None, :])
-            moved = (age[:, None] < windows[None, :]) & (contrib > 0) & low
-    onehot = np.zeros((p, len(fact_names)))
-    onehot[np.arange(p), fid] = 1.0
-    kept = np.where(moved, 0.0, contrib)
-    totals = kept @ onehot
-    if tenure_fact >= 0:
-        totals[:, tenure_fact] += np.where(moved, contrib, 0.0).sum(axis=1)
-
-    # the member that words each fact: largest positive, speakable, not moved
-    lead = np.full((n, len(fact_names)), -1, dtype=np.int64)
-    speak = np.where(silent | moved, -np.inf, contrib)
-    for f in range(len(fact_names)):
-        members = np.flatnonzero(fid == f)
-        sub = speak[:, members]
-        pick = np.argmax(sub, axis=1)
-        lead[:, f] = np.where(sub[np.arange(n), pick] > 0, members[pick], -1)
-        if f == tenure_fact:  # the tenure sentence words the contributions moved to it
-            t = tenure_cols[0]
-            lead[:, f] = np.where(moved.any(axis=1) & ~silent[:, t], t, lead[:, f])
-
-    score = np.where((lead >= 0) & (totals >= max(float(threshold), 1e-12)), totals, -np.inf)
-    k = min(top, len(fact_names))
-    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
-    val = np.take_along_axis(score, order, axis=1)
-    valid = np.isfinite(val)
-    idx = np.where(valid, np.take_along_axis(lead, order, axis=1), -1)
-    weights = np.where(valid, val, np.nan)
+    tenure_fact = int(fid[tenure_cols[0]]) if tenure_cols else -1
+    totals, lead = _fact_weights(contrib, fid, len(fact_names), silent, moved, tenure_cols)
 
     groups = np.array([r.group for r in records], dtype=object)
-    fact_group = np.empty(len(fact_names), dtype=object)
-    for f in range(len(fact_names)):
-        fact_group[f] = groups[np.flatnonzero(fid == f)[0]]
-    group_text = np.where(valid, fact_group[order], "")
+    fact_group = np.array([groups[np.flatnonzero(fid == f)[0]] for f in range(len(fact_names))])
+    valid_fact = (lead >= 0) & (totals >= max(float(threshold), 1e-12))
+    score = np.where(valid_fact, totals, -np.inf)
+    if cause_share is not None:
+        first = _causes(totals, lead, fid, records, fact_group, moved.any(axis=1), cause_share)
+        score = np.where(first & valid_fact, score + 2.0, score)  # weights are at most 1
+    k = min(top, len(fact_names))
+    order, valid, idx, weights = _slots(score, totals, lead, numeric, records, k)
+    group_text = np.where(valid, groups[np.maximum(idx, 0)], "")
     source = prepared.frame
     texts = reason_texts(
         idx,
@@ -295,7 +266,7 @@ def explain(
         numeric,
         source=source,
         categorical=prepared.categories,
-        percentiles=percentiles,
+        peers=peers,
         currency=currency,
     )
     if tenure_fact >= 0:
@@ -330,6 +301,259 @@ def explain(
     for g, name in enumerate(present):
         columns[f"shap_{name}"] = totals_g[:, g]
     return pd.DataFrame(columns, index=prepared.index)
+
+
+def _slots(
+    score: np.ndarray,
+    totals: np.ndarray,
+    lead: np.ndarray,
+    numeric: np.ndarray,
+    records: Sequence[Any],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``k`` reasons of every row: fact, valid, wording feature, weight.
+
+    Facts go in ``score`` order (infinite: no reason). One fact once: every fact worded by a
+    windowed quantity at zero (or missing, which then means none: a missing value makes a
+    reason only with a ``description_if_missing``) says "nothing in the last W" ("no order
+    in the last 180 days", "0 activity events in the last 7 days"); a customer hears it
+    once per driver group (no activity and no payment are two facts), in the place of the
+    first, worded by the longest window, with the summed weight.
+    """
+    n, n_facts = score.shape
+    ranked = np.argsort(-score, axis=1, kind="stable")
+    valid = np.isfinite(np.take_along_axis(score, ranked, axis=1))
+    said = np.take_along_axis(lead, ranked, axis=1)
+    window = np.array([np.nan if r.window_days is None else r.window_days for r in records])
+    rows = np.arange(n)[:, None]
+    value = numeric[rows, np.maximum(said, 0)]
+    with np.errstate(invalid="ignore"):
+        # zero, or missing where that means none ("no order in the last 180 days")
+        nothing = (
+            valid
+            & (said >= 0)
+            & np.isfinite(window[np.maximum(said, 0)])
+            & ((value == 0) | np.isnan(value))
+        )
+    weight = np.take_along_axis(totals, ranked, axis=1)
+    group = np.array([r.group for r in records], dtype=object)[np.maximum(said, 0)]
+    for name in np.unique(group[nothing]):  # one subject (driver group) at a time
+        same = nothing & (group == name)
+        first = np.argmax(same, axis=1)
+        has = np.flatnonzero(same.any(axis=1))
+        valid &= ~(same & (np.arange(n_facts)[None, :] != first[:, None]))
+        # the longest window words the one line, which carries the summed weight
+        longest = np.argmax(np.where(same, window[np.maximum(said, 0)], -np.inf), axis=1)
+        merged = np.where(same, weight, 0.0).sum(axis=1)
+        said[has, first[has]] = said[has, longest[has]]
+        weight[has, first[has]] = merged[has]
+    # the first k valid places
+    keep = np.argsort(~valid, axis=1, kind="stable")[:, :k]
+    valid = np.take_along_axis(valid, keep, axis=1)
+    order = np.take_along_axis(ranked, keep, axis=1)
+    idx = np.where(valid, np.take_along_axis(said, keep, axis=1), -1)
+    weights = np.where(valid, np.take_along_axis(weight, keep, axis=1), np.nan)
+    return order, valid, idx, weights
+
+
+def _checked_options(top: Any, threshold: Any, cause_share: Any) -> tuple[int, float]:
+    """``top`` and ``threshold`` checked (``cause_share`` too); ValueError naming the bad one."""
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top={top!r}; expected a positive integer")
+    for name, value, example in (
+        ("threshold", threshold, "0.01 for one point"),
+        ("cause_share", 0.0 if cause_share is None else cause_share, "0.3, or None"),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.number))
+            or not 0.0 <= float(value) < 1.0
+        ):
+            raise ValueError(f"{name}={value!r}; expected a number in [0, 1), e.g. {example}")
+    return int(top), float(threshold)
+
+
+def _silent(
+    numeric: np.ndarray,
+    records: Sequence[Any],
+    directions: Mapping[str, Sequence[float]],
+) -> np.ndarray:
+    """Where a value makes no reason, (n_rows, n_features).
+
+    A missing value that means nothing; a change that rounds to zero; a relative change of
+    ten-fold or more (a tiny base: the amount says it better); and a value on the side of
+    the median that the model reads as lower risk (``directions``, see
+    :func:`risk_directions`): a customer whose spend rose is never told "spend +40%" as a
+    risk, nor one likelier to order than most "less likely to order than 40% of customers".
+    """
+    missing = np.isnan(numeric)
+    silent = missing & np.array([r.description_if_missing is None for r in records])[None, :]
+    for j, r in enumerate(records):
+        if r.kind in CHANGE_KINDS:
+            silent[:, j] |= ~missing[:, j] & is_zero_change(numeric[:, j], r.kind)
+        if r.kind in ("share", "share_change"):
+            with np.errstate(invalid="ignore"):
+                silent[:, j] |= np.abs(numeric[:, j]) >= RELATIVE_CHANGE_CAP
+        if r.name in directions and not r.is_tenure:  # tenure words a new customer's history
+            direction, median = directions[r.name]
+            with np.errstate(invalid="ignore"):
+                silent[:, j] |= direction * (numeric[:, j] - median) < 0
+    return silent
+
+
+def risk_directions(
+    model: Any, X: Any, feature_info: Any, *, method: str = "auto"
+) -> dict[str, list[float]]:
+    """The side of each feature that raises the risk, measured on ``X``.
+
+    For every numeric feature (not flags, categories or categoricals): the sign of the rank
+    correlation of its values and its contributions over the rows (+1: higher values raise
+    the risk, -1: they lower it; left out when the correlation is under
+    :data:`DIRECTION_CORRELATION` in size) and the median of its values. A fitted pipeline
+    keeps those of its latest training cutoff (``reason_directions_``), so the same customer
+    reads the same reasons wherever and with whomever they are scored.
+
+    Parameters
+    ----------
+    model : ChurnModel, xgboost.XGBClassifier or xgboost.Booster
+    X : pandas.DataFrame
+        Rows to measure on (e.g. the latest training cutoff's).
+    feature_info : pandas.DataFrame or list of FeatureInfo
+    method : {"auto", "fast", "xgboost"}, default "auto"
+
+    Returns
+    -------
+    dict of str -> [direction, median]
+    """
+    values, prepared = contributions(model, X, method)
+    records = feature_records(feature_info, prepared.names)
+    contrib, _, _ = probability_contributions(values, calibration_map(model))
+    return _directions(prepared.matrix.astype(np.float64), contrib, records, prepared.categories)
+
+
+def _directions(
+    numeric: np.ndarray, contrib: np.ndarray, records: Sequence[Any], categorical: Any
+) -> dict[str, list[float]]:
+    """:func:`risk_directions` of contributions already computed."""
+    out = {}
+    for j, r in enumerate(records):
+        known = ~np.isnan(numeric[:, j])
+        if r.kind in ("flag", "category") or j in categorical or known.sum() < 3:
+            continue
+        direction = _risk_direction(numeric[:, j], contrib[:, j])
+        if direction:
+            out[r.name] = [float(direction), float(np.median(numeric[known, j]))]
+    return out
+
+
+def _risk_direction(values: np.ndarray, contrib: np.ndarray) -> int:
+    """+1 when higher values raise the risk over these rows, -1 when they lower it, else 0.
+
+    The sign of the rank correlation of values and contributions, when it is at least
+    :data:`DIRECTION_CORRELATION` in size.
+    """
+    known = ~np.isnan(values)
+    if known.sum() < 3:
+        return 0
+    ranks = pd.DataFrame({"v": values[known], "c": contrib[known]}).rank().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.corrcoef(ranks[:, 0], ranks[:, 1])[0, 1]
+    if not np.isfinite(rho) or abs(rho) < DIRECTION_CORRELATION:
+        return 0
+    return 1 if rho > 0 else -1
+
+
+def _moved_to_tenure(
+    numeric: np.ndarray,
+    contrib: np.ndarray,
+    records: Sequence[Any],
+    percentiles: Mapping[str, Sequence[float]] | None,
+) -> np.ndarray:
+    """Contributions a young customer's short history makes, counted as tenure.
+
+    A customer younger than a feature's window (``window_days``) has a window reaching
+    before signup: a short history can only make a value look low (few events, little
+    paid, no activity yet), so only low (at most the training median) or missing values
+    raising the risk are moved. Nothing moves without a tenure feature.
+    """
+    n, p = numeric.shape
+    tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
+    if not tenure_cols:
+        return np.zeros((n, p), dtype=bool)
+    age = numeric[:, tenure_cols[0]]
+    windows = np.array(
+        [np.nan if r.window_days is None or r.group == "tenure" else r.window_days for r in records]
+    )
+    given = percentiles or {}
+    medians = np.array(
+        [np.inf if given.get(r.name) is None else float(given[r.name][50]) for r in records]
+    )
+    with np.errstate(invalid="ignore"):
+        low = np.isnan(numeric) | (numeric <= medians[None, :])
+        return (age[:, None] < windows[None, :]) & (contrib > 0) & low
+
+
+def _fact_weights(
+    contrib: np.ndarray,
+    fid: np.ndarray,
+    n_facts: int,
+    silent: np.ndarray,
+    moved: np.ndarray,
+    tenure_cols: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each fact's summed weight and the feature that words it, (n_rows, n_facts) each.
+
+    Moved contributions count in the tenure fact. The wording member is the largest
+    positive, speakable, unmoved one (-1: none); the tenure fact of a young customer is
+    worded by the tenure feature, which :func:`say_what_is_new` completes.
+    """
+    n, p = contrib.shape
+    onehot = np.zeros((p, n_facts))
+    onehot[np.arange(p), fid] = 1.0
+    totals = np.where(moved, 0.0, contrib) @ onehot
+    tenure_fact = int(fid[tenure_cols[0]]) if tenure_cols else -1
+    if tenure_fact >= 0:
+        totals[:, tenure_fact] += np.where(moved, contrib, 0.0).sum(axis=1)
+    lead = np.full((n, n_facts), -1, dtype=np.int64)
+    speak = np.where(silent | moved, -np.inf, contrib)
+    for f in range(n_facts):
+        members = np.flatnonzero(fid == f)
+        sub = speak[:, members]
+        pick = np.argmax(sub, axis=1)
+        lead[:, f] = np.where(sub[np.arange(n), pick] > 0, members[pick], -1)
+        if f == tenure_fact:
+            t = tenure_cols[0]
+            lead[:, f] = np.where(moved.any(axis=1) & ~silent[:, t], t, lead[:, f])
+    return totals, lead
+
+
+def _causes(
+    totals: np.ndarray,
+    lead: np.ndarray,
+    fid: np.ndarray,
+    records: Sequence[Any],
+    fact_group: np.ndarray,
+    young: np.ndarray,
+    cause_share: float,
+) -> np.ndarray:
+    """Facts that lead as the cause of the customer's activity decline, (n_rows, n_facts).
+
+    A fact is a cause for a customer when the feature wording it has role ``cause`` (a
+    tenure fact only for a ``young`` customer, one with contributions moved to tenure) and
+    its weight is at least ``cause_share`` of the summed positive weight of the symptom
+    facts (all members of role ``symptom``: the activity decline).
+    """
+    roles = np.array([r.story_role for r in records] + ["context"], dtype=object)
+    said = roles[lead]  # lead -1 reads the last entry: no role
+    symptom = np.array(
+        [
+            all(roles[j] == "symptom" for j in np.flatnonzero(fid == f))
+            for f in range(len(fact_group))
+        ]
+    )
+    decline = np.where(symptom[None, :], np.clip(totals, 0.0, None), 0.0).sum(axis=1)
+    cause = (said == "cause") & ((fact_group != "tenure")[None, :] | young[:, None])
+    return cause & (totals >= cause_share * decline[:, None])
 
 
 def global_importance(

@@ -10,10 +10,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .actions import (
+    DEFAULT_ACTIONS,
+    GROUP_MEANINGS,
+    PURCHASE_ACTIONS,
+    PURCHASE_GROUP_MEANINGS,
+    USAGE_ACTIONS,
+    USAGE_GROUP_MEANINGS,
+    action_table,
+    check_actions,
+    group_meanings,
+    suggested_actions,
+)
 from .exceptions import ChurnDataError
-from .features import BUSINESS_KINDS, DRIVER_GROUPS
+from .features import BUSINESS_KINDS
 from .io import OUTPUT_SUFFIXES, write_frame
-from .labels import STATUSES
+from .labels import MIN_POPULATION, STATUSES
 from .list_options import (
     AT_RISK_COLUMNS,
     DEFAULT_OPTIONS,
@@ -38,127 +50,25 @@ __all__ = [
     "DEFAULT_ACTIONS",
     "PURCHASE_ACTIONS",
     "USAGE_ACTIONS",
-    "DEFAULT_TIER_SHARES",
-    "share_tier_rows",
-    "share_tier_thresholds",
+    "PROBABILITY_DIGITS",
+    "base_rate_tiers",
+    "list_base_rate",
+    "tier_meanings",
+    "list_legend",
     "GROUP_MEANINGS",
     "PURCHASE_GROUP_MEANINGS",
     "USAGE_GROUP_MEANINGS",
     "AT_RISK_COLUMNS",
     "PURCHASE_AT_RISK_COLUMNS",
     "USAGE_AT_RISK_COLUMNS",
-    "actions_for",
-    "group_meanings_for",
     "list_kind",
     "NO_VALUE_NOTE",
     "STATUSES",
 ]
 
-#: Suggested action per driver group (the top reason's group picks the action).
-DEFAULT_ACTIONS: dict[str, str] = {
-    "support": "proactive service call",
-    "payments": "card update and dunning follow-up",
-    "engagement": "re-engagement campaign / product training",
-    "monetary": "loyalty offer / price review",
-    "tenure": "onboarding help",
-    "profile": "account review",
-}
-
-#: Suggested actions of purchase data (scores with ``expected_spend``): no price review, and
-#: shopper wording for the groups where it differs from :data:`DEFAULT_ACTIONS`.
-PURCHASE_ACTIONS: dict[str, str] = {
-    **DEFAULT_ACTIONS,
-    "engagement": "win-back offer / re-engagement email",
-    "monetary": "loyalty offer / voucher for the next order",
-    "tenure": "second-order incentive for new buyers",
-}
-
-#: What each driver group covers, for the legend sheet.
-GROUP_MEANINGS: dict[str, str] = {
-    "engagement": "usage: recency, frequency and trend of activity",
-    "support": "support tickets: volume, time to resolve, satisfaction",
-    "payments": "payment failures and dunning (risk of involuntary churn)",
-    "monetary": "spend, MRR and price changes",
-    "tenure": "age of the relationship and onboarding",
-    "profile": "static attributes such as plan or region",
-}
-
-#: What each driver group covers in purchase data (no MRR, no price).
-PURCHASE_GROUP_MEANINGS: dict[str, str] = {
-    **GROUP_MEANINGS,
-    "engagement": "activity and purchases: recency, frequency and trend",
-    "monetary": "spend per period, order value and spend trend",
-}
-
-#: Suggested actions of an app's or service's log of use (business ``usage``): the groups its
-#: features fall in, worded for users, not buyers.
-USAGE_ACTIONS: dict[str, str] = {
-    "engagement": "re-engagement message / tips on what they used",
-    "support": "proactive service call",
-    "tenure": "onboarding help",
-    "profile": "account review",
-}
-
-#: What each driver group covers in a log of use (no payment or monetary family).
-USAGE_GROUP_MEANINGS: dict[str, str] = {
-    "engagement": "use: sessions, active days, events and their types, recency and trend",
-    "support": GROUP_MEANINGS["support"],
-    "tenure": GROUP_MEANINGS["tenure"],
-    "profile": GROUP_MEANINGS["profile"],
-}
-
-#: Why a list of an event log of use has no value columns (what the list records with it).
-NO_VALUE_NOTE = (
-    "no value per customer is known (an event log of use), so the list ranks by churn "
-    "probability alone"
-)
-
-
-def list_kind(frame: Any) -> str:
-    """The business kind of scores or a list: ``attrs["business"]``, else from the columns.
-
-    Without the attribute: ``expected_spend`` and no ``mrr`` is purchases, a list with
-    neither ``mrr`` nor ``revenue_at_risk`` (nor ``expected_spend``) is usage, anything
-    else subscription.
-    """
-    kind = getattr(frame, "attrs", {}).get("business")
-    if kind in BUSINESS_KINDS:
-        return str(kind)
-    columns = set(frame.columns)
-    if "expected_spend" in columns and "mrr" not in columns:
-        return "purchases"
-    if "rank" in columns and not columns & {"mrr", "expected_spend", "revenue_at_risk"}:
-        return "usage"
-    return "subscription"
-
-
-def actions_for(kind: str) -> dict[str, str]:
-    """The default suggested action per driver group of a business kind."""
-    return dict({"purchases": PURCHASE_ACTIONS, "usage": USAGE_ACTIONS}.get(kind, DEFAULT_ACTIONS))
-
-
-def group_meanings_for(kind: str) -> dict[str, str]:
-    """What each driver group covers, in the words of a business kind."""
-    return dict(
-        {"purchases": PURCHASE_GROUP_MEANINGS, "usage": USAGE_GROUP_MEANINGS}.get(
-            kind, GROUP_MEANINGS
-        )
-    )
-
-
-def _value_column(scores: Any) -> str | None:
-    """The column revenue at risk comes from: ``mrr``, ``expected_spend``, or None (usage
-    data with no value known)."""
-    kind = list_kind(scores)
-    if kind == "purchases":
-        return "expected_spend"
-    if kind == "usage" and "mrr" not in scores.columns:
-        return None
-    return "mrr"
-
-
-#: Default tiers: share of the scored customers (highest probability first) in each tier.
-DEFAULT_TIER_SHARES: dict[str, float] = {"high": 0.10, "medium": 0.20, "low": 0.70}
+#: Churn probabilities equal to this many decimals (0.1 point) are ties: the list orders
+#: them by revenue at risk.
+PROBABILITY_DIGITS = 3
 
 _DAYS_PER_MONTH = 365.25 / 12
 
@@ -185,74 +95,106 @@ def _customer_ids(scores: pd.DataFrame) -> pd.Series:
     return ids.reset_index(drop=True)
 
 
-def _share_counts(n: int) -> list[tuple[str, int]]:
-    """Customers inside each cumulative default share but the last, of ``n``, highest first."""
-    names = list(DEFAULT_TIER_SHARES)
-    out, cum = [], 0.0
-    for name in names[:-1]:
-        cum += DEFAULT_TIER_SHARES[name]
-        out.append((name, int(np.ceil(cum * n - 1e-9))))
-    return out
+def base_rate_tiers(base_rate: float) -> dict[str, float]:
+    """The default risk tiers: churn probability against the base rate.
 
-
-def share_tier_rows(n: int) -> int:
-    """How many of the highest probabilities :func:`share_tier_thresholds` needs.
+    ``high`` from twice the base rate, and in any case from 50% (more likely to leave than
+    to stay); ``medium`` from the base rate (above the average customer); ``low`` below it.
+    So a tier never contradicts the probability: nobody at 50% or more is ``low``.
 
     Parameters
     ----------
-    n : int
-        Customers scored.
-
-    Returns
-    -------
-    int
-    """
-    return max([count for _, count in _share_counts(n)] + [1])
-
-
-def share_tier_thresholds(highest: Any, n: int) -> dict[str, float]:
-    """The default share tiers (:data:`DEFAULT_TIER_SHARES`) as probability thresholds.
-
-    Tier ``j`` starts at the probability of the last customer inside its cumulative share of
-    all ``n`` scored customers; customers tied there share the higher tier. A tier holding
-    nobody (``n`` too small) has no threshold.
-
-    Parameters
-    ----------
-    highest : array-like of float
-        The highest churn probabilities, in any order: at least :func:`share_tier_rows` of
-        them (all the scores will do).
-    n : int
-        Customers scored.
+    base_rate : float
+        The expected churn rate of the customers scored (:func:`list_base_rate`).
 
     Returns
     -------
     dict
-        Tier name -> minimum probability, lowest tier (threshold 0.0) first, so that equal
-        thresholds resolve to the higher tier, as ``at_risk_list(tiers=...)`` reads them.
+        Tier name -> minimum probability, lowest first (``at_risk_list(tiers=...)``).
+
+    Examples
+    --------
+    >>> base_rate_tiers(0.05)
+    {'low': 0.0, 'medium': 0.05, 'high': 0.1}
+    >>> base_rate_tiers(0.43)  # a shop where many leave: high from 50%
+    {'low': 0.0, 'medium': 0.43, 'high': 0.5}
     """
-    ordered = np.sort(np.asarray(highest, dtype=np.float64))[::-1]
-    if len(ordered) < min(share_tier_rows(n), n):
-        raise ValueError(
-            f"share_tier_thresholds needs the {share_tier_rows(n)} highest of "
-            f"{n} probabilities, got {len(ordered)}"
-        )
-    out = {list(DEFAULT_TIER_SHARES)[-1]: 0.0}
-    for name, count in reversed(_share_counts(n)):
-        if count > 0:
-            out[name] = float(ordered[count - 1])
+    rate = float(base_rate) if np.isfinite(base_rate) and base_rate > 0 else 1e-9
+    high = min(2.0 * rate, 0.5)
+    return {"low": 0.0, "medium": min(rate, high), "high": high}
+
+
+def list_base_rate(mean: float, n: int, attrs: Mapping[str, Any] | None = None) -> float:
+    """The base rate behind the default tiers: the mean churn probability of everyone scored.
+
+    With fewer than :data:`~churnpredict.labels.MIN_POPULATION` customers the mean says
+    little; then the training churn rate the scores carry (``attrs["base_rate"]``, set by
+    ``ChurnPipeline.score``) is used when there is one.
+
+    Parameters
+    ----------
+    mean : float
+        The mean churn probability of the ``n`` scored customers.
+    n : int
+    attrs : dict, optional
+        ``scores.attrs``.
+
+    Returns
+    -------
+    float
+    """
+    known = (attrs or {}).get("base_rate")
+    if n < MIN_POPULATION and known is not None:
+        return float(known)
+    return float(mean)
+
+
+def tier_meanings(tiers: Mapping[str, float], base_rate: float | None = None) -> dict[str, str]:
+    """What each tier means, in words, highest first (for the legend and the report).
+
+    Parameters
+    ----------
+    tiers : dict of str -> float
+        Tier name -> minimum churn probability.
+    base_rate : float, optional
+        Given for the default tiers (:func:`base_rate_tiers`), whose rule is then said.
+
+    Returns
+    -------
+    dict of str -> str
+
+    Examples
+    --------
+    >>> tier_meanings(base_rate_tiers(0.05), 0.05)["high"]
+    'churn probability 10.0% or more: at least twice the base rate (5.0%), or 50% or more'
+    """
+    # highest first; of equal thresholds the one _tiers gives (the later) comes first
+    items = sorted(checked_tiers(tiers).items(), key=lambda item: item[1])[::-1]
+    out: dict[str, str] = {}
+    upper: float | None = None
+    for name, threshold in items:
+        if upper is not None and threshold >= upper:
+            continue  # an empty tier (its threshold equals the one above)
+        if threshold > 0:
+            text = f"churn probability {threshold:.1%} or more"
+            if upper is not None:
+                text = f"churn probability {threshold:.1%} to {upper:.1%}"
+        else:
+            text = f"churn probability below {upper:.1%}" if upper is not None else "everyone"
+        if base_rate is not None and dict(tiers) == base_rate_tiers(base_rate):
+            text += {
+                "high": f": at least twice the base rate ({base_rate:.1%}), or 50% or more",
+                "medium": f": at or above the base rate ({base_rate:.1%})",
+                "low": f": below the base rate ({base_rate:.1%})",
+            }.get(name, "")
+        out[name] = text
+        upper = threshold
     return out
 
 
-def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
-    """Tier name per row: quantile shares by default, else probability thresholds."""
-    n = prob.size
-    out = np.empty(n, dtype=object)
-    if tiers is None:
-        out[:] = list(DEFAULT_TIER_SHARES)[-1]
-        for name, threshold in share_tier_thresholds(prob, n).items():
-            out[prob >= threshold] = name
-        return out
+def _tiers(prob: np.ndarray, tiers: Mapping[str, float]) -> np.ndarray:
+    """Tier name per row: the highest tier whose minimum probability the row reaches."""
+    out = np.empty(prob.size, dtype=object)
     items = sorted(checked_tiers(tiers).items(), key=lambda item: item[1])
     out[:] = items[0][0]
     for name, threshold in items[1:]:
@@ -260,8 +202,44 @@ def _tiers(prob: np.ndarray, tiers: Mapping[str, float] | None) -> np.ndarray:
     return out
 
 
+#: Why a list of an event log of use has no value columns (what the list records with it).
+NO_VALUE_NOTE = (
+    "no value per customer is known (an event log of use), so the list ranks by churn "
+    "probability alone"
+)
+
+
+def list_kind(frame: Any) -> str:
+    """The business kind of scores or a list: ``attrs["business"]``, else from the columns.
+
+    Without the attribute: ``expected_spend`` and no ``mrr`` is purchases, a list with
+    neither ``mrr`` nor ``revenue_at_risk`` (nor ``expected_spend``) is usage, anything
+    else subscription.
+    """
+    kind = getattr(frame, "attrs", {}).get("business")
+    if kind in BUSINESS_KINDS:
+        return str(kind)
+    columns = set(frame.columns)
+    if "expected_spend" in columns and "mrr" not in columns:
+        return "purchases"
+    if "rank" in columns and not columns & {"mrr", "expected_spend", "revenue_at_risk"}:
+        return "usage"
+    return "subscription"
+
+
+def _value_column(scores: Any) -> str | None:
+    """The column revenue at risk comes from: ``mrr``, ``expected_spend``, or None (usage
+    data with no value known)."""
+    kind = list_kind(scores)
+    if kind == "purchases":
+        return "expected_spend"
+    if kind == "usage" and "mrr" not in scores.columns:
+        return None
+    return "mrr"
+
+
 def _is_purchases(frame: Any) -> bool:
-    """Scores (or a list) of purchase data: ``expected_spend`` and no ``mrr``."""
+    """Scores (or a list) of purchase data: their value is ``expected_spend``."""
     return _value_column(frame) == "expected_spend"
 
 
@@ -341,7 +319,9 @@ def revenue_at_risk(scores: Any, horizon: Any = "28D") -> Any:
 def rank_columns(rank_by: str) -> tuple[str, str]:
     """The at-risk list's sort columns for ``rank_by``: primary, then secondary.
 
-    Both descending (missing values last), then ``customer_id`` ascending.
+    Both descending (missing values last), then ``customer_id`` ascending. Probabilities
+    are compared to :data:`PROBABILITY_DIGITS` decimals (0.1 point, as the list shows
+    them): customers tied there are ordered by revenue at risk.
 
     Parameters
     ----------
@@ -386,7 +366,7 @@ def ranking_key(scores: Any, horizon: Any = "28D", rank_by: str = "probability")
     key = (
         revenue_at_risk(scores, horizon)
         if primary == "revenue_at_risk"
-        else scores["churn_probability"].astype(np.float64)
+        else scores["churn_probability"].astype(np.float64).round(PROBABILITY_DIGITS)
     )
     return key.fillna(-np.inf)
 
@@ -425,23 +405,28 @@ def at_risk_list(
         days. A horizon that contradicts ``scores.attrs["horizon"]`` is an error: the
         probabilities are for the model's horizon only.
     rank_by : {"probability", "revenue"}, default "probability"
-        Order by churn probability (ties: higher revenue at risk first) or by revenue at risk
-        (unknown revenue last; ties: higher probability first). Remaining ties go by
-        customer id.
+        Order by churn probability (to 0.1 point, as shown; ties: higher revenue at risk
+        first) or by revenue at risk (unknown revenue last; ties: higher probability
+        first). Remaining ties go by customer id.
     top : int, optional
         Keep only the first ``top`` customers after ranking.
     min_probability : float, optional
         Keep only customers with ``churn_probability >= min_probability``.
     tiers : dict of str -> float, optional
         Tier name -> minimum churn probability; a customer gets the highest tier whose
-        threshold it reaches, and a ``"low"`` tier at 0 is added when no threshold is 0.
-        By default tiers are shares of all scored customers: ``"high"`` the top 10% by
-        probability, ``"medium"`` the next 20%, ``"low"`` the rest (customers tied at a
-        boundary get the higher tier). Tiers are assigned before ``top`` and
-        ``min_probability`` filter the list.
-    actions : dict of str -> str, optional
-        Driver group -> suggested action, overriding :data:`DEFAULT_ACTIONS` (purchase data:
-        :data:`PURCHASE_ACTIONS`) per group.
+        threshold it reaches, and a ``"low"`` tier at 0 is added when no threshold is 0
+        (customers at 50% or more are never ``"low"``). By default the tiers compare the
+        probability with the base rate, the mean probability of everyone scored
+        (:func:`base_rate_tiers`, :func:`list_base_rate`): ``"high"`` from twice the base
+        rate (and from 50% in any case), ``"medium"`` from the base rate, ``"low"`` below
+        it. Tiers are assigned before ``top`` and ``min_probability`` filter the list;
+        ``attrs["tiers"]`` and ``attrs["base_rate"]`` record them.
+    actions : dict, optional
+        Overrides of the suggested actions (:func:`churnpredict.actions.action_table`):
+        ``{group: action}`` for every status, ``{status: {group: action}}`` for one. The
+        action follows the first reason's driver group and the customer's status:
+        onboarding help for new customers, a win-back offer only for lapsed ones, billing
+        help for payment failures, a service call for ticket trouble.
     customers : pandas.DataFrame, optional
         Customer attributes indexed by ``customer_id`` (or with that column), the source of
         ``extra_columns`` not found in ``scores``.
@@ -576,7 +561,9 @@ def at_risk_list(
         revenue = revenue_at_risk(
             pd.DataFrame({"churn_probability": prob, value_column: value}), window
         ).to_numpy(dtype=np.float64)
-    tier = _tiers(prob, opts.tiers)
+    base_rate = list_base_rate(prob.mean() if prob.size else np.nan, prob.size, scores.attrs)
+    tiers = opts.tiers if opts.tiers is not None else base_rate_tiers(base_rate)
+    tier = _tiers(prob, tiers)
 
     def text(column: str) -> np.ndarray:
         if column not in scores.columns:
@@ -591,16 +578,11 @@ def at_risk_list(
         columns[f"reason_{k}"] = text(f"reason_{k}")
     for k in range(1, N_REASONS + 1):
         columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
-    mapping = {**actions_for(kind), **dict(opts.actions or {})}
-    columns["suggested_action"] = (
-        pd.Series(columns["reason_group_1"], dtype=object)
-        .map(mapping)
-        .fillna("")
-        .to_numpy(dtype=object)
+    status_text = text("status")  # "" when the scores have no status
+    columns["suggested_action"] = suggested_actions(
+        columns["reason_group_1"], status_text, kind=kind, actions=opts.actions
     )
-    columns["status"] = (
-        text("status") if "status" in scores.columns else np.full(len(scores), "", dtype=object)
-    )
+    columns["status"] = status_text
 
     extras = _extra_columns(scores, ids, customers, opts.extra_columns)
     frame = pd.DataFrame(columns)
@@ -613,7 +595,7 @@ def at_risk_list(
     if keep_status is not None:
         keep &= np.isin(columns["status"], list(keep_status))
     # order: primary key descending, secondary descending, then customer id ascending
-    keys = {"churn_probability": prob, "revenue_at_risk": revenue}
+    keys = {"churn_probability": np.round(prob, PROBABILITY_DIGITS), "revenue_at_risk": revenue}
     primary, secondary = (keys[name] for name in rank_columns(opts.rank_by))
     try:
         id_order, _ = pd.factorize(ids, sort=True)
@@ -631,11 +613,15 @@ def at_risk_list(
         "horizon": horizon_text(window),
         **{
             key: str(scores.attrs[key])
-            for key in ("as_of", "model_id", "label", "lookback", "business")
+            for key in ("as_of", "model_id", "label", "lookback", "business", "currency")
             if scores.attrs.get(key) is not None
         },
         **({"note": NO_VALUE_NOTE} if value_column is None else {}),
+        "tiers": dict(checked_tiers(tiers)),
+        "base_rate": base_rate,
     }
+    if opts.actions:
+        out.attrs["actions"] = check_actions(opts.actions)
     if seed is not None:
         out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object), opts.holdout, seed)
         out.attrs.update({"holdout_share": opts.holdout, "holdout_seed": seed})
@@ -736,31 +722,70 @@ def _extra_columns(
     return out
 
 
-def _legend(frame: pd.DataFrame, actions: Mapping[str, str] | None) -> pd.DataFrame:
+def list_legend(
+    frame: pd.DataFrame, actions: Mapping[str, Any] | None = None, currency: str | None = None
+) -> pd.DataFrame:
+    """What a list's columns mean: driver groups and their actions by status, the risk
+    tiers, amounts and the order (the ``legend`` sheet of an Excel list).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        An :func:`at_risk_list` output (its ``attrs`` give the tiers and the base rate).
+    actions : dict, optional
+        The action overrides the list was made with (default ``frame.attrs["actions"]``).
+    currency : str, optional
+        The amounts' currency symbol (default ``frame.attrs["currency"]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``topic``, ``name``, ``meaning`` and one ``action_<status>`` per status in
+        the list.
+    """
     kind = list_kind(frame)
-    meanings = group_meanings_for(kind)
-    mapping = {**actions_for(kind), **dict(actions or {})}
-    if {"reason_group_1", "suggested_action"} <= set(frame.columns):
-        seen = frame.loc[
-            frame["reason_group_1"].astype(str) != "", ["reason_group_1", "suggested_action"]
-        ].drop_duplicates("reason_group_1")
-        mapping.update(
-            dict(
-                zip(
-                    seen["reason_group_1"].astype(str),
-                    seen["suggested_action"].astype(str),
-                    strict=True,
-                )
-            )
-        )
-    groups = [g for g in DRIVER_GROUPS if g in meanings] + sorted(set(mapping) - set(meanings))
-    return pd.DataFrame(
+    meanings = group_meanings(kind)
+    if actions is None:
+        actions = frame.attrs.get("actions")
+    table = action_table(kind, actions)
+    seen = [s for s in STATUSES if "status" in frame and (frame["status"] == s).any()]
+    statuses = seen or list(STATUSES)
+    rows = [
         {
-            "driver_group": groups,
-            "meaning": [meanings.get(g, "") for g in groups],
-            "suggested_action": [mapping.get(g, "") for g in groups],
+            "topic": "driver group",
+            "name": group,
+            "meaning": meanings.get(group, ""),
+            **{f"action_{s}": table.loc[group, s] for s in statuses},
+        }
+        for group in table.index
+    ]
+    tiers = frame.attrs.get("tiers")
+    if tiers:
+        for name, text in tier_meanings(tiers, frame.attrs.get("base_rate")).items():
+            rows.append({"topic": "risk tier", "name": name, "meaning": text})
+    symbol = currency if currency is not None else frame.attrs.get("currency", "")
+    value = _value_column(frame)
+    if value is not None:
+        rows.append(
+            {
+                "topic": "amounts",
+                "name": f"{value}, revenue_at_risk",
+                "meaning": f"in {symbol}"
+                if symbol
+                else "no currency configured: amounts are in the data's own currency (set "
+                "currency in the config)",
+            }
+        )
+    rows.append(
+        {
+            "topic": "order",
+            "name": "rank",
+            "meaning": "by churn probability; equal probabilities (to 0.1 point) by revenue at risk"
+            if value is not None
+            else f"by churn probability: {NO_VALUE_NOTE}",
         }
     )
+    return pd.DataFrame(rows).fillna("")
 
 
 #: Background colour of each risk tier in the Excel list.
@@ -772,8 +797,8 @@ def write_at_risk(
     path: str | os.PathLike,
     *,
     legend: bool = True,
-    actions: Mapping[str, str] | None = None,
-    currency: str = "",
+    actions: Mapping[str, Any] | None = None,
+    currency: str | None = None,
 ) -> Path:
     """Write an at-risk list to CSV, Parquet or Excel (by suffix), atomically.
 
@@ -784,13 +809,15 @@ def write_at_risk(
     path : path-like
         Destination ending in ``.csv``, ``.parquet`` (or ``.pq``) or ``.xlsx``.
     legend : bool, default True
-        Excel only: add a sheet ``legend`` listing each driver group, what it means and its
-        suggested action (next to the sheet ``at_risk``).
-    actions : dict of str -> str, optional
-        Actions for the legend's groups that do not appear in ``frame`` (defaults:
-        :data:`DEFAULT_ACTIONS`); groups in ``frame`` show the action used there.
-    currency : str, default ""
-        Excel only: symbol of the ``mrr`` and ``revenue_at_risk`` amount format.
+        Excel only: add a sheet ``legend`` (:func:`list_legend`: each driver group, what it
+        means and its suggested action per status; how the risk tiers are made; the
+        amounts' currency; the order) next to the sheet ``at_risk``.
+    actions : dict, optional
+        The action overrides of the list, for the legend (default: those it was made with,
+        ``frame.attrs["actions"]``).
+    currency : str, optional
+        Symbol of the amounts (Excel number formats, the legend, the file's metadata);
+        default ``frame.attrs["currency"]`` (the pipeline's ``currency``), else none.
 
     Returns
     -------
@@ -839,6 +866,8 @@ def write_at_risk(
         raise ChurnDataError(
             f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
         )
+    if currency is None:
+        currency = str(frame.attrs.get("currency") or "")
     metadata = {
         "title": "churnpredict at-risk list",
         **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
@@ -847,8 +876,14 @@ def write_at_risk(
             for key in ("label", "lookback", "business", "note", "holdout_share", "holdout_seed")
             if frame.attrs.get(key) is not None
         },
+        "currency": currency or None,
     }
-    sheets = {"legend": _legend(frame, actions)} if legend and suffix == ".xlsx" else None
+    if frame.attrs.get("tiers"):
+        meanings = tier_meanings(frame.attrs["tiers"], frame.attrs.get("base_rate"))
+        metadata["risk_tiers"] = "; ".join(f"{k}: {v}" for k, v in meanings.items())
+    sheets = (
+        {"legend": list_legend(frame, actions, currency)} if legend and suffix == ".xlsx" else None
+    )
     symbol = str(currency or "").replace('"', "")
     amount = f'"{symbol}"#,##0.00' if symbol else "#,##0.00"
     formats = {

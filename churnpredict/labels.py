@@ -50,11 +50,15 @@ __all__ = [
     "recorded_cutoffs",
     "span_advice",
     "STATUSES",
+    "MIN_POPULATION",
 ]
 
 #: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
 #: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
 STATUSES = ("active", "lapsed", "new")
+#: Fewest customers scored at once that are compared with one another (peer comparisons in
+#: reasons, the base rate behind risk tiers); smaller scores fall back to the training rows.
+MIN_POPULATION = 100
 
 LabelKind = Literal["cancellation", "inactivity", "auto"]
 

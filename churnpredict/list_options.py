@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .actions import check_actions
 from .labels import STATUSES
 
 __all__ = [
@@ -86,8 +87,10 @@ class ListOptions:
     tiers : dict of str -> float, optional
         Tier name -> minimum churn probability in [0, 1]; ``"low"`` at 0 is added when no
         threshold is 0. Stored read-only.
-    actions : dict of str -> str, optional
-        Driver group -> suggested action. Stored read-only.
+    actions : dict, optional
+        Suggested-action overrides: ``{group: action}`` for every status and
+        ``{status: {group: action}}`` for one (:func:`churnpredict.actions.check_actions`).
+        Stored read-only.
     extra_columns : sequence of str, default ()
         Stored as a tuple (one name may be given as a string).
     status : {"all", "active", "lapsed", "new"} or list of them, default "all"
@@ -158,14 +161,19 @@ class ListOptions:
         if self.tiers is not None:
             fix("tiers", MappingProxyType(checked_tiers(self.tiers)))
         if self.actions is not None:
-            if not isinstance(self.actions, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in self.actions.items()
-            ):
-                raise ListOptionError(
-                    "actions",
-                    f"actions={self.actions!r}; expected a dict of driver group -> action text",
-                )
-            fix("actions", MappingProxyType(dict(self.actions)))
+            try:
+                actions = check_actions(self.actions)
+            except ValueError as exc:
+                raise ListOptionError("actions", str(exc)) from None
+            fix(
+                "actions",
+                MappingProxyType(
+                    {
+                        k: MappingProxyType(v) if isinstance(v, dict) else v
+                        for k, v in actions.items()
+                    }
+                ),
+            )
         extra = self.extra_columns
         extra = (extra,) if isinstance(extra, str) else tuple(extra)
         if not all(isinstance(c, str) for c in extra):
@@ -224,12 +232,7 @@ class ListOptions:
             fix("random_state", int(self.random_state))
 
     def __hash__(self) -> int:
-        return hash(
-            tuple(
-                tuple(value.items()) if isinstance(value, Mapping) else value
-                for value in (getattr(self, f.name) for f in dataclasses.fields(self))
-            )
-        )
+        return hash(tuple(_frozen(getattr(self, f.name)) for f in dataclasses.fields(self)))
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         # the read-only mappings do not pickle; the options are rebuilt (and checked) instead
@@ -249,8 +252,17 @@ class ListOptions:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for name in ("tiers", "actions"):
             if out[name] is not None:
-                out[name] = dict(out[name])
+                out[name] = {
+                    k: dict(v) if isinstance(v, Mapping) else v for k, v in out[name].items()
+                }
         return out
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in of an option (read-only mappings as sorted item tuples)."""
+    if isinstance(value, Mapping):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    return value
 
 
 #: The options of a list made with every default.
@@ -286,4 +298,12 @@ def checked_tiers(tiers: Any) -> dict[str, float]:
                 "threshold 0.0 for the customers below all others",
             )
         items["low"] = 0.0
+    # a customer at 50% gets the last tier (in threshold order) starting at or below it
+    at_half = [name for name, t in sorted(items.items(), key=lambda i: i[1]) if t <= 0.5][-1]
+    if at_half == "low":
+        raise ListOptionError(
+            "tiers",
+            f"tiers={items!r}: customers at 50% churn probability or more would be 'low'; "
+            f"start another tier at 0.5 or below, e.g. {{'high': 0.5, 'low': 0.0}}",
+        )
     return items

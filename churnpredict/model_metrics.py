@@ -76,9 +76,12 @@ def classification_metrics(
     Returns
     -------
     dict
-        ``n``, ``n_churned``, ``base_rate``, ``auc`` (ROC AUC), ``average_precision``,
-        ``brier``, ``log_loss`` and ``top_decile_lift`` (churn rate among the 10% highest
-        scores over the base rate). Metrics that need both classes are NaN when one is absent.
+        ``n``, ``n_churned``, ``base_rate`` (the observed churn rate), ``mean_predicted``
+        (the mean probability: with calibrated probabilities it should match the base
+        rate), ``auc`` (ROC AUC), ``average_precision``, ``brier``, ``log_loss`` and
+        ``top_decile_lift`` (churn rate among the 10% highest scores over the base rate).
+        Metrics that need both classes are NaN when one is absent; ``mean_predicted``,
+        ``brier`` and ``log_loss`` are NaN with ``probability=False``.
 
     Examples
     --------
@@ -97,6 +100,7 @@ def classification_metrics(
         "n": n,
         "n_churned": n_pos,
         "base_rate": n_pos / n if n else math.nan,
+        "mean_predicted": float(p.mean()) if probability and n else math.nan,
         "auc": float(roc_auc_score(y, p)) if both else math.nan,
         "average_precision": float(average_precision_score(y, p)) if n_pos else math.nan,
         "brier": float(brier_score_loss(y, p)) if probability and n else math.nan,
@@ -334,11 +338,23 @@ class Evaluation:
         """Metrics and per-type metrics as one Series."""
         return pd.Series({**self.metrics, **self.by_churn_type}, name=str(self.as_of.date()))
 
+    @property
+    def base_rate(self) -> dict[str, Any] | None:
+        """:func:`base_rate_check` of the scores: mean predicted against observed churn.
+
+        None when the scores hold no outcomes (``churned``) or no probabilities.
+        """
+        if not {"churned", "churn_probability"} <= set(self.scores.columns):
+            return None
+        return base_rate_check(self.scores["churned"], self.scores["churn_probability"])
+
     def __repr__(self) -> str:
         m = self.metrics
+        mean = m.get("mean_predicted", math.nan)
         return (
             f"Evaluation(as_of={self.as_of.date()}, n={m['n']}, churned={m['n_churned']}, "
-            f"auc={m['auc']:.3f}, average_precision={m['average_precision']:.3f})"
+            f"auc={m['auc']:.3f}, average_precision={m['average_precision']:.3f}, "
+            f"mean_predicted={mean:.3f}, observed={m['base_rate']:.3f})"
         )
 
     def _repr_html_(self) -> str:
@@ -362,7 +378,14 @@ class Evaluation:
         as_of = self.as_of.date() if self.as_of == self.as_of.normalize() else self.as_of
         horizon = "" if self.horizon is None else f", horizon {horizon_text(self.horizon)}"
         head = f"as of {as_of}{horizon}"
+        check = self.base_rate
+        calibration = (
+            ""
+            if check is None
+            else f"<p><strong>Mean predicted vs observed churn</strong>: "
+            f"{html.escape(check['message'])}</p>"
+        )
         return (
-            f"<div><strong>Evaluation</strong>: {html.escape(head)}"
+            f"<div><strong>Evaluation</strong>: {html.escape(head)}{calibration}"
             f"<h4>Metrics</h4>{metrics}<h4>Lift by decile</h4>{lift}</div>"
         )

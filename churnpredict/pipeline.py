@@ -22,7 +22,13 @@ from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .dates import TIME_RANGE
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
-from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning, ModelQualityWarning
+from .exceptions import (
+    ChurnDataError,
+    ChurnModelError,
+    LeakageWarning,
+    ModelQualityWarning,
+    SeasonWarning,
+)
 from .features import (
     BUSINESS_KINDS,
     FeatureBuilder,
@@ -50,22 +56,16 @@ from .training import (
     learned_nothing,
     model_id,
     required_inputs,
+    season_gap,
     static_columns,
     training_schedule,
     training_summary,
 )
-from .windows import horizon_text, parse_window, to_naive_utc
+from .windows import horizon_text, parse_window, to_timestamp
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 _SPAN_YEARS = round((TIME_RANGE[1] - TIME_RANGE[0]).days / 365.25)  # years data may span
-
-
-# --------------------------------------------------------------------------- helpers
-def _timestamp(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    stamp = to_naive_utc(stamp)
-    return stamp
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -185,6 +185,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "feature_percentiles_",
         "reason_facts_",
         "schedule_",
+        "reason_directions_",
     )
 
     @deprecate_positional_args
@@ -354,7 +355,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.model_ = model
         self.feature_names_ = names
         self.feature_info_ = info[["group", "description"]]
-        self.as_of_ = _timestamp(as_of)
+        self.as_of_ = to_timestamp(as_of)
         self.cutoffs_ = pd.DatetimeIndex(
             pd.DatetimeIndex(cutoffs).unique().sort_values(), name="cutoff"
         ).astype("datetime64[ns]")
@@ -456,7 +457,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         data = self._check_data(data)
         self.check_params()
         self._forget_fit()
-        as_of = None if as_of is None or data.is_snapshot else _timestamp(as_of)
+        as_of = None if as_of is None or data.is_snapshot else to_timestamp(as_of)
         plan = self.training_plan(data, as_of=as_of)
         horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
         kind, builders, model = plan.label_kind, plan.builders, plan.model
@@ -487,6 +488,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at the training cutoffs "
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
+        if not data.is_snapshot:
+            gap = season_gap(labels, horizon, as_of, data.time_range[0], plan.cutoff_freq)
+            if gap is not None:
+                warnings.warn(gap, SeasonWarning, stacklevel=4)  # the caller of fit
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:
@@ -522,7 +527,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if progress is not None:
             progress("model", total, total)
 
-        from .explain import reference_percentiles, related_facts
+        from .explain import reference_percentiles, related_facts, risk_directions
 
         status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
         names = [str(c) for c in X.columns]
@@ -535,7 +540,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             model=model,
             feature_names=names,
             feature_info=info,
-            as_of=_timestamp(as_of),
+            as_of=to_timestamp(as_of),
             cutoffs=labels.index.get_level_values("cutoff").unique(),
             horizon=horizon,
             label_kind=kind,
@@ -552,6 +557,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
             feature_percentiles_=reference_percentiles(X),
             reason_facts_=related_facts(X, info),
+            reason_directions_=(
+                risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
+            ),
         )
         return X, labels
 
@@ -597,7 +605,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if data.is_snapshot:
             pop = population(data, [data.snapshot_at])
         else:
-            stamp = data.time_range[1] if as_of is None else _timestamp(as_of)
+            stamp = data.time_range[1] if as_of is None else to_timestamp(as_of)
             pop = population(data, [stamp], **self.population_rule())
         if len(pop) == 0:
             raise ChurnDataError(
@@ -675,8 +683,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             ``lapsed`` or ``new``, see :func:`~churnpredict.labels.customer_status`); and
             the reason columns. ``attrs`` records what the scores are: ``horizon`` (e.g.
             ``"28D"``), ``as_of`` (ISO 8601, the cutoff scored) and ``model_id``
-            (:attr:`model_id_`), and ``label`` (the churn definition: ``cancellation``,
-            ``inactivity`` or ``snapshot``) with its ``lookback``.
+            (:attr:`model_id_`), ``label`` (the churn definition: ``cancellation``,
+            ``inactivity`` or ``snapshot``) with its ``lookback``, ``currency`` and
+            ``base_rate`` (the training churn rate: the risk tiers of a list of fewer than
+            100 customers compare with it).
 
         Raises
         ------
@@ -730,6 +740,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 percentiles=getattr(self, "feature_percentiles_", None),
                 facts=getattr(self, "reason_facts_", None),
                 currency=str(self.currency or ""),
+                directions=getattr(self, "reason_directions_", None),
             )
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
@@ -740,7 +751,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         cutoff = (
             pd.Timestamp(X.index.get_level_values("cutoff")[0])
             if len(X)
-            else (_timestamp(as_of) if as_of is not None else data.time_range[1])
+            else (to_timestamp(as_of) if as_of is not None else data.time_range[1])
         )
         identity = getattr(self, "model_id_", None) or model_id(self.model_, self.feature_names_)
         out.attrs.update(
@@ -751,6 +762,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 "label": self.label_kind_,
                 "lookback": str(self.lookback),
                 "business": getattr(self, "business_", "subscription"),
+                "currency": str(self.currency or ""),
+                "base_rate": float(self.training_summary_["positive_rate"]),
             }
         )
         if drift is not False and drift is not None:
@@ -760,9 +773,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     def _drift_summary(
         self, X: pd.DataFrame, proba: np.ndarray, thresholds: Mapping[str, float]
     ) -> dict[str, Any] | None:
-        reference = getattr(self, "reference_", None)
-        if reference is None:  # a pipeline fitted before references were kept
-            return None
+        reference = self.reference_
         unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
         if unknown:
             raise ValueError(f"drift thresholds {unknown}; expected 'notice' and/or 'warn'")
@@ -795,18 +806,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         dict
             Plain JSON (see :func:`churnpredict.drift.population_drift`); its ``drifted``
             lists the features (and ``churn_probability``) at ``warn``.
-
-        Raises
-        ------
-        ChurnModelError
-            When the pipeline holds no reference (fitted by an older version: retrain).
         """
         check_is_fitted(self, "model_")
-        if getattr(self, "reference_", None) is None:
-            raise ChurnModelError(
-                "this pipeline keeps no training reference to measure drift "
-                "against (fitted by an older version); retrain it"
-            )
         X = self.features(data, as_of)
         proba = self.model_.predict_proba(X)[:, 1]
         return self._drift_summary(X, proba, {"notice": notice, "warn": warn})
@@ -886,7 +887,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             stamp = data.snapshot_at
             labels = label_churn(data, [stamp])
         else:
-            stamp = _timestamp(as_of)
+            stamp = to_timestamp(as_of)
             if stamp < self.as_of_:
                 warnings.warn(
                     f"evaluation cutoff {stamp} is inside the training window (labels up to "

@@ -19,15 +19,19 @@ import pandas as pd
 
 from .exceptions import ChurnDataError
 from .features import DRIVER_GROUPS, INFO_FIELDS, FeatureInfo, format_value
+from .labels import MIN_POPULATION
 
 __all__ = [
     "REASON_THRESHOLD",
     "RELATED_CORRELATION",
+    "CAUSE_SHARE",
     "MAX_REASON_CHARS",
+    "PEER_SHARE",
     "INFO_FIELDS",
     "feature_metadata",
     "feature_records",
     "reference_percentiles",
+    "peer_reference",
     "related_facts",
     "reason_texts",
     "say_what_is_new",
@@ -36,11 +40,18 @@ __all__ = [
 #: Default reason threshold in probability points: a reason must raise the churn probability
 #: by at least one point (see docs/reasons.md for how it was chosen).
 REASON_THRESHOLD = 0.01
+#: A cause (failed payments, tickets, a price change, an onboarding that never took) is named
+#: before the activity decline when its weight is at least this share of the decline's (see
+#: docs/reasons.md for how it was measured).
+CAUSE_SHARE = 0.3
 #: Features whose training values correlate at least this much (absolute, rank correlation)
 #: within a driver group state the same fact.
 RELATED_CORRELATION = 0.8
 #: Longest reason sentence (characters) before the peer reference is left out.
 MAX_REASON_CHARS = 90
+#: A customer is compared with peers ("more than 80% of customers") when at least this share
+#: of them is strictly below (or above); a value this common among them is a tie.
+PEER_SHARE = 0.75
 
 
 def feature_metadata(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
@@ -144,6 +155,7 @@ def feature_records(feature_info: Any, names: Sequence[str]) -> list[FeatureInfo
                 is_tenure=bool(get["is_tenure"]) if get["is_tenure"] is not None else False,
                 past_change=get["past_change"],
                 past_label=get["past_label"],
+                role=get["role"],
             )
         )
     return out
@@ -252,25 +264,83 @@ def related_facts(
     return {n: names[find(i)] for i, n in enumerate(names)}
 
 
-def _peer_text(values: np.ndarray, grid: np.ndarray, kind: str) -> np.ndarray:
-    """ ", lower than 90% of customers" (or nothing) for each value, from a percentile grid."""
+def peer_reference(
+    numeric: np.ndarray,
+    records: Sequence[FeatureInfo],
+    percentiles: Mapping[str, Sequence[float]] | None = None,
+    *,
+    categorical: Any = (),
+    min_population: int = MIN_POPULATION,
+) -> dict[str, np.ndarray]:
+    """What each customer is compared with: today's scored customers, else the training rows.
+
+    Parameters
+    ----------
+    numeric : ndarray of shape (n_rows, n_features)
+        The features of the customers scored now, as float64.
+    records : sequence of FeatureInfo
+        One per column of ``numeric``.
+    percentiles : dict of str -> list of float, optional
+        :func:`reference_percentiles` of the training rows: the reference when fewer than
+        ``min_population`` customers are scored (e.g. one customer).
+    categorical : collection of int, default ()
+        Positions of categorical features (never compared).
+    min_population : int, default 100
+
+    Returns
+    -------
+    dict of str -> ndarray
+        Sorted values per comparable feature (numbers, counts, amounts, durations, shares;
+        not flags, categories or ranks, which are comparisons already).
+    """
+    comparable = [
+        j
+        for j, r in enumerate(records)
+        if r.kind not in ("flag", "category", "rank") and j not in categorical
+    ]
+    if numeric.shape[0] < min_population:
+        given = percentiles or {}
+        return {
+            records[j].name: np.asarray(given[records[j].name], dtype=np.float64)
+            for j in comparable
+            if records[j].name in given
+        }
+    out = {}
+    for j in comparable:
+        values = numeric[:, j]
+        values = np.sort(values[~np.isnan(values)])
+        if values.size and values[0] != values[-1]:
+            out[records[j].name] = values
+    return out
+
+
+def _peer_text(values: np.ndarray, reference: np.ndarray, kind: str) -> np.ndarray:
+    """ ", fewer than 90% of customers", ", like 35% of customers" (or nothing) per value.
+
+    ``reference`` is sorted. A customer is "more" or "fewer" than the customers strictly
+    below or above them; customers with the same value are ties, never "lower": a value that
+    a quarter or more share is said to be common ("like 35% of customers").
+    """
     values = np.asarray(values, dtype=np.float64)
-    below = np.searchsorted(grid, values, side="left") / (grid.size - 1)
-    above = 1.0 - np.searchsorted(grid, values, side="right") / (grid.size - 1)
-    below = np.clip(below, 0.0, 1.0)
-    above = np.clip(above, 0.0, 1.0)
+    size = max(reference.size, 1)
+    below = np.searchsorted(reference, values, side="left") / size
+    above = 1.0 - np.searchsorted(reference, values, side="right") / size
+    same = np.clip(1.0 - below - above, 0.0, 1.0)
     more, less = {
         "count": ("more", "fewer"),
         "rate": ("more", "fewer"),
         "days": ("longer", "shorter"),
     }.get(kind, ("higher", "lower"))
     out = np.full(values.shape, "", dtype=object)
-    high = below >= 0.75
-    low = ~high & (above >= 0.75)
+    high = below >= PEER_SHARE
+    low = ~high & (above >= PEER_SHARE)
+    common = ~high & ~low & (same >= 1.0 - PEER_SHARE)
     pct_high = np.minimum(np.floor(below * 100), 99).astype(np.int64)
     pct_low = np.minimum(np.floor(above * 100), 99).astype(np.int64)
+    pct_same = np.minimum(np.round(same * 100), 100).astype(np.int64)
     out[high] = [f", {more} than {p}% of customers" for p in pct_high[high]]
     out[low] = [f", {less} than {p}% of customers" for p in pct_low[low]]
+    out[common] = [f", like {p}% of customers" for p in pct_same[common]]
     return out
 
 
@@ -371,15 +441,15 @@ def reason_texts(
     *,
     source: pd.DataFrame | None = None,
     categorical: Any = (),
-    percentiles: Mapping[str, Sequence[float]] | None = None,
+    peers: Mapping[str, Sequence[float]] | None = None,
     currency: str = "",
 ) -> np.ndarray:
     """The sentence of every reason slot, worded by the feature that leads it.
 
     Each feature's template is formatted once per distinct value. A count, amount or number
     with a ``past_change`` feature adds its own past ("down from 14 the 30 days before");
-    otherwise, with training ``percentiles``, the sentence compares the customer with peers
-    ("fewer than 90% of customers"), either only while the sentence stays within
+    otherwise, with ``peers``, the sentence compares the customer with them ("fewer than 90%
+    of customers", "like 35% of customers"), either only while the sentence stays within
     :data:`MAX_REASON_CHARS`.
 
     Parameters
@@ -394,8 +464,8 @@ def reason_texts(
         The given features in model order, for the values of categorical features.
     categorical : collection of int, default ()
         Positions of the categorical features.
-    percentiles : dict of str -> list of float, optional
-        :func:`reference_percentiles` of the training rows.
+    peers : dict of str -> sorted array of float, optional
+        What each feature is compared with (:func:`peer_reference`).
     currency : str, default ""
 
     Returns
@@ -431,9 +501,11 @@ def reason_texts(
         else:
             said = [record.describe(_plain(u), currency) for u in uniques]
             own = [False] * len(uniques)
-        grid = (percentiles or {}).get(record.name)
-        if grid is not None and len(uniques) and record.kind not in ("flag", "category"):
+        grid = (peers or {}).get(record.name)
+        if grid is not None and len(uniques) and record.kind not in ("flag", "category", "rank"):
             refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
+            if record.description_if_zero is not None:  # "nothing paid" needs no peers
+                refs = np.where(np.asarray(uniques, dtype=np.float64) == 0, "", refs)
             said = [
                 s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
                 for s, r, o in zip(said, refs, own, strict=True)

@@ -256,35 +256,57 @@ def _group_tag(group: Any) -> str:
     return f'<span class="tag" style="background:{color}">{escape(group)}</span>'
 
 
-def _top_table(at_risk: pd.DataFrame, top: int) -> str:
-    value, label = (
-        ("mrr", "MRR")
-        if "expected_spend" not in at_risk.columns
-        else ("expected_spend", "expected spend")
-    )
+def _money(value: Any, currency: str, decimals: int = 0) -> str:
+    """An amount for the page: "€1,234" with a currency, "1,234" (the header says
+    "amount") without; "n/a" when unknown."""
+    text = number(value, f"{{:,.{decimals}f}}")
+    if text == "n/a" or not currency:
+        return text
+    return f"-{escape(currency)}{text[1:]}" if text.startswith("-") else escape(currency) + text
+
+
+def _top_table(at_risk: pd.DataFrame, top: int, currency: str = "") -> str:
+    """The first ``top`` lines of the list, customers who read alike joined in one line."""
+    from .alike import alike_groups
+
+    unit = f" ({escape(currency)})" if currency else " (amount)"
+    label = "MRR" if "expected_spend" not in at_risk.columns else "expected spend"
     # a list of a log of use may hold no value at all: no value columns then
     valued = "revenue_at_risk" in at_risk.columns
-    money = f"<th>{label}</th><th>revenue at risk</th>" if valued else ""
+    money = f"<th>{label}{unit}</th><th>revenue at risk{unit}</th>" if valued else ""
     head = (
-        "<tr><th>rank</th><th>customer</th><th>churn probability</th><th>risk tier</th>"
+        "<tr><th>rank</th><th>customers</th><th>churn probability</th><th>risk tier</th>"
         f"{money}<th>why (top reasons)</th><th>suggested action</th></tr>"
     )
     body = []
-    for row in at_risk.head(top).to_dict("records"):
+    for row in alike_groups(at_risk, top).to_dict("records"):
         reasons = []
         for i in (1, 2, 3):
             text = row.get(f"reason_{i}")
             if isinstance(text, str) and text:
                 tag = _group_tag(row.get(f"reason_group_{i}"))
                 reasons.append(f"<li>{tag} {escape(text)}</li>")
+        ids = row["customer_ids"]
+        status = row.get("status") or ""
+        if len(ids) == 1:
+            rank = escape(row["first_rank"])
+            who = escape(ids[0]) + (f" <span class=sub>({escape(status)})</span>" if status else "")
+        else:
+            rank = f"{row['first_rank']}&ndash;{row['last_rank']}"
+            shown = ", ".join(escape(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            who = f"<b>{len(ids):,} {escape(status)} customers</b> alike: {shown}"
+        low, high = row["probability_low"], row["probability_high"]
+        prob = (
+            number(high, "{:.1%}")
+            if f"{low:.1%}" == f"{high:.1%}"
+            else f"{number(low, '{:.1%}')}&ndash;{number(high, '{:.1%}')}"
+        )
         body.append(
-            f"<tr><td class=n>{escape(row.get('rank'))}</td>"
-            f"<td>{escape(row.get('customer_id'))}</td>"
-            f"<td class=n>{number(row.get('churn_probability'), '{:.1%}')}</td>"
+            f"<tr><td class=n>{rank}</td><td>{who}</td><td class=n>{prob}</td>"
             f"<td>{escape(row.get('risk_tier', ''))}</td>"
             + (
-                f"<td class=n>{number(row.get(value), '{:,.2f}')}</td>"
-                f"<td class=n>{number(row.get('revenue_at_risk'), '{:,.2f}')}</td>"
+                f"<td class=n>{_money(row['value'], currency, 2)}</td>"
+                f"<td class=n>{_money(row['revenue_at_risk'], currency, 2)}</td>"
                 if valued
                 else ""
             )
@@ -294,31 +316,62 @@ def _top_table(at_risk: pd.DataFrame, top: int) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def _groups_table(
-    actions: Mapping[str, str], importance: pd.Series | None, at_risk: pd.DataFrame, top: int
-) -> str:
-    from .export import group_meanings_for, list_kind
+def _tiers_text(at_risk: pd.DataFrame) -> str:
+    """How the risk tiers were made and how ties are ordered, one paragraph."""
+    from .export import tier_meanings
 
-    meanings = group_meanings_for(list_kind(at_risk))
+    tiers = at_risk.attrs.get("tiers")
+    order = (
+        "Customers are ranked by churn probability"
+        + (
+            "; equal probabilities (to 0.1 point) by revenue at risk"
+            if "revenue_at_risk" in at_risk.columns
+            else ""
+        )
+        + ". Consecutive customers who read alike share one line."
+    )
+    if not tiers:
+        return f"<p>{order}</p>"
+    said = "; ".join(
+        f"<b>{escape(name)}</b>: {escape(text)}"
+        for name, text in tier_meanings(tiers, at_risk.attrs.get("base_rate")).items()
+    )
+    return f"<p id=tiers>Risk tiers: {said}. {order}</p>"
+
+
+def _groups_table(
+    actions: pd.DataFrame, importance: pd.Series | None, at_risk: pd.DataFrame, top: int
+) -> str:
+    from .actions import group_meanings
+    from .export import list_kind
+    from .labels import STATUSES
+
+    meanings = group_meanings(list_kind(at_risk))
     share = pd.Series(dtype=float)
     if "reason_group_1" in at_risk.columns and len(at_risk):
         head = at_risk.head(top * 10)["reason_group_1"]
         share = head[head.astype(str) != ""].value_counts(normalize=True)
+    statuses = [s for s in STATUSES if "status" in at_risk and (at_risk["status"] == s).any()]
+    statuses = statuses or ["active"]
     rows = []
     n_top = min(top * 10, len(at_risk))
     order = [g for g in (importance.index if importance is not None else []) if g in meanings]
     order += [g for g in meanings if g not in order]
     for group in order:
         weight = importance.get(group) if importance is not None else None
+        said = "".join(
+            f"<td>{escape(actions.loc[group, s] if group in actions.index else '')}</td>"
+            for s in statuses
+        )
         rows.append(
             f"<tr><td>{_group_tag(group)}</td><td>{escape(meanings.get(group, ''))}</td>"
             f"<td class=n>{number(weight, '{:.0%}')}</td>"
-            f"<td class=n>{number(share.get(group, 0.0), '{:.0%}')}</td>"
-            f"<td>{escape(actions.get(group, ''))}</td></tr>"
+            f"<td class=n>{number(share.get(group, 0.0), '{:.0%}')}</td>{said}</tr>"
         )
+    heads = "".join(f"<th>suggested action ({escape(s)})</th>" for s in statuses)
     return (
         "<table><tr><th>driver group</th><th>what it means</th><th>share of model "
-        f"importance</th><th>main reason in the top {n_top:,}</th><th>suggested action</th>"
+        f"importance</th><th>main reason in the top {n_top:,}</th>{heads}"
         f"</tr>{''.join(rows)}</table>"
     )
 
@@ -399,6 +452,7 @@ def _profit_text(
     save_rate: float,
     months: float,
     value_note: str,
+    currency: str = "",
 ) -> str:
     if curve is None:
         if value_note == NO_VALUE_NOTE:  # a log of use: nothing here is money
@@ -406,7 +460,7 @@ def _profit_text(
         return f'<p class="note">The profit view needs customer revenue (MRR); {value_note}</p>'
     best = int(curve.attrs.get("optimal_list_size", curve["expected_profit"].idxmax()))
     assumptions = (
-        f"Assuming a contact costs <b>{number(contact_cost, '{:,.2f}')}</b>, keeps "
+        f"Assuming a contact costs <b>{_money(contact_cost, currency, 2)}</b>, keeps "
         f"<b>{save_rate:.0%}</b> of the customers who would have churned, and a kept customer "
         + (
             f"is worth their MRR x {months:.1f} months (the horizon)"
@@ -422,7 +476,7 @@ def _profit_text(
         gain = curve["expected_saved_revenue"].diff().max()
         return (
             f"<p>{assumptions}, no contact pays for itself: the largest expected saving "
-            f"from one customer is {number(gain, '{:,.2f}')}, below the contact cost. "
+            f"from one customer is {_money(gain, currency, 2)}, below the contact cost. "
             f"{value_note} {how}</p>"
         )
     row = curve.loc[best]
@@ -435,10 +489,10 @@ def _profit_text(
     if not pd.isna(floor):
         text += f" (churn probability {floor:.1%} and above)"
     text += (
-        f": expected profit <b>{number(row['expected_profit'], '{:,.0f}')}</b> "
-        f"({number(row['expected_saved_revenue'], '{:,.0f}')} revenue kept for "
-        f"{number(row['cost'], '{:,.0f}')} in contacts). Contacting everyone would yield "
-        f"{number(everyone['expected_profit'], '{:,.0f}')}. {value_note} {how}</p>"
+        f": expected profit <b>{_money(row['expected_profit'], currency)}</b> "
+        f"({_money(row['expected_saved_revenue'], currency)} revenue kept for "
+        f"{_money(row['cost'], currency)} in contacts). Contacting everyone would yield "
+        f"{_money(everyone['expected_profit'], currency)}. {value_note} {how}</p>"
     )
     return text
 
@@ -483,9 +537,11 @@ def write_report(
     save_rate : float, default 0.2
         Share of would-be churners a contact keeps.
     top : int, default 20
-        Rows of the at-risk list shown.
+        Lines of the at-risk list shown; consecutive customers who read alike (same status,
+        tier, action and reasons but for their numbers) share a line
+        (:func:`churnpredict.alike.alike_groups`).
     actions : mapping, optional
-        Driver group -> suggested action, overriding the defaults.
+        Suggested-action overrides (:func:`churnpredict.actions.action_table`).
     tiers : mapping, optional
         Risk tiers of the list, as in :func:`churnpredict.export.at_risk_list`.
     title : str
@@ -518,8 +574,9 @@ def write_report(
     the scored population against training (:mod:`churnpredict.drift`): a table of the
     score and the most shifted features, and a PSI plot.
     """
+    from .actions import action_table
     from .evaluate import profit_curve_from_scores
-    from .export import ListOptions, actions_for, at_risk_list, list_kind
+    from .export import ListOptions, at_risk_list, list_kind
     from .folders import check_output_folder, mark_output_folder
 
     out = Path(out_dir)
@@ -547,9 +604,9 @@ def write_report(
         options = ListOptions(actions=actions, tiers=tiers)
     elif actions is not None or tiers is not None:
         raise ValueError("pass actions and tiers inside options=ListOptions(...), not both")
-    action_map = actions_for(kind)
-    action_map.update(options.actions or {})
-    at_risk = at_risk_list(scores, horizon=horizon, options=options.replace(actions=action_map))
+    action_map = action_table(kind, options.actions)
+    at_risk = at_risk_list(scores, horizon=horizon, options=options)
+    currency = str(getattr(pipeline, "currency", "") or "")
 
     X = pipeline.features(data, as_of, progress=False)
     shap = _contributions(pipeline, X)
@@ -598,6 +655,7 @@ def write_report(
         value_note=value_note,
         drift=drift,
         base_rate=_base_rate_check(pipeline, data, evaluation),
+        currency=currency,
     )
     mark_output_folder(out, "report")
     for plot in plots:
@@ -622,7 +680,7 @@ def _page(
     plots: Sequence[Plot],
     curve: pd.DataFrame | None,
     importance: pd.Series | None,
-    actions: Mapping[str, str],
+    actions: pd.DataFrame,
     top: int,
     contact_cost: float,
     save_rate: float,
@@ -630,6 +688,7 @@ def _page(
     value_note: str,
     drift: Mapping[str, Any] | None = None,
     base_rate: tuple[dict[str, Any], pd.Timestamp] | None = None,
+    currency: str = "",
 ) -> str:
     from ._version import __version__
 
@@ -648,7 +707,12 @@ def _page(
         f"<b>{as_of:%Y-%m-%d}</b>, churn within the next <b>{horizon.days} days</b>. "
         f"{len(scores):,} customers scored; expected churners "
         f"{number(float(scores['churn_probability'].sum()), '{:,.0f}')}"
-        + (f"; revenue at risk {number(total_risk, '{:,.0f}')}" if valued else "")
+        + (
+            f"; revenue at risk {_money(total_risk, currency)}"
+            f"{'' if currency else ' (amount; no currency set)'}"
+            if valued
+            else ""
+        )
         + ".</p></header>",
     ]
     if evaluation is not None:
@@ -667,10 +731,10 @@ def _page(
         )
         parts.append(_base_rate_text(base_rate))
     parts += [
-        f"<section id=list><h2>Who to contact first: top {min(top, len(at_risk))} of "
-        f"{len(at_risk):,}</h2>{_top_table(at_risk, top)}</section>",
+        f"<section id=list><h2>Who to contact first: the top of {len(at_risk):,}</h2>"
+        f"{_tiers_text(at_risk)}{_top_table(at_risk, top, currency)}</section>",
         f"<section id=profit><h2>How many to contact</h2>"
-        f"{_profit_text(curve, len(scores), contact_cost, save_rate, months, value_note)}"
+        f"{_profit_text(curve, len(scores), contact_cost, save_rate, months, value_note, currency)}"
         f"{figures('profit', 'score_distribution')}</section>",
         f"<section id=drivers><h2>Why customers churn</h2>"
         f"{figures('importance_groups', 'driver_mix', 'importance_features', 'waterfall')}"

@@ -24,6 +24,7 @@ __all__ = [
     "horizon_text",
     "parse_window",
     "to_naive_utc",
+    "to_timestamp",
     "window_label",
     "window_text",
 ]
@@ -49,6 +50,17 @@ def to_naive_utc(stamp: TimeLike) -> TimeLike:
     if stamp.tz is not None:
         return stamp.tz_convert("UTC").tz_localize(None)
     return stamp
+
+
+def to_timestamp(value: Any) -> pd.Timestamp:
+    """Any timestamp-like value (text, datetime, Timestamp; aware or naive) as naive UTC.
+
+    Examples
+    --------
+    >>> to_timestamp("2024-03-01T02:00+01:00")
+    Timestamp('2024-03-01 01:00:00')
+    """
+    return to_naive_utc(pd.Timestamp(value))
 
 
 #: The shortest and longest durations accepted (windows, horizons, lookbacks, periods).

@@ -13,6 +13,7 @@ PUBLIC = {
     "ChurnModelError",
     "ChurnPipeline",
     "DataQualityWarning",
+    "SeasonWarning",
     "EngagementFeatures",
     "Evaluation",
     "EventData",

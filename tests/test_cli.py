@@ -5,6 +5,7 @@ The data is a small simulated subscription business (300 customers over two year
 is kept small (50 trees) through a config file.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_score_writes_the_ranked_csv(tmp_path, data_dir, model_dir, config, samp
     frame = pd.read_csv(out)
     assert list(frame.columns[: len(EXPORT_COLUMNS)]) == EXPORT_COLUMNS
     assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
-    assert frame["churn_probability"].is_monotonic_decreasing
+    assert frame["churn_probability"].round(3).is_monotonic_decreasing  # ties by revenue
     assert frame["churn_probability"].between(0, 1).all()
     # everyone active at the end of the data is scored once
     customers = sample.customers
@@ -195,7 +196,7 @@ def test_evaluate_prints_metrics_and_writes_the_report(tmp_path, data_dir, model
         config,
     )
     assert result.exit_code == 0, result.stderr
-    for name in ("AUC", "average precision", "top-decile lift", "Brier score"):
+    for name in ("AUC", "average precision", "top-decile lift", "Brier score", "mean predicted"):
         assert name in result.stdout
     page = report / "report.html"
     assert page.is_file()
@@ -548,7 +549,12 @@ def test_score_on_dask_matches_pandas(tmp_path, data_dir, model_dir, config):
     a, b = pd.read_csv(local), pd.read_csv(dask_out)
     assert a["customer_id"].tolist() == b["customer_id"].tolist()
     np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], atol=1e-9)
-    assert a["reason_1"].tolist() == b["reason_1"].tolist()
+    # each partition's customers are its peers (a random share of everyone, by customer
+    # hash): the reasons agree but for the share of customers they are compared with
+    peers = re.compile(r", (?:\w+ than|like) \d+% of customers")
+    same = [[peers.sub("", str(t)) for t in f["reason_1"].fillna("")] for f in (a, b)]
+    assert same[0] == same[1]
+    assert a["reason_group_1"].tolist() == b["reason_group_1"].tolist()
     # the list options travel to Dask as one ListOptions: status filter and holdout too
     flags = ["--status", "active", "--holdout", "0.25", "--seed", "5", "--top", "40"]
     assert (

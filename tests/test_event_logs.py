@@ -441,9 +441,14 @@ def test_a_generated_event_log_lists_no_money(app_log, tmp_path):
     assert tuple(frame.columns) == cp.export.USAGE_AT_RISK_COLUMNS
     assert frame.attrs["note"] == cp.export.NO_VALUE_NOTE
     assert len(frame) == len(scores)  # every customer scored is listed
-    assert set(frame.loc[frame["reason_group_1"] == "engagement", "suggested_action"]) <= {
-        cp.export.USAGE_ACTIONS["engagement"]
-    }
+    # the actions of a log of use, by status: no offer, voucher or billing help
+    table = cp.actions.action_table("usage")
+    engaged = frame[frame["reason_group_1"] == "engagement"]
+    assert len(engaged)
+    for status, action in zip(engaged["status"], engaged["suggested_action"], strict=True):
+        assert action == table.loc["engagement", status]
+    assert set(table.index) == {"engagement", "support", "tenure", "profile"}
+    assert table.loc["engagement", "active"] == cp.export.USAGE_ACTIONS["engagement"]
     with pytest.raises(cp.export.ListOptionError, match="needs a value per customer"):
         cp.at_risk_list(scores, rank_by="revenue")
     texts = _use_everything(

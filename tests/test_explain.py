@@ -140,7 +140,8 @@ def test_churn_model_additivity_and_categoricals(churn_model):
 
 def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     model, X, info = churn_model
-    out = explain(model, X, info, top=3, threshold=0.0)
+    # by weight only, every positive contribution speaks (no risky-side rule)
+    out = explain(model, X, info, top=3, threshold=0.0, cause_share=None, directions={})
     assert out.index.equals(X.index)
     assert list(out.columns) == [
         "reason_1",
@@ -171,7 +172,8 @@ def test_explain_reasons_positive_ordered_and_grouped(churn_model):
             assert np.isnan(out.iloc[i][f"reason_weight_{k + 1}"])
         if order:
             value = X.iloc[i][names[order[0]]]
-            assert out.iloc[i]["reason_1"] == info["description"].iloc[order[0]].format(value=value)
+            said = info["description"].iloc[order[0]].format(value=value)
+            assert out.iloc[i]["reason_1"].startswith(said)  # then a peer comparison
     np.testing.assert_allclose(out["shap_engagement"], phi[:, 0])
     np.testing.assert_allclose(out["shap_profile"], phi[:, 1])
     weights = out[["reason_weight_1", "reason_weight_2", "reason_weight_3"]].to_numpy()
@@ -183,6 +185,41 @@ def test_explain_reasons_positive_ordered_and_grouped(churn_model):
     top1 = phi.max(axis=1)
     has = top1 > 0
     np.testing.assert_allclose(weights[has, 0], (top1 * slope)[has], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def cause_and_decline():
+    """400 customers in four equal cells of idle days (0 or 20) and open tickets (0 or 3):
+    churn is 5% with neither, 45% idle only, 20% with tickets only, 80% with both. A
+    depth-1 booster learns the two effects additively: being idle weighs about twice the
+    tickets, which are the cause a person can act on."""
+    cells = [(0.0, 0.0, 0.05), (20.0, 0.0, 0.45), (0.0, 3.0, 0.20), (20.0, 3.0, 0.80)]
+    X = pd.DataFrame(
+        [(idle, tickets) for idle, tickets, _ in cells for _ in range(100)],
+        columns=["days_idle", "tickets"],
+    )
+    y = np.array([int(i < 100 * rate) for _, _, rate in cells for i in range(100)])
+    params = {"max_depth": 1, "eta": 0.3, "objective": "binary:logistic", "nthread": 1}
+    return xgb.train(params, xgb.DMatrix(X, y), 60), X
+
+
+def test_a_cause_leads_the_decline_it_explains(cause_and_decline):
+    model, X = cause_and_decline
+    both = X.iloc[[350]]  # idle and with open tickets
+    by_weight = explain(model, both, INFO, cause_share=None)
+    assert by_weight["reason_group_1"].iloc[0] == "engagement"
+    assert by_weight["reason_group_2"].iloc[0] == "support"
+    idle, tickets = by_weight[["reason_weight_1", "reason_weight_2"]].iloc[0]
+    assert 0.3 < tickets / idle < 0.9
+    first = explain(model, both, INFO)  # default cause_share 0.3
+    assert first[["reason_group_1", "reason_group_2"]].iloc[0].tolist() == ["support", "engagement"]
+    # the weights stay the model's own: the cause's is the smaller one
+    assert first["reason_weight_1"].iloc[0] == pytest.approx(tickets)
+    assert first["reason_weight_2"].iloc[0] == pytest.approx(idle)
+    # a cause too small next to the decline does not lead it
+    assert explain(model, both, INFO, cause_share=0.95)["reason_group_1"].iloc[0] == "engagement"
+    with pytest.raises(ValueError, match="cause_share=1.5"):
+        explain(model, both, INFO, cause_share=1.5)
 
 
 def test_explain_hand_checked_weights(stump):
@@ -369,3 +406,22 @@ def test_contributions_return_the_inputs_as_read(churn_model):
     assert inputs.names == list(model.feature_names_in_)
     assert inputs.index.equals(X.index)
     assert inputs.matrix.shape == (len(X), len(inputs.names))
+
+
+def test_a_value_on_the_low_risk_side_is_never_a_reason(churn_model):
+    """Idle days raise churn: the model's risky direction for them is up, measured on the
+    rows (``risk_directions``); a customer less idle than the median never hears their idle
+    days as a reason, even where a tree gives that value a positive contribution."""
+    from churnpredict.explain import risk_directions
+
+    model, X, info = churn_model
+    directions = risk_directions(model, X, info)
+    direction, median = directions["days_idle"]
+    assert direction == 1 and median == pytest.approx(X["days_idle"].median())
+    out = explain(model, X, info, top=3, threshold=0.0, directions=directions)
+    said = (out[[f"reason_feature_{k}" for k in (1, 2, 3)]] == "days_idle").any(axis=1)
+    assert said.any()
+    assert (X.loc[said, "days_idle"] >= median).all()
+    # the same directions whoever else is scored: one customer alone reads the same
+    one = explain(model, X.iloc[[0]], info, threshold=0.0, directions=directions)
+    assert one["reason_1"].iloc[0].split(",")[0] == out["reason_1"].iloc[0].split(",")[0]

@@ -11,8 +11,9 @@ from churnpredict.export import (
     AT_RISK_COLUMNS,
     DEFAULT_ACTIONS,
     at_risk_list,
-    share_tier_rows,
-    share_tier_thresholds,
+    base_rate_tiers,
+    list_base_rate,
+    tier_meanings,
     write_at_risk,
 )
 
@@ -79,7 +80,7 @@ def test_columns_order_and_probability_ranking(scores):
     assert first["suggested_action"] == DEFAULT_ACTIONS["support"]
     assert (
         out.loc[out["customer_id"] == "b", "suggested_action"].item()
-        == "card update and dunning follow-up"
+        == "billing help: card update and dunning follow-up"
     )
     assert np.isnan(out.loc[out["customer_id"] == "e", "revenue_at_risk"].item())
     assert out.loc[out["customer_id"] == "j", "suggested_action"].item() == ""
@@ -100,40 +101,53 @@ def test_top_and_min_probability(scores):
     assert len(at_risk_list(scores, top=0)) == 0
 
 
-def test_default_tiers_are_population_shares(scores):
-    """Ten customers (d lowered to 0.45 to break its tie with c): top 10% (1) high, next 20%
-    (2) medium, the rest low; a top-2 list keeps the tiers computed on all ten."""
-    scores.loc["d", "churn_probability"] = 0.45
+def test_default_tiers_compare_with_the_base_rate(scores):
+    """Ten customers with a mean probability of 0.317: high from 50% (twice the base rate
+    would be 63%), medium from the base rate, low below it; a top-2 list keeps the tiers
+    of all ten, and the list records them."""
     out = at_risk_list(scores)
-    assert out["customer_id"].tolist()[:4] == ["a", "b", "c", "d"]
-    assert out["risk_tier"].tolist() == ["high", "medium", "medium"] + ["low"] * 7
-    assert at_risk_list(scores, top=2)["risk_tier"].tolist() == ["high", "medium"]
+    base = scores["churn_probability"].mean()
+    assert out.attrs["base_rate"] == pytest.approx(base)
+    assert out.attrs["tiers"] == pytest.approx({"low": 0.0, "medium": base, "high": 0.5})
+    assert out.set_index("customer_id")["risk_tier"].to_dict() == {
+        "a": "high",
+        "b": "high",
+        "d": "high",
+        "c": "high",
+        "e": "medium",
+        **dict.fromkeys("fghij", "low"),
+    }
+    assert at_risk_list(scores, top=2)["risk_tier"].tolist() == ["high", "high"]
+    # nobody at 50% or more is ever low, whatever the base rate
+    assert not ((out["risk_tier"] == "low") & (out["churn_probability"] >= 0.5)).any()
 
 
-def test_default_tiers_ties_take_the_higher_tier(scores):
-    """c and d tie at 0.5 across the medium/low boundary (ranks 3 and 4): both are medium."""
-    out = at_risk_list(scores).set_index("customer_id")
-    assert out.loc[["a", "b", "d", "c", "e"], "risk_tier"].tolist() == [
-        "high",
-        "medium",
-        "medium",
-        "medium",
-        "low",
-    ]
+def test_base_rate_tiers_say_what_they_mean():
+    assert base_rate_tiers(0.04) == pytest.approx({"low": 0.0, "medium": 0.04, "high": 0.08})
+    assert base_rate_tiers(0.6) == {"low": 0.0, "medium": 0.5, "high": 0.5}
+    meanings = tier_meanings(base_rate_tiers(0.04), 0.04)
+    assert list(meanings) == ["high", "medium", "low"]
+    assert meanings["high"].startswith("churn probability 8.0% or more: at least twice")
+    assert meanings["low"] == "churn probability below 4.0%: below the base rate (4.0%)"
+    # above a 50% base rate there is no medium tier: high starts at 50%
+    assert list(tier_meanings(base_rate_tiers(0.6), 0.6)) == ["high", "low"]
+    # a handful of scores compare with the training rate the scores carry
+    assert list_base_rate(0.9, 3, {"base_rate": 0.05}) == 0.05
+    assert list_base_rate(0.9, 300, {"base_rate": 0.05}) == 0.9
 
 
-def test_share_tier_thresholds_from_the_highest_probabilities_only():
-    """1,000 scores: high is the top 100, medium the next 200; the 300 highest suffice."""
-    prob = np.random.default_rng(3).permutation(np.linspace(0.0, 0.999, 1000))
-    assert share_tier_rows(1000) == 300
-    everything = share_tier_thresholds(prob, 1000)
-    assert list(everything) == ["low", "medium", "high"]
-    assert everything == pytest.approx({"low": 0.0, "medium": 0.7, "high": 0.9})
-    assert share_tier_thresholds(np.sort(prob)[-300:], 1000) == everything
-    with pytest.raises(ValueError, match="needs the 300 highest of 1000"):
-        share_tier_thresholds(np.sort(prob)[-299:], 1000)
-    # two customers: 10% and 30% of two are one customer each; ties favour the higher tier
-    assert share_tier_thresholds([0.2, 0.4], 2) == {"low": 0.0, "medium": 0.4, "high": 0.4}
+@pytest.mark.parametrize("tiers", [{"high": 0.8}, {"high": 0.7, "low": 0.0}])
+def test_tiers_that_would_call_a_likely_leaver_low_are_refused(scores, tiers):
+    with pytest.raises(ValueError, match="50% churn probability or more would be 'low'"):
+        at_risk_list(scores, tiers=tiers)
+
+
+def test_probability_ties_are_ordered_by_revenue_at_risk(scores):
+    """c and d differ in the fifth decimal only: both show as 50.0%, so d, with more revenue
+    at risk, comes first whichever is a hair likelier."""
+    scores.loc["c", "churn_probability"] = 0.50004
+    out = at_risk_list(scores)
+    assert out["customer_id"].tolist()[2:4] == ["d", "c"]
 
 
 def test_threshold_tiers(scores):
@@ -221,19 +235,63 @@ def test_csv_neutralises_formulas(scores, tmp_path):
 def test_excel_has_list_and_legend(scores, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     path = write_at_risk(
-        at_risk_list(scores, actions={"support": "call within 24h"}), tmp_path / "at_risk.xlsx"
+        at_risk_list(scores, actions={"support": "call within 24h"}),
+        tmp_path / "at_risk.xlsx",
+        currency="€",
     )
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["at_risk", "legend"]
+    assert "€" in book["at_risk"]["F2"].number_format  # revenue_at_risk
     sheet = pd.read_excel(path, sheet_name="at_risk")
     assert list(sheet.columns) == list(AT_RISK_COLUMNS)
     assert sheet.set_index("customer_id").loc["e", "reason_1"] == '\'=HYPERLINK("http://x")'
-    legend = pd.read_excel(path, sheet_name="legend").set_index("driver_group")
-    assert list(legend.columns) == ["meaning", "suggested_action"]
-    assert legend.loc["support", "suggested_action"] == "call within 24h"
-    assert legend.loc["payments", "suggested_action"] == DEFAULT_ACTIONS["payments"]
+    legend = pd.read_excel(path, sheet_name="legend").fillna("")
+    assert list(legend.columns) == [
+        "topic",
+        "name",
+        "meaning",
+        "action_active",
+        "action_lapsed",
+        "action_new",
+    ]
+    groups = legend[legend["topic"] == "driver group"].set_index("name")
+    assert groups.loc["support", "action_active"] == "call within 24h"  # the list's own
+    assert groups.loc["payments", "action_new"] == DEFAULT_ACTIONS["payments"]
+    assert groups.loc["engagement", "action_new"] == "onboarding help"
+    assert groups.loc["engagement", "action_lapsed"] == "win-back offer"
+    tiers = legend[legend["topic"] == "risk tier"].set_index("name")["meaning"]
+    assert tiers.index.tolist() == ["high", "medium", "low"]
+    assert "base rate" in tiers["high"]
+    assert legend.loc[legend["topic"] == "amounts", "meaning"].item() == "in €"
     no_legend = write_at_risk(at_risk_list(scores), tmp_path / "plain.xlsx", legend=False)
     assert openpyxl.load_workbook(no_legend).sheetnames == ["at_risk"]
+
+
+def test_actions_follow_the_status_and_the_driver(scores):
+    """Engagement reads as onboarding for a new customer, a win-back for a lapsed one;
+    payments and support keep their actions whatever the status; config overrides work per
+    group (every status) and per status."""
+    scores["reason_group_1"] = ["engagement"] * 3 + ["payments", "support"] + [""] * 5
+    scores["status"] = ["new", "active", "lapsed", "new", "lapsed"] + ["active"] * 5
+    out = at_risk_list(scores).set_index("customer_id")["suggested_action"]
+    assert out[["a", "b", "c"]].tolist() == [
+        "onboarding help",
+        "re-engagement campaign / product training",
+        "win-back offer",
+    ]
+    assert out["d"] == DEFAULT_ACTIONS["payments"] and out["e"] == DEFAULT_ACTIONS["support"]
+    custom = at_risk_list(
+        scores,
+        actions={"engagement": "call them", "lapsed": {"engagement": "voucher"}},
+    ).set_index("customer_id")["suggested_action"]
+    assert custom[["a", "b", "c"]].tolist() == ["call them", "call them", "voucher"]
+    purchases = scores.rename(columns={"mrr": "expected_spend"})
+    shop = at_risk_list(purchases).set_index("customer_id")["suggested_action"]
+    assert shop["a"] == "welcome follow-up / second-order incentive"
+    assert shop["c"] == "win-back offer"
+    assert "win-back" not in shop["b"]
+    with pytest.raises(ValueError, match="statuses"):
+        at_risk_list(scores, actions={"lapsed": "voucher"})
 
 
 def test_parquet_round_trip_keeps_values(scores, tmp_path):

@@ -134,9 +134,12 @@ def test_descriptions_read_in_plain_words(data):
     assert {i.group for i in infos.values()} == {"monetary"}
     assert infos["price_change_pct_90d"].describe(0.25) == "price changed +25% vs 90 days ago"
     assert infos["price_change_pct_90d"].describe(-0.1) == "price changed -10% vs 90 days ago"
-    assert infos["paid_30d"].describe(1234.7) == "1,235 paid in the last 30 days"
+    # without a currency an amount says so; with one it shows the symbol
+    assert infos["paid_30d"].describe(1234.7) == "amount 1,235 paid in the last 30 days"
+    assert infos["paid_30d"].describe(1234.7, "£") == "£1,235 paid in the last 30 days"
     assert infos["refunds_90d"].describe(2.0) == "2 refunds in the last 90 days"
-    assert infos["mrr"].describe(49.0) == "latest payment 49 (current monthly revenue)"
+    assert infos["mrr"].describe(49.0, "$") == "latest payment $49 (current monthly revenue)"
+    assert infos["price_change_90d"].describe(-5.0) == "price changed by amount -5 vs 90 days ago"
 
 
 def test_build_features_keeps_rows_and_mrr(data):

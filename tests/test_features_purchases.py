@@ -141,9 +141,13 @@ def test_groups_and_shopper_wording():
         "orders in the last 180 days at 25% of the 180 days before"
     )
     assert infos["days_since_last_order"].describe(np.nan) == "no order yet"
+    # BG/NBD's view in words: no second probability next to the churn probability
     assert infos["bgnbd_p_no_order_90d"].describe(0.7) == (
-        "70% chance of no order in the next 90 days"
+        "their order pattern says an order in the next 90 days is unlikely"
     )
+    assert "%" not in infos["bgnbd_p_alive"].describe(0.2)
+    assert {infos[n].kind for n in ("recency_rank", "age_rank")} == {"rank"}
+    assert infos["overdue_days"].describe(281.4) == "281 days past their usual gap between orders"
     words = " ".join(
         f"{i.description} {i.description_if_zero} {i.description_if_missing}"
         for i in infos.values()

@@ -259,17 +259,18 @@ def test_excel_list_reads_as_a_list(demo, tmp_path):
     assert "#,##0" in sheet.cell(2, col["mrr"]).number_format
     rules = [r for rng in sheet.conditional_formatting for r in rng.rules]
     assert {r.formula[0].split('"')[1] for r in rules} >= {"high", "medium", "low"}
-    legend = pd.read_excel(path, sheet_name="legend")
+    legend = pd.read_excel(path, sheet_name="legend").fillna("")
+    groups = legend[legend["topic"] == "driver group"].set_index("name")
     shown = set(frame["reason_group_1"].replace("", np.nan).dropna())
-    assert shown <= set(legend["driver_group"])
-    actions = dict(zip(legend["driver_group"], legend["suggested_action"], strict=True))
-    for group, action in (
-        frame[["reason_group_1", "suggested_action"]]
-        .drop_duplicates("reason_group_1")
+    assert shown <= set(groups.index)
+    for group, status, action in (
+        frame[["reason_group_1", "status", "suggested_action"]]
+        .drop_duplicates(["reason_group_1", "status"])
         .itertuples(index=False)
     ):
         if group:
-            assert actions[group] == action
+            assert groups.loc[group, f"action_{status}"] == action
+    assert set(legend.loc[legend["topic"] == "risk tier", "name"]) == {"high", "medium", "low"}
 
 
 def test_reason_compares_with_the_customers_own_past():

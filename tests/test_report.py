@@ -12,10 +12,11 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from churnpredict.alike import alike_groups
 from churnpredict.datasets import make_subscription_data
 from churnpredict.evaluate import profit_curve
 from churnpredict.exceptions import ChurnDataError
-from churnpredict.export import GROUP_MEANINGS
+from churnpredict.export import GROUP_MEANINGS, at_risk_list
 from churnpredict.folders import mark_output_folder
 from churnpredict.model import ChurnModel
 from churnpredict.pipeline import ChurnPipeline
@@ -143,18 +144,25 @@ def test_headline_metrics(report, evaluation):
     assert f"{m['n_churned']:,} of {m['n']:,} customers churned" in text
 
 
-def test_top_20_with_reasons_and_actions(report, scores):
+def test_top_20_lines_with_reasons_and_actions(report, scores):
+    """Twenty lines; customers who read alike share one, ranks run on without a gap, and
+    the lines follow the list (ties by revenue at risk)."""
     text = report.read_text(encoding="utf-8")
     section = text[text.index("<section id=list>") : text.index("<section id=profit>")]
-    rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]+)</td>", section)
-    assert [int(r) for r, _ in rows] == list(range(1, 21))
-    # ranked by probability like the scores (ties keep the scores' order)
-    assert [c for _, c in rows] == [str(c) for c in scores.index[:20]]
-    first = scores.iloc[0]
-    assert f"{first['churn_probability']:.1%}" in section
+    ranks = re.findall(r"<tr><td class=n>(\d+)(?:&ndash;(\d+))?</td>", section)
+    at_risk = at_risk_list(scores, actions={"payments": "Call about card"})
+    groups = alike_groups(at_risk, 20)
+    assert len(ranks) == len(groups) == 20
+    assert [int(a) for a, _ in ranks] == groups["first_rank"].tolist()
+    assert [int(b or a) for a, b in ranks] == groups["last_rank"].tolist()
+    assert groups["first_rank"].iloc[1:].tolist() == (groups["last_rank"] + 1).iloc[:-1].tolist()
+    assert f"{at_risk['churn_probability'].iloc[0]:.1%}" in section
     assert section.count("<li>") >= 20
-    if (scores["reason_group_1"].head(20) == "payments").any():
+    covered = at_risk.head(int(groups["last_rank"].iloc[-1]))
+    if (covered["reason_group_1"] == "payments").any():
         assert "Call about card" in section
+    assert "Risk tiers: <b>high</b>: churn probability" in section
+    assert "revenue at risk (amount)" in section  # no currency set
 
 
 def test_driver_groups_explained_with_actions(report):
@@ -285,7 +293,7 @@ def test_page_renders_in_a_headless_browser(tmp_path, report):
 
 
 def test_list_options_rank_the_reports_list(tmp_path, pipeline, data, scores, evaluation):
-    from churnpredict.export import ListOptions, at_risk_list
+    from churnpredict.export import ListOptions
 
     options = ListOptions(rank_by="revenue", tiers={"high": 0.3})
     page = write_report(
@@ -300,10 +308,12 @@ def test_list_options_rank_the_reports_list(tmp_path, pipeline, data, scores, ev
     )
     text = page.read_text(encoding="utf-8")
     section = text[text.index("<section id=list>") : text.index("<section id=profit>")]
-    rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]+)</td>", section)
-    expected = at_risk_list(scores, options=options)["customer_id"].head(5)
-    assert [c for _, c in rows] == [str(c) for c in expected]
-    assert [c for _, c in rows] != [str(c) for c in scores.index[:5]]  # not the probability order
+    ranks = re.findall(r"<tr><td class=n>(\d+)(?:&ndash;\d+)?</td>", section)
+    expected = alike_groups(at_risk_list(scores, options=options), 5)
+    assert [int(r) for r in ranks] == expected["first_rank"].tolist()
+    first = expected["customer_ids"].iloc[0][0]
+    assert f"<td>{first}" in section or f": {first}" in section
+    assert first != scores.index[0]  # ranked by revenue, not by probability
     with pytest.raises(ValueError, match="not both"):
         write_report(
             pipeline,

@@ -157,6 +157,11 @@ def test_evaluation_html_holds_the_metrics_and_the_lift_by_decile():
     assert len(lift) == 10 and html.count("<th>10</th>") == 1
     assert "<script" not in html  # customer ids are not shown, and nothing is unescaped
     assert repr(ev).startswith("Evaluation(as_of=2024-05-01, n=10, churned=3")
+    # calibration is always in view: mean predicted against observed churn
+    mean = scores_frame()["churn_probability"].mean()
+    assert repr(ev).endswith(f"mean_predicted={mean:.3f}, observed=0.300)")
+    assert cells(html, "mean_predicted") == [f"{mean:.3f}"]
+    assert "Mean predicted vs observed churn</strong>: mean predicted churn probability" in html
 
 
 def test_evaluation_html_escapes_names_and_shows_missing_as_na():

@@ -24,6 +24,7 @@ _EVAL_ROWS = {
     "n": ("customers", "{:,.0f}"),
     "n_churned": ("churned in the horizon", "{:,.0f}"),
     "base_rate": ("churn rate", "{:.1%}"),
+    "mean_predicted": ("mean predicted churn", "{:.1%}"),
     "auc": ("AUC", "{:.3f}"),
     "average_precision": ("average precision", "{:.3f}"),
     "top_decile_lift": ("top-decile lift", "{:.1f}x"),
@@ -92,12 +93,17 @@ def at_risk_table(frame: Any, n: int = 10) -> Any:
 
     table = Table(title=f"Top {min(n, len(frame))} at risk", show_lines=True)
     valued = "revenue_at_risk" in frame.columns  # a list of a log of use may hold no value
+    currency = str(frame.attrs.get("currency") or "")
     for name, justify in (
         ("rank", "right"),
         ("customer", "left"),
         ("probability", "right"),
         ("tier", "left"),
-        *((("revenue at risk", "right"),) if valued else ()),
+        *(
+            ((f"revenue at risk ({markup(currency) if currency else 'amount'})", "right"),)
+            if valued
+            else ()
+        ),
         ("why", "left"),
         ("suggested action", "left"),
     ):

@@ -2,7 +2,7 @@
 
 Every list rule is :mod:`churnpredict.export`'s: the options are one
 :class:`~churnpredict.export.ListOptions` (checked once), default tiers come from
-:func:`~churnpredict.export.share_tier_thresholds`, the top candidates from
+:func:`~churnpredict.export.base_rate_tiers`, the top candidates from
 :func:`~churnpredict.export.ranking_key`, and the rows from
 :func:`~churnpredict.export.at_risk_list` itself.
 """
@@ -21,13 +21,14 @@ import pandas as pd
 from ..exceptions import ChurnDataError
 from ..export import (
     AT_RISK_COLUMNS,
+    PROBABILITY_DIGITS,
     PURCHASE_AT_RISK_COLUMNS,
     ListOptions,
     at_risk_list,
+    base_rate_tiers,
+    list_base_rate,
     rank_columns,
     ranking_key,
-    share_tier_rows,
-    share_tier_thresholds,
     write_at_risk,
 )
 from ..folders import check_output_folder, mark_output_folder
@@ -98,10 +99,22 @@ def _write_ranked(scores: Any, horizon: Any, options: ListOptions, path: Path) -
     )
     meta = meta.astype({c: TEXT for c in meta.columns if text_like(meta[c].dtype)})
     ranked = scores.map_partitions(_at_risk_partition, horizon, options, meta, meta=meta)
-    primary, secondary = rank_columns(options.rank_by)
-    ranked = ranked.sort_values(
-        [primary, secondary, "customer_id"], ascending=[False, False, True]
-    ).persist()
+    # the list's order: probabilities to PROBABILITY_DIGITS, then the other key, then the id
+    keys = {
+        name: ranked[name].round(PROBABILITY_DIGITS)
+        if name == "churn_probability"
+        else ranked[name]
+        for name in rank_columns(options.rank_by)
+    }
+    ranked = (
+        ranked.assign(
+            _first=keys[rank_columns(options.rank_by)[0]],
+            _second=keys[rank_columns(options.rank_by)[1]],
+        )
+        .sort_values(["_first", "_second", "customer_id"], ascending=[False, False, True])
+        .drop(columns=["_first", "_second"])
+        .persist()
+    )
     lengths = ranked.map_partitions(len).compute().tolist()
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     pieces = [
@@ -131,11 +144,11 @@ def write_at_risk_dask(
     """Rank distributed scores: a top-N list for the retention team and the full ranked list.
 
     The result is what :func:`churnpredict.export.at_risk_list` gives on all the scores at
-    once: default tiers are shares of *all* scored customers (their probability thresholds are
-    found first), the order is the same (:func:`~churnpredict.export.rank_columns`, then
-    customer id), and only the candidates for the top ``top`` rows (those whose
-    :func:`~churnpredict.export.ranking_key` reaches the ``top``-th largest) are brought to
-    the client.
+    once: default tiers compare with the base rate of *all* scored customers (their mean
+    probability is found first), the order is the same
+    (:func:`~churnpredict.export.rank_columns`, then customer id), and only the candidates
+    for the top ``top`` rows (those whose :func:`~churnpredict.export.ranking_key` reaches
+    the ``top``-th largest) are brought to the client.
 
     Parameters
     ----------
@@ -179,9 +192,11 @@ def write_at_risk_dask(
     n = int(scores.shape[0].compute())
     if n == 0:
         raise ChurnDataError("no customer was scored; check as_of")
-    if options.tiers is None:  # the shares of all scored customers, from the highest ones
-        highest = scores["churn_probability"].nlargest(share_tier_rows(n)).compute()
-        options = options.replace(tiers=share_tier_thresholds(highest.to_numpy(), n))
+    if options.tiers is None:  # against the base rate of all scored customers
+        rate = list_base_rate(float(scores["churn_probability"].mean().compute()), n)
+        options = options.replace(tiers=base_rate_tiers(rate))
+    else:
+        rate = None
 
     candidates = scores
     if options.min_probability is not None:
@@ -195,6 +210,8 @@ def write_at_risk_dask(
         if np.isfinite(kth):  # -inf: unknown revenue reaches the top, keep every row
             candidates = candidates[key >= kth]
     frame = at_risk_list(candidates.compute(), horizon=horizon, options=options)
+    if rate is not None:  # of everyone scored, not of the candidates
+        frame.attrs["base_rate"] = rate
     if out is not None:
         write_at_risk(frame, out, actions=options.actions)
     if ranked_out is not None:

@@ -149,9 +149,9 @@ def _latest_sample(feats: Any, summary: RowsSummary, names: list[str]) -> pd.Dat
 
 
 def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
-    """The drift reference and the reason percentiles and facts of a fitted pipeline."""
+    """The drift reference and the reason percentiles, facts and directions of a fit."""
     from ..drift import reference_distribution
-    from ..explain import reference_percentiles, related_facts
+    from ..explain import reference_percentiles, related_facts, risk_directions
 
     if len(X) == 0:
         return {}
@@ -159,6 +159,7 @@ def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[
         "reference_": reference_distribution(X, model.predict_proba(X)[:, 1]),
         "feature_percentiles_": reference_percentiles(X),
         "reason_facts_": related_facts(X, info),
+        "reason_directions_": risk_directions(model, X, info),
     }
 
 

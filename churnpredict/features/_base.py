@@ -20,6 +20,8 @@ from ..windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
     "DRIVER_GROUPS",
+    "GROUP_ROLES",
+    "ROLES",
     "INFO_FIELDS",
     "FeatureBuilder",
     "FeatureInfo",
@@ -39,6 +41,23 @@ __all__ = [
 
 DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "profile")
 
+#: What a feature is to a churn story (:attr:`FeatureInfo.role`): ``cause`` (something that
+#: changed and that a person can act on: failed payments, tickets, a price change, an
+#: onboarding that never took), ``symptom`` (the activity decline causes act through) or
+#: ``context`` (neither: amounts paid, static attributes).
+ROLES = ("cause", "symptom", "context")
+#: The role of a feature that declares none, by its driver group. Tenure is a cause only for
+#: customers younger than a feature's window (an onboarding that never took; see
+#: :func:`churnpredict.explain.explain`).
+GROUP_ROLES: dict[str, str] = {
+    "engagement": "symptom",
+    "support": "cause",
+    "payments": "cause",
+    "monetary": "context",
+    "tenure": "cause",
+    "profile": "context",
+}
+
 
 #: How :class:`FeatureInfo` renders ``{value}`` in its templates (see :func:`format_value`).
 VALUE_KINDS = (
@@ -54,6 +73,7 @@ VALUE_KINDS = (
     "share_change",
     "flag",
     "category",
+    "rank",
 )
 #: Kinds whose value is a change: a change that rounds to zero is never stated as a reason.
 CHANGE_KINDS = ("change", "money_change", "share_change")
@@ -88,6 +108,11 @@ def _number(value: float, decimals: int = 1) -> str:
         return f"{value:,.0f}"
     text = f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _amount_text(value: float) -> str:
+    """An amount >= 0: whole units from 100 on, else cents unless whole ('1,234', '49.90')."""
+    return f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.2f}"
 
 
 def _count_text(value: float) -> str:
@@ -127,20 +152,23 @@ def format_value(
     value : number or str
     kind : str, default "number"
         One of :data:`VALUE_KINDS`: ``count`` ("3 failed payments", pluralised ``noun``),
-        ``rate`` ("0.4 tickets"), ``money`` ("€1,234", "€49.90"), ``share`` ("45%"), ``days``
-        (a duration, "3 weeks"), ``seconds`` (time of use: "45 minutes", "3.2 hours"),
-        ``change`` / ``money_change`` / ``share_change`` (signed,
-        "+3 events", "-€20", "+25%"), ``number`` ("1,234.5"), ``flag`` and ``category``
-        (the value as text, underscores read as spaces).
+        ``rate`` ("0.4 tickets"), ``money`` ("€1,234", "€49.90"), ``share`` and ``rank``
+        ("45%"; a rank is a share of customers), ``days`` (a duration, "3 weeks"),
+        ``seconds`` (time of use: "45 minutes", "3.2 hours"), ``change`` / ``money_change`` /
+        ``share_change`` (signed, "+3 events", "-€20", "+25%"), ``number`` ("1,234.5"),
+        ``flag`` and ``category`` (the value as text, underscores read as spaces).
     noun : str, optional
         Count noun for ``count``, ``rate`` and ``change`` (singular; see :func:`plural`).
     currency : str, default ""
-        Symbol put before amounts (``"€"``, ``"$"``).
+        Symbol put before amounts (``"€"``, ``"$"``). Without one an amount reads
+        ``"amount 1,234"``: a bare number is not money.
 
     Examples
     --------
     >>> format_value(1, "count", "support ticket"), format_value(1234567.8, "money", None, "€")
     ('1 support ticket', '€1,234,568')
+    >>> format_value(49.9, "money"), format_value(-20, "money_change")
+    ('amount 49.90', 'amount -20')
     >>> format_value(0.456, "share"), format_value(-3, "change", "event"), format_value(45, "days")
     ('46%', '-3 events', '6 weeks')
     """
@@ -153,13 +181,15 @@ def format_value(
     if kind == "rate":
         text = _number(value, 2 if abs(value) < 1 else 1)
         return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
-    if kind == "money":
-        text = (
-            f"{abs(value):,.0f}"
-            if abs(value) >= 100 or value.is_integer()
-            else f"{abs(value):,.2f}"
-        )
-        return f"{'-' if value < 0 and text.strip('0.,') else ''}{currency}{text}"
+    if kind in ("money", "money_change"):
+        text = _amount_text(abs(value))
+        if kind == "money_change":
+            sign = "+" if value > 0 else "-"
+        else:
+            sign = "-" if value < 0 and text.strip("0.,") else ""
+        return f"{sign}{currency}{text}" if currency else f"amount {sign}{text}"
+    if kind == "rank":  # a share of customers: never "100%" of them (the customer is one)
+        return f"{min(math.floor(value * 100), 99):.0f}%" if value >= 0 else f"{value:.0%}"
     if kind == "share":
         return f"{value:.0%}"
     if kind == "days":
@@ -178,8 +208,6 @@ def format_value(
         sign = "+" if value > 0 else "-"
         unit = f" {plural(noun, float(text.replace(',', '')))}" if noun else ""
         return f"{sign}{text}{unit}"
-    if kind == "money_change":
-        return ("+" if value > 0 else "-") + format_value(abs(value), "money", currency=currency)
     if kind == "share_change":
         return f"{value:+.0%}"
     return _number(value)
@@ -222,6 +250,7 @@ INFO_FIELDS = (
     "is_tenure",
     "past_change",
     "past_label",
+    "role",
 )
 
 
@@ -266,6 +295,10 @@ class FeatureInfo:
         compare the customer with their own past ("3 activity events in the last 30 days,
         down from 14"). ``past_label`` names that period ("the 30 days before").
     past_label : str, optional
+    role : {"cause", "symptom", "context"}, optional
+        What the feature is to a churn story (:data:`ROLES`); by default its group's role
+        (:data:`GROUP_ROLES`). Reasons name a cause before the activity decline it explains
+        (see :func:`churnpredict.explain.explain`).
 
     Examples
     --------
@@ -290,6 +323,7 @@ class FeatureInfo:
     is_tenure: bool = False
     past_change: str | None = None
     past_label: str | None = None
+    role: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in DRIVER_GROUPS:
@@ -300,6 +334,15 @@ class FeatureInfo:
             raise ValueError(
                 f"feature {self.name!r} has kind {self.kind!r}; expected one of {VALUE_KINDS}"
             )
+        if self.role is not None and self.role not in ROLES:
+            raise ValueError(
+                f"feature {self.name!r} has role {self.role!r}; expected one of {ROLES}"
+            )
+
+    @property
+    def story_role(self) -> str:
+        """The declared :attr:`role`, else its driver group's (:data:`GROUP_ROLES`)."""
+        return self.role or GROUP_ROLES[self.group]
 
     @property
     def fact_key(self) -> str:

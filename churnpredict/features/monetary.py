@@ -1,7 +1,7 @@
 """Monetary features: what a customer pays, its point-in-time MRR, price changes and refunds.
 
 :class:`MonetaryFeatures` is the subscription family (MRR, price changes);
-:class:`SpendFeatures` the purchase family (spend per period, average order value, spend
+:class:`SpendFeatures` the purchase family (spend per period, average payment, spend
 trend), and :func:`expected_spend` the spend a shopper is expected to bring over a horizon.
 
 Every window is ``[cutoff - window, cutoff)``: a payment exactly at the cutoff is not seen, one
@@ -140,6 +140,7 @@ class MonetaryFeatures(FeatureBuilder):
                 f"price changed {{value}} vs {ptext} ago",
                 kind="share_change",
                 fact="price",
+                role="cause",
             ),
             FeatureInfo(
                 f"price_change_{plab}",
@@ -147,6 +148,7 @@ class MonetaryFeatures(FeatureBuilder):
                 f"price changed by {{value}} vs {ptext} ago",
                 kind="money_change",
                 fact="price",
+                role="cause",
             ),
         ]
         return infos + _refund_infos(self.windows_, g)
@@ -287,11 +289,15 @@ def _succeeded(data: EventData) -> tuple[Any, np.ndarray]:
 
 
 class SpendFeatures(FeatureBuilder):
-    """Spend of a shopper: spend per window and per month, orders, order value, spend trend.
+    """Spend of a shopper: spend per window and per month, payments, their value, spend trend.
 
-    The monetary family of purchase data (``business="purchases"``), where every successful
-    payment is an order. It has no MRR and no price: a smaller basket is a smaller order, not
-    a price change. All windows are ``[cutoff - window, cutoff)``.
+    The monetary family of purchase data (``business="purchases"``). It counts successful
+    payments (invoices) and their amounts; its reasons speak of payments, because an
+    *order* is a day with purchases everywhere in churnpredict
+    (:class:`~churnpredict.features.PurchaseHistoryFeatures`), and one basket paid in two
+    invoices is one order. It has no MRR and no price: a smaller basket is a smaller
+    payment, not a price change. All windows are ``[cutoff - window, cutoff)``. The column
+    names keep their historical ``orders`` wording.
 
     Parameters
     ----------
@@ -312,9 +318,10 @@ class SpendFeatures(FeatureBuilder):
     Columns (``W`` = each window label such as ``30d``, ``L`` = the longest window, ``T`` =
     the trend window):
 
-    * ``spent_W``: amount of successful payments (orders) in the window;
-    * ``paid_orders_L``: number of paid orders (successful payments) in the longest window;
-    * ``avg_order_value_L``: ``spent_L / paid_orders_L`` (NaN without orders);
+    * ``spent_W``: amount of successful payments in the window;
+    * ``paid_orders_L``: number of successful payments in the longest window;
+    * ``avg_order_value_L``: ``spent_L / paid_orders_L``, the average payment (NaN without
+      payments);
     * ``spend_per_month_L``: ``spent_L`` per month of the part of the window the customer was
       a customer, ``spent_L / clip(cutoff - signup_at, 30 days, L) x 30.44`` (a first order
       just before the cutoff is not extrapolated to a month);
@@ -360,8 +367,8 @@ class SpendFeatures(FeatureBuilder):
             FeatureInfo(
                 f"spent_{window_label(w)}",
                 g,
-                f"spent {{value}} in the last {window_text(w)}",
-                f"no order in the last {window_text(w)}",
+                f"{{value}} spent in the last {window_text(w)}",
+                f"nothing paid in the last {window_text(w)}",
                 kind="money",
                 fact="spend",
                 window_days=w / day,
@@ -376,16 +383,16 @@ class SpendFeatures(FeatureBuilder):
                 f"paid_orders_{lab}",
                 g,
                 f"{{value}} in the last {text}",
-                f"no order in the last {text}",
+                f"no payment in the last {text}",
                 kind="count",
-                noun="paid order",
+                noun="payment",
                 fact="spend",
                 window_days=longest / day,
             ),
             FeatureInfo(
                 f"avg_order_value_{lab}",
                 g,
-                f"average order {{value}} over the last {text}",
+                f"average payment {{value}} over the last {text}",
                 kind="money",
                 fact="order value",
                 window_days=longest / day,
@@ -393,8 +400,8 @@ class SpendFeatures(FeatureBuilder):
             FeatureInfo(
                 f"spend_per_month_{lab}",
                 g,
-                f"spends {{value}} a month (last {text})",
-                f"no spend in the last {text}",
+                f"{{value}} a month over the last {text}",
+                f"nothing paid in the last {text}",
                 kind="money",
                 fact="spend",
                 window_days=longest / day,

@@ -347,6 +347,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 "first order today",
                 "no order yet",
                 kind="days",
+                fact="tenure",
                 is_tenure=True,
             ),
             FeatureInfo(
@@ -405,7 +406,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             FeatureInfo(
                 "overdue_days",
                 g,
-                "{value} against their usual gap between orders",
+                "{value:,.0f} days past their usual gap between orders",
                 "exactly at their usual gap between orders",
                 "only one order so far",
                 kind="change",
@@ -423,7 +424,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     f"no order in the last {text}",
                     kind="count",
                     noun="order",
-                    fact=f"orders {lab}",
+                    fact="recent orders",
                     window_days=w / day,
                 ),
                 FeatureInfo(
@@ -433,7 +434,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     f"no order in the {text} before that",
                     kind="count",
                     noun="order",
-                    fact=f"orders {lab}",
+                    fact="recent orders",
                     window_days=2 * w / day,
                 ),
                 FeatureInfo(
@@ -443,7 +444,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     f"no order in the last {text}, after some the {text} before",
                     f"no order in the {text} before the last {text}",
                     kind="share",
-                    fact=f"orders {lab}",
+                    fact="recent orders",
                     window_days=2 * w / day,
                 ),
             ]
@@ -454,7 +455,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 FeatureInfo(
                     "spend_per_order",
                     "monetary",
-                    "spends {value} per order",
+                    "{value} per order on average",
                     "orders carried no spend",
                     "no order yet",
                     kind="money",
@@ -463,7 +464,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 FeatureInfo(
                     f"spend_{window_label(longest)}",
                     "monetary",
-                    f"spent {{value}} in the last {window_text(longest)}",
+                    f"{{value}} spent in the last {window_text(longest)}",
                     f"spent nothing in the last {window_text(longest)}",
                     kind="money",
                     fact="spend",
@@ -472,7 +473,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 FeatureInfo(
                     f"spend_per_order_{slab}",
                     "monetary",
-                    f"spent {{value}} per order in the last {stext}",
+                    f"{{value}} per order in the last {stext}",
                     f"orders in the last {stext} carried no spend",
                     f"no order in the last {stext}",
                     kind="money",
@@ -497,7 +498,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     "longer without an order than {value} of customers",
                     "the most recent order of all customers",
                     "no order yet",
-                    kind="share",
+                    kind="rank",
                     fact="time since the last order",
                 ),
                 FeatureInfo(
@@ -506,7 +507,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                     "first ordered before {value} of customers",
                     "the newest customer",
                     "no order yet",
-                    kind="share",
+                    kind="rank",
+                    fact="tenure",
                     is_tenure=True,
                 ),
             ]
@@ -516,8 +518,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 FeatureInfo(
                     "bgnbd_p_alive",
                     g,
-                    "{value} chance they are still buying, from their order pattern",
-                    "very likely no longer buying, from their order pattern",
+                    "their order pattern says they may have stopped buying",
+                    "their order pattern says they have stopped buying",
                     "no order pattern to judge yet",
                     kind="share",
                     fact="order pattern",
@@ -535,8 +537,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                 FeatureInfo(
                     f"bgnbd_p_no_order_{hlab}",
                     g,
-                    f"{{value}} chance of no order in the next {htext}",
-                    f"sure to order in the next {htext}",
+                    f"their order pattern says an order in the next {htext} is unlikely",
+                    f"their order pattern says they will order in the next {htext}",
                     "no order pattern to judge yet",
                     kind="share",
                     fact="order pattern",
@@ -550,7 +552,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
                         f"less likely to order in the next {htext} than {{value}} of customers",
                         f"the likeliest of all customers to order in the next {htext}",
                         "no order pattern to judge yet",
-                        kind="share",
+                        kind="rank",
                         fact="order pattern",
                     )
                 )
