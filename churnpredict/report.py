@@ -383,9 +383,7 @@ def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -
     if drift is None:
         return (
             "<section id=drift><h2>Has the population changed since training?</h2>"
-            '<p class="note">This model keeps no training reference (trained on Dask or '
-            "by an older version), so drift is not measured; retrain on one machine to "
-            "measure it.</p></section>"
+            '<p class="note">No customer was scored, so drift is not measured.</p></section>'
         )
     limits = drift["thresholds"]
     frame = drift_frame(drift).head(n)

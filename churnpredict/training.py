@@ -911,6 +911,22 @@ def customer_value(
 #: The scoring horizon is in an unseen part of the year when training horizons cover less
 #: than this share of its days of the year.
 SEASON_COVERAGE = 0.5
+#: ... and the training churn rate moved across the cutoffs more than chance allows: a
+#: chi-square test of the rates' homogeneity below this p-value (a rate that held steady over
+#: the weeks training saw gives no sign of a season, and a short log always misses the rest
+#: of the year).
+SEASON_P_VALUE = 0.01
+
+
+def _steady(churned: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether churn rates per cutoff are one rate and chance (p >= :data:`SEASON_P_VALUE`)."""
+    from scipy.stats import chi2_contingency
+
+    table = np.stack([churned, rows - churned]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return True  # one cutoff, or nobody (or everybody) churned: no rate moved
+    return bool(chi2_contingency(table, correction=False).pvalue >= SEASON_P_VALUE)
 
 
 def _days_of_year(starts: Any, days: int) -> np.ndarray:
@@ -935,7 +951,11 @@ def season_gap(
     day of the year with the training horizons ``[cutoff, cutoff + horizon)``: when they
     cover less than :data:`SEASON_COVERAGE` of its days, churn in that part of the year
     was never seen, and a seasonal business may churn more or less than the model expects
-    (its ranking holds better than its probabilities).
+    (its ranking holds better than its probabilities). The warning is given only when the
+    training churn rate itself moved across the cutoffs more than chance allows (chi-square
+    test of homogeneity, p < :data:`SEASON_P_VALUE`): a rate that held steady over the
+    weeks training saw gives no sign of a season, and a log of a few weeks always misses
+    the rest of the year.
 
     Parameters
     ----------
@@ -964,7 +984,10 @@ def season_gap(
     covered = (scored & _days_of_year(cutoffs, days)).sum() / scored.sum()
     if covered >= SEASON_COVERAGE:
         return None
-    rates = labels.groupby(level="cutoff")["churned"].mean()
+    counts = labels.groupby(level="cutoff")["churned"].agg(["sum", "count"])
+    rates = counts["sum"] / counts["count"]
+    if _steady(counts["sum"].to_numpy(), counts["count"].to_numpy()):
+        return None
     end = as_of + horizon
     message = (
         f"the scoring horizon after {as_of:%Y-%m-%d} ({as_of:%d %b}-{end:%d %b}) falls in a "

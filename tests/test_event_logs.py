@@ -97,7 +97,7 @@ def test_value_sums_read_by_their_declared_kind():
     assert wording == {
         None: "total activity value 11,520 in the last 30 days",
         "duration": "3.2 hours of use in the last 30 days",
-        "amount": "activity worth €11,520 in the last 30 days",
+        "amount": "€11,520 spent in the last 30 days",
         "count": "11,520 counted items in the last 30 days",
     }
 

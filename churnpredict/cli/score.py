@@ -250,17 +250,13 @@ def score_list(
 
 
 def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
-    """Write ``<list>.drift.json`` next to the list (None when the model keeps no reference)."""
+    """Write ``<list>.drift.json`` next to the list (None when drift was not measured)."""
     from ..drift import write_drift
     from ..io import drift_path
 
     summary = scores.attrs.get("drift")
     if summary is None:
-        session.notes.append(
-            "the model keeps no training reference (trained on Dask or by "
-            "an older version), so drift was not measured; retrain on one "
-            "machine to measure it"
-        )
+        session.notes.append("no customer was scored, so drift was not measured")
         return None
     return write_drift(
         summary,

@@ -432,7 +432,7 @@ class EngagementFeatures(FeatureBuilder):
         """The window sum of ``activity.value``, worded by what the values are declared."""
         template, kind, noun = {
             "duration": (f"{{value}} of use in the last {text}", "seconds", None),
-            "amount": (f"activity worth {{value}} in the last {text}", "money", None),
+            "amount": (f"{{value}} spent in the last {text}", "money", None),
             "count": (f"{{value}} in the last {text}", "count", "counted item"),
         }.get(
             getattr(self, "value_kind_", None),

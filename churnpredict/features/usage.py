@@ -194,10 +194,12 @@ class UsageFeatures(FeatureBuilder):
         if self.bgnbd:
             hlab, htext = window_label(self.horizon_), window_text(self.horizon_)
             infos += [
-                FeatureInfo(
+                FeatureInfo(  # in words: churn_probability is the one probability said
                     f"p_no_use_{hlab}",
                     g,
-                    f"{{value}} chance of no use in the next {htext}",
+                    f"their pattern of use says a visit in the next {htext} is unlikely",
+                    f"their pattern of use says they will be back in the next {htext}",
+                    "no pattern of use to judge yet",
                     kind="share",
                     fact="regularity",
                     window_days=longest,
