@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 import churnpredict as cp
 from churnpredict import ChurnDataError, cli
-from churnpredict.inspection import VALUE_KIND_READ
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -113,7 +112,7 @@ def test_an_invoice_file_is_a_shops_purchases(tmp_path):
     assert "unique per row" in rows.loc["InvoiceNo", "why"]
     assert rows.loc["CustomerID", "how_sure"] == "sure"
     kind = next(s for s in found.settings if s.key == "value_kind")
-    assert kind.value == "amount" and kind.written is VALUE_KIND_READ
+    assert kind.value == "amount" and kind.written
     assert found.ready
     data = found.load()
     assert len(data.customers) == 40 and data.activity["value"].dtype == "float64"
@@ -128,7 +127,7 @@ def test_an_app_log_with_epoch_times_and_cancellations(tmp_path):
     assert config["columns"]["activity"]["ts"] == "timestamp"
     assert config["columns"]["activity"]["page"] == "event"
     # a song length is a duration: never read as money
-    assert ("length" in config["columns"]["activity"]) is VALUE_KIND_READ
+    assert config["columns"]["activity"]["length"] == "value"
     assert found.label_kind == "cancellation"
     assert any("have no userId" in n for n in found.notes)
     assert config["unknown_customers"] == "drop"  # only rows without an id: nobody is unknown

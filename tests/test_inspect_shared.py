@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 import churnpredict as cp
 from churnpredict import cli
-from churnpredict.inspection import VALUE_KIND_READ
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,7 +39,7 @@ EXPECTED = {
                 "TotalPrice": "value",  # money: value_kind = "amount"
             }
         },
-        **({"value_kind": "amount"} if VALUE_KIND_READ else {}),
+        "value_kind": "amount",
     },
     SPARKIFY: {
         "derive_customers": True,  # no Cancellation Confirmation page in this sample
@@ -55,10 +54,10 @@ EXPECTED = {
                 "ts": "timestamp",
                 "page": "event",
                 # a song's length is a duration: read only once value_kind is
-                **({"length": "value"} if VALUE_KIND_READ else {}),
+                "length": "value",
             }
         },
-        **({"value_kind": "duration"} if VALUE_KIND_READ else {}),
+        "value_kind": "duration",
     },
     TELCO: {
         "label_column": "Churn",

@@ -22,11 +22,11 @@ from pathlib import Path
 from ..exceptions import ChurnDataError
 from ..io import TABLE_SUFFIXES, read_table
 from ..tables import blank_to_missing
-from ._assemble import VALUE_KIND_READ, Setting, assemble
+from ._assemble import Setting, assemble
 from ._files import Gap, place_file
 from ._result import Inspection
 
-__all__ = ["Gap", "Inspection", "Setting", "VALUE_KIND_READ", "inspect"]
+__all__ = ["Gap", "Inspection", "Setting", "inspect"]
 
 
 def inspect(path: str | os.PathLike) -> Inspection:

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from inspect import signature
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..data import EventData
 from ..io import ids_as_text
 from ..training import outcome_columns
 from ._files import ROLE_WORDS, FileResult, Gap
 from ._vocabulary import CANCEL_WORDS, CONFIRM_WORDS, tokens
 
-__all__ = ["VALUE_KIND_READ", "Setting", "assemble"]
-
-#: Whether this version reads a declared ``value_kind`` (``EventData(value_kind=...)`` and the
-#: config's top-level key). Until it does, inspect explains what an activity value is but
-#: writes ``value_kind``, and a duration or count mapped as ``activity.value``, as comments:
-#: read without the declaration, such a value would count as money.
-VALUE_KIND_READ = "value_kind" in signature(EventData).parameters
+__all__ = ["Setting", "assemble"]
 
 #: Horizons inspect chooses from (days).
 _HORIZONS = (7, 14, 28, 56, 90, 180, 365)
@@ -279,20 +271,21 @@ class _Assembler:
                 (d for d in activity.decisions.values() if d.target == "value"),
                 None,
             )
-        if value is None or value.value_kind is None:
-            return
-        kind = value.value_kind
-        words = {"amount": "money", "duration": "a duration", "count": "a count"}[kind]
-        why = f"{activity.name}:{value.column} is {words}"
-        if VALUE_KIND_READ:
-            self.set("value_kind", kind, why)
-            return
-        self.set("value_kind", kind, why + " (this version does not read value_kind)", False)
-        if kind != "amount":  # read without the declaration, the value would count as money
-            value.status, value.sure = "not read yet", ""
-            value.why += (
-                f"; {words}, which this version would read as money: left out until "
-                f"value_kind is read"
+        kind = None if value is None else value.value_kind
+        if kind is not None:
+            words = {"amount": "money", "duration": "a duration", "count": "a count"}[kind]
+            self.set("value_kind", kind, f"{activity.name}:{value.column} is {words}")
+        customers = self.tables.get("customers")
+        has_mrr = customers is not None and any(
+            d.target == "mrr" for d in customers.decisions.values()
+        )
+        if kind == "amount" or "payments" in self.tables or has_mrr:
+            self.set(
+                "currency",
+                "",
+                'the symbol of the amounts, e.g. "€" or "$" (the data does not say): reasons, '
+                'Excel and the report show it; without it they say "amount 1,234"',
+                False,
             )
 
     # ---------------------------------------------------------------- span and rhythm

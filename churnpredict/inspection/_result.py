@@ -28,6 +28,7 @@ _ORDER = (
     "outcome_columns",
     "business",
     "value_kind",
+    "currency",
     "time_unit",
     "horizon",
     "cutoff_freq",
