@@ -121,7 +121,7 @@ def test_inspect_train_score_unedited(export, tmp_path):
     assert result.exit_code == 0, result.output
     ranked = pd.read_csv(out)
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
-    assert ranked["churn_probability"].is_monotonic_decreasing
+    assert ranked["churn_probability"].round(3).is_monotonic_decreasing  # ties by revenue
     assert ranked["reason_1"].head(10).notna().all()  # the top of the list says why
     if name == RETAIL:
         assert len(ranked) == 4338 and "expected_spend" in ranked  # everyone who ever bought
