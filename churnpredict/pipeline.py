@@ -40,6 +40,7 @@ from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
+from .season import season_gap
 from .training import (
     DEFAULT_CUTOFF_FREQ,
     TrainingPlan,
@@ -56,7 +57,6 @@ from .training import (
     learned_nothing,
     model_id,
     required_inputs,
-    season_gap,
     static_columns,
     training_schedule,
     training_summary,
