@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import threading
 import warnings
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
@@ -56,6 +57,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Held while a cached result is computed, so that feature blocks built on several threads
+#: compute each index once (re-entrant: a computation may ask for another cached result).
+_CACHE_LOCK = threading.RLock()
 
 
 class EventData:
@@ -556,17 +561,14 @@ class EventData:
 
     def customer_codes(self, customer_ids: Any) -> np.ndarray:
         """Positions of ``customer_ids`` in :attr:`customers` (-1 where unknown)."""
-        key = "customer_index"
-        if key not in self._cache:
-            self._cache[key] = pd.Index(self.customers["customer_id"])
-        return self._cache[key].get_indexer(customer_ids)
+        index = self.cached("customer_index", lambda: pd.Index(self.customers["customer_id"]))
+        return index.get_indexer(customer_ids)
 
     def event_codes(self, table: str) -> np.ndarray:
         """Customer position (int32 or int64) of every row of an event table, in its order."""
-        key = ("codes", table)
-        if key not in self._cache:
-            self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"])
-        return self._cache[key]
+        return self.cached(
+            ("codes", table), lambda: self.customer_codes(getattr(self, table)["customer_id"])
+        )
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """What ``compute()`` returns, computed once per ``key`` for this data and then reused.
@@ -589,7 +591,9 @@ class EventData:
             The cached result.
         """
         if key not in self._cache:
-            self._cache[key] = compute()
+            with _CACHE_LOCK:
+                if key not in self._cache:
+                    self._cache[key] = compute()
         return self._cache[key]
 
     def event_index(
@@ -622,9 +626,15 @@ class EventData:
         """
         time_column = time_column or SCHEMA[table].time_column
         cache_key = ("index", table, time_column, key, tuple(sorted(values or {})))
-        cached = self._cache.get(cache_key)
-        if cached is not None:
-            return cached
+        return self.cached(cache_key, lambda: self._event_index(table, time_column, values, mask))
+
+    def _event_index(
+        self,
+        table: str,
+        time_column: str,
+        values: dict[str, np.ndarray] | None,
+        mask: np.ndarray | None,
+    ) -> EventIndex:
         frame = getattr(self, table)
         codes = self.event_codes(table)
         times = frame[time_column].to_numpy(dtype="datetime64[ns]")
@@ -633,9 +643,7 @@ class EventData:
             mask = np.asarray(mask, dtype=bool)
             codes, times = codes[mask], times[mask]
             vals = {k: np.asarray(v)[mask] for k, v in vals.items()}
-        index = EventIndex(codes, times, len(self.customers), vals)
-        self._cache[cache_key] = index
-        return index
+        return EventIndex(codes, times, len(self.customers), vals)
 
     @property
     def time_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
