@@ -28,6 +28,7 @@ from .exceptions import (
     ChurnModelError,
     DataQualityWarning,
     LeakageWarning,
+    ResourceLimitError,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
 from .export import DEFAULT_ACTIONS, ListOptions, at_risk_list, write_at_risk
@@ -70,6 +71,7 @@ __all__ = [
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "ResourceLimitError",
     "SupportFeatures",
     "TenureFeatures",
     "__version__",

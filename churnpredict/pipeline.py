@@ -22,12 +22,8 @@ from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import ChurnDataError, ChurnModelError, LeakageWarning
-from .features import (
-    FeatureBuilder,
-    build_features,
-    default_builders,
-)
-from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
+from .features import FeatureBuilder, build_features, default_builders
+from .labels import customer_status, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
@@ -37,9 +33,12 @@ from .training import (
     business_kind,
     customer_value,
     describe_feature_columns,
+    fit_builders_within_memory,
     latest_cutoff_rows,
     model_id,
     required_inputs,
+    sized_training_cutoffs,
+    training_rows,
     training_summary,
 )
 from .windows import horizon_text, parse_window, to_naive_utc
@@ -49,9 +48,7 @@ __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 # --------------------------------------------------------------------------- helpers
 def _timestamp(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    stamp = to_naive_utc(stamp)
-    return stamp
+    return to_naive_utc(pd.Timestamp(value))
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -95,6 +92,13 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         (0.01 = one point; see docs/reasons.md).
     currency : str, default ""
         Symbol written before amounts in reasons (e.g. "€"; the config key ``currency``).
+    train_sample : float, optional
+        Train on every churner and this share (in (0, 1]) of the other rows of each training
+        cutoff, weighted so probabilities stay calibrated; the latest (validation) cutoffs
+        stay whole. For data too big to train on whole; None trains on every row.
+    n_jobs : int, optional
+        Threads building features (see :func:`~churnpredict.build_features`); default every
+        processor. Results are the same whatever the number.
 
     Attributes
     ----------
@@ -181,6 +185,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         windows: Sequence[Any] | None = None,
         reason_threshold: float = 0.01,
         currency: str = "",
+        train_sample: float | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.builders = builders
         self.model = model
@@ -193,6 +199,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.windows = windows
         self.reason_threshold = reason_threshold
         self.currency = currency
+        self.train_sample = train_sample
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -226,6 +234,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
+        share = self.train_sample
+        if share is not None and not (isinstance(share, (float, int)) and 0 < share <= 1):
+            raise ChurnModelError(f"train_sample={share!r}; expected a share in (0, 1] or None")
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -423,7 +434,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             labels = label_churn(data, cutoffs)
         else:
             as_of = data.time_range[1] if as_of is None else _timestamp(as_of)
-            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), self.cutoff_freq)
+            cutoffs = sized_training_cutoffs(
+                data, as_of, horizon, int(self.n_cutoffs), self.cutoff_freq
+            )
             labels = label_churn(
                 data,
                 cutoffs,
@@ -438,15 +451,18 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at the training cutoffs "
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
+        trained, weight = training_rows(model, labels, self.train_sample)
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:
             progress("labels", 1, total)
+        rows = fit_builders_within_memory(data, trained, active, sampled=weight is not None)
         X = build_features(
             data,
-            labels.index,
+            rows,
             active,
-            fit=True,
+            fit=False,
+            n_jobs=self.n_jobs,
             progress=(
                 False
                 if progress is None
@@ -460,8 +476,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        y = labels["churned"].to_numpy()
-        model.fit(X, y)
+        y = trained["churned"].to_numpy()
+        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
         if progress is not None:
             progress("model", total, total)
 
@@ -473,6 +489,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         # drift compares a scored population with the latest training population: rows pooled
         # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
         latest = latest_cutoff_rows(X)
+        peers = X if weight is None else latest  # a sample holds churners out of proportion
         self.set_fitted(
             builders=active,
             model=model,
@@ -485,15 +502,15 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             is_snapshot=bool(data.is_snapshot),
             business=business,
             business_reason=business_reason,
-            training_summary=training_summary(labels, len(names)),
+            training_summary=training_summary(labels, len(names), trained=trained, weight=weight),
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
             training_statuses_={
                 str(k): int(v) for k, v in status.value_counts().sort_index().items()
             },
             required_inputs_=required_inputs(active, data),
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
-            feature_percentiles_=reference_percentiles(X),
-            reason_facts_=related_facts(X, info),
+            feature_percentiles_=reference_percentiles(peers),
+            reason_facts_=related_facts(peers, info),
         )
         return X, labels
 
@@ -579,19 +596,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at as_of={as_of}: nobody had signed up and "
                 f"not yet churned by then; check as_of"
             )
-        X = build_features(data, pop.index, self.builders_, fit=False, progress=progress)
+        X = build_features(
+            data, pop.index, self.builders_, fit=False, progress=progress, n_jobs=self.n_jobs
+        )
         if self.is_snapshot_ and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         return self._align(X)
 
     def check_inputs(self, data: EventData) -> None:
-        """Refuse data lacking a table or column the pipeline was trained with.
-
-        Raises
-        ------
-        ChurnDataError
-            Naming the table or ``table.column`` (see :attr:`required_inputs_`).
-        """
+        """Refuse data lacking a table or column the pipeline was trained with: a
+        :class:`ChurnDataError` names the table or ``table.column`` (:attr:`required_inputs_`)."""
         self._check_inputs(data)
 
     def _check_inputs(self, data: EventData) -> None:
@@ -625,11 +639,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         return self._population_rule()
 
     def _population_rule(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`population` / :func:`label_churn` for this pipeline.
-
-        Inactivity churn keeps the lapsed customers: everyone who signed up and has not
-        cancelled is trained on and scored.
-        """
+        """:meth:`population_rule`."""
         kind = self.label_kind_
         return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
 

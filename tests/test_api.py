@@ -23,6 +23,7 @@ PUBLIC = {
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "ResourceLimitError",
     "SupportFeatures",
     "TenureFeatures",
     "__version__",

@@ -1,0 +1,174 @@
+"""Big runs: sizes estimated and refused up front, a training sample that stays calibrated.
+
+Work whose size is known before it starts (training rows x features, metric periods) is
+checked against the memory available (``CHURNPREDICT_MEMORY_LIMIT`` sets a budget here, so
+the tests do not depend on the machine) and refused with ``ResourceLimitError`` naming the
+sizes and the way out, before any row is laid out. ``train_sample`` keeps every churner and a
+share of the other rows of each training cutoff, weighted: the raw booster's probabilities
+stay calibrated without the calibration map's help.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+import churnpredict.pipeline as pipeline_module
+from churnpredict import ResourceLimitError
+from churnpredict.datasets import make_subscription_data
+from churnpredict.features import EngagementFeatures, TenureFeatures
+from churnpredict.metrics import churn_metrics
+from churnpredict.model import ChurnModel
+from churnpredict.pipeline import ChurnPipeline
+from churnpredict.resources import (
+    MEMORY_LIMIT_VARIABLE,
+    available_memory,
+    format_bytes,
+    parse_bytes,
+    process_memory,
+)
+from churnpredict.training import population_bound, sample_training_rows
+
+AS_OF = pd.Timestamp("2024-12-01")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_subscription_data(n_customers=2500, random_state=8)
+
+
+def _budget(monkeypatch, extra: int) -> None:
+    """Leave ``extra`` bytes above what this process holds now."""
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, str(process_memory() + extra))
+
+
+# ------------------------------------------------------------------ memory available
+def test_budget_variable_caps_what_is_available(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "1G")
+    assert available_memory() == max(0, (1 << 30) - process_memory())
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "lots")
+    with pytest.raises(ResourceLimitError, match=r"CHURNPREDICT_MEMORY_LIMIT='lots'; give bytes"):
+        available_memory()
+    assert parse_bytes("2.5G") == int(2.5 * 2**30) and format_bytes(3 * 2**30) == "3.0 GiB"
+
+
+# ------------------------------------------------------------------ training refused up front
+def test_twenty_thousand_hourly_cutoffs_are_refused_before_any_row_exists(data, monkeypatch):
+    """20,000 cutoffs an hour apart: tens of millions of rows. The count comes from sorted
+    signups and cancellations, so the refusal is immediate and labels are never built."""
+    _budget(monkeypatch, 256 << 20)
+
+    def no_labels(*args, **kwargs):  # pragma: no cover - the check must come first
+        raise AssertionError("labels were built before the size check")
+
+    monkeypatch.setattr(pipeline_module, "label_churn", no_labels)
+    start = time.perf_counter()
+    pipe = ChurnPipeline(n_cutoffs=20_000, cutoff_freq="1h")
+    with pytest.raises(ResourceLimitError) as caught:
+        pipe.fit(data, as_of=AS_OF, progress=False)
+    assert time.perf_counter() - start < 10
+    message = str(caught.value)
+    # the cutoffs before the first signup (two years of data: about 16,100 hours) not counted
+    assert re.match(r"training on [\d,]{9,} rows \(16,1\d\d cutoffs\) needs about", message)
+    assert "n_cutoffs=" in message and "train_sample=" in message and "--scheduler" in message
+
+
+def test_a_huge_n_cutoffs_is_counted_not_laid_out(data):
+    """Cutoffs before the first signup hold nobody: asking for 10**9 costs nothing."""
+    pipe = ChurnPipeline(
+        n_cutoffs=10**9,
+        cutoff_freq="365D",
+        model=ChurnModel(n_estimators=20, n_jobs=1, validation_cutoffs=1),
+        builders=[TenureFeatures()],
+    )
+    start = time.perf_counter()
+    pipe.fit(data, as_of=AS_OF, progress=False)
+    assert time.perf_counter() - start < 20
+    assert len(pipe.cutoffs_) == 2  # the two yearly cutoffs after the first signup
+
+
+def test_fifteen_hundred_windows_are_refused_before_they_are_built(data, monkeypatch):
+    """The builders are fitted first, so the check counts their columns exactly."""
+    _budget(monkeypatch, 400 << 20)
+    built = []
+    monkeypatch.setattr(EngagementFeatures, "build", lambda *a: built.append(1))
+    pipe = ChurnPipeline(builders=[EngagementFeatures(windows=list(range(1, 1501)))])
+    with pytest.raises(ResourceLimitError, match=r"x [\d,]{5,} features needs about"):
+        pipe.fit(data, as_of=AS_OF, progress=False)
+    assert not built
+
+
+def test_population_bound_is_an_upper_bound(data):
+    from churnpredict.labels import make_cutoffs, population
+
+    cutoffs = make_cutoffs(AS_OF, 6, "30D")
+    assert population_bound(data, cutoffs) >= len(population(data, cutoffs))
+    assert population_bound(data, cutoffs) <= 1.01 * len(population(data, cutoffs))
+
+
+# ------------------------------------------------------------------ metrics refused up front
+def test_metrics_per_second_are_refused_up_front(data, monkeypatch):
+    _budget(monkeypatch, 256 << 20)
+    start = time.perf_counter()
+    with pytest.raises(ResourceLimitError, match=r"metrics per 's'.*use a longer period"):
+        churn_metrics(data, period="s")
+    assert time.perf_counter() - start < 5
+    assert len(churn_metrics(data, period="MS")) == 24  # months are small
+
+
+# ------------------------------------------------------------------ the training sample
+def test_sample_keeps_every_churner_and_a_share_of_each_cutoff():
+    cutoffs = pd.DatetimeIndex(["2024-01-01", "2024-02-01", "2024-03-01"], name="cutoff")
+    index = pd.MultiIndex.from_product([np.arange(1000), cutoffs], names=["customer_id", "cutoff"])
+    churned = (np.arange(3000) % 20 == 0).astype(np.int8)
+    labels = pd.DataFrame({"churned": churned}, index=index)
+    kept, weight = sample_training_rows(labels, 0.1, keep_latest=1)
+    cut = kept.index.get_level_values("cutoff")
+    assert kept["churned"].sum() == churned.sum()  # every churner
+    latest = cut == cutoffs[-1]
+    assert latest.sum() == 1000 and np.all(weight[latest] == 1.0)  # the latest cutoff whole
+    for stamp in cutoffs[:-1]:
+        here = (cut == stamp) & (kept["churned"].to_numpy() == 0)
+        assert here.sum() == 95  # a tenth of the 950 others
+        assert np.allclose(weight[here], 10.0)
+        # weighted, each sampled cutoff counts all its rows again
+        assert weight[cut == stamp].sum() == pytest.approx(1000)
+    again, _ = sample_training_rows(labels, 0.1, keep_latest=1)
+    assert again.index.equals(kept.index)  # the same rows every time
+
+
+def test_training_sample_stays_calibrated_and_ranks_like_all_rows(data):
+    """Without the calibration map, the booster's own probabilities must match the churn
+    rate of the next horizon: the weights undo the sample's excess of churners (unweighted,
+    the mean probability would be about 1.5 times the rate here)."""
+    model = ChurnModel(n_estimators=300, n_jobs=1, calibration=None)
+    full = ChurnPipeline(model=model).fit(data, as_of=AS_OF, progress=False)
+    sampled = ChurnPipeline(model=model, train_sample=0.25).fit(data, as_of=AS_OF, progress=False)
+    summary = sampled.training_summary_
+    assert summary["n_trained_rows"] < 0.5 * summary["n_rows"]
+    assert summary["n_sampled_cutoffs"] == 12 - 2  # the two validation cutoffs stay whole
+    later = sampled.evaluate(data, AS_OF, progress=False)
+    base = full.evaluate(data, AS_OF, progress=False)
+    observed = later.scores["churned"].mean()
+    assert later.scores["churn_probability"].mean() == pytest.approx(observed, rel=0.2)
+    assert later.metrics["auc"] > base.metrics["auc"] - 0.03
+
+
+def test_training_sample_needs_weights_and_a_share(data):
+    from churnpredict.model import LogisticBaseline
+
+    with pytest.raises(Exception, match="sample_weight"):
+        ChurnPipeline(model=LogisticBaseline(), train_sample=0.5).fit(data, progress=False)
+    with pytest.raises(Exception, match=r"train_sample=1.5; expected a share in \(0, 1\]"):
+        ChurnPipeline(train_sample=1.5).fit(data, progress=False)
