@@ -172,3 +172,65 @@ def test_training_sample_needs_weights_and_a_share(data):
         ChurnPipeline(model=LogisticBaseline(), train_sample=0.5).fit(data, progress=False)
     with pytest.raises(Exception, match=r"train_sample=1.5; expected a share in \(0, 1\]"):
         ChurnPipeline(train_sample=1.5).fit(data, progress=False)
+
+
+# ------------------------------------------------------------------ the command line
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scale") / "data"
+    folder.mkdir()
+    tables = make_subscription_data(n_customers=400, events_per_day=0.3, random_state=3).tables
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def _invoke(*args):
+    from typer.testing import CliRunner
+
+    from churnpredict import cli
+
+    return CliRunner().invoke(cli.app, [str(a) for a in args], catch_exceptions=False)
+
+
+def _one_line_error(result, *fragments):
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("churnpredict: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_cli_refuses_a_run_too_big_with_exit_2_and_the_way_out(data_dir, tmp_path, monkeypatch):
+    config = tmp_path / "big.toml"
+    config.write_text('n_cutoffs = 20000\ncutoff_freq = "1h"\n')
+    _budget(monkeypatch, 64 << 20)
+    result = _invoke("train", data_dir, "--model", tmp_path / "m", "--config", config)
+    _one_line_error(result, "more memory", "n_cutoffs=", "--train-sample", "--scheduler")
+    result = _invoke("metrics", data_dir, "--period", "s")
+    _one_line_error(result, "metrics per", "use a longer period")
+
+
+def test_cli_out_of_memory_is_exit_2_with_the_way_out(data_dir, tmp_path, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.45 TiB for an array")
+
+    monkeypatch.setattr(ChurnPipeline, "fit", exhausted)
+    result = _invoke("train", data_dir, "--model", tmp_path / "m")
+    _one_line_error(result, "out of memory", "--train-sample", "--scheduler")
+
+
+def test_cli_trains_on_a_sample(data_dir, tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text("[model]\nn_estimators = 40\nn_jobs = 1\n")
+    model = tmp_path / "m"
+    result = _invoke(
+        "train", data_dir, "--model", model, "--config", config, "--train-sample", "0.3"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "sample: " in result.stdout and "every churner" in result.stdout
+    assert ChurnPipeline.load(model).train_sample == 0.3
+    _one_line_error(
+        _invoke("train", data_dir, "--model", tmp_path / "x", "--train-sample", "1.5"),
+        "train_sample=1.5",
+    )

@@ -65,6 +65,15 @@ def train(
         ),
     ] = None,
     business: BusinessOpt = None,
+    train_sample: Annotated[
+        float | None,
+        typer.Option(
+            "--train-sample",
+            help="Train on every churner and this share (0-1] of the other customers at each "
+            "training cutoff, weighted so probabilities stay calibrated: for data too big to "
+            "train on whole. Default: every row (or the config's train_sample).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
@@ -83,8 +92,15 @@ def train(
             parse_duration(horizon, "--horizon")
         check_bundle_destination(model)
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
-        pipeline = build_pipeline(settings, horizon=horizon, label=label, business=business)
+        pipeline = build_pipeline(
+            settings, horizon=horizon, label=label, business=business, train_sample=train_sample
+        )
         if scheduler is not None:
+            if pipeline.train_sample is not None:
+                raise BadInput(
+                    "--train-sample trains on this machine; with --scheduler the cluster "
+                    "trains on every row (drop one of the two)"
+                )
             from ..dask import train_dask
 
             quiet_dask_logs(debug)
@@ -129,6 +145,12 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
         f"{pipeline.label_kind_} churn within {horizon_words(pipeline.horizon_)}; "
         f"churn rate {t['positive_rate']:.1%}; {t['n_features']} features"
     )
+    if "n_trained_rows" in t:
+        session.say(
+            f"  sample: {t['n_trained_rows']:,} rows (every churner and a share "
+            f"{pipeline.train_sample:g} of the others at {t['n_sampled_cutoffs']} cutoffs, "
+            f"weighted; the latest cutoffs whole)"
+        )
     say_business(session, pipeline)
     v = pipeline.validation_scores_
     shown = [
