@@ -61,6 +61,39 @@ T = TypeVar("T")
 #: Held while a cached result is computed, so that feature blocks built on several threads
 #: compute each index once (re-entrant: a computation may ask for another cached result).
 _CACHE_LOCK = threading.RLock()
+#: Events checked at a time while validating (temporaries of a few MB).
+_CHUNK = 1 << 20
+
+
+def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``ids`` (-1 where absent), as int32 when it fits.
+
+    Event tables are mostly grouped by customer: numeric ids are then looked up once per run
+    of equal ids and repeated, instead of once per event; otherwise chunk by chunk.
+    """
+    dtype = np.int32 if len(ids) < 2**31 else np.int64
+    array = values.to_numpy()
+    if len(array) and array.dtype.kind in "iu":
+        change = np.flatnonzero(array[1:] != array[:-1]) + 1
+        if len(change) < len(array) // 4:
+            starts = np.concatenate([[0], change])
+            lengths = np.diff(np.append(starts, len(array)))
+            return np.repeat(ids.get_indexer(array[starts]).astype(dtype), lengths)
+    out = np.empty(len(array), dtype=dtype)
+    for lo in range(0, len(array), _CHUNK):
+        out[lo : lo + _CHUNK] = ids.get_indexer(values.iloc[lo : lo + _CHUNK])
+    return out
+
+
+def _sorted_by_customer_and_time(codes: np.ndarray, times: np.ndarray) -> bool:
+    """True when events are in (customer, time) order; checked in chunks (small temporaries)."""
+    for lo in range(0, max(len(codes) - 1, 0), _CHUNK):
+        hi = min(lo + _CHUNK, len(codes) - 1)
+        a, b = codes[lo:hi], codes[lo + 1 : hi + 1]
+        same = a == b
+        if np.any(b < a) or np.any(times[lo + 1 : hi + 1][same] < times[lo:hi][same]):
+            return False
+    return True
 
 
 class EventData:
@@ -349,7 +382,7 @@ class EventData:
                     )
         # Match customers: ids are compared as they are, never cast (345 is not '345').
         check_id_kind(table, frame["customer_id"], self._id_kind)
-        codes = ids.get_indexer(frame["customer_id"])
+        codes = _positions(ids, frame["customer_id"])
         unknown = codes < 0
         if unknown.any():
             self._pending_unknown = getattr(self, "_pending_unknown", [])
@@ -371,8 +404,7 @@ class EventData:
         # may leave the table empty: the family then applies with no events, as after cut()
         frame, codes = self._outside_lifetime(table, frame, codes)
         times = frame[tcol].to_numpy()
-        same = codes[1:] == codes[:-1]
-        if not ((codes[1:] > codes[:-1]) | (same & (times[1:] >= times[:-1]))).all():
+        if not _sorted_by_customer_and_time(codes, times):
             order = np.lexsort((times, codes))
             frame = frame.iloc[order]
             codes = codes[order]
@@ -410,12 +442,20 @@ class EventData:
         if len(frame) == 0:
             return frame, codes
         times = frame[SCHEMA[table].time_column].to_numpy(dtype="datetime64[ns]")
-        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
-        before = int((times < signup).sum())
+        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")
+        churned = (
+            self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")
+            if "churned_at" in self.customers
+            else None
+        )
+        before = 0
         after_mask = np.zeros(len(frame), dtype=bool)
-        if "churned_at" in self.customers:
-            churned = self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")[codes]
-            after_mask = ~np.isnat(churned) & (times > churned)
+        for lo in range(0, len(frame), _CHUNK):  # in chunks: no per-event copies of the times
+            part, who = times[lo : lo + _CHUNK], codes[lo : lo + _CHUNK]
+            before += int(np.count_nonzero(part < signup[who]))
+            if churned is not None:
+                ends = churned[who]
+                after_mask[lo : lo + _CHUNK] = ~np.isnat(ends) & (part > ends)
         after = int(after_mask.sum())
         if before or after:
             self._outside.append((table, before, after))

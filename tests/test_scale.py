@@ -234,3 +234,42 @@ def test_cli_trains_on_a_sample(data_dir, tmp_path):
         _invoke("train", data_dir, "--model", tmp_path / "x", "--train-sample", "1.5"),
         "train_sample=1.5",
     )
+
+
+# ------------------------------------------------------------------ loading
+def test_loading_checks_events_without_copying_them():
+    """Validation looks customers up once per run of events and checks lifetimes and order
+    chunk by chunk: its temporaries stay under the size of the event table (they were about
+    twice its size: per-event copies of signups, cancellations and positions)."""
+    import tracemalloc
+
+    from churnpredict import EventData
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    signup = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")
+    customers = pd.DataFrame({"customer_id": np.arange(n), "signup_at": signup})
+    customers["churned_at"] = signup + pd.Timedelta("1100D")
+    ids = np.repeat(np.arange(n), 150)
+    seconds = rng.integers(0, 700 * 86_400, len(ids))
+    times = pd.Timestamp("2023-01-01") + pd.to_timedelta(seconds, "s")
+    activity = pd.DataFrame({"customer_id": ids, "timestamp": times.astype("datetime64[ns]")})
+    activity = activity.sort_values(["customer_id", "timestamp"], ignore_index=True)
+    with pytest.warns(Warning):  # events before signup are kept and counted
+        EventData(customers.iloc[:10], activity=activity.iloc[:100], unknown_customers="drop")
+    tracemalloc.start()
+    try:
+        with pytest.warns(Warning):
+            data = EventData(customers, activity=activity)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < activity.memory_usage().sum()
+    # the same positions as a lookup of every event, grouped by customer or not
+    expected = pd.Index(customers["customer_id"]).get_indexer(activity["customer_id"])
+    assert np.array_equal(data.event_codes("activity"), expected)
+    shuffled = activity.sample(frac=1.0, random_state=1)
+    with pytest.warns(Warning):
+        again = EventData(customers, activity=shuffled)
+    assert np.array_equal(again.event_codes("activity"), expected)
+    pd.testing.assert_frame_equal(again.activity, data.activity)
