@@ -636,6 +636,20 @@ class EventData:
                     self._cache[key] = compute()
         return self._cache[key]
 
+    def release_cache(self) -> None:
+        """Drop what builders keep in :meth:`cached` (event indexes, flags, sorted values).
+
+        Each is computed again when next asked for; the customer positions of the events,
+        worked out at load, stay. Training calls it once the features are built, before the
+        booster needs the room.
+        """
+        with _CACHE_LOCK:
+            self._cache = {
+                key: value
+                for key, value in self._cache.items()
+                if key == "customer_index" or (isinstance(key, tuple) and key[0] == "codes")
+            }
+
     def event_index(
         self,
         table: str,

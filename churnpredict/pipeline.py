@@ -28,14 +28,17 @@ from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
+from .summary import summary_frame
 from .training import (
     TrainingPlan,
     business_kind,
     customer_value,
     describe_feature_columns,
     fit_builders_within_memory,
+    float32_features,
     latest_cutoff_rows,
     model_id,
+    pipeline_summary_rows,
     required_inputs,
     sized_training_cutoffs,
     training_rows,
@@ -266,7 +269,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         -------
         ChurnPipeline
         """
-        self.fit_training(data, as_of, progress)
+        with reporter(progress, "fit") as report:
+            self._fit_training(data, as_of, report, keep_features=False)
         return self
 
     def _forget_fit(self) -> None:
@@ -413,9 +417,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             return self._fit_training(data, as_of, report)
 
     def _fit_training(
-        self, data: EventData, as_of: Any, progress: Progress | None
+        self, data: EventData, as_of: Any, progress: Progress | None, keep_features: bool = True
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Fit everything; return the training features and labels (for evaluation)."""
+        """Fit everything; return the training features (float32 for a ChurnModel unless
+        ``keep_features``: what XGBoost reads, in half the memory) and labels."""
         data = self._check_data(data)
         self._check_params()
         self._forget_fit()
@@ -476,20 +481,25 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        y = trained["churned"].to_numpy()
-        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
-        if progress is not None:
-            progress("model", total, total)
-
         from .explain import reference_percentiles, related_facts
 
+        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
         status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
+        data.release_cache()  # the event indexes, rebuilt when next asked for
         names = [str(c) for c in X.columns]
         info = describe_feature_columns(active, names)
         # drift compares a scored population with the latest training population: rows pooled
         # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
         latest = latest_cutoff_rows(X)
         peers = X if weight is None else latest  # a sample holds churners out of proportion
+        percentiles, facts = reference_percentiles(peers), related_facts(peers, info)
+        del peers  # X itself when not sampled: X then goes to the booster alone, in float32
+        if not keep_features and isinstance(model, ChurnModel):
+            X = float32_features(X)
+        y = trained["churned"].to_numpy()
+        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
+        if progress is not None:
+            progress("model", total, total)
         self.set_fitted(
             builders=active,
             model=model,
@@ -509,8 +519,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             },
             required_inputs_=required_inputs(active, data),
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
-            feature_percentiles_=reference_percentiles(peers),
-            reason_facts_=related_facts(peers, info),
+            feature_percentiles_=percentiles,
+            reason_facts_=facts,
         )
         return X, labels
 
@@ -920,27 +930,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     def summary(self) -> pd.DataFrame:
         """Training window, rows, churn rate and validation scores as a one-column DataFrame."""
         check_is_fitted(self, "model_")
-        t = self.training_summary_
-        rows: list[tuple[str, str, Any]] = [
-            ("training", "as_of", self.as_of_),
-            ("training", "business", getattr(self, "business_", "subscription")),
-            ("training", "business_reason", getattr(self, "business_reason_", "")),
-            ("training", "label", self.label_kind_),
-            ("training", "horizon", self.horizon_),
-            ("training", "first_cutoff", self.cutoffs_.min()),
-            ("training", "last_cutoff", self.cutoffs_.max()),
-            ("training", "n_cutoffs", t["n_cutoffs"]),
-            ("training", "n_rows", t["n_rows"]),
-            ("training", "n_customers", t["n_customers"]),
-            ("training", "positive_rate", t["positive_rate"]),
-            ("training", "n_features", t["n_features"]),
-        ]
-        rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
-        rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
-        rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
-        from .summary import summary_frame
-
-        return summary_frame(rows)
+        return summary_frame(pipeline_summary_rows(self))
 
     # ------------------------------------------------------------------ bundle
     def save(self, path: str | os.PathLike, *, key: str | bytes | None = None) -> Path:

@@ -48,6 +48,8 @@ __all__ = [
     "training_memory",
     "training_rows",
     "fit_builders_within_memory",
+    "float32_features",
+    "pipeline_summary_rows",
     "sized_training_cutoffs",
     "customer_value",
     "describe_feature_columns",
@@ -605,4 +607,39 @@ def fit_builders_within_memory(
         n_events=sum(len(t) for name, t in data.tables.items() if name != "customers"),
         sampled=sampled,
     )
+    return rows
+
+
+def float32_features(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its float64 columns as float32 (other columns as they are).
+
+    What XGBoost reads anyway (it casts every input to float32), in half the memory: the
+    booster is the same, split for split.
+    """
+    return X.astype({c: np.float32 for c in X.columns if X[c].dtype == np.float64})
+
+
+def pipeline_summary_rows(pipeline: Any) -> list[tuple[str, str, Any]]:
+    """The rows of a fitted :class:`~churnpredict.pipeline.ChurnPipeline`'s ``summary``:
+    training window, rows, churn rate, churn types, statuses and validation scores."""
+    t = pipeline.training_summary_
+    rows: list[tuple[str, str, Any]] = [
+        ("training", "as_of", pipeline.as_of_),
+        ("training", "business", getattr(pipeline, "business_", "subscription")),
+        ("training", "business_reason", getattr(pipeline, "business_reason_", "")),
+        ("training", "label", pipeline.label_kind_),
+        ("training", "horizon", pipeline.horizon_),
+        ("training", "first_cutoff", pipeline.cutoffs_.min()),
+        ("training", "last_cutoff", pipeline.cutoffs_.max()),
+        ("training", "n_cutoffs", t["n_cutoffs"]),
+        ("training", "n_rows", t["n_rows"]),
+        ("training", "n_customers", t["n_customers"]),
+        ("training", "positive_rate", t["positive_rate"]),
+        ("training", "n_features", t["n_features"]),
+    ]
+    if "n_trained_rows" in t:  # a training sample
+        rows.append(("training", "n_trained_rows", t["n_trained_rows"]))
+    rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
+    rows += [("status", k, v) for k, v in getattr(pipeline, "training_statuses_", {}).items()]
+    rows += [("validation", k, v) for k, v in pipeline.validation_scores_.items()]
     return rows
