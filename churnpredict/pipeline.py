@@ -30,6 +30,7 @@ from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .summary import summary_frame
 from .training import (
+    EXPLAIN_BLOCK_ROWS,
     TrainingPlan,
     business_kind,
     customer_value,
@@ -732,6 +733,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         out["status"] = customer_status(
             data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
         ).to_numpy()
+        data.release_cache()  # the event indexes: the reasons need the room more
         if explain:
             if not hasattr(self.model_, "booster_"):
                 raise ChurnModelError(
@@ -741,15 +743,18 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             from .explain import explain as explain_rows
 
             info = describe_feature_columns(self.builders_, self.feature_names_)
-            reasons = explain_rows(
-                self.model_,
-                X,
-                info,
-                top=3,
-                threshold=float(self.reason_threshold),
-                percentiles=getattr(self, "feature_percentiles_", None),
-                facts=getattr(self, "reason_facts_", None),
-                currency=str(self.currency or ""),
+            reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
+                explain_rows(
+                    self.model_,
+                    X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
+                    info,
+                    top=3,
+                    threshold=float(self.reason_threshold),
+                    percentiles=getattr(self, "feature_percentiles_", None),
+                    facts=getattr(self, "reason_facts_", None),
+                    currency=str(self.currency or ""),
+                )
+                for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
             )
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)

@@ -39,6 +39,7 @@ from .resources import check_memory
 from .windows import parse_window
 
 __all__ = [
+    "EXPLAIN_BLOCK_ROWS",
     "TrainingPlan",
     "business_kind",
     "check_training_size",
@@ -401,6 +402,8 @@ def customer_value(
 
 
 # --------------------------------------------------------------------------- size
+#: Rows explained at a time when scoring (reasons cost a few KB a row while they are made).
+EXPLAIN_BLOCK_ROWS = 100_000
 #: Bytes a training row costs besides its features: labels, index, booster state per row.
 ROW_BYTES = 200
 #: Bytes per feature value of a training row: the float64 feature frame, the builders'

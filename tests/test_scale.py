@@ -273,3 +273,18 @@ def test_loading_checks_events_without_copying_them():
         again = EventData(customers, activity=shuffled)
     assert np.array_equal(again.event_codes("activity"), expected)
     pd.testing.assert_frame_equal(again.activity, data.activity)
+
+
+def test_reasons_made_in_blocks_are_the_reasons_made_whole(monkeypatch):
+    """Scoring explains its rows a block at a time (bounded temporaries): the same list."""
+    import churnpredict.pipeline as pipeline_module
+
+    data = make_subscription_data(n_customers=600, random_state=4)
+    pipe = ChurnPipeline(model=ChurnModel(n_estimators=60, n_jobs=1)).fit(
+        data, as_of=AS_OF, progress=False
+    )
+    whole = pipe.score(data, AS_OF, progress=False)
+    monkeypatch.setattr(pipeline_module, "EXPLAIN_BLOCK_ROWS", 37)
+    blocks = pipe.score(data, AS_OF, progress=False)
+    assert len(whole) > 37 * 5
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
