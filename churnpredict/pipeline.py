@@ -33,6 +33,7 @@ from .training import (
     EXPLAIN_BLOCK_ROWS,
     TrainingPlan,
     business_kind,
+    check_train_sample,
     customer_value,
     describe_feature_columns,
     fit_builders_within_memory,
@@ -96,10 +97,11 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         (0.01 = one point; see docs/reasons.md).
     currency : str, default ""
         Symbol written before amounts in reasons (e.g. "€"; the config key ``currency``).
-    train_sample : float, optional
+    train_sample : "auto", float or None, default "auto"
         Train on every churner and this share (in (0, 1]) of the other rows of each training
         cutoff, weighted so probabilities stay calibrated; the latest (validation) cutoffs
-        stay whole. For data too big to train on whole; None trains on every row.
+        stay whole. "auto" samples only big data (see :func:`~churnpredict.training.
+        auto_sample_share`); None or 1 trains on every row.
     n_jobs : int, optional
         Threads building features (see :func:`~churnpredict.build_features`); default every
         processor. Results are the same whatever the number.
@@ -189,7 +191,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         windows: Sequence[Any] | None = None,
         reason_threshold: float = 0.01,
         currency: str = "",
-        train_sample: float | None = None,
+        train_sample: float | str | None = "auto",
         n_jobs: int | None = None,
     ) -> None:
         self.builders = builders
@@ -238,9 +240,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         n = self.n_cutoffs
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
-        share = self.train_sample
-        if share is not None and not (isinstance(share, (float, int)) and 0 < share <= 1):
-            raise ChurnModelError(f"train_sample={share!r}; expected a share in (0, 1] or None")
+        check_train_sample(self.train_sample)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -457,7 +457,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at the training cutoffs "
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
-        trained, weight = training_rows(model, labels, self.train_sample)
+        trained, weight, share = training_rows(model, labels, self.train_sample)
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:
@@ -513,7 +513,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             is_snapshot=bool(data.is_snapshot),
             business=business,
             business_reason=business_reason,
-            training_summary=training_summary(labels, len(names), trained=trained, weight=weight),
+            training_summary=training_summary(
+                labels, len(names), trained=trained, weight=weight, share=share
+            ),
             validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
             training_statuses_={
                 str(k): int(v) for k, v in status.value_counts().sort_index().items()

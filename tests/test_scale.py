@@ -170,8 +170,31 @@ def test_training_sample_needs_weights_and_a_share(data):
 
     with pytest.raises(Exception, match="sample_weight"):
         ChurnPipeline(model=LogisticBaseline(), train_sample=0.5).fit(data, progress=False)
-    with pytest.raises(Exception, match=r"train_sample=1.5; expected a share in \(0, 1\]"):
+    with pytest.raises(Exception, match=r"train_sample=1.5; expected 'auto', a share in \(0, 1\]"):
         ChurnPipeline(train_sample=1.5).fit(data, progress=False)
+    # "auto" (the default) never asks a model without weights for a sample
+    ChurnPipeline(model=LogisticBaseline()).fit(data, as_of=AS_OF, progress=False)
+
+
+def test_auto_samples_big_data_only(monkeypatch):
+    """ "auto" keeps every row up to AUTO_SAMPLE_FROM rows in the sampled cutoffs; above,
+    every churner and about AUTO_SAMPLE_ROWS rows, never less than a tenth of the others."""
+    import churnpredict.training as training
+    from churnpredict.training import auto_sample_share
+
+    cutoffs = pd.date_range("2024-01-01", periods=12, freq="14D", name="cutoff")
+    index = pd.MultiIndex.from_product(
+        [np.arange(10_000), cutoffs], names=["customer_id", "cutoff"]
+    )
+    churned = (np.arange(len(index)) % 25 == 0).astype(np.int8)  # 4% churn
+    labels = pd.DataFrame({"churned": churned}, index=index)
+    assert auto_sample_share(labels, keep_latest=2) is None  # 100,000 rows: every row
+    monkeypatch.setattr(training, "AUTO_SAMPLE_FROM", 50_000)
+    monkeypatch.setattr(training, "AUTO_SAMPLE_ROWS", 30_000)
+    share = auto_sample_share(labels, keep_latest=2)
+    assert share == pytest.approx((30_000 - 4_000) / 96_000, abs=1e-3)
+    monkeypatch.setattr(training, "AUTO_SAMPLE_ROWS", 5_000)
+    assert auto_sample_share(labels, keep_latest=2) == 0.1  # the floor
 
 
 # ------------------------------------------------------------------ the command line
@@ -230,6 +253,7 @@ def test_cli_trains_on_a_sample(data_dir, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "sample: " in result.stdout and "every churner" in result.stdout
     assert ChurnPipeline.load(model).train_sample == 0.3
+    assert ChurnPipeline().train_sample == "auto"
     _one_line_error(
         _invoke("train", data_dir, "--model", tmp_path / "x", "--train-sample", "1.5"),
         "train_sample=1.5",

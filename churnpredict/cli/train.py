@@ -71,7 +71,8 @@ def train(
             "--train-sample",
             help="Train on every churner and this share (0-1] of the other customers at each "
             "training cutoff, weighted so probabilities stay calibrated: for data too big to "
-            "train on whole. Default: every row (or the config's train_sample).",
+            "train on whole; 1 for every row. Default: auto, a sample only of more than "
+            "500,000 training rows (or the config's train_sample).",
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -96,7 +97,7 @@ def train(
             settings, horizon=horizon, label=label, business=business, train_sample=train_sample
         )
         if scheduler is not None:
-            if pipeline.train_sample is not None:
+            if train_sample is not None:
                 raise BadInput(
                     "--train-sample trains on this machine; with --scheduler the cluster "
                     "trains on every row (drop one of the two)"
@@ -148,7 +149,7 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
     if "n_trained_rows" in t:
         session.say(
             f"  sample: {t['n_trained_rows']:,} rows (every churner and a share "
-            f"{pipeline.train_sample:g} of the others at {t['n_sampled_cutoffs']} cutoffs, "
+            f"{t['train_sample']:g} of the others at {t['n_sampled_cutoffs']} cutoffs, "
             f"weighted; the latest cutoffs whole)"
         )
     say_business(session, pipeline)
