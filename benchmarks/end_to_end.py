@@ -112,13 +112,14 @@ def run(args: list[str], reference: Path | None = None) -> dict[str, float]:
     env = dict(os.environ)
     code = ROOT if reference is None else reference
     env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.TemporaryFile("w+") as log:  # the code under test is the one imported
         start = time.perf_counter()
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # not run from the repository: "-m" would import it first
             [sys.executable, "-m", "churnpredict", *map(str, args)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=tempfile.gettempdir(),
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -152,8 +153,24 @@ def accuracy(data: Path, model: Path, reference: Path | None = None) -> dict[str
         capture_output=True,
         text=True,
         check=True,
+        cwd=tempfile.gettempdir(),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _imported(reference: Path | None) -> str:
+    """Where the churnpredict a run uses comes from (and its version)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT if reference is None else reference)
+    script = "import churnpredict as c; print(c.__file__, c.__version__)"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tempfile.gettempdir(),
+    ).stdout.strip()
 
 
 # --------------------------------------------------------------------------- one size
@@ -172,6 +189,8 @@ def bench_size(n: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     )
     rows = []
     codes = [("this", None)] + ([("reference", args.reference)] if args.reference else [])
+    for label, code in codes:
+        print(f"  {label}: {_imported(code)}", flush=True)
     for share in args.train_sample:
         # the reference runs once, with its own defaults
         for label, code in codes if share == args.train_sample[0] else codes[:1]:

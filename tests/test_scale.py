@@ -261,6 +261,10 @@ def test_cli_trains_on_a_sample(data_dir, tmp_path):
 
 
 # ------------------------------------------------------------------ loading
+@pytest.mark.skipif(
+    int(pd.__version__.split(".")[0]) < 3,
+    reason="pandas 2 copies a table's columns on reset_index and assignment (no copy-on-write)",
+)
 def test_loading_checks_events_without_copying_them():
     """Validation looks customers up once per run of events and checks lifetimes and order
     chunk by chunk: its temporaries stay under the size of the event table (they were about
