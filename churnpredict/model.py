@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .calibration import Calibrator
 from .exceptions import ChurnModelError
-from .fitplan import CandidateTrainer, FitPlan, Refitter, make_fit_plan
+from .fitplan import CandidateTrainer, FitPlan, Refitter, early_stopping_rows, make_fit_plan
 from .jsonstate import JSONStateMixin
 from .model_input import FrameInputMixin
 from .model_matrix import BoosterRows
@@ -353,14 +353,18 @@ class ChurnModel(
             weight,
             self.n_jobs,
         )
-        matrices = {"train": rows.quantile_matrix(plan.train), "valid": rows.matrix(plan.valid)}
+        watched, watch_weight = early_stopping_rows(target, plan.valid, weight, plan.seed)
+        matrices = {
+            "train": rows.quantile_matrix(plan.train),
+            "watch": rows.matrix(watched, watch_weight),
+        }
         y_valid = target[plan.valid]
 
         def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
-            booster, best_it = self._train(params, matrices["train"], matrices["valid"])
-            margin = booster.predict(
-                matrices["valid"], output_margin=True, iteration_range=(0, best_it + 1)
-            )
+            booster, best_it = self._train(params, matrices["train"], matrices["watch"])
+            # the calibration map and the validation scores: every validation row
+            valid = matrices["watch"] if watched is plan.valid else rows.matrix(plan.valid)
+            margin = booster.predict(valid, output_margin=True, iteration_range=(0, best_it + 1))
             return best_it, margin, y_valid
 
         def refit(params: dict[str, Any], rounds: int) -> xgb.Booster:

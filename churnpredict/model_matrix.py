@@ -97,9 +97,13 @@ class BoosterRows:
         )
         return xgb.QuantileDMatrix(blocks, **self._kwargs)
 
-    def matrix(self, mask: np.ndarray | None = None) -> xgb.DMatrix:
+    def matrix(
+        self, mask: np.ndarray | None = None, weight: np.ndarray | None = None
+    ) -> xgb.DMatrix:
         """The rows of ``mask`` as a plain :class:`xgboost.DMatrix` (e.g. a validation fold,
-        which XGBoost evaluates faster from raw values than from bins)."""
+        which XGBoost evaluates faster from raw values than from bins); ``weight`` (over
+        every row) replaces the rows' own weights."""
         rows = self._positions(mask)
-        weight = None if self.weight is None else self.weight[rows]
+        weight = self.weight if weight is None else np.asarray(weight, dtype=np.float64)
+        weight = None if weight is None else weight[rows]
         return xgb.DMatrix(self.typed(rows), label=self.label[rows], weight=weight, **self._kwargs)

@@ -546,7 +546,7 @@ def sample_training_rows(
 #: ``train_sample="auto"`` samples when the sampled cutoffs hold more rows than this...
 AUTO_SAMPLE_FROM = 500_000
 #: ...keeping about this many of them (every churner and a share of the others)...
-AUTO_SAMPLE_ROWS = 250_000
+AUTO_SAMPLE_ROWS = 400_000
 #: ...but never less than this share of the others.
 AUTO_SAMPLE_MIN_SHARE = 0.1
 

@@ -586,3 +586,33 @@ def test_weighted_scores_equal_repeated_rows():
     for key in ("base_rate", "auc", "average_precision", "brier", "log_loss"):
         assert weighted[key] == pytest.approx(repeated[key], rel=1e-9), key
     assert weighted["top_decile_lift"] == pytest.approx(repeated["top_decile_lift"], rel=0.05)
+
+
+def test_early_stopping_watches_a_weighted_share_of_a_big_validation_fold(panel, monkeypatch):
+    """Beyond EARLY_STOPPING_ROWS validation rows, early stopping watches every churner and a
+    weighted share of the others; the calibration map and the scores still use every row."""
+    import churnpredict.fitplan as fitplan
+
+    X, y = panel
+    whole = ChurnModel(n_estimators=200, n_jobs=1, horizon="28D").fit(X, y)
+    monkeypatch.setattr(fitplan, "EARLY_STOPPING_ROWS", 120)
+    mask, weight = fitplan.early_stopping_rows(
+        y.to_numpy(), _cutoffs_mask(X, whole.valid_cutoffs_), None, 7
+    )
+    assert mask.sum() == 120 and np.all(
+        y.to_numpy()[_cutoffs_mask(X, whole.valid_cutoffs_)][
+            ~mask[_cutoffs_mask(X, whole.valid_cutoffs_)]
+        ]
+        == 0
+    )  # churners are all watched
+    assert weight[mask].sum() == pytest.approx(_cutoffs_mask(X, whole.valid_cutoffs_).sum())
+    watched = ChurnModel(n_estimators=200, n_jobs=1, horizon="28D").fit(X, y)
+    assert watched.validation_scores_["n_rows"] == whole.validation_scores_["n_rows"] == 500
+    assert abs(watched.best_iteration_ - whole.best_iteration_) <= 40
+    assert watched.validation_scores_["auc"] == pytest.approx(
+        whole.validation_scores_["auc"], abs=0.03
+    )
+
+
+def _cutoffs_mask(X, cutoffs):
+    return np.asarray(X.index.get_level_values("cutoff").isin(cutoffs))
