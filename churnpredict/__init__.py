@@ -35,6 +35,7 @@ from .exceptions import (
     DataQualityWarning,
     LeakageWarning,
     ModelQualityWarning,
+    ResourceLimitError,
     SeasonWarning,
 )
 from .explain import global_importance, shap_values, to_shap_explanation
@@ -84,6 +85,7 @@ __all__ = [
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "ResourceLimitError",
     "SupportFeatures",
     "TenureFeatures",
     "UsageFeatures",

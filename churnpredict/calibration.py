@@ -60,42 +60,57 @@ class Calibrator:
         self.y = np.asarray(y, dtype=np.float64)
 
     @staticmethod
-    def _platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    def _platt(
+        margin: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+    ) -> tuple[float, float]:
         lr = LogisticRegression(C=1e6, max_iter=1000)
-        lr.fit(margin.reshape(-1, 1), y)
+        lr.fit(margin.reshape(-1, 1), y, sample_weight=weight)
         return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
     @classmethod
     def fit(
-        cls, method: str, margin: np.ndarray, y: np.ndarray, *, prior: str = "raw"
+        cls,
+        method: str,
+        margin: np.ndarray,
+        y: np.ndarray,
+        *,
+        prior: str = "raw",
+        sample_weight: np.ndarray | None = None,
     ) -> Calibrator:
         """Fit on validation margins ``margin`` and 0/1 outcomes ``y``.
 
-        ``prior`` ("raw" or "sigmoid") is what sparse isotonic blocks are shrunk toward.
+        ``prior`` ("raw" or "sigmoid") is what sparse isotonic blocks are shrunk toward;
+        ``sample_weight`` says how many rows each row stands for (a block's size is the sum
+        of its weights).
         """
         margin = np.asarray(margin, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         if method == "sigmoid":
-            return cls("sigmoid", cls._platt(margin, y))
+            return cls("sigmoid", cls._platt(margin, y, weight))
         if method != "isotonic":
             raise ChurnModelError(
                 f"calibration method {method!r}; expected 'isotonic' or 'sigmoid'"
             )
         order = np.argsort(margin, kind="stable")
         m, t = margin[order], y[order]
-        fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(m, t).predict(m)
+        w = np.ones(len(m)) if weight is None else weight[order]
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0)
+        fitted = isotonic.fit(m, t, sample_weight=None if weight is None else w).predict(m)
         starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
-        size = np.diff(np.r_[starts, len(m)]).astype(np.float64)
+        size = np.add.reduceat(w, starts)
         if prior == "raw":
             base = expit(m)
         else:
-            slope, intercept = cls._platt(m, t)
+            slope, intercept = cls._platt(m, t, None if weight is None else w)
             base = expit(slope * m + intercept)
         k = cls.PRIOR_ROWS
-        value = (np.add.reduceat(t, starts) + k * np.add.reduceat(base, starts) / size) / (size + k)
+        value = (np.add.reduceat(w * t, starts) + k * np.add.reduceat(w * base, starts) / size) / (
+            size + k
+        )
         pos = np.arange(len(value), dtype=np.float64)
         value = IsotonicRegression().fit(pos, value, sample_weight=size + k).predict(pos)
-        centre = np.add.reduceat(m, starts) / size
+        centre = np.add.reduceat(w * m, starts) / size
         return cls("isotonic", centre, value)
 
     def predict(self, margin: Any) -> np.ndarray:

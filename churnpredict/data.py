@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import threading
 import warnings
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
@@ -58,6 +59,43 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Held while a cached result is computed, so that feature blocks built on several threads
+#: compute each index once (re-entrant: a computation may ask for another cached result).
+_CACHE_LOCK = threading.RLock()
+#: Events checked at a time while validating (temporaries of a few MB).
+_CHUNK = 1 << 20
+
+
+def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``ids`` (-1 where absent), as int32 when it fits.
+
+    Event tables are mostly grouped by customer: numeric ids are then looked up once per run
+    of equal ids and repeated, instead of once per event; otherwise chunk by chunk.
+    """
+    dtype = np.int32 if len(ids) < 2**31 else np.int64
+    array = values.to_numpy()
+    if len(array) and array.dtype.kind in "iu":
+        change = np.flatnonzero(array[1:] != array[:-1]) + 1
+        if len(change) < len(array) // 4:
+            starts = np.concatenate([[0], change])
+            lengths = np.diff(np.append(starts, len(array)))
+            return np.repeat(ids.get_indexer(array[starts]).astype(dtype), lengths)
+    out = np.empty(len(array), dtype=dtype)
+    for lo in range(0, len(array), _CHUNK):
+        out[lo : lo + _CHUNK] = ids.get_indexer(values.iloc[lo : lo + _CHUNK])
+    return out
+
+
+def _sorted_by_customer_and_time(codes: np.ndarray, times: np.ndarray) -> bool:
+    """True when events are in (customer, time) order; checked in chunks (small temporaries)."""
+    for lo in range(0, max(len(codes) - 1, 0), _CHUNK):
+        hi = min(lo + _CHUNK, len(codes) - 1)
+        a, b = codes[lo:hi], codes[lo + 1 : hi + 1]
+        same = a == b
+        if np.any(b < a) or np.any(times[lo + 1 : hi + 1][same] < times[lo:hi][same]):
+            return False
+    return True
 
 
 class EventData:
@@ -463,7 +501,7 @@ class EventData:
                     )
         # Match customers: ids are compared as they are, never cast (345 is not '345').
         check_id_kind(table, frame["customer_id"], self._id_kind)
-        codes = ids.get_indexer(frame["customer_id"])
+        codes = _positions(ids, frame["customer_id"])
         unknown = codes < 0
         if unknown.any():
             # events without a customer id (e.g. logged-out traffic) belong to no customer
@@ -488,8 +526,7 @@ class EventData:
         # may leave the table empty: the family then applies with no events, as after cut()
         frame, codes = self._outside_lifetime(table, frame, codes)
         times = frame[tcol].to_numpy()
-        same = codes[1:] == codes[:-1]
-        if not ((codes[1:] > codes[:-1]) | (same & (times[1:] >= times[:-1]))).all():
+        if not _sorted_by_customer_and_time(codes, times):
             order = np.lexsort((times, codes))
             frame = frame.iloc[order]
             codes = codes[order]
@@ -527,12 +564,20 @@ class EventData:
         if len(frame) == 0:
             return frame, codes
         times = frame[SCHEMA[table].time_column].to_numpy(dtype="datetime64[ns]")
-        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
-        before = int((times < signup).sum())
+        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")
+        churned = (
+            self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")
+            if "churned_at" in self.customers
+            else None
+        )
+        before = 0
         after_mask = np.zeros(len(frame), dtype=bool)
-        if "churned_at" in self.customers:
-            churned = self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")[codes]
-            after_mask = ~np.isnat(churned) & (times > churned)
+        for lo in range(0, len(frame), _CHUNK):  # in chunks: no per-event copies of the times
+            part, who = times[lo : lo + _CHUNK], codes[lo : lo + _CHUNK]
+            before += int(np.count_nonzero(part < signup[who]))
+            if churned is not None:
+                ends = churned[who]
+                after_mask[lo : lo + _CHUNK] = ~np.isnat(ends) & (part > ends)
         after = int(after_mask.sum())
         if before or after:
             self._outside.append((table, before, after))
@@ -679,17 +724,14 @@ class EventData:
 
     def customer_codes(self, customer_ids: Any) -> np.ndarray:
         """Positions of ``customer_ids`` in :attr:`customers` (-1 where unknown)."""
-        key = "customer_index"
-        if key not in self._cache:
-            self._cache[key] = pd.Index(self.customers["customer_id"])
-        return self._cache[key].get_indexer(customer_ids)
+        index = self.cached("customer_index", lambda: pd.Index(self.customers["customer_id"]))
+        return index.get_indexer(customer_ids)
 
     def event_codes(self, table: str) -> np.ndarray:
         """Customer position (int32 or int64) of every row of an event table, in its order."""
-        key = ("codes", table)
-        if key not in self._cache:
-            self._cache[key] = self.customer_codes(getattr(self, table)["customer_id"])
-        return self._cache[key]
+        return self.cached(
+            ("codes", table), lambda: self.customer_codes(getattr(self, table)["customer_id"])
+        )
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """What ``compute()`` returns, computed once per ``key`` for this data and then reused.
@@ -712,8 +754,24 @@ class EventData:
             The cached result.
         """
         if key not in self._cache:
-            self._cache[key] = compute()
+            with _CACHE_LOCK:
+                if key not in self._cache:
+                    self._cache[key] = compute()
         return self._cache[key]
+
+    def release_cache(self) -> None:
+        """Drop what builders keep in :meth:`cached` (event indexes, flags, sorted values).
+
+        Each is computed again when next asked for; the customer positions of the events,
+        worked out at load, stay. Training calls it once the features are built, before the
+        booster needs the room.
+        """
+        with _CACHE_LOCK:
+            self._cache = {
+                key: value
+                for key, value in self._cache.items()
+                if key == "customer_index" or (isinstance(key, tuple) and key[0] == "codes")
+            }
 
     def event_index(
         self,
@@ -745,9 +803,15 @@ class EventData:
         """
         time_column = time_column or SCHEMA[table].time_column
         cache_key = ("index", table, time_column, key, tuple(sorted(values or {})))
-        cached = self._cache.get(cache_key)
-        if cached is not None:
-            return cached
+        return self.cached(cache_key, lambda: self._event_index(table, time_column, values, mask))
+
+    def _event_index(
+        self,
+        table: str,
+        time_column: str,
+        values: dict[str, np.ndarray] | None,
+        mask: np.ndarray | None,
+    ) -> EventIndex:
         frame = getattr(self, table)
         codes = self.event_codes(table)
         times = frame[time_column].to_numpy(dtype="datetime64[ns]")
@@ -756,9 +820,7 @@ class EventData:
             mask = np.asarray(mask, dtype=bool)
             codes, times = codes[mask], times[mask]
             vals = {k: np.asarray(v)[mask] for k, v in vals.items()}
-        index = EventIndex(codes, times, len(self.customers), vals)
-        self._cache[cache_key] = index
-        return index
+        return EventIndex(codes, times, len(self.customers), vals)
 
     @property
     def observed_start(self) -> dict[str, pd.Timestamp]:

@@ -387,7 +387,9 @@ def sums_between(
     The windows are laid out as ``[start_1, end, start_2, end, ...]`` per row with rows in
     descending ``end``, so the pieces ``reduceat`` forms between one window's end and the next
     window's start run backwards and cost one element each: the work is the number of events
-    inside the windows plus a sort of the rows and about one pass over the events.
+    inside the windows plus a sort of the rows and about one pass over the events. The values
+    are read where they are, not copied (only when they hold a NaN, and for the few windows
+    that end at the last event), so a call for a few rows costs little more than their windows.
 
     Examples
     --------
@@ -401,25 +403,56 @@ def sums_between(
     outs = [np.zeros(n_rows, dtype=np.float64) for _ in starts]
     if n_rows == 0 or k == 0 or len(values) == 0:
         return outs
-    padded = np.empty(len(values) + 1, dtype=np.float64)  # end == len(values) is a valid index
-    padded[:-1] = values
-    padded[-1] = 0.0
-    padded[np.isnan(padded)] = 0.0  # missing values count 0
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        suspect = np.isnan(np.add.reduce(values))  # a NaN, or +inf and -inf: one pass, no copy
+    if suspect:  # missing values count 0
+        values = np.where(np.isnan(values), 0.0, values)
     order = np.argsort(end, kind="stable")[::-1]  # rows by descending end
     for lo in range(0, n_rows, _SUM_ROWS):
         rows = order[lo : lo + _SUM_ROWS]
-        e = end[rows]
-        idx = np.empty((len(rows), k, 2), dtype=np.intp)
-        idx[:, :, 1] = e[:, None]
-        for w, s in enumerate(starts):
-            idx[:, w, 0] = s[rows]
-        # reduceat's last piece runs to the end of the array: end it at this chunk's largest
-        # end, so the chunks' last pieces together cover the events about once.
-        view = padded[: int(e[0]) + 1]
-        sums = np.add.reduceat(view, idx.reshape(-1))[0::2].reshape(len(rows), k)
-        for w in range(k):
-            outs[w][rows] = np.where(idx[:, w, 0] < e, sums[:, w], 0.0)
+        at_end = end[rows] == len(values)  # windows reaching the last event
+        if at_end.any():
+            _add_window_sums(values, rows[at_end], end, starts, outs, past_end=True)
+            rows = rows[~at_end]
+        if len(rows):
+            _add_window_sums(values, rows, end, starts, outs, past_end=False)
     return outs
+
+
+def _add_window_sums(
+    values: np.ndarray,
+    rows: np.ndarray,
+    end: np.ndarray,
+    starts: Sequence[np.ndarray],
+    outs: list[np.ndarray],
+    *,
+    past_end: bool,
+) -> None:
+    """Write the window sums of ``rows`` (by descending end) into ``outs`` (see sums_between).
+
+    ``reduceat`` needs every position inside the array it reduces: windows ending at
+    ``len(values)`` (``past_end``) are summed over a copy of the events they cover with a
+    0 appended; the others over a view of ``values`` that ends just after their largest end,
+    so that the pieces between one window's end and the next window's start stay short.
+    """
+    e = end[rows]
+    k = len(starts)
+    idx = np.empty((len(rows), k, 2), dtype=np.intp)
+    idx[:, :, 1] = e[:, None]
+    for w, s in enumerate(starts):
+        idx[:, w, 0] = s[rows]
+    if past_end:
+        base = int(idx[:, :, 0].min())
+        view = np.empty(len(values) - base + 1, dtype=np.float64)
+        view[:-1] = values[base:]
+        view[-1] = 0.0
+        idx -= base
+    else:
+        view = values[: int(e[0]) + 1]
+    sums = np.add.reduceat(view, idx.reshape(-1))[0::2].reshape(len(rows), k)
+    for w in range(k):
+        outs[w][rows] = np.where(idx[:, w, 0] < idx[:, w, 1], sums[:, w], 0.0)
 
 
 if hasattr(np, "bitwise_count"):  # numpy >= 2.0

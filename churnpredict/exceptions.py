@@ -6,6 +6,7 @@ __all__ = [
     "ChurnDataError",
     "ChurnModelError",
     "BundleError",
+    "ResourceLimitError",
     "DataQualityWarning",
     "LeakageWarning",
     "ModelQualityWarning",
@@ -34,6 +35,14 @@ class ChurnDataError(ValueError):
 
 class ChurnModelError(ValueError):
     """A model or pipeline was used in a way it cannot support (e.g. unseen features)."""
+
+
+class ResourceLimitError(ChurnModelError):
+    """Work that would need more memory than the machine has, refused before it starts.
+
+    The message gives the estimate, what is available and the way out (fewer cutoffs, a
+    training sample, a Dask cluster); see :mod:`churnpredict.resources`.
+    """
 
 
 class BundleError(ValueError):

@@ -164,6 +164,7 @@ def explain(
     currency: str = "",
     cause_share: float | None = CAUSE_SHARE,
     directions: Mapping[str, Sequence[float]] | None = None,
+    peers: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Driver-group contributions and the top reasons raising each customer's churn risk.
 
@@ -201,6 +202,10 @@ def explain(
         The risky side of each feature (:func:`risk_directions`; a fitted pipeline passes
         its ``reason_directions_``). By default measured on ``X`` when it holds at least
         :data:`~churnpredict.labels.MIN_POPULATION` rows, else not applied.
+    peers : dict of str -> ndarray, optional
+        Sorted values each customer is compared with
+        (:func:`~churnpredict.reasons.population_peers`): what a score explained in blocks
+        of rows passes to each block. By default ``X`` itself (or ``percentiles``).
 
     Returns
     -------
@@ -237,7 +242,8 @@ def explain(
     n, p = prepared.matrix.shape
     contrib, _, _ = probability_contributions(values, calibration_map(model))
     numeric = prepared.matrix.astype(np.float64)
-    peers = peer_reference(numeric, records, percentiles, categorical=prepared.categories)
+    if peers is None:
+        peers = peer_reference(numeric, records, percentiles, categorical=prepared.categories)
     fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)

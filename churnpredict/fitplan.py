@@ -30,12 +30,19 @@ __all__ = [
     "Refitter",
     "make_fit_plan",
     "time_folds",
+    "validation_cutoff_count",
+    "early_stopping_rows",
+    "EARLY_STOPPING_ROWS",
     "holdout_masks",
     "tuning_candidates",
     "TUNE_GRID",
     "HOLDOUT_FRACTION",
 ]
 
+#: Validation rows early stopping watches at most (every churner and a weighted share of the
+#: others beyond): XGBoost evaluates every round on them, at about the cost of training on
+#: twice as many rows. The calibration map and the validation scores use every row.
+EARLY_STOPPING_ROWS = 100_000
 #: Share of the rows a random holdout validates on when ``validation_cutoffs`` is an integer.
 HOLDOUT_FRACTION = 0.2
 #: Values a tuned fit combines (``learning_rate_factor`` multiplies the model's learning rate).
@@ -96,6 +103,7 @@ def make_fit_plan(
     y: Any,
     *,
     counts: Any = None,
+    sample_weight: Any = None,
     validation_cutoffs: Any,
     horizon: pd.Timedelta | None,
     class_weight: str | None,
@@ -119,6 +127,9 @@ def make_fit_plan(
         Encoded labels of the rows.
     counts : array-like of int, optional
         How many rows each given row stands for (grouped rows need the time-ordered fold).
+    sample_weight : array-like of float, optional
+        Row weights; ``scale_pos_weight`` (``class_weight="balanced"``) is the ratio of the
+        weighted negatives to the weighted positives.
     validation_cutoffs, class_weight, tune, max_depth, min_child_weight, learning_rate, \
 random_state
         As in :class:`~churnpredict.model.ChurnModel`.
@@ -159,9 +170,9 @@ random_state
         train, valid, *rest = folds
         cutoffs = tuple(rest)
     n_rows = int(weight.sum())
-    n_pos = int(weight[y == 1].sum())
     balanced = class_weight == "balanced"
-    spw = (n_rows - n_pos) / n_pos if balanced else 1.0
+    mass = weight if sample_weight is None else weight * np.asarray(sample_weight, np.float64)
+    spw = float(mass[y == 0].sum() / mass[y == 1].sum()) if balanced else 1.0
     candidates = tuning_candidates(
         rng,
         max_depth=max_depth,
@@ -225,8 +236,7 @@ def time_folds(
         return None
     cut = pd.DatetimeIndex(index.get_level_values("cutoff"))
     unique = pd.DatetimeIndex(cut.unique()).sort_values()
-    v = validation_cutoffs
-    k = int(v) if isinstance(v, numbers.Integral) else max(1, math.ceil(v * len(unique)))
+    k = validation_cutoff_count(validation_cutoffs, len(unique))
     if len(unique) <= k:
         return None
     valid = unique[-k:]
@@ -251,6 +261,50 @@ def time_folds(
                 f"cutoffs, a longer horizon or a different validation_cutoffs"
             )
     return train, valid_mask, keep, valid, purged, unique
+
+
+def validation_cutoff_count(validation_cutoffs: Any, n_cutoffs: int) -> int:
+    """How many of ``n_cutoffs`` stacked cutoffs (the latest) form the validation fold.
+
+    An integer is a count; a float in (0, 1) a share of the cutoffs, at least one. With no
+    more cutoffs than that, :func:`time_folds` falls back to a random holdout.
+
+    Examples
+    --------
+    >>> validation_cutoff_count(2, 12), validation_cutoff_count(0.25, 12)
+    (2, 3)
+    """
+    v = validation_cutoffs
+    return int(v) if isinstance(v, numbers.Integral) else max(1, math.ceil(v * n_cutoffs))
+
+
+def early_stopping_rows(
+    y: np.ndarray, valid: np.ndarray, weight: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The validation rows early stopping watches, and their weights.
+
+    Up to :data:`EARLY_STOPPING_ROWS` rows, every one (``valid`` itself, ``weight`` as given);
+    beyond, every churner and a random share of the others (the same ``seed``, the same rows),
+    weighted by how many others each stands for, so the watched log-loss is the fold's.
+
+    Returns
+    -------
+    mask : ndarray of bool
+        The watched rows, a subset of ``valid``.
+    weight : ndarray of float or None
+        Their weights (over every row; None when ``weight`` is None and nothing is sampled).
+    """
+    if valid.sum() <= EARLY_STOPPING_ROWS:
+        return valid, weight
+    churned = valid & (y == 1)
+    others = np.flatnonzero(valid & (y != 1))
+    n_keep = max(1, min(len(others), EARLY_STOPPING_ROWS - int(churned.sum())))
+    kept = np.random.default_rng(seed).choice(others, n_keep, replace=False)
+    mask = churned.copy()
+    mask[kept] = True
+    out = np.ones(len(y)) if weight is None else np.array(weight, dtype=np.float64)
+    out[kept] *= len(others) / n_keep
+    return mask, out
 
 
 def holdout_masks(

@@ -18,6 +18,7 @@ import pandas as pd
 from .data import EventData
 from .exceptions import ChurnDataError
 from .labels import LabelKind, activity_index, label_kind
+from .resources import check_memory
 from .windows import parse_window, to_naive_utc
 
 __all__ = ["churn_metrics", "cohort_retention"]
@@ -126,6 +127,7 @@ def churn_metrics(
     lives = _lifetimes(data, end, kind, inactivity)
     end_ns = lives.end
     first = lives.signup.min() if start is None else _stamp(start).value
+    _check_size(period, off, pd.Timestamp(first), lives, data, segment)
     starts = _boundaries(off, pd.Timestamp(first), end=end_ns)
     ends = np.append(starts[1:], (pd.Timestamp(starts[-1]) + off).value)
     ends = np.minimum(ends, end_ns)
@@ -350,6 +352,46 @@ def _mrr_at(data: EventData, codes: np.ndarray, times: np.ndarray) -> np.ndarray
         mrr = np.nan_to_num(data.customers["mrr"].to_numpy(np.float64), nan=0.0)
         return mrr[codes]
     return None
+
+
+#: Bytes per (customer, period) pair of :func:`churn_metrics` (positions, keys, masks, MRR).
+_PAIR_BYTES = 96
+#: Bytes per row of its output (about 20 columns).
+_OUTPUT_ROW_BYTES = 200
+
+
+def _check_size(
+    period: Any,
+    off: pd.DateOffset,
+    first: pd.Timestamp,
+    lives: _Lifetimes,
+    data: EventData,
+    segment: str | None,
+) -> None:
+    """Refuse metrics whose periods (and customer-periods) would not fit in memory.
+
+    Counted from the period's length, before any period is laid out: ``period="s"`` over
+    two years is 63 million periods and, for each customer, one pair per second alive.
+    """
+    origin = _floor(first, off)
+    length = max(1, (origin + off).value - origin.value)
+    span = max(0, lives.end - origin.value)
+    n_periods = span // length + 1
+    n_seg = (
+        1
+        if segment is None or segment not in data.customers
+        else (int(data.customers[segment].nunique(dropna=False)))
+    )
+    alive = np.minimum(lives.churn, lives.end) - np.maximum(lives.signup, origin.value)
+    pairs = float(np.maximum(alive, 0).sum(dtype=np.float64)) / length + len(alive)
+    check_memory(
+        pairs * _PAIR_BYTES + float(n_periods) * n_seg * _OUTPUT_ROW_BYTES,
+        what=(
+            f"metrics per {period!r} ({n_periods:,} periods x {n_seg:,} segments, "
+            f"{pairs:,.0f} customer-periods)"
+        ),
+        fix="use a longer period (day, week, month), fewer segments or a later start",
+    )
 
 
 def _offset(period: Any) -> pd.DateOffset:

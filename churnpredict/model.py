@@ -27,9 +27,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .calibration import Calibrator
 from .exceptions import ChurnModelError
-from .fitplan import CandidateTrainer, FitPlan, Refitter, make_fit_plan
+from .fitplan import CandidateTrainer, FitPlan, Refitter, early_stopping_rows, make_fit_plan
 from .jsonstate import JSONStateMixin
 from .model_input import FrameInputMixin
+from .model_matrix import BoosterRows
 from .model_metrics import classification_metrics
 from .params import (
     AnyOf,
@@ -207,7 +208,9 @@ class ChurnModel(
             raise ChurnModelError(f"horizon={self.horizon!r}: {exc}") from None
 
     # ------------------------------------------------------------------ planning
-    def plan_fit(self, index: pd.Index, y: Any, *, counts: Any = None) -> FitPlan:
+    def plan_fit(
+        self, index: pd.Index, y: Any, *, counts: Any = None, sample_weight: Any = None
+    ) -> FitPlan:
         """Folds, purge gap, candidates and class weight of a fit, before any training.
 
         Parameters
@@ -222,6 +225,8 @@ class ChurnModel(
         counts : array-like of int, optional
             How many rows each given row stands for, so that grouped rows (one per cutoff and
             class) plan a fit on many. Grouped rows need the time-ordered fold.
+        sample_weight : array-like of float, optional
+            Row weights: ``scale_pos_weight`` of ``class_weight="balanced"`` weighs by them.
 
         Returns
         -------
@@ -237,6 +242,7 @@ class ChurnModel(
             index,
             y,
             counts=counts,
+            sample_weight=sample_weight,
             validation_cutoffs=self.validation_cutoffs,
             horizon=self._horizon(),
             class_weight=self.class_weight,
@@ -284,9 +290,9 @@ class ChurnModel(
         params.update(overrides)
         return params
 
-    def _dmatrix(self, frame: pd.DataFrame, label: np.ndarray | None = None) -> xgb.DMatrix:
+    def _dmatrix(self, frame: pd.DataFrame) -> xgb.DMatrix:
         kwargs = {} if self.n_jobs is None else {"nthread": int(self.n_jobs)}
-        return xgb.DMatrix(frame, label=label, enable_categorical=True, missing=np.nan, **kwargs)
+        return xgb.DMatrix(frame, enable_categorical=True, missing=np.nan, **kwargs)
 
     def _train(
         self, params: dict[str, Any], dtrain: xgb.DMatrix, dvalid: xgb.DMatrix
@@ -308,7 +314,7 @@ class ChurnModel(
         return int(booster.best_iteration)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any) -> ChurnModel:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
         """Fit with early stopping and calibration on the validation fold, then refit on all rows.
 
         Parameters
@@ -319,34 +325,80 @@ class ChurnModel(
             ``category`` or string dtype are categorical.
         y : array-like of shape (n_rows,)
             Binary churn labels.
+        sample_weight : array-like of shape (n_rows,), optional
+            How many rows each row stands for (e.g. ``1 / share`` for rows kept from a random
+            share): the booster, early stopping, the calibration map and the validation scores
+            weigh the rows so.
 
         Returns
         -------
         ChurnModel
             Fitted estimator.
+
+        Notes
+        -----
+        The booster reads the rows a block at a time into XGBoost's binned
+        ``QuantileDMatrix`` (float32 values, one byte per value once binned), so no typed
+        copy of ``X`` is made; see :mod:`churnpredict.model_matrix`.
         """
         self.check_params()
-        frame, y = self._validated_frame(X, y, reset=True)
-        target = self._encode_target(frame, y)
-        plan = self.plan_fit(frame.index, target)
-        dtrain = self._dmatrix(frame.iloc[np.flatnonzero(plan.train)], target[plan.train])
-        dvalid = self._dmatrix(frame.iloc[np.flatnonzero(plan.valid)], target[plan.valid])
+        source, y = self._checked_input(X, y, reset=True)
+        target = self._encode_target(source, y)
+        weight = self._sample_weight(sample_weight, len(target))
+        plan = self.plan_fit(source.index, target, sample_weight=weight)
+        rows = BoosterRows(
+            lambda at: self._typed_rows(source, at, np.float32),
+            self.n_features_in_,
+            target,
+            weight,
+            self.n_jobs,
+        )
+        watched, watch_weight = early_stopping_rows(target, plan.valid, weight, plan.seed)
+        matrices = {
+            "train": rows.quantile_matrix(plan.train),
+            "watch": rows.matrix(watched, watch_weight),
+        }
         y_valid = target[plan.valid]
 
         def train_candidate(params: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
-            booster, best_it = self._train(params, dtrain, dvalid)
-            margin = booster.predict(dvalid, output_margin=True, iteration_range=(0, best_it + 1))
+            booster, best_it = self._train(params, matrices["train"], matrices["watch"])
+            # the calibration map and the validation scores: every validation row
+            valid = matrices["watch"] if watched is plan.valid else rows.matrix(plan.valid)
+            margin = booster.predict(valid, output_margin=True, iteration_range=(0, best_it + 1))
             return best_it, margin, y_valid
 
         def refit(params: dict[str, Any], rounds: int) -> xgb.Booster:
+            matrices.clear()  # the folds' matrices go before the matrix of every row is built
             return xgb.train(
-                params, self._dmatrix(frame, target), num_boost_round=rounds, verbose_eval=False
+                params, rows.quantile_matrix(), num_boost_round=rounds, verbose_eval=False
             )
 
-        return self.finish_fit(plan, train_candidate, refit)
+        valid_weight = None if weight is None else weight[plan.valid]
+        return self.finish_fit(plan, train_candidate, refit, valid_weight=valid_weight)
+
+    @staticmethod
+    def _sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+        """Checked row weights (None: every row counts once)."""
+        if sample_weight is None:
+            return None
+        weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if len(weight) != n_rows:
+            raise ChurnModelError(
+                f"sample_weight has {len(weight)} values for {n_rows} rows; give one per row"
+            )
+        if not np.isfinite(weight).all() or (weight < 0).any():
+            raise ChurnModelError("sample_weight must hold finite numbers >= 0")
+        if not (weight > 0).any():
+            raise ChurnModelError("sample_weight is zero for every row; some weight must be > 0")
+        return weight
 
     def finish_fit(
-        self, plan: FitPlan, train_candidate: CandidateTrainer, refit: Refitter
+        self,
+        plan: FitPlan,
+        train_candidate: CandidateTrainer,
+        refit: Refitter,
+        *,
+        valid_weight: np.ndarray | None = None,
     ) -> ChurnModel:
         """Train the plan's candidates, calibrate the best, refit it on every row.
 
@@ -365,6 +417,9 @@ class ChurnModel(
             (0-based), and the validation rows' raw margins up to it and their 0/1 labels.
         refit : callable
             ``refit(params, rounds) -> xgboost.Booster``: train on every row.
+        valid_weight : ndarray, optional
+            Weights of the validation rows (in the order of the returned margins), for the
+            calibration map and the validation scores.
 
         Returns
         -------
@@ -378,7 +433,7 @@ class ChurnModel(
             params = self.xgb_params(candidate, plan.scale_pos_weight, plan.seed)
             best_it, margin, y_valid = train_candidate(params)
             y_valid = np.asarray(y_valid)
-            scores = classification_metrics(y_valid, expit(margin))
+            scores = classification_metrics(y_valid, expit(margin), sample_weight=valid_weight)
             results.append(
                 {
                     **candidate,
@@ -396,7 +451,13 @@ class ChurnModel(
         self.best_iteration_ = int(best_it)
         self.scale_pos_weight_ = float(plan.scale_pos_weight)
         self.calibrator_ = (
-            Calibrator.fit(self.calibration, margin, y_valid, prior=plan.calibration_prior)
+            Calibrator.fit(
+                self.calibration,
+                margin,
+                y_valid,
+                prior=plan.calibration_prior,
+                sample_weight=valid_weight,
+            )
             if self.calibration is not None
             else None
         )
@@ -463,7 +524,7 @@ class ChurnModel(
         pred_contribs=True)`` for SHAP contributions.
         """
         check_is_fitted(self)
-        frame, _ = self._validated_frame(X, reset=False)
+        frame, _ = self._validated_frame(X, reset=False, dtype=np.float32)
         return self._dmatrix(frame)
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -62,7 +62,7 @@ def _as_category(name: str, values: pd.Series, categories: list[Any]) -> pd.Cate
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
-def _as_float(name: str, values: pd.Series) -> np.ndarray:
+def _as_float(name: str, values: pd.Series, dtype: type = np.float64) -> np.ndarray:
     dtype = values.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         raise ChurnModelError(
@@ -88,7 +88,7 @@ def _as_float(name: str, values: pd.Series) -> np.ndarray:
                 f"non-numeric values such as {examples}; fix or blank them"
             )
         values = converted
-    return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values.to_numpy(dtype=dtype, na_value=np.nan)
 
 
 class FrameInputMixin:
@@ -113,8 +113,24 @@ class FrameInputMixin:
             return [str(c) for c in self.feature_names_in_]
         return [f"x{i}" for i in range(self.n_features_in_)]
 
-    def _validated_frame(self, X: Any, y: Any = None, *, reset: bool) -> tuple[pd.DataFrame, Any]:
-        """Validate ``X`` like sklearn, keep categoricals, return a typed DataFrame."""
+    def _validated_frame(
+        self, X: Any, y: Any = None, *, reset: bool, dtype: type = np.float64
+    ) -> tuple[pd.DataFrame, Any]:
+        """Validate ``X`` like sklearn, keep categoricals, return a typed DataFrame.
+
+        Numeric columns become ``dtype`` (float64, or float32 for XGBoost, which reads its
+        input as float32 anyway).
+        """
+        source, y = self._checked_input(X, y, reset=reset)
+        return self._typed_rows(source, None, dtype), y
+
+    def _checked_input(self, X: Any, y: Any = None, *, reset: bool) -> tuple[pd.DataFrame, Any]:
+        """Check ``X`` like sklearn (names, count, rows) without converting its columns.
+
+        Returns ``X`` as a DataFrame (arrays get columns ``x0, x1, ...``) whose columns
+        :meth:`_typed_rows` converts, all at once or a block of rows at a time. With
+        ``reset``, the feature names and the categories of categorical columns are learnt.
+        """
         name = type(self).__name__
         if _is_named_frame(X):
             if reset:
@@ -137,7 +153,6 @@ class FrameInputMixin:
                     f"minimum of 1 is required by {name}."
                 )
             source = X
-            index = X.index
         else:
             if reset:
                 X, y = validate_data(
@@ -152,21 +167,34 @@ class FrameInputMixin:
                     dtype=[np.float64, np.float32],
                 )
             source = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-            index = pd.RangeIndex(X.shape[0])
         if reset:
-            self._check_names(list(map(str, source.columns)))
-            self.categories_ = {}
-        names = [str(c) for c in source.columns] if reset else self._booster_names()
+            names = list(map(str, source.columns))
+            self._check_names(names)
+            self.categories_ = {
+                col: _learn_categories(source[src])
+                for src, col in zip(source.columns, names, strict=True)
+                if _is_categorical_source(source[src])
+            }
+        return source, y
+
+    def _typed_rows(
+        self, source: pd.DataFrame, rows: np.ndarray | None, dtype: type = np.float64
+    ) -> pd.DataFrame:
+        """Rows of a :meth:`_checked_input` frame (all when ``rows`` is None), typed.
+
+        Categorical columns are coded with the learnt categories (unseen values missing),
+        the others become ``dtype`` with NaN for missing; infinite values are refused.
+        """
+        names = self._booster_names()
         columns: dict[str, Any] = {}
-        for src, col in zip(source.columns, names, strict=True):
-            values = source[src]
-            if reset and _is_categorical_source(values):
-                self.categories_[col] = _learn_categories(values)
+        for src, col in zip(source.columns, names, strict=True):  # one column at a time
+            values = source[src] if rows is None else source[src].iloc[rows]
             if col in self.categories_:
                 columns[col] = _as_category(col, values, self.categories_[col])
             else:
-                columns[col] = _as_float(col, values)
-        frame = pd.DataFrame(columns, index=index)
+                columns[col] = _as_float(col, values, dtype)
+        index = source.index if rows is None else source.index[rows]
+        frame = pd.DataFrame(columns, index=index, copy=False)
         numeric = [c for c in frame.columns if c not in self.categories_]
         if numeric:
             # XGBoost holds float32: beyond its range a value is infinite there too
@@ -178,7 +206,7 @@ class FrameInputMixin:
                     f"profile feature is the customers column of its name); replace them with "
                     f"NaN (missing) or a finite number"
                 )
-        return frame, y
+        return frame
 
     @staticmethod
     def _check_names(names: list[str]) -> None:

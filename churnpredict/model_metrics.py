@@ -59,7 +59,7 @@ def top_order(p: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(
-    y_true: Any, proba: Any, *, probability: bool = True
+    y_true: Any, proba: Any, *, probability: bool = True, sample_weight: Any = None
 ) -> dict[str, float]:
     """Ranking and probability metrics of churn scores.
 
@@ -72,6 +72,10 @@ def classification_metrics(
         more at risk).
     probability : bool, default True
         False skips Brier score and log-loss (NaN), which need probabilities.
+    sample_weight : array-like of float, optional
+        How many customers each row stands for (e.g. rows kept from a random share): the
+        base rate, the scores and the lift weigh the rows so; ``n`` and ``n_churned`` still
+        count rows.
 
     Returns
     -------
@@ -96,25 +100,33 @@ def classification_metrics(
     both = 0 < n_pos < n
     if probability and ((p < 0) | (p > 1)).any():
         raise ChurnModelError("proba must lie in [0, 1]; pass probability=False for raw scores")
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     out = {
         "n": n,
         "n_churned": n_pos,
-        "base_rate": n_pos / n if n else math.nan,
-        "mean_predicted": float(p.mean()) if probability and n else math.nan,
-        "auc": float(roc_auc_score(y, p)) if both else math.nan,
-        "average_precision": float(average_precision_score(y, p)) if n_pos else math.nan,
-        "brier": float(brier_score_loss(y, p)) if probability and n else math.nan,
+        "base_rate": (n_pos / n if w is None else float(w @ y / w.sum())) if n else math.nan,
+        "mean_predicted": (float(np.average(p, weights=w)) if probability and n else math.nan),
+        "auc": float(roc_auc_score(y, p, sample_weight=w)) if both else math.nan,
+        "average_precision": (
+            float(average_precision_score(y, p, sample_weight=w)) if n_pos else math.nan
+        ),
+        "brier": float(brier_score_loss(y, p, sample_weight=w)) if probability and n else math.nan,
         "log_loss": (
-            float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
+            float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1], sample_weight=w))
             if probability and n
             else math.nan
         ),
         "top_decile_lift": math.nan,
     }
     if n_pos and n:
-        k = math.ceil(0.1 * n)
-        top = top_order(p)[:k]
-        out["top_decile_lift"] = float(y[top].mean() / (n_pos / n))
+        order = top_order(p)
+        if w is None:
+            top = order[: math.ceil(0.1 * n)]
+            out["top_decile_lift"] = float(y[top].mean() / (n_pos / n))
+        else:  # the highest scores standing for a tenth of the customers
+            mass = np.cumsum(w[order])
+            top = order[: int(np.searchsorted(mass, 0.1 * mass[-1])) + 1]
+            out["top_decile_lift"] = float(w[top] @ y[top] / w[top].sum() / out["base_rate"])
     return out
 
 

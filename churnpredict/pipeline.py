@@ -35,14 +35,16 @@ from .features import (
     build_features,
     default_builders,
 )
-from .labels import customer_status, label_churn, label_kind, population, training_cutoffs
+from .labels import customer_status, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .season import season_gap
+from .summary import summary_frame
 from .training import (
     DEFAULT_CUTOFF_FREQ,
+    EXPLAIN_BLOCK_ROWS,
     TrainingPlan,
     align_columns,
     business_kind,
@@ -50,14 +52,20 @@ from .training import (
     check_inputs,
     check_labels,
     check_outcome_columns,
+    check_train_sample,
     customer_value,
     describe_feature_columns,
+    fit_builders_within_memory,
     fit_windows,
+    float32_features,
     latest_cutoff_rows,
     learned_nothing,
     model_id,
+    pipeline_summary_rows,
     required_inputs,
+    sized_training_cutoffs,
     static_columns,
+    training_rows,
     training_schedule,
     training_summary,
 )
@@ -115,6 +123,14 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         (0.01 = one point; see docs/reasons.md).
     currency : str, default ""
         Symbol written before amounts in reasons (e.g. "€"; the config key ``currency``).
+    train_sample : "auto", float or None, default "auto"
+        Train on every churner and this share (in (0, 1]) of the other rows of each training
+        cutoff, weighted so probabilities stay calibrated; the latest (validation) cutoffs
+        stay whole. "auto" samples only big data (see :func:`~churnpredict.training.
+        auto_sample_share`); None or 1 trains on every row.
+    n_jobs : int, optional
+        Threads building features (see :func:`~churnpredict.build_features`); default every
+        processor. Results are the same whatever the number.
 
     Attributes
     ----------
@@ -203,6 +219,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         windows: Sequence[Any] | None = None,
         reason_threshold: float = 0.01,
         currency: str = "",
+        train_sample: float | str | None = "auto",
+        n_jobs: int | None = None,
     ) -> None:
         self.builders = builders
         self.model = model
@@ -215,6 +233,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.windows = windows
         self.reason_threshold = reason_threshold
         self.currency = currency
+        self.train_sample = train_sample
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -258,6 +278,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
                 f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
             )
+        check_train_sample(self.train_sample)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -287,7 +308,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         -------
         ChurnPipeline
         """
-        self.fit_training(data, as_of, progress)
+        with reporter(progress, "fit") as report:
+            self._fit_training(data, as_of, report, keep_features=False)
         return self
 
     def _forget_fit(self) -> None:
@@ -451,9 +473,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             return self._fit_training(data, as_of, report)
 
     def _fit_training(
-        self, data: EventData, as_of: Any, progress: Progress | None
+        self, data: EventData, as_of: Any, progress: Progress | None, keep_features: bool = True
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Fit everything; return the training features and labels (for evaluation)."""
+        """Fit everything; return the training features (float32 for a ChurnModel unless
+        ``keep_features``: what XGBoost reads, in half the memory) and labels."""
         data = self._check_data(data)
         self.check_params()
         self._forget_fit()
@@ -473,7 +496,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             labels = label_churn(data, cutoffs)
         else:
             as_of = data.time_range[1] if as_of is None else as_of
-            cutoffs = training_cutoffs(data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq)
+            cutoffs = sized_training_cutoffs(
+                data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq
+            )
             labels = label_churn(
                 data,
                 cutoffs,
@@ -492,15 +517,18 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             gap = season_gap(labels, horizon, as_of, data.time_range[0], plan.cutoff_freq)
             if gap is not None:
                 warnings.warn(gap, SeasonWarning, stacklevel=4)  # the caller of fit
+        trained, weight, share = training_rows(model, labels, self.train_sample)
         active = [b for b in builders if b.applies_to(data)]
         total = len(active) + 2
         if progress is not None:
             progress("labels", 1, total)
+        rows = fit_builders_within_memory(data, trained, active, sampled=weight is not None)
         X = build_features(
             data,
-            labels.index,
+            rows,
             active,
-            fit=True,
+            fit=False,
+            n_jobs=self.n_jobs,
             progress=(
                 False
                 if progress is None
@@ -514,27 +542,34 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        y = labels["churned"].to_numpy()
+        y_all = labels["churned"].to_numpy()
         check_labels(labels, data, as_of, horizon)
         ids = labels.index.get_level_values("customer_id")
-        check_outcome_columns(data.customers, static_columns(active), ids, ids[y == 1])
-        model.fit(X, y)
-        summary = training_summary(labels, X.shape[1])
+        check_outcome_columns(data.customers, static_columns(active), ids, ids[y_all == 1])
+        from .explain import reference_percentiles, related_facts, risk_directions
+
+        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
+        status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
+        data.release_cache()  # the event indexes, rebuilt when next asked for
+        names = [str(c) for c in X.columns]
+        info = describe_feature_columns(active, names)
+        # drift compares a scored population with the latest training population: rows pooled
+        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
+        latest = latest_cutoff_rows(X)
+        peers = X if weight is None else latest  # a sample holds churners out of proportion
+        percentiles, facts = reference_percentiles(peers), related_facts(peers, info)
+        del peers  # X itself when not sampled: X then goes to the booster alone, in float32
+        if not keep_features and isinstance(model, ChurnModel):
+            X = float32_features(X)
+        y = trained["churned"].to_numpy()
+        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
+        summary = training_summary(labels, len(names), trained=trained, weight=weight, share=share)
         nothing = learned_nothing(model)
         if nothing is not None:
             summary["learned_nothing"] = nothing
             warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
         if progress is not None:
             progress("model", total, total)
-
-        from .explain import reference_percentiles, related_facts, risk_directions
-
-        status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
-        names = [str(c) for c in X.columns]
-        info = describe_feature_columns(active, names)
-        # drift compares a scored population with the latest training population: rows pooled
-        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
-        latest = latest_cutoff_rows(X)
         self.set_fitted(
             builders=active,
             model=model,
@@ -555,8 +590,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             },
             required_inputs_=required_inputs(active, data),
             reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
-            feature_percentiles_=reference_percentiles(X),
-            reason_facts_=related_facts(X, info),
+            feature_percentiles_=percentiles,
+            reason_facts_=facts,
             reason_directions_=(
                 risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
             ),
@@ -612,7 +647,9 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"no customer is in the population at as_of={as_of}: nobody had signed up and "
                 f"not yet churned by then; check as_of"
             )
-        X = build_features(data, pop.index, self.builders_, fit=False, progress=progress)
+        X = build_features(
+            data, pop.index, self.builders_, fit=False, progress=progress, n_jobs=self.n_jobs
+        )
         if self.is_snapshot_ and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
         return self.align_features(X)
@@ -722,6 +759,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         out["status"] = customer_status(
             data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
         ).to_numpy()
+        data.release_cache()  # the event indexes: the reasons need the room more
         if explain:
             if not hasattr(self.model_, "booster_"):
                 raise ChurnModelError(
@@ -730,17 +768,26 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 )
             from .explain import explain as explain_rows
 
+            from .reasons import population_peers
+
             info = describe_feature_columns(self.builders_, self.feature_names_)
-            reasons = explain_rows(
-                self.model_,
-                X,
-                info,
-                top=3,
-                threshold=float(self.reason_threshold),
-                percentiles=getattr(self, "feature_percentiles_", None),
-                facts=getattr(self, "reason_facts_", None),
-                currency=str(self.currency or ""),
-                directions=getattr(self, "reason_directions_", None),
+            percentiles = getattr(self, "feature_percentiles_", None)
+            # everyone scored is each customer's crowd, whichever block explains them
+            peers = population_peers(X, info, percentiles)
+            reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
+                explain_rows(
+                    self.model_,
+                    X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
+                    info,
+                    top=3,
+                    threshold=float(self.reason_threshold),
+                    percentiles=percentiles,
+                    facts=getattr(self, "reason_facts_", None),
+                    currency=str(self.currency or ""),
+                    directions=getattr(self, "reason_directions_", None),
+                    peers=peers,
+                )
+                for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
             )
             reasons.index = out.index
             out = pd.concat([out, reasons], axis=1)
@@ -914,27 +961,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
     def summary(self) -> pd.DataFrame:
         """Training window, rows, churn rate and validation scores as a one-column DataFrame."""
         check_is_fitted(self, "model_")
-        t = self.training_summary_
-        rows: list[tuple[str, str, Any]] = [
-            ("training", "as_of", self.as_of_),
-            ("training", "business", getattr(self, "business_", "subscription")),
-            ("training", "business_reason", getattr(self, "business_reason_", "")),
-            ("training", "label", self.label_kind_),
-            ("training", "horizon", self.horizon_),
-            ("training", "first_cutoff", self.cutoffs_.min()),
-            ("training", "last_cutoff", self.cutoffs_.max()),
-            ("training", "n_cutoffs", t["n_cutoffs"]),
-            ("training", "n_rows", t["n_rows"]),
-            ("training", "n_customers", t["n_customers"]),
-            ("training", "positive_rate", t["positive_rate"]),
-            ("training", "n_features", t["n_features"]),
-        ]
-        rows += [("churn_type", k, v) for k, v in t["churn_types"].items()]
-        rows += [("status", k, v) for k, v in getattr(self, "training_statuses_", {}).items()]
-        rows += [("validation", k, v) for k, v in self.validation_scores_.items()]
-        from .summary import summary_frame
-
-        return summary_frame(rows)
+        return summary_frame(pipeline_summary_rows(self))
 
     # ------------------------------------------------------------------ bundle
     def save(self, path: str | os.PathLike, *, key: str | bytes | None = None) -> Path:

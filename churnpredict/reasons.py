@@ -30,6 +30,7 @@ __all__ = [
     "INFO_FIELDS",
     "feature_metadata",
     "feature_records",
+    "population_peers",
     "reference_percentiles",
     "peer_reference",
     "related_facts",
@@ -293,12 +294,75 @@ def peer_reference(
         Sorted values per comparable feature (numbers, counts, amounts, durations, shares;
         not flags, categories or ranks, which are comparisons already).
     """
+    return _sorted_peers(
+        numeric.shape[0],
+        lambda j: numeric[:, j],
+        records,
+        percentiles,
+        categorical,
+        min_population,
+    )
+
+
+def population_peers(
+    X: pd.DataFrame,
+    feature_info: Any,
+    percentiles: Mapping[str, Sequence[float]] | None = None,
+    *,
+    min_population: int = MIN_POPULATION,
+) -> dict[str, np.ndarray]:
+    """:func:`peer_reference` of a whole scored population, read a column at a time.
+
+    What a score explained in blocks of rows passes to every block, so each customer is
+    compared with everyone scored, not with their block. Values are read as the model reads
+    them (float32), as :func:`~churnpredict.explain.explain` does.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The scored features.
+    feature_info : pandas.DataFrame
+        Driver metadata of the columns (:func:`feature_records`).
+    percentiles : dict of str -> list of float, optional
+        The training reference for fewer than ``min_population`` rows.
+    min_population : int, default 100
+
+    Returns
+    -------
+    dict of str -> ndarray
+    """
+    names = [str(c) for c in X.columns]
+    records = feature_records(feature_info, names)
+    categorical = [
+        j
+        for j, c in enumerate(X.columns)
+        if not (
+            pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype)
+        )
+        or isinstance(X[c].dtype, pd.CategoricalDtype)
+    ]
+
+    def column(j: int) -> np.ndarray:
+        values = X.iloc[:, j].to_numpy(dtype=np.float32, na_value=np.nan)
+        return values.astype(np.float64)
+
+    return _sorted_peers(len(X), column, records, percentiles, categorical, min_population)
+
+
+def _sorted_peers(
+    n_rows: int,
+    column: Any,
+    records: Sequence[FeatureInfo],
+    percentiles: Mapping[str, Sequence[float]] | None,
+    categorical: Any,
+    min_population: int,
+) -> dict[str, np.ndarray]:
     comparable = [
         j
         for j, r in enumerate(records)
         if r.kind not in ("flag", "category", "rank") and j not in categorical
     ]
-    if numeric.shape[0] < min_population:
+    if n_rows < min_population:
         given = percentiles or {}
         return {
             records[j].name: np.asarray(given[records[j].name], dtype=np.float64)
@@ -307,7 +371,7 @@ def peer_reference(
         }
     out = {}
     for j in comparable:
-        values = numeric[:, j]
+        values = column(j)
         values = np.sort(values[~np.isnan(values)])
         if values.size and values[0] != values[-1]:
             out[records[j].name] = values

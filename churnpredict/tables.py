@@ -559,8 +559,12 @@ def numeric_column(
         raise ChurnDataError(
             f"{table}.{column} holds True/False, not numbers; convert them to numbers"
         )
-    try:
-        out = pd.to_numeric(values, errors="coerce").astype("float64")
+    try:  # float64 already: the column itself (no copy of millions of values)
+        out = (
+            values
+            if values.dtype == np.float64
+            else pd.to_numeric(values, errors="coerce").astype("float64")
+        )
     except (TypeError, ValueError, OverflowError):  # odd objects (lists, huge ints...)
         out = pd.to_numeric(values.astype(object).map(_to_float), errors="coerce")
     bad = out.isna() & values.notna()

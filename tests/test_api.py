@@ -25,6 +25,7 @@ PUBLIC = {
     "MonetaryFeatures",
     "PaymentFeatures",
     "ProfileFeatures",
+    "ResourceLimitError",
     "SupportFeatures",
     "TenureFeatures",
     "UsageFeatures",

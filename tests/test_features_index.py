@@ -185,6 +185,28 @@ def test_sums_between_edge_cases():
     assert holes.tolist() == [5.0, 0.0]  # missing values count 0
 
 
+def test_sums_between_reads_the_values_in_place():
+    """A call for a few rows costs memory for their windows, not a copy of every event: feature
+    blocks built apart (in parallel) would otherwise each copy the whole table."""
+    import tracemalloc
+
+    values = np.arange(4_000_000, dtype=np.float64)
+    end = np.array([10, 4_000_000, 2_000_000])
+    start = np.array([0, 3_999_990, 2_000_000])
+    tracemalloc.start()
+    try:
+        (sums,) = sums_between(values, end, [start])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sums.tolist() == [45.0, float(sum(range(3_999_990, 4_000_000))), 0.0]
+    assert peak < 1 << 20  # the values are 32 MB
+    (holes,) = sums_between(
+        np.array([np.inf, 1.0, -np.inf, 2.0]), np.array([2, 4]), [np.array([1, 3])]
+    )
+    assert holes.tolist() == [1.0, 2.0]  # +inf and -inf together: still each window's own sum
+
+
 def test_window_sum_counts_missing_values_as_zero_and_stays_per_customer():
     codes = np.array([0, 0, 0, 1, 1])
     times = BASE + np.array([0, 1, 2, 0, 1]).astype("timedelta64[D]")

@@ -31,6 +31,10 @@ def _expected_failures(estimator):
                 "per-class dict; and calibration maps predictions back to observed churn "
                 "rates, so weights move the ranking, not the predicted labels"
             ),
+            "check_sample_weight_equivalence_on_dense_data": (
+                "a weight of 2 is not a repeated row here: the random validation holdout and "
+                "XGBoost's row subsampling draw rows, so a repeated row can land in both folds"
+            ),
         }
     return {}
 
@@ -506,3 +510,109 @@ def test_logistic_baseline_parameter_messages(panel):
         ChurnModelError, match=r"class_weight='auto'; expected None, 'balanced' or a dict"
     ):
         LogisticBaseline(class_weight="auto").fit(X, y)
+
+
+# ------------------------------------------------------------------ memory and row weights
+def test_fit_reads_the_rows_in_blocks_without_a_typed_copy(monkeypatch):
+    """The booster reads float32 blocks of X: no copy of every row is made (the former fit
+    held a float64 copy of X and a copy of its training rows next to X itself)."""
+    import tracemalloc
+
+    import churnpredict.model_matrix as model_matrix
+
+    X, y = make_panel(n_customers=3000, n_cutoffs=8)
+    X = X.assign(**{f"copy_{i}": X["noise"] * i for i in range(20)})
+    monkeypatch.setattr(model_matrix, "BLOCK_BYTES", 1 << 16)  # blocks of about 700 rows
+    ChurnModel(n_estimators=2, n_jobs=1).fit(*make_panel(50, 4))  # modules imported on use
+    tracemalloc.start()
+    try:
+        ChurnModel(n_estimators=3, n_jobs=1, horizon="14D").fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.memory_usage().sum()  # the validation quarter, typed once
+
+
+def test_binned_blocks_grow_the_trees_a_plain_matrix_grows(panel, monkeypatch):
+    """XGBoost reads every input as float32, and one block is binned like the whole matrix:
+    the booster is the one a DMatrix of the rows gives, prediction for prediction."""
+    from churnpredict.model_matrix import BoosterRows
+
+    X, y = panel
+    binned = ChurnModel(n_estimators=60, n_jobs=1, horizon="28D").fit(X, y)
+    monkeypatch.setattr(BoosterRows, "quantile_matrix", BoosterRows.matrix)
+    plain = ChurnModel(n_estimators=60, n_jobs=1, horizon="28D").fit(X, y)
+    assert binned.best_iteration_ == plain.best_iteration_
+    assert np.array_equal(binned.decision_function(X), plain.decision_function(X))
+
+
+@pytest.mark.parametrize(
+    ("weight", "match"),
+    [
+        (np.ones(7), "sample_weight has 7 values for 2000 rows"),
+        (np.r_[-1.0, np.ones(1999)], "finite numbers >= 0"),
+        (np.r_[np.nan, np.ones(1999)], "finite numbers >= 0"),
+        (np.zeros(2000), "zero for every row"),
+    ],
+)
+def test_bad_sample_weights(panel, weight, match):
+    X, y = panel
+    with pytest.raises(ChurnModelError, match=match):
+        ChurnModel(n_estimators=5, n_jobs=1).fit(X, y, sample_weight=weight)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_weighted_calibration_equals_repeated_rows(method):
+    """A row of weight 3 counts as three rows: the calibration map is the same."""
+    rng = np.random.default_rng(4)
+    margin = rng.normal(-2.5, 1.2, 3000)
+    y = (rng.random(3000) < expit(margin)).astype(int)
+    weight = rng.integers(1, 4, 3000)
+    weighted = Calibrator.fit(method, margin, y, sample_weight=weight.astype(float))
+    repeated = Calibrator.fit(method, np.repeat(margin, weight), np.repeat(y, weight))
+    grid = np.linspace(-6, 2, 50)
+    assert np.allclose(weighted.predict(grid), repeated.predict(grid), atol=1e-5)
+
+
+def test_weighted_scores_equal_repeated_rows():
+    from churnpredict.model_metrics import classification_metrics
+
+    rng = np.random.default_rng(5)
+    p = rng.random(500)
+    y = (rng.random(500) < p * 0.3).astype(int)
+    w = rng.integers(1, 5, 500)
+    weighted = classification_metrics(y, p, sample_weight=w.astype(float))
+    repeated = classification_metrics(np.repeat(y, w), np.repeat(p, w))
+    for key in ("base_rate", "auc", "average_precision", "brier", "log_loss"):
+        assert weighted[key] == pytest.approx(repeated[key], rel=1e-9), key
+    assert weighted["top_decile_lift"] == pytest.approx(repeated["top_decile_lift"], rel=0.05)
+
+
+def test_early_stopping_watches_a_weighted_share_of_a_big_validation_fold(panel, monkeypatch):
+    """Beyond EARLY_STOPPING_ROWS validation rows, early stopping watches every churner and a
+    weighted share of the others; the calibration map and the scores still use every row."""
+    import churnpredict.fitplan as fitplan
+
+    X, y = panel
+    whole = ChurnModel(n_estimators=200, n_jobs=1, horizon="28D").fit(X, y)
+    monkeypatch.setattr(fitplan, "EARLY_STOPPING_ROWS", 120)
+    mask, weight = fitplan.early_stopping_rows(
+        y.to_numpy(), _cutoffs_mask(X, whole.valid_cutoffs_), None, 7
+    )
+    assert mask.sum() == 120 and np.all(
+        y.to_numpy()[_cutoffs_mask(X, whole.valid_cutoffs_)][
+            ~mask[_cutoffs_mask(X, whole.valid_cutoffs_)]
+        ]
+        == 0
+    )  # churners are all watched
+    assert weight[mask].sum() == pytest.approx(_cutoffs_mask(X, whole.valid_cutoffs_).sum())
+    watched = ChurnModel(n_estimators=200, n_jobs=1, horizon="28D").fit(X, y)
+    assert watched.validation_scores_["n_rows"] == whole.validation_scores_["n_rows"] == 500
+    assert abs(watched.best_iteration_ - whole.best_iteration_) <= 40
+    assert watched.validation_scores_["auc"] == pytest.approx(
+        whole.validation_scores_["auc"], abs=0.03
+    )
+
+
+def _cutoffs_mask(X, cutoffs):
+    return np.asarray(X.index.get_level_values("cutoff").isin(cutoffs))

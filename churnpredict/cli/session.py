@@ -195,6 +195,8 @@ def guard(session: Session) -> Iterator[None]:
             raise
         except (ChurnDataError, BundleError, ChurnModelError, BadInput) as exc:
             _fail(session, exc, EXIT_BAD_INPUT, prefix="error")
+        except MemoryError as exc:  # the size checks missed it: still the input's size
+            _fail(session, _out_of_memory(exc), EXIT_BAD_INPUT, prefix="error")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             _fail(session, exc, EXIT_BAD_INPUT, prefix="error")  # a path on the command line
         except OSError as exc:  # read-only location, permissions, disk full: not a bug
@@ -205,6 +207,16 @@ def guard(session: Session) -> Iterator[None]:
         one_line(str(w.message)) for w in caught if issubclass(w.category, UserWarning)
     )
     session.flush_notes()
+
+
+def _out_of_memory(exc: MemoryError) -> BaseException:
+    """Running out of memory, as one line with the way out."""
+    detail = f" ({one_line(str(exc))})" if str(exc) else ""
+    return BadInput(
+        f"out of memory{detail}; the data or the settings are too big for this machine: "
+        f"use fewer cutoffs (n_cutoffs) or windows, --train-sample to train on a share of "
+        f"the customers, or --scheduler to run on a Dask cluster"
+    )
 
 
 def _os_problem(exc: OSError) -> BaseException:

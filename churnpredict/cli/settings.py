@@ -46,7 +46,15 @@ DATA_KEYS = (
     "dayfirst",
     "value_kind",
 ) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
-PIPELINE_KEYS = ("horizon", "label", "n_cutoffs", "cutoff_freq", "lookback", "business")
+PIPELINE_KEYS = (
+    "horizon",
+    "label",
+    "n_cutoffs",
+    "cutoff_freq",
+    "lookback",
+    "business",
+    "train_sample",
+)
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
 #: How reasons are written: currency symbol, smallest reason in probability points.
 REASON_KEYS = ("currency", "reason_threshold")
@@ -225,6 +233,7 @@ def build_pipeline(
     horizon: str | None,
     label: str | None,
     business: str | None = None,
+    train_sample: float | None = None,
 ) -> Any:
     """A ChurnPipeline from config settings, command-line flags overriding them."""
     from ..model import ChurnModel
@@ -237,6 +246,8 @@ def build_pipeline(
         params["label"] = label
     if business is not None:
         params["business"] = business
+    if train_sample is not None:
+        params["train_sample"] = train_sample
     if params.get("business", "auto") not in BUSINESS_KINDS:
         raise BadInput(
             f"business {params['business']!r}; use auto, subscription, purchases or usage"

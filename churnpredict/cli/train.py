@@ -67,6 +67,16 @@ def train(
         ),
     ] = None,
     business: BusinessOpt = None,
+    train_sample: Annotated[
+        float | None,
+        typer.Option(
+            "--train-sample",
+            help="Train on every churner and this share (0-1] of the other customers at each "
+            "training cutoff, weighted so probabilities stay calibrated: for data too big to "
+            "train on whole; 1 for every row. Default: auto, a sample only of more than "
+            "500,000 training rows (or the config's train_sample).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
@@ -88,8 +98,15 @@ def train(
         settings = load_settings(
             config, date_format=date_format, dayfirst=dayfirst, value_kind=value_kind
         )
-        pipeline = build_pipeline(settings, horizon=horizon, label=label, business=business)
+        pipeline = build_pipeline(
+            settings, horizon=horizon, label=label, business=business, train_sample=train_sample
+        )
         if scheduler is not None:
+            if train_sample is not None:
+                raise BadInput(
+                    "--train-sample trains on this machine; with --scheduler the cluster "
+                    "trains on every row (drop one of the two)"
+                )
             from ..dask import train_dask
 
             quiet_dask_logs(debug)
@@ -134,6 +151,12 @@ def _say_training_summary(session: Session, pipeline: Any, path: Path) -> None:
         f"{pipeline.label_kind_} churn within {horizon_words(pipeline.horizon_)}; "
         f"churn rate {t['positive_rate']:.1%}; {t['n_features']} features"
     )
+    if "n_trained_rows" in t:
+        session.say(
+            f"  sample: {t['n_trained_rows']:,} rows (every churner and a share "
+            f"{t['train_sample']:g} of the others at {t['n_sampled_cutoffs']} cutoffs, "
+            f"weighted; the latest cutoffs whole)"
+        )
     say_business(session, pipeline)
     chosen = getattr(pipeline, "schedule_", {}).get("note")
     if chosen:

@@ -448,6 +448,14 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
     Every window is ``[cutoff - window, cutoff)``: events exactly at the cutoff are excluded.
 
+    A builder that computes each row from that row alone (its customer's events, its cutoff
+    and the fitted state), at a cost that follows the number of rows, sets ``row_wise =
+    True``: :func:`~churnpredict.features.build_features` may then build its rows in blocks,
+    on several threads, and join them (the same frame, bit for bit). One whose rows read
+    something computed over many customers (ranks among the customers of a cutoff, a model
+    fitted per cutoff) leaves it False and is built whole: blocks would repeat that work, or
+    change it.
+
     **Fitting by parts (map-reduce).** :meth:`fit` is three steps, so that the same fit runs
     on one machine and on customer partitions (:mod:`churnpredict.dask`):
 
@@ -490,6 +498,7 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
     tables: ClassVar[tuple[str, ...]] = ()
     group: ClassVar[str] = "profile"
+    row_wise: ClassVar[bool] = False
 
     def applies_to(self, data: EventData) -> bool:
         """True when every table the family needs is present."""

@@ -145,6 +145,7 @@ class EngagementFeatures(FeatureBuilder):
 
     tables = ("activity",)
     group = "engagement"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(

@@ -77,6 +77,7 @@ class MonetaryFeatures(FeatureBuilder):
 
     tables = ("payments",)
     group = "monetary"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(
@@ -347,6 +348,7 @@ class SpendFeatures(FeatureBuilder):
 
     tables = ("payments",)
     group = "monetary"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:

@@ -72,6 +72,7 @@ class PaymentFeatures(FeatureBuilder):
 
     tables = ("payments",)
     group = "payments"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:

@@ -158,6 +158,7 @@ class ProfileFeatures(FeatureBuilder):
 
     tables = ("customers",)
     group = "profile"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(

@@ -92,6 +92,7 @@ class SupportFeatures(FeatureBuilder):
 
     tables = ("tickets",)
     group = "support"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(

@@ -63,6 +63,7 @@ class TenureFeatures(FeatureBuilder):
 
     tables = ("customers",)
     group = "tenure"
+    row_wise = True
 
     @deprecate_positional_args
     def __init__(self, *, onboarding_days: float = 30) -> None:
