@@ -41,10 +41,17 @@ from .model_metrics import Evaluation
 from .params import deprecate_positional_args
 from .progress import Progress, ProgressArg, reporter
 from .season import season_gap
+from .sizing import (
+    EXPLAIN_BLOCK_ROWS,
+    check_train_sample,
+    fit_builders_within_memory,
+    float32_features,
+    sized_training_cutoffs,
+    training_rows,
+)
 from .summary import summary_frame
 from .training import (
     DEFAULT_CUTOFF_FREQ,
-    EXPLAIN_BLOCK_ROWS,
     TrainingPlan,
     align_columns,
     business_kind,
@@ -52,20 +59,15 @@ from .training import (
     check_inputs,
     check_labels,
     check_outcome_columns,
-    check_train_sample,
     customer_value,
     describe_feature_columns,
-    fit_builders_within_memory,
     fit_windows,
-    float32_features,
     latest_cutoff_rows,
     learned_nothing,
     model_id,
     pipeline_summary_rows,
     required_inputs,
-    sized_training_cutoffs,
     static_columns,
-    training_rows,
     training_schedule,
     training_summary,
 )
@@ -767,7 +769,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                     f"Score with explain=False"
                 )
             from .explain import explain as explain_rows
-
             from .reasons import population_peers
 
             info = describe_feature_columns(self.builders_, self.feature_names_)

@@ -336,9 +336,7 @@ def population_peers(
     categorical = [
         j
         for j, c in enumerate(X.columns)
-        if not (
-            pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype)
-        )
+        if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))
         or isinstance(X[c].dtype, pd.CategoricalDtype)
     ]
 

@@ -32,7 +32,7 @@ from churnpredict.resources import (
     parse_bytes,
     process_memory,
 )
-from churnpredict.training import population_bound, sample_training_rows
+from churnpredict.sizing import population_bound, sample_training_rows
 
 AS_OF = pd.Timestamp("2024-12-01")
 
@@ -187,8 +187,8 @@ def test_training_sample_needs_weights_and_a_share(data):
 def test_auto_samples_big_data_only(monkeypatch):
     """ "auto" keeps every row up to AUTO_SAMPLE_FROM rows in the sampled cutoffs; above,
     every churner and about AUTO_SAMPLE_ROWS rows, never less than a tenth of the others."""
-    import churnpredict.training as training
-    from churnpredict.training import auto_sample_share
+    import churnpredict.sizing as training
+    from churnpredict.sizing import auto_sample_share
 
     cutoffs = pd.date_range("2024-01-01", periods=12, freq="14D", name="cutoff")
     index = pd.MultiIndex.from_product(
