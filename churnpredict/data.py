@@ -24,6 +24,7 @@ from .dates import TIME_RANGE, TIME_UNITS, date_order_evidence, normalise_timest
 from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
+from .reading import load_config
 from .sources import read_tables, table_files
 from .tables import (
     ACTIVITY_VALUE_KINDS,
@@ -40,7 +41,6 @@ from .tables import (
     check_required,
     check_value_kind,
     format_examples,
-    load_config,
     mapping_error,
     normalise_label,
     numeric_column,
@@ -55,7 +55,6 @@ __all__ = [
     "PAYMENT_STATUSES",
     "CHURN_TYPES",
     "TIME_RANGE",
-    "load_config",
 ]
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .io import find_table, ids_as_text, read_table
+from .reading import find_table, ids_as_text, read_table
 from .tables import TABLES, id_kind, mapping_error
 
 __all__ = ["RAW_EXPORT_KEYS", "read_tables", "table_files"]
@@ -37,7 +37,7 @@ def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict
     tables : mapping of str -> str, optional
         Table name -> file name relative to ``path`` (the config's ``[tables]``); then only
         these files are used. Default: ``customers.*``, ``activity.*``... found by
-        :func:`churnpredict.io.find_table`.
+        :func:`churnpredict.reading.find_table`.
     derive : bool, default False
         The customers are derived from the events: no customers file is needed (and one
         found is an error: use it or derive, not both).

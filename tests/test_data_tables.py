@@ -16,7 +16,6 @@ def test_data_reexports_the_table_rules():
         "CHURN_TYPES",
         "EVENT_TABLES",
         "TABLES",
-        "load_config",
         "format_examples",
     ):
         assert getattr(data, name) is getattr(tables, name)

@@ -22,12 +22,12 @@ from ..data import EventData
 from ..dates import normalise_timestamps
 from ..exceptions import ChurnDataError
 from ..labels import known_at
+from ..reading import load_config
 from ..sources import RAW_EXPORT_KEYS
 from ..tables import (
     EVENT_TABLES,
     SCHEMA,
     format_examples,
-    load_config,
     mapping_error,
     rename_fix,
 )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..io import ids_as_text
+from ..reading import ids_as_text
 from ..training import outcome_columns
 from ._files import ROLE_WORDS, FileResult, Gap
 from ._vocabulary import CANCEL_WORDS, CONFIRM_WORDS, tokens

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError
-from ..io import ids_as_text
+from ..reading import ids_as_text
 from ..tables import CHURN_TYPES, normalise_label, toml_key
 from ..training import business_kind
 from ._columns import ColumnProfile, profile_column

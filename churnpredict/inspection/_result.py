@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..exceptions import ChurnDataError
-from ..io import atomic_write
 from ._assemble import Setting, _Assembler
 from ._files import FileResult, Gap, toml_key
 
