@@ -111,28 +111,9 @@ def read_table(
     ['00345', '7']
     """
     path = Path(path)
-    name = path.name.lower()
     if not path.is_file():
         raise ChurnDataError(f"{path}: no such file; check the path")
-    ids = {col: str for col in id_columns}
-    if name.endswith((".parquet", ".pq")):
-        kind, fix = "Parquet", "write it again (e.g. DataFrame.to_parquet)"
-        reader: Callable[[], pd.DataFrame] = lambda: _read_parquet(path)  # noqa: E731
-    elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
-        kind, fix = "CSV", "export it again as UTF-8 CSV with a header row"
-        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
-        reader = lambda: pd.read_csv(path, sep=sep, dtype=ids)  # noqa: E731
-    elif name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
-        kind, fix = "JSON Lines", "write one JSON object per line"
-
-        def reader() -> pd.DataFrame:
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as fh:
-                return read_json_lines(fh, id_columns=id_columns, where=str(path))
-    else:
-        raise ChurnDataError(
-            f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}"
-        )
+    kind, fix, reader = _table_reader(path, id_columns)
     try:
         frame = reader()
     except pd.errors.EmptyDataError:
@@ -154,6 +135,38 @@ def read_table(
             f"do not use can be removed)"
         )
     return frame
+
+
+def _table_reader(
+    path: Path, id_columns: Sequence[str]
+) -> tuple[str, str, Callable[[], pd.DataFrame]]:
+    """The format of ``path`` (by suffix), the fix for a file that fails, and its reader.
+
+    Raises
+    ------
+    ChurnDataError
+        For a suffix churnpredict does not read.
+    """
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "Parquet", "write it again (e.g. DataFrame.to_parquet)", lambda: _read_parquet(path)
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
+        ids = {col: str for col in id_columns}
+        return (
+            "CSV",
+            "export it again as UTF-8 CSV with a header row",
+            lambda: pd.read_csv(path, sep=sep, dtype=ids),
+        )
+    if name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
+
+        def reader() -> pd.DataFrame:
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as fh:
+                return read_json_lines(fh, id_columns=id_columns, where=str(path))
+
+        return "JSON Lines", "write one JSON object per line", reader
+    raise ChurnDataError(f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
