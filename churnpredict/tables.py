@@ -1,4 +1,4 @@
-"""Reading, parsing and checking the input tables before they become an ``EventData``.
+"""The input-table rules: each column parsed and checked before the tables become ``EventData``.
 
 The canonical schema (:data:`SCHEMA`), and the rules every table goes through once, at load:
 column renames and required columns, empty text as missing, ids compared as they are (numbers
