@@ -9,7 +9,7 @@ The data flow, one module per step::
 
 from ._version import __version__
 from .campaign import campaign_readout, newcombe_interval, wilson_interval
-from .data import EventData, load_config
+from .data import EventData
 from .datasets import (
     SAMPLE_AS_OF,
     load_sample,
@@ -60,6 +60,7 @@ from .lists import read_list
 from .metrics import churn_metrics, cohort_retention
 from .model import ChurnModel, LogisticBaseline
 from .pipeline import ChurnPipeline
+from .reading import load_config
 from .report import write_report
 
 __all__ = [

@@ -46,12 +46,13 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .atomic import folder_lock, sync_directory
 from .classpaths import check_class_path
 from .exceptions import BundleError
 from .features import FeatureBuilder
-from .io import folder_lock, read_bounded, sync_directory
 from .jsonstate import JSONStateMixin, class_path, from_json, resolve_class, to_json
 from .model import ChurnModel
+from .reading import read_bounded
 
 __all__ = [
     "BUNDLE_FORMAT",

@@ -20,28 +20,42 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from .dates import TIME_RANGE, TIME_UNITS, date_order_evidence, normalise_timestamps, snapshot_time
+from .dates import TIME_RANGE, date_order_evidence, normalise_timestamps, snapshot_time
 from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
+from .reading import load_config
 from .sources import read_tables, table_files
+from .table_validation import (
+    UnknownCustomers,
+    activity_columns,
+    check_arguments,
+    check_customer_times,
+    check_event_times,
+    check_frames,
+    churn_types,
+    drop_outcome_columns,
+    in_customer_time_order,
+    known_customers,
+    outside_lifetime,
+    outside_lifetime_note,
+    payment_columns,
+    payment_status_column,
+    report_unknown_customers,
+    ticket_columns,
+)
 from .tables import (
     ACTIVITY_VALUE_KINDS,
     CHURN_TYPES,
     EVENT_TABLES,
     PAYMENT_STATUSES,
     SCHEMA,
-    TABLES,
     TableSchema,
-    activity_values,
     blank_to_missing,
     check_customer_ids,
     check_id_kind,
     check_required,
     check_value_kind,
-    format_examples,
-    load_config,
-    mapping_error,
     normalise_label,
     numeric_column,
     rename_columns,
@@ -55,7 +69,6 @@ __all__ = [
     "PAYMENT_STATUSES",
     "CHURN_TYPES",
     "TIME_RANGE",
-    "load_config",
 ]
 
 T = TypeVar("T")
@@ -63,39 +76,6 @@ T = TypeVar("T")
 #: Held while a cached result is computed, so that feature blocks built on several threads
 #: compute each index once (re-entrant: a computation may ask for another cached result).
 _CACHE_LOCK = threading.RLock()
-#: Events checked at a time while validating (temporaries of a few MB).
-_CHUNK = 1 << 20
-
-
-def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each of ``values`` in ``ids`` (-1 where absent), as int32 when it fits.
-
-    Event tables are mostly grouped by customer: numeric ids are then looked up once per run
-    of equal ids and repeated, instead of once per event; otherwise chunk by chunk.
-    """
-    dtype = np.int32 if len(ids) < 2**31 else np.int64
-    array = values.to_numpy()
-    if len(array) and array.dtype.kind in "iu":
-        change = np.flatnonzero(array[1:] != array[:-1]) + 1
-        if len(change) < len(array) // 4:
-            starts = np.concatenate([[0], change])
-            lengths = np.diff(np.append(starts, len(array)))
-            return np.repeat(ids.get_indexer(array[starts]).astype(dtype), lengths)
-    out = np.empty(len(array), dtype=dtype)
-    for lo in range(0, len(array), _CHUNK):
-        out[lo : lo + _CHUNK] = ids.get_indexer(values.iloc[lo : lo + _CHUNK])
-    return out
-
-
-def _sorted_by_customer_and_time(codes: np.ndarray, times: np.ndarray) -> bool:
-    """True when events are in (customer, time) order; checked in chunks (small temporaries)."""
-    for lo in range(0, max(len(codes) - 1, 0), _CHUNK):
-        hi = min(lo + _CHUNK, len(codes) - 1)
-        a, b = codes[lo:hi], codes[lo + 1 : hi + 1]
-        same = a == b
-        if np.any(b < a) or np.any(times[lo + 1 : hi + 1][same] < times[lo:hi][same]):
-            return False
-    return True
 
 
 class EventData:
@@ -229,37 +209,16 @@ class EventData:
         value_kind: str | None = None,
     ) -> None:
         self.value_kind = check_value_kind(value_kind)
-        if not isinstance(unknown_customers, str) or unknown_customers not in (
-            "warn",
-            "drop",
-            "error",
-        ):
-            raise ChurnDataError(
-                f"unknown_customers={unknown_customers!r}; expected 'warn', 'drop' or 'error'"
-            )
         columns = dict(columns or {})
-        unknown_tables = set(columns) - set(TABLES)
-        if unknown_tables:
-            raise ChurnDataError(
-                f"columns= names unknown tables {sorted(unknown_tables)}; expected keys among "
-                f"{list(TABLES)}, each mapping your column names to canonical ones"
-            )
-        if date_format is not None and not isinstance(date_format, str):
-            raise ChurnDataError(
-                f"date_format={date_format!r}; give a strptime format such as '%d/%m/%Y %H:%M'"
-            )
-        if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
-            raise ChurnDataError(f"dayfirst={dayfirst!r}; give True, False or None")
-        if time_unit is not None and time_unit not in TIME_UNITS:
-            raise ChurnDataError(f"time_unit={time_unit!r}; expected one of {list(TIME_UNITS)}")
-        if default_status is not None and default_status not in PAYMENT_STATUSES:
-            raise ChurnDataError(
-                f"default_status={default_status!r}; expected one of {list(PAYMENT_STATUSES)}"
-            )
-        if isinstance(outcome_columns, str) or any(not isinstance(c, str) for c in outcome_columns):
-            raise ChurnDataError(
-                f"outcome_columns={outcome_columns!r}; give a list of customers column names"
-            )
+        check_arguments(
+            unknown_customers=unknown_customers,
+            columns=columns,
+            date_format=date_format,
+            dayfirst=dayfirst,
+            time_unit=time_unit,
+            default_status=default_status,
+            outcome_columns=outcome_columns,
+        )
         self.notes: list[str] = []
         self.label_column = label_column
         self.snapshot_at = snapshot_time(snapshot_at)
@@ -275,46 +234,23 @@ class EventData:
             "payments": payments,
             "tickets": tickets,
         }
-        for name, frame in raw.items():
-            if frame is not None and not isinstance(frame, pd.DataFrame):
-                raise ChurnDataError(
-                    f"{name} must be a pandas DataFrame, got {type(frame).__name__}; "
-                    f"read it with pd.read_csv/pd.read_parquet first"
-                )
-        if cancel_event is not None and customers is not None:
-            raise ChurnDataError(
-                "cancel_event= derives churned_at when customers is derived from the events "
-                "(customers=None); with a customers table, give it a churned_at column"
-            )
+        check_frames(raw, cancel_event)
         # names mapped once, empty text made missing once, before any check reads a column
-        renamed = {
+        self._renamed = {
             name: blank_to_missing(rename_columns(name, frame, columns.get(name, {})))
             for name, frame in raw.items()
             if frame is not None
         }
-        self._renamed = renamed
         if customers is None:
-            renamed["customers"] = self._derived_customers(cancel_event)
+            self._renamed["customers"] = self._derived_customers(cancel_event)
         self.customers = self._validate_customers(
-            renamed["customers"], list(outcome_columns), label_column, positive_label
+            self._renamed["customers"], list(outcome_columns), label_column, positive_label
         )
-        ids = pd.Index(self.customers["customer_id"])
-        self._id_kind = check_id_kind("customers", self.customers["customer_id"])
-        self._validated_codes: dict[str, np.ndarray] = {}
-        self._outside: list[tuple[str, int, int]] = []
-        self.activity = self._validate_events("activity", renamed.get("activity"), {}, ids)
-        self.payments = self._validate_events(
-            "payments", renamed.get("payments"), {}, ids, status_map=status_map
-        )
-        self.tickets = self._validate_events("tickets", renamed.get("tickets"), {}, ids)
-        if self.value_kind is not None and self.activity is None:
-            raise ChurnDataError(
-                f"value_kind={self.value_kind!r} declares what activity.value holds, but there "
-                f"is no activity table; add it, or leave value_kind out"
-            )
+        self._validate_event_tables(status_map)
         del self._renamed
         self._unknown_customers = unknown_customers
-        self._flush_unknown(unknown_customers)
+        report_unknown_customers(self._pending_unknown, unknown_customers, self.notes)
+        del self._pending_unknown
         self._flush_outside()
         # customer positions of every event, worked out while validating (the index reuses them)
         self._cache: dict[Any, Any] = {("codes", t): c for t, c in self._validated_codes.items()}
@@ -351,19 +287,10 @@ class EventData:
         return customers
 
     def _validate_customers(self, frame, outcome, label_column, positive_label) -> pd.DataFrame:
-        if outcome:
-            absent = [c for c in outcome if c not in frame.columns]
-            if absent or label_column in outcome:
-                raise ChurnDataError(
-                    f"outcome_columns names {absent or [label_column]}, which "
-                    f"{'customers has not' if absent else 'is the label column'}; customers "
-                    f"has {list(frame.columns)[:20]}"
-                )
-            frame = frame.drop(columns=outcome)
-            self.notes.append(
-                f"customers columns {outcome} describe the outcome (outcome_columns): not "
-                f"used as features"
-            )
+        """customers checked: outcome columns dropped, ids, times, churn types, MRR."""
+        frame, note = drop_outcome_columns(frame, outcome, label_column)
+        if note is not None:
+            self.notes.append(note)
         if label_column is not None:
             required: tuple[str, ...] = ("customer_id", label_column)
         else:
@@ -381,33 +308,33 @@ class EventData:
         for col in SCHEMA["customers"].timestamps:
             if col in frame:
                 frame[col] = self._timestamps("customers", col, frame[col])
-        if frame["signup_at"].isna().any():
-            raise ChurnDataError(
-                f"customers.signup_at has {int(frame['signup_at'].isna().sum())} missing values; "
-                f"every customer needs a signup time (use the first event's time if unknown)"
-            )
-        if "churned_at" in frame:
-            before = frame["churned_at"] < frame["signup_at"]
-            if before.any():
-                raise ChurnDataError(
-                    f"customers.churned_at is before signup_at for {int(before.sum())} customers "
-                    f"{format_examples(frame.loc[before, 'customer_id'])}; fix those dates"
-                )
+        check_customer_times(frame)
         if "churn_type" in frame:
-            text = frame["churn_type"].astype("string").str.strip().str.lower()
-            bad = text.notna() & ~text.isin(CHURN_TYPES)
-            if bad.any():
-                raise ChurnDataError(
-                    f"customers.churn_type has values "
-                    f"{format_examples(frame.loc[bad, 'churn_type'])}; expected "
-                    f"voluntary/involuntary (or empty); map yours before loading"
-                )
-            frame["churn_type"] = text.astype(object).where(text.notna(), None)
+            frame["churn_type"] = churn_types(frame["churn_type"])
         if "mrr" in frame:
             frame["mrr"] = numeric_column("customers", "mrr", frame["mrr"], allow_missing=True)
         return frame
 
-    def _validate_events(self, table, frame, columns, ids, status_map=None):
+    def _validate_event_tables(self, status_map: Mapping[str, str] | None) -> None:
+        """activity, payments and tickets validated against customers, in that order."""
+        ids = pd.Index(self.customers["customer_id"])
+        self._id_kind = check_id_kind("customers", self.customers["customer_id"])
+        self._validated_codes: dict[str, np.ndarray] = {}
+        self._outside: list[tuple[str, int, int]] = []
+        self._pending_unknown: list[UnknownCustomers] = []
+        self.activity = self._validate_events("activity", self._renamed.get("activity"), ids)
+        self.payments = self._validate_events(
+            "payments", self._renamed.get("payments"), ids, status_map=status_map
+        )
+        self.tickets = self._validate_events("tickets", self._renamed.get("tickets"), ids)
+        if self.value_kind is not None and self.activity is None:
+            raise ChurnDataError(
+                f"value_kind={self.value_kind!r} declares what activity.value holds, but there "
+                f"is no activity table; add it, or leave value_kind out"
+            )
+
+    def _validate_events(self, table, frame, ids, status_map=None):
+        """One event table checked, matched to its customers and sorted (None: no table)."""
         if frame is None:
             # a shop's or an app's log comes without payments or tickets as a rule; a
             # subscription export (cancellations or MRR recorded) is expected to have them
@@ -423,114 +350,29 @@ class EventData:
                 f"customers file, or remove label_column to use the events",
             )
         schema = SCHEMA[table]
-        frame = rename_columns(table, frame, columns.get(table, {}))
-        if table == "payments" and "status" not in frame and self._default_status is not None:
-            frame = frame.assign(status=self._default_status)
-            self.notes.append(
-                f"payments has no status column: every payment is {self._default_status!r} "
-                f"(default_status)"
-            )
-        elif table == "payments" and "status" not in frame:
-            raise mapping_error(
-                f"payments has no status column (it has {list(frame.columns)[:20]})",
-                "map yours with columns={'payments': {'your_name': 'status'}}, or declare "
-                "what every payment is with default_status='succeeded'",
-                'map yours in the config ([columns.payments] your_name = "status"), or '
-                'declare what every payment is: [payments] default_status = "succeeded"',
-            )
+        if table == "payments":
+            frame, note = payment_status_column(frame, self._default_status)
+            if note is not None:
+                self.notes.append(note)
         check_required(table, frame, schema.required)
         frame = frame.reset_index(drop=True)  # only whole columns are replaced below
         for col in schema.timestamps:
             if col in frame:
                 frame[col] = self._timestamps(table, col, frame[col])
-        tcol = schema.time_column
-        if frame[tcol].isna().any():
-            raise ChurnDataError(
-                f"{table}.{tcol} has {int(frame[tcol].isna().sum())} missing values; every event "
-                f"needs a time"
-            )
-        if table == "payments" and self._default_status is not None:
-            frame["status"] = frame["status"].where(frame["status"].notna(), self._default_status)
+        check_event_times(table, frame, schema.time_column)
         if table == "payments":
-            frame["amount"] = numeric_column("payments", "amount", frame["amount"], False)
-            status = frame["status"].astype("string").str.strip().str.lower()
-            if status_map:
-                lowered = {str(k).strip().lower(): v for k, v in status_map.items()}
-                status = status.map(lambda s: lowered.get(s, s) if s is not pd.NA else s)
-            status = status.astype("string")
-            bad = ~status.isin(PAYMENT_STATUSES) | status.isna()
-            if bad.any():
-                raise mapping_error(
-                    f"payments.status has values {format_examples(frame.loc[bad, 'status'])}; "
-                    f"expected succeeded/failed/refunded",
-                    "map them with status_map= (e.g. status_map={'paid': 'succeeded', "
-                    "'declined': 'failed'})",
-                    'map them in the config\'s [status_map] (e.g. paid = "succeeded", '
-                    'declined = "failed")',
-                )
-            frame["status"] = pd.Categorical(status.astype(object), categories=PAYMENT_STATUSES)
-        if table == "activity":
-            if "value" in frame:
-                frame["value"] = activity_values(frame["value"], self.value_kind)
-            elif self.value_kind is not None:
-                raise ChurnDataError(
-                    f"activity has no value column, but value_kind={self.value_kind!r} "
-                    f"declares what it holds; map your column to value (columns="
-                    f"{{'activity': {{'your_column': 'value'}}}}) or leave value_kind out"
-                )
-            if "event" in frame and not isinstance(frame["event"].dtype, pd.CategoricalDtype):
-                # categorical: compact for millions of events and cheap to group by type
-                frame["event"] = frame["event"].astype("string").astype("category")
-        if table == "tickets":
-            if "csat" in frame:
-                csat = pd.to_numeric(frame["csat"], errors="coerce")
-                bad = (csat.notna() & ~csat.between(1, 5)) | (csat.isna() & frame["csat"].notna())
-                if bad.any():
-                    raise ChurnDataError(
-                        f"tickets.csat has values {format_examples(frame.loc[bad, 'csat'])} "
-                        f"outside 1-5; rescale satisfaction to 1 (worst) .. 5 (best) or leave it "
-                        f"empty"
-                    )
-                frame["csat"] = csat.astype("float64")
-            if "resolved_at" in frame:
-                before = frame["resolved_at"] < frame["created_at"]
-                if before.any():
-                    raise ChurnDataError(
-                        f"tickets.resolved_at is before created_at in {int(before.sum())} rows; "
-                        f"fix those times or leave resolved_at empty for open tickets"
-                    )
-        # Match customers: ids are compared as they are, never cast (345 is not '345').
+            frame = payment_columns(frame, status_map, self._default_status)
+        elif table == "activity":
+            frame = activity_columns(frame, self.value_kind)
+        else:
+            frame = ticket_columns(frame)
         check_id_kind(table, frame["customer_id"], self._id_kind)
-        codes = _positions(ids, frame["customer_id"])
-        unknown = codes < 0
-        if unknown.any():
-            # events without a customer id (e.g. logged-out traffic) belong to no customer
-            no_id = frame["customer_id"].isna().to_numpy()
-            self._pending_unknown = getattr(self, "_pending_unknown", [])
-            self._pending_unknown.append(
-                (
-                    table,
-                    int(unknown.sum()),
-                    len(frame),
-                    format_examples(frame.loc[unknown & ~no_id, "customer_id"], 3),
-                    int(no_id.sum()),
-                )
-            )
-            frame = frame.loc[~unknown]
-            codes = codes[~unknown]
-        if len(frame) == 0:
-            raise ChurnDataError(
-                f"{table} has no events of known customers; check that {table}.customer_id uses "
-                f"the same ids as customers.customer_id"
-            )
+        frame, codes, dropped = known_customers(table, frame, ids)
+        if dropped is not None:
+            self._pending_unknown.append(dropped)
         # may leave the table empty: the family then applies with no events, as after cut()
         frame, codes = self._outside_lifetime(table, frame, codes)
-        times = frame[tcol].to_numpy()
-        if not _sorted_by_customer_and_time(codes, times):
-            order = np.lexsort((times, codes))
-            frame = frame.iloc[order]
-            codes = codes[order]
-        frame = frame.reset_index(drop=True)
+        frame, codes = in_customer_time_order(frame, codes, schema.time_column)
         self._validated_codes[table] = codes.astype(
             np.int32 if len(ids) < 2**31 else np.int64, copy=False
         )
@@ -564,20 +406,7 @@ class EventData:
         if len(frame) == 0:
             return frame, codes
         times = frame[SCHEMA[table].time_column].to_numpy(dtype="datetime64[ns]")
-        signup = self.customers["signup_at"].to_numpy(dtype="datetime64[ns]")
-        churned = (
-            self.customers["churned_at"].to_numpy(dtype="datetime64[ns]")
-            if "churned_at" in self.customers
-            else None
-        )
-        before = 0
-        after_mask = np.zeros(len(frame), dtype=bool)
-        for lo in range(0, len(frame), _CHUNK):  # in chunks: no per-event copies of the times
-            part, who = times[lo : lo + _CHUNK], codes[lo : lo + _CHUNK]
-            before += int(np.count_nonzero(part < signup[who]))
-            if churned is not None:
-                ends = churned[who]
-                after_mask[lo : lo + _CHUNK] = ~np.isnat(ends) & (part > ends)
+        before, after_mask = outside_lifetime(times, codes, self.customers)
         after = int(after_mask.sum())
         if before or after:
             self._outside.append((table, before, after))
@@ -589,42 +418,9 @@ class EventData:
     def _flush_outside(self) -> None:
         if not self._outside:
             return
-        counts = "; ".join(
-            f"{table}: {before} before signup_at (kept), {after} after churned_at (dropped)"
-            for table, before, after in self._outside
-        )
-        msg = (
-            f"events outside their customer's lifetime: {counts}. Events before signup count "
-            f"as history from the first cutoff after signup; events after a cancellation "
-            f"belong to no scored period and are dropped. Check the dates if unexpected"
-        )
+        msg = outside_lifetime_note(self._outside)
         self.notes.append(msg)
         warnings.warn(msg, DataQualityWarning, stacklevel=3)
-
-    def _flush_unknown(self, policy: str) -> None:
-        pending = getattr(self, "_pending_unknown", [])
-        self._pending_unknown = []
-        for table, n, total, examples, no_id in pending:
-            whose = (
-                f"belong to customers not in customers {examples}"
-                + (f" or have no customer id ({no_id})" if no_id else "")
-                if n > no_id
-                else "have no customer id (e.g. logged-out traffic)"
-            )
-            add = "add those customers, or " if n > no_id else ""
-            msg = f"{table}.customer_id: {n} of {total} events {whose}; they were dropped"
-            if policy != "drop":  # dropped as asked: the note says what, not how to silence it
-                msg += f" ({add}pass unknown_customers='drop' to silence this)"
-            if policy == "error":
-                raise ChurnDataError(
-                    msg.replace("they were dropped", "they cannot be used"),
-                    config_message=msg.replace("they were dropped", "they cannot be used")
-                    .replace("pass unknown_customers='drop'", 'set unknown_customers = "drop"')
-                    .replace("to silence this", "in the config to drop them"),
-                )
-            self.notes.append(msg)
-            if policy == "warn":
-                warnings.warn(msg, DataQualityWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ loading
     @classmethod

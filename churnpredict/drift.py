@@ -412,7 +412,8 @@ def write_drift(summary: Mapping[str, Any], path: str | os.PathLike, **extra: An
     summary : dict
         From :func:`population_drift`.
     path : path-like
-        E.g. ``<list>.drift.json`` next to the at-risk list (:func:`churnpredict.io.drift_path`).
+        E.g. ``<list>.drift.json`` next to the at-risk list
+        (:func:`churnpredict.outputs.drift_path`).
     **extra
         More top-level keys (e.g. ``as_of``, ``model_id``), written first.
 
@@ -420,7 +421,7 @@ def write_drift(summary: Mapping[str, Any], path: str | os.PathLike, **extra: An
     -------
     pathlib.Path
     """
-    from .io import atomic_write
+    from .atomic import atomic_write
 
     path = Path(path)
     payload = _clean({**{k: v for k, v in extra.items() if v is not None}, **dict(summary)})

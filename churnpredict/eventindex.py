@@ -208,12 +208,6 @@ class EventIndex:
         out[has] = self.times[idx[has]].view("datetime64[ns]")
         return out
 
-    def add_values(self, name: str, values: np.ndarray) -> None:
-        """Register per-event ``values`` (in the original row order) for :meth:`window_sum`."""
-        self._values[name] = missing_as_zero(
-            self.sorted_values(np.asarray(values, dtype=np.float64))
-        )
-
     def sorted_values(self, values: np.ndarray) -> np.ndarray:
         """Reorder per-event ``values`` (original row order) into the index's sorted order.
 

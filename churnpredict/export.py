@@ -24,7 +24,6 @@ from .actions import (
 )
 from .exceptions import ChurnDataError
 from .features import BUSINESS_KINDS
-from .io import OUTPUT_SUFFIXES, write_frame
 from .labels import MIN_POPULATION, STATUSES
 from .list_options import (
     AT_RISK_COLUMNS,
@@ -36,6 +35,7 @@ from .list_options import (
     ListOptions,
     checked_tiers,
 )
+from .outputs import OUTPUT_SUFFIXES, write_frame
 from .windows import horizon_text, parse_window
 
 __all__ = [
@@ -832,7 +832,7 @@ def write_at_risk(
     Notes
     -----
     The file appears only when complete (temporary file, then rename); on any error an
-    existing file is left untouched. It goes through :func:`churnpredict.io.write_frame`:
+    existing file is left untouched. It goes through :func:`churnpredict.outputs.write_frame`:
     in CSV and Excel, text cells that a spreadsheet would run as a formula (starting with
     ``=``, ``+``, ``-``, ``@``, tab or carriage return, also after leading spaces) get a
     leading apostrophe, CSV fields holding a comma, quote, CR or LF are quoted, and Excel
@@ -844,7 +844,7 @@ def write_at_risk(
     ``holdout_seed``; the churn ``label`` and ``lookback`` when known), its row count, the
     churnpredict version and the creation time are kept with the file: Parquet key-value
     metadata, Excel document properties, or
-    for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.io.manifest_path`).
+    for CSV a sidecar ``<name>.manifest.json`` (see :func:`churnpredict.outputs.manifest_path`).
     """
     path = Path(path)
     suffix = path.suffix.lower()

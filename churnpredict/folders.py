@@ -18,8 +18,10 @@ import json
 import os
 from pathlib import Path
 
+from .atomic import atomic_write
 from .exceptions import ChurnDataError
-from .io import atomic_write, check_writable, read_bounded
+from .outputs import check_writable
+from .reading import read_bounded
 
 __all__ = ["MARKER", "FOLDER_KINDS", "check_output_folder", "folder_kind", "mark_output_folder"]
 
@@ -64,7 +66,7 @@ def check_output_folder(path: str | os.PathLike, kind: str, option: str = "out_d
     """Check, before any work, that churnpredict may fill the folder ``path`` with ``kind``.
 
     The folder may be new, empty, or hold the marker of the same kind; its location must be
-    writable (:func:`churnpredict.io.check_writable`). Nothing is created.
+    writable (:func:`churnpredict.outputs.check_writable`). Nothing is created.
 
     Parameters
     ----------

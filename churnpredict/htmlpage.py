@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write
+from .atomic import atomic_write
 
 __all__ = ["PAGE_CSS", "Plot", "escape", "figure_html", "number", "render_plot", "write_page"]
 

@@ -25,7 +25,7 @@ _MAX_MANIFEST_BYTES = 1 << 20
 
 def _manifest(sidecar: Path) -> dict[str, Any] | None:
     """The manifest of a CSV list (None when there is none); ChurnDataError when unreadable."""
-    from .io import read_bounded
+    from .reading import read_bounded
 
     if not os.path.lexists(sidecar):
         return None
@@ -46,7 +46,8 @@ def _read_csv_list(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     import hashlib
     import io as _io
 
-    from .io import folder_lock, manifest_digest, manifest_path
+    from .atomic import folder_lock
+    from .outputs import manifest_digest, manifest_path
 
     sidecar = manifest_path(path)
     with folder_lock(path.parent, shared=True):  # the writer renames both under this lock

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .exceptions import ChurnDataError
-from .io import find_table, ids_as_text, read_table
+from .reading import find_table, ids_as_text, read_table
 from .tables import TABLES, id_kind, mapping_error
 
 __all__ = ["RAW_EXPORT_KEYS", "read_tables", "table_files"]
@@ -37,7 +37,7 @@ def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict
     tables : mapping of str -> str, optional
         Table name -> file name relative to ``path`` (the config's ``[tables]``); then only
         these files are used. Default: ``customers.*``, ``activity.*``... found by
-        :func:`churnpredict.io.find_table`.
+        :func:`churnpredict.reading.find_table`.
     derive : bool, default False
         The customers are derived from the events: no customers file is needed (and one
         found is an error: use it or derive, not both).
@@ -54,29 +54,7 @@ def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict
         each with the fix as Python arguments and as config lines.
     """
     if tables is not None:
-        if not isinstance(tables, Mapping) or any(
-            not isinstance(v, str) or not v.strip() for v in tables.values()
-        ):
-            raise ChurnDataError(
-                f"tables={tables!r}; give a mapping of table name to file name",
-                config_message=f"[tables] in the config: {tables!r}; give lines such as "
-                f'activity = "events.csv"',
-            )
-        unknown = sorted(set(tables) - set(TABLES))
-        if unknown:
-            raise ChurnDataError(
-                f"tables= names unknown tables {unknown}; expected among {list(TABLES)}",
-                config_message=f"[tables] in the config names unknown tables {unknown}; "
-                f"expected among {list(TABLES)}",
-            )
-        files = {name: path / file for name, file in tables.items()}
-        for name, file in files.items():
-            if not file.is_file():
-                raise ChurnDataError(
-                    f"{name}: file {file.name!r} (tables=) not found in {path}; check the name",
-                    config_message=f"{name}: file {file.name!r} ([tables] {name} in the "
-                    f"config) not found in {path}; check the name",
-                )
+        files = _named_files(path, tables)
     else:
         files = {name: f for name in TABLES if (f := find_table(path, name)) is not None}
     if derive and "customers" in files:
@@ -93,6 +71,34 @@ def table_files(path: Path, tables: Any = None, *, derive: bool = False) -> dict
             'name its file in the config ([tables] customers = "your_file.csv"), or derive it '
             "from the events: derive_customers = true",
         )
+    return files
+
+
+def _named_files(path: Path, tables: Any) -> dict[str, Path]:
+    """The files the config's ``[tables]`` names, each checked to exist in ``path``."""
+    if not isinstance(tables, Mapping) or any(
+        not isinstance(v, str) or not v.strip() for v in tables.values()
+    ):
+        raise ChurnDataError(
+            f"tables={tables!r}; give a mapping of table name to file name",
+            config_message=f"[tables] in the config: {tables!r}; give lines such as "
+            f'activity = "events.csv"',
+        )
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise ChurnDataError(
+            f"tables= names unknown tables {unknown}; expected among {list(TABLES)}",
+            config_message=f"[tables] in the config names unknown tables {unknown}; "
+            f"expected among {list(TABLES)}",
+        )
+    files = {name: path / file for name, file in tables.items()}
+    for name, file in files.items():
+        if not file.is_file():
+            raise ChurnDataError(
+                f"{name}: file {file.name!r} (tables=) not found in {path}; check the name",
+                config_message=f"{name}: file {file.name!r} ([tables] {name} in the "
+                f"config) not found in {path}; check the name",
+            )
     return files
 
 

@@ -3,7 +3,7 @@
 :func:`spreadsheet_safe` neutralises formulas (a leading apostrophe) and, for .xlsx, removes
 the control characters the format cannot hold; :func:`check_cells` refuses text over Excel's
 cell limit before any work; :func:`warn_carriage_returns` says when an .xlsx file would give
-a value back changed. :func:`churnpredict.io.write_frame` applies them to every table written.
+a value back changed. :func:`churnpredict.outputs.write_frame` applies them to every table written.
 """
 
 from __future__ import annotations

@@ -1,22 +1,19 @@
-"""Reading, parsing and checking the input tables before they become an ``EventData``.
+"""The input-table rules: each column parsed and checked before the tables become ``EventData``.
 
 The canonical schema (:data:`SCHEMA`), and the rules every table goes through once, at load:
 column renames and required columns, empty text as missing, ids compared as they are (numbers
 and text never meet), timestamps settled to timezone-naive UTC ``datetime64[ns]`` (numeric
 dates read in the order the data proves, never guessed: :mod:`churnpredict.dates`), numbers
-checked finite, snapshot labels read as 0/1, and the TOML configuration.
+checked finite, snapshot labels read as 0/1.
 :class:`churnpredict.data.EventData` applies them; :mod:`churnpredict.dask` applies the same
 rules partition by partition.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +38,6 @@ __all__ = [
     "check_value_kind",
     "format_examples",
     "id_kind",
-    "load_config",
     "mapping_error",
     "normalise_label",
     "numeric_column",
@@ -675,33 +671,3 @@ def activity_values(values: pd.Series, value_kind: str | None) -> pd.Series:
                 f"{declared}; {fix['count']}"
             )
     return out
-
-
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML configuration file.
-
-    The file may hold ``[columns.<table>]`` renames (your name = canonical name), a
-    ``[status_map]`` for payment statuses and any pipeline settings (``horizon``,
-    ``windows``, ``actions``...).
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    dict
-    """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ChurnDataError(f"config file {path} not found; check the path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ChurnDataError(f"config file {path} is not valid TOML: {exc}") from None

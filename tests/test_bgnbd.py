@@ -132,29 +132,18 @@ def test_known_parameters_are_recovered(simulated):
     )
 
 
-def _lifetimes_fitter():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from lifetimes import BetaGeoFitter
-    except Exception as exc:  # not installed, or broken by this pandas
-        pytest.skip(f"lifetimes cannot be imported: {type(exc).__name__}: {exc}")
-    return BetaGeoFitter
-
-
 def test_parameters_and_likelihood_match_lifetimes(simulated):
-    BetaGeoFitter = _lifetimes_fitter()
-    x, t_x, T = simulated
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            theirs = BetaGeoFitter(penalizer_coef=0.0).fit(x.astype(int), t_x, T)
-            their_alive = np.asarray(theirs.conditional_probability_alive(x, t_x, T))
-            their_expected = np.asarray(
-                theirs.conditional_expected_number_of_purchases_up_to_time(30.0, x, t_x, T)
-            )
-    except Exception as exc:
-        pytest.skip(f"lifetimes' BetaGeoFitter does not run here: {type(exc).__name__}: {exc}")
+    """lifetimes is in the test extra: this reference check runs in every test install."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        from lifetimes import BetaGeoFitter
+
+        x, t_x, T = simulated
+        theirs = BetaGeoFitter(penalizer_coef=0.0).fit(x.astype(int), t_x, T)
+        their_alive = np.asarray(theirs.conditional_probability_alive(x, t_x, T))
+        their_expected = np.asarray(
+            theirs.conditional_expected_number_of_purchases_up_to_time(30.0, x, t_x, T)
+        )
     mine = fit_bgnbd(x, t_x, T)
     for name in ("r", "alpha", "a", "b"):
         assert mine.params[name] == pytest.approx(float(theirs.params_[name]), rel=2e-3), name

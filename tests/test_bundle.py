@@ -25,11 +25,11 @@ from typer.testing import CliRunner
 
 import churnpredict.bundle as bundle_module
 from churnpredict import cli
+from churnpredict.atomic import atomic_directory
 from churnpredict.bundle import KEY_ENV, bundle_status, check_destination
 from churnpredict.datasets import make_subscription_data
 from churnpredict.exceptions import BundleError
 from churnpredict.features import TenureFeatures
-from churnpredict.io import atomic_directory
 from churnpredict.jsonstate import from_json, to_json
 from churnpredict.model import ChurnModel, LogisticBaseline
 from churnpredict.pipeline import ChurnPipeline

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import churnpredict as cp
 from churnpredict import cli
 from churnpredict.campaign import newcombe_interval, read_list, wilson_interval, write_campaign
-from churnpredict.io import manifest_path
+from churnpredict.outputs import manifest_path
 
 AS_OF = pd.Timestamp("2024-10-01")
 HORIZON = "56D"

@@ -9,16 +9,7 @@ from churnpredict import ChurnDataError, data, dates, tables
 
 
 def test_data_reexports_the_table_rules():
-    for name in (
-        "SCHEMA",
-        "TableSchema",
-        "PAYMENT_STATUSES",
-        "CHURN_TYPES",
-        "EVENT_TABLES",
-        "TABLES",
-        "load_config",
-        "format_examples",
-    ):
+    for name in ("SCHEMA", "TableSchema", "PAYMENT_STATUSES", "CHURN_TYPES"):
         assert getattr(data, name) is getattr(tables, name)
     assert data.TIME_RANGE is dates.TIME_RANGE
     assert set(tables.__all__) <= set(dir(tables))

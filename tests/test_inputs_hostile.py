@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from churnpredict import ChurnDataError, DataQualityWarning, EventData
 from churnpredict.cli import BadInput, _parse_date, app
-from churnpredict.io import read_table
+from churnpredict.reading import read_table
 
 runner = CliRunner()
 

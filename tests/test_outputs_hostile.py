@@ -30,13 +30,8 @@ from churnpredict import cli
 from churnpredict.datasets import make_subscription_data
 from churnpredict.exceptions import ChurnDataError
 from churnpredict.export import AT_RISK_COLUMNS, at_risk_list, write_at_risk
-from churnpredict.io import (
-    EXCEL_CELL_LIMIT,
-    check_writable,
-    manifest_path,
-    spreadsheet_safe,
-    write_frame,
-)
+from churnpredict.outputs import check_writable, manifest_path, write_frame
+from churnpredict.spreadsheet import EXCEL_CELL_LIMIT, spreadsheet_safe
 
 MONTH = 365.25 / 12
 END = "2024-12-31"
@@ -776,7 +771,7 @@ def test_11_notes_print_data_as_it_is(tmp_path, hostile_dir, model_dir, config):
 
 def test_excel_warns_that_a_carriage_return_comes_back_as_a_line_feed(tmp_path):
     from churnpredict.exceptions import DataQualityWarning
-    from churnpredict.io import write_frame
+    from churnpredict.outputs import write_frame
 
     frame = pd.DataFrame({"customer_id": ["a\rb", "c"], "note": ["x", "y"]})
     with pytest.warns(DataQualityWarning, match=r"customer_id.*carriage returns.*\.csv or"):

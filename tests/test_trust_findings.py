@@ -182,7 +182,7 @@ def test_4_json_lines_float_and_object_ids_are_refused(tmp_path, line, match):
     file.write_text(f'{{"customer_id": 5, "signup_at": "2024-01-01"}}\n{line}\n')
     result = invoke("metrics", tmp_path)
     one_line_error(result, str(file))
-    from churnpredict.io import read_table
+    from churnpredict.reading import read_table
 
     with pytest.raises(ChurnDataError, match=match):
         read_table(file)
@@ -411,7 +411,7 @@ def scored_list(model_dir, tiny_dir, tmp_path_factory):
 def list_copy(scored_list: Path, folder: Path) -> Path:
     import shutil
 
-    from churnpredict.io import manifest_path
+    from churnpredict.outputs import manifest_path
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(scored_list, folder / scored_list.name)
@@ -423,7 +423,7 @@ def edit_manifest(path: Path, reseal: bool, **changes) -> None:
     """Change manifest fields; ``reseal`` recomputes its own digest (a deliberate edit)."""
     import json
 
-    from churnpredict.io import manifest_digest, manifest_path
+    from churnpredict.outputs import manifest_digest, manifest_path
 
     sidecar = manifest_path(path)
     meta = json.loads(sidecar.read_text())

@@ -105,7 +105,7 @@ def parse_period(value: str) -> str:
 
 def check_output(path: Path, option: str = "--out") -> Path:
     """Check an output file before any work: supported suffix, writable location."""
-    from ..io import check_writable
+    from ..outputs import check_writable
 
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise BadInput(
@@ -130,7 +130,7 @@ def check_output(path: Path, option: str = "--out") -> Path:
 
 def side_files(path: Path, *, drift: bool = False) -> list[Path]:
     """The files written next to an at-risk list ``path``: the CSV manifest, the drift file."""
-    from ..io import drift_path, manifest_path
+    from ..outputs import drift_path, manifest_path
 
     files = [manifest_path(path)] if path.suffix.lower() == ".csv" else []
     return files + ([drift_path(path)] if drift else [])
@@ -167,7 +167,7 @@ def check_not_input(
     the config's ``[tables]`` names, be the same file as another input (the config, the list
     read), or lie inside the model folder.
     """
-    from ..io import TABLE_SUFFIXES
+    from ..reading import TABLE_SUFFIXES
     from ..tables import TABLES
 
     def same(a: Path, b: Path) -> bool:
@@ -212,7 +212,7 @@ def check_output_dir(path: Path, option: str, kind: str) -> Path:
 
 def check_cells(out: Path, frame: Any, what: str) -> None:
     """Refuse, before scoring, input text an .xlsx output could not hold."""
-    from ..io import check_cells as check_frame_cells
+    from ..spreadsheet import check_cells as check_frame_cells
 
     check_frame_cells(frame, out, what=what)
 

@@ -53,7 +53,7 @@ def inspect(
                 )
             if write_config.suffix.lower() != ".toml":
                 raise BadInput(f"--write-config {str(write_config)!r}: give a .toml file name")
-            from ..io import check_writable
+            from ..outputs import check_writable
 
             check_writable(write_config, "--write-config")
         if not data.is_dir():

@@ -68,7 +68,7 @@ def metrics(
         with session.step("Computing metrics"):
             table = churn_metrics(dataset, period=freq, segment=segment)
         if out is not None:
-            from ..io import write_frame
+            from ..outputs import write_frame
 
             write_frame(table.reset_index(), out)
         with session.shown():

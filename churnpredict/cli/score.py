@@ -198,8 +198,8 @@ def score(
         scores, frame = score_list(
             pipeline, dataset, as_of_ts, settings, options, session=session, drift=True
         )
+        from ..atomic import output_batch
         from ..export import write_at_risk
-        from ..io import output_batch
 
         with output_batch():  # the list, its manifest and drift record replace theirs together
             write_at_risk(
@@ -252,7 +252,7 @@ def score_list(
 def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
     """Write ``<list>.drift.json`` next to the list (None when drift was not measured)."""
     from ..drift import write_drift
-    from ..io import drift_path
+    from ..outputs import drift_path
 
     summary = scores.attrs.get("drift")
     if summary is None:

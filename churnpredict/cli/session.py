@@ -221,7 +221,7 @@ def _out_of_memory(exc: MemoryError) -> BaseException:
 
 def _os_problem(exc: OSError) -> BaseException:
     """An OSError met reading or writing a file, as one line naming the file and the fix."""
-    from ..io import write_fix
+    from ..outputs import write_fix
 
     if exc.filename is None or exc.errno is None:
         return exc

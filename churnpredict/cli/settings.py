@@ -130,7 +130,7 @@ def load_settings(
 def _read_settings(config: Path | None) -> dict[str, Any]:
     if config is None:
         return {}
-    from ..data import load_config
+    from ..reading import load_config
 
     settings = load_config(config)
     unknown = sorted(set(settings) - set(CONFIG_KEYS))

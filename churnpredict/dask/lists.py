@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_directory
 from ..exceptions import ChurnDataError
 from ..export import (
     AT_RISK_COLUMNS,
@@ -32,7 +33,6 @@ from ..export import (
     write_at_risk,
 )
 from ..folders import check_output_folder, mark_output_folder
-from ..io import atomic_directory
 from .frames import TEXT, conform, from_delayed, require_dask, text_like
 
 __all__ = ["write_at_risk_dask", "list_options"]

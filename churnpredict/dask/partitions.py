@@ -22,12 +22,12 @@ from ..data import EventData
 from ..dates import normalise_timestamps
 from ..exceptions import ChurnDataError
 from ..labels import known_at
+from ..reading import load_config
 from ..sources import RAW_EXPORT_KEYS
 from ..tables import (
     EVENT_TABLES,
     SCHEMA,
     format_examples,
-    load_config,
     mapping_error,
     rename_fix,
 )
@@ -274,35 +274,9 @@ def partition_by_customer(
     CustomerPartitions
     """
     require_dask()
-    import dask.dataframe as dd
-
-    if not isinstance(unknown_customers, str) or unknown_customers not in ("error", "drop"):
-        raise ChurnDataError(
-            f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
-            f"(a warning could not be raised once per table on a cluster)"
-        )
-    if npartitions is not None and (
-        isinstance(npartitions, bool)
-        or not isinstance(npartitions, (int, np.integer))
-        or npartitions < 1
-    ):
-        raise ValueError(f"npartitions={npartitions!r}; expected a positive integer")
+    _check_options(unknown_customers, npartitions)
     columns = {k: dict(v) for k, v in dict(columns or {}).items()}
-    if customers is None:
-        raise ChurnDataError("customers table is required (one row per customer_id)")
-    if isinstance(customers, (str, os.PathLike)):
-        customers = read_customers(customers)
-    if is_dask_frame(customers):
-        customers = customers.compute()
-    if not isinstance(customers, pd.DataFrame):
-        raise ChurnDataError(
-            f"customers must be a pandas or Dask DataFrame or a path, got "
-            f"{type(customers).__name__}"
-        )
-    validated = EventData(customers, columns={"customers": columns.get("customers", {})})
-    if validated.is_snapshot:  # pragma: no cover - label_column is not passed here
-        raise ChurnDataError("snapshot tables fit in memory; use ChurnPipeline directly")
-    cust = validated.customers
+    cust = _validated_customers(customers, columns.get("customers", {}))
     numeric = numeric_ids(cust["customer_id"].dtype)
 
     raw = {"activity": activity, "payments": payments, "tickets": tickets}
@@ -315,28 +289,10 @@ def partition_by_customer(
     shuffled: dict[str, Any] = {}
     metas: dict[str, pd.DataFrame] = {}
     for name, frame in present.items():
-        id_col = customer_source(columns.get(name, {}))
-        if id_col not in frame.columns:
-            raise mapping_error(
-                f"{name} has no customer id column {id_col!r}; its columns are "
-                f"{list(frame.columns)[:20]}",
-                *rename_fix(name, "customer_id"),
-            )
-        renamed = frame._meta.rename(columns=columns.get(name, {}))
-        missing = [c for c in SCHEMA[name].required if c not in renamed.columns]
-        if missing:
-            raise mapping_error(
-                f"{name} is missing required column(s) {missing}; it has "
-                f"{list(frame.columns)[:20]}",
-                *rename_fix(name, missing[0]),
-            )
+        id_col = _checked_event_columns(name, frame, columns.get(name, {}))
         keyed = frame.map_partitions(with_key, id_col, numeric)
         metas[name] = frame._meta
         shuffled[name] = keyed.shuffle(on=KEY, npartitions=npartitions)
-    n_cust = max(1, min(npartitions, len(cust)))
-    cust_dd = dd.from_pandas(cust, npartitions=n_cust, sort=False)
-    cust_dd = cust_dd.map_partitions(with_key, "customer_id", numeric)
-    cust_dd = cust_dd.shuffle(on=KEY, npartitions=npartitions)
 
     event_columns = {k: v for k, v in columns.items() if k != "customers"}
     empty = empty_tables(cust.iloc[:1], metas, event_columns)
@@ -345,7 +301,7 @@ def partition_by_customer(
         event_columns, dict(status_map) if status_map else None, unknown_customers, empty, id_dtype
     )
     return CustomerPartitions(
-        customers=cust_dd,
+        customers=_shuffled_customers(cust, numeric, npartitions),
         activity=shuffled.get("activity"),
         payments=shuffled.get("payments"),
         tickets=shuffled.get("tickets"),
@@ -353,6 +309,75 @@ def partition_by_customer(
         sources=present,
         spec=spec,
     )
+
+
+def _check_options(unknown_customers: Any, npartitions: Any) -> None:
+    """Refuse an ``unknown_customers`` policy or a partition count partitioning cannot use."""
+    if not isinstance(unknown_customers, str) or unknown_customers not in ("error", "drop"):
+        raise ChurnDataError(
+            f"unknown_customers={unknown_customers!r}; expected 'error' or 'drop' "
+            f"(a warning could not be raised once per table on a cluster)"
+        )
+    if npartitions is not None and (
+        isinstance(npartitions, bool)
+        or not isinstance(npartitions, (int, np.integer))
+        or npartitions < 1
+    ):
+        raise ValueError(f"npartitions={npartitions!r}; expected a positive integer")
+
+
+def _validated_customers(customers: Any, columns: Mapping[str, str]) -> pd.DataFrame:
+    """The customers table read (a path), computed (Dask) and validated, in memory."""
+    if customers is None:
+        raise ChurnDataError("customers table is required (one row per customer_id)")
+    if isinstance(customers, (str, os.PathLike)):
+        customers = read_customers(customers)
+    if is_dask_frame(customers):
+        customers = customers.compute()
+    if not isinstance(customers, pd.DataFrame):
+        raise ChurnDataError(
+            f"customers must be a pandas or Dask DataFrame or a path, got "
+            f"{type(customers).__name__}"
+        )
+    validated = EventData(customers, columns={"customers": columns})
+    if validated.is_snapshot:  # pragma: no cover - label_column is not passed here
+        raise ChurnDataError("snapshot tables fit in memory; use ChurnPipeline directly")
+    return validated.customers
+
+
+def _checked_event_columns(name: str, frame: Any, columns: Mapping[str, str]) -> str:
+    """The customer id column of a lazy event table, its required columns checked.
+
+    Raises
+    ------
+    ChurnDataError
+        Naming the table, the missing column and the rename that fixes it.
+    """
+    id_col = customer_source(columns)
+    if id_col not in frame.columns:
+        raise mapping_error(
+            f"{name} has no customer id column {id_col!r}; its columns are "
+            f"{list(frame.columns)[:20]}",
+            *rename_fix(name, "customer_id"),
+        )
+    renamed = frame._meta.rename(columns=columns)
+    missing = [c for c in SCHEMA[name].required if c not in renamed.columns]
+    if missing:
+        raise mapping_error(
+            f"{name} is missing required column(s) {missing}; it has {list(frame.columns)[:20]}",
+            *rename_fix(name, missing[0]),
+        )
+    return id_col
+
+
+def _shuffled_customers(cust: pd.DataFrame, numeric: bool, npartitions: int) -> Any:
+    """The customers as a Dask frame shuffled into the events' ``npartitions`` by id."""
+    import dask.dataframe as dd
+
+    n_cust = max(1, min(npartitions, len(cust)))
+    cust_dd = dd.from_pandas(cust, npartitions=n_cust, sort=False)
+    cust_dd = cust_dd.map_partitions(with_key, "customer_id", numeric)
+    return cust_dd.shuffle(on=KEY, npartitions=npartitions)
 
 
 def as_partitions(
@@ -434,19 +459,7 @@ def partition_data(
     """The EventData of one partition (None when it holds no customer)."""
     given = {"activity": activity, "payments": payments, "tickets": tickets}
     if len(customers) == 0:
-        stray = {n: f for n, f in given.items() if f is not None and len(f)}
-        if stray and spec.unknown_customers == "error":
-            name, frame = next(iter(stray.items()))
-            ids = frame[customer_source(spec.columns.get(name, {}))]
-            problem = (
-                f"{name}.customer_id: {len(frame)} of {len(frame)} events in a partition belong"
-                f" to customers not in customers {format_examples(ids, 3)}; they cannot be used"
-            )
-            raise mapping_error(
-                problem,
-                "add those customers, or pass unknown_customers='drop'",
-                'add those customers, or set unknown_customers = "drop" in the config',
-            )
+        _refuse_stray_events(spec, given)
         return None
     if spec.unknown_customers == "drop":  # events of other customers cannot be here
         known = customers[KEY]
@@ -467,6 +480,24 @@ def partition_data(
             setattr(data, name, spec.empty[name].copy())
             data.notes = [n for n in data.notes if not n.startswith(f"no {name} table")]
     return data
+
+
+def _refuse_stray_events(spec: PartitionSpec, given: Mapping[str, Any]) -> None:
+    """A partition without customers holding events: an error unless unknown ones are dropped."""
+    stray = {n: f for n, f in given.items() if f is not None and len(f)}
+    if not stray or spec.unknown_customers != "error":
+        return
+    name, frame = next(iter(stray.items()))
+    ids = frame[customer_source(spec.columns.get(name, {}))]
+    problem = (
+        f"{name}.customer_id: {len(frame)} of {len(frame)} events in a partition belong"
+        f" to customers not in customers {format_examples(ids, 3)}; they cannot be used"
+    )
+    raise mapping_error(
+        problem,
+        "add those customers, or pass unknown_customers='drop'",
+        'add those customers, or set unknown_customers = "drop" in the config',
+    )
 
 
 def on_partitions(parts: CustomerPartitions, func: Callable[..., Any], shared: Any) -> list[Any]:

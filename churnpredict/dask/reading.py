@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..data import EVENT_TABLES
 from ..exceptions import ChurnDataError
-from ..io import find_table, read_json_lines, read_table
+from ..reading import find_table, read_json_lines, read_table
 from .frames import numeric_ids, require_dask
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def read_lazy(path: str | os.PathLike, id_column: str = "customer_id") -> dd.DataFrame:
     """Open an event table lazily: Parquet file or dataset directory, CSV, TSV or JSON Lines.
 
-    The id column of a CSV/TSV file is read as text, as :func:`churnpredict.io.read_table` does.
+    The id column of a CSV/TSV file is read as text, as
+    :func:`churnpredict.reading.read_table` does.
     """
     import dask.dataframe as dd
 
@@ -72,7 +73,7 @@ def read_tables(
     The directory holds ``customers.csv`` (or ``.parquet``, or a Parquet directory
     ``customers/``) and any of ``activity``, ``payments``, ``tickets`` as a CSV / Parquet /
     JSON Lines file or a directory of Parquet files (``activity.parquet/`` or ``activity/``),
-    found by :func:`churnpredict.io.find_table`.
+    found by :func:`churnpredict.reading.find_table`.
 
     Parameters
     ----------

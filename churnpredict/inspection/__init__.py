@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from ..exceptions import ChurnDataError
-from ..io import TABLE_SUFFIXES, read_table
+from ..reading import TABLE_SUFFIXES, read_table
 from ..tables import blank_to_missing
 from ._assemble import Setting, assemble
 from ._files import Gap, place_file

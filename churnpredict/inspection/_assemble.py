@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..io import ids_as_text
+from ..reading import ids_as_text
 from ..training import outcome_columns
 from ._files import ROLE_WORDS, FileResult, Gap
 from ._vocabulary import CANCEL_WORDS, CONFIRM_WORDS, tokens
@@ -61,6 +61,7 @@ class _Assembler:
 
     # ---------------------------------------------------------------- tables
     def assign_tables(self) -> None:
+        """One file per table: two candidates for a table are left for the user to choose."""
         by_table: dict[str, list[FileResult]] = {}
         for f in self.files:
             if f.table is not None:
@@ -68,20 +69,28 @@ class _Assembler:
         for table, found in by_table.items():
             if len(found) == 1:
                 self.tables[table] = found[0]
-                continue
-            names = [f.name for f in found]
-            for f in found:
-                f.why += f"; {', '.join(n for n in names if n != f.name)} looks like {table} too"
-                f.sure = ""
-            self.gaps.append(
-                Gap(
-                    f"tables.{table}",
-                    f"{', '.join(map(repr, names))} each look like the {table} table; keep one "
-                    f"(or combine them into one file)",
-                    [f"{table} = {_quote(n)}" for n in names],
-                    f"tables={{'{table}': {names[0]!r}}}",
-                )
+            else:
+                self._ask_which(table, found)
+        self._snapshot_alone()
+
+    def _ask_which(self, table: str, found: list[FileResult]) -> None:
+        """Several files look like ``table``: a gap listing them, none is placed."""
+        names = [f.name for f in found]
+        for f in found:
+            f.why += f"; {', '.join(n for n in names if n != f.name)} looks like {table} too"
+            f.sure = ""
+        self.gaps.append(
+            Gap(
+                f"tables.{table}",
+                f"{', '.join(map(repr, names))} each look like the {table} table; keep one "
+                f"(or combine them into one file)",
+                [f"{table} = {_quote(n)}" for n in names],
+                f"tables={{'{table}': {names[0]!r}}}",
             )
+        )
+
+    def _snapshot_alone(self) -> None:
+        """A snapshot table is trained on alone: with event files next to it, a gap."""
         snapshot = self.tables.get("customers")
         events = [t for t in ("activity", "payments", "tickets") if t in self.tables]
         if snapshot is not None and snapshot.role == "snapshot" and events:
@@ -99,10 +108,26 @@ class _Assembler:
 
     # ---------------------------------------------------------------- customers
     def customers(self) -> None:
+        """The customers table, or customers derived from the events; the kind of label."""
         events = [t for t in ("activity", "payments", "tickets") if t in self.tables]
         own = self.tables.get("customers")
+        if own is None and events:
+            self._derive_customers(events)
+        if own is not None and own.ids is not None:
+            self._check_shared_ids(own, events)
+        if own is not None and own.role == "snapshot":
+            self.label_kind = "snapshot"
+        elif own is not None and own.mapped("churned_at") is not None:
+            self.label_kind = "cancellation"
+        elif "cancel_event" in self.settings:
+            self.label_kind = "cancellation"
+        elif events:
+            self.label_kind = "inactivity"
+
+    def _derive_customers(self, events: list[str]) -> None:
+        """No customers table: derive the customers, unless an unplaced file may be it."""
         unplaced = [f.name for f in self.files if f.role is None]
-        if own is None and events and unplaced:  # one of them may be the customers table
+        if unplaced:  # one of them may be the customers table
             self.gaps.append(
                 Gap(
                     "derive_customers",
@@ -113,43 +138,35 @@ class _Assembler:
                     "derive_customers=True",
                 )
             )
-        elif own is None and events:
+            return
+        self.set(
+            "derive_customers",
+            True,
+            "no customers file: each customer seen in the events signs up at their first event",
+        )
+        self.cancellations()
+        no_id = {self.tables[t].name: self.tables[t].rows - len(self.tables[t].ids) for t in events}
+        no_id = {name: n for name, n in no_id.items() if n}
+        if no_id:  # every other id is a derived customer: only these rows are dropped
             self.set(
-                "derive_customers",
-                True,
-                "no customers file: each customer seen in the events signs up at their first event",
+                "unknown_customers",
+                "drop",
+                "rows without a customer id are dropped at load ("
+                + ", ".join(f"{n:,} in {name}" for name, n in no_id.items())
+                + ": logged-out traffic?)",
             )
-            self.cancellations()
-            no_id = {
-                self.tables[t].name: self.tables[t].rows - len(self.tables[t].ids) for t in events
-            }
-            no_id = {name: n for name, n in no_id.items() if n}
-            if no_id:  # every other id is a derived customer: only these rows are dropped
-                self.set(
-                    "unknown_customers",
-                    "drop",
-                    "rows without a customer id are dropped at load ("
-                    + ", ".join(f"{n:,} in {name}" for name, n in no_id.items())
-                    + ": logged-out traffic?)",
+
+    def _check_shared_ids(self, own: FileResult, events: list[str]) -> None:
+        """A note for each event file whose customer ids are mostly not in customers."""
+        known = set(own.ids)
+        for table in events:
+            ids = pd.unique(self.tables[table].ids)
+            share = float(np.isin(ids, list(known)).mean()) if len(ids) else 1.0
+            if share < 0.5:
+                self.notes.append(
+                    f"only {share:.0%} of the customer ids in {self.tables[table].name} are "
+                    f"in {own.name}: check that both id columns hold the same ids"
                 )
-        if own is not None and own.ids is not None:
-            known = set(own.ids)
-            for table in events:
-                ids = pd.unique(self.tables[table].ids)
-                share = float(np.isin(ids, list(known)).mean()) if len(ids) else 1.0
-                if share < 0.5:
-                    self.notes.append(
-                        f"only {share:.0%} of the customer ids in {self.tables[table].name} are "
-                        f"in {own.name}: check that both id columns hold the same ids"
-                    )
-        if own is not None and own.role == "snapshot":
-            self.label_kind = "snapshot"
-        elif own is not None and own.mapped("churned_at") is not None:
-            self.label_kind = "cancellation"
-        elif "cancel_event" in self.settings:
-            self.label_kind = "cancellation"
-        elif events:
-            self.label_kind = "inactivity"
 
     def cancellations(self) -> None:
         """With derived customers: an event type that records cancellations, if the log has one."""
@@ -183,35 +200,14 @@ class _Assembler:
 
     # ---------------------------------------------------------------- outcome columns
     def outcomes(self) -> None:
+        """customers columns that describe the outcome are left out of the features."""
         own = self.tables.get("customers")
         if own is None or own.frame is None or own.ids is None:
             return
-        frame = own.frame
-        id_col = next(d.column for d in own.decisions.values() if d.target == "customer_id")
-        if own.role == "snapshot":
-            label = next(d.column for d in own.decisions.values() if d.target == "label")
-            churned = _positive(frame[label], own.positive_label)
-        elif own.mapped("churned_at") is not None:
-            churned = own.mapped("churned_at").times.notna().to_numpy()
-        else:
+        churned = _churned(own)
+        if churned is None:
             return
-        features = [d.column for d in own.decisions.values() if d.status == "feature"]
-        ids = ids_as_text(frame[id_col])
-        customers = pd.DataFrame({"customer_id": ids}).join(frame[features])
-        found = {
-            c: text.replace(" in training", "")
-            for c, text in outcome_columns(customers, features, ids, ids[churned]).items()
-        }
-        for col in features:
-            if col in found:
-                continue
-            if own.profiles[col].strength("churn_reason", "churn_time", "label"):
-                found[col] = "named as an outcome (how or when a customer left)"
-            elif own.role == "snapshot" and _separates(frame[col], churned):
-                found[col] = (
-                    "its values alone separate churned from stayed customers (AUC >= 0.99): "
-                    "the outcome itself or another model's output"
-                )
+        found = _outcome_columns(own, churned)
         for col, why in found.items():
             d = own.decisions[col]
             d.status, d.why = "outcome", f"describes the outcome, not a feature: {why}"
@@ -290,25 +286,19 @@ class _Assembler:
 
     # ---------------------------------------------------------------- span and rhythm
     def rhythm(self) -> None:
+        """The horizon (and cutoff spacing) the events' span and rhythm call for."""
         main = next(
             (self.tables[t] for t in ("activity", "payments", "tickets") if t in self.tables),
             None,
         )
         if main is None or main.times is None or main.frame is None:
             return
-        id_col = next(d.column for d in main.decisions.values() if d.target == "customer_id")
-        events = pd.DataFrame(
-            {"id": ids_as_text(main.frame[id_col]), "day": main.times.dt.normalize()}
-        ).dropna()
-        if len(events) == 0:
+        days = _active_days(main)
+        if len(days) == 0:
             return
-        first, last = events["day"].min(), main.times.max()
+        first, last = days["day"].min(), main.times.max()
         self.as_of = last.normalize() + pd.Timedelta(days=1)
         span = int((last - first) / pd.Timedelta(days=1))
-        days = events.drop_duplicates().sort_values(["id", "day"])
-        same = days["id"].to_numpy()[1:] == days["id"].to_numpy()[:-1]
-        gaps = (np.diff(days["day"].to_numpy()) / np.timedelta64(1, "D"))[same]
-        usual = float(np.median(gaps)) if len(gaps) else None
         fits = [h for h in _HORIZONS if h * _SPANS_PER_HORIZON <= span]
         if not fits:
             self.gaps.append(
@@ -322,18 +312,25 @@ class _Assembler:
                 )
             )
             return
-        if self.label_kind == "inactivity" and usual is not None:
-            wanted = next((h for h in _HORIZONS if h >= _GAPS_PER_HORIZON * usual), _HORIZONS[-1])
-            why = (
-                f"a customer's usual gap between active days is {usual:g} days (median), so "
-                f"{_GAPS_PER_HORIZON}x that without activity is churn"
-            )
-        else:
-            wanted, why = 28, "the default"
+        wanted, why = self._wanted_horizon(_usual_gap(days))
         horizon = min(wanted, fits[-1])
         if horizon < wanted:
             why += f"; the events span {span} days, room for a {horizon}-day horizon"
         self.set("horizon", f"{horizon}D", why)
+        self._cutoff_spacing(span, horizon)
+
+    def _wanted_horizon(self, usual: float | None) -> tuple[int, str]:
+        """The horizon (days) the customers' rhythm calls for, and why."""
+        if self.label_kind == "inactivity" and usual is not None:
+            wanted = next((h for h in _HORIZONS if h >= _GAPS_PER_HORIZON * usual), _HORIZONS[-1])
+            return wanted, (
+                f"a customer's usual gap between active days is {usual:g} days (median), so "
+                f"{_GAPS_PER_HORIZON}x that without activity is churn"
+            )
+        return 28, "the default"
+
+    def _cutoff_spacing(self, span: int, horizon: int) -> None:
+        """Cutoffs closer than the default when the default ones do not fit in the span."""
         room = span - horizon
         if room < _DEFAULT_CUTOFFS * _DEFAULT_FREQ_DAYS + _DEFAULT_FREQ_DAYS:
             freq = max(1, room // (_DEFAULT_CUTOFFS + 1))
@@ -375,6 +372,61 @@ def _separates(values: pd.Series, churned: np.ndarray) -> bool:
         return False
     auc = (ranks[churned].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return max(auc, 1 - auc) >= _OUTCOME_AUC
+
+
+def _churned(own: FileResult) -> np.ndarray | None:
+    """Which customers left (by the label or churned_at), or None when the table cannot say."""
+    if own.role == "snapshot":
+        label = next(d.column for d in own.decisions.values() if d.target == "label")
+        return _positive(own.frame[label], own.positive_label)
+    if own.mapped("churned_at") is not None:
+        return own.mapped("churned_at").times.notna().to_numpy()
+    return None
+
+
+def _outcome_columns(own: FileResult, churned: np.ndarray) -> dict[str, str]:
+    """The feature columns of customers that describe the outcome, each with the reason.
+
+    The training's own check first (a column filled only for those who left), then names
+    that say how or when a customer left, then (snapshots) a column that alone separates
+    churned from stayed customers.
+    """
+    frame = own.frame
+    id_col = next(d.column for d in own.decisions.values() if d.target == "customer_id")
+    features = [d.column for d in own.decisions.values() if d.status == "feature"]
+    ids = ids_as_text(frame[id_col])
+    customers = pd.DataFrame({"customer_id": ids}).join(frame[features])
+    found = {
+        c: text.replace(" in training", "")
+        for c, text in outcome_columns(customers, features, ids, ids[churned]).items()
+    }
+    for col in features:
+        if col in found:
+            continue
+        if own.profiles[col].strength("churn_reason", "churn_time", "label"):
+            found[col] = "named as an outcome (how or when a customer left)"
+        elif own.role == "snapshot" and _separates(frame[col], churned):
+            found[col] = (
+                "its values alone separate churned from stayed customers (AUC >= 0.99): "
+                "the outcome itself or another model's output"
+            )
+    return found
+
+
+def _active_days(main: FileResult) -> pd.DataFrame:
+    """The (customer id, day) pairs with events, sorted, each once."""
+    id_col = next(d.column for d in main.decisions.values() if d.target == "customer_id")
+    events = pd.DataFrame(
+        {"id": ids_as_text(main.frame[id_col]), "day": main.times.dt.normalize()}
+    ).dropna()
+    return events.drop_duplicates().sort_values(["id", "day"])
+
+
+def _usual_gap(days: pd.DataFrame) -> float | None:
+    """The median number of days between a customer's active days (None: no one came back)."""
+    same = days["id"].to_numpy()[1:] == days["id"].to_numpy()[:-1]
+    gaps = (np.diff(days["day"].to_numpy()) / np.timedelta64(1, "D"))[same]
+    return float(np.median(gaps)) if len(gaps) else None
 
 
 def assemble(files: list[FileResult]) -> _Assembler:

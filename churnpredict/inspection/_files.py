@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError
-from ..io import ids_as_text
+from ..reading import ids_as_text
 from ..tables import CHURN_TYPES, normalise_label, toml_key
 from ..training import business_kind
 from ._columns import ColumnProfile, profile_column
@@ -375,11 +375,34 @@ class _Placer:
                 )
 
     def place_events(self, id_col: ColumnProfile) -> None:
+        """An event file: which table it is (by its columns), then its columns mapped."""
         r = self.r
         self.used.add(id_col.name)
         time, _, _ = self.find(TARGETS["activity"]["timestamp"][0], _times)
         amount = self.amount_column()
         status, by_values = self.status()
+        self.event_role(id_col, time, amount, status)
+        if r.role is None:
+            return
+        table = ROLE_TABLE[r.role]
+        for target, (tiers, check, required) in TARGETS[table].items():
+            self.choose(table, target, tiers, check, required=required)
+        if table == "activity":
+            self.value()
+        elif table == "payments":
+            self.payment_columns(status, by_values)
+        own = r.mapped("created_at" if table == "tickets" else "timestamp")
+        r.times = own.times if own is not None else None
+
+    def event_role(
+        self,
+        id_col: ColumnProfile,
+        time: ColumnProfile | None,
+        amount: ColumnProfile | None,
+        status: ColumnProfile | None,
+    ) -> None:
+        """Tickets, payments, a shop's orders or activity, and why (None: left open)."""
+        r = self.r
         event, _, _ = self.find((("event_type",),), ColumnProfile.fits_event_type)
         ticket = [
             p.name
@@ -402,24 +425,17 @@ class _Placer:
             r.why = "rows per customer with a time" + (
                 f" and event types ({event.name!r})" if event is not None else ""
             )
-        if r.role is None:
+
+    def payment_columns(self, status: ColumnProfile | None, by_values: bool) -> None:
+        """A payments file's amount, and its status with the map of its values."""
+        r = self.r
+        self.choose("payments", "amount", (("amount",),), self.amount_check(), required=True)
+        if status is None:
             return
-        table = ROLE_TABLE[r.role]
-        for target, (tiers, check, required) in TARGETS[table].items():
-            self.choose(table, target, tiers, check, required=required)
-        if table == "activity":
-            self.value()
-        elif table == "payments":
-            self.choose("payments", "amount", (("amount",),), self.amount_check(), required=True)
-            if status is not None:
-                self.map(status, "status", 1 if by_values else 2)
-                if by_values:
-                    r.decisions[
-                        status.name
-                    ].why = f"values are payment statuses; {status.describe()}"
-                self.status_map(status)
-        own = r.mapped("created_at" if table == "tickets" else "timestamp")
-        r.times = own.times if own is not None else None
+        self.map(status, "status", 1 if by_values else 2)
+        if by_values:
+            r.decisions[status.name].why = f"values are payment statuses; {status.describe()}"
+        self.status_map(status)
 
     def orders_or_payments(self, id_col, time, amount) -> None:
         """An amount without a status: recurring billing (payments) or a shop's orders."""

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..exceptions import ChurnDataError
-from ..io import atomic_write
 from ._assemble import Setting, _Assembler
 from ._files import FileResult, Gap, toml_key
 
@@ -165,48 +165,52 @@ class Inspection:
             lines.append(
                 f"{text}  # {_line(s.why)}" if s.written else f"# {text}  # {_line(s.why)}"
             )
-        if self.skipped or any(f.role is None for f in self._files):
-            lines.append("")
-            for name, why in self.skipped.items():
-                lines.append(f"# not read: {_line(name)} ({_line(why)})")
-            for f in self._files:
-                if f.role is None:
-                    lines.append(f"# not placed: {_line(f.name)} ({_line(f.why)})")
-                    lines += self._gap_comments(("",), own=f)
+        lines += self._unused_lines()
         lines += ["", "[tables]"]
         for table, f in self._placed.items():
             lines.append(f"{table} = {_value(f.name)}  # {f.sure or 'open'}: {_line(f.why)}")
         lines += self._gap_comments(("tables.",))
         for table, f in self._placed.items():
             lines += ["", f"[columns.{table}]"]
-            for d in f.decisions.values():
-                comment = f"{d.sure}: {_line(d.why)}" if d.sure else _line(d.why)
-                if d.status == "mapped" and d.target not in ("label", None):
-                    if d.column != d.target:
-                        lines.append(f'{toml_key(d.column)} = "{d.target}"  # {comment}')
-                    else:
-                        lines.append(f"# {d.column}: already named {d.target} ({comment})")
-                elif d.status == "mapped":
-                    lines.append(f"# {d.column}: the label ({comment})")
-                else:
-                    lines.append(f"# {d.column}: {d.status}, {comment}")
+            lines += [_column_line(d) for d in f.decisions.values()]
             lines += self._gap_comments((f"{table}.", f"{f.name}:"), own=f)
+        lines += self._payments_lines()
+        text = "\n".join(lines) + "\n"
+        self._check(text)
+        return text
+
+    def _unused_lines(self) -> list[str]:
+        """Comments naming the files not read and those read but not placed (with their gaps)."""
+        if not (self.skipped or any(f.role is None for f in self._files)):
+            return []
+        lines = [""]
+        for name, why in self.skipped.items():
+            lines.append(f"# not read: {_line(name)} ({_line(why)})")
+        for f in self._files:
+            if f.role is None:
+                lines.append(f"# not placed: {_line(f.name)} ({_line(f.why)})")
+                lines += self._gap_comments(("",), own=f)
+        return lines
+
+    def _payments_lines(self) -> list[str]:
+        """The ``[status_map]`` and ``[payments]`` sections, when payments need them."""
         payments = self._placed.get("payments")
-        if payments is not None and (payments.status_map or self._has_gap("status_map")):
+        if payments is None:
+            return []
+        lines: list[str] = []
+        if payments.status_map or self._has_gap("status_map"):
             lines += ["", "[status_map]"]
             for value, status in payments.status_map.items():
                 lines.append(f'{toml_key(value)} = "{status}"')
             lines += self._gap_comments(("status_map",))
-        if payments is not None and payments.default_status:
+        if payments.default_status:
             lines += [
                 "",
                 "[payments]",
                 f'default_status = "{payments.default_status}"  # no status column: declared '
                 f"for every row",
             ]
-        text = "\n".join(lines) + "\n"
-        self._check(text)
-        return text
+        return lines
 
     def _has_gap(self, prefix: str) -> bool:
         return any(g.what.startswith(prefix) for g in self.gaps)
@@ -314,12 +318,8 @@ class Inspection:
         for s in self.settings:
             offered = "" if s.written else " (offered as a comment)"
             out.append(f"{s.key} = {_value(s.value)}{offered}: {s.why}")
-        for note in self.notes:
-            out.append(f"note: {note}")
-        for g in self.gaps:
-            how = " | ".join(g.lines) if config_terms else g.python
-            fix = f" ({'config: ' if config_terms else 'Python: '}{how})" if how else ""
-            out.append(f"{'to do' if g.blocking else 'to check'}: {g.text}{fix}")
+        out += [f"note: {note}" for note in self.notes]
+        out += [_gap_line(g, config_terms) for g in self.gaps]
         return out
 
     def __repr__(self) -> str:
@@ -342,3 +342,22 @@ class Inspection:
             + (f"<p>Left for you:</p><ul>{gaps}</ul>" if gaps else "")
             + "</div>"
         )
+
+
+def _column_line(d: Any) -> str:
+    """The ``[columns.<table>]`` line of one column: a rename, or a comment saying why not."""
+    comment = f"{d.sure}: {_line(d.why)}" if d.sure else _line(d.why)
+    if d.status != "mapped":
+        return f"# {d.column}: {d.status}, {comment}"
+    if d.target in ("label", None):
+        return f"# {d.column}: the label ({comment})"
+    if d.column != d.target:
+        return f'{toml_key(d.column)} = "{d.target}"  # {comment}'
+    return f"# {d.column}: already named {d.target} ({comment})"
+
+
+def _gap_line(g: Gap, config_terms: bool) -> str:
+    """One gap as a line: to do or to check, with its fix in config or Python terms."""
+    how = " | ".join(g.lines) if config_terms else g.python
+    fix = f" ({'config: ' if config_terms else 'Python: '}{how})" if how else ""
+    return f"{'to do' if g.blocking else 'to check'}: {g.text}{fix}"
