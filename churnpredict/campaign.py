@@ -36,7 +36,6 @@ of the lift carried through (``*_low``, ``*_high``).
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import os
@@ -48,10 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dates import TIME_RANGE
 from .exceptions import ChurnDataError, DataQualityWarning
 from .lists import read_list
-from .windows import horizon_text, parse_window, to_naive_utc
+from .windows import TIME_RANGE, horizon_text, parse_window, to_naive_utc
 
 __all__ = [
     "MIN_GROUP",
@@ -169,15 +167,6 @@ def newcombe_interval(
 #: segment reads "too few to tell" (the interval's coverage is no longer what it says).
 MIN_GROUP = 30
 TOO_FEW = "too few to tell"
-
-
-def _as_of_text(value: Any) -> pd.Timestamp:
-    if not isinstance(value, (str, datetime.date, np.datetime64)):  # 5 is not 1970-01-01
-        raise ValueError(f"{value!r} is not a date")
-    stamp = to_naive_utc(pd.Timestamp(value))
-    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
-        raise ValueError(f"{value!r} is not a date between 1700 and 2199")
-    return stamp
 
 
 def date_text(stamp: Any) -> str:
@@ -494,16 +483,16 @@ def campaign_readout(
         attrs,
         "as_of",
         list_as_of,
-        _as_of_text,
+        to_naive_utc,
         "as-of",
         "--list-as-of (list_as_of=)",
         override,
     )
     holdout, seed = _holdout(attrs)
     try:
-        stamp = _as_of_text(as_of)
+        stamp = to_naive_utc(as_of)
     except ValueError as exc:
-        raise ChurnDataError(f"--as-of (as_of=) {as_of!r}: {exc}") from None
+        raise ChurnDataError(f"--as-of (as_of=): {exc}") from None
     end = start + window
     if end > TIME_RANGE[1]:
         raise ChurnDataError(

@@ -198,7 +198,7 @@ def make_subscription_data(
     >>> truth.loc[churned, "driver"].value_counts().to_dict()
     {'engagement': 25, 'payments': 23, 'onboarding': 14, 'support': 11, 'price': 8, 'other': 6}
     """
-    start, end = _timestamp(start, "start"), _timestamp(end, "end")
+    start, end = to_naive_utc(start, "start"), to_naive_utc(end, "end")
     if not isinstance(n_customers, (int, np.integer)) or n_customers < 1:
         raise ValueError(f"n_customers={n_customers!r}; expected a positive integer")
     if end <= start:
@@ -218,7 +218,7 @@ def make_subscription_data(
     rise = (
         np.inf
         if price_rise_at is None
-        else (_timestamp(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
+        else (to_naive_utc(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
     )
     seeds = np.random.default_rng(random_state).integers(2**63, size=5)
     rng_people, rng_activity, rng_payments, rng_tickets, rng_story = (
@@ -296,7 +296,7 @@ def make_usage_data(
     customers = full.customers[["customer_id", "signup_at", "channel"]]
     tables = {"activity": full.activity, "tickets": full.tickets}
     if export_from is not None:
-        since = _timestamp(export_from, "export_from")
+        since = to_naive_utc(export_from, "export_from")
         tables = {
             name: frame.loc[frame[SCHEMA[name].time_column] >= since]
             for name, frame in tables.items()
@@ -305,15 +305,6 @@ def make_usage_data(
 
 
 # ------------------------------------------------------------------ steps of the story
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a timestamp: {exc}") from None
-    stamp = to_naive_utc(stamp)
-    return stamp
-
-
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int) -> np.ndarray:
     return rng.uniform(bounds[0], bounds[1], size)
 

@@ -18,10 +18,9 @@ import pandas as pd
 
 from .exceptions import ChurnDataError
 from .tables import format_examples, mapping_error
-from .windows import to_naive_utc
+from .windows import TIME_RANGE, TIME_RANGE_TEXT, to_naive_utc
 
 __all__ = [
-    "TIME_RANGE",
     "TIME_UNITS",
     "date_order_evidence",
     "normalise_timestamps",
@@ -31,11 +30,8 @@ __all__ = [
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
 # d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
 _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
-#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
-#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
-TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
 _NS_MIN, _NS_MAX = TIME_RANGE
-_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
+_RANGE_TEXT = TIME_RANGE_TEXT
 
 
 def _to_naive_ns(where: str, parsed: pd.Series) -> pd.Series:
@@ -346,12 +342,6 @@ def snapshot_time(value: Any) -> pd.Timestamp:
     if value is None:
         return pd.Timestamp("1970-01-01")
     try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError):
-        stamp = pd.NaT
-    if pd.isna(stamp) or not (_NS_MIN <= stamp.tz_localize(None) <= _NS_MAX):
-        raise ChurnDataError(
-            f"snapshot_at={value!r} is not a date in {_RANGE_TEXT}; use YYYY-MM-DD"
-        )
-    stamp = to_naive_utc(stamp)
-    return stamp.as_unit("ns")
+        return to_naive_utc(value, "snapshot_at")
+    except ValueError as exc:
+        raise ChurnDataError(str(exc)) from None

@@ -87,8 +87,7 @@ def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeI
     if periods < 1:
         raise ValueError(f"periods={periods}; need at least one cutoff")
     step = parse_window(freq)
-    end = pd.Timestamp(end)
-    end = to_naive_utc(end)
+    end = to_naive_utc(end, "end")
     stamps = [end - step * k for k in range(periods - 1, -1, -1)]
     return pd.DatetimeIndex(stamps, name="cutoff").astype("datetime64[ns]")
 
@@ -252,7 +251,7 @@ def known_at(as_of: Any, latest: Callable[[], pd.Timestamp]) -> pd.Timestamp:
     """
     if as_of is None:
         return pd.Timestamp(latest())
-    return to_naive_utc(pd.Timestamp(as_of))
+    return to_naive_utc(as_of)
 
 
 def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
@@ -270,10 +269,7 @@ def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
     """
     if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
         cutoffs = [cutoffs]
-    idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs), format="mixed"))
-    idx = to_naive_utc(idx)
-    if idx.hasnans:
-        raise ValueError("cutoffs contain NaT")
+    idx = pd.DatetimeIndex([to_naive_utc(c, "cutoffs") for c in cutoffs])  # a few cutoffs
     return pd.DatetimeIndex(idx.unique().sort_values(), name="cutoff").astype("datetime64[ns]")
 
 

@@ -126,7 +126,7 @@ def churn_metrics(
     off = _offset(period)
     lives = _lifetimes(data, end, kind, inactivity)
     end_ns = lives.end
-    first = lives.signup.min() if start is None else _stamp(start).value
+    first = lives.signup.min() if start is None else to_naive_utc(start, "start").value
     _check_size(period, off, pd.Timestamp(first), lives, data, segment)
     starts = _boundaries(off, pd.Timestamp(first), end=end_ns)
     ends = np.append(starts[1:], (pd.Timestamp(starts[-1]) + off).value)
@@ -318,7 +318,7 @@ def _lifetimes(data: EventData, end: Any, kind: LabelKind, inactivity: Any) -> _
         )
     customers = data.customers
     signup = customers["signup_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    end_ns = _stamp(data.time_range[1] if end is None else end).value
+    end_ns = to_naive_utc(data.time_range[1] if end is None else end, "end").value
     churn_type = None
     if kind_ == "cancellation":
         churned_at = customers["churned_at"].to_numpy(dtype="datetime64[ns]")
@@ -405,13 +405,6 @@ def _offset(period: Any) -> pd.DateOffset:
             f"start), 'W-MON' (weeks from Monday), 'QS' (quarters) or '7D'"
         )
     return off
-
-
-def _stamp(value: Any) -> pd.Timestamp:
-    """``value`` as a naive UTC nanosecond Timestamp."""
-    stamp = pd.Timestamp(value)
-    stamp = to_naive_utc(stamp)
-    return stamp.as_unit("ns")
 
 
 def _floor(stamp: pd.Timestamp, off: pd.DateOffset) -> pd.Timestamp:

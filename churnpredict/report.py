@@ -20,6 +20,7 @@ from .drift import population_drift
 from .exceptions import ChurnDataError
 from .export import NO_VALUE_NOTE
 from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
+from .windows import parse_window, to_naive_utc
 
 __all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
 
@@ -44,8 +45,6 @@ _MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
 
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
-    from .windows import parse_window
-
     value = getattr(pipeline, "horizon_", None)
     return parse_window(value if value is not None else pipeline.horizon)
 
@@ -68,7 +67,7 @@ def evaluate_at(pipeline: Any, data: Any, as_of: Any, *, explain: bool = False) 
     churnpredict.evaluate.Evaluation
         From :meth:`ChurnPipeline.evaluate`.
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = to_naive_utc(as_of)
     horizon = _horizon(pipeline)
     end = data.time_range[1]
     if not data.is_snapshot and as_of + horizon > end:
@@ -589,7 +588,7 @@ def write_report(
         raise ValueError(f"contact_cost={contact_cost!r}; expected a cost >= 0")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top={top!r}; expected a whole number >= 1")
-    as_of = pd.Timestamp(as_of)
+    as_of = to_naive_utc(as_of)
     horizon = _horizon(pipeline)
     months = horizon / pd.Timedelta(days=_MONTH_DAYS)
     if scores is None:

@@ -50,22 +50,14 @@ def parse_date(value: str | None, option: str = "--as-of") -> Any:
     Anything else (``09/09/2011`` could be either of two days) and times outside the range
     pandas can hold raise BadInput.
     """
-    import pandas as pd
-
-    from ..dates import TIME_RANGE
-
     if value is None:
         return None
     text = value.strip()
-    stamp = pd.NaT
-    if re.fullmatch(_ISO_DATE, text):
-        try:
-            stamp = pd.Timestamp(text)
-            stamp = to_naive_utc(stamp)
-            stamp = stamp.as_unit("ns")
-        except (ValueError, TypeError, OverflowError):  # out of range or no such day
-            stamp = pd.NaT
-    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+    try:  # only ISO: 09/09/2011 could be either of two days
+        stamp = to_naive_utc(text, option) if re.fullmatch(_ISO_DATE, text) else None
+    except ValueError:  # no such day, or out of range
+        stamp = None
+    if stamp is None:
         raise BadInput(
             f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
             f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31"
