@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError, DataQualityWarning
+from .kinds import GROUPS, LABEL_KINDS
 from .lists import read_list
 from .windows import TIME_RANGE, horizon_text, parse_window, to_naive_utc
 
@@ -470,7 +471,7 @@ def campaign_readout(
             f"at_risk_list(..., holdout=0.2))"
         )
     groups = frame["group"].astype(object).where(frame["group"].notna(), None)
-    bad = sorted({str(g) for g in groups} - {"treatment", "control"})
+    bad = sorted({str(g) for g in groups} - set(GROUPS))
     if bad:
         raise ChurnDataError(
             f"the list's column group holds {bad[:5]}; expected 'treatment' or 'control'"
@@ -515,7 +516,7 @@ def campaign_readout(
             stacklevel=2,
         )
     kind = label or attrs.get("label") or "auto"
-    if kind not in ("auto", "cancellation", "inactivity", "snapshot"):
+    if kind not in ("auto", *LABEL_KINDS, "snapshot"):
         raise ChurnDataError(
             f"the list's metadata records label = {kind!r}; expected "
             f"cancellation or inactivity (repair the manifest, or pass --label)"

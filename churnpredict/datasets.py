@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .data import SCHEMA, EventData
+from .kinds import PAYMENT_STATUSES
 from .windows import to_naive_utc
 
 __all__ = [
@@ -75,7 +76,7 @@ DRIVER_GROUP: dict[str, str | None] = {
 DRIVERS = tuple(DRIVER_GROUP)
 
 # ------------------------------------------------------------------ the business
-MONTH = 30.44  # days
+MONTH = 30.44  # days: the simulated month (the generated data, hence the demo, depend on it)
 #          price  share  usage  tickets/month  usage fades/month
 PLANS = {
     "basic": (29.0, 0.55, 0.8, 0.15, 0.014),
@@ -120,7 +121,6 @@ DUNNING_RETRY_DAYS, FAILURE_TO_CHURN_DAYS = np.array([0, 3, 7, 14]), (18, 24)
 PRICE_CHURN_PROB, PRICE_TO_CHURN_DAYS = 0.12, (2, 30)
 OTHER_CHURN_PER_MONTH = 0.0025
 REFUND_PROB = 0.01
-STATUSES = ["succeeded", "failed", "refunded"]
 _BLOCK = 1 << 21  # activity events drawn at a time
 
 
@@ -517,7 +517,7 @@ def _payments(rng, start, people, charges, bills, exit_, rise, rise_plan, pct) -
     row = np.repeat(np.arange(len(cust)), attempts)
     attempt = np.arange(len(row)) - np.repeat(np.cumsum(attempts) - attempts, attempts)
     cust, day = cust[row], invoice[row] + DUNNING_RETRY_DAYS[attempt]
-    status = np.where(attempt < n_failed[row], 1, 0)  # codes of STATUSES
+    status = np.where(attempt < n_failed[row], 1, 0)  # codes of PAYMENT_STATUSES
     amount = _price(people["plan"][cust], invoice[row], rise, rise_plan, pct)
     refund = (status == 0) & (rng.random(len(day)) < REFUND_PROB)
     cust = np.concatenate([cust, cust[refund]])
@@ -531,7 +531,7 @@ def _payments(rng, start, people, charges, bills, exit_, rise, rise_plan, pct) -
             "customer_id": cust[pick] + 1,
             "timestamp": _stamps(start, day[pick]),
             "amount": amount[pick],
-            "status": pd.Categorical.from_codes(status[pick], STATUSES),
+            "status": pd.Categorical.from_codes(status[pick], PAYMENT_STATUSES),
         }
     )
 

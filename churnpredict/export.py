@@ -23,9 +23,9 @@ from .actions import (
     suggested_actions,
 )
 from .exceptions import ChurnDataError
-from .features import BUSINESS_KINDS
 from .io import OUTPUT_SUFFIXES, write_frame
-from .labels import MIN_POPULATION, STATUSES
+from .kinds import BUSINESS_KINDS, STATUSES
+from .labels import MIN_POPULATION
 from .list_options import (
     AT_RISK_COLUMNS,
     DEFAULT_OPTIONS,
@@ -36,7 +36,7 @@ from .list_options import (
     ListOptions,
     checked_tiers,
 )
-from .windows import horizon_text, parse_window
+from .windows import horizon_months, horizon_text, parse_window
 
 __all__ = [
     "ListOptions",
@@ -69,8 +69,6 @@ __all__ = [
 #: Churn probabilities equal to this many decimals (0.1 point) are ties: the list orders
 #: them by revenue at risk.
 PROBABILITY_DIGITS = 3
-
-_DAYS_PER_MONTH = 365.25 / 12
 
 
 def _customer_ids(scores: pd.DataFrame) -> pd.Series:
@@ -280,7 +278,7 @@ def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
             "scores lacks column(s) ['mrr']; pass the ChurnPipeline.score output (mrr may be "
             "NaN when unknown; purchase data has expected_spend instead)"
         )
-    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    months = horizon_months(horizon)
     return scores["mrr"].astype(np.float64) * months
 
 
@@ -310,7 +308,7 @@ def revenue_at_risk(scores: Any, horizon: Any = "28D") -> Any:
     if _is_purchases(scores):
         return prob * value_if_retained(scores, horizon)
     value_if_retained(scores, horizon)  # the check that scores have mrr
-    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    months = horizon_months(horizon)
     # (probability x MRR) x months: the order the list has always used, so files stay
     # byte-identical for the same scores
     return prob * scores["mrr"].astype(np.float64) * months

@@ -34,6 +34,7 @@ import pandas as pd
 from .data import EventData
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
+from .kinds import LABEL_KINDS, LabelKind
 from .windows import duration_words, fitting_horizon, parse_window, to_naive_utc
 
 __all__ = [
@@ -49,18 +50,15 @@ __all__ = [
     "log_start",
     "recorded_cutoffs",
     "span_advice",
-    "STATUSES",
     "MIN_POPULATION",
 ]
 
-#: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
-#: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
-STATUSES = ("active", "lapsed", "new")
 #: Fewest customers scored at once that are compared with one another (peer comparisons in
 #: reasons, the base rate behind risk tiers); smaller scores fall back to the training rows.
 MIN_POPULATION = 100
 
-LabelKind = Literal["cancellation", "inactivity", "auto"]
+#: A label kind as a parameter: one of :data:`~churnpredict.kinds.LABEL_KINDS` or ``"auto"``.
+LabelChoice = Literal[LabelKind, "auto"]
 
 
 def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeIndex:
@@ -310,9 +308,9 @@ def complete_cutoffs(cutoffs: Any, horizon: Any, as_of: pd.Timestamp) -> pd.Date
     return complete
 
 
-def label_kind(data: EventData, kind: LabelKind = "auto") -> str:
+def label_kind(data: EventData, kind: LabelChoice = "auto") -> str:
     """Resolve ``"auto"``: cancellation when customers have ``churned_at``, else inactivity."""
-    if kind not in ("auto", "cancellation", "inactivity"):
+    if kind not in ("auto", *LABEL_KINDS):
         raise ValueError(f"label kind {kind!r}; expected 'cancellation', 'inactivity' or 'auto'")
     if data.is_snapshot:
         return "snapshot"
@@ -355,7 +353,7 @@ def population(
     data: EventData,
     cutoffs: Any,
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     lookback: Any = "90D",
     lapsed: bool = False,
 ) -> pd.DataFrame:
@@ -426,7 +424,7 @@ def label_churn(
     cutoffs: Any,
     horizon: Any = "28D",
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     as_of: Any = None,
     lookback: Any = "90D",
     lapsed: bool = False,
@@ -505,7 +503,7 @@ def customer_status(
     rows: Any,
     horizon: Any = "28D",
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     lookback: Any = "90D",
 ) -> pd.Series:
     """Status of each (customer_id, cutoff) row: ``new``, ``active`` or ``lapsed``.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .actions import check_actions
-from .labels import STATUSES
+from .kinds import STATUSES
 
 __all__ = [
     "AT_RISK_COLUMNS",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .data import EventData
 from .exceptions import ChurnDataError
-from .labels import LabelKind, activity_index, label_kind
+from .labels import LabelChoice, activity_index, label_kind
 from .resources import check_memory
 from .windows import parse_window, to_naive_utc
 
@@ -33,7 +33,7 @@ def churn_metrics(
     start: Any = None,
     end: Any = None,
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     inactivity: Any = "90D",
 ) -> pd.DataFrame:
     """Churn, retention and revenue churn per period (and segment).
@@ -218,7 +218,7 @@ def cohort_retention(
     max_periods: int = 12,
     *,
     end: Any = None,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     inactivity: Any = "90D",
 ) -> pd.DataFrame:
     """Share of each signup cohort still active at the start of each later period.
@@ -308,7 +308,7 @@ class _Lifetimes(NamedTuple):
     end: int  # what is known, int64 ns
 
 
-def _lifetimes(data: EventData, end: Any, kind: LabelKind, inactivity: Any) -> _Lifetimes:
+def _lifetimes(data: EventData, end: Any, kind: LabelChoice, inactivity: Any) -> _Lifetimes:
     kind_ = label_kind(data, kind)
     if kind_ == "snapshot":
         raise ChurnDataError(

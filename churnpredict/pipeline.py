@@ -35,6 +35,7 @@ from .features import (
     build_features,
     default_builders,
 )
+from .kinds import LABEL_KINDS
 from .labels import customer_status, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
@@ -258,7 +259,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 parse_window(getattr(self, name))
             except ValueError as exc:
                 raise ChurnModelError(f"{name}={getattr(self, name)!r}: {exc}") from None
-        if self.label not in ("auto", "cancellation", "inactivity"):
+        if self.label not in ("auto", *LABEL_KINDS):
             raise ChurnModelError(
                 f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
             )

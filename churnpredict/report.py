@@ -20,7 +20,8 @@ from .drift import population_drift
 from .exceptions import ChurnDataError
 from .export import NO_VALUE_NOTE
 from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
-from .windows import parse_window, to_naive_utc
+from .kinds import STATUSES
+from .windows import horizon_months, parse_window, to_naive_utc
 
 __all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
 
@@ -40,8 +41,6 @@ REPORT_PLOTS: dict[str, str] = {
     "waterfall": "Why the first customer on the list scores as they do: contributions in "
     "probability points, from the base rate to the probability in the list",
 }
-
-_MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
 
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
@@ -343,7 +342,6 @@ def _groups_table(
 ) -> str:
     from .actions import group_meanings
     from .export import list_kind
-    from .labels import STATUSES
 
     meanings = group_meanings(list_kind(at_risk))
     share = pd.Series(dtype=float)
@@ -590,7 +588,7 @@ def write_report(
         raise ValueError(f"top={top!r}; expected a whole number >= 1")
     as_of = to_naive_utc(as_of)
     horizon = _horizon(pipeline)
-    months = horizon / pd.Timedelta(days=_MONTH_DAYS)
+    months = horizon_months(horizon)
     if scores is None:
         scores = pipeline.score(data, as_of, explain=True, progress=False)
     if evaluation is None and as_of + horizon <= data.time_range[1]:

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "DAYS_PER_MONTH",
     "MAX_DURATION",
     "MIN_DURATION",
     "SPAN_HORIZONS",
     "TIME_RANGE",
     "duration_words",
     "fitting_horizon",
+    "horizon_months",
     "horizon_text",
     "parse_window",
     "to_naive_utc",
@@ -92,6 +94,22 @@ def to_naive_utc(value: Any, name: str = "as_of") -> pd.Timestamp:
     if not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
         raise ValueError(f"{name}={value!r} is outside {TIME_RANGE_TEXT}; give e.g. '2024-06-30'")
     return stamp.as_unit("ns")
+
+
+#: Days in the average month of the Gregorian calendar: monthly values (MRR, spend per month)
+#: become values over a horizon with it.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def horizon_months(horizon: Any) -> float:
+    """How many average months (:data:`DAYS_PER_MONTH`) a horizon lasts.
+
+    Examples
+    --------
+    >>> round(horizon_months("28D"), 4), horizon_months(pd.Timedelta(days=365.25))
+    (0.9199, 12.0)
+    """
+    return parse_window(horizon) / pd.Timedelta(days=1) / DAYS_PER_MONTH
 
 
 #: The shortest and longest durations accepted (windows, horizons, lookbacks, periods).

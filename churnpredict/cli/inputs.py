@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import kinds
 from ..exceptions import BundleError
 from ..windows import to_naive_utc
 from .session import BadInput, Session
@@ -36,7 +37,7 @@ __all__ = [
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
-BUSINESS_KINDS = ("auto", "subscription", "purchases", "usage")
+BUSINESS_KINDS = ("auto", *kinds.BUSINESS_KINDS)  # --business: a kind, or read from the data
 
 _ISO_DATE = (
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
