@@ -455,7 +455,7 @@ def campaign_readout(
     >>> out["n_treatment"] + out["n_control"] == len(listed), out["list_as_of"]
     (True, '2024-11-01')
     """
-    from .labels import label_churn, label_kind
+    from .labels import includes_lapsed, label_churn, label_kind
 
     frame = read_list(list_frame) if isinstance(list_frame, (str, os.PathLike)) else list_frame
     if not isinstance(frame, pd.DataFrame):
@@ -535,8 +535,7 @@ def campaign_readout(
             f"the list's lookback {window_back!r} is not a duration such as "
             f"'90D'; repair the manifest, or pass lookback="
         ) from None
-    # inactivity lists hold lapsed customers too (everyone who has not cancelled is scored)
-    lapsed = label_kind(data, kind) == "inactivity"
+    lapsed = includes_lapsed(label_kind(data, kind))  # the population the list was scored from
     outcome = label_churn(
         data, [start], window, kind=kind, as_of=stamp, lookback=window_back, lapsed=lapsed
     ).droplevel("cutoff")["churned"]

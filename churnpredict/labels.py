@@ -43,6 +43,7 @@ __all__ = [
     "population",
     "customer_status",
     "label_churn",
+    "includes_lapsed",
     "label_kind",
     "complete_cutoffs",
     "cutoff_index",
@@ -349,22 +350,48 @@ def activity_index(data: EventData) -> tuple[str, EventIndex]:
     )
 
 
+def includes_lapsed(kind: str) -> bool:
+    """The population rule: whether the lapsed customers are scored, for a resolved label kind.
+
+    With inactivity churn everyone who signed up and has not cancelled is trained on and
+    scored, the customers with no activity in the lookback (``lapsed``, the win-back list)
+    included; with cancellation churn (and snapshots) nobody is lapsed. :func:`population`
+    and :func:`label_churn` follow this rule unless told otherwise, and so do the pipeline,
+    recalibration, campaign readouts and the Dask trainer.
+
+    Parameters
+    ----------
+    kind : str
+        ``"cancellation"``, ``"inactivity"`` or ``"snapshot"`` (see :func:`label_kind`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> includes_lapsed("inactivity"), includes_lapsed("cancellation")
+    (True, False)
+    """
+    return kind == "inactivity"
+
+
 def population(
     data: EventData,
     cutoffs: Any,
     *,
     kind: LabelChoice = "auto",
     lookback: Any = "90D",
-    lapsed: bool = False,
+    lapsed: bool | None = None,
 ) -> pd.DataFrame:
     """Customers at risk at each cutoff, as an empty DataFrame indexed by (customer_id, cutoff).
 
     A customer is in the population at a cutoff if they signed up before it and had not churned
     at it (``churned_at`` empty or after the cutoff). For inactivity churn they must also have
-    been active in ``[cutoff - lookback, cutoff)``, unless ``lapsed=True``: then every such
-    customer is in, those without activity in the lookback included (their status is
-    ``lapsed``, see :func:`customer_status`). A snapshot table has one cutoff,
-    ``data.snapshot_at``, and every customer.
+    been active in ``[cutoff - lookback, cutoff)``, unless ``lapsed`` (the default, see
+    :func:`includes_lapsed`): then every such customer is in, those without activity in the
+    lookback included (their status is ``lapsed``, see :func:`customer_status`). A snapshot
+    table has one cutoff, ``data.snapshot_at``, and every customer.
 
     Parameters
     ----------
@@ -373,9 +400,10 @@ def population(
     kind : {"auto", "cancellation", "inactivity"}
     lookback : duration, default "90D"
         Inactivity churn only: how recently a customer must have been active to count.
-    lapsed : bool, default False
+    lapsed : bool, optional
         Inactivity churn only: keep the customers with no activity in the lookback too, so
         that everyone who has signed up and not cancelled is scored (the win-back list).
+        Defaults to :func:`includes_lapsed` (True for inactivity churn), the pipeline's rule.
 
     Returns
     -------
@@ -407,6 +435,8 @@ def population(
         cut_parts.append(np.full(len(codes), cut, dtype="datetime64[ns]"))
     codes = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int64)
     cut_arr = np.concatenate(cut_parts) if cut_parts else np.empty(0, dtype="datetime64[ns]")
+    if lapsed is None:
+        lapsed = includes_lapsed(kind)
     if kind == "inactivity" and len(codes) and not lapsed:
         _, index = activity_index(data)
         start = cut_arr - np.timedelta64(parse_window(lookback).value, "ns")
@@ -427,7 +457,7 @@ def label_churn(
     kind: LabelChoice = "auto",
     as_of: Any = None,
     lookback: Any = "90D",
-    lapsed: bool = False,
+    lapsed: bool | None = None,
 ) -> pd.DataFrame:
     """Point-in-time churn labels for the population at each cutoff.
 
@@ -456,8 +486,9 @@ def label_churn(
         module notes). Defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
-    lapsed : bool, default False
-        Inactivity churn only: label the lapsed customers too (see :func:`population`).
+    lapsed : bool, optional
+        Inactivity churn only: label the lapsed customers too; defaults to
+        :func:`includes_lapsed` (see :func:`population`).
 
     Returns
     -------

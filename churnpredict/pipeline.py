@@ -36,7 +36,7 @@ from .features import (
     default_builders,
 )
 from .kinds import LABEL_KINDS
-from .labels import customer_status, label_churn, label_kind, population
+from .labels import customer_status, includes_lapsed, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
@@ -509,7 +509,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 kind=kind,
                 as_of=as_of,
                 lookback=self.lookback,
-                lapsed=kind == "inactivity",
+                lapsed=includes_lapsed(kind),
             )
         if len(labels) == 0:
             raise ChurnDataError(
@@ -676,7 +676,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         cancelled is trained on and scored.
         """
         kind = self.label_kind_
-        return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
+        return {"kind": kind, "lookback": self.lookback, "lapsed": includes_lapsed(kind)}
 
     def score(
         self,
