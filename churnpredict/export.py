@@ -28,13 +28,13 @@ from .kinds import BUSINESS_KINDS, STATUSES
 from .labels import MIN_POPULATION
 from .list_options import (
     AT_RISK_COLUMNS,
-    DEFAULT_OPTIONS,
     N_REASONS,
     PURCHASE_AT_RISK_COLUMNS,
     USAGE_AT_RISK_COLUMNS,
     ListOptionError,
     ListOptions,
     checked_tiers,
+    options_or_keywords,
 )
 from .windows import horizon_months, horizon_text, parse_window
 
@@ -488,7 +488,8 @@ def at_risk_list(
         raise ChurnDataError(
             f"scores must be a DataFrame (ChurnPipeline.score output), got {type(scores).__name__}"
         )
-    given = ListOptions(
+    opts = options_or_keywords(
+        options,
         rank_by=rank_by,
         top=top,
         min_probability=min_probability,
@@ -499,14 +500,6 @@ def at_risk_list(
         holdout=holdout,
         random_state=random_state,
     )
-    if options is None:
-        opts = given
-    elif given != DEFAULT_OPTIONS:
-        raise ValueError(
-            "pass the list options either as options=ListOptions(...) or as keywords, not both"
-        )
-    else:
-        opts = options
     keep_status = opts.statuses
     status = opts.status if len(opts.status) != 1 or opts.status == "all" else opts.status[0]
     kind = list_kind(scores)

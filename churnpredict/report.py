@@ -573,6 +573,7 @@ def write_report(
     from .evaluate import profit_curve_from_scores
     from .export import ListOptions, at_risk_list, list_kind
     from .folders import check_output_folder, mark_output_folder
+    from .list_options import options_or_keywords
 
     out = Path(out_dir)
     if options is not None and not isinstance(options, ListOptions):
@@ -595,10 +596,7 @@ def write_report(
         evaluation = evaluate_at(pipeline, data, as_of)
     kind = list_kind(scores)
     purchases = kind == "purchases"
-    if options is None:
-        options = ListOptions(actions=actions, tiers=tiers)
-    elif actions is not None or tiers is not None:
-        raise ValueError("pass actions and tiers inside options=ListOptions(...), not both")
+    options = options_or_keywords(options, actions=actions, tiers=tiers)
     action_map = action_table(kind, options.actions)
     at_risk = at_risk_list(scores, horizon=horizon, options=options)
     currency = str(getattr(pipeline, "currency", "") or "")
