@@ -41,6 +41,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -455,8 +456,57 @@ def campaign_readout(
     >>> out["n_treatment"] + out["n_control"] == len(listed), out["list_as_of"]
     (True, '2024-11-01')
     """
-    from .labels import includes_lapsed, label_churn, label_kind
+    frame, groups = _list_groups(list_frame)
+    attrs = dict(frame.attrs)
+    start, window, stamp, dates = _readout_dates(
+        attrs, data, as_of, horizon=horizon, list_as_of=list_as_of, override=override
+    )
+    holdout, seed = _holdout(attrs)
+    kind, window_back = _churn_definition(attrs, label, lookback)
+    out = _outcomes(frame, groups, data, start, window, stamp, kind, window_back)
 
+    def figures(mask: np.ndarray) -> dict[str, Any]:
+        t, c = mask & out.treated, mask & ~out.treated
+        y = out.churned
+        return _figures(
+            int(y[c].sum()),
+            int(c.sum()),
+            int(y[t].sum()),
+            int(t.sum()),
+            float(out.revenue[t].sum()),
+            level,
+        )
+
+    overall = figures(np.ones(len(out.churned), dtype=bool))
+    if not overall["n_treatment"] or not overall["n_control"]:
+        empty = "treatment" if not overall["n_treatment"] else "control"
+        raise ChurnDataError(
+            f"the list's {empty} group has no customer found in the data; "
+            f"a readout compares both groups"
+        )
+    tiers = _tier_order(frame, out.tier_all)
+    return _clean(
+        {
+            "list_as_of": date_text(start),
+            "horizon": horizon_text(window),
+            "as_of": date_text(stamp),
+            "dates": dates,
+            "model_id": attrs.get("model_id"),
+            "holdout_share": holdout,
+            "holdout_seed": seed,
+            "label": kind,
+            "level": float(level),
+            "interval_method": _METHOD,
+            "min_group": MIN_GROUP,
+            **overall,
+            "n_unmatched": int((~out.matched).sum()),
+            "tiers": {name: figures(out.tier == name) for name in tiers},
+        }
+    )
+
+
+def _list_groups(list_frame: Any) -> tuple[pd.DataFrame, pd.Series]:
+    """The list (read from its file when a path) and its holdout groups, checked."""
     frame = read_list(list_frame) if isinstance(list_frame, (str, os.PathLike)) else list_frame
     if not isinstance(frame, pd.DataFrame):
         raise ChurnDataError(
@@ -476,7 +526,23 @@ def campaign_readout(
         raise ChurnDataError(
             f"the list's column group holds {bad[:5]}; expected 'treatment' or 'control'"
         )
-    attrs = dict(frame.attrs)
+    return frame, groups
+
+
+def _readout_dates(
+    attrs: Mapping[str, Any],
+    data: Any,
+    as_of: Any,
+    *,
+    horizon: Any,
+    list_as_of: Any,
+    override: bool,
+) -> tuple[pd.Timestamp, pd.Timedelta, pd.Timestamp, str]:
+    """The list's as-of and horizon, the readout's as-of, and where the list's dates come from.
+
+    The horizon must be over by the readout's as-of; data ending more than a day before the
+    horizon does is a warning.
+    """
     window, horizon_from = _known(
         attrs, "horizon", horizon, parse_window, "horizon", "--horizon (horizon=)", override
     )
@@ -489,7 +555,6 @@ def campaign_readout(
         "--list-as-of (list_as_of=)",
         override,
     )
-    holdout, seed = _holdout(attrs)
     try:
         stamp = to_naive_utc(as_of)
     except ValueError as exc:
@@ -513,8 +578,17 @@ def campaign_readout(
             f"list's horizon ends on {end:%Y-%m-%d %H:%M}: churn after it is not seen (or, for "
             f"inactivity churn, everyone looks inactive); load data reaching that far",
             DataQualityWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of campaign_readout
         )
+    sources = {horizon_from, as_of_from}
+    dates = next((s for s in sources if s.startswith("overridden")), None) or (
+        "given" if "given" in sources else "list"
+    )
+    return start, window, stamp, dates
+
+
+def _churn_definition(attrs: Mapping[str, Any], label: Any, lookback: Any) -> tuple[str, Any]:
+    """The churn definition of the readout: the given label and lookback, else the list's."""
     kind = label or attrs.get("label") or "auto"
     if kind not in ("auto", *LABEL_KINDS, "snapshot"):
         raise ChurnDataError(
@@ -535,6 +609,34 @@ def campaign_readout(
             f"the list's lookback {window_back!r} is not a duration such as "
             f"'90D'; repair the manifest, or pass lookback="
         ) from None
+    return kind, window_back
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """The listed customers found in the data: what happened to them, by group and tier."""
+
+    matched: np.ndarray  # per list row: found in the population at the list's as-of
+    churned: np.ndarray  # per matched row, 0/1
+    treated: np.ndarray  # per matched row
+    tier: np.ndarray  # per matched row
+    tier_all: np.ndarray  # per list row
+    revenue: np.ndarray  # per matched row: revenue at risk (0 when unknown)
+
+
+def _outcomes(
+    frame: pd.DataFrame,
+    groups: pd.Series,
+    data: Any,
+    start: pd.Timestamp,
+    window: pd.Timedelta,
+    stamp: pd.Timestamp,
+    kind: str,
+    window_back: Any,
+) -> _Outcomes:
+    """Label the population the list was scored from and match the listed customers to it."""
+    from .labels import includes_lapsed, label_churn, label_kind
+
     lapsed = includes_lapsed(label_kind(data, kind))  # the population the list was scored from
     outcome = label_churn(
         data, [start], window, kind=kind, as_of=stamp, lookback=window_back, lapsed=lapsed
@@ -552,59 +654,23 @@ def campaign_readout(
             f"{start:%Y-%m-%d} (e.g. {ids.head(3).tolist()}); read out with the data the "
             f"list was scored from, updated"
         )
-    y = churned[matched].astype(np.int64)
-    treated = (group_values == "treatment")[matched]
     tier_all = (
         frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()
         if "risk_tier" in frame.columns
         else np.full(len(frame), "", dtype=object)
     )
-    tier = tier_all[matched]
     revenue = (
         pd.to_numeric(frame["revenue_at_risk"], errors="coerce").fillna(0.0).to_numpy()[matched]
         if "revenue_at_risk" in frame.columns
         else np.zeros(int(matched.sum()))
     )
-
-    def figures(mask: np.ndarray) -> dict[str, Any]:
-        t, c = mask & treated, mask & ~treated
-        return _figures(
-            int(y[c].sum()),
-            int(c.sum()),
-            int(y[t].sum()),
-            int(t.sum()),
-            float(revenue[t].sum()),
-            level,
-        )
-
-    overall = figures(np.ones(len(y), dtype=bool))
-    if not overall["n_treatment"] or not overall["n_control"]:
-        empty = "treatment" if not overall["n_treatment"] else "control"
-        raise ChurnDataError(
-            f"the list's {empty} group has no customer found in the data; "
-            f"a readout compares both groups"
-        )
-    sources = {horizon_from, as_of_from}
-    dates = next((s for s in sources if s.startswith("overridden")), None) or (
-        "given" if "given" in sources else "list"
-    )
-    return _clean(
-        {
-            "list_as_of": date_text(start),
-            "horizon": horizon_text(window),
-            "as_of": date_text(stamp),
-            "dates": dates,
-            "model_id": attrs.get("model_id"),
-            "holdout_share": holdout,
-            "holdout_seed": seed,
-            "label": kind,
-            "level": float(level),
-            "interval_method": _METHOD,
-            "min_group": MIN_GROUP,
-            **overall,
-            "n_unmatched": int((~matched).sum()),
-            "tiers": {name: figures(tier == name) for name in _tier_order(frame, tier_all)},
-        }
+    return _Outcomes(
+        matched=matched,
+        churned=churned[matched].astype(np.int64),
+        treated=(group_values == "treatment")[matched],
+        tier=tier_all[matched],
+        tier_all=tier_all,
+        revenue=revenue,
     )
 
 
