@@ -160,39 +160,43 @@ def check_not_input(
     the config's ``[tables]`` names, be the same file as another input (the config, the list
     read), or lie inside the model folder.
     """
-    from ..io import TABLE_SUFFIXES
-    from ..tables import TABLES
-
-    def same(a: Path, b: Path) -> bool:
-        try:
-            return a.exists() and b.exists() and os.path.samefile(a, b)
-        except OSError:
-            return False
-
-    table_names = {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}
     if data is not None:
         inputs = (*inputs, *(data / name for name in (tables or {}).values()))
     for out in outputs:
-        where = out.absolute().parent.resolve()
-        if data is not None and data.is_dir() and where == data.resolve():
-            if out.name.lower() in table_names:
-                raise BadInput(
-                    f"{option} {str(out)!r} is an input table (in DATA {str(data)!r}); write "
-                    f"the output elsewhere"
-                )
-        if model is not None and model.is_dir():
-            root = model.resolve()
-            if where == root or root in where.parents:
-                raise BadInput(
-                    f"{option} {str(out)!r} is inside the model folder {str(model)!r}; "
-                    f"write the output elsewhere"
-                )
-        for given in inputs:
-            if given is not None and same(out, given):
-                raise BadInput(
-                    f"{option} {str(out)!r} is an input ({str(given)!r}); write the output "
-                    f"elsewhere"
-                )
+        replaced = _replaced_input(out, data=data, inputs=inputs, model=model)
+        if replaced is not None:
+            raise BadInput(f"{option} {str(out)!r} {replaced}; write the output elsewhere")
+
+
+def _replaced_input(
+    out: Path, *, data: Path | None, inputs: tuple[Path | None, ...], model: Path | None
+) -> str | None:
+    """What input ``out`` would replace, in words (None when it replaces none)."""
+    from ..io import TABLE_SUFFIXES
+    from ..tables import TABLES
+
+    where = out.absolute().parent.resolve()
+    if data is not None and data.is_dir() and where == data.resolve():
+        if out.name.lower() in {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}:
+            return f"is an input table (in DATA {str(data)!r})"
+    if model is not None and model.is_dir() and _inside(where, model):
+        return f"is inside the model folder {str(model)!r}"
+    given = next((g for g in inputs if g is not None and _same_file(out, g)), None)
+    return None if given is None else f"is an input ({str(given)!r})"
+
+
+def _inside(where: Path, folder: Path) -> bool:
+    """Whether the resolved folder ``where`` is ``folder`` or lies in it."""
+    root = folder.resolve()
+    return where == root or root in where.parents
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths name the same file (False when either is missing)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def check_output_dir(path: Path, option: str, kind: str) -> Path:
