@@ -17,6 +17,7 @@ import pandas as pd
 
 from .data import EventData
 from .exceptions import ChurnDataError
+from .kinds import CHURN_TYPES
 from .labels import LabelChoice, activity_index, label_kind
 from .resources import check_memory
 from .windows import parse_window, to_naive_utc
@@ -177,7 +178,7 @@ def churn_metrics(
     out["customers_start"] = total()
     out["new"] = total(is_new, keys=new_key)
     out["churned"] = total(churned)
-    for label in ("voluntary", "involuntary"):
+    for label in CHURN_TYPES:
         if lives.churn_type is None:
             out[f"churned_{label}"] = np.nan
         else:

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from .exceptions import ChurnModelError
+from .kinds import CHURN_TYPES
 from .windows import horizon_text
 
 __all__ = [
@@ -303,7 +304,7 @@ def churn_type_metrics(
     in_top[top_order(s)[:k]] = True
     label = "top_decile_recall" if top == 0.1 else f"top_{top:g}_recall"
     out: dict[str, float] = {}
-    for t in ("voluntary", "involuntary"):
+    for t in CHURN_TYPES:
         of_type = (types == t).fillna(False).to_numpy(dtype=bool)
         n_t = int(of_type.sum())
         out[f"n_{t}"] = n_t

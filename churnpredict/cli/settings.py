@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
 from ..kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
-from ..kinds import LABEL_KINDS
+from ..kinds import LABEL_KINDS, PAYMENT_STATUSES
 from ..sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
@@ -203,7 +203,7 @@ def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:
                 f'names as text, e.g. user_id = "customer_id"'
             )
     statuses = dict(settings.get("status_map", {}))
-    bad = {k: v for k, v in statuses.items() if v not in ("succeeded", "failed", "refunded")}
+    bad = {k: v for k, v in statuses.items() if v not in PAYMENT_STATUSES}
     if bad:
         raise ChurnDataError(
             f"config {config}: [status_map] maps to {sorted(map(str, bad.values()))[:3]}; "
