@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .features import BUSINESS_KINDS, DRIVER_GROUPS
-from .labels import STATUSES
+from .features import DRIVER_GROUPS
+from .kinds import BUSINESS_KINDS, STATUSES
 
 __all__ = [
     "DEFAULT_ACTIONS",

@@ -36,22 +36,22 @@ of the lift carried through (``*_low``, ``*_high``).
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import os
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .dates import TIME_RANGE
 from .exceptions import ChurnDataError, DataQualityWarning
+from .kinds import GROUPS, LABEL_KINDS
 from .lists import read_list
-from .windows import horizon_text, parse_window, to_naive_utc
+from .windows import TIME_RANGE, horizon_text, parse_window, to_naive_utc
 
 __all__ = [
     "MIN_GROUP",
@@ -169,15 +169,6 @@ def newcombe_interval(
 #: segment reads "too few to tell" (the interval's coverage is no longer what it says).
 MIN_GROUP = 30
 TOO_FEW = "too few to tell"
-
-
-def _as_of_text(value: Any) -> pd.Timestamp:
-    if not isinstance(value, (str, datetime.date, np.datetime64)):  # 5 is not 1970-01-01
-        raise ValueError(f"{value!r} is not a date")
-    stamp = to_naive_utc(pd.Timestamp(value))
-    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
-        raise ValueError(f"{value!r} is not a date between 1700 and 2199")
-    return stamp
 
 
 def date_text(stamp: Any) -> str:
@@ -465,8 +456,57 @@ def campaign_readout(
     >>> out["n_treatment"] + out["n_control"] == len(listed), out["list_as_of"]
     (True, '2024-11-01')
     """
-    from .labels import label_churn, label_kind
+    frame, groups = _list_groups(list_frame)
+    attrs = dict(frame.attrs)
+    start, window, stamp, dates = _readout_dates(
+        attrs, data, as_of, horizon=horizon, list_as_of=list_as_of, override=override
+    )
+    holdout, seed = _holdout(attrs)
+    kind, window_back = _churn_definition(attrs, label, lookback)
+    out = _outcomes(frame, groups, data, start, window, stamp, kind, window_back)
 
+    def figures(mask: np.ndarray) -> dict[str, Any]:
+        t, c = mask & out.treated, mask & ~out.treated
+        y = out.churned
+        return _figures(
+            int(y[c].sum()),
+            int(c.sum()),
+            int(y[t].sum()),
+            int(t.sum()),
+            float(out.revenue[t].sum()),
+            level,
+        )
+
+    overall = figures(np.ones(len(out.churned), dtype=bool))
+    if not overall["n_treatment"] or not overall["n_control"]:
+        empty = "treatment" if not overall["n_treatment"] else "control"
+        raise ChurnDataError(
+            f"the list's {empty} group has no customer found in the data; "
+            f"a readout compares both groups"
+        )
+    tiers = _tier_order(frame, out.tier_all)
+    return _clean(
+        {
+            "list_as_of": date_text(start),
+            "horizon": horizon_text(window),
+            "as_of": date_text(stamp),
+            "dates": dates,
+            "model_id": attrs.get("model_id"),
+            "holdout_share": holdout,
+            "holdout_seed": seed,
+            "label": kind,
+            "level": float(level),
+            "interval_method": _METHOD,
+            "min_group": MIN_GROUP,
+            **overall,
+            "n_unmatched": int((~out.matched).sum()),
+            "tiers": {name: figures(out.tier == name) for name in tiers},
+        }
+    )
+
+
+def _list_groups(list_frame: Any) -> tuple[pd.DataFrame, pd.Series]:
+    """The list (read from its file when a path) and its holdout groups, checked."""
     frame = read_list(list_frame) if isinstance(list_frame, (str, os.PathLike)) else list_frame
     if not isinstance(frame, pd.DataFrame):
         raise ChurnDataError(
@@ -481,12 +521,28 @@ def campaign_readout(
             f"at_risk_list(..., holdout=0.2))"
         )
     groups = frame["group"].astype(object).where(frame["group"].notna(), None)
-    bad = sorted({str(g) for g in groups} - {"treatment", "control"})
+    bad = sorted({str(g) for g in groups} - set(GROUPS))
     if bad:
         raise ChurnDataError(
             f"the list's column group holds {bad[:5]}; expected 'treatment' or 'control'"
         )
-    attrs = dict(frame.attrs)
+    return frame, groups
+
+
+def _readout_dates(
+    attrs: Mapping[str, Any],
+    data: Any,
+    as_of: Any,
+    *,
+    horizon: Any,
+    list_as_of: Any,
+    override: bool,
+) -> tuple[pd.Timestamp, pd.Timedelta, pd.Timestamp, str]:
+    """The list's as-of and horizon, the readout's as-of, and where the list's dates come from.
+
+    The horizon must be over by the readout's as-of; data ending more than a day before the
+    horizon does is a warning.
+    """
     window, horizon_from = _known(
         attrs, "horizon", horizon, parse_window, "horizon", "--horizon (horizon=)", override
     )
@@ -494,16 +550,15 @@ def campaign_readout(
         attrs,
         "as_of",
         list_as_of,
-        _as_of_text,
+        to_naive_utc,
         "as-of",
         "--list-as-of (list_as_of=)",
         override,
     )
-    holdout, seed = _holdout(attrs)
     try:
-        stamp = _as_of_text(as_of)
+        stamp = to_naive_utc(as_of)
     except ValueError as exc:
-        raise ChurnDataError(f"--as-of (as_of=) {as_of!r}: {exc}") from None
+        raise ChurnDataError(f"--as-of (as_of=): {exc}") from None
     end = start + window
     if end > TIME_RANGE[1]:
         raise ChurnDataError(
@@ -523,10 +578,19 @@ def campaign_readout(
             f"list's horizon ends on {end:%Y-%m-%d %H:%M}: churn after it is not seen (or, for "
             f"inactivity churn, everyone looks inactive); load data reaching that far",
             DataQualityWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of campaign_readout
         )
+    sources = {horizon_from, as_of_from}
+    dates = next((s for s in sources if s.startswith("overridden")), None) or (
+        "given" if "given" in sources else "list"
+    )
+    return start, window, stamp, dates
+
+
+def _churn_definition(attrs: Mapping[str, Any], label: Any, lookback: Any) -> tuple[str, Any]:
+    """The churn definition of the readout: the given label and lookback, else the list's."""
     kind = label or attrs.get("label") or "auto"
-    if kind not in ("auto", "cancellation", "inactivity", "snapshot"):
+    if kind not in ("auto", *LABEL_KINDS, "snapshot"):
         raise ChurnDataError(
             f"the list's metadata records label = {kind!r}; expected "
             f"cancellation or inactivity (repair the manifest, or pass --label)"
@@ -545,8 +609,35 @@ def campaign_readout(
             f"the list's lookback {window_back!r} is not a duration such as "
             f"'90D'; repair the manifest, or pass lookback="
         ) from None
-    # inactivity lists hold lapsed customers too (everyone who has not cancelled is scored)
-    lapsed = label_kind(data, kind) == "inactivity"
+    return kind, window_back
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """The listed customers found in the data: what happened to them, by group and tier."""
+
+    matched: np.ndarray  # per list row: found in the population at the list's as-of
+    churned: np.ndarray  # per matched row, 0/1
+    treated: np.ndarray  # per matched row
+    tier: np.ndarray  # per matched row
+    tier_all: np.ndarray  # per list row
+    revenue: np.ndarray  # per matched row: revenue at risk (0 when unknown)
+
+
+def _outcomes(
+    frame: pd.DataFrame,
+    groups: pd.Series,
+    data: Any,
+    start: pd.Timestamp,
+    window: pd.Timedelta,
+    stamp: pd.Timestamp,
+    kind: str,
+    window_back: Any,
+) -> _Outcomes:
+    """Label the population the list was scored from and match the listed customers to it."""
+    from .labels import includes_lapsed, label_churn, label_kind
+
+    lapsed = includes_lapsed(label_kind(data, kind))  # the population the list was scored from
     outcome = label_churn(
         data, [start], window, kind=kind, as_of=stamp, lookback=window_back, lapsed=lapsed
     ).droplevel("cutoff")["churned"]
@@ -563,59 +654,23 @@ def campaign_readout(
             f"{start:%Y-%m-%d} (e.g. {ids.head(3).tolist()}); read out with the data the "
             f"list was scored from, updated"
         )
-    y = churned[matched].astype(np.int64)
-    treated = (group_values == "treatment")[matched]
     tier_all = (
         frame["risk_tier"].astype(object).fillna("").astype(str).to_numpy()
         if "risk_tier" in frame.columns
         else np.full(len(frame), "", dtype=object)
     )
-    tier = tier_all[matched]
     revenue = (
         pd.to_numeric(frame["revenue_at_risk"], errors="coerce").fillna(0.0).to_numpy()[matched]
         if "revenue_at_risk" in frame.columns
         else np.zeros(int(matched.sum()))
     )
-
-    def figures(mask: np.ndarray) -> dict[str, Any]:
-        t, c = mask & treated, mask & ~treated
-        return _figures(
-            int(y[c].sum()),
-            int(c.sum()),
-            int(y[t].sum()),
-            int(t.sum()),
-            float(revenue[t].sum()),
-            level,
-        )
-
-    overall = figures(np.ones(len(y), dtype=bool))
-    if not overall["n_treatment"] or not overall["n_control"]:
-        empty = "treatment" if not overall["n_treatment"] else "control"
-        raise ChurnDataError(
-            f"the list's {empty} group has no customer found in the data; "
-            f"a readout compares both groups"
-        )
-    sources = {horizon_from, as_of_from}
-    dates = next((s for s in sources if s.startswith("overridden")), None) or (
-        "given" if "given" in sources else "list"
-    )
-    return _clean(
-        {
-            "list_as_of": date_text(start),
-            "horizon": horizon_text(window),
-            "as_of": date_text(stamp),
-            "dates": dates,
-            "model_id": attrs.get("model_id"),
-            "holdout_share": holdout,
-            "holdout_seed": seed,
-            "label": kind,
-            "level": float(level),
-            "interval_method": _METHOD,
-            "min_group": MIN_GROUP,
-            **overall,
-            "n_unmatched": int((~matched).sum()),
-            "tiers": {name: figures(tier == name) for name in _tier_order(frame, tier_all)},
-        }
+    return _Outcomes(
+        matched=matched,
+        churned=churned[matched].astype(np.int64),
+        treated=(group_values == "treatment")[matched],
+        tier=tier_all[matched],
+        tier_all=tier_all,
+        revenue=revenue,
     )
 
 

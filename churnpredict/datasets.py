@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .data import SCHEMA, EventData
+from .kinds import PAYMENT_STATUSES
 from .windows import to_naive_utc
 
 __all__ = [
@@ -75,7 +76,7 @@ DRIVER_GROUP: dict[str, str | None] = {
 DRIVERS = tuple(DRIVER_GROUP)
 
 # ------------------------------------------------------------------ the business
-MONTH = 30.44  # days
+MONTH = 30.44  # days: the simulated month (the generated data, hence the demo, depend on it)
 #          price  share  usage  tickets/month  usage fades/month
 PLANS = {
     "basic": (29.0, 0.55, 0.8, 0.15, 0.014),
@@ -120,7 +121,6 @@ DUNNING_RETRY_DAYS, FAILURE_TO_CHURN_DAYS = np.array([0, 3, 7, 14]), (18, 24)
 PRICE_CHURN_PROB, PRICE_TO_CHURN_DAYS = 0.12, (2, 30)
 OTHER_CHURN_PER_MONTH = 0.0025
 REFUND_PROB = 0.01
-STATUSES = ["succeeded", "failed", "refunded"]
 _BLOCK = 1 << 21  # activity events drawn at a time
 
 
@@ -198,7 +198,7 @@ def make_subscription_data(
     >>> truth.loc[churned, "driver"].value_counts().to_dict()
     {'engagement': 25, 'payments': 23, 'onboarding': 14, 'support': 11, 'price': 8, 'other': 6}
     """
-    start, end = _timestamp(start, "start"), _timestamp(end, "end")
+    start, end = to_naive_utc(start, "start"), to_naive_utc(end, "end")
     if not isinstance(n_customers, (int, np.integer)) or n_customers < 1:
         raise ValueError(f"n_customers={n_customers!r}; expected a positive integer")
     if end <= start:
@@ -218,7 +218,7 @@ def make_subscription_data(
     rise = (
         np.inf
         if price_rise_at is None
-        else (_timestamp(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
+        else (to_naive_utc(price_rise_at, "price_rise_at") - start) / pd.Timedelta(days=1)
     )
     seeds = np.random.default_rng(random_state).integers(2**63, size=5)
     rng_people, rng_activity, rng_payments, rng_tickets, rng_story = (
@@ -296,7 +296,7 @@ def make_usage_data(
     customers = full.customers[["customer_id", "signup_at", "channel"]]
     tables = {"activity": full.activity, "tickets": full.tickets}
     if export_from is not None:
-        since = _timestamp(export_from, "export_from")
+        since = to_naive_utc(export_from, "export_from")
         tables = {
             name: frame.loc[frame[SCHEMA[name].time_column] >= since]
             for name, frame in tables.items()
@@ -305,15 +305,6 @@ def make_usage_data(
 
 
 # ------------------------------------------------------------------ steps of the story
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a timestamp: {exc}") from None
-    stamp = to_naive_utc(stamp)
-    return stamp
-
-
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int) -> np.ndarray:
     return rng.uniform(bounds[0], bounds[1], size)
 
@@ -526,7 +517,7 @@ def _payments(rng, start, people, charges, bills, exit_, rise, rise_plan, pct) -
     row = np.repeat(np.arange(len(cust)), attempts)
     attempt = np.arange(len(row)) - np.repeat(np.cumsum(attempts) - attempts, attempts)
     cust, day = cust[row], invoice[row] + DUNNING_RETRY_DAYS[attempt]
-    status = np.where(attempt < n_failed[row], 1, 0)  # codes of STATUSES
+    status = np.where(attempt < n_failed[row], 1, 0)  # codes of PAYMENT_STATUSES
     amount = _price(people["plan"][cust], invoice[row], rise, rise_plan, pct)
     refund = (status == 0) & (rng.random(len(day)) < REFUND_PROB)
     cust = np.concatenate([cust, cust[refund]])
@@ -540,7 +531,7 @@ def _payments(rng, start, people, charges, bills, exit_, rise, rise_plan, pct) -
             "customer_id": cust[pick] + 1,
             "timestamp": _stamps(start, day[pick]),
             "amount": amount[pick],
-            "status": pd.Categorical.from_codes(status[pick], STATUSES),
+            "status": pd.Categorical.from_codes(status[pick], PAYMENT_STATUSES),
         }
     )
 

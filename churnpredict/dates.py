@@ -18,10 +18,9 @@ import pandas as pd
 
 from .exceptions import ChurnDataError
 from .tables import format_examples, mapping_error
-from .windows import to_naive_utc
+from .windows import TIME_RANGE, TIME_RANGE_TEXT, to_naive_utc
 
 __all__ = [
-    "TIME_RANGE",
     "TIME_UNITS",
     "date_order_evidence",
     "normalise_timestamps",
@@ -31,11 +30,8 @@ __all__ = [
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
 # d/m/y or m/d/y with '/', '.' or '-' and a 2- or 4-digit year, then an optional time part
 _NUMERIC_DATE = r"^(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})((?:[\sT].*)?)$"
-#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
-#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
-TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
 _NS_MIN, _NS_MAX = TIME_RANGE
-_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
+_RANGE_TEXT = TIME_RANGE_TEXT
 
 
 def _to_naive_ns(where: str, parsed: pd.Series) -> pd.Series:
@@ -228,29 +224,49 @@ def normalise_timestamps(
     if values.isna().all():  # an optional column empty for everyone (CSV reads it as float64)
         return _empty_times(values.index)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        if time_unit is not None:
-            return _epoch_times(where, values, time_unit)
-        raise mapping_error(
-            f"{where} holds numbers ({values.dtype}), not timestamps",
-            "pass time_unit='ms' for epoch milliseconds ('s' for seconds), or convert them "
-            f"first, e.g. pd.to_datetime({column}, unit='ms')",
-            'add time_unit = "ms" to the config for epoch milliseconds ("s" for seconds)',
-        )
+        return _number_column(where, column, values, time_unit)
     present = values.dropna().astype(object)
     is_str = present.map(lambda v: isinstance(v, str)).astype(bool)
-    numbers = (
-        present[~is_str]
-        .map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
-        .astype(bool)
+    _refuse_numbers(where, column, present[~is_str])
+    text = present[is_str].astype(str).str.strip()
+    not_str = present[~is_str]
+    utc = _reads_offsets(where, present, is_str, text)
+    parsed = _empty_times(values.index)
+    if len(not_str):
+        parsed[not_str.index] = _parse(where, not_str.astype(object), utc, format="mixed")
+    if len(text):
+        parsed[text.index] = _parse_text(where, text, utc, date_format, dayfirst, hint)
+    _refuse_unread(where, values, parsed, date_format)
+    return parsed
+
+
+def _number_column(where: str, column: str, values: pd.Series, unit: str | None) -> pd.Series:
+    """A column of numbers: epoch times in the declared ``time_unit``, else refused."""
+    if unit is not None:
+        return _epoch_times(where, values, unit)
+    raise mapping_error(
+        f"{where} holds numbers ({values.dtype}), not timestamps",
+        "pass time_unit='ms' for epoch milliseconds ('s' for seconds), or convert them "
+        f"first, e.g. pd.to_datetime({column}, unit='ms')",
+        'add time_unit = "ms" to the config for epoch milliseconds ("s" for seconds)',
     )
+
+
+def _refuse_numbers(where: str, column: str, not_str: pd.Series) -> None:
+    """Numbers among text or datetime objects are refused (their unit is unknown)."""
+    numbers = not_str.map(
+        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    ).astype(bool)
     if numbers.any():
         raise ChurnDataError(
             f"{where} has {int(numbers.sum())} numbers among its timestamps "
-            f"{format_examples(present[~is_str][numbers], 3)}; convert them to times first, e.g. "
+            f"{format_examples(not_str[numbers], 3)}; convert them to times first, e.g. "
             f"pd.to_datetime({column}, unit='ms') for epoch milliseconds"
         )
-    text = present[is_str].astype(str).str.strip()
-    # Mixed time zones: some values carry an offset or are aware, others are naive.
+
+
+def _reads_offsets(where: str, present: pd.Series, is_str: pd.Series, text: pd.Series) -> bool:
+    """Whether the values carry time zones: all of them (True) or none (False), never a mix."""
     aware = pd.Series(False, index=present.index)
     if len(text):
         aware[is_str] = text.str.contains(_TZ_SUFFIX).astype(bool)
@@ -265,30 +281,45 @@ def normalise_timestamps(
             f"(e.g. {aware_examples}) and {int((~aware).sum())} do not (e.g. {naive_examples}); "
             f"give every value an offset, or none (naive values are read as UTC)"
         )
-    utc = bool(aware.any())
+    return bool(aware.any())
 
-    def parse(items: pd.Series, **kwargs: Any) -> pd.Series:
-        if len(items) == 0:
-            return _empty_times(items.index)
-        try:
-            out = pd.to_datetime(items, errors="coerce", utc=utc, **kwargs)
-        except (TypeError, ValueError, OverflowError):  # odd objects: report them below
-            return _empty_times(items.index)
-        return _to_naive_ns(where, out)
 
-    parsed = _empty_times(values.index)
-    if len(not_str):
-        parsed[not_str.index] = parse(not_str.astype(object), format="mixed")
-    if len(text):
-        iso = parse(text, format="ISO8601")
-        rest = text[iso.isna()]
-        if len(rest):
-            if date_format is not None:
-                iso[rest.index] = parse(rest, format=date_format)
-            else:
-                rest = _settle_numeric_dates(where, rest, dayfirst, hint)
-                iso[rest.index] = parse(rest, format="mixed", dayfirst=False)
-        parsed[text.index] = iso
+def _parse(where: str, items: pd.Series, utc: bool, **kwargs: Any) -> pd.Series:
+    """``pd.to_datetime`` of ``items`` as naive UTC ns; what it cannot read is NaT."""
+    if len(items) == 0:
+        return _empty_times(items.index)
+    try:
+        out = pd.to_datetime(items, errors="coerce", utc=utc, **kwargs)
+    except (TypeError, ValueError, OverflowError):  # odd objects: reported by the caller
+        return _empty_times(items.index)
+    return _to_naive_ns(where, out)
+
+
+def _parse_text(
+    where: str,
+    text: pd.Series,
+    utc: bool,
+    date_format: str | None,
+    dayfirst: bool | None,
+    hint: Callable[[], bool | None] | None,
+) -> pd.Series:
+    """Text times: ISO 8601, then ``date_format`` or numeric dates in their settled order."""
+    iso = _parse(where, text, utc, format="ISO8601")
+    rest = text[iso.isna()]
+    if not len(rest):
+        return iso
+    if date_format is not None:
+        iso[rest.index] = _parse(where, rest, utc, format=date_format)
+    else:
+        rest = _settle_numeric_dates(where, rest, dayfirst, hint)
+        iso[rest.index] = _parse(where, rest, utc, format="mixed", dayfirst=False)
+    return iso
+
+
+def _refuse_unread(
+    where: str, values: pd.Series, parsed: pd.Series, date_format: str | None
+) -> None:
+    """Values present but not read as times are refused, with the forms that are read."""
     bad = parsed.isna() & values.notna()
     if bad.any():
         how = (
@@ -301,7 +332,6 @@ def normalise_timestamps(
             f"{format_examples(values[bad])}; fix or remove them ({how}; times must fall in "
             f"{_RANGE_TEXT})"
         )
-    return parsed
 
 
 #: Units of epoch numbers (``time_unit=``).
@@ -346,12 +376,6 @@ def snapshot_time(value: Any) -> pd.Timestamp:
     if value is None:
         return pd.Timestamp("1970-01-01")
     try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError):
-        stamp = pd.NaT
-    if pd.isna(stamp) or not (_NS_MIN <= stamp.tz_localize(None) <= _NS_MAX):
-        raise ChurnDataError(
-            f"snapshot_at={value!r} is not a date in {_RANGE_TEXT}; use YYYY-MM-DD"
-        )
-    stamp = to_naive_utc(stamp)
-    return stamp.as_unit("ns")
+        return to_naive_utc(value, "snapshot_at")
+    except ValueError as exc:
+        raise ChurnDataError(str(exc)) from None

@@ -27,6 +27,7 @@ from .model_metrics import (
 )
 from .pipeline import ChurnPipeline
 from .progress import ProgressArg
+from .windows import to_naive_utc
 
 __all__ = [
     "Evaluation",
@@ -141,7 +142,7 @@ def time_ordered_evaluation(
     pipe = ChurnPipeline() if pipeline is None else clone(pipeline)
     if horizon is not None:
         pipe.set_params(horizon=horizon)
-    as_of = pd.Timestamp(as_of)
+    as_of = to_naive_utc(as_of)
     X_train, labels = pipe.fit_training(data, as_of, progress)
     test = label_churn(data, [as_of], pipe.horizon_, **pipe.population_rule())
     if len(test) == 0:

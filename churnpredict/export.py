@@ -23,20 +23,20 @@ from .actions import (
     suggested_actions,
 )
 from .exceptions import ChurnDataError
-from .features import BUSINESS_KINDS
-from .labels import MIN_POPULATION, STATUSES
+from .kinds import BUSINESS_KINDS, STATUSES
+from .labels import MIN_POPULATION
 from .list_options import (
     AT_RISK_COLUMNS,
-    DEFAULT_OPTIONS,
     N_REASONS,
     PURCHASE_AT_RISK_COLUMNS,
     USAGE_AT_RISK_COLUMNS,
     ListOptionError,
     ListOptions,
     checked_tiers,
+    options_or_keywords,
 )
 from .outputs import OUTPUT_SUFFIXES, write_frame
-from .windows import horizon_text, parse_window
+from .windows import horizon_months, horizon_text, parse_window
 
 __all__ = [
     "ListOptions",
@@ -69,8 +69,6 @@ __all__ = [
 #: Churn probabilities equal to this many decimals (0.1 point) are ties: the list orders
 #: them by revenue at risk.
 PROBABILITY_DIGITS = 3
-
-_DAYS_PER_MONTH = 365.25 / 12
 
 
 def _customer_ids(scores: pd.DataFrame) -> pd.Series:
@@ -280,7 +278,7 @@ def value_if_retained(scores: Any, horizon: Any = "28D") -> Any:
             "scores lacks column(s) ['mrr']; pass the ChurnPipeline.score output (mrr may be "
             "NaN when unknown; purchase data has expected_spend instead)"
         )
-    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    months = horizon_months(horizon)
     return scores["mrr"].astype(np.float64) * months
 
 
@@ -310,7 +308,7 @@ def revenue_at_risk(scores: Any, horizon: Any = "28D") -> Any:
     if _is_purchases(scores):
         return prob * value_if_retained(scores, horizon)
     value_if_retained(scores, horizon)  # the check that scores have mrr
-    months = parse_window(horizon) / pd.Timedelta(days=1) / _DAYS_PER_MONTH
+    months = horizon_months(horizon)
     # (probability x MRR) x months: the order the list has always used, so files stay
     # byte-identical for the same scores
     return prob * scores["mrr"].astype(np.float64) * months
@@ -490,7 +488,8 @@ def at_risk_list(
         raise ChurnDataError(
             f"scores must be a DataFrame (ChurnPipeline.score output), got {type(scores).__name__}"
         )
-    given = ListOptions(
+    opts = options_or_keywords(
+        options,
         rank_by=rank_by,
         top=top,
         min_probability=min_probability,
@@ -501,14 +500,6 @@ def at_risk_list(
         holdout=holdout,
         random_state=random_state,
     )
-    if options is None:
-        opts = given
-    elif given != DEFAULT_OPTIONS:
-        raise ValueError(
-            "pass the list options either as options=ListOptions(...) or as keywords, not both"
-        )
-    else:
-        opts = options
     keep_status = opts.statuses
     status = opts.status if len(opts.status) != 1 or opts.status == "all" else opts.status[0]
     kind = list_kind(scores)

@@ -34,6 +34,7 @@ import pandas as pd
 from .data import EventData
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
+from .kinds import LABEL_KINDS, LabelKind
 from .windows import duration_words, fitting_horizon, parse_window, to_naive_utc
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "population",
     "customer_status",
     "label_churn",
+    "includes_lapsed",
     "label_kind",
     "complete_cutoffs",
     "cutoff_index",
@@ -49,18 +51,15 @@ __all__ = [
     "log_start",
     "recorded_cutoffs",
     "span_advice",
-    "STATUSES",
     "MIN_POPULATION",
 ]
 
-#: Status of a scored customer: ``active`` (active in the lookback), ``lapsed`` (inactivity
-#: churn only: no activity in the lookback) or ``new`` (signed up within one horizon).
-STATUSES = ("active", "lapsed", "new")
 #: Fewest customers scored at once that are compared with one another (peer comparisons in
 #: reasons, the base rate behind risk tiers); smaller scores fall back to the training rows.
 MIN_POPULATION = 100
 
-LabelKind = Literal["cancellation", "inactivity", "auto"]
+#: A label kind as a parameter: one of :data:`~churnpredict.kinds.LABEL_KINDS` or ``"auto"``.
+LabelChoice = Literal[LabelKind, "auto"]
 
 
 def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeIndex:
@@ -87,8 +86,7 @@ def make_cutoffs(end: Any, periods: int = 12, freq: Any = "14D") -> pd.DatetimeI
     if periods < 1:
         raise ValueError(f"periods={periods}; need at least one cutoff")
     step = parse_window(freq)
-    end = pd.Timestamp(end)
-    end = to_naive_utc(end)
+    end = to_naive_utc(end, "end")
     stamps = [end - step * k for k in range(periods - 1, -1, -1)]
     return pd.DatetimeIndex(stamps, name="cutoff").astype("datetime64[ns]")
 
@@ -252,7 +250,7 @@ def known_at(as_of: Any, latest: Callable[[], pd.Timestamp]) -> pd.Timestamp:
     """
     if as_of is None:
         return pd.Timestamp(latest())
-    return to_naive_utc(pd.Timestamp(as_of))
+    return to_naive_utc(as_of)
 
 
 def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
@@ -270,10 +268,7 @@ def cutoff_index(cutoffs: Any) -> pd.DatetimeIndex:
     """
     if isinstance(cutoffs, (str, pd.Timestamp)) or np.isscalar(cutoffs):
         cutoffs = [cutoffs]
-    idx = pd.DatetimeIndex(pd.to_datetime(list(cutoffs), format="mixed"))
-    idx = to_naive_utc(idx)
-    if idx.hasnans:
-        raise ValueError("cutoffs contain NaT")
+    idx = pd.DatetimeIndex([to_naive_utc(c, "cutoffs") for c in cutoffs])  # a few cutoffs
     return pd.DatetimeIndex(idx.unique().sort_values(), name="cutoff").astype("datetime64[ns]")
 
 
@@ -314,9 +309,9 @@ def complete_cutoffs(cutoffs: Any, horizon: Any, as_of: pd.Timestamp) -> pd.Date
     return complete
 
 
-def label_kind(data: EventData, kind: LabelKind = "auto") -> str:
+def label_kind(data: EventData, kind: LabelChoice = "auto") -> str:
     """Resolve ``"auto"``: cancellation when customers have ``churned_at``, else inactivity."""
-    if kind not in ("auto", "cancellation", "inactivity"):
+    if kind not in ("auto", *LABEL_KINDS):
         raise ValueError(f"label kind {kind!r}; expected 'cancellation', 'inactivity' or 'auto'")
     if data.is_snapshot:
         return "snapshot"
@@ -355,22 +350,48 @@ def activity_index(data: EventData) -> tuple[str, EventIndex]:
     )
 
 
+def includes_lapsed(kind: str) -> bool:
+    """The population rule: whether the lapsed customers are scored, for a resolved label kind.
+
+    With inactivity churn everyone who signed up and has not cancelled is trained on and
+    scored, the customers with no activity in the lookback (``lapsed``, the win-back list)
+    included; with cancellation churn (and snapshots) nobody is lapsed. :func:`population`
+    and :func:`label_churn` follow this rule unless told otherwise, and so do the pipeline,
+    recalibration, campaign readouts and the Dask trainer.
+
+    Parameters
+    ----------
+    kind : str
+        ``"cancellation"``, ``"inactivity"`` or ``"snapshot"`` (see :func:`label_kind`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> includes_lapsed("inactivity"), includes_lapsed("cancellation")
+    (True, False)
+    """
+    return kind == "inactivity"
+
+
 def population(
     data: EventData,
     cutoffs: Any,
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     lookback: Any = "90D",
-    lapsed: bool = False,
+    lapsed: bool | None = None,
 ) -> pd.DataFrame:
     """Customers at risk at each cutoff, as an empty DataFrame indexed by (customer_id, cutoff).
 
     A customer is in the population at a cutoff if they signed up before it and had not churned
     at it (``churned_at`` empty or after the cutoff). For inactivity churn they must also have
-    been active in ``[cutoff - lookback, cutoff)``, unless ``lapsed=True``: then every such
-    customer is in, those without activity in the lookback included (their status is
-    ``lapsed``, see :func:`customer_status`). A snapshot table has one cutoff,
-    ``data.snapshot_at``, and every customer.
+    been active in ``[cutoff - lookback, cutoff)``, unless ``lapsed`` (the default, see
+    :func:`includes_lapsed`): then every such customer is in, those without activity in the
+    lookback included (their status is ``lapsed``, see :func:`customer_status`). A snapshot
+    table has one cutoff, ``data.snapshot_at``, and every customer.
 
     Parameters
     ----------
@@ -379,9 +400,10 @@ def population(
     kind : {"auto", "cancellation", "inactivity"}
     lookback : duration, default "90D"
         Inactivity churn only: how recently a customer must have been active to count.
-    lapsed : bool, default False
+    lapsed : bool, optional
         Inactivity churn only: keep the customers with no activity in the lookback too, so
         that everyone who has signed up and not cancelled is scored (the win-back list).
+        Defaults to :func:`includes_lapsed` (True for inactivity churn), the pipeline's rule.
 
     Returns
     -------
@@ -413,6 +435,8 @@ def population(
         cut_parts.append(np.full(len(codes), cut, dtype="datetime64[ns]"))
     codes = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int64)
     cut_arr = np.concatenate(cut_parts) if cut_parts else np.empty(0, dtype="datetime64[ns]")
+    if lapsed is None:
+        lapsed = includes_lapsed(kind)
     if kind == "inactivity" and len(codes) and not lapsed:
         _, index = activity_index(data)
         start = cut_arr - np.timedelta64(parse_window(lookback).value, "ns")
@@ -430,10 +454,10 @@ def label_churn(
     cutoffs: Any,
     horizon: Any = "28D",
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     as_of: Any = None,
     lookback: Any = "90D",
-    lapsed: bool = False,
+    lapsed: bool | None = None,
 ) -> pd.DataFrame:
     """Point-in-time churn labels for the population at each cutoff.
 
@@ -462,8 +486,9 @@ def label_churn(
         module notes). Defaults to the latest time in the data.
     lookback : duration, default "90D"
         Inactivity churn only.
-    lapsed : bool, default False
-        Inactivity churn only: label the lapsed customers too (see :func:`population`).
+    lapsed : bool, optional
+        Inactivity churn only: label the lapsed customers too; defaults to
+        :func:`includes_lapsed` (see :func:`population`).
 
     Returns
     -------
@@ -509,7 +534,7 @@ def customer_status(
     rows: Any,
     horizon: Any = "28D",
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     lookback: Any = "90D",
 ) -> pd.Series:
     """Status of each (customer_id, cutoff) row: ``new``, ``active`` or ``lapsed``.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .actions import check_actions
-from .labels import STATUSES
+from .kinds import STATUSES
 
 __all__ = [
     "AT_RISK_COLUMNS",
@@ -26,6 +26,7 @@ __all__ = [
     "ListOptionError",
     "ListOptions",
     "checked_tiers",
+    "options_or_keywords",
 ]
 
 #: Reasons listed per customer.
@@ -271,6 +272,37 @@ def _rebuild(options: dict[str, Any]) -> ListOptions:
 
 
 DEFAULT_OPTIONS = ListOptions()
+
+
+def options_or_keywords(options: ListOptions | None, **keywords: Any) -> ListOptions:
+    """``options``, or the keyword options as one :class:`ListOptions`: one or the other.
+
+    The rule of every function that takes the list options both ways (:func:`at_risk_list`,
+    the report, the Dask list).
+
+    Parameters
+    ----------
+    options : ListOptions or None
+    **keywords
+        Fields of :class:`ListOptions`; None values are left at their defaults.
+
+    Returns
+    -------
+    ListOptions
+
+    Raises
+    ------
+    ValueError
+        When ``options`` is given and a keyword differs from its default.
+    """
+    given = ListOptions(**{k: v for k, v in keywords.items() if v is not None})
+    if options is None:
+        return given
+    if given != DEFAULT_OPTIONS:
+        raise ValueError(
+            "pass the list options either as options=ListOptions(...) or as keywords, not both"
+        )
+    return options
 
 
 def checked_tiers(tiers: Any) -> dict[str, float]:

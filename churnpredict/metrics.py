@@ -17,7 +17,8 @@ import pandas as pd
 
 from .data import EventData
 from .exceptions import ChurnDataError
-from .labels import LabelKind, activity_index, label_kind
+from .kinds import CHURN_TYPES
+from .labels import LabelChoice, activity_index, label_kind
 from .resources import check_memory
 from .windows import parse_window, to_naive_utc
 
@@ -33,7 +34,7 @@ def churn_metrics(
     start: Any = None,
     end: Any = None,
     *,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     inactivity: Any = "90D",
 ) -> pd.DataFrame:
     """Churn, retention and revenue churn per period (and segment).
@@ -126,7 +127,7 @@ def churn_metrics(
     off = _offset(period)
     lives = _lifetimes(data, end, kind, inactivity)
     end_ns = lives.end
-    first = lives.signup.min() if start is None else _stamp(start).value
+    first = lives.signup.min() if start is None else to_naive_utc(start, "start").value
     _check_size(period, off, pd.Timestamp(first), lives, data, segment)
     starts = _boundaries(off, pd.Timestamp(first), end=end_ns)
     ends = np.append(starts[1:], (pd.Timestamp(starts[-1]) + off).value)
@@ -177,7 +178,7 @@ def churn_metrics(
     out["customers_start"] = total()
     out["new"] = total(is_new, keys=new_key)
     out["churned"] = total(churned)
-    for label in ("voluntary", "involuntary"):
+    for label in CHURN_TYPES:
         if lives.churn_type is None:
             out[f"churned_{label}"] = np.nan
         else:
@@ -218,7 +219,7 @@ def cohort_retention(
     max_periods: int = 12,
     *,
     end: Any = None,
-    kind: LabelKind = "auto",
+    kind: LabelChoice = "auto",
     inactivity: Any = "90D",
 ) -> pd.DataFrame:
     """Share of each signup cohort still active at the start of each later period.
@@ -308,7 +309,7 @@ class _Lifetimes(NamedTuple):
     end: int  # what is known, int64 ns
 
 
-def _lifetimes(data: EventData, end: Any, kind: LabelKind, inactivity: Any) -> _Lifetimes:
+def _lifetimes(data: EventData, end: Any, kind: LabelChoice, inactivity: Any) -> _Lifetimes:
     kind_ = label_kind(data, kind)
     if kind_ == "snapshot":
         raise ChurnDataError(
@@ -318,7 +319,7 @@ def _lifetimes(data: EventData, end: Any, kind: LabelKind, inactivity: Any) -> _
         )
     customers = data.customers
     signup = customers["signup_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    end_ns = _stamp(data.time_range[1] if end is None else end).value
+    end_ns = to_naive_utc(data.time_range[1] if end is None else end, "end").value
     churn_type = None
     if kind_ == "cancellation":
         churned_at = customers["churned_at"].to_numpy(dtype="datetime64[ns]")
@@ -405,13 +406,6 @@ def _offset(period: Any) -> pd.DateOffset:
             f"start), 'W-MON' (weeks from Monday), 'QS' (quarters) or '7D'"
         )
     return off
-
-
-def _stamp(value: Any) -> pd.Timestamp:
-    """``value`` as a naive UTC nanosecond Timestamp."""
-    stamp = pd.Timestamp(value)
-    stamp = to_naive_utc(stamp)
-    return stamp.as_unit("ns")
 
 
 def _floor(stamp: pd.Timestamp, off: pd.DateOffset) -> pd.Timestamp:

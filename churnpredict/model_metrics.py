@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from .exceptions import ChurnModelError
+from .kinds import CHURN_TYPES
 from .windows import horizon_text
 
 __all__ = [
@@ -101,33 +102,45 @@ def classification_metrics(
     if probability and ((p < 0) | (p > 1)).any():
         raise ChurnModelError("proba must lie in [0, 1]; pass probability=False for raw scores")
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    out = {
+    base_rate = (n_pos / n if w is None else float(w @ y / w.sum())) if n else math.nan
+    fit = _probability_metrics(y, p, w) if probability and n else {}
+    return {
         "n": n,
         "n_churned": n_pos,
-        "base_rate": (n_pos / n if w is None else float(w @ y / w.sum())) if n else math.nan,
-        "mean_predicted": (float(np.average(p, weights=w)) if probability and n else math.nan),
+        "base_rate": base_rate,
+        "mean_predicted": fit.get("mean_predicted", math.nan),
         "auc": float(roc_auc_score(y, p, sample_weight=w)) if both else math.nan,
         "average_precision": (
             float(average_precision_score(y, p, sample_weight=w)) if n_pos else math.nan
         ),
-        "brier": float(brier_score_loss(y, p, sample_weight=w)) if probability and n else math.nan,
-        "log_loss": (
-            float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1], sample_weight=w))
-            if probability and n
-            else math.nan
-        ),
-        "top_decile_lift": math.nan,
+        "brier": fit.get("brier", math.nan),
+        "log_loss": fit.get("log_loss", math.nan),
+        "top_decile_lift": _top_decile_lift(y, p, w, base_rate) if n_pos else math.nan,
     }
-    if n_pos and n:
-        order = top_order(p)
-        if w is None:
-            top = order[: math.ceil(0.1 * n)]
-            out["top_decile_lift"] = float(y[top].mean() / (n_pos / n))
-        else:  # the highest scores standing for a tenth of the customers
-            mass = np.cumsum(w[order])
-            top = order[: int(np.searchsorted(mass, 0.1 * mass[-1])) + 1]
-            out["top_decile_lift"] = float(w[top] @ y[top] / w[top].sum() / out["base_rate"])
-    return out
+
+
+def _probability_metrics(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
+    """The metrics that read scores as probabilities: their mean, Brier score and log-loss."""
+    return {
+        "mean_predicted": float(np.average(p, weights=w)),
+        "brier": float(brier_score_loss(y, p, sample_weight=w)),
+        "log_loss": float(
+            log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1], sample_weight=w)
+        ),
+    }
+
+
+def _top_decile_lift(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, base_rate: float) -> float:
+    """Churn rate among the 10% highest scores (by weight, with weights) over the base rate."""
+    order = top_order(p)
+    if w is None:
+        n = len(y)
+        top = order[: math.ceil(0.1 * n)]
+        return float(y[top].mean() / (int(y.sum()) / n))
+    # the highest scores standing for a tenth of the customers
+    mass = np.cumsum(w[order])
+    top = order[: int(np.searchsorted(mass, 0.1 * mass[-1])) + 1]
+    return float(w[top] @ y[top] / w[top].sum() / base_rate)
 
 
 def base_rate_check(y_true: Any, proba: Any, *, tolerance: float = 0.1) -> dict[str, Any]:
@@ -291,7 +304,7 @@ def churn_type_metrics(
     in_top[top_order(s)[:k]] = True
     label = "top_decile_recall" if top == 0.1 else f"top_{top:g}_recall"
     out: dict[str, float] = {}
-    for t in ("voluntary", "involuntary"):
+    for t in CHURN_TYPES:
         of_type = (types == t).fillna(False).to_numpy(dtype=bool)
         n_t = int(of_type.sum())
         out[f"n_{t}"] = n_t

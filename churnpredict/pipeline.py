@@ -35,7 +35,8 @@ from .features import (
     build_features,
     default_builders,
 )
-from .labels import customer_status, label_churn, label_kind, population
+from .kinds import LABEL_KINDS
+from .labels import customer_status, includes_lapsed, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
 from .params import deprecate_positional_args
@@ -71,7 +72,7 @@ from .training import (
     training_schedule,
     training_summary,
 )
-from .windows import horizon_text, parse_window, to_timestamp
+from .windows import horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
@@ -258,7 +259,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 parse_window(getattr(self, name))
             except ValueError as exc:
                 raise ChurnModelError(f"{name}={getattr(self, name)!r}: {exc}") from None
-        if self.label not in ("auto", "cancellation", "inactivity"):
+        if self.label not in ("auto", *LABEL_KINDS):
             raise ChurnModelError(
                 f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
             )
@@ -379,7 +380,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.model_ = model
         self.feature_names_ = names
         self.feature_info_ = info[["group", "description"]]
-        self.as_of_ = to_timestamp(as_of)
+        self.as_of_ = to_naive_utc(as_of)
         self.cutoffs_ = pd.DatetimeIndex(
             pd.DatetimeIndex(cutoffs).unique().sort_values(), name="cutoff"
         ).astype("datetime64[ns]")
@@ -482,7 +483,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         data = self._check_data(data)
         self.check_params()
         self._forget_fit()
-        as_of = None if as_of is None or data.is_snapshot else to_timestamp(as_of)
+        as_of = None if as_of is None or data.is_snapshot else to_naive_utc(as_of)
         plan = self.training_plan(data, as_of=as_of)
         horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
         kind, builders, model = plan.label_kind, plan.builders, plan.model
@@ -508,7 +509,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 kind=kind,
                 as_of=as_of,
                 lookback=self.lookback,
-                lapsed=kind == "inactivity",
+                lapsed=includes_lapsed(kind),
             )
         if len(labels) == 0:
             raise ChurnDataError(
@@ -577,7 +578,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             model=model,
             feature_names=names,
             feature_info=info,
-            as_of=to_timestamp(as_of),
+            as_of=to_naive_utc(as_of),
             cutoffs=labels.index.get_level_values("cutoff").unique(),
             horizon=horizon,
             label_kind=kind,
@@ -642,7 +643,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         if data.is_snapshot:
             pop = population(data, [data.snapshot_at])
         else:
-            stamp = data.time_range[1] if as_of is None else to_timestamp(as_of)
+            stamp = data.time_range[1] if as_of is None else to_naive_utc(as_of)
             pop = population(data, [stamp], **self.population_rule())
         if len(pop) == 0:
             raise ChurnDataError(
@@ -675,7 +676,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         cancelled is trained on and scored.
         """
         kind = self.label_kind_
-        return {"kind": kind, "lookback": self.lookback, "lapsed": kind == "inactivity"}
+        return {"kind": kind, "lookback": self.lookback, "lapsed": includes_lapsed(kind)}
 
     def score(
         self,
@@ -799,7 +800,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         cutoff = (
             pd.Timestamp(X.index.get_level_values("cutoff")[0])
             if len(X)
-            else (to_timestamp(as_of) if as_of is not None else data.time_range[1])
+            else (to_naive_utc(as_of) if as_of is not None else data.time_range[1])
         )
         identity = getattr(self, "model_id_", None) or model_id(self.model_, self.feature_names_)
         out.attrs.update(
@@ -935,7 +936,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             stamp = data.snapshot_at
             labels = label_churn(data, [stamp])
         else:
-            stamp = to_timestamp(as_of)
+            stamp = to_naive_utc(as_of)
             if stamp < self.as_of_:
                 warnings.warn(
                     f"evaluation cutoff {stamp} is inside the training window (labels up to "

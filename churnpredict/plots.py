@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
+from .kinds import CHURN_TYPES
 
 __all__ = [
     "GROUP_COLORS",
@@ -83,7 +84,7 @@ def plot_churn_rate(metrics: pd.DataFrame, ax: Any = None, **kwargs: Any) -> Any
     else:
         ax.plot(metrics.index, metrics["churn_rate"], label="churn rate", **kwargs)
         at_start = metrics["customers_start"].where(metrics["customers_start"] > 0)
-        for kind in ("voluntary", "involuntary"):
+        for kind in CHURN_TYPES:
             churned = metrics[f"churned_{kind}"]
             if churned.notna().any():
                 ax.plot(metrics.index, churned / at_start, linestyle="--", label=kind)

@@ -58,7 +58,7 @@ def recalibrate(
     method = method or getattr(model, "calibration", None) or "isotonic"
     pipeline.check_inputs(data)
     end = data.time_range[1]
-    stamp = end if as_of is None else to_naive_utc(pd.Timestamp(as_of))
+    stamp = end if as_of is None else to_naive_utc(as_of)
     if stamp > end + pd.Timedelta(days=1):
         # outcomes after the data's end are unknown, not "no activity": refuse, as evaluate
         raise ChurnDataError(

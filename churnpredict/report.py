@@ -20,6 +20,8 @@ from .drift import population_drift
 from .exceptions import ChurnDataError
 from .export import NO_VALUE_NOTE
 from .htmlpage import PAGE_CSS, Plot, escape, figure_html, number, render_plot, write_page
+from .kinds import STATUSES
+from .windows import horizon_months, parse_window, to_naive_utc
 
 __all__ = ["write_report", "evaluate_at", "REPORT_PLOTS"]
 
@@ -40,12 +42,8 @@ REPORT_PLOTS: dict[str, str] = {
     "probability points, from the base rate to the probability in the list",
 }
 
-_MONTH_DAYS = 365.25 / 12  # as in the at-risk list's revenue_at_risk
-
 
 def _horizon(pipeline: Any) -> pd.Timedelta:
-    from .windows import parse_window
-
     value = getattr(pipeline, "horizon_", None)
     return parse_window(value if value is not None else pipeline.horizon)
 
@@ -68,7 +66,7 @@ def evaluate_at(pipeline: Any, data: Any, as_of: Any, *, explain: bool = False) 
     churnpredict.evaluate.Evaluation
         From :meth:`ChurnPipeline.evaluate`.
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = to_naive_utc(as_of)
     horizon = _horizon(pipeline)
     end = data.time_range[1]
     if not data.is_snapshot and as_of + horizon > end:
@@ -142,6 +140,10 @@ def _plot_drift(summary: Mapping[str, Any], ax: Any, n: int = 15) -> None:
     ax.legend(frameon=False, loc="lower right")
 
 
+_Draw = tuple[str, Callable[[Any], Any], tuple[float, float]]
+_SIZE = (6.4, 4.2)
+
+
 def _make_plots(
     evaluation: Any,
     shap: _Contributions | None,
@@ -150,60 +152,109 @@ def _make_plots(
     top: int,
     drift: Mapping[str, Any] | None = None,
 ) -> list[Plot]:
+    """Every plot the report shows, in page order, rendered as PNG."""
+    draws = [
+        *_accuracy_plots(evaluation, at_risk),
+        *_driver_plots(shap, at_risk, top),
+        *_list_plots(curve, drift),
+    ]
+    return [Plot(stem, REPORT_PLOTS[stem], render_plot(draw, size)) for stem, draw, size in draws]
+
+
+def _accuracy_plots(evaluation: Any, at_risk: pd.DataFrame) -> list[_Draw]:
+    """Gains, lift, precision/recall and calibration when outcomes are known; the scores."""
     from . import plots as pe
 
-    plots: list[Plot] = []
-
-    def add(stem: str, draw: Callable[[Any], Any], size: tuple[float, float] = (6.4, 4.2)) -> None:
-        plots.append(Plot(stem, REPORT_PLOTS[stem], render_plot(draw, size)))
-
-    if evaluation is not None:
-        scored = evaluation.scores
-        add("gains", lambda ax: pe.plot_gains(scored, ax))
-        add("lift", lambda ax: pe.plot_lift(scored, ax))
-        add("precision_recall", lambda ax: pe.plot_precision_recall_at_k(scored, ax))
-        add("calibration", lambda ax: pe.plot_calibration(scored, ax))
-        add("score_distribution", lambda ax: pe.plot_score_distribution(scored, ax, log=True))
-    else:
-        add(
+    if evaluation is None:
+        return [
+            (
+                "score_distribution",
+                lambda ax: pe.plot_score_distribution(at_risk, ax, label=None, log=True),
+                _SIZE,
+            )
+        ]
+    scored = evaluation.scores
+    return [
+        ("gains", lambda ax: pe.plot_gains(scored, ax), _SIZE),
+        ("lift", lambda ax: pe.plot_lift(scored, ax), _SIZE),
+        ("precision_recall", lambda ax: pe.plot_precision_recall_at_k(scored, ax), _SIZE),
+        ("calibration", lambda ax: pe.plot_calibration(scored, ax), _SIZE),
+        (
             "score_distribution",
-            lambda ax: pe.plot_score_distribution(at_risk, ax, label=None, log=True),
-        )
+            lambda ax: pe.plot_score_distribution(scored, ax, log=True),
+            _SIZE,
+        ),
+    ]
+
+
+def _driver_plots(shap: _Contributions | None, at_risk: pd.DataFrame, top: int) -> list[_Draw]:
+    """What drives the scores: importance by group and feature, the first customer's
+    waterfall, the main reason along the list."""
+    from . import plots as pe
+
+    out: list[_Draw] = []
     if shap is not None:
-        add(
-            "importance_groups",
-            lambda ax: pe.plot_shap_importance(shap.values, ax, groups=shap.groups, by="group"),
-        )
         n = min(15, shap.values.shape[1])
-        add(
-            "importance_features",
-            lambda ax: pe.plot_shap_importance(shap.values, ax, groups=shap.groups, max_features=n),
-            size=(6.4, 0.28 * n + 1.6),
-        )
-    if shap is not None and shap.probability is not None and len(at_risk):
-        first = at_risk["customer_id"].iloc[0] if "customer_id" in at_risk.columns else None
-        if first in shap.probability.index:
-            row = shap.probability.loc[first]
-            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-            base = shap.base_probability.loc[first]
-            base = float(base.iloc[0] if isinstance(base, pd.Series) else base)
-            add("waterfall", lambda ax: pe.plot_waterfall(row, base, ax), size=(7.0, 5.4))
+        out += [
+            (
+                "importance_groups",
+                lambda ax: pe.plot_shap_importance(shap.values, ax, groups=shap.groups, by="group"),
+                _SIZE,
+            ),
+            (
+                "importance_features",
+                lambda ax: pe.plot_shap_importance(
+                    shap.values, ax, groups=shap.groups, max_features=n
+                ),
+                (6.4, 0.28 * n + 1.6),
+            ),
+        ]
+    first = _first_customer_contributions(shap, at_risk)
+    if first is not None:
+        row, base = first
+        out.append(("waterfall", lambda ax: pe.plot_waterfall(row, base, ax), (7.0, 5.4)))
     if "reason_group_1" in at_risk.columns and len(at_risk):
-        add("driver_mix", lambda ax: pe.plot_driver_mix(at_risk, ax, top=top * 10))
+        out.append(("driver_mix", lambda ax: pe.plot_driver_mix(at_risk, ax, top=top * 10), _SIZE))
+    return out
+
+
+def _first_customer_contributions(
+    shap: _Contributions | None, at_risk: pd.DataFrame
+) -> tuple[pd.Series, float] | None:
+    """The first listed customer's contributions in probability points and base probability."""
+    if shap is None or shap.probability is None or not len(at_risk):
+        return None
+    first = at_risk["customer_id"].iloc[0] if "customer_id" in at_risk.columns else None
+    if first not in shap.probability.index:
+        return None
+    row = shap.probability.loc[first]
+    row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+    base = shap.base_probability.loc[first]
+    return row, float(base.iloc[0] if isinstance(base, pd.Series) else base)
+
+
+def _list_plots(curve: pd.DataFrame | None, drift: Mapping[str, Any] | None) -> list[_Draw]:
+    """The profit curve and the drift of the scored population."""
+    from . import plots as pe
+
+    out: list[_Draw] = []
     if curve is not None:
         # Zoom on the sizes worth discussing: up to a few times the best size.
         best = int(curve.attrs.get("optimal_list_size", 0))
         shown = curve.iloc[: min(len(curve), max(4 * best, len(curve) // 10, 20) + 1)]
-        add(
-            "profit",
-            lambda ax: pe.plot_profit_curve(
-                shown.reset_index(), ax, x="list_size", y="expected_profit"
-            ),
+        out.append(
+            (
+                "profit",
+                lambda ax: pe.plot_profit_curve(
+                    shown.reset_index(), ax, x="list_size", y="expected_profit"
+                ),
+                _SIZE,
+            )
         )
     if drift is not None and (drift.get("features") or drift.get("score")):
         n = min(15, len(drift.get("features", [])) + 1)
-        add("drift", lambda ax: _plot_drift(drift, ax, n), size=(6.4, 0.28 * n + 1.6))
-    return plots
+        out.append(("drift", lambda ax: _plot_drift(drift, ax, n), (6.4, 0.28 * n + 1.6)))
+    return out
 
 
 # ---------------------------------------------------------------------------- html pieces
@@ -280,29 +331,9 @@ def _top_table(at_risk: pd.DataFrame, top: int, currency: str = "") -> str:
     )
     body = []
     for row in alike_groups(at_risk, top).to_dict("records"):
-        reasons = []
-        for i in (1, 2, 3):
-            text = row.get(f"reason_{i}")
-            if isinstance(text, str) and text:
-                tag = _group_tag(row.get(f"reason_group_{i}"))
-                reasons.append(f"<li>{tag} {escape(text)}</li>")
-        ids = row["customer_ids"]
-        status = row.get("status") or ""
-        if len(ids) == 1:
-            rank = escape(row["first_rank"])
-            who = escape(ids[0]) + (f" <span class=sub>({escape(status)})</span>" if status else "")
-        else:
-            rank = f"{row['first_rank']}&ndash;{row['last_rank']}"
-            shown = ", ".join(escape(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
-            who = f"<b>{len(ids):,} {escape(status)} customers</b> alike: {shown}"
-        low, high = row["probability_low"], row["probability_high"]
-        prob = (
-            number(high, "{:.1%}")
-            if f"{low:.1%}" == f"{high:.1%}"
-            else f"{number(low, '{:.1%}')}&ndash;{number(high, '{:.1%}')}"
-        )
+        rank, who = _who(row)
         body.append(
-            f"<tr><td class=n>{rank}</td><td>{who}</td><td class=n>{prob}</td>"
+            f"<tr><td class=n>{rank}</td><td>{who}</td><td class=n>{_probability(row)}</td>"
             f"<td>{escape(row.get('risk_tier', ''))}</td>"
             + (
                 f"<td class=n>{_money(row['value'], currency, 2)}</td>"
@@ -310,10 +341,41 @@ def _top_table(at_risk: pd.DataFrame, top: int, currency: str = "") -> str:
                 if valued
                 else ""
             )
-            + f"<td><ul>{''.join(reasons) or '<li>-</li>'}</ul></td>"
+            + f"<td><ul>{_reason_items(row)}</ul></td>"
             f"<td>{escape(row.get('suggested_action', ''))}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
+
+
+def _who(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A line's rank(s) and customer(s): one id with its status, or alike customers joined."""
+    ids = row["customer_ids"]
+    status = row.get("status") or ""
+    if len(ids) == 1:
+        who = escape(ids[0]) + (f" <span class=sub>({escape(status)})</span>" if status else "")
+        return escape(row["first_rank"]), who
+    shown = ", ".join(escape(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+    who = f"<b>{len(ids):,} {escape(status)} customers</b> alike: {shown}"
+    return f"{row['first_rank']}&ndash;{row['last_rank']}", who
+
+
+def _probability(row: Mapping[str, Any]) -> str:
+    """A line's churn probability, or its range when alike customers differ."""
+    low, high = row["probability_low"], row["probability_high"]
+    if f"{low:.1%}" == f"{high:.1%}":
+        return number(high, "{:.1%}")
+    return f"{number(low, '{:.1%}')}&ndash;{number(high, '{:.1%}')}"
+
+
+def _reason_items(row: Mapping[str, Any]) -> str:
+    """A line's reasons as list items tagged with their driver group ('-' without any)."""
+    reasons = []
+    for i in (1, 2, 3):
+        text = row.get(f"reason_{i}")
+        if isinstance(text, str) and text:
+            tag = _group_tag(row.get(f"reason_group_{i}"))
+            reasons.append(f"<li>{tag} {escape(text)}</li>")
+    return "".join(reasons) or "<li>-</li>"
 
 
 def _tiers_text(at_risk: pd.DataFrame) -> str:
@@ -344,19 +406,15 @@ def _groups_table(
 ) -> str:
     from .actions import group_meanings
     from .export import list_kind
-    from .labels import STATUSES
 
     meanings = group_meanings(list_kind(at_risk))
-    share = pd.Series(dtype=float)
-    if "reason_group_1" in at_risk.columns and len(at_risk):
-        head = at_risk.head(top * 10)["reason_group_1"]
-        share = head[head.astype(str) != ""].value_counts(normalize=True)
+    share = _main_reason_share(at_risk, top)
     statuses = [s for s in STATUSES if "status" in at_risk and (at_risk["status"] == s).any()]
     statuses = statuses or ["active"]
-    rows = []
     n_top = min(top * 10, len(at_risk))
     order = [g for g in (importance.index if importance is not None else []) if g in meanings]
     order += [g for g in meanings if g not in order]
+    rows = []
     for group in order:
         weight = importance.get(group) if importance is not None else None
         said = "".join(
@@ -374,6 +432,14 @@ def _groups_table(
         f"importance</th><th>main reason in the top {n_top:,}</th>{heads}"
         f"</tr>{''.join(rows)}</table>"
     )
+
+
+def _main_reason_share(at_risk: pd.DataFrame, top: int) -> pd.Series:
+    """Share of each driver group as the main reason in the first ``top x 10`` of the list."""
+    if "reason_group_1" not in at_risk.columns or not len(at_risk):
+        return pd.Series(dtype=float)
+    head = at_risk.head(top * 10)["reason_group_1"]
+    return head[head.astype(str) != ""].value_counts(normalize=True)
 
 
 def _drift_section(drift: Mapping[str, Any] | None, figures: str, n: int = 15) -> str:
@@ -573,35 +639,20 @@ def write_report(
     score and the most shifted features, and a PSI plot.
     """
     from .actions import action_table
-    from .evaluate import profit_curve_from_scores
-    from .export import ListOptions, at_risk_list, list_kind
-    from .folders import check_output_folder, mark_output_folder
+    from .export import at_risk_list, list_kind
+    from .list_options import options_or_keywords
 
     out = Path(out_dir)
-    if options is not None and not isinstance(options, ListOptions):
-        raise TypeError(f"options must be a ListOptions, got {type(options).__name__}")
-    if out.exists() and not out.is_dir():
-        raise ChurnDataError(f"{out}: is a file; the report needs a directory")
-    check_output_folder(out, "report")  # before any work: new, empty or a report folder
-    if not 0 <= save_rate <= 1:
-        raise ValueError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
-    if contact_cost < 0:
-        raise ValueError(f"contact_cost={contact_cost!r}; expected a cost >= 0")
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top={top!r}; expected a whole number >= 1")
-    as_of = pd.Timestamp(as_of)
+    _check_report_arguments(out, options, contact_cost, save_rate, top)
+    as_of = to_naive_utc(as_of)
     horizon = _horizon(pipeline)
-    months = horizon / pd.Timedelta(days=_MONTH_DAYS)
+    months = horizon_months(horizon)
     if scores is None:
         scores = pipeline.score(data, as_of, explain=True, progress=False)
     if evaluation is None and as_of + horizon <= data.time_range[1]:
         evaluation = evaluate_at(pipeline, data, as_of)
     kind = list_kind(scores)
-    purchases = kind == "purchases"
-    if options is None:
-        options = ListOptions(actions=actions, tiers=tiers)
-    elif actions is not None or tiers is not None:
-        raise ValueError("pass actions and tiers inside options=ListOptions(...), not both")
+    options = options_or_keywords(options, actions=actions, tiers=tiers)
     action_map = action_table(kind, options.actions)
     at_risk = at_risk_list(scores, horizon=horizon, options=options)
     currency = str(getattr(pipeline, "currency", "") or "")
@@ -612,26 +663,9 @@ def write_report(
         drift = scores.attrs.get("drift")
     if drift is None and getattr(pipeline, "reference_", None) is not None and len(X):
         drift = population_drift(pipeline.reference_, X, pipeline.model_.predict_proba(X)[:, 1])
-
-    what = "expected spend" if purchases else "MRR"
-    mrr = pd.to_numeric(
-        scores.get("expected_spend" if purchases else "mrr", pd.Series(np.nan, index=scores.index)),
-        errors="coerce",
+    curve, value_note = _profit_view(
+        scores, at_risk, horizon, contact_cost=contact_cost, save_rate=save_rate
     )
-    curve = None
-    value_note = ""
-    if "revenue_at_risk" not in at_risk.columns:  # a log of use that holds no value
-        value_note = NO_VALUE_NOTE
-    elif mrr.notna().any():
-        curve = profit_curve_from_scores(
-            scores, horizon, contact_cost=contact_cost, save_rate=save_rate
-        )
-        if mrr.isna().any():
-            value_note = (
-                f"{int(mrr.isna().sum()):,} customers without known {what} count as worth 0."
-            )
-    else:
-        value_note = f"no {what} is known for these customers, so the profit view is left out."
 
     plots = _make_plots(evaluation, shap, at_risk, curve, top, drift)
     page = _page(
@@ -655,6 +689,63 @@ def write_report(
         base_rate=_base_rate_check(pipeline, data, evaluation),
         currency=currency,
     )
+    return _write_report_files(out, plots, page)
+
+
+def _check_report_arguments(
+    out: Path, options: Any, contact_cost: float, save_rate: float, top: int
+) -> None:
+    """Refuse bad arguments and an unusable folder before any work."""
+    from .folders import check_output_folder
+    from .list_options import ListOptions
+
+    if options is not None and not isinstance(options, ListOptions):
+        raise TypeError(f"options must be a ListOptions, got {type(options).__name__}")
+    if out.exists() and not out.is_dir():
+        raise ChurnDataError(f"{out}: is a file; the report needs a directory")
+    check_output_folder(out, "report")  # new, empty or a report folder
+    if not 0 <= save_rate <= 1:
+        raise ValueError(f"save_rate={save_rate!r}; expected a share in [0, 1]")
+    if contact_cost < 0:
+        raise ValueError(f"contact_cost={contact_cost!r}; expected a cost >= 0")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top={top!r}; expected a whole number >= 1")
+
+
+def _profit_view(
+    scores: pd.DataFrame,
+    at_risk: pd.DataFrame,
+    horizon: pd.Timedelta,
+    *,
+    contact_cost: float,
+    save_rate: float,
+) -> tuple[pd.DataFrame | None, str]:
+    """The expected-profit curve (None without any known value) and a note on missing values."""
+    from .evaluate import profit_curve_from_scores
+    from .export import list_kind
+
+    purchases = list_kind(scores) == "purchases"
+    what = "expected spend" if purchases else "MRR"
+    mrr = pd.to_numeric(
+        scores.get("expected_spend" if purchases else "mrr", pd.Series(np.nan, index=scores.index)),
+        errors="coerce",
+    )
+    if "revenue_at_risk" not in at_risk.columns:  # a log of use that holds no value
+        return None, NO_VALUE_NOTE
+    if not mrr.notna().any():
+        return None, f"no {what} is known for these customers, so the profit view is left out."
+    curve = profit_curve_from_scores(
+        scores, horizon, contact_cost=contact_cost, save_rate=save_rate
+    )
+    if mrr.isna().any():
+        return curve, f"{int(mrr.isna().sum()):,} customers without known {what} count as worth 0."
+    return curve, ""
+
+
+def _write_report_files(out: Path, plots: Sequence[Plot], page: str) -> Path:
+    """Write the plots and the page atomically; remove plots an earlier report left there."""
+    from .folders import mark_output_folder
+
     mark_output_folder(out, "report")
     for plot in plots:
         write_page(out / f"{plot.stem}.png", plot.png)

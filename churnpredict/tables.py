@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ChurnDataError
+from .kinds import ACTIVITY_VALUE_KINDS, CHURN_TYPES, PAYMENT_STATUSES
 
 __all__ = [
     "ACTIVITY_VALUE_KINDS",
@@ -46,17 +47,10 @@ __all__ = [
     "toml_key",
 ]
 
-#: Canonical payment statuses (``payments.status``).
-PAYMENT_STATUSES = ("succeeded", "failed", "refunded")
-#: Canonical cancellation kinds (``customers.churn_type``).
-CHURN_TYPES = ("voluntary", "involuntary")
 #: The optional event tables, in the order they are validated.
 EVENT_TABLES = ("activity", "payments", "tickets")
 #: Every table an ``EventData`` can hold.
 TABLES = ("customers",) + EVENT_TABLES
-#: What ``activity.value`` may be declared to hold (``EventData(value_kind=...)``): money,
-#: seconds, or a number of things. Undeclared (None), it is money only in a shop.
-ACTIVITY_VALUE_KINDS = ("amount", "duration", "count")
 
 
 @dataclass(frozen=True)

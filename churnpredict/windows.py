@@ -6,25 +6,26 @@ model and the outputs can all use it without import cycles.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-TimeLike = TypeVar("TimeLike", pd.Timestamp, pd.DatetimeIndex)
-
 __all__ = [
+    "DAYS_PER_MONTH",
     "MAX_DURATION",
     "MIN_DURATION",
     "SPAN_HORIZONS",
+    "TIME_RANGE",
     "duration_words",
     "fitting_horizon",
+    "horizon_months",
     "horizon_text",
     "parse_window",
     "to_naive_utc",
-    "to_timestamp",
     "window_label",
     "window_text",
 ]
@@ -35,32 +36,80 @@ __all__ = [
 SPAN_HORIZONS = 4
 
 
-def to_naive_utc(stamp: TimeLike) -> TimeLike:
-    """A timestamp (or DatetimeIndex) as naive UTC: aware ones are converted, naive ones kept.
+#: Earliest and latest time accepted in data and as a cutoff: pandas' nanosecond range
+#: (1677-09-22 .. 2262-04-11) less room for the windows, periods and horizons computed from them.
+TIME_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2199-12-31 23:59:59"))
+TIME_RANGE_TEXT = "1700-01-01 .. 2199-12-31"
+
+#: What :func:`to_naive_utc` reads as a time (a number is not one: ``5`` is not 1970-01-01).
+_TIME_TYPES = (str, datetime.date, np.datetime64, pd.Timestamp)
+
+
+def to_naive_utc(value: Any, name: str = "as_of") -> pd.Timestamp:
+    """A time given by the user as a naive UTC nanosecond Timestamp: the one as-of coercion.
 
     Every time inside churnpredict is naive UTC, so event times and cutoffs compare directly.
+    Every entry point that takes an ``as_of``, a cutoff or a date reads it here, so
+    ``"2024-06-30T02:00:00+02:00"`` and ``"2024-06-30"`` mean the same instant everywhere.
+
+    Parameters
+    ----------
+    value : str, datetime.date, datetime.datetime, numpy.datetime64 or pandas.Timestamp
+        Aware times are converted to UTC; naive ones are read as UTC.
+    name : str, default "as_of"
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Timezone-naive, nanosecond unit, within :data:`TIME_RANGE`.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a time (a number, ``"yesterday"``, NaT) or lies outside
+        :data:`TIME_RANGE`; the message names the argument and gives an example.
 
     Examples
     --------
     >>> to_naive_utc(pd.Timestamp("2024-03-01 02:00", tz="Europe/Paris"))
     Timestamp('2024-03-01 01:00:00')
-    >>> to_naive_utc(pd.Timestamp("2024-03-01"))
-    Timestamp('2024-03-01 00:00:00')
+    >>> to_naive_utc("2024-03-01T02:00+01:00")
+    Timestamp('2024-03-01 01:00:00')
+    >>> to_naive_utc("yesterday")
+    Traceback (most recent call last):
+    ...
+    ValueError: as_of='yesterday' is not a date; give e.g. '2024-06-30'
     """
+    stamp = pd.NaT
+    if isinstance(value, _TIME_TYPES):
+        try:
+            stamp = pd.Timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ValueError(f"{name}={value!r} is not a date; give e.g. '2024-06-30'")
     if stamp.tz is not None:
-        return stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    if not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        raise ValueError(f"{name}={value!r} is outside {TIME_RANGE_TEXT}; give e.g. '2024-06-30'")
+    return stamp.as_unit("ns")
 
 
-def to_timestamp(value: Any) -> pd.Timestamp:
-    """Any timestamp-like value (text, datetime, Timestamp; aware or naive) as naive UTC.
+#: Days in the average month of the Gregorian calendar: monthly values (MRR, spend per month)
+#: become values over a horizon with it.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def horizon_months(horizon: Any) -> float:
+    """How many average months (:data:`DAYS_PER_MONTH`) a horizon lasts.
 
     Examples
     --------
-    >>> to_timestamp("2024-03-01T02:00+01:00")
-    Timestamp('2024-03-01 01:00:00')
+    >>> round(horizon_months("28D"), 4), horizon_months(pd.Timedelta(days=365.25))
+    (0.9199, 12.0)
     """
-    return to_naive_utc(pd.Timestamp(value))
+    return parse_window(horizon) / pd.Timedelta(days=1) / DAYS_PER_MONTH
 
 
 #: The shortest and longest durations accepted (windows, horizons, lookbacks, periods).

@@ -325,9 +325,13 @@ def test_lapsed_customers_are_training_rows(shop_pipe, shop, shop_tables):
     expected = pd.Series([0 if c in back else 1 for c in lapsed], index=lapsed)
     assert (at_cut.loc[lapsed].to_numpy() == expected.to_numpy()).all()
     assert 0 < expected.sum() < len(expected)  # some come back, some do not
-    # without lapsed=True the population is the active-in-the-lookback one, as before
-    narrow = population(shop, [cut], kind="inactivity", lookback=LOOKBACK)
-    wide = population(shop, [cut], kind="inactivity", lookback=LOOKBACK, lapsed=True)
+    # the default population follows the pipeline's rule (lapsed customers in with inactivity
+    # churn); lapsed=False keeps the customers active in the lookback only
+    narrow = population(shop, [cut], kind="inactivity", lookback=LOOKBACK, lapsed=False)
+    wide = population(shop, [cut], kind="inactivity", lookback=LOOKBACK)
+    assert wide.index.equals(
+        population(shop, [cut], kind="inactivity", lookback=LOOKBACK, lapsed=True).index
+    )
     extra = status.loc[wide.index[~wide.index.isin(narrow.index)]]
     assert (extra == "lapsed").sum() == len(lapsed) and set(extra) <= {"lapsed", "new"}
 

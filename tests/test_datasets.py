@@ -251,7 +251,7 @@ def test_churn_scale_raises_churn():
         ({"n_customers": 0}, r"n_customers=0; expected a positive integer"),
         ({"n_customers": 2.5}, r"n_customers=2.5"),
         ({"start": "2024-01-01", "end": "2023-01-01"}, r"end=2023-01-01 .* is not after start"),
-        ({"start": "soon"}, r"start='soon' is not a timestamp"),
+        ({"start": "soon"}, r"start='soon' is not a date; give e.g. '2024-06-30'"),
         ({"events_per_day": -1}, r"events_per_day=-1; expected a number >= 0"),
         ({"churn_scale": float("nan")}, r"churn_scale=nan"),
         ({"growth": 0}, r"growth=0; expected a number > 0"),

@@ -193,3 +193,23 @@ def test_labels_know_at_as_of_what_data_cut_keeps():
     # a day later the activity at 2024-03-29 is known, but it is the horizon's end: still out
     later = label_churn(data, [cutoff], "28D", kind="inactivity", as_of="2024-03-30")
     assert later["churned"].droplevel("cutoff").to_dict() == {"x": 1, "y": 1, "z": 0}
+
+
+def test_the_population_rule_is_the_default(subscriptions):
+    """Lapsed customers count iff churn is inactivity: population's default, the pipeline's."""
+    from churnpredict.labels import includes_lapsed
+
+    assert includes_lapsed("inactivity") and not includes_lapsed("cancellation")
+    # at 2024-04-15 with a 45-day lookback customer 4 (active 2024-03-02) is active and
+    # customer 1 (last active 2024-02-20 until 2024-04-30) has lapsed
+    cut = ["2024-04-15"]
+    every = population(subscriptions, cut, kind="inactivity", lookback="45D")
+    active = population(subscriptions, cut, kind="inactivity", lookback="45D", lapsed=False)
+    assert every.index.get_level_values("customer_id").tolist() == [1, 4]
+    assert active.index.get_level_values("customer_id").tolist() == [4]
+    labels = label_churn(subscriptions, cut, "14D", kind="inactivity", lookback="45D")
+    assert labels.index.equals(every.index)
+    # cancellation churn has no lapsed customers to leave out
+    assert population(subscriptions, cut, kind="cancellation").index.equals(
+        population(subscriptions, cut, kind="cancellation", lapsed=False).index
+    )

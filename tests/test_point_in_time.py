@@ -474,12 +474,14 @@ def outside_horizon(draw, world: World, lookback_h: int, horizon_h: int) -> pd.D
     hyp=st.data(),
     horizon_days=st.sampled_from([7, 14, 28]),
     lookback_days=st.sampled_from([30, 90]),
+    lapsed=st.sampled_from([None, False]),
 )
-def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_days):
+def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_days, lapsed):
+    """With the default population (lapsed customers in) and with lapsed=False."""
     world = hyp.draw(worlds())
     horizon, lookback = horizon_days * DAY, lookback_days * DAY
     as_of = world.cutoff + 400 * DAY
-    kwargs = dict(horizon=horizon, kind="inactivity", as_of=as_of, lookback=lookback)
+    kwargs = dict(horizon=horizon, kind="inactivity", as_of=as_of, lookback=lookback, lapsed=lapsed)
     data = world.data()
     labels = label_churn(data, [world.cutoff], **kwargs)
     activity = hyp.draw(outside_horizon(world, lookback_days * 24, horizon_days * 24))
@@ -516,7 +518,7 @@ def test_inactivity_labels_read_only_the_horizon(hyp, horizon_days, lookback_day
     for cid in ids:
         mine = act.loc[act["customer_id"] == cid, "timestamp"]
         alive = signup[cid] < cut and (pd.isna(churned_at[cid]) or churned_at[cid] > cut)
-        if alive and ((mine >= cut - lookback) & (mine < cut)).any():
+        if alive and (lapsed is None or ((mine >= cut - lookback) & (mine < cut)).any()):
             expected[cid] = int(not ((mine >= cut) & (mine < cut + horizon)).any())
     got = labels["churned"].droplevel("cutoff").to_dict()
     assert got == expected

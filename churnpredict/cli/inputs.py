@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import kinds
 from ..exceptions import BundleError
 from ..windows import to_naive_utc
 from .session import BadInput, Session
@@ -36,7 +37,7 @@ __all__ = [
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx")
 PERIOD_ALIASES = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
-BUSINESS_KINDS = ("auto", "subscription", "purchases", "usage")
+BUSINESS_KINDS = ("auto", *kinds.BUSINESS_KINDS)  # --business: a kind, or read from the data
 
 _ISO_DATE = (
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
@@ -50,22 +51,14 @@ def parse_date(value: str | None, option: str = "--as-of") -> Any:
     Anything else (``09/09/2011`` could be either of two days) and times outside the range
     pandas can hold raise BadInput.
     """
-    import pandas as pd
-
-    from ..dates import TIME_RANGE
-
     if value is None:
         return None
     text = value.strip()
-    stamp = pd.NaT
-    if re.fullmatch(_ISO_DATE, text):
-        try:
-            stamp = pd.Timestamp(text)
-            stamp = to_naive_utc(stamp)
-            stamp = stamp.as_unit("ns")
-        except (ValueError, TypeError, OverflowError):  # out of range or no such day
-            stamp = pd.NaT
-    if pd.isna(stamp) or not TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+    try:  # only ISO: 09/09/2011 could be either of two days
+        stamp = to_naive_utc(text, option) if re.fullmatch(_ISO_DATE, text) else None
+    except ValueError:  # no such day, or out of range
+        stamp = None
+    if stamp is None:
         raise BadInput(
             f"{option} {value!r} is not a date in ISO form between 1700-01-01 and "
             f"2199-12-31; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM), e.g. 2024-12-31"
@@ -167,39 +160,43 @@ def check_not_input(
     the config's ``[tables]`` names, be the same file as another input (the config, the list
     read), or lie inside the model folder.
     """
-    from ..reading import TABLE_SUFFIXES
-    from ..tables import TABLES
-
-    def same(a: Path, b: Path) -> bool:
-        try:
-            return a.exists() and b.exists() and os.path.samefile(a, b)
-        except OSError:
-            return False
-
-    table_names = {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}
     if data is not None:
         inputs = (*inputs, *(data / name for name in (tables or {}).values()))
     for out in outputs:
-        where = out.absolute().parent.resolve()
-        if data is not None and data.is_dir() and where == data.resolve():
-            if out.name.lower() in table_names:
-                raise BadInput(
-                    f"{option} {str(out)!r} is an input table (in DATA {str(data)!r}); write "
-                    f"the output elsewhere"
-                )
-        if model is not None and model.is_dir():
-            root = model.resolve()
-            if where == root or root in where.parents:
-                raise BadInput(
-                    f"{option} {str(out)!r} is inside the model folder {str(model)!r}; "
-                    f"write the output elsewhere"
-                )
-        for given in inputs:
-            if given is not None and same(out, given):
-                raise BadInput(
-                    f"{option} {str(out)!r} is an input ({str(given)!r}); write the output "
-                    f"elsewhere"
-                )
+        replaced = _replaced_input(out, data=data, inputs=inputs, model=model)
+        if replaced is not None:
+            raise BadInput(f"{option} {str(out)!r} {replaced}; write the output elsewhere")
+
+
+def _replaced_input(
+    out: Path, *, data: Path | None, inputs: tuple[Path | None, ...], model: Path | None
+) -> str | None:
+    """What input ``out`` would replace, in words (None when it replaces none)."""
+    from ..reading import TABLE_SUFFIXES
+    from ..tables import TABLES
+
+    where = out.absolute().parent.resolve()
+    if data is not None and data.is_dir() and where == data.resolve():
+        if out.name.lower() in {f"{t}{s}" for t in TABLES for s in TABLE_SUFFIXES}:
+            return f"is an input table (in DATA {str(data)!r})"
+    if model is not None and model.is_dir() and _inside(where, model):
+        return f"is inside the model folder {str(model)!r}"
+    given = next((g for g in inputs if g is not None and _same_file(out, g)), None)
+    return None if given is None else f"is an input ({str(given)!r})"
+
+
+def _inside(where: Path, folder: Path) -> bool:
+    """Whether the resolved folder ``where`` is ``folder`` or lies in it."""
+    root = folder.resolve()
+    return where == root or root in where.parents
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths name the same file (False when either is missing)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def check_output_dir(path: Path, option: str, kind: str) -> Path:

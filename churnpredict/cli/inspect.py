@@ -69,27 +69,38 @@ def inspect(
 
 
 def _say(session: Session, found: Any, data: Path, config: Path | None) -> None:
+    """What the inspection found: each file and its columns, the settings, notes and gaps."""
+    for file, row in found.summary.iterrows():
+        _say_file(session, file, row, found.mappings)
+    _say_findings(session, found)
+    _say_next(session, found, data, config)
+
+
+def _say_file(session: Session, file: str, row: Any, mappings: Any) -> None:
+    """One file: the table it was placed as and why, then how its columns map."""
     from rich.table import Table
 
-    mappings = found.mappings
-    for file, row in found.summary.iterrows():
-        where = (
-            f"[bold]{row['table']}[/bold] ({row['how_sure'] or 'open'})"
-            if isinstance(row["table"], str)
-            else "[bold]not placed[/bold]"
-        )
-        session.say(f"\n[bold]{markup(file)}[/bold] -> {where}: {markup(row['why'])}")
-        columns = mappings[mappings["file"] == file]
-        if len(columns) == 0:
-            continue
-        table = Table(show_edge=False, pad_edge=False, box=None)
-        for header in ("column", "maps to", "how sure", "why"):
-            table.add_column(header, overflow="fold")
-        for c in columns.itertuples(index=False):
-            target = f"{c.table}.{c.maps_to}" if isinstance(c.maps_to, str) else c.status
-            sure = c.how_sure if isinstance(c.how_sure, str) else ""
-            table.add_row(cell(c.column), cell(target), cell(sure), cell(c.why))
-        session.say(table)
+    where = (
+        f"[bold]{row['table']}[/bold] ({row['how_sure'] or 'open'})"
+        if isinstance(row["table"], str)
+        else "[bold]not placed[/bold]"
+    )
+    session.say(f"\n[bold]{markup(file)}[/bold] -> {where}: {markup(row['why'])}")
+    columns = mappings[mappings["file"] == file]
+    if len(columns) == 0:
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for header in ("column", "maps to", "how sure", "why"):
+        table.add_column(header, overflow="fold")
+    for c in columns.itertuples(index=False):
+        target = f"{c.table}.{c.maps_to}" if isinstance(c.maps_to, str) else c.status
+        sure = c.how_sure if isinstance(c.how_sure, str) else ""
+        table.add_row(cell(c.column), cell(target), cell(sure), cell(c.why))
+    session.say(table)
+
+
+def _say_findings(session: Session, found: Any) -> None:
+    """The settings chosen, the notes, and the gaps to fill (to do) or check."""
     if found.settings:
         session.say("\n[bold]settings[/bold]")
         for s in found.settings:
@@ -101,7 +112,6 @@ def _say(session: Session, found: Any, data: Path, config: Path | None) -> None:
         flag = "[red]to do[/red]" if gap.blocking else "[yellow]to check[/yellow]"
         choices = f" (config: {' | '.join(gap.lines)})" if gap.lines else ""
         session.say(f"{flag}: {markup(gap.text + choices)}")
-    _say_next(session, found, data, config)
 
 
 def _say_next(session: Session, found: Any, data: Path, config: Path | None) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
+from ..kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
+from ..kinds import LABEL_KINDS, PAYMENT_STATUSES
 from ..sources import RAW_EXPORT_KEYS
-from ..tables import ACTIVITY_VALUE_KINDS as VALUE_KINDS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
 
@@ -202,7 +203,7 @@ def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:
                 f'names as text, e.g. user_id = "customer_id"'
             )
     statuses = dict(settings.get("status_map", {}))
-    bad = {k: v for k, v in statuses.items() if v not in ("succeeded", "failed", "refunded")}
+    bad = {k: v for k, v in statuses.items() if v not in PAYMENT_STATUSES}
     if bad:
         raise ChurnDataError(
             f"config {config}: [status_map] maps to {sorted(map(str, bad.values()))[:3]}; "
@@ -257,7 +258,7 @@ def build_pipeline(
             parse_duration(params[key], name)
     if "lookback" in params:
         parse_duration(params["lookback"], "lookback")
-    if params.get("label", "auto") not in ("auto", "cancellation", "inactivity"):
+    if params.get("label", "auto") not in ("auto", *LABEL_KINDS):
         raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
     try:
         model = ChurnModel(**dict(settings.get("model", {})))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..kinds import LABEL_KINDS
 from .inputs import check_bundle_destination, parse_date, parse_duration
 from .root import (
     BusinessOpt,
@@ -90,7 +91,7 @@ def train(
     session = open_session(ctx, quiet, debug)
     with guard(session):
         as_of_ts = parse_date(as_of)
-        if label is not None and label not in ("cancellation", "inactivity"):
+        if label is not None and label not in LABEL_KINDS:
             raise BadInput(f"--label {label!r}; use cancellation or inactivity")
         if horizon is not None:
             parse_duration(horizon, "--horizon")

@@ -33,7 +33,7 @@ class RowsSpec:
     lookback: Any
     horizon: pd.Timedelta | None = None  # labels when set
     as_of: pd.Timestamp | None = None
-    lapsed: bool = False
+    lapsed: bool | None = None  # None: labels.includes_lapsed(kind)
 
     def rows(self, data: EventData) -> pd.DataFrame:
         """The rows of ``data``: :func:`label_churn` output, or the :func:`population`."""

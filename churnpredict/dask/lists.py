@@ -33,32 +33,10 @@ from ..export import (
     write_at_risk,
 )
 from ..folders import check_output_folder, mark_output_folder
+from ..list_options import options_or_keywords
 from .frames import TEXT, conform, from_delayed, require_dask, text_like
 
-__all__ = ["write_at_risk_dask", "list_options"]
-
-
-def list_options(options: ListOptions | None = None, **keywords: Any) -> ListOptions:
-    """``options``, or the keyword options as one :class:`ListOptions` (not both).
-
-    Parameters
-    ----------
-    options : ListOptions, optional
-    **keywords
-        Fields of :class:`ListOptions`; None values are left at their defaults.
-
-    Returns
-    -------
-    ListOptions
-    """
-    given = ListOptions(**{k: v for k, v in keywords.items() if v is not None})
-    if options is None:
-        return given
-    if given != ListOptions():
-        raise ValueError(
-            "pass the list options either as options=ListOptions(...) or as keywords, not both"
-        )
-    return options
+__all__ = ["write_at_risk_dask"]
 
 
 def _at_risk_partition(
@@ -177,7 +155,7 @@ def write_at_risk_dask(
         The at-risk list (first ``top`` rows, or all when ``top`` is None).
     """
     require_dask()
-    options = list_options(
+    options = options_or_keywords(
         options,
         top=top,
         rank_by=rank_by,

@@ -12,9 +12,10 @@ import pandas as pd
 from ..exceptions import ChurnDataError, ChurnModelError
 from ..export import ListOptions
 from ..labels import population
+from ..list_options import options_or_keywords
 from .cluster import dask_client, get_client
 from .frames import TEXT, conform, from_delayed, require_dask, text_like
-from .lists import list_options, write_at_risk_dask
+from .lists import write_at_risk_dask
 from .partitions import (
     CustomerPartitions,
     PartitionSpec,
@@ -275,7 +276,7 @@ def score_dask(
     require_dask()
     from ..pipeline import ChurnPipeline
 
-    options = list_options(
+    options = options_or_keywords(
         options,
         top=top,
         rank_by=rank_by,

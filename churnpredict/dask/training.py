@@ -18,7 +18,7 @@ import pandas as pd
 from ..bundle import check_destination
 from ..data import EventData
 from ..exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
-from ..labels import training_cutoffs
+from ..labels import includes_lapsed, training_cutoffs
 from .cluster import dask_client, get_client
 from .features import features_meta, first_row, fit_builders, partitioned_features
 from .frames import Progress, require_dask
@@ -245,7 +245,7 @@ def fit_dask(
     total = 4
     as_of = as_of_time(parts, as_of)
     cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), plan.cutoff_freq)
-    rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of, lapsed=kind == "inactivity")
+    rows = RowsSpec(cutoffs, kind, pipeline.lookback, horizon, as_of, lapsed=includes_lapsed(kind))
     if persist:
         parts = parts.persist()
     active, summary = fit_builders(parts, builders, rows)

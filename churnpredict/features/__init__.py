@@ -17,6 +17,7 @@ from joblib import Parallel, delayed
 
 from ..data import EventData
 from ..eventindex import EventIndex
+from ..kinds import BUSINESS_KINDS
 from ..progress import ProgressArg, reporter
 from ..windows import parse_window
 from ._base import (
@@ -67,9 +68,6 @@ __all__ = [
     "parse_window",
 ]
 
-#: Business kinds: what the customers buy, which picks the monetary features and the value
-#: behind revenue at risk.
-BUSINESS_KINDS = ("subscription", "purchases", "usage")
 
 logger = logging.getLogger("churnpredict")
 

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import EventData
 from ..eventindex import sums_between
 from ..params import deprecate_positional_args
+from ..windows import DAYS_PER_MONTH
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -35,7 +36,6 @@ from ._base import (
 __all__ = ["MonetaryFeatures", "SpendFeatures", "expected_spend"]
 
 _NS_PER_DAY = 86_400 * 10**9
-_DAYS_PER_MONTH = 365.25 / 12
 
 
 class MonetaryFeatures(FeatureBuilder):
@@ -461,7 +461,7 @@ class SpendFeatures(FeatureBuilder):
             out[f"avg_order_value_{lab}"] = np.where(n_orders > 0, spent / n_orders, np.nan)
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[codes]
         days = _observed_days(cutoffs, signup, pd.Timedelta(days=30), longest)
-        out[f"spend_per_month_{lab}"] = spent / days * _DAYS_PER_MONTH
+        out[f"spend_per_month_{lab}"] = spent / days * DAYS_PER_MONTH
         t = self.trend_window_
         (recent,) = sums_between(paid, end, [start[t]])
         (before,) = sums_between(paid, start[t], [start[2 * t]])
