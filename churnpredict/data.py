@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from .dates import TIME_RANGE, date_order_evidence, normalise_timestamps, snapshot_time
+from .dates import date_order_evidence, normalise_timestamps, snapshot_time
 from .derived import derive_customers
 from .eventindex import EventIndex
 from .exceptions import ChurnDataError, DataQualityWarning
@@ -68,7 +68,6 @@ __all__ = [
     "SCHEMA",
     "PAYMENT_STATUSES",
     "CHURN_TYPES",
-    "TIME_RANGE",
 ]
 
 T = TypeVar("T")

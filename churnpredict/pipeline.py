@@ -20,7 +20,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .bundle import BUNDLE_FORMAT, load_pipeline, save_pipeline
 from .data import EventData
-from .dates import TIME_RANGE
 from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import (
     ChurnDataError,
@@ -72,7 +71,7 @@ from .training import (
     training_schedule,
     training_summary,
 )
-from .windows import horizon_text, parse_window, to_naive_utc
+from .windows import TIME_RANGE, horizon_text, parse_window, to_naive_utc
 
 __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
