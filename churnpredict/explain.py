@@ -235,6 +235,7 @@ def explain(
     summed weight, so it need not fall along the list. Rows with fewer reasons get empty
     strings and NaN weights in the remaining slots. See ``docs/reasons.md``.
     """
+    # steps: contributions, facts, tenure move, pick, wording (the functions below)
     top, threshold = _checked_options(top, threshold, cause_share)
     parts = _contributions(model, X, feature_info, method)
     records, numeric, contrib = parts.records, parts.numeric, parts.contrib
@@ -254,13 +255,14 @@ class _Contributions(NamedTuple):
     """What :func:`explain` knows of the rows before it picks reasons."""
 
     values: np.ndarray  # log-odds contributions, base value last (shap_values)
-    prepared: Any  # the model's inputs (treeshap.Prepared)
+    prepared: Any  # the model's inputs (treeshap.PreparedInputs)
     records: Sequence[Any]  # one FeatureInfo-like record per feature
     numeric: np.ndarray  # the inputs as float64, (n_rows, n_features)
     contrib: np.ndarray  # contributions in probability points, (n_rows, n_features)
 
     @property
     def categories(self) -> Any:
+        """Training categories of the categorical features, by position."""
         return self.prepared.categories
 
 
