@@ -76,7 +76,9 @@ class ListOptions:
 
     One value object shared by :func:`at_risk_list`, the command line (flags over the
     config's ``[score]`` table), the report and the Dask list, so every option is validated
-    in one place. The fields are those of :func:`at_risk_list`, which documents them.
+    in one place. The fields are those of :func:`at_risk_list`, which documents them;
+    :meth:`from_config` reads them from a config. Each field has one rule in a table
+    (:mod:`churnpredict.params` constraints), checked in field order.
 
     Parameters
     ----------
