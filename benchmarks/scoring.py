@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     explain(model, X.iloc[:200], info)  # compile / load the kernels outside the timings
 
     def tables() -> None:
-        from churnpredict.explain import _CACHE
+        from churnpredict.treeshap import _CACHE
 
         _CACHE.clear()  # parse the booster and rebuild its subset tables
         shap_values(model, X.iloc[:1])

@@ -303,43 +303,86 @@ def fit_bgnbd(
     x, t_x, T = (np.ravel(v) for v in _arrays(x, t_x, T))
     w = np.ones(len(x)) if weights is None else np.ravel(np.asarray(weights, dtype=np.float64))
     nan = {k: math.nan for k in PARAM_NAMES}
+    n, why = _unfit(x, t_x, T, w, min_customers, min_repeaters)
+    if why:
+        return BGNBDFit(nan, math.nan, False, n, why)
+    keep = (T > 0) & (w > 0)
+    x, t_x, T, w = _pooled(x[keep], t_x[keep], T[keep], w[keep])
+    scale = 1.0 / T.max()
+    res, ok = _optimise(x, t_x * scale, T * scale, w, penalizer, tol)
+    log_params = np.clip(res.x, _LOG_LOW, _LOG_HIGH)
+    params = np.exp(log_params)
+    params[1] /= scale
+    values = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
+    ll = float(w @ bgnbd_log_likelihood(params, x, t_x, T))
+    converged = ok and math.isfinite(ll)
+    at_bound = [
+        k
+        for k, v in zip(PARAM_NAMES, log_params, strict=True)
+        if v <= _LOG_LOW + 1e-3 or v >= _LOG_HIGH - 1e-3
+    ]
+    if not converged:
+        return BGNBDFit(
+            nan, math.nan, False, n, f"the optimiser did not converge: {res.message}", at_bound
+        )
+    return BGNBDFit(values, ll, True, n, str(res.message), at_bound)
+
+
+def _unfit(
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    w: np.ndarray,
+    min_customers: int,
+    min_repeaters: int,
+) -> tuple[int, str]:
+    """The customers with history (``T > 0``) counted, and why no fit is tried ("" to fit).
+
+    Summaries must be finite with ``0 <= t_x <= T``; at least ``min_customers`` customers
+    with history and ``min_repeaters`` of them with a repeat purchase.
+    """
     bad = ~(np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T) & np.isfinite(w))
     if bad.any() or (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
-        return BGNBDFit(
-            nan,
-            math.nan,
-            False,
-            len(x),
-            "purchase summaries must be finite with x >= 0 and 0 <= t_x <= T",
-        )
+        return len(x), "purchase summaries must be finite with x >= 0 and 0 <= t_x <= T"
     keep = (T > 0) & (w > 0)
-    x, t_x, T, w = x[keep], t_x[keep], T[keep], w[keep]
-    n = int(round(w.sum()))
+    n = int(round(w[keep].sum()))
     if n < min_customers:
-        return BGNBDFit(
-            nan,
-            math.nan,
-            False,
-            n,
-            f"only {n} customers with purchase history; BG/NBD needs at least {min_customers}",
+        return n, (
+            f"only {n} customers with purchase history; BG/NBD needs at least {min_customers}"
         )
-    repeaters = int(round(w[x > 0].sum()))
+    repeaters = int(round(w[keep & (x > 0)].sum()))
     if repeaters < min_repeaters:
-        return BGNBDFit(
-            nan,
-            math.nan,
-            False,
-            n,
+        return n, (
             f"only {repeaters} customers bought more than once; BG/NBD needs at "
-            f"least {min_repeaters} to estimate dropout",
+            f"least {min_repeaters} to estimate dropout"
         )
-    # pool identical summaries
+    return n, ""
+
+
+def _pooled(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Identical ``(x, t_x, T)`` summaries pooled into one, their weights summed."""
     stacked = np.column_stack([x, t_x, T])
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
     w = np.bincount(np.ravel(inverse), weights=w, minlength=len(uniq))
-    x, t_x, T = uniq[:, 0], uniq[:, 1], uniq[:, 2]
-    scale = 1.0 / T.max()
-    st_x, sT = t_x * scale, T * scale
+    return uniq[:, 0], uniq[:, 1], uniq[:, 2], w
+
+
+def _optimise(
+    x: np.ndarray,
+    st_x: np.ndarray,
+    sT: np.ndarray,
+    w: np.ndarray,
+    penalizer: float,
+    tol: float,
+) -> tuple[Any, bool]:
+    """Minimise the weighted mean negative log-likelihood over the log-parameters.
+
+    Times are scaled (``st_x``, ``sT``). L-BFGS-B with the analytic gradient from 0.1, then
+    Nelder-Mead from where it stopped when it neither succeeded nor reached a stationary
+    point. Returns scipy's result and whether it counts as converged.
+    """
     total = w.sum()
 
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -381,22 +424,7 @@ def fit_bgnbd(
                 options={"maxiter": 2000, "xatol": 1e-8, "fatol": tol},
             )
             ok = stationary(res.x)
-    log_params = np.clip(res.x, _LOG_LOW, _LOG_HIGH)
-    params = np.exp(log_params)
-    params[1] /= scale
-    values = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
-    ll = float(w @ bgnbd_log_likelihood(params, x, t_x, T))
-    converged = ok and math.isfinite(ll)
-    at_bound = [
-        k
-        for k, v in zip(PARAM_NAMES, log_params, strict=True)
-        if v <= _LOG_LOW + 1e-3 or v >= _LOG_HIGH - 1e-3
-    ]
-    if not converged:
-        return BGNBDFit(
-            nan, math.nan, False, n, f"the optimiser did not converge: {res.message}", at_bound
-        )
-    return BGNBDFit(values, ll, True, n, str(res.message), at_bound)
+    return res, ok
 
 
 # ----------------------------------------------------------------------------- baseline

@@ -30,6 +30,7 @@ marker: nothing else is ever replaced or deleted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import hashlib
 import hmac
@@ -77,8 +78,6 @@ BUNDLE_JSON = "bundle.json"
 BUILDERS_JSON = "builders.json"
 MODEL_JSON = "model.json"
 BOOSTER_JSON = "booster.json"
-#: Saved versions kept in a bundle directory (the current one and the one before).
-KEEP_VERSIONS = 2
 _MIN_KEY_BYTES = 16
 _MAX_POINTER_BYTES = 4096  # CURRENT and MANIFEST.sig
 _MAX_MANIFEST_BYTES = 1 << 20  # 1 MiB
@@ -345,96 +344,168 @@ def write_bundle(
     path = Path(path)
     secret = _key(key)
     for name in files:
-        if "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE):
+        if not _plain_file_name(name):
             raise ValueError(f"bundle file name {name!r} is not allowed")
     _refuse(path, bundle_status(path))
-    created = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    version = f"v-{stamp}-{uuid.uuid4().hex}"
-    tmp = path / f".tmp-{uuid.uuid4().hex}"
-    pointer_tmp = path / f".CURRENT-{uuid.uuid4().hex}.tmp"
-    final = path / version
-    renamed = switched = False
+    new = _NewVersion.start(path)
     try:
-        tmp.mkdir()
-        for name, data in files.items():
-            _write_synced(tmp / name, data)
-        manifest = _dumps(
-            {
-                "format": f"{MARKER}-manifest",
-                "format_version": BUNDLE_FORMAT,
-                "version": version,
-                "files": {n: _sha256(d) for n, d in sorted(files.items())},
-            }
-        )
-        _write_synced(tmp / MANIFEST, manifest)
-        if secret is not None:
-            _write_synced(
-                tmp / SIGNATURE,
-                _dumps({"algorithm": "HMAC-SHA256", "value": _signature(secret, manifest)}),
-            )
-        sync_directory(tmp)
+        _stage(new.tmp, files, new.version, secret)
         with folder_lock(path):
-            status = bundle_status(path)
-            _refuse(path, status)
-            previous = _read_pointer(path) if status == "bundle" else None
-            if expected is not None and previous != expected:
-                raise BundleError(
-                    f"{path}: the bundle changed since it was loaded (version "
-                    f"{previous or 'none'} is current, {expected} was loaded): another save, "
-                    f"such as a train, replaced it. Saving now would undo that; load it again "
-                    f"and redo the change (e.g. recalibrate again)"
-                )
-            os.rename(tmp, final)
-            renamed = True
-            sync_directory(path)
-            _write_synced(
-                pointer_tmp,
-                _dumps({"format": MARKER, "format_version": BUNDLE_FORMAT, "version": version}),
-            )
-            os.replace(pointer_tmp, path / POINTER)
-            switched = True
-            sync_directory(path)
-            if created:
-                sync_directory(path.parent)
-            _prune(path, {version} | ({previous} if previous else set()))
+            _switch(new, expected)
     except BaseException:
-        if not switched:
-            shutil.rmtree(final if renamed else tmp, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                pointer_tmp.unlink()
-            if created:
-                with contextlib.suppress(OSError):
-                    path.rmdir()  # only when empty: nothing else is ever removed
+        new.undo()
         raise
-    return final
+    return new.final
+
+
+def _plain_file_name(name: str) -> bool:
+    """A bundle file's name: no folder, not hidden, not the manifest or its signature."""
+    return not (
+        "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE)
+    )
+
+
+@dataclasses.dataclass
+class _NewVersion:
+    """A version being written: where it is staged, its final name and how far it got."""
+
+    path: Path
+    version: str
+    tmp: Path
+    final: Path
+    pointer_tmp: Path
+    created: bool  # the bundle folder is new
+    renamed: bool = False  # the staged folder is the version folder
+    switched: bool = False  # CURRENT names the version
+
+    @classmethod
+    def start(cls, path: Path) -> _NewVersion:
+        """Create the bundle folder if needed and name the new version and its temporaries."""
+        created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        version = f"v-{stamp}-{uuid.uuid4().hex}"
+        return cls(
+            path=path,
+            version=version,
+            tmp=path / f".tmp-{uuid.uuid4().hex}",
+            final=path / version,
+            pointer_tmp=path / f".CURRENT-{uuid.uuid4().hex}.tmp",
+            created=created,
+        )
+
+    def undo(self) -> None:
+        """Remove what a failed save wrote, unless the switch happened (then it stands)."""
+        if self.switched:
+            return
+        shutil.rmtree(self.final if self.renamed else self.tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.pointer_tmp.unlink()
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only when empty: nothing else is ever removed
+
+
+def _stage(tmp: Path, files: dict[str, bytes], version: str, secret: bytes | None) -> None:
+    """Write the files, their manifest (and its signature) into the staging folder, synced."""
+    tmp.mkdir()
+    for name, data in files.items():
+        _write_synced(tmp / name, data)
+    manifest = _dumps(
+        {
+            "format": f"{MARKER}-manifest",
+            "format_version": BUNDLE_FORMAT,
+            "version": version,
+            "files": {n: _sha256(d) for n, d in sorted(files.items())},
+        }
+    )
+    _write_synced(tmp / MANIFEST, manifest)
+    if secret is not None:
+        _write_synced(
+            tmp / SIGNATURE,
+            _dumps({"algorithm": "HMAC-SHA256", "value": _signature(secret, manifest)}),
+        )
+    sync_directory(tmp)
+
+
+def _switch(new: _NewVersion, expected: str | None) -> None:
+    """Under the folder lock: move the staged version in place, point CURRENT at it and
+    prune older versions; refused when another version became current since ``expected``."""
+    path = new.path
+    status = bundle_status(path)
+    _refuse(path, status)
+    previous = _read_pointer(path) if status == "bundle" else None
+    if expected is not None and previous != expected:
+        raise BundleError(
+            f"{path}: the bundle changed since it was loaded (version "
+            f"{previous or 'none'} is current, {expected} was loaded): another save, "
+            f"such as a train, replaced it. Saving now would undo that; load it again "
+            f"and redo the change (e.g. recalibrate again)"
+        )
+    os.rename(new.tmp, new.final)
+    new.renamed = True
+    sync_directory(path)
+    _write_synced(
+        new.pointer_tmp,
+        _dumps({"format": MARKER, "format_version": BUNDLE_FORMAT, "version": new.version}),
+    )
+    os.replace(new.pointer_tmp, path / POINTER)
+    new.switched = True
+    sync_directory(path)
+    if new.created:
+        sync_directory(path.parent)
+    _prune(path, {new.version} | ({previous} if previous else set()))
 
 
 # --------------------------------------------------------------------------- reading
 def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, bytes]:
+    """The files of one version folder, checked against its manifest (and signature)."""
     manifest_path = folder / MANIFEST
     manifest = _read_file(manifest_path, _MAX_MANIFEST_BYTES)
     if key is not None:
-        sig_path = folder / SIGNATURE
-        try:
-            raw_sig = _read_file(sig_path, _MAX_POINTER_BYTES)
-        except FileNotFoundError:
+        _check_signature(folder, manifest, key)
+    listed = _listed_files(_loads(manifest, str(manifest_path)), manifest_path, version)
+    out: dict[str, bytes] = {}
+    for name, digest in listed.items():
+        if not _plain_file_name(name):
+            raise BundleError(f"{manifest_path}: file name {name!r} is not allowed")
+        file = folder / name
+        data = _read_file(file, _MAX_FILE_BYTES)
+        actual = _sha256(data)
+        if not hmac.compare_digest(actual, digest):
             raise BundleError(
-                f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
-                f"it. Save it again with the key set, or unset the key to load unsigned "
-                f"bundles"
-            ) from None
-        sig = _loads(raw_sig, str(sig_path))
-        value = sig.get("value") if isinstance(sig, dict) else None
-        if not isinstance(value, str) or not hmac.compare_digest(
-            value.encode(), _signature(key, manifest).encode()
-        ):
-            raise BundleError(
-                f"{sig_path}: signature does not match: the bundle changed after it was "
-                f"signed, or was signed with another key; refusing to load it"
+                f"{file}: checksum mismatch (sha256 {actual[:12]}..., expected {digest[:12]}"
+                f"...): the file changed after the bundle was saved (corrupted, or tampered "
+                f"with); refusing to load it. Re-save or retrain"
             )
-    meta = _loads(manifest, str(manifest_path))
+        out[name] = data
+    return out
+
+
+def _check_signature(folder: Path, manifest: bytes, key: bytes) -> None:
+    """The manifest's signature matches ``key``; an unsigned bundle is refused."""
+    sig_path = folder / SIGNATURE
+    try:
+        raw_sig = _read_file(sig_path, _MAX_POINTER_BYTES)
+    except FileNotFoundError:
+        raise BundleError(
+            f"{folder}: the bundle is not signed but ${KEY_ENV} is set; refusing to load "
+            f"it. Save it again with the key set, or unset the key to load unsigned "
+            f"bundles"
+        ) from None
+    sig = _loads(raw_sig, str(sig_path))
+    value = sig.get("value") if isinstance(sig, dict) else None
+    if not isinstance(value, str) or not hmac.compare_digest(
+        value.encode(), _signature(key, manifest).encode()
+    ):
+        raise BundleError(
+            f"{sig_path}: signature does not match: the bundle changed after it was "
+            f"signed, or was signed with another key; refusing to load it"
+        )
+
+
+def _listed_files(meta: Any, manifest_path: Path, version: str) -> dict[str, str]:
+    """The manifest's file name -> sha256, once its format, version and listing check out."""
     if not isinstance(meta, dict) or meta.get("format") != f"{MARKER}-manifest":
         raise BundleError(f"{manifest_path}: not a churnpredict bundle manifest")
     if meta.get("format_version") != BUNDLE_FORMAT:
@@ -460,21 +531,7 @@ def _read_version(folder: Path, version: str, key: bytes | None) -> dict[str, by
             raise BundleError(
                 f"{manifest_path}: does not list {name}; the bundle is incomplete, save it again"
             )
-    out: dict[str, bytes] = {}
-    for name, digest in listed.items():
-        if "/" in name or "\\" in name or name.startswith(".") or name in (MANIFEST, SIGNATURE):
-            raise BundleError(f"{manifest_path}: file name {name!r} is not allowed")
-        file = folder / name
-        data = _read_file(file, _MAX_FILE_BYTES)
-        actual = _sha256(data)
-        if not hmac.compare_digest(actual, digest):
-            raise BundleError(
-                f"{file}: checksum mismatch (sha256 {actual[:12]}..., expected {digest[:12]}"
-                f"...): the file changed after the bundle was saved (corrupted, or tampered "
-                f"with); refusing to load it. Re-save or retrain"
-            )
-        out[name] = data
-    return out
+    return listed
 
 
 def read_bundle(
@@ -674,24 +731,11 @@ _JSON_TYPE = {
 
 
 def _check_meta(meta: Any, where: str) -> dict[str, Any]:
+    """``bundle.json`` checked: its keys and their types, the feature lists, the format."""
     if not isinstance(meta, dict):
         raise BundleError(f"{where}: expected a JSON object, found {type(meta).__name__}")
     for dotted, kind in _META_KEYS:
-        node: Any = meta
-        for part in dotted.split("."):
-            if part not in node:
-                raise BundleError(
-                    f"{where}: key {dotted!r} is missing; the bundle is damaged "
-                    f"or was edited. Retrain or save it again"
-                )
-            node = node[part]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
-            names = " or ".join(_JSON_TYPE.get(k, k.__name__) for k in kinds)
-            raise BundleError(
-                f"{where}: key {dotted!r} should be {names}, found "
-                f"{type(node).__name__}; the bundle is damaged or was edited"
-            )
+        _check_meta_key(meta, dotted, kind, where)
     for dotted in ("features.names", "features.group", "features.description", "training.cutoffs"):
         section, name = dotted.split(".")
         if not all(isinstance(v, str) for v in meta[section][name]):
@@ -709,6 +753,25 @@ def _check_meta(meta: Any, where: str) -> dict[str, Any]:
             f"{BUNDLE_FORMAT}; retrain with this version"
         )
     return meta
+
+
+def _check_meta_key(meta: dict[str, Any], dotted: str, kind: Any, where: str) -> None:
+    """The key ``dotted`` ("section.name") is present with a value of type ``kind``."""
+    node: Any = meta
+    for part in dotted.split("."):
+        if part not in node:
+            raise BundleError(
+                f"{where}: key {dotted!r} is missing; the bundle is damaged "
+                f"or was edited. Retrain or save it again"
+            )
+        node = node[part]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
+        names = " or ".join(_JSON_TYPE.get(k, k.__name__) for k in kinds)
+        raise BundleError(
+            f"{where}: key {dotted!r} should be {names}, found "
+            f"{type(node).__name__}; the bundle is damaged or was edited"
+        )
 
 
 def _check_versions(path: Path, saved: dict[str, Any]) -> None:

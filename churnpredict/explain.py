@@ -11,7 +11,7 @@ the features' description templates. :func:`global_importance` and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -235,51 +235,134 @@ def explain(
     summed weight, so it need not fall along the list. Rows with fewer reasons get empty
     strings and NaN weights in the remaining slots. See ``docs/reasons.md``.
     """
+    # steps: contributions, facts, tenure move, pick, wording (the functions below)
     top, threshold = _checked_options(top, threshold, cause_share)
+    parts = _contributions(model, X, feature_info, method)
+    records, numeric, contrib = parts.records, parts.numeric, parts.contrib
+    if peers is None:
+        peers = peer_reference(numeric, records, percentiles, categorical=parts.categories)
+    fid, n_facts = _facts(records, facts)
+    if directions is None and len(numeric) >= MIN_POPULATION:  # enough customers to tell
+        directions = _directions(numeric, contrib, records, parts.categories)
+    silent = _silent(numeric, records, directions or {})
+    moved = _moved_to_tenure(numeric, contrib, records, percentiles)
+    picked = _pick(parts, fid, n_facts, silent, moved, threshold, cause_share, top)
+    texts = _wording(parts, picked, moved, silent, peers, currency)
+    return _reason_frame(parts, picked, texts, top)
+
+
+class _Contributions(NamedTuple):
+    """What :func:`explain` knows of the rows before it picks reasons."""
+
+    values: np.ndarray  # log-odds contributions, base value last (shap_values)
+    prepared: Any  # the model's inputs (treeshap.PreparedInputs)
+    records: Sequence[Any]  # one FeatureInfo-like record per feature
+    numeric: np.ndarray  # the inputs as float64, (n_rows, n_features)
+    contrib: np.ndarray  # contributions in probability points, (n_rows, n_features)
+
+    @property
+    def categories(self) -> Any:
+        """Training categories of the categorical features, by position."""
+        return self.prepared.categories
+
+
+class _Picked(NamedTuple):
+    """The reasons picked per row, ``k`` slots each (:func:`_slots`)."""
+
+    order: np.ndarray  # the fact in each slot
+    valid: np.ndarray  # the slot holds a reason
+    idx: np.ndarray  # the feature wording it (-1: none)
+    weights: np.ndarray  # its summed weight (NaN: none)
+    tenure_fact: int  # the fact of the tenure feature (-1: none)
+
+
+def _contributions(model: Any, X: Any, feature_info: Any, method: str) -> _Contributions:
+    """Step 1: exact TreeSHAP contributions, carried into probability points.
+
+    :func:`shap_values` (through :func:`~churnpredict.treeshap.contributions`), the feature
+    records in the model's order and :func:`probability_contributions` through the model's
+    calibration map.
+    """
     values, prepared = contributions(model, X, method)
-    names = prepared.names
-    records = feature_records(feature_info, names)
-    n, p = prepared.matrix.shape
+    records = feature_records(feature_info, prepared.names)
     contrib, _, _ = probability_contributions(values, calibration_map(model))
     numeric = prepared.matrix.astype(np.float64)
-    if peers is None:
-        peers = peer_reference(numeric, records, percentiles, categorical=prepared.categories)
+    return _Contributions(values, prepared, records, numeric, contrib)
+
+
+def _facts(records: Sequence[Any], facts: Mapping[str, str] | None) -> tuple[np.ndarray, int]:
+    """Step 2: the fact each feature states, as ids in first-seen order, and how many.
+
+    Features stating one fact (``facts``, else each record's ``fact_key``) are summed into
+    one reason line.
+    """
     fact_of = [str((facts or {}).get(r.name, r.fact_key)) for r in records]
     fact_names = list(dict.fromkeys(fact_of))
     fid = np.array([fact_names.index(f) for f in fact_of], dtype=np.int64)
-    if directions is None and n >= MIN_POPULATION:  # enough customers scored to tell
-        directions = _directions(numeric, contrib, records, prepared.categories)
-    silent = _silent(numeric, records, directions or {})
-    moved = _moved_to_tenure(numeric, contrib, records, percentiles)
+    return fid, len(fact_names)
+
+
+def _pick(
+    parts: _Contributions,
+    fid: np.ndarray,
+    n_facts: int,
+    silent: np.ndarray,
+    moved: np.ndarray,
+    threshold: float,
+    cause_share: float | None,
+    top: int,
+) -> _Picked:
+    """Step 4: the facts that become reasons and their order, ``min(top, n_facts)`` per row.
+
+    A fact is a reason when its summed weight (:func:`_fact_weights`, moved contributions in
+    the tenure fact) reaches ``threshold`` and a member can word it; causes that reach
+    ``cause_share`` of the decline's weight come first (:func:`_causes`), the rest by weight,
+    then :func:`_slots` merges the "nothing in the last W" facts of one driver group.
+    """
+    records, numeric = parts.records, parts.numeric
     tenure_cols = [j for j, r in enumerate(records) if r.is_tenure]
     tenure_fact = int(fid[tenure_cols[0]]) if tenure_cols else -1
-    totals, lead = _fact_weights(contrib, fid, len(fact_names), silent, moved, tenure_cols)
-
+    totals, lead = _fact_weights(parts.contrib, fid, n_facts, silent, moved, tenure_cols)
     groups = np.array([r.group for r in records], dtype=object)
-    fact_group = np.array([groups[np.flatnonzero(fid == f)[0]] for f in range(len(fact_names))])
+    fact_group = np.array([groups[np.flatnonzero(fid == f)[0]] for f in range(n_facts)])
     valid_fact = (lead >= 0) & (totals >= max(float(threshold), 1e-12))
     score = np.where(valid_fact, totals, -np.inf)
     if cause_share is not None:
         first = _causes(totals, lead, fid, records, fact_group, moved.any(axis=1), cause_share)
         score = np.where(first & valid_fact, score + 2.0, score)  # weights are at most 1
-    k = min(top, len(fact_names))
-    order, valid, idx, weights = _slots(score, totals, lead, numeric, records, k)
-    group_text = np.where(valid, groups[np.maximum(idx, 0)], "")
-    source = prepared.frame
+    order, valid, idx, weights = _slots(score, totals, lead, numeric, records, min(top, n_facts))
+    return _Picked(order, valid, idx, weights, tenure_fact)
+
+
+def _wording(
+    parts: _Contributions,
+    picked: _Picked,
+    moved: np.ndarray,
+    silent: np.ndarray,
+    peers: Mapping[str, np.ndarray],
+    currency: str,
+) -> np.ndarray:
+    """Step 5: the sentence of every picked reason, (n_rows, k).
+
+    :func:`~churnpredict.reasons.reason_texts` words each with its feature's template
+    against ``peers``; the tenure line of a young customer says what is new
+    (:func:`~churnpredict.reasons.say_what_is_new`).
+    """
+    records, numeric, source = parts.records, parts.numeric, parts.prepared.frame
     texts = reason_texts(
-        idx,
+        picked.idx,
         records,
         numeric,
         source=source,
-        categorical=prepared.categories,
+        categorical=parts.categories,
         peers=peers,
         currency=currency,
     )
-    if tenure_fact >= 0:
+    if picked.tenure_fact >= 0:
         say_what_is_new(
             texts,
-            valid & (order == tenure_fact) & moved.any(axis=1)[:, None],
-            contrib,
+            picked.valid & (picked.order == picked.tenure_fact) & moved.any(axis=1)[:, None],
+            parts.contrib,
             moved,
             silent,
             records,
@@ -287,14 +370,25 @@ def explain(
             numeric,
             currency,
         )
-    feats = np.where(valid, np.asarray(names, dtype=object)[np.maximum(idx, 0)], "")
+    return texts
 
+
+def _reason_frame(
+    parts: _Contributions, picked: _Picked, texts: np.ndarray, top: int
+) -> pd.DataFrame:
+    """The output of :func:`explain`: ``top`` reason slots and one ``shap_<group>`` column
+    per driver group present (summed log-odds contributions), indexed like ``X``."""
+    n, p = parts.numeric.shape
+    k = picked.idx.shape[1]
+    valid, idx = picked.valid, np.maximum(picked.idx, 0)
+    groups = np.array([r.group for r in parts.records], dtype=object)
+    names = np.asarray(parts.prepared.names, dtype=object)
     columns: dict[str, Any] = {}
     for name, block, empty in (
         ("reason", texts, ""),
-        ("reason_group", group_text, ""),
-        ("reason_weight", weights, np.nan),
-        ("reason_feature", feats, ""),
+        ("reason_group", np.where(valid, groups[idx], ""), ""),
+        ("reason_weight", picked.weights, np.nan),
+        ("reason_feature", np.where(valid, names[idx], ""), ""),
     ):
         for s in range(top):
             columns[f"{name}_{s + 1}"] = (
@@ -303,10 +397,10 @@ def explain(
                 else np.full(n, empty, dtype=object if empty == "" else np.float64)
             )
     present, group_onehot = _group_matrix(groups)
-    totals_g = values[:, :p] @ group_onehot
+    totals_g = parts.values[:, :p] @ group_onehot
     for g, name in enumerate(present):
         columns[f"shap_{name}"] = totals_g[:, g]
-    return pd.DataFrame(columns, index=prepared.index)
+    return pd.DataFrame(columns, index=parts.prepared.index)
 
 
 def _slots(
@@ -431,10 +525,8 @@ def risk_directions(
     -------
     dict of str -> [direction, median]
     """
-    values, prepared = contributions(model, X, method)
-    records = feature_records(feature_info, prepared.names)
-    contrib, _, _ = probability_contributions(values, calibration_map(model))
-    return _directions(prepared.matrix.astype(np.float64), contrib, records, prepared.categories)
+    parts = _contributions(model, X, feature_info, method)
+    return _directions(parts.numeric, parts.contrib, parts.records, parts.categories)
 
 
 def _directions(
@@ -475,7 +567,7 @@ def _moved_to_tenure(
     records: Sequence[Any],
     percentiles: Mapping[str, Sequence[float]] | None,
 ) -> np.ndarray:
-    """Contributions a young customer's short history makes, counted as tenure.
+    """Step 3, the tenure move: contributions a young customer's short history makes.
 
     A customer younger than a feature's window (``window_days``) has a window reaching
     before signup: a short history can only make a value look low (few events, little

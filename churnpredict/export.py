@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -500,9 +500,27 @@ def at_risk_list(
         holdout=holdout,
         random_state=random_state,
     )
-    keep_status = opts.statuses
-    status = opts.status if len(opts.status) != 1 or opts.status == "all" else opts.status[0]
-    kind = list_kind(scores)
+    listed = _validated(scores, opts, horizon)
+    frame = _tiered(scores, listed, opts, customers)
+    out = _ranked(frame, listed, opts)
+    out.attrs = _list_attrs(scores, listed, opts, out.attrs)
+    return _with_holdout(out, opts, listed.seed)
+
+
+class _Listed(NamedTuple):
+    """The checked inputs of a list (:func:`_validated`)."""
+
+    ids: pd.Series  # customer ids, one per score row
+    prob: np.ndarray  # churn probabilities in [0, 1]
+    value_column: str | None  # "mrr", "expected_spend", or None (no value per customer)
+    window: pd.Timedelta  # the horizon
+    seed: int | None  # of the holdout draw (None: no holdout)
+
+
+def _validated(scores: pd.DataFrame, opts: ListOptions, horizon: Any) -> _Listed:
+    """Step 1, validate: the columns the options need, reasons with their groups, the
+    horizon against the scores' own and probabilities in [0, 1]; ChurnDataError naming the
+    fix (ListOptionError for ``rank_by='revenue'`` without a value per customer)."""
     value_column = _value_column(scores)
     missing = [c for c in ("churn_probability", value_column) if c and c not in scores.columns]
     if value_column is None and opts.rank_by == "revenue":
@@ -514,23 +532,15 @@ def at_risk_list(
             f"scores lacks column(s) {missing}; pass the ChurnPipeline.score output (mrr may "
             f"be NaN when unknown)"
         )
-    if keep_status is not None and "status" not in scores.columns:
+    if opts.statuses is not None and "status" not in scores.columns:
+        status = opts.status if len(opts.status) != 1 else opts.status[0]
         raise ChurnDataError(
             f"scores has no status column, so status={status!r} cannot filter it; score with "
             f"ChurnPipeline.score, or pass status='all'"
         )
-    for k in range(1, N_REASONS + 1):
-        pair = [f"reason_{k}", f"reason_group_{k}"]
-        present = [c for c in pair if c in scores.columns]
-        if len(present) == 1:
-            absent = next(c for c in pair if c not in scores.columns)
-            raise ChurnDataError(
-                f"scores has {present[0]} but lacks {absent}; keep reasons and their groups "
-                f"together (score with explain=True)"
-            )
+    _check_reason_pairs(scores)
     seed = _holdout_seed(opts)
     window = _list_horizon(scores, horizon)
-
     prob = pd.to_numeric(scores["churn_probability"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
@@ -543,49 +553,92 @@ def at_risk_list(
             f"{scores['churn_probability'][bad].head(5).tolist()}; pass calibrated "
             f"probabilities"
         )
-    ids = _customer_ids(scores)
-    value = revenue = np.full(len(prob), np.nan)
+    return _Listed(_customer_ids(scores), prob, value_column, window, seed)
+
+
+def _check_reason_pairs(scores: pd.DataFrame) -> None:
+    """Each ``reason_k`` comes with its ``reason_group_k`` (or neither is there)."""
+    for k in range(1, N_REASONS + 1):
+        pair = [f"reason_{k}", f"reason_group_{k}"]
+        present = [c for c in pair if c in scores.columns]
+        if len(present) == 1:
+            absent = next(c for c in pair if c not in scores.columns)
+            raise ChurnDataError(
+                f"scores has {present[0]} but lacks {absent}; keep reasons and their groups "
+                f"together (score with explain=True)"
+            )
+
+
+def _text(scores: pd.DataFrame, column: str) -> np.ndarray:
+    """A column of the scores as text, "" where missing or absent."""
+    if column not in scores.columns:
+        return np.full(len(scores), "", dtype=object)
+    col = scores[column]
+    return col.astype(object).where(col.notna(), "").to_numpy(dtype=object)
+
+
+def _tiered(
+    scores: pd.DataFrame,
+    listed: _Listed,
+    opts: ListOptions,
+    customers: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Step 2, tier: every scored customer's row, in score order, with risk tier, value and
+    revenue at risk, reasons, suggested action, status and the extra columns.
+
+    The tiers are those of the options, else :func:`base_rate_tiers` of the scores' base
+    rate; they are assigned before any filter. ``attrs`` hold the tiers and base rate.
+    """
+    prob, value_column = listed.prob, listed.value_column
+    base_rate = list_base_rate(prob.mean() if prob.size else np.nan, prob.size, scores.attrs)
+    tiers = opts.tiers if opts.tiers is not None else base_rate_tiers(base_rate)
+    columns: dict[str, Any] = {
+        "customer_id": listed.ids,
+        "churn_probability": prob,
+        "risk_tier": _tiers(prob, tiers),
+    }
     if value_column is not None:
         value = pd.to_numeric(scores[value_column], errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
         )
         revenue = revenue_at_risk(
-            pd.DataFrame({"churn_probability": prob, value_column: value}), window
+            pd.DataFrame({"churn_probability": prob, value_column: value}), listed.window
         ).to_numpy(dtype=np.float64)
-    base_rate = list_base_rate(prob.mean() if prob.size else np.nan, prob.size, scores.attrs)
-    tiers = opts.tiers if opts.tiers is not None else base_rate_tiers(base_rate)
-    tier = _tiers(prob, tiers)
-
-    def text(column: str) -> np.ndarray:
-        if column not in scores.columns:
-            return np.full(len(scores), "", dtype=object)
-        col = scores[column]
-        return col.astype(object).where(col.notna(), "").to_numpy(dtype=object)
-
-    columns: dict[str, Any] = {"customer_id": ids, "churn_probability": prob, "risk_tier": tier}
-    if value_column is not None:
         columns.update({value_column: value, "revenue_at_risk": revenue})
-    for k in range(1, N_REASONS + 1):
-        columns[f"reason_{k}"] = text(f"reason_{k}")
-    for k in range(1, N_REASONS + 1):
-        columns[f"reason_group_{k}"] = text(f"reason_group_{k}")
-    status_text = text("status")  # "" when the scores have no status
+    for name in ("reason", "reason_group"):
+        for k in range(1, N_REASONS + 1):
+            columns[f"{name}_{k}"] = _text(scores, f"{name}_{k}")
+    status_text = _text(scores, "status")  # "" when the scores have no status
     columns["suggested_action"] = suggested_actions(
-        columns["reason_group_1"], status_text, kind=kind, actions=opts.actions
+        columns["reason_group_1"], status_text, kind=list_kind(scores), actions=opts.actions
     )
     columns["status"] = status_text
-
-    extras = _extra_columns(scores, ids, customers, opts.extra_columns)
+    extras = _extra_columns(scores, listed.ids, customers, opts.extra_columns)
     frame = pd.DataFrame(columns)
     for name, values in extras.items():
         frame[name] = values
+    frame.attrs = {"tiers": dict(checked_tiers(tiers)), "base_rate": base_rate}
+    return frame
 
+
+def _ranked(frame: pd.DataFrame, listed: _Listed, opts: ListOptions) -> pd.DataFrame:
+    """Step 3, rank: the rows kept (``min_probability``, ``status``) in list order, cut at
+    ``top``, with ``rank`` from 1.
+
+    Order: the primary key of ``rank_by`` descending, the secondary descending (missing
+    last), then customer id ascending (input order for ids of mixed types).
+    """
+    prob, ids = listed.prob, listed.ids
     keep = np.ones(len(frame), dtype=bool)
     if opts.min_probability is not None:
         keep &= prob >= opts.min_probability
-    if keep_status is not None:
-        keep &= np.isin(columns["status"], list(keep_status))
-    # order: primary key descending, secondary descending, then customer id ascending
+    if opts.statuses is not None:
+        keep &= np.isin(frame["status"].to_numpy(dtype=object), list(opts.statuses))
+    revenue = (
+        frame["revenue_at_risk"].to_numpy(dtype=np.float64)
+        if listed.value_column is not None
+        else np.full(len(prob), np.nan)
+    )
     keys = {"churn_probability": np.round(prob, PROBABILITY_DIGITS), "revenue_at_risk": revenue}
     primary, secondary = (keys[name] for name in rank_columns(opts.rank_by))
     try:
@@ -600,19 +653,34 @@ def at_risk_list(
         order = order[: opts.top]
     out = frame.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
-    out.attrs = {
-        "horizon": horizon_text(window),
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def _list_attrs(
+    scores: pd.DataFrame, listed: _Listed, opts: ListOptions, tiered: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the list records of itself: horizon, the scores' as-of, model and data
+    settings, the note of a list without values, the tiers and base rate (``tiered``, of
+    :func:`_tiered`) and the action overrides."""
+    return {
+        "horizon": horizon_text(listed.window),
         **{
             key: str(scores.attrs[key])
             for key in ("as_of", "model_id", "label", "lookback", "business", "currency")
             if scores.attrs.get(key) is not None
         },
-        **({"note": NO_VALUE_NOTE} if value_column is None else {}),
-        "tiers": dict(checked_tiers(tiers)),
-        "base_rate": base_rate,
+        **({"note": NO_VALUE_NOTE} if listed.value_column is None else {}),
+        "tiers": tiered["tiers"],
+        "base_rate": tiered["base_rate"],
+        **({"actions": check_actions(opts.actions)} if opts.actions else {}),
     }
-    if opts.actions:
-        out.attrs["actions"] = check_actions(opts.actions)
+
+
+def _with_holdout(out: pd.DataFrame, opts: ListOptions, seed: int | None) -> pd.DataFrame:
+    """Step 4, holdout: a ``group`` column of treatment and control, drawn per risk tier
+    (:func:`_holdout_groups`), and the share and seed in ``attrs``; the list as it is without
+    a holdout."""
     if seed is not None:
         out["group"] = _holdout_groups(out["risk_tier"].to_numpy(dtype=object), opts.holdout, seed)
         out.attrs.update({"holdout_share": opts.holdout, "holdout_seed": seed})
@@ -673,32 +741,16 @@ def _extra_columns(
     customers: pd.DataFrame | None,
     extra_columns: Sequence[str],
 ) -> dict[str, np.ndarray]:
+    """The extra columns' values per score row: from ``scores``, else from ``customers``."""
     if isinstance(extra_columns, str):
         extra_columns = [extra_columns]
-    out: dict[str, Any] = {}
     clash = [c for c in extra_columns if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
     if clash:
         raise ChurnDataError(
             f"extra_columns {clash} clash with the list's own columns; rename them"
         )
-    table = None
-    if customers is not None:
-        table = customers
-        if "customer_id" in customers.columns:
-            table = customers.set_index("customer_id")
-        elif "customer_id" not in (customers.index.names or []) and customers.index.name is None:
-            raise ChurnDataError(
-                "customers: no customer_id column or index; index it by customer_id"
-            )
-        if table.index.nlevels > 1:
-            table = table.reset_index(
-                [n for n in table.index.names if n != "customer_id"], drop=True
-            )
-        if table.index.has_duplicates:
-            dup = table.index[table.index.duplicated()].unique()[:5].tolist()
-            raise ChurnDataError(
-                f"customers: customer_id repeats, e.g. {dup}; keep one row per customer"
-            )
+    table = None if customers is None else _customer_table(customers)
+    out: dict[str, Any] = {}
     for name in extra_columns:
         if name in scores.columns:
             out[name] = scores[name].to_numpy()
@@ -711,6 +763,23 @@ def _extra_columns(
                 f"or drop it from extra_columns"
             )
     return out
+
+
+def _customer_table(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customer attributes indexed by ``customer_id`` alone, one row per customer."""
+    table = customers
+    if "customer_id" in customers.columns:
+        table = customers.set_index("customer_id")
+    elif "customer_id" not in (customers.index.names or []) and customers.index.name is None:
+        raise ChurnDataError("customers: no customer_id column or index; index it by customer_id")
+    if table.index.nlevels > 1:
+        table = table.reset_index([n for n in table.index.names if n != "customer_id"], drop=True)
+    if table.index.has_duplicates:
+        dup = table.index[table.index.duplicated()].unique()[:5].tolist()
+        raise ChurnDataError(
+            f"customers: customer_id repeats, e.g. {dup}; keep one row per customer"
+        )
+    return table
 
 
 def list_legend(
@@ -839,39 +908,9 @@ def write_at_risk(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise ChurnDataError(
-            f"{path}: unsupported output type {suffix or '(none)'!r}; use .csv, .parquet or .xlsx"
-        )
-    if not isinstance(frame, pd.DataFrame):
-        raise ChurnDataError(
-            f"frame must be a DataFrame from at_risk_list, got {type(frame).__name__}"
-        )
-    required = {
-        "mrr": AT_RISK_COLUMNS,
-        "expected_spend": PURCHASE_AT_RISK_COLUMNS,
-        None: USAGE_AT_RISK_COLUMNS,
-    }[_value_column(frame)]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ChurnDataError(
-            f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
-        )
+    _check_list_frame(frame, path, suffix)
     if currency is None:
         currency = str(frame.attrs.get("currency") or "")
-    metadata = {
-        "title": "churnpredict at-risk list",
-        **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
-        **{
-            key: frame.attrs[key]
-            for key in ("label", "lookback", "business", "note", "holdout_share", "holdout_seed")
-            if frame.attrs.get(key) is not None
-        },
-        "currency": currency or None,
-    }
-    if frame.attrs.get("tiers"):
-        meanings = tier_meanings(frame.attrs["tiers"], frame.attrs.get("base_rate"))
-        metadata["risk_tiers"] = "; ".join(f"{k}: {v}" for k, v in meanings.items())
     sheets = (
         {"legend": list_legend(frame, actions, currency)} if legend and suffix == ".xlsx" else None
     )
@@ -891,7 +930,47 @@ def write_at_risk(
         path,
         sheet_name="at_risk",
         sheets=sheets,
-        metadata=metadata,
+        metadata=_list_metadata(frame, currency),
         excel_formats=formats,
         excel_fills=fills,
     )
+
+
+def _check_list_frame(frame: Any, path: Path, suffix: str) -> None:
+    """A supported output suffix and a list frame with its kind's columns, before writing."""
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ChurnDataError(
+            f"{path}: unsupported output type {suffix or '(none)'!r}; use .csv, .parquet or .xlsx"
+        )
+    if not isinstance(frame, pd.DataFrame):
+        raise ChurnDataError(
+            f"frame must be a DataFrame from at_risk_list, got {type(frame).__name__}"
+        )
+    required = {
+        "mrr": AT_RISK_COLUMNS,
+        "expected_spend": PURCHASE_AT_RISK_COLUMNS,
+        None: USAGE_AT_RISK_COLUMNS,
+    }[_value_column(frame)]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ChurnDataError(
+            f"frame lacks column(s) {missing}; build it with at_risk_list(scores, ...)"
+        )
+
+
+def _list_metadata(frame: pd.DataFrame, currency: str) -> dict[str, Any]:
+    """What the written file keeps of the list: its ``attrs``, currency and tiers in words."""
+    metadata = {
+        "title": "churnpredict at-risk list",
+        **{key: frame.attrs.get(key) for key in ("as_of", "horizon", "model_id")},
+        **{
+            key: frame.attrs[key]
+            for key in ("label", "lookback", "business", "note", "holdout_share", "holdout_seed")
+            if frame.attrs.get(key) is not None
+        },
+        "currency": currency or None,
+    }
+    if frame.attrs.get("tiers"):
+        meanings = tier_meanings(frame.attrs["tiers"], frame.attrs.get("base_rate"))
+        metadata["risk_tiers"] = "; ".join(f"{k}: {v}" for k, v in meanings.items())
+    return metadata

@@ -18,6 +18,7 @@ import importlib
 import math
 import os
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -103,6 +104,137 @@ def _index(value: pd.Index, where: str) -> dict[str, Any]:
     }
 
 
+def _scalar(value: np.generic, where: str) -> dict[str, Any]:
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return {_TAG: "numpy", "dtype": value.dtype.str, "value": int(value.view(np.int64))}
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: numpy {value.dtype} values cannot be stored as JSON")
+    return {_TAG: "numpy", "dtype": str(value.dtype), "value": to_json(value.item())}
+
+
+def _set(value: set | frozenset, where: str) -> dict[str, Any]:
+    items = list(value)
+    try:
+        items = sorted(items)
+    except TypeError:
+        items = sorted(items, key=repr)
+    return {_TAG: type(value).__name__, "items": [to_json(v, where) for v in items]}
+
+
+def _dict(value: dict, where: str) -> dict[str, Any]:
+    if all(isinstance(k, str) for k in value) and _TAG not in value:
+        return {k: to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
+    return {
+        _TAG: "dict",
+        "items": [[to_json(k, where), to_json(v, f"{where}[{k!r}]")] for k, v in value.items()],
+    }
+
+
+def _timestamp(value: pd.Timestamp, where: str) -> dict[str, Any]:
+    return {
+        _TAG: "timestamp",
+        "value": to_naive_utc(value).isoformat(),
+        "tz": None if value.tz is None else str(value.tz),
+        "unit": value.unit,
+    }
+
+
+def _categorical(value: pd.Categorical, where: str) -> dict[str, Any]:
+    return {
+        _TAG: "categorical",
+        "categories": _index(value.categories, where),
+        "ordered": bool(value.ordered),
+        "codes": np.asarray(value.codes).tolist(),
+    }
+
+
+def _categorical_dtype(value: pd.CategoricalDtype, where: str) -> dict[str, Any]:
+    return {
+        _TAG: "categorical_dtype",
+        "ordered": bool(value.ordered),
+        "categories": (None if value.categories is None else _index(value.categories, where)),
+    }
+
+
+def _series(value: pd.Series, where: str) -> dict[str, Any]:
+    values = (
+        value.array
+        if isinstance(value.dtype, pd.CategoricalDtype)
+        else value.to_numpy(dtype=object)
+        if not isinstance(value.dtype, np.dtype)
+        else value.to_numpy()
+    )
+    return {
+        _TAG: "series",
+        "name": to_json(value.name, where),
+        "dtype": str(value.dtype),
+        "index": _index(value.index, where),
+        "values": to_json(values, where),
+    }
+
+
+def _frame(value: pd.DataFrame, where: str) -> dict[str, Any]:
+    return {
+        _TAG: "dataframe",
+        "index": _index(value.index, where),
+        "columns": _index(value.columns, where),
+        "data": [
+            to_json(value.iloc[:, i], f"{where}[{value.columns[i]!r}]")
+            for i in range(value.shape[1])
+        ],
+    }
+
+
+#: The encoder of each type. :func:`to_json` walks the value's class hierarchy (its MRO) and
+#: takes the first type listed, so the most specific one wins: a numpy float is a
+#: ``np.generic`` before it is a ``float``, a ``pd.Timestamp`` (and ``NaT``) is not encoded
+#: as a ``datetime``, a ``bool`` is not an ``int``.
+_ENCODERS: dict[type, Callable[[Any, str], Any]] = {
+    type(None): lambda value, where: value,
+    bool: lambda value, where: value,
+    str: lambda value, where: value,
+    int: lambda value, where: int(value),
+    float: lambda value, where: _float(float(value)),
+    type(pd.NaT): lambda value, where: {_TAG: "nat"},
+    np.generic: _scalar,
+    list: lambda value, where: [to_json(v, where) for v in value],
+    tuple: lambda value, where: {_TAG: "tuple", "items": [to_json(v, where) for v in value]},
+    set: _set,
+    frozenset: _set,
+    dict: _dict,
+    pd.Timestamp: _timestamp,
+    pd.Timedelta: lambda value, where: {
+        _TAG: "timedelta",
+        "value": str(value),
+        "unit": value.unit,
+    },
+    _dt.datetime: lambda value, where: {_TAG: "datetime", "value": value.isoformat()},
+    _dt.date: lambda value, where: {_TAG: "date", "value": value.isoformat()},
+    _dt.timedelta: lambda value, where: {
+        _TAG: "pytimedelta",
+        "days": value.days,
+        "seconds": value.seconds,
+        "microseconds": value.microseconds,
+    },
+    np.ndarray: _array,
+    pd.Index: _index,
+    pd.Categorical: _categorical,
+    pd.CategoricalDtype: _categorical_dtype,
+    pd.Series: _series,
+    pd.DataFrame: _frame,
+    np.dtype: lambda value, where: {_TAG: "dtype", "value": value.str},
+}
+
+
+def _encoder(kind: type) -> Callable[[Any, str], Any] | None:
+    """The encoder of the most specific listed type ``kind`` derives from, if any."""
+    for base in kind.__mro__:
+        encode = _ENCODERS.get(base)
+        if encode is not None:
+            return encode
+    return None
+
+
 def to_json(value: Any, where: str = "value") -> Any:
     """Encode ``value`` as JSON-ready data (exact: :func:`from_json` gives it back).
 
@@ -135,107 +267,13 @@ def to_json(value: Any, where: str = "value") -> Any:
     >>> from_json(to_json((pd.Timedelta("30D"), 2)))
     (Timedelta('30 days 00:00:00'), 2)
     """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int) and not isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float) and not isinstance(value, np.floating):
-        return _float(float(value))
-    if value is pd.NaT:
-        return {_TAG: "nat"}
-    if isinstance(value, np.generic):
-        if isinstance(value, (np.datetime64, np.timedelta64)):
-            return {_TAG: "numpy", "dtype": value.dtype.str, "value": int(value.view(np.int64))}
-        if value.dtype.kind not in "biuf":
-            raise TypeError(f"{where}: numpy {value.dtype} values cannot be stored as JSON")
-        return {_TAG: "numpy", "dtype": str(value.dtype), "value": to_json(value.item())}
-    if isinstance(value, list):
-        return [to_json(v, where) for v in value]
-    if isinstance(value, tuple):
-        return {_TAG: "tuple", "items": [to_json(v, where) for v in value]}
-    if isinstance(value, (set, frozenset)):
-        items = list(value)
-        try:
-            items = sorted(items)
-        except TypeError:
-            items = sorted(items, key=repr)
-        return {_TAG: type(value).__name__, "items": [to_json(v, where) for v in items]}
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value) and _TAG not in value:
-            return {k: to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
-        return {
-            _TAG: "dict",
-            "items": [[to_json(k, where), to_json(v, f"{where}[{k!r}]")] for k, v in value.items()],
-        }
-    if isinstance(value, pd.Timestamp):
-        naive = to_naive_utc(value)
-        return {
-            _TAG: "timestamp",
-            "value": naive.isoformat(),
-            "tz": None if value.tz is None else str(value.tz),
-            "unit": value.unit,
-        }
-    if isinstance(value, pd.Timedelta):
-        return {_TAG: "timedelta", "value": str(value), "unit": value.unit}
-    if isinstance(value, _dt.datetime):
-        return {_TAG: "datetime", "value": value.isoformat()}
-    if isinstance(value, _dt.date):
-        return {_TAG: "date", "value": value.isoformat()}
-    if isinstance(value, _dt.timedelta):
-        return {
-            _TAG: "pytimedelta",
-            "days": value.days,
-            "seconds": value.seconds,
-            "microseconds": value.microseconds,
-        }
-    if isinstance(value, np.ndarray):
-        return _array(value, where)
-    if isinstance(value, pd.Index):
-        return _index(value, where)
-    if isinstance(value, pd.Categorical):
-        return {
-            _TAG: "categorical",
-            "categories": _index(value.categories, where),
-            "ordered": bool(value.ordered),
-            "codes": np.asarray(value.codes).tolist(),
-        }
-    if isinstance(value, pd.CategoricalDtype):
-        return {
-            _TAG: "categorical_dtype",
-            "ordered": bool(value.ordered),
-            "categories": (None if value.categories is None else _index(value.categories, where)),
-        }
-    if isinstance(value, pd.Series):
-        values = (
-            value.array
-            if isinstance(value.dtype, pd.CategoricalDtype)
-            else value.to_numpy(dtype=object)
-            if not isinstance(value.dtype, np.dtype)
-            else value.to_numpy()
+    encode = _encoder(type(value))
+    if encode is None:
+        raise TypeError(
+            f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, "
+            f"which cannot be stored as JSON"
         )
-        return {
-            _TAG: "series",
-            "name": to_json(value.name, where),
-            "dtype": str(value.dtype),
-            "index": _index(value.index, where),
-            "values": to_json(values, where),
-        }
-    if isinstance(value, pd.DataFrame):
-        return {
-            _TAG: "dataframe",
-            "index": _index(value.index, where),
-            "columns": _index(value.columns, where),
-            "data": [
-                to_json(value.iloc[:, i], f"{where}[{value.columns[i]!r}]")
-                for i in range(value.shape[1])
-            ],
-        }
-    if isinstance(value, np.dtype):
-        return {_TAG: "dtype", "value": value.str}
-    raise TypeError(
-        f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, "
-        f"which cannot be stored as JSON"
-    )
+    return encode(value, where)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -305,81 +343,109 @@ def _decode_index(obj: dict[str, Any]) -> pd.Index:
     raise ValueError(f"expected an index, found {tag!r}")
 
 
-def _decode(obj: dict[str, Any]) -> Any:  # noqa: C901 - one branch per tag, a table
+def _decode_scalar(obj: dict[str, Any]) -> Any:
+    dtype = np.dtype(_need(obj, "dtype", str))
+    if dtype.kind in "mM":
+        return np.int64(_need(obj, "value", int)).view(dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"numpy scalars of dtype {dtype} are not supported")
+    return dtype.type(from_json(obj.get("value")))
+
+
+def _decode_set(obj: dict[str, Any]) -> set | frozenset:
+    items = [from_json(v) for v in _need(obj, "items", list)]
+    return set(items) if obj[_TAG] == "set" else frozenset(items)
+
+
+def _decode_timestamp(obj: dict[str, Any]) -> pd.Timestamp:
+    stamp = pd.Timestamp(_need(obj, "value", str))
+    if obj.get("tz") is not None:
+        stamp = stamp.tz_localize("UTC").tz_convert(_need(obj, "tz", str))
+    return stamp.as_unit(obj["unit"]) if obj.get("unit") else stamp
+
+
+def _decode_timedelta(obj: dict[str, Any]) -> pd.Timedelta:
+    delta = pd.Timedelta(_need(obj, "value", str))
+    return delta.as_unit(obj["unit"]) if obj.get("unit") else delta
+
+
+def _decode_categorical(obj: dict[str, Any]) -> pd.Categorical:
+    categories = _decode_index(_need(obj, "categories", dict))
+    return pd.Categorical.from_codes(
+        _need(obj, "codes", list),
+        dtype=pd.CategoricalDtype(categories, ordered=bool(obj.get("ordered"))),
+    )
+
+
+def _decode_categorical_dtype(obj: dict[str, Any]) -> pd.CategoricalDtype:
+    cats = obj.get("categories")
+    return pd.CategoricalDtype(
+        None if cats is None else _decode_index(cats), ordered=bool(obj.get("ordered"))
+    )
+
+
+def _decode_series(obj: dict[str, Any]) -> pd.Series:
+    values = from_json(obj.get("values"))
+    dtype = _need(obj, "dtype", str)
+    return pd.Series(
+        values,
+        index=_decode_index(_need(obj, "index", dict)),
+        dtype=None if dtype == "category" else dtype,
+        name=from_json(obj.get("name")),
+    )
+
+
+def _decode_frame(obj: dict[str, Any]) -> pd.DataFrame:
+    columns = _decode_index(_need(obj, "columns", dict))
+    data = [from_json(s) for s in _need(obj, "data", list)]
+    frame = (
+        pd.concat(data, axis=1)
+        if data
+        else pd.DataFrame(index=_decode_index(_need(obj, "index", dict)))
+    )
+    frame.columns = columns
+    return frame
+
+
+#: The decoder of each tag :func:`to_json` writes.
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "float": lambda obj: _decode_float(obj.get("value")),
+    "nat": lambda obj: pd.NaT,
+    "numpy": _decode_scalar,
+    "tuple": lambda obj: tuple(from_json(v) for v in _need(obj, "items", list)),
+    "set": _decode_set,
+    "frozenset": _decode_set,
+    "dict": lambda obj: {from_json(k): from_json(v) for k, v in _need(obj, "items", list)},
+    "timestamp": _decode_timestamp,
+    "timedelta": _decode_timedelta,
+    "datetime": lambda obj: _dt.datetime.fromisoformat(_need(obj, "value", str)),
+    "date": lambda obj: _dt.date.fromisoformat(_need(obj, "value", str)),
+    "pytimedelta": lambda obj: _dt.timedelta(
+        days=_need(obj, "days", int),
+        seconds=_need(obj, "seconds", int),
+        microseconds=_need(obj, "microseconds", int),
+    ),
+    "ndarray": _decode_array,
+    "index": _decode_index,
+    "multiindex": _decode_index,
+    "rangeindex": _decode_index,
+    "categoricalindex": _decode_index,
+    "categorical": _decode_categorical,
+    "categorical_dtype": _decode_categorical_dtype,
+    "series": _decode_series,
+    "dataframe": _decode_frame,
+    "dtype": lambda obj: np.dtype(_need(obj, "value", str)),
+}
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    """The value of a tagged object, by its tag's decoder (:data:`_DECODERS`)."""
     tag = obj[_TAG]
-    if tag == "float":
-        return _decode_float(obj.get("value"))
-    if tag == "nat":
-        return pd.NaT
-    if tag == "numpy":
-        dtype = np.dtype(_need(obj, "dtype", str))
-        if dtype.kind in "mM":
-            return np.int64(_need(obj, "value", int)).view(dtype)
-        if dtype.kind not in "biuf":
-            raise ValueError(f"numpy scalars of dtype {dtype} are not supported")
-        return dtype.type(from_json(obj.get("value")))
-    if tag == "tuple":
-        return tuple(from_json(v) for v in _need(obj, "items", list))
-    if tag in ("set", "frozenset"):
-        items = [from_json(v) for v in _need(obj, "items", list)]
-        return set(items) if tag == "set" else frozenset(items)
-    if tag == "dict":
-        return {from_json(k): from_json(v) for k, v in _need(obj, "items", list)}
-    if tag == "timestamp":
-        stamp = pd.Timestamp(_need(obj, "value", str))
-        if obj.get("tz") is not None:
-            stamp = stamp.tz_localize("UTC").tz_convert(_need(obj, "tz", str))
-        return stamp.as_unit(obj["unit"]) if obj.get("unit") else stamp
-    if tag == "timedelta":
-        delta = pd.Timedelta(_need(obj, "value", str))
-        return delta.as_unit(obj["unit"]) if obj.get("unit") else delta
-    if tag == "datetime":
-        return _dt.datetime.fromisoformat(_need(obj, "value", str))
-    if tag == "date":
-        return _dt.date.fromisoformat(_need(obj, "value", str))
-    if tag == "pytimedelta":
-        return _dt.timedelta(
-            days=_need(obj, "days", int),
-            seconds=_need(obj, "seconds", int),
-            microseconds=_need(obj, "microseconds", int),
-        )
-    if tag == "ndarray":
-        return _decode_array(obj)
-    if tag in ("index", "multiindex", "rangeindex", "categoricalindex"):
-        return _decode_index(obj)
-    if tag == "categorical":
-        categories = _decode_index(_need(obj, "categories", dict))
-        return pd.Categorical.from_codes(
-            _need(obj, "codes", list),
-            dtype=pd.CategoricalDtype(categories, ordered=bool(obj.get("ordered"))),
-        )
-    if tag == "categorical_dtype":
-        cats = obj.get("categories")
-        return pd.CategoricalDtype(
-            None if cats is None else _decode_index(cats), ordered=bool(obj.get("ordered"))
-        )
-    if tag == "series":
-        values = from_json(obj.get("values"))
-        dtype = _need(obj, "dtype", str)
-        return pd.Series(
-            values,
-            index=_decode_index(_need(obj, "index", dict)),
-            dtype=None if dtype == "category" else dtype,
-            name=from_json(obj.get("name")),
-        )
-    if tag == "dataframe":
-        columns = _decode_index(_need(obj, "columns", dict))
-        data = [from_json(s) for s in _need(obj, "data", list)]
-        frame = (
-            pd.concat(data, axis=1)
-            if data
-            else pd.DataFrame(index=_decode_index(_need(obj, "index", dict)))
-        )
-        frame.columns = columns
-        return frame
-    if tag == "dtype":
-        return np.dtype(_need(obj, "value", str))
-    raise ValueError(f"unknown value type {tag!r}")
+    try:
+        decode = _DECODERS[tag]
+    except (KeyError, TypeError):  # an unknown (or unhashable) tag
+        raise ValueError(f"unknown value type {tag!r}") from None
+    return decode(obj)
 
 
 def from_json(value: Any) -> Any:

@@ -8,7 +8,7 @@ command line and the Dask list, so every list option is validated here, once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from .actions import check_actions
 from .kinds import STATUSES
+from .params import AnyOf, Constraint, Integer, Options, Real, Satisfies
 
 __all__ = [
     "AT_RISK_COLUMNS",
@@ -76,7 +77,9 @@ class ListOptions:
 
     One value object shared by :func:`at_risk_list`, the command line (flags over the
     config's ``[score]`` table), the report and the Dask list, so every option is validated
-    in one place. The fields are those of :func:`at_risk_list`, which documents them.
+    in one place. The fields are those of :func:`at_risk_list`, which documents them;
+    :meth:`from_config` reads them from a config. Each field has one rule in a table
+    (:mod:`churnpredict.params` constraints), checked in field order.
 
     Parameters
     ----------
@@ -130,107 +133,68 @@ class ListOptions:
     random_state: int | None = None
 
     def __post_init__(self) -> None:
-        def fix(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
+        for name, check in _OPTION_CHECKS.items():
+            object.__setattr__(self, name, check(name, getattr(self, name)))
+        for name, clash, message in _JOINT_CHECKS:
+            if clash(self):
+                raise ListOptionError(name, message)
 
-        if self.rank_by not in ("probability", "revenue"):
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> ListOptions:
+        """The list options a configuration sets, with some given here instead.
+
+        Reads what the command line reads from a TOML config (:func:`churnpredict.load_config`
+        gives it as a dict): the ``[score]`` table (``top``, ``min_probability``, ``rank_by``,
+        ``extra_columns``, ``status``), the ``[tiers]`` table (tier name -> minimum churn
+        probability) and the ``[actions]`` table (driver group -> action, and
+        ``[actions.<status>]`` for one status). The config's other keys are not list
+        options and are left alone.
+
+        Parameters
+        ----------
+        config : mapping
+            The whole configuration, e.g. ``load_config("churn.toml")``.
+        **overrides
+            Options given here win over the config's (as command-line flags do); a value of
+            None counts as not given. ``holdout`` and ``random_state`` are given only here.
+
+        Returns
+        -------
+        ListOptions
+
+        Raises
+        ------
+        ListOptionError
+            For a bad option (naming it), for ``[score]`` that is not a table or holds a key
+            that is not a list option (option ``"score"``).
+        TypeError
+            For an override that is not a list option.
+
+        Examples
+        --------
+        >>> config = {"score": {"top": 500, "rank_by": "revenue"}, "tiers": {"high": 0.5}}
+        >>> options = ListOptions.from_config(config, top=100)
+        >>> options.top, options.rank_by, dict(options.tiers)
+        (100, 'revenue', {'high': 0.5, 'low': 0.0})
+        """
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config must be a mapping (load_config output), got {type(config)}")
+        score = config.get("score", {})
+        if not isinstance(score, Mapping):
+            raise ListOptionError("score", f"[score] = {score!r}; expected a table")
+        unknown = sorted(map(str, set(score) - set(_SCORE_KEYS)))
+        if unknown:
             raise ListOptionError(
-                "rank_by", f"rank_by={self.rank_by!r}; expected 'probability' or 'revenue'"
+                "score",
+                f"unknown key(s) {unknown} in [score]; allowed: {list(_SCORE_KEYS)}",
             )
-        if self.top is not None:
-            if (
-                isinstance(self.top, bool)
-                or not isinstance(self.top, (int, np.integer))
-                or self.top < 0
-            ):
-                raise ListOptionError(
-                    "top", f"top={self.top!r}; expected a non-negative integer or None"
-                )
-            fix("top", int(self.top))
-        if self.min_probability is not None:
-            if (
-                not _is_number(self.min_probability)
-                or not 0.0 <= float(self.min_probability) <= 1.0
-            ):
-                raise ListOptionError(
-                    "min_probability",
-                    f"min_probability="
-                    f"{self.min_probability!r}; expected a probability "
-                    f"between 0 and 1, or None",
-                )
-            fix("min_probability", float(self.min_probability))
-        if self.tiers is not None:
-            fix("tiers", MappingProxyType(checked_tiers(self.tiers)))
-        if self.actions is not None:
-            try:
-                actions = check_actions(self.actions)
-            except ValueError as exc:
-                raise ListOptionError("actions", str(exc)) from None
-            fix(
-                "actions",
-                MappingProxyType(
-                    {
-                        k: MappingProxyType(v) if isinstance(v, dict) else v
-                        for k, v in actions.items()
-                    }
-                ),
-            )
-        extra = self.extra_columns
-        extra = (extra,) if isinstance(extra, str) else tuple(extra)
-        if not all(isinstance(c, str) for c in extra):
-            raise ListOptionError(
-                "extra_columns", f"extra_columns={self.extra_columns!r}; expected column names"
-            )
-        clash = [c for c in extra if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
-        if clash:
-            raise ListOptionError(
-                "extra_columns",
-                f"extra_columns {clash} clash with the list's own columns; rename them",
-            )
-        fix("extra_columns", extra)
-        status = self.status
-        if status is None or (isinstance(status, str) and status == "all"):
-            fix("status", "all")
-        else:
-            wanted = (status,) if isinstance(status, str) else tuple(status)
-            if not wanted or any(s not in STATUSES for s in wanted):
-                raise ListOptionError(
-                    "status",
-                    f"status={status!r}; expected 'all', one of {list(STATUSES)} or a list of them",
-                )
-            fix("status", wanted)
-        if self.holdout is None:
-            if self.random_state is not None:
-                raise ListOptionError(
-                    "random_state", "random_state is the seed of the holdout draw; give holdout too"
-                )
-        else:
-            if not _is_number(self.holdout) or not 0.0 < float(self.holdout) < 1.0:
-                raise ListOptionError(
-                    "holdout",
-                    f"holdout={self.holdout!r}; expected the "
-                    f"control share, strictly between 0 and 1 "
-                    f"(e.g. 0.2)",
-                )
-            fix("holdout", float(self.holdout))
-            if "group" in extra:
-                raise ListOptionError(
-                    "extra_columns",
-                    "extra column 'group' clashes with the "
-                    "holdout's group column; rename it or "
-                    "leave holdout out",
-                )
-        if self.random_state is not None:
-            if (
-                isinstance(self.random_state, bool)
-                or not isinstance(self.random_state, (int, np.integer))
-                or self.random_state < 0
-            ):
-                raise ListOptionError(
-                    "random_state",
-                    f"random_state={self.random_state!r}; expected a non-negative integer seed",
-                )
-            fix("random_state", int(self.random_state))
+        given = {
+            **dict(score),
+            "tiers": config.get("tiers"),
+            "actions": config.get("actions"),
+            **{name: value for name, value in overrides.items() if value is not None},
+        }
+        return cls(**given)
 
     def __hash__(self) -> int:
         return hash(tuple(_frozen(getattr(self, f.name)) for f in dataclasses.fields(self)))
@@ -257,6 +221,130 @@ class ListOptions:
                     k: dict(v) if isinstance(v, Mapping) else v for k, v in out[name].items()
                 }
         return out
+
+
+# --------------------------------------------------------------------------- the checks
+#: The keys of a config's ``[score]`` table (:meth:`ListOptions.from_config`).
+_SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Check:
+    """How one option is checked and stored: ``check(name, value) -> stored value``.
+
+    A value the ``rule`` refuses is a :class:`ListOptionError`, ``"name=value; expected
+    <rule.expected>"``; an accepted one is stored as ``store(value)``, which may refuse it too
+    (naming the option, in its own words; without a ``rule`` only ``store`` checks).
+    """
+
+    rule: Constraint | None
+    store: Callable[[Any], Any] | None = None
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if self.rule is not None and not self.rule.accepts(value):
+            raise ListOptionError(name, f"{name}={value!r}; expected {self.rule.expected}")
+        return value if self.store is None else self.store(value)
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` of a value given, None of None."""
+    return lambda value: None if value is None else convert(value)
+
+
+def _read_only_tiers(tiers: Any) -> Mapping[str, float] | None:
+    """Checked tiers (:func:`checked_tiers`), stored read-only; None stays None."""
+    return None if tiers is None else MappingProxyType(checked_tiers(tiers))
+
+
+def _read_only_actions(actions: Any) -> Mapping[str, Any] | None:
+    """Checked action overrides (:func:`~churnpredict.actions.check_actions`), read-only."""
+    if actions is None:
+        return None
+    try:
+        checked = check_actions(actions)
+    except ValueError as exc:
+        raise ListOptionError("actions", str(exc)) from None
+    return MappingProxyType(
+        {k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in checked.items()}
+    )
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    """One name as a 1-tuple, a sequence of them as a tuple."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _column_names(value: Any) -> tuple[str, ...]:
+    """Extra column names as a tuple; names of the list's own columns are refused."""
+    names = _as_tuple(value)
+    clash = [c for c in names if c in AT_RISK_COLUMNS or c in PURCHASE_AT_RISK_COLUMNS]
+    if clash:
+        raise ListOptionError(
+            "extra_columns",
+            f"extra_columns {clash} clash with the list's own columns; rename them",
+        )
+    return names
+
+
+def _statuses(value: Any) -> str | tuple[str, ...]:
+    """``"all"`` (also for None), or the statuses to keep as a tuple."""
+    return "all" if value is None or value == "all" else _as_tuple(value)
+
+
+def _are_statuses(value: Any) -> bool:
+    if value is None or (isinstance(value, str) and value == "all"):
+        return True
+    wanted = _as_tuple(value)
+    return bool(wanted) and all(s in STATUSES for s in wanted)
+
+
+#: One check per option, in the order they are checked; the error names the first bad one.
+_OPTION_CHECKS: dict[str, _Check] = {
+    "rank_by": _Check(Options("probability", "revenue")),
+    "top": _Check(
+        AnyOf(Integer(min=0), None, expected="a non-negative integer or None"), _optional(int)
+    ),
+    "min_probability": _Check(
+        AnyOf(Real(min=0.0, max=1.0), None, expected="a probability between 0 and 1, or None"),
+        _optional(float),
+    ),
+    "tiers": _Check(None, _read_only_tiers),
+    "actions": _Check(None, _read_only_actions),
+    "extra_columns": _Check(
+        Satisfies(lambda v: all(isinstance(c, str) for c in _as_tuple(v)), expected="column names"),
+        _column_names,
+    ),
+    "status": _Check(
+        Satisfies(_are_statuses, expected=f"'all', one of {list(STATUSES)} or a list of them"),
+        _statuses,
+    ),
+    "holdout": _Check(
+        AnyOf(
+            Real(min=0.0, max=1.0, closed="neither"),
+            None,
+            expected="the control share, strictly between 0 and 1 (e.g. 0.2)",
+        ),
+        _optional(float),
+    ),
+    "random_state": _Check(
+        AnyOf(Integer(min=0), None, expected="a non-negative integer seed"), _optional(int)
+    ),
+}
+
+#: Rules between options, checked after each option's own: (option named, clash, message).
+_JOINT_CHECKS: tuple[tuple[str, Callable[[ListOptions], bool], str], ...] = (
+    (
+        "random_state",
+        lambda o: o.holdout is None and o.random_state is not None,
+        "random_state is the seed of the holdout draw; give holdout too",
+    ),
+    (
+        "extra_columns",
+        lambda o: o.holdout is not None and "group" in o.extra_columns,
+        "extra column 'group' clashes with the holdout's group column; rename it or leave "
+        "holdout out",
+    ),
+)
 
 
 def _frozen(value: Any) -> Any:

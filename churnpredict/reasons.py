@@ -77,18 +77,7 @@ def feature_metadata(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
         For metadata of the wrong type, without ``group`` or ``description``, without a row
         for a model feature, or naming an unknown driver group.
     """
-    if isinstance(feature_info, pd.DataFrame):
-        info = feature_info
-    else:
-        records = list(feature_info)
-        if records and not all(isinstance(r, FeatureInfo) for r in records):
-            raise ChurnDataError(
-                "feature_info must be a DataFrame indexed by feature name with columns 'group' "
-                "and 'description' (see describe_features) or a list of FeatureInfo"
-            )
-        info = pd.DataFrame(
-            {f: pd.Series([getattr(r, f) for r in records], dtype=object) for f in INFO_FIELDS}
-        ).set_axis(pd.Index([r.name for r in records], name="feature"))
+    info = feature_info if isinstance(feature_info, pd.DataFrame) else _info_frame(feature_info)
     absent = [c for c in ("group", "description") if c not in info.columns]
     if absent:
         raise ChurnDataError(
@@ -108,6 +97,19 @@ def feature_metadata(feature_info: Any, names: Sequence[str]) -> pd.DataFrame:
             f"feature_info names unknown driver group(s) {bad}; use one of {DRIVER_GROUPS}"
         )
     return info
+
+
+def _info_frame(feature_info: Any) -> pd.DataFrame:
+    """A list of FeatureInfo as a metadata frame indexed by feature name."""
+    records = list(feature_info)
+    if records and not all(isinstance(r, FeatureInfo) for r in records):
+        raise ChurnDataError(
+            "feature_info must be a DataFrame indexed by feature name with columns 'group' "
+            "and 'description' (see describe_features) or a list of FeatureInfo"
+        )
+    return pd.DataFrame(
+        {f: pd.Series([getattr(r, f) for r in records], dtype=object) for f in INFO_FIELDS}
+    ).set_axis(pd.Index([r.name for r in records], name="feature"))
 
 
 def _none(value: Any) -> Any:
@@ -536,42 +538,60 @@ def reason_texts(
         Sentences; "" in empty slots.
     """
     names = [r.name for r in records]
-    valid = lead >= 0
     texts = np.full(lead.shape, "", dtype=object)
-    for j in np.unique(lead[valid]):
+    for j in np.unique(lead[lead >= 0]):
         rows, slots = np.nonzero(lead == j)
         record = records[j]
-        col = pd.Series(_values(source, numeric, j, categorical)[rows])
+        values = _values(source, numeric, j, categorical)[rows]
         past = None
         if record.past_change in names and record.kind in ("count", "money", "number"):
             change = numeric[rows, names.index(record.past_change)]
-            past = numeric[rows, j] - change
-            col = pd.Series(list(zip(numeric[rows, j], past, strict=True)), dtype=object)
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        if past is not None:  # (value, previous value) pairs: compare with the own past
-            said = [record.describe(_plain(u[0]), currency) for u in uniques]
-            said = [
-                s + _past_text(u[0], u[1], record, currency) if s else s
-                for s, u in zip(said, uniques, strict=True)
-            ]
-            said = [
-                s if len(s) <= MAX_REASON_CHARS else record.describe(_plain(u[0]), currency)
-                for s, u in zip(said, uniques, strict=True)
-            ]
-            uniques = [u[0] for u in uniques]
-            own = [", down from" in s or ", up from" in s for s in said]
-        else:
-            said = [record.describe(_plain(u), currency) for u in uniques]
-            own = [False] * len(uniques)
+            past = (numeric[rows, j], numeric[rows, j] - change)
         grid = (peers or {}).get(record.name)
-        if grid is not None and len(uniques) and record.kind not in ("flag", "category", "rank"):
-            refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
-            if record.description_if_zero is not None:  # "nothing paid" needs no peers
-                refs = np.where(np.asarray(uniques, dtype=np.float64) == 0, "", refs)
-            said = [
-                s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
-                for s, r, o in zip(said, refs, own, strict=True)
-            ]
-        described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
-        texts[rows, slots] = described[codes]
+        texts[rows, slots] = _feature_texts(record, values, past, grid, currency)
     return texts
+
+
+def _feature_texts(
+    record: FeatureInfo,
+    values: np.ndarray,
+    past: tuple[np.ndarray, np.ndarray] | None,
+    grid: Any,
+    currency: str,
+) -> np.ndarray:
+    """The sentences of one feature's reasons, one per row of ``values``.
+
+    Worded once per distinct value (with ``past``, the (value, previous value) arrays: once
+    per pair, compared with the own past), then compared with the peers of ``grid`` when
+    the sentence does not already say its past and stays within :data:`MAX_REASON_CHARS`.
+    """
+    if past is None:
+        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+        said = [record.describe(_plain(u), currency) for u in uniques]
+        own = [False] * len(uniques)
+    else:  # (value, previous value) pairs: compare with the own past
+        pairs = pd.Series(list(zip(*past, strict=True)), dtype=object)
+        codes, pair_uniques = pd.factorize(pairs, use_na_sentinel=True)
+        said = _past_sentences(record, pair_uniques, currency)
+        uniques = [u[0] for u in pair_uniques]
+        own = [", down from" in s or ", up from" in s for s in said]
+    if grid is not None and len(uniques) and record.kind not in ("flag", "category", "rank"):
+        refs = _peer_text(np.asarray(uniques, dtype=np.float64), np.asarray(grid), record.kind)
+        if record.description_if_zero is not None:  # "nothing paid" needs no peers
+            refs = np.where(np.asarray(uniques, dtype=np.float64) == 0, "", refs)
+        said = [
+            s + r if r and not o and len(s) + len(r) <= MAX_REASON_CHARS else s
+            for s, r, o in zip(said, refs, own, strict=True)
+        ]
+    described = np.array(said + [record.describe(np.nan, currency)], dtype=object)
+    return described[codes]
+
+
+def _past_sentences(record: FeatureInfo, pairs: Any, currency: str) -> list[str]:
+    """The sentence of each (value, previous value) pair, its past added when it fits."""
+    plain = [record.describe(_plain(u[0]), currency) for u in pairs]
+    said = [
+        s + _past_text(u[0], u[1], record, currency) if s else s
+        for s, u in zip(plain, pairs, strict=True)
+    ]
+    return [s if len(s) <= MAX_REASON_CHARS else p for s, p in zip(said, plain, strict=True)]

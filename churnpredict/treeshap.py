@@ -80,17 +80,23 @@ def _training_categories(
         for j in categorical:
             if names[j] in learned:
                 out[j] = list(learned[names[j]])
-    missing = [j for j in categorical if out[j] is None]
-    if missing and hasattr(booster, "get_categories"):  # xgboost >= 3.1 stores them
-        try:
-            cats = booster.get_categories(export_to_arrow=True)
-            arrays = [] if cats.empty() else cats.to_arrow()
-        except Exception:  # older formats or builds without arrow export
-            arrays = []
-        for j, (_, arr) in enumerate(arrays):
-            if j in out and out[j] is None and arr is not None:
-                out[j] = arr.to_pylist()
+    if any(out[j] is None for j in categorical):
+        for j, known in _booster_categories(booster).items():
+            if j in out and out[j] is None:
+                out[j] = known
     return out
+
+
+def _booster_categories(booster: Any) -> dict[int, list[Any]]:
+    """The categories the booster stores per feature (xgboost >= 3.1), else none."""
+    if not hasattr(booster, "get_categories"):
+        return {}
+    try:
+        cats = booster.get_categories(export_to_arrow=True)
+        arrays = [] if cats.empty() else cats.to_arrow()
+    except Exception:  # older formats or builds without arrow export
+        arrays = []
+    return {j: arr.to_pylist() for j, (_, arr) in enumerate(arrays) if arr is not None}
 
 
 # --------------------------------------------------------------------------- input matrix
@@ -124,65 +130,13 @@ class PreparedInputs:
 
 
 def _prepare(model: Any, booster: Any, X: Any) -> PreparedInputs:
+    """The model inputs of ``X`` (a DataFrame by feature name, else a 2-D array)."""
     names = _feature_names(model, booster)
     n_features = booster.num_features()
     types = booster.feature_types or ["float"] * n_features
     categorical = [j for j, t in enumerate(types) if t == "c"]
     if isinstance(X, pd.DataFrame):
-        if names is None:
-            names = [str(c) for c in X.columns]
-            if len(names) != n_features:
-                raise ChurnModelError(
-                    f"X has {len(names)} columns but the model uses {n_features} features; "
-                    f"pass the feature columns used in training"
-                )
-        missing = [n for n in names if n not in X.columns]
-        if missing:
-            raise ChurnModelError(
-                f"X lacks {len(missing)} feature column(s) the model was trained on: "
-                f"{missing[:5]}; build the features with the builders used in training"
-            )
-        frame = X[names] if list(X.columns) != names else X
-        cats = _training_categories(model, booster, names, categorical)
-        matrix = np.empty((len(names), len(frame)), dtype=np.float32)
-        for j, name in enumerate(names):
-            col = frame[name]
-            if j in cats:
-                known = cats[j]
-                if known is None:
-                    if not isinstance(col.dtype, pd.CategoricalDtype):
-                        raise ChurnModelError(
-                            f"feature {name!r} is categorical in the model but X holds {col.dtype}"
-                            f"; pass it as a pandas 'category' column as in training"
-                        )
-                    codes = col.cat.codes.to_numpy()
-                else:
-                    # position in the training categories; unseen values and NaN give -1
-                    if isinstance(col.dtype, pd.CategoricalDtype) or not (
-                        known and all(isinstance(c, str) for c in known)
-                    ):
-                        values = col.astype(object)
-                    else:
-                        values = col.astype("string").astype(object)
-                    codes = pd.Index(known, dtype=object).get_indexer(
-                        values.where(values.notna(), None)
-                    )
-                matrix[j] = np.where(codes < 0, np.nan, codes.astype(np.float32))
-            else:
-                dtype = col.dtype
-                if isinstance(dtype, pd.CategoricalDtype) or not (
-                    pd.api.types.is_numeric_dtype(dtype)
-                    or pd.api.types.is_bool_dtype(dtype)
-                    or pd.api.types.is_object_dtype(dtype)
-                ):
-                    raise ChurnModelError(
-                        f"feature {name!r} is numeric in the model but X holds {dtype}; build "
-                        f"the features with the same builders and types as in training"
-                    )
-                if pd.api.types.is_object_dtype(dtype):
-                    col = pd.to_numeric(col, errors="coerce")
-                matrix[j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        return PreparedInputs(matrix, frame, names, X.index, cats)
+        return _prepare_frame(model, booster, X, names, categorical)
     arr = np.asarray(X)
     if arr.ndim != 2 or arr.shape[1] != n_features:
         raise ChurnModelError(
@@ -198,6 +152,78 @@ def _prepare(model: Any, booster: Any, X: Any) -> PreparedInputs:
     return PreparedInputs(
         matrix, None, names, pd.RangeIndex(arr.shape[0]), {j: None for j in categorical}
     )
+
+
+def _prepare_frame(
+    model: Any, booster: Any, X: pd.DataFrame, names: list[str] | None, categorical: list[int]
+) -> PreparedInputs:
+    """The model inputs of a DataFrame: its feature columns in model order, each as float32
+    (categoricals as their training codes)."""
+    n_features = booster.num_features()
+    if names is None:
+        names = [str(c) for c in X.columns]
+        if len(names) != n_features:
+            raise ChurnModelError(
+                f"X has {len(names)} columns but the model uses {n_features} features; "
+                f"pass the feature columns used in training"
+            )
+    missing = [n for n in names if n not in X.columns]
+    if missing:
+        raise ChurnModelError(
+            f"X lacks {len(missing)} feature column(s) the model was trained on: "
+            f"{missing[:5]}; build the features with the builders used in training"
+        )
+    frame = X[names] if list(X.columns) != names else X
+    cats = _training_categories(model, booster, names, categorical)
+    matrix = np.empty((len(names), len(frame)), dtype=np.float32)
+    for j, name in enumerate(names):
+        col = frame[name]
+        if j in cats:
+            matrix[j] = _category_codes(col, name, cats[j])
+        else:
+            matrix[j] = _numeric_values(col, name)
+    return PreparedInputs(matrix, frame, names, X.index, cats)
+
+
+def _category_codes(col: pd.Series, name: str, known: list[Any] | None) -> np.ndarray:
+    """A categorical feature as the codes the model was trained on (NaN: unseen or missing).
+
+    Without the training categories, the column must be a pandas categorical: its own codes.
+    """
+    if known is None:
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            raise ChurnModelError(
+                f"feature {name!r} is categorical in the model but X holds {col.dtype}"
+                f"; pass it as a pandas 'category' column as in training"
+            )
+        codes = col.cat.codes.to_numpy()
+    else:
+        # position in the training categories; unseen values and NaN give -1
+        if isinstance(col.dtype, pd.CategoricalDtype) or not (
+            known and all(isinstance(c, str) for c in known)
+        ):
+            values = col.astype(object)
+        else:
+            values = col.astype("string").astype(object)
+        codes = pd.Index(known, dtype=object).get_indexer(values.where(values.notna(), None))
+    return np.where(codes < 0, np.nan, codes.astype(np.float32))
+
+
+def _numeric_values(col: pd.Series, name: str) -> np.ndarray:
+    """A numeric feature as float64 (text read as numbers, unreadable text as NaN)."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+    ):
+        raise ChurnModelError(
+            f"feature {name!r} is numeric in the model but X holds {dtype}; build "
+            f"the features with the same builders and types as in training"
+        )
+    if pd.api.types.is_object_dtype(dtype):
+        col = pd.to_numeric(col, errors="coerce")
+    return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -332,39 +358,22 @@ def _parse(booster: Any) -> _Forest:
 
 
 # --------------------------------------------------------------------------- kernels
-def _paths_py(tree_start, feature, left, right, cover, value, max_depth):  # pragma: no cover
-    """Per node: bit of its split feature on the path; per leaf: path features and zero fractions.
+def _walk_paths_py(tree_start, feature, left, right, cover, width):  # pragma: no cover
+    """Walk every tree from its root: the features on the path to each node, their zero
+    fractions and the path's length, and per internal node the bit of its split feature.
 
     A feature split on several times along a path counts once (its conditions and cover
-    fractions multiply), as in TreeSHAP's path merging.
+    fractions multiply), as in TreeSHAP's path merging. Children come after their parent
+    (breadth-first order), so one pass per tree fills them.
     """
     n_nodes = feature.shape[0]
-    width = max(max_depth, 1)
     path_feat = np.full((n_nodes, width), -1, dtype=np.int64)
     path_zero = np.ones((n_nodes, width), dtype=np.float64)
     path_len = np.zeros(n_nodes, dtype=np.int64)
     node_bit = np.zeros(n_nodes, dtype=np.int64)
-    node_leaf = np.full(n_nodes, -1, dtype=np.int64)
-    n_leaves = 0
-    for g in range(n_nodes):
-        if left[g] < 0:
-            node_leaf[g] = n_leaves
-            n_leaves += 1
-    leaf_d = np.zeros(n_leaves, dtype=np.int64)
-    leaf_fstart = np.zeros(n_leaves + 1, dtype=np.int64)
-    leaf_tstart = np.zeros(n_leaves + 1, dtype=np.int64)
-    leaf_value = np.zeros(n_leaves, dtype=np.float64)
-    expected = 0.0
-    n_trees = tree_start.shape[0] - 1
-    for t in range(n_trees):
-        root = tree_start[t]
+    for t in range(tree_start.shape[0] - 1):
         for g in range(tree_start[t], tree_start[t + 1]):
             if left[g] < 0:
-                leaf = node_leaf[g]
-                leaf_d[leaf] = path_len[g]
-                leaf_value[leaf] = value[g]
-                if cover[root] > 0:
-                    expected += value[g] * cover[g] / cover[root]
                 continue
             f = feature[g]
             k = path_len[g]
@@ -380,6 +389,39 @@ def _paths_py(tree_start, feature, left, right, cover, value, max_depth):  # pra
                 path_len[c] = path_len[g] + 1 if k == path_len[g] else path_len[g]
                 path_feat[c, k] = f
                 path_zero[c, k] *= cover[c] / cover[g] if cover[g] > 0 else 0.0
+    return path_feat, path_zero, path_len, node_bit
+
+
+def _paths_py(tree_start, feature, left, right, cover, value, max_depth):  # pragma: no cover
+    """Per node: bit of its split feature on the path; per leaf: path features and zero fractions.
+
+    The paths come from :func:`_walk_paths_py`; here the leaves are numbered, their values
+    and path lengths gathered with the offsets of their features and subset tables, and the
+    expected value (each tree's leaves weighted by cover) summed.
+    """
+    n_nodes = feature.shape[0]
+    path_feat, path_zero, path_len, node_bit = _walk_paths_py(
+        tree_start, feature, left, right, cover, max(max_depth, 1)
+    )
+    node_leaf = np.full(n_nodes, -1, dtype=np.int64)
+    n_leaves = 0
+    for g in range(n_nodes):
+        if left[g] < 0:
+            node_leaf[g] = n_leaves
+            n_leaves += 1
+    leaf_d = np.zeros(n_leaves, dtype=np.int64)
+    leaf_value = np.zeros(n_leaves, dtype=np.float64)
+    expected = 0.0
+    for t in range(tree_start.shape[0] - 1):
+        root = tree_start[t]
+        for g in range(tree_start[t], tree_start[t + 1]):
+            if left[g] < 0:
+                leaf_d[node_leaf[g]] = path_len[g]
+                leaf_value[node_leaf[g]] = value[g]
+                if cover[root] > 0:
+                    expected += value[g] * cover[g] / cover[root]
+    leaf_fstart = np.zeros(n_leaves + 1, dtype=np.int64)
+    leaf_tstart = np.zeros(n_leaves + 1, dtype=np.int64)
     for leaf in range(n_leaves):
         d = leaf_d[leaf]
         leaf_fstart[leaf + 1] = leaf_fstart[leaf] + d
@@ -554,9 +596,10 @@ def _kernels() -> tuple[Callable, Callable, Callable]:
     """
     import numba
 
-    def jit(func: Callable, **kwargs: Any) -> Callable:
+    def jit(func: Callable, helpers: dict[str, Callable] | None = None, **kwargs: Any) -> Callable:
         glb = dict(func.__globals__)
         glb["prange"] = numba.prange
+        glb.update(helpers or {})  # kernels a kernel calls, compiled too
         fn = type(func)(func.__code__, glb, func.__name__, func.__defaults__, func.__closure__)
         fn.__qualname__ = func.__qualname__
         fn.__module__ = func.__module__
@@ -565,7 +608,8 @@ def _kernels() -> tuple[Callable, Callable, Callable]:
         except RuntimeError:  # no writable cache directory
             return numba.njit(nogil=True, **kwargs)(fn)
 
-    return jit(_paths_py), jit(_tables_py, parallel=True), jit(_shap_py, parallel=True)
+    paths = jit(_paths_py, {"_walk_paths_py": jit(_walk_paths_py)})
+    return paths, jit(_tables_py, parallel=True), jit(_shap_py, parallel=True)
 
 
 def _build_tables(forest: _Forest) -> _Forest:

@@ -405,6 +405,32 @@ def test_json_state_round_trips_exactly(value):
     assert _same(value, from_json(json.loads(text)))
 
 
+def test_json_state_encodes_each_value_by_its_most_specific_type():
+    """A numpy float is not a float, a bool not an int, a Timestamp (or NaT) not a datetime."""
+    import datetime as dt
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    assert to_json(np.float64(0.5)) == {"__type__": "numpy", "dtype": "float64", "value": 0.5}
+    assert to_json(True) is True and to_json(Level.HIGH) == 3 and type(to_json(Level.HIGH)) is int
+    assert to_json(pd.NaT) == {"__type__": "nat"}
+    assert to_json(pd.Timestamp("2024-01-02"))["__type__"] == "timestamp"
+    assert to_json(dt.datetime(2024, 1, 2))["__type__"] == "datetime"
+    assert to_json(pd.Timedelta("1D"))["__type__"] == "timedelta"
+    assert to_json(pd.DatetimeIndex(["2024-01-02"]))["__type__"] == "index"
+    values = [np.float64(0.5), pd.Timestamp("2024-01-02", tz="UTC"), {1: frozenset({2})}]
+    assert _same(values, from_json(json.loads(json.dumps(to_json(values)))))
+    assert from_json(json.loads(json.dumps(to_json(pd.NaT)))) is pd.NaT
+    with pytest.raises(TypeError, match=r"x holds a builtins.complex"):
+        to_json(1j, "x")
+    with pytest.raises(ValueError, match="unknown value type 'spam'"):
+        from_json({"__type__": "spam"})
+    with pytest.raises(ValueError, match="unknown value type"):
+        from_json({"__type__": ["not", "a", "tag"]})
+
+
 def test_logistic_baseline_bundle_is_json_and_matches_sklearn(data, tmp_path):
     pipe = ChurnPipeline(model=LogisticBaseline(), n_cutoffs=6).fit(data, as_of=AS_OF)
     X = pipe.features(data, "2024-12-31")

@@ -369,6 +369,90 @@ def test_list_options_are_checked_once_and_frozen():
         options.replace(top=-2)
 
 
+def test_list_options_single_bad_values_keep_their_messages():
+    from churnpredict.export import ListOptionError, ListOptions
+
+    said = {
+        "rank_by": ({"rank_by": "mrr"}, "rank_by='mrr'; expected 'probability' or 'revenue'"),
+        "top": ({"top": 2.0}, "top=2.0; expected a non-negative integer or None"),
+        "min_probability": (
+            {"min_probability": float("nan")},
+            "min_probability=nan; expected a probability between 0 and 1, or None",
+        ),
+        "extra_columns": ({"extra_columns": [1]}, "extra_columns=[1]; expected column names"),
+        "status": (
+            {"status": []},
+            "status=[]; expected 'all', one of ['active', 'lapsed', 'new'] or a list of them",
+        ),
+        "holdout": (
+            {"holdout": "0.2"},
+            "holdout='0.2'; expected the control share, strictly between 0 and 1 (e.g. 0.2)",
+        ),
+        "random_state": (
+            {"holdout": 0.5, "random_state": True},
+            "random_state=True; expected a non-negative integer seed",
+        ),
+    }
+    for option, (kwargs, message) in said.items():
+        with pytest.raises(ListOptionError) as err:
+            ListOptions(**kwargs)
+        assert (err.value.option, str(err.value)) == (option, message)
+    stored = ListOptions(top=np.int64(4), min_probability=1, holdout=0.5, random_state=np.int32(2))
+    assert [type(v) for v in (stored.top, stored.min_probability, stored.random_state)] == [
+        int,
+        float,
+        int,
+    ]
+    assert ListOptions(status=None).status == "all"
+
+
+def test_list_options_from_config_reads_what_the_command_line_reads():
+    from churnpredict.cli.settings import list_options
+    from churnpredict.export import ListOptionError, ListOptions
+
+    config = {
+        "horizon": "28D",  # not a list option: left alone
+        "score": {
+            "top": 50,
+            "min_probability": 0.1,
+            "rank_by": "revenue",
+            "extra_columns": ["plan"],
+            "status": "active",
+        },
+        "tiers": {"high": 0.5, "medium": 0.2},
+        "actions": {"payments": "Call about the card", "lapsed": {"engagement": "Voucher"}},
+    }
+    options = ListOptions.from_config(config)
+    assert options == list_options(config)
+    assert (options.top, options.rank_by, options.extra_columns, options.status) == (
+        50,
+        "revenue",
+        ("plan",),
+        ("active",),
+    )
+    assert dict(options.tiers) == {"high": 0.5, "medium": 0.2, "low": 0.0}
+    assert options.actions["lapsed"]["engagement"] == "Voucher"
+    # flags over the config; None is "not given"
+    flags = {"top": 5, "rank_by": None, "status": "new", "holdout": 0.25, "random_state": 3}
+    over = ListOptions.from_config(config, **flags)
+    assert over == list_options(config, top=5, status="new", holdout=0.25, seed=3)
+    assert (over.top, over.rank_by, over.status, over.holdout) == (5, "revenue", ("new",), 0.25)
+    # an empty config is every default
+    assert ListOptions.from_config({}) == ListOptions() == list_options({})
+    with pytest.raises(ListOptionError, match=r"unknown key\(s\) \['min_prob'\] in \[score\]"):
+        ListOptions.from_config({"score": {"min_prob": 0.2}})
+    with pytest.raises(ListOptionError, match=r"\[score\] = 3; expected a table"):
+        ListOptions.from_config({"score": 3})
+    with pytest.raises(ListOptionError) as err:
+        ListOptions.from_config({"score": {"top": -1}})
+    assert err.value.option == "top"
+    with pytest.raises(ListOptionError) as err:
+        ListOptions.from_config({"tiers": {"high": 2}})
+    assert err.value.option == "tiers"
+    with pytest.raises(TypeError):
+        ListOptions.from_config({}, colour="red")
+
+
 def test_at_risk_list_takes_list_options_or_keywords_not_both():
     from churnpredict.export import ListOptions
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -174,43 +174,70 @@ def format_value(
     """
     if kind in ("category", "flag") or isinstance(value, str):
         return str(value).replace("_", " ")
-    value = float(value)
-    if kind == "count":
-        text = _count_text(value)
-        return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
-    if kind == "rate":
-        text = _number(value, 2 if abs(value) < 1 else 1)
-        return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
-    if kind in ("money", "money_change"):
-        text = _amount_text(abs(value))
-        if kind == "money_change":
-            sign = "+" if value > 0 else "-"
-        else:
-            sign = "-" if value < 0 and text.strip("0.,") else ""
-        return f"{sign}{currency}{text}" if currency else f"amount {sign}{text}"
-    if kind == "rank":  # a share of customers: never "100%" of them (the customer is one)
-        return f"{min(math.floor(value * 100), 99):.0f}%" if value >= 0 else f"{value:.0%}"
-    if kind == "share":
-        return f"{value:.0%}"
-    if kind == "days":
-        return duration_text(value)
-    if kind == "seconds":
-        for limit, size, unit in (
-            (90, 1, "second"),
-            (5400, 60, "minute"),
-            (math.inf, 3600, "hour"),
-        ):
-            if abs(value) < limit:
-                text = _number(value / size)
-                return f"{text} {plural(unit, float(text.replace(',', '')))}"
-    if kind == "change":
-        text = _count_text(abs(value))
-        sign = "+" if value > 0 else "-"
-        unit = f" {plural(noun, float(text.replace(',', '')))}" if noun else ""
-        return f"{sign}{text}{unit}"
-    if kind == "share_change":
-        return f"{value:+.0%}"
+    return _VALUE_TEXTS.get(kind, _number_text)(float(value), noun, currency)
+
+
+def _counted(text: str, noun: str | None) -> str:
+    """``text`` followed by ``noun`` in the number it says ("3 failed payments")."""
+    return f"{text} {plural(noun, float(text.replace(',', '')))}" if noun else text
+
+
+def _count_value(value: float, noun: str | None, currency: str) -> str:
+    return _counted(_count_text(value), noun)
+
+
+def _rate_value(value: float, noun: str | None, currency: str) -> str:
+    return _counted(_number(value, 2 if abs(value) < 1 else 1), noun)
+
+
+def _money_value(value: float, noun: str | None, currency: str) -> str:
+    text = _amount_text(abs(value))
+    sign = "-" if value < 0 and text.strip("0.,") else ""
+    return f"{sign}{currency}{text}" if currency else f"amount {sign}{text}"
+
+
+def _money_change_value(value: float, noun: str | None, currency: str) -> str:
+    text = _amount_text(abs(value))
+    sign = "+" if value > 0 else "-"
+    return f"{sign}{currency}{text}" if currency else f"amount {sign}{text}"
+
+
+def _rank_value(value: float, noun: str | None, currency: str) -> str:
+    # a share of customers: never "100%" of them (the customer is one)
+    return f"{min(math.floor(value * 100), 99):.0f}%" if value >= 0 else f"{value:.0%}"
+
+
+def _seconds_value(value: float, noun: str | None, currency: str) -> str:
+    for limit, size, unit in ((90, 1, "second"), (5400, 60, "minute"), (math.inf, 3600, "hour")):
+        if abs(value) < limit:
+            return _counted(_number(value / size), unit)
+    return _number(value)  # NaN
+
+
+def _change_value(value: float, noun: str | None, currency: str) -> str:
+    text = _count_text(abs(value))
+    sign = "+" if value > 0 else "-"
+    return f"{sign}{_counted(text, noun)}"
+
+
+def _number_text(value: float, noun: str | None, currency: str) -> str:
     return _number(value)
+
+
+#: How :func:`format_value` writes a number of each kind: ``text(value, noun, currency)``;
+#: any other kind (``number``) as a plain number.
+_VALUE_TEXTS: dict[str, Callable[[float, str | None, str], str]] = {
+    "count": _count_value,
+    "rate": _rate_value,
+    "money": _money_value,
+    "money_change": _money_change_value,
+    "rank": _rank_value,
+    "share": lambda value, noun, currency: f"{value:.0%}",
+    "days": lambda value, noun, currency: duration_text(value),
+    "seconds": _seconds_value,
+    "change": _change_value,
+    "share_change": lambda value, noun, currency: f"{value:+.0%}",
+}
 
 
 def is_zero_change(value: np.ndarray, kind: str) -> np.ndarray:
