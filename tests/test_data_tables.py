@@ -1,19 +1,11 @@
-"""churnpredict.tables: the input-table rules, public and re-exported by churnpredict.data."""
+"""churnpredict.tables and churnpredict.dates: the input-table rules and reading times."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from churnpredict import ChurnDataError, data, dates, tables
-
-
-def test_data_reexports_the_table_rules():
-    for name in ("SCHEMA", "TableSchema", "PAYMENT_STATUSES", "CHURN_TYPES"):
-        assert getattr(data, name) is getattr(tables, name)
-    assert data.TIME_RANGE is dates.TIME_RANGE
-    assert set(tables.__all__) <= set(dir(tables))
-    assert set(dates.__all__) <= set(dir(dates))
+from churnpredict import ChurnDataError, dates, tables
 
 
 def test_format_examples_shows_distinct_values_and_how_many_more():
