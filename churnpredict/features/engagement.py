@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex, missing_as_zero, sums_between
@@ -21,10 +20,10 @@ from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _parse_windows,
     _positive_window,
-    as_rows,
     not_observed,
     recorded_since,
     window_label,
@@ -164,7 +163,7 @@ class EngagementFeatures(FeatureBuilder):
         self.max_event_types = max_event_types
 
     # ------------------------------------------------------------------ fit
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """The activity columns and the event-type counts before the rows' latest cutoff.
 
         Parameters
@@ -181,8 +180,6 @@ class EngagementFeatures(FeatureBuilder):
             given), ``latest`` (their latest cutoff; None without rows) and ``counts``
             (event type -> events, types seen only).
         """
-        self.fit_parameters()
-        self.require_tables(data)
         activity = data.activity
         stats: dict[str, Any] = {
             "has_value": "value" in activity.columns,
@@ -197,10 +194,9 @@ class EngagementFeatures(FeatureBuilder):
         codes, uniques = _event_codes(data)
         latest = None
         if rows is not None:
-            feature_rows = as_rows(data, rows)
-            if len(feature_rows) == 0:
+            if len(rows) == 0:
                 return stats
-            latest = pd.Timestamp(feature_rows.cutoffs.max())
+            latest = pd.Timestamp(rows.cutoffs.max())
         counts = _count_types(codes, len(uniques), activity["timestamp"], latest)
         seen = np.flatnonzero(counts)
         stats["latest"] = latest
@@ -235,19 +231,14 @@ class EngagementFeatures(FeatureBuilder):
             "counts": counts,
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> EngagementFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate the parameters and keep the most frequent event types.
 
         Parameters
         ----------
         stats : dict
             :meth:`fit_statistics` of the whole data, or :meth:`combine_statistics` of parts.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.has_value_ = bool(stats["has_value"])
         self.value_kind_ = stats.get("value_kind")
         if self.event_types is None or not stats["has_event"]:
@@ -264,10 +255,8 @@ class EngagementFeatures(FeatureBuilder):
             self.event_types_ = order[: self.max_event_types]
         else:
             self.event_types_ = list(self.event_types)
-        self.fitted_ = True
-        return self
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Check the parameters and set what follows from them alone."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = (
@@ -307,9 +296,8 @@ class EngagementFeatures(FeatureBuilder):
     def _type_slugs(self) -> list[str]:
         return _slugs(self.event_types_)
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "event_types_")
         g = self.group
         types = list(zip(self.event_types_, self._type_slugs(), strict=True))
         # a customer younger than a month who is silent (or has never been active) is new,
@@ -450,7 +438,7 @@ class EngagementFeatures(FeatureBuilder):
         )
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Engagement features for every (customer_id, cutoff) row.
 
         Parameters
@@ -463,9 +451,6 @@ class EngagementFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
-        check_is_fitted(self, "event_types_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import sums_between
@@ -23,6 +22,7 @@ from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
@@ -86,14 +86,13 @@ class MonetaryFeatures(FeatureBuilder):
         self.windows = windows
         self.price_change_lookback = price_change_lookback
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [
@@ -154,7 +153,7 @@ class MonetaryFeatures(FeatureBuilder):
         ]
         return infos + _refund_infos(self.windows_, g)
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Monetary features for (customer_id, cutoff) rows.
 
         Parameters
@@ -167,9 +166,6 @@ class MonetaryFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         amount = data.payments["amount"].to_numpy(dtype=np.float64)
@@ -355,14 +351,13 @@ class SpendFeatures(FeatureBuilder):
         self.windows = windows
         self.trend_window = trend_window
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = _positive_window(self.trend_window, "trend_window")
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [
@@ -427,7 +422,7 @@ class SpendFeatures(FeatureBuilder):
         ]
         return infos + _refund_infos(self.windows_, g)
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Spend features for (customer_id, cutoff) rows.
 
         Parameters
@@ -440,9 +435,6 @@ class SpendFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
         codes, cutoffs = rows.codes, rows.cutoffs
         out = _Columns([info.name for info in self.feature_info()], len(rows))
         index, paid = _succeeded(data)

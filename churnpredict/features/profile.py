@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, LeakageWarning
 from ..params import deprecate_positional_args
-from ._base import FeatureBuilder, FeatureInfo, as_rows
+from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["ProfileFeatures"]
 
@@ -175,7 +174,7 @@ class ProfileFeatures(FeatureBuilder):
         self.max_categories = max_categories
 
     # ------------------------------------------------------------------ fit
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """The candidate columns and, per column, what choosing and encoding it needs.
 
         Parameters
@@ -193,11 +192,10 @@ class ProfileFeatures(FeatureBuilder):
             for numbers, ``present``, ``min`` and ``max``; for text the ``counts`` of each
             value.
         """
-        self.fit_parameters()
         customers = data.customers
         sample = customers
         if rows is not None:
-            seen = np.bincount(as_rows(data, rows).codes, minlength=len(customers))
+            seen = np.bincount(rows.codes, minlength=len(customers))
             sample = customers.iloc[np.flatnonzero(seen)]  # each customer in rows, once
         candidates = self._candidates(data)
         return {
@@ -224,19 +222,14 @@ class ProfileFeatures(FeatureBuilder):
             "columns": columns,
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> ProfileFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Choose the columns and learn the categories of text columns.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.dropped_: dict[str, str] = {}
         self.leaky_columns_: list[str] = []
         time_varying = set(self.time_varying or ())
@@ -266,12 +259,10 @@ class ProfileFeatures(FeatureBuilder):
                 f"feature because there is no payments table to give its point-in-time value; add "
                 f"payments, or pass ProfileFeatures(exclude={self.leaky_columns_!r})",
                 LeakageWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self.fitted_ = True
-        return self
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Check the parameters and set what follows from them alone."""
         m = self.max_categories
         if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
@@ -371,9 +362,8 @@ class ProfileFeatures(FeatureBuilder):
         self.other_values_[col] = other
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "columns_")
         infos = []
         for col in self.columns_:
             label = _escape(str(col).replace("_", " "))
@@ -389,7 +379,7 @@ class ProfileFeatures(FeatureBuilder):
         return infos
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Profile features for every (customer_id, cutoff) row.
 
         Parameters
@@ -402,8 +392,6 @@ class ProfileFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed by ``rows.index``; float64 columns, ``category`` for text columns.
         """
-        check_is_fitted(self, "columns_")
-        rows = as_rows(data, rows)
         customers = data.customers
         missing = [c for c in self.columns_ if c not in customers.columns]
         if missing:

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import EventIndex, sums_between
@@ -33,11 +32,11 @@ from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
     _positive_window,
-    as_rows,
     window_label,
     window_text,
 )
@@ -261,7 +260,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Check the parameters and parse the windows."""
         if self.source not in _SOURCES:
             raise ValueError(f"source={self.source!r}; expected one of {_SOURCES}")
@@ -284,7 +283,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             )
         return source
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """Validate the parameters; the purchase source and whether purchases carry a value.
 
         Parameters
@@ -297,7 +296,6 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         dict
             ``source`` (``"activity"`` or ``"payments"``) and ``has_value``.
         """
-        self.fit_parameters()
         source = self._checked_source(self._source(data))  # checked early, on every part
         return {
             "source": source,
@@ -305,28 +303,20 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             or (source == "activity" and "value" in data.activity.columns),
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> PurchaseHistoryFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate the parameters and take the purchase source.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.source_ = self._checked_source(stats["source"])
         self.has_value_ = bool(stats["has_value"])
-        self.fitted_ = True
-        return self
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "trend_windows_")
         g = "engagement"
         day = pd.Timedelta(days=1)
         infos = [
@@ -591,7 +581,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         sorted_values = None if values is None else index.sorted_values(values)
         return _Orders(index, sorted_values, len(data.customers))
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Purchase-history features for every (customer_id, cutoff) row.
 
         Parameters
@@ -604,9 +594,6 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
-        check_is_fitted(self, "trend_windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)

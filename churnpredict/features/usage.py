@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ..bgnbd import expected_purchases, fit_bgnbd, p_no_purchase
 from ..data import EventData
@@ -24,10 +23,10 @@ from ..params import deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _parse_windows,
     _positive_window,
-    as_rows,
     not_observed,
     recorded_since,
     window_label,
@@ -111,16 +110,15 @@ class UsageFeatures(FeatureBuilder):
         self.bgnbd = bgnbd
         self.min_customers = min_customers
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Check the windows, the session gap and the horizon."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.session_gap_ = _positive_window(self.session_gap, "session_gap")
         self.horizon_ = _positive_window(self.horizon, "horizon")
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         infos: list[FeatureInfo] = []
         for w in self.windows_:
@@ -217,7 +215,7 @@ class UsageFeatures(FeatureBuilder):
         return infos
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
         """Usage features for every (customer_id, cutoff) row.
 
         Parameters
@@ -230,9 +228,6 @@ class UsageFeatures(FeatureBuilder):
         pandas.DataFrame
             Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
         """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
