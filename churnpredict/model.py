@@ -42,6 +42,7 @@ from .params import (
     Options,
     ParameterChecksMixin,
     Real,
+    checks_parameters,
     deprecate_positional_args,
 )
 from .summary import SummaryReprMixin, summary_frame
@@ -208,6 +209,7 @@ class ChurnModel(
             raise ChurnModelError(f"horizon={self.horizon!r}: {exc}") from None
 
     # ------------------------------------------------------------------ planning
+    @checks_parameters
     def plan_fit(
         self, index: pd.Index, y: Any, *, counts: Any = None, sample_weight: Any = None
     ) -> FitPlan:
@@ -237,7 +239,6 @@ class ChurnModel(
         ChurnModelError
             For bad parameters, or folds without both classes or without training cutoffs.
         """
-        self.check_params()
         return make_fit_plan(
             index,
             y,
@@ -314,6 +315,7 @@ class ChurnModel(
         return int(booster.best_iteration)
 
     # ------------------------------------------------------------------ fit
+    @checks_parameters
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
         """Fit with early stopping and calibration on the validation fold, then refit on all rows.
 
@@ -341,7 +343,6 @@ class ChurnModel(
         ``QuantileDMatrix`` (float32 values, one byte per value once binned), so no typed
         copy of ``X`` is made; see :mod:`churnpredict.model_matrix`.
         """
-        self.check_params()
         source, y = self._checked_input(X, y, reset=True)
         target = self._encode_target(source, y)
         weight = self._sample_weight(sample_weight, len(target))
@@ -742,6 +743,7 @@ class LogisticBaseline(
         self.class_weight = class_weight
         self.max_iter = max_iter
 
+    @checks_parameters
     def fit(self, X: Any, y: Any) -> LogisticBaseline:
         """Fit the imputation, scaling, encoding and logistic regression.
 
@@ -754,7 +756,6 @@ class LogisticBaseline(
         -------
         LogisticBaseline
         """
-        self.check_params()
         frame, y = self._validated_frame(X, y, reset=True)
         target = self._encode_target(frame, y)
         categorical = [c for c in frame.columns if c in self.categories_]

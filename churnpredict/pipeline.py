@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import (
     ChurnDataError,
     ChurnModelError,
+    ChurnParameterError,
     LeakageWarning,
     ModelQualityWarning,
     SeasonWarning,
@@ -38,12 +39,21 @@ from .features import (
 from .labels import customer_status, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
-from .params import deprecate_positional_args
+from .params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    Integer,
+    Options,
+    ParameterChecksMixin,
+    Real,
+    checks_parameters,
+    deprecate_positional_args,
+)
 from .progress import Progress, ProgressArg, reporter
 from .season import season_gap
 from .sizing import (
     EXPLAIN_BLOCK_ROWS,
-    check_train_sample,
     fit_builders_within_memory,
     float32_features,
     sized_training_cutoffs,
@@ -79,7 +89,7 @@ _SPAN_YEARS = round((TIME_RANGE[1] - TIME_RANGE[0]).days / 365.25)  # years data
 
 
 # --------------------------------------------------------------------------- pipeline
-class ChurnPipeline(SummaryReprMixin, BaseEstimator):
+class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
     """Feature builders and a churn model, trained on many cutoffs and scored at one.
 
     Parameters
@@ -206,6 +216,20 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "reason_directions_",
     )
 
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "horizon": AnyOf(Options("auto"), Duration()),
+        "label": Options("auto", "cancellation", "inactivity"),
+        "n_cutoffs": Integer(min=1),
+        "cutoff_freq": AnyOf(Options("auto"), Duration()),
+        "lookback": Duration(),
+        "business": Options("auto", *BUSINESS_KINDS),
+        "train_sample": AnyOf(
+            Options("auto", None),
+            Real(0, 1, closed="right"),
+            expected="'auto', a share in (0, 1] or None",
+        ),
+    }
+
     @deprecate_positional_args
     def __init__(
         self,
@@ -249,40 +273,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         return data
 
-    def check_params(self) -> None:
-        """Check the settings; raise :class:`ChurnModelError` naming a bad one."""
-        for name in ("horizon", "cutoff_freq", "lookback"):
-            if name != "lookback" and getattr(self, name) == "auto":
-                continue
-            try:
-                parse_window(getattr(self, name))
-            except ValueError as exc:
-                raise ChurnModelError(f"{name}={getattr(self, name)!r}: {exc}") from None
-        if self.label not in ("auto", "cancellation", "inactivity"):
-            raise ChurnModelError(
-                f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
-            )
-        if self.business not in ("auto", *BUSINESS_KINDS):
-            raise ChurnModelError(
-                f"business={self.business!r}; expected 'auto', 'subscription', 'purchases' "
-                f"or 'usage'"
-            )
-        n = self.n_cutoffs
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
-        # the cutoffs must fit in the times data may hold (1700..2199), whatever the data
-        # ("auto" spaces cutoffs at most DEFAULT_CUTOFF_FREQ apart)
+    def _check_parameter_combination(self) -> None:
+        """The training cutoffs must fit in the times data may hold; the model's own table.
+
+        ``n_cutoffs`` cutoffs ``cutoff_freq`` apart ("auto" spaces them at most
+        :data:`~churnpredict.training.DEFAULT_CUTOFF_FREQ` apart) must fit in 1700..2199,
+        whatever the data; a model with a parameter table (``ChurnModel``) is checked too, so
+        a bad model parameter is refused before any data is read.
+        """
         freq = DEFAULT_CUTOFF_FREQ if self.cutoff_freq == "auto" else parse_window(self.cutoff_freq)
-        years = n * (freq / pd.Timedelta(days=365.25))
+        years = self.n_cutoffs * (freq / pd.Timedelta(days=365.25))
         if years > _SPAN_YEARS:
-            raise ChurnModelError(
-                f"n_cutoffs={n!r} cutoffs every {horizon_text(freq)} span "
+            raise ChurnParameterError(
+                f"n_cutoffs={self.n_cutoffs!r} cutoffs every {horizon_text(freq)} span "
                 f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
                 f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
             )
-        check_train_sample(self.train_sample)
+        if isinstance(self.model, ParameterChecksMixin):
+            self.model.check_params()
 
     # ------------------------------------------------------------------ fit
+    @checks_parameters
     def fit(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
     ) -> ChurnPipeline:
@@ -396,6 +407,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             self.model_id_ = model_id(model, names)
         return self
 
+    @checks_parameters
     def training_plan(
         self, data: EventData, *, business: tuple[str, str] | None = None, as_of: Any = None
     ) -> TrainingPlan:
@@ -416,7 +428,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         -------
         TrainingPlan
         """
-        self.check_params()
         schedule = training_schedule(
             data, as_of, self.horizon, self.cutoff_freq, int(self.n_cutoffs)
         )
@@ -456,6 +467,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             schedule.note,
         )
 
+    @checks_parameters
     def fit_training(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -480,7 +492,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         """Fit everything; return the training features (float32 for a ChurnModel unless
         ``keep_features``: what XGBoost reads, in half the memory) and labels."""
         data = self._check_data(data)
-        self.check_params()
         self._forget_fit()
         as_of = None if as_of is None or data.is_snapshot else to_timestamp(as_of)
         plan = self.training_plan(data, as_of=as_of)

@@ -241,7 +241,6 @@ def fit_dask(
             f"Dask training supports ChurnModel only, got {type(model).__name__}; fit other "
             f"models with ChurnPipeline.fit on a sample"
         )
-    model.check_params()
     total = 4
     as_of = as_of_time(parts, as_of)
     cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), plan.cutoff_freq)

@@ -17,6 +17,7 @@ from ..data import EventData
 from ..eventindex import EventIndex
 from ..jsonstate import JSONStateMixin
 from ..labels import population
+from ..params import ParameterChecksMixin
 from ..windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
@@ -432,7 +433,7 @@ def as_rows(data: EventData, rows: Any) -> FeatureRows:
     return FeatureRows.from_index(data, population(data, rows).index)
 
 
-class FeatureBuilder(JSONStateMixin, BaseEstimator):
+class FeatureBuilder(ParameterChecksMixin, JSONStateMixin, BaseEstimator):
     """Base of every feature family: parameters in ``__init__``, ``fit``, ``build``.
 
     Subclasses set ``tables`` (the tables they need; the family is skipped when one is absent)
@@ -662,9 +663,10 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
         Raises
         ------
-        ValueError
-            Naming a parameter with a bad value.
+        ChurnParameterError
+            Naming a parameter with a bad value (a ``ValueError``).
         """
+        self.check_params()
         self._fit_parameters()
 
     def _fit_parameters(self) -> None:

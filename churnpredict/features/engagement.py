@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex, missing_as_zero, sums_between
-from ..params import deprecate_positional_args
+from ..params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    Integer,
+    Options,
+    Satisfies,
+    SequenceOf,
+    Windows,
+    deprecate_positional_args,
+)
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -145,6 +155,25 @@ class EngagementFeatures(FeatureBuilder):
     tables = ("activity",)
     group = "engagement"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "trend_window": AnyOf(None, Duration()),
+        "trend_weeks": AnyOf(
+            Integer(min=2),
+            Integer(0, 0),
+            None,
+            expected="an integer of at least 2 weeks (a slope needs two), or 0 or None to "
+            "leave it out",
+        ),
+        "event_types": AnyOf(
+            Options("auto", None),
+            Satisfies(
+                lambda types: SequenceOf(str).accepts(types) and len(set(types)) == len(types),
+                expected="a list of distinct event types such as ['login', 'export']",
+            ),
+        ),
+        "max_event_types": Integer(min=0),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -257,40 +286,14 @@ class EngagementFeatures(FeatureBuilder):
             self.event_types_ = list(self.event_types)
 
     def _fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
+        """Parse the windows and the trend window; take the number of trend weeks."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = (
             None
             if self.trend_window is None
             else _positive_window(self.trend_window, "trend_window")
         )
-        weeks = 0 if self.trend_weeks is None else self.trend_weeks
-        if (
-            not isinstance(weeks, (int, np.integer))
-            or isinstance(weeks, bool)
-            or weeks < 0
-            or weeks == 1
-        ):
-            raise ValueError(
-                f"trend_weeks={self.trend_weeks!r}; a slope needs an integer of at least 2 "
-                f"weeks (or None to leave it out)"
-            )
-        self.trend_weeks_ = int(weeks)
-        m = self.max_event_types
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
-            raise ValueError(f"max_event_types={m!r}; expected an integer >= 0")
-        et = self.event_types
-        if isinstance(et, str) and et != "auto":
-            raise ValueError(
-                f"event_types={et!r}; expected 'auto', None or a list of event types such as "
-                f"['login', 'export']"
-            )
-        if et is not None and not isinstance(et, str):
-            bad = [t for t in et if not isinstance(t, str)]
-            if bad:
-                raise ValueError(f"event_types must be strings; got {bad[:5]}")
-            if len(set(et)) != len(list(et)):
-                raise ValueError(f"event_types={list(et)!r} names a type twice")
+        self.trend_weeks_ = int(self.trend_weeks or 0)
 
     # ------------------------------------------------------------------ metadata
     def _type_slugs(self) -> list[str]:

@@ -11,14 +11,14 @@ exactly at ``cutoff - window`` is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..data import EventData
 from ..eventindex import sums_between
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -77,6 +77,10 @@ class MonetaryFeatures(FeatureBuilder):
 
     tables = ("payments",)
     group = "monetary"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "price_change_lookback": Duration(),
+    }
     row_wise = True
 
     @deprecate_positional_args
@@ -345,6 +349,10 @@ class SpendFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "monetary"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "trend_window": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:

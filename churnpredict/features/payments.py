@@ -8,14 +8,14 @@ seen, one exactly at ``cutoff - window`` is. Payment attempts are the ``succeede
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..data import EventData
 from ..eventindex import count_prefix
-from ..params import deprecate_positional_args
+from ..params import Constraint, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -72,6 +72,9 @@ class PaymentFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "payments"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:

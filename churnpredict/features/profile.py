@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, LeakageWarning
-from ..params import deprecate_positional_args
+from ..params import AnyOf, Constraint, Integer, Options, SequenceOf, deprecate_positional_args
 from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["ProfileFeatures"]
@@ -158,6 +158,16 @@ class ProfileFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "profile"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "columns": AnyOf(
+            Options("auto"),
+            SequenceOf(str),
+            expected="'auto' or a list of column names such as ['plan', 'region']",
+        ),
+        "exclude": SequenceOf(str, expected="a list of column names"),
+        "time_varying": AnyOf(None, SequenceOf(str), expected="a list of column names or None"),
+        "max_categories": Integer(min=2),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -261,26 +271,6 @@ class ProfileFeatures(FeatureBuilder):
                 LeakageWarning,
                 stacklevel=4,
             )
-
-    def _fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
-        m = self.max_categories
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
-            raise ValueError(f"max_categories={m!r}; expected an integer >= 2")
-        for name in ("exclude", "time_varying"):
-            value = getattr(self, name)
-            if value is None and name == "time_varying":
-                continue
-            if isinstance(value, str) or any(not isinstance(c, str) for c in value):
-                raise ValueError(f"{name}={value!r}; expected a list of column names")
-        if isinstance(self.columns, str):
-            if self.columns != "auto":
-                raise ValueError(
-                    f"columns={self.columns!r}; expected 'auto' or a list of column names "
-                    f"such as ['plan', 'region']"
-                )
-        elif any(not isinstance(c, str) for c in self.columns):
-            raise ValueError(f"columns={self.columns!r}; expected a list of column names")
 
     def _candidates(self, data: EventData) -> list[str]:
         customers = data.customers

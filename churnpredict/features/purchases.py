@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,17 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..data import EventData
 from ..eventindex import EventIndex, sums_between
-from ..params import deprecate_positional_args
+from ..exceptions import ChurnParameterError
+from ..params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    InstanceOf,
+    Integer,
+    Options,
+    Windows,
+    deprecate_positional_args,
+)
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -207,6 +217,14 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     tables = ()
     group = "engagement"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "source": Options(*_SOURCES),
+        "event": AnyOf(None, InstanceOf(str, expected="an event type string")),
+        "min_customers": Integer(min=1),
+        "trend_windows": Windows(),
+        "spend_window": Duration(),
+        "horizon": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -261,14 +279,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     # ------------------------------------------------------------------ fit
     def _fit_parameters(self) -> None:
-        """Check the parameters and parse the windows."""
-        if self.source not in _SOURCES:
-            raise ValueError(f"source={self.source!r}; expected one of {_SOURCES}")
-        if self.event is not None and not isinstance(self.event, str):
-            raise ValueError(f"event={self.event!r}; expected an event type string or None")
-        m = self.min_customers
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"min_customers={m!r}; expected an integer >= 1")
+        """Parse the windows and the horizon."""
         self.trend_windows_ = _parse_windows(self.trend_windows, "trend_windows")
         self.spend_window_ = _positive_window(self.spend_window, "spend_window")
         self.horizon_ = _positive_window(self.horizon, "horizon")
@@ -277,7 +288,7 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         if source is None:
             raise self._no_source()
         if self.event is not None and source != "activity":
-            raise ValueError(
+            raise ChurnParameterError(
                 f"event={self.event!r} filters activity events, but purchases "
                 f"come from {source}; use source='activity'"
             )

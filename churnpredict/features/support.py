@@ -9,7 +9,7 @@ satisfaction score (known only once it is resolved) are not used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import pandas as pd
 from ..data import EventData
 from ..eventindex import EventIndex, count_prefix, sums_between
 from ..exceptions import ChurnDataError
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Real, Satisfies, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -92,6 +92,17 @@ class SupportFeatures(FeatureBuilder):
     tables = ("tickets",)
     group = "support"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "overdue_days": Duration(),
+        "low_csat": Real(
+            1, 5, expected="a score between 1 and 5 (scores at or below it are low), e.g. 2"
+        ),
+        "high_priority": Satisfies(
+            lambda value: not isinstance(value, str),
+            expected="a sequence of priorities such as ('high', 'urgent'), not a single string",
+        ),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -139,23 +150,9 @@ class SupportFeatures(FeatureBuilder):
         self.has_priority_ = bool(stats["priority"])
 
     def _fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
+        """Parse the windows and the overdue delay."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
-        if (
-            isinstance(self.low_csat, bool)
-            or not isinstance(self.low_csat, (int, float))
-            or not 1 <= self.low_csat <= 5
-        ):
-            raise ValueError(
-                f"low_csat={self.low_csat!r}; expected a score between 1 and 5 (scores at or "
-                f"below it are low), e.g. low_csat=2"
-            )
-        if isinstance(self.high_priority, str):
-            raise ValueError(
-                f"high_priority={self.high_priority!r} is a single string; pass a sequence "
-                f"such as ('high', 'urgent')"
-            )
 
     def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, DataQualityWarning
-from ..params import deprecate_positional_args
+from ..params import Constraint, Real, deprecate_positional_args
 from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["TenureFeatures"]
@@ -63,6 +63,11 @@ class TenureFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "tenure"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "onboarding_days": Real(
+            0, 36525, closed="right", expected="a positive number of days (at most 100 years)"
+        ),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, onboarding_days: float = 30) -> None:
@@ -132,16 +137,8 @@ class TenureFeatures(FeatureBuilder):
             )
 
     def _fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
-        days = self.onboarding_days
-        if (
-            isinstance(days, bool)
-            or not isinstance(days, (int, float, np.integer, np.floating))
-            or not np.isfinite(days)
-            or days <= 0
-        ):
-            raise ValueError(f"onboarding_days={days!r}; expected a positive number of days")
-        self.onboarding_days_ = float(days)
+        """Take the onboarding period in days."""
+        self.onboarding_days_ = float(self.onboarding_days)
 
     def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""

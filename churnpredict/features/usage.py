@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..bgnbd import expected_purchases, fit_bgnbd, p_no_purchase
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -93,6 +93,11 @@ class UsageFeatures(FeatureBuilder):
 
     tables = ("activity",)
     group = "engagement"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "session_gap": Duration(),
+        "horizon": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(
