@@ -87,6 +87,75 @@ __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 _SPAN_YEARS = round((TIME_RANGE[1] - TIME_RANGE[0]).days / 365.25)  # years data may span
 
+#: Keys of a TOML config that are pipeline parameters of the same name.
+CONFIG_PARAMETERS = (
+    "horizon",
+    "label",
+    "n_cutoffs",
+    "cutoff_freq",
+    "lookback",
+    "business",
+    "train_sample",
+)
+#: How reasons are written: currency symbol, smallest reason in probability points.
+REASON_CONFIG_KEYS = ("currency", "reason_threshold")
+#: Every config key :meth:`ChurnPipeline.from_config` reads.
+PIPELINE_CONFIG_KEYS = (*CONFIG_PARAMETERS, *REASON_CONFIG_KEYS, "windows", "model")
+
+
+def reason_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config's ``currency`` and ``reason_threshold``, checked, as pipeline parameters.
+
+    Raises
+    ------
+    ChurnDataError
+        Naming the key and what it takes.
+    """
+    params: dict[str, Any] = {}
+    if "currency" in config:
+        currency = config["currency"]
+        if not isinstance(currency, str) or len(currency) > 5:
+            raise ChurnDataError(
+                f'currency = {currency!r}; give a short symbol such as "€" or "$"'
+            )
+        params["currency"] = currency
+    if "reason_threshold" in config:
+        value = config["reason_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ChurnDataError(
+                f"reason_threshold = {value!r}; give probability points in [0, 1), e.g. 0.01 "
+                f"for one point"
+            )
+        params["reason_threshold"] = float(value)
+    return params
+
+
+def _config_windows(windows: Any) -> tuple[Any, ...]:
+    """The config's ``windows`` list, each a usable duration."""
+    if isinstance(windows, (str, int)) or not windows:
+        raise ChurnDataError(
+            f'config windows = {windows!r}; give a list such as [7, 30, 90] or ["7D", "30D"]'
+        )
+    for window in windows:
+        try:
+            parse_window(window)
+        except (TypeError, ValueError) as exc:
+            raise ChurnDataError(
+                f"config windows {window!r} is not a usable duration ({exc}); use e.g. 30 or "
+                f'"30D"'
+            ) from None
+    return tuple(windows)
+
+
+def _config_model(section: Any) -> ChurnModel:
+    """A ChurnModel from the config's ``[model]`` table."""
+    if not isinstance(section, Mapping):
+        raise ChurnDataError(f"config model must be a table ([model]), got {section!r}")
+    try:
+        return ChurnModel(**dict(section))
+    except TypeError as exc:
+        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
+
 
 # --------------------------------------------------------------------------- pipeline
 class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
@@ -261,6 +330,59 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         self.currency = currency
         self.train_sample = train_sample
         self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ config
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **params: Any) -> ChurnPipeline:
+        """An unfitted pipeline from the settings of a TOML config (``cp.load_config``).
+
+        The keys :data:`CONFIG_PARAMETERS` (``horizon``, ``label``, ``n_cutoffs``,
+        ``cutoff_freq``, ``lookback``, ``business``, ``train_sample``) are the parameters of
+        the same name; ``windows`` the feature windows of the default builders; the
+        ``[model]`` table the parameters of :class:`~churnpredict.model.ChurnModel`;
+        ``currency`` and ``reason_threshold`` how reasons are written. Other keys (the data's
+        and the lists') are left to :meth:`EventData.from_directory
+        <churnpredict.EventData.from_directory>` and the list options. The parameters are
+        checked at once, before any data is read.
+
+        Parameters
+        ----------
+        config : mapping
+            The config's settings, e.g. ``cp.load_config("churn.toml")``.
+        **params
+            Parameters over the config's (what the command line's flags set), e.g.
+            ``horizon="56D"``.
+
+        Returns
+        -------
+        ChurnPipeline
+
+        Raises
+        ------
+        ChurnParameterError
+            A parameter the pipeline or its model cannot take (a ``ValueError``).
+        ChurnDataError
+            A ``windows`` list, ``[model]`` table, ``currency`` or ``reason_threshold``
+            that is not usable.
+
+        Examples
+        --------
+        >>> pipe = ChurnPipeline.from_config({"horizon": "56D", "model": {"n_estimators": 300}})
+        >>> pipe.horizon, pipe.model.n_estimators
+        ('56D', 300)
+        """
+        model = params.pop("model", None)
+        settings = {**config, **params}
+        given = {k: settings[k] for k in CONFIG_PARAMETERS if k in settings}
+        given.update(reason_settings(settings))
+        if "windows" in settings:
+            given["windows"] = _config_windows(settings["windows"])
+        given.update({k: v for k, v in params.items() if k not in given})
+        if model is None:
+            model = _config_model(settings.get("model", {}))
+        pipeline = cls(model=model, **given)
+        pipeline.check_params()  # refused before any data is read
+        return pipeline
 
     # ------------------------------------------------------------------ validation
     @staticmethod

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
+from ..pipeline import CONFIG_PARAMETERS, REASON_CONFIG_KEYS
 from ..sources import RAW_EXPORT_KEYS
 from ..tables import ACTIVITY_VALUE_KINDS as VALUE_KINDS
 from .inputs import BUSINESS_KINDS, parse_duration
@@ -46,18 +47,9 @@ DATA_KEYS = (
     "dayfirst",
     "value_kind",
 ) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
-PIPELINE_KEYS = (
-    "horizon",
-    "label",
-    "n_cutoffs",
-    "cutoff_freq",
-    "lookback",
-    "business",
-    "train_sample",
-)
+PIPELINE_KEYS = CONFIG_PARAMETERS  # what ChurnPipeline.from_config reads, with the next two
+REASON_KEYS = REASON_CONFIG_KEYS
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
-#: How reasons are written: currency symbol, smallest reason in probability points.
-REASON_KEYS = ("currency", "reason_threshold")
 CONFIG_KEYS = DATA_KEYS + PIPELINE_KEYS + _OTHER_KEYS + REASON_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
@@ -235,65 +227,38 @@ def build_pipeline(
     business: str | None = None,
     train_sample: float | None = None,
 ) -> Any:
-    """A ChurnPipeline from config settings, command-line flags overriding them."""
-    from ..model import ChurnModel
+    """:meth:`ChurnPipeline.from_config` of the settings, the command's flags over them.
+
+    A bad flag is a :class:`BadInput` naming it; the config's values are checked by the
+    pipeline.
+    """
     from ..pipeline import ChurnPipeline
 
-    params = {k: settings[k] for k in PIPELINE_KEYS + REASON_KEYS if k in settings}
+    flags: dict[str, Any] = {}
     if horizon is not None:
-        params["horizon"] = horizon
+        parse_duration(horizon, "--horizon")
+        flags["horizon"] = horizon
     if label is not None:
-        params["label"] = label
+        if label not in ("auto", "cancellation", "inactivity"):
+            raise BadInput(f"--label {label!r}; use cancellation or inactivity")
+        flags["label"] = label
     if business is not None:
-        params["business"] = business
+        if business not in BUSINESS_KINDS:
+            raise BadInput(f"--business {business!r}; use auto, subscription, purchases or usage")
+        flags["business"] = business
     if train_sample is not None:
-        params["train_sample"] = train_sample
-    if params.get("business", "auto") not in BUSINESS_KINDS:
-        raise BadInput(
-            f"business {params['business']!r}; use auto, subscription, purchases or usage"
-        )
-    for key, name in (("horizon", "--horizon"), ("cutoff_freq", "cutoff_freq")):
-        if params.get(key, "auto") != "auto":  # "auto": chosen from the data at training
-            parse_duration(params[key], name)
-    if "lookback" in params:
-        parse_duration(params["lookback"], "lookback")
-    if params.get("label", "auto") not in ("auto", "cancellation", "inactivity"):
-        raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
-    try:
-        model = ChurnModel(**dict(settings.get("model", {})))
-    except TypeError as exc:
-        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
-    if "windows" in settings:
-        windows = settings["windows"]
-        if isinstance(windows, (str, int)) or not windows:
-            raise ChurnDataError(
-                f'config windows = {windows!r}; give a list such as [7, 30, 90] or ["7D", "30D"]'
-            )
-        for window in windows:
-            parse_duration(window, "windows")
-        params["windows"] = tuple(windows)
-    pipeline = ChurnPipeline(builders=None, model=model, **params)
-    pipeline.check_params()  # e.g. n_cutoffs: refused before any data is read
-    return pipeline
+        flags["train_sample"] = train_sample
+    return ChurnPipeline.from_config(settings, **flags)
 
 
 def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
     """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
-    if "currency" in settings:
-        if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
-            raise ChurnDataError(
-                f"config {config}: currency = {settings['currency']!r}; give a "
-                f'short symbol such as "€" or "$"'
-            )
-        pipeline.currency = settings["currency"]
-    if "reason_threshold" in settings:
-        value = settings["reason_threshold"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ChurnDataError(
-                f"config {config}: reason_threshold = {value!r}; give "
-                f"probability points in [0, 1), e.g. 0.01 for one point"
-            )
-        pipeline.reason_threshold = float(value)
+    from ..pipeline import reason_settings
+
+    try:
+        pipeline.set_params(**reason_settings(settings))
+    except ChurnDataError as exc:
+        raise ChurnDataError(f"config {config}: {exc}") from None
 
 
 def list_options(
