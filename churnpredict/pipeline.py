@@ -115,9 +115,7 @@ def reason_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     if "currency" in config:
         currency = config["currency"]
         if not isinstance(currency, str) or len(currency) > 5:
-            raise ChurnDataError(
-                f'currency = {currency!r}; give a short symbol such as "€" or "$"'
-            )
+            raise ChurnDataError(f'currency = {currency!r}; give a short symbol such as "€" or "$"')
         params["currency"] = currency
     if "reason_threshold" in config:
         value = config["reason_threshold"]
@@ -141,8 +139,7 @@ def _config_windows(windows: Any) -> tuple[Any, ...]:
             parse_window(window)
         except (TypeError, ValueError) as exc:
             raise ChurnDataError(
-                f"config windows {window!r} is not a usable duration ({exc}); use e.g. 30 or "
-                f'"30D"'
+                f'config windows {window!r} is not a usable duration ({exc}); use e.g. 30 or "30D"'
             ) from None
     return tuple(windows)
 

@@ -219,8 +219,15 @@ _MIN_PAYMENTS = 3
 _REGULAR_CV = 0.25
 
 
-def _recurring_share(data: EventData) -> tuple[float, int]:
-    """Share of the customers with 3+ successful payments whose payment gaps are regular."""
+def recurring_share(data: EventData) -> tuple[float, int]:
+    """Share of the customers with 3+ successful payments whose payment gaps are regular.
+
+    Returns
+    -------
+    (float, int)
+        The share, and how many customers have 3+ successful payments. Over disjoint parts
+        of the customers, ``sum(share * n) / sum(n)`` is the share of the whole.
+    """
     ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
     # the cached index the spend features use: events sorted by (customer, time)
     index = data.event_index("payments", mask=ok, key="succeeded")
@@ -331,6 +338,40 @@ def _log_kind(data: EventData) -> tuple[str | None, str]:
     return kind, f"no churned_at and no payments; orders logged as activity: {evidence}"
 
 
+def customers_kind(data: EventData) -> tuple[str, str] | None:
+    """Rules 1-3 of :func:`business_kind`: what the customers table alone tells, if anything."""
+    if data.is_snapshot:
+        return "subscription", "a snapshot table: no event history to tell a shop from"
+    if "churned_at" in data.customers:
+        return "subscription", "customers have churned_at: cancellations are recorded"
+    if "mrr" in data.customers:
+        return "subscription", "customers have an mrr column"
+    return None
+
+
+def payments_kind(share: float, n: int) -> tuple[str, str]:
+    """Rules 4 and 5 of :func:`business_kind`: recurring payments, or one-off orders.
+
+    Parameters
+    ----------
+    share, n
+        :func:`recurring_share` of the payments.
+    """
+    if n and share >= 0.5:
+        return "subscription", (
+            f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
+            f"{_MIN_PAYMENTS}+ payments pay at regular intervals"
+        )
+    if n:
+        return "purchases", (
+            f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
+            f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals"
+        )
+    return "purchases", (
+        f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
+    )
+
+
 def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     """Resolve the business kind of ``data``: subscription, purchases or usage, and why.
 
@@ -392,28 +433,11 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         )
     if business != "auto":
         return business, f"set: business={business!r}"
-    customers = data.customers
-    if data.is_snapshot:
-        return "subscription", "a snapshot table: no event history to tell a shop from"
-    if "churned_at" in customers:
-        return "subscription", "customers have churned_at: cancellations are recorded"
-    if "mrr" in customers:
-        return "subscription", "customers have an mrr column"
+    told = customers_kind(data)
+    if told is not None:
+        return told
     if data.payments is not None:
-        share, n = _recurring_share(data)
-        if n and share >= 0.5:
-            return "subscription", (
-                f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
-                f"{_MIN_PAYMENTS}+ payments pay at regular intervals"
-            )
-        if n:
-            return "purchases", (
-                f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
-                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals"
-            )
-        return "purchases", (
-            f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
-        )
+        return payments_kind(*recurring_share(data))
     if data.activity is None:
         return "purchases", "no churned_at and no payments: churn is inactivity"
     if declared == "amount":

@@ -27,7 +27,9 @@ from .partitions import (
     CustomerPartitions,
     as_of_time,
     as_partitions,
+    on_partitions,
     open_data,
+    partition_data,
     settings_of,
     whole_data_errors,
 )
@@ -163,6 +165,55 @@ def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[
     }
 
 
+def _recurring_partition(
+    spec: Any, _shared: Any, customers, activity, payments, tickets
+) -> tuple[float, int]:
+    """:func:`~churnpredict.training.recurring_share` of one partition's payments."""
+    from ..training import recurring_share
+
+    data = partition_data(spec, customers, activity, payments, tickets)
+    if data is None or data.payments is None:
+        return 0.0, 0
+    return recurring_share(data)
+
+
+def business_on_partitions(
+    pipeline: ChurnPipeline, parts: CustomerPartitions, whole: EventData
+) -> tuple[str, str]:
+    """The business kind and why, decided as :func:`~churnpredict.business_kind` decides it.
+
+    A kind that is set is taken; with "auto" the customers table decides on the client when
+    it can (``churned_at``, ``mrr``), else the payments, their recurring share summed over
+    the partitions. An activity log alone is told apart (a shop's orders from an app's use)
+    on one machine only: "auto" is then refused, asking for the kind.
+
+    Raises
+    ------
+    ChurnModelError
+        With ``business="auto"``, no ``churned_at`` or ``mrr`` and no payments.
+    """
+    from ..training import business_kind, customers_kind, payments_kind
+
+    if pipeline.business != "auto":
+        return business_kind(whole, pipeline.business)
+    told = customers_kind(whole)
+    if told is not None:
+        return told
+    if parts.payments is None:
+        raise ChurnModelError(
+            "business='auto' cannot be decided on Dask for this data: customers have no "
+            "churned_at or mrr and there are no payments, so only the activity log could tell "
+            "a shop's orders from an app's use, which is decided on one machine; set "
+            "business='purchases' or business='usage' (churnpredict train --business)"
+        )
+    import dask
+
+    shares = dask.compute(*on_partitions(parts, _recurring_partition, None))
+    n = sum(k for _share, k in shares)
+    recurring = sum(share * k for share, k in shares)
+    return payments_kind(recurring / n if n else 0.0, int(n))
+
+
 def fit_dask(
     pipeline: ChurnPipeline,
     data: Any,
@@ -227,14 +278,7 @@ def fit_dask(
     client = get_client(client)
     parts = as_partitions(data)
     whole = EventData(parts.customers_frame)
-    # the business kind is detected from the payments on a single machine only; on Dask it is
-    # what the pipeline says ("auto" keeps the subscription default)
-    business = (
-        (pipeline.business, f"set: business={pipeline.business!r}")
-        if pipeline.business in ("purchases", "usage")
-        else ("subscription", "Dask training: subscription unless business is set")
-    )
-    plan = pipeline.training_plan(whole, business=business)
+    plan = pipeline.training_plan(whole, business=business_on_partitions(pipeline, parts, whole))
     horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
     if not isinstance(model, ChurnModel):
         raise ChurnModelError(
