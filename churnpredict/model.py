@@ -10,6 +10,7 @@ regularised logistic regression, as a yardstick.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -540,6 +541,26 @@ class ChurnModel(
         if self.calibrator_ is None:
             return expit(margin)
         return self.calibrator_.predict(margin)
+
+    def with_calibrator(self, calibrator: Calibrator | None) -> ChurnModel:
+        """A copy of this fitted model with another calibration map; the trees are shared.
+
+        What :func:`churnpredict.recalibration.recalibrate` makes: the model it was given is
+        left as it is.
+
+        Parameters
+        ----------
+        calibrator : Calibrator or None
+            None maps margins with the logistic function.
+
+        Returns
+        -------
+        ChurnModel
+        """
+        check_is_fitted(self)
+        out = copy.copy(self)
+        out.calibrator_ = calibrator
+        return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, shape (n_rows, 2); column 1 is churn.

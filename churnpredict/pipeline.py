@@ -36,6 +36,7 @@ from .features import (
     build_features,
     default_builders,
 )
+from .fitted import FittedState, FittedView, fitted_state
 from .labels import customer_status, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
@@ -73,13 +74,13 @@ from .training import (
     describe_feature_columns,
     fit_windows,
     latest_cutoff_rows,
-    learned_nothing,
     model_id,
     pipeline_summary_rows,
     required_inputs,
     static_columns,
     training_schedule,
     training_summary,
+    warn_if_learned_nothing,
 )
 from .windows import horizon_text, parse_window, to_timestamp
 
@@ -154,6 +155,32 @@ def _config_model(section: Any) -> ChurnModel:
         raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
 
 
+def _peer_references(peers: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
+    """What reasons compare a customer with: percentiles and related facts of ``peers``.
+
+    ``peers`` is every training row, or the latest cutoff's when the rows are a sample (a
+    sample holds churners out of proportion).
+    """
+    from .explain import reference_percentiles, related_facts
+
+    return {
+        "feature_percentiles": reference_percentiles(peers),
+        "reason_facts": related_facts(peers, info),
+    }
+
+
+def _model_references(model: Any, latest: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
+    """The drift reference and the reasons' risk directions of a fitted model."""
+    from .explain import risk_directions
+
+    return {
+        "reference": reference_distribution(latest, model.predict_proba(latest)[:, 1]),
+        "reason_directions": (
+            risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
+        ),
+    }
+
+
 # --------------------------------------------------------------------------- pipeline
 class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
     """Feature builders and a churn model, trained on many cutoffs and scored at one.
@@ -212,6 +239,10 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
 
     Attributes
     ----------
+    fitted_state_ : FittedState
+        Everything below, as one frozen object (:class:`~churnpredict.fitted.FittedState`):
+        the fitted attributes are read-only views of it, replaced whole by :meth:`fit`,
+        :meth:`recalibrate` and :meth:`load`.
     builders_ : list of FeatureBuilder
         Fitted builders of the families that applied to the training data.
     model_ : classifier
@@ -281,6 +312,30 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         "schedule_",
         "reason_directions_",
     )
+
+    # the fitted attributes: read-only views of the fitted state (``fitted_state_``)
+    builders_ = FittedView("builders", list)
+    model_ = FittedView("model")
+    feature_names_ = FittedView("feature_names", list)
+    feature_info_ = FittedView("feature_info")
+    as_of_ = FittedView("as_of")
+    cutoffs_ = FittedView("cutoffs")
+    horizon_ = FittedView("horizon")
+    label_kind_ = FittedView("label_kind")
+    is_snapshot_ = FittedView("is_snapshot")
+    business_ = FittedView("business")
+    business_reason_ = FittedView("business_reason")
+    training_summary_ = FittedView("training_summary")
+    validation_scores_ = FittedView("validation_scores")
+    model_id_ = FittedView("model_id")
+    required_inputs_ = FittedView("required_inputs")
+    training_statuses_ = FittedView("training_statuses")
+    reference_ = FittedView("reference")
+    recalibration_ = FittedView("recalibration")
+    feature_percentiles_ = FittedView("feature_percentiles")
+    reason_facts_ = FittedView("reason_facts")
+    schedule_ = FittedView("schedule")
+    reason_directions_ = FittedView("reason_directions")
 
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "horizon": AnyOf(Options("auto"), Duration()),
@@ -446,8 +501,12 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
 
     def _forget_fit(self) -> None:
         """Drop what an earlier fit (or recalibration) left: a new fit sets it all again."""
-        for name in self.bundle_attributes:
-            self.__dict__.pop(name, None)
+        self.__dict__.pop("fitted_state_", None)
+
+    def _install(self, state: FittedState) -> ChurnPipeline:
+        """Make ``state`` this pipeline's fitted state, whole (the fitted attributes view it)."""
+        self.__dict__["fitted_state_"] = state
+        return self
 
     def set_fitted(
         self,
@@ -467,11 +526,12 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         feature_info: pd.DataFrame | None = None,
         **extra: Any,
     ) -> ChurnPipeline:
-        """Install a fitted state: the one place :meth:`fit`, Dask training and loading set it.
+        """Install a fitted state assembled by :func:`~churnpredict.fitted.fitted_state`.
 
-        Whatever an earlier fit left is dropped first. ``extra`` sets the optional fitted
-        attributes listed in :attr:`bundle_attributes` (e.g. ``required_inputs_``,
-        ``reference_``); ``model_id_`` is computed when not given.
+        The one way :meth:`fit`, Dask training and loading set a fitted state; whatever an
+        earlier fit left is replaced. ``extra`` sets the optional fitted attributes listed
+        in :attr:`bundle_attributes` (e.g. ``required_inputs_``, ``reference_``);
+        ``model_id_`` and ``required_inputs_`` are computed when not given.
 
         Parameters
         ----------
@@ -500,31 +560,23 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
                 f"set_fitted got unknown fitted attributes {unknown}; expected "
                 f"names from bundle_attributes {list(self.bundle_attributes)}"
             )
-        self._forget_fit()
-        names = [str(n) for n in feature_names]
-        info = (
-            feature_info if feature_info is not None else describe_feature_columns(builders, names)
+        state = fitted_state(
+            builders=builders,
+            model=model,
+            feature_names=feature_names,
+            feature_info=feature_info,
+            as_of=as_of,
+            cutoffs=cutoffs,
+            horizon=horizon,
+            label_kind=label_kind,
+            is_snapshot=is_snapshot,
+            business=business,
+            business_reason=business_reason,
+            training_summary=training_summary,
+            validation_scores=validation_scores,
+            **{name[:-1]: value for name, value in extra.items()},
         )
-        self.builders_ = list(builders)
-        self.model_ = model
-        self.feature_names_ = names
-        self.feature_info_ = info[["group", "description"]]
-        self.as_of_ = to_timestamp(as_of)
-        self.cutoffs_ = pd.DatetimeIndex(
-            pd.DatetimeIndex(cutoffs).unique().sort_values(), name="cutoff"
-        ).astype("datetime64[ns]")
-        self.horizon_ = pd.Timedelta(horizon)
-        self.label_kind_ = str(label_kind)
-        self.is_snapshot_ = bool(is_snapshot)
-        self.business_ = str(business)
-        self.business_reason_ = str(business_reason)
-        self.training_summary_ = dict(training_summary)
-        self.validation_scores_ = dict(validation_scores)
-        for name, value in extra.items():
-            setattr(self, name, value)
-        if "model_id_" not in extra:
-            self.model_id_ = model_id(model, names)
-        return self
+        return self._install(state)
 
     @checks_parameters
     def training_plan(
@@ -609,13 +661,82 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         self, data: EventData, as_of: Any, progress: Progress | None, keep_features: bool = True
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features (float32 for a ChurnModel unless
-        ``keep_features``: what XGBoost reads, in half the memory) and labels."""
+        ``keep_features``: what XGBoost reads, in half the memory) and labels.
+
+        The steps: the plan, the labels at the training cutoffs, the features of the
+        (sampled) rows, the references reasons and drift need, the model; then
+        :func:`~churnpredict.fitted.fitted_state` assembles what was learned.
+        """
         data = self._check_data(data)
         self._forget_fit()
         as_of = None if as_of is None or data.is_snapshot else to_timestamp(as_of)
         plan = self.training_plan(data, as_of=as_of)
-        horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
-        kind, builders, model = plan.label_kind, plan.builders, plan.model
+        as_of, builders, labels = self._training_labels(data, plan, as_of)
+        trained, weight, share = training_rows(plan.model, labels, self.train_sample)
+        active = [b for b in builders if b.applies_to(data)]
+        X = self._training_features(data, trained, active, weight is not None, progress)
+        check_labels(labels, data, as_of, plan.horizon)
+        ids = labels.index.get_level_values("customer_id")
+        y_all = labels["churned"].to_numpy()
+        check_outcome_columns(data.customers, static_columns(active), ids, ids[y_all == 1])
+        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
+        status = customer_status(
+            data, labels.index, plan.horizon, kind=plan.label_kind, lookback=self.lookback
+        )
+        data.release_cache()  # the event indexes, rebuilt when next asked for
+        names = [str(c) for c in X.columns]
+        info = describe_feature_columns(active, names)
+        # drift compares a scored population with the latest training population: rows pooled
+        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
+        latest = latest_cutoff_rows(X)
+        references = _peer_references(X if weight is None else latest, info)
+        if not keep_features and isinstance(plan.model, ChurnModel):
+            X = float32_features(X)
+        model = plan.model
+        y = trained["churned"].to_numpy()
+        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
+        summary = training_summary(labels, len(names), trained=trained, weight=weight, share=share)
+        warn_if_learned_nothing(model, summary, stacklevel=4)  # the caller of fit
+        if progress is not None:
+            progress("model", len(active) + 2, len(active) + 2)
+        self._install(
+            fitted_state(
+                builders=active,
+                model=model,
+                feature_names=names,
+                feature_info=info,
+                as_of=as_of,
+                cutoffs=labels.index.get_level_values("cutoff").unique(),
+                horizon=plan.horizon,
+                label_kind=plan.label_kind,
+                is_snapshot=bool(data.is_snapshot),
+                business=plan.business,
+                business_reason=plan.business_reason,
+                training_summary=summary,
+                validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
+                required_inputs=required_inputs(active, data),
+                schedule={
+                    "cutoff_freq": horizon_text(plan.cutoff_freq),
+                    "note": plan.schedule_note,
+                },
+                training_statuses={
+                    str(k): int(v) for k, v in status.value_counts().sort_index().items()
+                },
+                **references,
+                **_model_references(model, latest, info),
+            )
+        )
+        return X, labels
+
+    def _training_labels(
+        self, data: EventData, plan: TrainingPlan, as_of: pd.Timestamp | None
+    ) -> tuple[pd.Timestamp, list[FeatureBuilder], pd.DataFrame]:
+        """What training knew, the builders that apply, and the labels of the training rows.
+
+        A snapshot table trains on its one cutoff with the profile family only; event data on
+        the training cutoffs before ``as_of`` (a season the cutoffs miss is warned about).
+        """
+        builders = plan.builders
         if data.is_snapshot:
             builders = [b for b in builders if b.group == "profile"]
             if not builders:
@@ -629,16 +750,16 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         else:
             as_of = data.time_range[1] if as_of is None else as_of
             cutoffs = sized_training_cutoffs(
-                data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq
+                data, as_of, plan.horizon, int(self.n_cutoffs), plan.cutoff_freq
             )
             labels = label_churn(
                 data,
                 cutoffs,
-                horizon,
-                kind=kind,
+                plan.horizon,
+                kind=plan.label_kind,
                 as_of=as_of,
                 lookback=self.lookback,
-                lapsed=kind == "inactivity",
+                lapsed=plan.label_kind == "inactivity",
             )
         if len(labels) == 0:
             raise ChurnDataError(
@@ -646,15 +767,24 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
         if not data.is_snapshot:
-            gap = season_gap(labels, horizon, as_of, data.time_range[0], plan.cutoff_freq)
+            gap = season_gap(labels, plan.horizon, as_of, data.time_range[0], plan.cutoff_freq)
             if gap is not None:
-                warnings.warn(gap, SeasonWarning, stacklevel=4)  # the caller of fit
-        trained, weight, share = training_rows(model, labels, self.train_sample)
-        active = [b for b in builders if b.applies_to(data)]
+                warnings.warn(gap, SeasonWarning, stacklevel=5)  # the caller of fit
+        return to_timestamp(as_of), builders, labels
+
+    def _training_features(
+        self,
+        data: EventData,
+        trained: pd.DataFrame,
+        active: list[FeatureBuilder],
+        sampled: bool,
+        progress: Progress | None,
+    ) -> pd.DataFrame:
+        """Fit the builders (within memory) and build the features of the training rows."""
         total = len(active) + 2
         if progress is not None:
             progress("labels", 1, total)
-        rows = fit_builders_within_memory(data, trained, active, sampled=weight is not None)
+        rows = fit_builders_within_memory(data, trained, active, sampled=sampled)
         X = build_features(
             data,
             rows,
@@ -674,61 +804,7 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        y_all = labels["churned"].to_numpy()
-        check_labels(labels, data, as_of, horizon)
-        ids = labels.index.get_level_values("customer_id")
-        check_outcome_columns(data.customers, static_columns(active), ids, ids[y_all == 1])
-        from .explain import reference_percentiles, related_facts, risk_directions
-
-        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
-        status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
-        data.release_cache()  # the event indexes, rebuilt when next asked for
-        names = [str(c) for c in X.columns]
-        info = describe_feature_columns(active, names)
-        # drift compares a scored population with the latest training population: rows pooled
-        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
-        latest = latest_cutoff_rows(X)
-        peers = X if weight is None else latest  # a sample holds churners out of proportion
-        percentiles, facts = reference_percentiles(peers), related_facts(peers, info)
-        del peers  # X itself when not sampled: X then goes to the booster alone, in float32
-        if not keep_features and isinstance(model, ChurnModel):
-            X = float32_features(X)
-        y = trained["churned"].to_numpy()
-        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
-        summary = training_summary(labels, len(names), trained=trained, weight=weight, share=share)
-        nothing = learned_nothing(model)
-        if nothing is not None:
-            summary["learned_nothing"] = nothing
-            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
-        if progress is not None:
-            progress("model", total, total)
-        self.set_fitted(
-            builders=active,
-            model=model,
-            feature_names=names,
-            feature_info=info,
-            as_of=to_timestamp(as_of),
-            cutoffs=labels.index.get_level_values("cutoff").unique(),
-            horizon=horizon,
-            label_kind=kind,
-            is_snapshot=bool(data.is_snapshot),
-            business=business,
-            business_reason=business_reason,
-            training_summary=summary,
-            validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
-            schedule_={"cutoff_freq": horizon_text(plan.cutoff_freq), "note": plan.schedule_note},
-            training_statuses_={
-                str(k): int(v) for k, v in status.value_counts().sort_index().items()
-            },
-            required_inputs_=required_inputs(active, data),
-            reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
-            feature_percentiles_=percentiles,
-            reason_facts_=facts,
-            reason_directions_=(
-                risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
-            ),
-        )
-        return X, labels
+        return X
 
     # ------------------------------------------------------------------ scoring
     def align_features(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -1033,7 +1109,8 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         from .recalibration import recalibrate
 
         check_is_fitted(self, "model_")
-        return recalibrate(self, self._check_data(data), as_of, n_cutoffs=n_cutoffs, method=method)
+        data = self._check_data(data)
+        return self._install(recalibrate(self, data, as_of, n_cutoffs=n_cutoffs, method=method))
 
     def evaluate(
         self, data: EventData, as_of: Any, explain: bool = False, progress: ProgressArg = None

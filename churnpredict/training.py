@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .data import SCHEMA, EventData
-from .exceptions import ChurnDataError, ChurnModelError
+from .exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
 from .features import (
     BUSINESS_KINDS,
     DRIVER_GROUPS,
@@ -770,6 +771,15 @@ def check_labels(labels: pd.DataFrame, data: EventData, as_of: Any, horizon: Any
 CHANCE_AUC = 0.55
 
 
+def warn_if_learned_nothing(model: Any, summary: dict[str, Any], stacklevel: int) -> None:
+    """Warn (:class:`~churnpredict.ModelQualityWarning`), and note it in the training summary
+    (``learned_nothing``), when the fitted model learned nothing (:func:`learned_nothing`)."""
+    nothing = learned_nothing(model)
+    if nothing is not None:
+        summary["learned_nothing"] = nothing
+        warnings.warn(nothing, ModelQualityWarning, stacklevel=stacklevel + 1)
+
+
 def learned_nothing(model: Any) -> str | None:
     """Why a fitted model's ranking is no better than chance, or None when it learned.
 
@@ -855,8 +865,43 @@ class TrainingPlan:
     schedule_note: str = ""
 
 
+@dataclass(frozen=True)
+class LabelCounts:
+    """What a training summary counts of the training labels, wherever they were made.
+
+    Attributes
+    ----------
+    counts : pandas.Series
+        Rows per (``cutoff``, ``churned``).
+    n_customers : int
+        Distinct customers in the rows.
+    churn_types : dict of str -> int
+        Churned rows per churn type.
+    """
+
+    counts: pd.Series
+    n_customers: int
+    churn_types: dict[str, int]
+
+    @classmethod
+    def of_labels(cls, labels: pd.DataFrame) -> LabelCounts:
+        """The counts of a :func:`~churnpredict.labels.label_churn` frame."""
+        types: dict[str, int] = {}
+        if "churn_type" in labels:
+            counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
+            types = {str(k): int(v) for k, v in counts.items()}
+        rows = pd.DataFrame(
+            {
+                "cutoff": labels.index.get_level_values("cutoff"),
+                "churned": labels["churned"].to_numpy(),
+            }
+        ).value_counts()
+        n_customers = int(labels.index.get_level_values("customer_id").nunique())
+        return cls(rows, n_customers, types)
+
+
 def training_summary(
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | LabelCounts,
     n_features: int,
     *,
     trained: pd.DataFrame | None = None,
@@ -867,9 +912,10 @@ def training_summary(
 
     Parameters
     ----------
-    labels : pandas.DataFrame
+    labels : pandas.DataFrame or LabelCounts
         :func:`~churnpredict.labels.label_churn` output (``churned``, optional
-        ``churn_type``), indexed by (customer_id, cutoff).
+        ``churn_type``), indexed by (customer_id, cutoff), or its counts (what a Dask fit
+        sums over its partitions).
     n_features : int
     trained, weight, share : optional
         With a training sample (:func:`training_rows`): its labels, weights and share; the
@@ -881,18 +927,17 @@ def training_summary(
     dict
         Plain JSON: what ``ChurnPipeline.training_summary_`` holds.
     """
-    y = labels["churned"].to_numpy()
-    types: dict[str, int] = {}
-    if "churn_type" in labels:
-        counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
-        types = {str(k): int(v) for k, v in counts.items()}
+    counts = labels if isinstance(labels, LabelCounts) else LabelCounts.of_labels(labels)
+    rows = counts.counts[counts.counts > 0]
+    n_rows = int(rows.sum())
+    n_churned = int(rows[rows.index.get_level_values("churned") == 1].sum())
     return {
-        "n_rows": len(labels),
-        "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
-        "n_cutoffs": int(labels.index.get_level_values("cutoff").nunique()),
-        "n_churned": int(y.sum()),
-        "positive_rate": float(y.mean()),
-        "churn_types": types,
+        "n_rows": n_rows,
+        "n_customers": int(counts.n_customers),
+        "n_cutoffs": int(rows.index.get_level_values("cutoff").nunique()),
+        "n_churned": n_churned,
+        "positive_rate": n_churned / n_rows if n_rows else float("nan"),
+        "churn_types": dict(counts.churn_types),
         "n_features": int(n_features),
     } | (
         {}

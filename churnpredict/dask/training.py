@@ -9,7 +9,6 @@ rows: labels and features per partition, boosters on the workers.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 
 from ..bundle import check_destination
 from ..data import EventData
-from ..exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
+from ..exceptions import ChurnDataError, ChurnModelError
 from ..labels import training_cutoffs
 from .cluster import dask_client, get_client
 from .features import features_meta, first_row, fit_builders, partitioned_features
@@ -266,11 +265,13 @@ def fit_dask(
     from ..model import ChurnModel
     from ..pipeline import ChurnPipeline
     from ..training import (
+        LabelCounts,
         check_outcome_columns,
         describe_feature_columns,
-        learned_nothing,
         required_inputs,
         static_columns,
+        training_summary,
+        warn_if_learned_nothing,
     )
 
     if not isinstance(pipeline, ChurnPipeline):
@@ -312,9 +313,9 @@ def fit_dask(
     del feats
     if progress is not None:
         progress("model", 3, total)
-    nothing = learned_nothing(fitted)
-    if nothing is not None:
-        warnings.warn(nothing, ModelQualityWarning, stacklevel=2)
+    counts = LabelCounts(summary.counts, int(len(summary.ids)), summary.churn_types)
+    training = training_summary(counts, len(names))
+    warn_if_learned_nothing(fitted, training, stacklevel=2)
 
     pipeline.set_fitted(
         builders=active,
@@ -328,16 +329,7 @@ def fit_dask(
         is_snapshot=False,
         business=plan.business,
         business_reason=plan.business_reason,
-        training_summary={
-            "n_rows": summary.n_rows,
-            "n_customers": int(len(summary.ids)),
-            "n_cutoffs": int(summary.counts.index.get_level_values("cutoff").nunique()),
-            "n_churned": summary.n_churned,
-            "positive_rate": summary.n_churned / summary.n_rows,
-            "churn_types": summary.churn_types,
-            "n_features": len(names),
-            **({} if nothing is None else {"learned_nothing": nothing}),
-        },
+        training_summary=training,
         validation_scores=dict(fitted.validation_scores_),
         training_statuses_=summary.statuses,
         required_inputs_=required_inputs(active, local),
