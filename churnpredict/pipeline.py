@@ -74,7 +74,6 @@ from .training import (
     describe_feature_columns,
     fit_windows,
     latest_cutoff_rows,
-    model_id,
     pipeline_summary_rows,
     required_inputs,
     static_columns,
@@ -870,8 +869,7 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         ChurnDataError
             Naming the table or ``table.column`` (see :attr:`required_inputs_`).
         """
-        required = getattr(self, "required_inputs_", None)
-        check_inputs(required_inputs(self.builders_) if required is None else required, data)
+        check_inputs(self.required_inputs_, data)
 
     def population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~churnpredict.labels.population` and
@@ -962,67 +960,72 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         proba = self.model_.predict_proba(X)[:, 1]
         if report is not None:
             report("model", total - 1, total)
-        out = customer_value(data, X, self.horizon_, getattr(self, "business_", "subscription"))
+        out = customer_value(data, X, self.horizon_, self.business_)
         out.insert(0, "churn_probability", proba)
         out["status"] = customer_status(
             data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
         ).to_numpy()
         data.release_cache()  # the event indexes: the reasons need the room more
         if explain:
-            if not hasattr(self.model_, "booster_"):
-                raise ChurnModelError(
-                    f"reasons need a tree model; {type(self.model_).__name__} has no booster_. "
-                    f"Score with explain=False"
-                )
-            from .explain import explain as explain_rows
-            from .reasons import population_peers
-
-            info = describe_feature_columns(self.builders_, self.feature_names_)
-            percentiles = getattr(self, "feature_percentiles_", None)
-            # everyone scored is each customer's crowd, whichever block explains them
-            peers = population_peers(X, info, percentiles)
-            reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
-                explain_rows(
-                    self.model_,
-                    X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
-                    info,
-                    top=3,
-                    threshold=float(self.reason_threshold),
-                    percentiles=percentiles,
-                    facts=getattr(self, "reason_facts_", None),
-                    currency=str(self.currency or ""),
-                    directions=getattr(self, "reason_directions_", None),
-                    peers=peers,
-                )
-                for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
-            )
-            reasons.index = out.index
-            out = pd.concat([out, reasons], axis=1)
+            out = pd.concat([out, self._reasons(X, out.index)], axis=1)
         if report is not None:
             report("reasons" if explain else "done", total, total)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")
         out = out.iloc[order]
+        out.attrs.update(self._score_attrs(X, data, as_of))
+        if drift is not False and drift is not None:
+            out.attrs["drift"] = self._drift_summary(X, proba, {} if drift is True else dict(drift))
+        return out
+
+    def _reasons(self, X: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+        """The reason columns of the scored rows (:func:`churnpredict.explain.explain`)."""
+        if not hasattr(self.model_, "booster_"):
+            raise ChurnModelError(
+                f"reasons need a tree model; {type(self.model_).__name__} has no booster_. "
+                f"Score with explain=False"
+            )
+        from .explain import explain as explain_rows
+        from .reasons import population_peers
+
+        state = self.fitted_state_
+        info = describe_feature_columns(self.builders_, self.feature_names_)
+        # everyone scored is each customer's crowd, whichever block explains them
+        peers = population_peers(X, info, state.feature_percentiles)
+        reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
+            explain_rows(
+                self.model_,
+                X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
+                info,
+                top=3,
+                threshold=float(self.reason_threshold),
+                percentiles=state.feature_percentiles,
+                facts=state.reason_facts,
+                currency=str(self.currency or ""),
+                directions=state.reason_directions,
+                peers=peers,
+            )
+            for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
+        )
+        reasons.index = index
+        return reasons
+
+    def _score_attrs(self, X: pd.DataFrame, data: EventData, as_of: Any) -> dict[str, Any]:
+        """What the scores are: the ``attrs`` of :meth:`score`'s frame."""
         cutoff = (
             pd.Timestamp(X.index.get_level_values("cutoff")[0])
             if len(X)
             else (to_timestamp(as_of) if as_of is not None else data.time_range[1])
         )
-        identity = getattr(self, "model_id_", None) or model_id(self.model_, self.feature_names_)
-        out.attrs.update(
-            {
-                "horizon": horizon_text(self.horizon_),
-                "as_of": cutoff.isoformat(),
-                "model_id": identity,
-                "label": self.label_kind_,
-                "lookback": str(self.lookback),
-                "business": getattr(self, "business_", "subscription"),
-                "currency": str(self.currency or ""),
-                "base_rate": float(self.training_summary_["positive_rate"]),
-            }
-        )
-        if drift is not False and drift is not None:
-            out.attrs["drift"] = self._drift_summary(X, proba, {} if drift is True else dict(drift))
-        return out
+        return {
+            "horizon": horizon_text(self.horizon_),
+            "as_of": cutoff.isoformat(),
+            "model_id": self.model_id_,
+            "label": self.label_kind_,
+            "lookback": str(self.lookback),
+            "business": self.business_,
+            "currency": str(self.currency or ""),
+            "base_rate": float(self.training_summary_["positive_rate"]),
+        }
 
     def _drift_summary(
         self, X: pd.DataFrame, proba: np.ndarray, thresholds: Mapping[str, float]

@@ -110,41 +110,52 @@ def required_inputs(
     for builder in builders:
         for table in builder.tables:
             needed.setdefault(table, set())
-        cols: dict[str, list[str]] = {}
-        if isinstance(builder, EngagementFeatures):
-            learned = builder.event_types == "auto" or data is not None
-            cols["activity"] = (["value"] if getattr(builder, "has_value_", False) else []) + (
-                ["event"] if learned and getattr(builder, "event_types_", None) else []
-            )
-        elif isinstance(builder, SupportFeatures):
-            cols["tickets"] = [
-                c
-                for c, flag in (
-                    ("resolved_at", "has_resolved_"),
-                    ("csat", "has_csat_"),
-                    ("priority", "has_priority_"),
-                )
-                if getattr(builder, flag, False)
-            ]
-        elif isinstance(builder, ProfileFeatures):
-            cols["customers"] = list(getattr(builder, "columns_", []))
-        elif isinstance(builder, PurchaseHistoryFeatures):
-            source = getattr(builder, "source_", None)  # the table orders were read from
-            if source is not None:
-                needed.setdefault(source, set())
-                if source == "activity":
-                    cols["activity"] = (
-                        ["value"] if getattr(builder, "has_value_", False) else []
-                    ) + (["event"] if builder.event else [])
-        for table, columns in cols.items():
-            frame = None if data is None else getattr(data, table, None)
-            present = (
-                set(columns) if data is None else (set() if frame is None else set(frame.columns))
-            )
-            needed.setdefault(table, set()).update(
-                c for c in columns if c in present and c not in SCHEMA[table].required
-            )
+        for table, columns in _columns_read(builder, data).items():
+            needed.setdefault(table, set()).update(_present_optional(columns, table, data))
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
+
+
+def _columns_read(builder: FeatureBuilder, data: EventData | None) -> dict[str, list[str]]:
+    """The optional columns a fitted builder of a shipped family reads, per table."""
+    if isinstance(builder, EngagementFeatures):
+        learned = builder.event_types == "auto" or data is not None
+        return {
+            "activity": (["value"] if getattr(builder, "has_value_", False) else [])
+            + (["event"] if learned and getattr(builder, "event_types_", None) else [])
+        }
+    if isinstance(builder, SupportFeatures):
+        flags = (
+            ("resolved_at", "has_resolved_"),
+            ("csat", "has_csat_"),
+            ("priority", "has_priority_"),
+        )
+        return {"tickets": [c for c, name in flags if getattr(builder, name, False)]}
+    if isinstance(builder, ProfileFeatures):
+        return {"customers": list(getattr(builder, "columns_", []))}
+    if isinstance(builder, PurchaseHistoryFeatures):
+        return _purchase_columns(builder)
+    return {}
+
+
+def _purchase_columns(builder: PurchaseHistoryFeatures) -> dict[str, list[str]]:
+    """The table orders were read from, and the activity columns they need."""
+    source = getattr(builder, "source_", None)
+    if source is None:
+        return {}
+    if source != "activity":
+        return {source: []}
+    value = ["value"] if getattr(builder, "has_value_", False) else []
+    return {"activity": value + (["event"] if builder.event else [])}
+
+
+def _present_optional(columns: list[str], table: str, data: EventData | None) -> set[str]:
+    """``columns`` beyond the table's required ones (with ``data``: those present in it)."""
+    if data is None:
+        present = set(columns)
+    else:
+        frame = getattr(data, table, None)
+        present = set() if frame is None else set(frame.columns)
+    return {c for c in columns if c in present and c not in SCHEMA[table].required}
 
 
 def check_families(builders: Sequence[FeatureBuilder], data: EventData) -> None:

@@ -120,6 +120,7 @@ def load_settings(
 
 
 def _read_settings(config: Path | None) -> dict[str, Any]:
+    """The config's settings, every key and table checked (see :func:`load_settings`)."""
     if config is None:
         return {}
     from ..data import load_config
@@ -130,6 +131,15 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
         raise ChurnDataError(
             f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
         )
+    _check_tables(settings, config)
+    _check_report(settings.get("report", {}), config)
+    _check_drift(settings.get("drift", {}), config)
+    _check_data_keys(settings, config)
+    return settings
+
+
+def _check_tables(settings: Mapping[str, Any], config: Path) -> None:
+    """The config's tables are tables, holding only the keys they take."""
     for table, allowed in (
         ("score", _SCORE_KEYS),
         ("report", _REPORT_KEYS),
@@ -144,7 +154,18 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
             raise ChurnDataError(
                 f"config {config}: unknown key(s) {bad} in [{table}]; allowed: {list(allowed)}"
             )
-    report = settings.get("report", {})
+    for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
+        if table in settings and not isinstance(settings[table], Mapping):
+            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
+
+
+def _number(value: Any) -> bool:
+    """A number that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_report(report: Mapping[str, Any], config: Path) -> None:
+    """``[report]``: contact_cost >= 0, save_rate a share, top a whole number >= 1."""
     checks = {
         "contact_cost": lambda v: v >= 0,
         "save_rate": lambda v: 0 <= v <= 1,
@@ -152,30 +173,24 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
     }
     for key, ok in checks.items():
         value = report.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value)
-        ):
+        if value is not None and not (_number(value) and ok(value)):
             raise ChurnDataError(
                 f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
                 f"save_rate a share between 0 and 1, top a whole number >= 1"
             )
-    drift = settings.get("drift", {})
+
+
+def _check_drift(drift: Mapping[str, Any], config: Path) -> None:
+    """``[drift]``: PSI thresholds >= 0, notice at most warn."""
     for key in _DRIFT_KEYS:
         value = drift.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-        ):
+        if value is not None and not (_number(value) and value >= 0):
             raise ChurnDataError(
                 f"config {config}: [drift] {key} = {value!r}; a PSI "
                 f"threshold >= 0 (defaults: notice 0.1, warn 0.25)"
             )
     if drift.get("notice", 0.1) > drift.get("warn", 0.25):
         raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
-    for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
-        if table in settings and not isinstance(settings[table], Mapping):
-            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
-    _check_data_keys(settings, config)
-    return settings
 
 
 def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:

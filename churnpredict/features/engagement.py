@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -457,91 +458,136 @@ class EngagementFeatures(FeatureBuilder):
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
+        act = _Activity.of(data, rows, self.windows_ if self.has_value_ else (), self.event_types_)
+        out = _Columns(names, len(act.codes))
+        out["days_since_last_activity"] = _recency(act.index, act.at, act.codes, act.cut)
+        for k, slug in enumerate(self._type_slugs()):
+            out[f"days_since_last_{slug}"] = (
+                act.missing()
+                if act.types is None
+                else act.types.recency(k, act.at(0), act.type_at_cut[k], act.codes, act.cut)
+            )
+        for w in self.windows_:
+            self._window_columns(out, act, w)
+        if self.trend_window_ is not None:
+            self._trend_columns(out, act, self.trend_window_)
+        if self.trend_weeks_:
+            k = self.trend_weeks_
+            out[f"weekly_events_slope_{k}w"] = _weekly_slope(act.at, act.cut, act.signup, k)
+        return out.frame(rows.index)
+
+    def _window_columns(self, out: _Columns, act: _Activity, w: pd.Timedelta) -> None:
+        """Events, active days, events per day, value sum and events per type in ``w``."""
+        lab = window_label(w)
+        p, q = act.at(w.value), act.at(0)
+        count = (q - p).astype(np.float64)
+
+        def seen(values: np.ndarray) -> np.ndarray:
+            return not_observed(values, act.late, act.cut - w.value, act.signup)
+
+        out[f"events_{lab}"] = seen(count)
+        # distinct days: days whose first event falls in [p, q), plus the day of the
+        # window's first event when that day started before the window
+        partial = (q > p) & ~act.first_of_day.get(p)
+        out[f"active_days_{lab}"] = seen(
+            (act.first_of_day.rank(q) - act.first_of_day.rank(p) + partial).astype(np.float64)
+        )
+        observed = _observed_days(act.cut - w.value, act.cut, act.signup, w)
+        out[f"events_per_day_{lab}"] = count / observed
+        if self.has_value_:
+            out[f"value_sum_{lab}"] = (
+                act.missing() if act.values is None else seen(act.value_sums[w])
+            )
+        for k, slug in enumerate(self._type_slugs()):
+            out[f"events_{slug}_{lab}"] = (
+                act.missing()
+                if act.types is None
+                else seen((act.type_at_cut[k] - act.types.rank(k, p)).astype(np.float64))
+            )
+
+    @staticmethod
+    def _trend_columns(out: _Columns, act: _Activity, tw: pd.Timedelta) -> None:
+        """The event rate in the last trend window against the one before: ratio and diff."""
+        lab = window_label(tw)
+        cut, signup = act.cut, act.signup
+        last = (act.at(0) - act.at(tw.value)).astype(np.float64)
+        prev = (act.at(tw.value) - act.at(2 * tw.value)).astype(np.float64)
+        obs_last = _observed_days(cut - tw.value, cut, signup, tw)
+        obs_prev = _observed_days(cut - 2 * tw.value, cut - tw.value, signup, tw)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (last / obs_last) / (prev / obs_prev)
+        ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
+        out[f"activity_trend_ratio_{lab}"] = ratio
+        out[f"activity_trend_diff_{lab}"] = not_observed(
+            last - prev, act.late, cut - 2 * tw.value, signup
+        )
+
+
+@dataclass
+class _Activity:
+    """What every engagement column of a set of rows reads: positions, flags, sums."""
+
+    codes: np.ndarray
+    cut: np.ndarray  # int64 ns
+    signup: np.ndarray  # since when the log records each row's customer (int64 ns)
+    late: np.ndarray  # the log starts after the customer's signup
+    index: EventIndex
+    at: _Positions
+    first_of_day: BitRank
+    values: np.ndarray | None
+    value_sums: dict[pd.Timedelta, np.ndarray]
+    types: _TypeFlags | None
+    type_at_cut: list[np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        data: EventData,
+        rows: FeatureRows,
+        value_windows: Sequence[pd.Timedelta],
+        event_types: list[str],
+    ) -> _Activity:
+        """The activity of ``rows``; values summed over ``value_windows`` (none: no values)."""
         codes = rows.codes
         cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
         # since when the log records each customer: signup, or the log's start if later
         signup, late = recorded_since(data, "activity", codes, rows.cutoffs)
-        out = _Columns(names, len(codes))
-
-        index = self.event_index(data, "activity")
+        index = FeatureBuilder.event_index(data, "activity")
         at = _Positions(index, codes, cut)
-        first_of_day = _first_of_day(data, index)
-        values = _sorted_values(data, index) if self.has_value_ else None
+        values = _sorted_values(data, index) if value_windows else None
         # each window's values summed on their own: exact per customer (see sums_between)
         value_sums = (
             {}
             if values is None
             else dict(
                 zip(
-                    self.windows_,
-                    sums_between(values, at(0), [at(w.value) for w in self.windows_]),
+                    value_windows,
+                    sums_between(values, at(0), [at(w.value) for w in value_windows]),
                     strict=True,
                 )
             )
         )
-
-        type_slugs = self._type_slugs()
-        types = _type_flags(data, index, self.event_types_)
-
-        out["days_since_last_activity"] = _recency(index, at, codes, cut)
+        types = _type_flags(data, index, event_types)
         type_at_cut = (
-            [] if types is None else [types.rank(k, at(0)) for k in range(len(type_slugs))]
+            [] if types is None else [types.rank(k, at(0)) for k in range(len(event_types))]
         )
-        for k, slug in enumerate(type_slugs):
-            out[f"days_since_last_{slug}"] = (
-                np.full(len(codes), np.nan)
-                if types is None
-                else types.recency(k, at(0), type_at_cut[k], codes, cut)
-            )
+        return cls(
+            codes,
+            cut,
+            signup,
+            late,
+            index,
+            at,
+            _first_of_day(data, index),
+            values,
+            value_sums,
+            types,
+            type_at_cut,
+        )
 
-        for w in self.windows_:
-            lab = window_label(w)
-            p, q = at(w.value), at(0)
-            count = (q - p).astype(np.float64)
-
-            def seen(values: np.ndarray, w: pd.Timedelta = w) -> np.ndarray:
-                return not_observed(values, late, cut - w.value, signup)
-
-            out[f"events_{lab}"] = seen(count)
-            # distinct days: days whose first event falls in [p, q), plus the day of the
-            # window's first event when that day started before the window
-            partial = (q > p) & ~first_of_day.get(p)
-            out[f"active_days_{lab}"] = seen(
-                (first_of_day.rank(q) - first_of_day.rank(p) + partial).astype(np.float64)
-            )
-            observed = _observed_days(cut - w.value, cut, signup, w)
-            out[f"events_per_day_{lab}"] = count / observed
-            if self.has_value_:
-                out[f"value_sum_{lab}"] = (
-                    np.full(len(codes), np.nan) if values is None else seen(value_sums[w])
-                )
-            for k, slug in enumerate(type_slugs):
-                out[f"events_{slug}_{lab}"] = (
-                    np.full(len(codes), np.nan)
-                    if types is None
-                    else seen((type_at_cut[k] - types.rank(k, p)).astype(np.float64))
-                )
-
-        if self.trend_window_ is not None:
-            tw = self.trend_window_
-            lab = window_label(tw)
-            last = (at(0) - at(tw.value)).astype(np.float64)
-            prev = (at(tw.value) - at(2 * tw.value)).astype(np.float64)
-            obs_last = _observed_days(cut - tw.value, cut, signup, tw)
-            obs_prev = _observed_days(cut - 2 * tw.value, cut - tw.value, signup, tw)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = (last / obs_last) / (prev / obs_prev)
-            ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
-            out[f"activity_trend_ratio_{lab}"] = ratio
-            out[f"activity_trend_diff_{lab}"] = not_observed(
-                last - prev, late, cut - 2 * tw.value, signup
-            )
-
-        if self.trend_weeks_:
-            k = self.trend_weeks_
-            out[f"weekly_events_slope_{k}w"] = _weekly_slope(at, cut, signup, k)
-
-        return out.frame(rows.index)
+    def missing(self) -> np.ndarray:
+        """A column of NaN (a table lacking what the builder was fitted with)."""
+        return np.full(len(self.codes), np.nan)
 
 
 class _Positions:

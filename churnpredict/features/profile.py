@@ -105,6 +105,20 @@ def _combine_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _numbers_in_text(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The number statistics of a text column whose every value reads as a number, else None."""
+    counts = stats["counts"]
+    numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
+    if not (len(counts) and bool(numbers.notna().all())):
+        return None
+    return {
+        "n": stats["n"],
+        "present": sum(counts.values()),
+        "min": float(numbers.min()),
+        "max": float(numbers.max()),
+    }
+
+
 class ProfileFeatures(FeatureBuilder):
     """Static customer attributes as features (plan, region, company size...).
 
@@ -300,31 +314,29 @@ class ProfileFeatures(FeatureBuilder):
         logger.info("profile column customers.%s not used: %s", col, reason)
 
     def _learn(self, col: str, stats: dict[str, Any]) -> None:
+        """Keep ``col`` (as a number or as categories) or drop it, saying why."""
         kind = stats["kind"]
         if kind == "time":
             self._drop(col, "timestamps are not profile features (tenure covers signup)")
             return
         if kind == "text":
-            counts = stats["counts"]
-            numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
-            if len(counts) and bool(numbers.notna().all()):  # text holding numbers
-                kind = "numeric_text"
-                stats = {
-                    "n": stats["n"],
-                    "present": sum(counts.values()),
-                    "min": float(numbers.min()),
-                    "max": float(numbers.max()),
-                }
-        if kind != "text":
-            if stats["present"] == 0:
-                self._drop(col, "entirely missing")
+            numeric = _numbers_in_text(stats)
+            if numeric is None:
+                self._learn_categories(col, stats)
                 return
-            if stats["present"] == stats["n"] and stats["min"] == stats["max"]:
-                self._drop(col, f"constant ({stats['min']:g})")
-                return
+            kind, stats = "numeric_text", numeric
+        if stats["present"] == 0:
+            self._drop(col, "entirely missing")
+        elif stats["present"] == stats["n"] and stats["min"] == stats["max"]:
+            self._drop(col, f"constant ({stats['min']:g})")
+        else:
             self.columns_.append(col)
             self.kinds_[col] = kind
-            return
+
+    def _learn_categories(self, col: str, stats: dict[str, Any]) -> None:
+        """Keep a text column's most frequent values as categories (the rest as OTHER), or
+        drop the column when it is missing, constant or an identifier."""
+        counts = stats["counts"]
         n_present = int(sum(counts.values()))
         if n_present == 0:
             self._drop(col, "entirely missing")
