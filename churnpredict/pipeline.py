@@ -52,6 +52,7 @@ from .params import (
     deprecate_positional_args,
 )
 from .progress import Progress, ProgressArg, reporter
+from .scoring import align_columns, check_families, check_inputs, customer_value
 from .season import season_gap
 from .sizing import (
     EXPLAIN_BLOCK_ROWS,
@@ -64,13 +65,9 @@ from .summary import summary_frame
 from .training import (
     DEFAULT_CUTOFF_FREQ,
     TrainingPlan,
-    align_columns,
     business_kind,
-    check_families,
-    check_inputs,
     check_labels,
     check_outcome_columns,
-    customer_value,
     describe_feature_columns,
     fit_windows,
     latest_cutoff_rows,

@@ -29,7 +29,6 @@ from .features import (
     PurchaseHistoryFeatures,
     SupportFeatures,
     describe_features,
-    expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
 from .labels import known_at, log_start, span_advice
@@ -42,15 +41,11 @@ __all__ = [
     "DEFAULT_HORIZON",
     "Schedule",
     "TrainingPlan",
-    "align_columns",
     "business_kind",
-    "check_families",
-    "check_inputs",
     "check_labels",
     "check_outcome_columns",
     "outcome_columns",
     "pipeline_summary_rows",
-    "customer_value",
     "describe_feature_columns",
     "fit_windows",
     "latest_cutoff_rows",
@@ -156,71 +151,6 @@ def _present_optional(columns: list[str], table: str, data: EventData | None) ->
         frame = getattr(data, table, None)
         present = set() if frame is None else set(frame.columns)
     return {c for c in columns if c in present and c not in SCHEMA[table].required}
-
-
-def check_families(builders: Sequence[FeatureBuilder], data: EventData) -> None:
-    """Refuse data lacking a table a fitted family reads.
-
-    Raises
-    ------
-    ChurnDataError
-        Naming the families and the tables.
-    """
-    absent = [b for b in builders if not b.applies_to(data)]
-    if absent:
-        tables = sorted({t for b in absent for t in b.tables if getattr(data, t, None) is None})
-        raise ChurnDataError(
-            f"{', '.join(type(b).__name__ for b in absent)} were trained but the data lacks "
-            f"table(s) {tables}; add them, or retrain without those families"
-        )
-
-
-def check_inputs(required: dict[str, list[str]], data: EventData) -> None:
-    """Refuse data lacking a table or column of ``required`` (:func:`required_inputs`).
-
-    Raises
-    ------
-    ChurnDataError
-        Naming the table or ``table.column``.
-    """
-    for table, columns in required.items():
-        frame = getattr(data, table, None)
-        if frame is None:
-            raise ChurnDataError(
-                f"the pipeline was trained with the {table} table but the data has none; "
-                f"add {table}, or retrain without it"
-            )
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            names = ", ".join(f"{table}.{c}" for c in missing)
-            raise ChurnDataError(
-                f"{table} is missing column(s) {missing} that the pipeline was trained "
-                f"with ({names}): without them those features would be empty; add them "
-                f"(missing values are fine), or retrain on data without them"
-            )
-
-
-def align_columns(X: pd.DataFrame, expected: Sequence[str]) -> pd.DataFrame:
-    """Features built for scoring in training column order.
-
-    Raises
-    ------
-    ChurnModelError
-        Naming the training columns missing and the unexpected ones.
-    """
-    expected = list(expected)
-    if list(X.columns) == expected:
-        return X
-    missing = [c for c in expected if c not in X.columns]
-    extra = [c for c in X.columns if c not in expected]
-    if missing or extra:
-        raise ChurnModelError(
-            f"the features built for scoring differ from training: missing {missing[:10]}"
-            f"{' ...' if len(missing) > 10 else ''}, unexpected {extra[:10]}"
-            f"{' ...' if len(extra) > 10 else ''}; score data with the same tables and "
-            f"columns as the training data, or retrain"
-        )
-    return X[expected]
 
 
 # --------------------------------------------------------------------------- business kind
@@ -961,52 +891,6 @@ def training_summary(
             "train_sample": share,
         }
     )
-
-
-def customer_value(
-    data: EventData, X: pd.DataFrame, horizon: pd.Timedelta, business: str
-) -> pd.DataFrame:
-    """What each scored customer is worth: ``mrr`` (subscriptions) or ``expected_spend``.
-
-    Subscriptions: the point-in-time MRR feature, else ``customers.mrr``, else NaN.
-    Purchases: :func:`~churnpredict.features.expected_spend` over ``horizon``. Usage: like
-    subscriptions when customers have ``mrr``; otherwise nothing (no column): an event log
-    holds no money.
-
-    Parameters
-    ----------
-    data : EventData
-    X : pandas.DataFrame
-        Features indexed by (customer_id, cutoff).
-    horizon : pandas.Timedelta
-    business : {"subscription", "purchases", "usage"}
-
-    Returns
-    -------
-    pandas.DataFrame
-        One column, indexed by ``customer_id`` in the order of ``X``.
-    """
-    customer_ids = X.index.get_level_values("customer_id")
-    index = pd.Index(customer_ids, name="customer_id")
-    if business == "purchases":
-        spend = expected_spend(data, X.index, horizon).to_numpy()
-        return pd.DataFrame({"expected_spend": spend}, index=index)
-    if business == "usage" and "mrr" not in X.columns and "mrr" not in data.customers.columns:
-        return pd.DataFrame(index=index)  # no money known: no value, no revenue at risk
-    mrr = (
-        X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan)
-        if "mrr" in X.columns
-        else np.full(len(X), np.nan)
-    )
-    if "mrr" in data.customers.columns:
-        static = data.customers.set_index("customer_id")["mrr"]
-        known = (
-            pd.to_numeric(static, errors="coerce")
-            .reindex(customer_ids)
-            .to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-        mrr = np.where(np.isnan(mrr), known, mrr)
-    return pd.DataFrame({"mrr": mrr}, index=index)
 
 
 def pipeline_summary_rows(pipeline: Any) -> list[tuple[str, str, Any]]:
