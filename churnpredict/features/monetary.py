@@ -158,18 +158,7 @@ class MonetaryFeatures(FeatureBuilder):
         return infos + _refund_infos(self.windows_, g)
 
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Monetary features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
+        """Monetary features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         amount = data.payments["amount"].to_numpy(dtype=np.float64)
@@ -431,18 +420,7 @@ class SpendFeatures(FeatureBuilder):
         return infos + _refund_infos(self.windows_, g)
 
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Spend features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
+        """Spend features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         out = _Columns([info.name for info in self.feature_info()], len(rows))
         index, paid = _succeeded(data)

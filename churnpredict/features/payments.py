@@ -149,18 +149,7 @@ class PaymentFeatures(FeatureBuilder):
         return infos
 
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Payment features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
+        """Payment features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         failed = (status == "failed").to_numpy(dtype=bool)

@@ -382,18 +382,7 @@ class ProfileFeatures(FeatureBuilder):
 
     # ------------------------------------------------------------------ build
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Profile features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns, ``category`` for text columns.
-        """
+        """Profile features for every (customer_id, cutoff) row."""
         customers = data.customers
         missing = [c for c in self.columns_ if c not in customers.columns]
         if missing:

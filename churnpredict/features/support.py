@@ -234,18 +234,7 @@ class SupportFeatures(FeatureBuilder):
         return infos
 
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Support features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
+        """Support features for (customer_id, cutoff) rows."""
         tickets = data.tickets
         needed = (
             (["resolved_at"] if self.has_resolved_ else [])

@@ -163,18 +163,7 @@ class TenureFeatures(FeatureBuilder):
         ]
 
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Tenure features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns ``tenure_days`` and ``is_new``.
-        """
+        """Tenure features for every (customer_id, cutoff) row."""
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[rows.codes]
         known = ~np.isnat(signup)
         delta = (

@@ -221,18 +221,7 @@ class UsageFeatures(FeatureBuilder):
 
     # ------------------------------------------------------------------ build
     def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
-        """Usage features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
+        """Usage features for every (customer_id, cutoff) row."""
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
