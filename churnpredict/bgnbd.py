@@ -46,6 +46,7 @@ from .params import (
     ParameterChecksMixin,
     Real,
     SequenceOf,
+    checks_parameters,
     deprecate_positional_args,
 )
 from .windows import parse_window
@@ -528,6 +529,7 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         x, t_x, T = _summaries(X, self.columns)
         return fit_bgnbd(x, t_x, T, penalizer=float(self.penalizer))
 
+    @checks_parameters
     def fit(self, X: Any, y: Any = None) -> BGNBDBaseline:
         """Fit BG/NBD on the purchase summaries of the latest cutoff in ``X``.
 
@@ -542,7 +544,6 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         -------
         BGNBDBaseline
         """
-        self.check_params()
         X = self._check_frame(X)
         rows = X
         if isinstance(X.index, pd.MultiIndex) and "cutoff" in X.index.names and len(X):

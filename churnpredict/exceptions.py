@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ChurnDataError",
     "ChurnModelError",
+    "ChurnParameterError",
     "BundleError",
     "ResourceLimitError",
     "DataQualityWarning",
@@ -35,6 +36,15 @@ class ChurnDataError(ValueError):
 
 class ChurnModelError(ValueError):
     """A model or pipeline was used in a way it cannot support (e.g. unseen features)."""
+
+
+class ChurnParameterError(ChurnModelError):
+    """A parameter of an estimator or a feature builder has a value it cannot take.
+
+    Raised by the declared parameter checks (:mod:`churnpredict.params`); the message names
+    the parameter, the value and what is expected. A ``ValueError`` (through
+    :class:`ChurnModelError`), so ``except ValueError`` catches it too.
+    """
 
 
 class ResourceLimitError(ChurnModelError):

@@ -10,6 +10,7 @@ regularised logistic regression, as a yardstick.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -42,6 +43,7 @@ from .params import (
     Options,
     ParameterChecksMixin,
     Real,
+    checks_parameters,
     deprecate_positional_args,
 )
 from .summary import SummaryReprMixin, summary_frame
@@ -208,6 +210,7 @@ class ChurnModel(
             raise ChurnModelError(f"horizon={self.horizon!r}: {exc}") from None
 
     # ------------------------------------------------------------------ planning
+    @checks_parameters
     def plan_fit(
         self, index: pd.Index, y: Any, *, counts: Any = None, sample_weight: Any = None
     ) -> FitPlan:
@@ -237,7 +240,6 @@ class ChurnModel(
         ChurnModelError
             For bad parameters, or folds without both classes or without training cutoffs.
         """
-        self.check_params()
         return make_fit_plan(
             index,
             y,
@@ -314,6 +316,7 @@ class ChurnModel(
         return int(booster.best_iteration)
 
     # ------------------------------------------------------------------ fit
+    @checks_parameters
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
         """Fit with early stopping and calibration on the validation fold, then refit on all rows.
 
@@ -341,7 +344,6 @@ class ChurnModel(
         ``QuantileDMatrix`` (float32 values, one byte per value once binned), so no typed
         copy of ``X`` is made; see :mod:`churnpredict.model_matrix`.
         """
-        self.check_params()
         source, y = self._checked_input(X, y, reset=True)
         target = self._encode_target(source, y)
         weight = self._sample_weight(sample_weight, len(target))
@@ -539,6 +541,26 @@ class ChurnModel(
         if self.calibrator_ is None:
             return expit(margin)
         return self.calibrator_.predict(margin)
+
+    def with_calibrator(self, calibrator: Calibrator | None) -> ChurnModel:
+        """A copy of this fitted model with another calibration map; the trees are shared.
+
+        What :func:`churnpredict.recalibration.recalibrate` makes: the model it was given is
+        left as it is.
+
+        Parameters
+        ----------
+        calibrator : Calibrator or None
+            None maps margins with the logistic function.
+
+        Returns
+        -------
+        ChurnModel
+        """
+        check_is_fitted(self)
+        out = copy.copy(self)
+        out.calibrator_ = calibrator
+        return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, shape (n_rows, 2); column 1 is churn.
@@ -742,6 +764,7 @@ class LogisticBaseline(
         self.class_weight = class_weight
         self.max_iter = max_iter
 
+    @checks_parameters
     def fit(self, X: Any, y: Any) -> LogisticBaseline:
         """Fit the imputation, scaling, encoding and logistic regression.
 
@@ -754,7 +777,6 @@ class LogisticBaseline(
         -------
         LogisticBaseline
         """
-        self.check_params()
         frame, y = self._validated_frame(X, y, reset=True)
         target = self._encode_target(frame, y)
         categorical = [c for c in frame.columns if c in self.categories_]

@@ -2,10 +2,13 @@
 
 Estimators take their parameters by keyword. :func:`deprecate_positional_args` keeps
 positional calls working for now, with a :class:`FutureWarning` naming the parameters to
-pass by keyword. Each estimator declares what its parameters accept as a table,
-``_parameter_constraints = {"n_estimators": Integer(min=1), ...}``, and
+pass by keyword. Each estimator and feature builder declares what its parameters accept as
+a table, ``_parameter_constraints = {"n_estimators": Integer(min=1), ...}``, and
 :func:`check_parameters` (or :meth:`ParameterChecksMixin.check_params`) checks the values
-against it, naming the parameter, the bad value and what is expected.
+against it, naming the parameter, the bad value and what is expected. Methods that need
+checked parameters (``fit``) are decorated with :func:`checks_parameters` instead of calling
+the check by hand. Every bad value raises :class:`~churnpredict.exceptions.
+ChurnParameterError`, a ``ValueError``.
 
 A leaf module: it imports nothing from the package but its exceptions and ``windows``.
 
@@ -14,7 +17,7 @@ Examples
 >>> check_parameters({"n_estimators": 0}, {"n_estimators": Integer(min=1)})
 Traceback (most recent call last):
 ...
-churnpredict.exceptions.ChurnModelError: n_estimators=0; expected an integer >= 1
+churnpredict.exceptions.ChurnParameterError: n_estimators=0; expected an integer >= 1
 >>> AnyOf(Options("isotonic", "sigmoid"), None).expected
 "'isotonic', 'sigmoid' or None"
 """
@@ -32,7 +35,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
-from .exceptions import ChurnModelError
+from .exceptions import ChurnParameterError
 from .windows import parse_window
 
 __all__ = [
@@ -46,8 +49,10 @@ __all__ = [
     "SequenceOf",
     "Satisfies",
     "Duration",
+    "Windows",
     "AnyOf",
     "check_parameters",
+    "checks_parameters",
     "ParameterChecksMixin",
 ]
 
@@ -184,6 +189,10 @@ class Constraint:
     def accepts(self, value: Any) -> bool:
         """True when ``value`` satisfies the rule."""
         raise NotImplementedError
+
+    def why(self, value: Any) -> str | None:
+        """What is wrong with a rejected ``value`` beyond "expected ...", if anything."""
+        return None
 
     def alternatives(self) -> list[str]:
         """The accepted kinds of value, in words (joined by :attr:`expected`)."""
@@ -415,8 +424,48 @@ class Duration(Constraint):
             return False
         return window is not pd.NaT
 
+    def why(self, value: Any) -> str | None:
+        try:
+            parse_window(value)
+        except (TypeError, ValueError) as exc:
+            return str(exc)
+        return None
+
     def _alternatives(self) -> list[str]:
         return ["a positive duration such as '28D' or 28 (days)"]
+
+
+class Windows(Constraint):
+    """Feature windows: one positive duration or a non-empty sequence of them.
+
+    Each as :func:`churnpredict.windows.parse_window` reads it (days, ``"30D"``, a
+    Timedelta).
+
+    Parameters
+    ----------
+    expected : str, optional
+    """
+
+    def accepts(self, value: Any) -> bool:
+        return self.why(value) is None
+
+    def why(self, value: Any) -> str | None:
+        if isinstance(value, (str, numbers.Real, pd.Timedelta)):
+            value = (value,)
+        if isinstance(value, Mapping) or not hasattr(value, "__iter__"):
+            return "not a sequence of durations"
+        items = list(value)
+        if not items:
+            return "it is empty"
+        for window in items:
+            try:
+                parse_window(window)
+            except (TypeError, ValueError) as exc:
+                return str(exc)
+        return None
+
+    def _alternatives(self) -> list[str]:
+        return ["a positive duration or a non-empty sequence of them, such as (30, 90) days"]
 
 
 class AnyOf(Constraint):
@@ -436,6 +485,9 @@ class AnyOf(Constraint):
     def accepts(self, value: Any) -> bool:
         return any(rule.accepts(value) for rule in self.rules)
 
+    def why(self, value: Any) -> str | None:
+        return next((w for w in (rule.why(value) for rule in self.rules) if w), None)
+
     def _alternatives(self) -> list[str]:
         return [part for rule in self.rules for part in rule.alternatives()]
 
@@ -444,7 +496,7 @@ def check_parameters(
     params: Mapping[str, Any],
     constraints: Mapping[str, Constraint],
     *,
-    error: type[Exception] = ChurnModelError,
+    error: type[Exception] = ChurnParameterError,
 ) -> None:
     """Check parameter values against a table of rules.
 
@@ -455,20 +507,25 @@ def check_parameters(
     constraints : mapping
         Parameter name -> :class:`Constraint`; names absent from ``params`` are an error
         of the table itself (``KeyError``), parameters without a rule are not checked.
-    error : exception class, default ChurnModelError
+    error : exception class, default ChurnParameterError
 
     Raises
     ------
     error
         For the first parameter (in table order) whose value the rule rejects:
-        ``"name=value; expected ..."``.
+        ``"name=value; expected ..."``, then what is wrong when the rule can say
+        (``" (it is empty)"``).
     """
     for name, rule in constraints.items():
         if name not in params:
             raise KeyError(f"the parameter table names {name!r}, which is not a parameter")
         value = params[name]
         if not rule.accepts(value):
-            raise error(f"{name}={_short_repr.repr(value)}; expected {rule.expected}")
+            why = rule.why(value)
+            raise error(
+                f"{name}={_short_repr.repr(value)}; expected {rule.expected}"
+                + (f" ({why})" if why else "")
+            )
 
 
 class ParameterChecksMixin:
@@ -476,16 +533,54 @@ class ParameterChecksMixin:
 
     #: Parameter name -> :class:`Constraint`.
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {}
-    #: Exception class raised for a bad value.
-    _parameter_error: ClassVar[type[Exception]] = ChurnModelError
 
     def check_params(self) -> None:
         """Check the constructor parameters against the class's table.
 
+        Then :meth:`_check_parameter_combination` checks rules between parameters.
+
         Raises
         ------
-        ChurnModelError
+        ChurnParameterError
             Naming the parameter, its value and what is expected.
         """
         params = {name: getattr(self, name) for name in self._parameter_constraints}
-        check_parameters(params, self._parameter_constraints, error=self._parameter_error)
+        check_parameters(params, self._parameter_constraints)
+        self._check_parameter_combination()
+
+    def _check_parameter_combination(self) -> None:
+        """Rules no single parameter's constraint can state (a hook; none by default).
+
+        Raises
+        ------
+        ChurnParameterError
+        """
+
+
+def checks_parameters(method: F) -> F:
+    """Decorate a method so that it checks ``self``'s parameters before it runs.
+
+    ``self`` is a :class:`ParameterChecksMixin`: :meth:`~ParameterChecksMixin.check_params`
+    runs first, so a bad parameter is refused before any work, naming the parameter.
+
+    Examples
+    --------
+    >>> class Model(ParameterChecksMixin):
+    ...     _parameter_constraints = {"depth": Integer(min=1)}
+    ...     def __init__(self, depth=3):
+    ...         self.depth = depth
+    ...     @checks_parameters
+    ...     def fit(self):
+    ...         return self
+    >>> Model(depth=0).fit()
+    Traceback (most recent call last):
+    ...
+    churnpredict.exceptions.ChurnParameterError: depth=0; expected an integer >= 1
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: ParameterChecksMixin, *args: Any, **kwargs: Any) -> Any:
+        self.check_params()
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

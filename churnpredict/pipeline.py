@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from .drift import DEFAULT_THRESHOLDS, population_drift, reference_distribution
 from .exceptions import (
     ChurnDataError,
     ChurnModelError,
+    ChurnParameterError,
     LeakageWarning,
     ModelQualityWarning,
     SeasonWarning,
@@ -34,16 +35,26 @@ from .features import (
     build_features,
     default_builders,
 )
-from .kinds import LABEL_KINDS
+from .fitted import FittedState, FittedView, fitted_state
 from .labels import customer_status, includes_lapsed, label_churn, label_kind, population
 from .model import ChurnModel, SummaryReprMixin
 from .model_metrics import Evaluation
-from .params import deprecate_positional_args
+from .params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    Integer,
+    Options,
+    ParameterChecksMixin,
+    Real,
+    checks_parameters,
+    deprecate_positional_args,
+)
 from .progress import Progress, ProgressArg, reporter
+from .scoring import align_columns, check_families, check_inputs, customer_value
 from .season import season_gap
 from .sizing import (
     EXPLAIN_BLOCK_ROWS,
-    check_train_sample,
     fit_builders_within_memory,
     float32_features,
     sized_training_cutoffs,
@@ -53,23 +64,18 @@ from .summary import summary_frame
 from .training import (
     DEFAULT_CUTOFF_FREQ,
     TrainingPlan,
-    align_columns,
     business_kind,
-    check_families,
-    check_inputs,
     check_labels,
     check_outcome_columns,
-    customer_value,
     describe_feature_columns,
     fit_windows,
     latest_cutoff_rows,
-    learned_nothing,
-    model_id,
     pipeline_summary_rows,
     required_inputs,
     static_columns,
     training_schedule,
     training_summary,
+    warn_if_learned_nothing,
 )
 from .windows import TIME_RANGE, horizon_text, parse_window, to_naive_utc
 
@@ -77,9 +83,101 @@ __all__ = ["ChurnPipeline", "BUNDLE_FORMAT", "business_kind"]
 
 _SPAN_YEARS = round((TIME_RANGE[1] - TIME_RANGE[0]).days / 365.25)  # years data may span
 
+#: Keys of a TOML config that are pipeline parameters of the same name.
+CONFIG_PARAMETERS = (
+    "horizon",
+    "label",
+    "n_cutoffs",
+    "cutoff_freq",
+    "lookback",
+    "business",
+    "train_sample",
+)
+#: How reasons are written: currency symbol, smallest reason in probability points.
+REASON_CONFIG_KEYS = ("currency", "reason_threshold")
+#: Every config key :meth:`ChurnPipeline.from_config` reads.
+PIPELINE_CONFIG_KEYS = (*CONFIG_PARAMETERS, *REASON_CONFIG_KEYS, "windows", "model")
+
+
+def reason_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config's ``currency`` and ``reason_threshold``, checked, as pipeline parameters.
+
+    Raises
+    ------
+    ChurnDataError
+        Naming the key and what it takes.
+    """
+    params: dict[str, Any] = {}
+    if "currency" in config:
+        currency = config["currency"]
+        if not isinstance(currency, str) or len(currency) > 5:
+            raise ChurnDataError(f'currency = {currency!r}; give a short symbol such as "€" or "$"')
+        params["currency"] = currency
+    if "reason_threshold" in config:
+        value = config["reason_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ChurnDataError(
+                f"reason_threshold = {value!r}; give probability points in [0, 1), e.g. 0.01 "
+                f"for one point"
+            )
+        params["reason_threshold"] = float(value)
+    return params
+
+
+def _config_windows(windows: Any) -> tuple[Any, ...]:
+    """The config's ``windows`` list, each a usable duration."""
+    if isinstance(windows, (str, int)) or not windows:
+        raise ChurnDataError(
+            f'config windows = {windows!r}; give a list such as [7, 30, 90] or ["7D", "30D"]'
+        )
+    for window in windows:
+        try:
+            parse_window(window)
+        except (TypeError, ValueError) as exc:
+            raise ChurnDataError(
+                f'config windows {window!r} is not a usable duration ({exc}); use e.g. 30 or "30D"'
+            ) from None
+    return tuple(windows)
+
+
+def _config_model(section: Any) -> ChurnModel:
+    """A ChurnModel from the config's ``[model]`` table."""
+    if not isinstance(section, Mapping):
+        raise ChurnDataError(f"config model must be a table ([model]), got {section!r}")
+    try:
+        return ChurnModel(**dict(section))
+    except TypeError as exc:
+        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
+
+
+def _peer_references(peers: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
+    """What reasons compare a customer with: percentiles and related facts of ``peers``.
+
+    ``peers`` is every training row, or the latest cutoff's when the rows are a sample (a
+    sample holds churners out of proportion).
+    """
+    from .explain import reference_percentiles, related_facts
+
+    return {
+        "feature_percentiles": reference_percentiles(peers),
+        "reason_facts": related_facts(peers, info),
+    }
+
+
+def _model_references(model: Any, latest: pd.DataFrame, info: pd.DataFrame) -> dict[str, Any]:
+    """The drift reference and the reasons' risk directions of a fitted model."""
+    from .explain import risk_directions
+
+    return {
+        "reference": reference_distribution(latest, model.predict_proba(latest)[:, 1]),
+        "reason_directions": (
+            risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
+        ),
+    }
+
 
 # --------------------------------------------------------------------------- pipeline
-class ChurnPipeline(SummaryReprMixin, BaseEstimator):
+class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
     """Feature builders and a churn model, trained on many cutoffs and scored at one.
 
     Parameters
@@ -136,6 +234,10 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     Attributes
     ----------
+    fitted_state_ : FittedState
+        Everything below, as one frozen object (:class:`~churnpredict.fitted.FittedState`):
+        the fitted attributes are read-only views of it, replaced whole by :meth:`fit`,
+        :meth:`recalibrate` and :meth:`load`.
     builders_ : list of FeatureBuilder
         Fitted builders of the families that applied to the training data.
     model_ : classifier
@@ -206,6 +308,44 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         "reason_directions_",
     )
 
+    # the fitted attributes: read-only views of the fitted state (``fitted_state_``)
+    builders_ = FittedView("builders", list)
+    model_ = FittedView("model")
+    feature_names_ = FittedView("feature_names", list)
+    feature_info_ = FittedView("feature_info")
+    as_of_ = FittedView("as_of")
+    cutoffs_ = FittedView("cutoffs")
+    horizon_ = FittedView("horizon")
+    label_kind_ = FittedView("label_kind")
+    is_snapshot_ = FittedView("is_snapshot")
+    business_ = FittedView("business")
+    business_reason_ = FittedView("business_reason")
+    training_summary_ = FittedView("training_summary")
+    validation_scores_ = FittedView("validation_scores")
+    model_id_ = FittedView("model_id")
+    required_inputs_ = FittedView("required_inputs")
+    training_statuses_ = FittedView("training_statuses")
+    reference_ = FittedView("reference")
+    recalibration_ = FittedView("recalibration")
+    feature_percentiles_ = FittedView("feature_percentiles")
+    reason_facts_ = FittedView("reason_facts")
+    schedule_ = FittedView("schedule")
+    reason_directions_ = FittedView("reason_directions")
+
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "horizon": AnyOf(Options("auto"), Duration()),
+        "label": Options("auto", "cancellation", "inactivity"),
+        "n_cutoffs": Integer(min=1),
+        "cutoff_freq": AnyOf(Options("auto"), Duration()),
+        "lookback": Duration(),
+        "business": Options("auto", *BUSINESS_KINDS),
+        "train_sample": AnyOf(
+            Options("auto", None),
+            Real(0, 1, closed="right"),
+            expected="'auto', a share in (0, 1] or None",
+        ),
+    }
+
     @deprecate_positional_args
     def __init__(
         self,
@@ -238,6 +378,59 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self.train_sample = train_sample
         self.n_jobs = n_jobs
 
+    # ------------------------------------------------------------------ config
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **params: Any) -> ChurnPipeline:
+        """An unfitted pipeline from the settings of a TOML config (``cp.load_config``).
+
+        The keys :data:`CONFIG_PARAMETERS` (``horizon``, ``label``, ``n_cutoffs``,
+        ``cutoff_freq``, ``lookback``, ``business``, ``train_sample``) are the parameters of
+        the same name; ``windows`` the feature windows of the default builders; the
+        ``[model]`` table the parameters of :class:`~churnpredict.model.ChurnModel`;
+        ``currency`` and ``reason_threshold`` how reasons are written. Other keys (the data's
+        and the lists') are left to :meth:`EventData.from_directory
+        <churnpredict.EventData.from_directory>` and the list options. The parameters are
+        checked at once, before any data is read.
+
+        Parameters
+        ----------
+        config : mapping
+            The config's settings, e.g. ``cp.load_config("churn.toml")``.
+        **params
+            Parameters over the config's (what the command line's flags set), e.g.
+            ``horizon="56D"``.
+
+        Returns
+        -------
+        ChurnPipeline
+
+        Raises
+        ------
+        ChurnParameterError
+            A parameter the pipeline or its model cannot take (a ``ValueError``).
+        ChurnDataError
+            A ``windows`` list, ``[model]`` table, ``currency`` or ``reason_threshold``
+            that is not usable.
+
+        Examples
+        --------
+        >>> pipe = ChurnPipeline.from_config({"horizon": "56D", "model": {"n_estimators": 300}})
+        >>> pipe.horizon, pipe.model.n_estimators
+        ('56D', 300)
+        """
+        model = params.pop("model", None)
+        settings = {**config, **params}
+        given = {k: settings[k] for k in CONFIG_PARAMETERS if k in settings}
+        given.update(reason_settings(settings))
+        if "windows" in settings:
+            given["windows"] = _config_windows(settings["windows"])
+        given.update({k: v for k, v in params.items() if k not in given})
+        if model is None:
+            model = _config_model(settings.get("model", {}))
+        pipeline = cls(model=model, **given)
+        pipeline.check_params()  # refused before any data is read
+        return pipeline
+
     # ------------------------------------------------------------------ validation
     @staticmethod
     def _check_data(data: Any) -> EventData:
@@ -249,40 +442,27 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         return data
 
-    def check_params(self) -> None:
-        """Check the settings; raise :class:`ChurnModelError` naming a bad one."""
-        for name in ("horizon", "cutoff_freq", "lookback"):
-            if name != "lookback" and getattr(self, name) == "auto":
-                continue
-            try:
-                parse_window(getattr(self, name))
-            except ValueError as exc:
-                raise ChurnModelError(f"{name}={getattr(self, name)!r}: {exc}") from None
-        if self.label not in ("auto", *LABEL_KINDS):
-            raise ChurnModelError(
-                f"label={self.label!r}; expected 'auto', 'cancellation' or 'inactivity'"
-            )
-        if self.business not in ("auto", *BUSINESS_KINDS):
-            raise ChurnModelError(
-                f"business={self.business!r}; expected 'auto', 'subscription', 'purchases' "
-                f"or 'usage'"
-            )
-        n = self.n_cutoffs
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ChurnModelError(f"n_cutoffs={n!r}; expected an integer >= 1")
-        # the cutoffs must fit in the times data may hold (1700..2199), whatever the data
-        # ("auto" spaces cutoffs at most DEFAULT_CUTOFF_FREQ apart)
+    def _check_parameter_combination(self) -> None:
+        """The training cutoffs must fit in the times data may hold; the model's own table.
+
+        ``n_cutoffs`` cutoffs ``cutoff_freq`` apart ("auto" spaces them at most
+        :data:`~churnpredict.training.DEFAULT_CUTOFF_FREQ` apart) must fit in 1700..2199,
+        whatever the data; a model with a parameter table (``ChurnModel``) is checked too, so
+        a bad model parameter is refused before any data is read.
+        """
         freq = DEFAULT_CUTOFF_FREQ if self.cutoff_freq == "auto" else parse_window(self.cutoff_freq)
-        years = n * (freq / pd.Timedelta(days=365.25))
+        years = self.n_cutoffs * (freq / pd.Timedelta(days=365.25))
         if years > _SPAN_YEARS:
-            raise ChurnModelError(
-                f"n_cutoffs={n!r} cutoffs every {horizon_text(freq)} span "
+            raise ChurnParameterError(
+                f"n_cutoffs={self.n_cutoffs!r} cutoffs every {horizon_text(freq)} span "
                 f"{years:,.0f} years, more than the {_SPAN_YEARS} years data can cover "
                 f"(1700-2199); use fewer cutoffs or a shorter cutoff_freq"
             )
-        check_train_sample(self.train_sample)
+        if isinstance(self.model, ParameterChecksMixin):
+            self.model.check_params()
 
     # ------------------------------------------------------------------ fit
+    @checks_parameters
     def fit(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
     ) -> ChurnPipeline:
@@ -316,8 +496,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
 
     def _forget_fit(self) -> None:
         """Drop what an earlier fit (or recalibration) left: a new fit sets it all again."""
-        for name in self.bundle_attributes:
-            self.__dict__.pop(name, None)
+        self.__dict__.pop("fitted_state_", None)
+
+    def _install(self, state: FittedState) -> ChurnPipeline:
+        """Make ``state`` this pipeline's fitted state, whole (the fitted attributes view it)."""
+        self.__dict__["fitted_state_"] = state
+        return self
 
     def set_fitted(
         self,
@@ -337,11 +521,12 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         feature_info: pd.DataFrame | None = None,
         **extra: Any,
     ) -> ChurnPipeline:
-        """Install a fitted state: the one place :meth:`fit`, Dask training and loading set it.
+        """Install a fitted state assembled by :func:`~churnpredict.fitted.fitted_state`.
 
-        Whatever an earlier fit left is dropped first. ``extra`` sets the optional fitted
-        attributes listed in :attr:`bundle_attributes` (e.g. ``required_inputs_``,
-        ``reference_``); ``model_id_`` is computed when not given.
+        The one way :meth:`fit`, Dask training and loading set a fitted state; whatever an
+        earlier fit left is replaced. ``extra`` sets the optional fitted attributes listed
+        in :attr:`bundle_attributes` (e.g. ``required_inputs_``, ``reference_``);
+        ``model_id_`` and ``required_inputs_`` are computed when not given.
 
         Parameters
         ----------
@@ -370,32 +555,25 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"set_fitted got unknown fitted attributes {unknown}; expected "
                 f"names from bundle_attributes {list(self.bundle_attributes)}"
             )
-        self._forget_fit()
-        names = [str(n) for n in feature_names]
-        info = (
-            feature_info if feature_info is not None else describe_feature_columns(builders, names)
+        state = fitted_state(
+            builders=builders,
+            model=model,
+            feature_names=feature_names,
+            feature_info=feature_info,
+            as_of=as_of,
+            cutoffs=cutoffs,
+            horizon=horizon,
+            label_kind=label_kind,
+            is_snapshot=is_snapshot,
+            business=business,
+            business_reason=business_reason,
+            training_summary=training_summary,
+            validation_scores=validation_scores,
+            **{name[:-1]: value for name, value in extra.items()},
         )
-        self.builders_ = list(builders)
-        self.model_ = model
-        self.feature_names_ = names
-        self.feature_info_ = info[["group", "description"]]
-        self.as_of_ = to_naive_utc(as_of)
-        self.cutoffs_ = pd.DatetimeIndex(
-            pd.DatetimeIndex(cutoffs).unique().sort_values(), name="cutoff"
-        ).astype("datetime64[ns]")
-        self.horizon_ = pd.Timedelta(horizon)
-        self.label_kind_ = str(label_kind)
-        self.is_snapshot_ = bool(is_snapshot)
-        self.business_ = str(business)
-        self.business_reason_ = str(business_reason)
-        self.training_summary_ = dict(training_summary)
-        self.validation_scores_ = dict(validation_scores)
-        for name, value in extra.items():
-            setattr(self, name, value)
-        if "model_id_" not in extra:
-            self.model_id_ = model_id(model, names)
-        return self
+        return self._install(state)
 
+    @checks_parameters
     def training_plan(
         self, data: EventData, *, business: tuple[str, str] | None = None, as_of: Any = None
     ) -> TrainingPlan:
@@ -416,7 +594,6 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         -------
         TrainingPlan
         """
-        self.check_params()
         schedule = training_schedule(
             data, as_of, self.horizon, self.cutoff_freq, int(self.n_cutoffs)
         )
@@ -456,6 +633,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             schedule.note,
         )
 
+    @checks_parameters
     def fit_training(
         self, data: EventData, as_of: Any = None, progress: ProgressArg = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -478,14 +656,82 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         self, data: EventData, as_of: Any, progress: Progress | None, keep_features: bool = True
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fit everything; return the training features (float32 for a ChurnModel unless
-        ``keep_features``: what XGBoost reads, in half the memory) and labels."""
+        ``keep_features``: what XGBoost reads, in half the memory) and labels.
+
+        The steps: the plan, the labels at the training cutoffs, the features of the
+        (sampled) rows, the references reasons and drift need, the model; then
+        :func:`~churnpredict.fitted.fitted_state` assembles what was learned.
+        """
         data = self._check_data(data)
-        self.check_params()
         self._forget_fit()
         as_of = None if as_of is None or data.is_snapshot else to_naive_utc(as_of)
         plan = self.training_plan(data, as_of=as_of)
-        horizon, business, business_reason = plan.horizon, plan.business, plan.business_reason
-        kind, builders, model = plan.label_kind, plan.builders, plan.model
+        as_of, builders, labels = self._training_labels(data, plan, as_of)
+        trained, weight, share = training_rows(plan.model, labels, self.train_sample)
+        active = [b for b in builders if b.applies_to(data)]
+        X = self._training_features(data, trained, active, weight is not None, progress)
+        check_labels(labels, data, as_of, plan.horizon)
+        ids = labels.index.get_level_values("customer_id")
+        y_all = labels["churned"].to_numpy()
+        check_outcome_columns(data.customers, static_columns(active), ids, ids[y_all == 1])
+        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
+        status = customer_status(
+            data, labels.index, plan.horizon, kind=plan.label_kind, lookback=self.lookback
+        )
+        data.release_cache()  # the event indexes, rebuilt when next asked for
+        names = [str(c) for c in X.columns]
+        info = describe_feature_columns(active, names)
+        # drift compares a scored population with the latest training population: rows pooled
+        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
+        latest = latest_cutoff_rows(X)
+        references = _peer_references(X if weight is None else latest, info)
+        if not keep_features and isinstance(plan.model, ChurnModel):
+            X = float32_features(X)
+        model = plan.model
+        y = trained["churned"].to_numpy()
+        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
+        summary = training_summary(labels, len(names), trained=trained, weight=weight, share=share)
+        warn_if_learned_nothing(model, summary, stacklevel=4)  # the caller of fit
+        if progress is not None:
+            progress("model", len(active) + 2, len(active) + 2)
+        self._install(
+            fitted_state(
+                builders=active,
+                model=model,
+                feature_names=names,
+                feature_info=info,
+                as_of=as_of,
+                cutoffs=labels.index.get_level_values("cutoff").unique(),
+                horizon=plan.horizon,
+                label_kind=plan.label_kind,
+                is_snapshot=bool(data.is_snapshot),
+                business=plan.business,
+                business_reason=plan.business_reason,
+                training_summary=summary,
+                validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
+                required_inputs=required_inputs(active, data),
+                schedule={
+                    "cutoff_freq": horizon_text(plan.cutoff_freq),
+                    "note": plan.schedule_note,
+                },
+                training_statuses={
+                    str(k): int(v) for k, v in status.value_counts().sort_index().items()
+                },
+                **references,
+                **_model_references(model, latest, info),
+            )
+        )
+        return X, labels
+
+    def _training_labels(
+        self, data: EventData, plan: TrainingPlan, as_of: pd.Timestamp | None
+    ) -> tuple[pd.Timestamp, list[FeatureBuilder], pd.DataFrame]:
+        """What training knew, the builders that apply, and the labels of the training rows.
+
+        A snapshot table trains on its one cutoff with the profile family only; event data on
+        the training cutoffs before ``as_of`` (a season the cutoffs miss is warned about).
+        """
+        builders = plan.builders
         if data.is_snapshot:
             builders = [b for b in builders if b.group == "profile"]
             if not builders:
@@ -499,16 +745,16 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         else:
             as_of = data.time_range[1] if as_of is None else as_of
             cutoffs = sized_training_cutoffs(
-                data, as_of, horizon, int(self.n_cutoffs), plan.cutoff_freq
+                data, as_of, plan.horizon, int(self.n_cutoffs), plan.cutoff_freq
             )
             labels = label_churn(
                 data,
                 cutoffs,
-                horizon,
-                kind=kind,
+                plan.horizon,
+                kind=plan.label_kind,
                 as_of=as_of,
                 lookback=self.lookback,
-                lapsed=includes_lapsed(kind),
+                lapsed=includes_lapsed(plan.label_kind),
             )
         if len(labels) == 0:
             raise ChurnDataError(
@@ -516,15 +762,24 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
                 f"({cutoffs.min()} .. {cutoffs.max()}); use a later as_of or check signup_at"
             )
         if not data.is_snapshot:
-            gap = season_gap(labels, horizon, as_of, data.time_range[0], plan.cutoff_freq)
+            gap = season_gap(labels, plan.horizon, as_of, data.time_range[0], plan.cutoff_freq)
             if gap is not None:
-                warnings.warn(gap, SeasonWarning, stacklevel=4)  # the caller of fit
-        trained, weight, share = training_rows(model, labels, self.train_sample)
-        active = [b for b in builders if b.applies_to(data)]
+                warnings.warn(gap, SeasonWarning, stacklevel=5)  # the caller of fit
+        return to_naive_utc(as_of), builders, labels
+
+    def _training_features(
+        self,
+        data: EventData,
+        trained: pd.DataFrame,
+        active: list[FeatureBuilder],
+        sampled: bool,
+        progress: Progress | None,
+    ) -> pd.DataFrame:
+        """Fit the builders (within memory) and build the features of the training rows."""
         total = len(active) + 2
         if progress is not None:
             progress("labels", 1, total)
-        rows = fit_builders_within_memory(data, trained, active, sampled=weight is not None)
+        rows = fit_builders_within_memory(data, trained, active, sampled=sampled)
         X = build_features(
             data,
             rows,
@@ -544,61 +799,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
             )
         if data.is_snapshot and data.label_column in X.columns:
             X = X.drop(columns=[data.label_column])
-        y_all = labels["churned"].to_numpy()
-        check_labels(labels, data, as_of, horizon)
-        ids = labels.index.get_level_values("customer_id")
-        check_outcome_columns(data.customers, static_columns(active), ids, ids[y_all == 1])
-        from .explain import reference_percentiles, related_facts, risk_directions
-
-        # what the fitted pipeline keeps of the rows, taken before the booster needs the room
-        status = customer_status(data, labels.index, horizon, kind=kind, lookback=self.lookback)
-        data.release_cache()  # the event indexes, rebuilt when next asked for
-        names = [str(c) for c in X.columns]
-        info = describe_feature_columns(active, names)
-        # drift compares a scored population with the latest training population: rows pooled
-        # over a year of cutoffs differ from any one cutoff (histories grow, prices change)
-        latest = latest_cutoff_rows(X)
-        peers = X if weight is None else latest  # a sample holds churners out of proportion
-        percentiles, facts = reference_percentiles(peers), related_facts(peers, info)
-        del peers  # X itself when not sampled: X then goes to the booster alone, in float32
-        if not keep_features and isinstance(model, ChurnModel):
-            X = float32_features(X)
-        y = trained["churned"].to_numpy()
-        model.fit(X, y) if weight is None else model.fit(X, y, sample_weight=weight)
-        summary = training_summary(labels, len(names), trained=trained, weight=weight, share=share)
-        nothing = learned_nothing(model)
-        if nothing is not None:
-            summary["learned_nothing"] = nothing
-            warnings.warn(nothing, ModelQualityWarning, stacklevel=4)
-        if progress is not None:
-            progress("model", total, total)
-        self.set_fitted(
-            builders=active,
-            model=model,
-            feature_names=names,
-            feature_info=info,
-            as_of=to_naive_utc(as_of),
-            cutoffs=labels.index.get_level_values("cutoff").unique(),
-            horizon=horizon,
-            label_kind=kind,
-            is_snapshot=bool(data.is_snapshot),
-            business=business,
-            business_reason=business_reason,
-            training_summary=summary,
-            validation_scores=dict(getattr(model, "validation_scores_", {}) or {}),
-            schedule_={"cutoff_freq": horizon_text(plan.cutoff_freq), "note": plan.schedule_note},
-            training_statuses_={
-                str(k): int(v) for k, v in status.value_counts().sort_index().items()
-            },
-            required_inputs_=required_inputs(active, data),
-            reference_=reference_distribution(latest, model.predict_proba(latest)[:, 1]),
-            feature_percentiles_=percentiles,
-            reason_facts_=facts,
-            reason_directions_=(
-                risk_directions(model, latest, info) if hasattr(model, "booster_") else {}
-            ),
-        )
-        return X, labels
+        return X
 
     # ------------------------------------------------------------------ scoring
     def align_features(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -664,8 +865,7 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         ChurnDataError
             Naming the table or ``table.column`` (see :attr:`required_inputs_`).
         """
-        required = getattr(self, "required_inputs_", None)
-        check_inputs(required_inputs(self.builders_) if required is None else required, data)
+        check_inputs(self.required_inputs_, data)
 
     def population_rule(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~churnpredict.labels.population` and
@@ -756,67 +956,72 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         proba = self.model_.predict_proba(X)[:, 1]
         if report is not None:
             report("model", total - 1, total)
-        out = customer_value(data, X, self.horizon_, getattr(self, "business_", "subscription"))
+        out = customer_value(data, X, self.horizon_, self.business_)
         out.insert(0, "churn_probability", proba)
         out["status"] = customer_status(
             data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
         ).to_numpy()
         data.release_cache()  # the event indexes: the reasons need the room more
         if explain:
-            if not hasattr(self.model_, "booster_"):
-                raise ChurnModelError(
-                    f"reasons need a tree model; {type(self.model_).__name__} has no booster_. "
-                    f"Score with explain=False"
-                )
-            from .explain import explain as explain_rows
-            from .reasons import population_peers
-
-            info = describe_feature_columns(self.builders_, self.feature_names_)
-            percentiles = getattr(self, "feature_percentiles_", None)
-            # everyone scored is each customer's crowd, whichever block explains them
-            peers = population_peers(X, info, percentiles)
-            reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
-                explain_rows(
-                    self.model_,
-                    X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
-                    info,
-                    top=3,
-                    threshold=float(self.reason_threshold),
-                    percentiles=percentiles,
-                    facts=getattr(self, "reason_facts_", None),
-                    currency=str(self.currency or ""),
-                    directions=getattr(self, "reason_directions_", None),
-                    peers=peers,
-                )
-                for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
-            )
-            reasons.index = out.index
-            out = pd.concat([out, reasons], axis=1)
+            out = pd.concat([out, self._reasons(X, out.index)], axis=1)
         if report is not None:
             report("reasons" if explain else "done", total, total)
         order = np.argsort(-out["churn_probability"].to_numpy(), kind="stable")
         out = out.iloc[order]
+        out.attrs.update(self._score_attrs(X, data, as_of))
+        if drift is not False and drift is not None:
+            out.attrs["drift"] = self._drift_summary(X, proba, {} if drift is True else dict(drift))
+        return out
+
+    def _reasons(self, X: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+        """The reason columns of the scored rows (:func:`churnpredict.explain.explain`)."""
+        if not hasattr(self.model_, "booster_"):
+            raise ChurnModelError(
+                f"reasons need a tree model; {type(self.model_).__name__} has no booster_. "
+                f"Score with explain=False"
+            )
+        from .explain import explain as explain_rows
+        from .reasons import population_peers
+
+        state = self.fitted_state_
+        info = describe_feature_columns(self.builders_, self.feature_names_)
+        # everyone scored is each customer's crowd, whichever block explains them
+        peers = population_peers(X, info, state.feature_percentiles)
+        reasons = pd.concat(  # in blocks of rows: its temporaries are a few KB a row
+            explain_rows(
+                self.model_,
+                X.iloc[lo : lo + EXPLAIN_BLOCK_ROWS],
+                info,
+                top=3,
+                threshold=float(self.reason_threshold),
+                percentiles=state.feature_percentiles,
+                facts=state.reason_facts,
+                currency=str(self.currency or ""),
+                directions=state.reason_directions,
+                peers=peers,
+            )
+            for lo in range(0, len(X), EXPLAIN_BLOCK_ROWS)
+        )
+        reasons.index = index
+        return reasons
+
+    def _score_attrs(self, X: pd.DataFrame, data: EventData, as_of: Any) -> dict[str, Any]:
+        """What the scores are: the ``attrs`` of :meth:`score`'s frame."""
         cutoff = (
             pd.Timestamp(X.index.get_level_values("cutoff")[0])
             if len(X)
             else (to_naive_utc(as_of) if as_of is not None else data.time_range[1])
         )
-        identity = getattr(self, "model_id_", None) or model_id(self.model_, self.feature_names_)
-        out.attrs.update(
-            {
-                "horizon": horizon_text(self.horizon_),
-                "as_of": cutoff.isoformat(),
-                "model_id": identity,
-                "label": self.label_kind_,
-                "lookback": str(self.lookback),
-                "business": getattr(self, "business_", "subscription"),
-                "currency": str(self.currency or ""),
-                "base_rate": float(self.training_summary_["positive_rate"]),
-            }
-        )
-        if drift is not False and drift is not None:
-            out.attrs["drift"] = self._drift_summary(X, proba, {} if drift is True else dict(drift))
-        return out
+        return {
+            "horizon": horizon_text(self.horizon_),
+            "as_of": cutoff.isoformat(),
+            "model_id": self.model_id_,
+            "label": self.label_kind_,
+            "lookback": str(self.lookback),
+            "business": self.business_,
+            "currency": str(self.currency or ""),
+            "base_rate": float(self.training_summary_["positive_rate"]),
+        }
 
     def _drift_summary(
         self, X: pd.DataFrame, proba: np.ndarray, thresholds: Mapping[str, float]
@@ -903,7 +1108,8 @@ class ChurnPipeline(SummaryReprMixin, BaseEstimator):
         from .recalibration import recalibrate
 
         check_is_fitted(self, "model_")
-        return recalibrate(self, self._check_data(data), as_of, n_cutoffs=n_cutoffs, method=method)
+        data = self._check_data(data)
+        return self._install(recalibrate(self, data, as_of, n_cutoffs=n_cutoffs, method=method))
 
     def evaluate(
         self, data: EventData, as_of: Any, explain: bool = False, progress: ProgressArg = None

@@ -31,7 +31,6 @@ __all__ = [
     "AUTO_SAMPLE_ROWS",
     "EXPLAIN_BLOCK_ROWS",
     "auto_sample_share",
-    "check_train_sample",
     "check_training_size",
     "cutoff_count",
     "fit_builders_within_memory",
@@ -186,14 +185,6 @@ AUTO_SAMPLE_FROM = 500_000
 AUTO_SAMPLE_ROWS = 400_000
 #: ...but never less than this share of the others.
 AUTO_SAMPLE_MIN_SHARE = 0.1
-
-
-def check_train_sample(value: Any) -> None:
-    """Refuse a ``train_sample`` other than "auto", None or a share in (0, 1]."""
-    if value in (None, "auto"):
-        return
-    if isinstance(value, bool) or not isinstance(value, (float, int)) or not 0 < value <= 1:
-        raise ChurnModelError(f"train_sample={value!r}; expected 'auto', a share in (0, 1] or None")
 
 
 def auto_sample_share(labels: pd.DataFrame, keep_latest: int) -> float | None:

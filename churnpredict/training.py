@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .data import SCHEMA, EventData
-from .exceptions import ChurnDataError, ChurnModelError
+from .exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
 from .features import (
     BUSINESS_KINDS,
     DRIVER_GROUPS,
@@ -28,7 +29,6 @@ from .features import (
     PurchaseHistoryFeatures,
     SupportFeatures,
     describe_features,
-    expected_spend,
 )
 from .jsonstate import JSONStateMixin, to_json
 from .labels import known_at, log_start, span_advice
@@ -41,15 +41,11 @@ __all__ = [
     "DEFAULT_HORIZON",
     "Schedule",
     "TrainingPlan",
-    "align_columns",
     "business_kind",
-    "check_families",
-    "check_inputs",
     "check_labels",
     "check_outcome_columns",
     "outcome_columns",
     "pipeline_summary_rows",
-    "customer_value",
     "describe_feature_columns",
     "fit_windows",
     "latest_cutoff_rows",
@@ -109,106 +105,52 @@ def required_inputs(
     for builder in builders:
         for table in builder.tables:
             needed.setdefault(table, set())
-        cols: dict[str, list[str]] = {}
-        if isinstance(builder, EngagementFeatures):
-            learned = builder.event_types == "auto" or data is not None
-            cols["activity"] = (["value"] if getattr(builder, "has_value_", False) else []) + (
-                ["event"] if learned and getattr(builder, "event_types_", None) else []
-            )
-        elif isinstance(builder, SupportFeatures):
-            cols["tickets"] = [
-                c
-                for c, flag in (
-                    ("resolved_at", "has_resolved_"),
-                    ("csat", "has_csat_"),
-                    ("priority", "has_priority_"),
-                )
-                if getattr(builder, flag, False)
-            ]
-        elif isinstance(builder, ProfileFeatures):
-            cols["customers"] = list(getattr(builder, "columns_", []))
-        elif isinstance(builder, PurchaseHistoryFeatures):
-            source = getattr(builder, "source_", None)  # the table orders were read from
-            if source is not None:
-                needed.setdefault(source, set())
-                if source == "activity":
-                    cols["activity"] = (
-                        ["value"] if getattr(builder, "has_value_", False) else []
-                    ) + (["event"] if builder.event else [])
-        for table, columns in cols.items():
-            frame = None if data is None else getattr(data, table, None)
-            present = (
-                set(columns) if data is None else (set() if frame is None else set(frame.columns))
-            )
-            needed.setdefault(table, set()).update(
-                c for c in columns if c in present and c not in SCHEMA[table].required
-            )
+        for table, columns in _columns_read(builder, data).items():
+            needed.setdefault(table, set()).update(_present_optional(columns, table, data))
     return {table: sorted(columns) for table, columns in sorted(needed.items())}
 
 
-def check_families(builders: Sequence[FeatureBuilder], data: EventData) -> None:
-    """Refuse data lacking a table a fitted family reads.
-
-    Raises
-    ------
-    ChurnDataError
-        Naming the families and the tables.
-    """
-    absent = [b for b in builders if not b.applies_to(data)]
-    if absent:
-        tables = sorted({t for b in absent for t in b.tables if getattr(data, t, None) is None})
-        raise ChurnDataError(
-            f"{', '.join(type(b).__name__ for b in absent)} were trained but the data lacks "
-            f"table(s) {tables}; add them, or retrain without those families"
+def _columns_read(builder: FeatureBuilder, data: EventData | None) -> dict[str, list[str]]:
+    """The optional columns a fitted builder of a shipped family reads, per table."""
+    if isinstance(builder, EngagementFeatures):
+        learned = builder.event_types == "auto" or data is not None
+        return {
+            "activity": (["value"] if getattr(builder, "has_value_", False) else [])
+            + (["event"] if learned and getattr(builder, "event_types_", None) else [])
+        }
+    if isinstance(builder, SupportFeatures):
+        flags = (
+            ("resolved_at", "has_resolved_"),
+            ("csat", "has_csat_"),
+            ("priority", "has_priority_"),
         )
+        return {"tickets": [c for c, name in flags if getattr(builder, name, False)]}
+    if isinstance(builder, ProfileFeatures):
+        return {"customers": list(getattr(builder, "columns_", []))}
+    if isinstance(builder, PurchaseHistoryFeatures):
+        return _purchase_columns(builder)
+    return {}
 
 
-def check_inputs(required: dict[str, list[str]], data: EventData) -> None:
-    """Refuse data lacking a table or column of ``required`` (:func:`required_inputs`).
+def _purchase_columns(builder: PurchaseHistoryFeatures) -> dict[str, list[str]]:
+    """The table orders were read from, and the activity columns they need."""
+    source = getattr(builder, "source_", None)
+    if source is None:
+        return {}
+    if source != "activity":
+        return {source: []}
+    value = ["value"] if getattr(builder, "has_value_", False) else []
+    return {"activity": value + (["event"] if builder.event else [])}
 
-    Raises
-    ------
-    ChurnDataError
-        Naming the table or ``table.column``.
-    """
-    for table, columns in required.items():
+
+def _present_optional(columns: list[str], table: str, data: EventData | None) -> set[str]:
+    """``columns`` beyond the table's required ones (with ``data``: those present in it)."""
+    if data is None:
+        present = set(columns)
+    else:
         frame = getattr(data, table, None)
-        if frame is None:
-            raise ChurnDataError(
-                f"the pipeline was trained with the {table} table but the data has none; "
-                f"add {table}, or retrain without it"
-            )
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            names = ", ".join(f"{table}.{c}" for c in missing)
-            raise ChurnDataError(
-                f"{table} is missing column(s) {missing} that the pipeline was trained "
-                f"with ({names}): without them those features would be empty; add them "
-                f"(missing values are fine), or retrain on data without them"
-            )
-
-
-def align_columns(X: pd.DataFrame, expected: Sequence[str]) -> pd.DataFrame:
-    """Features built for scoring in training column order.
-
-    Raises
-    ------
-    ChurnModelError
-        Naming the training columns missing and the unexpected ones.
-    """
-    expected = list(expected)
-    if list(X.columns) == expected:
-        return X
-    missing = [c for c in expected if c not in X.columns]
-    extra = [c for c in X.columns if c not in expected]
-    if missing or extra:
-        raise ChurnModelError(
-            f"the features built for scoring differ from training: missing {missing[:10]}"
-            f"{' ...' if len(missing) > 10 else ''}, unexpected {extra[:10]}"
-            f"{' ...' if len(extra) > 10 else ''}; score data with the same tables and "
-            f"columns as the training data, or retrain"
-        )
-    return X[expected]
+        present = set() if frame is None else set(frame.columns)
+    return {c for c in columns if c in present and c not in SCHEMA[table].required}
 
 
 # --------------------------------------------------------------------------- business kind
@@ -219,8 +161,15 @@ _MIN_PAYMENTS = 3
 _REGULAR_CV = 0.25
 
 
-def _recurring_share(data: EventData) -> tuple[float, int]:
-    """Share of the customers with 3+ successful payments whose payment gaps are regular."""
+def recurring_share(data: EventData) -> tuple[float, int]:
+    """Share of the customers with 3+ successful payments whose payment gaps are regular.
+
+    Returns
+    -------
+    (float, int)
+        The share, and how many customers have 3+ successful payments. Over disjoint parts
+        of the customers, ``sum(share * n) / sum(n)`` is the share of the whole.
+    """
     ok = (data.payments["status"] == "succeeded").to_numpy(dtype=bool)
     # the cached index the spend features use: events sorted by (customer, time)
     index = data.event_index("payments", mask=ok, key="succeeded")
@@ -331,6 +280,40 @@ def _log_kind(data: EventData) -> tuple[str | None, str]:
     return kind, f"no churned_at and no payments; orders logged as activity: {evidence}"
 
 
+def customers_kind(data: EventData) -> tuple[str, str] | None:
+    """Rules 1-3 of :func:`business_kind`: what the customers table alone tells, if anything."""
+    if data.is_snapshot:
+        return "subscription", "a snapshot table: no event history to tell a shop from"
+    if "churned_at" in data.customers:
+        return "subscription", "customers have churned_at: cancellations are recorded"
+    if "mrr" in data.customers:
+        return "subscription", "customers have an mrr column"
+    return None
+
+
+def payments_kind(share: float, n: int) -> tuple[str, str]:
+    """Rules 4 and 5 of :func:`business_kind`: recurring payments, or one-off orders.
+
+    Parameters
+    ----------
+    share, n
+        :func:`recurring_share` of the payments.
+    """
+    if n and share >= 0.5:
+        return "subscription", (
+            f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
+            f"{_MIN_PAYMENTS}+ payments pay at regular intervals"
+        )
+    if n:
+        return "purchases", (
+            f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
+            f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals"
+        )
+    return "purchases", (
+        f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
+    )
+
+
 def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
     """Resolve the business kind of ``data``: subscription, purchases or usage, and why.
 
@@ -392,28 +375,11 @@ def business_kind(data: EventData, business: str = "auto") -> tuple[str, str]:
         )
     if business != "auto":
         return business, f"set: business={business!r}"
-    customers = data.customers
-    if data.is_snapshot:
-        return "subscription", "a snapshot table: no event history to tell a shop from"
-    if "churned_at" in customers:
-        return "subscription", "customers have churned_at: cancellations are recorded"
-    if "mrr" in customers:
-        return "subscription", "customers have an mrr column"
+    told = customers_kind(data)
+    if told is not None:
+        return told
     if data.payments is not None:
-        share, n = _recurring_share(data)
-        if n and share >= 0.5:
-            return "subscription", (
-                f"no churned_at, but payments recur: {share:.0%} of the {n:,} customers with "
-                f"{_MIN_PAYMENTS}+ payments pay at regular intervals"
-            )
-        if n:
-            return "purchases", (
-                f"no churned_at, and payments look like one-off orders: only {share:.0%} of "
-                f"the {n:,} customers with {_MIN_PAYMENTS}+ payments pay at regular intervals"
-            )
-        return "purchases", (
-            f"no churned_at, and no customer has {_MIN_PAYMENTS}+ payments (no recurring billing)"
-        )
+        return payments_kind(*recurring_share(data))
     if data.activity is None:
         return "purchases", "no churned_at and no payments: churn is inactivity"
     if declared == "amount":
@@ -746,6 +712,15 @@ def check_labels(labels: pd.DataFrame, data: EventData, as_of: Any, horizon: Any
 CHANCE_AUC = 0.55
 
 
+def warn_if_learned_nothing(model: Any, summary: dict[str, Any], stacklevel: int) -> None:
+    """Warn (:class:`~churnpredict.ModelQualityWarning`), and note it in the training summary
+    (``learned_nothing``), when the fitted model learned nothing (:func:`learned_nothing`)."""
+    nothing = learned_nothing(model)
+    if nothing is not None:
+        summary["learned_nothing"] = nothing
+        warnings.warn(nothing, ModelQualityWarning, stacklevel=stacklevel + 1)
+
+
 def learned_nothing(model: Any) -> str | None:
     """Why a fitted model's ranking is no better than chance, or None when it learned.
 
@@ -831,8 +806,43 @@ class TrainingPlan:
     schedule_note: str = ""
 
 
+@dataclass(frozen=True)
+class LabelCounts:
+    """What a training summary counts of the training labels, wherever they were made.
+
+    Attributes
+    ----------
+    counts : pandas.Series
+        Rows per (``cutoff``, ``churned``).
+    n_customers : int
+        Distinct customers in the rows.
+    churn_types : dict of str -> int
+        Churned rows per churn type.
+    """
+
+    counts: pd.Series
+    n_customers: int
+    churn_types: dict[str, int]
+
+    @classmethod
+    def of_labels(cls, labels: pd.DataFrame) -> LabelCounts:
+        """The counts of a :func:`~churnpredict.labels.label_churn` frame."""
+        types: dict[str, int] = {}
+        if "churn_type" in labels:
+            counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
+            types = {str(k): int(v) for k, v in counts.items()}
+        rows = pd.DataFrame(
+            {
+                "cutoff": labels.index.get_level_values("cutoff"),
+                "churned": labels["churned"].to_numpy(),
+            }
+        ).value_counts()
+        n_customers = int(labels.index.get_level_values("customer_id").nunique())
+        return cls(rows, n_customers, types)
+
+
 def training_summary(
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | LabelCounts,
     n_features: int,
     *,
     trained: pd.DataFrame | None = None,
@@ -843,9 +853,10 @@ def training_summary(
 
     Parameters
     ----------
-    labels : pandas.DataFrame
+    labels : pandas.DataFrame or LabelCounts
         :func:`~churnpredict.labels.label_churn` output (``churned``, optional
-        ``churn_type``), indexed by (customer_id, cutoff).
+        ``churn_type``), indexed by (customer_id, cutoff), or its counts (what a Dask fit
+        sums over its partitions).
     n_features : int
     trained, weight, share : optional
         With a training sample (:func:`training_rows`): its labels, weights and share; the
@@ -857,18 +868,17 @@ def training_summary(
     dict
         Plain JSON: what ``ChurnPipeline.training_summary_`` holds.
     """
-    y = labels["churned"].to_numpy()
-    types: dict[str, int] = {}
-    if "churn_type" in labels:
-        counts = labels.loc[labels["churned"] == 1, "churn_type"].value_counts()
-        types = {str(k): int(v) for k, v in counts.items()}
+    counts = labels if isinstance(labels, LabelCounts) else LabelCounts.of_labels(labels)
+    rows = counts.counts[counts.counts > 0]
+    n_rows = int(rows.sum())
+    n_churned = int(rows[rows.index.get_level_values("churned") == 1].sum())
     return {
-        "n_rows": len(labels),
-        "n_customers": int(labels.index.get_level_values("customer_id").nunique()),
-        "n_cutoffs": int(labels.index.get_level_values("cutoff").nunique()),
-        "n_churned": int(y.sum()),
-        "positive_rate": float(y.mean()),
-        "churn_types": types,
+        "n_rows": n_rows,
+        "n_customers": int(counts.n_customers),
+        "n_cutoffs": int(rows.index.get_level_values("cutoff").nunique()),
+        "n_churned": n_churned,
+        "positive_rate": n_churned / n_rows if n_rows else float("nan"),
+        "churn_types": dict(counts.churn_types),
         "n_features": int(n_features),
     } | (
         {}
@@ -881,52 +891,6 @@ def training_summary(
             "train_sample": share,
         }
     )
-
-
-def customer_value(
-    data: EventData, X: pd.DataFrame, horizon: pd.Timedelta, business: str
-) -> pd.DataFrame:
-    """What each scored customer is worth: ``mrr`` (subscriptions) or ``expected_spend``.
-
-    Subscriptions: the point-in-time MRR feature, else ``customers.mrr``, else NaN.
-    Purchases: :func:`~churnpredict.features.expected_spend` over ``horizon``. Usage: like
-    subscriptions when customers have ``mrr``; otherwise nothing (no column): an event log
-    holds no money.
-
-    Parameters
-    ----------
-    data : EventData
-    X : pandas.DataFrame
-        Features indexed by (customer_id, cutoff).
-    horizon : pandas.Timedelta
-    business : {"subscription", "purchases", "usage"}
-
-    Returns
-    -------
-    pandas.DataFrame
-        One column, indexed by ``customer_id`` in the order of ``X``.
-    """
-    customer_ids = X.index.get_level_values("customer_id")
-    index = pd.Index(customer_ids, name="customer_id")
-    if business == "purchases":
-        spend = expected_spend(data, X.index, horizon).to_numpy()
-        return pd.DataFrame({"expected_spend": spend}, index=index)
-    if business == "usage" and "mrr" not in X.columns and "mrr" not in data.customers.columns:
-        return pd.DataFrame(index=index)  # no money known: no value, no revenue at risk
-    mrr = (
-        X["mrr"].to_numpy(dtype=np.float64, na_value=np.nan)
-        if "mrr" in X.columns
-        else np.full(len(X), np.nan)
-    )
-    if "mrr" in data.customers.columns:
-        static = data.customers.set_index("customer_id")["mrr"]
-        known = (
-            pd.to_numeric(static, errors="coerce")
-            .reindex(customer_ids)
-            .to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-        mrr = np.where(np.isnan(mrr), known, mrr)
-    return pd.DataFrame({"mrr": mrr}, index=index)
 
 
 def pipeline_summary_rows(pipeline: Any) -> list[tuple[str, str, Any]]:

@@ -309,7 +309,7 @@ def test_unsupported_output_type(tmp_path, data_dir, model_dir):
     [
         ('horizn = "28D"\n', "unknown key(s) ['horizn']"),
         ("horizon = \n", "is not valid TOML"),
-        ('horizon = "soon"\n', "--horizon 'soon' is not a usable duration"),
+        ('horizon = "soon"\n', "horizon='soon'; expected 'auto' or a positive duration"),
         ("[model]\nn_trees = 5\n", "config [model]"),
         ("[score]\ntop_n = 5\n", "unknown key(s) ['top_n'] in [score]"),
         ('windows = "30D"\n', "config windows = '30D'"),

@@ -577,3 +577,28 @@ def test_raw_export_settings_are_refused_on_dask(tmp_path):
 
     with pytest.raises(ChurnDataError, match=r"the config sets \['tables', 'derive_customers'\]"):
         open_data(tmp_path, {"tables": {"activity": "x.csv"}, "derive_customers": True}, None)
+
+
+def test_business_auto_is_decided_as_on_one_machine_or_refused(data, client):
+    """The customers decide on the client; payments by parts; an activity log alone is refused."""
+    from churnpredict.dask.training import business_on_partitions
+    from churnpredict.training import business_kind
+
+    cases = {
+        "churned_at": data,
+        "payments": cp.EventData(
+            data.customers.drop(columns=["churned_at", "mrr"], errors="ignore"),
+            payments=data.payments,
+        ),
+    }
+    for name, local in cases.items():
+        parts = cpd.partition_by_customer(local.customers, payments=local.payments, npartitions=3)
+        got = business_on_partitions(ChurnPipeline(), parts, cp.EventData(local.customers))
+        assert got == business_kind(local), name
+    shop = ChurnPipeline(business="purchases")
+    bare = data.customers.drop(columns=["churned_at", "mrr"], errors="ignore")
+    parts = cpd.partition_by_customer(bare, data.activity, npartitions=2)
+    whole = cp.EventData(bare)
+    assert business_on_partitions(shop, parts, whole) == ("purchases", "set: business='purchases'")
+    with pytest.raises(ChurnModelError, match="business='auto' cannot be decided on Dask"):
+        business_on_partitions(ChurnPipeline(), parts, whole)

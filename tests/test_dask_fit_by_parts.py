@@ -27,6 +27,7 @@ from churnpredict.features import (
 )
 from churnpredict.features.monetary import SpendFeatures
 from churnpredict.features.purchases import PurchaseHistoryFeatures
+from churnpredict.params import Integer
 
 
 class TicketCategories(FeatureBuilder):
@@ -242,3 +243,92 @@ def test_any_split_of_the_customers_fits_like_the_whole(
         stats = [builder.fit_statistics(part, part_rows) for part, part_rows in parts]
         by_parts = builder.fit_from_statistics(type(builder).combine_statistics(stats))
         assert _state(by_parts) == _state(make().fit(data, rows))
+
+
+# ---------------------------------------------------------------- the builder's hooks
+class HookedCategories(FeatureBuilder):
+    """TicketCategories written with the hooks: no checks, no bookkeeping of its own."""
+
+    tables = ("tickets",)
+    group = "support"
+    _parameter_constraints = {"min_tickets": Integer(min=1)}
+
+    def __init__(self, min_tickets=1):
+        self.min_tickets = min_tickets
+
+    def _fit_statistics(self, data, rows):
+        counts = data.tickets["category"].dropna().astype(str).value_counts()
+        return {"counts": {str(k): int(v) for k, v in counts.items()}}
+
+    @classmethod
+    def combine_statistics(cls, parts):
+        total = {}
+        for part in parts:
+            for name, n in part["counts"].items():
+                total[name] = total.get(name, 0) + n
+        return {"counts": total}
+
+    def _fit(self, stats):
+        self.categories_ = sorted(c for c, n in stats["counts"].items() if n >= self.min_tickets)
+
+    def _feature_info(self):
+        return [
+            FeatureInfo(f"ever_{c}", "support", f"a '{c}' ticket", kind="flag")
+            for c in self.categories_
+        ]
+
+    def _build(self, data, rows):
+        assert isinstance(rows, cp.features.FeatureRows)  # the base class read the rows
+        tickets = data.tickets
+        out = {}
+        for c in self.categories_:
+            mine = tickets[tickets["category"].astype(str) == c]
+            first = mine.groupby("customer_id")["created_at"].min()
+            first = first.reindex(rows.index.get_level_values("customer_id")).to_numpy()
+            out[f"ever_{c}"] = (first < rows.cutoffs).astype(np.float64)
+        return pd.DataFrame(out, index=rows.index, columns=self.get_feature_names_out())
+
+
+def test_a_builder_of_hooks_gets_the_checks_and_the_bookkeeping(data, rows):
+    from sklearn.exceptions import NotFittedError
+
+    from churnpredict.exceptions import ChurnDataError, ChurnParameterError
+
+    with pytest.raises(NotFittedError):
+        HookedCategories().build(data, rows)
+    with pytest.raises(NotFittedError):
+        HookedCategories().feature_info()
+    with pytest.raises(ChurnParameterError, match="^min_tickets=0"):
+        HookedCategories(min_tickets=0).fit(data, rows)
+    no_tickets = cp.EventData(data.customers, activity=data.activity)
+    with pytest.raises(ChurnDataError, match="HookedCategories needs the tickets table"):
+        HookedCategories().fit(no_tickets, rows)
+    whole = HookedCategories().fit(data, rows)
+    assert whole.fitted_ is True and whole.categories_ and HookedCategories.fits_by_parts()
+    with pytest.raises(ChurnDataError, match="needs the tickets table"):
+        whole.build(no_tickets, rows)
+    by_parts = HookedCategories()
+    stats = [by_parts.fit_statistics(part, part_rows) for part, part_rows in _parts(data, rows)]
+    by_parts.fit_from_statistics(HookedCategories.combine_statistics(stats))
+    assert _state(by_parts) == _state(whole)
+    X = cp.build_features(data, rows, [whole], fit=False)
+    assert list(X.columns) == [f"ever_{c}" for c in whole.categories_]
+    assert X.to_numpy().sum() > 0
+
+
+def test_no_shipped_family_repeats_the_opening_steps():
+    """The families fill in the hooks; the public template methods are the base class's."""
+    families = [
+        EngagementFeatures,
+        MonetaryFeatures,
+        PaymentFeatures,
+        SupportFeatures,
+        TenureFeatures,
+        ProfileFeatures,
+        UsageFeatures,
+        SpendFeatures,
+        PurchaseHistoryFeatures,
+    ]
+    for family in families:
+        for method in ("fit", "fit_statistics", "fit_from_statistics", "build", "feature_info"):
+            assert getattr(family, method) is getattr(FeatureBuilder, method), (family, method)

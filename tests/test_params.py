@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+import churnpredict.features as cp_features
 from churnpredict.bgnbd import BGNBDBaseline
 from churnpredict.exceptions import ChurnModelError
 from churnpredict.features import (
@@ -213,7 +214,8 @@ def test_each_kind_of_rule_accepts_good_values_and_names_bad_ones(rule, good, ba
         check_parameters({"p": value}, {"p": rule})
     for value in bad:
         assert not rule.accepts(value), value
-        pattern = rf"^p={re.escape(repr(value)[:20])}.*; expected {re.escape(expected)}$"
+        detail = r"( \(.*\))?"  # what is wrong, when the rule can say
+        pattern = rf"^p={re.escape(repr(value)[:20])}.*; expected {re.escape(expected)}{detail}$"
         with pytest.raises(ChurnModelError, match=pattern):
             check_parameters({"p": value}, {"p": rule})
 
@@ -290,3 +292,65 @@ def test_tables_cover_every_parameter_and_accept_the_defaults(cls):
 def test_estimator_messages_name_parameter_value_and_expectation(cls, params, message):
     with pytest.raises(ChurnModelError, match=message):
         cls(**params).check_params()
+
+
+# ---------------------------------------------------------------- one exception family
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: cp_features.EngagementFeatures(windows=()), "windows"),
+        (lambda: cp_features.SupportFeatures(low_csat=7), "low_csat"),
+        (lambda: cp_features.ProfileFeatures(max_categories=1), "max_categories"),
+        (lambda: cp_features.TenureFeatures(onboarding_days=-1), "onboarding_days"),
+        (lambda: cp_features.PurchaseHistoryFeatures(source="basket"), "source"),
+        (lambda: cp_features.UsageFeatures(session_gap="soon"), "session_gap"),
+    ],
+)
+def test_a_bad_builder_parameter_raises_the_one_parameter_error(make, name):
+    from churnpredict.exceptions import ChurnParameterError
+
+    with pytest.raises(ChurnParameterError, match=rf"^{name}=") as info:
+        make().fit_parameters()
+    assert isinstance(info.value, ValueError) and isinstance(info.value, ChurnModelError)
+
+
+def test_estimators_and_the_pipeline_check_their_tables_when_fitted():
+    """The decorator refuses before any work: no data is needed to see the bad value."""
+    from churnpredict.exceptions import ChurnParameterError
+    from churnpredict.pipeline import ChurnPipeline
+
+    with pytest.raises(ChurnParameterError, match="^n_estimators=0"):
+        ChurnModel(n_estimators=0).fit(None, None)
+    with pytest.raises(ChurnParameterError, match="^C=-1"):
+        LogisticBaseline(C=-1).fit(None, None)
+    with pytest.raises(ChurnParameterError, match="^n_cutoffs=0"):
+        ChurnPipeline(n_cutoffs=0).fit(None)
+    with pytest.raises(ChurnParameterError, match="^horizon='soon'.*is not a duration"):
+        ChurnPipeline(horizon="soon").fit(None)
+    # the pipeline's model is one of its parameters
+    with pytest.raises(ChurnParameterError, match="^max_depth=0"):
+        ChurnPipeline(model=ChurnModel(max_depth=0)).fit(None)
+    with pytest.raises(ChurnParameterError, match="span .* years"):
+        ChurnPipeline(n_cutoffs=10_000, cutoff_freq="30D").fit(None)
+
+
+def test_checks_parameters_runs_the_table_before_the_method():
+    from churnpredict.params import checks_parameters
+
+    calls = []
+
+    class Model(ParameterChecksMixin):
+        _parameter_constraints = {"depth": Integer(min=1)}
+
+        def __init__(self, depth=3):
+            self.depth = depth
+
+        @checks_parameters
+        def fit(self):
+            calls.append(self.depth)
+            return self
+
+    assert Model(depth=2).fit().depth == 2
+    with pytest.raises(ValueError, match="depth=0; expected an integer >= 1"):
+        Model(depth=0).fit()
+    assert calls == [2]

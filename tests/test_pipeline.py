@@ -366,3 +366,41 @@ def test_snapshot_tables_train_on_profile_features(snapshot):
         ev = pipe.evaluate(snapshot, None)
     assert ev.metrics["auc"] > 0.7
     assert ev.scores["mrr"].isna().all()
+
+
+# ---------------------------------------------------------------- from a config
+def test_from_config_reads_what_the_command_line_reads(tmp_path):
+    from churnpredict import load_config
+    from churnpredict.exceptions import ChurnParameterError
+
+    config = tmp_path / "churn.toml"
+    config.write_text(
+        'horizon = "56D"\nlabel = "inactivity"\nn_cutoffs = 4\nlookback = "60D"\n'
+        'windows = [14, "60D"]\ncurrency = "€"\nreason_threshold = 0.02\n'
+        'unknown_customers = "drop"\n[model]\nn_estimators = 30\nmax_depth = 3\n'
+        "[score]\ntop = 10\n"
+    )
+    pipe = ChurnPipeline.from_config(load_config(config))
+    assert (pipe.horizon, pipe.label, pipe.n_cutoffs, pipe.lookback) == (
+        "56D",
+        "inactivity",
+        4,
+        "60D",
+    )
+    assert pipe.windows == (14, "60D") and pipe.builders is None
+    assert (pipe.currency, pipe.reason_threshold) == ("€", 0.02)
+    assert isinstance(pipe.model, ChurnModel)
+    assert (pipe.model.n_estimators, pipe.model.max_depth) == (30, 3)
+    # keywords over the config, as the command line's flags
+    assert ChurnPipeline.from_config({"horizon": "56D"}, horizon="14D").horizon == "14D"
+    assert ChurnPipeline.from_config({}).get_params()["n_cutoffs"] == 12
+    with pytest.raises(ChurnParameterError, match="^n_cutoffs=0"):
+        ChurnPipeline.from_config({"n_cutoffs": 0})
+    with pytest.raises(ChurnParameterError, match="^learning_rate=2"):
+        ChurnPipeline.from_config({"model": {"learning_rate": 2}})
+    with pytest.raises(ChurnDataError, match=r"config \[model\]: .*n_trees"):
+        ChurnPipeline.from_config({"model": {"n_trees": 5}})
+    with pytest.raises(ChurnDataError, match="config windows 'soon' is not a usable duration"):
+        ChurnPipeline.from_config({"windows": [7, "soon"]})
+    with pytest.raises(ChurnDataError, match="reason_threshold = 2"):
+        ChurnPipeline.from_config({"reason_threshold": 2})

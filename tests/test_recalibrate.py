@@ -217,3 +217,42 @@ def test_recalibration_uses_the_scored_population_with_lapsed_customers():
     assert (
         cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity") == "lapsed"
     ).any()
+
+
+def test_recalibration_returns_a_new_state_and_leaves_the_old_one(shifted):
+    """recalibrate() assembles a new fitted state; the pipeline installs it whole."""
+    from churnpredict.fitted import FittedState
+    from churnpredict.recalibration import recalibrate
+
+    fitted, new = shifted
+    pipe = copy.deepcopy(fitted)
+    old_state, old_model = pipe.fitted_state_, pipe.model_
+    old_calibrator = old_model.calibrator_
+    state = recalibrate(pipe, new, LATER)
+    assert isinstance(state, FittedState)
+    assert pipe.fitted_state_ is old_state  # nothing written from outside
+    assert old_model.calibrator_ is old_calibrator
+    assert state.model is not old_model and state.model.booster_ is old_model.booster_
+    assert state.model.calibrator_ is not old_calibrator
+    assert state.model_id != old_state.model_id and state.recalibration is not None
+    assert state.builders == old_state.builders and state.as_of == old_state.as_of
+    assert pipe.recalibrate(new, LATER) is pipe
+    assert pipe.fitted_state_ is not old_state and pipe.model_ is not old_model
+    assert old_model.calibrator_ is old_calibrator
+
+
+def test_fitted_attributes_are_read_only_views_of_the_state(shifted):
+    from churnpredict.fitted import FittedState
+
+    fitted, _ = shifted
+    state = fitted.fitted_state_
+    assert isinstance(state, FittedState)
+    assert fitted.model_ is state.model and fitted.horizon_ == state.horizon
+    assert fitted.builders_ == list(state.builders) and fitted.model_id_ == state.model_id
+    with pytest.raises(AttributeError, match="read-only"):
+        fitted.model_id_ = "x"
+    with pytest.raises(AttributeError):
+        state.model_id = "x"  # frozen
+    assert not hasattr(fitted, "recalibration_")  # optional and not recorded
+    unfitted = cp.ChurnPipeline()
+    assert not hasattr(unfitted, "model_") and not hasattr(unfitted, "fitted_state_")

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
 from ..kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
-from ..kinds import LABEL_KINDS, PAYMENT_STATUSES
+from ..kinds import PAYMENT_STATUSES
+from ..pipeline import CONFIG_PARAMETERS, REASON_CONFIG_KEYS
 from ..sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
@@ -47,18 +48,9 @@ DATA_KEYS = (
     "dayfirst",
     "value_kind",
 ) + RAW_EXPORT_KEYS  # raw exports (churnpredict inspect writes these)
-PIPELINE_KEYS = (
-    "horizon",
-    "label",
-    "n_cutoffs",
-    "cutoff_freq",
-    "lookback",
-    "business",
-    "train_sample",
-)
+PIPELINE_KEYS = CONFIG_PARAMETERS  # what ChurnPipeline.from_config reads, with the next two
+REASON_KEYS = REASON_CONFIG_KEYS
 _OTHER_KEYS = ("windows", "model", "actions", "tiers", "score", "report", "drift")
-#: How reasons are written: currency symbol, smallest reason in probability points.
-REASON_KEYS = ("currency", "reason_threshold")
 CONFIG_KEYS = DATA_KEYS + PIPELINE_KEYS + _OTHER_KEYS + REASON_KEYS
 _SCORE_KEYS = ("top", "min_probability", "rank_by", "extra_columns", "status")
 _REPORT_KEYS = ("contact_cost", "save_rate", "top")
@@ -129,6 +121,7 @@ def load_settings(
 
 
 def _read_settings(config: Path | None) -> dict[str, Any]:
+    """The config's settings, every key and table checked (see :func:`load_settings`)."""
     if config is None:
         return {}
     from ..reading import load_config
@@ -139,6 +132,15 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
         raise ChurnDataError(
             f"config {config}: unknown key(s) {unknown}; allowed keys are {list(CONFIG_KEYS)}"
         )
+    _check_tables(settings, config)
+    _check_report(settings.get("report", {}), config)
+    _check_drift(settings.get("drift", {}), config)
+    _check_data_keys(settings, config)
+    return settings
+
+
+def _check_tables(settings: Mapping[str, Any], config: Path) -> None:
+    """The config's tables are tables, holding only the keys they take."""
     for table, allowed in (
         ("score", _SCORE_KEYS),
         ("report", _REPORT_KEYS),
@@ -153,7 +155,18 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
             raise ChurnDataError(
                 f"config {config}: unknown key(s) {bad} in [{table}]; allowed: {list(allowed)}"
             )
-    report = settings.get("report", {})
+    for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
+        if table in settings and not isinstance(settings[table], Mapping):
+            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
+
+
+def _number(value: Any) -> bool:
+    """A number that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_report(report: Mapping[str, Any], config: Path) -> None:
+    """``[report]``: contact_cost >= 0, save_rate a share, top a whole number >= 1."""
     checks = {
         "contact_cost": lambda v: v >= 0,
         "save_rate": lambda v: 0 <= v <= 1,
@@ -161,30 +174,24 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
     }
     for key, ok in checks.items():
         value = report.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value)
-        ):
+        if value is not None and not (_number(value) and ok(value)):
             raise ChurnDataError(
                 f"config {config}: [report] {key} = {value!r}; contact_cost is a cost >= 0, "
                 f"save_rate a share between 0 and 1, top a whole number >= 1"
             )
-    drift = settings.get("drift", {})
+
+
+def _check_drift(drift: Mapping[str, Any], config: Path) -> None:
+    """``[drift]``: PSI thresholds >= 0, notice at most warn."""
     for key in _DRIFT_KEYS:
         value = drift.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-        ):
+        if value is not None and not (_number(value) and value >= 0):
             raise ChurnDataError(
                 f"config {config}: [drift] {key} = {value!r}; a PSI "
                 f"threshold >= 0 (defaults: notice 0.1, warn 0.25)"
             )
     if drift.get("notice", 0.1) > drift.get("warn", 0.25):
         raise ChurnDataError(f"config {config}: [drift] notice is above warn; notice <= warn")
-    for table in ("model", "actions", "tiers", "columns", "status_map", "tables"):
-        if table in settings and not isinstance(settings[table], Mapping):
-            raise ChurnDataError(f"config {config}: {table} must be a table ([{table}])")
-    _check_data_keys(settings, config)
-    return settings
 
 
 def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:
@@ -236,65 +243,38 @@ def build_pipeline(
     business: str | None = None,
     train_sample: float | None = None,
 ) -> Any:
-    """A ChurnPipeline from config settings, command-line flags overriding them."""
-    from ..model import ChurnModel
+    """:meth:`ChurnPipeline.from_config` of the settings, the command's flags over them.
+
+    A bad flag is a :class:`BadInput` naming it; the config's values are checked by the
+    pipeline.
+    """
     from ..pipeline import ChurnPipeline
 
-    params = {k: settings[k] for k in PIPELINE_KEYS + REASON_KEYS if k in settings}
+    flags: dict[str, Any] = {}
     if horizon is not None:
-        params["horizon"] = horizon
+        parse_duration(horizon, "--horizon")
+        flags["horizon"] = horizon
     if label is not None:
-        params["label"] = label
+        if label not in ("auto", "cancellation", "inactivity"):
+            raise BadInput(f"--label {label!r}; use cancellation or inactivity")
+        flags["label"] = label
     if business is not None:
-        params["business"] = business
+        if business not in BUSINESS_KINDS:
+            raise BadInput(f"--business {business!r}; use auto, subscription, purchases or usage")
+        flags["business"] = business
     if train_sample is not None:
-        params["train_sample"] = train_sample
-    if params.get("business", "auto") not in BUSINESS_KINDS:
-        raise BadInput(
-            f"business {params['business']!r}; use auto, subscription, purchases or usage"
-        )
-    for key, name in (("horizon", "--horizon"), ("cutoff_freq", "cutoff_freq")):
-        if params.get(key, "auto") != "auto":  # "auto": chosen from the data at training
-            parse_duration(params[key], name)
-    if "lookback" in params:
-        parse_duration(params["lookback"], "lookback")
-    if params.get("label", "auto") not in ("auto", *LABEL_KINDS):
-        raise BadInput(f"label {params['label']!r}; use cancellation or inactivity")
-    try:
-        model = ChurnModel(**dict(settings.get("model", {})))
-    except TypeError as exc:
-        raise ChurnDataError(f"config [model]: {exc}; see ChurnModel for its parameters") from None
-    if "windows" in settings:
-        windows = settings["windows"]
-        if isinstance(windows, (str, int)) or not windows:
-            raise ChurnDataError(
-                f'config windows = {windows!r}; give a list such as [7, 30, 90] or ["7D", "30D"]'
-            )
-        for window in windows:
-            parse_duration(window, "windows")
-        params["windows"] = tuple(windows)
-    pipeline = ChurnPipeline(builders=None, model=model, **params)
-    pipeline.check_params()  # e.g. n_cutoffs: refused before any data is read
-    return pipeline
+        flags["train_sample"] = train_sample
+    return ChurnPipeline.from_config(settings, **flags)
 
 
 def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
     """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
-    if "currency" in settings:
-        if not isinstance(settings["currency"], str) or len(settings["currency"]) > 5:
-            raise ChurnDataError(
-                f"config {config}: currency = {settings['currency']!r}; give a "
-                f'short symbol such as "€" or "$"'
-            )
-        pipeline.currency = settings["currency"]
-    if "reason_threshold" in settings:
-        value = settings["reason_threshold"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ChurnDataError(
-                f"config {config}: reason_threshold = {value!r}; give "
-                f"probability points in [0, 1), e.g. 0.01 for one point"
-            )
-        pipeline.reason_threshold = float(value)
+    from ..pipeline import reason_settings
+
+    try:
+        pipeline.set_params(**reason_settings(settings))
+    except ChurnDataError as exc:
+        raise ChurnDataError(f"config {config}: {exc}") from None
 
 
 def list_options(

@@ -185,20 +185,27 @@ class RowsSummary:
     @classmethod
     def combine(cls, shares: list[dict[str, Any]]) -> RowsSummary:
         """The summary of all partitions from their shares (:meth:`of_rows`)."""
-        ids = [s["ids"] for s in shares if s["ids"] is not None and len(s["ids"])]
-        counts = [s["counts"] for s in shares if s["counts"] is not None and len(s["counts"])]
+        counts = _given(shares, "counts")
         merged = (
             pd.concat(counts).groupby(level=["cutoff", "churned"]).sum()
             if counts
             else pd.Series(dtype=np.int64)
         )
-        churn_types = cls._total([s["churn_types"] for s in shares if s["churn_types"] is not None])
-        statuses = cls._total([s["statuses"] for s in shares if s["statuses"] is not None])
-        churned = [s["churned_ids"] for s in shares if len(s.get("churned_ids", ()))]
         return cls(
-            np.concatenate(ids) if ids else np.empty(0),
+            _joined(_given(shares, "ids")),
             merged,
-            churn_types,
-            statuses,
-            np.concatenate(churned) if churned else np.empty(0),
+            cls._total(_given(shares, "churn_types", empty=True)),
+            cls._total(_given(shares, "statuses", empty=True)),
+            _joined(_given(shares, "churned_ids")),
         )
+
+
+def _given(shares: list[dict[str, Any]], key: str, empty: bool = False) -> list[Any]:
+    """The partitions' values of ``key`` that are there (and not empty, unless ``empty``)."""
+    values = [share.get(key) for share in shares]
+    return [v for v in values if v is not None and (empty or len(v))]
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays end to end (an empty array when there are none)."""
+    return np.concatenate(arrays) if arrays else np.empty(0)

@@ -105,6 +105,35 @@ def _write_ranked(scores: Any, horizon: Any, options: ListOptions, path: Path) -
         )
 
 
+def _with_tiers(scores: Any, options: ListOptions) -> tuple[ListOptions, float | None]:
+    """The options with default tiers against the base rate of all scored customers, and
+    that rate (None when the options give tiers)."""
+    n = int(scores.shape[0].compute())
+    if n == 0:
+        raise ChurnDataError("no customer was scored; check as_of")
+    if options.tiers is not None:
+        return options, None
+    rate = list_base_rate(float(scores["churn_probability"].mean().compute()), n)
+    return options.replace(tiers=base_rate_tiers(rate)), rate
+
+
+def _top_candidates(scores: Any, horizon: Any, options: ListOptions) -> Any:
+    """The scores that may make the list: those passing its filters whose ranking key
+    reaches the ``top``-th largest (every row when there is no ``top``)."""
+    candidates = scores
+    if options.min_probability is not None:
+        candidates = candidates[candidates["churn_probability"] >= options.min_probability]
+    if options.statuses is not None and "status" in candidates.columns:
+        candidates = candidates[candidates["status"].isin(sorted(options.statuses))]
+    if options.top:
+        # every row of the top `top` has a ranking key at least the top-th largest key
+        key = ranking_key(candidates, horizon, options.rank_by)
+        kth = float(key.nlargest(options.top).min().compute())
+        if np.isfinite(kth):  # -inf: unknown revenue reaches the top, keep every row
+            candidates = candidates[key >= kth]
+    return candidates
+
+
 def write_at_risk_dask(
     scores: Any,
     out: str | os.PathLike | None = None,
@@ -167,26 +196,8 @@ def write_at_risk_dask(
     if ranked_out is not None:  # before any work
         check_output_folder(Path(ranked_out), "ranked-list", "ranked_out")
     scores = scores.persist()
-    n = int(scores.shape[0].compute())
-    if n == 0:
-        raise ChurnDataError("no customer was scored; check as_of")
-    if options.tiers is None:  # against the base rate of all scored customers
-        rate = list_base_rate(float(scores["churn_probability"].mean().compute()), n)
-        options = options.replace(tiers=base_rate_tiers(rate))
-    else:
-        rate = None
-
-    candidates = scores
-    if options.min_probability is not None:
-        candidates = candidates[candidates["churn_probability"] >= options.min_probability]
-    if options.statuses is not None and "status" in candidates.columns:
-        candidates = candidates[candidates["status"].isin(sorted(options.statuses))]
-    if options.top:
-        # every row of the top `top` has a ranking key at least the top-th largest key
-        key = ranking_key(candidates, horizon, options.rank_by)
-        kth = float(key.nlargest(options.top).min().compute())
-        if np.isfinite(kth):  # -inf: unknown revenue reaches the top, keep every row
-            candidates = candidates[key >= kth]
+    options, rate = _with_tiers(scores, options)
+    candidates = _top_candidates(scores, horizon, options)
     frame = at_risk_list(candidates.compute(), horizon=horizon, options=options)
     if rate is not None:  # of everyone scored, not of the candidates
         frame.attrs["base_rate"] = rate

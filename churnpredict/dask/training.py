@@ -9,7 +9,6 @@ rows: labels and features per partition, boosters on the workers.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 
 from ..bundle import check_destination
 from ..data import EventData
-from ..exceptions import ChurnDataError, ChurnModelError, ModelQualityWarning
+from ..exceptions import ChurnDataError, ChurnModelError
 from ..labels import includes_lapsed, training_cutoffs
 from .cluster import dask_client, get_client
 from .features import features_meta, first_row, fit_builders, partitioned_features
@@ -27,7 +26,9 @@ from .partitions import (
     CustomerPartitions,
     as_of_time,
     as_partitions,
+    on_partitions,
     open_data,
+    partition_data,
     settings_of,
     whole_data_errors,
 )
@@ -163,6 +164,55 @@ def _references(model: ChurnModel, X: pd.DataFrame, info: pd.DataFrame) -> dict[
     }
 
 
+def _recurring_partition(
+    spec: Any, _shared: Any, customers, activity, payments, tickets
+) -> tuple[float, int]:
+    """:func:`~churnpredict.training.recurring_share` of one partition's payments."""
+    from ..training import recurring_share
+
+    data = partition_data(spec, customers, activity, payments, tickets)
+    if data is None or data.payments is None:
+        return 0.0, 0
+    return recurring_share(data)
+
+
+def business_on_partitions(
+    pipeline: ChurnPipeline, parts: CustomerPartitions, whole: EventData
+) -> tuple[str, str]:
+    """The business kind and why, decided as :func:`~churnpredict.business_kind` decides it.
+
+    A kind that is set is taken; with "auto" the customers table decides on the client when
+    it can (``churned_at``, ``mrr``), else the payments, their recurring share summed over
+    the partitions. An activity log alone is told apart (a shop's orders from an app's use)
+    on one machine only: "auto" is then refused, asking for the kind.
+
+    Raises
+    ------
+    ChurnModelError
+        With ``business="auto"``, no ``churned_at`` or ``mrr`` and no payments.
+    """
+    from ..training import business_kind, customers_kind, payments_kind
+
+    if pipeline.business != "auto":
+        return business_kind(whole, pipeline.business)
+    told = customers_kind(whole)
+    if told is not None:
+        return told
+    if parts.payments is None:
+        raise ChurnModelError(
+            "business='auto' cannot be decided on Dask for this data: customers have no "
+            "churned_at or mrr and there are no payments, so only the activity log could tell "
+            "a shop's orders from an app's use, which is decided on one machine; set "
+            "business='purchases' or business='usage' (churnpredict train --business)"
+        )
+    import dask
+
+    shares = dask.compute(*on_partitions(parts, _recurring_partition, None))
+    n = sum(k for _share, k in shares)
+    recurring = sum(share * k for share, k in shares)
+    return payments_kind(recurring / n if n else 0.0, int(n))
+
+
 def fit_dask(
     pipeline: ChurnPipeline,
     data: Any,
@@ -215,11 +265,13 @@ def fit_dask(
     from ..model import ChurnModel
     from ..pipeline import ChurnPipeline
     from ..training import (
+        LabelCounts,
         check_outcome_columns,
         describe_feature_columns,
-        learned_nothing,
         required_inputs,
         static_columns,
+        training_summary,
+        warn_if_learned_nothing,
     )
 
     if not isinstance(pipeline, ChurnPipeline):
@@ -227,21 +279,13 @@ def fit_dask(
     client = get_client(client)
     parts = as_partitions(data)
     whole = EventData(parts.customers_frame)
-    # the business kind is detected from the payments on a single machine only; on Dask it is
-    # what the pipeline says ("auto" keeps the subscription default)
-    business = (
-        (pipeline.business, f"set: business={pipeline.business!r}")
-        if pipeline.business in ("purchases", "usage")
-        else ("subscription", "Dask training: subscription unless business is set")
-    )
-    plan = pipeline.training_plan(whole, business=business)
+    plan = pipeline.training_plan(whole, business=business_on_partitions(pipeline, parts, whole))
     horizon, kind, builders, model = plan.horizon, plan.label_kind, plan.builders, plan.model
     if not isinstance(model, ChurnModel):
         raise ChurnModelError(
             f"Dask training supports ChurnModel only, got {type(model).__name__}; fit other "
             f"models with ChurnPipeline.fit on a sample"
         )
-    model.check_params()
     total = 4
     as_of = as_of_time(parts, as_of)
     cutoffs = training_cutoffs(whole, as_of, horizon, int(pipeline.n_cutoffs), plan.cutoff_freq)
@@ -269,9 +313,9 @@ def fit_dask(
     del feats
     if progress is not None:
         progress("model", 3, total)
-    nothing = learned_nothing(fitted)
-    if nothing is not None:
-        warnings.warn(nothing, ModelQualityWarning, stacklevel=2)
+    counts = LabelCounts(summary.counts, int(len(summary.ids)), summary.churn_types)
+    training = training_summary(counts, len(names))
+    warn_if_learned_nothing(fitted, training, stacklevel=2)
 
     pipeline.set_fitted(
         builders=active,
@@ -285,16 +329,7 @@ def fit_dask(
         is_snapshot=False,
         business=plan.business,
         business_reason=plan.business_reason,
-        training_summary={
-            "n_rows": summary.n_rows,
-            "n_customers": int(len(summary.ids)),
-            "n_cutoffs": int(summary.counts.index.get_level_values("cutoff").nunique()),
-            "n_churned": summary.n_churned,
-            "positive_rate": summary.n_churned / summary.n_rows,
-            "churn_types": summary.churn_types,
-            "n_features": len(names),
-            **({} if nothing is None else {"learned_nothing": nothing}),
-        },
+        training_summary=training,
         validation_scores=dict(fitted.validation_scores_),
         training_statuses_=summary.statuses,
         required_inputs_=required_inputs(active, local),

@@ -11,11 +11,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import EventIndex
 from ..jsonstate import JSONStateMixin
 from ..labels import population
+from ..params import ParameterChecksMixin
 from ..windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
@@ -458,13 +460,28 @@ def as_rows(data: EventData, rows: Any) -> FeatureRows:
     return FeatureRows.from_index(data, population(data, rows).index)
 
 
-class FeatureBuilder(JSONStateMixin, BaseEstimator):
+class FeatureBuilder(ParameterChecksMixin, JSONStateMixin, BaseEstimator):
     """Base of every feature family: parameters in ``__init__``, ``fit``, ``build``.
 
     Subclasses set ``tables`` (the tables they need; the family is skipped when one is absent)
-    and implement :meth:`build`, returning a DataFrame indexed like ``rows.index`` whose columns
-    are :meth:`get_feature_names_out`, and :meth:`feature_info`. Builders may learn from the
-    data in :meth:`fit` (e.g. which event types exist); learned attributes end in ``_``.
+    and fill in hooks; the public methods do the rest (template methods):
+
+    * :meth:`build` checks that the builder is fitted and that the data has its tables, reads
+      the rows as :class:`FeatureRows`, and calls ``_build(data, rows)``, which returns a
+      DataFrame indexed like ``rows.index`` whose columns are :meth:`get_feature_names_out`;
+    * :meth:`feature_info` checks that the builder is fitted and calls ``_feature_info()``;
+    * :meth:`fit_parameters` checks the ``_parameter_constraints`` table (see
+      :mod:`churnpredict.params`; a bad value raises
+      :class:`~churnpredict.exceptions.ChurnParameterError`) and calls
+      ``_fit_parameters()`` (what follows from the parameters alone, e.g. parsed windows);
+    * :meth:`fit_statistics` checks the parameters and the tables and calls
+      ``_fit_statistics(data, rows)``; :meth:`fit_from_statistics` checks the parameters,
+      calls ``_fit(stats)`` and sets ``fitted_ = True`` (see "Fitting by parts").
+
+    Builders may learn from the data when fitted (e.g. which event types exist); learned
+    attributes end in ``_``. A builder may instead override the public methods themselves
+    (``fit``, ``build``, ``feature_info``), as builders written before the hooks do: then it
+    does its own checks.
 
     Model bundles store a builder as JSON with :meth:`get_state` (its ``"module:Class"``
     path, ``get_params()`` and every attribute ending in ``_``) and rebuild it with
@@ -494,13 +511,17 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     3. :meth:`fit_from_statistics` ``(stats) -> self``: validate the parameters and set the
        fitted attributes (those ending in ``_``) from the combined statistics.
 
+    A builder fills in step 1 with ``_fit_statistics`` and step 3 with ``_fit`` (the checks
+    and the bookkeeping are the base class's), and overrides ``combine_statistics`` when its
+    statistics add up.
+
     ``fit(data, rows)`` is ``fit_from_statistics(fit_statistics(data, rows))``, so a fit on
     the whole data and a fit on partitions (statistics per partition, combined) give the same
     fitted state when the statistics add up. A builder that learns nothing needs none of
-    this. A custom builder that learns from the data overrides the three methods instead of
-    :meth:`fit` to be fitted on Dask; one that overrides only :meth:`fit` still works on a
-    single machine, and Dask refuses it with a message saying so. Statistics travel from the
-    workers to the client: keep them small (counts per category, not rows).
+    this. A custom builder that learns from the data overrides the three steps (or their
+    hooks) instead of :meth:`fit` to be fitted on Dask; one that overrides only :meth:`fit`
+    still works on a single machine, and Dask refuses it with a message saying so. Statistics
+    travel from the workers to the client: keep them small (counts per category, not rows).
 
     Examples
     --------
@@ -508,15 +529,13 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
 
     >>> class TicketCategories(FeatureBuilder):
     ...     tables = ("tickets",)
-    ...     def fit_statistics(self, data, rows=None):
-    ...         self.require_tables(data)
+    ...     def _fit_statistics(self, data, rows):
     ...         return {"seen": set(data.tickets["category"].dropna().astype(str))}
     ...     @classmethod
     ...     def combine_statistics(cls, parts):
     ...         return {"seen": set().union(*(p["seen"] for p in parts))}
-    ...     def fit_from_statistics(self, stats):
+    ...     def _fit(self, stats):
     ...         self.categories_ = sorted(stats["seen"])
-    ...         return self
     >>> parts = [{"seen": {"bug"}}, {"seen": {"billing", "bug"}}]
     >>> TicketCategories().fit_from_statistics(TicketCategories.combine_statistics(parts)
     ...                                        ).categories_
@@ -564,6 +583,9 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
         """What fitting learns from one part of the data (its customers and their rows).
 
+        Checks the parameters (:meth:`fit_parameters`) and the tables
+        (:meth:`require_tables`), then returns :meth:`_fit_statistics`.
+
         Parameters
         ----------
         data : EventData
@@ -574,11 +596,25 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         Returns
         -------
         dict
-            Small, picklable statistics; empty by default (nothing is learned: the
-            parameters are checked with :meth:`fit_parameters` and the tables required).
+            Small, picklable statistics; empty by default (nothing is learned).
         """
         self.fit_parameters()
         self.require_tables(data)
+        return self._fit_statistics(data, None if rows is None else as_rows(data, rows))
+
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
+        """The statistics of one part, parameters and tables already checked (a hook).
+
+        Parameters
+        ----------
+        data : EventData
+        rows : FeatureRows or None
+
+        Returns
+        -------
+        dict
+            Empty by default.
+        """
         return {}
 
     @classmethod
@@ -617,6 +653,9 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
     def fit_from_statistics(self, stats: dict[str, Any]) -> FeatureBuilder:
         """Validate the parameters and set the fitted attributes from combined statistics.
 
+        Checks the parameters (:meth:`fit_parameters`), calls :meth:`_fit` and marks the
+        builder fitted (``fitted_ = True``).
+
         Parameters
         ----------
         stats : dict
@@ -627,39 +666,86 @@ class FeatureBuilder(JSONStateMixin, BaseEstimator):
         self
         """
         self.fit_parameters()
+        self._fit(stats)
         self.fitted_ = True
         return self
 
-    def fit_parameters(self) -> None:
-        """Set the fitted attributes that follow from the parameters alone, checking them.
+    def _fit(self, stats: dict[str, Any]) -> None:
+        """Set the fitted attributes learned from the data (a hook; nothing by default).
 
-        E.g. windows parsed into Timedeltas. The default :meth:`fit_statistics` and
-        :meth:`fit_from_statistics` call it, so a family that learns nothing from the data
-        only overrides this. Does nothing by default.
+        Parameters
+        ----------
+        stats : dict
+            The combined statistics; the parameters are already checked.
+        """
+
+    def fit_parameters(self) -> None:
+        """Check the parameters and set the fitted attributes that follow from them alone.
+
+        Checks the class's ``_parameter_constraints`` table (see :mod:`churnpredict.params`),
+        then calls :meth:`_fit_parameters` (e.g. windows parsed into Timedeltas).
+        :meth:`fit_statistics` and :meth:`fit_from_statistics` call it, so a family that
+        learns nothing from the data only declares its table and overrides
+        :meth:`_fit_parameters`.
 
         Raises
         ------
-        ValueError
-            Naming a parameter with a bad value.
+        ChurnParameterError
+            Naming a parameter with a bad value (a ``ValueError``).
         """
+        self.check_params()
+        self._fit_parameters()
+
+    def _fit_parameters(self) -> None:
+        """Set what follows from the parameters alone (a hook; nothing by default)."""
 
     @classmethod
     def fits_by_parts(cls) -> bool:
-        """False when the class overrides :meth:`fit` but not :meth:`fit_statistics`.
+        """False when the class overrides :meth:`fit` but not the statistics step.
 
         Such a builder learns in ``fit`` in a way the partitioned fit cannot repeat.
         """
         own_fit = cls.fit is not FeatureBuilder.fit
-        own_stats = cls.fit_statistics is not FeatureBuilder.fit_statistics
+        own_stats = (
+            cls.fit_statistics is not FeatureBuilder.fit_statistics
+            or cls._fit_statistics is not FeatureBuilder._fit_statistics
+        )
         return own_stats or not own_fit
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:  # pragma: no cover - abstract
-        """Return features for ``rows``; see the class docstring."""
-        raise NotImplementedError
+    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
+        """Features for ``rows``: a DataFrame indexed like ``rows.index``.
 
-    def feature_info(self) -> list[FeatureInfo]:  # pragma: no cover - abstract
-        """Metadata of every output column, in column order."""
-        raise NotImplementedError
+        Checks that the builder is fitted and that ``data`` has its :attr:`tables`, reads
+        ``rows`` as :class:`FeatureRows` (:func:`as_rows`), then returns :meth:`_build`.
+
+        Parameters
+        ----------
+        data : EventData
+        rows : cutoffs, MultiIndex or FeatureRows
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``rows.index``; the columns of :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        self.require_tables(data)
+        return self._build(data, as_rows(data, rows))
+
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:  # pragma: no cover
+        """The features of ``rows`` from a fitted builder (the hook :meth:`build` calls)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither build nor _build")
+
+    def feature_info(self) -> list[FeatureInfo]:
+        """Metadata of every output column, in column order (the builder must be fitted)."""
+        check_is_fitted(self)
+        return self._feature_info()
+
+    def _feature_info(self) -> list[FeatureInfo]:  # pragma: no cover - abstract
+        """The :class:`FeatureInfo` of every column of a fitted builder (a hook)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither feature_info nor _feature_info"
+        )
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         """Names of the output columns."""

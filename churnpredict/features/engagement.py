@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex, missing_as_zero, sums_between
-from ..params import deprecate_positional_args
+from ..params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    Integer,
+    Options,
+    Satisfies,
+    SequenceOf,
+    Windows,
+    deprecate_positional_args,
+)
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _parse_windows,
     _positive_window,
-    as_rows,
     not_observed,
     recorded_since,
     window_label,
@@ -146,6 +156,25 @@ class EngagementFeatures(FeatureBuilder):
     tables = ("activity",)
     group = "engagement"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "trend_window": AnyOf(None, Duration()),
+        "trend_weeks": AnyOf(
+            Integer(min=2),
+            Integer(0, 0),
+            None,
+            expected="an integer of at least 2 weeks (a slope needs two), or 0 or None to "
+            "leave it out",
+        ),
+        "event_types": AnyOf(
+            Options("auto", None),
+            Satisfies(
+                lambda types: SequenceOf(str).accepts(types) and len(set(types)) == len(types),
+                expected="a list of distinct event types such as ['login', 'export']",
+            ),
+        ),
+        "max_event_types": Integer(min=0),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -164,7 +193,7 @@ class EngagementFeatures(FeatureBuilder):
         self.max_event_types = max_event_types
 
     # ------------------------------------------------------------------ fit
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """The activity columns and the event-type counts before the rows' latest cutoff.
 
         Parameters
@@ -181,8 +210,6 @@ class EngagementFeatures(FeatureBuilder):
             given), ``latest`` (their latest cutoff; None without rows) and ``counts``
             (event type -> events, types seen only).
         """
-        self.fit_parameters()
-        self.require_tables(data)
         activity = data.activity
         stats: dict[str, Any] = {
             "has_value": "value" in activity.columns,
@@ -197,10 +224,9 @@ class EngagementFeatures(FeatureBuilder):
         codes, uniques = _event_codes(data)
         latest = None
         if rows is not None:
-            feature_rows = as_rows(data, rows)
-            if len(feature_rows) == 0:
+            if len(rows) == 0:
                 return stats
-            latest = pd.Timestamp(feature_rows.cutoffs.max())
+            latest = pd.Timestamp(rows.cutoffs.max())
         counts = _count_types(codes, len(uniques), activity["timestamp"], latest)
         seen = np.flatnonzero(counts)
         stats["latest"] = latest
@@ -235,19 +261,14 @@ class EngagementFeatures(FeatureBuilder):
             "counts": counts,
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> EngagementFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate the parameters and keep the most frequent event types.
 
         Parameters
         ----------
         stats : dict
             :meth:`fit_statistics` of the whole data, or :meth:`combine_statistics` of parts.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.has_value_ = bool(stats["has_value"])
         self.value_kind_ = stats.get("value_kind")
         if self.event_types is None or not stats["has_event"]:
@@ -264,52 +285,23 @@ class EngagementFeatures(FeatureBuilder):
             self.event_types_ = order[: self.max_event_types]
         else:
             self.event_types_ = list(self.event_types)
-        self.fitted_ = True
-        return self
 
-    def fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
+    def _fit_parameters(self) -> None:
+        """Parse the windows and the trend window; take the number of trend weeks."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = (
             None
             if self.trend_window is None
             else _positive_window(self.trend_window, "trend_window")
         )
-        weeks = 0 if self.trend_weeks is None else self.trend_weeks
-        if (
-            not isinstance(weeks, (int, np.integer))
-            or isinstance(weeks, bool)
-            or weeks < 0
-            or weeks == 1
-        ):
-            raise ValueError(
-                f"trend_weeks={self.trend_weeks!r}; a slope needs an integer of at least 2 "
-                f"weeks (or None to leave it out)"
-            )
-        self.trend_weeks_ = int(weeks)
-        m = self.max_event_types
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
-            raise ValueError(f"max_event_types={m!r}; expected an integer >= 0")
-        et = self.event_types
-        if isinstance(et, str) and et != "auto":
-            raise ValueError(
-                f"event_types={et!r}; expected 'auto', None or a list of event types such as "
-                f"['login', 'export']"
-            )
-        if et is not None and not isinstance(et, str):
-            bad = [t for t in et if not isinstance(t, str)]
-            if bad:
-                raise ValueError(f"event_types must be strings; got {bad[:5]}")
-            if len(set(et)) != len(list(et)):
-                raise ValueError(f"event_types={list(et)!r} names a type twice")
+        self.trend_weeks_ = int(self.trend_weeks or 0)
 
     # ------------------------------------------------------------------ metadata
     def _type_slugs(self) -> list[str]:
         return _slugs(self.event_types_)
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "event_types_")
         g = self.group
         types = list(zip(self.event_types_, self._type_slugs(), strict=True))
         # a customer younger than a month who is silent (or has never been active) is new,
@@ -450,110 +442,141 @@ class EngagementFeatures(FeatureBuilder):
         )
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Engagement features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "event_types_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Engagement features for every (customer_id, cutoff) row."""
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
+        act = _Activity.of(data, rows, self.windows_ if self.has_value_ else (), self.event_types_)
+        out = _Columns(names, len(act.codes))
+        out["days_since_last_activity"] = _recency(act.index, act.at, act.codes, act.cut)
+        for k, slug in enumerate(self._type_slugs()):
+            out[f"days_since_last_{slug}"] = (
+                act.missing()
+                if act.types is None
+                else act.types.recency(k, act.at(0), act.type_at_cut[k], act.codes, act.cut)
+            )
+        for w in self.windows_:
+            self._window_columns(out, act, w)
+        if self.trend_window_ is not None:
+            self._trend_columns(out, act, self.trend_window_)
+        if self.trend_weeks_:
+            k = self.trend_weeks_
+            out[f"weekly_events_slope_{k}w"] = _weekly_slope(act.at, act.cut, act.signup, k)
+        return out.frame(rows.index)
+
+    def _window_columns(self, out: _Columns, act: _Activity, w: pd.Timedelta) -> None:
+        """Events, active days, events per day, value sum and events per type in ``w``."""
+        lab = window_label(w)
+        p, q = act.at(w.value), act.at(0)
+        count = (q - p).astype(np.float64)
+
+        def seen(values: np.ndarray) -> np.ndarray:
+            return not_observed(values, act.late, act.cut - w.value, act.signup)
+
+        out[f"events_{lab}"] = seen(count)
+        # distinct days: days whose first event falls in [p, q), plus the day of the
+        # window's first event when that day started before the window
+        partial = (q > p) & ~act.first_of_day.get(p)
+        out[f"active_days_{lab}"] = seen(
+            (act.first_of_day.rank(q) - act.first_of_day.rank(p) + partial).astype(np.float64)
+        )
+        observed = _observed_days(act.cut - w.value, act.cut, act.signup, w)
+        out[f"events_per_day_{lab}"] = count / observed
+        if self.has_value_:
+            out[f"value_sum_{lab}"] = (
+                act.missing() if act.values is None else seen(act.value_sums[w])
+            )
+        for k, slug in enumerate(self._type_slugs()):
+            out[f"events_{slug}_{lab}"] = (
+                act.missing()
+                if act.types is None
+                else seen((act.type_at_cut[k] - act.types.rank(k, p)).astype(np.float64))
+            )
+
+    @staticmethod
+    def _trend_columns(out: _Columns, act: _Activity, tw: pd.Timedelta) -> None:
+        """The event rate in the last trend window against the one before: ratio and diff."""
+        lab = window_label(tw)
+        cut, signup = act.cut, act.signup
+        last = (act.at(0) - act.at(tw.value)).astype(np.float64)
+        prev = (act.at(tw.value) - act.at(2 * tw.value)).astype(np.float64)
+        obs_last = _observed_days(cut - tw.value, cut, signup, tw)
+        obs_prev = _observed_days(cut - 2 * tw.value, cut - tw.value, signup, tw)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (last / obs_last) / (prev / obs_prev)
+        ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
+        out[f"activity_trend_ratio_{lab}"] = ratio
+        out[f"activity_trend_diff_{lab}"] = not_observed(
+            last - prev, act.late, cut - 2 * tw.value, signup
+        )
+
+
+@dataclass
+class _Activity:
+    """What every engagement column of a set of rows reads: positions, flags, sums."""
+
+    codes: np.ndarray
+    cut: np.ndarray  # int64 ns
+    signup: np.ndarray  # since when the log records each row's customer (int64 ns)
+    late: np.ndarray  # the log starts after the customer's signup
+    index: EventIndex
+    at: _Positions
+    first_of_day: BitRank
+    values: np.ndarray | None
+    value_sums: dict[pd.Timedelta, np.ndarray]
+    types: _TypeFlags | None
+    type_at_cut: list[np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        data: EventData,
+        rows: FeatureRows,
+        value_windows: Sequence[pd.Timedelta],
+        event_types: list[str],
+    ) -> _Activity:
+        """The activity of ``rows``; values summed over ``value_windows`` (none: no values)."""
         codes = rows.codes
         cut = rows.cutoffs.astype("datetime64[ns]").view(np.int64)
         # since when the log records each customer: signup, or the log's start if later
         signup, late = recorded_since(data, "activity", codes, rows.cutoffs)
-        out = _Columns(names, len(codes))
-
-        index = self.event_index(data, "activity")
+        index = FeatureBuilder.event_index(data, "activity")
         at = _Positions(index, codes, cut)
-        first_of_day = _first_of_day(data, index)
-        values = _sorted_values(data, index) if self.has_value_ else None
+        values = _sorted_values(data, index) if value_windows else None
         # each window's values summed on their own: exact per customer (see sums_between)
         value_sums = (
             {}
             if values is None
             else dict(
                 zip(
-                    self.windows_,
-                    sums_between(values, at(0), [at(w.value) for w in self.windows_]),
+                    value_windows,
+                    sums_between(values, at(0), [at(w.value) for w in value_windows]),
                     strict=True,
                 )
             )
         )
-
-        type_slugs = self._type_slugs()
-        types = _type_flags(data, index, self.event_types_)
-
-        out["days_since_last_activity"] = _recency(index, at, codes, cut)
+        types = _type_flags(data, index, event_types)
         type_at_cut = (
-            [] if types is None else [types.rank(k, at(0)) for k in range(len(type_slugs))]
+            [] if types is None else [types.rank(k, at(0)) for k in range(len(event_types))]
         )
-        for k, slug in enumerate(type_slugs):
-            out[f"days_since_last_{slug}"] = (
-                np.full(len(codes), np.nan)
-                if types is None
-                else types.recency(k, at(0), type_at_cut[k], codes, cut)
-            )
+        return cls(
+            codes,
+            cut,
+            signup,
+            late,
+            index,
+            at,
+            _first_of_day(data, index),
+            values,
+            value_sums,
+            types,
+            type_at_cut,
+        )
 
-        for w in self.windows_:
-            lab = window_label(w)
-            p, q = at(w.value), at(0)
-            count = (q - p).astype(np.float64)
-
-            def seen(values: np.ndarray, w: pd.Timedelta = w) -> np.ndarray:
-                return not_observed(values, late, cut - w.value, signup)
-
-            out[f"events_{lab}"] = seen(count)
-            # distinct days: days whose first event falls in [p, q), plus the day of the
-            # window's first event when that day started before the window
-            partial = (q > p) & ~first_of_day.get(p)
-            out[f"active_days_{lab}"] = seen(
-                (first_of_day.rank(q) - first_of_day.rank(p) + partial).astype(np.float64)
-            )
-            observed = _observed_days(cut - w.value, cut, signup, w)
-            out[f"events_per_day_{lab}"] = count / observed
-            if self.has_value_:
-                out[f"value_sum_{lab}"] = (
-                    np.full(len(codes), np.nan) if values is None else seen(value_sums[w])
-                )
-            for k, slug in enumerate(type_slugs):
-                out[f"events_{slug}_{lab}"] = (
-                    np.full(len(codes), np.nan)
-                    if types is None
-                    else seen((type_at_cut[k] - types.rank(k, p)).astype(np.float64))
-                )
-
-        if self.trend_window_ is not None:
-            tw = self.trend_window_
-            lab = window_label(tw)
-            last = (at(0) - at(tw.value)).astype(np.float64)
-            prev = (at(tw.value) - at(2 * tw.value)).astype(np.float64)
-            obs_last = _observed_days(cut - tw.value, cut, signup, tw)
-            obs_prev = _observed_days(cut - 2 * tw.value, cut - tw.value, signup, tw)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = (last / obs_last) / (prev / obs_prev)
-            ratio = np.where((prev > 0) & np.isfinite(ratio), ratio, np.nan)
-            out[f"activity_trend_ratio_{lab}"] = ratio
-            out[f"activity_trend_diff_{lab}"] = not_observed(
-                last - prev, late, cut - 2 * tw.value, signup
-            )
-
-        if self.trend_weeks_:
-            k = self.trend_weeks_
-            out[f"weekly_events_slope_{k}w"] = _weekly_slope(at, cut, signup, k)
-
-        return out.frame(rows.index)
+    def missing(self) -> np.ndarray:
+        """A column of NaN (a table lacking what the builder was fitted with)."""
+        return np.full(len(self.codes), np.nan)
 
 
 class _Positions:

@@ -11,19 +11,19 @@ exactly at ``cutoff - window`` is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import sums_between
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Windows, deprecate_positional_args
 from ..windows import DAYS_PER_MONTH
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
@@ -77,6 +77,10 @@ class MonetaryFeatures(FeatureBuilder):
 
     tables = ("payments",)
     group = "monetary"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "price_change_lookback": Duration(),
+    }
     row_wise = True
 
     @deprecate_positional_args
@@ -86,14 +90,13 @@ class MonetaryFeatures(FeatureBuilder):
         self.windows = windows
         self.price_change_lookback = price_change_lookback
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.lookback_ = _positive_window(self.price_change_lookback, "price_change_lookback")
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [
@@ -154,22 +157,8 @@ class MonetaryFeatures(FeatureBuilder):
         ]
         return infos + _refund_infos(self.windows_, g)
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Monetary features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Monetary features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         amount = data.payments["amount"].to_numpy(dtype=np.float64)
@@ -349,20 +338,23 @@ class SpendFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "monetary"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "trend_window": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:
         self.windows = windows
         self.trend_window = trend_window
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.trend_window_ = _positive_window(self.trend_window, "trend_window")
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         day = pd.Timedelta(days=1)
         infos = [
@@ -427,22 +419,8 @@ class SpendFeatures(FeatureBuilder):
         ]
         return infos + _refund_infos(self.windows_, g)
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Spend features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Spend features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         out = _Columns([info.name for info in self.feature_info()], len(rows))
         index, paid = _succeeded(data)

@@ -8,22 +8,21 @@ seen, one exactly at ``cutoff - window`` is. Payment attempts are the ``succeede
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import count_prefix
-from ..params import deprecate_positional_args
+from ..params import Constraint, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
-    as_rows,
     window_label,
     window_text,
 )
@@ -73,18 +72,20 @@ class PaymentFeatures(FeatureBuilder):
     tables = ("payments",)
     group = "payments"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:
         self.windows = windows
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Parse the windows (the family learns nothing from the data)."""
         self.windows_ = _parse_windows(self.windows, "windows")
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         fact = "failed payments"
         infos = [
@@ -147,22 +148,8 @@ class PaymentFeatures(FeatureBuilder):
         ]
         return infos
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Payment features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Payment features for (customer_id, cutoff) rows."""
         codes, cutoffs = rows.codes, rows.cutoffs
         status = data.payments["status"]
         failed = (status == "failed").to_numpy(dtype=bool)

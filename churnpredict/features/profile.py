@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, LeakageWarning
-from ..params import deprecate_positional_args
-from ._base import FeatureBuilder, FeatureInfo, as_rows
+from ..params import AnyOf, Constraint, Integer, Options, SequenceOf, deprecate_positional_args
+from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["ProfileFeatures"]
 
@@ -106,6 +105,20 @@ def _combine_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _numbers_in_text(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The number statistics of a text column whose every value reads as a number, else None."""
+    counts = stats["counts"]
+    numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
+    if not (len(counts) and bool(numbers.notna().all())):
+        return None
+    return {
+        "n": stats["n"],
+        "present": sum(counts.values()),
+        "min": float(numbers.min()),
+        "max": float(numbers.max()),
+    }
+
+
 class ProfileFeatures(FeatureBuilder):
     """Static customer attributes as features (plan, region, company size...).
 
@@ -159,6 +172,16 @@ class ProfileFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "profile"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "columns": AnyOf(
+            Options("auto"),
+            SequenceOf(str),
+            expected="'auto' or a list of column names such as ['plan', 'region']",
+        ),
+        "exclude": SequenceOf(str, expected="a list of column names"),
+        "time_varying": AnyOf(None, SequenceOf(str), expected="a list of column names or None"),
+        "max_categories": Integer(min=2),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -175,7 +198,7 @@ class ProfileFeatures(FeatureBuilder):
         self.max_categories = max_categories
 
     # ------------------------------------------------------------------ fit
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """The candidate columns and, per column, what choosing and encoding it needs.
 
         Parameters
@@ -193,11 +216,10 @@ class ProfileFeatures(FeatureBuilder):
             for numbers, ``present``, ``min`` and ``max``; for text the ``counts`` of each
             value.
         """
-        self.fit_parameters()
         customers = data.customers
         sample = customers
         if rows is not None:
-            seen = np.bincount(as_rows(data, rows).codes, minlength=len(customers))
+            seen = np.bincount(rows.codes, minlength=len(customers))
             sample = customers.iloc[np.flatnonzero(seen)]  # each customer in rows, once
         candidates = self._candidates(data)
         return {
@@ -224,19 +246,14 @@ class ProfileFeatures(FeatureBuilder):
             "columns": columns,
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> ProfileFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Choose the columns and learn the categories of text columns.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.dropped_: dict[str, str] = {}
         self.leaky_columns_: list[str] = []
         time_varying = set(self.time_varying or ())
@@ -266,30 +283,8 @@ class ProfileFeatures(FeatureBuilder):
                 f"feature because there is no payments table to give its point-in-time value; add "
                 f"payments, or pass ProfileFeatures(exclude={self.leaky_columns_!r})",
                 LeakageWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self.fitted_ = True
-        return self
-
-    def fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
-        m = self.max_categories
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
-            raise ValueError(f"max_categories={m!r}; expected an integer >= 2")
-        for name in ("exclude", "time_varying"):
-            value = getattr(self, name)
-            if value is None and name == "time_varying":
-                continue
-            if isinstance(value, str) or any(not isinstance(c, str) for c in value):
-                raise ValueError(f"{name}={value!r}; expected a list of column names")
-        if isinstance(self.columns, str):
-            if self.columns != "auto":
-                raise ValueError(
-                    f"columns={self.columns!r}; expected 'auto' or a list of column names "
-                    f"such as ['plan', 'region']"
-                )
-        elif any(not isinstance(c, str) for c in self.columns):
-            raise ValueError(f"columns={self.columns!r}; expected a list of column names")
 
     def _candidates(self, data: EventData) -> list[str]:
         customers = data.customers
@@ -319,31 +314,29 @@ class ProfileFeatures(FeatureBuilder):
         logger.info("profile column customers.%s not used: %s", col, reason)
 
     def _learn(self, col: str, stats: dict[str, Any]) -> None:
+        """Keep ``col`` (as a number or as categories) or drop it, saying why."""
         kind = stats["kind"]
         if kind == "time":
             self._drop(col, "timestamps are not profile features (tenure covers signup)")
             return
         if kind == "text":
-            counts = stats["counts"]
-            numbers = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
-            if len(counts) and bool(numbers.notna().all()):  # text holding numbers
-                kind = "numeric_text"
-                stats = {
-                    "n": stats["n"],
-                    "present": sum(counts.values()),
-                    "min": float(numbers.min()),
-                    "max": float(numbers.max()),
-                }
-        if kind != "text":
-            if stats["present"] == 0:
-                self._drop(col, "entirely missing")
+            numeric = _numbers_in_text(stats)
+            if numeric is None:
+                self._learn_categories(col, stats)
                 return
-            if stats["present"] == stats["n"] and stats["min"] == stats["max"]:
-                self._drop(col, f"constant ({stats['min']:g})")
-                return
+            kind, stats = "numeric_text", numeric
+        if stats["present"] == 0:
+            self._drop(col, "entirely missing")
+        elif stats["present"] == stats["n"] and stats["min"] == stats["max"]:
+            self._drop(col, f"constant ({stats['min']:g})")
+        else:
             self.columns_.append(col)
             self.kinds_[col] = kind
-            return
+
+    def _learn_categories(self, col: str, stats: dict[str, Any]) -> None:
+        """Keep a text column's most frequent values as categories (the rest as OTHER), or
+        drop the column when it is missing, constant or an identifier."""
+        counts = stats["counts"]
         n_present = int(sum(counts.values()))
         if n_present == 0:
             self._drop(col, "entirely missing")
@@ -371,9 +364,8 @@ class ProfileFeatures(FeatureBuilder):
         self.other_values_[col] = other
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "columns_")
         infos = []
         for col in self.columns_:
             label = _escape(str(col).replace("_", " "))
@@ -389,21 +381,8 @@ class ProfileFeatures(FeatureBuilder):
         return infos
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Profile features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns, ``category`` for text columns.
-        """
-        check_is_fitted(self, "columns_")
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Profile features for every (customer_id, cutoff) row."""
         customers = data.customers
         missing = [c for c in self.columns_ if c not in customers.columns]
         if missing:

@@ -20,24 +20,33 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import EventIndex, sums_between
-from ..params import deprecate_positional_args
+from ..exceptions import ChurnParameterError
+from ..params import (
+    AnyOf,
+    Constraint,
+    Duration,
+    InstanceOf,
+    Integer,
+    Options,
+    Windows,
+    deprecate_positional_args,
+)
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
     _positive_window,
-    as_rows,
     window_label,
     window_text,
 )
@@ -208,6 +217,14 @@ class PurchaseHistoryFeatures(FeatureBuilder):
 
     tables = ()
     group = "engagement"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "source": Options(*_SOURCES),
+        "event": AnyOf(None, InstanceOf(str, expected="an event type string")),
+        "min_customers": Integer(min=1),
+        "trend_windows": Windows(),
+        "spend_window": Duration(),
+        "horizon": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -261,15 +278,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit_parameters(self) -> None:
-        """Check the parameters and parse the windows."""
-        if self.source not in _SOURCES:
-            raise ValueError(f"source={self.source!r}; expected one of {_SOURCES}")
-        if self.event is not None and not isinstance(self.event, str):
-            raise ValueError(f"event={self.event!r}; expected an event type string or None")
-        m = self.min_customers
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"min_customers={m!r}; expected an integer >= 1")
+    def _fit_parameters(self) -> None:
+        """Parse the windows and the horizon."""
         self.trend_windows_ = _parse_windows(self.trend_windows, "trend_windows")
         self.spend_window_ = _positive_window(self.spend_window, "spend_window")
         self.horizon_ = _positive_window(self.horizon, "horizon")
@@ -278,13 +288,13 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         if source is None:
             raise self._no_source()
         if self.event is not None and source != "activity":
-            raise ValueError(
+            raise ChurnParameterError(
                 f"event={self.event!r} filters activity events, but purchases "
                 f"come from {source}; use source='activity'"
             )
         return source
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """Validate the parameters; the purchase source and whether purchases carry a value.
 
         Parameters
@@ -297,7 +307,6 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         dict
             ``source`` (``"activity"`` or ``"payments"``) and ``has_value``.
         """
-        self.fit_parameters()
         source = self._checked_source(self._source(data))  # checked early, on every part
         return {
             "source": source,
@@ -305,28 +314,20 @@ class PurchaseHistoryFeatures(FeatureBuilder):
             or (source == "activity" and "value" in data.activity.columns),
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> PurchaseHistoryFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate the parameters and take the purchase source.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.source_ = self._checked_source(stats["source"])
         self.has_value_ = bool(stats["has_value"])
-        self.fitted_ = True
-        return self
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "trend_windows_")
         g = "engagement"
         day = pd.Timedelta(days=1)
         infos = [
@@ -591,22 +592,8 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         sorted_values = None if values is None else index.sorted_values(values)
         return _Orders(index, sorted_values, len(data.customers))
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Purchase-history features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "trend_windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Purchase-history features for every (customer_id, cutoff) row."""
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)

@@ -9,24 +9,23 @@ satisfaction score (known only once it is resolved) are not used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..eventindex import EventIndex, count_prefix, sums_between
 from ..exceptions import ChurnDataError
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Real, Satisfies, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _minus,
     _parse_windows,
     _positive_window,
-    as_rows,
     not_observed,
     recorded_since,
     window_label,
@@ -93,6 +92,17 @@ class SupportFeatures(FeatureBuilder):
     tables = ("tickets",)
     group = "support"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "overdue_days": Duration(),
+        "low_csat": Real(
+            1, 5, expected="a score between 1 and 5 (scores at or below it are low), e.g. 2"
+        ),
+        "high_priority": Satisfies(
+            lambda value: not isinstance(value, str),
+            expected="a sequence of priorities such as ('high', 'urgent'), not a single string",
+        ),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -110,7 +120,7 @@ class SupportFeatures(FeatureBuilder):
         self.high_priority = high_priority
         self.high_priority_min = high_priority_min
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """Check the parameters and which optional columns the tickets table has.
 
         Parameters
@@ -124,52 +134,28 @@ class SupportFeatures(FeatureBuilder):
             ``resolved_at``, ``csat``, ``priority``: whether the column is present (the same
             in every part of the data).
         """
-        self.fit_parameters()
-        self.require_tables(data)
         columns = data.tickets.columns
         return {name: name in columns for name in ("resolved_at", "csat", "priority")}
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> SupportFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate the parameters and decide which columns the tickets table supports.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         self.has_resolved_ = bool(stats["resolved_at"])
         self.has_csat_ = self.has_resolved_ and bool(stats["csat"])
         self.has_priority_ = bool(stats["priority"])
-        self.fitted_ = True
-        return self
 
-    def fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
+    def _fit_parameters(self) -> None:
+        """Parse the windows and the overdue delay."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.overdue_ = _positive_window(self.overdue_days, "overdue_days")
-        if (
-            isinstance(self.low_csat, bool)
-            or not isinstance(self.low_csat, (int, float))
-            or not 1 <= self.low_csat <= 5
-        ):
-            raise ValueError(
-                f"low_csat={self.low_csat!r}; expected a score between 1 and 5 (scores at or "
-                f"below it are low), e.g. low_csat=2"
-            )
-        if isinstance(self.high_priority, str):
-            raise ValueError(
-                f"high_priority={self.high_priority!r} is a single string; pass a sequence "
-                f"such as ('high', 'urgent')"
-            )
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         longest = self.windows_[-1]
         lab, text = window_label(longest), window_text(longest)
@@ -247,21 +233,8 @@ class SupportFeatures(FeatureBuilder):
             )
         return infos
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Support features for (customer_id, cutoff) rows.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : FeatureRows, MultiIndex or cutoffs
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed like ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Support features for (customer_id, cutoff) rows."""
         tickets = data.tickets
         needed = (
             (["resolved_at"] if self.has_resolved_ else [])
@@ -274,7 +247,6 @@ class SupportFeatures(FeatureBuilder):
                 f"tickets is missing column(s) {missing} that {type(self).__name__} was fitted "
                 f"with; add them, or refit on data without them"
             )
-        rows = as_rows(data, rows)
         codes, cutoffs = rows.codes, rows.cutoffs
         longest = self.windows_[-1]
         lab = window_label(longest)

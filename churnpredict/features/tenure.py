@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, DataQualityWarning
-from ..params import deprecate_positional_args
-from ._base import FeatureBuilder, FeatureInfo, as_rows
+from ..params import Constraint, Real, deprecate_positional_args
+from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["TenureFeatures"]
 
@@ -64,6 +63,11 @@ class TenureFeatures(FeatureBuilder):
     tables = ("customers",)
     group = "tenure"
     row_wise = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "onboarding_days": Real(
+            0, 36525, closed="right", expected="a positive number of days (at most 100 years)"
+        ),
+    }
 
     @deprecate_positional_args
     def __init__(self, *, onboarding_days: float = 30) -> None:
@@ -73,7 +77,11 @@ class TenureFeatures(FeatureBuilder):
         """True when ``customers`` has a ``signup_at`` column."""
         return data.customers is not None and "signup_at" in data.customers.columns
 
-    def fit_statistics(self, data: EventData, rows: Any = None) -> dict[str, Any]:
+    def require_tables(self, data: EventData) -> None:
+        """Raise :class:`ChurnDataError` when ``customers`` has no ``signup_at`` column."""
+        _require_signup(data, type(self).__name__)
+
+    def _fit_statistics(self, data: EventData, rows: FeatureRows | None) -> dict[str, Any]:
         """Check ``onboarding_days`` and that signup times exist; count late signups.
 
         Parameters
@@ -88,8 +96,6 @@ class TenureFeatures(FeatureBuilder):
             ``customers`` and, for a snapshot table, ``late`` (signups on or after the
             snapshot date) and ``snapshot_at``.
         """
-        self.fit_parameters()
-        _require_signup(data, type(self).__name__)
         signup = data.customers["signup_at"]
         late = int((signup >= data.snapshot_at).sum()) if data.is_snapshot else 0
         return {
@@ -110,19 +116,14 @@ class TenureFeatures(FeatureBuilder):
             "snapshot_at": parts[0]["snapshot_at"],
         }
 
-    def fit_from_statistics(self, stats: dict[str, Any]) -> TenureFeatures:
+    def _fit(self, stats: dict[str, Any]) -> None:
         """Validate ``onboarding_days``; warn when snapshot signups make tenure unknown.
 
         Parameters
         ----------
         stats : dict
             See :meth:`fit_statistics`.
-
-        Returns
-        -------
-        self
         """
-        self.fit_parameters()
         late = int(stats.get("late", 0))
         if late:
             warnings.warn(
@@ -132,26 +133,15 @@ class TenureFeatures(FeatureBuilder):
                 f"tenure is unknown (NaN); pass EventData(..., snapshot_at='YYYY-MM-DD') "
                 f"with the date the table was exported",
                 DataQualityWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self.fitted_ = True
-        return self
 
-    def fit_parameters(self) -> None:
-        """Check the parameters and set what follows from them alone."""
-        days = self.onboarding_days
-        if (
-            isinstance(days, bool)
-            or not isinstance(days, (int, float, np.integer, np.floating))
-            or not np.isfinite(days)
-            or days <= 0
-        ):
-            raise ValueError(f"onboarding_days={days!r}; expected a positive number of days")
-        self.onboarding_days_ = float(days)
+    def _fit_parameters(self) -> None:
+        """Take the onboarding period in days."""
+        self.onboarding_days_ = float(self.onboarding_days)
 
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "onboarding_days_")
         onboarding = f"{self.onboarding_days_:g}"
         return [
             FeatureInfo(
@@ -172,22 +162,8 @@ class TenureFeatures(FeatureBuilder):
             ),
         ]
 
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Tenure features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns ``tenure_days`` and ``is_new``.
-        """
-        check_is_fitted(self, "onboarding_days_")
-        _require_signup(data, type(self).__name__)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Tenure features for every (customer_id, cutoff) row."""
         signup = data.customers["signup_at"].to_numpy(dtype="datetime64[ns]")[rows.codes]
         known = ~np.isnat(signup)
         delta = (

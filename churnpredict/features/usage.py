@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ..bgnbd import expected_purchases, fit_bgnbd, p_no_purchase
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex
-from ..params import deprecate_positional_args
+from ..params import Constraint, Duration, Windows, deprecate_positional_args
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
+    FeatureRows,
     _Columns,
     _parse_windows,
     _positive_window,
-    as_rows,
     not_observed,
     recorded_since,
     window_label,
@@ -94,6 +93,11 @@ class UsageFeatures(FeatureBuilder):
 
     tables = ("activity",)
     group = "engagement"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "windows": Windows(),
+        "session_gap": Duration(),
+        "horizon": Duration(),
+    }
 
     @deprecate_positional_args
     def __init__(
@@ -111,16 +115,15 @@ class UsageFeatures(FeatureBuilder):
         self.bgnbd = bgnbd
         self.min_customers = min_customers
 
-    def fit_parameters(self) -> None:
+    def _fit_parameters(self) -> None:
         """Check the windows, the session gap and the horizon."""
         self.windows_ = _parse_windows(self.windows, "windows")
         self.session_gap_ = _positive_window(self.session_gap, "session_gap")
         self.horizon_ = _positive_window(self.horizon, "horizon")
 
     # ------------------------------------------------------------------ metadata
-    def feature_info(self) -> list[FeatureInfo]:
+    def _feature_info(self) -> list[FeatureInfo]:
         """Name, group and plain-language description of every column, in column order."""
-        check_is_fitted(self, "windows_")
         g = self.group
         infos: list[FeatureInfo] = []
         for w in self.windows_:
@@ -217,22 +220,8 @@ class UsageFeatures(FeatureBuilder):
         return infos
 
     # ------------------------------------------------------------------ build
-    def build(self, data: EventData, rows: Any) -> pd.DataFrame:
-        """Usage features for every (customer_id, cutoff) row.
-
-        Parameters
-        ----------
-        data : EventData
-        rows : cutoffs, MultiIndex or FeatureRows
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rows.index``; float64 columns in :meth:`feature_info` order.
-        """
-        check_is_fitted(self, "windows_")
-        self.require_tables(data)
-        rows = as_rows(data, rows)
+    def _build(self, data: EventData, rows: FeatureRows) -> pd.DataFrame:
+        """Usage features for every (customer_id, cutoff) row."""
         names = [info.name for info in self.feature_info()]
         if len(rows) == 0:
             return pd.DataFrame({n: np.empty(0) for n in names}, index=rows.index)
