@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ChurnDataError
 from ..kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
-from ..kinds import PAYMENT_STATUSES
+from ..kinds import LABEL_KINDS, PAYMENT_STATUSES
 from ..pipeline import CONFIG_PARAMETERS, REASON_CONFIG_KEYS
 from ..sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
@@ -255,7 +255,7 @@ def build_pipeline(
         parse_duration(horizon, "--horizon")
         flags["horizon"] = horizon
     if label is not None:
-        if label not in ("auto", "cancellation", "inactivity"):
+        if label not in ("auto", *LABEL_KINDS):
             raise BadInput(f"--label {label!r}; use cancellation or inactivity")
         flags["label"] = label
     if business is not None:
