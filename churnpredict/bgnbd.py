@@ -47,7 +47,6 @@ from .params import (
     Real,
     SequenceOf,
     checks_parameters,
-    deprecate_positional_args,
 )
 from .windows import parse_window
 
@@ -490,7 +489,6 @@ class BGNBDBaseline(ParameterChecksMixin, ClassifierMixin, BaseEstimator):
         ),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

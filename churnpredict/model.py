@@ -44,7 +44,6 @@ from .params import (
     ParameterChecksMixin,
     Real,
     checks_parameters,
-    deprecate_positional_args,
 )
 from .summary import SummaryReprMixin, summary_frame
 from .windows import parse_window
@@ -164,7 +163,6 @@ class ChurnModel(
         "n_jobs": AnyOf(Integer(), None),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,
@@ -756,7 +754,6 @@ class LogisticBaseline(
         "max_iter": Integer(min=1),
     }
 
-    @deprecate_positional_args
     def __init__(
         self, *, C: float = 1.0, class_weight: str | None = None, max_iter: int = 1000
     ) -> None:

@@ -1,11 +1,9 @@
-"""Estimator parameters: keyword-only constructors and declared parameter checks.
+"""Estimator parameters: declared parameter checks.
 
-Estimators take their parameters by keyword. :func:`deprecate_positional_args` keeps
-positional calls working for now, with a :class:`FutureWarning` naming the parameters to
-pass by keyword. Each estimator and feature builder declares what its parameters accept as
-a table, ``_parameter_constraints = {"n_estimators": Integer(min=1), ...}``, and
-:func:`check_parameters` (or :meth:`ParameterChecksMixin.check_params`) checks the values
-against it, naming the parameter, the bad value and what is expected. Methods that need
+Estimators and feature builders take their parameters by keyword only. Each declares what
+its parameters accept as a table, ``_parameter_constraints = {"n_estimators": Integer(min=1),
+...}``, and :func:`check_parameters` (or :meth:`ParameterChecksMixin.check_params`) checks
+the values against it, naming the parameter, the bad value and what is expected. Methods that need
 checked parameters (``fit``) are decorated with :func:`checks_parameters` instead of calling
 the check by hand. Every bad value raises :class:`~churnpredict.exceptions.
 ChurnParameterError`, a ``ValueError``.
@@ -25,10 +23,8 @@ churnpredict.exceptions.ChurnParameterError: n_estimators=0; expected an integer
 from __future__ import annotations
 
 import functools
-import inspect
 import numbers
 import reprlib
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -39,7 +35,6 @@ from .exceptions import ChurnParameterError
 from .windows import parse_window
 
 __all__ = [
-    "deprecate_positional_args",
     "Constraint",
     "Integer",
     "Real",
@@ -58,102 +53,11 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The release from which positional constructor arguments are an error.
-POSITIONAL_REMOVAL_VERSION = "0.3"
-
 _short_repr = reprlib.Repr()
 _short_repr.maxstring = 40
 _short_repr.maxother = 40
 
 
-# --------------------------------------------------------------------------- keyword-only
-def deprecate_positional_args(
-    func: F | None = None, *, version: str = POSITIONAL_REMOVAL_VERSION
-) -> Any:
-    """Let a function with keyword-only parameters still take them positionally, with a warning.
-
-    Decorate a function (typically an estimator's ``__init__``) whose parameters after the
-    positional ones are keyword-only. A call that passes some of them positionally still
-    works, but raises a :class:`FutureWarning` naming the parameters and the values to pass
-    by keyword. :func:`inspect.signature` (and so scikit-learn's ``get_params``) sees the
-    decorated function's own, keyword-only signature.
-
-    Parameters
-    ----------
-    func : callable, optional
-        The function; omit it to get a decorator (``@deprecate_positional_args(version=...)``).
-    version : str, default :data:`POSITIONAL_REMOVAL_VERSION`
-        The release in which positional use becomes an error.
-
-    Returns
-    -------
-    callable
-        The wrapped function (or a decorator when ``func`` is None).
-
-    Examples
-    --------
-    >>> import warnings
-    >>> class Model:
-    ...     @deprecate_positional_args
-    ...     def __init__(self, *, depth=3, rate=0.1):
-    ...         self.depth, self.rate = depth, rate
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     model = Model(5)
-    >>> model.depth, model.rate
-    (5, 0.1)
-    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
-    Pass depth=5 as keyword argument(s) to Model(): positional arguments are deprecated and
-    will be an error in churnpredict 0.3.
-    """
-
-    def decorate(f: F) -> F:
-        sig = inspect.signature(f)
-        positional = [
-            name
-            for name, p in sig.parameters.items()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        keyword_only = [name for name, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY]
-        parts = f.__qualname__.split(".")
-        owner = parts[-2] if f.__name__ == "__init__" and len(parts) > 1 else f.__name__
-
-        @functools.wraps(f)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            extra = len(args) - len(positional)
-            if extra <= 0:
-                return f(*args, **kwargs)
-            if extra > len(keyword_only):
-                given = len(args) - (1 if positional[:1] == ["self"] else 0)
-                allowed = (
-                    len(keyword_only) + len(positional) - (1 if positional[:1] == ["self"] else 0)
-                )
-                raise TypeError(f"{owner}() takes at most {allowed} arguments ({given} given)")
-            names = keyword_only[:extra]
-            twice = [n for n in names if n in kwargs]
-            if twice:
-                raise TypeError(f"{owner}() got multiple values for argument(s) {twice}")
-            values = args[len(positional) :]
-            said = ", ".join(
-                f"{n}={_short_repr.repr(v)}" for n, v in zip(names, values, strict=True)
-            )
-            warnings.warn(
-                f"Pass {said} as keyword argument(s) to {owner}(): positional arguments are "
-                f"deprecated and will be an error in churnpredict {version}.",
-                FutureWarning,
-                stacklevel=2,
-            )
-            kwargs.update(zip(names, values, strict=True))
-            return f(*args[: len(positional)], **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    if func is not None:
-        return decorate(func)
-    return decorate
-
-
-# --------------------------------------------------------------------------- constraints
 def _number(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 

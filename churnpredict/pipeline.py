@@ -48,7 +48,6 @@ from .params import (
     ParameterChecksMixin,
     Real,
     checks_parameters,
-    deprecate_positional_args,
 )
 from .progress import Progress, ProgressArg, reporter
 from .scoring import align_columns, check_families, check_inputs, customer_value
@@ -346,7 +345,6 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         ),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

@@ -37,7 +37,6 @@ from churnpredict.params import (
     Satisfies,
     SequenceOf,
     check_parameters,
-    deprecate_positional_args,
 )
 from churnpredict.pipeline import ChurnPipeline
 
@@ -57,81 +56,14 @@ ESTIMATORS = [
 ]
 
 
-class Toy:
-    """A function with one positional and two keyword-only parameters."""
-
-    @deprecate_positional_args
-    def __init__(self, *, depth: int = 3, rate: float = 0.1) -> None:
-        self.depth = depth
-        self.rate = rate
-
-
-# --------------------------------------------------------------------------- decorator
-def test_positional_use_warns_names_the_parameters_and_still_sets_them():
-    with pytest.warns(
-        FutureWarning,
-        match=r"Pass depth=5, rate=0\.5 as keyword argument\(s\) "
-        r"to Toy\(\).*error in churnpredict 0\.3",
-    ):
-        toy = Toy(5, 0.5)
-    assert (toy.depth, toy.rate) == (5, 0.5)
-
-
-def test_positional_use_names_only_the_positional_ones():
-    with pytest.warns(FutureWarning) as caught:
-        toy = Toy(7, rate=0.25)
-    assert len(caught) == 1
-    message = str(caught[0].message)
-    assert "depth=7" in message and "rate" not in message
-    assert (toy.depth, toy.rate) == (7, 0.25)
-
-
-def test_keyword_use_is_silent():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        toy = Toy(depth=4, rate=0.2)
-        default = Toy()
-    assert (toy.depth, toy.rate, default.depth, default.rate) == (4, 0.2, 3, 0.1)
-
-
-def test_the_warning_points_at_the_caller():
-    with pytest.warns(FutureWarning) as caught:
-        Toy(1)
-    assert caught[0].filename == __file__
-
-
-def test_too_many_or_repeated_arguments_are_type_errors():
-    with pytest.raises(TypeError, match=r"Toy\(\) takes at most 2 arguments \(3 given\)"):
-        Toy(1, 2, 3)
-    with pytest.raises(
-        TypeError,
-        match=r"Toy\(\) got multiple values for argument\(s\) "
-        r"\['depth'\]",
-    ):
-        Toy(1, depth=2)
-
-
-def test_a_plain_function_can_be_decorated():
-    @deprecate_positional_args(version="9.9")
-    def scale(x, *, factor=2):
-        return x * factor
-
-    assert scale(3) == 6
-    with pytest.warns(FutureWarning, match=r"factor=10 .* to scale\(\).*churnpredict 9\.9"):
-        assert scale(3, 10) == 30
-
-
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_estimators_take_keyword_only_parameters(cls):
-    """Every estimator: keyword-only signature (so get_params and clone see it), and the
-    first parameter passed positionally still works, with a FutureWarning naming it."""
+    """Every estimator: keyword-only signature (so get_params and clone see it); a
+    parameter passed by position is a TypeError."""
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     assert params and all(p.kind == p.KEYWORD_ONLY for p in params)
-    first = params[0]
-    value = first.default
-    with pytest.warns(FutureWarning, match=rf"Pass {first.name}=.* to {cls.__name__}\(\)"):
-        est = cls(value)
-    assert getattr(est, first.name) is value
+    with pytest.raises(TypeError, match="positional argument"):
+        cls(params[0].default)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clone(cls()).get_params() == cls().get_params()

@@ -26,7 +26,6 @@ from ..params import (
     Satisfies,
     SequenceOf,
     Windows,
-    deprecate_positional_args,
 )
 from ._base import (
     FeatureBuilder,
@@ -176,7 +175,6 @@ class EngagementFeatures(FeatureBuilder):
         "max_event_types": Integer(min=0),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..eventindex import sums_between
-from ..params import Constraint, Duration, Windows, deprecate_positional_args
+from ..params import Constraint, Duration, Windows
 from ..windows import DAYS_PER_MONTH
 from ._base import (
     FeatureBuilder,
@@ -83,7 +83,6 @@ class MonetaryFeatures(FeatureBuilder):
     }
     row_wise = True
 
-    @deprecate_positional_args
     def __init__(
         self, *, windows: Sequence[Any] = (30, 90, 180), price_change_lookback: Any = 90
     ) -> None:
@@ -343,7 +342,6 @@ class SpendFeatures(FeatureBuilder):
         "trend_window": Duration(),
     }
 
-    @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90, 180), trend_window: Any = 90) -> None:
         self.windows = windows
         self.trend_window = trend_window

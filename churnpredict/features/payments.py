@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..eventindex import count_prefix
-from ..params import Constraint, Windows, deprecate_positional_args
+from ..params import Constraint, Windows
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -76,7 +76,6 @@ class PaymentFeatures(FeatureBuilder):
         "windows": Windows(),
     }
 
-    @deprecate_positional_args
     def __init__(self, *, windows: Sequence[Any] = (30, 90)) -> None:
         self.windows = windows
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, LeakageWarning
-from ..params import AnyOf, Constraint, Integer, Options, SequenceOf, deprecate_positional_args
+from ..params import AnyOf, Constraint, Integer, Options, SequenceOf
 from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["ProfileFeatures"]
@@ -183,7 +183,6 @@ class ProfileFeatures(FeatureBuilder):
         "max_categories": Integer(min=2),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

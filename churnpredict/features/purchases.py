@@ -37,7 +37,6 @@ from ..params import (
     Integer,
     Options,
     Windows,
-    deprecate_positional_args,
 )
 from ._base import (
     FeatureBuilder,
@@ -226,7 +225,6 @@ class PurchaseHistoryFeatures(FeatureBuilder):
         "horizon": Duration(),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

@@ -17,7 +17,7 @@ import pandas as pd
 from ..data import EventData
 from ..eventindex import EventIndex, count_prefix, sums_between
 from ..exceptions import ChurnDataError
-from ..params import Constraint, Duration, Real, Satisfies, Windows, deprecate_positional_args
+from ..params import Constraint, Duration, Real, Satisfies, Windows
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -104,7 +104,6 @@ class SupportFeatures(FeatureBuilder):
         ),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,

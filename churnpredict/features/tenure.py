@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..data import EventData
 from ..exceptions import ChurnDataError, DataQualityWarning
-from ..params import Constraint, Real, deprecate_positional_args
+from ..params import Constraint, Real
 from ._base import FeatureBuilder, FeatureInfo, FeatureRows
 
 __all__ = ["TenureFeatures"]
@@ -69,7 +69,6 @@ class TenureFeatures(FeatureBuilder):
         ),
     }
 
-    @deprecate_positional_args
     def __init__(self, *, onboarding_days: float = 30) -> None:
         self.onboarding_days = onboarding_days
 

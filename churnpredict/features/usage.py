@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..bgnbd import expected_purchases, fit_bgnbd, p_no_purchase
 from ..data import EventData
 from ..eventindex import BitRank, EventIndex
-from ..params import Constraint, Duration, Windows, deprecate_positional_args
+from ..params import Constraint, Duration, Windows
 from ._base import (
     FeatureBuilder,
     FeatureInfo,
@@ -99,7 +99,6 @@ class UsageFeatures(FeatureBuilder):
         "horizon": Duration(),
     }
 
-    @deprecate_positional_args
     def __init__(
         self,
         *,
