@@ -474,8 +474,8 @@ def first_reason_hits(pipe: Any, top: pd.DataFrame) -> dict[str, Any]:
     Also ``group sum``: the driver group with the largest summed contribution (SHAP over
     groups of related features) instead of the reason list.
     """
-    from churnpredict.explain import explain
-    from churnpredict.training import describe_feature_columns
+    from churnpredict import explain
+    from churnpredict._training import describe_feature_columns
 
     X, rows = top.attrs["X"], top.attrs["rows"]
     info = describe_feature_columns(pipe.builders_, pipe.feature_names_)

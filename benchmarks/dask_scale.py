@@ -85,7 +85,7 @@ def subset(source: Path, target: Path, chunks: int) -> None:
 def read_dir_pandas(path: Path):
     import pandas as pd
 
-    from churnpredict.data import EventData
+    from churnpredict import EventData
 
     tables = {name: pd.read_parquet(path / name) for name in ("activity", "payments", "tickets")}
     return EventData(pd.read_parquet(path / "customers.parquet"), **tables)
@@ -113,8 +113,7 @@ def peak_mb() -> float:
 
 def pandas_score(data_dir: str, model_dir: str, out: str) -> dict:
     """Child process: load, score, write the top list and the full ranked list."""
-    from churnpredict.export import at_risk_list, write_at_risk
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict import ChurnPipeline, at_risk_list, write_at_risk
 
     start = time.perf_counter()
     pipeline = ChurnPipeline.load(model_dir)
@@ -131,8 +130,7 @@ def pandas_score(data_dir: str, model_dir: str, out: str) -> dict:
 
 
 def pandas_train(data_dir: str, n_estimators: int) -> dict:
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict import ChurnModel, ChurnPipeline
 
     start = time.perf_counter()
     data = read_dir_pandas(Path(data_dir))
@@ -162,9 +160,8 @@ def dask_run(
     """
     from distributed import Client, LocalCluster
 
+    from churnpredict import ChurnModel, ChurnPipeline
     from churnpredict import dask as cpd
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
 
     with (
         LocalCluster(
@@ -237,9 +234,8 @@ def main() -> None:
 
     from dask.utils import parse_bytes
 
+    from churnpredict import ChurnModel, ChurnPipeline
     from churnpredict.datasets import make_subscription_data
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
 
     out = args.out or Path(tempfile.mkdtemp(prefix="churn-dask-bench-"))
     out.mkdir(parents=True, exist_ok=True)

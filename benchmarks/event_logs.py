@@ -4,7 +4,7 @@ Everything runs with the library's defaults (``ChurnPipeline()``: the business k
 horizon, the cutoff spacing and the feature windows are chosen from the data), as a new user
 would run it:
 
-* **Sparkify** (``churnpredict.recipes.load_sparkify``, the simulated music-service log in
+* **Sparkify** (``churnpredict.datasets.load_sparkify``, the simulated music-service log in
   ``../shared/data``: 97 users, one month). Test cutoffs are the last four days whose
   horizon the log still covers; each model is trained on what was known at its cutoff.
 * **The usage generator** (``churnpredict.make_usage_data``: the subscription simulator with
@@ -14,7 +14,7 @@ would run it:
 At each test cutoff ``T`` the pipeline is fitted with ``as_of=T`` and the population at
 ``T`` is scored and labelled over the horizon after it. ``ChurnModel`` is compared with the
 recency rule (days since the last event) and BG/NBD's probability of no active day in the
-horizon (:class:`~churnpredict.bgnbd.BGNBDBaseline` on the active days before ``T``), on
+horizon (:class:`~churnpredict._bgnbd.BGNBDBaseline` on the active days before ``T``), on
 everyone scored and on the active customers only (active in the lookback: the retention
 list; the lapsed ones are trivially at risk). AUCs carry a percentile bootstrap 95% interval,
 differences a paired one (the same resampled rows for both scores).
@@ -42,15 +42,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from real_data import auc_interval, paired_auc_difference  # noqa: E402
 
-from churnpredict.bgnbd import BGNBDBaseline  # noqa: E402
-from churnpredict.datasets import make_usage_data  # noqa: E402
-from churnpredict.evaluate import classification_metrics, recency_rule  # noqa: E402
-from churnpredict.exceptions import ChurnModelError  # noqa: E402
+from churnpredict import (  # noqa: E402
+    BGNBDBaseline,  # noqa: E402
+    ChurnModel,  # noqa: E402
+    ChurnModelError,  # noqa: E402
+    ChurnPipeline,  # noqa: E402
+    classification_metrics,
+    recency_rule,
+)
+from churnpredict._labels import customer_status, label_churn  # noqa: E402
+from churnpredict.datasets import (
+    load_sparkify,  # noqa: E402
+    make_usage_data,  # noqa: E402
+)
 from churnpredict.features import PurchaseHistoryFeatures, build_features  # noqa: E402
-from churnpredict.labels import customer_status, label_churn  # noqa: E402
-from churnpredict.model import ChurnModel  # noqa: E402
-from churnpredict.pipeline import ChurnPipeline  # noqa: E402
-from churnpredict.recipes import load_sparkify  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPARKIFY = "sparkify-eventsim-log-sample/sparkify_log_data_2018-11.jsonl.gz"

@@ -43,11 +43,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from churnpredict.data import EventData  # noqa: E402
+from churnpredict import (
+    EventData,  # noqa: E402
+    make_cutoffs,  # noqa: E402
+)
 from churnpredict.datasets import make_subscription_data  # noqa: E402
-from churnpredict.eventindex import EventIndex  # noqa: E402
-from churnpredict.features import build_features, default_builders  # noqa: E402
-from churnpredict.labels import make_cutoffs  # noqa: E402
+from churnpredict.features import (  # noqa: E402
+    EventIndex,  # noqa: E402
+    build_features,
+    default_builders,
+)
 
 DAY_NS = 86_400 * 10**9
 
@@ -101,7 +106,7 @@ def measure(func: Callable[[], Any]) -> tuple[Any, float, float, float, bool]:
 
 # --------------------------------------------------------------------------- SQL
 def _slug_types(types: list[str]) -> list[tuple[str, str]]:
-    from churnpredict.features.engagement import _slugs
+    from churnpredict.features._engagement import _slugs
 
     return list(zip(types, _slugs(types), strict=True))
 

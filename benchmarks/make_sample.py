@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from churnpredict.atomic import atomic_write  # noqa: E402
+from churnpredict._atomic import atomic_write  # noqa: E402
 from churnpredict.datasets import SAMPLE_AS_OF, SAMPLE_PARAMS, make_subscription_data  # noqa: E402
 
 TABLES = ("customers", "activity", "payments", "tickets")

@@ -51,23 +51,27 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from churnpredict.bgnbd import BGNBDBaseline  # noqa: E402
-from churnpredict.data import EventData  # noqa: E402
-from churnpredict.evaluate import classification_metrics, time_ordered_evaluation  # noqa: E402
-from churnpredict.features import (  # noqa: E402
-    build_features,
+from churnpredict import (  # noqa: E402
+    BGNBDBaseline,  # noqa: E402
+    ChurnModel,
+    ChurnPipeline,  # noqa: E402
+    EventData,  # noqa: E402
+    LogisticBaseline,
+    classification_metrics,
+    label_churn,  # noqa: E402
+    time_ordered_evaluation,
 )
-from churnpredict.features._base import window_label  # noqa: E402
-from churnpredict.labels import label_churn  # noqa: E402
-from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
-from churnpredict.pipeline import ChurnPipeline  # noqa: E402
-from churnpredict.recipes import (  # noqa: E402
+from churnpredict.datasets import (  # noqa: E402
     load_bank_churn,
     load_bank_churners,
     load_online_retail,
     load_sparkify,
     load_telco,
 )
+from churnpredict.features import (  # noqa: E402
+    build_features,
+)
+from churnpredict.features._base import window_label  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = {
@@ -344,7 +348,7 @@ def _time_ordered_scores(
     """The test scores behind :func:`time_ordered_evaluation` (same training, same rows)."""
     from sklearn.base import clone
 
-    from churnpredict.evaluate import recency_rule
+    from churnpredict import recency_rule
     from churnpredict.features import build_features
 
     pipe = clone(pipeline)

@@ -5,8 +5,8 @@ missing values), trains a model on a sample of them, then times
 
 * churn probabilities for every row;
 * building the ranked at-risk list for every row and writing it to CSV;
-* exact TreeSHAP + reasons (:func:`churnpredict.explain.explain`) for the ``--top`` riskiest;
-* throughput of :func:`churnpredict.explain.shap_values` against ``shap.TreeExplainer`` and
+* exact TreeSHAP + reasons (:func:`churnpredict._explain.explain`) for the ``--top`` riskiest;
+* throughput of :func:`churnpredict._explain.shap_values` against ``shap.TreeExplainer`` and
   XGBoost's ``pred_contribs`` on the same model and ``--compare-rows`` rows.
 
 Run from the repository root::
@@ -30,9 +30,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from churnpredict.explain import explain, shap_values  # noqa: E402
-from churnpredict.export import at_risk_list, write_at_risk  # noqa: E402
-from churnpredict.features._base import DRIVER_GROUPS  # noqa: E402
+from churnpredict import at_risk_list, explain, shap_values, write_at_risk  # noqa: E402
+from churnpredict.features import DRIVER_GROUPS  # noqa: E402
 
 
 def make_data(n_rows: int, n_features: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -57,7 +56,7 @@ def feature_info(columns: list[str]) -> pd.DataFrame:
 
 def train(kind: str, X: pd.DataFrame, y: np.ndarray):
     if kind == "churn":
-        from churnpredict.model import ChurnModel
+        from churnpredict import ChurnModel
 
         return ChurnModel().fit(X, y)
     import xgboost as xgb
@@ -139,7 +138,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     explain(model, X.iloc[:200], info)  # compile / load the kernels outside the timings
 
     def tables() -> None:
-        from churnpredict.treeshap import _CACHE
+        from churnpredict._treeshap import _CACHE
 
         _CACHE.clear()  # parse the booster and rebuild its subset tables
         shap_values(model, X.iloc[:1])

@@ -24,6 +24,10 @@ used as a point-in-time feature.
 
 :func:`load_sample` reads the copy shipped with the package (``data/sample`` in the
 repository, made by ``python benchmarks/make_sample.py``).
+
+The recipes for public churn data sets (:func:`load_online_retail`, :func:`load_sparkify`,
+:func:`load_telco`, :func:`load_bank_churners`, :func:`load_bank_churn`) map each file as
+published into the input contract; they double as worked examples of mapping your own tables.
 """
 
 from __future__ import annotations
@@ -39,9 +43,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import SCHEMA, EventData
-from .kinds import PAYMENT_STATUSES
-from .windows import to_naive_utc
+from ._data import SCHEMA, EventData
+from ._kinds import PAYMENT_STATUSES
+from ._recipes import (
+    ONLINE_RETAIL_SETTINGS,
+    load_bank_churn,
+    load_bank_churners,
+    load_online_retail,
+    load_sparkify,
+    load_telco,
+)
+from ._windows import to_naive_utc
 
 __all__ = [
     "make_subscription_data",
@@ -51,6 +63,12 @@ __all__ = [
     "SAMPLE_AS_OF",
     "SAMPLE_PARAMS",
     "DRIVER_GROUP",
+    "ONLINE_RETAIL_SETTINGS",
+    "load_online_retail",
+    "load_sparkify",
+    "load_telco",
+    "load_bank_churners",
+    "load_bank_churn",
 ]
 
 #: Arguments of :func:`make_subscription_data` that made the shipped sample.
@@ -280,7 +298,7 @@ def make_usage_data(
 
     Examples
     --------
-    >>> from churnpredict.training import business_kind
+    >>> from churnpredict._training import business_kind
     >>> data = make_usage_data(n_customers=300, random_state=1)
     >>> data, business_kind(data)[0]
     (EventData(customers=300, activity=63661, tickets=594), 'usage')

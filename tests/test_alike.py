@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churnpredict.alike import alike_groups, merge_numbers
+from churnpredict._alike import alike_groups, merge_numbers
 
 
 def _list():

@@ -1,7 +1,7 @@
 """A timezone-aware as-of means the same instant as its naive UTC twin in every entry point.
 
 Every public function or method that takes an ``as_of``, a cutoff or a date reads it with
-:func:`churnpredict.windows.to_naive_utc`; each test below calls one entry point twice, with
+:func:`churnpredict._windows.to_naive_utc`; each test below calls one entry point twice, with
 ``2024-06-30T02:00:00+02:00`` and with ``2024-06-30T00:00:00``, and compares the results.
 """
 
@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 import churnpredict as cp
-from churnpredict import labels, metrics
+from churnpredict import _labels as labels
+from churnpredict import _metrics as metrics
+from churnpredict._evaluate import time_ordered_evaluation
+from churnpredict._report import evaluate_at, write_report
+from churnpredict._windows import to_naive_utc
 from churnpredict.cli.inputs import parse_date
-from churnpredict.evaluate import time_ordered_evaluation
-from churnpredict.report import evaluate_at, write_report
-from churnpredict.windows import to_naive_utc
 
 NAIVE = "2024-06-30T00:00:00"
 AWARE = "2024-06-30T02:00:00+02:00"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from churnpredict.bgnbd import (
+from churnpredict._bgnbd import (
     BGNBDBaseline,
     bgnbd_log_likelihood,
     expected_purchases,
@@ -21,7 +21,7 @@ from churnpredict.bgnbd import (
     p_alive,
     p_no_purchase,
 )
-from churnpredict.exceptions import ChurnDataError, ChurnModelError
+from churnpredict._exceptions import ChurnDataError, ChurnModelError
 
 #: CDNOW-like parameters (Fader, Hardie and Lee 2005 report r=0.243, alpha=4.41 weeks,
 #: a=0.793, b=2.426 on CDNOW); alpha here in days
@@ -258,11 +258,11 @@ def test_bgnbd_joins_the_time_ordered_comparison_with_inactivity_labels():
     before as_of; with cancellation labels (the subscription tests) it is not listed."""
     from test_features_purchases import random_shop
 
-    from churnpredict.evaluate import classification_metrics, time_ordered_evaluation
+    from churnpredict._evaluate import classification_metrics, time_ordered_evaluation
+    from churnpredict._labels import label_churn
+    from churnpredict._model import ChurnModel
+    from churnpredict._pipeline import ChurnPipeline
     from churnpredict.features import PurchaseHistoryFeatures, build_features
-    from churnpredict.labels import label_churn
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
 
     data = random_shop(n=300, seed=1)
     pipe = ChurnPipeline(

@@ -23,16 +23,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import churnpredict.bundle as bundle_module
+import churnpredict._bundle as bundle_module
 from churnpredict import cli
-from churnpredict.atomic import atomic_directory
-from churnpredict.bundle import KEY_ENV, bundle_status, check_destination
+from churnpredict._atomic import atomic_directory
+from churnpredict._bundle import KEY_ENV, bundle_status, check_destination
+from churnpredict._exceptions import BundleError
+from churnpredict._jsonstate import from_json, to_json
+from churnpredict._model import ChurnModel, LogisticBaseline
+from churnpredict._pipeline import ChurnPipeline
 from churnpredict.datasets import make_subscription_data
-from churnpredict.exceptions import BundleError
 from churnpredict.features import TenureFeatures
-from churnpredict.jsonstate import from_json, to_json
-from churnpredict.model import ChurnModel, LogisticBaseline
-from churnpredict.pipeline import ChurnPipeline
 
 AS_OF = pd.Timestamp("2024-11-30")
 KEY = "k" * 32
@@ -348,7 +348,7 @@ def test_modules_in_the_bundle_or_working_directory_are_never_imported(
         ("churnpredict.__main__:X", "lives in a __main__ module"),
         ("xgboost:X.__class__", "private"),
         ("xgboost.sklearn:XGBClassifier", "is not a FeatureBuilder subclass"),
-        ("churnpredict.model:ChurnModel", "is not a FeatureBuilder subclass"),
+        ("churnpredict._model:ChurnModel", "is not a FeatureBuilder subclass"),
         ("no_such_package_xyz.mod:Thing", "cannot be imported"),
         ("os.system", "is not a 'module:Class' path"),
     ],
@@ -439,7 +439,7 @@ def test_logistic_baseline_bundle_is_json_and_matches_sklearn(data, tmp_path):
     np.testing.assert_allclose(pipe.model_.decision_function(X), sklearn_margin, rtol=0, atol=1e-10)
     loaded = ChurnPipeline.load(pipe.save(tmp_path / "m"))
     assert json.loads((current(tmp_path / "m") / "model.json").read_text())["class"] == (
-        "churnpredict.model:LogisticBaseline"
+        "churnpredict._model:LogisticBaseline"
     )
     np.testing.assert_array_equal(loaded.model_.predict_proba(X), pipe.model_.predict_proba(X))
 
@@ -678,7 +678,7 @@ def test_a_failure_mid_save_leaves_the_old_bundle_and_no_litter(pipe, saved, mon
     }[fail_at]
     name, real, when = target
     if "." in name:
-        monkeypatch.setattr(f"churnpredict.bundle.{name}", fail(real, when))
+        monkeypatch.setattr(f"churnpredict._bundle.{name}", fail(real, when))
     else:
         monkeypatch.setattr(bundle_module, name, fail(real, when))
     with pytest.raises(OSError, match="injected failure"):
@@ -782,7 +782,7 @@ def test_concurrent_saves_and_loads_in_threads(pipe, tmp_path, monkeypatch, sign
 _PROCESS_SCRIPT = """
 import sys, time
 from pathlib import Path
-from churnpredict.pipeline import ChurnPipeline
+from churnpredict._pipeline import ChurnPipeline
 role, source, target, n = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 started, stop = target.parent / "reading", target.parent / "stop"
 if role == "writer":

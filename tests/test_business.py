@@ -19,26 +19,25 @@ from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from churnpredict import EventData, at_risk_list, cli
-from churnpredict.datasets import load_sample, make_subscription_data
-from churnpredict.evaluate import profit_curve, profit_curve_from_scores
-from churnpredict.exceptions import ChurnDataError, ChurnModelError
-from churnpredict.export import (
+from churnpredict._evaluate import profit_curve, profit_curve_from_scores
+from churnpredict._exceptions import ChurnDataError, ChurnModelError
+from churnpredict._export import (
     AT_RISK_COLUMNS,
     DEFAULT_ACTIONS,
     PURCHASE_AT_RISK_COLUMNS,
     value_if_retained,
     write_at_risk,
 )
+from churnpredict._labels import customer_status, label_churn, population
+from churnpredict._model import ChurnModel
+from churnpredict._pipeline import ChurnPipeline, business_kind
+from churnpredict.datasets import ONLINE_RETAIL_SETTINGS, load_sample, make_subscription_data
 from churnpredict.features import (
     MonetaryFeatures,
     SpendFeatures,
     default_builders,
     expected_spend,
 )
-from churnpredict.labels import customer_status, label_churn, population
-from churnpredict.model import ChurnModel
-from churnpredict.pipeline import ChurnPipeline, business_kind
-from churnpredict.recipes import ONLINE_RETAIL_SETTINGS
 
 END = pd.Timestamp("2024-12-31")
 HORIZON = pd.Timedelta("60D")

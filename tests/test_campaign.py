@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 import churnpredict as cp
 from churnpredict import cli
-from churnpredict.campaign import newcombe_interval, read_list, wilson_interval, write_campaign
-from churnpredict.outputs import manifest_path
+from churnpredict._campaign import newcombe_interval, read_list, wilson_interval, write_campaign
+from churnpredict._outputs import manifest_path
 
 AS_OF = pd.Timestamp("2024-10-01")
 HORIZON = "56D"

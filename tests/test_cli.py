@@ -363,7 +363,7 @@ def test_bad_score_options(tmp_path, data_dir, model_dir, args, fragment):
 def test_bad_list_options_in_the_config(monkeypatch, tmp_path, data_dir, model_dir, text, fragment):
     """The config's list options are checked as one ListOptions before the model is loaded;
     a bad one names its flag, or the config for options only a config sets."""
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict._pipeline import ChurnPipeline
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the options were checked")
@@ -457,12 +457,12 @@ def test_debug_shows_the_traceback(tmp_path, data_dir):
 
 
 def test_unexpected_error_exits_1(monkeypatch, data_dir):
-    import churnpredict.metrics
+    import churnpredict._metrics
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(churnpredict.metrics, "churn_metrics", broken)
+    monkeypatch.setattr(churnpredict._metrics, "churn_metrics", broken)
     result = invoke("metrics", data_dir)
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
@@ -492,8 +492,8 @@ def test_version():
 def test_demo_on_a_small_sample(monkeypatch, tmp_path, sample):
     """The demo flow, with the bundled sample swapped for the small one to stay fast."""
     import churnpredict.datasets
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict._model import ChurnModel
+    from churnpredict._pipeline import ChurnPipeline
 
     monkeypatch.setattr(churnpredict.datasets, "load_sample", lambda: sample)
     monkeypatch.setattr(churnpredict.datasets, "SAMPLE_AS_OF", pd.Timestamp(END))

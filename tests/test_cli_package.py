@@ -9,10 +9,10 @@ import pytest
 import typer
 
 from churnpredict import cli
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._export import ListOptions
 from churnpredict.cli.session import BadInput
 from churnpredict.cli.settings import list_options
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.export import ListOptions
 
 PACKAGE = Path(cli.__file__).parent
 

@@ -18,18 +18,18 @@ pytest.importorskip("distributed")
 
 import churnpredict as cp  # noqa: E402
 from churnpredict import dask as cpd  # noqa: E402
+from churnpredict._exceptions import ChurnDataError, ChurnModelError  # noqa: E402
+from churnpredict._explain import shap_values  # noqa: E402
+from churnpredict._export import ListOptionError, ListOptions, at_risk_list  # noqa: E402
+from churnpredict._model import ChurnModel, LogisticBaseline  # noqa: E402
+from churnpredict._pipeline import ChurnPipeline  # noqa: E402
 from churnpredict.datasets import make_subscription_data  # noqa: E402
-from churnpredict.exceptions import ChurnDataError, ChurnModelError  # noqa: E402
-from churnpredict.explain import shap_values  # noqa: E402
-from churnpredict.export import ListOptionError, ListOptions, at_risk_list  # noqa: E402
 from churnpredict.features import (  # noqa: E402
     EngagementFeatures,
     FeatureBuilder,
     FeatureInfo,
     as_rows,
 )
-from churnpredict.model import ChurnModel, LogisticBaseline  # noqa: E402
-from churnpredict.pipeline import ChurnPipeline  # noqa: E402
 
 AS_OF = "2024-12-31"
 # Dask's Parquet reader still passes inplace=True to pandas (deprecated in pandas 3.1).
@@ -573,7 +573,7 @@ def test_fit_dask_refuses_an_outcome_column(data, client):
 
 
 def test_raw_export_settings_are_refused_on_dask(tmp_path):
-    from churnpredict.dask.partitions import open_data
+    from churnpredict.dask._partitions import open_data
 
     with pytest.raises(ChurnDataError, match=r"the config sets \['tables', 'derive_customers'\]"):
         open_data(tmp_path, {"tables": {"activity": "x.csv"}, "derive_customers": True}, None)
@@ -581,8 +581,8 @@ def test_raw_export_settings_are_refused_on_dask(tmp_path):
 
 def test_business_auto_is_decided_as_on_one_machine_or_refused(data, client):
     """The customers decide on the client; payments by parts; an activity log alone is refused."""
-    from churnpredict.dask.training import business_on_partitions
-    from churnpredict.training import business_kind
+    from churnpredict._training import business_kind
+    from churnpredict.dask._training import business_on_partitions
 
     cases = {
         "churned_at": data,

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import churnpredict as cp
+from churnpredict._params import Integer
 from churnpredict.features import (
     EngagementFeatures,
     FeatureBuilder,
@@ -25,9 +26,8 @@ from churnpredict.features import (
     TenureFeatures,
     UsageFeatures,
 )
-from churnpredict.features.monetary import SpendFeatures
-from churnpredict.features.purchases import PurchaseHistoryFeatures
-from churnpredict.params import Integer
+from churnpredict.features._monetary import SpendFeatures
+from churnpredict.features._purchases import PurchaseHistoryFeatures
 
 
 class TicketCategories(FeatureBuilder):
@@ -292,7 +292,7 @@ class HookedCategories(FeatureBuilder):
 def test_a_builder_of_hooks_gets_the_checks_and_the_bookkeeping(data, rows):
     from sklearn.exceptions import NotFittedError
 
-    from churnpredict.exceptions import ChurnDataError, ChurnParameterError
+    from churnpredict._exceptions import ChurnDataError, ChurnParameterError
 
     with pytest.raises(NotFittedError):
         HookedCategories().build(data, rows)

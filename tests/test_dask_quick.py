@@ -14,9 +14,9 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 from churnpredict import dask as cpd  # noqa: E402
+from churnpredict._model import ChurnModel  # noqa: E402
+from churnpredict._pipeline import ChurnPipeline  # noqa: E402
 from churnpredict.datasets import make_subscription_data  # noqa: E402
-from churnpredict.model import ChurnModel  # noqa: E402
-from churnpredict.pipeline import ChurnPipeline  # noqa: E402
 
 AS_OF = "2024-12-31"
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning:dask")

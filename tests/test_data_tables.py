@@ -1,11 +1,13 @@
-"""churnpredict.tables and churnpredict.dates: the input-table rules and reading times."""
+"""churnpredict._tables and churnpredict._dates: the input-table rules and reading times."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from churnpredict import ChurnDataError, dates, tables
+from churnpredict import ChurnDataError
+from churnpredict import _dates as dates
+from churnpredict import _tables as tables
 
 
 def test_format_examples_shows_distinct_values_and_how_many_more():

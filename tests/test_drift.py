@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import churnpredict as cp
 from churnpredict import cli
-from churnpredict.drift import (
+from churnpredict._drift import (
     EPSILON,
     drift_frame,
     drift_messages,

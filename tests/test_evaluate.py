@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from churnpredict.datasets import make_subscription_data
-from churnpredict.evaluate import (
+from churnpredict._evaluate import (
     churn_type_metrics,
     classification_metrics,
     lift_table,
@@ -19,9 +18,10 @@ from churnpredict.evaluate import (
     recency_rule,
     time_ordered_evaluation,
 )
-from churnpredict.exceptions import ChurnDataError, ChurnModelError
-from churnpredict.model import ChurnModel
-from churnpredict.pipeline import ChurnPipeline
+from churnpredict._exceptions import ChurnDataError, ChurnModelError
+from churnpredict._model import ChurnModel
+from churnpredict._pipeline import ChurnPipeline
+from churnpredict.datasets import make_subscription_data
 
 
 @pytest.fixture(autouse=True, scope="module")

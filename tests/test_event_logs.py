@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from churnpredict import ChurnDataError, DataQualityWarning, EventData
+from churnpredict._labels import training_cutoffs
 from churnpredict.features import EngagementFeatures
-from churnpredict.labels import training_cutoffs
 
 START = pd.Timestamp("2024-03-01 08:00")
 
@@ -193,7 +193,7 @@ from churnpredict import (  # noqa: E402
     ModelQualityWarning,
     cli,  # noqa: E402
 )
-from churnpredict.training import (  # noqa: E402
+from churnpredict._training import (  # noqa: E402
     business_kind,
     check_labels,
     learned_nothing,
@@ -476,7 +476,7 @@ SPARKIFY = (
 @pytest.mark.slow
 @pytest.mark.skipif(not SPARKIFY.is_file(), reason="the Sparkify sample is not beside the project")
 def test_sparkify_with_the_recipe_and_defaults_lists_every_user_in_words_of_use(tmp_path):
-    from churnpredict.recipes import load_sparkify
+    from churnpredict.datasets import load_sparkify
 
     data = load_sparkify(SPARKIFY)
     pipe = cp.ChurnPipeline()

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from churnpredict.data import EventData
+from churnpredict._data import EventData
+from churnpredict._labels import population
 from churnpredict.features import build_features, default_builders
-from churnpredict.labels import population
 
 BASE = pd.Timestamp("2024-01-01")
 HOUR = pd.Timedelta(hours=1)

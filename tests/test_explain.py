@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from churnpredict.exceptions import ChurnDataError, ChurnModelError
-from churnpredict.explain import explain, global_importance, shap_values, to_shap_explanation
-from churnpredict.model import ChurnModel
+from churnpredict._exceptions import ChurnDataError, ChurnModelError
+from churnpredict._explain import explain, global_importance, shap_values, to_shap_explanation
+from churnpredict._model import ChurnModel
 
 
 def _random_booster(depth: int, n_features: int = 6, rounds: int = 15, seed: int = 0):
@@ -378,9 +378,9 @@ def test_dart_falls_back_to_xgboost():
 def test_split_modules_stay_importable_from_explain():
     """The TreeSHAP kernel and the reason text live in treeshap and reasons; explain
     re-exports their public names."""
-    import churnpredict.explain as explain_module
-    import churnpredict.reasons as reasons
-    import churnpredict.treeshap as treeshap
+    import churnpredict._explain as explain_module
+    import churnpredict._reasons as reasons
+    import churnpredict._treeshap as treeshap
 
     assert explain_module.shap_values is treeshap.shap_values
     assert explain_module.MAX_TABLE_BYTES == treeshap.MAX_TABLE_BYTES
@@ -397,7 +397,7 @@ def test_split_modules_stay_importable_from_explain():
 
 
 def test_contributions_return_the_inputs_as_read(churn_model):
-    from churnpredict.treeshap import PreparedInputs, contributions
+    from churnpredict._treeshap import PreparedInputs, contributions
 
     model, X, _ = churn_model
     values, inputs = contributions(model, X)
@@ -412,7 +412,7 @@ def test_a_value_on_the_low_risk_side_is_never_a_reason(churn_model):
     """Idle days raise churn: the model's risky direction for them is up, measured on the
     rows (``risk_directions``); a customer less idle than the median never hears their idle
     days as a reason, even where a tree gives that value a positive contribution."""
-    from churnpredict.explain import risk_directions
+    from churnpredict._explain import risk_directions
 
     model, X, info = churn_model
     directions = risk_directions(model, X, info)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.export import (
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._export import (
     AT_RISK_COLUMNS,
     DEFAULT_ACTIONS,
     at_risk_list,
@@ -334,7 +334,7 @@ def test_failed_write_leaves_no_file(scores, tmp_path, monkeypatch):
 def test_list_options_are_checked_once_and_frozen():
     import dataclasses
 
-    from churnpredict.export import ListOptionError, ListOptions
+    from churnpredict._export import ListOptionError, ListOptions
 
     options = ListOptions(top=3, tiers={"high": 0.5}, status="active", extra_columns="plan")
     assert options.tiers == {"high": 0.5, "low": 0.0}
@@ -370,7 +370,7 @@ def test_list_options_are_checked_once_and_frozen():
 
 
 def test_list_options_single_bad_values_keep_their_messages():
-    from churnpredict.export import ListOptionError, ListOptions
+    from churnpredict._export import ListOptionError, ListOptions
 
     said = {
         "rank_by": ({"rank_by": "mrr"}, "rank_by='mrr'; expected 'probability' or 'revenue'"),
@@ -407,8 +407,8 @@ def test_list_options_single_bad_values_keep_their_messages():
 
 
 def test_list_options_from_config_reads_what_the_command_line_reads():
+    from churnpredict._export import ListOptionError, ListOptions
     from churnpredict.cli.settings import list_options
-    from churnpredict.export import ListOptionError, ListOptions
 
     config = {
         "horizon": "28D",  # not a list option: left alone
@@ -454,7 +454,7 @@ def test_list_options_from_config_reads_what_the_command_line_reads():
 
 
 def test_at_risk_list_takes_list_options_or_keywords_not_both():
-    from churnpredict.export import ListOptions
+    from churnpredict._export import ListOptions
 
     scores = pd.DataFrame(
         {"churn_probability": [0.2, 0.7, 0.05, 0.4, 0.9], "mrr": [50.0, 100.0, 80.0, 10.0, 5.0]},
@@ -476,7 +476,7 @@ def test_list_options_pickle_copy_and_hash_like_values():
     import copy
     import pickle
 
-    from churnpredict.export import ListOptions
+    from churnpredict._export import ListOptions
 
     options = ListOptions(
         tiers={"high": 0.5},

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import churnpredict.features as features_module
+from churnpredict._labels import make_cutoffs, population
 from churnpredict.datasets import make_subscription_data
 from churnpredict.features import EngagementFeatures, build_features, default_builders
-from churnpredict.labels import make_cutoffs, population
 
 
 @pytest.fixture(scope="module")

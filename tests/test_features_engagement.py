@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from churnpredict.data import EventData
-from churnpredict.exceptions import ChurnDataError
+from churnpredict._data import EventData
+from churnpredict._exceptions import ChurnDataError
 from churnpredict.features import EngagementFeatures, build_features, describe_features
 from churnpredict.features._base import FeatureRows
 

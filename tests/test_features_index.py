@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnpredict.eventindex import BitRank, EventIndex, count_prefix, sums_between
+from churnpredict._eventindex import BitRank, EventIndex, count_prefix, sums_between
 
 BASE = np.datetime64("2024-01-01T00:00:00", "ns")
 
@@ -169,7 +169,7 @@ def test_sums_between_does_not_depend_on_row_order_or_chunking(monkeypatch):
     perm = rng.permutation(2000)
     (shuffled,) = sums_between(values, end[perm], [start[perm]])
     assert np.array_equal(shuffled, whole[perm])
-    import churnpredict.eventindex as index_module
+    import churnpredict._eventindex as index_module
 
     monkeypatch.setattr(index_module, "_SUM_ROWS", 37)
     (chunked,) = sums_between(values, end, [start])

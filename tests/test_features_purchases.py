@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from churnpredict import ChurnDataError, EventData
-from churnpredict.bgnbd import fit_bgnbd, p_alive, p_no_purchase
+from churnpredict._bgnbd import fit_bgnbd, p_alive, p_no_purchase
 from churnpredict.features import PurchaseHistoryFeatures, build_features
 
 CUTOFF = pd.Timestamp("2024-03-01")  # cutoff - 30 days = 2024-01-31, - 60 days = 2024-01-01

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from churnpredict._labels import make_cutoffs
 from churnpredict.datasets import make_subscription_data
 from churnpredict.features import build_features
-from churnpredict.labels import make_cutoffs
 
 pytest.importorskip("duckdb")
 

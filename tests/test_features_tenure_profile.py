@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from churnpredict.data import EventData
-from churnpredict.exceptions import ChurnDataError, DataQualityWarning, LeakageWarning
+from churnpredict._data import EventData
+from churnpredict._exceptions import ChurnDataError, DataQualityWarning, LeakageWarning
 from churnpredict.features import ProfileFeatures, TenureFeatures, build_features
 
 CUTOFF = pd.Timestamp("2024-04-01")

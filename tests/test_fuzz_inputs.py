@@ -663,7 +663,7 @@ def test_cli_campaign_lists_and_manifests_exit_0_or_2(
     import json
     import shutil
 
-    from churnpredict.outputs import manifest_digest, manifest_path
+    from churnpredict._outputs import manifest_digest, manifest_path
 
     data, _ = fuzz_data
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from churnpredict import ChurnDataError, DataQualityWarning, EventData
+from churnpredict._reading import read_table
 from churnpredict.cli import BadInput, _parse_date, app
-from churnpredict.reading import read_table
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Each kind, status and month length is defined once (churnpredict.kinds, windows)."""
+"""Each kind, status and month length is defined once (churnpredict._kinds, windows)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import get_args
 import pytest
 
 import churnpredict
-from churnpredict import kinds, windows
+from churnpredict import _kinds as kinds
+from churnpredict import _windows as windows
 
 PACKAGE = Path(churnpredict.__file__).parent
 SOURCES = {p: p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py")}
@@ -62,7 +63,7 @@ def test_no_module_spells_a_kind_list_again(values):
         for line, written in _collections(tree)
         if set(values) <= written
     ]
-    assert not found, f"{values} spelled out again at {found}; import it from churnpredict.kinds"
+    assert not found, f"{values} spelled out again at {found}; import it from churnpredict._kinds"
 
 
 def test_one_month_length():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from churnpredict import ChurnDataError, EventData, label_churn, make_cutoffs, population
-from churnpredict.eventindex import EventIndex
-from churnpredict.labels import training_cutoffs
+from churnpredict._eventindex import EventIndex
+from churnpredict._labels import training_cutoffs
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_labels_know_at_as_of_what_data_cut_keeps():
 
 def test_the_population_rule_is_the_default(subscriptions):
     """Lapsed customers count iff churn is inactivity: population's default, the pipeline's."""
-    from churnpredict.labels import includes_lapsed
+    from churnpredict._labels import includes_lapsed
 
     assert includes_lapsed("inactivity") and not includes_lapsed("cancellation")
     # at 2024-04-15 with a 45-day lookback customer 4 (active 2024-03-02) is active and

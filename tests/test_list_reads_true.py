@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import churnpredict as cp
-from churnpredict.recipes import ONLINE_RETAIL_SETTINGS, load_online_retail
+from churnpredict.datasets import ONLINE_RETAIL_SETTINGS, load_online_retail
 
 RETAIL = (
     Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnpredict.data import EventData
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.metrics import churn_metrics, cohort_retention
+from churnpredict._data import EventData
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._metrics import churn_metrics, cohort_retention
 
 NAN = np.nan
 

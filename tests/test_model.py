@@ -12,8 +12,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from churnpredict.exceptions import ChurnModelError
-from churnpredict.model import Calibrator, ChurnModel, LogisticBaseline
+from churnpredict._exceptions import ChurnModelError
+from churnpredict._model import Calibrator, ChurnModel, LogisticBaseline
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -470,11 +470,11 @@ def test_state_and_pickle_round_trip(fitted, panel):
 def test_moved_names_stay_importable_from_model():
     """Calibration, fit planning and summaries live in their own modules; model re-exports
     them, and the estimator tags are defined once, by the shared input mixin."""
-    import churnpredict.model as model
-    from churnpredict.calibration import Calibrator as calibration_calibrator
-    from churnpredict.fitplan import FitPlan
-    from churnpredict.model_input import FrameInputMixin
-    from churnpredict.summary import SummaryReprMixin
+    import churnpredict._model as model
+    from churnpredict._calibration import Calibrator as calibration_calibrator
+    from churnpredict._fitplan import FitPlan
+    from churnpredict._model_input import FrameInputMixin
+    from churnpredict._summary import SummaryReprMixin
 
     assert model.Calibrator is calibration_calibrator is Calibrator
     assert model.FitPlan is FitPlan and model.SummaryReprMixin is SummaryReprMixin
@@ -518,7 +518,7 @@ def test_fit_reads_the_rows_in_blocks_without_a_typed_copy(monkeypatch):
     held a float64 copy of X and a copy of its training rows next to X itself)."""
     import tracemalloc
 
-    import churnpredict.model_matrix as model_matrix
+    import churnpredict._model_matrix as model_matrix
 
     X, y = make_panel(n_customers=3000, n_cutoffs=8)
     X = X.assign(**{f"copy_{i}": X["noise"] * i for i in range(20)})
@@ -536,7 +536,7 @@ def test_fit_reads_the_rows_in_blocks_without_a_typed_copy(monkeypatch):
 def test_binned_blocks_grow_the_trees_a_plain_matrix_grows(panel, monkeypatch):
     """XGBoost reads every input as float32, and one block is binned like the whole matrix:
     the booster is the one a DMatrix of the rows gives, prediction for prediction."""
-    from churnpredict.model_matrix import BoosterRows
+    from churnpredict._model_matrix import BoosterRows
 
     X, y = panel
     binned = ChurnModel(n_estimators=60, n_jobs=1, horizon="28D").fit(X, y)
@@ -575,7 +575,7 @@ def test_weighted_calibration_equals_repeated_rows(method):
 
 
 def test_weighted_scores_equal_repeated_rows():
-    from churnpredict.model_metrics import classification_metrics
+    from churnpredict._model_metrics import classification_metrics
 
     rng = np.random.default_rng(5)
     p = rng.random(500)
@@ -591,7 +591,7 @@ def test_weighted_scores_equal_repeated_rows():
 def test_early_stopping_watches_a_weighted_share_of_a_big_validation_fold(panel, monkeypatch):
     """Beyond EARLY_STOPPING_ROWS validation rows, early stopping watches every churner and a
     weighted share of the others; the calibration map and the scores still use every row."""
-    import churnpredict.fitplan as fitplan
+    import churnpredict._fitplan as fitplan
 
     X, y = panel
     whole = ChurnModel(n_estimators=200, n_jobs=1, horizon="28D").fit(X, y)

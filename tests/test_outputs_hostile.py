@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnpredict import cli
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._export import AT_RISK_COLUMNS, at_risk_list, write_at_risk
+from churnpredict._outputs import check_writable, manifest_path, write_frame
+from churnpredict._spreadsheet import EXCEL_CELL_LIMIT, spreadsheet_safe
 from churnpredict.datasets import make_subscription_data
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.export import AT_RISK_COLUMNS, at_risk_list, write_at_risk
-from churnpredict.outputs import check_writable, manifest_path, write_frame
-from churnpredict.spreadsheet import EXCEL_CELL_LIMIT, spreadsheet_safe
 
 MONTH = 365.25 / 12
 END = "2024-12-31"
@@ -528,7 +528,7 @@ def test_1_long_id_refused_before_scoring(tmp_path, hostile_dir, model_dir, conf
             frame["customer_id"] != victim, "z" * (EXCEL_CELL_LIMIT + 5)
         )
         frame.to_parquet(folder / path.name, index=False)
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict._pipeline import ChurnPipeline
 
     def no_scoring(*args, **kwargs):
         raise AssertionError("scoring started")
@@ -551,10 +551,10 @@ def test_1_long_id_refused_before_scoring(tmp_path, hostile_dir, model_dir, conf
 @pytest.fixture
 def no_work(monkeypatch):
     """Any loading, training, scoring or computing fails the test (exit 1, not 2)."""
+    import churnpredict._metrics
     import churnpredict.datasets
-    import churnpredict.metrics
-    from churnpredict.data import EventData
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict._data import EventData
+    from churnpredict._pipeline import ChurnPipeline
 
     def work(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
@@ -563,7 +563,7 @@ def no_work(monkeypatch):
         monkeypatch.setattr(ChurnPipeline, name, work)
     monkeypatch.setattr(EventData, "from_directory", work)
     monkeypatch.setattr(churnpredict.datasets, "load_sample", work)
-    monkeypatch.setattr(churnpredict.metrics, "churn_metrics", work)
+    monkeypatch.setattr(churnpredict._metrics, "churn_metrics", work)
 
 
 @pytest.mark.parametrize(
@@ -770,8 +770,8 @@ def test_11_notes_print_data_as_it_is(tmp_path, hostile_dir, model_dir, config):
 
 
 def test_excel_warns_that_a_carriage_return_comes_back_as_a_line_feed(tmp_path):
-    from churnpredict.exceptions import DataQualityWarning
-    from churnpredict.outputs import write_frame
+    from churnpredict._exceptions import DataQualityWarning
+    from churnpredict._outputs import write_frame
 
     frame = pd.DataFrame({"customer_id": ["a\rb", "c"], "note": ["x", "y"]})
     with pytest.warns(DataQualityWarning, match=r"customer_id.*carriage returns.*\.csv or"):

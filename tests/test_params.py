@@ -12,20 +12,10 @@ import pytest
 from sklearn.base import clone
 
 import churnpredict.features as cp_features
-from churnpredict.bgnbd import BGNBDBaseline
-from churnpredict.exceptions import ChurnModelError
-from churnpredict.features import (
-    EngagementFeatures,
-    MonetaryFeatures,
-    PaymentFeatures,
-    ProfileFeatures,
-    PurchaseHistoryFeatures,
-    SpendFeatures,
-    SupportFeatures,
-    TenureFeatures,
-)
-from churnpredict.model import ChurnModel, LogisticBaseline
-from churnpredict.params import (
+from churnpredict._bgnbd import BGNBDBaseline
+from churnpredict._exceptions import ChurnModelError
+from churnpredict._model import ChurnModel, LogisticBaseline
+from churnpredict._params import (
     AnyOf,
     Boolean,
     Duration,
@@ -38,7 +28,17 @@ from churnpredict.params import (
     SequenceOf,
     check_parameters,
 )
-from churnpredict.pipeline import ChurnPipeline
+from churnpredict._pipeline import ChurnPipeline
+from churnpredict.features import (
+    EngagementFeatures,
+    MonetaryFeatures,
+    PaymentFeatures,
+    ProfileFeatures,
+    PurchaseHistoryFeatures,
+    SpendFeatures,
+    SupportFeatures,
+    TenureFeatures,
+)
 
 ESTIMATORS = [
     ChurnModel,
@@ -239,7 +239,7 @@ def test_estimator_messages_name_parameter_value_and_expectation(cls, params, me
     ],
 )
 def test_a_bad_builder_parameter_raises_the_one_parameter_error(make, name):
-    from churnpredict.exceptions import ChurnParameterError
+    from churnpredict._exceptions import ChurnParameterError
 
     with pytest.raises(ChurnParameterError, match=rf"^{name}=") as info:
         make().fit_parameters()
@@ -248,8 +248,8 @@ def test_a_bad_builder_parameter_raises_the_one_parameter_error(make, name):
 
 def test_estimators_and_the_pipeline_check_their_tables_when_fitted():
     """The decorator refuses before any work: no data is needed to see the bad value."""
-    from churnpredict.exceptions import ChurnParameterError
-    from churnpredict.pipeline import ChurnPipeline
+    from churnpredict._exceptions import ChurnParameterError
+    from churnpredict._pipeline import ChurnPipeline
 
     with pytest.raises(ChurnParameterError, match="^n_estimators=0"):
         ChurnModel(n_estimators=0).fit(None, None)
@@ -267,7 +267,7 @@ def test_estimators_and_the_pipeline_check_their_tables_when_fitted():
 
 
 def test_checks_parameters_runs_the_table_before_the_method():
-    from churnpredict.params import checks_parameters
+    from churnpredict._params import checks_parameters
 
     calls = []
 

@@ -13,12 +13,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from churnpredict import EventData
+from churnpredict._exceptions import BundleError, ChurnDataError, ChurnModelError, LeakageWarning
+from churnpredict._labels import label_churn
+from churnpredict._model import ChurnModel, LogisticBaseline
+from churnpredict._pipeline import ChurnPipeline
 from churnpredict.datasets import make_subscription_data
-from churnpredict.exceptions import BundleError, ChurnDataError, ChurnModelError, LeakageWarning
 from churnpredict.features import ProfileFeatures
-from churnpredict.labels import label_churn
-from churnpredict.model import ChurnModel, LogisticBaseline
-from churnpredict.pipeline import ChurnPipeline
 
 AS_OF = pd.Timestamp("2024-11-30")
 
@@ -234,7 +234,7 @@ def test_bundle_contents(bundle, pipe):
     assert set(meta["versions"]) == {"churnpredict", "xgboost", "scikit-learn", "pandas", "numpy"}
     assert meta["training"]["horizon"] == "28 days 00:00:00"
     assert meta["model"] == {
-        "class": "churnpredict.model:ChurnModel",
+        "class": "churnpredict._model:ChurnModel",
         "file": "model.json",
         "booster": "booster.json",
     }
@@ -317,7 +317,7 @@ def test_save_is_atomic(pipe, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("churnpredict.bundle._write_synced", broken)
+    monkeypatch.setattr("churnpredict._bundle._write_synced", broken)
     with pytest.raises(OSError, match="disk full"):
         pipe.save(target)
     assert {
@@ -371,7 +371,7 @@ def test_snapshot_tables_train_on_profile_features(snapshot):
 # ---------------------------------------------------------------- from a config
 def test_from_config_reads_what_the_command_line_reads(tmp_path):
     from churnpredict import load_config
-    from churnpredict.exceptions import ChurnParameterError
+    from churnpredict._exceptions import ChurnParameterError
 
     config = tmp_path / "churn.toml"
     config.write_text(

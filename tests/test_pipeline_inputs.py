@@ -17,11 +17,11 @@ from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from churnpredict import EventData, cli
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._model import ChurnModel
+from churnpredict._pipeline import ChurnPipeline
 from churnpredict.datasets import make_subscription_data
-from churnpredict.exceptions import ChurnDataError
 from churnpredict.features import EngagementFeatures, PaymentFeatures, default_builders
-from churnpredict.model import ChurnModel
-from churnpredict.pipeline import ChurnPipeline
 
 AS_OF = pd.Timestamp("2024-11-30")
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.plots import (
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._plots import (
     GROUP_COLORS,
     plot_calibration,
     plot_driver_mix,
@@ -146,7 +146,7 @@ def test_driver_mix_needs_reasons():
 def test_profit_curve_takes_profit_curve_output():
     import numpy as np
 
-    from churnpredict.evaluate import profit_curve
+    from churnpredict._evaluate import profit_curve
 
     curve = profit_curve(
         np.array([0.9, 0.5, 0.1]),

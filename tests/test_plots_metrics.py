@@ -11,9 +11,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from churnpredict.data import EventData  # noqa: E402
-from churnpredict.metrics import churn_metrics, cohort_retention  # noqa: E402
-from churnpredict.plots import (  # noqa: E402
+from churnpredict._data import EventData  # noqa: E402
+from churnpredict._metrics import churn_metrics, cohort_retention  # noqa: E402
+from churnpredict._plots import (  # noqa: E402
     plot_churn_rate,
     plot_cohort_retention,
     plot_revenue_churn,

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from churnpredict.data import EventData
+from churnpredict._data import EventData
+from churnpredict._labels import label_churn, population
 from churnpredict.features import (
     EngagementFeatures,
     TenureFeatures,
@@ -25,7 +26,6 @@ from churnpredict.features import (
     build_features,
     default_builders,
 )
-from churnpredict.labels import label_churn, population
 
 BASE = pd.Timestamp("2024-01-01")
 HOUR = pd.Timedelta(hours=1)
@@ -612,9 +612,9 @@ def test_fit_on_the_full_data_equals_fit_on_the_data_cut_at_as_of(seed, day, kin
     """``fit(data, as_of=T)`` reads nothing at or after T, labels included: its training rows,
     features, labels and model are those of ``fit(data.cut(T), as_of=T)``, with events and
     cancellations placed exactly at T."""
+    from churnpredict._model import ChurnModel
+    from churnpredict._pipeline import ChurnPipeline
     from churnpredict.datasets import make_subscription_data
-    from churnpredict.model import ChurnModel
-    from churnpredict.pipeline import ChurnPipeline
 
     data = make_subscription_data(
         250, start="2023-06-01", end="2024-12-31", churn_scale=3.0, random_state=seed
@@ -699,7 +699,7 @@ def test_no_window_or_label_reaches_before_the_log_start(exported, horizon_days)
     the one of the complete history or is not observed (NaN), never a count of the unrecorded
     time: counts over windows reaching before the start are NaN, rates are taken over the
     recorded part."""
-    from churnpredict.labels import training_cutoffs
+    from churnpredict._labels import training_cutoffs
 
     full, export, start = exported
     first = export.activity["timestamp"].min()

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import churnpredict as cp
-from churnpredict.model import ChurnModel
-from churnpredict.progress import reporter
+from churnpredict._model import ChurnModel
+from churnpredict._progress import reporter
 
 AS_OF = pd.Timestamp("2024-11-30")
 
@@ -48,7 +48,7 @@ def test_default_is_silent_when_output_is_not_interactive(data, capsys):
 
 
 def test_progress_true_draws_a_bar_and_false_is_silent(data, capsys, monkeypatch):
-    monkeypatch.setattr("churnpredict.progress.DELAY", 0.0)
+    monkeypatch.setattr("churnpredict._progress.DELAY", 0.0)
     _pipeline().fit(data, AS_OF, progress=True)
     err = capsys.readouterr().err
     assert "fit:" in err and "step" in err  # a tqdm bar with the work's description
@@ -66,8 +66,8 @@ def test_in_a_notebook_the_default_bar_shows_even_without_a_terminal(data, capsy
     """A kernel's stderr is no terminal, yet a notebook is interactive: the bar is drawn."""
     import warnings
 
-    import churnpredict.progress as progress
-    from churnpredict.exceptions import SeasonWarning
+    import churnpredict._progress as progress
+    from churnpredict._exceptions import SeasonWarning
 
     monkeypatch.setattr(progress, "DELAY", 0.0)
     monkeypatch.setattr(progress, "_in_notebook", lambda: True)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import churnpredict as cp
 from churnpredict import ChurnDataError, DataQualityWarning, EventData, cli
-from churnpredict.training import check_outcome_columns
+from churnpredict._training import check_outcome_columns
 
 
 def app_log():

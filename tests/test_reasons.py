@@ -13,13 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import churnpredict as cp
-from churnpredict.datasets import SAMPLE_AS_OF, load_sample
-from churnpredict.explain import (
+from churnpredict._explain import (
     explain,
     probability_contributions,
     to_shap_explanation,
 )
-from churnpredict.export import at_risk_list, write_at_risk
+from churnpredict._export import at_risk_list, write_at_risk
+from churnpredict.datasets import SAMPLE_AS_OF, load_sample
 from churnpredict.features._base import FeatureInfo, duration_text, format_value, plural
 
 HORIZON = pd.Timedelta("28D")
@@ -130,7 +130,7 @@ def test_the_waterfall_ends_at_the_listed_probability(demo):
         raw.base_values + raw.values.sum(axis=1), pipe.model_.decision_function(X), atol=1e-4
     )
     # the report draws the first customer of the list from the same numbers
-    from churnpredict.report import _contributions
+    from churnpredict._report import _contributions
 
     contrib = _contributions(pipe, pipe.features(data, SAMPLE_AS_OF))
     first = frame["customer_id"].iloc[0]

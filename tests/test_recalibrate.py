@@ -221,8 +221,8 @@ def test_recalibration_uses_the_scored_population_with_lapsed_customers():
 
 def test_recalibration_returns_a_new_state_and_leaves_the_old_one(shifted):
     """recalibrate() assembles a new fitted state; the pipeline installs it whole."""
-    from churnpredict.fitted import FittedState
-    from churnpredict.recalibration import recalibrate
+    from churnpredict._fitted import FittedState
+    from churnpredict._recalibration import recalibrate
 
     fitted, new = shifted
     pipe = copy.deepcopy(fitted)
@@ -242,7 +242,7 @@ def test_recalibration_returns_a_new_state_and_leaves_the_old_one(shifted):
 
 
 def test_fitted_attributes_are_read_only_views_of_the_state(shifted):
-    from churnpredict.fitted import FittedState
+    from churnpredict._fitted import FittedState
 
     fitted, _ = shifted
     state = fitted.fitted_state_

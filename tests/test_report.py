@@ -12,15 +12,15 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from churnpredict.alike import alike_groups
+from churnpredict._alike import alike_groups
+from churnpredict._evaluate import profit_curve
+from churnpredict._exceptions import ChurnDataError
+from churnpredict._export import GROUP_MEANINGS, at_risk_list
+from churnpredict._folders import mark_output_folder
+from churnpredict._model import ChurnModel
+from churnpredict._pipeline import ChurnPipeline
+from churnpredict._report import REPORT_PLOTS, evaluate_at, write_report
 from churnpredict.datasets import make_subscription_data
-from churnpredict.evaluate import profit_curve
-from churnpredict.exceptions import ChurnDataError
-from churnpredict.export import GROUP_MEANINGS, at_risk_list
-from churnpredict.folders import mark_output_folder
-from churnpredict.model import ChurnModel
-from churnpredict.pipeline import ChurnPipeline
-from churnpredict.report import REPORT_PLOTS, evaluate_at, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHECK_AT = "2024-12-02"
@@ -293,7 +293,7 @@ def test_page_renders_in_a_headless_browser(tmp_path, report):
 
 
 def test_list_options_rank_the_reports_list(tmp_path, pipeline, data, scores, evaluation):
-    from churnpredict.export import ListOptions
+    from churnpredict._export import ListOptions
 
     options = ListOptions(rank_by="revenue", tiers={"high": 0.3})
     page = write_report(

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from churnpredict import DataQualityWarning, EventData
-from churnpredict.model_metrics import Evaluation, lift_table
+from churnpredict._model_metrics import Evaluation, lift_table
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -186,7 +186,7 @@ def test_evaluation_html_escapes_names_and_shows_missing_as_na():
 
 def test_pipeline_html_differs_once_fitted():
     import churnpredict as cp
-    from churnpredict.model import ChurnModel
+    from churnpredict._model import ChurnModel
 
     data = cp.make_subscription_data(n_customers=300, random_state=3)
     pipe = cp.ChurnPipeline(model=ChurnModel(n_estimators=20, n_jobs=1), n_cutoffs=6)

@@ -18,21 +18,21 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-import churnpredict.pipeline as pipeline_module
+import churnpredict._pipeline as pipeline_module
 from churnpredict import ChurnModelError, ResourceLimitError
-from churnpredict.datasets import make_subscription_data
-from churnpredict.features import EngagementFeatures, TenureFeatures
-from churnpredict.metrics import churn_metrics
-from churnpredict.model import ChurnModel
-from churnpredict.pipeline import ChurnPipeline
-from churnpredict.resources import (
+from churnpredict._metrics import churn_metrics
+from churnpredict._model import ChurnModel
+from churnpredict._pipeline import ChurnPipeline
+from churnpredict._resources import (
     MEMORY_LIMIT_VARIABLE,
     available_memory,
     format_bytes,
     parse_bytes,
     process_memory,
 )
-from churnpredict.sizing import population_bound, sample_training_rows
+from churnpredict._sizing import population_bound, sample_training_rows
+from churnpredict.datasets import make_subscription_data
+from churnpredict.features import EngagementFeatures, TenureFeatures
 
 AS_OF = pd.Timestamp("2024-12-01")
 
@@ -118,7 +118,7 @@ def test_fifteen_hundred_windows_are_refused_before_they_are_built(data, monkeyp
 
 
 def test_population_bound_is_an_upper_bound(data):
-    from churnpredict.labels import make_cutoffs, population
+    from churnpredict._labels import make_cutoffs, population
 
     cutoffs = make_cutoffs(AS_OF, 6, "30D")
     assert population_bound(data, cutoffs) >= len(population(data, cutoffs))
@@ -174,7 +174,7 @@ def test_training_sample_stays_calibrated_and_ranks_like_all_rows(data):
 
 
 def test_training_sample_needs_weights_and_a_share(data):
-    from churnpredict.model import LogisticBaseline
+    from churnpredict._model import LogisticBaseline
 
     with pytest.raises(Exception, match="sample_weight"):
         ChurnPipeline(model=LogisticBaseline(), train_sample=0.5).fit(data, progress=False)
@@ -187,8 +187,8 @@ def test_training_sample_needs_weights_and_a_share(data):
 def test_auto_samples_big_data_only(monkeypatch):
     """ "auto" keeps every row up to AUTO_SAMPLE_FROM rows in the sampled cutoffs; above,
     every churner and about AUTO_SAMPLE_ROWS rows, never less than a tenth of the others."""
-    import churnpredict.sizing as training
-    from churnpredict.sizing import auto_sample_share
+    import churnpredict._sizing as training
+    from churnpredict._sizing import auto_sample_share
 
     cutoffs = pd.date_range("2024-01-01", periods=12, freq="14D", name="cutoff")
     index = pd.MultiIndex.from_product(
@@ -313,7 +313,7 @@ def test_loading_checks_events_without_copying_them():
 
 def test_reasons_made_in_blocks_are_the_reasons_made_whole(monkeypatch):
     """Scoring explains its rows a block at a time (bounded temporaries): the same list."""
-    import churnpredict.pipeline as pipeline_module
+    import churnpredict._pipeline as pipeline_module
 
     data = make_subscription_data(n_customers=600, random_state=4)
     pipe = ChurnPipeline(model=ChurnModel(n_estimators=60, n_jobs=1)).fit(

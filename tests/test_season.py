@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import churnpredict as cp
-from churnpredict.season import season_gap
+from churnpredict._season import season_gap
 
 HORIZON = pd.Timedelta("28D")
 

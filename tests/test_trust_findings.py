@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from churnpredict import cli
-from churnpredict.exceptions import ChurnDataError, DataQualityWarning
-from churnpredict.folders import MARKER, check_output_folder, folder_kind, mark_output_folder
+from churnpredict._exceptions import ChurnDataError, DataQualityWarning
+from churnpredict._folders import MARKER, check_output_folder, folder_kind, mark_output_folder
 
 runner = CliRunner()
 
@@ -124,8 +124,8 @@ def test_1_cli_report_and_readout_refuse_foreign_folders_before_any_work(tmp_pat
 def test_3_excel_ids_above_2_to_the_53_come_back_exactly(tmp_path):
     import openpyxl
 
-    from churnpredict.campaign import read_list
-    from churnpredict.export import at_risk_list, write_at_risk
+    from churnpredict._campaign import read_list
+    from churnpredict._export import at_risk_list, write_at_risk
 
     ids = np.array([2**53 + 1, 2**53, 7], dtype=np.int64)
     scores = pd.DataFrame(
@@ -182,7 +182,7 @@ def test_4_json_lines_float_and_object_ids_are_refused(tmp_path, line, match):
     file.write_text(f'{{"customer_id": 5, "signup_at": "2024-01-01"}}\n{line}\n')
     result = invoke("metrics", tmp_path)
     one_line_error(result, str(file))
-    from churnpredict.reading import read_table
+    from churnpredict._reading import read_table
 
     with pytest.raises(ChurnDataError, match=match):
         read_table(file)
@@ -216,7 +216,7 @@ def test_4_integer_and_float_ids_are_never_matched(tmp_path):
 
 def test_4_dask_reads_json_lines_ids_exactly(tmp_path):
     pytest.importorskip("dask.dataframe")
-    from churnpredict.dask.reading import read_lazy
+    from churnpredict.dask._reading import read_lazy
 
     file = tmp_path / "activity.jsonl"
     file.write_text(
@@ -243,7 +243,7 @@ def test_4_dask_reads_json_lines_ids_exactly(tmp_path):
     ],
 )
 def test_5_numbers_are_days_whatever_their_type(value, expected):
-    from churnpredict.windows import parse_window
+    from churnpredict._windows import parse_window
 
     assert parse_window(value) == expected
 
@@ -262,7 +262,7 @@ def test_5_numbers_are_days_whatever_their_type(value, expected):
     ],
 )
 def test_5_durations_out_of_range_are_refused(value, match):
-    from churnpredict.windows import parse_window
+    from churnpredict._windows import parse_window
 
     with pytest.raises(ValueError, match=match):
         parse_window(value)
@@ -372,8 +372,8 @@ def test_8_bundle_reads_are_bounded(model_dir, tmp_path, monkeypatch, name, kind
     import json
     import os
 
-    from churnpredict.bundle import KEY_ENV
-    from churnpredict.exceptions import BundleError
+    from churnpredict._bundle import KEY_ENV
+    from churnpredict._exceptions import BundleError
 
     bundle = copy_bundle(model_dir, tmp_path / "model")
     version = bundle / json.loads((bundle / "CURRENT").read_text())["version"]
@@ -411,7 +411,7 @@ def scored_list(model_dir, tiny_dir, tmp_path_factory):
 def list_copy(scored_list: Path, folder: Path) -> Path:
     import shutil
 
-    from churnpredict.outputs import manifest_path
+    from churnpredict._outputs import manifest_path
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(scored_list, folder / scored_list.name)
@@ -423,7 +423,7 @@ def edit_manifest(path: Path, reseal: bool, **changes) -> None:
     """Change manifest fields; ``reseal`` recomputes its own digest (a deliberate edit)."""
     import json
 
-    from churnpredict.outputs import manifest_digest, manifest_path
+    from churnpredict._outputs import manifest_digest, manifest_path
 
     sidecar = manifest_path(path)
     meta = json.loads(sidecar.read_text())
@@ -484,8 +484,8 @@ def test_6_dates_come_from_the_list_and_an_override_is_stated(scored_list, tiny_
 def test_6_concurrent_writers_never_leave_one_list_with_the_others_manifest(tmp_path, scores):
     import threading
 
-    from churnpredict.export import at_risk_list, write_at_risk
-    from churnpredict.lists import read_list
+    from churnpredict._export import at_risk_list, write_at_risk
+    from churnpredict._lists import read_list
 
     path = tmp_path / "lists" / "same.csv"
     frames = [at_risk_list(scores.assign(mrr=scores["mrr"] * k)) for k in (1, 2)]
@@ -520,8 +520,8 @@ def test_6_concurrent_writers_never_leave_one_list_with_the_others_manifest(tmp_
 
 
 def test_7_a_customer_listed_twice_is_refused(scored_list, tiny_dir, tmp_path):
-    from churnpredict.campaign import campaign_readout
-    from churnpredict.lists import read_list
+    from churnpredict._campaign import campaign_readout
+    from churnpredict._lists import read_list
 
     frame = read_list(scored_list)
     control = frame.index[frame["group"] == "control"][0]
@@ -542,8 +542,8 @@ def test_readout_tiers_in_risk_order_with_too_few_to_tell(
 ):
     import json
 
-    from churnpredict.campaign import MIN_GROUP, campaign_readout
-    from churnpredict.lists import read_list
+    from churnpredict._campaign import MIN_GROUP, campaign_readout
+    from churnpredict._lists import read_list
 
     result = readout(scored_list, tiny_dir, tmp_path / "r")
     assert result.exit_code == 0, result.stderr
@@ -593,7 +593,7 @@ def test_readout_tiers_in_risk_order_with_too_few_to_tell(
     ],
 )
 def test_readout_signed_counts_are_words(saved, words):
-    from churnpredict.campaign import saved_text
+    from churnpredict._campaign import saved_text
 
     figures = {
         "customers_saved": saved,
@@ -610,7 +610,7 @@ def test_9_side_files_are_checked_before_work_and_replaced_with_the_list(
 ):
     import errno
 
-    import churnpredict.drift as drift
+    import churnpredict._drift as drift
 
     out = tmp_path / "lists" / "week.csv"
     args = ("score", tiny_dir, "--model", model_dir, "--as-of", "2024-12-31", "--out", out)
@@ -683,7 +683,7 @@ def test_11_recalibrate_never_undoes_a_train_that_saved_after_it_loaded(
     model_dir, tiny_dir, tmp_path, monkeypatch
 ):
     from churnpredict import ChurnPipeline
-    from churnpredict.exceptions import BundleError
+    from churnpredict._exceptions import BundleError
 
     bundle = copy_bundle(model_dir, tmp_path / "model")
     loaded = ChurnPipeline.load(bundle)  # recalibrate loads ...
@@ -696,7 +696,7 @@ def test_11_recalibrate_never_undoes_a_train_that_saved_after_it_loaded(
         loaded.save(bundle)  # ... and recalibrate's save would have undone it
     assert ChurnPipeline.load(bundle).model_id_ == trained
     # through the command line: the train lands between recalibrate's load and its save
-    import churnpredict.pipeline as pipeline_module
+    import churnpredict._pipeline as pipeline_module
 
     real = pipeline_module.ChurnPipeline.recalibrate
 
@@ -761,7 +761,7 @@ def test_14_a_partition_error_is_restated_with_whole_data_counts(tiny_dir):
 
     from churnpredict import EventData
     from churnpredict.dask import partition_by_customer
-    from churnpredict.dask.partitions import whole_data_error
+    from churnpredict.dask._partitions import whole_data_error
 
     tables = {
         name: pd.read_csv(tiny_dir / f"{name}.csv", dtype={"customer_id": str})

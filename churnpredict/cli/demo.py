@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..bundle import check_destination
-from ..folders import mark_output_folder
+from .._bundle import check_destination
+from .._folders import mark_output_folder
 from .inputs import check_output_dir, parse_duration
 from .root import DebugOpt, QuietOpt, open_session
 from .score import say_list_summary, score_list
@@ -69,11 +69,11 @@ def run_demo(
     """
     import pandas as pd
 
+    from .._export import write_at_risk
+    from .._pipeline import ChurnPipeline
+    from .._report import evaluate_at, write_report
+    from .._training import training_schedule
     from ..datasets import SAMPLE_AS_OF, load_sample
-    from ..export import write_at_risk
-    from ..pipeline import ChurnPipeline
-    from ..report import evaluate_at, write_report
-    from ..training import training_schedule
 
     session = session or Session(quiet=2)
     out = check_output_dir(Path(out), "out", "demo")
@@ -83,7 +83,7 @@ def run_demo(
         data = load_sample()
     session.notes.extend(data.notes)
     if pipeline is None:
-        from ..model import ChurnModel
+        from .._model import ChurnModel
 
         # One thread: a few seconds on the sample, and no slowdown on a busy machine, where
         # XGBoost's threads would otherwise wait on each other.

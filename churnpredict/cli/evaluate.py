@@ -78,8 +78,8 @@ def evaluate(
         pipeline = load_pipeline(session, model)
         check_business(pipeline, business)
         dataset = load_data(session, data, settings)
-        from ..evaluate import base_rate_check
-        from ..report import evaluate_at
+        from .._evaluate import base_rate_check
+        from .._report import evaluate_at
 
         with session.step(f"Evaluating at {as_of_ts:%Y-%m-%d}"):
             evaluation = evaluate_at(pipeline, dataset, as_of_ts, explain=report is not None)
@@ -94,7 +94,7 @@ def evaluate(
             session.say(evaluation_table(evaluation))
             session.say(f"Base rate: {markup(check['message'])}")
         if report is not None:
-            from ..report import write_report
+            from .._report import write_report
 
             options = dict(settings.get("report", {}))
             with session.step("Writing report"):

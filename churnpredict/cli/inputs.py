@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import kinds
-from ..exceptions import BundleError
-from ..windows import to_naive_utc
+from .._exceptions import BundleError
+from .._windows import to_naive_utc
 from .session import BadInput, Session
 
 __all__ = [
@@ -68,7 +68,7 @@ def parse_date(value: str | None, option: str = "--as-of") -> Any:
 
 def parse_duration(value: Any, option: str) -> Any:
     """A positive duration (``28D``, ``4W``, a number of days) as a Timedelta."""
-    from ..windows import parse_window
+    from .._windows import parse_window
 
     try:
         window = parse_window(value)
@@ -98,7 +98,7 @@ def parse_period(value: str) -> str:
 
 def check_output(path: Path, option: str = "--out") -> Path:
     """Check an output file before any work: supported suffix, writable location."""
-    from ..outputs import check_writable
+    from .._outputs import check_writable
 
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise BadInput(
@@ -123,7 +123,7 @@ def check_output(path: Path, option: str = "--out") -> Path:
 
 def side_files(path: Path, *, drift: bool = False) -> list[Path]:
     """The files written next to an at-risk list ``path``: the CSV manifest, the drift file."""
-    from ..outputs import drift_path, manifest_path
+    from .._outputs import drift_path, manifest_path
 
     files = [manifest_path(path)] if path.suffix.lower() == ".csv" else []
     return files + ([drift_path(path)] if drift else [])
@@ -172,8 +172,8 @@ def _replaced_input(
     out: Path, *, data: Path | None, inputs: tuple[Path | None, ...], model: Path | None
 ) -> str | None:
     """What input ``out`` would replace, in words (None when it replaces none)."""
-    from ..reading import TABLE_SUFFIXES
-    from ..tables import TABLES
+    from .._reading import TABLE_SUFFIXES
+    from .._tables import TABLES
 
     where = out.absolute().parent.resolve()
     if data is not None and data.is_dir() and where == data.resolve():
@@ -201,22 +201,22 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_output_dir(path: Path, option: str, kind: str) -> Path:
     """Check an output folder before any work: not a file, can be made, writable, and new,
-    empty or a folder of ``kind`` churnpredict wrote (:mod:`churnpredict.folders`)."""
-    from ..folders import check_output_folder
+    empty or a folder of ``kind`` churnpredict wrote (:mod:`churnpredict._folders`)."""
+    from .._folders import check_output_folder
 
     return check_output_folder(path, kind, option)
 
 
 def check_cells(out: Path, frame: Any, what: str) -> None:
     """Refuse, before scoring, input text an .xlsx output could not hold."""
-    from ..spreadsheet import check_cells as check_frame_cells
+    from .._spreadsheet import check_cells as check_frame_cells
 
     check_frame_cells(frame, out, what=what)
 
 
 def check_bundle_destination(path: Path) -> Path:
     """``train --model``: refuse, before any work, a destination that is not a bundle."""
-    from ..bundle import check_destination
+    from .._bundle import check_destination
 
     try:
         return check_destination(path)
@@ -255,7 +255,7 @@ def check_business(pipeline: Any, business: str | None) -> None:
 
 def load_pipeline(session: Session, path: Path) -> Any:
     """The ChurnPipeline saved in the bundle directory ``path``."""
-    from ..pipeline import ChurnPipeline
+    from .._pipeline import ChurnPipeline
 
     check_model_dir(path)
     with session.step(f"Loading model {path}"):

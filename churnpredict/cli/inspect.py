@@ -53,12 +53,12 @@ def inspect(
                 )
             if write_config.suffix.lower() != ".toml":
                 raise BadInput(f"--write-config {str(write_config)!r}: give a .toml file name")
-            from ..outputs import check_writable
+            from .._outputs import check_writable
 
             check_writable(write_config, "--write-config")
         if not data.is_dir():
             raise BadInput(f"DATA {str(data)!r}: no such directory")
-        from ..inspection import inspect as inspect_folder
+        from .._inspection import inspect as inspect_folder
 
         with session.step(f"Inspecting {data}"):
             found = inspect_folder(data)

@@ -110,7 +110,7 @@ def campaign(
         settings = load_settings(config, date_format=date_format, dayfirst=dayfirst)
         if override_list_dates and horizon is None and start is None:
             raise BadInput("--override-list-dates needs --list-as-of and/or --horizon")
-        from ..campaign import campaign_readout, read_list, write_campaign
+        from .._campaign import campaign_readout, read_list, write_campaign
 
         frame = read_list(list_path)
         dataset = load_data(session, data, settings)
@@ -131,7 +131,7 @@ def campaign(
 def _say_campaign(session: Session, readout: Mapping[str, Any], page: Path) -> None:
     from rich.table import Table
 
-    from ..campaign import MIN_GROUP, TOO_FEW, saved_text
+    from .._campaign import MIN_GROUP, TOO_FEW, saved_text
 
     def pct(value: Any, signed: bool = False) -> str:
         return "n/a" if value is None else (f"{value:+.1%}" if signed else f"{value:.1%}")

@@ -63,12 +63,12 @@ def metrics(
             )
         if out is not None and segment is not None:
             check_cells(out, dataset.customers[[segment]], "customers")
-        from ..metrics import churn_metrics
+        from .._metrics import churn_metrics
 
         with session.step("Computing metrics"):
             table = churn_metrics(dataset, period=freq, segment=segment)
         if out is not None:
-            from ..outputs import write_frame
+            from .._outputs import write_frame
 
             write_frame(table.reset_index(), out)
         with session.shown():

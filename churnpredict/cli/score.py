@@ -45,7 +45,7 @@ from .tables import at_risk_table, fmt_money, horizon_words, status_counts
 from .train import say_learned_nothing
 
 if TYPE_CHECKING:
-    from ..export import ListOptions
+    from .._export import ListOptions
 
 __all__ = ["score", "score_list", "say_list_summary"]
 
@@ -198,8 +198,8 @@ def score(
         scores, frame = score_list(
             pipeline, dataset, as_of_ts, settings, options, session=session, drift=True
         )
-        from ..atomic import output_batch
-        from ..export import write_at_risk
+        from .._atomic import output_batch
+        from .._export import write_at_risk
 
         with output_batch():  # the list, its manifest and drift record replace theirs together
             write_at_risk(
@@ -233,7 +233,7 @@ def score_list(
         ``ChurnPipeline.score`` output (drift in its ``attrs`` when ``drift``) and the
         ``at_risk_list`` made with ``options``.
     """
-    from ..export import at_risk_list
+    from .._export import at_risk_list
 
     with session.step(f"Scoring as of {as_of:%Y-%m-%d}") as progress:
         scores = pipeline.score(
@@ -251,8 +251,8 @@ def score_list(
 
 def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
     """Write ``<list>.drift.json`` next to the list (None when drift was not measured)."""
-    from ..drift import write_drift
-    from ..outputs import drift_path
+    from .._drift import write_drift
+    from .._outputs import drift_path
 
     summary = scores.attrs.get("drift")
     if summary is None:
@@ -268,7 +268,7 @@ def _write_drift(session: Session, scores: Any, out: Path) -> Path | None:
 
 def _say_drift(session: Session, scores: Any, path: Path | None) -> None:
     """A short warning naming the features (and score) past the drift thresholds."""
-    from ..drift import drift_messages
+    from .._drift import drift_messages
 
     if path is None:
         return

@@ -21,7 +21,7 @@ from typing import Any
 
 import typer
 
-from ..exceptions import BundleError, ChurnDataError, ChurnModelError
+from .._exceptions import BundleError, ChurnDataError, ChurnModelError
 
 __all__ = [
     "EXIT_OK",
@@ -221,7 +221,7 @@ def _out_of_memory(exc: MemoryError) -> BaseException:
 
 def _os_problem(exc: OSError) -> BaseException:
     """An OSError met reading or writing a file, as one line naming the file and the fix."""
-    from ..outputs import write_fix
+    from .._outputs import write_fix
 
     if exc.filename is None or exc.errno is None:
         return exc

@@ -3,7 +3,7 @@
 :func:`load_settings` reads and checks a config (unknown keys are errors: they are usually
 typos); the other functions turn the settings plus the command's flags into what the library
 takes: the data (:func:`load_data`), an unfitted ``ChurnPipeline`` (:func:`build_pipeline`)
-and one checked :class:`~churnpredict.export.ListOptions` (:func:`list_options`).
+and one checked :class:`~churnpredict._export.ListOptions` (:func:`list_options`).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ChurnDataError
-from ..kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
-from ..kinds import LABEL_KINDS, PAYMENT_STATUSES
-from ..pipeline import CONFIG_PARAMETERS, REASON_CONFIG_KEYS
-from ..sources import RAW_EXPORT_KEYS
+from .._exceptions import ChurnDataError
+from .._kinds import ACTIVITY_VALUE_KINDS as VALUE_KINDS
+from .._kinds import LABEL_KINDS, PAYMENT_STATUSES
+from .._pipeline import CONFIG_PARAMETERS, REASON_CONFIG_KEYS
+from .._sources import RAW_EXPORT_KEYS
 from .inputs import BUSINESS_KINDS, parse_duration
 from .session import BadInput, Session
 
 if TYPE_CHECKING:
-    from ..export import ListOptions
+    from .._export import ListOptions
 
 __all__ = [
     "CONFIG_KEYS",
@@ -124,7 +124,7 @@ def _read_settings(config: Path | None) -> dict[str, Any]:
     """The config's settings, every key and table checked (see :func:`load_settings`)."""
     if config is None:
         return {}
-    from ..reading import load_config
+    from .._reading import load_config
 
     settings = load_config(config)
     unknown = sorted(set(settings) - set(CONFIG_KEYS))
@@ -223,7 +223,7 @@ def _check_data_keys(settings: Mapping[str, Any], config: Path) -> None:
 
 def load_data(session: Session, data_dir: Path, settings: Mapping[str, Any]) -> Any:
     """Read DATA into an EventData with the data keys of the settings (column mappings...)."""
-    from ..data import EventData
+    from .._data import EventData
 
     if not data_dir.exists():
         raise BadInput(f"DATA {str(data_dir)!r}: no such directory")
@@ -248,7 +248,7 @@ def build_pipeline(
     A bad flag is a :class:`BadInput` naming it; the config's values are checked by the
     pipeline.
     """
-    from ..pipeline import ChurnPipeline
+    from .._pipeline import ChurnPipeline
 
     flags: dict[str, Any] = {}
     if horizon is not None:
@@ -269,7 +269,7 @@ def build_pipeline(
 
 def apply_reason_settings(pipeline: Any, settings: Mapping[str, Any], config: Path | None) -> None:
     """Apply the config's ``currency`` and ``reason_threshold`` to a loaded pipeline."""
-    from ..pipeline import reason_settings
+    from .._pipeline import reason_settings
 
     try:
         pipeline.set_params(**reason_settings(settings))
@@ -289,7 +289,7 @@ def list_options(
     config: Path | None = None,
 ) -> ListOptions:
     """The at-risk list options: flags over the config's ``[score]`` table, ``tiers`` and
-    ``actions``, checked once as a :class:`~churnpredict.export.ListOptions`.
+    ``actions``, checked once as a :class:`~churnpredict._export.ListOptions`.
 
     A bad option is a :class:`BadInput` naming its flag (``--top``, ``--rank-by``...) or, for
     options only a config sets, the config. The command line also wants ``--top`` of at
@@ -322,7 +322,7 @@ def check_holdout(holdout: float | None, seed: int | None) -> None:
 
 
 def _checked_options(given: Mapping[str, Any], config: Path | None) -> ListOptions:
-    from ..export import ListOptionError, ListOptions
+    from .._export import ListOptionError, ListOptions
 
     try:
         return ListOptions(**given)

@@ -81,7 +81,7 @@ def horizon_words(horizon: Any) -> str:
 
 def status_counts(frame: Any) -> str:
     """'700 active, 200 lapsed, 100 new' (statuses in a fixed order, zeros included)."""
-    from ..export import STATUSES
+    from .._export import STATUSES
 
     counts = frame["status"].value_counts()
     return ", ".join(f"{int(counts.get(s, 0)):,} {s}" for s in STATUSES)

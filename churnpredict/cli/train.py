@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..kinds import LABEL_KINDS
+from .._kinds import LABEL_KINDS
 from .inputs import check_bundle_destination, parse_date, parse_duration
 from .root import (
     BusinessOpt,

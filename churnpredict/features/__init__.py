@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from ..data import EventData
-from ..eventindex import EventIndex
-from ..kinds import BUSINESS_KINDS
-from ..progress import ProgressArg, reporter
-from ..windows import parse_window
+from .._data import EventData
+from .._eventindex import EventIndex
+from .._kinds import BUSINESS_KINDS
+from .._progress import ProgressArg, reporter
+from .._windows import parse_window
 from ._base import (
-    CHANGE_KINDS,
     DRIVER_GROUPS,
     INFO_FIELDS,
     FeatureBuilder,
@@ -29,21 +28,17 @@ from ._base import (
     FeatureRows,
     as_rows,
     format_value,
-    is_zero_change,
 )
-from .engagement import EngagementFeatures
-from .monetary import MonetaryFeatures, SpendFeatures, expected_spend
-from .payments import PaymentFeatures
-from .profile import ProfileFeatures
-from .purchases import PurchaseHistoryFeatures
-from .support import SupportFeatures
-from .tenure import TenureFeatures
-from .usage import UsageFeatures
+from ._engagement import EngagementFeatures
+from ._monetary import MonetaryFeatures, SpendFeatures, expected_spend
+from ._payments import PaymentFeatures
+from ._profile import ProfileFeatures
+from ._purchases import PurchaseHistoryFeatures
+from ._support import SupportFeatures
+from ._tenure import TenureFeatures
+from ._usage import UsageFeatures
 
 __all__ = [
-    "BUSINESS_KINDS",
-    "CHANGE_KINDS",
-    "INFO_FIELDS",
     "DRIVER_GROUPS",
     "EngagementFeatures",
     "EventIndex",
@@ -64,7 +59,6 @@ __all__ = [
     "describe_features",
     "expected_spend",
     "format_value",
-    "is_zero_change",
     "parse_window",
 ]
 
@@ -158,7 +152,7 @@ def build_features(
     progress : bool or callable, optional
         Default: a bar when the work takes more than a second or two and the output is a
         notebook or terminal; False: silent; a callable: ``progress(builder_name, step,
-        total)`` after each family (see :mod:`churnpredict.progress`).
+        total)`` after each family (see :mod:`churnpredict._progress`).
     n_jobs : int, optional
         Threads that build blocks of rows at once (families with ``row_wise = True``, on at
         least :data:`MIN_BLOCK_ROWS` rows a block). Default (None or -1): every processor

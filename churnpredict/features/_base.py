@@ -13,12 +13,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..data import EventData
-from ..eventindex import EventIndex
-from ..jsonstate import JSONStateMixin
-from ..labels import population
-from ..params import ParameterChecksMixin
-from ..windows import horizon_text, parse_window, window_label, window_text
+from .._data import EventData
+from .._eventindex import EventIndex
+from .._jsonstate import JSONStateMixin
+from .._labels import population
+from .._params import ParameterChecksMixin
+from .._windows import horizon_text, parse_window, window_label, window_text
 
 __all__ = [
     "DRIVER_GROUPS",
@@ -50,7 +50,7 @@ DRIVER_GROUPS = ("engagement", "support", "payments", "monetary", "tenure", "pro
 ROLES = ("cause", "symptom", "context")
 #: The role of a feature that declares none, by its driver group. Tenure is a cause only for
 #: customers younger than a feature's window (an onboarding that never took; see
-#: :func:`churnpredict.explain.explain`).
+#: :func:`churnpredict._explain.explain`).
 GROUP_ROLES: dict[str, str] = {
     "engagement": "symptom",
     "support": "cause",
@@ -316,7 +316,7 @@ class FeatureInfo:
     window_days : float, optional
         How far back the feature looks, in days. A customer younger than this has a window
         reaching before signup; reasons then count the contribution as tenure (see
-        :func:`churnpredict.explain.explain`).
+        :func:`churnpredict._explain.explain`).
     is_tenure : bool, default False
         The feature is the customer's tenure (days since signup).
     past_change : str, optional
@@ -327,7 +327,7 @@ class FeatureInfo:
     role : {"cause", "symptom", "context"}, optional
         What the feature is to a churn story (:data:`ROLES`); by default its group's role
         (:data:`GROUP_ROLES`). Reasons name a cause before the activity decline it explains
-        (see :func:`churnpredict.explain.explain`).
+        (see :func:`churnpredict._explain.explain`).
 
     Examples
     --------
@@ -471,8 +471,8 @@ class FeatureBuilder(ParameterChecksMixin, JSONStateMixin, BaseEstimator):
       DataFrame indexed like ``rows.index`` whose columns are :meth:`get_feature_names_out`;
     * :meth:`feature_info` checks that the builder is fitted and calls ``_feature_info()``;
     * :meth:`fit_parameters` checks the ``_parameter_constraints`` table (see
-      :mod:`churnpredict.params`; a bad value raises
-      :class:`~churnpredict.exceptions.ChurnParameterError`) and calls
+      :mod:`churnpredict._params`; a bad value raises
+      :class:`~churnpredict._exceptions.ChurnParameterError`) and calls
       ``_fit_parameters()`` (what follows from the parameters alone, e.g. parsed windows);
     * :meth:`fit_statistics` checks the parameters and the tables and calls
       ``_fit_statistics(data, rows)``; :meth:`fit_from_statistics` checks the parameters,
@@ -552,8 +552,8 @@ class FeatureBuilder(ParameterChecksMixin, JSONStateMixin, BaseEstimator):
 
     def require_tables(self, data: EventData) -> None:
         """Raise :class:`ChurnDataError` naming the first table in ``tables`` that is absent."""
-        from ..data import SCHEMA
-        from ..exceptions import ChurnDataError
+        from .._data import SCHEMA
+        from .._exceptions import ChurnDataError
 
         name = type(self).__name__
         for table in self.tables:
@@ -682,7 +682,7 @@ class FeatureBuilder(ParameterChecksMixin, JSONStateMixin, BaseEstimator):
     def fit_parameters(self) -> None:
         """Check the parameters and set the fitted attributes that follow from them alone.
 
-        Checks the class's ``_parameter_constraints`` table (see :mod:`churnpredict.params`),
+        Checks the class's ``_parameter_constraints`` table (see :mod:`churnpredict._params`),
         then calls :meth:`_fit_parameters` (e.g. windows parsed into Timedeltas).
         :meth:`fit_statistics` and :meth:`fit_from_statistics` call it, so a family that
         learns nothing from the data only declares its table and overrides
