@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .. import kinds
+from .. import _kinds as kinds
 from .._exceptions import BundleError
 from .._windows import to_naive_utc
 from .session import BadInput, Session
