@@ -438,18 +438,18 @@ def test_a_generated_event_log_lists_no_money(app_log, tmp_path):
         type(b).__name__ for b in pipe.builders_
     }
     frame = cp.at_risk_list(scores)
-    assert tuple(frame.columns) == cp.export.USAGE_AT_RISK_COLUMNS
-    assert frame.attrs["note"] == cp.export.NO_VALUE_NOTE
+    assert tuple(frame.columns) == cp._export.USAGE_AT_RISK_COLUMNS
+    assert frame.attrs["note"] == cp._export.NO_VALUE_NOTE
     assert len(frame) == len(scores)  # every customer scored is listed
     # the actions of a log of use, by status: no offer, voucher or billing help
-    table = cp.actions.action_table("usage")
+    table = cp._actions.action_table("usage")
     engaged = frame[frame["reason_group_1"] == "engagement"]
     assert len(engaged)
     for status, action in zip(engaged["status"], engaged["suggested_action"], strict=True):
         assert action == table.loc["engagement", status]
     assert set(table.index) == {"engagement", "support", "tenure", "profile"}
-    assert table.loc["engagement", "active"] == cp.export.USAGE_ACTIONS["engagement"]
-    with pytest.raises(cp.export.ListOptionError, match="needs a value per customer"):
+    assert table.loc["engagement", "active"] == cp._export.USAGE_ACTIONS["engagement"]
+    with pytest.raises(cp._export.ListOptionError, match="needs a value per customer"):
         cp.at_risk_list(scores, rank_by="revenue")
     texts = _use_everything(
         app_log,
@@ -461,7 +461,7 @@ def test_a_generated_event_log_lists_no_money(app_log, tmp_path):
     for where, text in texts.items():
         assert money_words(text) == [], (where, money_words(text))
     assert "business: usage (an event log of use" in texts["cli"]
-    assert cp.export.NO_VALUE_NOTE in texts["cli"]
+    assert cp._export.NO_VALUE_NOTE in texts["cli"]
 
 
 SPARKIFY = (

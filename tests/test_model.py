@@ -487,19 +487,11 @@ def test_moved_names_stay_importable_from_model():
         assert tags.estimator_type == "classifier"
 
 
-def test_positional_parameters_are_deprecated_not_broken(panel):
-    X, y = panel
-    with pytest.warns(
-        FutureWarning,
-        match=r"Pass n_estimators=30, learning_rate=0\.1 as "
-        r"keyword argument\(s\) to ChurnModel\(\)",
-    ):
-        model = ChurnModel(30, 0.1, n_jobs=1)
-    assert (model.n_estimators, model.learning_rate) == (30, 0.1)
-    keyword = ChurnModel(n_estimators=30, learning_rate=0.1, n_jobs=1).fit(X, y)
-    assert np.array_equal(model.fit(X, y).predict_proba(X), keyword.predict_proba(X))
-    with pytest.warns(FutureWarning, match=r"Pass C=0\.5 .* to LogisticBaseline\(\)"):
-        assert LogisticBaseline(0.5).C == 0.5
+def test_parameters_are_keyword_only(panel):
+    with pytest.raises(TypeError, match="positional argument"):
+        ChurnModel(30, 0.1, n_jobs=1)
+    with pytest.raises(TypeError, match="positional argument"):
+        LogisticBaseline(0.5)
 
 
 def test_logistic_baseline_parameter_messages(panel):

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import churnpredict as cp
+import churnpredict._training  # noqa: F401
 from churnpredict._explain import (
     explain,
     probability_contributions,
@@ -158,7 +159,7 @@ def test_probability_attribution_is_exact_and_order_free():
 def test_threshold_is_configurable(demo):
     data, pipe, scores, _ = demo
     X = pipe.features(data, SAMPLE_AS_OF)
-    info = cp.training.describe_feature_columns(pipe.builders_, pipe.feature_names_)
+    info = cp._training.describe_feature_columns(pipe.builders_, pipe.feature_names_)
     strict = explain(
         pipe.model_,
         X,

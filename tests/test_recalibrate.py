@@ -12,6 +12,7 @@ from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
 import churnpredict as cp
+import churnpredict._labels  # noqa: F401
 from churnpredict import cli
 
 GEN = dict(n_customers=3000, growth=1.0, price_rise_at=None)
@@ -212,10 +213,10 @@ def test_recalibration_uses_the_scored_population_with_lapsed_customers():
     pipe.fit(data, as_of="2024-09-01")
     pipe.recalibrate(data, "2024-12-01", n_cutoffs=1)
     cutoff = pd.Timestamp("2024-12-01") - pipe.horizon_
-    scored = cp.labels.population(data, [cutoff], **pipe.population_rule())
+    scored = cp._labels.population(data, [cutoff], **pipe.population_rule())
     assert pipe.recalibration_["n_rows"] == len(scored)
     assert (
-        cp.labels.customer_status(data, scored, pipe.horizon_, kind="inactivity") == "lapsed"
+        cp._labels.customer_status(data, scored, pipe.horizon_, kind="inactivity") == "lapsed"
     ).any()
 
 

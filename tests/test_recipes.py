@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnpredict import ChurnDataError, label_churn, recipes
+from churnpredict import ChurnDataError, datasets, label_churn
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -19,7 +19,7 @@ def dataset(relative: str) -> Path:
 
 
 def test_online_retail_is_event_data_with_inactivity_labels():
-    data = recipes.load_online_retail(
+    data = datasets.load_online_retail(
         dataset("online-retail-uci-invoices/online_retail_invoices.csv.gz")
     )
     assert len(data.customers) == 4338 and len(data.payments) == 18532
@@ -31,7 +31,7 @@ def test_online_retail_is_event_data_with_inactivity_labels():
 
 
 def test_sparkify_drops_logged_out_events():
-    data = recipes.load_sparkify(
+    data = datasets.load_sparkify(
         dataset("sparkify-eventsim-log-sample/sparkify_log_data_2018-11.jsonl.gz")
     )
     assert len(data.customers) == 97
@@ -43,18 +43,18 @@ def test_sparkify_drops_logged_out_events():
     ("loader", "relative", "rows", "rate"),
     [
         (
-            recipes.load_telco,
+            datasets.load_telco,
             "ibm-telco-churn/WA_Fn-UseC_-Telco-Customer-Churn.csv.gz",
             7043,
             1869 / 7043,
         ),
         (
-            recipes.load_bank_churners,
+            datasets.load_bank_churners,
             "credit-card-bankchurners/BankChurners.csv.gz",
             10127,
             1627 / 10127,
         ),
-        (recipes.load_bank_churn, "bank-churn-modelling/Churn_Modelling.csv.gz", 10000, 0.2037),
+        (datasets.load_bank_churn, "bank-churn-modelling/Churn_Modelling.csv.gz", 10000, 0.2037),
     ],
 )
 def test_snapshot_recipes(loader, relative, rows, rate):
@@ -68,4 +68,4 @@ def test_recipe_on_wrong_file(tmp_path):
     bad = tmp_path / "x.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ChurnDataError, match=r"x\.csv lacks columns \['customerID'"):
-        recipes.load_telco(bad)
+        datasets.load_telco(bad)
