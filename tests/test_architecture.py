@@ -281,7 +281,7 @@ def _functions(blocks):
 
 
 def test_no_function_is_too_complex_or_too_long():
-    radon = pytest.importorskip("radon.complexity")
+    import radon.complexity as radon
     found = []
     for name, path in MODULES.items():
         source = path.read_text(encoding="utf-8")
