@@ -69,6 +69,27 @@ PUBLIC = {
     # a folder of exported files -> the config
     "Inspection",
     "inspect",
+    # what notebooks use: plots, explanations, campaign files, profit views, the baseline
+    "AT_RISK_COLUMNS",
+    "BGNBDBaseline",
+    "ChurnParameterError",
+    "business_kind",
+    "explain",
+    "profit_curve_from_scores",
+    "readout_frame",
+    "write_campaign",
+    "plot_calibration",
+    "plot_churn_rate",
+    "plot_cohort_retention",
+    "plot_driver_mix",
+    "plot_gains",
+    "plot_lift",
+    "plot_precision_recall_at_k",
+    "plot_profit_curve",
+    "plot_revenue_churn",
+    "plot_score_distribution",
+    "plot_shap_importance",
+    "plot_waterfall",
 }
 
 
