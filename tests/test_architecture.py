@@ -282,6 +282,7 @@ def _functions(blocks):
 
 def test_no_function_is_too_complex_or_too_long():
     import radon.complexity as radon
+
     found = []
     for name, path in MODULES.items():
         source = path.read_text(encoding="utf-8")

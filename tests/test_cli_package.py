@@ -15,6 +15,10 @@ from churnpredict.cli.session import BadInput
 from churnpredict.cli.settings import list_options
 
 PACKAGE = Path(cli.__file__).parent
+MODULES = {
+    ".".join(p.relative_to(PACKAGE.parents[1]).with_suffix("").parts)
+    for p in PACKAGE.parent.rglob("*.py")
+}
 
 
 def _imports(path):
@@ -57,9 +61,13 @@ def test_no_private_names_from_outside_the_package():
             outside = module.startswith("churnpredict") and not module.startswith(
                 "churnpredict.cli"
             )
-            reached += [(path.name, module, n) for n in names if outside and n.startswith("_")]
-            if outside and any(part.startswith("_") for part in module.split(".")):
-                reached.append((path.name, module, "<module>"))
+            # the command line is part of the package: it may use its private modules,
+            # never a private name inside one
+            reached += [
+                (path.name, module, n)
+                for n in names
+                if outside and n.startswith("_") and f"{module}.{n}" not in MODULES
+            ]
     assert reached == []
 
 
