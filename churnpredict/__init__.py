@@ -183,3 +183,12 @@ _SUBPACKAGES = ("datasets", "features", "dask")
 def __dir__() -> list[str]:
     """The public API: ``__all__`` and the public subpackages, not the private modules."""
     return sorted({*__all__, *_SUBPACKAGES})
+
+
+def __getattr__(name: str) -> object:
+    """``churnpredict.dask`` on first use (importing the package does not import Dask)."""
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module("churnpredict.dask")
+    raise AttributeError(f"module 'churnpredict' has no attribute {name!r}")
