@@ -32,6 +32,7 @@ __all__ = [
     "time_folds",
     "validation_cutoff_count",
     "early_stopping_rows",
+    "sample_others",
     "EARLY_STOPPING_ROWS",
     "holdout_masks",
     "tuning_candidates",
@@ -299,12 +300,29 @@ def early_stopping_rows(
     churned = valid & (y == 1)
     others = np.flatnonzero(valid & (y != 1))
     n_keep = max(1, min(len(others), EARLY_STOPPING_ROWS - int(churned.sum())))
-    kept = np.random.default_rng(seed).choice(others, n_keep, replace=False)
+    kept, stands_for = sample_others(others, n_keep, np.random.default_rng(seed))
     mask = churned.copy()
     mask[kept] = True
     out = np.ones(len(y)) if weight is None else np.array(weight, dtype=np.float64)
-    out[kept] *= len(others) / n_keep
+    out[kept] *= stands_for
     return mask, out
+
+
+def sample_others(
+    others: np.ndarray, n_keep: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
+    """``n_keep`` of the row positions ``others`` drawn without replacement, and how many
+    rows each kept one stands for: the one way a weighted share of non-churners is drawn
+    (early stopping's watched rows, ``train_sample``).
+
+    Examples
+    --------
+    >>> kept, stands_for = sample_others(np.arange(10), 4, np.random.default_rng(0))
+    >>> len(kept), stands_for
+    (4, 2.5)
+    """
+    kept = others[rng.choice(len(others), n_keep, replace=False)]
+    return kept, len(others) / n_keep
 
 
 def holdout_masks(

@@ -19,7 +19,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from ._data import EventData
 from ._exceptions import ChurnModelError
-from ._fitplan import validation_cutoff_count
+from ._fitplan import sample_others, validation_cutoff_count
 from ._labels import training_cutoffs
 from ._resources import check_memory
 from ._windows import parse_window
@@ -172,10 +172,10 @@ def sample_training_rows(
         n_keep = max(1, round(share * len(others))) if len(others) else 0
         if n_keep >= len(others):
             continue
-        chosen = np.zeros(len(others), dtype=bool)
-        chosen[rng.choice(len(others), n_keep, replace=False)] = True
-        keep[others[~chosen]] = False
-        weight[others[chosen]] = len(others) / n_keep
+        kept, stands_for = sample_others(others, n_keep, rng)
+        keep[others] = False
+        keep[kept] = True
+        weight[kept] = stands_for
     return labels[keep], weight[keep]
 
 
