@@ -322,11 +322,7 @@ class Duration(Constraint):
     """
 
     def accepts(self, value: Any) -> bool:
-        try:
-            window = parse_window(value)
-        except (TypeError, ValueError):
-            return False
-        return window is not pd.NaT
+        return self.why(value) is None
 
     def why(self, value: Any) -> str | None:
         try:
