@@ -5,10 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from churnpredict._eventindex import BitRank, EventIndex, count_prefix, sums_between
 
 BASE = np.datetime64("2024-01-01T00:00:00", "ns")
+
+
+@pytest.fixture(autouse=True, params=["every key", "sampled keys"])
+def key_sampling(request, monkeypatch):
+    """Every test runs twice: with every event keyed (small tables) and with every 4th event
+    keyed (big tables keep every 16th), so the short search after the sampled keys is
+    checked on data a test can hold."""
+    if request.param == "sampled keys":
+        import churnpredict._eventindex as index_module
+
+        monkeypatch.setattr(index_module, "_EVERY_KEY", 0)
+        monkeypatch.setattr(index_module, "_STRIDE", 4)
+    return request.param
 
 
 def _brute_before(codes, times, q_codes, q_times):
@@ -235,3 +250,70 @@ def test_window_edges_far_from_the_events_do_not_overflow():
     assert index.count_before(codes, start).tolist() == [0, 0, 1]
     nat = np.array(["NaT"], dtype="datetime64[ns]")
     assert index.count_before(np.array([0]), nat).tolist() == [3]  # NaT: after every event
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n_events=st.integers(0, 300),
+    n_cust=st.integers(1, 12),
+    span_s=st.sampled_from([1, 50, 86_400 * 30]),
+    stride=st.sampled_from([1, 2, 3, 16]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_positions_equal_brute_force_whatever_is_keyed(n_events, n_cust, span_s, stride, seed):
+    """Counts before any time equal a brute-force count, whichever events are keyed: bursts
+    of events in one second (longer than the first steps of the search), queries on, between
+    and far from the events, NaT, events out of order."""
+    import churnpredict._eventindex as index_module
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, n_cust, n_events)
+    times = BASE + rng.integers(0, span_s * 10**9, n_events).astype("timedelta64[ns]")
+    times[: n_events // 2] = times[0] if n_events else times[:0]  # a burst at one instant
+    q_codes = rng.integers(0, n_cust, 200)
+    q_times = BASE + rng.integers(-(10**9), (span_s + 1) * 10**9, 200).astype("timedelta64[ns]")
+    if n_events:
+        q_times[:50] = times[rng.integers(0, n_events, 50)]
+    q_times[-3:] = np.datetime64("NaT")
+    old = index_module._EVERY_KEY, index_module._STRIDE
+    index_module._EVERY_KEY, index_module._STRIDE = (1 << 22, 16) if stride == 1 else (0, stride)
+    try:
+        index = EventIndex(codes, times, n_cust)
+    finally:
+        index_module._EVERY_KEY, index_module._STRIDE = old
+    want = _brute_before(codes, times, q_codes, np.where(np.isnat(q_times), BASE + 10**18, q_times))
+    assert index.count_before(q_codes, q_times).tolist() == want.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    missing=st.floats(0, 1),
+    chunk=st.sampled_from([1, 3, 7, 1 << 20]),
+    rows_at_a_time=st.sampled_from([1, 5, 1 << 18]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_sums_with_missing_values_equal_each_windows_own_sum(
+    n, missing, chunk, rows_at_a_time, seed
+):
+    """With NaN among the values (summed as 0 over a zero-filled copy of each band of rows'
+    events), every window's sum equals ``np.add.reduceat`` over that window alone, bit for
+    bit, whatever the band and chunk sizes."""
+    import churnpredict._eventindex as index_module
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=n) * 10.0 ** rng.integers(0, 12, n)
+    values[rng.random(n) < missing] = np.nan
+    end = rng.integers(0, n + 1, 40)
+    starts = [np.minimum(end, rng.integers(0, n + 1, 40)) for _ in range(2)]
+    old = index_module._CHUNK, index_module._SUM_ROWS
+    index_module._CHUNK, index_module._SUM_ROWS = chunk, rows_at_a_time
+    try:
+        got = sums_between(values, end, starts)
+    finally:
+        index_module._CHUNK, index_module._SUM_ROWS = old
+    zeroed = np.where(np.isnan(values), 0.0, values)
+    for start, sums in zip(starts, got, strict=True):
+        pairs = zip(start, end, strict=True)
+        want = [np.add.reduceat(zeroed[a:b], [0])[0] if b > a else 0.0 for a, b in pairs]
+        assert sums.tolist() == want

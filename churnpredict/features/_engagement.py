@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._data import EventData
-from .._eventindex import BitRank, EventIndex, missing_as_zero, sums_between
+from .._eventindex import BitRank, EventIndex, sums_between
 from .._params import (
     AnyOf,
     Constraint,
@@ -736,12 +736,16 @@ def _first_of_day(data: EventData, index: EventIndex) -> BitRank:
 
 
 def _sorted_values(data: EventData, index: EventIndex) -> np.ndarray | None:
-    """``activity.value`` in the index's order, missing values as 0 (None without values)."""
+    """``activity.value`` in the index's order, missing values NaN (None without values).
+
+    Events already in (customer, time) order give the column's own array, not a copy;
+    :func:`~churnpredict._eventindex.sums_between` counts NaN as 0 window by window.
+    """
     if "value" not in data.activity.columns:
         return None
     return data.cached(
         ("engagement", "sorted_values", id(index)),
-        lambda: missing_as_zero(
-            index.sorted_values(data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan))
+        lambda: index.sorted_values(
+            data.activity["value"].to_numpy(dtype=np.float64, na_value=np.nan)
         ),
     )
