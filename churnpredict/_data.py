@@ -25,6 +25,7 @@ from ._derived import derive_customers
 from ._eventindex import EventIndex
 from ._exceptions import ChurnDataError, DataQualityWarning
 from ._reading import load_config
+from ._resources import return_free_memory
 from ._sources import read_tables, table_files
 from ._table_validation import (
     UnknownCustomers,
@@ -499,7 +500,9 @@ class EventData:
             raise ChurnDataError(f"columns={columns!r}; give a mapping of table to renames")
 
         tables = read_tables(files, columns)
-        return cls(tables.pop("customers"), **tables, **kwargs)
+        data = cls(tables.pop("customers"), **tables, **kwargs)
+        return_free_memory()  # what reading and checking the files held for reuse
+        return data
 
     # ------------------------------------------------------------------ helpers
     @property

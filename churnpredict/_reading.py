@@ -169,24 +169,54 @@ def _table_reader(
     raise ChurnDataError(f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}")
 
 
+#: Parquet files with at least this many rows are read a column at a time (pandas 3).
+_COLUMN_AT_A_TIME_ROWS = 1_000_000
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     """A Parquet file as a DataFrame, with Arrow's memory handed back as soon as it is free.
 
     Arrow's buffers are released column by column while pandas takes them over (pandas 3),
-    and what Arrow's allocator keeps for reuse afterwards is returned to the system: a big
-    table otherwise costs about twice its size while it is read, and holds on to it after.
+    and what Arrow's allocator keeps for reuse afterwards is returned to the system. A big
+    file (a million rows or more) is read one column at a time, each column's decoding
+    freed before the next: reading the whole file at once costs about twice the table's size
+    on top of it (decoded pages, buffers kept for reuse), one column at a time about one
+    column's worth. The frame is the same either way, dtypes and index included.
     """
     import pyarrow
+    import pyarrow.parquet as pq
 
     options = (
         {"to_pandas_kwargs": {"self_destruct": True, "split_blocks": True}}
         if _PANDAS_MAJOR >= 3
         else {}
     )
+    pool = pyarrow.default_memory_pool()
     try:
-        return pd.read_parquet(path, **options)
+        meta = pq.ParquetFile(path)
+        names = meta.schema_arrow.names
+        by_column = (
+            _PANDAS_MAJOR >= 3  # pandas 2 would consolidate the columns again: a copy
+            and meta.metadata.num_rows >= _COLUMN_AT_A_TIME_ROWS
+            and len(names) > 1
+            and len(set(names)) == len(names)
+        )
+        if not by_column:
+            return pd.read_parquet(path, **options)
+        columns = {}
+        index = None
+        for name in names:
+            part = pd.read_parquet(path, columns=[name], **options)
+            pool.release_unused()
+            if part.shape[1] != 1:  # a column pandas' metadata makes an index (or more)
+                return pd.read_parquet(path, **options)
+            index = part.index if index is None else index
+            if not part.index.equals(index):
+                return pd.read_parquet(path, **options)
+            columns[part.columns[0]] = part.iloc[:, 0]
+        return pd.DataFrame(columns, index=index, copy=False)
     finally:
-        pyarrow.default_memory_pool().release_unused()
+        pool.release_unused()
 
 
 class _FloatToken(str):

@@ -29,6 +29,7 @@ __all__ = [
     "format_bytes",
     "parse_bytes",
     "process_memory",
+    "return_free_memory",
 ]
 
 #: Environment variable holding a memory budget for the whole process.
@@ -153,3 +154,40 @@ def check_memory(needed: float, *, what: str, fix: str | Callable[[float], str])
             f"{what} needs about {format_bytes(needed)} more memory but about "
             f"{format_bytes(room)} is available; {advice}"
         )
+
+
+def return_free_memory() -> None:
+    """Hand the memory the allocators keep for reuse back to the system, after a big step.
+
+    Arrow's pool keeps freed buffers (``release_unused``), and the C allocator keeps the
+    freed room of its per-thread arenas (``malloc_trim``, on Linux with glibc): after loading
+    a big table or building features on two threads, a few hundred MB that the next step
+    would otherwise count on top of. Nothing happens where neither is available.
+    """
+    import sys
+
+    arrow = sys.modules.get("pyarrow")  # only when it was imported (it held the tables)
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None (another C library, another system)."""
+    global _TRIM
+    if _TRIM is False:
+        import ctypes
+        import ctypes.util
+
+        _TRIM = None
+        name = ctypes.util.find_library("c") if os.name == "posix" else None
+        try:
+            _TRIM = ctypes.CDLL(name).malloc_trim if name else None
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            _TRIM = None
+    return _TRIM
+
+
+_TRIM: Callable[[int], int] | None | bool = False

@@ -513,6 +513,19 @@ def check_customer_ids(ids: pd.Series) -> None:
         )
 
 
+#: Values summed at a time by :func:`_absolute_total` (temporaries of 8 MiB, not the column).
+_TOTAL_CHUNK = 1 << 20
+
+
+def _absolute_total(values: np.ndarray) -> float:
+    """The sum of ``|values|``, NaN left out, a chunk at a time (inf when it overflows)."""
+    total = 0.0
+    with np.errstate(over="ignore"):
+        for lo in range(0, len(values), _TOTAL_CHUNK):
+            total += float(np.nansum(np.abs(values[lo : lo + _TOTAL_CHUNK])))
+    return total
+
+
 def numeric_column(
     table: str, column: str, values: pd.Series, allow_missing: bool, allow_negative: bool = False
 ) -> pd.Series:
@@ -574,8 +587,7 @@ def numeric_column(
             f"{format_examples(values[infinite])}; every value must be a finite number (fix "
             f"the export, or drop those rows)"
         )
-    with np.errstate(over="ignore"):
-        total = float(np.nansum(np.abs(out.to_numpy())))
+    total = _absolute_total(out.to_numpy())
     if not total <= MAX_TOTAL:  # inf too
         big = out.abs().nlargest(3)
         raise ChurnDataError(

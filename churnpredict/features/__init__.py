@@ -19,6 +19,7 @@ from .._data import EventData
 from .._eventindex import EventIndex
 from .._kinds import BUSINESS_KINDS
 from .._progress import ProgressArg, reporter
+from .._resources import return_free_memory
 from .._windows import parse_window
 from ._base import (
     DRIVER_GROUPS,
@@ -192,6 +193,7 @@ def build_features(
     if not parts:
         return pd.DataFrame(index=feature_rows.index)
     out = pd.concat(parts, axis=1)
+    return_free_memory()  # the threads' temporaries: the next step (the model) needs the room
     dup = out.columns[out.columns.duplicated()].tolist()
     if dup:
         raise ValueError(f"two builders produce the same feature names {dup}; rename one")
