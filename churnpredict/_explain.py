@@ -60,6 +60,9 @@ RELATIVE_CHANGE_CAP = 10.0
 #: Smallest rank correlation of a feature's values and contributions that gives its risky
 #: direction (see :func:`explain`).
 DIRECTION_CORRELATION = 0.3
+#: Rows :func:`risk_directions` measures the correlations on (a random sample of more):
+#: the sign of a correlation of 0.3 or more is plain from far fewer.
+DIRECTION_ROWS = 50_000
 
 
 # --------------------------------------------------------------------------- calibration
@@ -503,7 +506,12 @@ def _silent(
 
 
 def risk_directions(
-    model: Any, X: Any, feature_info: Any, *, method: str = "auto"
+    model: Any,
+    X: Any,
+    feature_info: Any,
+    *,
+    method: str = "auto",
+    max_rows: int | None = DIRECTION_ROWS,
 ) -> dict[str, list[float]]:
     """The side of each feature that raises the risk, measured on ``X``.
 
@@ -521,13 +529,26 @@ def risk_directions(
         Rows to measure on (e.g. the latest training cutoff's).
     feature_info : pandas.DataFrame or list of FeatureInfo
     method : {"auto", "fast", "xgboost"}, default "auto"
+    max_rows : int or None, default :data:`DIRECTION_ROWS`
+        The correlations are measured on a random sample of this many rows of a bigger
+        ``X`` (the same rows every time); the medians on every row. None: every row.
 
     Returns
     -------
     dict of str -> [direction, median]
     """
-    parts = _contributions(model, X, feature_info, method)
-    return _directions(parts.numeric, parts.contrib, parts.records, parts.categories)
+    if max_rows is None or len(X) <= max_rows:
+        parts = _contributions(model, X, feature_info, method)
+        return _directions(parts.numeric, parts.contrib, parts.records, parts.categories)
+    rows = np.sort(np.random.default_rng(0).choice(len(X), size=int(max_rows), replace=False))
+    parts = _contributions(model, X.iloc[rows], feature_info, method)
+    out = _directions(parts.numeric, parts.contrib, parts.records, parts.categories)
+    for name, (direction, _) in out.items():  # a sign needs a sample; a median every row
+        values = X[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        # as the model reads them (its float32 matrix), as the median of every row would be
+        values = values.astype(parts.prepared.matrix.dtype).astype(np.float64)
+        out[name] = [direction, float(np.median(values[~np.isnan(values)]))]
+    return out
 
 
 def _directions(

@@ -425,3 +425,20 @@ def test_a_value_on_the_low_risk_side_is_never_a_reason(churn_model):
     # the same directions whoever else is scored: one customer alone reads the same
     one = explain(model, X.iloc[[0]], info, threshold=0.0, directions=directions)
     assert one["reason_1"].iloc[0].split(",")[0] == out["reason_1"].iloc[0].split(",")[0]
+
+
+def test_risk_directions_of_many_rows_are_measured_on_a_sample(churn_model):
+    """Over ``max_rows`` rows, the correlations come from a fixed random sample (a training
+    cutoff of a million customers would otherwise be explained in full), the medians from
+    every row: the strong directions are those of every row, the medians exactly so."""
+    from churnpredict._explain import risk_directions
+
+    model, X, info = churn_model
+    every = risk_directions(model, X, info, max_rows=None)
+    sampled = risk_directions(model, X, info, max_rows=len(X) // 2)
+    assert sampled == risk_directions(model, X, info, max_rows=len(X) // 2)  # the same rows
+    assert sampled["days_idle"] == every["days_idle"]
+    for name, (direction, median) in sampled.items():
+        assert median == pytest.approx(float(X[name].median()))
+        if name in every:
+            assert direction == every[name][0]
