@@ -557,19 +557,27 @@ class EventData:
                     self._cache[key] = compute()
         return self._cache[key]
 
-    def release_cache(self) -> None:
+    def release_cache(self, *, keep_codes: bool = True) -> None:
         """Drop what builders keep in :meth:`cached` (event indexes, flags, sorted values).
 
-        Each is computed again when next asked for; the customer positions of the events,
-        worked out at load, stay. Training calls it once the features are built, before the
-        booster needs the room.
+        Each is computed again when next asked for. Training calls it once the features
+        are built, before the booster needs the room; scoring once the scores are known,
+        before the reasons need it.
+
+        Parameters
+        ----------
+        keep_codes : bool, default True
+            Keep the customer positions of the events (worked out at load, 4 bytes an
+            event), which the next features would need again.
         """
         with _CACHE_LOCK:
             self._cache = {
                 key: value
                 for key, value in self._cache.items()
-                if key == "customer_index" or (isinstance(key, tuple) and key[0] == "codes")
+                if keep_codes
+                and (key == "customer_index" or (isinstance(key, tuple) and key[0] == "codes"))
             }
+        return_free_memory()
 
     def event_index(
         self,

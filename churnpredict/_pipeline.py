@@ -959,7 +959,8 @@ class ChurnPipeline(ParameterChecksMixin, SummaryReprMixin, BaseEstimator):
         out["status"] = customer_status(
             data, X.index, self.horizon_, kind=self.label_kind_, lookback=self.lookback
         ).to_numpy()
-        data.release_cache()  # the event indexes: the reasons need the room more
+        # the event indexes and positions: the reasons need the room more
+        data.release_cache(keep_codes=False)
         if explain:
             out = pd.concat([out, self._reasons(X, out.index)], axis=1)
         if report is not None:

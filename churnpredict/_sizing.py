@@ -44,7 +44,7 @@ __all__ = [
 
 
 #: Rows explained at a time when scoring (reasons cost a few KB a row while they are made).
-EXPLAIN_BLOCK_ROWS = 100_000
+EXPLAIN_BLOCK_ROWS = 50_000
 #: Bytes a training row costs besides its features: labels, index, booster state per row.
 ROW_BYTES = 200
 #: Bytes per feature value of a training row: the float64 feature frame, the builders'
