@@ -179,11 +179,10 @@ class EventIndex:
         slot = (t - self.t0) // self.unit
         np.clip(slot, 0, self.span - 1, out=slot)
         query = codes * self.span + slot
-        # Sampled events keyed below the query's key are before it, those keyed above are
-        # not: the answer lies between, inside the customer's own events, where the times
-        # are compared with T directly.
-        # in ascending order of the queries (a dozen ascending runs, one per cutoff, are
-        # merged cheaply by a stable sort): the searches and the comparisons stay in cache
+        # Kept events keyed below the query's key are before T, those keyed above are not:
+        # the answer lies between, among the customer's own events, whose times decide.
+        # Queries go in ascending order (a dozen ascending runs, one per cutoff, merge
+        # cheaply in a stable sort), so the searches and the comparisons stay in cache.
         order = None if not np.any(query[1:] < query[:-1]) else np.argsort(query, kind="stable")
         if order is not None:
             query, codes, t = query[order], codes[order], t[order]

@@ -56,3 +56,17 @@ def test_fitted_builders_score_the_same_on_any_number_of_threads(data, rows, mon
     monkeypatch.setattr(features_module, "MIN_BLOCK_ROWS", 64)
     again = build_features(data, rows, builders, fit=False, n_jobs=4, progress=False)
     pd.testing.assert_frame_equal(again, fitted, check_exact=True)
+
+
+@pytest.mark.parametrize("keep_codes", [True, False])
+def test_released_caches_give_the_same_features_again(data, rows, keep_codes):
+    """``EventData.release_cache`` drops the indexes (and with ``keep_codes=False`` the event
+    positions, as scoring does before the reasons): what is built next is rebuilt from the
+    tables, and the features are the same, bit for bit."""
+    first = build_features(data, rows, default_builders(), n_jobs=1)
+    data.release_cache(keep_codes=keep_codes)
+    kept = {key for key in data._cache if isinstance(key, tuple) and key[0] == "codes"}
+    assert bool(kept) == keep_codes
+    assert not any(isinstance(key, tuple) and key[0] == "index" for key in data._cache)
+    again = build_features(data, rows, default_builders(), n_jobs=1)
+    pd.testing.assert_frame_equal(again, first)
