@@ -569,7 +569,7 @@ class _Placer:
         if p.unique_per_row:
             why = "unique per row: a row's own number (invoice, order, event), not a customer"
         elif p.strength("row_id"):
-            why = "a row's own number (session, invoice, order...), not a customer"
+            why = "the number of the session, invoice or order a row belongs to, not a customer"
         elif p.strength("personal"):
             why = "personal data"
         elif p.strength("signup") and p.times is not None and r.role is not None:
