@@ -451,3 +451,41 @@ def test_ids_differing_after_a_nul_stay_two_customers():
     data = EventData(NUL_IDS, activity=activity)
     counts = data.activity.groupby("customer_id").size()
     assert counts.to_dict() == {"x\x00y1": 1, "x\x00y2": 2}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"customer_id": np.arange(50), "value": np.arange(50.0)}),
+        pd.DataFrame(
+            {"a": np.arange(50), "b": np.arange(50.0)}, index=pd.Index(np.arange(50) * 2, name="k")
+        ),
+        pd.DataFrame({0: np.arange(50), 1: list("ab") * 25}),
+        pd.DataFrame(
+            {"a": np.arange(50)},
+            index=pd.MultiIndex.from_arrays([np.arange(50), np.arange(50) % 3], names=["x", "y"]),
+        ),
+        pd.DataFrame(
+            {
+                "event": pd.Categorical(list("xyz") * 16 + ["x", "y"]),
+                "t": pd.date_range("2024-01-01", periods=50, tz="Europe/Paris"),
+                "n": pd.array([1, None] * 25, dtype="Int64"),
+                "s": ["0042", "", None, "=1+1", "a\rb"] * 10,
+            }
+        ),
+    ],
+    ids=["plain", "stored index", "int names", "multiindex", "mixed types"],
+)
+def test_a_big_parquet_file_read_a_column_at_a_time_is_the_same_frame(tmp_path, monkeypatch, frame):
+    """Big Parquet files are read a column at a time (each column's decoding freed before
+    the next): the frame is pandas' own reading of the whole file, dtypes, index and column
+    names included, whatever the file holds."""
+    import churnpredict._reading as reading
+
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    monkeypatch.setattr(reading, "_COLUMN_AT_A_TIME_ROWS", 10)
+    got = reading._read_parquet(path)
+    want = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(got, want)
+    assert list(got.columns) == list(want.columns) and got.index.equals(want.index)
