@@ -127,7 +127,8 @@ class EventIndex:
         self.valid = valid  # None: every event is indexed
         if valid is not None:
             codes, t = codes[valid], t[valid]
-        vals = {k: missing_as_zero(self._select(v, np.float64)) for k, v in (values or {}).items()}
+        # missing values stay NaN: sums_between counts them as 0, window by window
+        vals = {k: self._select(v, np.float64) for k, v in (values or {}).items()}
         self.t0, self.unit, self.span = _choose_key(t, self.n_customers)
         # Events are usually sorted by (customer, time) already (EventData sorts them); check.
         self.order: np.ndarray | None = None
@@ -391,13 +392,6 @@ def count_prefix(flags: np.ndarray) -> np.ndarray:
     out = np.zeros(len(flags) + 1, dtype=np.int64)
     np.cumsum(np.asarray(flags, dtype=bool), out=out[1:])
     return out
-
-
-def missing_as_zero(values: np.ndarray) -> np.ndarray:
-    """float64 ``values`` with NaN replaced by 0 (a copy only when there is a NaN)."""
-    values = np.asarray(values, dtype=np.float64)
-    missing = np.isnan(values)
-    return np.where(missing, 0.0, values) if missing.any() else values
 
 
 def sums_between(
