@@ -201,22 +201,26 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             and len(names) > 1
             and len(set(names)) == len(names)
         )
-        if not by_column:
-            return pd.read_parquet(path, **options)
-        columns = {}
-        index = None
-        for name in names:
-            part = pd.read_parquet(path, columns=[name], **options)
-            pool.release_unused()
-            if part.shape[1] != 1:  # a column pandas' metadata makes an index (or more)
-                return pd.read_parquet(path, **options)
-            index = part.index if index is None else index
-            if not part.index.equals(index):
-                return pd.read_parquet(path, **options)
-            columns[part.columns[0]] = part.iloc[:, 0]
-        return pd.DataFrame(columns, index=index, copy=False)
+        frame = _read_by_column(path, names, options, pool) if by_column else None
+        return pd.read_parquet(path, **options) if frame is None else frame
     finally:
         pool.release_unused()
+
+
+def _read_by_column(
+    path: Path, names: Sequence[str], options: dict[str, Any], pool: Any
+) -> pd.DataFrame | None:
+    """The file read one column at a time; None when a column makes part of an index."""
+    columns = {}
+    index = None
+    for name in names:
+        part = pd.read_parquet(path, columns=[name], **options)
+        pool.release_unused()
+        index = part.index if index is None else index
+        if part.shape[1] != 1 or not part.index.equals(index):  # pandas' metadata: an index
+            return None
+        columns[part.columns[0]] = part.iloc[:, 0]
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 class _FloatToken(str):
